@@ -1,0 +1,19 @@
+"""The library's own error types, so callers can catch autoimb's refusals apart from bugs."""
+
+from __future__ import annotations
+
+
+class AutoImbError(ValueError):
+    """Bad input or a request autoimb cannot honour; the message says what to change."""
+
+
+class SearchSpaceError(AutoImbError):
+    """A search-space file is malformed or names an unknown component."""
+
+
+class SchemaError(AutoImbError):
+    """New data does not match the columns the pipeline was fitted on."""
+
+
+class UntrustedModelError(AutoImbError):
+    """A model file holds types autoimb does not write, so it is not loaded."""
