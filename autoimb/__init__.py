@@ -1,0 +1,47 @@
+"""autoimb: find the best way to learn from an imbalanced classification data set.
+
+>>> import autoimb
+>>> sorted(autoimb.__all__)[:3]
+['AutoImbClassifier', 'AutoImbError', 'SearchResult']
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutoImbClassifier",
+    "AutoImbError",
+    "SearchResult",
+    "__version__",
+    "datasets",
+    "load",
+    "search",
+]
+
+_LAZY = {
+    "AutoImbClassifier": "autoimb.api",
+    "search": "autoimb.api",
+    "SearchResult": "autoimb.result",
+    "load": "autoimb.export",
+    "AutoImbError": "autoimb.exceptions",
+    "datasets": "autoimb.datasets",
+}
+
+if TYPE_CHECKING:
+    from autoimb import datasets
+    from autoimb.api import AutoImbClassifier, search
+    from autoimb.exceptions import AutoImbError
+    from autoimb.export import load
+    from autoimb.result import SearchResult
+
+
+def __getattr__(name: str) -> Any:
+    """Heavy modules (Optuna, LightGBM, XGBoost) load on first use, not on ``import autoimb``."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'autoimb' has no attribute {name!r}")
+    module = import_module(_LAZY[name])
+    return module if name == "datasets" else getattr(module, name)

@@ -1,0 +1,48 @@
+"""Shims for optional dependencies.
+
+PyTorch is the optional ``deep`` extra: the core of autoimb must import, search and
+load models without it. Keeping the single guarded import here means the rest of the
+package never wraps ``import torch`` itself, ``import autoimb.components.deep`` stays
+cheap, and a missing install surfaces as one clear :class:`AutoImbError` when a deep
+model is fitted instead of an ``ImportError`` at import time. The shim can go only if
+torch ever becomes a hard dependency.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+from autoimb.exceptions import AutoImbError
+
+__all__ = ["TORCH_AVAILABLE", "require_torch"]
+
+# Looked up without importing torch, which costs seconds; ``require_torch`` still
+# catches a broken install that is found but fails to import.
+TORCH_AVAILABLE: bool = importlib.util.find_spec("torch") is not None
+
+
+def require_torch(feature: str) -> ModuleType:
+    """Return the ``torch`` module, or refuse with an install hint.
+
+    Parameters
+    ----------
+    feature : str
+        What needs torch, named in the error so the user knows which choice to drop
+        if they would rather not install it.
+
+    Returns
+    -------
+    module
+        The imported ``torch`` package.
+    """
+    if not TORCH_AVAILABLE:
+        raise AutoImbError(f"{feature} needs PyTorch: pip install 'autoimb[deep]'")
+    try:
+        import torch
+    except ImportError as exc:
+        raise AutoImbError(
+            f"{feature} needs PyTorch, which is installed but failed to import ({exc}); "
+            "reinstall it with: pip install 'autoimb[deep]'"
+        ) from exc
+    return torch

@@ -1,0 +1,20 @@
+"""The registry: every stage's components, by name. A new component is one entry here."""
+
+from __future__ import annotations
+
+from autoimb.components.augmenters import AUGMENTERS
+from autoimb.components.base import Component, FitContext
+from autoimb.components.models import MODELS
+from autoimb.components.resamplers import RESAMPLERS
+from autoimb.components.weighting import WEIGHTINGS
+
+__all__ = ["REGISTRY", "STAGES", "Component", "FitContext"]
+
+STAGES: tuple[str, ...] = ("augmenter", "resampler", "weighting", "model")
+
+REGISTRY: dict[str, dict[str, Component]] = {
+    "augmenter": AUGMENTERS,
+    "resampler": RESAMPLERS,
+    "weighting": WEIGHTINGS,
+    "model": MODELS,
+}

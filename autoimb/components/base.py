@@ -1,0 +1,83 @@
+"""What a component is: a name, a stage, and a builder from searched parameters to an object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a builder may know about the (fold's) training data; nothing about validation rows.
+
+    The matrix a component sees is float64 with the ``n_cat`` categorical codes first and the
+    numeric columns after them.
+    """
+
+    class_counts: np.ndarray
+    n_cat: int = 0
+    cardinalities: tuple[int, ...] = ()
+    n_features: int = 1
+    random_state: int | None = None
+    n_threads: int = 1
+    max_rows: int | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_counts)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.class_counts.sum())
+
+    @property
+    def n_num(self) -> int:
+        return self.n_features - self.n_cat
+
+    @property
+    def cat_indices(self) -> list[int]:
+        return list(range(self.n_cat))
+
+
+Builder = Callable[[Mapping[str, Any], FitContext], Any]
+
+
+@dataclass(frozen=True)
+class Component:
+    """One registered choice of one stage.
+
+    Parameters
+    ----------
+    build
+        Turns the searched parameters and the fold's context into a fresh object, so that
+        bounds such as ``k_neighbors`` can follow the fold's minority size.
+    sample_weight
+        Whether the built model's ``fit`` takes ``sample_weight``; models without it cannot
+        carry class weights or the user's weights, and the search leaves weighting out for them.
+    balances_itself
+        Models that rebalance internally (balanced forests, EasyEnsemble…) are not given class
+        weights on top.
+    binary_only
+        Refused, and left out of the search, for multi-class targets.
+    requires
+        An optional dependency; without it the component is absent from every space.
+    """
+
+    name: str
+    stage: str
+    build: Builder
+    description: str
+    sample_weight: bool = True
+    balances_itself: bool = False
+    binary_only: bool = False
+    requires: str | None = None
+    fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
+
+
+def register(registry: dict[str, Component], component: Component) -> None:
+    if component.name in registry:
+        raise ValueError(f"component {component.name!r} is registered twice")
+    registry[component.name] = component

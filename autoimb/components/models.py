@@ -1,0 +1,184 @@
+"""Model stage: linear, boosted trees, forests and imbalanced-learn's balanced ensembles.
+
+Tree models read the categorical codes as they are (LightGBM and XGBoost natively as
+categories); models that need it get one-hot encoding and scaling in front of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightgbm
+import xgboost
+from imblearn import ensemble
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from autoimb.components.base import Component, FitContext, register
+
+MODELS: dict[str, Component] = {}
+
+
+def encoded_for_linear(ctx: FitContext, model: Any) -> Pipeline:
+    """One-hot categories and standardised numbers in front of a model that needs them."""
+    steps = []
+    if ctx.n_cat:
+        steps.append(
+            ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=5), ctx.cat_indices)
+        )
+    if ctx.n_num:
+        steps.append(("numbers", StandardScaler(), list(range(ctx.n_cat, ctx.n_features))))
+    encoder = ColumnTransformer(steps, sparse_threshold=0.0)
+    return Pipeline([("encode", encoder), ("model", model)])
+
+
+def _logistic(params: Mapping[str, Any], ctx: FitContext) -> Pipeline:
+    model = LogisticRegression(C=float(params.get("C", 1.0)), max_iter=2000)
+    return encoded_for_linear(ctx, model)
+
+
+def _lightgbm(params: Mapping[str, Any], ctx: FitContext) -> lightgbm.LGBMClassifier:
+    return lightgbm.LGBMClassifier(
+        n_estimators=int(params.get("n_estimators", 200)),
+        learning_rate=float(params.get("learning_rate", 0.05)),
+        num_leaves=int(params.get("num_leaves", 31)),
+        min_child_samples=int(params.get("min_child_samples", 10)),
+        subsample=float(params.get("subsample", 1.0)),
+        subsample_freq=1 if float(params.get("subsample", 1.0)) < 1.0 else 0,
+        colsample_bytree=float(params.get("colsample_bytree", 1.0)),
+        reg_lambda=float(params.get("reg_lambda", 0.0)),
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+        verbose=-1,
+    )
+
+
+def _lightgbm_fit_params(ctx: FitContext) -> dict[str, Any]:
+    return {"categorical_feature": ctx.cat_indices} if ctx.n_cat else {}
+
+
+def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifier:
+    categorical = {}
+    if ctx.n_cat:
+        categorical = {
+            "enable_categorical": True,
+            "feature_types": ["c"] * ctx.n_cat + ["q"] * ctx.n_num,
+            "max_cat_to_onehot": 8,
+        }
+    return xgboost.XGBClassifier(
+        n_estimators=int(params.get("n_estimators", 200)),
+        learning_rate=float(params.get("learning_rate", 0.1)),
+        max_depth=int(params.get("max_depth", 6)),
+        min_child_weight=float(params.get("min_child_weight", 1.0)),
+        subsample=float(params.get("subsample", 1.0)),
+        colsample_bytree=float(params.get("colsample_bytree", 1.0)),
+        reg_lambda=float(params.get("reg_lambda", 1.0)),
+        tree_method="hist",
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+        verbosity=0,
+        **categorical,
+    )
+
+
+def _forest(cls: type) -> Any:
+    def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
+        return cls(
+            n_estimators=int(params.get("n_estimators", 200)),
+            min_samples_leaf=int(params.get("min_samples_leaf", 1)),
+            max_features=params.get("max_features", "sqrt"),
+            n_jobs=ctx.n_threads,
+            random_state=ctx.random_state,
+        )
+
+    return build
+
+
+def _balanced_random_forest(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.BalancedRandomForestClassifier(
+        n_estimators=int(params.get("n_estimators", 200)),
+        min_samples_leaf=int(params.get("min_samples_leaf", 1)),
+        max_features=params.get("max_features", "sqrt"),
+        sampling_strategy="all",
+        replacement=True,
+        bootstrap=False,
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+    )
+
+
+def _easy_ensemble(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.EasyEnsembleClassifier(
+        n_estimators=int(params.get("n_estimators", 10)),
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+    )
+
+
+def _balanced_bagging(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.BalancedBaggingClassifier(
+        estimator=DecisionTreeClassifier(min_samples_leaf=int(params.get("min_samples_leaf", 1))),
+        n_estimators=int(params.get("n_estimators", 50)),
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+    )
+
+
+def _rusboost(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.RUSBoostClassifier(
+        estimator=DecisionTreeClassifier(max_depth=int(params.get("max_depth", 3))),
+        n_estimators=int(params.get("n_estimators", 50)),
+        learning_rate=float(params.get("learning_rate", 0.5)),
+        random_state=ctx.random_state,
+    )
+
+
+for _component in [
+    Component("logistic_regression", "model", _logistic, "L2 logistic regression."),
+    Component(
+        "lightgbm",
+        "model",
+        _lightgbm,
+        "LightGBM gradient-boosted trees, categories native.",
+        fit_params=_lightgbm_fit_params,
+    ),
+    Component("xgboost", "model", _xgboost, "XGBoost gradient-boosted trees (hist)."),
+    Component("random_forest", "model", _forest(RandomForestClassifier), "Random forest."),
+    Component("extra_trees", "model", _forest(ExtraTreesClassifier), "Extremely randomised trees."),
+    Component(
+        "balanced_random_forest",
+        "model",
+        _balanced_random_forest,
+        "Random forest whose trees each see a balanced bootstrap.",
+        balances_itself=True,
+    ),
+    Component(
+        "easy_ensemble",
+        "model",
+        _easy_ensemble,
+        "AdaBoost learners on balanced random subsets of the majority.",
+        sample_weight=False,
+        balances_itself=True,
+    ),
+    Component(
+        "balanced_bagging",
+        "model",
+        _balanced_bagging,
+        "Bagged trees, each bag undersampled to balance.",
+        sample_weight=False,
+        balances_itself=True,
+    ),
+    Component(
+        "rusboost",
+        "model",
+        _rusboost,
+        "AdaBoost with random undersampling at each round.",
+        balances_itself=True,
+    ),
+]:
+    register(MODELS, _component)

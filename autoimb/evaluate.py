@@ -1,0 +1,170 @@
+"""Cross-validation with out-of-fold probabilities, and the honest score of a strategy.
+
+Folds are fixed per study, and each fold's preprocessing (imputation, category codes) is
+computed once and shared by every trial, since it does not depend on the strategy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from autoimb.data import Dataset
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics import Metric
+from autoimb.pipeline import StrategyPipeline
+from autoimb.preprocess import Preprocessor
+from autoimb.threshold import Decision, choose_decision, honest_score
+
+logger = logging.getLogger("autoimb")
+
+
+class TrialTimeout(Exception):
+    """A trial ran past its share of the budget."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    train: np.ndarray
+    valid: np.ndarray
+    preprocessor: Preprocessor
+    X_train: np.ndarray
+    X_valid: np.ndarray
+
+
+def n_folds_for(counts: np.ndarray, cv: int) -> int:
+    """As many folds as asked, lowered (with a warning) when the smallest class is too small."""
+    if not isinstance(cv, int | np.integer) or isinstance(cv, bool) or cv < 2:
+        raise AutoImbError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
+    smallest = int(counts.min())
+    if smallest < 2:
+        raise AutoImbError(
+            "the smallest class has fewer than 2 members; cross-validation cannot hold it out. "
+            "Collect more examples of it or drop it."
+        )
+    if smallest < cv:
+        warnings.warn(
+            f"the smallest class has only {smallest} members, fewer than cv={cv}; using "
+            f"{smallest} folds instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return smallest
+    return int(cv)
+
+
+class CrossValidation:
+    """Stratified folds of one data set, with their preprocessing cached."""
+
+    def __init__(self, data: Dataset, cv: int = 5, random_state: int | None = None) -> None:
+        self.data = data
+        self.n_splits = n_folds_for(data.class_counts, cv)
+        splitter = StratifiedKFold(self.n_splits, shuffle=True, random_state=random_state)
+        self.splits = list(splitter.split(np.zeros(len(data.y)), data.y))
+        self.fold_ids = np.empty(len(data.y), dtype=np.int64)
+        for k, (_, valid) in enumerate(self.splits):
+            self.fold_ids[valid] = k
+        self._cache: dict[int, Fold] = {}
+
+    def fold(self, k: int) -> Fold:
+        if k not in self._cache:
+            train, valid = self.splits[k]
+            schema = self.data.schema()
+            preprocessor = Preprocessor(tuple(schema["categorical"]), tuple(schema["numeric"]))
+            preprocessor.fit(self.data.X.iloc[train])
+            self._cache[k] = Fold(
+                train,
+                valid,
+                preprocessor,
+                preprocessor.transform(self.data.X.iloc[train]),
+                preprocessor.transform(self.data.X.iloc[valid]),
+            )
+        return self._cache[k]
+
+
+@dataclass
+class Evaluation:
+    """What one strategy did under cross-validation."""
+
+    oof: np.ndarray
+    value: float
+    fold_scores: list[float]
+    decision: Decision
+    fit_seconds: float
+
+
+def evaluate(
+    config: Mapping[str, Any],
+    cv: CrossValidation,
+    metric: Metric,
+    *,
+    random_state: int | None = None,
+    n_threads: int = 1,
+    max_rows: int | None = None,
+    report: Callable[[int, float], None] | None = None,
+    deadline: float | None = None,
+) -> Evaluation:
+    """Fit the strategy on each fold's training rows and predict its validation rows.
+
+    ``report(step, running_score)`` is called after each fold (for pruning; it may raise).
+    Its running score picks each fold's threshold on that fold itself — optimistic, but the same
+    for every trial, which is all a pruner needs. The returned value is honest: each fold's
+    threshold is chosen on the other folds' predictions only.
+    """
+    data = cv.data
+    oof = np.zeros((len(data.y), data.n_classes))
+    weights = data.sample_weight
+    running: list[float] = []
+    fit_seconds = 0.0
+    for k in range(cv.n_splits):
+        fold = cv.fold(k)
+        started = time.perf_counter()
+        pipeline = StrategyPipeline(
+            config, data.schema(), random_state=random_state, n_threads=n_threads,
+            max_rows=max_rows,
+        )
+        pipeline.fit_transformed(
+            fold.preprocessor,
+            fold.X_train,
+            data.y[fold.train],
+            None if weights is None else weights[fold.train],
+            n_classes=data.n_classes,
+        )
+        oof[fold.valid] = pipeline.predict_proba_transformed(fold.X_valid)
+        fit_seconds += time.perf_counter() - started
+        if report is not None:
+            running.append(_fold_score(metric, data, oof, fold.valid))
+            report(k, float(np.mean(running)))
+        if deadline is not None and time.monotonic() > deadline and k + 1 < cv.n_splits:
+            raise TrialTimeout(
+                f"stopped after {k + 1} of {cv.n_splits} folds: the trial ran past its time cap"
+            )
+    value, fold_scores = honest_score(
+        data.y, oof, cv.fold_ids, metric, sample_weight=weights, pos_label=data.pos_label
+    )
+    decision, _ = choose_decision(
+        data.y, oof, metric, sample_weight=weights, pos_label=data.pos_label
+    )
+    return Evaluation(oof, float(value), [float(s) for s in fold_scores], decision, fit_seconds)
+
+
+def _fold_score(metric: Metric, data: Dataset, oof: np.ndarray, rows: np.ndarray) -> float:
+    y, proba = data.y[rows], oof[rows]
+    weights = None if data.sample_weight is None else data.sample_weight[rows]
+    if metric.kind == "ranking":
+        score = metric.score_proba(y, proba, sample_weight=weights, pos_label=data.pos_label)
+    else:
+        _, score = choose_decision(y, proba, metric, sample_weight=weights, pos_label=data.pos_label)
+    if not np.isfinite(score):
+        raise AutoImbError(
+            f"the {metric.name} score of a fold is undefined (NaN); the fold may lack a class. "
+            "Use fewer folds (cv) or a metric defined on every fold."
+        )
+    return float(score)

@@ -1,0 +1,113 @@
+"""Save and load fitted pipelines; loading never runs code from the file.
+
+The default format is skops: loading it builds only the types named in :data:`TRUSTED_TYPES`,
+the ones autoimb itself writes; a file holding anything else is refused. joblib (pickle) files
+run arbitrary code when loaded, so they are read only with an explicit ``trust=True``.
+
+A saved pipeline is inference-only: samplers act in ``fit`` and are never kept on the fitted
+pipeline, so no training row of a SMOTE neighbour tree leaves with the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+import skops.io as sio
+
+from autoimb.exceptions import AutoImbError, UntrustedModelError
+
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+# Every type a saved autoimb pipeline may hold beyond skops' own defaults (builtins, numpy,
+# scikit-learn's estimators). Kept explicit: a test saves a pipeline of every registered
+# model and checks that what skops reports is covered here, and nothing else is loaded.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "autoimb.components.anomaly.AnomalyDetectorClassifier",
+    "autoimb.components.anomaly.AnomalyScoreFeatures",
+    "autoimb.components.deep.TabularMLPClassifier",
+    "autoimb.components.hybrid.DeepTreeStackingClassifier",
+    "autoimb.components.hybrid.LeafEmbeddingClassifier",
+    "autoimb.components.hybrid.NeuralEmbeddingBoostClassifier",
+    "autoimb.ensemble.EnsembleClassifier",
+    "autoimb.pipeline.StrategyPipeline",
+    "autoimb.preprocess.Preprocessor",
+    "autoimb.threshold.ThresholdedClassifier",
+    "builtins.slice",
+    "collections.OrderedDict",
+    "imblearn.ensemble._bagging.BalancedBaggingClassifier",
+    "imblearn.ensemble._easy_ensemble.EasyEnsembleClassifier",
+    "imblearn.ensemble._forest.BalancedRandomForestClassifier",
+    "imblearn.ensemble._weight_boosting.RUSBoostClassifier",
+    "imblearn.pipeline.Pipeline",
+    "imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "numpy.float32",
+    "numpy.float64",
+    "numpy.int64",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+)
+
+
+def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
+    """Write ``model`` to ``path`` (skops, or joblib when the suffix asks for it)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise AutoImbError(
+            f"{path} already exists; choose another path or allow overwriting (--force)."
+        )
+    if path.suffix in PICKLE_SUFFIXES:
+        joblib.dump(model, path)
+    else:
+        sio.dump(model, path)
+    return path
+
+
+def untrusted_types(path: str | Path) -> list[str]:
+    """Types in a skops file that autoimb does not write."""
+    found = sio.get_untrusted_types(file=path)
+    return sorted(set(found) - set(TRUSTED_TYPES))
+
+
+def load(path: str | Path, *, trust: bool = False) -> Any:
+    """Load a pipeline saved by :meth:`SearchResult.save`.
+
+    Parameters
+    ----------
+    trust
+        Needed for joblib/pickle files, which can run any code when loaded: only load those
+        from a source you trust.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AutoImbError(f"model file {path} does not exist.")
+    if path.suffix in PICKLE_SUFFIXES:
+        if not trust:
+            raise UntrustedModelError(
+                f"{path} is a pickle (joblib) file, and loading one can run arbitrary code. "
+                "Load it with trust=True (CLI: --trust) only if you trust its source, or use "
+                "the default .skops format."
+            )
+        return joblib.load(path)
+    try:
+        extra = untrusted_types(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model file"
+        raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
+    if extra:
+        raise UntrustedModelError(
+            f"{path} holds types autoimb does not write and will not load: {extra}. "
+            "The file may have been tampered with; it was not loaded."
+        )
+    found = sio.get_untrusted_types(file=path)
+    return sio.load(path, trusted=found)
+
+
+def model_card(model: Any) -> dict[str, Any]:
+    card = getattr(model, "model_card_", None)
+    if card is None:
+        raise AutoImbError("this model carries no model card; was it saved by autoimb?")
+    return json.loads(json.dumps(card, default=str))

@@ -1,0 +1,172 @@
+"""A strategy config becomes one estimator: preprocess ─► augment ─► resample ─► weight ─► model.
+
+imbalanced-learn's Pipeline drops ``sample_weight`` at its samplers, and autoimb carries the
+user's weights through resampling; so the stages are chained here, in one small estimator whose
+``fit`` is the only place rows are added or removed. Nothing synthetic ever reaches
+``predict_proba``: resamplers and augmenters act in ``fit`` only, and are not kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import Pipeline
+
+from autoimb.components import REGISTRY, FitContext
+from autoimb.data import conform
+from autoimb.preprocess import Preprocessor
+
+logger = logging.getLogger("autoimb")
+
+
+def source_rows(sampler: Any, X: np.ndarray, y: np.ndarray, Xr: np.ndarray, yr: np.ndarray) -> np.ndarray:
+    """For each resampled row, the input row it came from (nearest of its class if synthetic)."""
+    for attribute in ("source_indices_", "sample_indices_"):
+        indices = getattr(sampler, attribute, None)
+        if indices is not None and len(indices) == len(yr):
+            return np.asarray(indices)
+    sources = np.empty(len(yr), dtype=np.int64)
+    for label in np.unique(yr):
+        original = np.flatnonzero(y == label)
+        wanted = np.flatnonzero(yr == label)
+        finder = NearestNeighbors(n_neighbors=1).fit(np.nan_to_num(X[original]))
+        nearest = finder.kneighbors(np.nan_to_num(Xr[wanted]), return_distance=False)[:, 0]
+        sources[wanted] = original[nearest]
+    return sources
+
+
+def resample(
+    sampler: Any, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Apply a sampler; a kept or synthetic row takes its source's weight."""
+    if sampler is None:
+        return X, y, weights
+    Xr, yr = sampler.fit_resample(X, y)
+    Xr, yr = np.asarray(Xr, dtype=np.float64), np.asarray(yr)
+    if weights is not None:
+        weights = weights[source_rows(sampler, X, y, Xr, yr)]
+    return Xr, yr, weights
+
+
+def fit_keywords(model: Any, weights: np.ndarray | None, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Route ``sample_weight`` and model-specific fit options to the final estimator."""
+    keywords = dict(extra)
+    if weights is not None:
+        keywords["sample_weight"] = weights
+    if isinstance(model, Pipeline):
+        last = model.steps[-1][0]
+        return {f"{last}__{key}": value for key, value in keywords.items()}
+    return keywords
+
+
+class StrategyPipeline(ClassifierMixin, BaseEstimator):
+    """The estimator a strategy config describes.
+
+    Parameters
+    ----------
+    config
+        ``{"augmenter": {"name": …}, "resampler": {"name": …, params}, "weighting": {…},
+        "model": {…}}``; a missing stage means "none".
+    schema
+        The training columns (from :func:`autoimb.data.validate`); new data is checked against
+        it before every prediction.
+    max_rows
+        Row budget for oversampling, so a 1:1 SMOTE on millions of rows cannot exhaust memory.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        schema: Mapping[str, Any],
+        *,
+        random_state: int | None = None,
+        n_threads: int = 1,
+        max_rows: int | None = None,
+    ) -> None:
+        self.config = config
+        self.schema = schema
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.max_rows = max_rows
+
+    def make_preprocessor(self) -> Preprocessor:
+        return Preprocessor(tuple(self.schema["categorical"]), tuple(self.schema["numeric"]))
+
+    def fit(self, X: Any, y: Any, sample_weight: np.ndarray | None = None) -> StrategyPipeline:
+        frame = conform(X, self.schema)
+        preprocessor = self.make_preprocessor().fit(frame)
+        return self.fit_transformed(preprocessor, preprocessor.transform(frame), y, sample_weight)
+
+    def fit_transformed(
+        self,
+        preprocessor: Preprocessor,
+        Xt: np.ndarray,
+        y: Any,
+        sample_weight: np.ndarray | None = None,
+        n_classes: int | None = None,
+    ) -> StrategyPipeline:
+        """Fit on rows the (shared, already fitted) preprocessor has transformed."""
+        y = np.asarray(y, dtype=np.int64)
+        self.preprocessor_ = preprocessor
+        self.n_classes_ = int(n_classes or y.max() + 1)
+        self.classes_ = np.arange(self.n_classes_)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+
+        for stage in ("augmenter", "resampler"):
+            built = self._build(stage, self._context(Xt, y))
+            Xt, y, weights = resample(built, Xt, y, weights)
+
+        ctx = self._context(Xt, y)
+        class_weights = self._build("weighting", ctx)
+        if class_weights is not None:
+            factor = np.asarray(class_weights, dtype=float)[y]
+            weights = factor if weights is None else weights * factor
+
+        component = REGISTRY["model"][self._choice("model")["name"]]
+        model = component.build(self._params("model"), ctx)
+        if weights is not None and not component.sample_weight:
+            logger.debug("%s takes no sample weights; they are not used to fit it", component.name)
+            weights = None
+        model.fit(Xt, y, **fit_keywords(model, weights, component.fit_params(ctx)))
+        self.model_ = model
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        Xt = self.preprocessor_.transform(conform(X, self.schema))
+        return self.predict_proba_transformed(Xt)
+
+    def predict_proba_transformed(self, Xt: np.ndarray) -> np.ndarray:
+        """Probabilities for every class, also one the model never saw after resampling."""
+        raw = self.model_.predict_proba(Xt)
+        proba = np.zeros((len(Xt), self.n_classes_))
+        proba[:, np.asarray(self.model_.classes_, dtype=np.int64)] = raw
+        return proba
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def _choice(self, stage: str) -> Mapping[str, Any]:
+        return self.config.get(stage) or {"name": "none"}
+
+    def _params(self, stage: str) -> dict[str, Any]:
+        return {k: v for k, v in self._choice(stage).items() if k != "name"}
+
+    def _build(self, stage: str, ctx: FitContext) -> Any:
+        name = self._choice(stage)["name"]
+        return REGISTRY[stage][name].build(self._params(stage), ctx)
+
+    def _context(self, Xt: np.ndarray, y: np.ndarray) -> FitContext:
+        return FitContext(
+            class_counts=np.bincount(y, minlength=self.n_classes_),
+            n_cat=len(self.schema["categorical"]),
+            cardinalities=self.preprocessor_.cardinalities,
+            n_features=Xt.shape[1],
+            random_state=self.random_state,
+            n_threads=self.n_threads,
+            max_rows=self.max_rows,
+        )

@@ -1,0 +1,49 @@
+"""Trial-independent preprocessing: one numeric matrix with the categorical codes first.
+
+Imputation and category codes are learnt on the training rows only; they do not depend on the
+strategy, so a search computes them once per fold and every trial reuses them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+MISSING = "__missing__"
+
+
+class Preprocessor(TransformerMixin, BaseEstimator):
+    """Categories → integer codes (unseen → one extra code), numbers → median-imputed floats."""
+
+    def __init__(self, categorical: tuple[str, ...] = (), numeric: tuple[str, ...] = ()) -> None:
+        self.categorical = categorical
+        self.numeric = numeric
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> Preprocessor:
+        self.categories_ = [
+            sorted(X[c].fillna(MISSING).astype(str).unique().tolist()) for c in self.categorical
+        ]
+        medians = X[list(self.numeric)].median().to_numpy(dtype=float) if self.numeric else []
+        self.medians_ = np.nan_to_num(np.asarray(medians, dtype=float))
+        self.n_features_out_ = len(self.categorical) + len(self.numeric)
+        return self
+
+    @property
+    def cardinalities(self) -> tuple[int, ...]:
+        """Categories seen in training plus one code for anything unseen."""
+        return tuple(len(c) + 1 for c in self.categories_)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        out = np.empty((len(X), self.n_features_out_), dtype=np.float64)
+        for i, (column, categories) in enumerate(zip(self.categorical, self.categories_, strict=True)):
+            values = X[column].fillna(MISSING).astype(str)
+            codes = pd.Categorical(values, categories=categories).codes.astype(np.float64)
+            codes[codes < 0] = len(categories)
+            out[:, i] = codes
+        if self.numeric:
+            numbers = X[list(self.numeric)].to_numpy(dtype=np.float64)
+            missing = np.isnan(numbers)
+            numbers[missing] = np.take(self.medians_, np.nonzero(missing)[1])
+            out[:, len(self.categorical) :] = numbers
+        return out

@@ -1,0 +1,297 @@
+"""The Optuna study: storage, sampler, budget, pruning and failures.
+
+Optuna is the engine and its storages are the persistence: an in-memory study by default, a
+journal file or a database URL to make a search resumable or shared by several workers. A
+failing strategy becomes a FAIL trial with its error kept; the search goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial, TrialState
+
+from autoimb.data import Dataset
+from autoimb.evaluate import CrossValidation, Evaluation, TrialTimeout, evaluate
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics import Metric
+from autoimb.space import SearchSpace
+
+logger = logging.getLogger("autoimb")
+
+STUDY_ATTR = "autoimb"
+DEFAULT_STUDY_NAME = "autoimb"
+KEPT_PREDICTIONS = 20
+MAX_ROWS_FACTOR = 3
+
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+@dataclass
+class SearchSettings:
+    """Everything a search needs besides the data; one object instead of many arguments."""
+
+    metric: Metric
+    space: SearchSpace
+    time_budget: float | None = None
+    n_trials: int | None = None
+    cv: int = 5
+    storage: str | optuna.storages.BaseStorage | None = None
+    study_name: str | None = None
+    n_jobs: int = 1
+    random_state: int | None = None
+    callbacks: Sequence[TrialCallback] = field(default_factory=tuple)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.time_budget is None else self.started + self.time_budget
+
+
+def make_storage(storage: str | optuna.storages.BaseStorage | None) -> Any:
+    """A database URL → RDB storage with heartbeats; any other string → a journal file.
+
+    A journal file, not SQLite, is the embedded default: Optuna advises against SQLite for
+    several processes writing at once (lock errors), while its journal file takes appends from
+    many processes safely through a file lock.
+    """
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    text = str(storage)
+    if "://" in text:
+        return RDBStorage(
+            text,
+            heartbeat_interval=30,
+            grace_period=90,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
+            engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
+        )
+    return JournalStorage(JournalFileBackend(text))
+
+
+def model_threads(n_jobs: int) -> int:
+    """Threads per model, so parallel trials together never use more than the machine's cores."""
+    cores = os.cpu_count() or 1
+    return max(1, cores // max(1, n_jobs))
+
+
+class Predictions:
+    """Out-of-fold probabilities of the best trials, kept in memory for thresholds and ensembles."""
+
+    def __init__(self, greater_is_better: bool, keep: int = KEPT_PREDICTIONS) -> None:
+        self.sign = 1.0 if greater_is_better else -1.0
+        self.keep = keep
+        self.items: dict[int, tuple[float, np.ndarray]] = {}
+        self.lock = threading.Lock()
+
+    def add(self, number: int, value: float, oof: np.ndarray) -> None:
+        with self.lock:
+            self.items[number] = (value, oof.astype(np.float32))
+            if len(self.items) > self.keep:
+                worst = min(self.items, key=lambda n: self.sign * self.items[n][0])
+                del self.items[worst]
+
+    def get(self, number: int) -> np.ndarray | None:
+        item = self.items.get(number)
+        return None if item is None else item[1].astype(np.float64)
+
+
+@dataclass
+class SearchOutcome:
+    study: optuna.Study
+    cv: CrossValidation
+    predictions: Predictions
+    random_state: int
+    fit_seconds: dict[int, float]
+
+
+def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, int]:
+    """Create the study or resume it; a resumed study must search the same thing."""
+    storage = make_storage(settings.storage)
+    name = settings.study_name or DEFAULT_STUDY_NAME
+    metric = settings.metric
+    seed = settings.random_state
+    sampler = optuna.samplers.TPESampler(
+        n_startup_trials=8,
+        multivariate=True,
+        group=True,
+        constant_liar=settings.n_jobs > 1 or storage is not None,
+        seed=seed,
+        warn_independent_sampling=False,
+    )
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=6, n_warmup_steps=1)
+    study = optuna.create_study(
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner,
+        study_name=name,
+        direction="maximize" if metric.greater_is_better else "minimize",
+        load_if_exists=True,
+    )
+    attrs = study.user_attrs.get(STUDY_ATTR)
+    if attrs is None:
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        attrs = {
+            "metric": metric.name,
+            "space": settings.space.name,
+            "cv": settings.cv,
+            "seed": seed,
+            "rows": len(data.y),
+            "classes": [str(c) for c in data.classes],
+        }
+        study.set_user_attr(STUDY_ATTR, attrs)
+        for choice in settings.space.initial:
+            if _usable(settings.space, choice, data):
+                study.enqueue_trial(settings.space.defaults(choice), skip_if_exists=True)
+    elif attrs["metric"] != metric.name:
+        raise AutoImbError(
+            f"study {name!r} was created to optimise {attrs['metric']!r}, not {metric.name!r}; "
+            "use the same metric to resume it, or another study name."
+        )
+    elif attrs["rows"] != len(data.y):
+        logger.warning(
+            "study %r was created on %d rows, and this data has %d; its earlier scores are not "
+            "comparable", name, attrs["rows"], len(data.y),
+        )
+    return study, int(attrs["seed"])
+
+
+def _usable(space: SearchSpace, choice: dict[str, str], data: Dataset) -> bool:
+    weighted = data.sample_weight is not None
+    return all(
+        name in space.available(stage, n_classes=data.n_classes, sample_weight=weighted)
+        for stage, name in choice.items()
+    )
+
+
+def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
+    """Run trials until the budget, the trial count or Ctrl-C ends the search."""
+    study, seed = open_study(settings, data)
+    cv = CrossValidation(data, settings.cv, random_state=seed)
+    predictions = Predictions(settings.metric.greater_is_better)
+    fit_seconds: dict[int, float] = {}
+    threads = model_threads(settings.n_jobs)
+    max_rows = max(MAX_ROWS_FACTOR * len(data.y), 100_000)
+    deadline = settings.deadline
+
+    def reserve() -> float:
+        """Time kept back for the final refit: the best trial's per-fold fit time, scaled up."""
+        if not fit_seconds:
+            return 0.0
+        try:
+            best = study.best_trial.number
+        except ValueError:
+            return 0.0
+        per_fold = fit_seconds.get(best, max(fit_seconds.values())) / cv.n_splits
+        return 1.5 * per_fold * cv.n_splits / max(cv.n_splits - 1, 1) + 0.5
+
+    def trial_deadline(started: float) -> float | None:
+        if deadline is None:
+            return None
+        if not fit_seconds:
+            return deadline
+        return min(deadline - reserve(), started + max(settings.time_budget / 3, 5.0))
+
+    def objective(trial: optuna.Trial) -> float:
+        started = time.monotonic()
+        try:
+            config = settings.space.sample(
+                trial, n_classes=data.n_classes, sample_weight=data.sample_weight is not None
+            )
+            trial.set_user_attr("config", config)
+
+            def report(step: int, value: float) -> None:
+                trial.report(value, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after fold {step + 1}")
+
+            outcome: Evaluation = evaluate(
+                config,
+                cv,
+                settings.metric,
+                random_state=seed,
+                n_threads=threads,
+                max_rows=max_rows,
+                report=report,
+                deadline=trial_deadline(started),
+            )
+        except optuna.TrialPruned:
+            trial.set_user_attr("seconds", time.monotonic() - started)
+            raise
+        except (Exception, TrialTimeout) as exc:
+            trial.set_user_attr("seconds", time.monotonic() - started)
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        trial.set_user_attr("seconds", time.monotonic() - started)
+        trial.set_user_attr("fold_scores", outcome.fold_scores)
+        trial.set_user_attr("decision", outcome.decision.to_dict())
+        fit_seconds[trial.number] = outcome.fit_seconds
+        predictions.add(trial.number, outcome.value, outcome.oof)
+        return outcome.value
+
+    def stop_when_budget_spent(study: optuna.Study, trial: FrozenTrial) -> None:
+        if deadline is not None and time.monotonic() + reserve() >= deadline:
+            study.stop()
+
+    timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    finished_before = _finished(study)
+    if finished_before:
+        logger.info("resuming study %r: %d trials already finished", study.study_name,
+                    finished_before)
+    study.optimize(
+        objective,
+        n_trials=settings.n_trials,
+        timeout=timeout,
+        n_jobs=settings.n_jobs,
+        catch=(Exception,),
+        callbacks=[stop_when_budget_spent, *settings.callbacks],
+        gc_after_trial=False,
+    )
+    if not any(t.state == TrialState.COMPLETE for t in study.trials):
+        raise AutoImbError(_all_failed_message(study))
+    return SearchOutcome(study, cv, predictions, seed, fit_seconds)
+
+
+def _finished(study: optuna.Study) -> int:
+    return sum(t.state.is_finished() for t in study.trials)
+
+
+def _all_failed_message(study: optuna.Study) -> str:
+    errors = Counter(
+        t.user_attrs.get("error", "no error recorded")
+        for t in study.trials
+        if t.state == TrialState.FAIL
+    )
+    pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
+    if not errors and not study.trials:
+        return (
+            "no trial finished within the budget; raise time_budget (the first strategy needs "
+            "time for one cross-validation) or use space='fast'."
+        )
+    causes = "; ".join(f"{count}× {error}" for error, count in errors.most_common(3))
+    return (
+        f"every trial failed ({sum(errors.values())} failed, {pruned} pruned). Most common "
+        f"causes: {causes or 'none recorded'}. Raise the time budget, or check the data and "
+        "the search space."
+    )
+
+
+def trial_config(trial: FrozenTrial) -> dict[str, Any]:
+    return dict(trial.user_attrs.get("config", {}))
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autoimb import datasets
+
+KEEL = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "keel"
+
+
+@pytest.fixture(scope="session")
+def keel() -> Path:
+    if not KEEL.is_dir():
+        pytest.skip(f"the KEEL data sets are not at {KEEL}")
+    return KEEL
+
+
+def shipped(name: str) -> tuple[pd.DataFrame, pd.Series]:
+    return datasets.load(name, return_X_y=True)
+
+
+@pytest.fixture(scope="session")
+def yeast4() -> tuple[pd.DataFrame, pd.Series]:
+    return shipped("yeast4")
+
+
+@pytest.fixture(scope="session")
+def small_binary() -> tuple[pd.DataFrame, pd.Series]:
+    """ecoli1: 336 rows, numeric; quick enough for whole searches."""
+    return shipped("ecoli1")
+
+
+@pytest.fixture(scope="session")
+def hepatitis() -> tuple[pd.DataFrame, pd.Series]:
+    """Categorical text columns and missing values."""
+    return shipped("hepatitis")
+
+
+@pytest.fixture(scope="session")
+def glass() -> tuple[pd.DataFrame, pd.Series]:
+    return shipped("glass_multiclass")
+
+
+@pytest.fixture(scope="session")
+def car() -> tuple[pd.DataFrame, pd.Series]:
+    """All columns categorical."""
+    return shipped("car_good")
+
+
+def half_split(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    return order[: n // 2], order[n // 2 :]

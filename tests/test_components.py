@@ -1,0 +1,104 @@
+"""Common tests: every registered component is built and fitted on every kind of data.
+
+A new component needs only its registry entry (and its YAML block) to be covered here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autoimb import datasets
+from autoimb._compat import TORCH_AVAILABLE
+from autoimb.components import REGISTRY, FitContext
+from autoimb.data import validate
+from autoimb.pipeline import StrategyPipeline
+
+# The data a component must handle: numeric binary, categorical + missing, all-categorical,
+# multi-class. Each comes from a shipped KEEL set.
+DATA = ["ecoli1", "hepatitis", "car_good", "glass_multiclass"]
+BASE = {"model": {"name": "lightgbm", "n_estimators": 20}}
+# Cheap settings for components whose defaults are slow on a test budget.
+CHEAP = {
+    ("model", "lightgbm"): {"n_estimators": 20},
+    ("model", "xgboost"): {"n_estimators": 20},
+    ("model", "random_forest"): {"n_estimators": 20},
+    ("model", "extra_trees"): {"n_estimators": 20},
+    ("model", "balanced_random_forest"): {"n_estimators": 20},
+    ("model", "easy_ensemble"): {"n_estimators": 3},
+    ("model", "balanced_bagging"): {"n_estimators": 5},
+    ("model", "rusboost"): {"n_estimators": 10},
+}
+ALL = [(stage, name) for stage, names in REGISTRY.items() for name in names]
+
+
+def _prepared(name: str):
+    X, y = datasets.load(name, return_X_y=True)
+    return validate(X, y)
+
+
+def _config(stage: str, name: str) -> dict:
+    params = dict(CHEAP.get((stage, name), {}))
+    if stage == "weighting" and name == "explicit":
+        params = {}
+    return {**BASE, stage: {"name": name, **params}}
+
+
+def _skip_unsupported(stage: str, name: str, data) -> None:
+    component = REGISTRY[stage][name]
+    if component.requires == "torch" and not TORCH_AVAILABLE:
+        pytest.skip(f"{name} needs torch")
+    if component.binary_only and data.n_classes > 2:
+        pytest.skip(f"{name} is binary-only")
+
+
+@pytest.mark.parametrize("data_name", DATA)
+@pytest.mark.parametrize(("stage", "name"), ALL, ids=[f"{s}-{n}" for s, n in ALL])
+def test_component_fits_and_predicts(stage: str, name: str, data_name: str) -> None:
+    data = _prepared(data_name)
+    _skip_unsupported(stage, name, data)
+    rows = np.random.default_rng(0).permutation(len(data.y))
+    train, test = rows[: len(rows) * 2 // 3], rows[len(rows) * 2 // 3 :]
+    pipeline = StrategyPipeline(_config(stage, name), data.schema(), random_state=0)
+    pipeline.fit(data.X.iloc[train], data.y[train])
+    proba = pipeline.predict_proba(data.X.iloc[test])
+    assert proba.shape == (len(test), data.n_classes)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    # The model ranks better than chance on the held-out third: it learnt something.
+    minority = data.pos_label
+    positives = data.y[test] == minority
+    assert proba[positives, minority].mean() > proba[~positives, minority].mean()
+
+
+@pytest.mark.parametrize(("stage", "name"), ALL, ids=[f"{s}-{n}" for s, n in ALL])
+def test_component_has_description_and_builds_fresh(stage: str, name: str) -> None:
+    component = REGISTRY[stage][name]
+    assert component.stage == stage and component.name == name
+    assert component.description.endswith(".")
+    if component.requires == "torch" and not TORCH_AVAILABLE:
+        pytest.skip(f"{name} needs torch")
+    ctx = FitContext(class_counts=np.array([90, 10]), n_features=4, random_state=0)
+    params = dict(CHEAP.get((stage, name), {}))
+    first, second = component.build(params, ctx), component.build(params, ctx)
+    assert first is None or first is not second
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY["resampler"]))
+def test_resampled_rows_never_reach_prediction(name: str) -> None:
+    """Resamplers act in fit only: predicting the training rows returns one row per input row."""
+    data = _prepared("ecoli1")
+    config = {**BASE, "resampler": {"name": name}}
+    pipeline = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    assert pipeline.predict_proba(data.X).shape[0] == len(data.y)
+    assert not any("sampl" in type(v).__name__.lower() for v in vars(pipeline).values())
+
+
+def test_oversampling_neighbours_follow_the_fold_minority() -> None:
+    """A fold with 3 minority rows still oversamples: k_neighbors is clipped to 2."""
+    data = _prepared("ecoli1")
+    keep = np.concatenate([np.flatnonzero(data.y == 0)[:60], np.flatnonzero(data.y == 1)[:3]])
+    config = {**BASE, "resampler": {"name": "smote", "k_neighbors": 10, "sampling_ratio": 1.0}}
+    pipeline = StrategyPipeline(config, data.schema(), random_state=0)
+    pipeline.fit(data.X.iloc[keep], data.y[keep])
+    assert pipeline.predict_proba(data.X.iloc[keep]).shape == (63, 2)
