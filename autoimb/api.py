@@ -126,12 +126,13 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if oof is None:
         # A resumed study: its winner's predictions were made in an earlier process.
         oof = evaluate(config, outcome.cv, settings.metric, random_state=outcome.random_state,
-                       n_threads=model_threads(1)).oof
+                       n_threads=model_threads(1, len(data.y))).oof
     decision, _ = choose_decision(
         data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
     )
     estimator = StrategyPipeline(
-        config, data.schema(), random_state=outcome.random_state, n_threads=model_threads(1)
+        config, data.schema(), random_state=outcome.random_state,
+        n_threads=model_threads(1, len(data.y)),
     ).fit(data.X, data.y, data.sample_weight)
     pipeline = ThresholdedClassifier(
         estimator,

@@ -15,6 +15,12 @@ Names accepted by :func:`get_metric`:
 - ``recall@precision>=<floor>`` with a floor in (0, 1];
 - ``cost:fn=<c_fn>,fp=<c_fp>`` with positive costs: expected cost per unit of sample
   weight, to be minimised.
+
+Undefined ratios (0/0) count as 0.0 rather than NaN, so a threshold scan always has an
+argmax. Exceptions: ``balanced_accuracy`` leaves a class absent from ``y`` out of its
+mean (as scikit-learn does); ``recall@precision`` is negative below its floor (see
+:func:`make_recall_at_precision`); ranking metrics return NaN when a class they need is
+missing, so callers can tell an undefined score from a bad one.
 """
 
 from __future__ import annotations
@@ -409,8 +415,6 @@ class Metric:
         """
         self._need_threshold("score_labels")
         cm = confusion_matrix(y, y_pred, n_classes, sample_weight)
-        if n_classes == 2:
-            _check_pos_label(pos_label, 2)
         return self.score_confusion(cm, pos_label=pos_label)
 
     # -- ranking metrics ---------------------------------------------------------------

@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -81,8 +82,17 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None) -> Any:
     return JournalStorage(JournalFileBackend(text))
 
 
-def model_threads(n_jobs: int) -> int:
-    """Threads per model, so parallel trials together never use more than the machine's cores."""
+SMALL_DATA_ROWS = 20_000
+
+
+def model_threads(n_jobs: int, n_rows: int) -> int:
+    """Threads per model, so parallel trials together never use more than the machine's cores.
+
+    Small data gets one thread: splitting a tiny fit across OpenMP threads costs more than it
+    gains, and spinning threads slow down badly when the cores are busy.
+    """
+    if n_rows < SMALL_DATA_ROWS:
+        return 1
     cores = os.cpu_count() or 1
     return max(1, cores // max(1, n_jobs))
 
@@ -123,14 +133,15 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     name = settings.study_name or DEFAULT_STUDY_NAME
     metric = settings.metric
     seed = settings.random_state
-    sampler = optuna.samplers.TPESampler(
-        n_startup_trials=8,
-        multivariate=True,
-        group=True,
-        constant_liar=settings.n_jobs > 1 or storage is not None,
-        seed=seed,
-        warn_independent_sampling=False,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            n_startup_trials=8,
+            multivariate=True,
+            group=True,
+            constant_liar=settings.n_jobs > 1 or storage is not None,
+            seed=seed,
+        )
     pruner = optuna.pruners.MedianPruner(n_startup_trials=6, n_warmup_steps=1)
     study = optuna.create_study(
         storage=storage,
@@ -183,7 +194,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     cv = CrossValidation(data, settings.cv, random_state=seed)
     predictions = Predictions(settings.metric.greater_is_better)
     fit_seconds: dict[int, float] = {}
-    threads = model_threads(settings.n_jobs)
+    threads = model_threads(settings.n_jobs, len(data.y))
     max_rows = max(MAX_ROWS_FACTOR * len(data.y), 100_000)
     deadline = settings.deadline
 
@@ -251,15 +262,22 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     if finished_before:
         logger.info("resuming study %r: %d trials already finished", study.study_name,
                     finished_before)
-    study.optimize(
-        objective,
-        n_trials=settings.n_trials,
-        timeout=timeout,
-        n_jobs=settings.n_jobs,
-        catch=(Exception,),
-        callbacks=[stop_when_budget_spent, *settings.callbacks],
-        gc_after_trial=False,
-    )
+    verbosity = optuna.logging.get_verbosity()
+    # Failed trials are expected (a strategy that does not suit the data); their errors are in
+    # the leaderboard, so Optuna's per-failure tracebacks are kept out of the user's console.
+    optuna.logging.set_verbosity(max(verbosity, optuna.logging.ERROR))
+    try:
+        study.optimize(
+            objective,
+            n_trials=settings.n_trials,
+            timeout=timeout,
+            n_jobs=settings.n_jobs,
+            catch=(Exception,),
+            callbacks=[stop_when_budget_spent, *settings.callbacks],
+            gc_after_trial=False,
+        )
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         raise AutoImbError(_all_failed_message(study))
     return SearchOutcome(study, cv, predictions, seed, fit_seconds)

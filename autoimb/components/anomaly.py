@@ -135,7 +135,7 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         n_estimators: int = 200,
         nu: float = 0.1,
         gamma: str | float = "scale",
-        n_neighbors: int = 20,
+        n_neighbors: int = 50,
         max_samples_svm: int = 2000,
         calibration: Literal["sigmoid", "isotonic"] = "sigmoid",
         random_state: int | np.random.RandomState | None = None,

@@ -74,7 +74,7 @@ def _weighted_mean(
 ) -> torch.Tensor:
     # Normalised by the total weight, as torch's weighted cross-entropy is, so the
     # step size does not depend on how small the class weights happen to be.
-    weight = torch.ones_like(losses) if sample_weight is None else sample_weight.to(losses)
+    weight = losses.new_ones(losses.shape) if sample_weight is None else sample_weight.to(losses)
     if class_weight is not None:
         weight = weight * class_weight.to(losses)[target]
     return (weight * losses).sum() / weight.sum().clamp_min(1e-12)

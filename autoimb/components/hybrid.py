@@ -85,6 +85,7 @@ class _HybridBase(ClassifierMixin, BaseEstimator):
             cardinalities=self.cardinalities,
             hidden_sizes=self.hidden_sizes,
             loss=self.mlp_loss,
+            learning_rate=self.mlp_learning_rate,
             max_epochs=self.mlp_max_epochs,
             device=self.device,
             random_state=seed,
@@ -128,7 +129,7 @@ class LeafEmbeddingClassifier(_HybridBase):
         width of the encoding.
     head : {"logistic", "mlp"}
     C : inverse regularisation of the logistic head.
-    hidden_sizes, mlp_loss, mlp_max_epochs : settings of the MLP head.
+    hidden_sizes, mlp_loss, mlp_learning_rate, mlp_max_epochs : settings of the MLP head.
     n_threads, random_state, device : resources and reproducibility.
     """
 
@@ -143,6 +144,7 @@ class LeafEmbeddingClassifier(_HybridBase):
         C: float = 1.0,
         hidden_sizes: Sequence[int] = (64,),
         mlp_loss: str = "ce",
+        mlp_learning_rate: float = 1e-2,
         mlp_max_epochs: int = 50,
         n_threads: int = 1,
         random_state: int | None = None,
@@ -157,6 +159,7 @@ class LeafEmbeddingClassifier(_HybridBase):
         self.C = C
         self.hidden_sizes = hidden_sizes
         self.mlp_loss = mlp_loss
+        self.mlp_learning_rate = mlp_learning_rate
         self.mlp_max_epochs = mlp_max_epochs
         self.n_threads = n_threads
         self.random_state = random_state
@@ -183,15 +186,12 @@ class LeafEmbeddingClassifier(_HybridBase):
             self.encoder_ = None
             tree_info = self.gbm_.booster_.dump_model()["tree_info"]
             n_leaves = [int(tree["num_leaves"]) for tree in tree_info]
-            self.head_ = TabularMLPClassifier(
+            # No batch norm: statistics of a batch of leaf embeddings are noisy on small
+            # data, and the head learns better without them.
+            self.head_ = self._mlp(head_seed).set_params(
                 cat_indices=tuple(range(leaves.shape[1])),
                 cardinalities=tuple(n_leaves),
-                hidden_sizes=self.hidden_sizes,
-                loss=self.mlp_loss,
-                max_epochs=self.mlp_max_epochs,
-                device=self.device,
-                random_state=head_seed,
-                n_threads=self.n_threads,
+                norm="none",
             )
             self.head_.fit(leaves.astype(np.float64), y, sample_weight=weight)
         return self
@@ -223,8 +223,8 @@ class NeuralEmbeddingBoostClassifier(_HybridBase):
     Parameters
     ----------
     cat_indices, cardinalities : categorical columns of the input and their level counts.
-    hidden_sizes, mlp_loss, mlp_max_epochs : MLP settings; the last hidden size is the
-        number of embedding features.
+    hidden_sizes, mlp_loss, mlp_learning_rate, mlp_max_epochs : MLP settings; the last
+        hidden size is the number of embedding features.
     n_estimators, num_leaves, learning_rate : LightGBM settings.
     n_threads, random_state, device : resources and reproducibility.
     """
@@ -235,6 +235,7 @@ class NeuralEmbeddingBoostClassifier(_HybridBase):
         cardinalities: Sequence[int] = (),
         hidden_sizes: Sequence[int] = (64, 16),
         mlp_loss: str = "ce",
+        mlp_learning_rate: float = 1e-3,
         mlp_max_epochs: int = 50,
         n_estimators: int = 200,
         num_leaves: int = 31,
@@ -247,6 +248,7 @@ class NeuralEmbeddingBoostClassifier(_HybridBase):
         self.cardinalities = cardinalities
         self.hidden_sizes = hidden_sizes
         self.mlp_loss = mlp_loss
+        self.mlp_learning_rate = mlp_learning_rate
         self.mlp_max_epochs = mlp_max_epochs
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
@@ -287,7 +289,7 @@ class DeepTreeStackingClassifier(_HybridBase):
     Parameters
     ----------
     cat_indices, cardinalities : categorical columns of the input and their level counts.
-    hidden_sizes, mlp_loss, mlp_max_epochs : MLP settings.
+    hidden_sizes, mlp_loss, mlp_learning_rate, mlp_max_epochs : MLP settings.
     n_estimators, num_leaves, learning_rate : LightGBM settings.
     C : inverse regularisation of the logistic meta-learner.
     n_folds : folds for the out-of-fold predictions.
@@ -300,6 +302,7 @@ class DeepTreeStackingClassifier(_HybridBase):
         cardinalities: Sequence[int] = (),
         hidden_sizes: Sequence[int] = (64, 32),
         mlp_loss: str = "ce",
+        mlp_learning_rate: float = 1e-3,
         mlp_max_epochs: int = 50,
         n_estimators: int = 200,
         num_leaves: int = 31,
@@ -314,6 +317,7 @@ class DeepTreeStackingClassifier(_HybridBase):
         self.cardinalities = cardinalities
         self.hidden_sizes = hidden_sizes
         self.mlp_loss = mlp_loss
+        self.mlp_learning_rate = mlp_learning_rate
         self.mlp_max_epochs = mlp_max_epochs
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves

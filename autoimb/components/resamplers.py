@@ -37,9 +37,7 @@ def over_targets(ctx: FitContext, ratio: float) -> dict[int, int]:
                 room,
             )
             scale = room / added
-            targets = {
-                c: int(n) + int((targets[c] - n) * scale) for c, n in enumerate(counts)
-            }
+            targets = {c: int(n) + int((targets[c] - n) * scale) for c, n in enumerate(counts)}
     return targets
 
 

@@ -1,0 +1,174 @@
+"""Anomaly detectors as classifiers and as an extra feature, on real imbalanced data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import OrdinalEncoder
+
+from autoimb.components.anomaly import AnomalyDetectorClassifier, AnomalyScoreFeatures
+from autoimb.exceptions import AutoImbError, SchemaError
+
+PATH = Path(__file__).parents[1].parent / "shared/datasets/keel"
+DETECTORS = ("isolation_forest", "one_class_svm", "local_outlier_factor")
+
+
+def _read(name: str) -> pd.DataFrame:
+    file = PATH / f"{name}.csv.gz"
+    if not file.exists():
+        pytest.skip(f"KEEL data set {file} is not available")
+    return pd.read_csv(file)
+
+
+@pytest.fixture(scope="module")
+def yeast4() -> tuple[np.ndarray, np.ndarray]:
+    frame = _read("yeast4")
+    return frame.drop(columns="target").to_numpy(np.float64), frame["target"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def yeast4_split(yeast4: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    X, y = yeast4
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def car_good() -> tuple[np.ndarray, np.ndarray]:
+    frame = _read("car_good")
+    X = OrdinalEncoder().fit_transform(frame.drop(columns="target")).astype(np.float64)
+    return X, frame["target"].to_numpy()
+
+
+@pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_detector_ranks_held_out_minority_with_monotone_probabilities(
+    yeast4_split: list[np.ndarray], detector: str, calibration: str
+) -> None:
+    X_tr, X_te, y_tr, y_te = yeast4_split
+    clf = AnomalyDetectorClassifier(detector=detector, calibration=calibration, random_state=0)
+    clf.fit(X_tr, y_tr)
+    proba = clf.predict_proba(X_te)
+    assert proba.shape == (len(X_te), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.all((proba >= 0) & (proba <= 1))
+    assert list(clf.classes_) == [0, 1]
+    assert roc_auc_score(y_te, proba[:, 1]) > 0.6
+
+    scores = clf.anomaly_score(X_te)
+    order = np.argsort(scores, kind="stable")
+    assert np.all(np.diff(proba[order, 1]) >= -1e-12)
+    assert set(np.unique(clf.predict(X_te))) <= {0, 1}
+
+
+def test_svm_fits_on_a_bounded_sample(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = yeast4
+    n_majority = int(np.sum(y == 0))
+    bounded = AnomalyDetectorClassifier(
+        detector="one_class_svm", max_samples_svm=300, random_state=0
+    ).fit(X, y)
+    assert bounded.detector_.shape_fit_[0] == 300
+    assert bounded.n_detector_rows_ == 300
+    full = AnomalyDetectorClassifier(detector="one_class_svm", random_state=0).fit(X, y)
+    assert full.detector_.shape_fit_[0] == n_majority <= full.max_samples_svm
+
+
+def test_detectors_fit_on_majority_rows_only(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = yeast4
+    clf = AnomalyDetectorClassifier(detector="local_outlier_factor").fit(X, y)
+    assert clf.n_detector_rows_ == int(np.sum(y == 0))
+
+
+def test_minority_may_carry_label_zero(yeast4_split: list[np.ndarray]) -> None:
+    X_tr, X_te, y_tr, y_te = yeast4_split
+    clf = AnomalyDetectorClassifier(detector="one_class_svm", random_state=0).fit(X_tr, 1 - y_tr)
+    assert clf.minority_index_ == 0
+    # Column 0 is the minority probability; y_te == 1 marks the rows labelled 0 here.
+    assert roc_auc_score(y_te, clf.predict_proba(X_te)[:, 0]) > 0.6
+
+
+def test_multiclass_is_refused() -> None:
+    frame = _read("glass_multiclass")
+    X = frame.drop(columns="target").to_numpy(np.float64)
+    y = np.unique(frame["target"].to_numpy(), return_inverse=True)[1]
+    with pytest.raises(AutoImbError, match=r"binary only.*another model"):
+        AnomalyDetectorClassifier().fit(X, y)
+
+
+def test_sample_weight_is_honoured(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = yeast4
+    plain = AnomalyDetectorClassifier(detector="one_class_svm", random_state=0).fit(X, y)
+    weight = np.where(y == 1, 10.0, 1.0)
+    heavy = AnomalyDetectorClassifier(detector="one_class_svm", random_state=0)
+    heavy.fit(X, y, sample_weight=weight)
+    # Up-weighting the minority must raise its calibrated probabilities.
+    assert heavy.predict_proba(X)[:, 1].mean() > 2 * plain.predict_proba(X)[:, 1].mean()
+    with pytest.raises(AutoImbError, match="sample_weight"):
+        heavy.fit(X, y, sample_weight=-weight)
+
+
+def test_input_errors_are_autoimb_errors(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = yeast4
+    with pytest.raises(AutoImbError, match="detector"):
+        AnomalyDetectorClassifier(detector="kmeans").fit(X, y)
+    with pytest.raises(AutoImbError, match="calibration"):
+        AnomalyDetectorClassifier(calibration="beta").fit(X, y)
+    clf = AnomalyDetectorClassifier(detector="one_class_svm").fit(X, y)
+    with pytest.raises(SchemaError):
+        clf.predict_proba(X[:, :-1])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(AutoImbError):
+        clf.predict_proba(bad)
+
+
+def test_score_feature_is_one_extra_column_at_the_end(
+    yeast4_split: list[np.ndarray], car_good: tuple[np.ndarray, np.ndarray]
+) -> None:
+    X_tr, X_te, y_tr, y_te = yeast4_split
+    feat = AnomalyScoreFeatures(n_estimators=100, random_state=0).fit(X_tr, y_tr)
+    out = feat.transform(X_te)
+    assert out.shape == (X_te.shape[0], X_te.shape[1] + 1)
+    np.testing.assert_array_equal(out[:, :-1], X_te)
+    assert roc_auc_score(y_te, out[:, -1]) > 0.6
+    assert list(feat.get_feature_names_out())[-1] == "anomaly_score"
+
+    X, _ = car_good
+    out = AnomalyScoreFeatures(n_estimators=50, fit_on="all", random_state=0).fit_transform(X)
+    assert out.shape == (X.shape[0], 7)
+    np.testing.assert_array_equal(out[:, :6], X)
+
+
+def test_score_feature_needs_y_for_majority(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
+    X, _ = yeast4
+    with pytest.raises(AutoImbError, match="needs y"):
+        AnomalyScoreFeatures().fit(X)
+    with pytest.raises(AutoImbError, match="fit_on"):
+        AnomalyScoreFeatures(fit_on="minority").fit(X)
+
+
+def test_score_feature_accepts_sample_weight(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = yeast4
+    feat = AnomalyScoreFeatures(n_estimators=50, random_state=0)
+    out = feat.fit(X, y, sample_weight=np.where(y == 1, 5.0, 1.0)).transform(X)
+    assert np.all(np.isfinite(out[:, -1]))
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AnomalyDetectorClassifier(detector="one_class_svm", nu=0.2, random_state=3),
+        AnomalyScoreFeatures(n_estimators=10, fit_on="all", random_state=3),
+    ],
+)
+def test_clone(estimator: object, yeast4: tuple[np.ndarray, np.ndarray]) -> None:
+    copy = clone(estimator)
+    assert copy.get_params() == estimator.get_params()
+    X, y = yeast4
+    copy.fit(X, y)
+    assert not hasattr(estimator, "n_features_in_")

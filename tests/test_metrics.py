@@ -1,0 +1,339 @@
+"""Metrics agree with scikit-learn / imbalanced-learn, honour weights, and parse every form."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from imblearn.metrics import geometric_mean_score
+from sklearn import metrics as skm
+from sklearn.preprocessing import label_binarize
+
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics import (
+    ALIASES,
+    METRIC_FORMS,
+    METRICS,
+    REPORT_METRICS,
+    Metric,
+    confusion_matrix,
+    get_metric,
+    registered_metrics,
+    report_metrics,
+)
+
+ALL_METRICS = registered_metrics()
+THRESHOLD_METRICS = [m for m in ALL_METRICS if m.kind == "threshold"]
+
+
+@pytest.fixture(scope="module")
+def binary() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    n = 400
+    y = (rng.random(n) < 0.15).astype(np.int64)
+    s = np.clip(rng.normal(0.3 + 0.35 * y, 0.2), 0.0, 1.0)
+    proba = np.c_[1.0 - s, s]
+    y_pred = (s >= 0.45).astype(np.int64)
+    w = rng.uniform(0.2, 3.0, n)
+    return y, proba, y_pred, w
+
+
+@pytest.fixture(scope="module")
+def multiclass() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    n = 500
+    y = rng.choice(3, size=n, p=[0.7, 0.2, 0.1])
+    logits = rng.normal(size=(n, 3))
+    logits[np.arange(n), y] += 1.2
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y_pred = proba.argmax(axis=1)
+    w = rng.uniform(0.2, 3.0, n)
+    return y, proba, y_pred, w
+
+
+def _sk(fn, **kw):
+    def call(y, y_pred, sample_weight, pos_label):
+        return fn(y, y_pred, sample_weight=sample_weight, pos_label=pos_label, **kw)
+
+    return call
+
+
+def _sk_nopos(fn, **kw):
+    def call(y, y_pred, sample_weight, pos_label):
+        return fn(y, y_pred, sample_weight=sample_weight, **kw)
+
+    return call
+
+
+BINARY_REFERENCES = {
+    "f1": _sk(skm.f1_score),
+    "fbeta:2": _sk(skm.fbeta_score, beta=2.0),
+    "fbeta:0.5": _sk(skm.fbeta_score, beta=0.5),
+    "precision": _sk(skm.precision_score, zero_division=0.0),
+    "recall": _sk(skm.recall_score),
+    "mcc": _sk_nopos(skm.matthews_corrcoef),
+    "balanced_accuracy": _sk_nopos(skm.balanced_accuracy_score),
+    "g_mean": _sk_nopos(geometric_mean_score),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY_REFERENCES))
+@pytest.mark.parametrize("pos_label", [1, 0])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_threshold_metrics_match_reference(binary, name, pos_label, weighted):
+    y, _, y_pred, w = binary
+    sw = w if weighted else None
+    expected = BINARY_REFERENCES[name](y, y_pred, sw, pos_label)
+    got = get_metric(name).score_labels(y, y_pred, sample_weight=sw, pos_label=pos_label)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+MULTICLASS_REFERENCES = {
+    "f1": lambda y, p, w: skm.f1_score(y, p, average="macro", sample_weight=w),
+    "fbeta:2": lambda y, p, w: skm.fbeta_score(y, p, beta=2.0, average="macro", sample_weight=w),
+    "precision": lambda y, p, w: skm.precision_score(
+        y, p, average="macro", sample_weight=w, zero_division=0.0
+    ),
+    "recall": lambda y, p, w: skm.recall_score(y, p, average="macro", sample_weight=w),
+    "mcc": lambda y, p, w: skm.matthews_corrcoef(y, p, sample_weight=w),
+    "balanced_accuracy": lambda y, p, w: skm.balanced_accuracy_score(y, p, sample_weight=w),
+    "g_mean": lambda y, p, w: geometric_mean_score(y, p, sample_weight=w),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MULTICLASS_REFERENCES))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multiclass_threshold_metrics_match_reference(multiclass, name, weighted):
+    y, _, y_pred, w = multiclass
+    sw = w if weighted else None
+    expected = MULTICLASS_REFERENCES[name](y, y_pred, sw)
+    got = get_metric(name).score_labels(y, y_pred, sample_weight=sw, n_classes=3)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_multiclass_macro_skips_a_class_absent_from_labels_and_predictions():
+    y = np.array([0, 0, 1, 1, 0, 1])
+    y_pred = np.array([0, 1, 1, 1, 0, 0])
+    got = get_metric("f1").score_labels(y, y_pred, n_classes=4)
+    assert got == pytest.approx(skm.f1_score(y, y_pred, average="macro"))
+
+
+@pytest.mark.parametrize("name", ["average_precision", "roc_auc"])
+@pytest.mark.parametrize("pos_label", [1, 0])
+def test_binary_ranking_metrics_match_sklearn(binary, name, pos_label):
+    y, proba, _, w = binary
+    fn = skm.average_precision_score if name == "average_precision" else skm.roc_auc_score
+    expected = fn(y == pos_label, proba[:, pos_label], sample_weight=w)
+    got = get_metric(name).score_proba(y, proba, sample_weight=w, pos_label=pos_label)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_multiclass_ranking_metrics_are_macro_one_vs_rest(multiclass):
+    y, proba, _, w = multiclass
+    auc = skm.roc_auc_score(y, proba, multi_class="ovr", average="macro", sample_weight=w)
+    ap = skm.average_precision_score(
+        label_binarize(y, classes=[0, 1, 2]), proba, average="macro", sample_weight=w
+    )
+    assert get_metric("roc_auc").score_proba(y, proba, sample_weight=w) == pytest.approx(auc)
+    assert get_metric("pr_auc").score_proba(y, proba, sample_weight=w) == pytest.approx(ap)
+
+
+def test_undefined_ranking_scores_come_back_as_nan():
+    y = np.zeros(5, dtype=np.int64)
+    proba = np.c_[np.linspace(0.9, 0.5, 5), np.linspace(0.1, 0.5, 5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(get_metric("roc_auc").score_proba(y, proba))
+        assert math.isnan(get_metric("average_precision").score_proba(y, proba))
+        # Zero weight on every positive row is the same as no positive row.
+        y2 = np.array([0, 0, 1, 1, 0])
+        zero_pos = np.where(y2 == 1, 0.0, 1.0)
+        assert math.isnan(get_metric("roc_auc").score_proba(y2, proba, sample_weight=zero_pos))
+    y3 = np.array([0, 1, 0, 1, 0])
+    proba3 = np.full((5, 3), 1.0 / 3.0)
+    assert math.isnan(get_metric("roc_auc").score_proba(y3, proba3))
+
+
+def test_weighted_confusion_matrix_matches_sklearn(multiclass):
+    y, _, y_pred, w = multiclass
+    expected = skm.confusion_matrix(y, y_pred, labels=[0, 1, 2, 3], sample_weight=w)
+    np.testing.assert_allclose(confusion_matrix(y, y_pred, 4, sample_weight=w), expected)
+
+
+@pytest.mark.parametrize("metric", THRESHOLD_METRICS, ids=lambda m: m.name)
+def test_from_counts_equals_recomputation_at_every_threshold(binary, metric):
+    y, proba, _, w = binary
+    thresholds = np.r_[np.unique(proba[:, 1]), 1.5]
+    preds = [(proba[:, 1] >= t).astype(np.int64) for t in thresholds]
+    cms = [confusion_matrix(y, p, 2, sample_weight=w) for p in preds]
+    tp, fp, fn, tn = (
+        np.array([cm[i, j] for cm in cms]) for i, j in [(1, 1), (0, 1), (1, 0), (0, 0)]
+    )
+    vectorised = metric.from_counts(tp, fp, fn, tn)
+    one_by_one = [metric.score_labels(y, p, sample_weight=w) for p in preds]
+    np.testing.assert_allclose(vectorised, one_by_one, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS, ids=lambda m: m.name)
+def test_every_registered_metric_behaves(binary, multiclass, metric):
+    # Name round trip: the canonical name parses back to an equal metric.
+    assert get_metric(metric.name) == metric
+    assert get_metric(metric) is metric
+    y, proba, y_pred, w = binary
+    value = metric.score(y, proba, y_pred, sample_weight=w)
+    assert isinstance(value, float)
+    assert math.isfinite(value)
+    # A perfect classifier is at least as good as a mediocre one, in the metric's direction.
+    perfect_proba = np.c_[1.0 - y, y].astype(np.float64)
+    perfect = metric.score(y, perfect_proba, y, sample_weight=w)
+    if metric.greater_is_better:
+        assert perfect >= value
+    else:
+        assert perfect <= value
+    if metric.kind == "threshold":
+        # Degenerate counts never give NaN, so a threshold scan can always take an argmax.
+        zeros = np.zeros(3)
+        assert np.all(np.isfinite(metric.from_counts(zeros, zeros, zeros, zeros)))
+    ym, pm, ypm, wm = multiclass
+    if metric.kind == "threshold" and metric.multiclass_fn is None:
+        with pytest.raises(AutoImbError, match="binary targets"):
+            metric.score(ym, pm, ypm, sample_weight=wm)
+    else:
+        assert math.isfinite(metric.score(ym, pm, ypm, sample_weight=wm))
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("f2", "fbeta:2"),
+        ("F0.5", "fbeta:0.5"),
+        ("fbeta:0.5", "fbeta:0.5"),
+        ("fbeta: 2.0", "fbeta:2"),
+        ("f1", "f1"),
+        ("pr_auc", "average_precision"),
+        ("PR_AUC", "average_precision"),
+        ("recall@precision>=0.9", "recall@precision>=0.9"),
+        ("recall@precision>=1", "recall@precision>=1"),
+        ("cost:fn=10,fp=1", "cost:fn=10,fp=1"),
+        ("cost: fp=1, fn=10.0", "cost:fn=10,fp=1"),
+        ("cost:fn=2.5,fp=0.5", "cost:fn=2.5,fp=0.5"),
+    ],
+)
+def test_parser_forms(text, canonical):
+    assert get_metric(text).name == canonical
+
+
+def test_registry_tables_are_consistent():
+    for alias, target in ALIASES.items():
+        assert get_metric(alias) is METRICS[target]
+    for example in METRIC_FORMS.values():
+        assert isinstance(get_metric(example), Metric)
+    assert get_metric("f2") == get_metric("fbeta:2")
+    assert get_metric("cost:fn=10,fp=1").greater_is_better is False
+    assert get_metric("roc_auc").kind == "ranking"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("f1_score", r"Unknown metric 'f1_score'\. Did you mean 'f1'\?"),
+        ("averge_precision", r"Did you mean 'average_precision'"),
+        ("nonsense", r"Known metrics: .*parametrised forms: fbeta:<beta>"),
+        ("fbeta:0", r"beta must be a positive number, got 0"),
+        ("f-2", r"beta must be a positive number, got -2"),
+        ("fbeta:abc", r"beta must be a number, got 'abc'"),
+        ("fbeta:inf", r"beta must be a finite number"),
+        ("recall@precision>=0", r"floor must be in \(0, 1\], got 0"),
+        ("recall@precision>=1.2", r"floor must be in \(0, 1\], got 1\.2"),
+        ("cost:fn=-1,fp=1", r"fn cost must be a positive number, got -1"),
+        ("cost:fn=1,fp=0", r"fp cost must be a positive number, got 0"),
+        ("cost:fn=1", r"must give both costs"),
+        ("cost:fn=1,fp=1,tp=3", r"Cannot parse cost metric"),
+    ],
+)
+def test_parser_errors(text, match):
+    with pytest.raises(AutoImbError, match=match):
+        get_metric(text)
+
+
+def test_get_metric_refuses_non_strings():
+    with pytest.raises(AutoImbError, match="given by name or as a Metric"):
+        get_metric(3)  # type: ignore[arg-type]
+
+
+def test_recall_at_precision_ranks_infeasible_results_by_shortfall():
+    metric = get_metric("recall@precision>=0.8")
+    # precision 0.9 >= 0.8 -> recall; precision 0.5 -> -(0.8 - 0.5); 0.7 is closer.
+    values = metric.from_counts([9.0, 5.0, 7.0], [1.0, 5.0, 3.0], [1.0, 5.0, 3.0], [10.0] * 3)
+    np.testing.assert_allclose(values, [0.9, -0.3, -0.1])
+    assert values[2] > values[1]
+
+
+def test_cost_is_weighted_cost_per_unit_weight():
+    metric = get_metric("cost:fn=10,fp=1")
+    y = np.array([1, 1, 0, 0, 0])
+    y_pred = np.array([0, 1, 1, 0, 0])
+    w = np.array([2.0, 1.0, 3.0, 1.0, 1.0])
+    assert metric.score_labels(y, y_pred, sample_weight=w) == pytest.approx((2 * 10 + 3 * 1) / 8)
+
+
+def test_score_dispatch_needs_the_right_inputs(binary):
+    y, proba, y_pred, _ = binary
+    with pytest.raises(AutoImbError, match="needs y_pred"):
+        get_metric("f1").score(y, proba)
+    with pytest.raises(AutoImbError, match="needs proba"):
+        get_metric("roc_auc").score(y, None, y_pred)
+    with pytest.raises(AutoImbError, match="call score_proba"):
+        get_metric("roc_auc").score_labels(y, y_pred)
+    with pytest.raises(AutoImbError, match="call score_labels"):
+        get_metric("f1").score_proba(y, proba)
+    assert get_metric("f1").score(y, None, y_pred) == pytest.approx(skm.f1_score(y, y_pred))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"y": np.array(["a", "b"])}, "integer class codes"),
+        ({"y": np.array([0, -1])}, "negative class codes"),
+        ({"y": np.array([0, 2])}, "class code 2"),
+        ({"sample_weight": np.array([1.0, -1.0])}, "non-negative"),
+        ({"sample_weight": np.array([1.0])}, "one weight per row"),
+        ({"y_pred": np.array([0, 1, 1])}, "different lengths"),
+        ({"pos_label": 2}, "outside the class codes"),
+    ],
+)
+def test_input_errors(kwargs, match):
+    args = {"y": np.array([0, 1]), "y_pred": np.array([1, 1]), "sample_weight": None}
+    args.update({k: v for k, v in kwargs.items() if k != "pos_label"})
+    with pytest.raises(AutoImbError, match=match):
+        get_metric("f1").score_labels(
+            args["y"],
+            args["y_pred"],
+            sample_weight=args["sample_weight"],
+            pos_label=kwargs.get("pos_label", 1),
+        )
+
+
+def test_proba_shape_is_checked():
+    with pytest.raises(AutoImbError, match=r"\(n_samples, n_classes\)"):
+        get_metric("roc_auc").score_proba([0, 1], [0.2, 0.8])
+
+
+def test_report_metrics_binary_and_multiclass(binary, multiclass):
+    y, proba, y_pred, w = binary
+    report = report_metrics(y, proba, y_pred, sample_weight=w)
+    assert tuple(report) == REPORT_METRICS
+    assert report["fbeta:2"] == pytest.approx(skm.fbeta_score(y, y_pred, beta=2, sample_weight=w))
+    ym, pm, ypm, wm = multiclass
+    assert tuple(report_metrics(ym, pm, ypm, sample_weight=wm)) == REPORT_METRICS
+
+
+def test_report_metrics_leaves_out_undefined_values():
+    y = np.zeros(4, dtype=np.int64)
+    proba = np.c_[[0.9, 0.8, 0.6, 0.3], [0.1, 0.2, 0.4, 0.7]]
+    report = report_metrics(y, proba, (proba[:, 1] > 0.5).astype(int))
+    assert "roc_auc" not in report
+    assert "average_precision" not in report
+    assert report["balanced_accuracy"] == pytest.approx(0.75)
