@@ -21,7 +21,7 @@ from autoimb.exceptions import AutoImbError
 from autoimb.metrics import Metric, get_metric
 from autoimb.pipeline import StrategyPipeline
 from autoimb.result import Evidence, SearchResult
-from autoimb.search import SearchOutcome, SearchSettings, TrialCallback, model_threads, run
+from autoimb.study import SearchOutcome, SearchSettings, TrialCallback, model_threads, run
 from autoimb.space import SearchSpace, load_space
 from autoimb.threshold import Decision, ThresholdedClassifier, choose_decision
 

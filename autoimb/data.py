@@ -91,7 +91,13 @@ def _as_frame(X: Any) -> pd.DataFrame:
 
 
 def _is_categorical(series: pd.Series) -> bool:
-    return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
+    """Text is categorical; numbers stored as objects (numpy object arrays, CSV) are not."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    present = series.dropna()
+    if present.empty:
+        return False
+    return bool(pd.to_numeric(present, errors="coerce").isna().any())
 
 
 def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:

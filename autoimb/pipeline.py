@@ -117,6 +117,9 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(self.n_classes_)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
 
+        self.features_ = self._build("features", self._context(Xt, y))
+        if self.features_ is not None:
+            Xt = self.features_.fit(Xt, y).transform(Xt)
         for stage in ("augmenter", "resampler"):
             built = self._build(stage, self._context(Xt, y))
             Xt, y, weights = resample(built, Xt, y, weights)
@@ -142,6 +145,8 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
 
     def predict_proba_transformed(self, Xt: np.ndarray) -> np.ndarray:
         """Probabilities for every class, also one the model never saw after resampling."""
+        if self.features_ is not None:
+            Xt = self.features_.transform(Xt)
         raw = self.model_.predict_proba(Xt)
         proba = np.zeros((len(Xt), self.n_classes_))
         proba[:, np.asarray(self.model_.classes_, dtype=np.int64)] = raw

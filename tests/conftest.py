@@ -35,8 +35,12 @@ def small_binary() -> tuple[pd.DataFrame, pd.Series]:
 
 @pytest.fixture(scope="session")
 def hepatitis() -> tuple[pd.DataFrame, pd.Series]:
-    """Categorical text columns and missing values."""
-    return shipped("hepatitis")
+    """Categorical text columns and missing values: its yes/no columns as text."""
+    X, y = shipped("hepatitis")
+    for column in X.columns:
+        if X[column].nunique() <= 2:
+            X[column] = X[column].map({1.0: "no", 2.0: "yes"})
+    return X, y
 
 
 @pytest.fixture(scope="session")

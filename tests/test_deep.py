@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -32,9 +35,15 @@ from autoimb.components.hybrid import (
 )
 from autoimb.exceptions import AutoImbError
 
-KEEL = Path(__file__).parents[1].parent / "shared/datasets/keel"
+REPO = Path(__file__).parents[1]
+KEEL = REPO.parent / "shared/datasets/keel"
 # Small data needs small batches to take enough optimisation steps in few epochs.
-FAST: dict[str, Any] = {"hidden_sizes": (32,), "max_epochs": 30, "batch_size": 64, "random_state": 0}
+FAST: dict[str, Any] = {
+    "hidden_sizes": (32,),
+    "max_epochs": 30,
+    "batch_size": 64,
+    "random_state": 0,
+}
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -94,6 +103,53 @@ def _torch_objects(obj: Any) -> list[str]:
 
 
 # -- without torch --------------------------------------------------------------------
+
+
+def _run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_importing_the_models_does_not_import_torch() -> None:
+    result = _run_python(
+        """
+        import sys
+        import autoimb.components.deep, autoimb.components.hybrid
+        assert "torch" not in sys.modules, "torch was imported eagerly"
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_without_torch_installed() -> None:
+    result = _run_python(
+        """
+        import sys
+        sys.modules["torch"] = None  # makes `import torch` fail, as when it is not installed
+        import numpy as np
+        from autoimb import _compat
+        from autoimb.components.deep import TabularMLPClassifier
+        from autoimb.components.hybrid import LeafEmbeddingClassifier
+        from autoimb.exceptions import AutoImbError
+        assert not _compat.TORCH_AVAILABLE
+        X = np.random.default_rng(0).normal(size=(200, 3))
+        y = (X[:, 0] > 0).astype(int)
+        proba = LeafEmbeddingClassifier(n_estimators=5).fit(X, y).predict_proba(X)
+        assert proba.shape == (200, 2)
+        try:
+            TabularMLPClassifier().fit(X, y)
+        except AutoImbError as exc:
+            print(exc)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "TabularMLPClassifier needs PyTorch: pip install 'autoimb[deep]'" in result.stdout
 
 
 def test_missing_torch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, yeast4: Split) -> None:
@@ -296,7 +352,9 @@ def test_categorical_embeddings_and_unknown_codes(torch: Any, car: Split) -> Non
 def test_pickle_holds_no_torch_objects(torch: Any, car: Split) -> None:
     X_train, X_test, y_train, _ = car
     model = TabularMLPClassifier(cat_indices=range(6), **FAST).fit(X_train, y_train)
-    expected = model.predict_proba(X_test)  # builds the cached torch module
+    before = set(vars(model))
+    expected = model.predict_proba(X_test)  # builds and caches the torch module
+    assert set(vars(model)) == before
     assert _torch_objects(model) == []
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict_proba(X_test), expected)

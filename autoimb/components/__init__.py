@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from autoimb.components.augmenters import AUGMENTERS
 from autoimb.components.base import Component, FitContext
+from autoimb.components.features import FEATURES
 from autoimb.components.models import MODELS
 from autoimb.components.resamplers import RESAMPLERS
 from autoimb.components.weighting import WEIGHTINGS
 
 __all__ = ["REGISTRY", "STAGES", "Component", "FitContext"]
 
-STAGES: tuple[str, ...] = ("augmenter", "resampler", "weighting", "model")
+STAGES: tuple[str, ...] = ("features", "augmenter", "resampler", "weighting", "model")
 
 REGISTRY: dict[str, dict[str, Component]] = {
+    "features": FEATURES,
     "augmenter": AUGMENTERS,
     "resampler": RESAMPLERS,
     "weighting": WEIGHTINGS,

@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
-from autoimb.components.base import Component, register
+from collections.abc import Mapping
+from typing import Any
+
+from autoimb.components.augment import MinorityJitter, MinorityMixup
+from autoimb.components.base import Component, FitContext, register
 
 AUGMENTERS: dict[str, Component] = {}
 
-register(AUGMENTERS, Component("none", "augmenter", lambda params, ctx: None, "No augmentation."))
+
+def _jitter(params: Mapping[str, Any], ctx: FitContext) -> MinorityJitter:
+    return MinorityJitter(
+        ratio=float(params.get("ratio", 0.5)),
+        noise_scale=float(params.get("noise_scale", 0.05)),
+        n_cat=ctx.n_cat,
+        cat_mode=str(params.get("cat_mode", "keep")),
+        random_state=ctx.random_state,
+    )
+
+
+def _mixup(params: Mapping[str, Any], ctx: FitContext) -> MinorityMixup:
+    return MinorityMixup(
+        ratio=float(params.get("ratio", 0.5)),
+        alpha=float(params.get("alpha", 0.4)),
+        n_cat=ctx.n_cat,
+        cat_mode=str(params.get("cat_mode", "keep")),
+        random_state=ctx.random_state,
+    )
+
+
+for _component in [
+    Component("none", "augmenter", lambda params, ctx: None, "No augmentation."),
+    Component(
+        "jitter", "augmenter", _jitter, "Minority copies with Gaussian noise scaled per feature."
+    ),
+    Component("mixup", "augmenter", _mixup, "Convex mixes of two rows of the same minority class."),
+]:
+    register(AUGMENTERS, _component)

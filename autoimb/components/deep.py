@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from autoimb import _compat
@@ -41,6 +43,10 @@ __all__ = [
 LOSSES = ("ce", "weighted_ce", "focal", "class_balanced")
 NORMS = ("batch", "layer", "none")
 _CHUNK = 8192  # rows per forward pass at predict time, to bound memory
+
+# Torch modules rebuilt from a fitted estimator's ``weights_``, kept outside the estimator
+# so that predicting leaves its ``__dict__`` (and so what skops or pickle save) unchanged.
+_MODULES: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
 def embedding_dim(cardinality: int) -> int:
@@ -213,20 +219,27 @@ def _torch_session(
         yield
 
 
-def _check_X(X: Any, n_features: int | None = None) -> np.ndarray:
+def _check_X(X: Any, owner: object, n_features: int | None = None) -> np.ndarray:
     X = check_array(X, dtype=np.float64)
     if n_features is not None and X.shape[1] != n_features:
-        raise AutoImbError(f"X has {X.shape[1]} columns; the model was fitted on {n_features}.")
+        raise AutoImbError(
+            f"X has {X.shape[1]} features, but {type(owner).__name__} is expecting "
+            f"{n_features} features as input."
+        )
     return X
 
 
 def _encode_labels(y: Any, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     y = column_or_1d(y, warn=True)
+    try:
+        check_classification_targets(y)
+    except ValueError as exc:
+        raise AutoImbError(f"{exc} A classifier needs class labels.") from exc
     if len(y) != n_samples:
         raise AutoImbError(f"y has {len(y)} labels but X has {n_samples} rows.")
     classes, encoded = np.unique(y, return_inverse=True)
     if len(classes) < 2:
-        raise AutoImbError(f"y holds a single class ({classes!r}); at least two are needed.")
+        raise AutoImbError(f"y holds only one class ({classes!r}); at least two are needed.")
     return classes, encoded.astype(np.int64)
 
 
@@ -356,7 +369,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> TabularMLPClassifier:
         """Train the network; honours ``sample_weight`` in the loss."""
         self._check_params()
-        X = _check_X(X)
+        X = _check_X(X, self)
         classes, y_enc = _encode_labels(y, X.shape[0])
         weight = _check_sample_weight(sample_weight, X.shape[0])
         torch = _compat.require_torch(type(self).__name__)
@@ -408,7 +421,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         self.best_epoch_ = stats["best_epoch"]
         self.stop_reason_ = stats["stop_reason"]
         self.validation_loss_ = stats["validation_loss"]
-        self._module_cache = None
+        _MODULES.pop(self, None)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -417,7 +430,8 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class; autoimb's threshold stage usually replaces this."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def embed(self, X: Any) -> np.ndarray:
         """Penultimate-layer activations, as learned features for another model."""
@@ -427,13 +441,6 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         """A copy of the trained weights, to pass as ``init_weights`` of another model."""
         check_is_fitted(self, "weights_")
         return {key: value.copy() for key, value in self.weights_.items()}
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The torch module is a cache rebuilt from ``weights_``; dropping it keeps the
-        # saved state free of torch types.
-        state = super().__getstate__()
-        state.pop("_module_cache", None)
-        return state
 
     # -- internals -------------------------------------------------------------------
 
@@ -616,20 +623,20 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         }
 
     def _network(self) -> tuple[Any, Any, Any]:
-        cached = getattr(self, "_module_cache", None)
         torch = _compat.require_torch(type(self).__name__)
-        if cached is None:
+        weights, device_name, net, device = _MODULES.get(self, (None, None, None, None))
+        if weights is not self.weights_ or device_name != self.device:
             device = _resolve_device(torch, self.device)
             with torch.random.fork_rng(devices=[]):  # building draws random init weights
                 net = _network_class()(**self.network_config_)
             net.load_state_dict(_to_tensors(self.weights_, torch))
-            cached = (net.to(device).eval(), device)
-            self._module_cache = cached
-        return torch, *cached
+            net = net.to(device).eval()
+            _MODULES[self] = (self.weights_, self.device, net, device)
+        return torch, net, device
 
     def _forward(self, X: Any, *, embed: bool) -> np.ndarray:
         check_is_fitted(self, "weights_")
-        X = _check_X(X, self.n_features_in_)
+        X = _check_X(X, self, self.n_features_in_)
         codes = _category_codes(X, self.cat_indices_, self.cardinalities_, strict=False)
         numeric = X[:, list(self.numeric_indices_)]
         torch, net, device = self._network()

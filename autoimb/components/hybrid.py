@@ -57,12 +57,21 @@ class _HybridBase(ClassifierMixin, BaseEstimator):
             self._refuse("learning_rate", "> 0")
 
     def _validate(self, X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, ...]:
-        X = _check_X(X)
+        X = _check_X(X, self)
         classes, y_enc = _encode_labels(y, X.shape[0])
         weight = _check_sample_weight(sample_weight, X.shape[0])
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
         return X, y_enc, weight
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``; set by each hybrid."""
+        raise NotImplementedError
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class; autoimb's threshold stage usually replaces this."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def _fit_gbm(
         self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int
@@ -202,14 +211,10 @@ class LeafEmbeddingClassifier(_HybridBase):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities from the head, in the order of ``classes_``."""
         check_is_fitted(self, "head_")
-        leaves = self._leaves(_check_X(X, self.n_features_in_))
+        leaves = self._leaves(_check_X(X, self, self.n_features_in_))
         if self.encoder_ is not None:
             return self.head_.predict_proba(self.encoder_.transform(leaves))
         return self.head_.predict_proba(leaves.astype(np.float64))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class NeuralEmbeddingBoostClassifier(_HybridBase):
@@ -270,12 +275,8 @@ class NeuralEmbeddingBoostClassifier(_HybridBase):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities from the trees, in the order of ``classes_``."""
         check_is_fitted(self, "gbm_")
-        X = _check_X(X, self.n_features_in_)
+        X = _check_X(X, self, self.n_features_in_)
         return self.gbm_.predict_proba(np.hstack([X, self.mlp_.embed(X)]))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class DeepTreeStackingClassifier(_HybridBase):
@@ -361,11 +362,7 @@ class DeepTreeStackingClassifier(_HybridBase):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities from the meta-learner, in the order of ``classes_``."""
         check_is_fitted(self, "meta_")
-        X = _check_X(X, self.n_features_in_)
+        X = _check_X(X, self, self.n_features_in_)
         n_classes = len(self.classes_)
         bases = [_full_proba(m, X, n_classes) for m in (self.mlp_, self.gbm_)]
         return self.meta_.predict_proba(_log_odds(bases))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
+from autoimb.components.anomaly import AnomalyDetectorClassifier
 from autoimb.components.base import Component, FitContext, register
 
 MODELS: dict[str, Component] = {}
@@ -138,6 +139,21 @@ def _rusboost(params: Mapping[str, Any], ctx: FitContext) -> Any:
     )
 
 
+def _detector(kind: str) -> Any:
+    def build(params: Mapping[str, Any], ctx: FitContext) -> AnomalyDetectorClassifier:
+        return AnomalyDetectorClassifier(
+            detector=kind,
+            **{k: v for k, v in params.items() if k in _DETECTOR_PARAMS},
+            random_state=ctx.random_state,
+            n_threads=ctx.n_threads,
+        )
+
+    return build
+
+
+_DETECTOR_PARAMS = ("n_estimators", "nu", "gamma", "n_neighbors", "max_samples_svm", "calibration")
+
+
 for _component in [
     Component("logistic_regression", "model", _logistic, "L2 logistic regression."),
     Component(
@@ -179,6 +195,30 @@ for _component in [
         _rusboost,
         "AdaBoost with random undersampling at each round.",
         balances_itself=True,
+    ),
+    Component(
+        "isolation_forest",
+        "model",
+        _detector("isolation_forest"),
+        "Isolation forest on the majority class; outliers are called minority.",
+        balances_itself=True,
+        binary_only=True,
+    ),
+    Component(
+        "one_class_svm",
+        "model",
+        _detector("one_class_svm"),
+        "One-class SVM on a bounded sample of the majority class.",
+        balances_itself=True,
+        binary_only=True,
+    ),
+    Component(
+        "local_outlier_factor",
+        "model",
+        _detector("local_outlier_factor"),
+        "Local outlier factor (novelty mode) on the majority class.",
+        balances_itself=True,
+        binary_only=True,
     ),
 ]:
     register(MODELS, _component)

@@ -1,0 +1,94 @@
+"""Bad input is refused with a message that names the problem and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import autoimb
+from autoimb.data import conform, validate
+from autoimb.exceptions import AutoImbError, SchemaError
+
+
+def _frame(n: int = 40) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.choice(["u", "v"], n)})
+    y = np.array([1] * 8 + [0] * (n - 8))
+    return X, y
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda X, y: (X, np.zeros(len(y))), "only one class"),
+        (lambda X, y: (X, np.r_[2, y[1:]]), "single example"),
+        (lambda X, y: (X, np.r_[np.nan, y[1:]]), "missing labels"),
+        (lambda X, y: (X, y[:-1]), "same number of rows"),
+        (lambda X, y: (X.iloc[:0], y[:0]), "X is empty|only one class"),
+        (lambda X, y: (X.assign(a=np.r_[np.inf, X["a"][1:]]), y), "infinite"),
+        (lambda X, y: (pd.concat([X, X["a"]], axis=1), y), "duplicated column"),
+        (lambda X, y: (X, y + 0.5), "regression"),
+        (lambda X, y: (X, np.arange(len(y)) % 60), "more than the 50"),
+    ],
+    ids=["one-class", "singleton", "nan-target", "lengths", "empty", "inf", "dup-cols",
+         "regression", "many-classes"],
+)
+def test_bad_training_data_is_refused(mutate, match) -> None:
+    X, y = mutate(*_frame(120))
+    with pytest.raises(AutoImbError, match=match):
+        validate(X, y)
+
+
+def test_constant_and_empty_columns_are_dropped_with_a_warning() -> None:
+    X, y = _frame()
+    X = X.assign(constant=1.0, empty=np.nan)
+    with pytest.warns(UserWarning, match="Dropping 2 constant or all-missing"):
+        data = validate(X, y)
+    assert list(data.X.columns) == ["b", "a"]
+    assert data.dropped == ["constant", "empty"]
+
+
+def test_numpy_input_bool_labels_and_categories() -> None:
+    X, y = _frame()
+    data = validate(X.to_numpy(), y.astype(bool))
+    assert data.categorical == ["x1"] and list(data.classes) == [False, True]
+    assert data.pos_label == 1
+
+
+def test_wide_data_is_accepted() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 60))
+    y = np.r_[[1] * 10, [0] * 20]
+    assert validate(X, y).X.shape == (30, 60)
+
+
+def test_predict_time_columns_are_checked() -> None:
+    X, y = _frame()
+    schema = validate(X, y).schema()
+    with pytest.raises(SchemaError, match=r"lacks 1 column.*\['b'\]"):
+        conform(X[["a"]], schema)
+    with pytest.raises(SchemaError, match="'a' was numeric in training"):
+        conform(X.assign(a="text"), schema)
+    with pytest.raises(SchemaError, match="'b' was categorical .* numeric now"):
+        conform(X.assign(b=3.0), schema)
+
+
+def test_search_refuses_bad_budgets_and_names(small_binary) -> None:
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match="time_budget .seconds. or n_trials"):
+        autoimb.search(X, y, metric="f1")
+    with pytest.raises(AutoImbError, match="time_budget must be a positive"):
+        autoimb.search(X, y, metric="f1", time_budget=0)
+    with pytest.raises(AutoImbError, match="n_trials must be a positive"):
+        autoimb.search(X, y, metric="f1", n_trials=-1)
+    with pytest.raises(AutoImbError, match="unknown metric|Unknown metric"):
+        autoimb.search(X, y, metric="f_one", n_trials=1)
+    with pytest.raises(AutoImbError, match="cv must be an integer"):
+        autoimb.search(X, y, metric="f1", n_trials=1, cv=1)
+
+
+def test_binary_metric_refused_for_multiclass(glass) -> None:
+    X, y = glass
+    with pytest.raises(AutoImbError, match="defined for two classes"):
+        autoimb.search(X, y, metric="cost:fn=5,fp=1", n_trials=1)

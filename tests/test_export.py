@@ -1,0 +1,94 @@
+"""Saved pipelines load safely and predict identically; foreign content is refused."""
+
+from __future__ import annotations
+
+import os
+
+import joblib
+import numpy as np
+import pytest
+import skops.io as sio
+
+import autoimb
+from autoimb.components import REGISTRY
+from autoimb.data import validate
+from autoimb.exceptions import SchemaError, UntrustedModelError
+from autoimb.export import TRUSTED_TYPES, load, save, untrusted_types
+from autoimb.pipeline import StrategyPipeline
+from autoimb.threshold import ThresholdedClassifier
+
+
+@pytest.fixture(scope="module")
+def result(hepatitis):
+    X, y = hepatitis
+    return autoimb.search(X, y, metric="f1", n_trials=3, space="fast", cv=3, random_state=0)
+
+
+def test_round_trip_predicts_identically(result, hepatitis, tmp_path) -> None:
+    X, _ = hepatitis
+    path = result.save(tmp_path / "model.skops")
+    loaded = autoimb.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), result.best_pipeline.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), result.best_pipeline.predict(X))
+    assert loaded.model_card_["metric"] == "f1"
+    assert loaded.model_card_["schema"]["categorical"]
+
+
+def test_loaded_model_checks_new_data(result, hepatitis, tmp_path) -> None:
+    X, _ = hepatitis
+    loaded = autoimb.load(result.save(tmp_path / "model.skops"))
+    with pytest.raises(SchemaError, match="lacks 1 column"):
+        loaded.predict(X.drop(columns=["x0"]))
+
+
+def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:
+    X, y = small_binary
+    data = validate(X, y)
+    config = {"resampler": {"name": "smote"}, "model": {"name": "lightgbm", "n_estimators": 10}}
+    pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    path = save(ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
+                tmp_path / "m.skops")
+    types = sio.get_untrusted_types(file=path)
+    assert not any("SMOTE" in t or "NearestNeighbors" in t or "KDTree" in t for t in types)
+
+
+@pytest.mark.parametrize("model", sorted(REGISTRY["model"]))
+def test_every_model_saves_with_trusted_types_only(model, tmp_path, small_binary) -> None:
+    component = REGISTRY["model"][model]
+    if component.requires == "torch":
+        pytest.importorskip("torch")
+    X, y = small_binary
+    data = validate(X, y)
+    config = {"model": {"name": model, "n_estimators": 5}}
+    pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    path = save(ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
+                tmp_path / "m.skops")
+    assert untrusted_types(path) == []
+    np.testing.assert_allclose(load(path).predict_proba(X), pipe.predict_proba(X))
+
+
+def test_a_crafted_file_is_refused(tmp_path) -> None:
+    path = tmp_path / "evil.skops"
+    sio.dump({"payload": os.system}, path)
+    with pytest.raises(UntrustedModelError, match="types autoimb does not write"):
+        load(path)
+
+
+def test_pickles_need_explicit_trust(result, tmp_path) -> None:
+    path = tmp_path / "model.joblib"
+    result.save(path)
+    with pytest.raises(UntrustedModelError, match="trust=True"):
+        load(path)
+    assert isinstance(load(path, trust=True), ThresholdedClassifier)
+    assert isinstance(joblib.load(path), ThresholdedClassifier)
+
+
+def test_trusted_types_are_explicit_names() -> None:
+    assert all("." in name and "*" not in name for name in TRUSTED_TYPES)
+    assert len(set(TRUSTED_TYPES)) == len(TRUSTED_TYPES)
+
+
+def test_refuses_to_overwrite_when_asked(result, tmp_path) -> None:
+    path = result.save(tmp_path / "model.skops")
+    with pytest.raises(autoimb.AutoImbError, match="already exists"):
+        result.save(path, overwrite=False)

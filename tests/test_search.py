@@ -1,0 +1,192 @@
+"""The one-call search on real data: honest scores, thresholds, budgets, determinism."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import autoimb
+from autoimb.components import REGISTRY, Component
+from autoimb.components.resamplers import RESAMPLERS
+from autoimb.data import validate
+from autoimb.evaluate import CrossValidation, evaluate
+from autoimb.metrics import get_metric
+from autoimb.threshold import honest_score
+
+
+def test_search_returns_a_thresholded_winner(small_binary) -> None:
+    X, y = small_binary
+    result = autoimb.search(X, y, metric="f1", n_trials=5, space="fast", cv=3, random_state=0)
+    assert 0 < result.best_score <= 1
+    assert set(result.best_config) >= {"resampler", "weighting", "model", "threshold"}
+    assert result.best_pipeline.predict(X).shape == (len(y),)
+    assert set(np.unique(result.best_pipeline.predict(X))) <= set(y.unique())
+    board = result.leaderboard
+    assert len(board) == 5
+    assert {"score", "fold_scores", "seconds", "state", "error", "model"} <= set(board.columns)
+    assert board["score"].iloc[0] == pytest.approx(result.best_score)
+
+
+def test_reported_score_is_the_cross_fitted_one(small_binary) -> None:
+    """The best score equals the metric on predictions whose thresholds never saw their fold."""
+    X, y = small_binary
+    result = autoimb.search(X, y, metric="mcc", n_trials=3, space="fast", cv=3, random_state=1)
+    ev = result.evidence
+    value, folds = honest_score(ev.y, ev.oof, ev.fold_ids, get_metric("mcc"), pos_label=1)
+    assert value == pytest.approx(result.best_score)
+    assert result.leaderboard["fold_scores"].iloc[0] == pytest.approx(folds)
+    # The final threshold is chosen on all out-of-fold predictions, and the pipeline uses it.
+    proba = result.best_pipeline.predict_proba(X)[:, 1]
+    predicted = result.best_pipeline.predict(X)
+    np.testing.assert_array_equal(predicted == 1, proba >= result.best_config["threshold"])
+
+
+def test_same_seed_same_leaderboard(small_binary) -> None:
+    X, y = small_binary
+    boards = [
+        autoimb.search(X, y, metric="f1", n_trials=6, cv=3, random_state=7).leaderboard
+        for _ in range(2)
+    ]
+    columns = ["trial", "state", "score", "resampler", "weighting", "model"]
+    assert boards[0][columns].equals(boards[1][columns])
+
+
+def test_small_budget_still_finishes_several_trials(yeast4) -> None:
+    X, y = yeast4
+    started = time.monotonic()
+    result = autoimb.search(X[:1000], y[:1000], metric="f1", time_budget=10, random_state=0)
+    elapsed = time.monotonic() - started
+    assert (result.leaderboard["state"] == "COMPLETE").sum() >= 3
+    assert elapsed < 10 + 5
+
+
+def test_search_beats_the_obvious_baseline(yeast4) -> None:
+    """Honest F1 of the search's winner against a class-weighted LightGBM at threshold 0.5."""
+    X, y = yeast4
+    result = autoimb.search(X, y, metric="f1", time_budget=20, random_state=0)
+    data = validate(X, y)
+    cv = CrossValidation(data, 5, random_state=0)
+    baseline = {"weighting": {"name": "balanced"}, "model": {"name": "lightgbm"}}
+    oof = evaluate(baseline, cv, get_metric("f1"), random_state=0).oof
+    f1 = get_metric("f1").score_labels(data.y, (oof[:, 1] >= 0.5).astype(int))
+    assert result.best_score > f1
+
+
+def test_multiclass_search_scales_classes(glass) -> None:
+    X, y = glass
+    result = autoimb.search(X, y, metric="f1", n_trials=3, space="fast", cv=3, random_state=0)
+    assert len(result.best_config["class_scale"]) == 6
+    assert list(result.classes_) == sorted(y.unique())
+    assert set(result.best_pipeline.predict(X)) <= set(y.unique())
+
+
+def test_categorical_and_missing_values(hepatitis) -> None:
+    X, y = hepatitis
+    result = autoimb.search(X, y, metric="g_mean", n_trials=4, cv=3, random_state=0)
+    assert result.best_pipeline.predict_proba(X).shape == (len(y), 2)
+
+
+def test_string_labels_and_sample_weight_are_kept(small_binary) -> None:
+    X, y = small_binary
+    labels = y.map({0: "normal", 1: "defect"})
+    weights = np.where(y == 1, 2.0, 1.0)
+    result = autoimb.search(
+        X, labels, metric="f1", n_trials=3, space="fast", cv=3, random_state=0,
+        sample_weight=weights,
+    )
+    assert set(result.best_pipeline.classes_) == {"defect", "normal"}
+    assert result.evidence.sample_weight is not None
+    assert result.model_card()["positive_class"] == "defect"
+
+
+def test_a_failing_component_fails_only_its_trial(small_binary) -> None:
+    def broken(params, ctx):
+        raise RuntimeError("cannot find neighbours")
+
+    RESAMPLERS["broken"] = Component("broken", "resampler", broken, "Always fails.")
+    try:
+        space = autoimb.space.parse_space(
+            "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
+            "initial: [{resampler: broken, model: logistic_regression},"
+            " {resampler: none, model: logistic_regression}]"
+        )
+        X, y = small_binary
+        result = autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
+        board = result.leaderboard
+        failed = board[board["state"] == "FAIL"]
+        assert len(failed) == 1
+        assert "cannot find neighbours" in failed["error"].iloc[0]
+        assert result.best_config["resampler"]["name"] == "none"
+    finally:
+        del RESAMPLERS["broken"]
+
+
+def test_every_trial_failing_gives_one_clear_error(small_binary) -> None:
+    def broken(params, ctx):
+        raise RuntimeError("no neighbours here")
+
+    RESAMPLERS["broken"] = Component("broken", "resampler", broken, "Always fails.")
+    try:
+        space = autoimb.space.parse_space("model: {logistic_regression: {}}\nresampler: {broken: {}}")
+        X, y = small_binary
+        with pytest.raises(autoimb.AutoImbError, match="every trial failed.*no neighbours here"):
+            autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
+    finally:
+        del RESAMPLERS["broken"]
+
+
+def test_no_synthetic_row_reaches_a_validation_fold(small_binary) -> None:
+    """A spy resampler sees only training rows of each fold, never a validation row."""
+    seen: list[np.ndarray] = []
+
+    class Spy:
+        def fit_resample(self, X, y):
+            seen.append(X.copy())
+            return np.vstack([X, X[y == 1]]), np.concatenate([y, y[y == 1]])
+
+    RESAMPLERS["spy"] = Component("spy", "resampler", lambda p, c: Spy(), "Records its input.")
+    try:
+        X, y = small_binary
+        data = validate(X, y)
+        cv = CrossValidation(data, 3, random_state=0)
+        config = {"resampler": {"name": "spy"}, "model": {"name": "logistic_regression"}}
+        evaluation = evaluate(config, cv, get_metric("f1"), random_state=0)
+        assert len(seen) == 3 and evaluation.oof.shape == (len(y), 2)
+        for k, rows in enumerate(seen):
+            fold = cv.fold(k)
+            assert len(rows) == len(fold.train)
+            np.testing.assert_array_equal(rows, fold.X_train)
+            assert not set(fold.train) & set(fold.valid)
+    finally:
+        del RESAMPLERS["spy"]
+    assert "spy" not in REGISTRY["resampler"]
+
+
+def test_folds_are_lowered_for_tiny_minorities(small_binary) -> None:
+    X, y = small_binary
+    keep = np.concatenate([np.flatnonzero(y == 0)[:80], np.flatnonzero(y == 1)[:3]])
+    with pytest.warns(UserWarning, match="using 3 folds"):
+        result = autoimb.search(X.iloc[keep], y.iloc[keep], metric="f1", n_trials=2,
+                                space="fast", cv=5, random_state=0)
+    assert result.evidence.fold_ids.max() == 2
+
+
+def test_ranking_metric_still_carries_an_f1_threshold(small_binary) -> None:
+    X, y = small_binary
+    result = autoimb.search(X, y, metric="average_precision", n_trials=2, space="fast", cv=3)
+    assert 0 < result.best_config["threshold"] < 1
+    assert "f1" in result.report()["metrics"]
+
+
+def test_classifier_is_a_scikit_learn_estimator(small_binary) -> None:
+    from sklearn.base import clone
+
+    X, y = small_binary
+    clf = autoimb.AutoImbClassifier(metric="mcc", n_trials=2, space="fast", cv=3, random_state=0)
+    assert clone(clf).get_params()["metric"] == "mcc"
+    clf.fit(X, y)
+    assert clf.predict(X).shape == (len(y),)
+    assert clf.predict_proba(X).shape == (len(y), 2)
+    assert -1 <= clf.best_score_ <= 1

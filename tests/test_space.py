@@ -1,0 +1,74 @@
+"""Search-space files are checked when loaded, with the file, key and line in the message."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from autoimb.components import REGISTRY
+from autoimb.exceptions import SearchSpaceError
+from autoimb.space import builtin_spaces, load_space, parse_space
+
+
+@pytest.mark.parametrize("name", builtin_spaces())
+def test_builtin_spaces_load_and_sample(name: str) -> None:
+    space = load_space(name)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        config = space.sample(study.ask())
+        for stage, choice in config.items():
+            assert choice["name"] in REGISTRY[stage]
+    assert space.describe().startswith(name)
+
+
+@pytest.mark.parametrize("name", builtin_spaces())
+def test_initial_strategies_use_defaults(name: str) -> None:
+    space = load_space(name)
+    for choice in space.initial:
+        flat = space.defaults(choice)
+        study = optuna.create_study()
+        study.enqueue_trial(flat)
+        config = space.sample(study.ask())
+        for stage, component in choice.items():
+            assert config[stage]["name"] == component
+
+
+def test_default_space_names_every_core_component() -> None:
+    space = load_space("default")
+    for stage in ("resampler", "weighting", "model"):
+        expected = {n for n, c in REGISTRY[stage].items() if c.requires is None}
+        expected -= {"explicit", "one_class_svm", "local_outlier_factor"}
+        assert expected <= set(space.stages[stage]), stage
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("model: {lightgbmm: {}}", r"line 1, model.lightgbmm: unknown model .*Did you mean 'lightgbm'"),
+        ("model:\n  lightgbm:\n    num_leaves: {type: int, low: 9, high: 3}",
+         r"line 3, model.lightgbm.num_leaves: `low <= high` must hold"),
+        ("model:\n  lightgbm:\n    learning_rate: {type: float, low: 0, high: 1, log: true}",
+         "log range needs low > 0"),
+        ("model: {lightgbm: {x: {type: complex, low: 1, high: 2}}}", "'type' must be 'int'"),
+        ("model: {lightgbm: {x: {choices: []}}}", "non-empty list"),
+        ("model: {lightgbm: {x: {type: int, low: 1, high: 2, default: 5}}}", "outside"),
+        ("model: {lightgbm: {x: {type: int, low: 1, high: 2, bogus: 1}}}", "unknown key"),
+        ("resampler: {smote: {}}", "names no 'model' stage"),
+        ("modle: {lightgbm: {}}\nmodel: {lightgbm: {}}", "line 1: unknown key 'modle'"),
+        ("model: {lightgbm: {}\n  bad: [", "malformed YAML at line"),
+        ("model: {lightgbm: {}}\ninitial: [{model: xgboost}]", "not a component of this space"),
+    ],
+)
+def test_bad_space_files_are_refused(text: str, match: str) -> None:
+    with pytest.raises(SearchSpaceError, match=match):
+        parse_space(text, source="my.yaml")
+
+
+def test_unknown_space_name(tmp_path) -> None:
+    with pytest.raises(SearchSpaceError, match="neither a built-in space"):
+        load_space("nope")
+    path = tmp_path / "mine.yaml"
+    path.write_text("model: {logistic_regression: {C: 2.0}}\n")
+    space = load_space(str(path))
+    assert space.sample(optuna.create_study().ask())["model"] == {
+        "name": "logistic_regression", "C": 2.0}
