@@ -17,9 +17,18 @@ from autoimb.exceptions import AutoImbError
 
 __all__ = ["TORCH_AVAILABLE", "require_torch"]
 
-# Looked up without importing torch, which costs seconds; ``require_torch`` still
-# catches a broken install that is found but fails to import.
-TORCH_AVAILABLE: bool = importlib.util.find_spec("torch") is not None
+
+def _installed(name: str) -> bool:
+    # Looks for the package without importing it (torch takes seconds to import);
+    # find_spec itself raises when an import hook blocks the name or a stub has no spec.
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# ``require_torch`` still catches an install that is found but fails to import.
+TORCH_AVAILABLE: bool = _installed("torch")
 
 
 def require_torch(feature: str) -> ModuleType:

@@ -38,7 +38,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         out = np.empty((len(X), self.n_features_out_), dtype=np.float64)
         for i, (column, categories) in enumerate(zip(self.categorical, self.categories_, strict=True)):
             values = X[column].fillna(MISSING).astype(str)
-            codes = pd.Categorical(values, categories=categories).codes.astype(np.float64)
+            codes = pd.Index(categories).get_indexer(values).astype(np.float64)
             codes[codes < 0] = len(categories)
             out[:, i] = codes
         if self.numeric:
