@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from autoimb.data import Dataset
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.metrics import Metric
 from autoimb.pipeline import StrategyPipeline
 from autoimb.preprocess import Preprocessor
@@ -26,8 +26,7 @@ from autoimb.threshold import Decision, choose_decision, honest_score
 logger = logging.getLogger("autoimb")
 
 
-class TrialTimeout(Exception):
-    """A trial ran past its share of the budget."""
+TIME_CAP = "the trial ran past its time cap"
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,12 @@ class Fold:
     preprocessor: Preprocessor
     X_train: np.ndarray
     X_valid: np.ndarray
+
+
+# Above this many rows, one preprocessing of all rows is shared by every fold instead of one
+# copy of the matrix per fold: it learns only medians and category lists (never labels), and it
+# keeps a million-row search within a few GB.
+SHARED_MATRIX_ROWS = 100_000
 
 
 def n_folds_for(counts: np.ndarray, cv: int) -> int:
@@ -61,7 +66,7 @@ def n_folds_for(counts: np.ndarray, cv: int) -> int:
 
 
 class CrossValidation:
-    """Stratified folds of one data set, with their preprocessing cached."""
+    """Stratified folds of one data set, with their preprocessing computed once."""
 
     def __init__(self, data: Dataset, cv: int = 5, random_state: int | None = None) -> None:
         self.data = data
@@ -71,14 +76,26 @@ class CrossValidation:
         self.fold_ids = np.empty(len(data.y), dtype=np.int64)
         for k, (_, valid) in enumerate(self.splits):
             self.fold_ids[valid] = k
+        self.shared = len(data.y) > SHARED_MATRIX_ROWS
         self._cache: dict[int, Fold] = {}
+        self._matrix: tuple[Preprocessor, np.ndarray] | None = None
 
-    def fold(self, k: int) -> Fold:
+    def _preprocessor(self) -> Preprocessor:
+        schema = self.data.schema()
+        return Preprocessor(tuple(schema["categorical"]), tuple(schema["numeric"]))
+
+    def fold(self, k: int, train_rows: np.ndarray | None = None) -> Fold:
+        """Fold ``k``; ``train_rows`` (a subset of its training rows) for lower fidelity."""
+        train, valid = self.splits[k]
+        if self.shared:
+            if self._matrix is None:
+                preprocessor = self._preprocessor().fit(self.data.X)
+                self._matrix = (preprocessor, preprocessor.transform(self.data.X))
+            preprocessor, matrix = self._matrix
+            rows = train if train_rows is None else train_rows
+            return Fold(rows, valid, preprocessor, matrix[rows], matrix[valid])
         if k not in self._cache:
-            train, valid = self.splits[k]
-            schema = self.data.schema()
-            preprocessor = Preprocessor(tuple(schema["categorical"]), tuple(schema["numeric"]))
-            preprocessor.fit(self.data.X.iloc[train])
+            preprocessor = self._preprocessor().fit(self.data.X.iloc[train])
             self._cache[k] = Fold(
                 train,
                 valid,
@@ -86,7 +103,27 @@ class CrossValidation:
                 preprocessor.transform(self.data.X.iloc[train]),
                 preprocessor.transform(self.data.X.iloc[valid]),
             )
-        return self._cache[k]
+        fold = self._cache[k]
+        if train_rows is None:
+            return fold
+        position = np.searchsorted(train, train_rows)
+        return Fold(train_rows, valid, fold.preprocessor, fold.X_train[position], fold.X_valid)
+
+    def subsample(self, k: int, fraction: float, seed: int) -> np.ndarray | None:
+        """Fold ``k``'s training rows with the largest class cut to ``fraction``.
+
+        Every row of the other classes is kept: at low fidelity the minority is what the model
+        can least afford to lose.
+        """
+        if fraction >= 1.0:
+            return None
+        train = self.splits[k][0]
+        y = self.data.y[train]
+        largest = int(np.argmax(np.bincount(y)))
+        majority = train[y == largest]
+        rng = np.random.default_rng([seed, k])
+        kept = rng.choice(majority, size=max(1, int(len(majority) * fraction)), replace=False)
+        return np.sort(np.concatenate([train[y != largest], kept]))
 
 
 @dataclass
@@ -110,13 +147,16 @@ def evaluate(
     max_rows: int | None = None,
     report: Callable[[int, float], None] | None = None,
     deadline: float | None = None,
+    fraction: float = 1.0,
 ) -> Evaluation:
     """Fit the strategy on each fold's training rows and predict its validation rows.
 
     ``report(step, running_score)`` is called after each fold (for pruning; it may raise).
     Its running score picks each fold's threshold on that fold itself — optimistic, but the same
     for every trial, which is all a pruner needs. The returned value is honest: each fold's
-    threshold is chosen on the other folds' predictions only.
+    threshold is chosen on the other folds' predictions only. ``fraction`` < 1 fits on a
+    subsample of each training fold (every minority row kept) and predicts all validation rows,
+    for multi-fidelity searches on large data.
     """
     data = cv.data
     oof = np.zeros((len(data.y), data.n_classes))
@@ -124,7 +164,7 @@ def evaluate(
     running: list[float] = []
     fit_seconds = 0.0
     for k in range(cv.n_splits):
-        fold = cv.fold(k)
+        fold = cv.fold(k, cv.subsample(k, fraction, seed=random_state or 0))
         started = time.perf_counter()
         pipeline = StrategyPipeline(
             config, data.schema(), random_state=random_state, n_threads=n_threads,
@@ -136,6 +176,7 @@ def evaluate(
             data.y[fold.train],
             None if weights is None else weights[fold.train],
             n_classes=data.n_classes,
+            deadline=deadline,
         )
         oof[fold.valid] = pipeline.predict_proba_transformed(fold.X_valid)
         fit_seconds += time.perf_counter() - started
@@ -143,9 +184,7 @@ def evaluate(
             running.append(_fold_score(metric, data, oof, fold.valid))
             report(k, float(np.mean(running)))
         if deadline is not None and time.monotonic() > deadline and k + 1 < cv.n_splits:
-            raise TrialTimeout(
-                f"stopped after {k + 1} of {cv.n_splits} folds: the trial ran past its time cap"
-            )
+            raise TrialTimeout(f"stopped after {k + 1} of {cv.n_splits} folds: {TIME_CAP}")
     value, fold_scores = honest_score(
         data.y, oof, cv.fold_ids, metric, sample_weight=weights, pos_label=data.pos_label
     )

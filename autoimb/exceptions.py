@@ -17,3 +17,7 @@ class SchemaError(AutoImbError):
 
 class UntrustedModelError(AutoImbError):
     """A model file holds types autoimb does not write, so it is not loaded."""
+
+
+class TrialTimeout(Exception):
+    """A trial ran past its share of the budget; the search records it as failed and goes on."""

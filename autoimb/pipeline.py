@@ -109,22 +109,27 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         y: Any,
         sample_weight: np.ndarray | None = None,
         n_classes: int | None = None,
+        deadline: float | None = None,
     ) -> StrategyPipeline:
-        """Fit on rows the (shared, already fitted) preprocessor has transformed."""
+        """Fit on rows the (shared, already fitted) preprocessor has transformed.
+
+        ``deadline`` (a ``time.monotonic`` instant) lets boosted models stop mid-fit when a
+        trial runs past its time cap.
+        """
         y = np.asarray(y, dtype=np.int64)
         self.preprocessor_ = preprocessor
         self.n_classes_ = int(n_classes or y.max() + 1)
         self.classes_ = np.arange(self.n_classes_)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
 
-        self.features_ = self._build("features", self._context(Xt, y))
+        self.features_ = self._build("features", self._context(Xt, y, deadline))
         if self.features_ is not None:
             Xt = self.features_.fit(Xt, y).transform(Xt)
         for stage in ("augmenter", "resampler"):
-            built = self._build(stage, self._context(Xt, y))
+            built = self._build(stage, self._context(Xt, y, deadline))
             Xt, y, weights = resample(built, Xt, y, weights)
 
-        ctx = self._context(Xt, y)
+        ctx = self._context(Xt, y, deadline)
         class_weights = self._build("weighting", ctx)
         if class_weights is not None:
             factor = np.asarray(class_weights, dtype=float)[y]
@@ -137,6 +142,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             weights = None
         model.fit(Xt, y, **fit_keywords(model, weights, component.fit_params(ctx)))
         self.model_ = model
+
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -165,7 +171,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         name = self._choice(stage)["name"]
         return REGISTRY[stage][name].build(self._params(stage), ctx)
 
-    def _context(self, Xt: np.ndarray, y: np.ndarray) -> FitContext:
+    def _context(self, Xt: np.ndarray, y: np.ndarray, deadline: float | None = None) -> FitContext:
         return FitContext(
             class_counts=np.bincount(y, minlength=self.n_classes_),
             n_cat=len(self.schema["categorical"]),
@@ -174,4 +180,5 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
             n_threads=self.n_threads,
             max_rows=self.max_rows,
+            deadline=deadline,
         )

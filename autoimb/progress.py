@@ -22,29 +22,21 @@ def strategy_label(config: Mapping[str, Any] | None) -> str:
     """A short name for a strategy, model first, leaving out the stages that do nothing."""
     if not config:
         return "?"
-
-    def name(stage: str) -> str:
-        value = config.get(stage) or {}
-        return str(value.get("name", "none")) if isinstance(value, Mapping) else str(value)
-
-    parts = [name("model")]
-    if name("resampler") != "none":
-        parts.append(name("resampler"))
-    if name("weighting") != "none":
-        parts.append(f"{name('weighting')} weights")
-    if name("augmenter") != "none":
-        parts.append(name("augmenter"))
-    for stage, value in config.items():
-        if stage not in ("model", "resampler", "weighting", "augmenter") and isinstance(
-            value, Mapping
-        ):
-            parts.append(f"{stage} {value.get('name', '?')}")
+    names = {
+        stage: str(value.get("name", "none")) if isinstance(value, Mapping) else str(value)
+        for stage, value in config.items()
+        if stage not in ("threshold", "class_scale")
+    }
+    parts = [names.pop("model", "?")]
+    for stage, name in names.items():
+        if name not in ("none", "None"):
+            parts.append(f"{name} weights" if stage == "weighting" else name)
     return " + ".join(parts)
 
 
 def format_seconds(seconds: float) -> str:
     """``h:mm:ss`` or ``m:ss``: budgets are read at a glance, not to the millisecond."""
-    total = max(int(round(seconds)), 0)
+    total = max(round(seconds), 0)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -100,8 +92,10 @@ class SearchProgress:
         config = trial.user_attrs.get("config")
         with self._lock:
             self.counts[state] = self.counts.get(state, 0) + 1
-            improved = state == "COMPLETE" and trial.value is not None and (
-                self.best is None or self.sign * trial.value > self.sign * self.best[0]
+            improved = (
+                state == "COMPLETE"
+                and trial.value is not None
+                and (self.best is None or self.sign * trial.value > self.sign * self.best[0])
             )
             if improved:
                 self.best = (float(trial.value), trial.number, config or {})

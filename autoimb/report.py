@@ -25,14 +25,15 @@ import numpy as np
 import optuna
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from optuna.trial import TrialState
 
 from autoimb import __version__
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics import Metric, confusion_matrix, get_metric, report_metrics
 from autoimb.progress import strategy_label
-from autoimb.result import leaderboard
-from autoimb.search import STUDY_ATTR, model_threads
+from autoimb.result import STAGE_COLUMNS, leaderboard
+from autoimb.study import STUDY_ATTR, model_threads
 from autoimb.threshold import Decision, _tuning_metric, threshold_curve
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["OutOfFold", "Winner", "write_report", "write_study_report"]
 
 TOP_TRIALS = 15
-_STAGES = ("model", "resampler", "weighting", "augmenter")
+_STAGES = ("model", *[s for s in STAGE_COLUMNS if s != "model"])  # the model first
 _ACCENT, _MARK = "#2563eb", "crimson"
 _NEEDS_DATA = (
     "The winner's curves, metric table and confusion matrix need its out-of-fold predictions, "
@@ -82,17 +83,25 @@ class Winner:
     def from_result(cls, result: SearchResult) -> Winner:
         ev = result.evidence
         return cls(
-            result.metric, result.best_score, _stages(result.best_config), result.decision,
-            [str(c) for c in result.classes_], trial=result.study.best_trial.number,
-            oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight), summary=ev.summary,
+            result.metric,
+            result.best_score,
+            _stages(result.best_config),
+            result.decision,
+            [str(c) for c in result.classes_],
+            trial=result.study.best_trial.number,
+            oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight),
+            summary=ev.summary,
         )
 
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Winner:
         return cls(
-            get_metric(card["metric"]), card.get("cv_score"), _stages(card.get("config", {})),
+            get_metric(card["metric"]),
+            card.get("cv_score"),
+            _stages(card.get("config", {})),
             Decision.from_dict(card.get("decision") or {}),
-            [str(c) for c in card.get("classes", [])], summary=card.get("data"),
+            [str(c) for c in card.get("classes", [])],
+            summary=card.get("data"),
         )
 
     @classmethod
@@ -102,9 +111,12 @@ class Winner:
         attrs = _study_attrs(study)
         best = study.best_trial
         return cls(
-            get_metric(attrs["metric"]), best.value, _stages(best.user_attrs.get("config", {})),
+            get_metric(attrs["metric"]),
+            best.value,
+            _stages(best.user_attrs.get("config", {})),
             Decision.from_dict(best.user_attrs.get("decision") or {}),
-            [str(c) for c in attrs.get("classes", [])], trial=best.number,
+            [str(c) for c in attrs.get("classes", [])],
+            trial=best.number,
         )
 
     def reevaluate(
@@ -121,8 +133,13 @@ class Winner:
                 f"the data's classes {classes} differ from the winner's {self.classes}; pass "
                 "the data (and target column) the search ran on."
             )
-        outcome = evaluate(self.config, CrossValidation(data, cv, random_state=seed),
-                           self.metric, random_state=seed, n_threads=model_threads(1))
+        outcome = evaluate(
+            self.config,
+            CrossValidation(data, cv, random_state=seed),
+            self.metric,
+            random_state=seed,
+            n_threads=model_threads(1, len(data.y)),
+        )
         self.oof = OutOfFold.of(data.y, outcome.oof, data.sample_weight)
         self.classes, self.summary = classes, data.summary()
         if self.score is None:
@@ -176,12 +193,19 @@ def write_study_report(
     elif model_card is not None and any(t.state == TrialState.COMPLETE for t in study.trials):
         best = study.best_trial
         if _stages(best.user_attrs.get("config", {})) != winner.config:
-            notes.append(f"The study's best trial ({best.number}, score {best.value:.4f}) is not "
-                         "this model's strategy: the study went on after the model was saved.")
+            notes.append(
+                f"The study's best trial ({best.number}, score {best.value:.4f}) is not "
+                "this model's strategy: the study went on after the model was saved."
+            )
     if X is not None and y is not None:
         attrs = _study_attrs(study) if study is not None else {}
-        winner.reevaluate(X, y, cv=int(attrs.get("cv", 5)), seed=int(attrs.get("seed", 0)),
-                          sample_weight=sample_weight)
+        winner.reevaluate(
+            X,
+            y,
+            cv=int(attrs.get("cv", 5)),
+            seed=int(attrs.get("seed", 0)),
+            sample_weight=sample_weight,
+        )
         notes.append("The winner's out-of-fold predictions were computed again for this report.")
     return _write(path, winner, study, notes)
 
@@ -241,13 +265,14 @@ def _winner_section(w: Winner) -> str:
         return "".join(parts) + f'<p class="note">{_NEEDS_DATA}</p>'
     oof, pos = w.oof, w.decision.pos_label
     predicted = w.decision.apply(oof.proba)
-    metrics = report_metrics(oof.y, oof.proba, predicted, sample_weight=oof.weights,
-                             pos_label=pos)
+    metrics = report_metrics(oof.y, oof.proba, predicted, sample_weight=oof.weights, pos_label=pos)
     matrix = confusion_matrix(oof.y, predicted, len(w.classes), sample_weight=oof.weights)
     parts += [
         "<div class='row'><div><h3>Every metric, out of fold</h3>",
         _kv_table([(html.escape(k), _num(v)) for k, v in metrics.items()]),
-        "</div><div><h3>Confusion matrix</h3>", _confusion_html(matrix, w.classes), "</div></div>",
+        "</div><div><h3>Confusion matrix</h3>",
+        _confusion_html(matrix, w.classes),
+        "</div></div>",
         "<p class='caption'>Out-of-fold predictions with the chosen decision applied. The "
         "headline score is cross-fitted (each fold's threshold chosen on the other folds), so "
         "it can be a little below the in-sample value of the same metric here.</p>",
@@ -270,8 +295,13 @@ def _strategy_table(config: Mapping[str, Any]) -> str:
     rows = []
     for stage in sorted(config, key=lambda s: _STAGES.index(s) if s in _STAGES else len(_STAGES)):
         params = ", ".join(f"{k}={_short(v)}" for k, v in config[stage].items() if k != "name")
-        rows.append((html.escape(stage), f"<b>{html.escape(str(config[stage].get('name')))}</b> "
-                                         f"<span class='muted'>{html.escape(params)}</span>"))
+        rows.append(
+            (
+                html.escape(stage),
+                f"<b>{html.escape(str(config[stage].get('name')))}</b> "
+                f"<span class='muted'>{html.escape(params)}</span>",
+            )
+        )
     return _kv_table(rows)
 
 
@@ -298,10 +328,15 @@ def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
         return "<p class='note'>No study, so no leaderboard.</p>"
     counts = ", ".join(f"{n} {s.lower()}" for s, n in board["state"].value_counts().items())
     rows = [
-        [str(rank), str(r.trial), _num(r.score),
-         html.escape(strategy_label({s: {"name": getattr(r, s)} for s in _STAGES})),
-         f"<span class='muted'>{html.escape(_params_text(r.params))}</span>",
-         _num(r.threshold, 3), _num(r.seconds, 1)]
+        [
+            str(rank),
+            str(r.trial),
+            _num(r.score),
+            html.escape(strategy_label({s: {"name": getattr(r, s)} for s in _STAGES})),
+            f"<span class='muted'>{html.escape(_params_text(r.params))}</span>",
+            _num(r.threshold, 3),
+            _num(r.seconds, 1),
+        ]
         for rank, r in enumerate(done.head(TOP_TRIALS).itertuples(), start=1)
     ]
     head = ["rank", "trial", "score", "strategy", "parameters", "threshold", "seconds"]
@@ -320,7 +355,8 @@ def _params_text(params: Any) -> str:
         return ""
     return "; ".join(
         f"{stage}: " + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
-        for stage, values in params.items() if values
+        for stage, values in params.items()
+        if values
     )
 
 
@@ -334,10 +370,12 @@ def _history_section(board: pd.DataFrame, done: pd.DataFrame, metric: str, maxim
     best = done["score"].cummax() if maximize else done["score"].cummin()
     ax.step(done["trial"], best, where="post", color="black", lw=1.4, label="best so far")
     ax.set(xlabel="trial", ylabel=metric)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.grid(alpha=0.3)
     return _figure_html(
-        fig, "optimisation history",
+        fig,
+        "optimisation history",
         f"Score of each finished trial (coloured by model) and the best so far. The other "
         f"{len(board) - len(done)} trials were pruned, failed or are still running.",
     )
@@ -348,7 +386,13 @@ def _choices_section(
 ) -> str:
     if study is None or done.empty:
         return "<p class='note'>No finished trials in a study, so nothing to compare.</p>"
-    stages = [s for s in _STAGES if s in done and done[s].notna().any()]
+    tried = {s: sorted(done[s].dropna().astype(str).unique()) for s in _STAGES if s in done}
+    stages = [s for s, names in tried.items() if len(names) > 1]
+    fixed = "; ".join(f"{s}: always {names[0]}" for s, names in tried.items() if len(names) == 1)
+    fixed = f" One choice only, so not drawn: {html.escape(fixed)}." if fixed else ""
+    importances = "<h3>Parameter importances</h3>" + _importance_html(study, len(done))
+    if not stages:
+        return f"<p class='note'>Every trial made the same choices.{fixed}</p>" + importances
     ncols = min(len(stages), 2)
     nrows = math.ceil(len(stages) / ncols)
     fig = Figure(figsize=(10, 3.6 * nrows), layout="constrained")
@@ -358,23 +402,29 @@ def _choices_section(
         groups = {str(k): g["score"].to_numpy() for k, g in done.groupby(stage)}
         names = sorted(groups, key=lambda k: np.median(groups[k]), reverse=maximize)
         values = [groups[n] for n in names]
-        ax.boxplot(values, positions=range(len(names)), widths=0.55, showfliers=False,
-                   medianprops={"color": _MARK})
+        ax.boxplot(
+            values,
+            positions=range(len(names)),
+            widths=0.55,
+            showfliers=False,
+            medianprops={"color": _MARK},
+        )
         for i, v in enumerate(values):
             ax.scatter(i + jitter.uniform(-0.15, 0.15, len(v)), v, s=12, alpha=0.6, color=_ACCENT)
         labels = [f"{n} ({len(v)})" for n, v in zip(names, values, strict=True)]
         ax.set_xticks(range(len(names)), labels=labels, rotation=25, ha="right", fontsize=8)
         ax.set(title=f"by {stage}", ylabel=metric)
         ax.grid(axis="y", alpha=0.3)
-    for ax in axes[len(stages):]:
+    for ax in axes[len(stages) :]:
         ax.set_visible(False)
     out = _figure_html(
-        fig, "score by strategy choice",
+        fig,
+        "score by strategy choice",
         "Scores of the finished trials for each choice of each stage (best median first, number "
         "of trials in brackets). The sampler tries promising choices more often, so a box with "
-        "few trials behind it is weak evidence either way.",
+        f"few trials behind it is weak evidence either way.{fixed}",
     )
-    return out + "<h3>Parameter importances</h3>" + _importance_html(study, len(done))
+    return out + importances
 
 
 def _importance_html(study: optuna.Study, n_done: int) -> str:
@@ -393,7 +443,8 @@ def _importance_html(study: optuna.Study, n_done: int) -> str:
     ax.set(xlabel="importance (fANOVA)")
     ax.tick_params(axis="y", labelsize=8)
     return _figure_html(
-        fig, "parameter importances",
+        fig,
+        "parameter importances",
         "How much of the score's variance each parameter explains (Optuna's fANOVA). Optuna "
         "uses the parameters every finished trial shares, mostly the stage choices; a "
         "component's own hyper-parameters appear only if every trial used that component.",
@@ -407,8 +458,11 @@ def _data_section(w: Winner, study: optuna.Study | None) -> str:
         summary = {"rows": attrs.get("rows"), "classes": ", ".join(attrs.get("classes", []))}
     if not summary:
         return "<p class='note'>No data summary was recorded.</p>"
-    rows = [(html.escape(str(k).replace("_", " ")), html.escape(_short(v)))
-            for k, v in summary.items() if k != "class_counts"]
+    rows = [
+        (html.escape(str(k).replace("_", " ")), html.escape(_short(v)))
+        for k, v in summary.items()
+        if k != "class_counts"
+    ]
     out = _kv_table(rows)
     counts = summary.get("class_counts") or {}
     if counts:
@@ -454,8 +508,9 @@ def _ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
     curves = _one_vs_rest(w, oof)
     for label, is_class, score in curves:
         if kind == "pr":
-            precision, recall, _ = precision_recall_curve(is_class, score,
-                                                          sample_weight=oof.weights)
+            precision, recall, _ = precision_recall_curve(
+                is_class, score, sample_weight=oof.weights
+            )
             area = average_precision_score(is_class, score, sample_weight=oof.weights)
             ax.step(recall, precision, where="post", label=f"{label} (AP {area:.3f})")
         else:
@@ -463,7 +518,7 @@ def _ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
             area = roc_auc_score(is_class, score, sample_weight=oof.weights)
             ax.plot(fpr, tpr, label=f"{label} (AUC {area:.3f})")
     rates = _chosen_rates(w, oof)
-    chosen = f"chosen threshold {w.decision.threshold:.3g}"
+    chosen = f"chosen threshold {w.decision.threshold or 0.0:.3g}"
     if kind == "pr":
         if len(curves) == 1:
             base = float(oof.weights[curves[0][1]].sum() / oof.weights.sum())
@@ -471,8 +526,10 @@ def _ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
         if rates:
             ax.plot(rates[1], rates[0], "o", color=_MARK, ms=8, label=chosen)
         ax.set(xlabel="recall", ylabel="precision", title="Precision and recall")
-        caption = ("Precision against recall of the out-of-fold probabilities; the dot is the "
-                   "chosen threshold. On a rare class this curve says more than ROC does.")
+        caption = (
+            "Precision against recall of the out-of-fold probabilities; the dot is the "
+            "chosen threshold. On a rare class this curve says more than ROC does."
+        )
     else:
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
         if rates:
@@ -488,24 +545,39 @@ def _ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
 def _threshold_figure(w: Winner, oof: OutOfFold) -> str:
     pos, chosen = w.decision.pos_label, float(w.decision.threshold or 0.0)
     tuned = _tuning_metric(w.metric)
-    thresholds, values = threshold_curve(oof.y, oof.proba, w.metric, sample_weight=oof.weights,
-                                         pos_label=pos, n_points=401)
-    at_chosen = tuned.score_labels(oof.y, w.decision.apply(oof.proba), sample_weight=oof.weights,
-                                   pos_label=pos, n_classes=2)
+    thresholds, values = threshold_curve(
+        oof.y, oof.proba, w.metric, sample_weight=oof.weights, pos_label=pos, n_points=401
+    )
+    at_chosen = tuned.score_labels(
+        oof.y, w.decision.apply(oof.proba), sample_weight=oof.weights, pos_label=pos, n_classes=2
+    )
     fig, ax = _figure()
     ax.plot(thresholds, values, color=_ACCENT)
     ax.axvline(chosen, color=_MARK, ls="--", lw=1)
-    ax.plot(chosen, at_chosen, "o", color=_MARK, ms=8,
-            label=f"chosen {chosen:.3g}: {tuned.name} {at_chosen:.3f}")
-    ax.set(xlabel=f"threshold on P({w.classes[pos]})", ylabel=tuned.name,
-           title=f"{tuned.name} against the threshold")
+    ax.plot(
+        chosen,
+        at_chosen,
+        "o",
+        color=_MARK,
+        ms=8,
+        label=f"chosen {chosen:.3g}: {tuned.name} {at_chosen:.3f}",
+    )
+    ax.set(
+        xlabel=f"threshold on P({w.classes[pos]})",
+        ylabel=tuned.name,
+        title=f"{tuned.name} against the threshold",
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    caption = ("The metric on all out-of-fold predictions at each threshold; the chosen one sits "
-               "in the middle of the best plateau, where small shifts in the data matter least.")
+    caption = (
+        "The metric on all out-of-fold predictions at each threshold; the chosen one sits "
+        "in the middle of the best plateau, where small shifts in the data matter least."
+    )
     if tuned.name != w.metric.name:
-        caption += (f" {w.metric.name} ranks probabilities and does not depend on the threshold, "
-                    f"so the threshold is tuned for {tuned.name}.")
+        caption += (
+            f" {w.metric.name} ranks probabilities and does not depend on the threshold, "
+            f"so the threshold is tuned for {tuned.name}."
+        )
     return _figure_html(fig, ax.get_title(), caption)
 
 
@@ -517,17 +589,25 @@ def _calibration_figure(w: Winner, oof: OutOfFold) -> str:
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="calibrated")
     if len(curves) == 1:
         spread = ax.twinx()
-        spread.hist(curves[0][2], bins=25, range=(0, 1), weights=oof.weights, color="grey",
-                    alpha=0.2)
+        spread.hist(
+            curves[0][2], bins=25, range=(0, 1), weights=oof.weights, color="grey", alpha=0.2
+        )
         spread.set_yticks([])
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="mean predicted probability",
-           ylabel="observed frequency", title="Calibration")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        xlabel="mean predicted probability",
+        ylabel="observed frequency",
+        title="Calibration",
+    )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    caption = ("Observed frequency of the class against the mean predicted probability, in ten "
-               "equal-count bins (grey: how the probabilities spread). Resampling and class "
-               "weights shift probabilities on purpose and the tuned decision makes up for it, "
-               "so read them as risks only where the curve follows the diagonal.")
+    caption = (
+        "Observed frequency of the class against the mean predicted probability, in ten "
+        "equal-count bins (grey: how the probabilities spread). Resampling and class "
+        "weights shift probabilities on purpose and the tuned decision makes up for it, "
+        "so read them as risks only where the curve follows the diagonal."
+    )
     return _figure_html(fig, "calibration", caption)
 
 
@@ -560,8 +640,10 @@ def _figure_html(fig: Figure, alt: str, caption: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
-            f"<figcaption class='caption'>{caption}</figcaption></figure>")
+    return (
+        f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+        f"<figcaption class='caption'>{caption}</figcaption></figure>"
+    )
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -592,14 +674,19 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _confusion_html(matrix: np.ndarray, labels: Sequence[str]) -> str:
     """Cells shaded by their share of the true class, so the misses stand out."""
     share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1e-12)
-    head = "<tr><th>true \\ predicted</th>" + "".join(
-        f"<th>{html.escape(c)}</th>" for c in labels) + "</tr>"
+    head = (
+        "<tr><th>true \\ predicted</th>"
+        + "".join(f"<th>{html.escape(c)}</th>" for c in labels)
+        + "</tr>"
+    )
     body = "".join(
-        f"<tr><th>{html.escape(label)}</th>" + "".join(
+        f"<tr><th>{html.escape(label)}</th>"
+        + "".join(
             f"<td style='background: rgba(37, 99, 235, {0.06 + 0.6 * share[i, j]:.2f})'>"
             f"{matrix[i, j]:,.0f} <span class='muted'>({share[i, j]:.0%})</span></td>"
             for j in range(len(labels))
-        ) + "</tr>"
+        )
+        + "</tr>"
         for i, label in enumerate(labels)
     )
     return f"<table class='confusion'>{head}{body}</table>"

@@ -25,8 +25,8 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from autoimb.data import Dataset
-from autoimb.evaluate import CrossValidation, Evaluation, TrialTimeout, evaluate
-from autoimb.exceptions import AutoImbError
+from autoimb.evaluate import CrossValidation, Evaluation, evaluate
+from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.metrics import Metric
 from autoimb.space import SearchSpace
 
@@ -38,6 +38,23 @@ KEPT_PREDICTIONS = 20
 MAX_ROWS_FACTOR = 3
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+# Multi-fidelity: on data larger than this, trials start on a subsample of the majority class.
+FIDELITY_MIN_ROWS = 20_000
+FIDELITY_FACTOR = 3
+
+
+def fidelities(n_rows: int) -> list[float]:
+    """Training fractions of the majority class, smallest first, ending with all rows.
+
+    Each step is ``FIDELITY_FACTOR`` times the last, and the smallest still trains on about
+    ``FIDELITY_MIN_ROWS`` rows; data under ``FIDELITY_FACTOR × FIDELITY_MIN_ROWS`` rows gets one
+    fidelity, so small searches are plain cross-validation.
+    """
+    fractions = [1.0]
+    while n_rows * fractions[0] / FIDELITY_FACTOR >= FIDELITY_MIN_ROWS:
+        fractions.insert(0, fractions[0] / FIDELITY_FACTOR)
+    return fractions
 
 
 @dataclass
@@ -142,7 +159,14 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             constant_liar=settings.n_jobs > 1 or storage is not None,
             seed=seed,
         )
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=6, n_warmup_steps=1)
+    if len(fidelities(len(data.y))) > 1:
+        # Successive halving over data size: a trial climbs to the next, larger training
+        # sample only if it is among the best third at its current one.
+        pruner: optuna.pruners.BasePruner = optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=1, reduction_factor=FIDELITY_FACTOR, min_early_stopping_rate=0
+        )
+    else:
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=6, n_warmup_steps=1)
     study = optuna.create_study(
         storage=storage,
         sampler=sampler,
@@ -195,6 +219,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     predictions = Predictions(settings.metric.greater_is_better)
     fit_seconds: dict[int, float] = {}
     threads = model_threads(settings.n_jobs, len(data.y))
+    rungs = fidelities(len(data.y))
     max_rows = max(MAX_ROWS_FACTOR * len(data.y), 100_000)
     deadline = settings.deadline
 
@@ -216,6 +241,17 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
             return deadline
         return min(deadline - reserve(), started + max(settings.time_budget / 3, 5.0))
 
+    def climb(trial: optuna.Trial, config: dict[str, Any], options: dict[str, Any]) -> Evaluation:
+        """Evaluate on ever larger training samples while the pruner promotes the trial."""
+        for rung, fraction in enumerate(rungs):
+            outcome = evaluate(config, cv, settings.metric, fraction=fraction, **options)
+            trial.set_user_attr("fraction", fraction)
+            if fraction < 1.0:
+                trial.report(outcome.value, rung)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"not promoted past {fraction:.1%} of the majority")
+        return outcome
+
     def objective(trial: optuna.Trial) -> float:
         started = time.monotonic()
         try:
@@ -229,16 +265,16 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after fold {step + 1}")
 
-            outcome: Evaluation = evaluate(
-                config,
-                cv,
-                settings.metric,
-                random_state=seed,
-                n_threads=threads,
-                max_rows=max_rows,
-                report=report,
-                deadline=trial_deadline(started),
-            )
+            options = {
+                "random_state": seed,
+                "n_threads": threads,
+                "max_rows": max_rows,
+                "deadline": trial_deadline(started),
+            }
+            if len(rungs) == 1:
+                outcome = evaluate(config, cv, settings.metric, report=report, **options)
+            else:
+                outcome = climb(trial, config, options)
         except optuna.TrialPruned:
             trial.set_user_attr("seconds", time.monotonic() - started)
             raise

@@ -65,20 +65,20 @@ def torch() -> Any:
 
 
 @pytest.fixture(scope="module")
-def yeast4() -> Split:
+def yeast4_split() -> Split:
     frame = _load("yeast4")
     return _split(frame.drop(columns="target").to_numpy(), frame["target"].to_numpy())
 
 
 @pytest.fixture(scope="module")
-def glass() -> Split:
+def glass_split() -> Split:
     frame = _load("glass_multiclass")
     y = np.unique(frame["target"].to_numpy(), return_inverse=True)[1]
     return _split(frame.drop(columns="target").to_numpy(), y)
 
 
 @pytest.fixture(scope="module")
-def car() -> Split:
+def car_split() -> Split:
     frame = _load("car_good")
     codes = OrdinalEncoder().fit_transform(frame.drop(columns="target"))
     return _split(codes, frame["target"].to_numpy())
@@ -159,9 +159,11 @@ def test_without_torch_installed() -> None:
     assert "TabularMLPClassifier needs PyTorch: pip install 'autoimb[deep]'" in result.stdout
 
 
-def test_missing_torch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, yeast4: Split) -> None:
+def test_missing_torch_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, yeast4_split: Split
+) -> None:
     monkeypatch.setattr(_compat, "TORCH_AVAILABLE", False)
-    X, _, y, _ = yeast4
+    X, _, y, _ = yeast4_split
     hint = r"needs PyTorch: pip install 'autoimb\[deep\]'"
     for model in (
         TabularMLPClassifier(),
@@ -174,17 +176,17 @@ def test_missing_torch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, yeast4:
 
 
 def test_leaf_embedding_logistic_needs_no_torch(
-    monkeypatch: pytest.MonkeyPatch, yeast4: Split
+    monkeypatch: pytest.MonkeyPatch, yeast4_split: Split
 ) -> None:
     monkeypatch.setattr(_compat, "TORCH_AVAILABLE", False)
     model = LeafEmbeddingClassifier(n_estimators=50, random_state=0)
-    assert _auc(model, yeast4) > 0.8
+    assert _auc(model, yeast4_split) > 0.8
     assert model.head_.coef_.shape[1] == len(model.encoder_.get_feature_names_out())
     assert _torch_objects(model) == []
 
 
-def test_leaf_embedding_logistic_on_multiclass_and_weights(glass: Split) -> None:
-    X_train, X_test, y_train, y_test = glass
+def test_leaf_embedding_logistic_on_multiclass_and_weights(glass_split: Split) -> None:
+    X_train, X_test, y_train, y_test = glass_split
     model = LeafEmbeddingClassifier(n_estimators=30, random_state=0).fit(X_train, y_train)
     proba = model.predict_proba(X_test)
     assert proba.shape == (len(X_test), 6)
@@ -209,8 +211,8 @@ def test_class_weight_formulas() -> None:
     assert [embedding_dim(c) for c in (1, 2, 5, 100)] == [2, 2, 4, 16]
 
 
-def test_invalid_parameters_are_refused(yeast4: Split) -> None:
-    X, _, y, _ = yeast4
+def test_invalid_parameters_are_refused(yeast4_split: Split) -> None:
+    X, _, y, _ = yeast4_split
     with pytest.raises(AutoImbError, match="'norm' parameter of TabularMLPClassifier"):
         TabularMLPClassifier(norm="group").fit(X, y)
     with pytest.raises(AutoImbError, match="'loss' parameter"):
@@ -226,19 +228,19 @@ def test_invalid_parameters_are_refused(yeast4: Split) -> None:
 # -- the MLP ------------------------------------------------------------------------
 
 
-def test_mlp_beats_chance_on_yeast4(torch: Any, yeast4: Split) -> None:
+def test_mlp_beats_chance_on_yeast4(torch: Any, yeast4_split: Split) -> None:
     model = TabularMLPClassifier(random_state=0, max_epochs=60)
-    assert _auc(model, yeast4) > 0.75
+    assert _auc(model, yeast4_split) > 0.75
     assert model.stop_reason_ in {"patience", "max_epochs"}
     assert 1 <= model.best_epoch_ <= model.n_epochs_ == len(model.validation_loss_)
-    assert set(model.predict(yeast4[1])) <= set(model.classes_)
+    assert set(model.predict(yeast4_split[1])) <= set(model.classes_)
 
 
 @pytest.mark.parametrize("loss", ["ce", "weighted_ce", "focal", "class_balanced"])
 @pytest.mark.parametrize("norm", ["batch", "layer", "none"])
-def test_each_loss_and_norm_trains(torch: Any, yeast4: Split, loss: str, norm: str) -> None:
+def test_each_loss_and_norm_trains(torch: Any, yeast4_split: Split, loss: str, norm: str) -> None:
     model = TabularMLPClassifier(loss=loss, norm=norm, **FAST)
-    assert _auc(model, yeast4) > 0.7
+    assert _auc(model, yeast4_split) > 0.7
     assert (model.class_weight_ is None) == (loss in {"ce", "focal"})
 
 
@@ -266,8 +268,8 @@ def test_focal_loss_with_zero_gamma_is_cross_entropy(torch: Any) -> None:
     assert focal_loss(logits, target, gamma=2.0) < plain
 
 
-def test_same_seed_same_model(torch: Any, yeast4: Split) -> None:
-    X_train, X_test, y_train, _ = yeast4
+def test_same_seed_same_model(torch: Any, yeast4_split: Split) -> None:
+    X_train, X_test, y_train, _ = yeast4_split
     first = TabularMLPClassifier(**FAST).fit(X_train, y_train).predict_proba(X_test)
     again = TabularMLPClassifier(**FAST).fit(X_train, y_train).predict_proba(X_test)
     other = TabularMLPClassifier(**{**FAST, "random_state": 1}).fit(X_train, y_train)
@@ -275,8 +277,8 @@ def test_same_seed_same_model(torch: Any, yeast4: Split) -> None:
     assert not np.array_equal(first, other.predict_proba(X_test))
 
 
-def test_sample_weight_is_honoured(torch: Any, yeast4: Split) -> None:
-    X_train, X_test, y_train, _ = yeast4
+def test_sample_weight_is_honoured(torch: Any, yeast4_split: Split) -> None:
+    X_train, X_test, y_train, _ = yeast4_split
     base = TabularMLPClassifier(**FAST).fit(X_train, y_train).predict_proba(X_test)
     ones = TabularMLPClassifier(**FAST).fit(X_train, y_train, sample_weight=np.ones(len(y_train)))
     np.testing.assert_array_equal(ones.predict_proba(X_test), base)
@@ -287,18 +289,18 @@ def test_sample_weight_is_honoured(torch: Any, yeast4: Split) -> None:
         TabularMLPClassifier().fit(X_train, y_train, sample_weight=-np.ones(len(y_train)))
 
 
-def test_balanced_batches(torch: Any, yeast4: Split) -> None:
-    X_test = yeast4[1]
+def test_balanced_batches(torch: Any, yeast4_split: Split) -> None:
+    X_test = yeast4_split[1]
     plain = TabularMLPClassifier(**FAST)
     balanced = TabularMLPClassifier(balanced_batches=True, **FAST)
-    assert _auc(balanced, yeast4) > 0.75
-    _auc(plain, yeast4)
+    assert _auc(balanced, yeast4_split) > 0.75
+    _auc(plain, yeast4_split)
     minority = balanced.predict_proba(X_test)[:, 1].mean()
     assert minority > 1.5 * plain.predict_proba(X_test)[:, 1].mean()
 
 
-def test_max_time_stops_training(torch: Any, yeast4: Split) -> None:
-    X, _, y, _ = yeast4
+def test_max_time_stops_training(torch: Any, yeast4_split: Split) -> None:
+    X, _, y, _ = yeast4_split
     model = TabularMLPClassifier(max_epochs=100_000, patience=None, max_time=0.2, random_state=0)
     start = time.perf_counter()
     model.fit(X, y)
@@ -307,8 +309,8 @@ def test_max_time_stops_training(torch: Any, yeast4: Split) -> None:
     assert 0 < model.n_epochs_ < 100_000
 
 
-def test_init_weights_continue_training(torch: Any, yeast4: Split, tmp_path: Path) -> None:
-    X_train, X_test, y_train, _ = yeast4
+def test_init_weights_continue_training(torch: Any, yeast4_split: Split, tmp_path: Path) -> None:
+    X_train, X_test, y_train, _ = yeast4_split
     trained = TabularMLPClassifier(**FAST).fit(X_train, y_train)
     expected = trained.predict_proba(X_test)
     state = trained.state_dict_()
@@ -327,8 +329,8 @@ def test_init_weights_continue_training(torch: Any, yeast4: Split, tmp_path: Pat
         TabularMLPClassifier(hidden_sizes=(8,), init_weights=state).fit(X_train, y_train)
 
 
-def test_embed_shape(torch: Any, glass: Split) -> None:
-    X_train, X_test, y_train, y_test = glass
+def test_embed_shape(torch: Any, glass_split: Split) -> None:
+    X_train, X_test, y_train, y_test = glass_split
     model = TabularMLPClassifier(
         hidden_sizes=(32, 12), batch_size=32, learning_rate=3e-3, max_epochs=60, random_state=0
     )
@@ -339,11 +341,11 @@ def test_embed_shape(torch: Any, glass: Split) -> None:
     assert np.mean(model.predict(X_test) == y_test) > 0.5
 
 
-def test_categorical_embeddings_and_unknown_codes(torch: Any, car: Split) -> None:
-    X_train, X_test, _, _ = car
+def test_categorical_embeddings_and_unknown_codes(torch: Any, car_split: Split) -> None:
+    X_train, X_test, _, _ = car_split
     cards = tuple(int(X_train[:, i].max()) + 1 for i in range(6))
     model = TabularMLPClassifier(cat_indices=range(6), cardinalities=cards, **FAST)
-    assert _auc(model, car) > 0.9
+    assert _auc(model, car_split) > 0.9
     unseen = X_test.copy()
     unseen[:10, 0] = -1
     unseen[10:20, 3] = 99
@@ -353,11 +355,11 @@ def test_categorical_embeddings_and_unknown_codes(torch: Any, car: Split) -> Non
     bad = X_train.copy()
     bad[0, 1] = 7
     with pytest.raises(AutoImbError, match=r"category codes 0\.\.3"):
-        clone(model).fit(bad, car[2])
+        clone(model).fit(bad, car_split[2])
 
 
-def test_pickle_holds_no_torch_objects(torch: Any, car: Split) -> None:
-    X_train, X_test, y_train, _ = car
+def test_pickle_holds_no_torch_objects(torch: Any, car_split: Split) -> None:
+    X_train, X_test, y_train, _ = car_split
     model = TabularMLPClassifier(cat_indices=range(6), **FAST).fit(X_train, y_train)
     before = set(vars(model))
     expected = model.predict_proba(X_test)  # builds and caches the torch module
@@ -368,8 +370,8 @@ def test_pickle_holds_no_torch_objects(torch: Any, car: Split) -> None:
     assert all(isinstance(v, np.ndarray) for v in restored.weights_.values())
 
 
-def test_skops_round_trip_trusts_only_the_estimator(torch: Any, yeast4: Split) -> None:
-    X_train, X_test, y_train, _ = yeast4
+def test_skops_round_trip_trusts_only_the_estimator(torch: Any, yeast4_split: Split) -> None:
+    X_train, X_test, y_train, _ = yeast4_split
     model = TabularMLPClassifier(**FAST).fit(X_train, y_train)
     data = sio.dumps(model)
     assert sio.get_untrusted_types(data=data) == ["autoimb.components.deep.TabularMLPClassifier"]
@@ -377,8 +379,8 @@ def test_skops_round_trip_trusts_only_the_estimator(torch: Any, yeast4: Split) -
     np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
 
 
-def test_clone_keeps_parameters(torch: Any, yeast4: Split) -> None:
-    X_train, _, y_train, _ = yeast4
+def test_clone_keeps_parameters(torch: Any, yeast4_split: Split) -> None:
+    X_train, _, y_train, _ = yeast4_split
     fitted = TabularMLPClassifier(loss="focal", focal_gamma=1.0, **FAST).fit(X_train, y_train)
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()
@@ -390,25 +392,25 @@ def test_clone_keeps_parameters(torch: Any, yeast4: Split) -> None:
 # -- hybrids that need torch ---------------------------------------------------------
 
 
-def test_leaf_embedding_mlp_head(torch: Any, yeast4: Split) -> None:
+def test_leaf_embedding_mlp_head(torch: Any, yeast4_split: Split) -> None:
     model = LeafEmbeddingClassifier(
         n_estimators=20, head="mlp", hidden_sizes=(16,), mlp_max_epochs=30, random_state=0
     )
-    assert _auc(model, yeast4) > 0.75
+    assert _auc(model, yeast4_split) > 0.75
     assert len(model.head_.cat_indices_) == 20
 
 
-def test_neural_embedding_boost(torch: Any, yeast4: Split) -> None:
+def test_neural_embedding_boost(torch: Any, yeast4_split: Split) -> None:
     model = NeuralEmbeddingBoostClassifier(
         hidden_sizes=(32, 8), mlp_max_epochs=30, n_estimators=50, random_state=0
     )
-    assert _auc(model, yeast4) > 0.75
-    assert model.gbm_.n_features_in_ == yeast4[0].shape[1] + 8
+    assert _auc(model, yeast4_split) > 0.75
+    assert model.gbm_.n_features_in_ == yeast4_split[0].shape[1] + 8
     assert _torch_objects(pickle.loads(pickle.dumps(model))) == []
 
 
-def test_deep_tree_stacking_multiclass(torch: Any, glass: Split) -> None:
-    X_train, X_test, y_train, y_test = glass
+def test_deep_tree_stacking_multiclass(torch: Any, glass_split: Split) -> None:
+    X_train, X_test, y_train, y_test = glass_split
     model = DeepTreeStackingClassifier(
         hidden_sizes=(32,), mlp_max_epochs=30, n_estimators=50, random_state=0
     )
@@ -418,12 +420,12 @@ def test_deep_tree_stacking_multiclass(torch: Any, glass: Split) -> None:
     assert roc_auc_score(y_test, proba, multi_class="ovr") > 0.8
 
 
-def test_hybrids_on_categorical_codes(torch: Any, car: Split) -> None:
-    X_test = car[1].copy()
+def test_hybrids_on_categorical_codes(torch: Any, car_split: Split) -> None:
+    X_test = car_split[1].copy()
     X_test[:10, 2] = -1
     for model in (
         NeuralEmbeddingBoostClassifier(cat_indices=range(6), mlp_max_epochs=20, random_state=0),
         DeepTreeStackingClassifier(cat_indices=range(6), mlp_max_epochs=20, random_state=0),
     ):
-        assert _auc(model, car) > 0.85
+        assert _auc(model, car_split) > 0.85
         assert np.all(np.isfinite(model.predict_proba(X_test)))

@@ -24,6 +24,7 @@ class FitContext:
     random_state: int | None = None
     n_threads: int = 1
     max_rows: int | None = None
+    deadline: float | None = None
 
     @property
     def n_classes(self) -> int:

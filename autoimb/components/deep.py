@@ -230,8 +230,8 @@ def _check_X(X: Any, owner: object, n_features: int | None = None) -> np.ndarray
 
 
 def _encode_labels(y: Any, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    y = column_or_1d(y, warn=True)
     try:
+        y = column_or_1d(y, warn=True)
         check_classification_targets(y)
     except ValueError as exc:
         raise AutoImbError(f"{exc} A classifier needs class labels.") from exc
@@ -313,7 +313,8 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         A seed makes training reproducible on CPU.
     init_weights : mapping or path, optional
         Weights (from :meth:`state_dict_`, a ``.npz`` or a torch ``.pt`` file) to continue
-        training from; the network shape and classes must match.
+        training from, including the numeric standardisation they were learned with; the
+        columns, network shape and number of classes must match.
     max_time : float, optional
         Seconds after which training stops, to cap the cost of one search trial.
     n_threads : int
@@ -406,8 +407,8 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
             if self.init_weights is not None:
                 self._load_initial_weights(net, torch)
             net.to(device)
-            stats = self._train(torch, net, device, codes, numeric, y_enc, weight, train, val,
-                                class_weight, seed)  # fmt: skip
+            data = {"codes": codes, "numeric": numeric, "y": y_enc, "weight": weight}
+            stats = self._train(torch, net, device, data, train, val, class_weight, seed)
 
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
@@ -539,20 +540,18 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         torch: Any,
         net: Any,
         device: Any,
-        codes: np.ndarray,
-        numeric: np.ndarray,
-        y: np.ndarray,
-        weight: np.ndarray,
+        data: Mapping[str, np.ndarray],
         train: np.ndarray,
         val: np.ndarray,
         class_weight: np.ndarray | None,
         seed: int,
     ) -> dict[str, Any]:
         start = time.perf_counter()
-        codes_t = torch.as_tensor(codes, device=device)
-        numeric_t = torch.as_tensor(numeric, dtype=torch.float32, device=device)
+        y = data["y"]
+        codes_t = torch.as_tensor(data["codes"], device=device)
+        numeric_t = torch.as_tensor(data["numeric"], dtype=torch.float32, device=device)
         y_t = torch.as_tensor(y, device=device)
-        weight_t = torch.as_tensor(weight, dtype=torch.float32, device=device)
+        weight_t = torch.as_tensor(data["weight"], dtype=torch.float32, device=device)
         cw_t = None if class_weight is None else torch.as_tensor(class_weight, device=device)
         train_t = torch.as_tensor(train, device=device)
         val_t = torch.as_tensor(val, device=device)

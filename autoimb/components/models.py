@@ -6,6 +6,7 @@ categories); models that need it get one-hot encoding and scaling in front of th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from autoimb.components.anomaly import AnomalyDetectorClassifier
 from autoimb.components.base import Component, FitContext, register
+from autoimb.exceptions import TrialTimeout
 
 MODELS: dict[str, Component] = {}
 
@@ -59,8 +61,29 @@ def _lightgbm(params: Mapping[str, Any], ctx: FitContext) -> lightgbm.LGBMClassi
     )
 
 
+def _stop_at(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise TrialTimeout("a boosted model was stopped mid-fit: the trial ran past its time cap")
+
+
 def _lightgbm_fit_params(ctx: FitContext) -> dict[str, Any]:
-    return {"categorical_feature": ctx.cat_indices} if ctx.n_cat else {}
+    params: dict[str, Any] = {"categorical_feature": ctx.cat_indices} if ctx.n_cat else {}
+    if ctx.deadline is not None:
+        deadline = ctx.deadline
+        params["callbacks"] = [lambda env: _stop_at(deadline)]
+    return params
+
+
+class _XGBoostDeadline(xgboost.callback.TrainingCallback):
+    """Stops a trial's XGBoost fit at the trial's time cap; never part of a saved model."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        _stop_at(self.deadline)
+        return False
 
 
 def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifier:
@@ -83,6 +106,7 @@ def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifie
         n_jobs=ctx.n_threads,
         random_state=ctx.random_state,
         verbosity=0,
+        callbacks=None if ctx.deadline is None else [_XGBoostDeadline(ctx.deadline)],
         **categorical,
     )
 
