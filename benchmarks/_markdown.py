@@ -29,7 +29,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
     def cell(value: object) -> str:
         if isinstance(value, float):
-            return "–" if value != value else f"{value:.3f}"
+            return "-" if value != value else f"{value:.3f}"
         return str(value)
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autoimb.components.augmenters import AUGMENTERS
 from autoimb.components.base import Component, FitContext
+from autoimb.components.deep_models import DEEP_MODELS
 from autoimb.components.features import FEATURES
 from autoimb.components.models import MODELS
 from autoimb.components.resamplers import RESAMPLERS
@@ -18,5 +19,5 @@ REGISTRY: dict[str, dict[str, Component]] = {
     "augmenter": AUGMENTERS,
     "resampler": RESAMPLERS,
     "weighting": WEIGHTINGS,
-    "model": MODELS,
+    "model": {**MODELS, **DEEP_MODELS},
 }
