@@ -21,9 +21,10 @@ from autoimb.exceptions import AutoImbError
 from autoimb.metrics import Metric, get_metric
 from autoimb.pipeline import StrategyPipeline
 from autoimb.result import Evidence, SearchResult
-from autoimb.study import SearchOutcome, SearchSettings, TrialCallback, model_threads, run
 from autoimb.space import SearchSpace, load_space
+from autoimb.study import SearchOutcome, SearchSettings, TrialCallback, model_threads, run
 from autoimb.threshold import Decision, ThresholdedClassifier, choose_decision
+from autoimb.warmstart import WarmStart
 
 logger = logging.getLogger("autoimb")
 
@@ -35,10 +36,14 @@ def _check_budget(time_budget: float | None, n_trials: int | None) -> None:
             "would never end."
         )
     if time_budget is not None and (
-        isinstance(time_budget, bool) or not isinstance(time_budget, int | float)
-        or not np.isfinite(time_budget) or time_budget <= 0
+        isinstance(time_budget, bool)
+        or not isinstance(time_budget, int | float)
+        or not np.isfinite(time_budget)
+        or time_budget <= 0
     ):
-        raise AutoImbError(f"time_budget must be a positive number of seconds; got {time_budget!r}.")
+        raise AutoImbError(
+            f"time_budget must be a positive number of seconds; got {time_budget!r}."
+        )
     if n_trials is not None and (
         isinstance(n_trials, bool) or not isinstance(n_trials, int | np.integer) or n_trials <= 0
     ):
@@ -61,6 +66,8 @@ def search(
     categorical_features: str | Sequence[str | int] = "auto",
     sample_weight: Any = None,
     callbacks: Sequence[TrialCallback] = (),
+    warm_start: WarmStart = "portfolio",
+    pretrained: dict[str, Any] | None = None,
 ) -> SearchResult:
     """Search resampling × weighting × model × threshold for the best honest ``metric``.
 
@@ -79,6 +86,13 @@ def search(
     storage, study_name
         An Optuna storage (database URL or journal-file path) makes the search resumable and
         shareable by workers; ``None`` keeps it in memory.
+    warm_start
+        Strategies tried first, after the space's baselines: ``"portfolio"`` (strategies that did
+        well across many data sets), an earlier ``optuna.Study`` or ``(storage, study_name)``
+        (its best strategies, for related data), or ``None``.
+    pretrained
+        Continue training instead of starting anew: ``{"lightgbm": booster or model file,
+        "xgboost": booster or model file, "mlp": weights}`` from a model of related data.
 
     Returns
     -------
@@ -92,9 +106,7 @@ def search(
         raise AutoImbError(f"n_jobs must be a positive integer; got {n_jobs!r}.")
     the_metric = get_metric(metric)
     the_space = load_space(space)
-    data = validate(
-        X, y, sample_weight=sample_weight, categorical_features=categorical_features
-    )
+    data = validate(X, y, sample_weight=sample_weight, categorical_features=categorical_features)
     if data.n_classes > 2 and the_metric.kind == "threshold" and the_metric.multiclass_fn is None:
         raise AutoImbError(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
@@ -112,6 +124,8 @@ def search(
         random_state=random_state,
         callbacks=tuple(callbacks),
         started=started,
+        warm_start=warm_start,
+        pretrained=dict(pretrained or {}),
     )
     outcome = run(settings, data)
     return finish(outcome, settings, data)
@@ -125,14 +139,23 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     oof = outcome.predictions.get(best.number)
     if oof is None:
         # A resumed study: its winner's predictions were made in an earlier process.
-        oof = evaluate(config, outcome.cv, settings.metric, random_state=outcome.random_state,
-                       n_threads=model_threads(1, len(data.y))).oof
+        oof = evaluate(
+            config,
+            outcome.cv,
+            settings.metric,
+            random_state=outcome.random_state,
+            n_threads=model_threads(1, len(data.y)),
+            pretrained=settings.pretrained,
+        ).oof
     decision, _ = choose_decision(
         data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
     )
     estimator = StrategyPipeline(
-        config, data.schema(), random_state=outcome.random_state,
+        config,
+        data.schema(),
+        random_state=outcome.random_state,
         n_threads=model_threads(1, len(data.y)),
+        pretrained=settings.pretrained or None,
     ).fit(data.X, data.y, data.sample_weight)
     pipeline = ThresholdedClassifier(
         estimator,
@@ -143,10 +166,12 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     )
     best_config = {**config, **_decision_fields(decision)}
     pipeline.model_card_ = _model_card(settings, data, best.value, best_config, decision)
-    evidence = Evidence(data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label,
-                        data.summary())
-    return SearchResult(pipeline, float(best.value), best_config, settings.metric, study,
-                        evidence, decision)
+    evidence = Evidence(
+        data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label, data.summary()
+    )
+    return SearchResult(
+        pipeline, float(best.value), best_config, settings.metric, study, evidence, decision
+    )
 
 
 def _decision_fields(decision: Decision) -> dict[str, Any]:

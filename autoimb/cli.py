@@ -256,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout went away (``| head``): nothing to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (AutoImbError, OSError) as exc:
         _say(f"error: {exc}")
         return EXIT_INPUT
@@ -586,9 +589,14 @@ def _report(args: argparse.Namespace) -> int:
         raise AutoImbError("give a MODEL file, or --storage URL and --study-name NAME.")
     study = None
     if storage is not None:
+        if "://" not in storage and not Path(storage).is_file():
+            raise AutoImbError(f"{storage}: no such study storage file.")
         study = _existing_study(storage, args.study_name)
         if study is None:
-            raise AutoImbError(f"{storage} holds no study named {args.study_name!r}.")
+            raise AutoImbError(
+                f"{storage} holds no study named {args.study_name!r}; it holds "
+                f"{_study_names(storage) or 'none'}. Pick one with --study-name."
+            )
     X = y = weights = None
     if args.data is not None:
         if args.target is None:
@@ -705,18 +713,34 @@ def _metric(name: str) -> Metric:
 
 def _existing_study(storage: str, name: str) -> optuna.Study | None:
     """The study if it exists; a journal file is not created just to look."""
-    if "://" not in storage and not Path(storage).is_file():
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=name, storage=_looked_up(storage))
+    except KeyError:
         return None
+
+
+def _study_names(storage: str) -> list[str]:
+    import optuna
+
+    return optuna.study.get_all_study_names(_looked_up(storage))
+
+
+def _looked_up(storage: str) -> Any:
+    """An Optuna storage to read; a journal file that is not there reads as an empty one."""
     import optuna
 
     from autoimb.study import make_storage
 
+    if "://" not in storage and not Path(storage).is_file():
+        return optuna.storages.InMemoryStorage()
     try:
-        return optuna.load_study(study_name=name, storage=make_storage(storage))
-    except KeyError:
-        return None
+        opened = make_storage(storage)
+        opened.get_all_studies()  # a journal is replayed here: a wrong file fails now
     except Exception as exc:  # a wrong URL or a file that is not a journal: the user's input
         raise AutoImbError(f"cannot open the study storage {storage}: {exc}") from exc
+    return opened
 
 
 if __name__ == "__main__":

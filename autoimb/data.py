@@ -56,7 +56,7 @@ class Dataset:
     def summary(self) -> dict[str, Any]:
         counts = self.class_counts
         return {
-            "rows": int(len(self.X)),
+            "rows": len(self.X),
             "features": int(self.X.shape[1]),
             "categorical": len(self.categorical),
             "class_counts": {str(c): int(n) for c, n in zip(self.classes, counts, strict=True)},
@@ -72,14 +72,16 @@ def _as_frame(X: Any) -> pd.DataFrame:
     else:
         try:
             array = np.asarray(X)
-        except Exception as exc:  # noqa: BLE001 - any conversion failure is a user-input error
+        except Exception as exc:
             raise AutoImbError(
                 f"X must be a pandas DataFrame or a 2-D array; got {type(X).__name__} ({exc})."
             ) from exc
         if array.ndim == 1:
             array = array.reshape(-1, 1)
         if array.ndim != 2:
-            raise AutoImbError(f"X must be 2-D (rows × columns); got an array of shape {array.shape}.")
+            raise AutoImbError(
+                f"X must be 2-D (rows × columns); got an array of shape {array.shape}."
+            )
         frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
     frame.columns = [str(c) for c in frame.columns]
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
@@ -126,17 +128,18 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
                 "autoimb classifies: pass class labels (integers, strings or booleans)."
             )
         values = values.astype(np.int64)
-    classes, encoded = np.unique(values.astype(object) if values.dtype.kind == "O" else values,
-                                 return_inverse=True)
+    classes, encoded = np.unique(
+        values.astype(object) if values.dtype.kind == "O" else values, return_inverse=True
+    )
     if len(classes) < 2:
         raise AutoImbError(
-            f"y has only one class ({classes[0] if len(classes) else 'none'!r}); a classifier needs "
-            "examples of at least two classes."
+            f"y has only one class ({classes[0] if len(classes) else 'none'!r}); a classifier "
+            "needs examples of at least two classes."
         )
     if len(classes) > MAX_CLASSES:
         raise AutoImbError(
-            f"y has {len(classes)} classes, more than the {MAX_CLASSES} autoimb supports; is this a "
-            "regression target or an ID column? Group rare classes or pick another target."
+            f"y has {len(classes)} classes, more than the {MAX_CLASSES} autoimb supports; is this "
+            "a regression target or an ID column? Group rare classes or pick another target."
         )
     counts = np.bincount(encoded)
     single = [classes[i] for i in np.flatnonzero(counts < 2)]
@@ -231,7 +234,9 @@ def validate(
     if frame.shape[1] > frame.shape[0]:
         logger.info(
             "X has more columns (%d) than rows (%d); the linear and tree models regularise, but "
-            "consider feature selection.", frame.shape[1], frame.shape[0]
+            "consider feature selection.",
+            frame.shape[1],
+            frame.shape[0],
         )
     return Dataset(frame, encoded, classes, categorical, numeric, weights, dropped, numeric_coded)
 
@@ -257,7 +262,8 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     if missing:
         raise SchemaError(
             f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
-            f"{' …' if len(missing) > 20 else ''}. Provide them (NaN is allowed for missing values)."
+            f"{' …' if len(missing) > 20 else ''}. Provide them (NaN is allowed for missing "
+            "values)."
         )
     frame = frame[needed].copy()
     coded = set(schema.get("numeric_coded", []))

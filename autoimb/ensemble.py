@@ -119,9 +119,7 @@ def blend(candidates: Mapping[int, ArrayLike], weights: Mapping[int, float]) -> 
 Scorer = Callable[[FloatArray], float]
 
 
-def _stack(
-    candidates: Mapping[int, ArrayLike], n: int
-) -> tuple[list[int], NDArray[np.float64]]:
+def _stack(candidates: Mapping[int, ArrayLike], n: int) -> tuple[list[int], NDArray[np.float64]]:
     if not isinstance(candidates, Mapping) or not candidates:
         raise AutoImbError(
             "candidates must be a non-empty dict of trial number -> out-of-fold probabilities."
@@ -290,7 +288,9 @@ def _nested(
         metric.score_labels(
             y, ensemble_pred, sample_weight=weights, pos_label=pos, n_classes=n_classes
         ),
-        metric.score_labels(y, single_pred, sample_weight=weights, pos_label=pos, n_classes=n_classes),
+        metric.score_labels(
+            y, single_pred, sample_weight=weights, pos_label=pos, n_classes=n_classes
+        ),
     )
 
 
@@ -398,8 +398,7 @@ def select_ensemble(
     label = f"{m.name} {ensemble_score:.4f} vs {single_score:.4f}"
     if chosen:
         reason = (
-            f"Chose an ensemble of {members} trials ({label} for trial {single_best} alone): "
-            f"{why}."
+            f"Chose an ensemble of {members} trials ({label} for trial {single_best} alone): {why}."
         )
     else:
         reason = (

@@ -148,6 +148,7 @@ def evaluate(
     report: Callable[[int, float], None] | None = None,
     deadline: float | None = None,
     fraction: float = 1.0,
+    pretrained: Mapping[str, Any] | None = None,
 ) -> Evaluation:
     """Fit the strategy on each fold's training rows and predict its validation rows.
 
@@ -167,8 +168,12 @@ def evaluate(
         fold = cv.fold(k, cv.subsample(k, fraction, seed=random_state or 0))
         started = time.perf_counter()
         pipeline = StrategyPipeline(
-            config, data.schema(), random_state=random_state, n_threads=n_threads,
+            config,
+            data.schema(),
+            random_state=random_state,
+            n_threads=n_threads,
             max_rows=max_rows,
+            pretrained=pretrained,
         )
         pipeline.fit_transformed(
             fold.preprocessor,
@@ -200,7 +205,9 @@ def _fold_score(metric: Metric, data: Dataset, oof: np.ndarray, rows: np.ndarray
     if metric.kind == "ranking":
         score = metric.score_proba(y, proba, sample_weight=weights, pos_label=data.pos_label)
     else:
-        _, score = choose_decision(y, proba, metric, sample_weight=weights, pos_label=data.pos_label)
+        _, score = choose_decision(
+            y, proba, metric, sample_weight=weights, pos_label=data.pos_label
+        )
     if not np.isfinite(score):
         raise AutoImbError(
             f"the {metric.name} score of a fold is undefined (NaN); the fold may lack a class. "

@@ -99,7 +99,7 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         return joblib.load(path)
     try:
         extra = untrusted_types(path)
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model file"
+    except Exception as exc:
         raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
     if extra:
         raise UntrustedModelError(

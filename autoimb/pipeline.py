@@ -24,7 +24,9 @@ from autoimb.preprocess import Preprocessor
 logger = logging.getLogger("autoimb")
 
 
-def source_rows(sampler: Any, X: np.ndarray, y: np.ndarray, Xr: np.ndarray, yr: np.ndarray) -> np.ndarray:
+def source_rows(
+    sampler: Any, X: np.ndarray, y: np.ndarray, Xr: np.ndarray, yr: np.ndarray
+) -> np.ndarray:
     """For each resampled row, the input row it came from (nearest of its class if synthetic)."""
     for attribute in ("source_indices_", "sample_indices_"):
         indices = getattr(sampler, attribute, None)
@@ -53,7 +55,9 @@ def resample(
     return Xr, yr, weights
 
 
-def fit_keywords(model: Any, weights: np.ndarray | None, extra: Mapping[str, Any]) -> dict[str, Any]:
+def fit_keywords(
+    model: Any, weights: np.ndarray | None, extra: Mapping[str, Any]
+) -> dict[str, Any]:
     """Route ``sample_weight`` and model-specific fit options to the final estimator."""
     keywords = dict(extra)
     if weights is not None:
@@ -77,6 +81,9 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         it before every prediction.
     max_rows
         Row budget for oversampling, so a 1:1 SMOTE on millions of rows cannot exhaust memory.
+    pretrained
+        Models to continue training from, by model name: ``{"lightgbm": booster or file,
+        "xgboost": booster or file, "mlp": weights}`` (transfer from related data).
     """
 
     def __init__(
@@ -87,12 +94,14 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         random_state: int | None = None,
         n_threads: int = 1,
         max_rows: int | None = None,
+        pretrained: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.schema = schema
         self.random_state = random_state
         self.n_threads = n_threads
         self.max_rows = max_rows
+        self.pretrained = pretrained
 
     def make_preprocessor(self) -> Preprocessor:
         return Preprocessor(tuple(self.schema["categorical"]), tuple(self.schema["numeric"]))
@@ -181,4 +190,5 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             n_threads=self.n_threads,
             max_rows=self.max_rows,
             deadline=deadline,
+            pretrained=dict(self.pretrained or {}),
         )

@@ -36,7 +36,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         out = np.empty((len(X), self.n_features_out_), dtype=np.float64)
-        for i, (column, categories) in enumerate(zip(self.categorical, self.categories_, strict=True)):
+        for i, (column, categories) in enumerate(
+            zip(self.categorical, self.categories_, strict=True)
+        ):
             values = X[column].fillna(MISSING).astype(str)
             codes = pd.Index(categories).get_indexer(values).astype(np.float64)
             codes[codes < 0] = len(categories)

@@ -158,20 +158,19 @@ class SearchProgress:
                 self._draw()
 
     def status(self) -> str:
-        done = sum(self.counts.values())
+        """Counts and time first, so a narrow terminal cuts the strategy's name, not the clock."""
         of = f"/{self.n_trials}" if self.n_trials else ""
+        earlier = f" (+{self.already} earlier)" if self.already else ""
         parts = [
-            f"{done}{of} trials ({self.counts['COMPLETE']} done, {self.counts['PRUNED']} pruned, "
-            f"{self.counts['FAIL']} failed)"
+            f"{sum(self.counts.values())}{of} trials{earlier}: {self.counts['COMPLETE']} done, "
+            f"{self.counts['PRUNED']} pruned, {self.counts['FAIL']} failed",
+            self._time_text(),
         ]
-        if self.already:
-            parts[0] += f" + {self.already} before"
         if self.best is not None:
             value, number, config = self.best
             parts.append(
-                f"best {self.metric_name} {value:.4f} {strategy_label(config)} (trial {number})"
+                f"best {self.metric_name} {value:.4f} (trial {number}) {strategy_label(config)}"
             )
-        parts.append(self._time_text())
         return " | ".join(parts)
 
     def _time_text(self) -> str:

@@ -46,8 +46,9 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         return frame
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     order = frame["score"].fillna(-np.inf if maximize else np.inf)
-    frame = frame.iloc[np.argsort(-order.to_numpy() if maximize else order.to_numpy(),
-                                  kind="stable")]
+    frame = frame.iloc[
+        np.argsort(-order.to_numpy() if maximize else order.to_numpy(), kind="stable")
+    ]
     return frame.reset_index(drop=True)
 
 

@@ -150,7 +150,8 @@ def _takes_no_weights(model: str) -> bool:
 
 def builtin_spaces() -> list[str]:
     folder = resources.files("autoimb") / "search_spaces"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    names = [p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")]
+    return sorted(n for n in names if n != "portfolio")
 
 
 def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
@@ -172,14 +173,16 @@ def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
 
 def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise SearchSpaceError(f"{source}: malformed YAML{where}: {problem}") from exc
     if not isinstance(document, dict):
-        raise SearchSpaceError(f"{source}: a search space is a mapping of stages; got {document!r}.")
+        raise SearchSpaceError(
+            f"{source}: a search space is a mapping of stages; got {document!r}."
+        )
     lines = document.pop("__lines__", {})
     unknown = set(document) - {"name", "description", "initial", *STAGES}
     if unknown:
@@ -189,7 +192,9 @@ def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:
             f"'description', 'initial' and the stages {list(STAGES)}."
         )
     if "model" not in document:
-        raise SearchSpaceError(f"{source}: the space names no 'model' stage; add at least one model.")
+        raise SearchSpaceError(
+            f"{source}: the space names no 'model' stage; add at least one model."
+        )
     stages: dict[str, dict[str, dict[str, Param]]] = {}
     for stage in STAGES:
         block = document.get(stage)
@@ -227,8 +232,9 @@ def _parse_stage(stage: str, block: dict[str, Any], source: str) -> dict[str, di
             raise SearchSpaceError(f"{where}: parameters must be a mapping; got {params!r}.")
         param_lines = params.pop("__lines__", {})
         parsed[name] = {
-            key: _parse_param(key, spec, f"{source}, line {param_lines.get(key, '?')}, "
-                                         f"{stage}.{name}.{key}")
+            key: _parse_param(
+                key, spec, f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}"
+            )
             for key, spec in params.items()
         }
     return parsed
@@ -263,7 +269,9 @@ def _parse_param(name: str, spec: Any, where: str) -> Param:
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
         raise SearchSpaceError(f"{where}: 'low' and 'high' must be numbers; got {low!r}, {high!r}.")
     if not low <= high:
-        raise SearchSpaceError(f"{where}: `low <= high` must hold, but got (low={low}, high={high}).")
+        raise SearchSpaceError(
+            f"{where}: `low <= high` must hold, but got (low={low}, high={high})."
+        )
     log = bool(spec.get("log", False))
     if log and low <= 0:
         raise SearchSpaceError(f"{where}: a log range needs low > 0; got low={low}.")
@@ -276,7 +284,7 @@ def _parse_param(name: str, spec: Any, where: str) -> Param:
         distribution: optuna.distributions.BaseDistribution = optuna.distributions.IntDistribution(
             int(low), int(high), log=log, step=int(spec.get("step", 1))
         )
-        default = int(round(default))
+        default = round(default)
     else:
         step = spec.get("step")
         distribution = optuna.distributions.FloatDistribution(
@@ -300,8 +308,7 @@ def _parse_initial(
         for stage, name in item.items():
             if stage not in stages or name not in stages[stage]:
                 raise SearchSpaceError(
-                    f"{where}: {stage}={name!r} is not a component of this space's "
-                    f"{stage!r} stage."
+                    f"{where}: {stage}={name!r} is not a component of this space's {stage!r} stage."
                 )
         initial.append({str(k): str(v) for k, v in item.items()})
     return initial

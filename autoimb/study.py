@@ -24,6 +24,8 @@ from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
+from autoimb import warmstart
+from autoimb.components import STAGES
 from autoimb.data import Dataset
 from autoimb.evaluate import CrossValidation, Evaluation, evaluate
 from autoimb.exceptions import AutoImbError, TrialTimeout
@@ -71,6 +73,8 @@ class SearchSettings:
     n_jobs: int = 1
     random_state: int | None = None
     callbacks: Sequence[TrialCallback] = field(default_factory=tuple)
+    warm_start: warmstart.WarmStart = "portfolio"
+    pretrained: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -188,9 +192,8 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             "classes": [str(c) for c in data.classes],
         }
         study.set_user_attr(STUDY_ATTR, attrs)
-        for choice in settings.space.initial:
-            if _usable(settings.space, choice, data):
-                study.enqueue_trial(settings.space.defaults(choice), skip_if_exists=True)
+        for params in first_trials(settings, data):
+            study.enqueue_trial(params, skip_if_exists=True)
     elif attrs["metric"] != metric.name:
         raise AutoImbError(
             f"study {name!r} was created to optimise {attrs['metric']!r}, not {metric.name!r}; "
@@ -199,17 +202,32 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     elif attrs["rows"] != len(data.y):
         logger.warning(
             "study %r was created on %d rows, and this data has %d; its earlier scores are not "
-            "comparable", name, attrs["rows"], len(data.y),
+            "comparable",
+            name,
+            attrs["rows"],
+            len(data.y),
         )
     return study, int(attrs["seed"])
 
 
-def _usable(space: SearchSpace, choice: dict[str, str], data: Dataset) -> bool:
+def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
+    """The space's baselines at their defaults, then the warm start's strategies."""
+    space = settings.space
     weighted = data.sample_weight is not None
-    return all(
-        name in space.available(stage, n_classes=data.n_classes, sample_weight=weighted)
-        for stage, name in choice.items()
-    )
+    available = {
+        stage: space.available(stage, n_classes=data.n_classes, sample_weight=weighted)
+        for stage in STAGES
+    }
+    trials = [
+        space.defaults(choice)
+        for choice in space.initial
+        if all(name in available[stage] for stage, name in choice.items())
+    ]
+    for config in warmstart.strategies(settings.warm_start):
+        params = warmstart.as_trial_params(config, space, available)
+        if params is not None and params not in trials:
+            trials.append(params)
+    return trials
 
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
@@ -270,6 +288,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
                 "n_threads": threads,
                 "max_rows": max_rows,
                 "deadline": trial_deadline(started),
+                "pretrained": settings.pretrained,
             }
             if len(rungs) == 1:
                 outcome = evaluate(config, cv, settings.metric, report=report, **options)
@@ -296,8 +315,9 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
     finished_before = _finished(study)
     if finished_before:
-        logger.info("resuming study %r: %d trials already finished", study.study_name,
-                    finished_before)
+        logger.info(
+            "resuming study %r: %d trials already finished", study.study_name, finished_before
+        )
     verbosity = optuna.logging.get_verbosity()
     # Failed trials are expected (a strategy that does not suit the data); their errors are in
     # the leaderboard, so Optuna's per-failure tracebacks are kept out of the user's console.

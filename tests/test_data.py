@@ -31,8 +31,17 @@ def _frame(n: int = 40) -> tuple[pd.DataFrame, np.ndarray]:
         (lambda X, y: (X, y + 0.5), "regression"),
         (lambda X, y: (X, np.arange(len(y)) % 60), "more than the 50"),
     ],
-    ids=["one-class", "singleton", "nan-target", "lengths", "empty", "inf", "dup-cols",
-         "regression", "many-classes"],
+    ids=[
+        "one-class",
+        "singleton",
+        "nan-target",
+        "lengths",
+        "empty",
+        "inf",
+        "dup-cols",
+        "regression",
+        "many-classes",
+    ],
 )
 def test_bad_training_data_is_refused(mutate, match) -> None:
     X, y = mutate(*_frame(120))
@@ -70,19 +79,19 @@ def test_predict_time_columns_are_checked() -> None:
         conform(X[["a"]], schema)
     with pytest.raises(SchemaError, match="'a' was numeric in training"):
         conform(X.assign(a="text"), schema)
-    with pytest.raises(SchemaError, match="'b' was categorical .* numeric now"):
+    with pytest.raises(SchemaError, match=r"'b' was categorical .* numeric now"):
         conform(X.assign(b=3.0), schema)
 
 
 def test_search_refuses_bad_budgets_and_names(small_binary) -> None:
     X, y = small_binary
-    with pytest.raises(AutoImbError, match="time_budget .seconds. or n_trials"):
+    with pytest.raises(AutoImbError, match=r"time_budget .seconds. or n_trials"):
         autoimb.search(X, y, metric="f1")
     with pytest.raises(AutoImbError, match="time_budget must be a positive"):
         autoimb.search(X, y, metric="f1", time_budget=0)
     with pytest.raises(AutoImbError, match="n_trials must be a positive"):
         autoimb.search(X, y, metric="f1", n_trials=-1)
-    with pytest.raises(AutoImbError, match="unknown metric|Unknown metric"):
+    with pytest.raises(AutoImbError, match=r"unknown metric|Unknown metric"):
         autoimb.search(X, y, metric="f_one", n_trials=1)
     with pytest.raises(AutoImbError, match="cv must be an integer"):
         autoimb.search(X, y, metric="f1", n_trials=1, cv=1)

@@ -46,8 +46,10 @@ def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:
     data = validate(X, y)
     config = {"resampler": {"name": "smote"}, "model": {"name": "lightgbm", "n_estimators": 10}}
     pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
-    path = save(ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
-                tmp_path / "m.skops")
+    path = save(
+        ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
+        tmp_path / "m.skops",
+    )
     types = sio.get_untrusted_types(file=path)
     assert not any("SMOTE" in t or "NearestNeighbors" in t or "KDTree" in t for t in types)
 
@@ -61,8 +63,10 @@ def test_every_model_saves_with_trusted_types_only(model, tmp_path, small_binary
     data = validate(X, y)
     config = {"model": {"name": model, "n_estimators": 5}}
     pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
-    path = save(ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
-                tmp_path / "m.skops")
+    path = save(
+        ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
+        tmp_path / "m.skops",
+    )
     assert untrusted_types(path) == []
     np.testing.assert_allclose(load(path).predict_proba(X), pipe.predict_proba(X))
 

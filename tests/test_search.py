@@ -13,6 +13,8 @@ from autoimb.components.resamplers import RESAMPLERS
 from autoimb.data import validate
 from autoimb.evaluate import CrossValidation, evaluate
 from autoimb.metrics import get_metric
+from autoimb.pipeline import StrategyPipeline
+from autoimb.space import parse_space
 from autoimb.threshold import honest_score
 
 
@@ -93,7 +95,13 @@ def test_string_labels_and_sample_weight_are_kept(small_binary) -> None:
     labels = y.map({0: "normal", 1: "defect"})
     weights = np.where(y == 1, 2.0, 1.0)
     result = autoimb.search(
-        X, labels, metric="f1", n_trials=3, space="fast", cv=3, random_state=0,
+        X,
+        labels,
+        metric="f1",
+        n_trials=3,
+        space="fast",
+        cv=3,
+        random_state=0,
         sample_weight=weights,
     )
     assert set(result.best_pipeline.classes_) == {"defect", "normal"}
@@ -107,7 +115,7 @@ def test_a_failing_component_fails_only_its_trial(small_binary) -> None:
 
     RESAMPLERS["broken"] = Component("broken", "resampler", broken, "Always fails.")
     try:
-        space = autoimb.space.parse_space(
+        space = parse_space(
             "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
             "initial: [{resampler: broken, model: logistic_regression},"
             " {resampler: none, model: logistic_regression}]"
@@ -129,9 +137,11 @@ def test_every_trial_failing_gives_one_clear_error(small_binary) -> None:
 
     RESAMPLERS["broken"] = Component("broken", "resampler", broken, "Always fails.")
     try:
-        space = autoimb.space.parse_space("model: {logistic_regression: {}}\nresampler: {broken: {}}")
+        space = parse_space(
+            "model: {logistic_regression: {}}\nresampler: {broken: {}}"
+        )
         X, y = small_binary
-        with pytest.raises(autoimb.AutoImbError, match="every trial failed.*no neighbours here"):
+        with pytest.raises(autoimb.AutoImbError, match=r"every trial failed.*no neighbours here"):
             autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
     finally:
         del RESAMPLERS["broken"]
@@ -168,8 +178,9 @@ def test_folds_are_lowered_for_tiny_minorities(small_binary) -> None:
     X, y = small_binary
     keep = np.concatenate([np.flatnonzero(y == 0)[:80], np.flatnonzero(y == 1)[:3]])
     with pytest.warns(UserWarning, match="using 3 folds"):
-        result = autoimb.search(X.iloc[keep], y.iloc[keep], metric="f1", n_trials=2,
-                                space="fast", cv=5, random_state=0)
+        result = autoimb.search(
+            X.iloc[keep], y.iloc[keep], metric="f1", n_trials=2, space="fast", cv=5, random_state=0
+        )
     assert result.evidence.fold_ids.max() == 2
 
 
@@ -190,3 +201,33 @@ def test_classifier_is_a_scikit_learn_estimator(small_binary) -> None:
     assert clf.predict(X).shape == (len(y),)
     assert clf.predict_proba(X).shape == (len(y), 2)
     assert -1 <= clf.best_score_ <= 1
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_boosted_trees_continue_from_a_pretrained_model(model, small_binary, tmp_path) -> None:
+    """Transfer: trees fitted on related data are the starting point of every trial's fit."""
+    X, y = small_binary
+    data = validate(X, y)
+    config = {"model": {"name": model, "n_estimators": 7}}
+    first = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    booster = first.model_.booster_ if model == "lightgbm" else first.model_.get_booster()
+    later = StrategyPipeline(config, data.schema(), random_state=0, pretrained={model: booster})
+    later.fit(data.X, data.y)
+    trees = (
+        later.model_.booster_.num_trees()
+        if model == "lightgbm"
+        else len(later.model_.get_booster().get_dump())
+    )
+    assert trees == 14
+    space = parse_space(f"model: {{{model}: {{n_estimators: 5}}}}")
+    result = autoimb.search(
+        X,
+        y,
+        metric="f1",
+        n_trials=1,
+        space=space,
+        cv=3,
+        pretrained={model: booster},
+        warm_start=None,
+    )
+    assert result.best_pipeline.predict(X).shape == (len(y),)

@@ -44,11 +44,18 @@ def test_default_space_names_every_core_component() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("model: {lightgbmm: {}}", r"line 1, model.lightgbmm: unknown model .*Did you mean 'lightgbm'"),
-        ("model:\n  lightgbm:\n    num_leaves: {type: int, low: 9, high: 3}",
-         r"line 3, model.lightgbm.num_leaves: `low <= high` must hold"),
-        ("model:\n  lightgbm:\n    learning_rate: {type: float, low: 0, high: 1, log: true}",
-         "log range needs low > 0"),
+        (
+            "model: {lightgbmm: {}}",
+            r"line 1, model.lightgbmm: unknown model .*Did you mean 'lightgbm'",
+        ),
+        (
+            "model:\n  lightgbm:\n    num_leaves: {type: int, low: 9, high: 3}",
+            r"line 3, model.lightgbm.num_leaves: `low <= high` must hold",
+        ),
+        (
+            "model:\n  lightgbm:\n    learning_rate: {type: float, low: 0, high: 1, log: true}",
+            "log range needs low > 0",
+        ),
         ("model: {lightgbm: {x: {type: complex, low: 1, high: 2}}}", "'type' must be 'int'"),
         ("model: {lightgbm: {x: {choices: []}}}", "non-empty list"),
         ("model: {lightgbm: {x: {type: int, low: 1, high: 2, default: 5}}}", "outside"),
@@ -71,4 +78,6 @@ def test_unknown_space_name(tmp_path) -> None:
     path.write_text("model: {logistic_regression: {C: 2.0}}\n")
     space = load_space(str(path))
     assert space.sample(optuna.create_study().ask())["model"] == {
-        "name": "logistic_regression", "C": 2.0}
+        "name": "logistic_regression",
+        "C": 2.0,
+    }

@@ -25,6 +25,7 @@ class FitContext:
     n_threads: int = 1
     max_rows: int | None = None
     deadline: float | None = None
+    pretrained: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:

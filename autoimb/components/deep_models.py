@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from autoimb.components.base import Component, FitContext, register
-
-DEEP_MODELS: dict[str, Component] = {}
 from autoimb.components.deep import TabularMLPClassifier
 from autoimb.components.hybrid import (
     DeepTreeStackingClassifier,
     LeafEmbeddingClassifier,
     NeuralEmbeddingBoostClassifier,
 )
+
+DEEP_MODELS: dict[str, Component] = {}
 
 
 def hidden_sizes(params: Mapping[str, Any], width: int = 128, depth: int = 2) -> tuple[int, ...]:
@@ -47,6 +47,7 @@ def _mlp(params: Mapping[str, Any], ctx: FitContext) -> TabularMLPClassifier:
         balanced_batches=bool(params.get("balanced_batches", False)),
         random_state=ctx.random_state,
         max_time=None if ctx.deadline is None else _seconds_left(ctx.deadline),
+        init_weights=ctx.pretrained.get("mlp"),
         n_threads=ctx.n_threads,
     )
 

@@ -71,7 +71,14 @@ def _lightgbm_fit_params(ctx: FitContext) -> dict[str, Any]:
     if ctx.deadline is not None:
         deadline = ctx.deadline
         params["callbacks"] = [lambda env: _stop_at(deadline)]
+    if "lightgbm" in ctx.pretrained:
+        params["init_model"] = ctx.pretrained["lightgbm"]
     return params
+
+
+def _xgboost_fit_params(ctx: FitContext) -> dict[str, Any]:
+    """Continued training from a pre-trained booster (a model file or a fitted model)."""
+    return {"xgb_model": ctx.pretrained["xgboost"]} if "xgboost" in ctx.pretrained else {}
 
 
 class _XGBoostDeadline(xgboost.callback.TrainingCallback):
@@ -187,7 +194,13 @@ for _component in [
         "LightGBM gradient-boosted trees, categories native.",
         fit_params=_lightgbm_fit_params,
     ),
-    Component("xgboost", "model", _xgboost, "XGBoost gradient-boosted trees (hist)."),
+    Component(
+        "xgboost",
+        "model",
+        _xgboost,
+        "XGBoost gradient-boosted trees (hist).",
+        fit_params=_xgboost_fit_params,
+    ),
     Component("random_forest", "model", _forest(RandomForestClassifier), "Random forest."),
     Component("extra_trees", "model", _forest(ExtraTreesClassifier), "Extremely randomised trees."),
     Component(

@@ -26,7 +26,7 @@ def over_targets(ctx: FitContext, ratio: float) -> dict[int, int]:
     """Grow every class below ``ratio × majority`` up to it, within the row budget."""
     counts = ctx.class_counts
     majority = counts.max()
-    targets = {c: max(int(n), int(round(ratio * majority))) for c, n in enumerate(counts)}
+    targets = {c: max(int(n), round(ratio * majority)) for c, n in enumerate(counts)}
     if ctx.max_rows is not None:
         added = sum(targets.values()) - ctx.n_rows
         room = max(ctx.max_rows - ctx.n_rows, 0)

@@ -24,10 +24,12 @@ _TARGET = "target"
 _builtin_list = list
 
 
-def list() -> _builtin_list[str]:  # noqa: A001 - mirrors the public name datasets.list()
+def list() -> _builtin_list[str]:
     """Names of the shipped data sets."""
     folder = resources.files("autoimb.datasets") / "data"
-    return sorted(p.name.removesuffix(".csv.gz") for p in folder.iterdir() if p.name.endswith(".csv.gz"))
+    return sorted(
+        p.name.removesuffix(".csv.gz") for p in folder.iterdir() if p.name.endswith(".csv.gz")
+    )
 
 
 def load(name: str, *, return_X_y: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.Series]:

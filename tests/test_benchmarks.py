@@ -1,0 +1,112 @@
+"""Smoke runs of the benchmark scripts, so they cannot rot: tiny budgets, two small data sets."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+DATASETS = ["hepatitis", "glass_0_6_vs_5"]  # missing values and '?'; 108 rows
+METHODS = ["autoimb", "lgbm_balanced", "logreg_balanced"]
+
+
+def run_script(name: str, *args: str, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_write_section_keeps_hand_written_text(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("_markdown", BENCHMARKS / "_markdown.py")
+    assert spec is not None and spec.loader is not None
+    markdown = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(markdown)
+    path = tmp_path / "R.md"
+    path.write_text("# Title\n\nAnalysis by hand.\n")
+    markdown.write_section(path, "quality", "first")
+    markdown.write_section(path, "overhead", "other")
+    markdown.write_section(path, "quality", "second")
+    text = path.read_text()
+    assert "Analysis by hand." in text and "other" in text
+    assert "second" in text and "first" not in text
+
+
+def test_quality_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
+    args = [
+        "--datasets",
+        *DATASETS,
+        "--methods",
+        *METHODS,
+        "--metrics",
+        "f1",
+        "--budget",
+        "2",
+        "--data-dir",
+        str(keel),
+        "--out-dir",
+        str(tmp_path),
+        "--summary",
+        str(tmp_path / "RESULTS.md"),
+    ]
+    run_script("quality.py", *args)
+    frame = pd.read_csv(tmp_path / "quality.csv")
+    assert len(frame) == len(DATASETS) * 3 * len(METHODS)
+    assert frame.error.isna().all(), frame.error.dropna().tolist()
+    assert frame.score.between(0, 1).all()
+    autoimb = frame[frame.method == "autoimb"]
+    assert autoimb.cv_score.notna().all()
+    assert (autoimb.fit_seconds < 2 * 2 + 5).all()  # the budget holds, give or take a refit
+    summary = (tmp_path / "RESULTS.md").read_text()
+    for heading in ("### F1: mean score and mean rank", "wins / ties / losses", "Honesty gap"):
+        assert heading in summary
+    assert (tmp_path / "quality_ranks.png").stat().st_size > 0
+    assert len(list((tmp_path / "leaderboards").glob("*.csv"))) == len(DATASETS) * 3
+
+    out = run_script("quality.py", *args)  # everything is in the CSV: nothing is refit
+    assert len(pd.read_csv(tmp_path / "quality.csv")) == len(frame)
+    assert " fold " not in out
+
+
+def test_overhead_smoke(tmp_path: Path) -> None:
+    summary = tmp_path / "RESULTS.md"
+    summary.write_text("Hand-written notes.\n")
+    run_script(
+        "overhead.py",
+        "--sizes",
+        "1000",
+        "--budget",
+        "4",
+        "--jobs",
+        "1",
+        "--sampler-trials",
+        "10",
+        "20",
+        "--out-dir",
+        str(tmp_path),
+        "--summary",
+        str(summary),
+    )
+    searches = pd.read_csv(tmp_path / "overhead.csv")
+    assert len(searches) == 1
+    row = searches.iloc[0]
+    assert row.trials >= 1 and 0 < row.fit_predict_fraction <= 1
+    assert pd.isna(row.not_timed), f"timing targets missing from the library: {row.not_timed}"
+    assert len(pd.read_csv(tmp_path / "sampler.csv")) == 2
+    text = summary.read_text()
+    assert "Hand-written notes." in text and "trials/min" in text
+
+
+@pytest.mark.parametrize("script", ["quality.py", "overhead.py"])
+def test_help(script: str) -> None:
+    assert "usage" in run_script(script, "--help", timeout=60)

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import optuna
+import pytest
+
+import autoimb
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics import REPORT_METRICS
+from autoimb.report import write_study_report
+
+SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "data"}
+
+
+class Page(HTMLParser):
+    """What a reader of the report gets: its sections, images and outside references."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.sections: set[str] = set()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "section" and found.get("id"):
+            self.sections.add(str(found["id"]))
+        if tag == "img":
+            self.images.append(str(found.get("src")))
+        for key in ("src", "href"):
+            if str(found.get(key, "")).startswith(("http:", "https:", "//")):
+                self.links.append(str(found[key]))
+
+
+def read(path: Path) -> tuple[str, Page]:
+    text = path.read_text(encoding="utf-8")
+    return text, Page(text)
+
+
+@pytest.fixture(scope="module")
+def result(small_binary):
+    X, y = small_binary
+    return autoimb.search(X, y, metric="f1", n_trials=8, space="fast", cv=3, random_state=0)
+
+
+def test_report_html_holds_every_section_with_embedded_images(result, tmp_path):
+    path = result.report_html(tmp_path / "sub" / "report.html")
+    text, page = read(path)
+    assert page.sections == SECTIONS
+    assert len(page.images) >= 7  # PR, ROC, threshold, calibration, history, choices, importances
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert page.links == []
+    for name in REPORT_METRICS:
+        assert f"<th>{name}</th>" in text
+    assert "Confusion matrix" in text and "imbalance ratio" in text
+    assert "f1 against the threshold" in text  # the alt text of the threshold figure
+    assert "Importances could not be computed" not in text
+
+
+def test_study_alone_gives_the_search_sections_and_says_what_curves_need(result, tmp_path):
+    text, page = read(write_study_report(tmp_path / "study.html", study=result.study))
+    assert page.sections == SECTIONS
+    assert "need its out-of-fold predictions" in text
+    assert "Precision and recall" not in text
+    assert len(page.images) >= 3  # history, choices, importances
+
+
+def test_study_with_its_data_recomputes_the_winners_curves(result, small_binary, tmp_path):
+    X, y = small_binary
+    text, page = read(write_study_report(tmp_path / "again.html", study=result.study, X=X, y=y))
+    assert "computed again" in text
+    assert "Precision and recall" in text and "Calibration" in text
+    assert len(page.images) >= 7
+
+
+def test_model_card_alone_describes_the_winner(result, tmp_path):
+    card = result.best_pipeline.model_card_
+    text, page = read(write_study_report(tmp_path / "card.html", model_card=card))
+    assert "No study was found" in text
+    assert f"{result.best_score:.4f}" in text
+    assert page.images == []
+
+
+def test_multiclass_report_draws_one_curve_per_class(glass, tmp_path):
+    X, y = glass
+    found = autoimb.search(X, y, metric="mcc", n_trials=3, space="fast", cv=3, random_state=0)
+    text, page = read(found.report_html(tmp_path / "glass.html"))
+    assert page.sections == SECTIONS
+    assert "factor per class" in text and "against the threshold" not in text
+    assert "Importances need at least 4 finished trials" in text
+
+
+def test_a_study_autoimb_did_not_write_is_refused(tmp_path):
+    study = optuna.create_study()
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+    with pytest.raises(AutoImbError, match="not made by autoimb"):
+        write_study_report(tmp_path / "x.html", study=study)
+
+
+def test_a_report_needs_a_study_or_a_model(tmp_path):
+    with pytest.raises(AutoImbError, match="needs a study, a model, or both"):
+        write_study_report(tmp_path / "x.html")

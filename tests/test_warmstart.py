@@ -1,0 +1,76 @@
+"""Warm starts: a new search begins from strategies that did well before."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+import autoimb
+from autoimb.space import load_space
+from autoimb.study import make_storage
+from autoimb.warmstart import as_trial_params, portfolio, strategies
+
+
+def test_portfolio_strategies_fit_the_default_space() -> None:
+    space = load_space("default")
+    available = {stage: list(components) for stage, components in space.stages.items()}
+    for stage in ("features", "augmenter", "resampler", "weighting", "model"):
+        available.setdefault(stage, ["none"])
+    entries = portfolio()
+    assert entries, "the shipped portfolio is empty"
+    fitting = [as_trial_params(config, space, available) for config in entries]
+    assert all(params is not None for params in fitting)
+
+
+def test_an_earlier_study_seeds_the_next(small_binary) -> None:
+    X, y = small_binary
+    first = autoimb.search(
+        X, y, metric="f1", n_trials=4, space="fast", cv=3, random_state=0, warm_start=None
+    )
+    best = first.best_config
+    second = autoimb.search(
+        X, y, metric="f1", n_trials=4, space="fast", cv=3, random_state=1, warm_start=first.study
+    )
+    configs = [t.user_attrs["config"] for t in second.study.trials]
+    expected = {k: v for k, v in best.items() if k != "threshold"}
+    assert expected in configs
+
+
+def test_a_strategy_outside_the_space_is_skipped() -> None:
+    space = load_space("fast")
+    available = {
+        s: list(space.stages.get(s, {"none": {}}))
+        for s in ("features", "augmenter", "resampler", "weighting", "model")
+    }
+    outside = {"model": {"name": "xgboost"}}
+    assert as_trial_params(outside, space, available) is None
+    too_big = {"model": {"name": "lightgbm", "n_estimators": 10_000}}
+    assert as_trial_params(too_big, space, available) is None
+
+
+def test_bad_warm_start_is_refused() -> None:
+    with pytest.raises(autoimb.AutoImbError, match="warm_start must be"):
+        strategies(42)
+
+
+def test_warm_start_from_storage(tmp_path, small_binary) -> None:
+    X, y = small_binary
+    log = str(tmp_path / "earlier.log")
+    autoimb.search(
+        X,
+        y,
+        metric="f1",
+        n_trials=3,
+        space="fast",
+        cv=3,
+        storage=log,
+        study_name="earlier",
+        warm_start=None,
+    )
+    assert len(strategies((log, "earlier"))) == 3
+    with pytest.raises(autoimb.AutoImbError, match="no study 'nope'"):
+        strategies((log, "nope"))
+    assert isinstance(
+        optuna.load_study(study_name="earlier", storage=make_storage(log)),
+        optuna.Study,
+    )
