@@ -126,6 +126,7 @@ class LearningCurveAdvice:
     gain_2x: float
     gain_5x: float
     subsampled_classes: list[str]
+    smallest_class: str
     multiclass: bool
     fold_ids: NDArray[np.int64] = field(repr=False)
     notes: list[str] = field(default_factory=list)
@@ -144,19 +145,23 @@ class LearningCurveAdvice:
                 "would change with more minority examples."
             )
             return " ".join([text, *self.notes])
-        what = "examples of every class but the largest" if self.multiclass else "minority examples"
         n2, n5 = 2 * self.current_count, 5 * self.current_count
+        if self.multiclass:
+            what = "examples of every class but the largest"
+            size2 = f"≈{n2} of class {self.smallest_class!r}"
+        else:
+            what, size2 = "minority examples", f"≈{n2}"
         now, two, five = self.predicted_current, self.predicted_2x, self.predicted_5x
         if abs(self.gain_2x) < 0.005 and abs(self.gain_5x) < 0.005:
             text = (
-                f"With 2× more {what} (≈{n2}), {name} is expected to stay at about "
+                f"With 2× more {what} ({size2}), {name} is expected to stay at about "
                 f"{_num(now)}; with 5× (≈{n5}), ≈{_num(five)}: more data of this kind is "
                 "unlikely to help this strategy."
             )
         else:
             verb = "rise" if two >= now else "fall"
             text = (
-                f"With 2× more {what} (≈{n2}), {name} is expected to {verb} from "
+                f"With 2× more {what} ({size2}), {name} is expected to {verb} from "
                 f"{_num(now)} to ≈{_num(two)} ({_signed(self.gain_2x)}); with 5× (≈{n5}), "
                 f"≈{_num(five)}."
             )
@@ -292,7 +297,11 @@ def _digest(cv: CrossValidation) -> str:
 def _fit_power(
     x: NDArray[np.float64], g: NDArray[np.float64], g_best: float
 ) -> tuple[float, float, float] | None:
-    """``g = a - b * x**(-c)`` with ``a <= g_best``, ``b >= 0``, ``c`` in [0.05, 3]; None on failure."""
+    """Least squares ``g = a - b * x**(-c)`` within the bounds that keep it saturating.
+
+    ``a <= g_best`` (no score past the metric's best), ``b >= 0`` (rising), ``c`` in
+    [0.05, 3]; None when the optimiser fails.
+    """
     if x.shape[0] < 3:
         return None
 
@@ -522,6 +531,7 @@ def minority_learning_curve(
         gain_2x=two - now,
         gain_5x=five - now,
         subsampled_classes=[str(data.classes[c]) for c in subsampled],
+        smallest_class=str(data.classes[smallest]),
         multiclass=data.n_classes > 2,
         fold_ids=folds.fold_ids.copy(),
         notes=notes,

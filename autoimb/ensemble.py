@@ -358,7 +358,7 @@ def select_ensemble(
             "of a trial whose out-of-fold predictions are given."
         )
     single_score = singles[single_best]
-    counts, best, history = _greedy(stack, score, keys.index(single_best), int(max_size), sign)
+    counts, _, history = _greedy(stack, score, keys.index(single_best), int(max_size), sign)
     weights = {keys[i]: float(c / counts.sum()) for i, c in enumerate(counts) if c > 0}
     # Recomputed from the exact weights, so the reported score is that of `blend(weights)`.
     ensemble_score = score(blend(candidates, weights))

@@ -44,7 +44,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             codes[codes < 0] = len(categories)
             out[:, i] = codes
         if self.numeric:
-            numbers = X[list(self.numeric)].to_numpy(dtype=np.float64)
+            numbers = X[list(self.numeric)].to_numpy(dtype=np.float64, copy=True)
             missing = np.isnan(numbers)
             numbers[missing] = np.take(self.medians_, np.nonzero(missing)[1])
             out[:, len(self.categorical) :] = numbers

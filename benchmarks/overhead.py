@@ -275,7 +275,8 @@ def sampler_plot(sampler: pd.DataFrame, path: Path) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", type=int, default=[1_000, 10_000, 100_000])
+    parser.add_argument("--sizes", nargs="*", type=int, default=[1_000, 10_000, 100_000],
+                        help="rows of the synthetic data sets (none: sampler timing only)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per search")
     parser.add_argument("--jobs", nargs="+", type=int, default=[1, 2],
                         help="n_jobs settings to run for every size")

@@ -294,10 +294,17 @@ def flaml_missing() -> str | None:
 # ------------------------------------------------------------------------------ the run
 
 
+def read_results(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype={"dataset": str, "method": str, "metric": str,
+                                     "error": str, "detail": str})
+    frame[["error", "detail"]] = frame[["error", "detail"]].fillna("")
+    return frame
+
+
 def done_keys(path: Path) -> set[tuple[str, int, str, str]]:
     if not path.exists():
         return set()
-    frame = pd.read_csv(path)
+    frame = read_results(path)
     return {(str(r.dataset), int(r.fold), str(r.method), str(r.metric))
             for r in frame.itertuples()}
 
@@ -452,7 +459,7 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
         if left_out:
             out.append(f"\n{METRIC_LABEL.get(metric, metric)}: left out of means and ranks "
                        f"(a method failed or is missing there): {', '.join(left_out)}.")
-    failed = frame[frame.error.fillna("").astype(str) != ""]
+    failed = frame[frame.error != ""]
     if len(failed):
         causes = failed.groupby("method")["error"].agg(lambda s: f"{len(s)} rows, e.g. "
                                                        f"`{str(s.iloc[0])[:90]}`")
@@ -534,7 +541,7 @@ def losses(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> str:
         for dataset in margin[margin > 0.02].sort_values(ascending=False).index:
             picks = auto[(auto.dataset == dataset) & (auto.metric == metric)]
             chosen = []
-            for detail in picks.detail.fillna(""):
+            for detail in picks.detail:
                 if detail:
                     d = json.loads(detail)
                     chosen.append(f"{d.get('resampler')}+{d.get('weighting')}+{d.get('model')}"
@@ -615,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not out.exists():
             print(f"no results at {out}", file=sys.stderr)
             return 2
-        frame = pd.read_csv(out, keep_default_na=True)
+        frame = read_results(out)
         plot = args.out_dir / "quality_ranks.png"
         write_section(args.summary, "quality", summarise(frame, args.summary, plot))
         print(f"summary written to {args.summary}", flush=True)

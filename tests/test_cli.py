@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+import autoimb
+from autoimb import datasets
+from autoimb.cli import main
+from autoimb.progress import SearchProgress, format_seconds, strategy_label
+from autoimb.study import make_storage
+
+FAST = ["--space", "fast", "--cv", "3", "--seed", "0"]
+SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "data"}
+
+
+def run(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a process of its own."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "autoimb.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def study_of(path: Path) -> optuna.Study:
+    return optuna.load_study(study_name="autoimb", storage=make_storage(str(path)))
+
+
+def sections_and_images(path: Path) -> tuple[set[str], list[str]]:
+    found: tuple[set[str], list[str]] = (set(), [])
+
+    class Page(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            named = dict(attrs)
+            if tag == "section":
+                found[0].add(str(named.get("id")))
+            if tag == "img":
+                found[1].append(str(named.get("src")))
+
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ecoli1 (336 rows) as a CSV with an id column, and new rows to predict."""
+    folder = tmp_path_factory.mktemp("cli")
+    frame = datasets.load("ecoli1")
+    frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
+    frame.to_csv(folder / "ecoli.csv", index=False)
+    frame.drop(columns=["target"]).head(20).to_csv(folder / "new.csv.gz", index=False)
+    return folder
+
+
+SEARCH = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--metric", "f1"]
+
+
+@pytest.fixture(scope="module")
+def searched(work: Path) -> subprocess.CompletedProcess[str]:
+    return run(*SEARCH, "--n-trials", "3", *FAST, "--report", "report.html", cwd=work)
+
+
+def test_search_writes_model_study_and_report(searched, work):
+    assert searched.returncode == 0, searched.stderr
+    assert "best f1:" in searched.stdout and "ecoli.skops" in searched.stdout
+    assert len(re.findall(r"^trial +\d+ ", searched.stderr, flags=re.M)) == 3  # not a terminal
+    assert "Traceback" not in searched.stderr
+    assert autoimb.load(work / "ecoli.skops").model_card_["metric"] == "f1"
+    assert len(study_of(work / "ecoli.optuna.log").trials) >= 3
+    sections, images = sections_and_images(work / "report.html")
+    assert sections == SECTIONS
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+
+
+def test_predict_writes_ids_labels_and_probabilities(searched, work):
+    done = run("predict", "ecoli.skops", "new.csv.gz", "--id", "row_id", "--out", "p.csv", cwd=work)
+    assert done.returncode == 0, done.stderr
+    predictions = pd.read_csv(work / "p.csv")
+    assert list(predictions.columns) == ["row_id", "prediction", "proba_0", "proba_1"]
+    assert len(predictions) == 20 and predictions["row_id"].iloc[0] == "r0"
+    assert predictions[["proba_0", "proba_1"]].sum(axis=1).round(6).eq(1).all()
+    assert set(predictions["prediction"]) <= {0, 1}
+
+
+def test_report_from_the_study_alone(searched, work):
+    done = run("report", "--storage", "ecoli.optuna.log", "--out", "study.html", cwd=work)
+    assert done.returncode == 0, done.stderr
+    sections, images = sections_and_images(work / "study.html")
+    assert sections == SECTIONS and images
+    assert "need its out-of-fold predictions" in (work / "study.html").read_text()
+
+
+def test_same_command_again_resumes_the_study_and_updates_its_model(searched, work):
+    before = len(study_of(work / "ecoli.optuna.log").trials)
+    again = run(*SEARCH, "--n-trials", "2", *FAST, cwd=work)
+    assert again.returncode == 0, again.stderr
+    assert f"{before} trials already finished" in again.stderr
+    assert len(study_of(work / "ecoli.optuna.log").trials) == before + 2
+
+
+def test_an_existing_model_is_kept_without_force(searched, work):
+    (work / "mine.skops").write_bytes(b"not yours")
+    refused = run(*SEARCH, "--n-trials", "1", *FAST, "--out", "mine.skops", cwd=work)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "autoimb: error: mine.skops already exists and was not written by this study; pass "
+        "--force to overwrite it, or --out another path."
+    ]
+    assert (work / "mine.skops").read_bytes() == b"not yours"
+    assert not (work / "mine.optuna.log").exists()
+
+
+def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_path):
+    (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
+    command = [*SEARCH, "--n-trials", "500", "--time-budget", "300", *FAST]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autoimb.cli", *command],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in process.stderr:  # one line per trial, since stderr is not a terminal
+        if re.match(r"trial +\d+ f1=", line) or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert "resume with: autoimb search ecoli.csv --target target" in err
+    study = study_of(tmp_path / "ecoli.optuna.log")
+    states = {t.state for t in study.trials}
+    assert TrialState.COMPLETE in states and TrialState.RUNNING not in states
+    model = autoimb.load(tmp_path / "ecoli.skops")
+    assert model.model_card_["cv_score"] == pytest.approx(study.best_value)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "message"),
+    [
+        (["data.csv", "--target", "nope"], {"data.csv": "a,b,y\n1,2,0\n"}, "--target 'nope' is"),
+        (["junk.csv", "--target", "y"], {"junk.csv": bytes(range(256)) * 8}, "cannot read junk"),
+        (
+            ["data.csv", "--target", "y", "--metric", "f1x"],
+            {"data.csv": "y\n0\n"},
+            "Unknown metric",
+        ),
+        (["empty.csv", "--target", "y"], {"empty.csv": ""}, "empty.csv is empty"),
+        (["head.csv", "--target", "y"], {"head.csv": "a,y\n"}, "head.csv has no rows"),
+        (["missing.csv", "--target", "y"], {}, "missing.csv: no such file"),
+    ],
+    ids=["missing-target", "unreadable", "unknown-metric", "empty", "no-rows", "no-file"],
+)
+def test_bad_input_is_one_line_and_exit_2(args, files, message, tmp_path):
+    for name, content in files.items():
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(tmp_path / name, mode) as handle:
+            handle.write(content)
+    done = run("search", *args, "--n-trials", "1", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("autoimb: error: ") and message in lines[0]
+    assert not list(tmp_path.glob("*.optuna.log")) and not list(tmp_path.glob("*.skops"))
+
+
+def test_a_target_with_one_class_is_refused_in_process(tmp_path, capsys, monkeypatch):
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["x", "x", "x"]}).to_csv(tmp_path / "one.csv")
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "one.csv", "--target", "y", "--n-trials", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "autoimb: error: y has only one class ('x'); a classifier needs examples of at "
+        "least two classes."
+    ]
+
+
+def test_predict_names_the_missing_columns(searched, work, capsys):
+    pd.read_csv(work / "new.csv.gz").drop(columns=["x0", "x3"]).to_csv(work / "short.csv")
+    code = main(["predict", str(work / "ecoli.skops"), str(work / "short.csv")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "lacks 2 column(s)" in err and "'x0', 'x3'" in err and "\n" not in err
+
+
+def test_usage_errors_help_and_version(capsys):
+    assert main(["search", "data.csv"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "autoimb: error: the following arguments are required: --target/-t "
+        "(see 'autoimb search --help')"
+    )
+    assert main(["search", "d.csv", "--target", "y", "--n-trials", "0"]) == 2
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"autoimb {autoimb.__version__}"
+    assert main(["report", "--help"]) == 0
+    assert "examples:" in capsys.readouterr().out
+    assert main(["worker", "data.csv", "--target", "y"]) == 2
+    assert "needs --storage" in capsys.readouterr().err
+
+
+def test_spaces_lists_and_describes(capsys):
+    assert main(["spaces"]) == 0
+    listing = capsys.readouterr().out
+    assert re.search(r"^default ", listing, flags=re.M) and re.search(r"^fast ", listing, re.M)
+    assert main(["spaces", "fast"]) == 0
+    described = capsys.readouterr().out
+    assert "model:" in described and "lightgbm" in described and "[" in described
+    assert main(["spaces", "no_such_space"]) == 2
+
+
+def test_shipped_data_set_names_stand_for_files(monkeypatch, tmp_path):
+    from autoimb.cli import _read_table, _stem
+
+    monkeypatch.chdir(tmp_path)
+    assert _read_table("ecoli1").shape == (336, 8)
+    assert _stem("yeast4") == "yeast4" and _stem("dir/data.csv.gz") == "data"
+
+
+def trial(number: int, state: str, value: float | None = None, **attrs):
+    config = {"model": {"name": "lightgbm"}, "resampler": {"name": "smote"}}
+    return SimpleNamespace(
+        number=number,
+        state=SimpleNamespace(name=state),
+        value=value,
+        user_attrs={"config": config, "seconds": 0.5, **attrs},
+    )
+
+
+def test_progress_logs_one_line_per_trial_off_a_terminal():
+    stream = io.StringIO()
+    progress = SearchProgress(stream, metric_name="f1", greater_is_better=True, n_trials=3)
+    with progress:
+        progress(None, trial(0, "COMPLETE", 0.5))
+        progress(None, trial(1, "FAIL", error="ValueError: boom"))
+        progress(None, trial(2, "COMPLETE", 0.7))
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("trial    0 f1=0.5000  lightgbm + smote 0.5s | best 0.5000")
+    assert "failed: ValueError: boom" in lines[1]
+    assert "best 0.7000 (trial 2)" in lines[2] and len(lines) == 3
+    assert progress.status().startswith("3/3 trials: 2 done, 0 pruned, 1 failed")
+
+
+def test_progress_redraws_one_line_on_a_terminal():
+    stream = io.StringIO()
+    progress = SearchProgress(
+        stream,
+        metric_name="mcc",
+        greater_is_better=True,
+        time_budget=60,
+        already=4,
+        best=(0.6, 1, {"model": {"name": "logistic_regression"}}),
+    )
+    with progress:
+        progress(None, trial(5, "PRUNED"))
+        progress(None, trial(6, "COMPLETE", 0.8))
+    text = stream.getvalue()
+    assert "\r2 trials (+4 earlier): 1 done, 1 pruned, 0 failed" in text
+    assert "new best mcc 0.8000: lightgbm + smote (trial 6)\n" in text
+    assert "left" in text and text.endswith("\n")
+
+
+def test_strategy_labels_and_durations():
+    config = {
+        "augmenter": {"name": "none"},
+        "weighting": {"name": "balanced"},
+        "model": {"name": "xgboost", "max_depth": 3},
+        "threshold": 0.3,
+    }
+    assert strategy_label(config) == "xgboost + balanced weights"
+    assert format_seconds(59.6) == "1:00" and format_seconds(3725) == "1:02:05"

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.base import clone
+
+from autoimb.data import validate
+from autoimb.ensemble import (
+    EnsembleClassifier,
+    _honest_scorer,
+    blend,
+    members_of,
+    select_ensemble,
+)
+from autoimb.evaluate import CrossValidation, evaluate
+from autoimb.exceptions import AutoImbError
+from autoimb.export import TRUSTED_TYPES
+from autoimb.metrics import get_metric
+from autoimb.pipeline import StrategyPipeline
+from autoimb.threshold import ThresholdedClassifier, honest_score
+from tests.conftest import half_split
+
+CONFIGS = {
+    0: {"model": {"name": "logistic_regression"}},
+    1: {"model": {"name": "lightgbm", "n_estimators": 30}},
+    2: {"weighting": {"name": "balanced"}, "model": {"name": "random_forest", "n_estimators": 30}},
+    3: {"resampler": {"name": "random_under"}, "model": {"name": "logistic_regression"}},
+}
+
+
+@pytest.fixture(scope="module")
+def library(yeast4):
+    """Out-of-fold probabilities of four cheap strategies on yeast4 (3 folds)."""
+    data = validate(*yeast4)
+    cv = CrossValidation(data, 3, random_state=0)
+    oofs = {
+        number: evaluate(config, cv, get_metric("f1"), random_state=0).oof
+        for number, config in CONFIGS.items()
+    }
+    return data, cv, oofs
+
+
+@pytest.mark.parametrize("metric", ["f1", "average_precision", "mcc"])
+def test_selection_reports_the_honest_score_of_its_weights(library, metric):
+    data, cv, oofs = library
+    sel = select_ensemble(oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label)
+    assert set(sel.weights) <= set(oofs)
+    assert sum(sel.weights.values()) == pytest.approx(1.0)
+    assert all(w > 0 for w in sel.weights.values())
+    expected, _ = honest_score(
+        data.y, blend(oofs, sel.weights), cv.fold_ids, metric, pos_label=data.pos_label
+    )
+    assert sel.score == pytest.approx(expected, abs=1e-12)
+    single, _ = honest_score(
+        data.y, oofs[sel.single_best], cv.fold_ids, metric, pos_label=data.pos_label
+    )
+    assert sel.single_score == pytest.approx(single, abs=1e-12)
+    # The greedy path starts from the single best and keeps its best prefix.
+    assert sel.history[0] == pytest.approx(sel.single_score)
+    assert sel.score >= sel.single_score - 1e-9
+    assert f"{sel.score:.4f}" in sel.reason and f"{sel.single_score:.4f}" in sel.reason
+
+
+@pytest.mark.parametrize("nested", [True, False])
+@pytest.mark.parametrize("metric", ["f1", "average_precision", "cost:fn=10,fp=1"])
+def test_chosen_only_when_it_beats_the_single_best(library, metric, nested):
+    data, cv, oofs = library
+    sel = select_ensemble(
+        oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, nested=nested
+    )
+    sign = 1.0 if get_metric(metric).greater_is_better else -1.0
+    if sel.chosen:
+        assert sign * (sel.score - sel.single_score) > 0
+        assert len(sel.weights) > 1
+        if nested:
+            assert sign * (sel.nested_score - sel.nested_single_score) > 0
+        assert sel.reason.startswith("Chose an ensemble")
+        assert sel.final_weights == sel.weights
+    else:
+        assert sel.reason.startswith(f"Kept the single best trial {sel.single_best}")
+        assert sel.final_weights == {sel.single_best: 1.0}
+
+
+def test_identical_candidates_give_no_gain(library):
+    data, cv, oofs = library
+    same = {7: oofs[1], 8: oofs[1].copy(), 9: oofs[1].copy()}
+    sel = select_ensemble(same, data.y, cv.fold_ids, "f1", pos_label=data.pos_label)
+    assert not sel.chosen
+    assert len(sel.weights) == 1
+    assert sel.score == sel.single_score
+    assert "no blend" in sel.reason
+
+
+def test_a_given_single_best_is_the_baseline(library):
+    data, cv, oofs = library
+    sel = select_ensemble(
+        oofs, data.y, cv.fold_ids, "f1", pos_label=data.pos_label, single_best=3, max_size=1
+    )
+    assert sel.single_best == 3
+    assert sel.weights == {3: 1.0}
+    assert not sel.chosen
+
+
+def test_bad_inputs_are_refused(library):
+    data, cv, oofs = library
+    with pytest.raises(AutoImbError, match="single_best"):
+        select_ensemble(oofs, data.y, cv.fold_ids, "f1", single_best=42)
+    with pytest.raises(AutoImbError, match="non-empty"):
+        select_ensemble({}, data.y, cv.fold_ids, "f1")
+    with pytest.raises(AutoImbError, match="shape"):
+        select_ensemble({0: oofs[0], 1: oofs[1][:-1]}, data.y, cv.fold_ids, "f1")
+    with pytest.raises(AutoImbError, match="fold_ids"):
+        select_ensemble(oofs, data.y, cv.fold_ids[:-1], "f1")
+    with pytest.raises(AutoImbError, match="max_size"):
+        select_ensemble(oofs, data.y, cv.fold_ids, "f1", max_size=0)
+    with pytest.raises(AutoImbError, match="weights"):
+        blend(oofs, {0: -1.0})
+
+
+@pytest.mark.parametrize("metric", ["average_precision", "roc_auc"])
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_fast_ranking_scores_equal_honest_score(metric, n_classes):
+    rng = np.random.default_rng(n_classes)
+    n = 400
+    y = rng.integers(0, n_classes, n)
+    proba = np.round(rng.dirichlet(np.ones(n_classes), n), 2)  # rounding makes ties
+    folds = rng.integers(0, 3, n)
+    for weights in (None, rng.random(n)):
+        fast = _honest_scorer(y, weights, folds, get_metric(metric), 1)(proba)
+        slow, _ = honest_score(y, proba, folds, metric, sample_weight=weights, pos_label=1)
+        assert fast == pytest.approx(slow, abs=1e-12)
+
+
+def test_multiclass_selection(glass):
+    data = validate(*glass)
+    cv = CrossValidation(data, 3, random_state=0)
+    oofs = {
+        n: evaluate(CONFIGS[n], cv, get_metric("roc_auc"), random_state=0).oof for n in (0, 2)
+    }
+    sel = select_ensemble(oofs, data.y, cv.fold_ids, "roc_auc", max_size=5)
+    expected, _ = honest_score(data.y, blend(oofs, sel.weights), cv.fold_ids, "roc_auc")
+    assert sel.score == pytest.approx(expected, abs=1e-12)
+    assert sum(sel.weights.values()) == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------------ the estimator
+
+
+@pytest.fixture(scope="module")
+def fitted(yeast4):
+    X, y = yeast4
+    train, test = half_split(len(y))
+    data = validate(X.iloc[train].reset_index(drop=True), y.iloc[train].reset_index(drop=True))
+    members = [
+        StrategyPipeline(CONFIGS[n], data.schema(), random_state=0).fit(data.X, data.y)
+        for n in (0, 1, 2)
+    ]
+    return data, members, X.iloc[test].reset_index(drop=True)
+
+
+def test_predict_proba_is_the_weighted_mean(fitted):
+    data, members, X_test = fitted
+    ensemble = EnsembleClassifier(members, [2.0, 1.0, 1.0])
+    expected = sum(
+        w * m.predict_proba(X_test) for w, m in zip([0.5, 0.25, 0.25], members, strict=True)
+    )
+    np.testing.assert_allclose(ensemble.predict_proba(X_test), expected, atol=1e-12)
+    np.testing.assert_array_equal(ensemble.classes_, [0, 1])
+    np.testing.assert_array_equal(ensemble.predict(X_test), expected.argmax(axis=1))
+
+
+def test_wrapped_it_speaks_the_users_labels(fitted):
+    data, members, X_test = fitted
+    wrapped = ThresholdedClassifier(
+        EnsembleClassifier(members, [1.0, 1.0, 1.0]),
+        decision_threshold=0.3,
+        pos_label=data.pos_label,
+        classes=data.classes,
+    )
+    assert set(np.unique(wrapped.predict(X_test))) <= set(data.classes)
+
+
+def test_clone_and_refit(fitted):
+    data, members, X_test = fitted
+    ensemble = EnsembleClassifier(members, [1.0, 0.0, 3.0])
+    copy = clone(ensemble)
+    assert copy.weights == [1.0, 0.0, 3.0]
+    assert all(a is not b for a, b in zip(copy.estimators, members, strict=True))
+    assert not hasattr(copy, "classes_")  # unfitted members
+    copy.fit(data.X, data.y)
+    assert copy.predict_proba(X_test).shape == (len(X_test), 2)
+
+
+def test_skops_round_trip(fitted, tmp_path):
+    data, members, X_test = fitted
+    ensemble = EnsembleClassifier(members, [0.2, 0.3, 0.5])
+    path = tmp_path / "ensemble.skops"
+    sio.dump(ensemble, path)
+    types = sio.get_untrusted_types(file=path)
+    assert "autoimb.ensemble.EnsembleClassifier" in types
+    assert set(types) <= set(TRUSTED_TYPES)
+    loaded = sio.load(path, trusted=types)
+    np.testing.assert_allclose(loaded.predict_proba(X_test), ensemble.predict_proba(X_test))
+
+
+def test_bad_weights_are_refused(fitted):
+    _, members, X_test = fitted
+    with pytest.raises(AutoImbError, match="one number per estimator"):
+        EnsembleClassifier(members, [1.0]).predict_proba(X_test)
+    with pytest.raises(AutoImbError, match="non-negative"):
+        EnsembleClassifier(members, [1.0, -1.0, 1.0]).predict_proba(X_test)
+
+
+def test_members_of_follows_the_decision(library, fitted):
+    data, cv, oofs = library
+    _, members, _ = fitted
+    sel = select_ensemble(oofs, data.y, cv.fold_ids, "average_precision", pos_label=data.pos_label)
+    estimators = dict(zip(CONFIGS, [*members, members[0]], strict=True))
+    chosen, weights = members_of(sel, estimators)
+    assert len(chosen) == len(sel.final_weights)
+    assert sum(weights) == pytest.approx(1.0)
+    with pytest.raises(AutoImbError, match="no fitted estimator"):
+        members_of(sel, {})
