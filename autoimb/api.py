@@ -29,7 +29,7 @@ from autoimb.warmstart import WarmStart
 logger = logging.getLogger("autoimb")
 
 
-def _check_budget(time_budget: float | None, n_trials: int | None) -> None:
+def check_budget(time_budget: float | None, n_trials: int | None) -> None:
     if time_budget is None and n_trials is None:
         raise AutoImbError(
             "give a time_budget (seconds) or n_trials (or both); without either the search "
@@ -101,7 +101,7 @@ def search(
         ``leaderboard`` and ``report()``.
     """
     started = time.monotonic()
-    _check_budget(time_budget, n_trials)
+    check_budget(time_budget, n_trials)
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise AutoImbError(f"n_jobs must be a positive integer; got {n_jobs!r}.")
     the_metric = get_metric(metric)

@@ -133,8 +133,8 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     )
     if len(classes) < 2:
         raise AutoImbError(
-            f"y has only one class ({classes[0] if len(classes) else 'none'!r}); a classifier "
-            "needs examples of at least two classes."
+            f"y has only one class ({_plain(classes[0]) if len(classes) else 'none'!r}); a "
+            "classifier needs examples of at least two classes."
         )
     if len(classes) > MAX_CLASSES:
         raise AutoImbError(
@@ -142,13 +142,18 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
             "a regression target or an ID column? Group rare classes or pick another target."
         )
     counts = np.bincount(encoded)
-    single = [classes[i] for i in np.flatnonzero(counts < 2)]
+    single = [_plain(classes[i]) for i in np.flatnonzero(counts < 2)]
     if single:
         raise AutoImbError(
             f"class(es) {single} have a single example; cross-validation needs at least 2 per "
             "class. Collect more examples or drop/merge those classes."
         )
     return encoded.astype(np.int64), classes
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as python values, so messages read ``0`` and not ``np.int64(0)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:

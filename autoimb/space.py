@@ -81,6 +81,7 @@ class SearchSpace:
     stages: dict[str, dict[str, dict[str, Param]]]
     initial: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
+    text: str = ""
 
     def available(
         self, stage: str, *, n_classes: int = 2, sample_weight: bool = False
@@ -213,6 +214,7 @@ def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:
         stages=stages,
         initial=initial,
         source=source,
+        text=text,
     )
 
 

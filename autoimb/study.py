@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import threading
 import time
 import warnings
@@ -74,6 +75,8 @@ class SearchSettings:
     random_state: int | None = None
     callbacks: Sequence[TrialCallback] = field(default_factory=tuple)
     warm_start: warmstart.WarmStart = "portfolio"
+    data_source: dict[str, Any] | None = None
+    heartbeat: int = 30
     pretrained: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
@@ -82,8 +85,11 @@ class SearchSettings:
         return None if self.time_budget is None else self.started + self.time_budget
 
 
-def make_storage(storage: str | optuna.storages.BaseStorage | None) -> Any:
+def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: int = 30) -> Any:
     """A database URL → RDB storage with heartbeats; any other string → a journal file.
+
+    With heartbeats, a trial whose worker died is marked failed after ``3 × heartbeat``
+    seconds and retried once, so it cannot keep steering the sampler as a RUNNING trial.
 
     A journal file, not SQLite, is the embedded default: Optuna advises against SQLite for
     several processes writing at once (lock errors), while its journal file takes appends from
@@ -95,8 +101,8 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None) -> Any:
     if "://" in text:
         return RDBStorage(
             text,
-            heartbeat_interval=30,
-            grace_period=90,
+            heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat,
             failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
             engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
         )
@@ -150,7 +156,7 @@ class SearchOutcome:
 
 def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, int]:
     """Create the study or resume it; a resumed study must search the same thing."""
-    storage = make_storage(settings.storage)
+    storage = make_storage(settings.storage, settings.heartbeat)
     name = settings.study_name or DEFAULT_STUDY_NAME
     metric = settings.metric
     seed = settings.random_state
@@ -180,6 +186,7 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         load_if_exists=True,
     )
     attrs = study.user_attrs.get(STUDY_ATTR)
+    release_dead_trials(study)
     if attrs is None:
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31 - 1))
@@ -190,6 +197,8 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             "seed": seed,
             "rows": len(data.y),
             "classes": [str(c) for c in data.classes],
+            "space_yaml": settings.space.text,
+            "data": settings.data_source,
         }
         study.set_user_attr(STUDY_ATTR, attrs)
         for params in first_trials(settings, data):
@@ -208,6 +217,35 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             len(data.y),
         )
     return study, int(attrs["seed"])
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_trials(study: optuna.Study) -> None:
+    """Fail RUNNING trials whose process on this machine is gone (killed, crashed).
+
+    Database storages do this through heartbeats; a journal file has none, so a killed search
+    would otherwise leave a RUNNING trial that the constant-liar sampler keeps avoiding.
+    """
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = str(trial.user_attrs.get("worker", ""))
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+            study.tell(trial.number, state=TrialState.FAIL)
+            logger.info("trial %d of a process that died was marked failed", trial.number)
 
 
 def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
@@ -272,6 +310,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
 
     def objective(trial: optuna.Trial) -> float:
         started = time.monotonic()
+        trial.set_user_attr("worker", worker_id())
         try:
             config = settings.space.sample(
                 trial, n_classes=data.n_classes, sample_weight=data.sample_weight is not None

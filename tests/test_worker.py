@@ -1,0 +1,163 @@
+"""Several workers on one study: Optuna's storage coordinates, nothing is lost or repeated."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+import autoimb
+from autoimb.exceptions import AutoImbError
+from autoimb.study import make_storage, release_dead_trials
+from autoimb.worker import join
+
+POSTGRES = os.environ.get("AUTOIMB_TEST_POSTGRES")
+
+
+def test_a_worker_joins_a_study_and_finishes_with_the_best(tmp_path, small_binary) -> None:
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    first = autoimb.search(
+        X,
+        y,
+        metric="mcc",
+        n_trials=3,
+        space="fast",
+        cv=3,
+        storage=log,
+        study_name="shared",
+        random_state=0,
+    )
+    result = join(log, "shared", X, y, n_trials=3)
+    assert len(result.study.trials) == 6
+    assert result.best_score >= first.best_score
+    assert result.metric.name == "mcc"
+
+
+def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binary) -> None:
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    with pytest.raises(AutoImbError, match="there is no study 'nope'"):
+        join(log, "nope", X, y, n_trials=1)
+    autoimb.search(
+        X,
+        y,
+        metric="f1",
+        n_trials=1,
+        space="fast",
+        cv=3,
+        storage=log,
+        study_name="s",
+        warm_start=None,
+    )
+    with pytest.raises(AutoImbError, match="same data"):
+        join(log, "s", X.iloc[::2], y.iloc[::2], n_trials=1)
+
+
+def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
+    """A journal file has no heartbeat: a RUNNING trial whose process is gone is failed."""
+    study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    trial = study.ask()
+    trial.set_user_attr("worker", f"{os.uname().nodename}:{dead.stdout.strip()}")
+    alive = study.ask()
+    alive.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
+    release_dead_trials(study)
+    states = {t.number: t.state for t in study.trials}
+    assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING}
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "autoimb.cli", *args]
+
+
+def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=url).trials
+
+
+@pytest.mark.skipif(
+    POSTGRES is None,
+    reason="no PostgreSQL server: set AUTOIMB_TEST_POSTGRES (the CI script starts one)",
+)
+def test_search_and_two_workers_on_postgres_survive_a_killed_worker(tmp_path, yeast4) -> None:
+    X, y = yeast4
+    data = tmp_path / "yeast4.csv"
+    X.assign(target=y).to_csv(data, index=False)
+    name = f"ci-{uuid.uuid4().hex[:8]}"
+    common = ["--target", "target", "--storage", POSTGRES, "--study-name", name, "--quiet"]
+    created = subprocess.run(
+        _cli(
+            "search",
+            str(data),
+            *common,
+            "--n-trials",
+            "2",
+            "--cv",
+            "3",
+            "--out",
+            str(tmp_path / "first.skops"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert created.returncode == 0, created.stderr
+
+    worker = [*_cli("worker", str(data), *common, "--heartbeat", "2")]
+    doomed = subprocess.Popen([*worker, "--n-trials", "50"], stderr=subprocess.PIPE)
+    steady = subprocess.Popen([*worker, "--n-trials", "6"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        for trial in _trials(POSTGRES, name):
+            owner = str(trial.user_attrs.get("worker", ""))
+            if trial.state == TrialState.RUNNING and owner.endswith(f":{doomed.pid}"):
+                victim = trial.number
+        time.sleep(0.2)
+    assert victim is not None, "the first worker never ran a trial"
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait(timeout=30)
+    assert steady.wait(timeout=300) == 0, steady.stderr.read() if steady.stderr else ""
+
+    # After the grace period, the next worker fails the dead worker's trial and retries it.
+    time.sleep(7)
+    final = subprocess.run(
+        [*worker, "--n-trials", "2", "--out", str(tmp_path / "final.skops")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert final.returncode == 0, final.stderr
+
+    trials = _trials(POSTGRES, name)
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers))
+    assert not [t.number for t in trials if t.state == TrialState.RUNNING]
+    assert trials[victim].state == TrialState.FAIL
+    retried = [t for t in trials if t.system_attrs.get("failed_trial") == victim]
+    assert len(retried) == 1 and retried[0].params == trials[victim].params
+    finished = [t for t in trials if t.state != TrialState.FAIL]
+    # The creator's 2, the steady worker's 6 and the last worker's 2, plus the killed worker's
+    # own finished trials: none lost.
+    assert len(finished) >= 10
+    assert Path(tmp_path / "final.skops").exists()
+    enqueued = [
+        t
+        for t in trials
+        if "fixed_params" in t.system_attrs and "failed_trial" not in t.system_attrs
+    ]
+    keys = [tuple(sorted(t.system_attrs["fixed_params"].items())) for t in enqueued]
+    assert len(keys) == len(set(keys)), "an enqueued strategy ran twice"
