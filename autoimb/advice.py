@@ -34,7 +34,7 @@ __all__ = ["CurveFit", "CurvePoint", "CurveRun", "LearningCurveAdvice", "minorit
 FitKind = Literal["power", "log-linear", "none"]
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.2, 0.35, 0.5, 0.75, 1.0)
-MIN_KEPT = 2
+MIN_KEPT = 3
 """Rows of a subsampled class kept in a training fold at least: resamplers need neighbours."""
 
 POOR_R2 = 0.5
@@ -57,7 +57,13 @@ class CurveRun:
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """Runs at one fraction summarised: mean score and spread over folds and repeats."""
+    """Runs at one fraction summarised: mean score and spread over folds and repeats.
+
+    ``minority_count`` is the smallest class's rows in a training fold (mean over folds);
+    for more than two classes it is the share kept of all subsampled classes times the
+    smallest class's full count, so it grows with the fraction even where that class is
+    held at ``MIN_KEPT`` rows.
+    """
 
     fraction: float
     minority_count: float
@@ -422,8 +428,8 @@ def minority_learning_curve(
     Parameters
     ----------
     config
-        The winning strategy (``SearchResult.best_config`` without the decision fields is
-        fine; extra keys are ignored by the pipeline).
+        The winning strategy, e.g. ``SearchResult.best_config``; its decision fields are
+        ignored, since each fold's threshold is tuned anew.
     data
         The validated training data (:func:`autoimb.data.validate`).
     fractions
@@ -486,17 +492,21 @@ def minority_learning_curve(
     runs: list[CurveRun] = []
     notes: list[str] = []
     planned = [(r, f) for r in range(int(repeats)) for f in _run_order(values)]
+    failed: set[float] = set()
+    elapsed: list[float] = []
     for done, (repeat, fraction) in enumerate(planned):
-        if runs and time_limit is not None:
-            slowest = max(run.seconds for run in runs)
-            if time.monotonic() - started + slowest > time_limit:
-                notes.append(
-                    f"The time limit ({time_limit:g} s) stopped the learning curve after "
-                    f"{done} of {len(planned)} runs, so it has fewer points than asked."
-                )
-                break
-        runs.append(
-            _one_run(
+        late = time_limit is not None and elapsed
+        if late and time.monotonic() - started + max(elapsed) > time_limit:
+            notes.append(
+                f"The time limit ({time_limit:g} s) stopped the learning curve after "
+                f"{done} of {len(planned)} runs, so it has fewer points than asked."
+            )
+            break
+        if fraction in failed:
+            continue
+        began = time.monotonic()
+        try:
+            run = _one_run(
                 config,
                 data,
                 folds,
@@ -511,7 +521,20 @@ def minority_learning_curve(
                 n_threads=n_threads,
                 digest=digest,
             )
-        )
+        except Exception as exc:  # a strategy may not fit a class cut to a few rows
+            if fraction == 1.0:
+                raise AutoImbError(
+                    f"the strategy could not be trained on the full training folds "
+                    f"({type(exc).__name__}: {exc}); pass a config that cross-validates."
+                ) from exc
+            failed.add(fraction)
+            notes.append(
+                f"With {fraction:.0%} of the minority rows the strategy could not be trained "
+                f"({type(exc).__name__}: {exc}); that point is left out."
+            )
+        else:
+            runs.append(run)
+        elapsed.append(time.monotonic() - began)
 
     points = _summarise(runs)
     current = int(counts[smallest])
@@ -633,12 +656,16 @@ def _cautions(advice: LearningCurveAdvice) -> list[str]:
     fit = advice.fit
     if fit.kind == "none":
         return out
+    if any(note.startswith("The time limit") for note in advice.notes):
+        out.append("the time limit cut the curve short")
+    if any("could not be trained" in note for note in advice.notes):
+        out.append("the strategy failed at some fractions, which are left out")
     if len(advice.points) < 4:
         out.append(f"the curve rests on only {len(advice.points)} points")
     if fit.kind == "log-linear":
         out.append("the saturating curve could not be fitted, so a log-linear one was used")
     if math.isfinite(fit.r2) and fit.r2 < POOR_R2:
-        out.append(f"the curve fits the measured points poorly (R² = {fit.r2:.2f})")
+        out.append(f"the curve fits the measured points poorly (R² = {round(fit.r2, 2) + 0.0:.2f})")
     sign = 1.0 if advice.greater_is_better else -1.0
     if sign * advice.gain_5x < 0:
         out.append("the measured scores do not improve with more minority examples")

@@ -15,7 +15,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb import __version__
+from autoimb.advice import LearningCurveAdvice, minority_learning_curve
 from autoimb.data import Dataset, validate
+from autoimb.ensemble import (
+    EnsembleClassifier,
+    EnsembleSelection,
+    blend,
+    members_of,
+    select_ensemble,
+)
 from autoimb.evaluate import evaluate
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics import Metric, get_metric
@@ -68,6 +76,8 @@ def search(
     callbacks: Sequence[TrialCallback] = (),
     warm_start: WarmStart = "portfolio",
     pretrained: dict[str, Any] | None = None,
+    ensemble: bool = True,
+    advice: bool = False,
 ) -> SearchResult:
     """Search resampling × weighting × model × threshold for the best honest ``metric``.
 
@@ -93,6 +103,12 @@ def search(
     pretrained
         Continue training instead of starting anew: ``{"lightgbm": booster or model file,
         "xgboost": booster or model file, "mlp": weights}`` from a model of related data.
+    ensemble
+        After the search, try a greedy ensemble of the best trials; it replaces the single
+        winner only if it scores better honestly (cross-fitted, nested over folds).
+    advice
+        Also measure the winner's learning curve over the minority-class size and predict the
+        score with 2× and 5× more minority examples (``result.advice``); costs a few trials.
 
     Returns
     -------
@@ -126,37 +142,57 @@ def search(
         started=started,
         warm_start=warm_start,
         pretrained=dict(pretrained or {}),
+        ensemble=ensemble,
+        advice=advice,
     )
     outcome = run(settings, data)
     return finish(outcome, settings, data)
 
 
 def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> SearchResult:
-    """Threshold on all out-of-fold predictions, refit the winner on all rows, describe it."""
+    """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
     best = study.best_trial
-    config = dict(best.user_attrs["config"])
+    threads = model_threads(1, len(data.y))
+    notes: list[str] = []
     oof = outcome.predictions.get(best.number)
     if oof is None:
         # A resumed study: its winner's predictions were made in an earlier process.
         oof = evaluate(
-            config,
+            best.user_attrs["config"],
             outcome.cv,
             settings.metric,
             random_state=outcome.random_state,
-            n_threads=model_threads(1, len(data.y)),
+            n_threads=threads,
             pretrained=settings.pretrained,
         ).oof
+    selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
+    members = selection.final_weights if used else {best.number: 1.0}
+    configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
+    if len(members) > 1:
+        oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     decision, _ = choose_decision(
         data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
     )
-    estimator = StrategyPipeline(
-        config,
-        data.schema(),
-        random_state=outcome.random_state,
-        n_threads=model_threads(1, len(data.y)),
-        pretrained=settings.pretrained or None,
-    ).fit(data.X, data.y, data.sample_weight)
+    fitted = {
+        n: StrategyPipeline(
+            config,
+            data.schema(),
+            random_state=outcome.random_state,
+            n_threads=threads,
+            pretrained=settings.pretrained or None,
+        ).fit(data.X, data.y, data.sample_weight)
+        for n, config in configs.items()
+    }
+    if len(members) > 1:
+        estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
+        config: dict[str, Any] = {
+            "ensemble": {str(n): w for n, w in members.items()},
+            "members": {str(n): c for n, c in configs.items()},
+        }
+        score = float(selection.score)
+    else:
+        estimator, config, score = fitted[best.number], configs[best.number], float(best.value)
     pipeline = ThresholdedClassifier(
         estimator,
         decision_threshold=decision.threshold,
@@ -165,12 +201,81 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         classes=data.classes,
     )
     best_config = {**config, **_decision_fields(decision)}
-    pipeline.model_card_ = _model_card(settings, data, best.value, best_config, decision)
+    pipeline.model_card_ = _model_card(settings, data, score, best_config, decision)
     evidence = Evidence(
         data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label, data.summary()
     )
-    return SearchResult(
-        pipeline, float(best.value), best_config, settings.metric, study, evidence, decision
+    result = SearchResult(
+        pipeline, score, best_config, settings.metric, study, evidence, decision, notes
+    )
+    result.ensemble = selection
+    if settings.advice:
+        result.advice = _advice(configs[best.number], outcome, settings, data, notes)
+    return result
+
+
+def _remaining(settings: SearchSettings) -> float | None:
+    return None if settings.deadline is None else settings.deadline - time.monotonic()
+
+
+def _select_ensemble(
+    outcome: SearchOutcome,
+    settings: SearchSettings,
+    data: Dataset,
+    best: int,
+    notes: list[str],
+) -> tuple[EnsembleSelection | None, bool]:
+    """Caruana selection over the kept trials, used only if it beats the winner honestly."""
+    candidates = {n: outcome.predictions.get(n) for n in outcome.predictions.items}
+    if not settings.ensemble or len(candidates) < 2 or best not in candidates:
+        return None, False
+    remaining = _remaining(settings)
+    if remaining is not None and remaining < 1.0:
+        notes.append("No ensemble was tried: the time budget was spent.")
+        return None, False
+    selection = select_ensemble(
+        candidates,
+        data.y,
+        outcome.cv.fold_ids,
+        settings.metric,
+        sample_weight=data.sample_weight,
+        pos_label=data.pos_label,
+        single_best=best,
+        time_limit=None if remaining is None else 0.5 * remaining,
+    )
+    notes.append(selection.reason)
+    if selection.chosen and remaining is not None:
+        refit = sum(outcome.fit_seconds.get(n, 0.0) for n in selection.final_weights)
+        refit *= 1.3 / max(outcome.cv.n_splits - 1, 1)
+        left = _remaining(settings) or 0.0
+        if refit > left:
+            notes.append(
+                f"The ensemble was not used: refitting its members (≈{refit:.0f} s) would "
+                f"overrun the budget ({left:.0f} s left); the single best trial was refitted."
+            )
+            return selection, False
+    return selection, selection.chosen
+
+
+def _advice(
+    config: dict[str, Any],
+    outcome: SearchOutcome,
+    settings: SearchSettings,
+    data: Dataset,
+    notes: list[str],
+) -> LearningCurveAdvice | None:
+    remaining = _remaining(settings)
+    if remaining is not None and remaining < 2.0:
+        notes.append("No data-collection advice: the time budget was spent.")
+        return None
+    return minority_learning_curve(
+        config,
+        data,
+        settings.metric,
+        cv=3,
+        random_state=outcome.random_state,
+        n_threads=model_threads(1, len(data.y)),
+        time_limit=remaining,
     )
 
 

@@ -75,7 +75,13 @@ class SearchResult:
     best_score
         The winner's honest cross-validated score (thresholds cross-fitted).
     best_config
-        The winning strategy, stage by stage, and its threshold.
+        The winning strategy, stage by stage, and its threshold; for an ensemble, its members'
+        strategies and weights.
+    ensemble
+        The ensemble selection over the best trials (``reason`` says what was chosen and why),
+        or None when it was not tried or did not win.
+    advice
+        The learning curve over the minority-class size, when asked for (``advice=True``).
     """
 
     best_pipeline: ThresholdedClassifier
@@ -86,6 +92,8 @@ class SearchResult:
     evidence: Evidence
     decision: Decision
     notes: list[str] = field(default_factory=list)
+    ensemble: Any = None
+    advice: Any = None
 
     @property
     def leaderboard(self) -> pd.DataFrame:

@@ -78,6 +78,14 @@ class SearchSettings:
     data_source: dict[str, Any] | None = None
     heartbeat: int = 30
     pretrained: dict[str, Any] = field(default_factory=dict)
+    ensemble: bool = True
+    advice: bool = False
+
+    @property
+    def after_search_share(self) -> float:
+        """Share of the budget kept for the work after the trials: ensemble and advice."""
+        return 0.05 * self.ensemble + 0.2 * self.advice
+
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -280,15 +288,19 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     deadline = settings.deadline
 
     def reserve() -> float:
-        """Time kept back for the final refit: the best trial's per-fold fit time, scaled up."""
+        """Time kept back after the search: ensemble selection, advice, the final refit.
+
+        The refit is estimated from the best trial's per-fold fit time, scaled up to all rows.
+        """
+        after = (settings.time_budget or 0.0) * settings.after_search_share
         if not fit_seconds:
-            return 0.0
+            return after
         try:
             best = study.best_trial.number
         except ValueError:
             return 0.0
         per_fold = fit_seconds.get(best, max(fit_seconds.values())) / cv.n_splits
-        return 1.5 * per_fold * cv.n_splits / max(cv.n_splits - 1, 1) + 0.5
+        return after + 1.5 * per_fold * cv.n_splits / max(cv.n_splits - 1, 1) + 0.5
 
     def trial_deadline(started: float) -> float | None:
         if deadline is None:

@@ -19,7 +19,6 @@ from autoimb.export import TRUSTED_TYPES
 from autoimb.metrics import get_metric
 from autoimb.pipeline import StrategyPipeline
 from autoimb.threshold import ThresholdedClassifier, honest_score
-from tests.conftest import half_split
 
 CONFIGS = {
     0: {"model": {"name": "logistic_regression"}},
@@ -51,11 +50,11 @@ def test_selection_reports_the_honest_score_of_its_weights(library, metric):
     expected, _ = honest_score(
         data.y, blend(oofs, sel.weights), cv.fold_ids, metric, pos_label=data.pos_label
     )
-    assert sel.score == pytest.approx(expected, abs=1e-12)
+    assert sel.score == expected
     single, _ = honest_score(
         data.y, oofs[sel.single_best], cv.fold_ids, metric, pos_label=data.pos_label
     )
-    assert sel.single_score == pytest.approx(single, abs=1e-12)
+    assert sel.single_score == single
     # The greedy path starts from the single best and keeps its best prefix.
     assert sel.history[0] == pytest.approx(sel.single_score)
     assert sel.score >= sel.single_score - 1e-9
@@ -102,6 +101,27 @@ def test_a_given_single_best_is_the_baseline(library):
     assert not sel.chosen
 
 
+def test_a_time_limit_shortens_the_selection(library):
+    data, cv, oofs = library
+    sel = select_ensemble(
+        oofs, data.y, cv.fold_ids, "f1", pos_label=data.pos_label, time_limit=1e-4
+    )
+    assert sel.weights == {sel.single_best: 1.0}
+    assert not sel.chosen
+    assert sel.nested_score is None
+    assert any("time limit" in note for note in sel.notes)
+
+
+def test_two_folds_use_the_margin_rule(yeast4):
+    data = validate(*yeast4)
+    cv = CrossValidation(data, 2, random_state=0)
+    oofs = {n: evaluate(CONFIGS[n], cv, get_metric("f1"), random_state=0).oof for n in (0, 1)}
+    sel = select_ensemble(oofs, data.y, cv.fold_ids, "average_precision", pos_label=data.pos_label)
+    assert sel.nested_score is None
+    if len(sel.weights) > 1:
+        assert "standard error" in sel.reason
+
+
 def test_bad_inputs_are_refused(library):
     data, cv, oofs = library
     with pytest.raises(AutoImbError, match="single_best"):
@@ -114,6 +134,8 @@ def test_bad_inputs_are_refused(library):
         select_ensemble(oofs, data.y, cv.fold_ids[:-1], "f1")
     with pytest.raises(AutoImbError, match="max_size"):
         select_ensemble(oofs, data.y, cv.fold_ids, "f1", max_size=0)
+    with pytest.raises(AutoImbError, match="time_limit"):
+        select_ensemble(oofs, data.y, cv.fold_ids, "f1", time_limit=0)
     with pytest.raises(AutoImbError, match="weights"):
         blend(oofs, {0: -1.0})
 
@@ -135,12 +157,10 @@ def test_fast_ranking_scores_equal_honest_score(metric, n_classes):
 def test_multiclass_selection(glass):
     data = validate(*glass)
     cv = CrossValidation(data, 3, random_state=0)
-    oofs = {
-        n: evaluate(CONFIGS[n], cv, get_metric("roc_auc"), random_state=0).oof for n in (0, 2)
-    }
+    oofs = {n: evaluate(CONFIGS[n], cv, get_metric("roc_auc"), random_state=0).oof for n in (0, 2)}
     sel = select_ensemble(oofs, data.y, cv.fold_ids, "roc_auc", max_size=5)
     expected, _ = honest_score(data.y, blend(oofs, sel.weights), cv.fold_ids, "roc_auc")
-    assert sel.score == pytest.approx(expected, abs=1e-12)
+    assert sel.score == expected
     assert sum(sel.weights.values()) == pytest.approx(1.0)
 
 
@@ -150,7 +170,8 @@ def test_multiclass_selection(glass):
 @pytest.fixture(scope="module")
 def fitted(yeast4):
     X, y = yeast4
-    train, test = half_split(len(y))
+    order = np.random.default_rng(0).permutation(len(y))
+    train, test = order[: len(y) // 2], order[len(y) // 2 :]
     data = validate(X.iloc[train].reset_index(drop=True), y.iloc[train].reset_index(drop=True))
     members = [
         StrategyPipeline(CONFIGS[n], data.schema(), random_state=0).fit(data.X, data.y)
@@ -160,7 +181,7 @@ def fitted(yeast4):
 
 
 def test_predict_proba_is_the_weighted_mean(fitted):
-    data, members, X_test = fitted
+    _, members, X_test = fitted
     ensemble = EnsembleClassifier(members, [2.0, 1.0, 1.0])
     expected = sum(
         w * m.predict_proba(X_test) for w, m in zip([0.5, 0.25, 0.25], members, strict=True)
@@ -193,7 +214,7 @@ def test_clone_and_refit(fitted):
 
 
 def test_skops_round_trip(fitted, tmp_path):
-    data, members, X_test = fitted
+    _, members, X_test = fitted
     ensemble = EnsembleClassifier(members, [0.2, 0.3, 0.5])
     path = tmp_path / "ensemble.skops"
     sio.dump(ensemble, path)

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autoimb import advice as advice_module
+from autoimb.advice import minority_learning_curve
+from autoimb.data import validate
+from autoimb.evaluate import CrossValidation, evaluate
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics import get_metric
+from autoimb.pipeline import StrategyPipeline
+
+LIGHTGBM = {"model": {"name": "lightgbm", "n_estimators": 30}}
+LOGISTIC = {"weighting": {"name": "balanced"}, "model": {"name": "logistic_regression"}}
+
+
+class RecordingPipeline(StrategyPipeline):
+    """Notes the rows each fit and prediction sees, to check what the curve holds fixed."""
+
+    log: ClassVar[list[tuple[str, int, str]]] = []
+
+    def fit_transformed(self, preprocessor, Xt, y, sample_weight=None, n_classes=None):
+        self.log.append(("fit", len(y), ""))
+        return super().fit_transformed(preprocessor, Xt, y, sample_weight, n_classes)
+
+    def predict_proba_transformed(self, Xt):
+        digest = hashlib.sha1(np.ascontiguousarray(Xt).tobytes()).hexdigest()
+        self.log.append(("predict", len(Xt), digest))
+        return super().predict_proba_transformed(Xt)
+
+
+@pytest.fixture(scope="module")
+def yeast(yeast4):
+    return validate(*yeast4)
+
+
+@pytest.fixture(scope="module")
+def yeast_f1(yeast):
+    with pytest.MonkeyPatch.context() as patch:
+        RecordingPipeline.log = []
+        patch.setattr(advice_module, "StrategyPipeline", RecordingPipeline)
+        result = minority_learning_curve(LIGHTGBM, yeast, "f1", random_state=0)
+        log = list(RecordingPipeline.log)
+    return result, log
+
+
+def test_points_grow_in_minority_count(yeast_f1, yeast):
+    result, _ = yeast_f1
+    counts = [p.minority_count for p in result.points]
+    assert len(counts) == 5
+    assert all(a < b for a, b in itertools.pairwise(counts))
+    # Training folds of 3-fold CV hold about two thirds of the 51 minority rows.
+    assert counts[-1] == pytest.approx(51 * 2 / 3, abs=1)
+    assert result.current_count == 51
+    assert all(p.n_runs == 2 for p in result.points)
+    assert {p.fraction for p in result.points} == {0.2, 0.35, 0.5, 0.75, 1.0}
+
+
+def test_every_point_is_scored_on_the_same_validation_rows(yeast_f1, yeast):
+    result, log = yeast_f1
+    cv = CrossValidation(yeast, 3, random_state=0)
+    assert {run.validation_digest for run in result.runs} == {advice_module._digest(cv)}
+    np.testing.assert_array_equal(result.fold_ids, cv.fold_ids)
+    predictions = [(rows, digest) for kind, rows, digest in log if kind == "predict"]
+    n_runs = len(result.runs)
+    assert len(predictions) == 3 * n_runs
+    # Run after run, fold k predicts the very same matrix (yeast4 has no missing values,
+    # so refitted imputation cannot change it).
+    for k in range(3):
+        assert len({predictions[r * 3 + k] for r in range(n_runs)}) == 1
+    assert sum(rows for rows, _ in predictions[:3]) == len(yeast.y)
+    # Training sets shrink with the fraction, the majority rows staying.
+    fits = [rows for kind, rows, _ in log if kind == "fit"]
+    assert min(fits) < max(fits)
+    assert min(fits) > np.sort(np.bincount(yeast.y))[-1] * 2 / 3 - 5
+
+
+def test_the_full_fraction_is_the_ordinary_cross_validation(yeast_f1, yeast):
+    result, _ = yeast_f1
+    full = next(r for r in result.runs if r.fraction == 1.0 and r.repeat == 0)
+    cv = CrossValidation(yeast, 3, random_state=0)
+    expected = evaluate(LIGHTGBM, cv, get_metric("f1"), random_state=0).value
+    assert full.score == pytest.approx(expected, abs=1e-12)
+
+
+def test_predictions_are_finite_and_capped(yeast_f1):
+    result, _ = yeast_f1
+    for value in (result.predicted_current, result.predicted_2x, result.predicted_5x):
+        assert math.isfinite(value)
+        assert value <= 1.0
+    assert result.gain_2x == pytest.approx(result.predicted_2x - result.predicted_current)
+    assert result.gain_5x == pytest.approx(result.predicted_5x - result.predicted_current)
+    if result.fit.kind == "power":
+        assert result.predicted_current <= result.predicted_2x <= result.predicted_5x
+    assert np.all(result.predict(np.array([1e6, 1e9])) <= 1.0)
+
+
+def test_summary_and_frame(yeast_f1):
+    result, _ = yeast_f1
+    text = result.summary()
+    assert "F1" in text
+    assert "2×" in text and "5×" in text and "≈102" in text
+    frame = result.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame["kind"]) == ["measured"] * 5 + ["predicted"] * 3
+    assert {"minority_count", "score", "std", "fitted"} <= set(frame.columns)
+    assert frame.loc[frame["kind"] == "predicted", "minority_count"].tolist() == [51, 102, 255]
+    assert result.to_dict()["summary"] == text
+
+
+def test_ranking_metric_and_a_good_fit(yeast):
+    result = minority_learning_curve(LOGISTIC, yeast, "average_precision", repeats=1)
+    assert result.fit.kind in ("power", "log-linear")
+    assert math.isfinite(result.fit.r2)
+    assert "average precision" in result.summary()
+    assert all(p.n_runs == 1 for p in result.points)
+
+
+def test_multiclass_subsamples_every_class_but_the_largest(glass):
+    data = validate(*glass)
+    config = {"model": {"name": "random_forest", "n_estimators": 20}}
+    result = minority_learning_curve(config, data, "f1", fractions=(0.35, 0.6, 1.0), repeats=1)
+    counts = np.bincount(data.y)
+    assert len(result.subsampled_classes) == data.n_classes - 1
+    assert str(data.classes[int(np.argmax(counts))]) not in result.subsampled_classes
+    minority = [p.minority_count for p in result.points]
+    assert all(a < b for a, b in itertools.pairwise(minority))
+    assert result.multiclass
+    assert "every class but the largest" in result.summary()
+    assert math.isfinite(result.predicted_5x) and result.predicted_5x <= 1.0
+
+
+def test_a_cost_metric_is_capped_at_zero(small_binary):
+    data = validate(*small_binary)
+    result = minority_learning_curve(
+        {"model": {"name": "logistic_regression"}}, data, "cost:fn=5,fp=1", repeats=1
+    )
+    assert result.predicted_5x >= 0.0
+    assert np.all(result.predict(np.array([1e9])) >= 0.0)
+    assert "cost:fn=5,fp=1" in result.summary()
+
+
+def test_two_points_fall_back_to_a_log_linear_fit(small_binary):
+    data = validate(*small_binary)
+    result = minority_learning_curve(LOGISTIC, data, "f1", fractions=(0.5, 1.0), repeats=1)
+    assert result.fit.kind == "log-linear"
+    assert any("log-linear" in note for note in result.notes)
+    assert "Caution" in result.summary()
+    assert math.isfinite(result.predicted_2x)
+
+
+def test_a_time_limit_stops_early_and_says_so(small_binary):
+    data = validate(*small_binary)
+    result = minority_learning_curve(LOGISTIC, data, "f1", time_limit=1e-3)
+    assert len(result.runs) == 1
+    assert any("time limit" in note for note in result.notes)
+    assert result.fit.kind == "none"
+    assert math.isnan(result.predicted_2x)
+    text = result.summary()
+    assert "Too few" in text and "time limit" in text
+
+
+class FragilePipeline(StrategyPipeline):
+    """Fails with fewer than 20 positive rows, as some resamplers do with tiny classes."""
+
+    def fit_transformed(self, preprocessor, Xt, y, sample_weight=None, n_classes=None):
+        if np.count_nonzero(np.asarray(y) == 1) < 20:
+            raise ValueError("too few neighbours")
+        return super().fit_transformed(preprocessor, Xt, y, sample_weight, n_classes)
+
+
+def test_a_fraction_the_strategy_cannot_fit_is_left_out(small_binary, monkeypatch):
+    data = validate(*small_binary)
+    assert data.pos_label == 1
+    monkeypatch.setattr(advice_module, "StrategyPipeline", FragilePipeline)
+    result = minority_learning_curve(LOGISTIC, data, "f1", repeats=1)
+    assert 0.2 not in {p.fraction for p in result.points}
+    assert 1.0 in {p.fraction for p in result.points}
+    assert any("left out" in note for note in result.notes)
+    assert "failed at some fractions" in result.summary()
+    X, y = small_binary
+    rows = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:9]]
+    tiny = validate(X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True))
+    with pytest.raises(AutoImbError, match="full training folds"):
+        minority_learning_curve(LOGISTIC, tiny, "f1", repeats=1)
+
+
+def test_bad_inputs_are_refused(small_binary, glass):
+    data = validate(*small_binary)
+    with pytest.raises(AutoImbError, match="fractions"):
+        minority_learning_curve(LOGISTIC, data, "f1", fractions=(0.0, 1.0))
+    with pytest.raises(AutoImbError, match="fractions"):
+        minority_learning_curve(LOGISTIC, data, "f1", fractions=())
+    with pytest.raises(AutoImbError, match="Dataset"):
+        minority_learning_curve(LOGISTIC, small_binary, "f1")
+    with pytest.raises(AutoImbError, match="model"):
+        minority_learning_curve({}, data, "f1")
+    with pytest.raises(AutoImbError, match="time_limit"):
+        minority_learning_curve(LOGISTIC, data, "f1", time_limit=-1)
+    with pytest.raises(AutoImbError, match="two classes"):
+        minority_learning_curve(LOGISTIC, validate(*glass), "cost:fn=5,fp=1")
