@@ -241,7 +241,7 @@ def _select_ensemble(
         sample_weight=data.sample_weight,
         pos_label=data.pos_label,
         single_best=best,
-        time_limit=None if remaining is None else 0.5 * remaining,
+        time_limit=_ensemble_time(settings, remaining),
     )
     notes.append(selection.reason)
     if selection.chosen and remaining is not None:
@@ -255,6 +255,13 @@ def _select_ensemble(
             )
             return selection, False
     return selection, selection.chosen
+
+
+def _ensemble_time(settings: SearchSettings, remaining: float | None) -> float:
+    """Half of what is left of a budget; without one, a fifth of the time the search took."""
+    if remaining is not None:
+        return 0.5 * remaining
+    return max(2.0, 0.2 * (time.monotonic() - settings.started))
 
 
 def _advice(

@@ -43,7 +43,7 @@ def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame(columns, index=range(n)), np.asarray(labels, dtype=object)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
 def test_search_succeeds_or_raises_its_own_error(frame) -> None:
     X, y = frame
