@@ -22,12 +22,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb import _compat
-from autoimb.components.deep import (
-    TabularMLPClassifier,
-    _check_sample_weight,
-    _check_X,
-    _encode_labels,
-)
+from autoimb.components.deep import TabularMLPClassifier
+from autoimb.components.nets import _check_sample_weight, _check_X, _encode_labels
 from autoimb.exceptions import AutoImbError
 
 __all__ = [
