@@ -370,7 +370,7 @@ def _run_search(
     if budget is None and args.n_trials is None:
         budget = DEFAULT_TIME_BUDGET
     finished, best = _study_state(previous)
-    if finished and not args.quiet:
+    if finished and not args.quiet and metric.name == attrs.get("metric"):
         where = f"study {args.study_name!r} in {storage}"
         held = f"; best {metric.name} {best[0]:.4f} (trial {best[1]})" if best else ""
         _say(f"resuming {where}: {finished} trials already finished{held}; going on from there")

@@ -28,17 +28,43 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import average_precision_score, roc_auc_score
+from numpy.typing import ArrayLike
 
 from autoimb.exceptions import AutoImbError
+from autoimb.formulas import (
+    ConfusionFn,
+    CountsFn,
+    FloatArray,
+    RankingFn,
+    _average_precision,
+    _balanced_accuracy,
+    _cost,
+    _f1,
+    _fbeta,
+    _g_mean,
+    _macro_ovr,
+    _mcc,
+    _multiclass_balanced_accuracy,
+    _multiclass_g_mean,
+    _multiclass_mcc,
+    _precision,
+    _recall,
+    _recall_at_precision,
+    _roc_auc,
+    as_labels,
+    as_proba,
+    as_weights,
+    check_codes,
+    check_pos_label,
+    confusion_matrix,
+)
 
 __all__ = [
     "ALIASES",
@@ -57,265 +83,6 @@ __all__ = [
 ]
 
 MetricKind = Literal["threshold", "ranking"]
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-CountsFn = Callable[[FloatArray, FloatArray, FloatArray, FloatArray], FloatArray]
-ConfusionFn = Callable[[FloatArray], float]
-RankingFn = Callable[[NDArray[np.bool_], FloatArray, FloatArray], float]
-
-# Precision computed from weighted sums can land a hair under an exact floor such as 0.9.
-_FLOOR_TOL = 1e-12
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _as_labels(y: ArrayLike, what: str) -> IntArray:
-    """Integer class codes, refused early so a string label never reaches ``bincount``."""
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise AutoImbError(
-            f"{what} must be a 1-D array of class codes, got shape {arr.shape}; "
-            "pass one label per row."
-        )
-    if arr.dtype == np.bool_:
-        return arr.astype(np.int64)
-    if (
-        np.issubdtype(arr.dtype, np.floating)
-        and np.all(np.isfinite(arr))
-        and np.all(arr == np.round(arr))
-    ):
-        arr = arr.astype(np.int64)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise AutoImbError(
-            f"{what} must hold integer class codes 0..C-1, got dtype {arr.dtype}; "
-            "encode the labels first (e.g. with sklearn's LabelEncoder)."
-        )
-    if arr.size and arr.min() < 0:
-        raise AutoImbError(f"{what} holds negative class codes; encode the labels as 0..C-1 first.")
-    return arr.astype(np.int64, copy=False)
-
-
-def _as_weights(sample_weight: ArrayLike | None, n: int) -> FloatArray | None:
-    """Weights checked once here, so every metric can trust them."""
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.ndim != 1 or w.shape[0] != n:
-        raise AutoImbError(
-            f"sample_weight must be a 1-D array with one weight per row ({n}), got shape {w.shape}."
-        )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise AutoImbError(
-            "sample_weight must hold finite, non-negative numbers; "
-            "drop or fix the rows with negative, NaN or infinite weights."
-        )
-    return w
-
-
-def _as_proba(proba: ArrayLike, n: int) -> FloatArray:
-    """An (n, C) probability array; a 1-D score vector is refused to keep ``pos_label`` exact."""
-    p = np.asarray(proba, dtype=np.float64)
-    if p.ndim != 2 or p.shape[0] != n or p.shape[1] < 2:
-        raise AutoImbError(
-            f"proba must be an (n_samples, n_classes) array with n_samples={n} and at "
-            f"least 2 columns, got shape {p.shape}; pass the full predict_proba output."
-        )
-    if not np.all(np.isfinite(p)):
-        raise AutoImbError("proba holds NaN or infinite values; check the model that produced it.")
-    return p
-
-
-def _check_pos_label(pos_label: int, n_classes: int) -> int:
-    if isinstance(pos_label, bool) or not isinstance(pos_label, int | np.integer):
-        raise AutoImbError(
-            f"pos_label must be an integer class code, got {pos_label!r}; "
-            "pass the encoded index of the minority class."
-        )
-    if not 0 <= int(pos_label) < n_classes:
-        raise AutoImbError(
-            f"pos_label={pos_label} is outside the class codes 0..{n_classes - 1}; "
-            "pass the encoded index of the minority class."
-        )
-    return int(pos_label)
-
-
-def _check_codes(codes: IntArray, n_classes: int, what: str) -> None:
-    if codes.size and int(codes.max()) >= n_classes:
-        raise AutoImbError(
-            f"{what} holds class code {int(codes.max())} but only {n_classes} classes "
-            f"are expected (codes 0..{n_classes - 1}); pass the right n_classes or "
-            "re-encode the labels."
-        )
-
-
-def confusion_matrix(
-    y: ArrayLike,
-    y_pred: ArrayLike,
-    n_classes: int,
-    sample_weight: ArrayLike | None = None,
-) -> FloatArray:
-    """Weighted confusion matrix (rows = true class), sized by ``n_classes`` not by the data.
-
-    Fixing the size keeps folds that miss a class comparable with the others.
-    """
-    yt = _as_labels(y, "y")
-    yp = _as_labels(y_pred, "y_pred")
-    if yt.shape != yp.shape:
-        raise AutoImbError(
-            f"y and y_pred have different lengths ({yt.shape[0]} and {yp.shape[0]}); "
-            "pass one prediction per row."
-        )
-    if int(n_classes) < 2:
-        raise AutoImbError(f"n_classes must be at least 2, got {n_classes}.")
-    c = int(n_classes)
-    _check_codes(yt, c, "y")
-    _check_codes(yp, c, "y_pred")
-    w = _as_weights(sample_weight, yt.shape[0])
-    flat = np.bincount(yt * c + yp, weights=w, minlength=c * c)
-    return flat.astype(np.float64).reshape(c, c)
-
-
-# ------------------------------------------------------------------ count-level formulas
-
-
-def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
-    """0/0 -> 0.0, so a degenerate threshold scores low instead of poisoning argmax with NaN."""
-    num, den = np.broadcast_arrays(np.asarray(num, float), np.asarray(den, float))
-    out = np.zeros(num.shape, dtype=np.float64)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-def _precision(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
-    return _safe_div(tp, tp + fp)
-
-
-def _recall(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
-    return _safe_div(tp, tp + fn)
-
-
-def _f1(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
-    return _safe_div(2.0 * tp, 2.0 * tp + fp + fn)
-
-
-def _fbeta(
-    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray, *, beta: float
-) -> FloatArray:
-    b2 = beta * beta
-    return _safe_div((1.0 + b2) * tp, (1.0 + b2) * tp + b2 * fn + fp)
-
-
-def _mcc(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
-    # Two square roots instead of one of the product keep large weighted counts in range.
-    den = np.sqrt((tp + fp) * (tp + fn)) * np.sqrt((tn + fp) * (tn + fn))
-    return _safe_div(tp * tn - fp * fn, den)
-
-
-def _balanced_accuracy(
-    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray
-) -> FloatArray:
-    # As sklearn: a class absent from y is left out of the mean rather than counted as 0.
-    pos, neg = tp + fn, tn + fp
-    n_present = (pos > 0).astype(np.float64) + (neg > 0)
-    return _safe_div(_safe_div(tp, pos) + _safe_div(tn, neg), n_present)
-
-
-def _g_mean(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
-    # As imbalanced-learn: classes seen in y or in the predictions count, 0/0 recall is 0.
-    tpr, tnr = _safe_div(tp, tp + fn), _safe_div(tn, tn + fp)
-    pos_seen = (tp + fn + fp) > 0
-    neg_seen = (tn + fp + fn) > 0
-    both = np.sqrt(tpr * tnr)
-    return np.where(pos_seen & neg_seen, both, np.where(pos_seen, tpr, tnr))
-
-
-def _recall_at_precision(
-    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray, *, floor: float
-) -> FloatArray:
-    # Below the floor the score is the (negative) precision shortfall, so an optimiser
-    # still sees which infeasible trial came closest instead of a flat zero.
-    precision = _precision(tp, fp, fn, tn)
-    recall = _recall(tp, fp, fn, tn)
-    return np.where(precision >= floor - _FLOOR_TOL, recall, -(floor - precision))
-
-
-def _cost(
-    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray, *, c_fn: float, c_fp: float
-) -> FloatArray:
-    return _safe_div(fn * c_fn + fp * c_fp, tp + fp + fn + tn)
-
-
-# ------------------------------------------------------------- multi-class from matrices
-
-
-def _per_class_counts(cm: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    tp = np.diag(cm).astype(np.float64)
-    fp = cm.sum(axis=0) - tp
-    fn = cm.sum(axis=1) - tp
-    tn = cm.sum() - tp - fp - fn
-    return tp, fp, fn, tn
-
-
-def _macro_ovr(cm: FloatArray, *, counts_fn: CountsFn) -> float:
-    # Average over classes seen in y or in the predictions, as sklearn's macro average.
-    tp, fp, fn, tn = _per_class_counts(cm)
-    seen = (cm.sum(axis=0) > 0) | (cm.sum(axis=1) > 0)
-    if not np.any(seen):
-        return 0.0
-    return float(np.mean(counts_fn(tp, fp, fn, tn)[seen]))
-
-
-def _multiclass_balanced_accuracy(cm: FloatArray) -> float:
-    support = cm.sum(axis=1)
-    present = support > 0
-    if not np.any(present):
-        return 0.0
-    return float(np.mean(np.diag(cm)[present] / support[present]))
-
-
-def _multiclass_g_mean(cm: FloatArray) -> float:
-    support = cm.sum(axis=1)
-    seen = (support > 0) | (cm.sum(axis=0) > 0)
-    if not np.any(seen):
-        return 0.0
-    recalls = _safe_div(np.diag(cm), support)[seen]
-    if np.any(recalls <= 0):
-        return 0.0
-    return float(np.exp(np.mean(np.log(recalls))))
-
-
-def _multiclass_mcc(cm: FloatArray) -> float:
-    # Gorodkin's R_K, the formula sklearn's matthews_corrcoef uses.
-    t_sum = cm.sum(axis=1)
-    p_sum = cm.sum(axis=0)
-    n_correct = float(np.trace(cm))
-    n = float(cm.sum())
-    cov_ytyp = n_correct * n - float(t_sum @ p_sum)
-    cov_ypyp = n * n - float(p_sum @ p_sum)
-    cov_ytyt = n * n - float(t_sum @ t_sum)
-    if cov_ypyp * cov_ytyt == 0:
-        return 0.0
-    return cov_ytyp / math.sqrt(cov_ytyt) / math.sqrt(cov_ypyp)
-
-
-# ---------------------------------------------------------------- ranking (probabilities)
-
-
-def _average_precision(y_true: NDArray[np.bool_], score: FloatArray, w: FloatArray) -> float:
-    # sklearn answers 0.0 with a warning when there is no positive; NaN lets callers see it.
-    if not np.sum(w[y_true]) > 0:
-        return math.nan
-    return float(average_precision_score(y_true, score, sample_weight=w))
-
-
-def _roc_auc(y_true: NDArray[np.bool_], score: FloatArray, w: FloatArray) -> float:
-    if not (np.sum(w[y_true]) > 0 and np.sum(w[~y_true]) > 0):
-        return math.nan
-    return float(roc_auc_score(y_true, score, sample_weight=w))
-
-
-# --------------------------------------------------------------------------- the metric
 
 
 @dataclass(frozen=True)
@@ -387,7 +154,7 @@ class Metric:
             )
         n_classes = m.shape[0]
         if n_classes == 2:
-            p = _check_pos_label(pos_label, 2)
+            p = check_pos_label(pos_label, 2)
             o = 1 - p
             return float(self.from_counts(m[p, p], m[o, p], m[p, o], m[o, o]))
         if self.multiclass_fn is None:
@@ -440,15 +207,15 @@ class Metric:
         ranking_fn = self.ranking_fn
         if ranking_fn is None:  # unreachable after __post_init__; keeps the type exact
             raise AutoImbError(f"Ranking metric {self.name!r} has no ranking_fn.")
-        yt = _as_labels(y, "y")
-        p = _as_proba(proba, yt.shape[0])
+        yt = as_labels(y, "y")
+        p = as_proba(proba, yt.shape[0])
         n_classes = p.shape[1]
-        _check_codes(yt, n_classes, "y")
-        w = _as_weights(sample_weight, yt.shape[0])
+        check_codes(yt, n_classes, "y")
+        w = as_weights(sample_weight, yt.shape[0])
         if w is None:
             w = np.ones(yt.shape[0], dtype=np.float64)
         if n_classes == 2:
-            pl = _check_pos_label(pos_label, 2)
+            pl = check_pos_label(pos_label, 2)
             return float(ranking_fn(yt == pl, p[:, pl], w))
         per_class = [ranking_fn(yt == c, p[:, c], w) for c in range(n_classes)]
         return float(np.mean(per_class))
@@ -478,7 +245,7 @@ class Metric:
         if proba is not None:
             n_classes = int(np.shape(proba)[1]) if np.ndim(proba) == 2 else 2
         else:
-            yt, yp = _as_labels(y, "y"), _as_labels(y_pred, "y_pred")
+            yt, yp = as_labels(y, "y"), as_labels(y_pred, "y_pred")
             top = max(int(yt.max(initial=0)), int(yp.max(initial=0)))
             n_classes = max(2, top + 1)
         return self.score_labels(
@@ -686,7 +453,7 @@ def report_metrics(
     Metrics that do not apply to the target, or come out NaN (e.g. ROC AUC with one
     class present), are left out so the report only holds real numbers.
     """
-    n_classes = _as_proba(proba, len(_as_labels(y, "y"))).shape[1]
+    n_classes = as_proba(proba, len(as_labels(y, "y"))).shape[1]
     out: dict[str, float] = {}
     for name in REPORT_METRICS:
         metric = get_metric(name)

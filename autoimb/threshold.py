@@ -20,15 +20,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics import (
-    Metric,
-    _as_labels,
-    _as_proba,
-    _as_weights,
-    _check_codes,
-    _check_pos_label,
-    get_metric,
-)
+from autoimb.formulas import as_labels, as_proba, as_weights, check_codes, check_pos_label
+from autoimb.metrics import Metric, get_metric
 
 __all__ = [
     "Decision",
@@ -104,7 +97,7 @@ class Decision:
                     f"A threshold decision is for binary targets, but proba has {n_classes} "
                     "columns; use a class_scale decision for multi-class targets."
                 )
-            pos = _check_pos_label(self.pos_label, 2)
+            pos = check_pos_label(self.pos_label, 2)
             hit = p[:, pos] >= self.threshold
             return np.where(hit, pos, 1 - pos).astype(np.int64)
         if self.class_scale is not None:
@@ -150,13 +143,13 @@ class Decision:
 def _inputs(
     y: ArrayLike, proba: ArrayLike, sample_weight: ArrayLike | None, pos_label: int
 ) -> tuple[IntArray, FloatArray, FloatArray, int]:
-    yt = _as_labels(y, "y")
+    yt = as_labels(y, "y")
     if yt.shape[0] == 0:
         raise AutoImbError("y is empty; a decision needs at least one labelled row.")
-    p = _as_proba(proba, yt.shape[0])
-    _check_codes(yt, p.shape[1], "y")
-    pos = _check_pos_label(pos_label, p.shape[1])
-    w = _as_weights(sample_weight, yt.shape[0])
+    p = as_proba(proba, yt.shape[0])
+    check_codes(yt, p.shape[1], "y")
+    pos = check_pos_label(pos_label, p.shape[1])
+    w = as_weights(sample_weight, yt.shape[0])
     if w is None:
         w = np.ones(yt.shape[0], dtype=np.float64)
     return yt, p, w, pos
