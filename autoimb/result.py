@@ -52,6 +52,16 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def describe(config: dict[str, Any]) -> str:
+    """``"lightgbm + smote + balanced"``: the model, then every stage that is not "none"."""
+    chosen = [(config.get("model") or {}).get("name", "?")]
+    for stage in ("resampler", "weighting", "augmenter", "features"):
+        name = (config.get(stage) or {}).get("name", "none")
+        if name != "none":
+            chosen.append(name)
+    return " + ".join(chosen)
+
+
 @dataclass
 class Evidence:
     """Out-of-fold predictions of the winner, on which its threshold and report are computed."""
@@ -98,6 +108,13 @@ class SearchResult:
     @property
     def leaderboard(self) -> pd.DataFrame:
         return leaderboard(self.study)
+
+    @property
+    def strategy(self) -> str:
+        """The winner in a few words: its stages' choices, or the ensemble's size."""
+        if "ensemble" in self.best_config:
+            return f"ensemble of {len(self.best_config['ensemble'])} trials"
+        return describe(self.best_config)
 
     @property
     def classes_(self) -> np.ndarray:

@@ -26,8 +26,13 @@ def one_size(rows: int, budget: float, metric: str) -> dict:
     import autoimb
 
     X, y = make_classification(
-        n_samples=rows, n_features=50, n_informative=12, weights=[0.99], flip_y=0.002,
-        class_sep=0.8, random_state=0,
+        n_samples=rows,
+        n_features=50,
+        n_informative=12,
+        weights=[0.99],
+        flip_y=0.002,
+        class_sep=0.8,
+        random_state=0,
     )
     X = X.astype(np.float32)
     started = time.monotonic()
@@ -43,9 +48,7 @@ def one_size(rows: int, budget: float, metric: str) -> dict:
         "trials_pruned": int(states.get("PRUNED", 0)),
         "trials_failed": int(states.get("FAIL", 0)),
         "best": f"{metric}={result.best_score:.4f}",
-        "strategy": "+".join(
-            result.best_config[s]["name"] for s in ("resampler", "weighting", "model")
-        ),
+        "strategy": result.strategy,
     }
 
 
@@ -59,24 +62,40 @@ def main() -> int:
     if args.child:
         print(json.dumps(one_size(args.rows[0], args.budget, args.metric)))
         return 0
-    print(f"{'rows':>9} {'budget':>7} {'seconds':>8} {'complete':>8} {'pruned':>7} "
-          f"{'failed':>6} {'peak MB':>8}  best / strategy")
+    print(
+        f"{'rows':>9} {'budget':>7} {'seconds':>8} {'complete':>8} {'pruned':>7} "
+        f"{'failed':>6} {'peak MB':>8}  best / strategy"
+    )
     for rows in args.rows:
         budget = args.budget or DEFAULT_BUDGETS.get(rows, 120)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         out = subprocess.run(
-            [sys.executable, __file__, "--child", "--rows", str(rows), "--budget", str(budget),
-             "--metric", args.metric],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--rows",
+                str(rows),
+                "--budget",
+                str(budget),
+                "--metric",
+                args.metric,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if out.returncode != 0:
             print(f"{rows:>9} failed: {out.stderr.strip().splitlines()[-1:]}")
             continue
         peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['rows']:>9} {r['budget_s']:>7.0f} {r['seconds']:>8.1f} "
-              f"{r['trials_complete']:>8} {r['trials_pruned']:>7} {r['trials_failed']:>6} "
-              f"{peak_mb:>8.0f}  {r['best']} {r['strategy']}", flush=True)
+        print(
+            f"{r['rows']:>9} {r['budget_s']:>7.0f} {r['seconds']:>8.1f} "
+            f"{r['trials_complete']:>8} {r['trials_pruned']:>7} {r['trials_failed']:>6} "
+            f"{peak_mb:>8.0f}  {r['best']} {r['strategy']}",
+            flush=True,
+        )
     return 0
 
 
