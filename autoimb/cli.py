@@ -165,6 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_args(worker, data_required=False)
     _search_args(worker)
+    worker.add_argument(
+        "--heartbeat",
+        type=_positive(int),
+        default=30,
+        metavar="S",
+        help="seconds between a database worker's signs of life; a trial of a worker silent for "
+        "3 heartbeats is failed and retried (30)",
+    )
+    worker.add_argument(
+        "--out", metavar="MODEL", help="also write the best pipeline of all workers' trials here"
+    )
+    worker.add_argument(
+        "--force", action="store_true", help="overwrite a model file that another study wrote"
+    )
     worker.set_defaults(handler=_worker)
     return parser
 
@@ -337,9 +351,14 @@ def _worker(args: argparse.Namespace) -> int:
         _read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
     )
     previous = _existing_study(args.storage, args.study_name)
-    result = _run_search(args, X, y, weights, args.storage, previous, None)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        _check_overwrite(out, args.force, previous)
+    result = _run_search(args, X, y, weights, args.storage, previous, out)
     if result is None:
         return EXIT_INTERRUPTED
+    if out is not None:
+        _save_model(result, out)
     if not args.quiet:
         print(
             f"study {args.study_name!r} now holds {len(result.study.trials)} trials; best "
@@ -362,6 +381,7 @@ def _run_search(
 
     from autoimb.api import search
     from autoimb.progress import SearchProgress
+    from autoimb.worker import join
     from autoimb.study import STUDY_ATTR
 
     attrs = previous.user_attrs.get(STUDY_ATTR, {}) if previous is not None else {}
@@ -388,6 +408,20 @@ def _run_search(
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
     try:
         with progress if not args.quiet else contextlib.nullcontext():
+            if args.command == "worker":
+                # A worker searches what the study's creator set: metric, space and folds.
+                return join(
+                    storage,
+                    args.study_name,
+                    X,
+                    y,
+                    time_budget=budget,
+                    n_trials=args.n_trials,
+                    n_jobs=args.n_jobs,
+                    heartbeat=args.heartbeat,
+                    sample_weight=weights,
+                    callbacks=() if args.quiet else (progress,),
+                )
             return search(
                 X,
                 y,

@@ -8,6 +8,7 @@ them can finish with the best pipeline of all workers' trials.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -17,7 +18,7 @@ from autoimb.exceptions import AutoImbError
 from autoimb.metrics import get_metric
 from autoimb.result import SearchResult
 from autoimb.space import parse_space
-from autoimb.study import STUDY_ATTR, SearchSettings, make_storage, run
+from autoimb.study import STUDY_ATTR, SearchSettings, TrialCallback, make_storage, run
 
 
 def study_attrs(storage: str, study_name: str) -> dict[str, Any]:
@@ -46,6 +47,7 @@ def join(
     n_jobs: int = 1,
     heartbeat: int = 30,
     sample_weight: Any = None,
+    callbacks: Sequence[TrialCallback] = (),
 ) -> SearchResult:
     """Run trials in an existing study until the budget ends; return the best of all workers."""
     from autoimb.api import check_budget, finish
@@ -64,6 +66,7 @@ def join(
         random_state=int(attrs["seed"]),
         warm_start=None,
         heartbeat=heartbeat,
+        callbacks=tuple(callbacks),
     )
     data = validate(X, y, sample_weight=sample_weight)
     if len(data.y) != attrs["rows"]:
