@@ -1,0 +1,71 @@
+"""Kill -9 of a running search, then the same command again: nothing finished is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from autoimb.study import make_storage
+
+
+def test_a_killed_search_resumes_with_every_finished_trial(tmp_path, yeast4) -> None:
+    X, y = yeast4
+    data = tmp_path / "yeast4.csv"
+    X.assign(target=y).to_csv(data, index=False)
+    model = tmp_path / "yeast4.skops"
+    log = str(tmp_path / "study.log")
+    command = [
+        sys.executable,
+        "-m",
+        "autoimb.cli",
+        "search",
+        str(data),
+        "--target",
+        "target",
+        "--metric",
+        "f1",
+        "--cv",
+        "3",
+        "--storage",
+        log,
+        "--out",
+        str(model),
+        "--quiet",
+    ]
+    running = subprocess.Popen([*command, "--n-trials", "200"], stderr=subprocess.PIPE)
+
+    def finished() -> list[optuna.trial.FrozenTrial]:
+        try:
+            study = optuna.load_study(study_name="autoimb", storage=make_storage(log))
+        except (KeyError, FileNotFoundError, ValueError):
+            return []
+        return [t for t in study.trials if t.state.is_finished()]
+
+    deadline = time.monotonic() + 120
+    while len(finished()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    os.kill(running.pid, signal.SIGKILL)
+    running.wait(timeout=30)
+    before = finished()
+    assert len(before) >= 4
+    best_before = max(t.value for t in before if t.state == TrialState.COMPLETE)
+
+    again = subprocess.run(
+        [*command, "--n-trials", "3"], capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    study = optuna.load_study(study_name="autoimb", storage=make_storage(log))
+    after = {t.number: t for t in study.trials}
+    for trial in before:  # every trial that had finished is still there, unchanged
+        assert after[trial.number].state == trial.state
+        assert after[trial.number].value == trial.value
+    assert not [t for t in study.trials if t.state == TrialState.RUNNING]
+    assert sum(t.state.is_finished() for t in study.trials) >= len(before) + 3
+    assert study.best_value >= best_before
+    assert model.exists()
