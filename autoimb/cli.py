@@ -381,8 +381,8 @@ def _run_search(
 
     from autoimb.api import search
     from autoimb.progress import SearchProgress
-    from autoimb.worker import join
     from autoimb.study import STUDY_ATTR
+    from autoimb.worker import join
 
     attrs = previous.user_attrs.get(STUDY_ATTR, {}) if previous is not None else {}
     metric = _metric(args.metric or attrs.get("metric") or DEFAULT_METRIC)

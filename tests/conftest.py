@@ -18,6 +18,14 @@ def keel() -> Path:
     return KEEL
 
 
+def read_keel(name: str) -> pd.DataFrame:
+    """A KEEL set from ../shared/datasets, skipping the test where the folder is absent."""
+    file = KEEL / f"{name}.csv.gz"
+    if not file.exists():
+        pytest.skip(f"KEEL data set {file} is not available")
+    return pd.read_csv(file, na_values=["?"])
+
+
 def shipped(name: str) -> tuple[pd.DataFrame, pd.Series]:
     return datasets.load(name, return_X_y=True)
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import read_keel
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -15,20 +13,12 @@ from sklearn.preprocessing import OrdinalEncoder
 from autoimb.components.anomaly import AnomalyDetectorClassifier, AnomalyScoreFeatures
 from autoimb.exceptions import AutoImbError, SchemaError
 
-PATH = Path(__file__).parents[1].parent / "shared/datasets/keel"
 DETECTORS = ("isolation_forest", "one_class_svm", "local_outlier_factor")
-
-
-def _read(name: str) -> pd.DataFrame:
-    file = PATH / f"{name}.csv.gz"
-    if not file.exists():
-        pytest.skip(f"KEEL data set {file} is not available")
-    return pd.read_csv(file)
 
 
 @pytest.fixture(scope="module")
 def yeast4() -> tuple[np.ndarray, np.ndarray]:
-    frame = _read("yeast4")
+    frame = read_keel("yeast4")
     return frame.drop(columns="target").to_numpy(np.float64), frame["target"].to_numpy()
 
 
@@ -40,7 +30,7 @@ def yeast4_split(yeast4: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def car_good() -> tuple[np.ndarray, np.ndarray]:
-    frame = _read("car_good")
+    frame = read_keel("car_good")
     X = OrdinalEncoder().fit_transform(frame.drop(columns="target")).astype(np.float64)
     return X, frame["target"].to_numpy()
 
@@ -93,7 +83,7 @@ def test_minority_may_carry_label_zero(yeast4_split: list[np.ndarray]) -> None:
 
 
 def test_multiclass_is_refused() -> None:
-    frame = _read("glass_multiclass")
+    frame = read_keel("glass_multiclass")
     X = frame.drop(columns="target").to_numpy(np.float64)
     y = np.unique(frame["target"].to_numpy(), return_inverse=True)[1]
     with pytest.raises(AutoImbError, match=r"binary only.*another model"):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import read_keel
 from imblearn.pipeline import Pipeline
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -15,33 +13,25 @@ from sklearn.preprocessing import OrdinalEncoder
 from autoimb.components.augment import MinorityJitter, MinorityMixup
 from autoimb.exceptions import AutoImbError
 
-PATH = Path(__file__).parents[1].parent / "shared/datasets/keel"
 AUGMENTERS = (MinorityJitter, MinorityMixup)
-
-
-def _read(name: str) -> pd.DataFrame:
-    file = PATH / f"{name}.csv.gz"
-    if not file.exists():
-        pytest.skip(f"KEEL data set {file} is not available")
-    return pd.read_csv(file)
 
 
 @pytest.fixture(scope="module")
 def yeast4() -> tuple[np.ndarray, np.ndarray]:
-    frame = _read("yeast4")
+    frame = read_keel("yeast4")
     return frame.drop(columns="target").to_numpy(np.float64), frame["target"].to_numpy()
 
 
 @pytest.fixture(scope="module")
 def car_good() -> tuple[np.ndarray, np.ndarray]:
-    frame = _read("car_good")
+    frame = read_keel("car_good")
     X = OrdinalEncoder().fit_transform(frame.drop(columns="target")).astype(np.float64)
     return X, frame["target"].to_numpy()
 
 
 @pytest.fixture(scope="module")
 def glass() -> tuple[np.ndarray, np.ndarray]:
-    frame = _read("glass_multiclass")
+    frame = read_keel("glass_multiclass")
     y = np.unique(frame["target"].to_numpy(), return_inverse=True)[1]
     return frame.drop(columns="target").to_numpy(np.float64), y
 

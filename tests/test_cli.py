@@ -269,6 +269,7 @@ def test_progress_redraws_one_line_on_a_terminal():
         metric_name="mcc",
         greater_is_better=True,
         time_budget=60,
+        live=True,
         already=4,
         best=(0.6, 1, {"model": {"name": "logistic_regression"}}),
     )

@@ -138,9 +138,7 @@ def test_every_trial_failing_gives_one_clear_error(small_binary) -> None:
 
     RESAMPLERS["broken"] = Component("broken", "resampler", broken, "Always fails.")
     try:
-        space = parse_space(
-            "model: {logistic_regression: {}}\nresampler: {broken: {}}"
-        )
+        space = parse_space("model: {logistic_regression: {}}\nresampler: {broken: {}}")
         X, y = small_binary
         with pytest.raises(autoimb.AutoImbError, match=r"every trial failed.*no neighbours here"):
             autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)

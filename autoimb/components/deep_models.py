@@ -71,35 +71,29 @@ def _leaf_embedding(params: Mapping[str, Any], ctx: FitContext) -> LeafEmbedding
     )
 
 
+def _net_and_trees(params: Mapping[str, Any], ctx: FitContext) -> dict[str, Any]:
+    """The settings both hybrids share: a small net, then LightGBM."""
+    return {
+        **_categories(ctx),
+        "hidden_sizes": hidden_sizes(params, 64, 2),
+        "mlp_loss": str(params.get("mlp_loss", "weighted_ce")),
+        "mlp_max_epochs": int(params.get("mlp_max_epochs", 40)),
+        "n_estimators": int(params.get("n_estimators", 200)),
+        "num_leaves": int(params.get("num_leaves", 31)),
+        "learning_rate": float(params.get("learning_rate", 0.05)),
+        "n_threads": ctx.n_threads,
+        "random_state": ctx.random_state,
+    }
+
+
 def _neural_embedding_boost(
     params: Mapping[str, Any], ctx: FitContext
 ) -> NeuralEmbeddingBoostClassifier:
-    return NeuralEmbeddingBoostClassifier(
-        **_categories(ctx),
-        hidden_sizes=hidden_sizes(params, 64, 2),
-        mlp_loss=str(params.get("mlp_loss", "weighted_ce")),
-        mlp_max_epochs=int(params.get("mlp_max_epochs", 40)),
-        n_estimators=int(params.get("n_estimators", 200)),
-        num_leaves=int(params.get("num_leaves", 31)),
-        learning_rate=float(params.get("learning_rate", 0.05)),
-        n_threads=ctx.n_threads,
-        random_state=ctx.random_state,
-    )
+    return NeuralEmbeddingBoostClassifier(**_net_and_trees(params, ctx))
 
 
 def _deep_tree_stacking(params: Mapping[str, Any], ctx: FitContext) -> DeepTreeStackingClassifier:
-    return DeepTreeStackingClassifier(
-        **_categories(ctx),
-        hidden_sizes=hidden_sizes(params, 64, 2),
-        mlp_loss=str(params.get("mlp_loss", "weighted_ce")),
-        mlp_max_epochs=int(params.get("mlp_max_epochs", 40)),
-        n_estimators=int(params.get("n_estimators", 200)),
-        num_leaves=int(params.get("num_leaves", 31)),
-        learning_rate=float(params.get("learning_rate", 0.05)),
-        C=float(params.get("C", 1.0)),
-        n_threads=ctx.n_threads,
-        random_state=ctx.random_state,
-    )
+    return DeepTreeStackingClassifier(**_net_and_trees(params, ctx), C=float(params.get("C", 1.0)))
 
 
 for _component in [
