@@ -8,7 +8,6 @@ failing strategy becomes a FAIL trial with its error kept; the search goes on.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import socket
 import threading
@@ -412,11 +411,3 @@ def _all_failed_message(study: optuna.Study) -> str:
         f"causes: {causes or 'none recorded'}. Raise the time budget, or check the data and "
         "the search space."
     )
-
-
-def trial_config(trial: FrozenTrial) -> dict[str, Any]:
-    return dict(trial.user_attrs.get("config", {}))
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)

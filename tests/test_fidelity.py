@@ -1,0 +1,67 @@
+"""Multi-fidelity on large data: trials climb from subsamples that keep every minority row."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+import autoimb
+from autoimb import study as study_module
+from autoimb.data import validate
+from autoimb.evaluate import CrossValidation, evaluate
+from autoimb.metrics import get_metric
+from autoimb.study import fidelities
+
+
+def test_fidelities_grow_by_a_factor_and_end_with_all_rows() -> None:
+    assert fidelities(1_000) == [1.0]
+    steps = fidelities(1_000_000)
+    assert steps[-1] == 1.0 and len(steps) == 4
+    assert all(b / a == pytest.approx(3) for a, b in pairwise(steps))
+    assert 1_000_000 * steps[0] >= study_module.FIDELITY_MIN_ROWS
+
+
+def test_a_subsample_keeps_every_minority_row_and_the_validation_rows(yeast4) -> None:
+    X, y = yeast4
+    cv = CrossValidation(validate(X, y), 3, random_state=0)
+    rows = cv.subsample(0, 0.2, seed=0)
+    train, valid = cv.splits[0]
+    assert set(rows) <= set(train)
+    assert set(train[y.to_numpy()[train] == 1]) <= set(rows)
+    majority = np.sum(y.to_numpy()[train] == 0)
+    assert np.sum(y.to_numpy()[rows] == 0) == int(majority * 0.2)
+    fold = cv.fold(0, rows)
+    np.testing.assert_array_equal(fold.valid, valid)
+    np.testing.assert_array_equal(fold.X_train, cv.fold(0).X_train[np.searchsorted(train, rows)])
+    low = evaluate(
+        {"model": {"name": "lightgbm", "n_estimators": 20}},
+        cv,
+        get_metric("f1"),
+        fraction=0.2,
+        random_state=0,
+    )
+    assert low.oof.shape == (len(y), 2) and np.all(low.oof.sum(axis=1) > 0)
+
+
+def test_search_climbs_fidelities_with_successive_halving(yeast4, monkeypatch) -> None:
+    """With the threshold lowered, yeast4 (1,484 rows) is searched as large data is."""
+    monkeypatch.setattr(study_module, "FIDELITY_MIN_ROWS", 300)
+    X, y = yeast4
+    result = autoimb.search(
+        X,
+        y,
+        metric="average_precision",
+        n_trials=8,
+        space="fast",
+        cv=3,
+        random_state=0,
+        warm_start=None,
+    )
+    assert result.study.pruner.__class__.__name__ == "SuccessiveHalvingPruner"
+    fractions = {t.user_attrs.get("fraction") for t in result.study.trials}
+    assert 1.0 in fractions
+    best = result.study.best_trial
+    assert best.user_attrs["fraction"] == 1.0
+    assert len(best.intermediate_values) == len(fidelities(len(y))) - 1
