@@ -26,6 +26,9 @@ from autoimb.exceptions import SearchSpaceError
 
 logger = logging.getLogger("autoimb")
 
+# Above this many rows, components marked as not scaling are left out of the search.
+LARGE_DATA_ROWS = 100_000
+
 _PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
 
 
@@ -84,13 +87,20 @@ class SearchSpace:
     text: str = ""
 
     def available(
-        self, stage: str, *, n_classes: int = 2, sample_weight: bool = False
+        self, stage: str, *, n_classes: int = 2, sample_weight: bool = False, n_rows: int = 0
     ) -> list[str]:
-        """Components usable on this data: binary-only models leave multi-class searches."""
+        """Components usable on this data.
+
+        Binary-only models leave multi-class searches, and components whose cost grows faster
+        than the rows (neighbour-based cleaning, forests that copy the data per tree, slow
+        scorers) leave searches on large data, where they would eat the budget of many trials.
+        """
         names = []
         for name in self.stages.get(stage, {}):
             component = REGISTRY[stage][name]
             if component.binary_only and n_classes > 2:
+                continue
+            if not component.scales and n_rows > LARGE_DATA_ROWS:
                 continue
             if component.requires == "torch" and not TORCH_AVAILABLE:
                 continue
@@ -100,12 +110,19 @@ class SearchSpace:
         return names or ["none"]
 
     def sample(
-        self, trial: optuna.Trial, *, n_classes: int = 2, sample_weight: bool = False
+        self,
+        trial: optuna.Trial,
+        *,
+        n_classes: int = 2,
+        sample_weight: bool = False,
+        n_rows: int = 0,
     ) -> dict[str, dict[str, Any]]:
         """One strategy: the model first, since it decides whether weighting applies."""
         config: dict[str, dict[str, Any]] = {}
         for stage in ("model", *[s for s in STAGES if s != "model"]):
-            names = self.available(stage, n_classes=n_classes, sample_weight=sample_weight)
+            names = self.available(
+                stage, n_classes=n_classes, sample_weight=sample_weight, n_rows=n_rows
+            )
             if stage == "weighting" and _takes_no_weights(config["model"]["name"]):
                 names = ["none"]
             name = names[0] if len(names) == 1 else trial.suggest_categorical(stage, names)

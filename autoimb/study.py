@@ -260,7 +260,9 @@ def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]
     space = settings.space
     weighted = data.sample_weight is not None
     available = {
-        stage: space.available(stage, n_classes=data.n_classes, sample_weight=weighted)
+        stage: space.available(
+            stage, n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
+        )
         for stage in STAGES
     }
     trials = [
@@ -324,7 +326,10 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         trial.set_user_attr("worker", worker_id())
         try:
             config = settings.space.sample(
-                trial, n_classes=data.n_classes, sample_weight=data.sample_weight is not None
+                trial,
+                n_classes=data.n_classes,
+                sample_weight=data.sample_weight is not None,
+                n_rows=len(data.y),
             )
             trial.set_user_attr("config", config)
 

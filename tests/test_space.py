@@ -81,3 +81,12 @@ def test_unknown_space_name(tmp_path) -> None:
         "name": "logistic_regression",
         "C": 2.0,
     }
+
+
+def test_components_that_do_not_scale_leave_large_searches() -> None:
+    space = load_space("default")
+    for stage in ("features", "resampler", "model"):
+        small = space.available(stage, n_rows=1_000)
+        large = space.available(stage, n_rows=1_000_000)
+        assert set(large) < set(small)
+        assert all(REGISTRY[stage][name].scales for name in large)

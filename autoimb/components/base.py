@@ -66,6 +66,9 @@ class Component:
         Refused, and left out of the search, for multi-class targets.
     requires
         An optional dependency; without it the component is absent from every space.
+    scales
+        False for components whose cost grows faster than the number of rows; they are left
+        out of searches on large data (see ``autoimb.space.LARGE_DATA_ROWS``).
     """
 
     name: str
@@ -76,6 +79,7 @@ class Component:
     balances_itself: bool = False
     binary_only: bool = False
     requires: str | None = None
+    scales: bool = True
     fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
 
 

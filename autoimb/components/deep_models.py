@@ -103,6 +103,7 @@ for _component in [
         _mlp,
         "Tabular neural net with category embeddings and a cost-sensitive loss.",
         requires="torch",
+        scales=False,
     ),
     Component(
         "leaf_embedding",
@@ -116,6 +117,7 @@ for _component in [
         _neural_embedding_boost,
         "A neural net's penultimate-layer embedding as extra features for LightGBM.",
         requires="torch",
+        scales=False,
     ),
     Component(
         "deep_tree_stacking",
@@ -123,6 +125,7 @@ for _component in [
         _deep_tree_stacking,
         "Neural net and LightGBM stacked by a logistic meta-learner on out-of-fold predictions.",
         requires="torch",
+        scales=False,
     ),
 ]:
     register(DEEP_MODELS, _component)

@@ -27,6 +27,7 @@ for _component in [
         "features",
         _anomaly_score,
         "An isolation forest's anomaly score as one more column, for any model.",
+        scales=False,
     ),
 ]:
     register(FEATURES, _component)

@@ -201,14 +201,23 @@ for _component in [
         "XGBoost gradient-boosted trees (hist).",
         fit_params=_xgboost_fit_params,
     ),
-    Component("random_forest", "model", _forest(RandomForestClassifier), "Random forest."),
-    Component("extra_trees", "model", _forest(ExtraTreesClassifier), "Extremely randomised trees."),
+    Component(
+        "random_forest", "model", _forest(RandomForestClassifier), "Random forest.", scales=False
+    ),
+    Component(
+        "extra_trees",
+        "model",
+        _forest(ExtraTreesClassifier),
+        "Extremely randomised trees.",
+        scales=False,
+    ),
     Component(
         "balanced_random_forest",
         "model",
         _balanced_random_forest,
         "Random forest whose trees each see a balanced bootstrap.",
         balances_itself=True,
+        scales=False,
     ),
     Component(
         "easy_ensemble",
@@ -240,6 +249,7 @@ for _component in [
         "Isolation forest on the majority class; outliers are called minority.",
         balances_itself=True,
         binary_only=True,
+        scales=False,
     ),
     Component(
         "one_class_svm",
@@ -248,6 +258,7 @@ for _component in [
         "One-class SVM on a bounded sample of the majority class.",
         balances_itself=True,
         binary_only=True,
+        scales=False,
     ),
     Component(
         "local_outlier_factor",
@@ -256,6 +267,7 @@ for _component in [
         "Local outlier factor (novelty mode) on the majority class.",
         balances_itself=True,
         binary_only=True,
+        scales=False,
     ),
 ]:
     register(MODELS, _component)

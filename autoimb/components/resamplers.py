@@ -159,6 +159,7 @@ for _component in [
             )
         ),
         "SMOTE on the minority rows near the class border.",
+        scales=False,
     ),
     Component(
         "svm_smote",
@@ -174,6 +175,7 @@ for _component in [
             )
         ),
         "SMOTE along the support vectors of an SVM.",
+        scales=False,
     ),
     Component(
         "adasyn",
@@ -187,6 +189,7 @@ for _component in [
             neighbours_arg="n_neighbors",
         ),
         "Adaptive synthetic sampling: more new rows where the minority is hard to learn.",
+        scales=False,
     ),
     Component(
         "kmeans_smote",
@@ -222,6 +225,7 @@ for _component in [
         "resampler",
         lambda params, ctx: under_sampling.TomekLinks(),
         "Remove majority rows of Tomek links (cross-class nearest pairs).",
+        scales=False,
     ),
     Component(
         "edited_nearest_neighbours",
@@ -230,6 +234,7 @@ for _component in [
             n_neighbors=int(params.get("n_neighbors", 3))
         ),
         "Remove majority rows whose neighbours disagree with them.",
+        scales=False,
     ),
     Component(
         "near_miss",
@@ -239,18 +244,21 @@ for _component in [
             version=int(params.get("version", 1)),
         ),
         "Keep the majority rows closest to the minority.",
+        scales=False,
     ),
     Component(
         "smote_tomek",
         "resampler",
         _oversampler(_with_smote(combine.SMOTETomek)),
         "SMOTE, then remove Tomek links.",
+        scales=False,
     ),
     Component(
         "smote_enn",
         "resampler",
         _oversampler(_with_smote(combine.SMOTEENN)),
         "SMOTE, then edited nearest neighbours cleaning.",
+        scales=False,
     ),
 ]:
     register(RESAMPLERS, _component)
