@@ -34,7 +34,7 @@ from autoimb.metrics import Metric, confusion_matrix, get_metric, report_metrics
 from autoimb.progress import strategy_label
 from autoimb.result import STAGE_COLUMNS, leaderboard
 from autoimb.study import STUDY_ATTR, model_threads
-from autoimb.threshold import Decision, _tuning_metric, threshold_curve
+from autoimb.threshold import Decision, threshold_curve, tuning_metric
 
 if TYPE_CHECKING:
     from autoimb.result import SearchResult
@@ -544,7 +544,7 @@ def _ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
 
 def _threshold_figure(w: Winner, oof: OutOfFold) -> str:
     pos, chosen = w.decision.pos_label, float(w.decision.threshold or 0.0)
-    tuned = _tuning_metric(w.metric)
+    tuned = tuning_metric(w.metric)
     thresholds, values = threshold_curve(
         oof.y, oof.proba, w.metric, sample_weight=oof.weights, pos_label=pos, n_points=401
     )

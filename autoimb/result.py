@@ -12,10 +12,11 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from autoimb.components import STAGES
 from autoimb.metrics import Metric, confusion_matrix, report_metrics
 from autoimb.threshold import Decision, ThresholdedClassifier
 
-STAGE_COLUMNS = ("augmenter", "resampler", "weighting", "model")
+STAGE_COLUMNS = STAGES
 
 
 def leaderboard(study: optuna.Study) -> pd.DataFrame:

@@ -30,6 +30,7 @@ __all__ = [
     "cross_fitted_predictions",
     "honest_score",
     "threshold_curve",
+    "tuning_metric",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -155,7 +156,7 @@ def _inputs(
     return yt, p, w, pos
 
 
-def _tuning_metric(metric: Metric | str) -> Metric:
+def tuning_metric(metric: Metric | str) -> Metric:
     """The metric a decision is tuned for; ranking metrics ignore the rule, so use F1."""
     m = get_metric(metric)
     return get_metric("f1") if m.kind == "ranking" else m
@@ -288,7 +289,7 @@ def choose_decision(
     per-class factors. A ranking metric does not depend on the rule, so F1 is tuned.
     """
     yt, p, w, pos = _inputs(y, proba, sample_weight, pos_label)
-    tuned = _tuning_metric(metric)
+    tuned = tuning_metric(metric)
     if int(max_candidates) < 2:
         raise AutoImbError(f"max_candidates must be at least 2, got {max_candidates}.")
     if p.shape[1] == 2:
@@ -418,7 +419,7 @@ def threshold_curve(
         )
     if int(n_points) < 2:
         raise AutoImbError(f"n_points must be at least 2, got {n_points}.")
-    m = _tuning_metric(metric)
+    m = tuning_metric(metric)
     score = p[:, pos]
     is_pos = yt == pos
     order = np.argsort(score, kind="stable")

@@ -101,9 +101,9 @@ def test_predict_writes_ids_labels_and_probabilities(searched, work):
     assert set(predictions["prediction"]) <= {0, 1}
 
 
-def test_report_from_the_study_alone(searched, work):
-    done = run("report", "--storage", "ecoli.optuna.log", "--out", "study.html", cwd=work)
-    assert done.returncode == 0, done.stderr
+def test_report_from_the_study_alone(searched, work, monkeypatch):
+    monkeypatch.chdir(work)
+    assert main(["report", "--storage", "ecoli.optuna.log", "--out", "study.html"]) == 0
     sections, images = sections_and_images(work / "study.html")
     assert sections == SECTIONS and images
     assert "need its out-of-fold predictions" in (work / "study.html").read_text()
