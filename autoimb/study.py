@@ -7,6 +7,7 @@ failing strategy becomes a FAIL trial with its error kept; the search goes on.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import socket
@@ -240,6 +241,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bool]) -> None:
+    """Mark failed the RUNNING trials whose worker ``stopped`` says will never finish them."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if stopped(str(trial.user_attrs.get("worker", "")), trial):
+            study.tell(trial.number, state=TrialState.FAIL)
+            logger.info("trial %d was left running by a stopped process: failed", trial.number)
+
+
 def release_dead_trials(study: optuna.Study) -> None:
     """Fail RUNNING trials whose process on this machine is gone (killed, crashed).
 
@@ -247,12 +256,12 @@ def release_dead_trials(study: optuna.Study) -> None:
     would otherwise leave a RUNNING trial that the constant-liar sampler keeps avoiding.
     """
     host = socket.gethostname()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = str(trial.user_attrs.get("worker", ""))
+
+    def dead(owner: str, trial: FrozenTrial) -> bool:
         owner_host, _, pid = owner.rpartition(":")
-        if owner_host == host and pid.isdigit() and not _alive(int(pid)):
-            study.tell(trial.number, state=TrialState.FAIL)
-            logger.info("trial %d of a process that died was marked failed", trial.number)
+        return owner_host == host and pid.isdigit() and not _alive(int(pid))
+
+    release_trials(study, dead)
 
 
 def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
@@ -387,6 +396,24 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
             callbacks=[stop_when_budget_spent, *settings.callbacks],
             gc_after_trial=False,
         )
+    except KeyboardInterrupt:
+        # Ctrl-C can land while Optuna samples a new trial, before the objective names its
+        # owner: an ownerless trial started during this run is taken to be this process's.
+        started = datetime.datetime.fromtimestamp(
+            time.time() - (time.monotonic() - settings.started)
+        )
+        release_trials(
+            study,
+            lambda owner, trial: (
+                owner == worker_id()
+                or (
+                    not owner
+                    and trial.datetime_start is not None
+                    and trial.datetime_start >= started
+                )
+            ),
+        )
+        raise
     finally:
         optuna.logging.set_verbosity(verbosity)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
