@@ -9,32 +9,35 @@ study does not store, so given the training data the winner's cross-validation i
 
 from __future__ import annotations
 
-import base64
 import datetime
 import html
-import io
 import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from optuna.trial import TrialState
 
 from autoimb import __version__
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics import Metric, confusion_matrix, get_metric, report_metrics
+from autoimb.metrics import confusion_matrix, report_metrics
+from autoimb.plots import (
+    calibration_figure,
+    choices_figure,
+    history_figure,
+    importance_figure,
+    ranking_figure,
+    threshold_figure,
+)
 from autoimb.progress import strategy_label
 from autoimb.result import STAGE_COLUMNS, leaderboard
-from autoimb.study import STUDY_ATTR, model_threads
-from autoimb.threshold import Decision, threshold_curve, tuning_metric
+from autoimb.study import STUDY_ATTR
+from autoimb.winner import OutOfFold, Winner, strategy_stages, study_attrs
 
 if TYPE_CHECKING:
     from autoimb.result import SearchResult
@@ -43,122 +46,12 @@ __all__ = ["OutOfFold", "Winner", "write_report", "write_study_report"]
 
 TOP_TRIALS = 15
 _STAGES = ("model", *[s for s in STAGE_COLUMNS if s != "model"])  # the model first
-_ACCENT, _MARK = "#2563eb", "crimson"
 _NEEDS_DATA = (
     "The winner's curves, metric table and confusion matrix need its out-of-fold predictions, "
     "which a study does not store. Pass the training data (<code>autoimb report ... --data "
     "DATA --target COL</code>) to run the winner's cross-validation again, or use "
     "<code>autoimb search --report</code> / <code>result.report_html()</code>."
 )
-
-
-@dataclass
-class OutOfFold:
-    """The winner's out-of-fold probabilities with the rows' label codes and weights."""
-
-    y: np.ndarray
-    proba: np.ndarray
-    weights: np.ndarray
-
-    @classmethod
-    def of(cls, y: np.ndarray, proba: np.ndarray, weights: np.ndarray | None) -> OutOfFold:
-        w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
-        return cls(np.asarray(y), np.asarray(proba, dtype=float), w)
-
-
-@dataclass
-class Winner:
-    """What the report says about the chosen strategy, whatever it was rebuilt from."""
-
-    metric: Metric
-    score: float | None
-    config: dict[str, Any]
-    decision: Decision
-    classes: list[str]
-    trial: int | None = None
-    oof: OutOfFold | None = None
-    summary: dict[str, Any] | None = None
-
-    @classmethod
-    def from_result(cls, result: SearchResult) -> Winner:
-        ev = result.evidence
-        return cls(
-            result.metric,
-            result.best_score,
-            _stages(result.best_config),
-            result.decision,
-            [str(c) for c in result.classes_],
-            trial=result.study.best_trial.number,
-            oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight),
-            summary=ev.summary,
-        )
-
-    @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> Winner:
-        return cls(
-            get_metric(card["metric"]),
-            card.get("cv_score"),
-            _stages(card.get("config", {})),
-            Decision.from_dict(card.get("decision") or {}),
-            [str(c) for c in card.get("classes", [])],
-            summary=card.get("data"),
-        )
-
-    @classmethod
-    def from_study(cls, study: optuna.Study) -> Winner:
-        if not any(t.state == TrialState.COMPLETE for t in study.trials):
-            raise AutoImbError(f"study {study.study_name!r} has no finished trial to report on.")
-        attrs = _study_attrs(study)
-        best = study.best_trial
-        return cls(
-            get_metric(attrs["metric"]),
-            best.value,
-            _stages(best.user_attrs.get("config", {})),
-            Decision.from_dict(best.user_attrs.get("decision") or {}),
-            [str(c) for c in attrs.get("classes", [])],
-            trial=best.number,
-        )
-
-    def reevaluate(
-        self, X: Any, y: Any, *, cv: int = 5, seed: int = 0, sample_weight: Any = None
-    ) -> None:
-        """Cross-validate the winner's strategy again on its training data, for its curves."""
-        from autoimb.data import validate
-        from autoimb.evaluate import CrossValidation, evaluate
-
-        data = validate(X, y, sample_weight=sample_weight)
-        classes = [str(c) for c in data.classes]
-        if self.classes and classes != self.classes:
-            raise AutoImbError(
-                f"the data's classes {classes} differ from the winner's {self.classes}; pass "
-                "the data (and target column) the search ran on."
-            )
-        outcome = evaluate(
-            self.config,
-            CrossValidation(data, cv, random_state=seed),
-            self.metric,
-            random_state=seed,
-            n_threads=model_threads(1, len(data.y)),
-        )
-        self.oof = OutOfFold.of(data.y, outcome.oof, data.sample_weight)
-        self.classes, self.summary = classes, data.summary()
-        if self.score is None:
-            self.score = outcome.value
-
-
-def _stages(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The strategy without the decision fields a model card merges into it."""
-    return {k: dict(v) for k, v in config.items() if isinstance(v, Mapping)}
-
-
-def _study_attrs(study: optuna.Study) -> dict[str, Any]:
-    attrs = study.user_attrs.get(STUDY_ATTR)
-    if attrs is None:
-        raise AutoImbError(
-            f"study {study.study_name!r} was not made by autoimb (it records no search "
-            "settings); pass a study that an autoimb search wrote."
-        )
-    return dict(attrs)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -192,13 +85,13 @@ def write_study_report(
         notes.append("No study was found, so the leaderboard, history and importances are absent.")
     elif model_card is not None and any(t.state == TrialState.COMPLETE for t in study.trials):
         best = study.best_trial
-        if _stages(best.user_attrs.get("config", {})) != winner.config:
+        if strategy_stages(best.user_attrs.get("config", {})) != winner.config:
             notes.append(
                 f"The study's best trial ({best.number}, score {best.value:.4f}) is not "
                 "this model's strategy: the study went on after the model was saved."
             )
     if X is not None and y is not None:
-        attrs = _study_attrs(study) if study is not None else {}
+        attrs = study_attrs(study) if study is not None else {}
         winner.reevaluate(
             X,
             y,
@@ -308,10 +201,10 @@ def _strategy_table(config: Mapping[str, Any]) -> str:
 def _curves_section(w: Winner) -> str:
     if w.oof is None:
         return f'<p class="note">{_NEEDS_DATA}</p>'
-    figures = [_ranking_figure(w, w.oof, "pr"), _ranking_figure(w, w.oof, "roc")]
+    figures = [ranking_figure(w, w.oof, "pr"), ranking_figure(w, w.oof, "roc")]
     if w.decision.threshold is not None:
-        figures.append(_threshold_figure(w, w.oof))
-    figures.append(_calibration_figure(w, w.oof))
+        figures.append(threshold_figure(w, w.oof))
+    figures.append(calibration_figure(w, w.oof))
     out = "<div class='grid'>" + "".join(figures) + "</div>"
     if w.oof.proba.shape[1] > 2:
         out += (
@@ -363,22 +256,7 @@ def _params_text(params: Any) -> str:
 def _history_section(board: pd.DataFrame, done: pd.DataFrame, metric: str, maximize: bool) -> str:
     if done.empty:
         return "<p class='note'>No finished trials in a study, so no history.</p>"
-    done = done.sort_values("trial")
-    fig, ax = _figure(9.5, 3.8)
-    for model, group in done.groupby("model"):
-        ax.scatter(group["trial"], group["score"], s=22, alpha=0.8, label=str(model))
-    best = done["score"].cummax() if maximize else done["score"].cummin()
-    ax.step(done["trial"], best, where="post", color="black", lw=1.4, label="best so far")
-    ax.set(xlabel="trial", ylabel=metric)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    ax.grid(alpha=0.3)
-    return _figure_html(
-        fig,
-        "optimisation history",
-        f"Score of each finished trial (coloured by model) and the best so far. The other "
-        f"{len(board) - len(done)} trials were pruned, failed or are still running.",
-    )
+    return history_figure(board, done, metric, maximize)
 
 
 def _choices_section(
@@ -393,38 +271,7 @@ def _choices_section(
     importances = "<h3>Parameter importances</h3>" + _importance_html(study, len(done))
     if not stages:
         return f"<p class='note'>Every trial made the same choices.{fixed}</p>" + importances
-    ncols = min(len(stages), 2)
-    nrows = math.ceil(len(stages) / ncols)
-    fig = Figure(figsize=(10, 3.6 * nrows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    jitter = np.random.default_rng(0)
-    for ax, stage in zip(axes, stages, strict=False):
-        groups = {str(k): g["score"].to_numpy() for k, g in done.groupby(stage)}
-        names = sorted(groups, key=lambda k: np.median(groups[k]), reverse=maximize)
-        values = [groups[n] for n in names]
-        ax.boxplot(
-            values,
-            positions=range(len(names)),
-            widths=0.55,
-            showfliers=False,
-            medianprops={"color": _MARK},
-        )
-        for i, v in enumerate(values):
-            ax.scatter(i + jitter.uniform(-0.15, 0.15, len(v)), v, s=12, alpha=0.6, color=_ACCENT)
-        labels = [f"{n} ({len(v)})" for n, v in zip(names, values, strict=True)]
-        ax.set_xticks(range(len(names)), labels=labels, rotation=25, ha="right", fontsize=8)
-        ax.set(title=f"by {stage}", ylabel=metric)
-        ax.grid(axis="y", alpha=0.3)
-    for ax in axes[len(stages) :]:
-        ax.set_visible(False)
-    out = _figure_html(
-        fig,
-        "score by strategy choice",
-        "Scores of the finished trials for each choice of each stage (best median first, number "
-        "of trials in brackets). The sampler tries promising choices more often, so a box with "
-        f"few trials behind it is weak evidence either way.{fixed}",
-    )
-    return out + importances
+    return choices_figure(done, stages, metric, maximize, fixed) + importances
 
 
 def _importance_html(study: optuna.Study, n_done: int) -> str:
@@ -437,18 +284,7 @@ def _importance_html(study: optuna.Study, n_done: int) -> str:
         return f"<p class='note'>Importances could not be computed: {html.escape(str(exc))}</p>"
     if not importances:
         return "<p class='note'>No parameter was searched in every finished trial.</p>"
-    names = list(importances)[:12][::-1]
-    fig, ax = _figure(7, 0.45 * len(names) + 1.2)
-    ax.barh(names, [importances[n] for n in names], color=_ACCENT)
-    ax.set(xlabel="importance (fANOVA)")
-    ax.tick_params(axis="y", labelsize=8)
-    return _figure_html(
-        fig,
-        "parameter importances",
-        "How much of the score's variance each parameter explains (Optuna's fANOVA). Optuna "
-        "uses the parameters every finished trial shares, mostly the stage choices; a "
-        "component's own hyper-parameters appear only if every trial used that component.",
-    )
+    return importance_figure(importances)
 
 
 def _data_section(w: Winner, study: optuna.Study | None) -> str:
@@ -474,176 +310,7 @@ def _data_section(w: Winner, study: optuna.Study | None) -> str:
     return out
 
 
-# ----------------------------------------------------------------------------------- curves
-
-
-def _one_vs_rest(w: Winner, oof: OutOfFold) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``(label, is that class, its probability)`` per curve; binary shows the positive class."""
-    n_classes = oof.proba.shape[1]
-    codes = range(n_classes) if n_classes > 2 else [w.decision.pos_label]
-    return [(w.classes[c], oof.y == c, oof.proba[:, c]) for c in codes]
-
-
-def _chosen_rates(w: Winner, oof: OutOfFold) -> tuple[float, float, float] | None:
-    """Precision, recall and false-positive rate at the chosen threshold (binary only)."""
-    d = w.decision
-    if d.threshold is None:
-        return None
-    hit = oof.proba[:, d.pos_label] >= d.threshold
-    is_pos = oof.y == d.pos_label
-    tp, fp = oof.weights[hit & is_pos].sum(), oof.weights[hit & ~is_pos].sum()
-    fn, tn = oof.weights[~hit & is_pos].sum(), oof.weights[~hit & ~is_pos].sum()
-    return tp / max(tp + fp, 1e-12), tp / max(tp + fn, 1e-12), fp / max(fp + tn, 1e-12)
-
-
-def _ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
-    from sklearn.metrics import (
-        average_precision_score,
-        precision_recall_curve,
-        roc_auc_score,
-        roc_curve,
-    )
-
-    fig, ax = _figure()
-    curves = _one_vs_rest(w, oof)
-    for label, is_class, score in curves:
-        if kind == "pr":
-            precision, recall, _ = precision_recall_curve(
-                is_class, score, sample_weight=oof.weights
-            )
-            area = average_precision_score(is_class, score, sample_weight=oof.weights)
-            ax.step(recall, precision, where="post", label=f"{label} (AP {area:.3f})")
-        else:
-            fpr, tpr, _ = roc_curve(is_class, score, sample_weight=oof.weights)
-            area = roc_auc_score(is_class, score, sample_weight=oof.weights)
-            ax.plot(fpr, tpr, label=f"{label} (AUC {area:.3f})")
-    rates = _chosen_rates(w, oof)
-    chosen = f"chosen threshold {w.decision.threshold or 0.0:.3g}"
-    if kind == "pr":
-        if len(curves) == 1:
-            base = float(oof.weights[curves[0][1]].sum() / oof.weights.sum())
-            ax.axhline(base, ls="--", color="grey", lw=1, label=f"chance ({base:.3f})")
-        if rates:
-            ax.plot(rates[1], rates[0], "o", color=_MARK, ms=8, label=chosen)
-        ax.set(xlabel="recall", ylabel="precision", title="Precision and recall")
-        caption = (
-            "Precision against recall of the out-of-fold probabilities; the dot is the "
-            "chosen threshold. On a rare class this curve says more than ROC does."
-        )
-    else:
-        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
-        if rates:
-            ax.plot(rates[2], rates[1], "o", color=_MARK, ms=8, label=chosen)
-        ax.set(xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC")
-        caption = "ROC curve of the out-of-fold probabilities; the dot is the chosen threshold."
-    ax.set(xlim=(0, 1), ylim=(0, 1.02))
-    ax.legend(fontsize=8, loc="lower left" if kind == "pr" else "lower right")
-    ax.grid(alpha=0.3)
-    return _figure_html(fig, ax.get_title(), caption)
-
-
-def _threshold_figure(w: Winner, oof: OutOfFold) -> str:
-    pos, chosen = w.decision.pos_label, float(w.decision.threshold or 0.0)
-    tuned = tuning_metric(w.metric)
-    thresholds, values = threshold_curve(
-        oof.y, oof.proba, w.metric, sample_weight=oof.weights, pos_label=pos, n_points=401
-    )
-    at_chosen = tuned.score_labels(
-        oof.y, w.decision.apply(oof.proba), sample_weight=oof.weights, pos_label=pos, n_classes=2
-    )
-    fig, ax = _figure()
-    ax.plot(thresholds, values, color=_ACCENT)
-    ax.axvline(chosen, color=_MARK, ls="--", lw=1)
-    ax.plot(
-        chosen,
-        at_chosen,
-        "o",
-        color=_MARK,
-        ms=8,
-        label=f"chosen {chosen:.3g}: {tuned.name} {at_chosen:.3f}",
-    )
-    ax.set(
-        xlabel=f"threshold on P({w.classes[pos]})",
-        ylabel=tuned.name,
-        title=f"{tuned.name} against the threshold",
-    )
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    caption = (
-        "The metric on all out-of-fold predictions at each threshold; the chosen one sits "
-        "in the middle of the best plateau, where small shifts in the data matter least."
-    )
-    if tuned.name != w.metric.name:
-        caption += (
-            f" {w.metric.name} ranks probabilities and does not depend on the threshold, "
-            f"so the threshold is tuned for {tuned.name}."
-        )
-    return _figure_html(fig, ax.get_title(), caption)
-
-
-def _calibration_figure(w: Winner, oof: OutOfFold) -> str:
-    fig, ax = _figure()
-    curves = _one_vs_rest(w, oof)
-    for label, is_class, score in curves:
-        ax.plot(*_reliability(is_class, score, oof.weights), "o-", ms=4, label=label)
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="calibrated")
-    if len(curves) == 1:
-        spread = ax.twinx()
-        spread.hist(
-            curves[0][2], bins=25, range=(0, 1), weights=oof.weights, color="grey", alpha=0.2
-        )
-        spread.set_yticks([])
-    ax.set(
-        xlim=(0, 1),
-        ylim=(0, 1.02),
-        xlabel="mean predicted probability",
-        ylabel="observed frequency",
-        title="Calibration",
-    )
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(alpha=0.3)
-    caption = (
-        "Observed frequency of the class against the mean predicted probability, in ten "
-        "equal-count bins (grey: how the probabilities spread). Resampling and class "
-        "weights shift probabilities on purpose and the tuned decision makes up for it, "
-        "so read them as risks only where the curve follows the diagonal."
-    )
-    return _figure_html(fig, "calibration", caption)
-
-
-def _reliability(
-    is_class: np.ndarray, score: np.ndarray, weights: np.ndarray, n_bins: int = 10
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean probability and observed frequency per equal-count bin."""
-    edges = np.unique(np.quantile(score, np.linspace(0, 1, n_bins + 1)))
-    if len(edges) < 2:
-        edges = np.array([score.min(), score.min() + 1e-12])
-    size = len(edges) - 1
-    bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, size - 1)
-    total = np.bincount(bins, weights=weights, minlength=size)
-    keep = total > 0
-    predicted = np.bincount(bins, weights=weights * score, minlength=size)[keep] / total[keep]
-    observed = np.bincount(bins, weights=weights * is_class, minlength=size)[keep] / total[keep]
-    return predicted, observed
-
-
 # ----------------------------------------------------------------------------- HTML helpers
-
-
-def _figure(width: float = 5.4, height: float = 4.0) -> tuple[Figure, Any]:
-    """A figure drawn by Agg through its own canvas, so pyplot's global backend is untouched."""
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.subplots()
-
-
-def _figure_html(fig: Figure, alt: str, caption: str) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (
-        f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
-        f"<figcaption class='caption'>{caption}</figcaption></figure>"
-    )
 
 
 def _num(value: Any, digits: int = 4) -> str:

@@ -132,16 +132,6 @@ class SearchSpace:
                 config[stage][param.name] = param.suggest(trial, f"{stage}.{name}.{param.name}")
         return {stage: config[stage] for stage in STAGES}
 
-    def defaults(self, choice: dict[str, str]) -> dict[str, Any]:
-        """Flat Optuna parameters of a strategy with every hyper-parameter at its default."""
-        flat: dict[str, Any] = {}
-        for stage, name in choice.items():
-            flat[stage] = name
-            for param in self.stages.get(stage, {}).get(name, {}).values():
-                if param.distribution is not None:
-                    flat[f"{stage}.{name}.{param.name}"] = param.default
-        return flat
-
     def describe(self) -> str:
         lines = [f"{self.name}: {self.description}".rstrip(": ")]
         for stage in STAGES:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
@@ -105,6 +105,13 @@ class SearchSettings:
         return None if self.time_budget is None else self.started + self.time_budget
 
 
+def _retry_once() -> RetryHeartbeatStaleTrialCallback:
+    """Queue a trial whose worker stopped once more, with the same parameters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback(max_retry=1)
+
+
 def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: int = 30) -> Any:
     """A database URL → RDB storage with heartbeats; any other string → a journal file.
 
@@ -123,7 +130,7 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
             text,
             heartbeat_interval=heartbeat,
             grace_period=3 * heartbeat,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
+            heartbeat_stale_trial_callback=_retry_once(),
             engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
         )
     return JournalStorage(JournalFileBackend(text))
@@ -206,7 +213,7 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         load_if_exists=True,
     )
     attrs = study.user_attrs.get(STUDY_ATTR)
-    release_dead_trials(study)
+    release_dead_trials(study, grace=3 * settings.heartbeat)
     if attrs is None:
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31 - 1))
@@ -254,22 +261,36 @@ def _alive(pid: int) -> bool:
 
 
 def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bool]) -> None:
-    """Mark failed the RUNNING trials whose worker ``stopped`` says will never finish them."""
+    """Fail the RUNNING trials whose worker ``stopped`` says will never finish them.
+
+    Each is queued again once, as the heartbeat of a database storage does, so a strategy
+    cut short by a crash or Ctrl-C still gets its score when the study goes on.
+    """
+    retry = _retry_once()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if stopped(str(trial.user_attrs.get("worker", "")), trial):
             study.tell(trial.number, state=TrialState.FAIL)
-            logger.info("trial %d was left running by a stopped process: failed", trial.number)
+            retry(study, trial)
+            logger.info(
+                "trial %d was left running by a stopped process: failed, queued again",
+                trial.number,
+            )
 
 
-def release_dead_trials(study: optuna.Study) -> None:
+def release_dead_trials(study: optuna.Study, grace: float) -> None:
     """Fail RUNNING trials whose process on this machine is gone (killed, crashed).
 
     Database storages do this through heartbeats; a journal file has none, so a killed search
-    would otherwise leave a RUNNING trial that the constant-liar sampler keeps avoiding.
+    would otherwise leave a RUNNING trial that the constant-liar sampler keeps avoiding. A
+    process killed while Optuna sampled a trial leaves it with neither owner nor heartbeat:
+    such a trial is released once it is ``grace`` seconds old, far longer than sampling takes.
     """
     host = socket.gethostname()
+    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
 
     def dead(owner: str, trial: FrozenTrial) -> bool:
+        if not owner:
+            return trial.datetime_start is not None and trial.datetime_start < cutoff
         owner_host, _, pid = owner.rpartition(":")
         return owner_host == host and pid.isdigit() and not _alive(int(pid))
 
@@ -286,12 +307,10 @@ def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]
         )
         for stage in STAGES
     }
-    trials = [
-        space.defaults(choice)
-        for choice in space.initial
-        if all(name in available[stage] for stage, name in choice.items())
-    ]
-    for config in warmstart.strategies(settings.warm_start):
+    # A baseline names only the stages it is about; the others are "none", never left to chance.
+    baselines = [{stage: {"name": n} for stage, n in choice.items()} for choice in space.initial]
+    trials: list[dict[str, Any]] = []
+    for config in [*baselines, *warmstart.strategies(settings.warm_start)]:
         params = warmstart.as_trial_params(config, space, available)
         if params is not None and params not in trials:
             trials.append(params)

@@ -62,8 +62,19 @@ OUTER_FOLDS = 3
 SEED = 0
 TIE = 1e-3
 COLUMNS = [
-    "dataset", "fold", "method", "metric", "score", "cv_score", "fit_seconds",
-    "predict_seconds", "budget", "n_train", "n_test", "error", "detail",
+    "dataset",
+    "fold",
+    "method",
+    "metric",
+    "score",
+    "cv_score",
+    "fit_seconds",
+    "predict_seconds",
+    "budget",
+    "n_train",
+    "n_test",
+    "error",
+    "detail",
 ]
 
 logger = logging.getLogger("benchmarks.quality")
@@ -88,7 +99,7 @@ def minority(y: np.ndarray) -> int:
 
 
 def score(metric: str, y: np.ndarray, proba: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
-    """Outer-test score: the minority class is positive; macro averages for multi-class."""
+    """Outer-test score: class 1 (the minority) is positive; macro averages for multi-class."""
     if n_classes > 2:
         if metric == "average_precision":
             truth = label_binarize(y, classes=list(range(n_classes)))
@@ -96,7 +107,7 @@ def score(metric: str, y: np.ndarray, proba: np.ndarray, pred: np.ndarray, n_cla
         if metric == "f1":
             return float(f1_score(y, pred, average="macro", zero_division=0))
         return float(matthews_corrcoef(y, pred))
-    pos = minority(y) if len(np.unique(y)) == 2 else 1
+    pos = 1  # the KEEL sets code the minority class as 1
     if metric == "average_precision":
         return float(average_precision_score(y == pos, proba[:, pos]))
     if metric == "f1":
@@ -126,10 +137,12 @@ def preprocessor(X: pd.DataFrame, *, scale: bool) -> ColumnTransformer:
             steps.append(("scale", StandardScaler()))
         parts.append(("numeric", Pipeline(steps), numeric))
     if categorical:
-        encode = Pipeline([
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ])
+        encode = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="most_frequent")),
+                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            ]
+        )
         parts.append(("categorical", encode, categorical))
     return ColumnTransformer(parts)
 
@@ -159,9 +172,9 @@ def build_peer(method: str, X: pd.DataFrame, y: np.ndarray, metric: str) -> Any:
     if method == "balanced_rf":
         from imblearn.ensemble import BalancedRandomForestClassifier
 
-        return Pipeline([
-            ("pre", pre), ("model", BalancedRandomForestClassifier(random_state=SEED, n_jobs=1))
-        ])
+        return Pipeline(
+            [("pre", pre), ("model", BalancedRandomForestClassifier(random_state=SEED, n_jobs=1))]
+        )
     if method == "logreg_balanced":
         from sklearn.linear_model import LogisticRegression
 
@@ -207,8 +220,9 @@ def predict(
     return proba, pred, time.perf_counter() - started
 
 
-def fit_peer(method: str, metric: str, X: pd.DataFrame, y: np.ndarray, X_test: pd.DataFrame,
-             n_classes: int) -> Fitted:
+def fit_peer(
+    method: str, metric: str, X: pd.DataFrame, y: np.ndarray, X_test: pd.DataFrame, n_classes: int
+) -> Fitted:
     model = build_peer(method, X, y, metric)
     started = time.perf_counter()
     model.fit(X, y)
@@ -220,33 +234,84 @@ def fit_peer(method: str, metric: str, X: pd.DataFrame, y: np.ndarray, X_test: p
     return Fitted(proba, pred, fit_seconds, predict_seconds, detail=detail)
 
 
-def fit_autoimb(metric: str, X: pd.DataFrame, y: np.ndarray, X_test: pd.DataFrame,
-                n_classes: int, budget: float, leaderboard_path: Path | None) -> Fitted:
+def fit_autoimb(
+    metric: str,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_test: pd.DataFrame,
+    n_classes: int,
+    budget: float,
+    leaderboard_path: Path | None,
+) -> Fitted:
     import autoimb
 
     started = time.perf_counter()
-    result = autoimb.search(X, y, metric=metric, time_budget=budget, n_jobs=1,
-                            random_state=SEED)
+    result = autoimb.search(X, y, metric=metric, time_budget=budget, n_jobs=1, random_state=SEED)
     fit_seconds = time.perf_counter() - started
     proba, pred, predict_seconds = predict(result.best_pipeline, X_test, n_classes)
     board = result.leaderboard
     states = board["state"].value_counts().to_dict()
     config = result.best_config
-    detail = {
-        stage: (config.get(stage) or {}).get("name")
-        for stage in ("augmenter", "resampler", "weighting", "model")
-    }
+    detail: dict[str, Any] = strategy_names(config)
+    if "members" in config:  # the winner is an ensemble of trials
+        detail["ensemble"] = [strategy_label(strategy_names(c)) for c in config["members"].values()]
     detail["threshold"] = config.get("threshold")
-    detail["trials"] = int(sum(n for state, n in states.items()
-                               if state in ("COMPLETE", "PRUNED", "FAIL")))
-    detail.update({state.lower(): int(n) for state, n in states.items()
-                   if state in ("COMPLETE", "PRUNED", "FAIL")})
+    detail["trials"] = int(
+        sum(n for state, n in states.items() if state in ("COMPLETE", "PRUNED", "FAIL"))
+    )
+    detail.update(
+        {
+            state.lower(): int(n)
+            for state, n in states.items()
+            if state in ("COMPLETE", "PRUNED", "FAIL")
+        }
+    )
     if leaderboard_path is not None:
         leaderboard_path.parent.mkdir(parents=True, exist_ok=True)
-        keep = [c for c in ("trial", "state", "score", "augmenter", "resampler", "weighting",
-                            "model", "threshold", "seconds", "error") if c in board]
+        keep = [
+            c
+            for c in (
+                "trial",
+                "state",
+                "score",
+                "augmenter",
+                "resampler",
+                "weighting",
+                "model",
+                "threshold",
+                "seconds",
+                "error",
+            )
+            if c in board
+        ]
         board[keep].to_csv(leaderboard_path, index=False)
     return Fitted(proba, pred, fit_seconds, predict_seconds, float(result.best_score), detail)
+
+
+def strategy_names(config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        stage: (config.get(stage) or {}).get("name")
+        for stage in ("features", "augmenter", "resampler", "weighting", "model")
+    }
+
+
+def strategy_label(names: dict[str, Any]) -> str:
+    """``resampler+weighting+model``, with features and augmenter in front when used."""
+    label = f"{names.get('resampler')}+{names.get('weighting')}+{names.get('model')}"
+    for stage in ("augmenter", "features"):
+        if names.get(stage) not in (None, "none"):
+            label = f"{names[stage]}>{label}"
+    return label
+
+
+def describe_pick(detail: dict[str, Any]) -> str:
+    if detail.get("ensemble"):
+        what = "ensemble of " + ", ".join(detail["ensemble"])
+    elif detail.get("model") is None:
+        what = "ensemble"
+    else:
+        what = strategy_label(detail)
+    return f"{what} ({detail.get('trials')} trials)"
 
 
 def flaml_metric(metric: str, n_classes: int) -> str | Callable[..., tuple[float, dict]]:
@@ -256,8 +321,16 @@ def flaml_metric(metric: str, n_classes: int) -> str | Callable[..., tuple[float
     if metric == "f1":
         return "f1" if n_classes == 2 else "macro_f1"
 
-    def loss(X_val: Any, y_val: Any, estimator: Any, labels: Any, X_train: Any, y_train: Any,
-             *args: Any, **kwargs: Any) -> tuple[float, dict[str, float]]:
+    def loss(
+        X_val: Any,
+        y_val: Any,
+        estimator: Any,
+        labels: Any,
+        X_train: Any,
+        y_train: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[float, dict[str, float]]:
         y_true = np.asarray(y_val, dtype=np.int64)
         proba = aligned_proba(estimator, X_val, n_classes)
         pred = np.asarray(estimator.predict(X_val), dtype=np.int64)
@@ -267,14 +340,24 @@ def flaml_metric(metric: str, n_classes: int) -> str | Callable[..., tuple[float
     return loss
 
 
-def fit_flaml(metric: str, X: pd.DataFrame, y: np.ndarray, X_test: pd.DataFrame,
-              n_classes: int, budget: float) -> Fitted:
+def fit_flaml(
+    metric: str, X: pd.DataFrame, y: np.ndarray, X_test: pd.DataFrame, n_classes: int, budget: float
+) -> Fitted:
     from flaml import AutoML
 
     automl = AutoML()
     started = time.perf_counter()
-    automl.fit(X, y, task="classification", metric=flaml_metric(metric, n_classes),
-               time_budget=budget, n_jobs=1, seed=SEED, verbose=0, log_file_name="")
+    automl.fit(
+        X,
+        y,
+        task="classification",
+        metric=flaml_metric(metric, n_classes),
+        time_budget=budget,
+        n_jobs=1,
+        seed=SEED,
+        verbose=0,
+        log_file_name="",
+    )
     fit_seconds = time.perf_counter() - started
     proba, pred, predict_seconds = predict(automl, X_test, n_classes)
     detail = {"model": automl.best_estimator, "config": automl.best_config}
@@ -287,7 +370,7 @@ def flaml_missing() -> str | None:
     try:
         import flaml  # noqa: F401
     except ImportError as exc:
-        return f"FLAML is not installed ({exc}); install it with `pip install flaml`"
+        return f"FLAML is not installed ({exc}); install it with `pip install -e '.[bench]'`"
     return None
 
 
@@ -295,8 +378,9 @@ def flaml_missing() -> str | None:
 
 
 def read_results(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype={"dataset": str, "method": str, "metric": str,
-                                     "error": str, "detail": str})
+    frame = pd.read_csv(
+        path, dtype={"dataset": str, "method": str, "metric": str, "error": str, "detail": str}
+    )
     frame[["error", "detail"]] = frame[["error", "detail"]].fillna("")
     return frame
 
@@ -305,8 +389,7 @@ def done_keys(path: Path) -> set[tuple[str, int, str, str]]:
     if not path.exists():
         return set()
     frame = read_results(path)
-    return {(str(r.dataset), int(r.fold), str(r.method), str(r.metric))
-            for r in frame.itertuples()}
+    return {(str(r.dataset), int(r.fold), str(r.method), str(r.metric)) for r in frame.itertuples()}
 
 
 def append_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -315,8 +398,16 @@ def append_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     frame.to_csv(path, mode="a", header=not path.exists(), index=False)
 
 
-def run(datasets: Sequence[str], methods: Sequence[str], metrics: Sequence[str],
-        budget: float, out: Path, data_dir: Path, leaderboards: Path | None) -> None:
+def run(
+    datasets: Sequence[str],
+    methods: Sequence[str],
+    metrics: Sequence[str],
+    budget: float,
+    out: Path,
+    data_dir: Path,
+    leaderboards: Path | None,
+    folds: Sequence[int] = tuple(range(OUTER_FOLDS)),
+) -> None:
     """Fit and score every missing (data set, fold, method, metric), appending to ``out``."""
     done = done_keys(out)
     started = time.monotonic()
@@ -325,6 +416,8 @@ def run(datasets: Sequence[str], methods: Sequence[str], metrics: Sequence[str],
         n_classes = int(y_all.max()) + 1
         splits = StratifiedKFold(OUTER_FOLDS, shuffle=True, random_state=SEED)
         for fold, (train, test) in enumerate(splits.split(X_all, y_all)):
+            if fold not in folds:
+                continue
             X, y = X_all.iloc[train].reset_index(drop=True), y_all[train]
             X_test, y_test = X_all.iloc[test].reset_index(drop=True), y_all[test]
             for method in methods:
@@ -333,32 +426,64 @@ def run(datasets: Sequence[str], methods: Sequence[str], metrics: Sequence[str],
                     continue
                 groups = [[m] for m in todo] if method in PER_METRIC else [todo]
                 for group in groups:
-                    rows = fit_and_score(method, group, X, y, X_test, y_test, n_classes,
-                                         budget, name, fold, leaderboards)
+                    rows = fit_and_score(
+                        method,
+                        group,
+                        X,
+                        y,
+                        X_test,
+                        y_test,
+                        n_classes,
+                        budget,
+                        name,
+                        fold,
+                        leaderboards,
+                    )
                     append_rows(out, rows)
                     for row in rows:
                         done.add((name, fold, method, row["metric"]))
                         shown = "error" if row["error"] else f"{row['score']:.3f}"
-                        print(f"[{time.monotonic() - started:7.0f}s] {name} fold {fold} "
-                              f"{method:<22} {row['metric']:<17} {shown:>6} "
-                              f"({row['fit_seconds']:.1f}s)", flush=True)
+                        print(
+                            f"[{time.monotonic() - started:7.0f}s] {name} fold {fold} "
+                            f"{method:<22} {row['metric']:<17} {shown:>6} "
+                            f"({row['fit_seconds']:.1f}s)",
+                            flush=True,
+                        )
 
 
-def fit_and_score(method: str, metrics: Sequence[str], X: pd.DataFrame, y: np.ndarray,
-                  X_test: pd.DataFrame, y_test: np.ndarray, n_classes: int, budget: float,
-                  name: str, fold: int, leaderboards: Path | None) -> list[dict[str, Any]]:
+def fit_and_score(
+    method: str,
+    metrics: Sequence[str],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_test: pd.DataFrame,
+    y_test: np.ndarray,
+    n_classes: int,
+    budget: float,
+    name: str,
+    fold: int,
+    leaderboards: Path | None,
+) -> list[dict[str, Any]]:
     """One fit (per metric for searching methods) and its rows; a failure becomes a row too."""
     metric = metrics[0]
-    base = {"dataset": name, "fold": fold, "method": method,
-            "budget": budget if method in ("autoimb", "flaml") else math.nan,
-            "n_train": len(y), "n_test": len(y_test)}
+    base = {
+        "dataset": name,
+        "fold": fold,
+        "method": method,
+        "budget": budget if method in ("autoimb", "flaml") else math.nan,
+        "n_train": len(y),
+        "n_test": len(y_test),
+    }
     started = time.perf_counter()
     try:
         with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             if method == "autoimb":
-                path = None if leaderboards is None else (
-                    leaderboards / f"{name}__fold{fold}__{metric}.csv")
+                path = (
+                    None
+                    if leaderboards is None
+                    else (leaderboards / f"{name}__fold{fold}__{metric}.csv")
+                )
                 fitted = fit_autoimb(metric, X, y, X_test, n_classes, budget, path)
             elif method == "flaml":
                 fitted = fit_flaml(metric, X, y, X_test, n_classes, budget)
@@ -366,15 +491,32 @@ def fit_and_score(method: str, metrics: Sequence[str], X: pd.DataFrame, y: np.nd
                 fitted = fit_peer(method, metric, X, y, X_test, n_classes)
     except Exception as exc:  # a failing method is a result too
         seconds = time.perf_counter() - started
-        return [{**base, "metric": m, "score": math.nan, "cv_score": math.nan,
-                 "fit_seconds": seconds, "predict_seconds": math.nan,
-                 "error": f"{type(exc).__name__}: {exc}"[:300], "detail": ""} for m in metrics]
-    return [{**base, "metric": m,
-             "score": score(m, y_test, fitted.proba, fitted.pred, n_classes),
-             "cv_score": fitted.cv_score, "fit_seconds": fitted.fit_seconds,
-             "predict_seconds": fitted.predict_seconds, "error": "",
-             "detail": json.dumps(fitted.detail, default=str) if fitted.detail else ""}
-            for m in metrics]
+        return [
+            {
+                **base,
+                "metric": m,
+                "score": math.nan,
+                "cv_score": math.nan,
+                "fit_seconds": seconds,
+                "predict_seconds": math.nan,
+                "error": f"{type(exc).__name__}: {exc}"[:300],
+                "detail": "",
+            }
+            for m in metrics
+        ]
+    return [
+        {
+            **base,
+            "metric": m,
+            "score": score(m, y_test, fitted.proba, fitted.pred, n_classes),
+            "cv_score": fitted.cv_score,
+            "fit_seconds": fitted.fit_seconds,
+            "predict_seconds": fitted.predict_seconds,
+            "error": "",
+            "detail": json.dumps(fitted.detail, default=str) if fitted.detail else "",
+        }
+        for m in metrics
+    ]
 
 
 # ------------------------------------------------------------------------------ summary
@@ -423,12 +565,12 @@ def rank_plot(tables: dict[str, pd.DataFrame], path: Path) -> None:
         colors = ["tab:red" if m == "autoimb" else "tab:blue" for m in mean.index]
         ax.scatter(mean.to_numpy(), np.arange(len(mean)), color=colors, zorder=3)
         ax.set_yticks(np.arange(len(mean)), list(mean.index))
-        ax.invert_yaxis()
+        ax.set_ylim(len(mean) - 0.5, -1.6)
+        ax.set_xlim(0.8, wide.shape[1] + 0.2)
         if math.isfinite(cd):
             best = float(mean.iloc[0])
-            ax.axvspan(best, best + cd, color="0.9", zorder=1,
-                       label=f"Nemenyi CD = {cd:.2f}")
-            ax.legend(loc="lower right", fontsize=8)
+            ax.plot([best, best + cd], [-1.0, -1.0], color="black", lw=3)
+            ax.text(best + cd / 2, -1.25, f"Nemenyi CD = {cd:.2f}", ha="center", fontsize=8)
         ax.set_xlabel("mean rank (1 = best)")
         ax.set_title(f"{METRIC_LABEL.get(metric, metric)} ({wide.shape[0]} data sets)")
         ax.grid(axis="x", alpha=0.3)
@@ -441,7 +583,8 @@ def rank_plot(tables: dict[str, pd.DataFrame], path: Path) -> None:
 def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
     """The markdown section: scores, ranks, wins, honesty gap, time, losses, per data set."""
     metrics = [m for m in METRICS if m in set(frame.metric)] + sorted(
-        set(frame.metric) - set(METRICS))
+        set(frame.metric) - set(METRICS)
+    )
     full = {m: per_dataset(frame, m) for m in metrics}
     tables = {m: complete(w) for m, w in full.items() if not complete(w).empty}
     out: list[str] = []
@@ -454,17 +597,26 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
         "outer-test means over the folds; ranks are computed per data set (1 = best, ties "
         "averaged) on the data sets where every method finished all folds."
     )
+    left_out: dict[str, list[str]] = {}
     for metric, wide in full.items():
-        left_out = sorted(set(wide.index) - set(complete(wide).index))
-        if left_out:
-            out.append(f"\n{METRIC_LABEL.get(metric, metric)}: left out of means and ranks "
-                       f"(a method failed or is missing there): {', '.join(left_out)}.")
+        names = ", ".join(sorted(set(wide.index) - set(complete(wide).index)))
+        if names:
+            left_out.setdefault(names, []).append(METRIC_LABEL.get(metric, metric))
+    for names, labels in left_out.items():
+        out.append(
+            f"\nLeft out of means and ranks for {', '.join(labels)} (a method failed "
+            f"or is missing there): {names}."
+        )
     failed = frame[frame.error != ""]
     if len(failed):
-        causes = failed.groupby("method")["error"].agg(lambda s: f"{len(s)} rows, e.g. "
-                                                       f"`{str(s.iloc[0])[:90]}`")
-        out.append("\nFailed rows (left out of ranks and means): " + "; ".join(
-            f"{m}: {c}" for m, c in causes.items()) + ".")
+        causes = failed.groupby("method")["error"].agg(
+            lambda s: f"{len(s)} rows, e.g. `{str(s.iloc[0])[:90]}`"
+        )
+        out.append(
+            "\nFailed rows (left out of ranks and means): "
+            + "; ".join(f"{m}: {c}" for m, c in causes.items())
+            + "."
+        )
     if tables:
         rank_plot(tables, plot)
         out.append(f"\n![mean ranks]({os.path.relpath(plot, summary.parent)})")
@@ -474,8 +626,10 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
         order = mean_rank.sort_values().index
         rows = [(m, float(wide[m].mean()), float(mean_rank[m])) for m in order]
         cd = critical_difference(wide.shape[1], wide.shape[0])
-        out.append(f"\n### {label}: mean score and mean rank ({wide.shape[0]} data sets; "
-                   f"Nemenyi CD {cd:.2f})\n")
+        out.append(
+            f"\n### {label}: mean score and mean rank ({wide.shape[0]} data sets; "
+            f"Nemenyi CD {cd:.2f})\n"
+        )
         out.append(table(["method", f"mean {label}", "mean rank"], rows))
     if "autoimb" in set(frame.method):
         out.append("\n### autoimb against each peer: wins / ties / losses\n")
@@ -489,8 +643,9 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
                     row.append("-")
                     continue
                 diff = wide["autoimb"] - wide[peer]
-                row.append(f"{(diff > TIE).sum()} / {(diff.abs() <= TIE).sum()} / "
-                           f"{(diff < -TIE).sum()}")
+                row.append(
+                    f"{(diff > TIE).sum()} / {(diff.abs() <= TIE).sum()} / {(diff < -TIE).sum()}"
+                )
             rows_wtl.append(row)
         out.append(table(["peer", *[METRIC_LABEL.get(m, m) for m in tables]], rows_wtl))
         out.append(honesty(frame, metrics))
@@ -500,8 +655,12 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
         label = METRIC_LABEL.get(metric, metric)
         out.append(f"\n<details><summary>{label} per data set (fold mean)</summary>\n")
         cols = [m for m in METHODS if m in wide] + [m for m in wide if m not in METHODS]
-        out.append(table(["data set", *cols],
-                         [(d, *[float(wide.loc[d, c]) for c in cols]) for d in wide.index]))
+        out.append(
+            table(
+                ["data set", *cols],
+                [(d, *[float(wide.loc[d, c]) for c in cols]) for d in wide.index],
+            )
+        )
         out.append("\n</details>")
     return "\n".join(out)
 
@@ -512,24 +671,36 @@ def honesty(frame: pd.DataFrame, metrics: Sequence[str]) -> str:
     for method in ("autoimb", "flaml"):
         for metric in metrics:
             part = frame[(frame.method == method) & (frame.metric == metric)].dropna(
-                subset=["score", "cv_score"])
+                subset=["score", "cv_score"]
+            )
             if part.empty:
                 continue
             gap = part.cv_score - part.score
             worst = part.loc[gap.abs().idxmax()]
-            rows.append((method, METRIC_LABEL.get(metric, metric), len(part), float(gap.mean()),
-                         float(gap.abs().mean()), float(gap.loc[gap.abs().idxmax()]),
-                         f"{worst.dataset} fold {worst.fold}"))
-    head = ("\n### Honesty gap: the searcher's own CV score minus its outer test score\n\n"
-            "Positive = the search promised more than it delivered. FLAML's CV score is "
-            "1 - its best validation loss.\n")
-    return head + table(["method", "metric", "fits", "mean gap", "mean |gap|", "worst gap",
-                         "worst at"], rows)
+            rows.append(
+                (
+                    method,
+                    METRIC_LABEL.get(metric, metric),
+                    len(part),
+                    float(gap.mean()),
+                    float(gap.abs().mean()),
+                    float(gap.loc[gap.abs().idxmax()]),
+                    f"{worst.dataset} fold {worst.fold}",
+                )
+            )
+    head = (
+        "\n### Honesty gap: the searcher's own CV score minus its outer test score\n\n"
+        "Positive = the search promised more than it delivered. FLAML's CV score is "
+        "1 - its best validation loss.\n\n"
+    )
+    return head + table(
+        ["method", "metric", "fits", "mean gap", "mean abs gap", "worst gap", "worst at"], rows
+    )
 
 
 def losses(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> str:
     """Data sets where a peer beats autoimb by more than 0.02, and what autoimb picked there."""
-    lines = ["\n### Where autoimb loses by more than 0.02\n"]
+    lines = ["\n### Where autoimb loses by more than 0.02\n\n"]
     auto = frame[frame.method == "autoimb"]
     rows = []
     for metric, wide in tables.items():
@@ -540,19 +711,23 @@ def losses(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> str:
         margin = peers.max(axis=1) - wide["autoimb"]
         for dataset in margin[margin > 0.02].sort_values(ascending=False).index:
             picks = auto[(auto.dataset == dataset) & (auto.metric == metric)]
-            chosen = []
-            for detail in picks.detail:
-                if detail:
-                    d = json.loads(detail)
-                    chosen.append(f"{d.get('resampler')}+{d.get('weighting')}+{d.get('model')}"
-                                  f" ({d.get('trials')} trials)")
-            rows.append((METRIC_LABEL.get(metric, metric), dataset, float(wide.loc[dataset,
-                         "autoimb"]), best_peer[dataset], float(peers.max(axis=1)[dataset]),
-                         "; ".join(chosen)))
+            chosen = [describe_pick(json.loads(d)) for d in picks.detail if d]
+            rows.append(
+                (
+                    METRIC_LABEL.get(metric, metric),
+                    dataset,
+                    float(wide.loc[dataset, "autoimb"]),
+                    best_peer[dataset],
+                    float(peers.max(axis=1)[dataset]),
+                    "; ".join(chosen),
+                )
+            )
     if not rows:
         return lines[0] + "None."
-    return lines[0] + table(["metric", "data set", "autoimb", "best peer", "peer score",
-                             "autoimb's pick per fold (resampler+weighting+model)"], rows)
+    pick = "autoimb's pick per fold ([features>][augmenter>]resampler+weighting+model)"
+    return lines[0] + table(
+        ["metric", "data set", "autoimb", "best peer", "peer score", pick], rows
+    )
 
 
 def timing(frame: pd.DataFrame) -> str:
@@ -560,16 +735,25 @@ def timing(frame: pd.DataFrame) -> str:
     rows = []
     for method, part in frame.groupby("method"):
         fits = part if method in PER_METRIC else part.drop_duplicates(["dataset", "fold"])
-        rows.append((method, len(fits), float(fits.fit_seconds.mean()),
-                     float(fits.fit_seconds.max()), float(fits.fit_seconds.sum())))
+        rows.append(
+            (
+                method,
+                len(fits),
+                float(fits.fit_seconds.mean()),
+                float(fits.fit_seconds.max()),
+                float(fits.fit_seconds.sum()),
+            )
+        )
     order = {m: i for i, m in enumerate(METHODS)}
     rows.sort(key=lambda r: order.get(str(r[0]), 99))
     total = sum(float(r[4]) for r in rows)
-    return ("\n### Seconds per fit\n\n" + table(["method", "fits", "mean s", "max s", "total s"],
-                                                rows)
-            + f"\n\nSum of fit time: {total:.0f} s ({total / 3600:.2f} h) on "
-            f"{os.cpu_count()} logical cores ({platform.machine()}, Python "
-            f"{platform.python_version()}).")
+    return (
+        "\n### Seconds per fit\n\n"
+        + table(["method", "fits", "mean s", "max s", "total s"], rows)
+        + f"\n\nSum of fit time: {total:.0f} s ({total / 3600:.2f} h) on "
+        f"{os.cpu_count()} logical cores ({platform.machine()}, Python "
+        f"{platform.python_version()})."
+    )
 
 
 # ----------------------------------------------------------------------------------- CLI
@@ -577,25 +761,50 @@ def timing(frame: pd.DataFrame) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=None,
-                        help="data set names (default: all in the index)")
+    parser.add_argument(
+        "--datasets", nargs="+", default=None, help="data set names (default: all in the index)"
+    )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS)
-    parser.add_argument("--budget", type=float, default=10.0,
-                        help="wall-clock seconds per fit for the searching methods")
+    parser.add_argument(
+        "--folds",
+        nargs="+",
+        type=int,
+        default=list(range(OUTER_FOLDS)),
+        choices=range(OUTER_FOLDS),
+        help="outer folds to run (default: all)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        help="wall-clock seconds per fit for the searching methods",
+    )
     parser.add_argument("--data-dir", type=Path, default=KEEL)
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results",
-                        help="folder for the CSV, the rank plot and autoimb's leaderboards")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="resumable CSV (default: OUT_DIR/quality.csv)")
-    parser.add_argument("--summary", type=Path, nargs="?", default=None,
-                        const=ROOT / "benchmarks" / "RESULTS.md",
-                        help="write the quality section of this markdown file "
-                             "(default when given without a path: benchmarks/RESULTS.md)")
-    parser.add_argument("--summary-only", action="store_true",
-                        help="skip fitting; only summarise the CSV")
-    parser.add_argument("--no-leaderboards", action="store_true",
-                        help="do not keep autoimb's per-fit leaderboards")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=ROOT / "benchmarks" / "results",
+        help="folder for the CSV, the rank plot and autoimb's leaderboards",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="resumable CSV (default: OUT_DIR/quality.csv)"
+    )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        nargs="?",
+        default=None,
+        const=ROOT / "benchmarks" / "RESULTS.md",
+        help="write the quality section of this markdown file "
+        "(default when given without a path: benchmarks/RESULTS.md)",
+    )
+    parser.add_argument(
+        "--summary-only", action="store_true", help="skip fitting; only summarise the CSV"
+    )
+    parser.add_argument(
+        "--no-leaderboards", action="store_true", help="do not keep autoimb's per-fit leaderboards"
+    )
     return parser.parse_args(argv)
 
 
@@ -615,8 +824,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             methods.remove("flaml")
         logging.getLogger("autoimb").setLevel(logging.ERROR)
         started = time.monotonic()
-        run(datasets, methods, args.metrics, args.budget, out, args.data_dir,
-            None if args.no_leaderboards else args.out_dir / "leaderboards")
+        run(
+            datasets,
+            methods,
+            args.metrics,
+            args.budget,
+            out,
+            args.data_dir,
+            None if args.no_leaderboards else args.out_dir / "leaderboards",
+            args.folds,
+        )
         print(f"wall time: {time.monotonic() - started:.0f} s; results in {out}", flush=True)
     if args.summary is not None:
         if not out.exists():

@@ -5,9 +5,12 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from autoimb.components import REGISTRY
+from autoimb.components import REGISTRY, STAGES
+from autoimb.data import validate
 from autoimb.exceptions import SearchSpaceError
+from autoimb.metrics import get_metric
 from autoimb.space import builtin_spaces, load_space, parse_space
+from autoimb.study import SearchSettings, first_trials
 
 
 @pytest.mark.parametrize("name", builtin_spaces())
@@ -22,15 +25,31 @@ def test_builtin_spaces_load_and_sample(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", builtin_spaces())
-def test_initial_strategies_use_defaults(name: str) -> None:
+def test_initial_strategies_run_as_named_with_nothing_else(name: str, small_binary) -> None:
     space = load_space(name)
-    for choice in space.initial:
-        flat = space.defaults(choice)
+    X, y = small_binary
+    settings = SearchSettings(metric=get_metric("f1"), space=space, warm_start=None)
+    trials = first_trials(settings, validate(X, y))
+    assert len(trials) == len(space.initial)
+    for choice, flat in zip(space.initial, trials, strict=True):
         study = optuna.create_study()
         study.enqueue_trial(flat)
         config = space.sample(study.ask())
-        for stage, component in choice.items():
-            assert config[stage]["name"] == component
+        for stage in STAGES:
+            expected = choice.get(stage, "none")
+            assert config[stage]["name"] == expected, (stage, choice)
+            params = space.stages.get(stage, {}).get(expected, {})
+            for param in params.values():
+                assert config[stage][param.name] == param.default
+
+
+def test_the_portfolio_does_not_repeat_a_baseline(small_binary) -> None:
+    space = load_space("default")
+    X, y = small_binary
+    settings = SearchSettings(metric=get_metric("f1"), space=space, warm_start="portfolio")
+    trials = first_trials(settings, validate(X, y))
+    assert len(trials) > len(space.initial)
+    assert len({tuple(sorted(t.items())) for t in trials}) == len(trials)
 
 
 def test_default_space_names_every_core_component() -> None:

@@ -75,9 +75,19 @@ def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
     trial.set_user_attr("worker", f"{os.uname().nodename}:{dead.stdout.strip()}")
     alive = study.ask()
     alive.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
-    release_dead_trials(study)
+    sampling = study.ask()  # a process killed while Optuna sampled: no owner yet
+    release_dead_trials(study, grace=60)
     states = {t.number: t.state for t in study.trials}
-    assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING}
+    assert states == {
+        0: TrialState.FAIL,
+        1: TrialState.RUNNING,
+        2: TrialState.RUNNING,
+        3: TrialState.WAITING,
+    }
+    assert study.trials[3].system_attrs["failed_trial"] == 0
+    release_dead_trials(study, grace=0)
+    assert study.trials[sampling.number].state == TrialState.FAIL
+    assert study.trials[1].state == TrialState.RUNNING
 
 
 def _cli(*args: str) -> list[str]:
@@ -86,6 +96,38 @@ def _cli(*args: str) -> list[str]:
 
 def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=url).trials
+
+
+def _kill_mid_trial(command: list[str], name: str) -> int | None:
+    """Start a worker, SIGKILL it while it runs a trial; the trial it left RUNNING, if any.
+
+    A trial can finish between the poll that saw it running and the kill, so the victim is
+    read after the process is dead.
+    """
+    doomed = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if any(
+                t.state == TrialState.RUNNING and _owner(t) == doomed.pid
+                for t in _trials(POSTGRES, name)
+            ):
+                break
+            time.sleep(0.2)
+    finally:
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=30)
+    left = [
+        t.number
+        for t in _trials(POSTGRES, name)
+        if t.state == TrialState.RUNNING and _owner(t) == doomed.pid
+    ]
+    return left[0] if left else None
+
+
+def _owner(trial: optuna.trial.FrozenTrial) -> int | None:
+    owner = str(trial.user_attrs.get("worker", ""))
+    return int(owner.rsplit(":", 1)[1]) if ":" in owner else None
 
 
 @pytest.mark.skipif(
@@ -117,19 +159,13 @@ def test_search_and_two_workers_on_postgres_survive_a_killed_worker(tmp_path, ye
     assert created.returncode == 0, created.stderr
 
     worker = [*_cli("worker", str(data), *common, "--heartbeat", "2")]
-    doomed = subprocess.Popen([*worker, "--n-trials", "50"], stderr=subprocess.PIPE)
     steady = subprocess.Popen([*worker, "--n-trials", "6"], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
     victim = None
-    while victim is None and time.monotonic() < deadline:
-        for trial in _trials(POSTGRES, name):
-            owner = str(trial.user_attrs.get("worker", ""))
-            if trial.state == TrialState.RUNNING and owner.endswith(f":{doomed.pid}"):
-                victim = trial.number
-        time.sleep(0.2)
-    assert victim is not None, "the first worker never ran a trial"
-    os.kill(doomed.pid, signal.SIGKILL)
-    doomed.wait(timeout=30)
+    for _attempt in range(3):
+        victim = _kill_mid_trial([*worker, "--n-trials", "50"], name)
+        if victim is not None:
+            break
+    assert victim is not None, "no worker was ever killed in the middle of a trial"
     assert steady.wait(timeout=300) == 0, steady.stderr.read() if steady.stderr else ""
 
     # After the grace period, the next worker fails the dead worker's trial and retries it.
