@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def write_section(path: Path, name: str, body: str) -> None:
@@ -35,3 +38,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def add_summary_argument(parser: argparse.ArgumentParser, section: str) -> None:
+    """``--summary [PATH]``: where a script writes its generated section (RESULTS.md by default)."""
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        nargs="?",
+        default=None,
+        const=RESULTS,
+        help=f"write the {section} section of this markdown file "
+        "(default when given without a path: benchmarks/RESULTS.md)",
+    )

@@ -36,7 +36,7 @@ import pandas as pd
 from sklearn.datasets import make_classification
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _markdown import table, write_section
+from _markdown import add_summary_argument, table, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 0
@@ -420,15 +420,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="forget the rows already in OUT_DIR instead of adding to them",
     )
-    parser.add_argument(
-        "--summary",
-        type=Path,
-        nargs="?",
-        default=None,
-        const=ROOT / "benchmarks" / "RESULTS.md",
-        help="write the overhead section of this markdown file "
-        "(default when given without a path: benchmarks/RESULTS.md)",
-    )
+    add_summary_argument(parser, "overhead")
     return parser.parse_args(argv)
 
 

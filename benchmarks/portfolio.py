@@ -40,7 +40,6 @@ import numpy as np
 import optuna
 import pandas as pd
 import yaml
-from pandas.api.types import is_numeric_dtype
 from sklearn.metrics import f1_score, matthews_corrcoef
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
@@ -56,10 +55,9 @@ from autoimb.threshold import honest_score
 from autoimb.warmstart import as_trial_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _keel import KEEL, ROOT, load_keel
 from _markdown import table, write_section
 
-ROOT = Path(__file__).resolve().parents[1]
-KEEL = ROOT.parent / "shared" / "datasets" / "keel"
 SHIPPED = ROOT / "autoimb" / "search_spaces" / "portfolio.yaml"
 REPORT = ROOT / "benchmarks" / "PORTFOLIO.md"
 BUILD_METRICS = ("f1", "mcc", "average_precision")
@@ -112,17 +110,6 @@ def pick(names: Sequence[str], index: pd.DataFrame, n: int | None, max_rows: int
         ranked.append((rank, size, name))
     ordered = [name for _, _, name in sorted(ranked)]
     return ordered if n is None else ordered[:n]
-
-
-def load_keel(name: str, folder: Path = KEEL) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features (text columns as object dtype, '?' as missing) and labels coded 0..C-1."""
-    frame = pd.read_csv(folder / f"{name}.csv.gz", na_values=["?"])
-    y_raw = frame.pop("target").to_numpy()
-    for column in frame.columns:
-        if not is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), np.nan)
-    _, y = np.unique(y_raw, return_inverse=True)
-    return frame, y.astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- build

@@ -41,10 +41,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler, label_binarize
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _markdown import table, write_section
+from _keel import KEEL, ROOT, load_keel
+from _markdown import add_summary_argument, table, write_section
 
-ROOT = Path(__file__).resolve().parents[1]
-KEEL = ROOT.parent / "shared" / "datasets" / "keel"
 METHODS = (
     "autoimb",
     "lgbm_default",
@@ -81,17 +80,6 @@ logger = logging.getLogger("benchmarks.quality")
 
 
 # ----------------------------------------------------------------------------- data & scores
-
-
-def load_keel(name: str, folder: Path = KEEL) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features (text columns as object dtype, '?' as missing) and labels coded 0..C-1."""
-    frame = pd.read_csv(folder / f"{name}.csv.gz", na_values=["?"])
-    y_raw = frame.pop("target").to_numpy()
-    for column in frame.columns:
-        if not is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), np.nan)
-    _, y = np.unique(y_raw, return_inverse=True)
-    return frame, y.astype(np.int64)
 
 
 def minority(y: np.ndarray) -> int:
@@ -790,15 +778,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, default=None, help="resumable CSV (default: OUT_DIR/quality.csv)"
     )
-    parser.add_argument(
-        "--summary",
-        type=Path,
-        nargs="?",
-        default=None,
-        const=ROOT / "benchmarks" / "RESULTS.md",
-        help="write the quality section of this markdown file "
-        "(default when given without a path: benchmarks/RESULTS.md)",
-    )
+    add_summary_argument(parser, "quality")
     parser.add_argument(
         "--summary-only", action="store_true", help="skip fitting; only summarise the CSV"
     )

@@ -5,6 +5,7 @@ Each size runs in its own process, so its peak resident memory is its own. The d
 
     python benchmarks/scale.py                      # 10k, 100k, 1M rows
     python benchmarks/scale.py --rows 10000 --budget 60
+    python benchmarks/scale.py --rows 100000 --n-jobs 2
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 DEFAULT_BUDGETS = {10_000: 60, 100_000: 180, 1_000_000: 600}
 
 
-def one_size(rows: int, budget: float, metric: str) -> dict:
+def one_size(rows: int, budget: float, metric: str, n_jobs: int) -> dict:
     import numpy as np
     from sklearn.datasets import make_classification
 
@@ -36,7 +37,7 @@ def one_size(rows: int, budget: float, metric: str) -> dict:
     )
     X = X.astype(np.float32)
     started = time.monotonic()
-    result = autoimb.search(X, y, metric=metric, time_budget=budget, random_state=0)
+    result = autoimb.search(X, y, metric=metric, time_budget=budget, n_jobs=n_jobs, random_state=0)
     seconds = time.monotonic() - started
     states = result.leaderboard["state"].value_counts().to_dict()
     return {
@@ -57,10 +58,11 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="*", default=list(DEFAULT_BUDGETS))
     parser.add_argument("--budget", type=float, help="seconds per size (default: per size)")
     parser.add_argument("--metric", default="average_precision")
+    parser.add_argument("--n-jobs", type=int, default=1, help="trials in parallel (default 1)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(one_size(args.rows[0], args.budget, args.metric)))
+        print(json.dumps(one_size(args.rows[0], args.budget, args.metric, args.n_jobs)))
         return 0
     print(
         f"{'rows':>9} {'budget':>7} {'seconds':>8} {'complete':>8} {'pruned':>7} "
@@ -80,6 +82,8 @@ def main() -> int:
                 str(budget),
                 "--metric",
                 args.metric,
+                "--n-jobs",
+                str(args.n_jobs),
             ],
             capture_output=True,
             text=True,
