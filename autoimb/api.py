@@ -187,7 +187,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if len(members) > 1:
         estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
         config: dict[str, Any] = {
-            "ensemble": {str(n): w for n, w in members.items()},
+            "weights": {str(n): w for n, w in members.items()},
             "members": {str(n): c for n, c in configs.items()},
         }
         score = float(selection.score)

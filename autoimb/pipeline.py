@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
-from sklearn.pipeline import Pipeline
 
 from autoimb.components import REGISTRY, FitContext
+from autoimb.components.base import fit_keywords
 from autoimb.data import conform
 from autoimb.preprocess import Preprocessor
 
@@ -53,19 +53,6 @@ def resample(
     if weights is not None:
         weights = weights[source_rows(sampler, X, y, Xr, yr)]
     return Xr, yr, weights
-
-
-def fit_keywords(
-    model: Any, weights: np.ndarray | None, extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Route ``sample_weight`` and model-specific fit options to the final estimator."""
-    keywords = dict(extra)
-    if weights is not None:
-        keywords["sample_weight"] = weights
-    if isinstance(model, Pipeline):
-        last = model.steps[-1][0]
-        return {f"{last}__{key}": value for key, value in keywords.items()}
-    return keywords
 
 
 class StrategyPipeline(ClassifierMixin, BaseEstimator):
@@ -146,10 +133,16 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
 
         component = REGISTRY["model"][self._choice("model")["name"]]
         model = component.build(self._params("model"), ctx)
-        if weights is not None and not component.sample_weight:
-            logger.debug("%s takes no sample weights; they are not used to fit it", component.name)
-            weights = None
-        model.fit(Xt, y, **fit_keywords(model, weights, component.fit_params(ctx)))
+        options = component.fit_params(ctx)
+        combine = self._build("ensemble", ctx)
+        if combine is not None:
+            model, every_options = combine((model, component.sample_weight), options)
+            model.fit(Xt, y, sample_weight=weights, options=every_options, deadline=deadline)
+        else:
+            if weights is not None and not component.sample_weight:
+                logger.debug("%s takes no sample weights; fitted without them", component.name)
+                weights = None
+            model.fit(Xt, y, **fit_keywords(model, weights, options))
         self.model_ = model
 
         return self

@@ -56,7 +56,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
 def describe(config: dict[str, Any]) -> str:
     """``"lightgbm + smote + balanced"``: the model, then every stage that is not "none"."""
     chosen = [(config.get("model") or {}).get("name", "?")]
-    for stage in ("resampler", "weighting", "augmenter", "features"):
+    for stage in ("resampler", "weighting", "augmenter", "features", "ensemble"):
         name = (config.get(stage) or {}).get("name", "none")
         if name != "none":
             chosen.append(name)
@@ -113,8 +113,8 @@ class SearchResult:
     @property
     def strategy(self) -> str:
         """The winner in a few words: its stages' choices, or the ensemble's size."""
-        if "ensemble" in self.best_config:
-            return f"ensemble of {len(self.best_config['ensemble'])} trials"
+        if "members" in self.best_config:
+            return f"ensemble of {len(self.best_config['members'])} trials"
         return describe(self.best_config)
 
     @property

@@ -242,7 +242,9 @@ def fit_autoimb(
     config = result.best_config
     detail: dict[str, Any] = strategy_names(config)
     if "members" in config:  # the winner is an ensemble of trials
-        detail["ensemble"] = [strategy_label(strategy_names(c)) for c in config["members"].values()]
+        detail["ensemble_of"] = [
+            strategy_label(strategy_names(c)) for c in config["members"].values()
+        ]
     detail["threshold"] = config.get("threshold")
     detail["trials"] = int(
         sum(n for state, n in states.items() if state in ("COMPLETE", "PRUNED", "FAIL"))
@@ -266,6 +268,7 @@ def fit_autoimb(
                 "resampler",
                 "weighting",
                 "model",
+                "ensemble",
                 "threshold",
                 "seconds",
                 "error",
@@ -279,13 +282,15 @@ def fit_autoimb(
 def strategy_names(config: dict[str, Any]) -> dict[str, Any]:
     return {
         stage: (config.get(stage) or {}).get("name")
-        for stage in ("features", "augmenter", "resampler", "weighting", "model")
+        for stage in ("features", "augmenter", "resampler", "weighting", "model", "ensemble")
     }
 
 
 def strategy_label(names: dict[str, Any]) -> str:
-    """``resampler+weighting+model``, with features and augmenter in front when used."""
+    """``resampler+weighting+model``; features, augmenter before and ensemble after, if used."""
     label = f"{names.get('resampler')}+{names.get('weighting')}+{names.get('model')}"
+    if names.get("ensemble") not in (None, "none"):
+        label = f"{label}>{names['ensemble']}"
     for stage in ("augmenter", "features"):
         if names.get(stage) not in (None, "none"):
             label = f"{names[stage]}>{label}"
@@ -293,8 +298,8 @@ def strategy_label(names: dict[str, Any]) -> str:
 
 
 def describe_pick(detail: dict[str, Any]) -> str:
-    if detail.get("ensemble"):
-        what = "ensemble of " + ", ".join(detail["ensemble"])
+    if detail.get("ensemble_of"):
+        what = "ensemble of " + ", ".join(detail["ensemble_of"])
     elif detail.get("model") is None:
         what = "ensemble"
     else:

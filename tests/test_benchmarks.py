@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 DATASETS = ["hepatitis", "glass_0_6_vs_5"]  # missing values and '?'; 108 rows
@@ -107,6 +108,39 @@ def test_overhead_smoke(tmp_path: Path) -> None:
     assert "Hand-written notes." in text and "trials/min" in text
 
 
-@pytest.mark.parametrize("script", ["quality.py", "overhead.py"])
+def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
+    args = [
+        "--datasets",
+        "glass_0_6_vs_5",
+        "--variants",
+        "no_resampling",
+        "no_portfolio",
+        "--budget",
+        "2",
+        "--data-dir",
+        str(keel),
+        "--out",
+        str(tmp_path / "ablation.csv"),
+        "--summary",
+        str(tmp_path / "RESULTS.md"),
+    ]
+    run_script("ablation.py", *args)
+    frame = pd.read_csv(tmp_path / "ablation.csv")
+    variants = {"full", "no_threshold_tuning", "no_resampling", "no_portfolio"}
+    assert set(frame.variant) == variants
+    assert len(frame) == 3 * len(variants)
+    assert frame.score.between(0, 1).all()
+    # The variant's space really has the family off.
+    space = yaml.safe_load((tmp_path / "spaces" / "no_resampling.yaml").read_text())
+    assert space["resampler"] == {"none": {}}
+    assert all(choice["resampler"] == "none" for choice in space["initial"])
+    summary = (tmp_path / "RESULTS.md").read_text()
+    assert "| no_resampling |" in summary and "| no_threshold_tuning |" in summary
+    out = run_script("ablation.py", *args)
+    assert len(pd.read_csv(tmp_path / "ablation.csv")) == len(frame)
+    assert " fold " not in out
+
+
+@pytest.mark.parametrize("script", ["quality.py", "overhead.py", "ablation.py"])
 def test_help(script: str) -> None:
     assert "usage" in run_script(script, "--help", timeout=60)

@@ -54,14 +54,20 @@ def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:
     assert not any("SMOTE" in t or "NearestNeighbors" in t or "KDTree" in t for t in types)
 
 
-@pytest.mark.parametrize("model", sorted(REGISTRY["model"]))
-def test_every_model_saves_with_trusted_types_only(model, tmp_path, small_binary) -> None:
-    component = REGISTRY["model"][model]
+COMPONENTS = [(stage, name) for stage, names in REGISTRY.items() for name in names]
+
+
+@pytest.mark.parametrize(("stage", "name"), COMPONENTS, ids=[f"{s}-{n}" for s, n in COMPONENTS])
+def test_every_component_saves_with_trusted_types_only(stage, name, tmp_path, small_binary) -> None:
+    component = REGISTRY[stage][name]
     if component.requires == "torch":
         pytest.importorskip("torch")
     X, y = small_binary
     data = validate(X, y)
-    config = {"model": {"name": model, "n_estimators": 5}}
+    model = {"name": name, "n_estimators": 5} if stage == "model" else {"name": "lightgbm"}
+    config = {"model": {"n_estimators": 5, **model}}
+    if stage != "model":
+        config[stage] = {"name": name}
     pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
     path = save(
         ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,19 @@ class Component:
     requires: str | None = None
     scales: bool = True
     fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
+
+
+def fit_keywords(
+    model: Any, weights: np.ndarray | None, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Route ``sample_weight`` and model-specific fit options to the final estimator."""
+    keywords = dict(extra)
+    if weights is not None:
+        keywords["sample_weight"] = weights
+    if isinstance(model, Pipeline):
+        last = model.steps[-1][0]
+        return {f"{last}__{key}": value for key, value in keywords.items()}
+    return keywords
 
 
 def register(registry: dict[str, Component], component: Component) -> None:
