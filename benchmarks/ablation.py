@@ -18,6 +18,7 @@ The CSV is resumable: (data set, fold, variant) rows already there are skipped.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import sys
 import time
@@ -130,6 +131,8 @@ def search_and_score(
     variant = VARIANTS[name]
     n_classes = int(max(y.max(), y_test.max())) + 1
     started = time.perf_counter()
+    # A search far past its budget prints every thread's stack to stderr: where a hang sits.
+    faulthandler.dump_traceback_later(max(120.0, 10 * budget), repeat=True)
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         result = autoimb.search(
@@ -145,6 +148,7 @@ def search_and_score(
         seconds = time.perf_counter() - started
         proba = aligned_proba(result.best_pipeline, X_test, n_classes)
         pred = np.asarray(result.best_pipeline.predict(X_test), dtype=np.int64)
+    faulthandler.cancel_dump_traceback_later()
     config = result.best_config
     pick = (
         f"ensemble of {len(config['members'])}"

@@ -16,6 +16,7 @@ long run can be done in pieces and interrupted at any time.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import math
@@ -468,6 +469,8 @@ def fit_and_score(
         "n_test": len(y_test),
     }
     started = time.perf_counter()
+    # A fit far past its budget prints every thread's stack to stderr: where a hang sits.
+    faulthandler.dump_traceback_later(max(120.0, 10 * budget), repeat=True)
     try:
         with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
@@ -482,7 +485,9 @@ def fit_and_score(
                 fitted = fit_flaml(metric, X, y, X_test, n_classes, budget)
             else:
                 fitted = fit_peer(method, metric, X, y, X_test, n_classes)
+        faulthandler.cancel_dump_traceback_later()
     except Exception as exc:  # a failing method is a result too
+        faulthandler.cancel_dump_traceback_later()
         seconds = time.perf_counter() - started
         return [
             {
