@@ -142,7 +142,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             if weights is not None and not component.sample_weight:
                 logger.debug("%s takes no sample weights; fitted without them", component.name)
                 weights = None
-            model.fit(Xt, y, **fit_keywords(model, weights, options))
+            model = component.fit(model, Xt, y, fit_keywords(model, weights, options), deadline)
         self.model_ = model
 
         return self

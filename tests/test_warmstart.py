@@ -6,6 +6,7 @@ import optuna
 import pytest
 
 import autoimb
+from autoimb.components import STAGES
 from autoimb.space import load_space
 from autoimb.study import make_storage
 from autoimb.warmstart import as_trial_params, portfolio, strategies
@@ -27,7 +28,7 @@ def test_an_earlier_study_seeds_the_next(small_binary) -> None:
     first = autoimb.search(
         X, y, metric="f1", n_trials=4, space="fast", cv=3, random_state=0, warm_start=None
     )
-    best = first.best_config
+    best = first.study.best_trial.user_attrs["config"]  # best_config may be an ensemble
     second = autoimb.search(
         X, y, metric="f1", n_trials=4, space="fast", cv=3, random_state=1, warm_start=first.study
     )
@@ -38,10 +39,7 @@ def test_an_earlier_study_seeds_the_next(small_binary) -> None:
 
 def test_a_strategy_outside_the_space_is_skipped() -> None:
     space = load_space("fast")
-    available = {
-        s: list(space.stages.get(s, {"none": {}}))
-        for s in ("features", "augmenter", "resampler", "weighting", "model")
-    }
+    available = {s: list(space.stages.get(s, {"none": {}})) for s in STAGES}
     outside = {"model": {"name": "xgboost"}}
     assert as_trial_params(outside, space, available) is None
     too_big = {"model": {"name": "lightgbm", "n_estimators": 10_000}}

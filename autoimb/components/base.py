@@ -46,6 +46,14 @@ class FitContext:
 
 
 Builder = Callable[[Mapping[str, Any], FitContext], Any]
+# Fits a built model: (model, X, y, fit keywords, deadline) → the fitted model.
+Fitter = Callable[[Any, np.ndarray, np.ndarray, dict[str, Any], "float | None"], Any]
+
+
+def plain_fit(
+    model: Any, X: np.ndarray, y: np.ndarray, keywords: dict[str, Any], deadline: float | None
+) -> Any:
+    return model.fit(X, y, **keywords)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,12 @@ class Component:
     scales
         False for components whose cost grows faster than the number of rows; they are left
         out of searches on large data (see ``autoimb.space.LARGE_DATA_ROWS``).
+    fit_params
+        Model-specific fit options (categorical columns, a deadline callback, a model to
+        continue training from).
+    fit
+        How the pipeline fits the model; a model that can stop part-way (a forest grown in
+        chunks) uses it to keep the trial's deadline.
     """
 
     name: str
@@ -82,6 +96,7 @@ class Component:
     requires: str | None = None
     scales: bool = True
     fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
+    fit: Fitter = plain_fit
 
 
 def fit_keywords(

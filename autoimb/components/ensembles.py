@@ -167,7 +167,9 @@ def _fit_one(
     deadline: float | None,
 ) -> Any:
     if deadline is not None and time.monotonic() > deadline:
-        raise TrialTimeout("an ensemble was stopped between members: the trial ran past its cap")
+        raise TrialTimeout(
+            "an ensemble was stopped between members: the trial ran past its time cap"
+        )
     estimator, takes_weights = member
     fitted = clone(estimator)
     return fitted.fit(X, y, **fit_keywords(fitted, weights if takes_weights else None, options))

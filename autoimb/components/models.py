@@ -61,9 +61,9 @@ def _lightgbm(params: Mapping[str, Any], ctx: FitContext) -> lightgbm.LGBMClassi
     )
 
 
-def _stop_at(deadline: float) -> None:
+def _stop_at(deadline: float, what: str = "a boosted model was stopped mid-fit") -> None:
     if time.monotonic() > deadline:
-        raise TrialTimeout("a boosted model was stopped mid-fit: the trial ran past its time cap")
+        raise TrialTimeout(f"{what}: the trial ran past its time cap")
 
 
 def _lightgbm_fit_params(ctx: FitContext) -> dict[str, Any]:
@@ -116,6 +116,29 @@ def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifie
         callbacks=None if ctx.deadline is None else [_XGBoostDeadline(ctx.deadline)],
         **categorical,
     )
+
+
+FOREST_CHUNK = 25
+
+
+def grow_in_chunks(
+    forest: Any, X: Any, y: Any, keywords: dict[str, Any], deadline: float | None
+) -> Any:
+    """Fit a forest a chunk of trees at a time, stopping the trial once past its deadline.
+
+    A forest cannot stop inside ``fit``; growing it with ``warm_start`` lets the trial's time
+    cap act between chunks. It is grown the same way with or without a deadline, so a trial's
+    forests and the final refit's are the same (scikit-learn's forests also equal one ``fit``).
+    """
+    total = int(forest.n_estimators)
+    forest.set_params(warm_start=True)
+    for size in range(min(FOREST_CHUNK, total), total + FOREST_CHUNK, FOREST_CHUNK):
+        forest.set_params(n_estimators=min(size, total))
+        forest.fit(X, y, **keywords)
+        if size < total and deadline is not None:
+            _stop_at(deadline, "a forest was stopped between chunks of trees")
+    forest.set_params(warm_start=False)
+    return forest
 
 
 def _forest(cls: type) -> Any:
@@ -202,7 +225,12 @@ for _component in [
         fit_params=_xgboost_fit_params,
     ),
     Component(
-        "random_forest", "model", _forest(RandomForestClassifier), "Random forest.", scales=False
+        "random_forest",
+        "model",
+        _forest(RandomForestClassifier),
+        "Random forest.",
+        scales=False,
+        fit=grow_in_chunks,
     ),
     Component(
         "extra_trees",
@@ -210,6 +238,7 @@ for _component in [
         _forest(ExtraTreesClassifier),
         "Extremely randomised trees.",
         scales=False,
+        fit=grow_in_chunks,
     ),
     Component(
         "balanced_random_forest",
@@ -218,6 +247,7 @@ for _component in [
         "Random forest whose trees each see a balanced bootstrap.",
         balances_itself=True,
         scales=False,
+        fit=grow_in_chunks,
     ),
     Component(
         "easy_ensemble",

@@ -1,0 +1,61 @@
+"""A trial past its time cap stops inside the model fit where the model allows it."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from autoimb.data import validate
+from autoimb.exceptions import TrialTimeout
+from autoimb.pipeline import StrategyPipeline
+
+STOPPABLE = [
+    {"model": {"name": "lightgbm", "n_estimators": 200}},
+    {"model": {"name": "xgboost", "n_estimators": 200}},
+    {"model": {"name": "random_forest", "n_estimators": 60}},
+    {"model": {"name": "extra_trees", "n_estimators": 60}},
+    {"model": {"name": "balanced_random_forest", "n_estimators": 60}},
+    {"model": {"name": "lightgbm", "n_estimators": 20}, "ensemble": {"name": "bagging"}},
+]
+
+
+def _fit(config: dict, data, deadline: float | None) -> StrategyPipeline:
+    pipeline = StrategyPipeline(config, data.schema(), random_state=0)
+    preprocessor = pipeline.make_preprocessor().fit(data.X)
+    return pipeline.fit_transformed(
+        preprocessor, preprocessor.transform(data.X), data.y, deadline=deadline
+    )
+
+
+@pytest.mark.parametrize("config", STOPPABLE, ids=lambda c: "-".join(v["name"] for v in c.values()))
+def test_a_fit_past_its_deadline_stops(config: dict, small_binary) -> None:
+    data = validate(*small_binary)
+    with pytest.raises(TrialTimeout, match="time cap"):
+        _fit(config, data, deadline=time.monotonic() - 1.0)
+
+
+@pytest.mark.parametrize("name", ["random_forest", "extra_trees", "balanced_random_forest"])
+def test_a_forest_is_the_same_with_and_without_a_deadline(name: str, small_binary) -> None:
+    """A trial's forests (with a deadline) and the final refit's (without) must agree."""
+    data = validate(*small_binary)
+    config = {"model": {"name": name, "n_estimators": 60}}
+    capped = _fit(config, data, deadline=time.monotonic() + 600)
+    free = _fit(config, data, deadline=None)
+    assert len(capped.model_.estimators_) == 60
+    assert capped.model_.warm_start is False
+    np.testing.assert_array_equal(capped.predict_proba(data.X), free.predict_proba(data.X))
+
+
+@pytest.mark.parametrize("name", ["random_forest", "extra_trees"])
+def test_scikit_learn_forests_grown_in_chunks_equal_one_fit(name: str, small_binary) -> None:
+    from autoimb.components import REGISTRY, FitContext
+
+    data = validate(*small_binary)
+    X = np.nan_to_num(data.X.to_numpy(dtype=float))
+    ctx = FitContext(class_counts=np.bincount(data.y), n_features=X.shape[1], random_state=0)
+    component = REGISTRY["model"][name]
+    chunked = component.fit(component.build({"n_estimators": 60}, ctx), X, data.y, {}, None)
+    whole = component.build({"n_estimators": 60}, ctx).fit(X, data.y)
+    np.testing.assert_array_equal(chunked.predict_proba(X), whole.predict_proba(X))
