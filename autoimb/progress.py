@@ -22,6 +22,8 @@ def strategy_label(config: Mapping[str, Any] | None) -> str:
     """A short name for a strategy, model first, leaving out the stages that do nothing."""
     if not config:
         return "?"
+    if "members" in config:  # ensemble selection over trials won
+        return "ensemble of trials " + ", ".join(str(n) for n in config["members"])
     names = {
         stage: str(value.get("name", "none")) if isinstance(value, Mapping) else str(value)
         for stage, value in config.items()

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from autoimb.components import STAGES
 from autoimb.metrics import Metric, confusion_matrix, report_metrics
+from autoimb.progress import strategy_label
 from autoimb.threshold import Decision, ThresholdedClassifier
 
 STAGE_COLUMNS = STAGES
@@ -51,16 +52,6 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         np.argsort(-order.to_numpy() if maximize else order.to_numpy(), kind="stable")
     ]
     return frame.reset_index(drop=True)
-
-
-def describe(config: dict[str, Any]) -> str:
-    """``"lightgbm + smote + balanced"``: the model, then every stage that is not "none"."""
-    chosen = [(config.get("model") or {}).get("name", "?")]
-    for stage in ("resampler", "weighting", "augmenter", "features", "ensemble"):
-        name = (config.get(stage) or {}).get("name", "none")
-        if name != "none":
-            chosen.append(name)
-    return " + ".join(chosen)
 
 
 @dataclass
@@ -112,10 +103,8 @@ class SearchResult:
 
     @property
     def strategy(self) -> str:
-        """The winner in a few words: its stages' choices, or the ensemble's size."""
-        if "members" in self.best_config:
-            return f"ensemble of {len(self.best_config['members'])} trials"
-        return describe(self.best_config)
+        """The winner in a few words: its stages' choices, or the trials it ensembles."""
+        return strategy_label(self.best_config)
 
     @property
     def classes_(self) -> np.ndarray:

@@ -274,9 +274,14 @@ def _print_summary(
         rule = f"predict {positive} when P({positive}) >= {decision.threshold:.4g}"
     else:
         rule = "argmax of per-class scaled probabilities"
+    best = study.best_trial
+    if "members" in result.best_config:
+        where = f"beats the best single trial ({best.number}: {best.value:.4f})"
+    else:
+        where = f"trial {best.number}"
     print(
-        f"best {result.metric.name}: {result.best_score:.4f} (cross-validated), trial "
-        f"{study.best_trial.number} of {len(study.trials)}"
+        f"best {result.metric.name}: {result.best_score:.4f} (cross-validated), {where}; "
+        f"{len(study.trials)} trials in the study"
     )
     print(f"strategy: {strategy_label(result.best_config)}")
     print(f"decision: {rule}")
