@@ -141,6 +141,9 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
     assert " fold " not in out
 
 
-@pytest.mark.parametrize("script", ["quality.py", "overhead.py", "ablation.py"])
+@pytest.mark.parametrize(
+    "script",
+    ["quality.py", "overhead.py", "ablation.py", "parallel.py", "scale.py", "portfolio.py"],
+)
 def test_help(script: str) -> None:
     assert "usage" in run_script(script, "--help", timeout=60)
