@@ -28,6 +28,7 @@ from autoimb.evaluate import evaluate
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics import Metric, get_metric
 from autoimb.pipeline import StrategyPipeline
+from autoimb.remeasure import Remeasured, remeasure
 from autoimb.result import Evidence, SearchResult
 from autoimb.space import SearchSpace, load_space
 from autoimb.study import SearchOutcome, SearchSettings, TrialCallback, model_threads, run
@@ -193,6 +194,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         score = float(selection.score)
     else:
         estimator, config, score = fitted[best.number], configs[best.number], float(best.value)
+    measured = remeasure(configs, members, score, outcome, settings, data, threads)
+    notes.append(measured.note)
     pipeline = ThresholdedClassifier(
         estimator,
         decision_threshold=decision.threshold,
@@ -201,12 +204,20 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         classes=data.classes,
     )
     best_config = {**config, **_decision_fields(decision)}
-    pipeline.model_card_ = _model_card(settings, data, score, best_config, decision)
+    pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision)
     evidence = Evidence(
         data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label, data.summary()
     )
     result = SearchResult(
-        pipeline, score, best_config, settings.metric, study, evidence, decision, notes
+        pipeline,
+        measured.score,
+        best_config,
+        settings.metric,
+        study,
+        evidence,
+        decision,
+        notes,
+        search_score=measured.search_score,
     )
     result.ensemble = selection
     if settings.advice:
@@ -293,7 +304,11 @@ def _decision_fields(decision: Decision) -> dict[str, Any]:
 
 
 def _model_card(
-    settings: SearchSettings, data: Dataset, score: float, config: dict, decision: Decision
+    settings: SearchSettings,
+    data: Dataset,
+    measured: Remeasured,
+    config: dict,
+    decision: Decision,
 ) -> dict[str, Any]:
     import imblearn
     import lightgbm
@@ -303,7 +318,8 @@ def _model_card(
     return {
         "autoimb_version": __version__,
         "metric": settings.metric.name,
-        "cv_score": float(score),
+        "cv_score": float(measured.score),
+        "search_score": float(measured.search_score),
         "config": config,
         "decision": decision.to_dict(),
         "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],

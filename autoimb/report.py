@@ -151,6 +151,8 @@ def _winner_section(w: Winner) -> str:
         (f"{html.escape(w.metric.name)} (cross-validated)", _num(w.score)),
         ("decision", html.escape(_decision_text(w))),
     ]
+    if w.search_score is not None and w.search_score != w.score:
+        rows.insert(2, ("on the folds that chose it", _num(w.search_score)))
     if w.trial is not None:
         rows.append(("trial", str(w.trial)))
     parts = [_kv_table(rows), "<h3>Strategy</h3>", _strategy_table(w.config)]
@@ -166,9 +168,10 @@ def _winner_section(w: Winner) -> str:
         "</div><div><h3>Confusion matrix</h3>",
         _confusion_html(matrix, w.classes),
         "</div></div>",
-        "<p class='caption'>Out-of-fold predictions with the chosen decision applied. The "
-        "headline score is cross-fitted (each fold's threshold chosen on the other folds), so "
-        "it can be a little below the in-sample value of the same metric here.</p>",
+        "<p class='caption'>Out-of-fold predictions of the search's folds with the chosen "
+        "decision applied. The headline score is cross-fitted (each fold's threshold chosen on "
+        "the other folds) and, when there was time, measured on a fresh split of the folds, "
+        "so it can differ from the in-sample value of the same metric here.</p>",
     ]
     return "".join(parts)
 

@@ -75,7 +75,11 @@ class SearchResult:
     best_pipeline
         The winner refitted on all data; ``predict`` applies the tuned threshold.
     best_score
-        The winner's honest cross-validated score (thresholds cross-fitted).
+        The winner's honest cross-validated score (thresholds cross-fitted), measured again on
+        a fresh split of the folds when there was time: the score on the folds that chose the
+        winner is optimistic, as the best of many noisy estimates.
+    search_score
+        The winner's score on the search's own folds, the one it was chosen by.
     best_config
         The winning strategy, stage by stage, and its threshold; for an ensemble, its members'
         strategies and weights.
@@ -96,6 +100,7 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
     ensemble: Any = None
     advice: Any = None
+    search_score: float | None = None
 
     @property
     def leaderboard(self) -> pd.DataFrame:

@@ -212,6 +212,7 @@ def _best_so_far(
         storage=storage,
         study_name=args.study_name,
         random_state=seed,
+        remeasure=False,  # Ctrl-C asks for the model now, not for one more cross-validation
     )
     outcome = SearchOutcome(
         study,
@@ -279,8 +280,12 @@ def _print_summary(
         where = f"beats the best single trial ({best.number}: {best.value:.4f})"
     else:
         where = f"trial {best.number}"
+    if result.search_score is not None and result.search_score != result.best_score:
+        how = f"cross-validated on fresh folds; {result.search_score:.4f} on the search's"
+    else:
+        how = "cross-validated"
     print(
-        f"best {result.metric.name}: {result.best_score:.4f} (cross-validated), {where}; "
+        f"best {result.metric.name}: {result.best_score:.4f} ({how}), {where}; "
         f"{len(study.trials)} trials in the study"
     )
     print(f"strategy: {strategy_label(result.best_config)}")

@@ -52,6 +52,7 @@ class Winner:
     trial: int | None = None
     oof: OutOfFold | None = None
     summary: dict[str, Any] | None = None
+    search_score: float | None = None
 
     @classmethod
     def from_result(cls, result: SearchResult) -> Winner:
@@ -65,6 +66,7 @@ class Winner:
             trial=result.study.best_trial.number,
             oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight),
             summary=ev.summary,
+            search_score=result.search_score,
         )
 
     @classmethod
@@ -76,6 +78,7 @@ class Winner:
             Decision.from_dict(card.get("decision") or {}),
             [str(c) for c in card.get("classes", [])],
             summary=card.get("data"),
+            search_score=card.get("search_score"),
         )
 
     @classmethod

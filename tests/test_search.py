@@ -36,9 +36,9 @@ def test_search_returns_a_thresholded_winner(small_binary) -> None:
     assert len(board) == 5
     assert {"score", "fold_scores", "seconds", "state", "error", "model"} <= set(board.columns)
     if "members" not in result.best_config:
-        assert board["score"].iloc[0] == pytest.approx(result.best_score)
+        assert board["score"].iloc[0] == pytest.approx(result.search_score)
     else:  # kept only because it beat the best single trial on honest scoring
-        assert result.best_score > board["score"].iloc[0]
+        assert result.search_score > board["score"].iloc[0]
 
 
 def test_reported_score_is_the_cross_fitted_one(small_binary) -> None:
@@ -47,13 +47,30 @@ def test_reported_score_is_the_cross_fitted_one(small_binary) -> None:
     result = autoimb.search(X, y, metric="mcc", n_trials=3, space="fast", cv=3, random_state=1)
     ev = result.evidence
     value, folds = honest_score(ev.y, ev.oof, ev.fold_ids, get_metric("mcc"), pos_label=1)
-    assert value == pytest.approx(result.best_score)
+    assert value == pytest.approx(result.search_score)
     if result.ensemble is None or not result.ensemble.chosen:
         assert result.leaderboard["fold_scores"].iloc[0] == pytest.approx(folds)
     # The final threshold is chosen on all out-of-fold predictions, and the pipeline uses it.
     proba = result.best_pipeline.predict_proba(X)[:, 1]
     predicted = result.best_pipeline.predict(X)
     np.testing.assert_array_equal(predicted == 1, proba >= result.best_config["threshold"])
+
+
+def test_best_score_is_measured_again_on_fresh_folds(small_binary) -> None:
+    """The winner's reported score comes from folds that played no part in choosing it."""
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=4, space="fast", cv=3, random_state=0, ensemble=False
+    )
+    assert result.search_score == pytest.approx(result.study.best_value)
+    winner = {k: v for k, v in result.best_config.items() if isinstance(v, dict)}
+    fresh = evaluate(
+        winner, CrossValidation(validate(X, y), 3, random_state=1), get_metric("f1"), random_state=0
+    )
+    assert result.best_score == pytest.approx(fresh.value)
+    assert result.model_card()["cv_score"] == pytest.approx(fresh.value)
+    assert result.model_card()["search_score"] == pytest.approx(result.search_score)
+    assert any("fresh split into 3 folds" in note for note in result.notes)
 
 
 def test_same_seed_same_leaderboard(small_binary) -> None:
