@@ -80,6 +80,12 @@ class CrossValidation:
         self._cache: dict[int, Fold] = {}
         self._matrix: tuple[Preprocessor, np.ndarray] | None = None
 
+    def resplit(self, random_state: int) -> CrossValidation:
+        """The same rows in new folds; a preprocessing shared by all folds is kept, not redone."""
+        cv = CrossValidation(self.data, self.n_splits, random_state=random_state)
+        cv._matrix = self._matrix
+        return cv
+
     def _preprocessor(self) -> Preprocessor:
         schema = self.data.schema()
         return Preprocessor(tuple(schema["categorical"]), tuple(schema["numeric"]))

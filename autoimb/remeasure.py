@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from optuna.trial import TrialState
+
 from autoimb.data import Dataset
 from autoimb.ensemble import blend
-from autoimb.evaluate import CrossValidation, evaluate
+from autoimb.evaluate import evaluate
 from autoimb.exceptions import TrialTimeout
-from autoimb.study import MAX_ROWS_FACTOR, SearchOutcome, SearchSettings
+from autoimb.study import MAX_ROWS_FACTOR, MIN_CHOICE, SearchOutcome, SearchSettings
 from autoimb.threshold import honest_score
 
 __all__ = ["Remeasured", "remeasure"]
@@ -53,12 +55,21 @@ def remeasure(
     )
     if not settings.remeasure:
         return Remeasured(search_score, None, skipped.format(why="switched off"))
+    finished = sum(t.state == TrialState.COMPLETE for t in outcome.study.trials)
+    if finished < MIN_CHOICE:
+        # With so few to choose from there is little luck in the choice to take out.
+        return Remeasured(
+            search_score,
+            None,
+            f"best_score is the winner's cross-validated "
+            f"{name}, chosen among {finished} finished trial(s).",
+        )
     cost = sum(outcome.study.trials[n].user_attrs.get("seconds", 0.0) for n in configs)
     if settings.deadline is not None and time.monotonic() + cost > settings.deadline:
         return Remeasured(
             search_score, None, skipped.format(why=f"≈{cost:.0f} s, more than the budget left")
         )
-    cv = CrossValidation(data, outcome.cv.n_splits, random_state=outcome.random_state + 1)
+    cv = outcome.cv.resplit(outcome.random_state + 1)
     try:
         oof = {
             n: evaluate(

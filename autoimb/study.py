@@ -39,6 +39,8 @@ STUDY_ATTR = "autoimb"
 DEFAULT_STUDY_NAME = "autoimb"
 KEPT_PREDICTIONS = 20
 MAX_ROWS_FACTOR = 3
+# Fewest finished trials for a winner to be measured again on fresh folds (remeasure.py).
+MIN_CHOICE = 3
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
@@ -346,7 +348,12 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         # Measuring the winner again on fresh folds costs one more cross-validation; on data
         # where that is a large share of the budget, trials are worth more and it is skipped.
         again = per_fold * cv.n_splits
-        if not settings.remeasure or again > 0.15 * (settings.time_budget or 0.0):
+        chosen_among = len(fit_seconds) + 1  # if the trial this decides on finishes
+        if (
+            not settings.remeasure
+            or chosen_among < MIN_CHOICE
+            or again > 0.15 * (settings.time_budget or 0.0)
+        ):
             again = 0.0
         return after + refit + again + 0.5
 

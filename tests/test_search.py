@@ -73,6 +73,15 @@ def test_best_score_is_measured_again_on_fresh_folds(small_binary) -> None:
     assert any("fresh split into 3 folds" in note for note in result.notes)
 
 
+def test_a_winner_without_rivals_is_not_measured_again(small_binary) -> None:
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0, ensemble=False
+    )
+    assert result.best_score == result.search_score == pytest.approx(result.study.best_value)
+    assert any("chosen among 2 finished trial(s)" in note for note in result.notes)
+
+
 def test_same_seed_same_leaderboard(small_binary) -> None:
     X, y = small_binary
     boards = [
