@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,21 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     decision, _ = choose_decision(
         data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
     )
+    score = float(selection.score) if len(members) > 1 else float(best.value)
+    measured = remeasure(
+        configs,
+        members,
+        score,
+        outcome,
+        settings,
+        data,
+        threads,
+        after=_refit_seconds(outcome, members),
+    )
+    notes.append(measured.note)
+    # The folds' cached matrices are not needed by the refit; on large data they are the
+    # biggest thing in memory besides the data itself.
+    outcome.cv.release()
     fitted = {
         n: StrategyPipeline(
             config,
@@ -191,11 +206,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             "weights": {str(n): w for n, w in members.items()},
             "members": {str(n): c for n, c in configs.items()},
         }
-        score = float(selection.score)
     else:
-        estimator, config, score = fitted[best.number], configs[best.number], float(best.value)
-    measured = remeasure(configs, members, score, outcome, settings, data, threads)
-    notes.append(measured.note)
+        estimator, config = fitted[best.number], configs[best.number]
     pipeline = ThresholdedClassifier(
         estimator,
         decision_threshold=decision.threshold,
@@ -256,8 +268,7 @@ def _select_ensemble(
     )
     notes.append(selection.reason)
     if selection.chosen and remaining is not None:
-        refit = sum(outcome.fit_seconds.get(n, 0.0) for n in selection.final_weights)
-        refit *= 1.3 / max(outcome.cv.n_splits - 1, 1)
+        refit = _refit_seconds(outcome, selection.final_weights)
         left = _remaining(settings) or 0.0
         if refit > left:
             notes.append(
@@ -266,6 +277,12 @@ def _select_ensemble(
             )
             return selection, False
     return selection, selection.chosen
+
+
+def _refit_seconds(outcome: SearchOutcome, members: Mapping[int, float]) -> float:
+    """A fit on all rows, from the members' fits on k - 1 folds of them, with some margin."""
+    seconds = sum(outcome.fit_seconds.get(n, 0.0) for n in members)
+    return seconds * 1.3 / max(outcome.cv.n_splits - 1, 1)
 
 
 def _ensemble_time(settings: SearchSettings, remaining: float | None) -> float:

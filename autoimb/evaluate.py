@@ -86,6 +86,11 @@ class CrossValidation:
         cv._matrix = self._matrix
         return cv
 
+    def release(self) -> None:
+        """Drop the cached fold matrices; a later :meth:`fold` computes them again."""
+        self._matrix = None
+        self._cache.clear()
+
     def _preprocessor(self) -> Preprocessor:
         schema = self.data.schema()
         return Preprocessor(tuple(schema["categorical"]), tuple(schema["numeric"]))

@@ -46,8 +46,13 @@ def remeasure(
     settings: SearchSettings,
     data: Dataset,
     n_threads: int,
+    *,
+    after: float = 0.0,
 ) -> Remeasured:
-    """Cross-validate the winner (or each ensemble member) on a split with another seed."""
+    """Cross-validate the winner (or each ensemble member) on a split with another seed.
+
+    ``after``: seconds of the budget that work after this one still needs (the refit).
+    """
     name = settings.metric.name
     skipped = (
         f"best_score is the {name} of the folds that chose the winner ({search_score:.4f}); "
@@ -65,7 +70,7 @@ def remeasure(
             f"{name}, chosen among {finished} finished trial(s).",
         )
     cost = sum(outcome.study.trials[n].user_attrs.get("seconds", 0.0) for n in configs)
-    if settings.deadline is not None and time.monotonic() + cost > settings.deadline:
+    if settings.deadline is not None and time.monotonic() + cost + after > settings.deadline:
         return Remeasured(
             search_score, None, skipped.format(why=f"≈{cost:.0f} s, more than the budget left")
         )
