@@ -281,7 +281,7 @@ def _print_summary(
     else:
         where = f"trial {best.number}"
     if result.search_score is not None and result.search_score != result.best_score:
-        how = f"cross-validated on fresh folds; {result.search_score:.4f} on the search's"
+        how = f"cross-validated on fresh folds; {result.search_score:.4f} on those that chose it"
     else:
         how = "cross-validated"
     print(
