@@ -19,7 +19,7 @@ from autoimb.data import Dataset
 from autoimb.ensemble import blend
 from autoimb.evaluate import evaluate
 from autoimb.exceptions import TrialTimeout
-from autoimb.study import MAX_ROWS_FACTOR, MIN_CHOICE, SearchOutcome, SearchSettings
+from autoimb.study import MIN_CHOICE, SearchOutcome, SearchSettings, row_budget
 from autoimb.threshold import honest_score
 
 __all__ = ["Remeasured", "remeasure"]
@@ -60,7 +60,8 @@ def remeasure(
     )
     if not settings.remeasure:
         return Remeasured(search_score, None, skipped.format(why="switched off"))
-    finished = sum(t.state == TrialState.COMPLETE for t in outcome.study.trials)
+    trials = outcome.study.trials  # one read: on a database storage it fetches every trial
+    finished = sum(t.state == TrialState.COMPLETE for t in trials)
     if finished < MIN_CHOICE:
         # With so few to choose from there is little luck in the choice to take out.
         return Remeasured(
@@ -69,7 +70,7 @@ def remeasure(
             f"best_score is the winner's cross-validated "
             f"{name}, chosen among {finished} finished trial(s).",
         )
-    cost = sum(outcome.study.trials[n].user_attrs.get("seconds", 0.0) for n in configs)
+    cost = sum(trials[n].user_attrs.get("seconds", 0.0) for n in configs)
     if settings.deadline is not None and time.monotonic() + cost + after > settings.deadline:
         return Remeasured(
             search_score, None, skipped.format(why=f"≈{cost:.0f} s, more than the budget left")
@@ -83,7 +84,7 @@ def remeasure(
                 settings.metric,
                 random_state=outcome.random_state,
                 n_threads=n_threads,
-                max_rows=max(MAX_ROWS_FACTOR * len(data.y), 100_000),
+                max_rows=row_budget(len(data.y)),
                 deadline=settings.deadline,
                 pretrained=settings.pretrained,
             ).oof

@@ -142,6 +142,11 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
 SMALL_DATA_ROWS = 20_000
 
 
+def row_budget(n_rows: int) -> int:
+    """Most rows a resampler may produce from a training fold, so oversampling cannot blow up."""
+    return max(MAX_ROWS_FACTOR * n_rows, 100_000)
+
+
 def model_threads(n_jobs: int, n_rows: int) -> int:
     """Threads per model, so parallel trials together never use more than the machine's cores.
 
@@ -328,7 +333,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     fit_seconds: dict[int, float] = {}
     threads = model_threads(settings.n_jobs, len(data.y))
     rungs = fidelities(len(data.y))
-    max_rows = max(MAX_ROWS_FACTOR * len(data.y), 100_000)
+    max_rows = row_budget(len(data.y))
     deadline = settings.deadline
 
     def reserve() -> float:

@@ -16,6 +16,7 @@ from autoimb.metrics import get_metric
 from autoimb.pipeline import StrategyPipeline
 from autoimb.space import parse_space
 from autoimb.threshold import honest_score
+from autoimb.winner import strategy_stages
 
 
 def test_search_returns_a_thresholded_winner(small_binary) -> None:
@@ -63,9 +64,11 @@ def test_best_score_is_measured_again_on_fresh_folds(small_binary) -> None:
         X, y, metric="f1", n_trials=4, space="fast", cv=3, random_state=0, ensemble=False
     )
     assert result.search_score == pytest.approx(result.study.best_value)
-    winner = {k: v for k, v in result.best_config.items() if isinstance(v, dict)}
     fresh = evaluate(
-        winner, CrossValidation(validate(X, y), 3, random_state=1), get_metric("f1"), random_state=0
+        strategy_stages(result.best_config),
+        CrossValidation(validate(X, y), 3, random_state=1),
+        get_metric("f1"),
+        random_state=0,
     )
     assert result.best_score == pytest.approx(fresh.value)
     assert result.model_card()["cv_score"] == pytest.approx(fresh.value)
