@@ -2,7 +2,7 @@
 
 PyTorch is the optional ``deep`` extra: the core of autoimb must import, search and
 load models without it. Keeping the single guarded import here means the rest of the
-package never wraps ``import torch`` itself, ``import autoimb.components.deep`` stays
+package never wraps ``import torch`` itself, ``import autoimb.stages.deep.mlp`` stays
 cheap, and a missing install surfaces as one clear :class:`AutoImbError` when a deep
 model is fitted instead of an ``ImportError`` at import time. The shim can go only if
 torch ever becomes a hard dependency.

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,60 +13,30 @@ import optuna
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from autoimb import __version__
-from autoimb.advice import LearningCurveAdvice, minority_learning_curve
-from autoimb.data import Dataset, validate
-from autoimb.ensemble import (
-    EnsembleClassifier,
-    EnsembleSelection,
-    blend,
-    members_of,
-    select_ensemble,
-)
-from autoimb.evaluate import evaluate
+from autoimb import config
+from autoimb._checks import check_budget
+from autoimb.data.dataset import validate
+from autoimb.engine.finish import finish
+from autoimb.engine.run import run
+from autoimb.engine.settings import SearchSettings, TrialCallback
+from autoimb.engine.space import SearchSpace, load_space
+from autoimb.engine.transfer import WarmStart
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics import Metric, get_metric
-from autoimb.pipeline import StrategyPipeline
-from autoimb.remeasure import Remeasured, remeasure
-from autoimb.result import Evidence, SearchResult
-from autoimb.space import SearchSpace, load_space
-from autoimb.study import SearchOutcome, SearchSettings, TrialCallback, model_threads, run
-from autoimb.threshold import Decision, ThresholdedClassifier, choose_decision
-from autoimb.warmstart import WarmStart
+from autoimb.metrics.registry import Metric, get_metric
+from autoimb.result import SearchResult
 
 logger = logging.getLogger("autoimb")
-
-
-def check_budget(time_budget: float | None, n_trials: int | None) -> None:
-    if time_budget is None and n_trials is None:
-        raise AutoImbError(
-            "give a time_budget (seconds) or n_trials (or both); without either the search "
-            "would never end."
-        )
-    if time_budget is not None and (
-        isinstance(time_budget, bool)
-        or not isinstance(time_budget, int | float)
-        or not np.isfinite(time_budget)
-        or time_budget <= 0
-    ):
-        raise AutoImbError(
-            f"time_budget must be a positive number of seconds; got {time_budget!r}."
-        )
-    if n_trials is not None and (
-        isinstance(n_trials, bool) or not isinstance(n_trials, int | np.integer) or n_trials <= 0
-    ):
-        raise AutoImbError(f"n_trials must be a positive integer; got {n_trials!r}.")
 
 
 def search(
     X: Any,
     y: Any,
     *,
-    metric: str | Metric = "average_precision",
+    metric: str | Metric = config.DEFAULT_METRIC,
     time_budget: float | None = None,
     n_trials: int | None = None,
-    cv: int = 5,
-    space: str | Path | SearchSpace = "default",
+    cv: int = config.DEFAULT_CV,
+    space: str | Path | SearchSpace = config.DEFAULT_SPACE,
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     n_jobs: int = 1,
@@ -75,7 +44,7 @@ def search(
     categorical_features: str | Sequence[str | int] = "auto",
     sample_weight: Any = None,
     callbacks: Sequence[TrialCallback] = (),
-    warm_start: WarmStart = "portfolio",
+    warm_start: WarmStart = config.DEFAULT_WARM_START,
     pretrained: dict[str, Any] | None = None,
     ensemble: bool = True,
     advice: bool = False,
@@ -148,211 +117,6 @@ def search(
     )
     outcome = run(settings, data)
     return finish(outcome, settings, data)
-
-
-def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> SearchResult:
-    """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
-    study = outcome.study
-    best = study.best_trial
-    threads = model_threads(1, len(data.y))
-    notes: list[str] = []
-    oof = outcome.predictions.get(best.number)
-    if oof is None:
-        # A resumed study: its winner's predictions were made in an earlier process.
-        oof = evaluate(
-            best.user_attrs["config"],
-            outcome.cv,
-            settings.metric,
-            random_state=outcome.random_state,
-            n_threads=threads,
-            pretrained=settings.pretrained,
-        ).oof
-    selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
-    members = selection.final_weights if used else {best.number: 1.0}
-    configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
-    if len(members) > 1:
-        oof = blend({n: outcome.predictions.get(n) for n in members}, members)
-    decision, _ = choose_decision(
-        data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
-    )
-    score = float(selection.score) if len(members) > 1 else float(best.value)
-    measured = remeasure(
-        configs,
-        members,
-        score,
-        outcome,
-        settings,
-        data,
-        threads,
-        after=_refit_seconds(outcome, members),
-    )
-    notes.append(measured.note)
-    # The folds' cached matrices are not needed by the refit; on large data they are the
-    # biggest thing in memory besides the data itself.
-    outcome.cv.release()
-    fitted = {
-        n: StrategyPipeline(
-            config,
-            data.schema(),
-            random_state=outcome.random_state,
-            n_threads=threads,
-            pretrained=settings.pretrained or None,
-        ).fit(data.X, data.y, data.sample_weight)
-        for n, config in configs.items()
-    }
-    if len(members) > 1:
-        estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
-        config: dict[str, Any] = {
-            "weights": {str(n): w for n, w in members.items()},
-            "members": {str(n): c for n, c in configs.items()},
-        }
-    else:
-        estimator, config = fitted[best.number], configs[best.number]
-    pipeline = ThresholdedClassifier(
-        estimator,
-        decision_threshold=decision.threshold,
-        class_scale=decision.class_scale,
-        pos_label=data.pos_label,
-        classes=data.classes,
-    )
-    best_config = {**config, **_decision_fields(decision)}
-    pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision)
-    evidence = Evidence(
-        data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label, data.summary()
-    )
-    result = SearchResult(
-        pipeline,
-        measured.score,
-        best_config,
-        settings.metric,
-        study,
-        evidence,
-        decision,
-        notes,
-        search_score=measured.search_score,
-    )
-    result.ensemble = selection
-    if settings.advice:
-        result.advice = _advice(configs[best.number], outcome, settings, data, notes)
-    return result
-
-
-def _remaining(settings: SearchSettings) -> float | None:
-    return None if settings.deadline is None else settings.deadline - time.monotonic()
-
-
-def _select_ensemble(
-    outcome: SearchOutcome,
-    settings: SearchSettings,
-    data: Dataset,
-    best: int,
-    notes: list[str],
-) -> tuple[EnsembleSelection | None, bool]:
-    """Caruana selection over the kept trials, used only if it beats the winner honestly."""
-    candidates = {n: outcome.predictions.get(n) for n in outcome.predictions.items}
-    if not settings.ensemble or len(candidates) < 2 or best not in candidates:
-        return None, False
-    remaining = _remaining(settings)
-    if remaining is not None and remaining < 1.0:
-        notes.append("No ensemble was tried: the time budget was spent.")
-        return None, False
-    selection = select_ensemble(
-        candidates,
-        data.y,
-        outcome.cv.fold_ids,
-        settings.metric,
-        sample_weight=data.sample_weight,
-        pos_label=data.pos_label,
-        single_best=best,
-        time_limit=_ensemble_time(settings, remaining),
-    )
-    notes.append(selection.reason)
-    if selection.chosen and remaining is not None:
-        refit = _refit_seconds(outcome, selection.final_weights)
-        left = _remaining(settings) or 0.0
-        if refit > left:
-            notes.append(
-                f"The ensemble was not used: refitting its members (≈{refit:.0f} s) would "
-                f"overrun the budget ({left:.0f} s left); the single best trial was refitted."
-            )
-            return selection, False
-    return selection, selection.chosen
-
-
-def _refit_seconds(outcome: SearchOutcome, members: Mapping[int, float]) -> float:
-    """A fit on all rows, from the members' fits on k - 1 folds of them, with some margin."""
-    seconds = sum(outcome.fit_seconds.get(n, 0.0) for n in members)
-    return seconds * 1.3 / max(outcome.cv.n_splits - 1, 1)
-
-
-def _ensemble_time(settings: SearchSettings, remaining: float | None) -> float:
-    """Half of what is left of a budget; without one, a fifth of the time the search took."""
-    if remaining is not None:
-        return 0.5 * remaining
-    return max(2.0, 0.2 * (time.monotonic() - settings.started))
-
-
-def _advice(
-    config: dict[str, Any],
-    outcome: SearchOutcome,
-    settings: SearchSettings,
-    data: Dataset,
-    notes: list[str],
-) -> LearningCurveAdvice | None:
-    remaining = _remaining(settings)
-    if remaining is not None and remaining < 2.0:
-        notes.append("No data-collection advice: the time budget was spent.")
-        return None
-    return minority_learning_curve(
-        config,
-        data,
-        settings.metric,
-        cv=3,
-        random_state=outcome.random_state,
-        n_threads=model_threads(1, len(data.y)),
-        time_limit=remaining,
-    )
-
-
-def _decision_fields(decision: Decision) -> dict[str, Any]:
-    if decision.threshold is not None:
-        return {"threshold": float(decision.threshold)}
-    return {"class_scale": [float(s) for s in decision.class_scale or ()]}
-
-
-def _model_card(
-    settings: SearchSettings,
-    data: Dataset,
-    measured: Remeasured,
-    config: dict,
-    decision: Decision,
-) -> dict[str, Any]:
-    import imblearn
-    import lightgbm
-    import sklearn
-    import xgboost
-
-    return {
-        "autoimb_version": __version__,
-        "metric": settings.metric.name,
-        "cv_score": float(measured.score),
-        "search_score": float(measured.search_score),
-        "config": config,
-        "decision": decision.to_dict(),
-        "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
-        "positive_class": str(data.classes[data.pos_label]),
-        "schema": data.schema(),
-        "data": data.summary(),
-        "versions": {
-            "python": platform.python_version(),
-            "scikit-learn": sklearn.__version__,
-            "imbalanced-learn": imblearn.__version__,
-            "lightgbm": lightgbm.__version__,
-            "xgboost": xgboost.__version__,
-            "optuna": optuna.__version__,
-            "numpy": np.__version__,
-        },
-    }
 
 
 class AutoImbClassifier(ClassifierMixin, BaseEstimator):

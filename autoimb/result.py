@@ -10,48 +10,11 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
 
-from autoimb.components import STAGES
-from autoimb.metrics import Metric, confusion_matrix, report_metrics
-from autoimb.progress import strategy_label
-from autoimb.threshold import Decision, ThresholdedClassifier
-
-STAGE_COLUMNS = STAGES
-
-
-def leaderboard(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial, best first: the strategy, its score, fold scores, time and error."""
-    rows = []
-    for trial in study.trials:
-        config = trial.user_attrs.get("config", {})
-        decision = trial.user_attrs.get("decision") or {}
-        row: dict[str, Any] = {
-            "trial": trial.number,
-            "state": trial.state.name,
-            "score": trial.value if trial.state == TrialState.COMPLETE else np.nan,
-        }
-        for stage in STAGE_COLUMNS:
-            row[stage] = (config.get(stage) or {}).get("name")
-        row["params"] = {
-            stage: {k: v for k, v in (config.get(stage) or {}).items() if k != "name"}
-            for stage in STAGE_COLUMNS
-            if config.get(stage)
-        }
-        row["threshold"] = decision.get("threshold")
-        row["fold_scores"] = trial.user_attrs.get("fold_scores")
-        row["seconds"] = trial.user_attrs.get("seconds")
-        row["error"] = trial.user_attrs.get("error")
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    order = frame["score"].fillna(-np.inf if maximize else np.inf)
-    frame = frame.iloc[
-        np.argsort(-order.to_numpy() if maximize else order.to_numpy(), kind="stable")
-    ]
-    return frame.reset_index(drop=True)
+from autoimb.leaderboard import leaderboard
+from autoimb.metrics.registry import Metric, confusion_matrix, report_metrics
+from autoimb.posthoc.threshold import Decision, ThresholdedClassifier
+from autoimb.strategy import strategy_label
 
 
 @dataclass
@@ -146,7 +109,7 @@ class SearchResult:
         return save(self.best_pipeline, path, overwrite=overwrite)
 
     def report_html(self, path: str | Path) -> Path:
-        from autoimb.report import write_report
+        from autoimb.report.html import write_report
 
         return write_report(self, path)
 

@@ -25,7 +25,6 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +91,10 @@ COLUMNS = ["dataset", "fold", "variant", "metric", "budget", "score", "cv_score"
 
 def variant_space(name: str, folder: Path) -> Path:
     """The default space with the variant's family removed, written as a YAML file."""
+    from autoimb.engine.space import shipped_space_file
+
     variant = VARIANTS[name]
-    text = (resources.files("autoimb") / "search_spaces" / "default.yaml").read_text()
+    text = shipped_space_file("default").read_text(encoding="utf-8")
     space = yaml.safe_load(text)
     for stage in variant.only_none:
         space[stage] = {"none": {}}

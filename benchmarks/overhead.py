@@ -50,14 +50,14 @@ CATEGORIES = (
 )
 # (module, attribute path, category); a target missing from the library is reported, not fatal.
 TARGETS = (
-    ("autoimb.pipeline", "StrategyPipeline.fit_transformed", "model fit"),
-    ("autoimb.pipeline", "resample", "resampling"),
-    ("autoimb.pipeline", "StrategyPipeline.predict_proba_transformed", "model predict"),
-    ("autoimb.evaluate", "honest_score", "threshold & scoring"),
-    ("autoimb.evaluate", "choose_decision", "threshold & scoring"),
-    ("autoimb.evaluate", "_fold_score", "threshold & scoring"),
+    ("autoimb.engine.pipeline", "StrategyPipeline.fit_transformed", "model fit"),
+    ("autoimb.engine.pipeline", "resample", "resampling"),
+    ("autoimb.engine.pipeline", "StrategyPipeline.predict_proba_transformed", "model predict"),
+    ("autoimb.engine.evaluate", "honest_score", "threshold & scoring"),
+    ("autoimb.engine.evaluate", "choose_decision", "threshold & scoring"),
+    ("autoimb.engine.evaluate", "_fold_score", "threshold & scoring"),
     ("autoimb.api", "choose_decision", "threshold & scoring"),
-    ("autoimb.evaluate", "CrossValidation.fold", "fold preprocessing"),
+    ("autoimb.engine.evaluate", "CrossValidation.fold", "fold preprocessing"),
     ("optuna.samplers", "TPESampler.sample_relative", "sampler"),
     ("optuna.samplers", "TPESampler.sample_independent", "sampler"),
     ("optuna.samplers", "TPESampler.infer_relative_search_space", "sampler"),
@@ -200,7 +200,7 @@ def sampler_growth(sizes: Sequence[int], repeats: int = 5) -> list[dict[str, Any
     The sampler is set up as autoimb sets it (grouped multivariate TPE); the pre-filled trials
     are random draws from the default space with random scores.
     """
-    from autoimb.space import load_space
+    from autoimb.engine.space import load_space
 
     space = load_space("default")
     rng = np.random.default_rng(SEED)

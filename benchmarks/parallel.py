@@ -36,7 +36,7 @@ def threads(rows: int, budget: float, n_jobs: int) -> int:
 
 
 def _join(log: str, rows: int, budget: float) -> None:
-    from autoimb.worker import join
+    from autoimb.engine.worker import join
 
     X, y = make_data(rows)
     join(log, "parallel", X, y, time_budget=budget)
@@ -46,7 +46,7 @@ def processes(rows: int, budget: float, n_processes: int) -> int:
     import optuna
 
     import autoimb
-    from autoimb.study import make_storage
+    from autoimb.engine.storage import make_storage
 
     X, y = make_data(rows)
     with tempfile.TemporaryDirectory() as folder:

@@ -45,20 +45,20 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 import autoimb
-from autoimb.components import STAGES
-from autoimb.data import Dataset, validate
-from autoimb.evaluate import CrossValidation, evaluate
+from autoimb.data.dataset import Dataset, validate
+from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.space import SearchSpace, load_space
+from autoimb.engine.transfer import as_trial_params
 from autoimb.exceptions import AutoImbError, TrialTimeout
-from autoimb.metrics import get_metric
-from autoimb.space import SearchSpace, load_space
-from autoimb.threshold import honest_score
-from autoimb.warmstart import as_trial_params
+from autoimb.metrics.registry import get_metric
+from autoimb.posthoc.threshold import honest_score
+from autoimb.stages import STAGES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
 from _markdown import table, write_section
 
-SHIPPED = ROOT / "autoimb" / "search_spaces" / "portfolio.yaml"
+SHIPPED = ROOT / "search_spaces" / "portfolio.yaml"
 REPORT = ROOT / "benchmarks" / "PORTFOLIO.md"
 BUILD_METRICS = ("f1", "mcc", "average_precision")
 METRIC_LABEL = {"average_precision": "PR-AUC", "f1": "F1", "mcc": "MCC"}

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autoimb import advice as advice_module
-from autoimb.advice import minority_learning_curve
-from autoimb.data import validate
-from autoimb.evaluate import CrossValidation, evaluate
+from autoimb.data.dataset import validate
+from autoimb.engine import advice as advice_module
+from autoimb.engine.advice import minority_learning_curve
+from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics import get_metric
-from autoimb.pipeline import StrategyPipeline
+from autoimb.metrics.registry import get_metric
 
 LIGHTGBM = {"model": {"name": "lightgbm", "n_estimators": 30}}
 LOGISTIC = {"weighting": {"name": "balanced"}, "model": {"name": "logistic_regression"}}

@@ -10,8 +10,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OrdinalEncoder
 
-from autoimb.components.anomaly import AnomalyDetectorClassifier, AnomalyScoreFeatures
 from autoimb.exceptions import AutoImbError, SchemaError
+from autoimb.stages.anomaly.detectors import AnomalyDetectorClassifier, AnomalyScoreFeatures
 
 DETECTORS = ("isolation_forest", "one_class_svm", "local_outlier_factor")
 

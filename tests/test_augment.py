@@ -10,8 +10,8 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OrdinalEncoder
 
-from autoimb.components.augment import MinorityJitter, MinorityMixup
 from autoimb.exceptions import AutoImbError
+from autoimb.stages.augmentation.minority import MinorityJitter, MinorityMixup
 
 AUGMENTERS = (MinorityJitter, MinorityMixup)
 

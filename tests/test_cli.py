@@ -18,9 +18,10 @@ from optuna.trial import TrialState
 
 import autoimb
 from autoimb import datasets
-from autoimb.cli import main
-from autoimb.progress import SearchProgress, format_seconds, strategy_label
-from autoimb.study import make_storage
+from autoimb.cli.main import main
+from autoimb.cli.progress import SearchProgress, format_seconds
+from autoimb.engine.storage import make_storage
+from autoimb.strategy import strategy_label
 
 FAST = ["--space", "fast", "--cv", "3", "--seed", "0"]
 SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "data"}
@@ -30,7 +31,7 @@ def run(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProc
     """The real command line, in a process of its own."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, "-m", "autoimb.cli", *args],
+        [sys.executable, "-m", "autoimb.cli.main", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -133,7 +134,7 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
     (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
     command = [*SEARCH, "--n-trials", "500", "--time-budget", "300", *FAST]
     process = subprocess.Popen(
-        [sys.executable, "-m", "autoimb.cli", *command],
+        [sys.executable, "-m", "autoimb.cli.main", *command],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -231,7 +232,7 @@ def test_spaces_lists_and_describes(capsys):
 
 
 def test_shipped_data_set_names_stand_for_files(monkeypatch, tmp_path):
-    from autoimb.cli import _read_table, _stem
+    from autoimb.cli.main import _read_table, _stem
 
     monkeypatch.chdir(tmp_path)
     assert _read_table("ecoli1").shape == (336, 8)

@@ -10,9 +10,9 @@ import pytest
 
 from autoimb import datasets
 from autoimb._compat import TORCH_AVAILABLE
-from autoimb.components import REGISTRY, FitContext
-from autoimb.data import validate
-from autoimb.pipeline import StrategyPipeline
+from autoimb.data.dataset import validate
+from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.stages import REGISTRY, FitContext
 
 # The data a component must handle: numeric binary, categorical + missing, all-categorical,
 # multi-class. Each comes from a shipped KEEL set.

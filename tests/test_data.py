@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import autoimb
-from autoimb.data import conform, validate
+from autoimb.data.dataset import conform, validate
 from autoimb.exceptions import AutoImbError, SchemaError
 
 

@@ -20,20 +20,19 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OrdinalEncoder
 
 from autoimb import _compat
-from autoimb.components.deep import (
+from autoimb.exceptions import AutoImbError
+from autoimb.stages.class_weights import balanced_weights, class_balanced_weights
+from autoimb.stages.deep.mlp import (
     TabularMLPClassifier,
-    balanced_class_weights,
-    class_balanced_weights,
     cross_entropy_loss,
     embedding_dim,
     focal_loss,
 )
-from autoimb.components.hybrid import (
+from autoimb.stages.hybrid.models import (
     DeepTreeStackingClassifier,
     LeafEmbeddingClassifier,
     NeuralEmbeddingBoostClassifier,
 )
-from autoimb.exceptions import AutoImbError
 
 REPO = Path(__file__).parents[1]
 KEEL = REPO.parent / "shared/datasets/keel"
@@ -120,7 +119,7 @@ def test_importing_the_models_does_not_import_torch() -> None:
     result = _run_python(
         """
         import sys
-        import autoimb.components.deep, autoimb.components.hybrid
+        import autoimb.stages.deep.mlp, autoimb.stages.hybrid.models
         assert "torch" not in sys.modules, "torch was imported eagerly"
         """
     )
@@ -140,8 +139,8 @@ def test_without_torch_installed() -> None:
         sys.meta_path.insert(0, NoTorch())
         import numpy as np
         from autoimb import _compat
-        from autoimb.components.deep import TabularMLPClassifier
-        from autoimb.components.hybrid import LeafEmbeddingClassifier
+        from autoimb.stages.deep.mlp import TabularMLPClassifier
+        from autoimb.stages.hybrid.models import LeafEmbeddingClassifier
         from autoimb.exceptions import AutoImbError
         assert not _compat.TORCH_AVAILABLE
         X = np.random.default_rng(0).normal(size=(200, 3))
@@ -199,7 +198,7 @@ def test_leaf_embedding_logistic_on_multiclass_and_weights(glass_split: Split) -
 
 def test_class_weight_formulas() -> None:
     counts = np.array([900, 90, 10])
-    balanced = balanced_class_weights(counts)
+    balanced = balanced_weights(counts)
     np.testing.assert_allclose(balanced * counts, counts.sum() / 3)
     equal = class_balanced_weights(counts, beta=0.0)
     np.testing.assert_allclose(equal, 1.0)
@@ -374,8 +373,8 @@ def test_skops_round_trip_trusts_only_the_estimator(torch: Any, yeast4_split: Sp
     X_train, X_test, y_train, _ = yeast4_split
     model = TabularMLPClassifier(**FAST).fit(X_train, y_train)
     data = sio.dumps(model)
-    assert sio.get_untrusted_types(data=data) == ["autoimb.components.deep.TabularMLPClassifier"]
-    loaded = sio.loads(data, trusted=["autoimb.components.deep.TabularMLPClassifier"])
+    assert sio.get_untrusted_types(data=data) == ["autoimb.stages.deep.mlp.TabularMLPClassifier"]
+    loaded = sio.loads(data, trusted=["autoimb.stages.deep.mlp.TabularMLPClassifier"])
     np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
 
 

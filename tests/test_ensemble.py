@@ -5,20 +5,20 @@ import pytest
 import skops.io as sio
 from sklearn.base import clone
 
-from autoimb.data import validate
-from autoimb.ensemble import (
+from autoimb.data.dataset import validate
+from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.exceptions import AutoImbError
+from autoimb.export import TRUSTED_TYPES
+from autoimb.metrics.registry import get_metric
+from autoimb.posthoc.ensemble import (
     EnsembleClassifier,
     _honest_scorer,
     blend,
     members_of,
     select_ensemble,
 )
-from autoimb.evaluate import CrossValidation, evaluate
-from autoimb.exceptions import AutoImbError
-from autoimb.export import TRUSTED_TYPES
-from autoimb.metrics import get_metric
-from autoimb.pipeline import StrategyPipeline
-from autoimb.threshold import ThresholdedClassifier, honest_score
+from autoimb.posthoc.threshold import ThresholdedClassifier, honest_score
 
 CONFIGS = {
     0: {"model": {"name": "logistic_regression"}},
@@ -219,7 +219,7 @@ def test_skops_round_trip(fitted, tmp_path):
     path = tmp_path / "ensemble.skops"
     sio.dump(ensemble, path)
     types = sio.get_untrusted_types(file=path)
-    assert "autoimb.ensemble.EnsembleClassifier" in types
+    assert "autoimb.posthoc.ensemble.EnsembleClassifier" in types
     assert set(types) <= set(TRUSTED_TYPES)
     loaded = sio.load(path, trusted=types)
     np.testing.assert_allclose(loaded.predict_proba(X_test), ensemble.predict_proba(X_test))

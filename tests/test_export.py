@@ -10,12 +10,12 @@ import pytest
 import skops.io as sio
 
 import autoimb
-from autoimb.components import REGISTRY
-from autoimb.data import validate
+from autoimb.data.dataset import validate
+from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import SchemaError, UntrustedModelError
 from autoimb.export import TRUSTED_TYPES, load, save, untrusted_types
-from autoimb.pipeline import StrategyPipeline
-from autoimb.threshold import ThresholdedClassifier
+from autoimb.posthoc.threshold import ThresholdedClassifier
+from autoimb.stages import REGISTRY
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import autoimb
-from autoimb import study as study_module
-from autoimb.data import validate
-from autoimb.evaluate import CrossValidation, evaluate
-from autoimb.metrics import get_metric
-from autoimb.study import fidelities
+from autoimb import config
+from autoimb.data.dataset import validate
+from autoimb.engine.budget import fidelities
+from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.metrics.registry import get_metric
 
 
 def test_fidelities_grow_by_a_factor_and_end_with_all_rows() -> None:
@@ -20,7 +20,7 @@ def test_fidelities_grow_by_a_factor_and_end_with_all_rows() -> None:
     steps = fidelities(1_000_000)
     assert steps[-1] == 1.0 and len(steps) == 4
     assert all(b / a == pytest.approx(3) for a, b in pairwise(steps))
-    assert 1_000_000 * steps[0] >= study_module.FIDELITY_MIN_ROWS
+    assert 1_000_000 * steps[0] >= config.FIDELITY_MIN_ROWS
 
 
 def test_a_subsample_keeps_every_minority_row_and_the_validation_rows(yeast4) -> None:
@@ -47,7 +47,7 @@ def test_a_subsample_keeps_every_minority_row_and_the_validation_rows(yeast4) ->
 
 def test_search_climbs_fidelities_with_successive_halving(yeast4, monkeypatch) -> None:
     """With the threshold lowered, yeast4 (1,484 rows) is searched as large data is."""
-    monkeypatch.setattr(study_module, "FIDELITY_MIN_ROWS", 300)
+    monkeypatch.setattr(config, "FIDELITY_MIN_ROWS", 300)
     X, y = yeast4
     result = autoimb.search(
         X,

@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics import (
+from autoimb.metrics.registry import (
     ALIASES,
     METRIC_FORMS,
     METRICS,

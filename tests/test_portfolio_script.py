@@ -8,12 +8,12 @@ from pathlib import Path
 
 import yaml
 
-from autoimb.components import STAGES
-from autoimb.space import load_space
-from autoimb.warmstart import as_trial_params, portfolio
+from autoimb.engine.space import load_space
+from autoimb.engine.transfer import as_trial_params, portfolio
+from autoimb.stages import STAGES
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "portfolio.py"
-SHIPPED = Path(__file__).resolve().parents[1] / "autoimb" / "search_spaces" / "portfolio.yaml"
+SHIPPED = Path(__file__).resolve().parents[1] / "search_spaces" / "portfolio.yaml"
 
 
 def run_script(*args: str, timeout: float = 120) -> str:

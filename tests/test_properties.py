@@ -47,7 +47,7 @@ def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, np.ndarray]:
 @given(frames())
 def test_search_succeeds_or_raises_its_own_error(frame) -> None:
     X, y = frame
-    from autoimb.space import parse_space
+    from autoimb.engine.space import parse_space
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -18,7 +18,7 @@ def test_import_is_light() -> None:
 
 
 def test_shipped_datasets() -> None:
-    names = autoimb.datasets.list()
+    names = autoimb.data.datasets.list()
     assert {"yeast4", "glass_multiclass", "hepatitis"} <= set(names)
-    X, y = autoimb.datasets.load("hepatitis", return_X_y=True)
+    X, y = autoimb.data.datasets.load("hepatitis", return_X_y=True)
     assert X.isna().any().any() and y.nunique() == 2

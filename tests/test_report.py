@@ -8,8 +8,8 @@ import pytest
 
 import autoimb
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics import REPORT_METRICS
-from autoimb.report import write_study_report
+from autoimb.metrics.registry import REPORT_METRICS
+from autoimb.report.html import write_study_report
 
 SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "data"}
 
@@ -104,3 +104,25 @@ def test_a_study_autoimb_did_not_write_is_refused(tmp_path):
 def test_a_report_needs_a_study_or_a_model(tmp_path):
     with pytest.raises(AutoImbError, match="needs a study, a model, or both"):
         write_study_report(tmp_path / "x.html")
+
+
+def test_report_with_data_on_an_ensemble_model(result, small_binary, tmp_path):
+    """A saved ensemble's card names its members' strategies; its curves are rebuilt from them."""
+    X, y = small_binary
+    card = result.model_card()
+    best = result.study.best_trial
+    others = [t for t in result.study.trials if t.state.name == "COMPLETE" and t != best]
+    done = [best, others[0]]
+    card["config"] = {
+        "weights": {str(t.number): 0.5 for t in done},
+        "members": {str(t.number): t.user_attrs["config"] for t in done},
+        "threshold": 0.5,
+    }
+    out = write_study_report(
+        tmp_path / "ensemble.html", study=result.study, model_card=card, X=X, y=y
+    )
+    text, page = read(out)
+    assert page.sections >= SECTIONS
+    assert "ensemble of trials" in text
+    assert "went on after the model was saved" not in text
+    assert len(page.images) >= 3  # the curves, rebuilt from the members' predictions

@@ -11,7 +11,7 @@ import time
 import optuna
 from optuna.trial import TrialState
 
-from autoimb.study import make_storage
+from autoimb.engine.storage import make_storage
 
 
 def test_a_killed_search_resumes_with_every_finished_trial(tmp_path, yeast4) -> None:
@@ -23,7 +23,7 @@ def test_a_killed_search_resumes_with_every_finished_trial(tmp_path, yeast4) -> 
     command = [
         sys.executable,
         "-m",
-        "autoimb.cli",
+        "autoimb.cli.main",
         "search",
         str(data),
         "--target",

@@ -8,15 +8,14 @@ import numpy as np
 import pytest
 
 import autoimb
-from autoimb.components import REGISTRY, Component
-from autoimb.components.resamplers import RESAMPLERS
-from autoimb.data import validate
-from autoimb.evaluate import CrossValidation, evaluate
-from autoimb.metrics import get_metric
-from autoimb.pipeline import StrategyPipeline
-from autoimb.space import parse_space
-from autoimb.threshold import honest_score
-from autoimb.winner import strategy_stages
+from autoimb.data.dataset import validate
+from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.space import parse_space
+from autoimb.metrics.registry import get_metric
+from autoimb.posthoc.threshold import honest_score
+from autoimb.stages import REGISTRY, Component
+from autoimb.strategy import strategy_stages
 
 
 def test_search_returns_a_thresholded_winner(small_binary) -> None:
@@ -153,7 +152,7 @@ def test_a_failing_component_fails_only_its_trial(small_binary) -> None:
     def broken(params, ctx):
         raise RuntimeError("cannot find neighbours")
 
-    RESAMPLERS["broken"] = Component("broken", "resampler", broken, "Always fails.")
+    REGISTRY["resampler"]["broken"] = Component("broken", "resampler", broken, "Always fails.")
     try:
         space = parse_space(
             "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
@@ -168,21 +167,21 @@ def test_a_failing_component_fails_only_its_trial(small_binary) -> None:
         assert "cannot find neighbours" in failed["error"].iloc[0]
         assert result.best_config["resampler"]["name"] == "none"
     finally:
-        del RESAMPLERS["broken"]
+        del REGISTRY["resampler"]["broken"]
 
 
 def test_every_trial_failing_gives_one_clear_error(small_binary) -> None:
     def broken(params, ctx):
         raise RuntimeError("no neighbours here")
 
-    RESAMPLERS["broken"] = Component("broken", "resampler", broken, "Always fails.")
+    REGISTRY["resampler"]["broken"] = Component("broken", "resampler", broken, "Always fails.")
     try:
         space = parse_space("model: {logistic_regression: {}}\nresampler: {broken: {}}")
         X, y = small_binary
         with pytest.raises(autoimb.AutoImbError, match=r"every trial failed.*no neighbours here"):
             autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
     finally:
-        del RESAMPLERS["broken"]
+        del REGISTRY["resampler"]["broken"]
 
 
 def test_no_synthetic_row_reaches_a_validation_fold(small_binary) -> None:
@@ -194,7 +193,9 @@ def test_no_synthetic_row_reaches_a_validation_fold(small_binary) -> None:
             seen.append(X.copy())
             return np.vstack([X, X[y == 1]]), np.concatenate([y, y[y == 1]])
 
-    RESAMPLERS["spy"] = Component("spy", "resampler", lambda p, c: Spy(), "Records its input.")
+    REGISTRY["resampler"]["spy"] = Component(
+        "spy", "resampler", lambda p, c: Spy(), "Records its input."
+    )
     try:
         X, y = small_binary
         data = validate(X, y)
@@ -208,7 +209,7 @@ def test_no_synthetic_row_reaches_a_validation_fold(small_binary) -> None:
             np.testing.assert_array_equal(rows, fold.X_train)
             assert not set(fold.train) & set(fold.valid)
     finally:
-        del RESAMPLERS["spy"]
+        del REGISTRY["resampler"]["spy"]
     assert "spy" not in REGISTRY["resampler"]
 
 

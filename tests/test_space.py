@@ -5,12 +5,13 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from autoimb.components import REGISTRY, STAGES
-from autoimb.data import validate
+from autoimb.data.dataset import validate
+from autoimb.engine.settings import SearchSettings
+from autoimb.engine.space import builtin_spaces, load_space, parse_space
+from autoimb.engine.study import first_trials
 from autoimb.exceptions import SearchSpaceError
-from autoimb.metrics import get_metric
-from autoimb.space import builtin_spaces, load_space, parse_space
-from autoimb.study import SearchSettings, first_trials
+from autoimb.metrics.registry import get_metric
+from autoimb.stages import REGISTRY, STAGES
 
 
 @pytest.mark.parametrize("name", builtin_spaces())

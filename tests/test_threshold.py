@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from skops.io import dumps, get_untrusted_types, loads
 
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics import get_metric
-from autoimb.threshold import (
+from autoimb.metrics.registry import get_metric
+from autoimb.posthoc.threshold import (
     Decision,
     ThresholdedClassifier,
     choose_decision,

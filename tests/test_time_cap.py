@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from autoimb.data import validate
+from autoimb.data.dataset import validate
+from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import TrialTimeout
-from autoimb.pipeline import StrategyPipeline
 
 STOPPABLE = [
     {"model": {"name": "lightgbm", "n_estimators": 200}},
@@ -50,7 +50,7 @@ def test_a_forest_is_the_same_with_and_without_a_deadline(name: str, small_binar
 
 @pytest.mark.parametrize("name", ["random_forest", "extra_trees"])
 def test_scikit_learn_forests_grown_in_chunks_equal_one_fit(name: str, small_binary) -> None:
-    from autoimb.components import REGISTRY, FitContext
+    from autoimb.stages import REGISTRY, FitContext
 
     data = validate(*small_binary)
     X = np.nan_to_num(data.X.to_numpy(dtype=float))

@@ -6,10 +6,10 @@ import optuna
 import pytest
 
 import autoimb
-from autoimb.components import STAGES
-from autoimb.space import load_space
-from autoimb.study import make_storage
-from autoimb.warmstart import as_trial_params, portfolio, strategies
+from autoimb.engine.space import load_space
+from autoimb.engine.storage import make_storage
+from autoimb.engine.transfer import as_trial_params, portfolio, strategies
+from autoimb.stages import STAGES
 
 
 def test_portfolio_strategies_fit_the_default_space() -> None:

@@ -15,9 +15,9 @@ import pytest
 from optuna.trial import TrialState
 
 import autoimb
+from autoimb.engine.storage import make_storage, release_dead_trials
+from autoimb.engine.worker import join
 from autoimb.exceptions import AutoImbError
-from autoimb.study import make_storage, release_dead_trials
-from autoimb.worker import join
 
 POSTGRES = os.environ.get("AUTOIMB_TEST_POSTGRES")
 
@@ -91,7 +91,7 @@ def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "autoimb.cli", *args]
+    return [sys.executable, "-m", "autoimb.cli.main", *args]
 
 
 def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:

@@ -1,0 +1,113 @@
+"""One validator for every input check, and one error template.
+
+Every refusal reads ``"<what> must be <expected>; got <value>."`` (plus, where it helps, what to
+do), raised as :class:`~autoimb.exceptions.AutoImbError`, so a user sees the same style from the
+API, the CLI and each estimator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
+
+from autoimb.exceptions import AutoImbError, SchemaError
+
+
+def refuse(what: str, expected: str, got: Any, fix: str = "") -> AutoImbError:
+    """The library's one error message: what is wrong, what was expected, what to do."""
+    text = f"{what} must be {expected}; got {got}."
+    return AutoImbError(f"{text} {fix}".strip())
+
+
+def check_number(name: str, value: Any, *, low: float, strict: bool = False) -> float:
+    ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    ok = ok and bool(np.isfinite(value)) and (value > low if strict else value >= low)
+    if not ok:
+        raise refuse(name, f"a finite number {'>' if strict else '>='} {low}", repr(value))
+    return float(value)
+
+
+def check_int(name: str, value: Any, *, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise refuse(name, f"an integer >= {low}", repr(value))
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
+    if value not in choices:
+        raise refuse(name, f"one of {list(choices)}", repr(value))
+    return value
+
+
+def check_matrix(X: Any, owner: object, n_features: int | None = None) -> np.ndarray:
+    """A finite float64 matrix; at predict time, as many columns as at fit time."""
+    name = type(owner).__name__
+    if n_features is not None and np.ndim(X) == 2 and np.shape(X)[1] != n_features:
+        raise SchemaError(
+            f"X has {np.shape(X)[1]} features, but {name} is expecting {n_features} features "
+            "as input."
+        )
+    try:
+        return check_array(X, dtype=np.float64)
+    except ValueError as exc:
+        raise AutoImbError(f"{name}: bad X: {exc}") from exc
+
+
+def check_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class labels, one per row, at least two classes: the classes and each row's code."""
+    try:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+    except ValueError as exc:
+        raise AutoImbError(f"{exc} A classifier needs class labels.") from exc
+    if len(y) != n_rows:
+        raise refuse("y", f"one label per row of X ({n_rows})", f"{len(y)} labels")
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise refuse("y", "labels of at least two classes", f"only one class ({classes!r})")
+    return classes, codes.astype(np.int64)
+
+
+def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
+    """One finite, non-negative weight per row, not all zero; None stays None."""
+    if sample_weight is None:
+        return None
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise refuse("sample_weight", "numbers", f"values that are not ({exc})") from exc
+    if len(weights) != n_rows:
+        raise refuse("sample_weight", f"one weight per row ({n_rows})", len(weights))
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise refuse("sample_weight", "finite, non-negative and not all zero", "other values")
+    return weights
+
+
+def weights_or_ones(sample_weight: Any, n_rows: int) -> np.ndarray:
+    weights = check_sample_weight(sample_weight, n_rows)
+    return np.ones(n_rows) if weights is None else weights
+
+
+def check_budget(time_budget: float | None, n_trials: int | None) -> None:
+    if time_budget is None and n_trials is None:
+        raise AutoImbError(
+            "give a time_budget (seconds) or n_trials (or both); without either the search "
+            "would never end."
+        )
+    if time_budget is not None and (
+        isinstance(time_budget, bool)
+        or not isinstance(time_budget, int | float)
+        or not np.isfinite(time_budget)
+        or time_budget <= 0
+    ):
+        raise AutoImbError(
+            f"time_budget must be a positive number of seconds; got {time_budget!r}."
+        )
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int | np.integer) or n_trials <= 0
+    ):
+        raise AutoImbError(f"n_trials must be a positive integer; got {n_trials!r}.")

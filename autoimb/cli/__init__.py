@@ -1,0 +1,5 @@
+"""The command line: `autoimb search | worker | predict | report | spaces`."""
+
+from autoimb.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,370 @@
+"""The ``autoimb`` command: ``search``, ``predict``, ``report``, ``spaces`` and ``worker``.
+
+Exit codes: 0 success; 2 a usage or input error, told in one line without a traceback; 130
+interrupted (Ctrl-C), after the best pipeline found so far is saved. Heavy modules load only
+in the commands that need them, so ``--help`` and input errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from autoimb import __version__, config
+from autoimb.cli.console import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, console, say
+from autoimb.cli.search import (
+    search_command,
+    worker_command,
+)
+from autoimb.data.files import file_stem, missing_column, read_table, split_columns
+from autoimb.engine.storage import existing_study, study_names
+from autoimb.exceptions import AutoImbError
+
+# The data-file helpers stay importable from here under their private names.
+_read_table, _stem = read_table, file_stem
+
+_EXAMPLES = """examples:
+  autoimb search yeast4 --target target --metric f1 --time-budget 60 --report yeast4.html
+  autoimb search data.csv --target y --metric "recall@precision>=0.9" --n-trials 200
+  autoimb predict data.skops new.csv --id customer_id --out scores.csv
+  autoimb report data.skops --data data.csv --target y --out report.html
+  autoimb spaces fast
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line that points at the command's help, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        say(f"error: {message} (see '{self.prog} --help')")
+        raise SystemExit(EXIT_INPUT)
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="autoimb",
+        description="Find the best way to learn from an imbalanced classification data set.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"autoimb {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
+
+    def command(name: str, summary: str, examples: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=f"examples:\n{examples}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    search = command(
+        "search",
+        "Search resampling, weighting, model and threshold; save the best pipeline.",
+        "  autoimb search data.csv --target y --metric f1 --time-budget 60 --report r.html\n"
+        "  autoimb search yeast4 --target target --n-trials 50 --space fast --out y4.skops\n"
+        "  (run the same command again to resume the study and add trials)\n",
+    )
+    _data_args(search, data_required=True)
+    _search_args(search)
+    search.add_argument(
+        "--out",
+        metavar="MODEL",
+        help="model file (default: DATA's name + .skops; .joblib for joblib)",
+    )
+    search.add_argument("--report", metavar="HTML", help="also write the HTML report here")
+    search.add_argument(
+        "--force", action="store_true", help="overwrite a model file that another study wrote"
+    )
+    search.set_defaults(handler=search_command)
+
+    predict = command(
+        "predict",
+        "Predict labels and class probabilities with a saved model.",
+        "  autoimb predict model.skops new.csv --id id --out predictions.csv\n"
+        "  autoimb predict model.joblib new.parquet --trust > predictions.csv\n",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file written by autoimb search")
+    predict.add_argument("data", metavar="DATA", help="CSV (plain or compressed) or Parquet")
+    predict.add_argument("--id", metavar="COL", help="copy this column of DATA to the output")
+    predict.add_argument("--out", metavar="FILE", help="CSV or .parquet (default: stdout)")
+    predict.add_argument("--na-values", nargs="+", metavar="TEXT", help="extra missing markers")
+    _trust_arg(predict)
+    predict.set_defaults(handler=_predict)
+
+    report = command(
+        "report",
+        "Write the HTML report of a model and/or a study.",
+        "  autoimb report model.skops --out report.html\n"
+        "  autoimb report model.skops --data data.csv --target y --out report.html\n"
+        "  autoimb report --storage postgresql://host/db --study-name churn --out churn.html\n",
+    )
+    report.add_argument(
+        "model",
+        metavar="MODEL",
+        nargs="?",
+        help="a model file; its study is found next to it (MODEL.optuna.log)",
+    )
+    report.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
+    report.add_argument("--study-name", metavar="NAME", default=config.DEFAULT_STUDY_NAME)
+    report.add_argument(
+        "--data",
+        metavar="DATA",
+        help="training data, to compute the winner's curves again (one CV)",
+    )
+    report.add_argument("--target", metavar="COL", help="DATA's label column (with --data)")
+    report.add_argument("--weight", metavar="COL", help="DATA's sample-weight column")
+    report.add_argument("--na-values", nargs="+", metavar="TEXT", help="extra missing markers")
+    report.add_argument(
+        "--out", metavar="HTML", help="default: MODEL's or the study's name + .html"
+    )
+    _trust_arg(report)
+    report.set_defaults(handler=_report)
+
+    spaces = command(
+        "spaces",
+        "List the search spaces, or describe one.",
+        "  autoimb spaces\n  autoimb spaces default\n  autoimb spaces my_space.yaml\n",
+    )
+    spaces.add_argument("name", metavar="NAME", nargs="?", help="a built-in space or a YAML file")
+    spaces.set_defaults(handler=_spaces)
+
+    worker = command(
+        "worker",
+        "Add trials to a shared study (run one per machine or process).",
+        "  autoimb worker data.csv --target y --storage postgresql://host/db --study-name churn\n",
+    )
+    _data_args(worker, data_required=False)
+    _search_args(worker)
+    worker.add_argument(
+        "--heartbeat",
+        type=_positive(int),
+        default=30,
+        metavar="S",
+        help="seconds between a database worker's signs of life; a trial of a worker silent for "
+        "3 heartbeats is failed and retried (30)",
+    )
+    worker.add_argument(
+        "--out", metavar="MODEL", help="also write the best pipeline of all workers' trials here"
+    )
+    worker.add_argument(
+        "--force", action="store_true", help="overwrite a model file that another study wrote"
+    )
+    worker.set_defaults(handler=worker_command)
+    return parser
+
+
+def _data_args(parser: argparse.ArgumentParser, *, data_required: bool) -> None:
+    parser.add_argument(
+        "data",
+        metavar="DATA",
+        nargs=None if data_required else "?",
+        help="CSV (plain or compressed), Parquet, or a shipped data set's name",
+    )
+    parser.add_argument(
+        "--target", "-t", metavar="COL", required=data_required, help="the label column"
+    )
+    parser.add_argument("--id", metavar="COL", help="an identifier column, left out of features")
+    parser.add_argument("--weight", metavar="COL", help="a sample-weight column")
+    parser.add_argument(
+        "--na-values",
+        nargs="+",
+        metavar="TEXT",
+        help="extra strings that mean missing, e.g. '?' (after DATA)",
+    )
+
+
+def _search_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metric",
+        "-m",
+        metavar="M",
+        help=f"what to optimise (default: the study's, else {config.DEFAULT_METRIC}); "
+        "e.g. f1, f2, mcc, g_mean, 'recall@precision>=0.9', 'cost:fn=10,fp=1'",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=_positive(float),
+        metavar="S",
+        help=(
+            f"seconds for this run (default {config.DEFAULT_TIME_BUDGET:g} when --n-trials is "
+            "not given)"
+        ),
+    )
+    parser.add_argument(
+        "--n-trials", type=_positive(int), metavar="N", help="trials to add in this run"
+    )
+    parser.add_argument(
+        "--space",
+        default="default",
+        metavar="NAME|FILE",
+        help="search space (see 'autoimb spaces'; default: default)",
+    )
+    parser.add_argument("--cv", type=_positive(int), default=5, metavar="K", help="folds (5)")
+    parser.add_argument(
+        "--n-jobs", type=_positive(int), default=1, metavar="J", help="trials run in parallel (1)"
+    )
+    parser.add_argument("--seed", type=int, metavar="S", help="random seed of a new study")
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage: a database URL or a journal file path "
+        "(search default: MODEL's name + .optuna.log)",
+    )
+    parser.add_argument("--study-name", metavar="NAME", default=config.DEFAULT_STUDY_NAME)
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="also show library logs and warnings"
+    )
+
+
+def _trust_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="allow loading a joblib/pickle model, which can run code: only "
+        "for files from a source you trust",
+    )
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code instead of exiting, for tests and embedding."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
+    args.argv = argv
+    try:
+        with console(verbose=getattr(args, "verbose", False)):
+            return int(args.handler(args))
+    except KeyboardInterrupt:
+        say("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout went away (``| head``): nothing to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (AutoImbError, OSError) as exc:
+        say(f"error: {exc}")
+        return EXIT_INPUT
+
+
+# ---------------------------------------------------------------------- predict, report, spaces
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from autoimb.exceptions import SchemaError
+    from autoimb.export import load
+
+    model = load(args.model, trust=args.trust)
+    frame = read_table(args.data, args.na_values)
+    if args.id is not None and args.id not in frame.columns:
+        raise AutoImbError(missing_column(args.id, "--id", frame.columns))
+    try:
+        proba = model.predict_proba(frame)
+    except SchemaError as exc:
+        raise AutoImbError(f"{args.data} does not fit the model: {exc}") from exc
+    decision = getattr(model, "decision", None)
+    labels = model.classes_[decision.apply(proba)] if decision else model.predict(frame)
+    output = pd.DataFrame({"prediction": labels})
+    for i, label in enumerate(model.classes_):
+        output[f"proba_{label}"] = proba[:, i]
+    if args.id is not None:
+        output.insert(0, args.id, frame[args.id].to_numpy())
+    if args.out is None:
+        output.to_csv(sys.stdout, index=False)
+        return EXIT_OK
+    out = Path(args.out)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        output.to_parquet(out, index=False)
+    else:
+        output.to_csv(out, index=False)
+    counts = ", ".join(f"{n} {label}" for label, n in output["prediction"].value_counts().items())
+    say(f"wrote {len(output)} predictions to {out} ({counts})")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from autoimb.export import load, model_card
+    from autoimb.report.html import write_study_report
+
+    card, storage = None, args.storage
+    if args.model is not None:
+        card = model_card(load(args.model, trust=args.trust))
+        beside = Path(args.model).with_suffix(".optuna.log")
+        if storage is None and beside.is_file():
+            storage = str(beside)
+    elif storage is None:
+        raise AutoImbError("give a MODEL file, or --storage URL and --study-name NAME.")
+    study = None
+    if storage is not None:
+        if "://" not in storage and not Path(storage).is_file():
+            raise AutoImbError(f"{storage}: no such study storage file.")
+        study = existing_study(storage, args.study_name)
+        if study is None:
+            raise AutoImbError(
+                f"{storage} holds no study named {args.study_name!r}; it holds "
+                f"{study_names(storage) or 'none'}. Pick one with --study-name."
+            )
+    X = y = weights = None
+    if args.data is not None:
+        if args.target is None:
+            raise AutoImbError("--data needs --target, the label column.")
+        X, y, _, weights = split_columns(
+            read_table(args.data, args.na_values), args.target, weight_col=args.weight
+        )
+    default = Path(args.model or args.study_name).with_suffix(".html")
+    path = write_study_report(
+        Path(args.out) if args.out else default,
+        study=study,
+        model_card=card,
+        X=X,
+        y=y,
+        sample_weight=weights,
+    )
+    say(f"wrote the report to {path}")
+    return EXIT_OK
+
+
+def _spaces(args: argparse.Namespace) -> int:
+    from autoimb.engine.space import builtin_spaces, load_space
+
+    if args.name:
+        print(load_space(args.name).describe())
+        return EXIT_OK
+    for name in builtin_spaces():
+        print(f"{name:<10} {load_space(name).description}")
+    print(
+        "\n'autoimb spaces NAME' shows every stage, component and range of one space; "
+        "'--space FILE.yaml' searches your own."
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,279 @@
+"""The ``search`` and ``worker`` commands: run a study with a progress display and save its best.
+
+A search resumes the study it finds in its storage, keeps every finished trial on Ctrl-C and
+saves the best pipeline so far, and writes the model file atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autoimb import config
+from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
+from autoimb.data.files import file_stem, read_table, split_columns
+from autoimb.engine.storage import existing_study
+from autoimb.exceptions import AutoImbError
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+    from autoimb.metrics.registry import Metric
+    from autoimb.result import SearchResult
+
+MODEL_ATTR = "model_file"  # study attribute: the model file the CLI last wrote from the study
+
+
+def search_command(args: argparse.Namespace) -> int:
+    if args.metric is not None:
+        _metric(args.metric)  # an unknown metric fails before any data is read
+    out = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
+    # A journal file rather than SQLite: Optuna advises against SQLite when several processes
+    # (parallel workers) write to one study, while its journal file appends under a file lock.
+    storage = args.storage or str(out.with_suffix(".optuna.log"))
+    X, y, _, weights = split_columns(
+        read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
+    )
+    previous = existing_study(storage, args.study_name)
+    _check_overwrite(out, args.force, previous)
+    result = _run_search(args, X, y, weights, storage, previous, out)
+    if result is None:
+        return EXIT_INTERRUPTED
+    _save_model(result, out)
+    report = result.report_html(args.report) if args.report else None
+    if not args.quiet:
+        _print_summary(result, out, report, storage, args.study_name)
+    return EXIT_OK
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    if not args.storage:
+        raise AutoImbError(
+            "autoimb worker needs --storage URL: the database or journal file that every "
+            "worker of the study shares."
+        )
+    if not args.data or not args.target:
+        raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
+    X, y, _, weights = split_columns(
+        read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
+    )
+    previous = existing_study(args.storage, args.study_name)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        _check_overwrite(out, args.force, previous)
+    result = _run_search(args, X, y, weights, args.storage, previous, out)
+    if result is None:
+        return EXIT_INTERRUPTED
+    if out is not None:
+        _save_model(result, out)
+    if not args.quiet:
+        print(
+            f"study {args.study_name!r} now holds {len(result.study.trials)} trials; best "
+            f"{result.metric.name} {result.best_score:.4f}"
+        )
+    return EXIT_OK
+
+
+def _run_search(
+    args: argparse.Namespace,
+    X: pd.DataFrame,
+    y: pd.Series,
+    weights: pd.Series | None,
+    storage: str,
+    previous: optuna.Study | None,
+    out: Path | None,
+) -> SearchResult | None:
+    """Search with a progress display; on Ctrl-C save what there is and return ``None``."""
+    import optuna
+
+    from autoimb.api import search
+    from autoimb.cli.progress import SearchProgress
+    from autoimb.engine.storage import STUDY_ATTR
+    from autoimb.engine.worker import join
+
+    attrs = previous.user_attrs.get(STUDY_ATTR, {}) if previous is not None else {}
+    metric = _metric(args.metric or attrs.get("metric") or config.DEFAULT_METRIC)
+    budget = args.time_budget
+    if budget is None and args.n_trials is None:
+        budget = config.DEFAULT_TIME_BUDGET
+    finished, best = _study_state(previous)
+    if finished and not args.quiet and metric.name == attrs.get("metric"):
+        where = f"study {args.study_name!r} in {storage}"
+        held = f"; best {metric.name} {best[0]:.4f} (trial {best[1]})" if best else ""
+        say(f"resuming {where}: {finished} trials already finished{held}; going on from there")
+    progress = SearchProgress(
+        sys.stderr,
+        metric_name=metric.name,
+        greater_is_better=metric.greater_is_better,
+        time_budget=budget,
+        n_trials=args.n_trials,
+        live=sys.stderr.isatty(),
+        already=finished,
+        best=best,
+    )
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
+    try:
+        with progress if not args.quiet else contextlib.nullcontext():
+            if args.command == "worker":
+                # A worker searches what the study's creator set: metric, space and folds.
+                return join(
+                    storage,
+                    args.study_name,
+                    X,
+                    y,
+                    time_budget=budget,
+                    n_trials=args.n_trials,
+                    n_jobs=args.n_jobs,
+                    heartbeat=args.heartbeat,
+                    sample_weight=weights,
+                    callbacks=() if args.quiet else (progress,),
+                )
+            return search(
+                X,
+                y,
+                metric=metric,
+                time_budget=budget,
+                n_trials=args.n_trials,
+                cv=args.cv,
+                space=args.space,
+                storage=storage,
+                study_name=args.study_name,
+                n_jobs=args.n_jobs,
+                random_state=args.seed,
+                sample_weight=weights,
+                callbacks=() if args.quiet else (progress,),
+            )
+    except KeyboardInterrupt:
+        _after_interrupt(args, X, y, weights, storage, metric, out)
+        return None
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _after_interrupt(
+    args: argparse.Namespace,
+    X: Any,
+    y: Any,
+    weights: Any,
+    storage: str,
+    metric: Metric,
+    out: Path | None,
+) -> None:
+    """Keep the promise of Ctrl-C: finished trials stay, the best so far is saved if any."""
+    say("interrupted: every finished trial is kept in the study")
+    try:
+        result = _best_so_far(args, X, y, weights, storage, metric)
+        if result is None:
+            say("no trial had finished, so there is no model to save")
+        elif out is not None:
+            say(
+                f"saving the best pipeline so far (trial {result.study.best_trial.number}); "
+                "Ctrl-C again to skip"
+            )
+            _save_model(result, out)
+            say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
+            if getattr(args, "report", None):
+                result.report_html(args.report)
+    except KeyboardInterrupt:
+        say("interrupted again: nothing more was saved")
+    say(f"resume with: autoimb {shlex.join(args.argv)}")
+
+
+def _best_so_far(
+    args: argparse.Namespace, X: Any, y: Any, weights: Any, storage: str, metric: Metric
+) -> SearchResult | None:
+    """Refit the study's best trial, as a finished search would have."""
+    from autoimb.data.dataset import validate
+    from autoimb.engine.finish import finish_study
+    from autoimb.engine.space import load_space
+
+    study = existing_study(storage, args.study_name)
+    if study is None:
+        return None
+    data = validate(X, y, sample_weight=weights)
+    return finish_study(study, data, metric, load_space(args.space))
+
+
+def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dict] | None]:
+    """Finished trials of a study being resumed, and its best ``(value, number, config)``."""
+    if study is None:
+        return 0, None
+    finished = sum(t.state.is_finished() for t in study.trials)
+    try:
+        best = study.best_trial
+    except ValueError:  # no complete trial yet
+        return finished, None
+    return finished, (float(best.value), best.number, best.user_attrs.get("config", {}))
+
+
+def _check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
+    """Refuse to replace a model, unless forced or it came from the study being resumed.
+
+    Running the same command again resumes its study and must be able to update the model
+    that study wrote; any other existing file is the user's and needs ``--force``.
+    """
+    if not out.exists() or force:
+        return
+    if previous is not None and previous.user_attrs.get(MODEL_ATTR) == str(out.resolve()):
+        return
+    raise AutoImbError(
+        f"{out} already exists and was not written by this study; pass --force to overwrite "
+        "it, or --out another path."
+    )
+
+
+def _save_model(result: SearchResult, out: Path) -> None:
+    """Write next to the target and rename, so an interrupted save never leaves half a model."""
+    partial = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
+    try:
+        result.save(partial)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    result.study.set_user_attr(MODEL_ATTR, str(out.resolve()))
+
+
+def _print_summary(
+    result: SearchResult, out: Path, report: Path | None, storage: str, study_name: str
+) -> None:
+    from autoimb.strategy import strategy_label
+
+    study = result.study
+    decision = result.decision
+    positive = result.classes_[decision.pos_label]
+    if decision.threshold is not None:
+        rule = f"predict {positive} when P({positive}) >= {decision.threshold:.4g}"
+    else:
+        rule = "argmax of per-class scaled probabilities"
+    best = study.best_trial
+    if "members" in result.best_config:
+        where = f"beats the best single trial ({best.number}: {best.value:.4f})"
+    else:
+        where = f"trial {best.number}"
+    if result.search_score is not None and result.search_score != result.best_score:
+        how = f"cross-validated on fresh folds; {result.search_score:.4f} on those that chose it"
+    else:
+        how = "cross-validated"
+    print(
+        f"best {result.metric.name}: {result.best_score:.4f} ({how}), {where}; "
+        f"{len(study.trials)} trials in the study"
+    )
+    print(f"strategy: {strategy_label(result.best_config)}")
+    print(f"decision: {rule}")
+    print(f"model:    {out}")
+    if report is not None:
+        print(f"report:   {report}")
+    print(f"study:    {study_name!r} in {storage} (run the same command again to continue it)")
+
+
+def _metric(name: str) -> Metric:
+    from autoimb.metrics.registry import get_metric
+
+    return get_metric(name)

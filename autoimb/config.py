@@ -1,0 +1,40 @@
+"""Every default, row threshold and budget share, in one place.
+
+Policy lives here so that a change of mind is one edit: the engine, the API and the command
+line read these names and hold no numbers of their own.
+"""
+
+from __future__ import annotations
+
+# What a search optimises, and for how long, when the user does not say.
+DEFAULT_METRIC = "average_precision"
+DEFAULT_TIME_BUDGET = 60.0  # seconds, the command line's default when --n-trials is not given
+DEFAULT_CV = 5
+DEFAULT_SPACE = "default"
+DEFAULT_WARM_START = "portfolio"
+DEFAULT_STUDY_NAME = "autoimb"
+HEARTBEAT_SECONDS = 30  # database storages: a worker silent for 3 × this is taken as dead
+
+# Data size.
+SMALL_DATA_ROWS = 20_000  # below: one thread per model (threads cost more than they gain)
+LARGE_DATA_ROWS = 100_000  # above: 3 folds, and components that do not scale leave the search
+LARGE_DATA_FOLDS = 3
+SHARED_MATRIX_ROWS = 100_000  # above: folds share one preprocessed matrix instead of a copy each
+FIDELITY_MIN_ROWS = 20_000  # multi-fidelity: the smallest training sample still has this many
+FIDELITY_FACTOR = 3  # each fidelity is this many times the last; successive halving's rate
+MAX_ROWS_FACTOR = 3  # resamplers may grow a training fold to this many times the data ...
+MIN_ROW_BUDGET = 100_000  # ... or to this many rows, whichever is more
+
+# Budget.
+ENSEMBLE_SHARE = 0.05  # of the time budget, kept after the trials for ensemble selection
+ADVICE_SHARE = 0.2  # ... and for the learning-curve advice, when asked for
+TRIAL_SHARE = 1 / 3  # one trial may use at most this share of the budget ...
+TRIAL_MIN_SECONDS = 5.0  # ... but never less than this
+REMEASURE_MAX_SHARE = 0.15  # the fresh-fold measure is skipped when it would cost more
+REFIT_MARGIN = 1.3  # a refit on all rows, from the fits on k - 1 folds, with this margin
+ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time left
+ENSEMBLE_UNBOUNDED_SHARE = 0.2  # without a budget: this share of the time the search took
+
+# Choosing.
+KEPT_PREDICTIONS = 20  # out-of-fold predictions of the best trials kept for ensembles
+MIN_CHOICE = 3  # fewest finished trials for the winner to be measured again on fresh folds

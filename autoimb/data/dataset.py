@@ -1,0 +1,281 @@
+"""Input checks and column typing: every bad input is refused here, with the fix in the message."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from autoimb._checks import check_sample_weight
+from autoimb.exceptions import AutoImbError, SchemaError
+
+logger = logging.getLogger("autoimb")
+
+MAX_CLASSES = 50
+
+
+@dataclass
+class Dataset:
+    """Validated training data: a typed frame, encoded labels and what the pipeline must know."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    classes: np.ndarray
+    categorical: list[str]
+    numeric: list[str]
+    sample_weight: np.ndarray | None = None
+    dropped: list[str] = field(default_factory=list)
+    numeric_coded: list[str] = field(default_factory=list)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.y, minlength=self.n_classes)
+
+    @property
+    def pos_label(self) -> int:
+        """The minority class: the class whose detection the binary metrics measure."""
+        return int(np.argmin(self.class_counts))
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "columns": list(self.X.columns),
+            "categorical": list(self.categorical),
+            "numeric": list(self.numeric),
+            "dropped": list(self.dropped),
+            "numeric_coded": list(self.numeric_coded),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        counts = self.class_counts
+        return {
+            "rows": len(self.X),
+            "features": int(self.X.shape[1]),
+            "categorical": len(self.categorical),
+            "class_counts": {str(c): int(n) for c, n in zip(self.classes, counts, strict=True)},
+            "imbalance_ratio": float(counts.max() / max(counts.min(), 1)),
+        }
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        frame = X.copy()
+    elif isinstance(X, pd.Series):
+        frame = X.to_frame()
+    else:
+        try:
+            array = np.asarray(X)
+        except Exception as exc:
+            raise AutoImbError(
+                f"X must be a pandas DataFrame or a 2-D array; got {type(X).__name__} ({exc})."
+            ) from exc
+        if array.ndim == 1:
+            array = array.reshape(-1, 1)
+        if array.ndim != 2:
+            raise AutoImbError(
+                f"X must be 2-D (rows × columns); got an array of shape {array.shape}."
+            )
+        frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    frame.columns = [str(c) for c in frame.columns]
+    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise AutoImbError(
+            f"X has duplicated column names {duplicated}; rename them so each column is unique."
+        )
+    return frame.reset_index(drop=True)
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    """Text is categorical; numbers stored as objects (numpy object arrays, CSV) are not."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    present = series.dropna()
+    if present.empty:
+        return False
+    return bool(pd.to_numeric(present, errors="coerce").isna().any())
+
+
+def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    values = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values.ravel()
+    if values.ndim != 1:
+        raise AutoImbError(f"y must be one column of labels; got shape {values.shape}.")
+    if len(values) != n_rows:
+        raise AutoImbError(
+            f"X and y must have the same number of rows; got {n_rows} rows in X and "
+            f"{len(values)} labels in y."
+        )
+    missing = pd.isna(values)
+    if missing.any():
+        raise AutoImbError(
+            f"y has {int(missing.sum())} missing labels (NaN/None); drop those rows or fill them "
+            "before the search."
+        )
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise AutoImbError("y holds infinite values; labels must be class names or integers.")
+        if np.any(values != np.round(values)):
+            raise AutoImbError(
+                "y holds floats with a fractional part, which looks like a regression target; "
+                "autoimb classifies: pass class labels (integers, strings or booleans)."
+            )
+        values = values.astype(np.int64)
+    classes, encoded = np.unique(
+        values.astype(object) if values.dtype.kind == "O" else values, return_inverse=True
+    )
+    if len(classes) < 2:
+        raise AutoImbError(
+            f"y has only one class ({_plain(classes[0]) if len(classes) else 'none'!r}); a "
+            "classifier needs examples of at least two classes."
+        )
+    if len(classes) > MAX_CLASSES:
+        raise AutoImbError(
+            f"y has {len(classes)} classes, more than the {MAX_CLASSES} autoimb supports; is this "
+            "a regression target or an ID column? Group rare classes or pick another target."
+        )
+    counts = np.bincount(encoded)
+    single = [_plain(classes[i]) for i in np.flatnonzero(counts < 2)]
+    if single:
+        raise AutoImbError(
+            f"class(es) {single} have a single example; cross-validation needs at least 2 per "
+            "class. Collect more examples or drop/merge those classes."
+        )
+    return encoded.astype(np.int64), classes
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as python values, so messages read ``0`` and not ``np.int64(0)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def validate(
+    X: Any,
+    y: Any,
+    *,
+    sample_weight: Any = None,
+    categorical_features: str | Sequence[str | int] = "auto",
+) -> Dataset:
+    """Check and type the training data; constant and all-NaN columns are dropped with a warning."""
+    frame = _as_frame(X)
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise AutoImbError(
+            f"X is empty ({frame.shape[0]} rows, {frame.shape[1]} columns); pass data with at "
+            "least one feature column and some rows."
+        )
+    encoded, classes = _check_target(y, len(frame))
+    weights = check_sample_weight(sample_weight, len(frame))
+
+    if categorical_features == "auto":
+        categorical = [c for c in frame.columns if _is_categorical(frame[c])]
+    else:
+        if isinstance(categorical_features, str):
+            raise AutoImbError(
+                "categorical_features must be 'auto' or a list of column names or indices; got "
+                f"{categorical_features!r}."
+            )
+        categorical = []
+        for item in categorical_features:
+            name = frame.columns[item] if isinstance(item, int | np.integer) else str(item)
+            if name not in frame.columns:
+                raise AutoImbError(
+                    f"categorical_features names column {item!r}, which X does not have."
+                )
+            categorical.append(name)
+
+    dropped = []
+    for column in frame.columns:
+        series = frame[column]
+        if series.isna().all() or series.nunique(dropna=True) <= 1:
+            dropped.append(column)
+    if dropped:
+        warnings.warn(
+            f"Dropping {len(dropped)} constant or all-missing column(s): {dropped[:10]}"
+            f"{' …' if len(dropped) > 10 else ''}. They carry no information.",
+            UserWarning,
+            stacklevel=3,
+        )
+        frame = frame.drop(columns=dropped)
+        categorical = [c for c in categorical if c not in dropped]
+        if frame.shape[1] == 0:
+            raise AutoImbError(
+                "every column of X is constant or missing; there is nothing to learn from."
+            )
+
+    numeric_coded = [c for c in categorical if pd.api.types.is_numeric_dtype(frame[c])]
+    for column in frame.columns:
+        if column in categorical:
+            frame[column] = _as_category_strings(frame[column])
+        else:
+            values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+            if np.isinf(values.to_numpy()).any():
+                raise AutoImbError(
+                    f"column {column!r} holds infinite values; replace them (e.g. with NaN, "
+                    "which autoimb imputes) before the search."
+                )
+            frame[column] = values
+    numeric = [c for c in frame.columns if c not in categorical]
+    frame = frame[categorical + numeric]
+    if frame.shape[1] > frame.shape[0]:
+        logger.info(
+            "X has more columns (%d) than rows (%d); the linear and tree models regularise, but "
+            "consider feature selection.",
+            frame.shape[1],
+            frame.shape[0],
+        )
+    return Dataset(frame, encoded, classes, categorical, numeric, weights, dropped, numeric_coded)
+
+
+def _as_category_strings(series: pd.Series) -> pd.Series:
+    """Categories as strings, so 3 and "3" are one category; integral floats lose their ".0"."""
+
+    def text(value: Any) -> str | None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        return str(value)
+
+    return series.astype(object).map(text)
+
+
+def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
+    """Bring new data to the training schema, refusing missing or retyped columns."""
+    frame = _as_frame(X)
+    needed = schema["categorical"] + schema["numeric"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
+            f"{' …' if len(missing) > 20 else ''}. Provide them (NaN is allowed for missing "
+            "values)."
+        )
+    frame = frame[needed].copy()
+    coded = set(schema.get("numeric_coded", []))
+    for column in schema["categorical"]:
+        series = frame[column]
+        if column not in coded and pd.api.types.is_numeric_dtype(series) and series.notna().any():
+            raise SchemaError(
+                f"column {column!r} was categorical (text) in training but is numeric now; pass "
+                "it with the same values and type as in training."
+            )
+        frame[column] = _as_category_strings(series)
+    for column in schema["numeric"]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            example = frame[column][bad].iloc[0]
+            raise SchemaError(
+                f"column {column!r} was numeric in training but holds non-numeric values now "
+                f"(e.g. {example!r}); fix the column's values or its type."
+            )
+        frame[column] = values.astype(float)
+    return frame

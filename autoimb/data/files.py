@@ -1,0 +1,89 @@
+"""Data files for the command line: read a table, set apart its target, id and weight columns.
+
+A mistyped column name is the most common input error, so the messages name the closest
+column and list the ones there are.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autoimb.exceptions import AutoImbError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq", ".gz", ".bz2", ".zip", ".xz", ".zst"}
+
+
+def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFrame:
+    """A CSV (plain or compressed) or Parquet file, or failing that a shipped data set."""
+    import pandas as pd
+
+    path = Path(source)
+    if not path.exists():
+        from autoimb.data import datasets
+
+        if source in datasets.list():
+            return datasets.load(source)
+        raise AutoImbError(
+            f"{source}: no such file, nor a shipped data set ({', '.join(datasets.list())})."
+        )
+    if path.is_dir():
+        raise AutoImbError(f"{source} is a directory; give a CSV or Parquet file.")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    try:
+        if parquet:
+            frame = pd.read_parquet(path)
+        else:
+            sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
+            frame = pd.read_csv(path, sep=sep, na_values=na_values, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise AutoImbError(f"{source} is empty: no header, no rows.") from None
+    except Exception as exc:  # any failure to parse the file is a problem with the input
+        kind = "Parquet" if parquet else "CSV"
+        raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
+    if len(frame) == 0:
+        raise AutoImbError(f"{source} has no rows.")
+    return frame
+
+
+def split_columns(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    id_col: str | None = None,
+    weight_col: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series, pd.Series | None, pd.Series | None]:
+    """Features, labels, ids and weights; the named columns never become features."""
+    for option, column in (("--target", target), ("--id", id_col), ("--weight", weight_col)):
+        if column is not None and column not in frame.columns:
+            raise AutoImbError(missing_column(column, option, frame.columns))
+    named = [c for c in (target, id_col, weight_col) if c is not None]
+    X = frame.drop(columns=named)
+    if X.shape[1] == 0:
+        raise AutoImbError(f"no feature columns are left besides {named}.")
+    ids = frame[id_col] if id_col else None
+    weights = frame[weight_col] if weight_col else None
+    return X, frame[target], ids, weights
+
+
+def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:
+    names = [str(c) for c in columns]
+    close = difflib.get_close_matches(column, names, n=1) or [
+        n for n in names if n.lower() == column.lower()
+    ]
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
+    return f"{option} {column!r} is not a column of the data.{hint} Its columns: {shown}."
+
+
+def file_stem(source: str) -> str:
+    """``data.csv.gz`` → ``data``: the default name of what a search writes."""
+    name = Path(source).name
+    while Path(name).suffix.lower() in _DATA_SUFFIXES:
+        name = Path(name).stem
+    return name or "model"

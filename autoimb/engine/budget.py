@@ -1,0 +1,137 @@
+"""How a search spends its budget: folds and fidelities by data size, threads, row and time caps.
+
+The numbers are policy and live in :mod:`autoimb.config`; this module turns them into the
+decisions of one search.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+
+from autoimb import config
+
+logger = logging.getLogger("autoimb")
+
+
+def folds_for_size(cv: int, n_rows: int) -> int:
+    """At most 3 folds on large data: a third of the rows still validates each fold well, and
+    every full-data trial costs two fits fewer."""
+    if n_rows > config.LARGE_DATA_ROWS and isinstance(cv, int) and cv > config.LARGE_DATA_FOLDS:
+        logger.info("%d rows: using %d folds instead of %d", n_rows, config.LARGE_DATA_FOLDS, cv)
+        return config.LARGE_DATA_FOLDS
+    return cv
+
+
+def fidelities(n_rows: int) -> list[float]:
+    """Training fractions of the majority class, smallest first, ending with all rows.
+
+    Each step is ``FIDELITY_FACTOR`` times the last, and the smallest still trains on about
+    ``FIDELITY_MIN_ROWS`` rows (both in :mod:`autoimb.config`); data under ``FIDELITY_FACTOR ×
+    FIDELITY_MIN_ROWS`` rows gets one fidelity, so small searches are plain cross-validation.
+    """
+    fractions = [1.0]
+    while n_rows * fractions[0] / config.FIDELITY_FACTOR >= config.FIDELITY_MIN_ROWS:
+        fractions.insert(0, fractions[0] / config.FIDELITY_FACTOR)
+    return fractions
+
+
+def row_budget(n_rows: int) -> int:
+    """Most rows a resampler may produce from a training fold, so oversampling cannot blow up."""
+    return max(config.MAX_ROWS_FACTOR * n_rows, config.MIN_ROW_BUDGET)
+
+
+def model_threads(n_jobs: int, n_rows: int) -> int:
+    """Threads per model, so parallel trials together never use more than the machine's cores.
+
+    Small data gets one thread: splitting a tiny fit across OpenMP threads costs more than it
+    gains, and spinning threads slow down badly when the cores are busy.
+    """
+    if n_rows < config.SMALL_DATA_ROWS:
+        return 1
+    cores = os.cpu_count() or 1
+    return max(1, cores // max(1, n_jobs))
+
+
+def after_search_share(ensemble: bool, advice: bool) -> float:
+    """Share of the budget kept for the work after the trials: ensemble and advice."""
+    return config.ENSEMBLE_SHARE * ensemble + config.ADVICE_SHARE * advice
+
+
+def refit_seconds(fit_seconds: Mapping[int, float], members: Mapping[int, float], k: int) -> float:
+    """A fit on all rows, from the members' fits on k - 1 folds of them, with some margin."""
+    seconds = sum(fit_seconds.get(n, 0.0) for n in members)
+    return seconds * config.REFIT_MARGIN / max(k - 1, 1)
+
+
+def remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def ensemble_seconds(left: float | None, started: float) -> float:
+    """Half of what is left of a budget; without one, a fifth of the time the search took."""
+    if left is not None:
+        return config.ENSEMBLE_TIME_SHARE * left
+    return max(2.0, config.ENSEMBLE_UNBOUNDED_SHARE * (time.monotonic() - started))
+
+
+def remeasure_worth_it(per_fold: float, n_splits: int, time_budget: float | None) -> bool:
+    """One more cross-validation is skipped where it is a large share of the budget."""
+    return per_fold * n_splits <= config.REMEASURE_MAX_SHARE * (time_budget or 0.0)
+
+
+class TrialClock:
+    """The time each trial may take, so that what must run after the trials still fits.
+
+    ``reserve`` keeps back the ensemble and advice shares, the final refit (estimated from the
+    best trial's per-fold fit time, scaled to all rows) and the fresh-fold measure.
+    """
+
+    def __init__(
+        self,
+        time_budget: float | None,
+        deadline: float | None,
+        share_after: float,
+        remeasure: bool,
+        n_splits: int,
+        fit_seconds: Mapping[int, float],
+        best_trial: Callable[[], int | None],
+    ) -> None:
+        self.time_budget, self.deadline = time_budget, deadline
+        self.share_after, self.remeasure = share_after, remeasure
+        self.n_splits, self.fit_seconds, self.best_trial = n_splits, fit_seconds, best_trial
+
+    def reserve(self) -> float:
+        after = (self.time_budget or 0.0) * self.share_after
+        if not self.fit_seconds:
+            return after
+        best = self.best_trial()
+        if best is None:
+            return 0.0
+        k = self.n_splits
+        per_fold = self.fit_seconds.get(best, max(self.fit_seconds.values())) / k
+        refit = 1.5 * per_fold * k / max(k - 1, 1)
+        # Measuring the winner again on fresh folds costs one more cross-validation; on data
+        # where that is a large share of the budget, trials are worth more and it is skipped.
+        chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
+        again = per_fold * k
+        if (
+            not self.remeasure
+            or chosen_among < config.MIN_CHOICE
+            or not remeasure_worth_it(per_fold, k, self.time_budget)
+        ):
+            again = 0.0
+        return after + refit + again + 0.5
+
+    def trial_deadline(self, started: float) -> float | None:
+        if self.deadline is None or self.time_budget is None:
+            return self.deadline
+        if not self.fit_seconds:
+            return self.deadline
+        longest = max(self.time_budget * config.TRIAL_SHARE, config.TRIAL_MIN_SECONDS)
+        return min(self.deadline - self.reserve(), started + longest)
+
+    def spent(self) -> bool:
+        return self.deadline is not None and time.monotonic() + self.reserve() >= self.deadline

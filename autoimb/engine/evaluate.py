@@ -1,0 +1,227 @@
+"""Cross-validation with out-of-fold probabilities, and the honest score of a strategy.
+
+Folds are fixed per study, and each fold's preprocessing (imputation, category codes) is
+computed once and shared by every trial, since it does not depend on the strategy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from autoimb import config
+from autoimb.data.dataset import Dataset
+from autoimb.data.preprocess import Preprocessor
+from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.exceptions import AutoImbError, TrialTimeout
+from autoimb.metrics.registry import Metric
+from autoimb.posthoc.threshold import Decision, choose_decision, honest_score
+
+logger = logging.getLogger("autoimb")
+
+
+TIME_CAP = "the trial ran past its time cap"
+
+
+@dataclass(frozen=True)
+class Fold:
+    train: np.ndarray
+    valid: np.ndarray
+    preprocessor: Preprocessor
+    X_train: np.ndarray
+    X_valid: np.ndarray
+
+
+# Above this many rows, one preprocessing of all rows is shared by every fold instead of one
+# copy of the matrix per fold: it learns only medians and category lists (never labels), and it
+# keeps a million-row search within a few GB.
+
+
+def n_folds_for(counts: np.ndarray, cv: int) -> int:
+    """As many folds as asked, lowered (with a warning) when the smallest class is too small."""
+    if not isinstance(cv, int | np.integer) or isinstance(cv, bool) or cv < 2:
+        raise AutoImbError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
+    smallest = int(counts.min())
+    if smallest < 2:
+        raise AutoImbError(
+            "the smallest class has fewer than 2 members; cross-validation cannot hold it out. "
+            "Collect more examples of it or drop it."
+        )
+    if smallest < cv:
+        warnings.warn(
+            f"the smallest class has only {smallest} members, fewer than cv={cv}; using "
+            f"{smallest} folds instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return smallest
+    return int(cv)
+
+
+class CrossValidation:
+    """Stratified folds of one data set, with their preprocessing computed once."""
+
+    def __init__(self, data: Dataset, cv: int = 5, random_state: int | None = None) -> None:
+        self.data = data
+        self.n_splits = n_folds_for(data.class_counts, cv)
+        splitter = StratifiedKFold(self.n_splits, shuffle=True, random_state=random_state)
+        self.splits = list(splitter.split(np.zeros(len(data.y)), data.y))
+        self.fold_ids = np.empty(len(data.y), dtype=np.int64)
+        for k, (_, valid) in enumerate(self.splits):
+            self.fold_ids[valid] = k
+        self.shared = len(data.y) > config.SHARED_MATRIX_ROWS
+        self._cache: dict[int, Fold] = {}
+        self._matrix: tuple[Preprocessor, np.ndarray] | None = None
+
+    def resplit(self, random_state: int) -> CrossValidation:
+        """The same rows in new folds; a preprocessing shared by all folds is kept, not redone."""
+        cv = CrossValidation(self.data, self.n_splits, random_state=random_state)
+        cv._matrix = self._matrix
+        return cv
+
+    def release(self) -> None:
+        """Drop the cached fold matrices; a later :meth:`fold` computes them again."""
+        self._matrix = None
+        self._cache.clear()
+
+    def _preprocessor(self) -> Preprocessor:
+        schema = self.data.schema()
+        return Preprocessor(tuple(schema["categorical"]), tuple(schema["numeric"]))
+
+    def fold(self, k: int, train_rows: np.ndarray | None = None) -> Fold:
+        """Fold ``k``; ``train_rows`` (a subset of its training rows) for lower fidelity."""
+        train, valid = self.splits[k]
+        if self.shared:
+            if self._matrix is None:
+                preprocessor = self._preprocessor().fit(self.data.X)
+                self._matrix = (preprocessor, preprocessor.transform(self.data.X))
+            preprocessor, matrix = self._matrix
+            rows = train if train_rows is None else train_rows
+            return Fold(rows, valid, preprocessor, matrix[rows], matrix[valid])
+        if k not in self._cache:
+            preprocessor = self._preprocessor().fit(self.data.X.iloc[train])
+            self._cache[k] = Fold(
+                train,
+                valid,
+                preprocessor,
+                preprocessor.transform(self.data.X.iloc[train]),
+                preprocessor.transform(self.data.X.iloc[valid]),
+            )
+        fold = self._cache[k]
+        if train_rows is None:
+            return fold
+        position = np.searchsorted(train, train_rows)
+        return Fold(train_rows, valid, fold.preprocessor, fold.X_train[position], fold.X_valid)
+
+    def subsample(self, k: int, fraction: float, seed: int) -> np.ndarray | None:
+        """Fold ``k``'s training rows with the largest class cut to ``fraction``.
+
+        Every row of the other classes is kept: at low fidelity the minority is what the model
+        can least afford to lose.
+        """
+        if fraction >= 1.0:
+            return None
+        train = self.splits[k][0]
+        y = self.data.y[train]
+        largest = int(np.argmax(np.bincount(y)))
+        majority = train[y == largest]
+        rng = np.random.default_rng([seed, k])
+        kept = rng.choice(majority, size=max(1, int(len(majority) * fraction)), replace=False)
+        return np.sort(np.concatenate([train[y != largest], kept]))
+
+
+@dataclass
+class Evaluation:
+    """What one strategy did under cross-validation."""
+
+    oof: np.ndarray
+    value: float
+    fold_scores: list[float]
+    decision: Decision
+    fit_seconds: float
+
+
+def evaluate(
+    config: Mapping[str, Any],
+    cv: CrossValidation,
+    metric: Metric,
+    *,
+    random_state: int | None = None,
+    n_threads: int = 1,
+    max_rows: int | None = None,
+    report: Callable[[int, float], None] | None = None,
+    deadline: float | None = None,
+    fraction: float = 1.0,
+    pretrained: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """Fit the strategy on each fold's training rows and predict its validation rows.
+
+    ``report(step, running_score)`` is called after each fold (for pruning; it may raise).
+    Its running score picks each fold's threshold on that fold itself — optimistic, but the same
+    for every trial, which is all a pruner needs. The returned value is honest: each fold's
+    threshold is chosen on the other folds' predictions only. ``fraction`` < 1 fits on a
+    subsample of each training fold (every minority row kept) and predicts all validation rows,
+    for multi-fidelity searches on large data.
+    """
+    data = cv.data
+    oof = np.zeros((len(data.y), data.n_classes))
+    weights = data.sample_weight
+    running: list[float] = []
+    fit_seconds = 0.0
+    for k in range(cv.n_splits):
+        fold = cv.fold(k, cv.subsample(k, fraction, seed=random_state or 0))
+        started = time.perf_counter()
+        pipeline = StrategyPipeline(
+            config,
+            data.schema(),
+            random_state=random_state,
+            n_threads=n_threads,
+            max_rows=max_rows,
+            pretrained=pretrained,
+        )
+        pipeline.fit_transformed(
+            fold.preprocessor,
+            fold.X_train,
+            data.y[fold.train],
+            None if weights is None else weights[fold.train],
+            n_classes=data.n_classes,
+            deadline=deadline,
+        )
+        oof[fold.valid] = pipeline.predict_proba_transformed(fold.X_valid)
+        fit_seconds += time.perf_counter() - started
+        if report is not None:
+            running.append(_fold_score(metric, data, oof, fold.valid))
+            report(k, float(np.mean(running)))
+        if deadline is not None and time.monotonic() > deadline and k + 1 < cv.n_splits:
+            raise TrialTimeout(f"stopped after {k + 1} of {cv.n_splits} folds: {TIME_CAP}")
+    value, fold_scores = honest_score(
+        data.y, oof, cv.fold_ids, metric, sample_weight=weights, pos_label=data.pos_label
+    )
+    decision, _ = choose_decision(
+        data.y, oof, metric, sample_weight=weights, pos_label=data.pos_label
+    )
+    return Evaluation(oof, float(value), [float(s) for s in fold_scores], decision, fit_seconds)
+
+
+def _fold_score(metric: Metric, data: Dataset, oof: np.ndarray, rows: np.ndarray) -> float:
+    y, proba = data.y[rows], oof[rows]
+    weights = None if data.sample_weight is None else data.sample_weight[rows]
+    if metric.kind == "ranking":
+        score = metric.score_proba(y, proba, sample_weight=weights, pos_label=data.pos_label)
+    else:
+        _, score = choose_decision(
+            y, proba, metric, sample_weight=weights, pos_label=data.pos_label
+        )
+    if not np.isfinite(score):
+        raise AutoImbError(
+            f"the {metric.name} score of a fold is undefined (NaN); the fold may lack a class. "
+            "Use fewer folds (cv) or a metric defined on every fold."
+        )
+    return float(score)

@@ -1,0 +1,257 @@
+"""After the trials: ensemble or single winner, threshold, fresh-fold score, refit, model card.
+
+Every way a search ends goes through :func:`finish`: a finished ``search()``, a worker joining
+a study, and the command line's Ctrl-C (:func:`finish_study`, which has no trials of its own).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from autoimb import __version__
+from autoimb.data.dataset import Dataset
+from autoimb.engine.advice import LearningCurveAdvice, minority_learning_curve
+from autoimb.engine.budget import ensemble_seconds, model_threads, refit_seconds, remaining
+from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.remeasure import Remeasured, remeasure
+from autoimb.engine.run import Predictions, SearchOutcome
+from autoimb.engine.settings import SearchSettings
+from autoimb.engine.space import SearchSpace
+from autoimb.engine.storage import STUDY_ATTR
+from autoimb.metrics.registry import Metric
+from autoimb.posthoc.ensemble import (
+    EnsembleClassifier,
+    EnsembleSelection,
+    blend,
+    members_of,
+    select_ensemble,
+)
+from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
+from autoimb.result import Evidence, SearchResult
+
+logger = logging.getLogger("autoimb")
+
+
+def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> SearchResult:
+    """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
+    study = outcome.study
+    best = study.best_trial
+    threads = model_threads(1, len(data.y))
+    notes: list[str] = []
+    oof = outcome.predictions.get(best.number)
+    if oof is None:
+        # A resumed study: its winner's predictions were made in an earlier process.
+        oof = evaluate(
+            best.user_attrs["config"],
+            outcome.cv,
+            settings.metric,
+            random_state=outcome.random_state,
+            n_threads=threads,
+            pretrained=settings.pretrained,
+        ).oof
+    selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
+    members = selection.final_weights if used else {best.number: 1.0}
+    configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
+    if len(members) > 1:
+        oof = blend({n: outcome.predictions.get(n) for n in members}, members)
+    decision, _ = choose_decision(
+        data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
+    )
+    score = float(selection.score) if len(members) > 1 else float(best.value)
+    measured = remeasure(
+        configs,
+        members,
+        score,
+        outcome,
+        settings,
+        data,
+        threads,
+        after=refit_seconds(outcome.fit_seconds, members, outcome.cv.n_splits),
+    )
+    notes.append(measured.note)
+    # The folds' cached matrices are not needed by the refit; on large data they are the
+    # biggest thing in memory besides the data itself.
+    outcome.cv.release()
+    fitted = {
+        n: StrategyPipeline(
+            config,
+            data.schema(),
+            random_state=outcome.random_state,
+            n_threads=threads,
+            pretrained=settings.pretrained or None,
+        ).fit(data.X, data.y, data.sample_weight)
+        for n, config in configs.items()
+    }
+    if len(members) > 1:
+        estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
+        config: dict[str, Any] = {
+            "weights": {str(n): w for n, w in members.items()},
+            "members": {str(n): c for n, c in configs.items()},
+        }
+    else:
+        estimator, config = fitted[best.number], configs[best.number]
+    pipeline = ThresholdedClassifier(
+        estimator,
+        decision_threshold=decision.threshold,
+        class_scale=decision.class_scale,
+        pos_label=data.pos_label,
+        classes=data.classes,
+    )
+    best_config = {**config, **_decision_fields(decision)}
+    pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision)
+    evidence = Evidence(
+        data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label, data.summary()
+    )
+    result = SearchResult(
+        pipeline,
+        measured.score,
+        best_config,
+        settings.metric,
+        study,
+        evidence,
+        decision,
+        notes,
+        search_score=measured.search_score,
+    )
+    result.ensemble = selection
+    if settings.advice:
+        result.advice = _advice(configs[best.number], outcome, settings, data, notes)
+    return result
+
+
+def _select_ensemble(
+    outcome: SearchOutcome,
+    settings: SearchSettings,
+    data: Dataset,
+    best: int,
+    notes: list[str],
+) -> tuple[EnsembleSelection | None, bool]:
+    """Caruana selection over the kept trials, used only if it beats the winner honestly."""
+    candidates = {n: outcome.predictions.get(n) for n in outcome.predictions.items}
+    if not settings.ensemble or len(candidates) < 2 or best not in candidates:
+        return None, False
+    left = remaining(settings.deadline)
+    if left is not None and left < 1.0:
+        notes.append("No ensemble was tried: the time budget was spent.")
+        return None, False
+    selection = select_ensemble(
+        candidates,
+        data.y,
+        outcome.cv.fold_ids,
+        settings.metric,
+        sample_weight=data.sample_weight,
+        pos_label=data.pos_label,
+        single_best=best,
+        time_limit=ensemble_seconds(left, settings.started),
+    )
+    notes.append(selection.reason)
+    if selection.chosen and left is not None:
+        refit = refit_seconds(outcome.fit_seconds, selection.final_weights, outcome.cv.n_splits)
+        left = remaining(settings.deadline) or 0.0
+        if refit > left:
+            notes.append(
+                f"The ensemble was not used: refitting its members (≈{refit:.0f} s) would "
+                f"overrun the budget ({left:.0f} s left); the single best trial was refitted."
+            )
+            return selection, False
+    return selection, selection.chosen
+
+
+def _advice(
+    config: dict[str, Any],
+    outcome: SearchOutcome,
+    settings: SearchSettings,
+    data: Dataset,
+    notes: list[str],
+) -> LearningCurveAdvice | None:
+    left = remaining(settings.deadline)
+    if left is not None and left < 2.0:
+        notes.append("No data-collection advice: the time budget was spent.")
+        return None
+    return minority_learning_curve(
+        config,
+        data,
+        settings.metric,
+        cv=3,
+        random_state=outcome.random_state,
+        n_threads=model_threads(1, len(data.y)),
+        time_limit=left,
+    )
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    if decision.threshold is not None:
+        return {"threshold": float(decision.threshold)}
+    return {"class_scale": [float(s) for s in decision.class_scale or ()]}
+
+
+def _model_card(
+    settings: SearchSettings,
+    data: Dataset,
+    measured: Remeasured,
+    config: dict,
+    decision: Decision,
+) -> dict[str, Any]:
+    import imblearn
+    import lightgbm
+    import sklearn
+    import xgboost
+
+    return {
+        "autoimb_version": __version__,
+        "metric": settings.metric.name,
+        "cv_score": float(measured.score),
+        "search_score": float(measured.search_score),
+        "config": config,
+        "decision": decision.to_dict(),
+        "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
+        "positive_class": str(data.classes[data.pos_label]),
+        "schema": data.schema(),
+        "data": data.summary(),
+        "versions": {
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "imbalanced-learn": imblearn.__version__,
+            "lightgbm": lightgbm.__version__,
+            "xgboost": xgboost.__version__,
+            "optuna": optuna.__version__,
+            "numpy": np.__version__,
+        },
+    }
+
+
+def finish_study(
+    study: optuna.Study, data: Dataset, metric: Metric, space: SearchSpace
+) -> SearchResult | None:
+    """The best so far of a study whose search was stopped, refitted as a finished one would be.
+
+    No predictions of its trials are in memory, so no ensemble is tried, and the model is asked
+    for now: no fresh-fold measure either. None when no trial has finished.
+    """
+    if not any(t.state == TrialState.COMPLETE for t in study.trials):
+        return None
+    attrs = study.user_attrs[STUDY_ATTR]
+    seed, folds = int(attrs["seed"]), int(attrs["cv"])
+    settings = SearchSettings(
+        metric=metric,
+        space=space,
+        cv=folds,
+        study_name=study.study_name,
+        random_state=seed,
+        remeasure=False,
+    )
+    outcome = SearchOutcome(
+        study,
+        CrossValidation(data, folds, random_state=seed),
+        Predictions(metric.greater_is_better),
+        seed,
+        {},
+    )
+    return finish(outcome, settings, data)

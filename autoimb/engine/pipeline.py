@@ -1,0 +1,187 @@
+"""A strategy config becomes one estimator: preprocess ─► augment ─► resample ─► weight ─► model.
+
+imbalanced-learn's Pipeline drops ``sample_weight`` at its samplers, and autoimb carries the
+user's weights through resampling; so the stages are chained here, in one small estimator whose
+``fit`` is the only place rows are added or removed. Nothing synthetic ever reaches
+``predict_proba``: resamplers and augmenters act in ``fit`` only, and are not kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.neighbors import NearestNeighbors
+
+from autoimb.data.dataset import conform
+from autoimb.data.preprocess import Preprocessor
+from autoimb.stages import REGISTRY, FitContext
+from autoimb.stages.base import fit_keywords
+
+logger = logging.getLogger("autoimb")
+
+
+def source_rows(
+    sampler: Any, X: np.ndarray, y: np.ndarray, Xr: np.ndarray, yr: np.ndarray
+) -> np.ndarray:
+    """For each resampled row, the input row it came from (nearest of its class if synthetic)."""
+    for attribute in ("source_indices_", "sample_indices_"):
+        indices = getattr(sampler, attribute, None)
+        if indices is not None and len(indices) == len(yr):
+            return np.asarray(indices)
+    sources = np.empty(len(yr), dtype=np.int64)
+    for label in np.unique(yr):
+        original = np.flatnonzero(y == label)
+        wanted = np.flatnonzero(yr == label)
+        finder = NearestNeighbors(n_neighbors=1).fit(np.nan_to_num(X[original]))
+        nearest = finder.kneighbors(np.nan_to_num(Xr[wanted]), return_distance=False)[:, 0]
+        sources[wanted] = original[nearest]
+    return sources
+
+
+def resample(
+    sampler: Any, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Apply a sampler; a kept or synthetic row takes its source's weight."""
+    if sampler is None:
+        return X, y, weights
+    Xr, yr = sampler.fit_resample(X, y)
+    Xr, yr = np.asarray(Xr, dtype=np.float64), np.asarray(yr)
+    if weights is not None:
+        weights = weights[source_rows(sampler, X, y, Xr, yr)]
+    return Xr, yr, weights
+
+
+class StrategyPipeline(ClassifierMixin, BaseEstimator):
+    """The estimator a strategy config describes.
+
+    Parameters
+    ----------
+    config
+        ``{"augmenter": {"name": …}, "resampler": {"name": …, params}, "weighting": {…},
+        "model": {…}}``; a missing stage means "none".
+    schema
+        The training columns (from :func:`autoimb.data.dataset.validate`); new data is checked
+        against it before every prediction.
+    max_rows
+        Row budget for oversampling, so a 1:1 SMOTE on millions of rows cannot exhaust memory.
+    pretrained
+        Models to continue training from, by model name: ``{"lightgbm": booster or file,
+        "xgboost": booster or file, "mlp": weights}`` (transfer from related data).
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        schema: Mapping[str, Any],
+        *,
+        random_state: int | None = None,
+        n_threads: int = 1,
+        max_rows: int | None = None,
+        pretrained: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.schema = schema
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.max_rows = max_rows
+        self.pretrained = pretrained
+
+    def make_preprocessor(self) -> Preprocessor:
+        return Preprocessor(tuple(self.schema["categorical"]), tuple(self.schema["numeric"]))
+
+    def fit(self, X: Any, y: Any, sample_weight: np.ndarray | None = None) -> StrategyPipeline:
+        frame = conform(X, self.schema)
+        preprocessor = self.make_preprocessor().fit(frame)
+        return self.fit_transformed(preprocessor, preprocessor.transform(frame), y, sample_weight)
+
+    def fit_transformed(
+        self,
+        preprocessor: Preprocessor,
+        Xt: np.ndarray,
+        y: Any,
+        sample_weight: np.ndarray | None = None,
+        n_classes: int | None = None,
+        deadline: float | None = None,
+    ) -> StrategyPipeline:
+        """Fit on rows the (shared, already fitted) preprocessor has transformed.
+
+        ``deadline`` (a ``time.monotonic`` instant) lets boosted models stop mid-fit when a
+        trial runs past its time cap.
+        """
+        y = np.asarray(y, dtype=np.int64)
+        self.preprocessor_ = preprocessor
+        self.n_classes_ = int(n_classes or y.max() + 1)
+        self.classes_ = np.arange(self.n_classes_)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+
+        self.features_ = self._build("features", self._context(Xt, y, deadline))
+        if self.features_ is not None:
+            Xt = self.features_.fit(Xt, y).transform(Xt)
+        for stage in ("augmenter", "resampler"):
+            built = self._build(stage, self._context(Xt, y, deadline))
+            Xt, y, weights = resample(built, Xt, y, weights)
+
+        ctx = self._context(Xt, y, deadline)
+        class_weights = self._build("weighting", ctx)
+        if class_weights is not None:
+            factor = np.asarray(class_weights, dtype=float)[y]
+            weights = factor if weights is None else weights * factor
+
+        component = REGISTRY["model"][self._choice("model")["name"]]
+        model = component.build(self._params("model"), ctx)
+        options = component.fit_params(ctx)
+        combine = self._build("ensemble", ctx)
+        if combine is not None:
+            model, every_options = combine((model, component.sample_weight), options)
+            model.fit(Xt, y, sample_weight=weights, options=every_options, deadline=deadline)
+        else:
+            if weights is not None and not component.sample_weight:
+                logger.debug("%s takes no sample weights; fitted without them", component.name)
+                weights = None
+            model = component.fit(model, Xt, y, fit_keywords(model, weights, options), deadline)
+        self.model_ = model
+
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        Xt = self.preprocessor_.transform(conform(X, self.schema))
+        return self.predict_proba_transformed(Xt)
+
+    def predict_proba_transformed(self, Xt: np.ndarray) -> np.ndarray:
+        """Probabilities for every class, also one the model never saw after resampling."""
+        if self.features_ is not None:
+            Xt = self.features_.transform(Xt)
+        raw = self.model_.predict_proba(Xt)
+        proba = np.zeros((len(Xt), self.n_classes_))
+        proba[:, np.asarray(self.model_.classes_, dtype=np.int64)] = raw
+        return proba
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def _choice(self, stage: str) -> Mapping[str, Any]:
+        return self.config.get(stage) or {"name": "none"}
+
+    def _params(self, stage: str) -> dict[str, Any]:
+        return {k: v for k, v in self._choice(stage).items() if k != "name"}
+
+    def _build(self, stage: str, ctx: FitContext) -> Any:
+        name = self._choice(stage)["name"]
+        return REGISTRY[stage][name].build(self._params(stage), ctx)
+
+    def _context(self, Xt: np.ndarray, y: np.ndarray, deadline: float | None = None) -> FitContext:
+        return FitContext(
+            class_counts=np.bincount(y, minlength=self.n_classes_),
+            n_cat=len(self.schema["categorical"]),
+            cardinalities=self.preprocessor_.cardinalities,
+            n_features=Xt.shape[1],
+            random_state=self.random_state,
+            n_threads=self.n_threads,
+            max_rows=self.max_rows,
+            deadline=deadline,
+            pretrained=dict(self.pretrained or {}),
+        )

@@ -1,0 +1,113 @@
+"""The winner's score measured again, on folds that played no part in choosing it.
+
+The best of many trials is the one whose folds happened to suit it: its own cross-validated score
+is the maximum of noisy estimates and promises more than new data gives (the winner's curse).
+Cross-validating the chosen strategy once more on a fresh split of the same rows draws that luck
+again, so the score a search reports is close to what its winner scores on data it never saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from optuna.trial import TrialState
+
+from autoimb import config
+from autoimb.data.dataset import Dataset
+from autoimb.engine.budget import row_budget
+from autoimb.engine.evaluate import evaluate
+from autoimb.engine.run import SearchOutcome
+from autoimb.engine.settings import SearchSettings
+from autoimb.exceptions import TrialTimeout
+from autoimb.posthoc.ensemble import blend
+from autoimb.posthoc.threshold import honest_score
+
+__all__ = ["Remeasured", "remeasure"]
+
+
+@dataclass
+class Remeasured:
+    """The winner's score on the search's folds and, when there was time, on fresh ones."""
+
+    search_score: float
+    fresh_score: float | None
+    note: str
+
+    @property
+    def score(self) -> float:
+        return self.search_score if self.fresh_score is None else self.fresh_score
+
+
+def remeasure(
+    configs: Mapping[int, Mapping[str, Any]],
+    weights: Mapping[int, float],
+    search_score: float,
+    outcome: SearchOutcome,
+    settings: SearchSettings,
+    data: Dataset,
+    n_threads: int,
+    *,
+    after: float = 0.0,
+) -> Remeasured:
+    """Cross-validate the winner (or each ensemble member) on a split with another seed.
+
+    ``after``: seconds of the budget that work after this one still needs (the refit).
+    """
+    name = settings.metric.name
+    skipped = (
+        f"best_score is the {name} of the folds that chose the winner ({search_score:.4f}); "
+        "it was not measured again on fresh folds ({why}), so expect it to be optimistic."
+    )
+    if not settings.remeasure:
+        return Remeasured(search_score, None, skipped.format(why="switched off"))
+    trials = outcome.study.trials  # one read: on a database storage it fetches every trial
+    finished = sum(t.state == TrialState.COMPLETE for t in trials)
+    if finished < config.MIN_CHOICE:
+        # With so few to choose from there is little luck in the choice to take out.
+        return Remeasured(
+            search_score,
+            None,
+            f"best_score is the winner's cross-validated "
+            f"{name}, chosen among {finished} finished trial(s).",
+        )
+    cost = sum(trials[n].user_attrs.get("seconds", 0.0) for n in configs)
+    if settings.deadline is not None and time.monotonic() + cost + after > settings.deadline:
+        return Remeasured(
+            search_score, None, skipped.format(why=f"≈{cost:.0f} s, more than the budget left")
+        )
+    cv = outcome.cv.resplit(outcome.random_state + 1)
+    try:
+        oof = {
+            n: evaluate(
+                config,
+                cv,
+                settings.metric,
+                random_state=outcome.random_state,
+                n_threads=n_threads,
+                max_rows=row_budget(len(data.y)),
+                deadline=settings.deadline,
+                pretrained=settings.pretrained,
+            ).oof
+            for n, config in configs.items()
+        }
+        proba = blend(oof, weights) if len(oof) > 1 else next(iter(oof.values()))
+        fresh, _ = honest_score(
+            data.y,
+            proba,
+            cv.fold_ids,
+            settings.metric,
+            sample_weight=data.sample_weight,
+            pos_label=data.pos_label,
+        )
+    except (Exception, TrialTimeout) as exc:  # a strategy may fail on another split
+        why = f"that failed: {type(exc).__name__}: {exc}"[:300]
+        return Remeasured(search_score, None, skipped.format(why=why))
+    return Remeasured(
+        search_score,
+        fresh,
+        f"best_score is the winner's {name} on a fresh split into {cv.n_splits} folds "
+        f"({fresh:.4f}); on the folds that chose it, it scored {search_score:.4f}.",
+    )

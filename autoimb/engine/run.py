@@ -1,0 +1,212 @@
+"""Run a search: trials until the budget, the trial count or Ctrl-C ends it.
+
+A failing strategy becomes a FAIL trial with its error kept; the search goes on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autoimb import config
+from autoimb.data.dataset import Dataset
+from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
+from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
+from autoimb.engine.settings import SearchSettings
+from autoimb.engine.storage import release_trials, worker_id
+from autoimb.engine.study import open_study
+from autoimb.exceptions import AutoImbError, TrialTimeout
+
+logger = logging.getLogger("autoimb")
+
+
+class Predictions:
+    """Out-of-fold probabilities of the best trials, kept in memory for thresholds and ensembles."""
+
+    def __init__(self, greater_is_better: bool, keep: int = config.KEPT_PREDICTIONS) -> None:
+        self.sign = 1.0 if greater_is_better else -1.0
+        self.keep = keep
+        self.items: dict[int, tuple[float, np.ndarray]] = {}
+        self.lock = threading.Lock()
+
+    def add(self, number: int, value: float, oof: np.ndarray) -> None:
+        with self.lock:
+            self.items[number] = (value, oof.astype(np.float32))
+            if len(self.items) > self.keep:
+                worst = min(self.items, key=lambda n: self.sign * self.items[n][0])
+                del self.items[worst]
+
+    def get(self, number: int) -> np.ndarray | None:
+        item = self.items.get(number)
+        return None if item is None else item[1].astype(np.float64)
+
+
+@dataclass
+class SearchOutcome:
+    study: optuna.Study
+    cv: CrossValidation
+    predictions: Predictions
+    random_state: int
+    fit_seconds: dict[int, float]
+
+
+def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
+    """Run trials until the budget, the trial count or Ctrl-C ends the search."""
+    study, seed = open_study(settings, data)
+    cv = CrossValidation(data, folds_for_size(settings.cv, len(data.y)), random_state=seed)
+    predictions = Predictions(settings.metric.greater_is_better)
+    fit_seconds: dict[int, float] = {}
+    threads = model_threads(settings.n_jobs, len(data.y))
+    rungs = fidelities(len(data.y))
+    max_rows = row_budget(len(data.y))
+    deadline = settings.deadline
+
+    def best_trial() -> int | None:
+        try:
+            return study.best_trial.number
+        except ValueError:
+            return None
+
+    clock = TrialClock(
+        settings.time_budget,
+        deadline,
+        settings.after_search_share,
+        settings.remeasure,
+        cv.n_splits,
+        fit_seconds,
+        best_trial,
+    )
+
+    def climb(trial: optuna.Trial, config: dict[str, Any], options: dict[str, Any]) -> Evaluation:
+        """Evaluate on ever larger training samples while the pruner promotes the trial."""
+        for rung, fraction in enumerate(rungs):
+            outcome = evaluate(config, cv, settings.metric, fraction=fraction, **options)
+            trial.set_user_attr("fraction", fraction)
+            if fraction < 1.0:
+                trial.report(outcome.value, rung)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"not promoted past {fraction:.1%} of the majority")
+        return outcome
+
+    def objective(trial: optuna.Trial) -> float:
+        started = time.monotonic()
+        trial.set_user_attr("worker", worker_id())
+        try:
+            config = settings.space.sample(
+                trial,
+                n_classes=data.n_classes,
+                sample_weight=data.sample_weight is not None,
+                n_rows=len(data.y),
+            )
+            trial.set_user_attr("config", config)
+
+            def report(step: int, value: float) -> None:
+                trial.report(value, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after fold {step + 1}")
+
+            options = {
+                "random_state": seed,
+                "n_threads": threads,
+                "max_rows": max_rows,
+                "deadline": clock.trial_deadline(started),
+                "pretrained": settings.pretrained,
+            }
+            if len(rungs) == 1:
+                outcome = evaluate(config, cv, settings.metric, report=report, **options)
+            else:
+                outcome = climb(trial, config, options)
+        except optuna.TrialPruned:
+            trial.set_user_attr("seconds", time.monotonic() - started)
+            raise
+        except (Exception, TrialTimeout) as exc:
+            trial.set_user_attr("seconds", time.monotonic() - started)
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        trial.set_user_attr("seconds", time.monotonic() - started)
+        trial.set_user_attr("fold_scores", outcome.fold_scores)
+        trial.set_user_attr("decision", outcome.decision.to_dict())
+        fit_seconds[trial.number] = outcome.fit_seconds
+        predictions.add(trial.number, outcome.value, outcome.oof)
+        return outcome.value
+
+    def stop_when_budget_spent(study: optuna.Study, trial: FrozenTrial) -> None:
+        if clock.spent():
+            study.stop()
+
+    timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    finished_before = _finished(study)
+    if finished_before:
+        logger.info(
+            "resuming study %r: %d trials already finished", study.study_name, finished_before
+        )
+    verbosity = optuna.logging.get_verbosity()
+    # Failed trials are expected (a strategy that does not suit the data); their errors are in
+    # the leaderboard, so Optuna's per-failure tracebacks are kept out of the user's console.
+    optuna.logging.set_verbosity(max(verbosity, optuna.logging.ERROR))
+    try:
+        study.optimize(
+            objective,
+            n_trials=settings.n_trials,
+            timeout=timeout,
+            n_jobs=settings.n_jobs,
+            catch=(Exception,),
+            callbacks=[stop_when_budget_spent, *settings.callbacks],
+            gc_after_trial=False,
+        )
+    except KeyboardInterrupt:
+        # Ctrl-C can land while Optuna samples a new trial, before the objective names its
+        # owner: an ownerless trial started during this run is taken to be this process's.
+        started = datetime.datetime.fromtimestamp(
+            time.time() - (time.monotonic() - settings.started)
+        )
+        release_trials(
+            study,
+            lambda owner, trial: (
+                owner == worker_id()
+                or (
+                    not owner
+                    and trial.datetime_start is not None
+                    and trial.datetime_start >= started
+                )
+            ),
+        )
+        raise
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    if not any(t.state == TrialState.COMPLETE for t in study.trials):
+        raise AutoImbError(_all_failed_message(study))
+    return SearchOutcome(study, cv, predictions, seed, fit_seconds)
+
+
+def _finished(study: optuna.Study) -> int:
+    return sum(t.state.is_finished() for t in study.trials)
+
+
+def _all_failed_message(study: optuna.Study) -> str:
+    errors = Counter(
+        t.user_attrs.get("error", "no error recorded")
+        for t in study.trials
+        if t.state == TrialState.FAIL
+    )
+    pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
+    if not errors and not study.trials:
+        return (
+            "no trial finished within the budget; raise time_budget (the first strategy needs "
+            "time for one cross-validation) or use space='fast'."
+        )
+    causes = "; ".join(f"{count}× {error}" for error, count in errors.most_common(3))
+    return (
+        f"every trial failed ({sum(errors.values())} failed, {pruned} pruned). Most common "
+        f"causes: {causes or 'none recorded'}. Raise the time budget, or check the data and "
+        "the search space."
+    )

@@ -1,0 +1,53 @@
+"""Everything a search needs besides the data: one object instead of many arguments."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial
+
+from autoimb import config
+from autoimb.engine.budget import after_search_share
+from autoimb.engine.space import SearchSpace
+from autoimb.engine.transfer import WarmStart
+from autoimb.metrics.registry import Metric
+
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+@dataclass
+class SearchSettings:
+    """Everything a search needs besides the data; one object instead of many arguments."""
+
+    metric: Metric
+    space: SearchSpace
+    time_budget: float | None = None
+    n_trials: int | None = None
+    cv: int = config.DEFAULT_CV
+    storage: str | optuna.storages.BaseStorage | None = None
+    study_name: str | None = None
+    n_jobs: int = 1
+    random_state: int | None = None
+    callbacks: Sequence[TrialCallback] = field(default_factory=tuple)
+    warm_start: WarmStart = config.DEFAULT_WARM_START
+    data_source: dict[str, Any] | None = None
+    heartbeat: int = config.HEARTBEAT_SECONDS
+    pretrained: dict[str, Any] = field(default_factory=dict)
+    ensemble: bool = True
+    advice: bool = False
+    remeasure: bool = True
+
+    @property
+    def after_search_share(self) -> float:
+        """Share of the budget kept for the work after the trials: ensemble and advice."""
+        return after_search_share(self.ensemble, self.advice)
+
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.time_budget is None else self.started + self.time_budget

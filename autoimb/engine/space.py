@@ -1,0 +1,329 @@
+"""Declarative search spaces: a YAML file names each stage's components and their ranges.
+
+A file is checked when it is loaded — unknown components, bad bounds and malformed YAML are
+refused with the file, the key and the line in the message — and a trial is turned into a
+strategy config by :meth:`SearchSpace.sample`. Parameter names are flat
+(``"model"``, ``"model.lightgbm.num_leaves"``), so Optuna's grouped multivariate TPE sees each
+component's parameters as one conditional group.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+
+from autoimb import config
+from autoimb._compat import TORCH_AVAILABLE
+from autoimb.exceptions import SearchSpaceError
+from autoimb.stages import REGISTRY, STAGES, Component
+
+logger = logging.getLogger("autoimb")
+
+# Above this many rows, components marked as not scaling are left out of the search.
+
+_PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Remembers the line of every mapping key, so errors can point into the file."""
+
+
+def _mapping_with_lines(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
+    mapping["__lines__"] = lines
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_lines)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched hyper-parameter, compiled to an Optuna distribution."""
+
+    name: str
+    distribution: optuna.distributions.BaseDistribution | None
+    default: Any
+
+    def suggest(self, trial: optuna.Trial, key: str) -> Any:
+        dist = self.distribution
+        if dist is None:
+            return self.default
+        if isinstance(dist, optuna.distributions.CategoricalDistribution):
+            return trial.suggest_categorical(key, dist.choices)
+        if isinstance(dist, optuna.distributions.IntDistribution):
+            return trial.suggest_int(key, dist.low, dist.high, step=dist.step, log=dist.log)
+        return trial.suggest_float(key, dist.low, dist.high, step=dist.step, log=dist.log)
+
+    def describe(self) -> str:
+        dist = self.distribution
+        if dist is None:
+            return f"= {self.default!r}"
+        if isinstance(dist, optuna.distributions.CategoricalDistribution):
+            return f"one of {list(dist.choices)} (default {self.default!r})"
+        scale = ", log" if getattr(dist, "log", False) else ""
+        kind = "int" if isinstance(dist, optuna.distributions.IntDistribution) else "float"
+        return f"{kind} in [{dist.low}, {dist.high}]{scale} (default {self.default!r})"
+
+
+@dataclass
+class SearchSpace:
+    """The components of each stage, their parameter ranges, and the strategies tried first."""
+
+    name: str
+    description: str
+    stages: dict[str, dict[str, dict[str, Param]]]
+    initial: list[dict[str, str]] = field(default_factory=list)
+    source: str = ""
+    text: str = ""
+
+    def available(
+        self, stage: str, *, n_classes: int = 2, sample_weight: bool = False, n_rows: int = 0
+    ) -> list[str]:
+        """Components usable on this data.
+
+        Binary-only models leave multi-class searches, and components whose cost grows faster
+        than the rows (neighbour-based cleaning, forests that copy the data per tree, slow
+        scorers) leave searches on large data, where they would eat the budget of many trials.
+        """
+        names = []
+        for name in self.stages.get(stage, {}):
+            component = REGISTRY[stage][name]
+            if component.binary_only and n_classes > 2:
+                continue
+            if not component.scales and n_rows > config.LARGE_DATA_ROWS:
+                continue
+            if component.requires == "torch" and not TORCH_AVAILABLE:
+                continue
+            if sample_weight and stage == "model" and not component.sample_weight:
+                continue
+            names.append(name)
+        return names or ["none"]
+
+    def sample(
+        self,
+        trial: optuna.Trial,
+        *,
+        n_classes: int = 2,
+        sample_weight: bool = False,
+        n_rows: int = 0,
+    ) -> dict[str, dict[str, Any]]:
+        """One strategy: the model first, since it decides whether weighting applies."""
+        config: dict[str, dict[str, Any]] = {}
+        for stage in ("model", *[s for s in STAGES if s != "model"]):
+            names = self.available(
+                stage, n_classes=n_classes, sample_weight=sample_weight, n_rows=n_rows
+            )
+            if stage == "weighting" and _takes_no_weights(config["model"]["name"]):
+                names = ["none"]
+            name = names[0] if len(names) == 1 else trial.suggest_categorical(stage, names)
+            params = self.stages.get(stage, {}).get(name, {})
+            config[stage] = {"name": name}
+            for param in params.values():
+                config[stage][param.name] = param.suggest(trial, f"{stage}.{name}.{param.name}")
+        return {stage: config[stage] for stage in STAGES}
+
+    def describe(self) -> str:
+        lines = [f"{self.name}: {self.description}".rstrip(": ")]
+        for stage in STAGES:
+            components = self.stages.get(stage)
+            if not components:
+                continue
+            lines.append(f"  {stage}:")
+            for name, params in components.items():
+                component = REGISTRY[stage][name]
+                note = "" if component.requires != "torch" or TORCH_AVAILABLE else " [needs torch]"
+                lines.append(f"    {name}{note} — {component.description}")
+                for param in params.values():
+                    lines.append(f"        {param.name}: {param.describe()}")
+        if self.initial:
+            lines.append("  tried first:")
+            lines.extend(f"    {item}" for item in self.initial)
+        return "\n".join(lines)
+
+
+def _takes_no_weights(model: str) -> bool:
+    component: Component = REGISTRY["model"][model]
+    return component.balances_itself or not component.sample_weight
+
+
+def shipped_space_file(name: str) -> Traversable:
+    """A YAML file shipped in ``autoimb.search_spaces`` (the top-level ``search_spaces/``)."""
+    return resources.files("autoimb.search_spaces") / f"{name}.yaml"
+
+
+def builtin_spaces() -> list[str]:
+    folder = resources.files("autoimb.search_spaces")
+    names = [p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")]
+    return sorted(n for n in names if n != "portfolio")
+
+
+def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
+    """A built-in space by name, or a YAML file by path."""
+    if isinstance(space, SearchSpace):
+        return space
+    text_name = str(space)
+    if text_name in builtin_spaces():
+        text = shipped_space_file(text_name).read_text(encoding="utf-8")
+        return parse_space(text, source=f"{text_name}.yaml")
+    path = Path(text_name)
+    if not path.is_file():
+        raise SearchSpaceError(
+            f"search space {text_name!r} is neither a built-in space {builtin_spaces()} nor a "
+            "YAML file that exists."
+        )
+    return parse_space(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:
+    try:
+        document = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SearchSpaceError(f"{source}: malformed YAML{where}: {problem}") from exc
+    if not isinstance(document, dict):
+        raise SearchSpaceError(
+            f"{source}: a search space is a mapping of stages; got {document!r}."
+        )
+    lines = document.pop("__lines__", {})
+    unknown = set(document) - {"name", "description", "initial", *STAGES}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise SearchSpaceError(
+            f"{source}, line {lines.get(key, '?')}: unknown key {key!r}; a space has 'name', "
+            f"'description', 'initial' and the stages {list(STAGES)}."
+        )
+    if "model" not in document:
+        raise SearchSpaceError(
+            f"{source}: the space names no 'model' stage; add at least one model."
+        )
+    stages: dict[str, dict[str, dict[str, Param]]] = {}
+    for stage in STAGES:
+        block = document.get(stage)
+        if block is None:
+            continue
+        if not isinstance(block, dict) or len([k for k in block if k != "__lines__"]) == 0:
+            raise SearchSpaceError(
+                f"{source}, line {lines.get(stage, '?')}: stage {stage!r} must map component "
+                "names to their parameters (use '{}' for none)."
+            )
+        stages[stage] = _parse_stage(stage, block, source)
+    initial = _parse_initial(document.get("initial") or [], stages, source, lines)
+    return SearchSpace(
+        name=str(document.get("name", Path(source).stem)),
+        description=str(document.get("description", "")),
+        stages=stages,
+        initial=initial,
+        source=source,
+        text=text,
+    )
+
+
+def _parse_stage(stage: str, block: dict[str, Any], source: str) -> dict[str, dict[str, Param]]:
+    lines = block.pop("__lines__", {})
+    parsed = {}
+    for name, params in block.items():
+        where = f"{source}, line {lines.get(name, '?')}, {stage}.{name}"
+        if name not in REGISTRY[stage]:
+            close = difflib.get_close_matches(name, list(REGISTRY[stage]), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise SearchSpaceError(
+                f"{where}: unknown {stage} {name!r}.{hint} Known: {sorted(REGISTRY[stage])}."
+            )
+        params = params or {}
+        if not isinstance(params, dict):
+            raise SearchSpaceError(f"{where}: parameters must be a mapping; got {params!r}.")
+        param_lines = params.pop("__lines__", {})
+        parsed[name] = {
+            key: _parse_param(
+                key, spec, f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}"
+            )
+            for key, spec in params.items()
+        }
+    return parsed
+
+
+def _parse_param(name: str, spec: Any, where: str) -> Param:
+    if not isinstance(spec, dict):
+        return Param(name, None, spec)
+    spec = {k: v for k, v in spec.items() if k != "__lines__"}
+    unknown = set(spec) - _PARAM_KEYS
+    if unknown:
+        raise SearchSpaceError(
+            f"{where}: unknown key(s) {sorted(unknown)}; a parameter takes {sorted(_PARAM_KEYS)}."
+        )
+    if "choices" in spec:
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise SearchSpaceError(f"{where}: 'choices' must be a non-empty list; got {choices!r}.")
+        default = spec.get("default", choices[0])
+        if default not in choices:
+            raise SearchSpaceError(f"{where}: default {default!r} is not one of {choices}.")
+        return Param(name, optuna.distributions.CategoricalDistribution(choices), default)
+    kind = spec.get("type")
+    if kind not in ("int", "float"):
+        raise SearchSpaceError(
+            f"{where}: 'type' must be 'int' or 'float' (or give 'choices'); got {kind!r}."
+        )
+    try:
+        low, high = spec["low"], spec["high"]
+    except KeyError as exc:
+        raise SearchSpaceError(f"{where}: a range needs 'low' and 'high'.") from exc
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+        raise SearchSpaceError(f"{where}: 'low' and 'high' must be numbers; got {low!r}, {high!r}.")
+    if not low <= high:
+        raise SearchSpaceError(
+            f"{where}: `low <= high` must hold, but got (low={low}, high={high})."
+        )
+    log = bool(spec.get("log", False))
+    if log and low <= 0:
+        raise SearchSpaceError(f"{where}: a log range needs low > 0; got low={low}.")
+    default = spec.get("default", math.sqrt(low * high) if log else (low + high) / 2)
+    if not low <= default <= high:
+        raise SearchSpaceError(f"{where}: default {default} lies outside [{low}, {high}].")
+    if kind == "int":
+        if not all(float(v).is_integer() for v in (low, high)):
+            raise SearchSpaceError(f"{where}: an int range needs whole bounds; got {low}, {high}.")
+        distribution: optuna.distributions.BaseDistribution = optuna.distributions.IntDistribution(
+            int(low), int(high), log=log, step=int(spec.get("step", 1))
+        )
+        default = round(default)
+    else:
+        step = spec.get("step")
+        distribution = optuna.distributions.FloatDistribution(
+            float(low), float(high), log=log, step=None if step is None else float(step)
+        )
+        default = float(default)
+    return Param(name, distribution, default)
+
+
+def _parse_initial(
+    items: Any, stages: dict[str, dict[str, dict[str, Param]]], source: str, lines: dict
+) -> list[dict[str, str]]:
+    where = f"{source}, line {lines.get('initial', '?')}, initial"
+    if not isinstance(items, list):
+        raise SearchSpaceError(f"{where}: must be a list of strategies; got {items!r}.")
+    initial = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise SearchSpaceError(f"{where}: each entry maps stages to components; got {item!r}.")
+        item = {k: v for k, v in item.items() if k != "__lines__"}
+        for stage, name in item.items():
+            if stage not in stages or name not in stages[stage]:
+                raise SearchSpaceError(
+                    f"{where}: {stage}={name!r} is not a component of this space's {stage!r} stage."
+                )
+        initial.append({str(k): str(v) for k, v in item.items()})
+    return initial

@@ -1,0 +1,139 @@
+"""Optuna storages: the persistence and the distribution of a search.
+
+An in-memory study by default; a journal file or a database URL makes a search resumable or
+shared by several workers. Trials left RUNNING by a stopped process are failed and queued again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import socket
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial, TrialState
+
+from autoimb.exceptions import AutoImbError
+
+logger = logging.getLogger("autoimb")
+
+STUDY_ATTR = "autoimb"  # the study's user attribute holding the search's settings
+
+
+def _retry_once() -> RetryHeartbeatStaleTrialCallback:
+    """Queue a trial whose worker stopped once more, with the same parameters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback(max_retry=1)
+
+
+def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: int = 30) -> Any:
+    """A database URL → RDB storage with heartbeats; any other string → a journal file.
+
+    With heartbeats, a trial whose worker died is marked failed after ``3 × heartbeat``
+    seconds and retried once, so it cannot keep steering the sampler as a RUNNING trial.
+
+    A journal file, not SQLite, is the embedded default: Optuna advises against SQLite for
+    several processes writing at once (lock errors), while its journal file takes appends from
+    many processes safely through a file lock.
+    """
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    text = str(storage)
+    if "://" in text:
+        return RDBStorage(
+            text,
+            heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat,
+            heartbeat_stale_trial_callback=_retry_once(),
+            engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
+        )
+    return JournalStorage(JournalFileBackend(text))
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bool]) -> None:
+    """Fail the RUNNING trials whose worker ``stopped`` says will never finish them.
+
+    Each is queued again once, as the heartbeat of a database storage does, so a strategy
+    cut short by a crash or Ctrl-C still gets its score when the study goes on.
+    """
+    retry = _retry_once()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if stopped(str(trial.user_attrs.get("worker", "")), trial):
+            study.tell(trial.number, state=TrialState.FAIL)
+            retry(study, trial)
+            logger.info(
+                "trial %d was left running by a stopped process: failed, queued again",
+                trial.number,
+            )
+
+
+def release_dead_trials(study: optuna.Study, grace: float) -> None:
+    """Fail RUNNING trials whose process on this machine is gone (killed, crashed).
+
+    Database storages do this through heartbeats; a journal file has none, so a killed search
+    would otherwise leave a RUNNING trial that the constant-liar sampler keeps avoiding. A
+    process killed while Optuna sampled a trial leaves it with neither owner nor heartbeat:
+    such a trial is released once it is ``grace`` seconds old, far longer than sampling takes.
+    """
+    host = socket.gethostname()
+    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
+
+    def dead(owner: str, trial: FrozenTrial) -> bool:
+        if not owner:
+            return trial.datetime_start is not None and trial.datetime_start < cutoff
+        owner_host, _, pid = owner.rpartition(":")
+        return owner_host == host and pid.isdigit() and not _alive(int(pid))
+
+    release_trials(study, dead)
+
+
+def existing_study(storage: str, name: str) -> optuna.Study | None:
+    """The study if it exists; a journal file is not created just to look."""
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=name, storage=_looked_up(storage))
+    except KeyError:
+        return None
+
+
+def study_names(storage: str) -> list[str]:
+    import optuna
+
+    return optuna.study.get_all_study_names(_looked_up(storage))
+
+
+def _looked_up(storage: str) -> Any:
+    """An Optuna storage to read; a journal file that is not there reads as an empty one."""
+    import optuna
+
+    if "://" not in storage and not Path(storage).is_file():
+        return optuna.storages.InMemoryStorage()
+    try:
+        opened = make_storage(storage)
+        opened.get_all_studies()  # a journal is replayed here: a wrong file fails now
+    except Exception as exc:  # a wrong URL or a file that is not a journal: the user's input
+        raise AutoImbError(f"cannot open the study storage {storage}: {exc}") from exc
+    return opened

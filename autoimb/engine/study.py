@@ -1,0 +1,107 @@
+"""The Optuna study of a search: created with its sampler, pruner, settings and first trials, or
+resumed, refusing one that searches something else."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+import optuna
+
+from autoimb import config
+from autoimb.data.dataset import Dataset
+from autoimb.engine import transfer
+from autoimb.engine.budget import fidelities
+from autoimb.engine.settings import SearchSettings
+from autoimb.engine.storage import STUDY_ATTR, make_storage, release_dead_trials
+from autoimb.exceptions import AutoImbError
+from autoimb.stages import STAGES
+
+logger = logging.getLogger("autoimb")
+
+
+def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, int]:
+    """Create the study or resume it; a resumed study must search the same thing."""
+    storage = make_storage(settings.storage, settings.heartbeat)
+    name = settings.study_name or config.DEFAULT_STUDY_NAME
+    metric = settings.metric
+    seed = settings.random_state
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            n_startup_trials=8,
+            multivariate=True,
+            group=True,
+            constant_liar=settings.n_jobs > 1 or storage is not None,
+            seed=seed,
+        )
+    if len(fidelities(len(data.y))) > 1:
+        # Successive halving over data size: a trial climbs to the next, larger training
+        # sample only if it is among the best third at its current one.
+        pruner: optuna.pruners.BasePruner = optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=1, reduction_factor=config.FIDELITY_FACTOR, min_early_stopping_rate=0
+        )
+    else:
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=6, n_warmup_steps=1)
+    study = optuna.create_study(
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner,
+        study_name=name,
+        direction="maximize" if metric.greater_is_better else "minimize",
+        load_if_exists=True,
+    )
+    attrs = study.user_attrs.get(STUDY_ATTR)
+    release_dead_trials(study, grace=3 * settings.heartbeat)
+    if attrs is None:
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        attrs = {
+            "metric": metric.name,
+            "space": settings.space.name,
+            "cv": settings.cv,
+            "seed": seed,
+            "rows": len(data.y),
+            "classes": [str(c) for c in data.classes],
+            "space_yaml": settings.space.text,
+            "data": settings.data_source,
+        }
+        study.set_user_attr(STUDY_ATTR, attrs)
+        for params in first_trials(settings, data):
+            study.enqueue_trial(params, skip_if_exists=True)
+    elif attrs["metric"] != metric.name:
+        raise AutoImbError(
+            f"study {name!r} was created to optimise {attrs['metric']!r}, not {metric.name!r}; "
+            "use the same metric to resume it, or another study name."
+        )
+    elif attrs["rows"] != len(data.y):
+        logger.warning(
+            "study %r was created on %d rows, and this data has %d; its earlier scores are not "
+            "comparable",
+            name,
+            attrs["rows"],
+            len(data.y),
+        )
+    return study, int(attrs["seed"])
+
+
+def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
+    """The space's baselines at their defaults, then the warm start's strategies."""
+    space = settings.space
+    weighted = data.sample_weight is not None
+    available = {
+        stage: space.available(
+            stage, n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
+        )
+        for stage in STAGES
+    }
+    # A baseline names only the stages it is about; the others are "none", never left to chance.
+    baselines = [{stage: {"name": n} for stage, n in choice.items()} for choice in space.initial]
+    trials: list[dict[str, Any]] = []
+    for strategy in [*baselines, *transfer.strategies(settings.warm_start)]:
+        params = transfer.as_trial_params(strategy, space, available)
+        if params is not None and params not in trials:
+            trials.append(params)
+    return trials

@@ -1,0 +1,91 @@
+"""Transfer between searches: start from strategies that did well elsewhere.
+
+``warm_start="portfolio"`` enqueues the shipped portfolio (strategies that did well across
+many KEEL data sets, built by ``benchmarks/portfolio.py``); an Optuna study, or a
+``(storage, study_name)`` pair, enqueues that earlier study's best strategies. Only strategies
+that fit the current space — every component in it, every value inside its range — are used.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import optuna
+import yaml
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState
+
+from autoimb.engine.space import SearchSpace, shipped_space_file
+from autoimb.engine.storage import make_storage
+from autoimb.exceptions import AutoImbError
+from autoimb.stages import STAGES
+
+logger = logging.getLogger("autoimb")
+
+PORTFOLIO = "portfolio"
+FROM_STUDY = 5
+
+WarmStart = str | optuna.Study | tuple[str, str] | None
+
+
+def portfolio() -> list[dict[str, dict[str, Any]]]:
+    """The shipped portfolio's strategies, best first."""
+    text = shipped_space_file(PORTFOLIO).read_text(encoding="utf-8")
+    return list(yaml.safe_load(text)["strategies"])
+
+
+def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dict[str, Any]]]:
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE and "config" in t.user_attrs]
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    done.sort(key=lambda t: t.value, reverse=maximize)
+    return [dict(t.user_attrs["config"]) for t in done[:n]]
+
+
+def strategies(warm_start: WarmStart) -> list[dict[str, dict[str, Any]]]:
+    if warm_start is None or warm_start == "none":
+        return []
+    if warm_start == PORTFOLIO:
+        return portfolio()
+    if isinstance(warm_start, optuna.Study):
+        return earlier_best(warm_start)
+    if isinstance(warm_start, tuple) and len(warm_start) == 2:
+        storage, name = warm_start
+
+        try:
+            study = optuna.load_study(study_name=name, storage=make_storage(storage))
+        except KeyError as exc:
+            raise AutoImbError(f"warm_start: no study {name!r} in {storage!r}.") from exc
+        return earlier_best(study)
+    raise AutoImbError(
+        "warm_start must be 'portfolio', None, an optuna.Study or a (storage, study_name) pair; "
+        f"got {warm_start!r}."
+    )
+
+
+def as_trial_params(
+    config: dict[str, dict[str, Any]], space: SearchSpace, available: dict[str, list[str]]
+) -> dict[str, Any] | None:
+    """Flat Optuna parameters for ``config``, or None when it does not fit the space."""
+    flat: dict[str, Any] = {}
+    for stage in STAGES:
+        choice = config.get(stage) or {"name": "none"}
+        name = choice["name"]
+        if name not in available[stage]:
+            return None
+        if len(available[stage]) > 1:
+            flat[stage] = name
+        for param in space.stages.get(stage, {}).get(name, {}).values():
+            dist = param.distribution
+            value = choice.get(param.name, param.default)
+            if dist is None:
+                if value != param.default:
+                    return None
+                continue
+            if isinstance(dist, CategoricalDistribution):
+                if value not in dist.choices:
+                    return None
+            elif not dist.low <= value <= dist.high:
+                return None
+            flat[f"{stage}.{name}.{param.name}"] = value
+    return flat

@@ -1,0 +1,79 @@
+"""Join an existing study as one more worker: several processes or machines, one search.
+
+Optuna's storage does the coordination (a database for several machines, a journal file for
+several processes on one). A worker reads what to search — metric, space, folds' seed — from
+the study itself, so every worker evaluates the same strategies on the same folds, and any of
+them can finish with the best pipeline of all workers' trials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+
+from autoimb._checks import check_budget
+from autoimb.data.dataset import validate
+from autoimb.engine.finish import finish
+from autoimb.engine.run import run
+from autoimb.engine.settings import SearchSettings, TrialCallback
+from autoimb.engine.space import parse_space
+from autoimb.engine.storage import STUDY_ATTR, make_storage
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics.registry import get_metric
+from autoimb.result import SearchResult
+
+
+def study_attrs(storage: str, study_name: str) -> dict[str, Any]:
+    """What the study's creator recorded: metric, space, folds, and where its data lives."""
+    try:
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
+    except KeyError as exc:
+        raise AutoImbError(
+            f"there is no study {study_name!r} in {storage}; start it with `autoimb search … "
+            f"--storage {storage} --study-name {study_name}` first."
+        ) from exc
+    attrs = study.user_attrs.get(STUDY_ATTR)
+    if attrs is None:
+        raise AutoImbError(f"study {study_name!r} was not created by autoimb; cannot join it.")
+    return dict(attrs)
+
+
+def join(
+    storage: str,
+    study_name: str,
+    X: Any,
+    y: Any,
+    *,
+    time_budget: float | None = None,
+    n_trials: int | None = None,
+    n_jobs: int = 1,
+    heartbeat: int = 30,
+    sample_weight: Any = None,
+    callbacks: Sequence[TrialCallback] = (),
+) -> SearchResult:
+    """Run trials in an existing study until the budget ends; return the best of all workers."""
+    check_budget(time_budget, n_trials)
+    attrs = study_attrs(storage, study_name)
+    settings = SearchSettings(
+        metric=get_metric(attrs["metric"]),
+        space=parse_space(attrs["space_yaml"], source=f"study {study_name!r}"),
+        time_budget=time_budget,
+        n_trials=n_trials,
+        cv=int(attrs["cv"]),
+        storage=storage,
+        study_name=study_name,
+        n_jobs=n_jobs,
+        random_state=int(attrs["seed"]),
+        warm_start=None,
+        heartbeat=heartbeat,
+        callbacks=tuple(callbacks),
+    )
+    data = validate(X, y, sample_weight=sample_weight)
+    if len(data.y) != attrs["rows"]:
+        raise AutoImbError(
+            f"this data has {len(data.y)} rows and the study's has {attrs['rows']}; every worker "
+            "must search the same data."
+        )
+    return finish(run(settings, data), settings, data)

@@ -1,0 +1,276 @@
+"""The formulas behind the metrics: weighted confusion counts, ratios, input checks.
+
+Kept apart from the registry in :mod:`autoimb.metrics.registry` so that the threshold scan and the
+ensemble selection can reuse the vectorised pieces without the parsing around them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from autoimb.exceptions import AutoImbError
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+CountsFn = Callable[[FloatArray, FloatArray, FloatArray, FloatArray], FloatArray]
+ConfusionFn = Callable[[FloatArray], float]
+RankingFn = Callable[[NDArray[np.bool_], FloatArray, FloatArray], float]
+
+# Precision computed from weighted sums can land a hair under an exact floor such as 0.9.
+_FLOOR_TOL = 1e-12
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def as_labels(y: ArrayLike, what: str) -> IntArray:
+    """Integer class codes, refused early so a string label never reaches ``bincount``."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise AutoImbError(
+            f"{what} must be a 1-D array of class codes, got shape {arr.shape}; "
+            "pass one label per row."
+        )
+    if arr.dtype == np.bool_:
+        return arr.astype(np.int64)
+    if (
+        np.issubdtype(arr.dtype, np.floating)
+        and np.all(np.isfinite(arr))
+        and np.all(arr == np.round(arr))
+    ):
+        arr = arr.astype(np.int64)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise AutoImbError(
+            f"{what} must hold integer class codes 0..C-1, got dtype {arr.dtype}; "
+            "encode the labels first (e.g. with sklearn's LabelEncoder)."
+        )
+    if arr.size and arr.min() < 0:
+        raise AutoImbError(f"{what} holds negative class codes; encode the labels as 0..C-1 first.")
+    return arr.astype(np.int64, copy=False)
+
+
+def as_weights(sample_weight: ArrayLike | None, n: int) -> FloatArray | None:
+    """Weights checked once here, so every metric can trust them."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] != n:
+        raise AutoImbError(
+            f"sample_weight must be a 1-D array with one weight per row ({n}), got shape {w.shape}."
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise AutoImbError(
+            "sample_weight must hold finite, non-negative numbers; "
+            "drop or fix the rows with negative, NaN or infinite weights."
+        )
+    return w
+
+
+def as_proba(proba: ArrayLike, n: int) -> FloatArray:
+    """An (n, C) probability array; a 1-D score vector is refused to keep ``pos_label`` exact."""
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] != n or p.shape[1] < 2:
+        raise AutoImbError(
+            f"proba must be an (n_samples, n_classes) array with n_samples={n} and at "
+            f"least 2 columns, got shape {p.shape}; pass the full predict_proba output."
+        )
+    if not np.all(np.isfinite(p)):
+        raise AutoImbError("proba holds NaN or infinite values; check the model that produced it.")
+    return p
+
+
+def check_pos_label(pos_label: int, n_classes: int) -> int:
+    if isinstance(pos_label, bool) or not isinstance(pos_label, int | np.integer):
+        raise AutoImbError(
+            f"pos_label must be an integer class code, got {pos_label!r}; "
+            "pass the encoded index of the minority class."
+        )
+    if not 0 <= int(pos_label) < n_classes:
+        raise AutoImbError(
+            f"pos_label={pos_label} is outside the class codes 0..{n_classes - 1}; "
+            "pass the encoded index of the minority class."
+        )
+    return int(pos_label)
+
+
+def check_codes(codes: IntArray, n_classes: int, what: str) -> None:
+    if codes.size and int(codes.max()) >= n_classes:
+        raise AutoImbError(
+            f"{what} holds class code {int(codes.max())} but only {n_classes} classes "
+            f"are expected (codes 0..{n_classes - 1}); pass the right n_classes or "
+            "re-encode the labels."
+        )
+
+
+def confusion_matrix(
+    y: ArrayLike,
+    y_pred: ArrayLike,
+    n_classes: int,
+    sample_weight: ArrayLike | None = None,
+) -> FloatArray:
+    """Weighted confusion matrix (rows = true class), sized by ``n_classes`` not by the data.
+
+    Fixing the size keeps folds that miss a class comparable with the others.
+    """
+    yt = as_labels(y, "y")
+    yp = as_labels(y_pred, "y_pred")
+    if yt.shape != yp.shape:
+        raise AutoImbError(
+            f"y and y_pred have different lengths ({yt.shape[0]} and {yp.shape[0]}); "
+            "pass one prediction per row."
+        )
+    if int(n_classes) < 2:
+        raise AutoImbError(f"n_classes must be at least 2, got {n_classes}.")
+    c = int(n_classes)
+    check_codes(yt, c, "y")
+    check_codes(yp, c, "y_pred")
+    w = as_weights(sample_weight, yt.shape[0])
+    flat = np.bincount(yt * c + yp, weights=w, minlength=c * c)
+    return flat.astype(np.float64).reshape(c, c)
+
+
+# ------------------------------------------------------------------ count-level formulas
+
+
+def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
+    """0/0 -> 0.0, so a degenerate threshold scores low instead of poisoning argmax with NaN."""
+    num, den = np.broadcast_arrays(np.asarray(num, float), np.asarray(den, float))
+    out = np.zeros(num.shape, dtype=np.float64)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def _precision(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
+    return _safe_div(tp, tp + fp)
+
+
+def _recall(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
+    return _safe_div(tp, tp + fn)
+
+
+def _f1(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
+    return _safe_div(2.0 * tp, 2.0 * tp + fp + fn)
+
+
+def _fbeta(
+    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray, *, beta: float
+) -> FloatArray:
+    b2 = beta * beta
+    return _safe_div((1.0 + b2) * tp, (1.0 + b2) * tp + b2 * fn + fp)
+
+
+def _mcc(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
+    # Two square roots instead of one of the product keep large weighted counts in range.
+    den = np.sqrt((tp + fp) * (tp + fn)) * np.sqrt((tn + fp) * (tn + fn))
+    return _safe_div(tp * tn - fp * fn, den)
+
+
+def _balanced_accuracy(
+    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray
+) -> FloatArray:
+    # As sklearn: a class absent from y is left out of the mean rather than counted as 0.
+    pos, neg = tp + fn, tn + fp
+    n_present = (pos > 0).astype(np.float64) + (neg > 0)
+    return _safe_div(_safe_div(tp, pos) + _safe_div(tn, neg), n_present)
+
+
+def _g_mean(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
+    # As imbalanced-learn: classes seen in y or in the predictions count, 0/0 recall is 0.
+    tpr, tnr = _safe_div(tp, tp + fn), _safe_div(tn, tn + fp)
+    pos_seen = (tp + fn + fp) > 0
+    neg_seen = (tn + fp + fn) > 0
+    both = np.sqrt(tpr * tnr)
+    return np.where(pos_seen & neg_seen, both, np.where(pos_seen, tpr, tnr))
+
+
+def _recall_at_precision(
+    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray, *, floor: float
+) -> FloatArray:
+    # Below the floor the score is the (negative) precision shortfall, so an optimiser
+    # still sees which infeasible trial came closest instead of a flat zero.
+    precision = _precision(tp, fp, fn, tn)
+    recall = _recall(tp, fp, fn, tn)
+    return np.where(precision >= floor - _FLOOR_TOL, recall, -(floor - precision))
+
+
+def _cost(
+    tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray, *, c_fn: float, c_fp: float
+) -> FloatArray:
+    return _safe_div(fn * c_fn + fp * c_fp, tp + fp + fn + tn)
+
+
+# ------------------------------------------------------------- multi-class from matrices
+
+
+def _per_class_counts(cm: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    tp = np.diag(cm).astype(np.float64)
+    fp = cm.sum(axis=0) - tp
+    fn = cm.sum(axis=1) - tp
+    tn = cm.sum() - tp - fp - fn
+    return tp, fp, fn, tn
+
+
+def _macro_ovr(cm: FloatArray, *, counts_fn: CountsFn) -> float:
+    # Average over classes seen in y or in the predictions, as sklearn's macro average.
+    tp, fp, fn, tn = _per_class_counts(cm)
+    seen = (cm.sum(axis=0) > 0) | (cm.sum(axis=1) > 0)
+    if not np.any(seen):
+        return 0.0
+    return float(np.mean(counts_fn(tp, fp, fn, tn)[seen]))
+
+
+def _multiclass_balanced_accuracy(cm: FloatArray) -> float:
+    support = cm.sum(axis=1)
+    present = support > 0
+    if not np.any(present):
+        return 0.0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def _multiclass_g_mean(cm: FloatArray) -> float:
+    support = cm.sum(axis=1)
+    seen = (support > 0) | (cm.sum(axis=0) > 0)
+    if not np.any(seen):
+        return 0.0
+    recalls = _safe_div(np.diag(cm), support)[seen]
+    if np.any(recalls <= 0):
+        return 0.0
+    return float(np.exp(np.mean(np.log(recalls))))
+
+
+def _multiclass_mcc(cm: FloatArray) -> float:
+    # Gorodkin's R_K, the formula sklearn's matthews_corrcoef uses.
+    t_sum = cm.sum(axis=1)
+    p_sum = cm.sum(axis=0)
+    n_correct = float(np.trace(cm))
+    n = float(cm.sum())
+    cov_ytyp = n_correct * n - float(t_sum @ p_sum)
+    cov_ypyp = n * n - float(p_sum @ p_sum)
+    cov_ytyt = n * n - float(t_sum @ t_sum)
+    if cov_ypyp * cov_ytyt == 0:
+        return 0.0
+    return cov_ytyp / math.sqrt(cov_ytyt) / math.sqrt(cov_ypyp)
+
+
+# ---------------------------------------------------------------- ranking (probabilities)
+
+
+def _average_precision(y_true: NDArray[np.bool_], score: FloatArray, w: FloatArray) -> float:
+    # sklearn answers 0.0 with a warning when there is no positive; NaN lets callers see it.
+    if not np.sum(w[y_true]) > 0:
+        return math.nan
+    return float(average_precision_score(y_true, score, sample_weight=w))
+
+
+def _roc_auc(y_true: NDArray[np.bool_], score: FloatArray, w: FloatArray) -> float:
+    if not (np.sum(w[y_true]) > 0 and np.sum(w[~y_true]) > 0):
+        return math.nan
+    return float(roc_auc_score(y_true, score, sample_weight=w))
+
+
+# --------------------------------------------------------------------------- the metric

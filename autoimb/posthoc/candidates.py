@@ -1,0 +1,180 @@
+"""Searching for the decision rule that scores best on a set of rows.
+
+On imbalanced data the default ``argmax`` rule is rarely the best one, so a threshold
+(binary) or per-class scale factors (multi-class) are tuned for the chosen metric. These
+scores are in-sample; :mod:`autoimb.posthoc.crossfit` makes them honest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics.formulas import as_labels, as_proba, as_weights, check_codes, check_pos_label
+from autoimb.metrics.metric import Metric
+from autoimb.metrics.registry import METRICS
+from autoimb.posthoc.decision import Decision, FloatArray, IntArray
+
+__all__ = ["MAX_CANDIDATES", "checked_inputs", "choose_decision", "tuning_metric"]
+
+MAX_CANDIDATES = 1024
+"""Most thresholds scanned per binary search; score quantiles beyond that keep 1M rows fast."""
+
+# Per-class factors 10**-3 .. 10**3 in steps of 10**0.1; 1.0 is on the grid exactly, so
+# coordinate ascent starts from plain argmax and can only improve on it.
+_SCALE_GRID: FloatArray = 10.0 ** (np.arange(-30, 31) / 10.0)
+_MAX_PASSES = 4
+
+
+def checked_inputs(
+    y: ArrayLike, proba: ArrayLike, sample_weight: ArrayLike | None, pos_label: int
+) -> tuple[IntArray, FloatArray, FloatArray, int]:
+    """Validated codes, probabilities, weights (ones when absent) and positive class."""
+    yt = as_labels(y, "y")
+    if yt.shape[0] == 0:
+        raise AutoImbError("y is empty; a decision needs at least one labelled row.")
+    p = as_proba(proba, yt.shape[0])
+    check_codes(yt, p.shape[1], "y")
+    pos = check_pos_label(pos_label, p.shape[1])
+    w = as_weights(sample_weight, yt.shape[0])
+    if w is None:
+        w = np.ones(yt.shape[0], dtype=np.float64)
+    return yt, p, w, pos
+
+
+def tuning_metric(metric: Metric) -> Metric:
+    """The metric a decision is tuned for; ranking metrics ignore the rule, so use F1."""
+    return METRICS["f1"] if metric.kind == "ranking" else metric
+
+
+def _middle_of_best(values: FloatArray, greater_is_better: bool) -> int:
+    """Index in the middle of the longest run of best values.
+
+    The middle of a plateau sits farthest from where the score drops, so it is the
+    choice least likely to fall off the plateau on new data.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v if greater_is_better else -v
+    v = np.where(np.isnan(v), -np.inf, v)
+    best = float(np.max(v))
+    if best == -np.inf:
+        raise AutoImbError(
+            "The metric is undefined (NaN) for every candidate decision; check that both "
+            "classes are present with positive weight."
+        )
+    on = np.flatnonzero(v >= best - 1e-12 * max(1.0, abs(best)))
+    breaks = np.flatnonzero(np.diff(on) > 1)
+    starts = np.r_[on[0], on[breaks + 1]]
+    ends = np.r_[on[breaks], on[-1]]
+    k = int(np.argmax(ends - starts))
+    return int((starts[k] + ends[k]) // 2)
+
+
+def _binary_candidates(
+    score: FloatArray, is_pos: NDArray[np.bool_], w: FloatArray, max_candidates: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Candidate thresholds (descending) with their weighted tp, fp, fn, tn, in one sort.
+
+    Each candidate lies strictly between two adjacent distinct scores, so it is as far
+    as the data allows from flipping any row. The first candidate predicts nothing
+    positive; the last predicts everything positive.
+    """
+    n = score.shape[0]
+    order = np.argsort(-score, kind="stable")
+    s = score[order]
+    cum_pos = np.cumsum(np.where(is_pos, w, 0.0)[order])
+    cum_neg = np.cumsum(np.where(is_pos, 0.0, w)[order])
+    total_pos, total_neg = cum_pos[-1], cum_neg[-1]
+    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last row of each tied group
+    values = s[ends]  # distinct scores, descending
+    n_groups = ends.shape[0]
+    if n_groups + 1 > max_candidates:
+        rows = np.round(np.linspace(0, n - 1, max(max_candidates - 1, 1))).astype(np.int64)
+        keep = np.unique(np.searchsorted(ends, rows))
+    else:
+        keep = np.arange(n_groups)
+    upper = values[keep]
+    floor = 0.0 if values[-1] > 0 else float(values[-1])
+    lower = np.where(keep + 1 < n_groups, values[np.minimum(keep + 1, n_groups - 1)], floor)
+    mid = upper * 0.5 + lower * 0.5
+    thresholds = np.where(mid > lower, mid, upper)  # rounding may land on `lower`
+    top = float(values[0])
+    none = (top + 1.0) * 0.5 if top < 1.0 else top
+    if none <= top:
+        none = float(np.nextafter(top, np.inf))
+    tp = np.r_[0.0, cum_pos[ends[keep]]]
+    fp = np.r_[0.0, cum_neg[ends[keep]]]
+    return np.r_[none, thresholds], tp, fp, total_pos - tp, total_neg - fp
+
+
+def _choose_threshold(
+    yt: IntArray, p: FloatArray, w: FloatArray, pos: int, metric: Metric, max_candidates: int
+) -> tuple[Decision, float]:
+    thresholds, tp, fp, fn, tn = _binary_candidates(p[:, pos], yt == pos, w, max_candidates)
+    values = metric.from_counts(tp, fp, fn, tn)
+    i = _middle_of_best(values, metric.greater_is_better)
+    return Decision(threshold=float(thresholds[i]), pos_label=pos), float(values[i])
+
+
+def _choose_scale(
+    yt: IntArray, p: FloatArray, w: FloatArray, pos: int, metric: Metric
+) -> tuple[Decision, float]:
+    n_classes = p.shape[1]
+    codes = yt * n_classes
+    flat = n_classes * n_classes
+
+    def score_of(pred: IntArray) -> float:
+        cm = np.bincount(codes + pred, weights=w, minlength=flat).reshape(n_classes, n_classes)
+        return metric.score_confusion(cm, pos_label=pos)
+
+    # The heaviest class stays at 1: argmax ignores a common factor, so one is free.
+    anchor = int(np.argmax(np.bincount(yt, weights=w, minlength=n_classes)))
+    scale = np.ones(n_classes, dtype=np.float64)
+    for _ in range(_MAX_PASSES):
+        changed = False
+        for c in range(n_classes):
+            if c == anchor:
+                continue
+            others = p * scale
+            others[:, c] = -np.inf
+            other_arg = np.argmax(others, axis=1)
+            other_best = others[np.arange(p.shape[0]), other_arg]
+            values = np.empty(_SCALE_GRID.shape[0], dtype=np.float64)
+            for j, factor in enumerate(_SCALE_GRID):
+                mine = p[:, c] * factor
+                # argmax breaks ties towards the lower index; mirror it exactly.
+                wins = (mine > other_best) | ((mine == other_best) & (c < other_arg))
+                values[j] = score_of(np.where(wins, c, other_arg))
+            j = _middle_of_best(values, metric.greater_is_better)
+            if _SCALE_GRID[j] != scale[c]:
+                scale[c] = _SCALE_GRID[j]
+                changed = True
+        if not changed:
+            break
+    decision = Decision(class_scale=tuple(float(s) for s in scale), pos_label=pos)
+    return decision, score_of(decision.apply(p))
+
+
+def choose_decision(
+    y: ArrayLike,
+    proba: ArrayLike,
+    metric: Metric,
+    *,
+    sample_weight: ArrayLike | None = None,
+    pos_label: int = 1,
+    max_candidates: int = MAX_CANDIDATES,
+) -> tuple[Decision, float]:
+    """Best decision rule for ``metric`` on these rows, and its (in-sample) score.
+
+    Binary: one vectorised scan over at most ``max_candidates`` thresholds, taking the
+    middle of the best plateau. Multi-class: coordinate ascent over a log grid of
+    per-class factors. A ranking metric does not depend on the rule, so F1 is tuned.
+    """
+    yt, p, w, pos = checked_inputs(y, proba, sample_weight, pos_label)
+    tuned = tuning_metric(metric)
+    if int(max_candidates) < 2:
+        raise AutoImbError(f"max_candidates must be at least 2, got {max_candidates}.")
+    if p.shape[1] == 2:
+        return _choose_threshold(yt, p, w, pos, tuned, int(max_candidates))
+    return _choose_scale(yt, p, w, pos, tuned)

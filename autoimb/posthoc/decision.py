@@ -1,0 +1,116 @@
+"""The decision rule that turns predicted probabilities into a class code.
+
+A value object on its own, so the search for a rule, the cross-fitting and the served
+classifier all share one definition of how a rule is applied and stored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics.formulas import check_pos_label
+
+__all__ = ["Decision", "FloatArray", "IntArray"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How probabilities become a class code.
+
+    Parameters
+    ----------
+    threshold : float, optional
+        Binary: predict ``pos_label`` where ``proba[:, pos_label] >= threshold``.
+    class_scale : tuple of float, optional
+        Multi-class: predict ``argmax(proba * class_scale)``.
+    pos_label : int
+        Encoded positive (minority) class.
+
+    With neither set the rule is plain ``argmax``.
+    """
+
+    threshold: float | None = None
+    class_scale: tuple[float, ...] | None = None
+    pos_label: int = 1
+
+    def __post_init__(self) -> None:
+        if self.threshold is not None and self.class_scale is not None:
+            raise AutoImbError(
+                "A decision takes either a threshold (binary) or a class_scale "
+                "(multi-class), not both; drop one of them."
+            )
+        if self.threshold is not None and not math.isfinite(float(self.threshold)):
+            raise AutoImbError(f"threshold must be a finite number, got {self.threshold!r}.")
+        if self.class_scale is not None:
+            scale = np.asarray(self.class_scale, dtype=np.float64)
+            if scale.ndim != 1 or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+                raise AutoImbError(
+                    f"class_scale must be positive finite numbers, one per class, got "
+                    f"{self.class_scale!r}."
+                )
+        if isinstance(self.pos_label, bool) or not isinstance(self.pos_label, int | np.integer):
+            raise AutoImbError(f"pos_label must be an integer class code, got {self.pos_label!r}.")
+
+    def apply(self, proba: ArrayLike) -> IntArray:
+        """Class codes for each row of ``proba`` (n, C)."""
+        p = np.asarray(proba, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] < 2:
+            raise AutoImbError(
+                f"proba must be an (n_samples, n_classes) array, got shape {p.shape}; "
+                "pass the full predict_proba output."
+            )
+        n_classes = p.shape[1]
+        if self.threshold is not None:
+            if n_classes != 2:
+                raise AutoImbError(
+                    f"A threshold decision is for binary targets, but proba has {n_classes} "
+                    "columns; use a class_scale decision for multi-class targets."
+                )
+            pos = check_pos_label(self.pos_label, 2)
+            hit = p[:, pos] >= self.threshold
+            return np.where(hit, pos, 1 - pos).astype(np.int64)
+        if self.class_scale is not None:
+            if len(self.class_scale) != n_classes:
+                raise AutoImbError(
+                    f"class_scale has {len(self.class_scale)} factors but proba has "
+                    f"{n_classes} columns; the decision was made for another target."
+                )
+            p = p * np.asarray(self.class_scale, dtype=np.float64)
+        return np.argmax(p, axis=1).astype(np.int64)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain python types only, so the decision can go into JSON or a study's attributes."""
+        return {
+            "threshold": None if self.threshold is None else float(self.threshold),
+            "class_scale": (
+                None if self.class_scale is None else [float(s) for s in self.class_scale]
+            ),
+            "pos_label": int(self.pos_label),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Decision:
+        """Inverse of :meth:`to_dict`; unknown keys are refused to catch a wrong payload."""
+        unknown = set(data) - {"threshold", "class_scale", "pos_label"}
+        if unknown:
+            raise AutoImbError(
+                f"Unknown decision keys {sorted(unknown)}; expected threshold, class_scale "
+                "and pos_label."
+            )
+        threshold = data.get("threshold")
+        scale = data.get("class_scale")
+        return cls(
+            threshold=None if threshold is None else float(threshold),
+            class_scale=None if scale is None else tuple(float(s) for s in scale),
+            pos_label=int(data.get("pos_label", 1)),
+        )

@@ -1,0 +1,141 @@
+"""Caruana's greedy forward selection, and its rerun without each fold.
+
+Greedy selection with replacement (Caruana et al., "Ensemble selection from libraries of
+models", ICML 2004): start from the best single trial, repeatedly add the trial whose
+addition gives the best score, and keep the best prefix. Repeats act as integer weights.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from autoimb.metrics.metric import Metric
+from autoimb.posthoc.blend import FloatArray, weighted
+from autoimb.posthoc.candidates import choose_decision
+from autoimb.posthoc.fast_scores import Scorer, honest_scorer
+
+__all__ = ["TIE", "OutOfTime", "greedy", "nested_scores", "plan_steps"]
+
+TIE = 1e-9
+"""Two scores closer than this are a tie: floating-point noise must not pick an ensemble."""
+
+
+class OutOfTime(Exception):
+    """The selection's time limit passed in the middle of a nested selection."""
+
+
+def greedy(
+    stack: NDArray[np.float64],
+    score: Scorer,
+    start: int,
+    max_size: int,
+    sign: float,
+    deadline: float | None = None,
+) -> tuple[NDArray[np.int64], float, list[float]]:
+    """Caruana's forward selection with replacement from ``start``; best prefix kept.
+
+    Every step adds the best candidate even when the score drops, since a later addition
+    may recover; the returned counts are those of the best prefix, the shortest on ties.
+    Past ``deadline`` the step under way is dropped and the best prefix so far returned.
+    """
+    m = stack.shape[0]
+    counts = np.zeros(m, dtype=np.int64)
+    counts[start] = 1
+    total = stack[start].copy()
+    current = score(total)
+    history = [current]
+    best_counts, best = counts.copy(), current
+    for size in range(1, max_size):
+        values = np.empty(m)
+        for j in range(m):
+            if deadline is not None and time.monotonic() > deadline:
+                return best_counts, best, history
+            values[j] = score((total + stack[j]) / (size + 1))
+        j = int(np.argmax(sign * values))
+        counts[j] += 1
+        total += stack[j]
+        history.append(float(values[j]))
+        if sign * (values[j] - best) > TIE:
+            best_counts, best = counts.copy(), float(values[j])
+    return best_counts, best, history
+
+
+def nested_scores(
+    stack: NDArray[np.float64],
+    y: NDArray[np.int64],
+    w: FloatArray | None,
+    folds: NDArray[Any],
+    metric: Metric,
+    pos: int,
+    max_size: int,
+    sign: float,
+    deadline: float | None,
+) -> tuple[float, float]:
+    """Honest scores of the two procedures "pick the best trial" and "select an ensemble".
+
+    Both are rerun without fold ``k`` (their inner scores cross-fitted on the remaining
+    folds), and fold ``k`` is predicted with the weights and threshold they chose. No row's
+    label is then used to choose anything applied to that row, so the comparison carries
+    the selection's optimism on both sides instead of on the ensemble's only.
+    """
+    n, n_classes = stack.shape[1], stack.shape[2]
+    weights = np.ones(n) if w is None else w
+    single_pred = np.empty(n, dtype=np.int64)
+    ensemble_pred = np.empty(n, dtype=np.int64)
+    single_proba = np.empty((n, n_classes))
+    ensemble_proba = np.empty((n, n_classes))
+    for k in np.unique(folds):
+        inside = folds == k
+        out = ~inside
+        inner = honest_scorer(y[out], weights[out], folds[out], metric, pos)
+        sub = stack[:, out]
+        singles = np.array([inner(sub[j]) for j in range(stack.shape[0])])
+        start = int(np.argmax(sign * singles))
+        counts, _, _ = greedy(sub, inner, start, max_size, sign)
+        if deadline is not None and time.monotonic() > deadline:
+            raise OutOfTime
+        for proba, pred, source in (
+            (single_proba, single_pred, stack[start]),
+            (ensemble_proba, ensemble_pred, weighted(stack, counts)),
+        ):
+            proba[inside] = source[inside]
+            if metric.kind == "threshold":
+                decision, _ = choose_decision(
+                    y[out], source[out], metric, sample_weight=weights[out], pos_label=pos
+                )
+                pred[inside] = decision.apply(source[inside])
+    if metric.kind == "ranking":
+        return (
+            metric.score_proba(y, ensemble_proba, sample_weight=weights, pos_label=pos),
+            metric.score_proba(y, single_proba, sample_weight=weights, pos_label=pos),
+        )
+    return (
+        metric.score_labels(
+            y, ensemble_pred, sample_weight=weights, pos_label=pos, n_classes=n_classes
+        ),
+        metric.score_labels(
+            y, single_pred, sample_weight=weights, pos_label=pos, n_classes=n_classes
+        ),
+    )
+
+
+def plan_steps(
+    max_size: int, n_candidates: int, n_folds: int, nest: bool, calls_left: float | None
+) -> tuple[int, bool]:
+    """Greedy steps and whether to nest, so that the expected number of scores fits the time.
+
+    A nested decision reruns the selection once per fold; it is dropped first when time is
+    short, since a shorter main selection still finds most of the gain.
+    """
+    if calls_left is None:
+        return max_size, nest
+    m = n_candidates
+    if nest:
+        steps = 1 + int((calls_left - n_folds * m) // ((n_folds + 1) * m))
+        if steps >= min(3, max_size):
+            return min(max_size, steps), True
+    return max(1, min(max_size, 1 + int(calls_left // m))), False

@@ -1,0 +1,120 @@
+"""Decision rules on top of predicted probabilities, served as one classifier.
+
+:class:`ThresholdedClassifier` lives here because saved models name it by this path.
+The rule (:class:`Decision`), its search (:func:`choose_decision`) and the cross-fitted
+scores (:func:`honest_score`) live in their own modules and are importable from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from autoimb.exceptions import AutoImbError
+from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
+from autoimb.posthoc.crossfit import cross_fitted_predictions, honest_score, threshold_curve
+from autoimb.posthoc.decision import Decision, FloatArray
+
+__all__ = [
+    "MAX_CANDIDATES",
+    "Decision",
+    "ThresholdedClassifier",
+    "choose_decision",
+    "cross_fitted_predictions",
+    "honest_score",
+    "threshold_curve",
+    "tuning_metric",
+]
+
+
+class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted classifier plus its tuned decision rule, speaking the user's labels.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Fitted on label codes 0..C-1, with ``predict_proba``.
+    decision_threshold : float, optional
+        Binary threshold on ``proba[:, pos_label]``.
+    class_scale : tuple of float, optional
+        Multi-class factors for ``argmax(proba * class_scale)``.
+    pos_label : int
+        Encoded positive class.
+    classes : array-like, optional
+        The user's labels, in code order; ``predict`` maps codes back through them.
+
+    Every attribute is a plain python or numpy value, so the object can be saved with
+    skops and loaded with a short list of trusted types.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        decision_threshold: float | None = None,
+        class_scale: tuple[float, ...] | None = None,
+        pos_label: int = 1,
+        classes: ArrayLike | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.decision_threshold = decision_threshold
+        self.class_scale = class_scale
+        self.pos_label = pos_label
+        self.classes = classes
+        if classes is not None:
+            self.classes_ = np.asarray(classes)
+
+    @property
+    def decision(self) -> Decision:
+        """The rule as a :class:`Decision`, rebuilt on demand so it is never stale."""
+        scale = self.class_scale
+        return Decision(
+            threshold=None if self.decision_threshold is None else float(self.decision_threshold),
+            class_scale=None if scale is None else tuple(float(s) for s in scale),
+            pos_label=int(self.pos_label),
+        )
+
+    def fit(
+        self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> ThresholdedClassifier:
+        """Refit the inner estimator on label-encoded ``y``; the decision rule is kept."""
+        labels = np.asarray(y)
+        if labels.ndim != 1:
+            raise AutoImbError(f"y must be 1-D with one label per row, got shape {labels.shape}.")
+        classes, codes = np.unique(labels, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise AutoImbError("y holds a single class; a classifier needs at least two.")
+        if sample_weight is None:
+            self.estimator.fit(X, codes)
+        else:
+            self.estimator.fit(X, codes, sample_weight=np.asarray(sample_weight))
+        self.classes_ = classes
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        if not hasattr(self, "classes_"):
+            return False
+        try:
+            check_is_fitted(self.estimator)
+        except NotFittedError:
+            return False
+        return True
+
+    def predict_proba(self, X: Any) -> FloatArray:
+        """Probabilities of the inner estimator, columns in ``classes_`` order."""
+        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """Labels from the tuned rule, in the user's original label values."""
+        check_is_fitted(self)
+        proba = self.predict_proba(X)
+        if proba.shape[1] != len(self.classes_):
+            raise AutoImbError(
+                f"The estimator gives {proba.shape[1]} probability columns but classes_ "
+                f"holds {len(self.classes_)} labels; pass the classes it was fitted on."
+            )
+        return self.classes_[self.decision.apply(proba)]

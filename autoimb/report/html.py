@@ -1,0 +1,393 @@
+"""The HTML report: one self-contained file (images embedded, no network) to show a colleague.
+
+It is built from a :class:`~autoimb.result.SearchResult`, or later from an Optuna study and/or
+a saved model's card. A study alone gives the leaderboard, the history and what mattered; the
+winner's curves, metric table and confusion matrix need its out-of-fold predictions, which a
+study does not store, so given the training data the winner's cross-validation is run again
+(one trial's cost) with the study's folds and seed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from autoimb import __version__
+from autoimb.engine.storage import STUDY_ATTR
+from autoimb.exceptions import AutoImbError
+from autoimb.leaderboard import STAGE_COLUMNS, leaderboard
+from autoimb.metrics.registry import confusion_matrix, report_metrics
+from autoimb.report.plots import (
+    calibration_figure,
+    choices_figure,
+    history_figure,
+    importance_figure,
+    ranking_figure,
+    threshold_figure,
+)
+from autoimb.report.winner import OutOfFold, Winner, study_attrs
+from autoimb.strategy import Ensemble, parse_strategy, strategy_label, strategy_stages
+
+__all__ = ["OutOfFold", "Winner", "write_report", "write_study_report"]
+
+TOP_TRIALS = 15
+_STAGES = ("model", *[s for s in STAGE_COLUMNS if s != "model"])  # the model first
+_NEEDS_DATA = (
+    "The winner's curves, metric table and confusion matrix need its out-of-fold predictions, "
+    "which a study does not store. Pass the training data (<code>autoimb report ... --data "
+    "DATA --target COL</code>) to run the winner's cross-validation again, or use "
+    "<code>autoimb search --report</code> / <code>result.report_html()</code>."
+)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def write_report(result: Any, path: str | Path) -> Path:
+    """Write the report of a finished search, every section included, to ``path``."""
+    return _write(path, Winner.from_result(result), result.study, [])
+
+
+def write_study_report(
+    path: str | Path,
+    *,
+    study: optuna.Study | None = None,
+    model_card: Mapping[str, Any] | None = None,
+    X: Any = None,
+    y: Any = None,
+    sample_weight: Any = None,
+) -> Path:
+    """Write a report from a study and/or a saved model's card, without a ``SearchResult``.
+
+    The winner is the model (its card) when given, else the study's best trial. With ``X, y``
+    (the training data) its cross-validation runs again with the study's folds and seed, for
+    the curves and the confusion matrix; without them those sections say what they need.
+    """
+    if study is None and model_card is None:
+        raise AutoImbError("a report needs a study, a model, or both.")
+    notes = []
+    winner = Winner.from_card(model_card) if model_card is not None else Winner.from_study(study)
+    if study is None:
+        notes.append("No study was found, so the leaderboard, history and importances are absent.")
+    elif model_card is not None and any(t.state == TrialState.COMPLETE for t in study.trials):
+        best = study.best_trial
+        if not _is_winner(best, winner.config):
+            notes.append(
+                f"The study's best trial ({best.number}, score {best.value:.4f}) is not "
+                "this model's strategy: the study went on after the model was saved."
+            )
+    if X is not None and y is not None:
+        attrs = study_attrs(study) if study is not None else {}
+        winner.reevaluate(
+            X,
+            y,
+            cv=int(attrs.get("cv", 5)),
+            seed=int(attrs.get("seed", 0)),
+            sample_weight=sample_weight,
+        )
+        notes.append("The winner's out-of-fold predictions were computed again for this report.")
+    return _write(path, winner, study, notes)
+
+
+def _is_winner(best: Any, config: Mapping[str, Any]) -> bool:
+    """Whether the study's best trial is the model's strategy, or one of its ensemble's members."""
+    strategy = parse_strategy(config)
+    if isinstance(strategy, Ensemble):
+        return best.number in strategy.members
+    return strategy_stages(best.user_attrs.get("config", {})) == strategy.to_config()
+
+
+def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: list[str]) -> Path:
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # plotting and importance warnings are not the reader's
+        page = _page(winner, study, notes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------- the page
+
+
+def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
+    board = leaderboard(study) if study is not None else pd.DataFrame()
+    done = board[board["state"] == "COMPLETE"] if not board.empty else board
+    maximize = study is None or study.direction == optuna.study.StudyDirection.MAXIMIZE
+    metric = winner.metric.name
+    sections = [
+        ("winner", "Winner", _winner_section(winner)),
+        ("curves", "Curves", _curves_section(winner)),
+        ("leaderboard", "Leaderboard", _leaderboard_section(board, done)),
+        ("history", "Optimisation history", _history_section(board, done, metric, maximize)),
+        ("choices", "Which choices mattered", _choices_section(study, done, metric, maximize)),
+        ("data", "Data", _data_section(winner, study)),
+    ]
+    title = f"autoimb report: {metric}"
+    subtitle = f"autoimb {__version__} · {datetime.datetime.now():%Y-%m-%d %H:%M}"
+    if study is not None:
+        subtitle += f" · study {html.escape(study.study_name)} ({len(study.trials)} trials)"
+    nav = " ".join(f'<a href="#{key}">{name}</a>' for key, name, _ in sections)
+    body = "".join(f'<section id="{k}"><h2>{n}</h2>{c}</section>' for k, n, c in sections)
+    note = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>"
+        f"<header><h1>{html.escape(title)}</h1><p class='sub'>{subtitle}</p>{note}"
+        f"<nav>{nav}</nav></header>{body}</main></body></html>\n"
+    )
+
+
+def _winner_section(w: Winner) -> str:
+    rows = [
+        ("strategy", html.escape(strategy_label(w.config))),
+        (f"{html.escape(w.metric.name)} (cross-validated)", _num(w.score)),
+        ("decision", html.escape(_decision_text(w))),
+    ]
+    if w.search_score is not None and w.search_score != w.score:
+        rows.insert(2, ("on the folds that chose it", _num(w.search_score)))
+    if w.trial is not None:
+        rows.append(("trial", str(w.trial)))
+    parts = [_kv_table(rows), "<h3>Strategy</h3>", _strategy_table(w.config)]
+    if w.oof is None:
+        return "".join(parts) + f'<p class="note">{_NEEDS_DATA}</p>'
+    oof, pos = w.oof, w.decision.pos_label
+    predicted = w.decision.apply(oof.proba)
+    metrics = report_metrics(oof.y, oof.proba, predicted, sample_weight=oof.weights, pos_label=pos)
+    matrix = confusion_matrix(oof.y, predicted, len(w.classes), sample_weight=oof.weights)
+    parts += [
+        "<div class='row'><div><h3>Every metric, out of fold</h3>",
+        _kv_table([(html.escape(k), _num(v)) for k, v in metrics.items()]),
+        "</div><div><h3>Confusion matrix</h3>",
+        _confusion_html(matrix, w.classes),
+        "</div></div>",
+        "<p class='caption'>Out-of-fold predictions of the search's folds with the chosen "
+        "decision applied. The headline score is cross-fitted (each fold's threshold chosen on "
+        "the other folds) and, when there was time, measured on a fresh split of the folds, "
+        "so it can differ from the in-sample value of the same metric here.</p>",
+    ]
+    return "".join(parts)
+
+
+def _decision_text(w: Winner) -> str:
+    d = w.decision
+    positive = w.classes[d.pos_label] if d.pos_label < len(w.classes) else str(d.pos_label)
+    if d.threshold is not None:
+        return f"predict {positive} when P({positive}) ≥ {d.threshold:.4g}"
+    if d.class_scale is not None:
+        scales = ", ".join(f"{c}: {s:.3g}" for c, s in zip(w.classes, d.class_scale, strict=False))
+        return f"argmax of the probabilities scaled per class ({scales})"
+    return "argmax of the probabilities"
+
+
+def _strategy_table(config: Mapping[str, Any]) -> str:
+    rows = []
+    for stage in sorted(config, key=lambda s: _STAGES.index(s) if s in _STAGES else len(_STAGES)):
+        params = ", ".join(f"{k}={_short(v)}" for k, v in config[stage].items() if k != "name")
+        rows.append(
+            (
+                html.escape(stage),
+                f"<b>{html.escape(str(config[stage].get('name')))}</b> "
+                f"<span class='muted'>{html.escape(params)}</span>",
+            )
+        )
+    return _kv_table(rows)
+
+
+def _curves_section(w: Winner) -> str:
+    if w.oof is None:
+        return f'<p class="note">{_NEEDS_DATA}</p>'
+    figures = [ranking_figure(w, w.oof, "pr"), ranking_figure(w, w.oof, "roc")]
+    if w.decision.threshold is not None:
+        figures.append(threshold_figure(w, w.oof))
+    figures.append(calibration_figure(w, w.oof))
+    out = "<div class='grid'>" + "".join(figures) + "</div>"
+    if w.oof.proba.shape[1] > 2:
+        out += (
+            "<p class='caption'>With more than two classes the decision is a factor per class "
+            "(the argmax of the scaled probabilities) rather than one threshold, so there is no "
+            "metric-against-threshold curve; the factors are in the decision above. Each curve "
+            "is one class against the rest.</p>"
+        )
+    return out
+
+
+def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
+    if board.empty:
+        return "<p class='note'>No study, so no leaderboard.</p>"
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in board["state"].value_counts().items())
+    rows = [
+        [
+            str(rank),
+            str(r.trial),
+            _num(r.score),
+            html.escape(strategy_label({s: {"name": getattr(r, s)} for s in _STAGES})),
+            f"<span class='muted'>{html.escape(_params_text(r.params))}</span>",
+            _num(r.threshold, 3),
+            _num(r.seconds, 1),
+        ]
+        for rank, r in enumerate(done.head(TOP_TRIALS).itertuples(), start=1)
+    ]
+    head = ["rank", "trial", "score", "strategy", "parameters", "threshold", "seconds"]
+    out = f"<p>{len(board)} trials: {counts}.</p>" + _table(head, rows)
+    errors = board.loc[board["state"] == "FAIL", "error"].fillna("no error recorded")
+    if len(errors):
+        causes = errors.value_counts().head(5)
+        out += "<h3>Why trials failed</h3>" + _table(
+            ["trials", "error"], [[str(n), html.escape(str(e))] for e, n in causes.items()]
+        )
+    return out
+
+
+def _params_text(params: Any) -> str:
+    if not isinstance(params, Mapping):
+        return ""
+    return "; ".join(
+        f"{stage}: " + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+        for stage, values in params.items()
+        if values
+    )
+
+
+def _history_section(board: pd.DataFrame, done: pd.DataFrame, metric: str, maximize: bool) -> str:
+    if done.empty:
+        return "<p class='note'>No finished trials in a study, so no history.</p>"
+    return history_figure(board, done, metric, maximize)
+
+
+def _choices_section(
+    study: optuna.Study | None, done: pd.DataFrame, metric: str, maximize: bool
+) -> str:
+    if study is None or done.empty:
+        return "<p class='note'>No finished trials in a study, so nothing to compare.</p>"
+    tried = {s: sorted(done[s].dropna().astype(str).unique()) for s in _STAGES if s in done}
+    stages = [s for s, names in tried.items() if len(names) > 1]
+    fixed = "; ".join(f"{s}: always {names[0]}" for s, names in tried.items() if len(names) == 1)
+    fixed = f" One choice only, so not drawn: {html.escape(fixed)}." if fixed else ""
+    importances = "<h3>Parameter importances</h3>" + _importance_html(study, len(done))
+    if not stages:
+        return f"<p class='note'>Every trial made the same choices.{fixed}</p>" + importances
+    return choices_figure(done, stages, metric, maximize, fixed) + importances
+
+
+def _importance_html(study: optuna.Study, n_done: int) -> str:
+    if n_done < 4:
+        return "<p class='note'>Importances need at least 4 finished trials.</p>"
+    try:
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    except Exception as exc:  # a failed section must not cost the whole report
+        return f"<p class='note'>Importances could not be computed: {html.escape(str(exc))}</p>"
+    if not importances:
+        return "<p class='note'>No parameter was searched in every finished trial.</p>"
+    return importance_figure(importances)
+
+
+def _data_section(w: Winner, study: optuna.Study | None) -> str:
+    summary = w.summary
+    if summary is None and study is not None:
+        attrs = study.user_attrs.get(STUDY_ATTR, {})
+        summary = {"rows": attrs.get("rows"), "classes": ", ".join(attrs.get("classes", []))}
+    if not summary:
+        return "<p class='note'>No data summary was recorded.</p>"
+    rows = [
+        (html.escape(str(k).replace("_", " ")), html.escape(_short(v)))
+        for k, v in summary.items()
+        if k != "class_counts"
+    ]
+    out = _kv_table(rows)
+    counts = summary.get("class_counts") or {}
+    if counts:
+        total = sum(counts.values())
+        out += "<h3>Class counts</h3>" + _table(
+            ["class", "rows", "share"],
+            [[html.escape(str(c)), f"{n:,}", f"{n / total:.1%}"] for c, n in counts.items()],
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- HTML helpers
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None or not math.isfinite(float(value)):
+        return "—"
+    return f"{float(value):.{digits}f}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _kv_table(rows: Sequence[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"<table class='kv'>{body}</table>"
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _confusion_html(matrix: np.ndarray, labels: Sequence[str]) -> str:
+    """Cells shaded by their share of the true class, so the misses stand out."""
+    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1e-12)
+    head = (
+        "<tr><th>true \\ predicted</th>"
+        + "".join(f"<th>{html.escape(c)}</th>" for c in labels)
+        + "</tr>"
+    )
+    body = "".join(
+        f"<tr><th>{html.escape(label)}</th>"
+        + "".join(
+            f"<td style='background: rgba(37, 99, 235, {0.06 + 0.6 * share[i, j]:.2f})'>"
+            f"{matrix[i, j]:,.0f} <span class='muted'>({share[i, j]:.0%})</span></td>"
+            for j in range(len(labels))
+        )
+        + "</tr>"
+        for i, label in enumerate(labels)
+    )
+    return f"<table class='confusion'>{head}{body}</table>"
+
+
+_CSS = """
+body { font: 15px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1f2933;
+       background: #f5f7fa; margin: 0; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px; }
+header h1 { margin: 0; font-size: 26px; }
+.sub, .muted, .caption { color: #616e7c; }
+.caption { font-size: 13px; }
+nav a { margin-right: 14px; color: #2563eb; text-decoration: none; }
+section { background: #fff; border-radius: 8px; padding: 16px 22px; margin: 18px 0;
+          box-shadow: 0 1px 3px rgba(0, 0, 0, .08); }
+h2 { margin-top: 4px; border-bottom: 1px solid #e4e7eb; padding-bottom: 6px; }
+h3 { font-size: 16px; margin: 16px 0 6px; }
+table { border-collapse: collapse; font-size: 14px; margin: 6px 0; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: left;
+         vertical-align: top; }
+thead th { background: #f0f4f8; }
+table.kv th { font-weight: 600; color: #3e4c59; }
+table.confusion td { text-align: right; }
+.row { display: flex; flex-wrap: wrap; gap: 32px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 12px; }
+figure { margin: 0; }
+img { max-width: 100%; height: auto; }
+.note { background: #fffbea; border-left: 4px solid #f0b429; padding: 8px 12px; }
+"""

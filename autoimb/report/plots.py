@@ -1,0 +1,269 @@
+"""The report's matplotlib figures, each returned as HTML holding its PNG inline (base64).
+
+Figures are drawn by Agg through their own canvas, so pyplot's global backend is untouched
+and the report stays one self-contained file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from autoimb.posthoc.threshold import threshold_curve, tuning_metric
+from autoimb.report.winner import OutOfFold, Winner
+
+ACCENT, MARK = "#2563eb", "crimson"
+
+
+def history_figure(board: pd.DataFrame, done: pd.DataFrame, metric: str, maximize: bool) -> str:
+    """Each finished trial's score, coloured by model, with the best so far."""
+    done = done.sort_values("trial")
+    fig, ax = _figure(9.5, 3.8)
+    for model, group in done.groupby("model"):
+        ax.scatter(group["trial"], group["score"], s=22, alpha=0.8, label=str(model))
+    best = done["score"].cummax() if maximize else done["score"].cummin()
+    ax.step(done["trial"], best, where="post", color="black", lw=1.4, label="best so far")
+    ax.set(xlabel="trial", ylabel=metric)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.grid(alpha=0.3)
+    return _figure_html(
+        fig,
+        "optimisation history",
+        f"Score of each finished trial (coloured by model) and the best so far. The other "
+        f"{len(board) - len(done)} trials were pruned, failed or are still running.",
+    )
+
+
+def choices_figure(
+    done: pd.DataFrame, stages: Sequence[str], metric: str, maximize: bool, fixed: str
+) -> str:
+    """The finished trials' scores for each choice of each stage that had more than one."""
+    ncols = min(len(stages), 2)
+    nrows = math.ceil(len(stages) / ncols)
+    fig = Figure(figsize=(10, 3.6 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    jitter = np.random.default_rng(0)
+    for ax, stage in zip(axes, stages, strict=False):
+        groups = {str(k): g["score"].to_numpy() for k, g in done.groupby(stage)}
+        names = sorted(groups, key=lambda k: np.median(groups[k]), reverse=maximize)
+        values = [groups[n] for n in names]
+        ax.boxplot(
+            values,
+            positions=range(len(names)),
+            widths=0.55,
+            showfliers=False,
+            medianprops={"color": MARK},
+        )
+        for i, v in enumerate(values):
+            ax.scatter(i + jitter.uniform(-0.15, 0.15, len(v)), v, s=12, alpha=0.6, color=ACCENT)
+        labels = [f"{n} ({len(v)})" for n, v in zip(names, values, strict=True)]
+        ax.set_xticks(range(len(names)), labels=labels, rotation=25, ha="right", fontsize=8)
+        ax.set(title=f"by {stage}", ylabel=metric)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[len(stages) :]:
+        ax.set_visible(False)
+    return _figure_html(
+        fig,
+        "score by strategy choice",
+        "Scores of the finished trials for each choice of each stage (best median first, number "
+        "of trials in brackets). The sampler tries promising choices more often, so a box with "
+        f"few trials behind it is weak evidence either way.{fixed}",
+    )
+
+
+def importance_figure(importances: Mapping[str, float]) -> str:
+    """The parameters that explain most of the score's variance, largest on top."""
+    names = list(importances)[:12][::-1]
+    fig, ax = _figure(7, 0.45 * len(names) + 1.2)
+    ax.barh(names, [importances[n] for n in names], color=ACCENT)
+    ax.set(xlabel="importance (fANOVA)")
+    ax.tick_params(axis="y", labelsize=8)
+    return _figure_html(
+        fig,
+        "parameter importances",
+        "How much of the score's variance each parameter explains (Optuna's fANOVA). Optuna "
+        "uses the parameters every finished trial shares, mostly the stage choices; a "
+        "component's own hyper-parameters appear only if every trial used that component.",
+    )
+
+
+# ----------------------------------------------------------------------------------- curves
+
+
+def _one_vs_rest(w: Winner, oof: OutOfFold) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(label, is that class, its probability)`` per curve; binary shows the positive class."""
+    n_classes = oof.proba.shape[1]
+    codes = range(n_classes) if n_classes > 2 else [w.decision.pos_label]
+    return [(w.classes[c], oof.y == c, oof.proba[:, c]) for c in codes]
+
+
+def _chosen_rates(w: Winner, oof: OutOfFold) -> tuple[float, float, float] | None:
+    """Precision, recall and false-positive rate at the chosen threshold (binary only)."""
+    d = w.decision
+    if d.threshold is None:
+        return None
+    hit = oof.proba[:, d.pos_label] >= d.threshold
+    is_pos = oof.y == d.pos_label
+    tp, fp = oof.weights[hit & is_pos].sum(), oof.weights[hit & ~is_pos].sum()
+    fn, tn = oof.weights[~hit & is_pos].sum(), oof.weights[~hit & ~is_pos].sum()
+    return tp / max(tp + fp, 1e-12), tp / max(tp + fn, 1e-12), fp / max(fp + tn, 1e-12)
+
+
+def ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
+    from sklearn.metrics import (
+        average_precision_score,
+        precision_recall_curve,
+        roc_auc_score,
+        roc_curve,
+    )
+
+    fig, ax = _figure()
+    curves = _one_vs_rest(w, oof)
+    for label, is_class, score in curves:
+        if kind == "pr":
+            precision, recall, _ = precision_recall_curve(
+                is_class, score, sample_weight=oof.weights
+            )
+            area = average_precision_score(is_class, score, sample_weight=oof.weights)
+            ax.step(recall, precision, where="post", label=f"{label} (AP {area:.3f})")
+        else:
+            fpr, tpr, _ = roc_curve(is_class, score, sample_weight=oof.weights)
+            area = roc_auc_score(is_class, score, sample_weight=oof.weights)
+            ax.plot(fpr, tpr, label=f"{label} (AUC {area:.3f})")
+    rates = _chosen_rates(w, oof)
+    chosen = f"chosen threshold {w.decision.threshold or 0.0:.3g}"
+    if kind == "pr":
+        if len(curves) == 1:
+            base = float(oof.weights[curves[0][1]].sum() / oof.weights.sum())
+            ax.axhline(base, ls="--", color="grey", lw=1, label=f"chance ({base:.3f})")
+        if rates:
+            ax.plot(rates[1], rates[0], "o", color=MARK, ms=8, label=chosen)
+        ax.set(xlabel="recall", ylabel="precision", title="Precision and recall")
+        caption = (
+            "Precision against recall of the out-of-fold probabilities; the dot is the "
+            "chosen threshold. On a rare class this curve says more than ROC does."
+        )
+    else:
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+        if rates:
+            ax.plot(rates[2], rates[1], "o", color=MARK, ms=8, label=chosen)
+        ax.set(xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC")
+        caption = "ROC curve of the out-of-fold probabilities; the dot is the chosen threshold."
+    ax.set(xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(fontsize=8, loc="lower left" if kind == "pr" else "lower right")
+    ax.grid(alpha=0.3)
+    return _figure_html(fig, ax.get_title(), caption)
+
+
+def threshold_figure(w: Winner, oof: OutOfFold) -> str:
+    pos, chosen = w.decision.pos_label, float(w.decision.threshold or 0.0)
+    tuned = tuning_metric(w.metric)
+    thresholds, values = threshold_curve(
+        oof.y, oof.proba, w.metric, sample_weight=oof.weights, pos_label=pos, n_points=401
+    )
+    at_chosen = tuned.score_labels(
+        oof.y, w.decision.apply(oof.proba), sample_weight=oof.weights, pos_label=pos, n_classes=2
+    )
+    fig, ax = _figure()
+    ax.plot(thresholds, values, color=ACCENT)
+    ax.axvline(chosen, color=MARK, ls="--", lw=1)
+    ax.plot(
+        chosen,
+        at_chosen,
+        "o",
+        color=MARK,
+        ms=8,
+        label=f"chosen {chosen:.3g}: {tuned.name} {at_chosen:.3f}",
+    )
+    ax.set(
+        xlabel=f"threshold on P({w.classes[pos]})",
+        ylabel=tuned.name,
+        title=f"{tuned.name} against the threshold",
+    )
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    caption = (
+        "The metric on all out-of-fold predictions at each threshold; the chosen one sits "
+        "in the middle of the best plateau, where small shifts in the data matter least."
+    )
+    if tuned.name != w.metric.name:
+        caption += (
+            f" {w.metric.name} ranks probabilities and does not depend on the threshold, "
+            f"so the threshold is tuned for {tuned.name}."
+        )
+    return _figure_html(fig, ax.get_title(), caption)
+
+
+def calibration_figure(w: Winner, oof: OutOfFold) -> str:
+    fig, ax = _figure()
+    curves = _one_vs_rest(w, oof)
+    for label, is_class, score in curves:
+        ax.plot(*_reliability(is_class, score, oof.weights), "o-", ms=4, label=label)
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="calibrated")
+    if len(curves) == 1:
+        spread = ax.twinx()
+        spread.hist(
+            curves[0][2], bins=25, range=(0, 1), weights=oof.weights, color="grey", alpha=0.2
+        )
+        spread.set_yticks([])
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        xlabel="mean predicted probability",
+        ylabel="observed frequency",
+        title="Calibration",
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    caption = (
+        "Observed frequency of the class against the mean predicted probability, in ten "
+        "equal-count bins (grey: how the probabilities spread). Resampling and class "
+        "weights shift probabilities on purpose and the tuned decision makes up for it, "
+        "so read them as risks only where the curve follows the diagonal."
+    )
+    return _figure_html(fig, "calibration", caption)
+
+
+def _reliability(
+    is_class: np.ndarray, score: np.ndarray, weights: np.ndarray, n_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean probability and observed frequency per equal-count bin."""
+    edges = np.unique(np.quantile(score, np.linspace(0, 1, n_bins + 1)))
+    if len(edges) < 2:
+        edges = np.array([score.min(), score.min() + 1e-12])
+    size = len(edges) - 1
+    bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, size - 1)
+    total = np.bincount(bins, weights=weights, minlength=size)
+    keep = total > 0
+    predicted = np.bincount(bins, weights=weights * score, minlength=size)[keep] / total[keep]
+    observed = np.bincount(bins, weights=weights * is_class, minlength=size)[keep] / total[keep]
+    return predicted, observed
+
+
+# -------------------------------------------------------------------------- figure helpers
+
+
+def _figure(width: float = 5.4, height: float = 4.0) -> tuple[Figure, Any]:
+    """A figure drawn by Agg through its own canvas, so pyplot's global backend is untouched."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots()
+
+
+def _figure_html(fig: Figure, alt: str, caption: str) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+        f"<figcaption class='caption'>{caption}</figcaption></figure>"
+    )

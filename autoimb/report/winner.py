@@ -1,0 +1,148 @@
+"""What a report says about the winning strategy, whatever it is rebuilt from.
+
+A finished search holds everything; a saved model's card or an Optuna study hold the strategy
+and its score but not its out-of-fold predictions, which :meth:`Winner.reevaluate` computes
+again from the training data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from autoimb.engine.budget import model_threads
+from autoimb.engine.storage import STUDY_ATTR
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics.registry import Metric, get_metric
+from autoimb.posthoc.ensemble import blend
+from autoimb.posthoc.threshold import Decision, honest_score
+from autoimb.strategy import Ensemble, parse_strategy, strategy_stages
+
+__all__ = ["OutOfFold", "Winner", "study_attrs"]
+
+
+@dataclass
+class OutOfFold:
+    """The winner's out-of-fold probabilities with the rows' label codes and weights."""
+
+    y: np.ndarray
+    proba: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray, proba: np.ndarray, weights: np.ndarray | None) -> OutOfFold:
+        w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+        return cls(np.asarray(y), np.asarray(proba, dtype=float), w)
+
+
+@dataclass
+class Winner:
+    """What the report says about the chosen strategy, whatever it was rebuilt from."""
+
+    metric: Metric
+    score: float | None
+    config: dict[str, Any]
+    decision: Decision
+    classes: list[str]
+    trial: int | None = None
+    oof: OutOfFold | None = None
+    summary: dict[str, Any] | None = None
+    search_score: float | None = None
+
+    @classmethod
+    def from_result(cls, result: Any) -> Winner:
+        ev = result.evidence
+        return cls(
+            result.metric,
+            result.best_score,
+            strategy_stages(result.best_config),
+            result.decision,
+            [str(c) for c in result.classes_],
+            trial=result.study.best_trial.number,
+            oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight),
+            summary=ev.summary,
+            search_score=result.search_score,
+        )
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Winner:
+        return cls(
+            get_metric(card["metric"]),
+            card.get("cv_score"),
+            strategy_stages(card.get("config", {})),
+            Decision.from_dict(card.get("decision") or {}),
+            [str(c) for c in card.get("classes", [])],
+            summary=card.get("data"),
+            search_score=card.get("search_score"),
+        )
+
+    @classmethod
+    def from_study(cls, study: optuna.Study) -> Winner:
+        if not any(t.state == TrialState.COMPLETE for t in study.trials):
+            raise AutoImbError(f"study {study.study_name!r} has no finished trial to report on.")
+        attrs = study_attrs(study)
+        best = study.best_trial
+        return cls(
+            get_metric(attrs["metric"]),
+            best.value,
+            strategy_stages(best.user_attrs.get("config", {})),
+            Decision.from_dict(best.user_attrs.get("decision") or {}),
+            [str(c) for c in attrs.get("classes", [])],
+            trial=best.number,
+        )
+
+    def reevaluate(
+        self, X: Any, y: Any, *, cv: int = 5, seed: int = 0, sample_weight: Any = None
+    ) -> None:
+        """Cross-validate the winner's strategy again on its training data, for its curves."""
+        from autoimb.data.dataset import validate
+        from autoimb.engine.evaluate import CrossValidation, evaluate
+
+        data = validate(X, y, sample_weight=sample_weight)
+        classes = [str(c) for c in data.classes]
+        if self.classes and classes != self.classes:
+            raise AutoImbError(
+                f"the data's classes {classes} differ from the winner's {self.classes}; pass "
+                "the data (and target column) the search ran on."
+            )
+        folds = CrossValidation(data, cv, random_state=seed)
+        strategy = parse_strategy(self.config)
+        singles = strategy.members if isinstance(strategy, Ensemble) else {0: strategy}
+        weights = strategy.weights if isinstance(strategy, Ensemble) else {0: 1.0}
+        oofs = {
+            n: evaluate(
+                single.to_config(),
+                folds,
+                self.metric,
+                random_state=seed,
+                n_threads=model_threads(1, len(data.y)),
+            ).oof
+            for n, single in singles.items()
+        }
+        proba = blend(oofs, weights) if len(oofs) > 1 else next(iter(oofs.values()))
+        self.oof = OutOfFold.of(data.y, proba, data.sample_weight)
+        self.classes, self.summary = classes, data.summary()
+        if self.score is None:
+            self.score = honest_score(
+                data.y,
+                proba,
+                folds.fold_ids,
+                self.metric,
+                sample_weight=data.sample_weight,
+                pos_label=data.pos_label,
+            )[0]
+
+
+def study_attrs(study: optuna.Study) -> dict[str, Any]:
+    attrs = study.user_attrs.get(STUDY_ATTR)
+    if attrs is None:
+        raise AutoImbError(
+            f"study {study.study_name!r} was not made by autoimb (it records no search "
+            "settings); pass a study that an autoimb search wrote."
+        )
+    return dict(attrs)

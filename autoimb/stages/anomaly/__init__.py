@@ -1,0 +1,75 @@
+"""Anomaly detection, both ways: detectors as minority models, and a score as an extra column.
+
+The detectors learn the majority class and call outliers minority (model stage); the score
+feature adds an isolation forest's anomaly score as a column for any model (features stage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autoimb.stages.anomaly.detectors import AnomalyDetectorClassifier, AnomalyScoreFeatures
+from autoimb.stages.base import Component, FitContext, register
+
+
+def _detector(kind: str) -> Any:
+    def build(params: Mapping[str, Any], ctx: FitContext) -> AnomalyDetectorClassifier:
+        return AnomalyDetectorClassifier(
+            detector=kind,
+            **{k: v for k, v in params.items() if k in _DETECTOR_PARAMS},
+            random_state=ctx.random_state,
+            n_threads=ctx.n_threads,
+        )
+
+    return build
+
+
+_DETECTOR_PARAMS = ("n_estimators", "nu", "gamma", "n_neighbors", "max_samples_svm", "calibration")
+
+
+def _anomaly_score(params: Mapping[str, Any], ctx: FitContext) -> AnomalyScoreFeatures:
+    return AnomalyScoreFeatures(
+        n_estimators=int(params.get("n_estimators", 100)),
+        fit_on=str(params.get("fit_on", "majority")),
+        random_state=ctx.random_state,
+        n_threads=ctx.n_threads,
+    )
+
+
+register(
+    Component(
+        "anomaly_score",
+        "features",
+        _anomaly_score,
+        "An isolation forest's anomaly score as one more column, for any model.",
+        scales=False,
+    ),
+    Component(
+        "isolation_forest",
+        "model",
+        _detector("isolation_forest"),
+        "Isolation forest on the majority class; outliers are called minority.",
+        balances_itself=True,
+        binary_only=True,
+        scales=False,
+    ),
+    Component(
+        "one_class_svm",
+        "model",
+        _detector("one_class_svm"),
+        "One-class SVM on a bounded sample of the majority class.",
+        balances_itself=True,
+        binary_only=True,
+        scales=False,
+    ),
+    Component(
+        "local_outlier_factor",
+        "model",
+        _detector("local_outlier_factor"),
+        "Local outlier factor (novelty mode) on the majority class.",
+        balances_itself=True,
+        binary_only=True,
+        scales=False,
+    ),
+)

@@ -1,0 +1,37 @@
+"""Augmentation stage: new minority rows made from the minority itself, before resampling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autoimb.stages.augmentation.minority import MinorityJitter, MinorityMixup
+from autoimb.stages.base import Component, FitContext, register
+
+
+def _jitter(params: Mapping[str, Any], ctx: FitContext) -> MinorityJitter:
+    return MinorityJitter(
+        ratio=float(params.get("ratio", 0.5)),
+        noise_scale=float(params.get("noise_scale", 0.05)),
+        n_cat=ctx.n_cat,
+        cat_mode=str(params.get("cat_mode", "keep")),
+        random_state=ctx.random_state,
+    )
+
+
+def _mixup(params: Mapping[str, Any], ctx: FitContext) -> MinorityMixup:
+    return MinorityMixup(
+        ratio=float(params.get("ratio", 0.5)),
+        alpha=float(params.get("alpha", 0.4)),
+        n_cat=ctx.n_cat,
+        cat_mode=str(params.get("cat_mode", "keep")),
+        random_state=ctx.random_state,
+    )
+
+
+register(
+    Component(
+        "jitter", "augmenter", _jitter, "Minority copies with Gaussian noise scaled per feature."
+    ),
+    Component("mixup", "augmenter", _mixup, "Convex mixes of two rows of the same minority class."),
+)

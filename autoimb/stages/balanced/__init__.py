@@ -1,0 +1,90 @@
+"""Balanced ensembles (imbalanced-learn): each member sees a rebalanced sample of the rows.
+
+Balanced random forest, EasyEnsemble, balanced bagging and RUSBoost rebalance inside their own
+fit, so the search gives them no class weights on top (``balances_itself``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from imblearn import ensemble
+from sklearn.tree import DecisionTreeClassifier
+
+from autoimb.stages.base import Component, FitContext, grow_in_chunks, register
+
+
+def _balanced_random_forest(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.BalancedRandomForestClassifier(
+        n_estimators=int(params.get("n_estimators", 200)),
+        min_samples_leaf=int(params.get("min_samples_leaf", 1)),
+        max_features=params.get("max_features", "sqrt"),
+        sampling_strategy="all",
+        replacement=True,
+        bootstrap=False,
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+    )
+
+
+def _easy_ensemble(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.EasyEnsembleClassifier(
+        n_estimators=int(params.get("n_estimators", 10)),
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+    )
+
+
+def _balanced_bagging(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.BalancedBaggingClassifier(
+        estimator=DecisionTreeClassifier(min_samples_leaf=int(params.get("min_samples_leaf", 1))),
+        n_estimators=int(params.get("n_estimators", 50)),
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+    )
+
+
+def _rusboost(params: Mapping[str, Any], ctx: FitContext) -> Any:
+    return ensemble.RUSBoostClassifier(
+        estimator=DecisionTreeClassifier(max_depth=int(params.get("max_depth", 3))),
+        n_estimators=int(params.get("n_estimators", 50)),
+        learning_rate=float(params.get("learning_rate", 0.5)),
+        random_state=ctx.random_state,
+    )
+
+
+register(
+    Component(
+        "balanced_random_forest",
+        "model",
+        _balanced_random_forest,
+        "Random forest whose trees each see a balanced bootstrap.",
+        balances_itself=True,
+        scales=False,
+        fit=grow_in_chunks,
+    ),
+    Component(
+        "easy_ensemble",
+        "model",
+        _easy_ensemble,
+        "AdaBoost learners on balanced random subsets of the majority.",
+        sample_weight=False,
+        balances_itself=True,
+    ),
+    Component(
+        "balanced_bagging",
+        "model",
+        _balanced_bagging,
+        "Bagged trees, each bag undersampled to balance.",
+        sample_weight=False,
+        balances_itself=True,
+    ),
+    Component(
+        "rusboost",
+        "model",
+        _rusboost,
+        "AdaBoost with random undersampling at each round.",
+        balances_itself=True,
+    ),
+)

@@ -1,0 +1,183 @@
+"""What a component is (a name, a stage, a builder), and the registry every stage adds to.
+
+Stage packages import only this module, :mod:`autoimb._checks`, :mod:`autoimb._compat` and
+:mod:`autoimb.exceptions` (``tests/test_layout.py`` reads the imports), so each strategy family
+can be read, changed and tested on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from autoimb.exceptions import TrialTimeout
+
+STAGES: tuple[str, ...] = ("features", "augmenter", "resampler", "weighting", "model", "ensemble")
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a builder may know about the (fold's) training data; nothing about validation rows.
+
+    The matrix a component sees is float64 with the ``n_cat`` categorical codes first and the
+    numeric columns after them.
+    """
+
+    class_counts: np.ndarray
+    n_cat: int = 0
+    cardinalities: tuple[int, ...] = ()
+    n_features: int = 1
+    random_state: int | None = None
+    n_threads: int = 1
+    max_rows: int | None = None
+    deadline: float | None = None
+    pretrained: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_counts)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.class_counts.sum())
+
+    @property
+    def n_num(self) -> int:
+        return self.n_features - self.n_cat
+
+    @property
+    def cat_indices(self) -> list[int]:
+        return list(range(self.n_cat))
+
+
+Builder = Callable[[Mapping[str, Any], FitContext], Any]
+# Fits a built model: (model, X, y, fit keywords, deadline) → the fitted model.
+Fitter = Callable[[Any, np.ndarray, np.ndarray, dict[str, Any], "float | None"], Any]
+
+
+def plain_fit(
+    model: Any, X: np.ndarray, y: np.ndarray, keywords: dict[str, Any], deadline: float | None
+) -> Any:
+    return model.fit(X, y, **keywords)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One registered choice of one stage.
+
+    Parameters
+    ----------
+    build
+        Turns the searched parameters and the fold's context into a fresh object, so that
+        bounds such as ``k_neighbors`` can follow the fold's minority size.
+    sample_weight
+        Whether the built model's ``fit`` takes ``sample_weight``; models without it cannot
+        carry class weights or the user's weights, and the search leaves weighting out for them.
+    balances_itself
+        Models that rebalance internally (balanced forests, EasyEnsemble…) are not given class
+        weights on top.
+    binary_only
+        Refused, and left out of the search, for multi-class targets.
+    requires
+        An optional dependency; without it the component is absent from every space.
+    scales
+        False for components whose cost grows faster than the number of rows; they are left
+        out of searches on large data (see ``autoimb.config.LARGE_DATA_ROWS``).
+    fit_params
+        Model-specific fit options (categorical columns, a deadline callback, a model to
+        continue training from).
+    fit
+        How the pipeline fits the model; a model that can stop part-way (a forest grown in
+        chunks) uses it to keep the trial's deadline.
+    """
+
+    name: str
+    stage: str
+    build: Builder
+    description: str
+    sample_weight: bool = True
+    balances_itself: bool = False
+    binary_only: bool = False
+    requires: str | None = None
+    scales: bool = True
+    fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
+    fit: Fitter = plain_fit
+
+
+def fit_keywords(
+    model: Any, weights: np.ndarray | None, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Route ``sample_weight`` and model-specific fit options to the final estimator."""
+    keywords = dict(extra)
+    if weights is not None:
+        keywords["sample_weight"] = weights
+    if isinstance(model, Pipeline):
+        last = model.steps[-1][0]
+        return {f"{last}__{key}": value for key, value in keywords.items()}
+    return keywords
+
+
+def register(*components: Component) -> None:
+    for component in components:
+        registry = REGISTRY[component.stage]
+        if component.name in registry:
+            raise ValueError(f"component {component.name!r} is registered twice")
+        registry[component.name] = component
+
+
+def nothing(params: Mapping[str, Any], ctx: FitContext) -> None:
+    """The builder of each stage's ``none``: the stage is skipped."""
+    return None
+
+
+# Every stage but the model's can be skipped; its ``none`` comes first in the registry.
+_SKIPPED = {
+    "features": "The columns as they are.",
+    "augmenter": "No augmentation.",
+    "resampler": "No resampling.",
+    "weighting": "Every row weighs the same.",
+    "ensemble": "The trial's model alone.",
+}
+# stage -> name -> component, filled as the stage packages are imported (``autoimb.stages``).
+REGISTRY: dict[str, dict[str, Component]] = {
+    stage: {"none": Component("none", stage, nothing, _SKIPPED[stage])} if stage in _SKIPPED else {}
+    for stage in STAGES
+}
+
+
+def stop_at(deadline: float, what: str) -> None:
+    """Raise :class:`TrialTimeout` once the trial's deadline has passed."""
+    if time.monotonic() > deadline:
+        raise TrialTimeout(f"{what}: the trial ran past its time cap")
+
+
+def seconds_left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 1.0)
+
+
+FOREST_CHUNK = 25
+
+
+def grow_in_chunks(
+    forest: Any, X: Any, y: Any, keywords: dict[str, Any], deadline: float | None
+) -> Any:
+    """Fit a forest a chunk of trees at a time, stopping the trial once past its deadline.
+
+    A forest cannot stop inside ``fit``; growing it with ``warm_start`` lets the trial's time
+    cap act between chunks. It is grown the same way with or without a deadline, so a trial's
+    forests and the final refit's are the same (scikit-learn's forests also equal one ``fit``).
+    """
+    total = int(forest.n_estimators)
+    forest.set_params(warm_start=True)
+    for size in range(min(FOREST_CHUNK, total), total + FOREST_CHUNK, FOREST_CHUNK):
+        forest.set_params(n_estimators=min(size, total))
+        forest.fit(X, y, **keywords)
+        if size < total and deadline is not None:
+            stop_at(deadline, "a forest was stopped between chunks of trees")
+    forest.set_params(warm_start=False)
+    return forest

@@ -1,0 +1,87 @@
+"""Ensemble stage: the trial's model alone, bagged within each class, or soft-voted / stacked
+with a partner model of another family.
+
+The partner is looked up in the registry by name, at its defaults, so this stage imports no
+other stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from autoimb.exceptions import AutoImbError
+from autoimb.stages.base import REGISTRY, Component, FitContext, register
+from autoimb.stages.ensembles.combined import (
+    BaggedClassifier,
+    CombinedClassifier,
+    Member,
+    StackedClassifier,
+)
+
+# The partner a voting or stacking ensemble adds: a model of another family than most trials'.
+PARTNERS = ("logistic_regression", "lightgbm", "extra_trees")
+
+# Given the trial's model and its fit options: the ensemble, and every member's fit options.
+Combine = Callable[[Member, dict[str, Any]], tuple[CombinedClassifier, list[dict[str, Any]]]]
+
+
+def partner(params: Mapping[str, Any], ctx: FitContext) -> tuple[Member, dict[str, Any]]:
+    """The partner model at its defaults, and its fit options."""
+    name = str(params.get("partner", "logistic_regression"))
+    if name not in PARTNERS:
+        raise AutoImbError(f"ensemble partner must be one of {list(PARTNERS)}, got {name!r}.")
+    component = REGISTRY["model"][name]
+    return (component.build({}, ctx), component.sample_weight), component.fit_params(ctx)
+
+
+def _bagging(params: Mapping[str, Any], ctx: FitContext) -> Combine:
+    def combine(model: Member, options: dict[str, Any]) -> tuple[CombinedClassifier, list]:
+        n_estimators = int(params.get("n_estimators", 5))
+        return BaggedClassifier([model], n_estimators, ctx.random_state), [options]
+
+    return combine
+
+
+def _voting(params: Mapping[str, Any], ctx: FitContext) -> Combine:
+    def combine(model: Member, options: dict[str, Any]) -> tuple[CombinedClassifier, list]:
+        other, other_options = partner(params, ctx)
+        return CombinedClassifier([model, other]), [options, other_options]
+
+    return combine
+
+
+def _stacking(params: Mapping[str, Any], ctx: FitContext) -> Combine:
+    def combine(model: Member, options: dict[str, Any]) -> tuple[CombinedClassifier, list]:
+        other, other_options = partner(params, ctx)
+        stacked = StackedClassifier(
+            [model, other],
+            n_folds=int(params.get("n_folds", 3)),
+            C=float(params.get("C", 1.0)),
+            random_state=ctx.random_state,
+        )
+        return stacked, [options, other_options]
+
+    return combine
+
+
+register(
+    Component(
+        "bagging",
+        "ensemble",
+        _bagging,
+        "The model fitted on bootstraps drawn within each class, probabilities averaged.",
+    ),
+    Component(
+        "soft_voting",
+        "ensemble",
+        _voting,
+        "The model and a partner of another family, probabilities averaged.",
+    ),
+    Component(
+        "stacking",
+        "ensemble",
+        _stacking,
+        "The model and a partner, combined by a logistic regression on out-of-fold outputs.",
+    ),
+)

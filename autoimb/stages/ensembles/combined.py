@@ -1,0 +1,168 @@
+"""The in-trial ensembles: members fitted on the same rows, probabilities combined.
+
+The combined estimators fit their members themselves, so that each member gets the sample
+weights and fit options its own component asks for; scikit-learn's bagging, voting and stacking
+would drop them or route them to the wrong step. Members are fitted one after the other, and
+the trial's time cap is checked between them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from autoimb.exceptions import AutoImbError, TrialTimeout
+from autoimb.stages.base import fit_keywords
+
+Member = tuple[Any, bool]  # an unfitted estimator, and whether its fit takes sample_weight
+# Given the trial's model and its fit options: the ensemble, and every member's fit options.
+
+
+class CombinedClassifier(ClassifierMixin, BaseEstimator):
+    """Members fitted on the same rows, their class probabilities combined.
+
+    ``fit`` takes, besides the rows, each member's own fit options (in ``options``, one mapping
+    per member) and the trial's ``deadline``; they are used during fit and not kept.
+    """
+
+    def __init__(self, members: Sequence[Member] = ()) -> None:
+        self.members = members
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        options: Sequence[Mapping[str, Any]] | None = None,
+        deadline: float | None = None,
+    ) -> CombinedClassifier:
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise AutoImbError("an ensemble needs rows of at least two classes to fit on.")
+        options = list(options) if options is not None else [{} for _ in self.members]
+        self._fit_members(np.asarray(X), y, sample_weight, options, deadline)
+        return self
+
+    def _fit_members(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        weights: np.ndarray | None,
+        options: list[Mapping[str, Any]],
+        deadline: float | None,
+    ) -> None:
+        self.estimators_ = [
+            _fit_one(member, X, y, weights, opts, deadline)
+            for member, opts in zip(self.members, options, strict=True)
+        ]
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "estimators_")
+        return np.mean([self._aligned(e, X) for e in self.estimators_], axis=0)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _aligned(self, estimator: Any, X: np.ndarray) -> np.ndarray:
+        """A member's probabilities in the columns of ``classes_`` (a bag may miss a class)."""
+        raw = estimator.predict_proba(X)
+        out = np.zeros((len(X), len(self.classes_)))
+        out[:, np.searchsorted(self.classes_, estimator.classes_)] = raw
+        return out
+
+
+class BaggedClassifier(CombinedClassifier):
+    """The trial's model fitted on ``n_estimators`` bootstraps drawn within each class.
+
+    Drawing per class keeps every bag's class counts, so a bag never loses the rare class and
+    the searched weighting keeps its meaning; averaging the bags smooths the probabilities
+    that the threshold is tuned on.
+    """
+
+    def __init__(
+        self, members: Sequence[Member] = (), n_estimators: int = 5, random_state: int | None = None
+    ) -> None:
+        super().__init__(members)
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def _fit_members(self, X, y, weights, options, deadline) -> None:
+        rng = np.random.default_rng(self.random_state)
+        by_class = [np.flatnonzero(y == label) for label in self.classes_]
+        self.estimators_ = []
+        for _ in range(int(self.n_estimators)):
+            rows = np.concatenate([rng.choice(idx, size=len(idx)) for idx in by_class])
+            part = None if weights is None else weights[rows]
+            member = self.members[0]
+            self.estimators_.append(_fit_one(member, X[rows], y[rows], part, options[0], deadline))
+
+
+class StackedClassifier(CombinedClassifier):
+    """A logistic regression on the members' out-of-fold probabilities.
+
+    Fitted on predictions each member made for rows it did not train on, the meta-learner
+    learns how far to trust each member on new data; the members are then refitted on all rows.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[Member] = (),
+        n_folds: int = 3,
+        C: float = 1.0,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(members)
+        self.n_folds = n_folds
+        self.C = C
+        self.random_state = random_state
+
+    def _fit_members(self, X, y, weights, options, deadline) -> None:
+        smallest = int(np.bincount(np.searchsorted(self.classes_, y)).min())
+        if smallest < 2:
+            raise AutoImbError(
+                "stacking needs at least 2 rows of every class for its inner folds; "
+                "use another ensemble choice on data this small."
+            )
+        folds = StratifiedKFold(
+            min(int(self.n_folds), smallest), shuffle=True, random_state=self.random_state
+        )
+        oof = np.zeros((len(y), len(self.members) * len(self.classes_)))
+        for train, test in folds.split(X, y):
+            part = None if weights is None else weights[train]
+            for m, (member, opts) in enumerate(zip(self.members, options, strict=True)):
+                fitted = _fit_one(member, X[train], y[train], part, opts, deadline)
+                columns = slice(m * len(self.classes_), (m + 1) * len(self.classes_))
+                oof[test, columns] = self._aligned(fitted, X[test])
+        self.meta_ = LogisticRegression(C=float(self.C), max_iter=2000).fit(oof, y)
+        super()._fit_members(X, y, weights, options, deadline)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "meta_")
+        stacked = np.hstack([self._aligned(e, X) for e in self.estimators_])
+        return self._aligned(self.meta_, stacked)
+
+
+def _fit_one(
+    member: Member,
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    options: Mapping[str, Any],
+    deadline: float | None,
+) -> Any:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TrialTimeout(
+            "an ensemble was stopped between members: the trial ran past its time cap"
+        )
+    estimator, takes_weights = member
+    fitted = clone(estimator)
+    return fitted.fit(X, y, **fit_keywords(fitted, weights if takes_weights else None, options))

@@ -1,0 +1,84 @@
+"""Hybrid deep/tree models: tree leaves into a net, a net's embedding into boosted trees, and
+the two stacked.
+
+The one stage allowed to import another: a hybrid is a deep model and a tree model by
+definition, so it builds on :mod:`autoimb.stages.deep`. The leaf-embedding model with a
+logistic head needs no torch and is always available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autoimb.stages.base import Component, FitContext, register
+from autoimb.stages.deep import categories, hidden_sizes
+from autoimb.stages.hybrid.models import (
+    DeepTreeStackingClassifier,
+    LeafEmbeddingClassifier,
+    NeuralEmbeddingBoostClassifier,
+)
+
+
+def _leaf_embedding(params: Mapping[str, Any], ctx: FitContext) -> LeafEmbeddingClassifier:
+    return LeafEmbeddingClassifier(
+        **categories(ctx),
+        n_estimators=int(params.get("n_estimators", 100)),
+        num_leaves=int(params.get("num_leaves", 15)),
+        learning_rate=float(params.get("learning_rate", 0.1)),
+        head=str(params.get("head", "logistic")),
+        C=float(params.get("C", 1.0)),
+        n_threads=ctx.n_threads,
+        random_state=ctx.random_state,
+    )
+
+
+def _net_and_trees(params: Mapping[str, Any], ctx: FitContext) -> dict[str, Any]:
+    """The settings both hybrids share: a small net, then LightGBM."""
+    return {
+        **categories(ctx),
+        "hidden_sizes": hidden_sizes(params, 64, 2),
+        "mlp_loss": str(params.get("mlp_loss", "weighted_ce")),
+        "mlp_max_epochs": int(params.get("mlp_max_epochs", 40)),
+        "n_estimators": int(params.get("n_estimators", 200)),
+        "num_leaves": int(params.get("num_leaves", 31)),
+        "learning_rate": float(params.get("learning_rate", 0.05)),
+        "n_threads": ctx.n_threads,
+        "random_state": ctx.random_state,
+    }
+
+
+def _neural_embedding_boost(
+    params: Mapping[str, Any], ctx: FitContext
+) -> NeuralEmbeddingBoostClassifier:
+    return NeuralEmbeddingBoostClassifier(**_net_and_trees(params, ctx))
+
+
+def _deep_tree_stacking(params: Mapping[str, Any], ctx: FitContext) -> DeepTreeStackingClassifier:
+    return DeepTreeStackingClassifier(**_net_and_trees(params, ctx), C=float(params.get("C", 1.0)))
+
+
+register(
+    Component(
+        "leaf_embedding",
+        "model",
+        _leaf_embedding,
+        "Boosted-tree leaf indices, one-hot, into a logistic regression (or a neural net).",
+    ),
+    Component(
+        "neural_embedding_boost",
+        "model",
+        _neural_embedding_boost,
+        "A neural net's penultimate-layer embedding as extra features for LightGBM.",
+        requires="torch",
+        scales=False,
+    ),
+    Component(
+        "deep_tree_stacking",
+        "model",
+        _deep_tree_stacking,
+        "Neural net and LightGBM stacked by a logistic meta-learner on out-of-fold predictions.",
+        requires="torch",
+        scales=False,
+    ),
+)

@@ -1,0 +1,101 @@
+"""Gradient-boosted trees (LightGBM, XGBoost): categories native, stopped at the time cap."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightgbm
+import xgboost
+
+from autoimb.stages.base import Component, FitContext, register, stop_at
+
+
+def _lightgbm(params: Mapping[str, Any], ctx: FitContext) -> lightgbm.LGBMClassifier:
+    return lightgbm.LGBMClassifier(
+        n_estimators=int(params.get("n_estimators", 200)),
+        learning_rate=float(params.get("learning_rate", 0.05)),
+        num_leaves=int(params.get("num_leaves", 31)),
+        min_child_samples=int(params.get("min_child_samples", 10)),
+        subsample=float(params.get("subsample", 1.0)),
+        subsample_freq=1 if float(params.get("subsample", 1.0)) < 1.0 else 0,
+        colsample_bytree=float(params.get("colsample_bytree", 1.0)),
+        reg_lambda=float(params.get("reg_lambda", 0.0)),
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+        verbose=-1,
+    )
+
+
+def _stop_at(deadline: float) -> None:
+    stop_at(deadline, "a boosted model was stopped mid-fit")
+
+
+def _lightgbm_fit_params(ctx: FitContext) -> dict[str, Any]:
+    params: dict[str, Any] = {"categorical_feature": ctx.cat_indices} if ctx.n_cat else {}
+    if ctx.deadline is not None:
+        deadline = ctx.deadline
+        params["callbacks"] = [lambda env: _stop_at(deadline)]
+    if "lightgbm" in ctx.pretrained:
+        params["init_model"] = ctx.pretrained["lightgbm"]
+    return params
+
+
+def _xgboost_fit_params(ctx: FitContext) -> dict[str, Any]:
+    """Continued training from a pre-trained booster (a model file or a fitted model)."""
+    return {"xgb_model": ctx.pretrained["xgboost"]} if "xgboost" in ctx.pretrained else {}
+
+
+class _XGBoostDeadline(xgboost.callback.TrainingCallback):
+    """Stops a trial's XGBoost fit at the trial's time cap; never part of a saved model."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        _stop_at(self.deadline)
+        return False
+
+
+def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifier:
+    categorical = {}
+    if ctx.n_cat:
+        categorical = {
+            "enable_categorical": True,
+            "feature_types": ["c"] * ctx.n_cat + ["q"] * ctx.n_num,
+            "max_cat_to_onehot": 8,
+        }
+    return xgboost.XGBClassifier(
+        n_estimators=int(params.get("n_estimators", 200)),
+        learning_rate=float(params.get("learning_rate", 0.1)),
+        max_depth=int(params.get("max_depth", 6)),
+        min_child_weight=float(params.get("min_child_weight", 1.0)),
+        subsample=float(params.get("subsample", 1.0)),
+        colsample_bytree=float(params.get("colsample_bytree", 1.0)),
+        reg_lambda=float(params.get("reg_lambda", 1.0)),
+        tree_method="hist",
+        n_jobs=ctx.n_threads,
+        random_state=ctx.random_state,
+        verbosity=0,
+        callbacks=None if ctx.deadline is None else [_XGBoostDeadline(ctx.deadline)],
+        **categorical,
+    )
+
+
+register(
+    Component(
+        "lightgbm",
+        "model",
+        _lightgbm,
+        "LightGBM gradient-boosted trees, categories native.",
+        fit_params=_lightgbm_fit_params,
+    ),
+    Component(
+        "xgboost",
+        "model",
+        _xgboost,
+        "XGBoost gradient-boosted trees (hist).",
+        fit_params=_xgboost_fit_params,
+    ),
+)

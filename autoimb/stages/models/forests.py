@@ -1,0 +1,43 @@
+"""Random forests and extremely randomised trees, grown in chunks so the time cap can stop them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+from autoimb.stages.base import Component, FitContext, grow_in_chunks, register
+
+
+def _forest(cls: type) -> Any:
+    def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
+        return cls(
+            n_estimators=int(params.get("n_estimators", 200)),
+            min_samples_leaf=int(params.get("min_samples_leaf", 1)),
+            max_features=params.get("max_features", "sqrt"),
+            n_jobs=ctx.n_threads,
+            random_state=ctx.random_state,
+        )
+
+    return build
+
+
+register(
+    Component(
+        "random_forest",
+        "model",
+        _forest(RandomForestClassifier),
+        "Random forest.",
+        scales=False,
+        fit=grow_in_chunks,
+    ),
+    Component(
+        "extra_trees",
+        "model",
+        _forest(ExtraTreesClassifier),
+        "Extremely randomised trees.",
+        scales=False,
+        fit=grow_in_chunks,
+    ),
+)

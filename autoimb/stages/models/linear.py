@@ -1,0 +1,34 @@
+"""Linear models, with one-hot categories and standardised numbers in front."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from autoimb.stages.base import Component, FitContext, register
+
+
+def encoded_for_linear(ctx: FitContext, model: Any) -> Pipeline:
+    """One-hot categories and standardised numbers in front of a model that needs them."""
+    steps = []
+    if ctx.n_cat:
+        steps.append(
+            ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=5), ctx.cat_indices)
+        )
+    if ctx.n_num:
+        steps.append(("numbers", StandardScaler(), list(range(ctx.n_cat, ctx.n_features))))
+    encoder = ColumnTransformer(steps, sparse_threshold=0.0)
+    return Pipeline([("encode", encoder), ("model", model)])
+
+
+def _logistic(params: Mapping[str, Any], ctx: FitContext) -> Pipeline:
+    model = LogisticRegression(C=float(params.get("C", 1.0)), max_iter=2000)
+    return encoded_for_linear(ctx, model)
+
+
+register(Component("logistic_regression", "model", _logistic, "L2 logistic regression."))

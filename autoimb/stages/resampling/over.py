@@ -1,0 +1,166 @@
+"""Over-sampling: random duplicates and the SMOTE family (SMOTE, SMOTE-NC / SMOTE-N,
+Borderline-SMOTE, SVM-SMOTE, ADASYN, K-means SMOTE)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from imblearn import over_sampling
+from sklearn.cluster import MiniBatchKMeans
+
+from autoimb.stages.base import Component, FitContext, register
+from autoimb.stages.resampling.targets import clipped_neighbors, over_targets
+
+logger = logging.getLogger("autoimb")
+
+
+def smote(targets: dict[int, int], k: int, ctx: FitContext) -> Any:
+    """SMOTE, or SMOTE-NC / SMOTE-N when some columns are categorical."""
+    if ctx.n_cat and ctx.n_cat == ctx.n_features:
+        return over_sampling.SMOTEN(
+            sampling_strategy=targets, k_neighbors=k, random_state=ctx.random_state
+        )
+    if ctx.n_cat:
+        return over_sampling.SMOTENC(
+            categorical_features=ctx.cat_indices,
+            sampling_strategy=targets,
+            k_neighbors=k,
+            random_state=ctx.random_state,
+        )
+    return over_sampling.SMOTE(
+        sampling_strategy=targets, k_neighbors=k, random_state=ctx.random_state
+    )
+
+
+def oversampler(make: Any, neighbours_arg: str = "k_neighbors") -> Any:
+    """Wrap a builder so it gets fold-sized targets and neighbours, or no-op when impossible."""
+
+    def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
+        targets = over_targets(ctx, float(params.get("sampling_ratio", 1.0)))
+        k = clipped_neighbors(ctx, targets, int(params.get(neighbours_arg, 5)))
+        if k < 1:
+            logger.debug("resampling skipped: the fold's minority is too small for neighbours")
+            return None
+        return make(params, ctx, targets, k)
+
+    return build
+
+
+def _numeric_only(make: Any) -> Any:
+    """Samplers that interpolate every column fall back to SMOTE-NC / SMOTE-N with categories."""
+
+    def build(params: Mapping[str, Any], ctx: FitContext, targets: dict, k: int) -> Any:
+        if ctx.n_cat:
+            return smote(targets, k, ctx)
+        return make(params, ctx, targets, k)
+
+    return build
+
+
+class KMeansSMOTEOrSMOTE(over_sampling.KMeansSMOTE):
+    """K-means SMOTE that falls back to SMOTE when no cluster holds enough minority rows.
+
+    Small or scattered minorities often leave K-means SMOTE without a usable cluster; plain
+    SMOTE is then the nearest strategy, rather than a lost trial.
+    """
+
+    def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            return super()._fit_resample(X, y)
+        except RuntimeError as exc:
+            logger.debug("k-means SMOTE fell back to SMOTE: %s", exc)
+            fallback = over_sampling.SMOTE(
+                sampling_strategy=self.sampling_strategy,
+                k_neighbors=self.k_neighbors,
+                random_state=self.random_state,
+            )
+            return fallback.fit_resample(X, y)
+
+
+register(
+    Component(
+        "random_over",
+        "resampler",
+        lambda params, ctx: over_sampling.RandomOverSampler(
+            sampling_strategy=over_targets(ctx, float(params.get("sampling_ratio", 1.0))),
+            random_state=ctx.random_state,
+        ),
+        "Duplicate random minority rows.",
+    ),
+    Component(
+        "smote",
+        "resampler",
+        oversampler(lambda params, ctx, targets, k: smote(targets, k, ctx)),
+        "SMOTE; SMOTE-NC or SMOTE-N when columns are categorical.",
+    ),
+    Component(
+        "borderline_smote",
+        "resampler",
+        oversampler(
+            _numeric_only(
+                lambda params, ctx, targets, k: over_sampling.BorderlineSMOTE(
+                    sampling_strategy=targets,
+                    k_neighbors=k,
+                    m_neighbors=int(params.get("m_neighbors", 10)),
+                    kind=str(params.get("kind", "borderline-1")),
+                    random_state=ctx.random_state,
+                )
+            )
+        ),
+        "SMOTE on the minority rows near the class border.",
+        scales=False,
+    ),
+    Component(
+        "svm_smote",
+        "resampler",
+        oversampler(
+            _numeric_only(
+                lambda params, ctx, targets, k: over_sampling.SVMSMOTE(
+                    sampling_strategy=targets,
+                    k_neighbors=k,
+                    m_neighbors=int(params.get("m_neighbors", 10)),
+                    random_state=ctx.random_state,
+                )
+            )
+        ),
+        "SMOTE along the support vectors of an SVM.",
+        scales=False,
+    ),
+    Component(
+        "adasyn",
+        "resampler",
+        oversampler(
+            _numeric_only(
+                lambda params, ctx, targets, k: over_sampling.ADASYN(
+                    sampling_strategy=targets, n_neighbors=k, random_state=ctx.random_state
+                )
+            ),
+            neighbours_arg="n_neighbors",
+        ),
+        "Adaptive synthetic sampling: more new rows where the minority is hard to learn.",
+        scales=False,
+    ),
+    Component(
+        "kmeans_smote",
+        "resampler",
+        oversampler(
+            _numeric_only(
+                lambda params, ctx, targets, k: KMeansSMOTEOrSMOTE(
+                    sampling_strategy=targets,
+                    k_neighbors=k,
+                    kmeans_estimator=MiniBatchKMeans(
+                        n_clusters=int(params.get("n_clusters", 8)),
+                        n_init=3,
+                        random_state=ctx.random_state,
+                    ),
+                    cluster_balance_threshold=float(params.get("cluster_balance_threshold", 0.1)),
+                    random_state=ctx.random_state,
+                )
+            )
+        ),
+        "SMOTE inside k-means clusters where the minority is dense.",
+    ),
+)

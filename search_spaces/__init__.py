@@ -1,0 +1,1 @@
+"""The search spaces and the warm-start portfolio that ship with autoimb."""
