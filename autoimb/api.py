@@ -48,6 +48,7 @@ def search(
     pretrained: dict[str, Any] | None = None,
     ensemble: bool = True,
     advice: bool = False,
+    pos_label: Any = None,
 ) -> SearchResult:
     """Search resampling × weighting × model × threshold for the best honest ``metric``.
 
@@ -79,6 +80,9 @@ def search(
     advice
         Also measure the winner's learning curve over the minority-class size and predict the
         score with 2× and 5× more minority examples (``result.advice``); costs a few trials.
+    pos_label
+        The class whose detection the binary metrics measure (two classes only). By default
+        the smaller class; on a tie, the last in sorted order (1 over 0, "yes" over "no").
 
     Returns
     -------
@@ -92,7 +96,13 @@ def search(
         raise AutoImbError(f"n_jobs must be a positive integer; got {n_jobs!r}.")
     the_metric = get_metric(metric)
     the_space = load_space(space)
-    data = validate(X, y, sample_weight=sample_weight, categorical_features=categorical_features)
+    data = validate(
+        X,
+        y,
+        sample_weight=sample_weight,
+        categorical_features=categorical_features,
+        pos_label=pos_label,
+    )
     if data.n_classes > 2 and the_metric.kind == "threshold" and the_metric.multiclass_fn is None:
         raise AutoImbError(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
@@ -131,17 +141,21 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        metric: str = "average_precision",
+        metric: str = config.DEFAULT_METRIC,
         *,
         time_budget: float | None = None,
         n_trials: int | None = None,
-        cv: int = 5,
-        space: str = "default",
+        cv: int = config.DEFAULT_CV,
+        space: str = config.DEFAULT_SPACE,
         storage: str | None = None,
         study_name: str | None = None,
         n_jobs: int = 1,
         random_state: int | None = None,
         categorical_features: str | Sequence[str | int] = "auto",
+        warm_start: WarmStart = config.DEFAULT_WARM_START,
+        ensemble: bool = True,
+        advice: bool = False,
+        pos_label: Any = None,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -153,11 +167,15 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.categorical_features = categorical_features
+        self.warm_start = warm_start
+        self.ensemble = ensemble
+        self.advice = advice
+        self.pos_label = pos_label
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> AutoImbClassifier:
         budget = self.time_budget
         if budget is None and self.n_trials is None:
-            budget = 60.0
+            budget = config.DEFAULT_TIME_BUDGET
         self.result_ = search(
             X,
             y,
@@ -172,6 +190,10 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
             categorical_features=self.categorical_features,
             sample_weight=sample_weight,
+            warm_start=self.warm_start,
+            ensemble=self.ensemble,
+            advice=self.advice,
+            pos_label=self.pos_label,
         )
         self.best_pipeline_ = self.result_.best_pipeline
         self.classes_ = self.best_pipeline_.classes_

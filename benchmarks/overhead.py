@@ -56,7 +56,7 @@ TARGETS = (
     ("autoimb.engine.evaluate", "honest_score", "threshold & scoring"),
     ("autoimb.engine.evaluate", "choose_decision", "threshold & scoring"),
     ("autoimb.engine.evaluate", "_fold_score", "threshold & scoring"),
-    ("autoimb.api", "choose_decision", "threshold & scoring"),
+    ("autoimb.engine.finish", "choose_decision", "threshold & scoring"),
     ("autoimb.engine.evaluate", "CrossValidation.fold", "fold preprocessing"),
     ("optuna.samplers", "TPESampler.sample_relative", "sampler"),
     ("optuna.samplers", "TPESampler.sample_independent", "sampler"),

@@ -43,6 +43,7 @@ def library(yeast4):
 @pytest.mark.parametrize("metric", ["f1", "average_precision", "mcc"])
 def test_selection_reports_the_honest_score_of_its_weights(library, metric):
     data, cv, oofs = library
+    metric = get_metric(metric)
     sel = select_ensemble(oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label)
     assert set(sel.weights) <= set(oofs)
     assert sum(sel.weights.values()) == pytest.approx(1.0)
@@ -65,10 +66,11 @@ def test_selection_reports_the_honest_score_of_its_weights(library, metric):
 @pytest.mark.parametrize("metric", ["f1", "average_precision", "cost:fn=10,fp=1"])
 def test_chosen_only_when_it_beats_the_single_best(library, metric, nested):
     data, cv, oofs = library
+    metric = get_metric(metric)
     sel = select_ensemble(
         oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, nested=nested
     )
-    sign = 1.0 if get_metric(metric).greater_is_better else -1.0
+    sign = 1.0 if metric.greater_is_better else -1.0
     if sel.chosen:
         assert sign * (sel.score - sel.single_score) > 0
         assert len(sel.weights) > 1
@@ -84,7 +86,7 @@ def test_chosen_only_when_it_beats_the_single_best(library, metric, nested):
 def test_identical_candidates_give_no_gain(library):
     data, cv, oofs = library
     same = {7: oofs[1], 8: oofs[1].copy(), 9: oofs[1].copy()}
-    sel = select_ensemble(same, data.y, cv.fold_ids, "f1", pos_label=data.pos_label)
+    sel = select_ensemble(same, data.y, cv.fold_ids, get_metric("f1"), pos_label=data.pos_label)
     assert not sel.chosen
     assert len(sel.weights) == 1
     assert sel.score == sel.single_score
@@ -94,7 +96,13 @@ def test_identical_candidates_give_no_gain(library):
 def test_a_given_single_best_is_the_baseline(library):
     data, cv, oofs = library
     sel = select_ensemble(
-        oofs, data.y, cv.fold_ids, "f1", pos_label=data.pos_label, single_best=3, max_size=1
+        oofs,
+        data.y,
+        cv.fold_ids,
+        get_metric("f1"),
+        pos_label=data.pos_label,
+        single_best=3,
+        max_size=1,
     )
     assert sel.single_best == 3
     assert sel.weights == {3: 1.0}
@@ -104,7 +112,7 @@ def test_a_given_single_best_is_the_baseline(library):
 def test_a_time_limit_shortens_the_selection(library):
     data, cv, oofs = library
     sel = select_ensemble(
-        oofs, data.y, cv.fold_ids, "f1", pos_label=data.pos_label, time_limit=1e-4
+        oofs, data.y, cv.fold_ids, get_metric("f1"), pos_label=data.pos_label, time_limit=1e-4
     )
     assert sel.weights == {sel.single_best: 1.0}
     assert not sel.chosen
@@ -116,7 +124,9 @@ def test_two_folds_use_the_margin_rule(yeast4):
     data = validate(*yeast4)
     cv = CrossValidation(data, 2, random_state=0)
     oofs = {n: evaluate(CONFIGS[n], cv, get_metric("f1"), random_state=0).oof for n in (0, 1)}
-    sel = select_ensemble(oofs, data.y, cv.fold_ids, "average_precision", pos_label=data.pos_label)
+    sel = select_ensemble(
+        oofs, data.y, cv.fold_ids, get_metric("average_precision"), pos_label=data.pos_label
+    )
     assert sel.nested_score is None
     if len(sel.weights) > 1:
         assert "standard error" in sel.reason
@@ -125,17 +135,17 @@ def test_two_folds_use_the_margin_rule(yeast4):
 def test_bad_inputs_are_refused(library):
     data, cv, oofs = library
     with pytest.raises(AutoImbError, match="single_best"):
-        select_ensemble(oofs, data.y, cv.fold_ids, "f1", single_best=42)
+        select_ensemble(oofs, data.y, cv.fold_ids, get_metric("f1"), single_best=42)
     with pytest.raises(AutoImbError, match="non-empty"):
-        select_ensemble({}, data.y, cv.fold_ids, "f1")
+        select_ensemble({}, data.y, cv.fold_ids, get_metric("f1"))
     with pytest.raises(AutoImbError, match="shape"):
-        select_ensemble({0: oofs[0], 1: oofs[1][:-1]}, data.y, cv.fold_ids, "f1")
+        select_ensemble({0: oofs[0], 1: oofs[1][:-1]}, data.y, cv.fold_ids, get_metric("f1"))
     with pytest.raises(AutoImbError, match="fold_ids"):
-        select_ensemble(oofs, data.y, cv.fold_ids[:-1], "f1")
+        select_ensemble(oofs, data.y, cv.fold_ids[:-1], get_metric("f1"))
     with pytest.raises(AutoImbError, match="max_size"):
-        select_ensemble(oofs, data.y, cv.fold_ids, "f1", max_size=0)
+        select_ensemble(oofs, data.y, cv.fold_ids, get_metric("f1"), max_size=0)
     with pytest.raises(AutoImbError, match="time_limit"):
-        select_ensemble(oofs, data.y, cv.fold_ids, "f1", time_limit=0)
+        select_ensemble(oofs, data.y, cv.fold_ids, get_metric("f1"), time_limit=0)
     with pytest.raises(AutoImbError, match="weights"):
         blend(oofs, {0: -1.0})
 
@@ -150,7 +160,9 @@ def test_fast_ranking_scores_equal_honest_score(metric, n_classes):
     folds = rng.integers(0, 3, n)
     for weights in (None, rng.random(n)):
         fast = _honest_scorer(y, weights, folds, get_metric(metric), 1)(proba)
-        slow, _ = honest_score(y, proba, folds, metric, sample_weight=weights, pos_label=1)
+        slow, _ = honest_score(
+            y, proba, folds, get_metric(metric), sample_weight=weights, pos_label=1
+        )
         assert fast == pytest.approx(slow, abs=1e-12)
 
 
@@ -158,8 +170,8 @@ def test_multiclass_selection(glass):
     data = validate(*glass)
     cv = CrossValidation(data, 3, random_state=0)
     oofs = {n: evaluate(CONFIGS[n], cv, get_metric("roc_auc"), random_state=0).oof for n in (0, 2)}
-    sel = select_ensemble(oofs, data.y, cv.fold_ids, "roc_auc", max_size=5)
-    expected, _ = honest_score(data.y, blend(oofs, sel.weights), cv.fold_ids, "roc_auc")
+    sel = select_ensemble(oofs, data.y, cv.fold_ids, get_metric("roc_auc"), max_size=5)
+    expected, _ = honest_score(data.y, blend(oofs, sel.weights), cv.fold_ids, get_metric("roc_auc"))
     assert sel.score == expected
     assert sum(sel.weights.values()) == pytest.approx(1.0)
 
@@ -236,7 +248,9 @@ def test_bad_weights_are_refused(fitted):
 def test_members_of_follows_the_decision(library, fitted):
     data, cv, oofs = library
     _, members, _ = fitted
-    sel = select_ensemble(oofs, data.y, cv.fold_ids, "average_precision", pos_label=data.pos_label)
+    sel = select_ensemble(
+        oofs, data.y, cv.fold_ids, get_metric("average_precision"), pos_label=data.pos_label
+    )
     estimators = dict(zip(CONFIGS, [*members, members[0]], strict=True))
     chosen, weights = members_of(sel, estimators)
     assert len(chosen) == len(sel.final_weights)

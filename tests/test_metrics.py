@@ -337,3 +337,14 @@ def test_report_metrics_leaves_out_undefined_values():
     assert "roc_auc" not in report
     assert "average_precision" not in report
     assert report["balanced_accuracy"] == pytest.approx(0.75)
+
+
+def test_multiclass_mcc_with_one_predicted_class_and_float_weights_is_zero() -> None:
+    """Rounding must not turn a zero variance into a negative one (a math domain error)."""
+    from autoimb.metrics.formulas import _multiclass_mcc
+
+    weights = np.array([0.1, 0.7, 0.2, 0.3, 0.3, 0.1])
+    cm = np.zeros((3, 3))
+    for true, w in zip([0, 0, 1, 1, 2, 2], weights, strict=True):
+        cm[true, 1] += w  # every row predicted as class 1
+    assert _multiclass_mcc(cm) == 0.0

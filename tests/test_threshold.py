@@ -65,7 +65,7 @@ def test_choose_decision_finds_the_brute_force_optimum(name, ties, pos_label):
 def test_threshold_sits_mid_plateau_between_scores():
     y = np.array([0, 0, 0, 1, 1, 1])
     proba1 = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
-    decision, value = choose_decision(y, np.c_[1 - proba1, proba1], "f1")
+    decision, value = choose_decision(y, np.c_[1 - proba1, proba1], get_metric("f1"))
     assert decision.threshold == pytest.approx(0.5)
     assert value == 1.0
 
@@ -75,15 +75,15 @@ def test_middle_of_a_wide_plateau_is_chosen():
     # 0.55, 0.45, 0.35, 0.25, 0.15 and 0.05 tie, and the middle one is taken, not an edge.
     y = np.array([0, 0, 0, 0, 0, 1, 1, 1])
     proba1 = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
-    decision, value = choose_decision(y, np.c_[1 - proba1, proba1], "recall")
+    decision, value = choose_decision(y, np.c_[1 - proba1, proba1], get_metric("recall"))
     assert decision.threshold == pytest.approx(0.35)
     assert value == 1.0
 
 
 def test_ranking_metric_tunes_for_f1():
     y, proba, w = _binary(seed=3)
-    assert choose_decision(y, proba, "roc_auc", sample_weight=w) == choose_decision(
-        y, proba, "f1", sample_weight=w
+    assert choose_decision(y, proba, get_metric("roc_auc"), sample_weight=w) == choose_decision(
+        y, proba, get_metric("f1"), sample_weight=w
     )
 
 
@@ -94,9 +94,9 @@ def test_candidate_cap_is_fast_and_close_for_many_rows():
     s = np.clip(rng.normal(0.3 + 0.3 * y, 0.15), 0.0, 1.0)
     proba = np.c_[1.0 - s, s]
     start = time.perf_counter()
-    _, capped = choose_decision(y, proba, "f1")
+    _, capped = choose_decision(y, proba, get_metric("f1"))
     assert time.perf_counter() - start < 2.0
-    _, exact = choose_decision(y, proba, "f1", max_candidates=n + 2)
+    _, exact = choose_decision(y, proba, get_metric("f1"), max_candidates=n + 2)
     assert capped <= exact + 1e-12
     assert capped == pytest.approx(exact, abs=2e-3)
 
@@ -168,7 +168,7 @@ def test_honest_score_raises_on_an_undefined_value():
     y = np.zeros(6, dtype=np.int64)
     s = np.linspace(0.1, 0.6, 6)
     with pytest.raises(AutoImbError, match=r"roc_auc is undefined .*class code\(s\) \[1\]"):
-        honest_score(y, np.c_[1 - s, s], np.arange(6) % 2, "roc_auc")
+        honest_score(y, np.c_[1 - s, s], np.arange(6) % 2, get_metric("roc_auc"))
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ def test_honest_score_raises_on_an_undefined_value():
 def test_fold_ids_are_checked(folds, match):
     y, proba, _ = _binary(n=6)
     with pytest.raises(AutoImbError, match=match):
-        cross_fitted_predictions(y, proba, folds, "f1")
+        cross_fitted_predictions(y, proba, folds, get_metric("f1"))
 
 
 def _three_class(seed: int = 0):
@@ -200,7 +200,7 @@ def test_multiclass_scaling_improves_macro_f1():
     y, proba = _three_class()
     f1 = get_metric("f1")
     plain = f1.score_labels(y, proba.argmax(axis=1), n_classes=3)
-    decision, value = choose_decision(y, proba, "f1")
+    decision, value = choose_decision(y, proba, get_metric("f1"))
     assert decision.threshold is None
     assert decision.class_scale is not None
     assert len(decision.class_scale) == 3
@@ -208,14 +208,14 @@ def test_multiclass_scaling_improves_macro_f1():
     assert value > plain + 0.02
     # The gain survives honest cross-fitting.
     folds = np.arange(len(y)) % 3
-    honest, _ = honest_score(y, proba, folds, "f1")
+    honest, _ = honest_score(y, proba, folds, get_metric("f1"))
     assert honest > plain
 
 
 def test_multiclass_rejects_binary_only_metric():
     y, proba = _three_class()
     with pytest.raises(AutoImbError, match="binary targets only"):
-        choose_decision(y, proba, "cost:fn=5,fp=1")
+        choose_decision(y, proba, get_metric("cost:fn=5,fp=1"))
 
 
 def test_threshold_curve_matches_direct_scoring():
@@ -232,7 +232,7 @@ def test_threshold_curve_matches_direct_scoring():
 def test_threshold_curve_is_binary_only():
     y, proba = _three_class()
     with pytest.raises(AutoImbError, match="for binary targets"):
-        threshold_curve(y, proba, "f1")
+        threshold_curve(y, proba, get_metric("f1"))
 
 
 def test_decision_round_trip_and_validation():
@@ -268,7 +268,7 @@ def test_thresholded_classifier_round_trip_with_string_labels():
     y = labels[y_codes]
     lr = LogisticRegression(max_iter=500).fit(X, y_codes)
     proba = lr.predict_proba(X)
-    decision, _ = choose_decision(y_codes, proba, "f1", pos_label=0)
+    decision, _ = choose_decision(y_codes, proba, get_metric("f1"), pos_label=0)
     clf = ThresholdedClassifier(
         lr, decision_threshold=decision.threshold, pos_label=0, classes=labels
     )

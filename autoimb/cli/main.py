@@ -216,11 +216,23 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--space",
-        default="default",
+        default=config.DEFAULT_SPACE,
         metavar="NAME|FILE",
-        help="search space (see 'autoimb spaces'; default: default)",
+        help=f"search space (see 'autoimb spaces'; default: {config.DEFAULT_SPACE})",
     )
-    parser.add_argument("--cv", type=_positive(int), default=5, metavar="K", help="folds (5)")
+    parser.add_argument(
+        "--cv",
+        type=_positive(int),
+        default=config.DEFAULT_CV,
+        metavar="K",
+        help=f"folds ({config.DEFAULT_CV})",
+    )
+    parser.add_argument(
+        "--pos-label",
+        metavar="LABEL",
+        help="the class the binary metrics measure (default: the smaller class; on a tie the "
+        "last in sorted order)",
+    )
     parser.add_argument(
         "--n-jobs", type=_positive(int), default=1, metavar="J", help="trials run in parallel (1)"
     )

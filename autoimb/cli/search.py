@@ -134,6 +134,7 @@ def _run_search(
                     heartbeat=args.heartbeat,
                     sample_weight=weights,
                     callbacks=() if args.quiet else (progress,),
+                    pos_label=args.pos_label,
                 )
             return search(
                 X,
@@ -149,6 +150,7 @@ def _run_search(
                 random_state=args.seed,
                 sample_weight=weights,
                 callbacks=() if args.quiet else (progress,),
+                pos_label=args.pos_label,
             )
     except KeyboardInterrupt:
         _after_interrupt(args, X, y, weights, storage, metric, out)
@@ -193,11 +195,13 @@ def _best_so_far(
     from autoimb.data.dataset import validate
     from autoimb.engine.finish import finish_study
     from autoimb.engine.space import load_space
+    from autoimb.engine.storage import STUDY_ATTR
 
     study = existing_study(storage, args.study_name)
     if study is None:
         return None
-    data = validate(X, y, sample_weight=weights)
+    attrs = study.user_attrs.get(STUDY_ATTR, {})
+    data = validate(X, y, sample_weight=weights, pos_label=attrs.get("positive"))
     return finish_study(study, data, metric, load_space(args.space))
 
 
@@ -266,6 +270,8 @@ def _print_summary(
         f"{len(study.trials)} trials in the study"
     )
     print(f"strategy: {strategy_label(result.best_config)}")
+    if len(result.classes_) == 2:
+        print(f"positive: {positive} (the class the metric measures)")
     print(f"decision: {rule}")
     print(f"model:    {out}")
     if report is not None:

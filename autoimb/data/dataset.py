@@ -31,6 +31,7 @@ class Dataset:
     sample_weight: np.ndarray | None = None
     dropped: list[str] = field(default_factory=list)
     numeric_coded: list[str] = field(default_factory=list)
+    positive: int | None = None  # the user's pos_label, as a class code
 
     @property
     def n_classes(self) -> int:
@@ -42,8 +43,16 @@ class Dataset:
 
     @property
     def pos_label(self) -> int:
-        """The minority class: the class whose detection the binary metrics measure."""
-        return int(np.argmin(self.class_counts))
+        """The class whose detection the binary metrics measure, as a code.
+
+        The user's ``pos_label`` when given; else the smaller class, and on a tie the last in
+        sorted order (1 over 0, True over False, "yes" over "no"), the class scikit-learn's
+        binary metrics call positive.
+        """
+        if self.positive is not None:
+            return self.positive
+        counts = self.class_counts
+        return int(np.flatnonzero(counts == counts.min())[-1])
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -163,6 +172,7 @@ def validate(
     *,
     sample_weight: Any = None,
     categorical_features: str | Sequence[str | int] = "auto",
+    pos_label: Any = None,
 ) -> Dataset:
     """Check and type the training data; constant and all-NaN columns are dropped with a warning."""
     frame = _as_frame(X)
@@ -172,6 +182,7 @@ def validate(
             "least one feature column and some rows."
         )
     encoded, classes = _check_target(y, len(frame))
+    positive = None if pos_label is None else positive_code(pos_label, classes)
     weights = check_sample_weight(sample_weight, len(frame))
 
     if categorical_features == "auto":
@@ -231,7 +242,25 @@ def validate(
             frame.shape[1],
             frame.shape[0],
         )
-    return Dataset(frame, encoded, classes, categorical, numeric, weights, dropped, numeric_coded)
+    return Dataset(
+        frame, encoded, classes, categorical, numeric, weights, dropped, numeric_coded, positive
+    )
+
+
+def positive_code(pos_label: Any, classes: np.ndarray) -> int:
+    """The code of the user's positive class; a label read from a file matches by its text."""
+    if len(classes) != 2:
+        raise AutoImbError(
+            f"pos_label applies to two classes, and y has {len(classes)}; multi-class searches "
+            "use macro metrics, which weigh every class. Leave pos_label out."
+        )
+    for code, label in enumerate(classes):
+        if label == pos_label or str(_plain(label)) == str(pos_label):
+            return code
+    raise AutoImbError(
+        f"pos_label {pos_label!r} is not a class of y ({[_plain(c) for c in classes]}); "
+        "pass one of them."
+    )
 
 
 def _as_category_strings(series: pd.Series) -> pd.Series:

@@ -65,12 +65,21 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             "seed": seed,
             "rows": len(data.y),
             "classes": [str(c) for c in data.classes],
+            "positive": str(data.classes[data.pos_label]),
             "space_yaml": settings.space.text,
             "data": settings.data_source,
         }
         study.set_user_attr(STUDY_ATTR, attrs)
         for params in first_trials(settings, data):
             study.enqueue_trial(params, skip_if_exists=True)
+    elif attrs.get("positive", str(data.classes[data.pos_label])) != str(
+        data.classes[data.pos_label]
+    ):
+        raise AutoImbError(
+            f"study {name!r} was created with positive class {attrs['positive']!r}, not "
+            f"{str(data.classes[data.pos_label])!r}; pass pos_label={attrs['positive']!r} to "
+            "resume it, or use another study name."
+        )
     elif attrs["metric"] != metric.name:
         raise AutoImbError(
             f"study {name!r} was created to optimise {attrs['metric']!r}, not {metric.name!r}; "

@@ -52,6 +52,7 @@ def join(
     heartbeat: int = 30,
     sample_weight: Any = None,
     callbacks: Sequence[TrialCallback] = (),
+    pos_label: Any = None,
 ) -> SearchResult:
     """Run trials in an existing study until the budget ends; return the best of all workers."""
     check_budget(time_budget, n_trials)
@@ -70,7 +71,13 @@ def join(
         heartbeat=heartbeat,
         callbacks=tuple(callbacks),
     )
-    data = validate(X, y, sample_weight=sample_weight)
+    positive = attrs.get("positive")
+    if pos_label is not None and positive is not None and str(pos_label) != positive:
+        raise AutoImbError(
+            f"study {study_name!r} measures positive class {positive!r}, not {pos_label!r}; "
+            "every worker must search for the same class."
+        )
+    data = validate(X, y, sample_weight=sample_weight, pos_label=positive or pos_label)
     if len(data.y) != attrs["rows"]:
         raise AutoImbError(
             f"this data has {len(data.y)} rows and the study's has {attrs['rows']}; every worker "

@@ -252,7 +252,9 @@ def _multiclass_mcc(cm: FloatArray) -> float:
     cov_ytyp = n_correct * n - float(t_sum @ p_sum)
     cov_ypyp = n * n - float(p_sum @ p_sum)
     cov_ytyt = n * n - float(t_sum @ t_sum)
-    if cov_ypyp * cov_ytyt == 0:
+    # One predicted (or true) class leaves no variance; with float weights rounding can make
+    # that zero a tiny negative number, so the test is <= 0, not == 0.
+    if cov_ypyp <= 1e-12 * n * n or cov_ytyt <= 1e-12 * n * n:
         return 0.0
     return cov_ytyp / math.sqrt(cov_ytyt) / math.sqrt(cov_ypyp)
 

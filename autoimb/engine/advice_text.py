@@ -1,0 +1,206 @@
+"""The learning-curve advice as a person reads it: numbers, one summary, and cautions.
+
+Kept apart from the measuring in :mod:`autoimb.engine.advice` so the wording can change
+without touching how the curve is measured or fitted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from autoimb.engine.curve_fit import CurveFit, CurvePoint, CurveRun
+
+__all__ = ["POOR_R2", "LearningCurveAdvice", "cautions"]
+
+POOR_R2 = 0.5
+"""Below this share of the points' variance explained, the fit is called poor."""
+
+
+@dataclass
+class LearningCurveAdvice:
+    """What :func:`~autoimb.engine.advice.minority_learning_curve` measured and what it predicts.
+
+    Attributes
+    ----------
+    points
+        Measured (minority count in the training folds, mean score, std), smallest first.
+    current_count
+        Minority rows in the whole data set, which the final refit trains on; 2x and 5x
+        are multiples of it.
+    predicted_current, predicted_2x, predicted_5x
+        The fitted curve at 1x, 2x and 5x ``current_count``; NaN without a fit.
+    gain_2x, gain_5x
+        ``predicted_2x - predicted_current`` and the same for 5x, in the metric's units.
+    notes
+        What was done differently from what was asked (time limit, fallback fit).
+    cautions
+        Why the prediction may be unreliable; repeated in :meth:`summary`.
+    """
+
+    metric: str
+    greater_is_better: bool
+    points: list[CurvePoint]
+    runs: list[CurveRun]
+    fit: CurveFit
+    current_count: int
+    predicted_current: float
+    predicted_2x: float
+    predicted_5x: float
+    gain_2x: float
+    gain_5x: float
+    subsampled_classes: list[str]
+    smallest_class: str
+    multiclass: bool
+    fold_ids: NDArray[np.int64] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+    cautions: list[str] = field(default_factory=list)
+
+    def predict(self, n: float | NDArray[np.float64]) -> NDArray[np.float64]:
+        """Expected score with ``n`` minority examples (capped at the metric's best)."""
+        return self.fit.predict(n)
+
+    def summary(self) -> str:
+        """One or two sentences for a person deciding whether to collect more data."""
+        name = _display(self.metric)
+        if self.fit.kind == "none" or not math.isfinite(self.predicted_2x):
+            text = (
+                f"Too few learning-curve points ({len(self.points)}) to predict how {name} "
+                "would change with more minority examples."
+            )
+            return " ".join([text, *self.notes])
+        n2, n5 = 2 * self.current_count, 5 * self.current_count
+        if self.multiclass:
+            what = "examples of every class but the largest"
+            size2 = f"≈{n2} of class {self.smallest_class!r}"
+        else:
+            what, size2 = "minority examples", f"≈{n2}"
+        now, two, five = self.predicted_current, self.predicted_2x, self.predicted_5x
+        if abs(self.gain_2x) < 0.005 and abs(self.gain_5x) < 0.005:
+            text = (
+                f"With 2× more {what} ({size2}), {name} is expected to stay at about "
+                f"{_num(now)}; with 5× (≈{n5}), ≈{_num(five)}: more data of this kind is "
+                "unlikely to help this strategy."
+            )
+        else:
+            verb = "rise" if two >= now else "fall"
+            text = (
+                f"With 2× more {what} ({size2}), {name} is expected to {verb} from "
+                f"{_num(now)} to ≈{_num(two)} ({_signed(self.gain_2x)}); with 5× (≈{n5}), "
+                f"≈{_num(five)}."
+            )
+        parts = [text]
+        if self.cautions:
+            parts.append("Caution: " + "; ".join(self.cautions) + ".")
+        return " ".join(parts)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Measured points and the curve's predictions, one row each, for a report or plot."""
+        rows: list[dict[str, Any]] = []
+        for point in self.points:
+            rows.append(
+                {
+                    "kind": "measured",
+                    "fraction": point.fraction,
+                    "minority_count": point.minority_count,
+                    "score": point.score,
+                    "std": point.std,
+                    "n_runs": point.n_runs,
+                    "fitted": float(self.predict(point.minority_count)),
+                }
+            )
+        for factor, value in (
+            (1, self.predicted_current),
+            (2, self.predicted_2x),
+            (5, self.predicted_5x),
+        ):
+            rows.append(
+                {
+                    "kind": "predicted",
+                    "fraction": float(factor),
+                    "minority_count": float(factor * self.current_count),
+                    "score": value,
+                    "std": np.nan,
+                    "n_runs": 0,
+                    "fitted": value,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain python types, for JSON."""
+        return {
+            "metric": self.metric,
+            "points": [
+                {
+                    "fraction": p.fraction,
+                    "minority_count": p.minority_count,
+                    "score": p.score,
+                    "std": p.std,
+                    "n_runs": p.n_runs,
+                }
+                for p in self.points
+            ],
+            "fit": {"kind": self.fit.kind, "params": dict(self.fit.params), "r2": self.fit.r2},
+            "current_count": self.current_count,
+            "predicted": {
+                "1x": self.predicted_current,
+                "2x": self.predicted_2x,
+                "5x": self.predicted_5x,
+            },
+            "gain": {"2x": self.gain_2x, "5x": self.gain_5x},
+            "notes": list(self.notes),
+            "cautions": list(self.cautions),
+            "summary": self.summary(),
+        }
+
+
+def _display(name: str) -> str:
+    special = {"f1": "F1", "mcc": "MCC", "roc_auc": "ROC AUC", "g_mean": "G-mean"}
+    return special.get(name, name.replace("_", " "))
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}" if 0.1 <= abs(value) < 100 else f"{value:.2g}"
+
+
+def _signed(value: float) -> str:
+    size = abs(value)
+    return ("+" if value >= 0 else "−") + (f"{size:.2f}" if size >= 0.005 else f"{size:.1g}")
+
+
+def cautions(advice: LearningCurveAdvice) -> list[str]:
+    """Reasons not to take the numbers at face value, in plain words."""
+    out: list[str] = []
+    fit = advice.fit
+    if fit.kind == "none":
+        return out
+    if any(note.startswith("The time limit") for note in advice.notes):
+        out.append("the time limit cut the curve short")
+    if any("could not be trained" in note for note in advice.notes):
+        out.append("the strategy failed at some fractions, which are left out")
+    if len(advice.points) < 4:
+        out.append(f"the curve rests on only {len(advice.points)} points")
+    if fit.kind == "log-linear":
+        out.append("the saturating curve could not be fitted, so a log-linear one was used")
+    if math.isfinite(fit.r2) and fit.r2 < POOR_R2:
+        out.append(f"the curve fits the measured points poorly (R² = {round(fit.r2, 2) + 0.0:.2f})")
+    sign = 1.0 if advice.greater_is_better else -1.0
+    if sign * advice.gain_5x < 0:
+        out.append("the measured scores do not improve with more minority examples")
+    if fit.kind == "power" and abs(fit.params["a"] - fit.best) < 1e-6:
+        out.append(
+            "the measured scores show no levelling off yet, so the curve's ceiling is a guess "
+            "and the 5× figure a rough extrapolation"
+        )
+    n_folds = int(np.unique(advice.fold_ids).shape[0])
+    # Standard error of each point's mean, from the spread of its fold scores.
+    errors = [p.std / math.sqrt(p.n_runs * n_folds) for p in advice.points if math.isfinite(p.std)]
+    if errors and abs(advice.gain_2x) < float(np.mean(errors)):
+        out.append("the expected gain at 2× is smaller than the noise between folds")
+    return out

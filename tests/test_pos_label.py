@@ -1,0 +1,69 @@
+"""The positive class: the user's choice, else the smaller class, with a stated tie rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import autoimb
+from autoimb.data.dataset import validate
+from autoimb.exceptions import AutoImbError
+
+FAST = {"n_trials": 2, "space": "fast", "cv": 3, "random_state": 0}
+
+
+def test_a_tie_makes_the_last_class_in_sorted_order_positive() -> None:
+    X = pd.DataFrame({"x": np.arange(20.0)})
+    data = validate(X, ["yes"] * 10 + ["no"] * 10)
+    assert data.classes[data.pos_label] == "yes"
+    data = validate(X, [0] * 10 + [1] * 10)
+    assert data.classes[data.pos_label] == 1
+
+
+def test_the_smaller_class_is_positive_unless_the_user_says_otherwise() -> None:
+    X = pd.DataFrame({"x": np.arange(30.0)})
+    y = ["rare"] * 10 + ["common"] * 20
+    assert validate(X, y).classes[validate(X, y).pos_label] == "rare"
+    chosen = validate(X, y, pos_label="common")
+    assert chosen.classes[chosen.pos_label] == "common"
+
+
+def test_a_label_read_from_a_file_matches_by_its_text() -> None:
+    X = pd.DataFrame({"x": np.arange(30.0)})
+    data = validate(X, [0] * 20 + [1] * 10, pos_label="0")
+    assert data.pos_label == 0
+
+
+@pytest.mark.parametrize(
+    ("y", "pos_label", "message"),
+    [
+        (["a"] * 20 + ["b"] * 10, "c", "not a class of y"),
+        (["a"] * 10 + ["b"] * 10 + ["c"] * 10, "a", "applies to two classes"),
+    ],
+)
+def test_a_pos_label_that_cannot_apply_is_refused(y, pos_label, message) -> None:
+    X = pd.DataFrame({"x": np.arange(len(y), dtype=float)})
+    with pytest.raises(AutoImbError, match=message):
+        validate(X, y, pos_label=pos_label)
+
+
+def test_search_measures_the_chosen_class(small_binary, tmp_path) -> None:
+    X, y = small_binary
+    labels = np.unique(y)
+    counts = [(np.asarray(y) == c).sum() for c in labels]
+    majority = labels[int(np.argmax(counts))]
+    log = str(tmp_path / "study.log")
+    result = autoimb.search(X, y, metric="f1", pos_label=majority, storage=log, **FAST)
+    assert result.classes_[result.decision.pos_label] == majority
+    assert result.model_card()["positive_class"] == str(majority)
+    with pytest.raises(AutoImbError, match="positive class"):
+        autoimb.search(X, y, metric="f1", storage=log, **FAST)
+
+
+def test_the_estimator_takes_pos_label(small_binary) -> None:
+    X, y = small_binary
+    labels = np.unique(y)
+    clf = autoimb.AutoImbClassifier(metric="f1", pos_label=labels[0], **FAST).fit(X, y)
+    assert clf.result_.classes_[clf.result_.decision.pos_label] == labels[0]
+    assert clf.get_params()["pos_label"] == labels[0]
