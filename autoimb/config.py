@@ -33,8 +33,8 @@ TRIAL_MIN_SECONDS = 5.0  # ... but never less than this
 REMEASURE_MAX_SHARE = 0.15  # the fresh-fold measure is skipped when it would cost more
 REFIT_MARGIN = 1.3  # a refit on all rows, from the fits on k - 1 folds, with this margin
 ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time left
-ENSEMBLE_UNBOUNDED_SHARE = 0.2  # without a budget: this share of the time the search took
 
-# Choosing.
+# Choosing and reporting.
+INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for
 KEPT_PREDICTIONS = 20  # out-of-fold predictions of the best trials kept for ensembles
 MIN_CHOICE = 3  # fewest finished trials for the winner to be measured again on fresh folds

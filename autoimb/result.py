@@ -11,8 +11,10 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from autoimb import config
 from autoimb.leaderboard import leaderboard
 from autoimb.metrics.registry import Metric, confusion_matrix, report_metrics
+from autoimb.posthoc.interval import score_interval
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier
 from autoimb.strategy import strategy_label
 
@@ -38,17 +40,26 @@ class SearchResult:
     best_pipeline
         The winner refitted on all data; ``predict`` applies the tuned threshold.
     best_score
-        The winner's honest cross-validated score (thresholds cross-fitted), measured again on
-        a fresh split of the folds when there was time: the score on the folds that chose the
-        winner is optimistic, as the best of many noisy estimates.
+        The winner's cross-validated score (thresholds cross-fitted), measured so that the
+        luck that chose it is left out where possible: on a fresh split of the folds for a
+        single winner, nested (weights chosen again without each fold) for an ensemble.
+        ``score_basis`` says which; a fresh split removes the luck of the fold assignment, not
+        that of the rows, which ``score_interval`` accounts for.
     search_score
-        The winner's score on the search's own folds, the one it was chosen by.
+        The score that chose the winner: its score on the search's own folds, or an ensemble's
+        score on the predictions its weights were chosen on.
+    score_basis
+        How ``best_score`` was measured, in words (also in the model card and the report).
+    score_interval
+        ``(low, high)``: where the exported pipeline's score on a new set as large as the
+        training data falls with probability 0.8; :meth:`score_interval_for` gives it for
+        any size and level.
     best_config
         The winning strategy, stage by stage, and its threshold; for an ensemble, its members'
         strategies and weights.
     ensemble
-        The ensemble selection over the best trials (``reason`` says what was chosen and why),
-        or None when it was not tried or did not win.
+        The ensemble selection over the best trials, whether or not it won (``chosen``;
+        ``reason`` says what was chosen and why), or None when it was not tried.
     advice
         The learning curve over the minority-class size, when asked for (``advice=True``).
     """
@@ -64,6 +75,33 @@ class SearchResult:
     ensemble: Any = None
     advice: Any = None
     search_score: float | None = None
+    score_basis: str = ""
+
+    @property
+    def score_interval(self) -> tuple[float, float]:
+        return self.score_interval_for(len(self.evidence.y))
+
+    def score_interval_for(
+        self, n_rows: int, level: float = config.INTERVAL_LEVEL
+    ) -> tuple[float, float]:
+        """Where the score on ``n_rows`` new rows falls with probability ``level``.
+
+        Both the uncertainty of ``best_score`` (it rests on the training rows) and the chance
+        variation of a new set of that size are in it, by the bootstrap over the out-of-fold
+        rows (:mod:`autoimb.posthoc.interval`); smaller sets give wider intervals.
+        """
+        ev = self.evidence
+        return score_interval(
+            ev.y,
+            ev.oof,
+            ev.fold_ids,
+            self.metric,
+            center=self.best_score,
+            n_rows=n_rows,
+            level=level,
+            sample_weight=ev.sample_weight,
+            pos_label=ev.pos_label,
+        )
 
     @property
     def leaderboard(self) -> pd.DataFrame:

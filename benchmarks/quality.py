@@ -198,6 +198,7 @@ class Fitted:
     predict_seconds: float
     cv_score: float = math.nan
     detail: dict[str, Any] | None = None
+    raw_proba: np.ndarray | None = None  # autoimb: probabilities before calibration
 
 
 def predict(
@@ -277,7 +278,18 @@ def fit_autoimb(
             if c in board
         ]
         board[keep].to_csv(leaderboard_path, index=False)
-    return Fitted(proba, pred, fit_seconds, predict_seconds, float(result.best_score), detail)
+    low, high = result.score_interval_for(len(X_test))
+    detail.update(
+        score_basis=result.score_basis,
+        search_score=result.search_score,
+        interval_low=low,
+        interval_high=high,
+        calibration=result.model_card().get("calibration", "none"),
+    )
+    pipeline = result.best_pipeline
+    raw = np.asarray(pipeline.predict_scores(X_test), dtype=float)
+    cv_score = float(result.best_score)
+    return Fitted(proba, pred, fit_seconds, predict_seconds, cv_score, detail, raw)
 
 
 def strategy_names(config: dict[str, Any]) -> dict[str, Any]:
@@ -502,6 +514,7 @@ def fit_and_score(
             }
             for m in metrics
         ]
+    detail = with_calibration(fitted, y_test)
     return [
         {
             **base,
@@ -511,10 +524,34 @@ def fit_and_score(
             "fit_seconds": fitted.fit_seconds,
             "predict_seconds": fitted.predict_seconds,
             "error": "",
-            "detail": json.dumps(fitted.detail, default=str) if fitted.detail else "",
+            "detail": json.dumps(detail, default=str) if detail else "",
         }
         for m in metrics
     ]
+
+
+def with_calibration(fitted: Fitted, y_test: np.ndarray) -> dict[str, Any]:
+    """Brier score and expected calibration error of the served probabilities (and, for
+    autoimb, of the same model's probabilities before calibration), binary only."""
+    detail = dict(fitted.detail or {})
+    if fitted.proba.shape[1] != 2:
+        return detail
+    positive = np.asarray(y_test) == 1
+    detail["brier"], detail["ece"] = calibration_error(positive, fitted.proba[:, 1])
+    if fitted.raw_proba is not None:
+        detail["brier_raw"], detail["ece_raw"] = calibration_error(positive, fitted.raw_proba[:, 1])
+    return detail
+
+
+def calibration_error(positive: np.ndarray, p: np.ndarray, bins: int = 10) -> tuple[float, float]:
+    brier = float(np.mean((p - positive) ** 2))
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    ece = sum(
+        abs(p[which == b].mean() - positive[which == b].mean()) * np.mean(which == b)
+        for b in range(bins)
+        if np.any(which == b)
+    )
+    return brier, float(ece)
 
 
 # ------------------------------------------------------------------------------ summary

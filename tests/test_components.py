@@ -12,6 +12,7 @@ from autoimb import datasets
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb.data.dataset import validate
 from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.space import component_defaults
 from autoimb.stages import REGISTRY, FitContext
 
 # The data a component must handle: numeric binary, categorical + missing, all-categorical,
@@ -78,9 +79,14 @@ def test_component_has_description_and_builds_fresh(stage: str, name: str) -> No
     assert component.description.endswith(".")
     if component.requires == "torch" and not TORCH_AVAILABLE:
         pytest.skip(f"{name} needs torch")
-    ctx = FitContext(class_counts=np.array([90, 10]), n_features=4, random_state=0)
+    ctx = FitContext(
+        class_counts=np.array([90, 10]),
+        n_features=4,
+        random_state=0,
+        defaults=component_defaults(),
+    )
     params = dict(CHEAP.get((stage, name), {}))
-    first, second = component.build(params, ctx), component.build(params, ctx)
+    first, second = component.make(params, ctx), component.make(params, ctx)
     assert first is None or first is not second
 
 

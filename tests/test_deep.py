@@ -210,7 +210,7 @@ def test_class_weight_formulas() -> None:
     assert [embedding_dim(c) for c in (1, 2, 5, 100)] == [2, 2, 4, 16]
 
 
-def test_invalid_parameters_are_refused(yeast4_split: Split) -> None:
+def test_invalid_parameters_are_refused(torch: Any, yeast4_split: Split) -> None:
     X, _, y, _ = yeast4_split
     with pytest.raises(AutoImbError, match="'norm' parameter of TabularMLPClassifier"):
         TabularMLPClassifier(norm="group").fit(X, y)

@@ -115,3 +115,17 @@ def test_installed_wheel_finds_spaces(wheel: Path, tmp_path: Path) -> None:
     assert lines[2] == "cli 0"
     assert lines[3].startswith("default:")
     assert "model:" in done.stdout
+
+
+def test_declared_floors_are_the_versions_ci_tests() -> None:
+    """Every runtime floor in pyproject.toml is pinned, exactly, in .ci/lowest.txt."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floors = dict(spec.split(">=") for spec in declared)
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / ".ci" / "lowest.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert floors == pins

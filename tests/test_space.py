@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from autoimb._compat import TORCH_AVAILABLE
 from autoimb.data.dataset import validate
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import builtin_spaces, load_space, parse_space
@@ -28,6 +29,8 @@ def test_builtin_spaces_load_and_sample(name: str) -> None:
 @pytest.mark.parametrize("name", builtin_spaces())
 def test_initial_strategies_run_as_named_with_nothing_else(name: str, small_binary) -> None:
     space = load_space(name)
+    if name == "deep" and not TORCH_AVAILABLE:
+        pytest.skip("the deep space's baselines need torch")
     X, y = small_binary
     settings = SearchSettings(metric=get_metric("f1"), space=space, warm_start=None)
     trials = first_trials(settings, validate(X, y))

@@ -50,12 +50,18 @@ def test_a_forest_is_the_same_with_and_without_a_deadline(name: str, small_binar
 
 @pytest.mark.parametrize("name", ["random_forest", "extra_trees"])
 def test_scikit_learn_forests_grown_in_chunks_equal_one_fit(name: str, small_binary) -> None:
+    from autoimb.engine.space import component_defaults
     from autoimb.stages import REGISTRY, FitContext
 
     data = validate(*small_binary)
     X = np.nan_to_num(data.X.to_numpy(dtype=float))
-    ctx = FitContext(class_counts=np.bincount(data.y), n_features=X.shape[1], random_state=0)
+    ctx = FitContext(
+        class_counts=np.bincount(data.y),
+        n_features=X.shape[1],
+        random_state=0,
+        defaults=component_defaults(),
+    )
     component = REGISTRY["model"][name]
-    chunked = component.fit(component.build({"n_estimators": 60}, ctx), X, data.y, {}, None)
-    whole = component.build({"n_estimators": 60}, ctx).fit(X, data.y)
+    chunked = component.fit(component.make({"n_estimators": 60}, ctx), X, data.y, {}, None)
+    whole = component.make({"n_estimators": 60}, ctx).fit(X, data.y)
     np.testing.assert_array_equal(chunked.predict_proba(X), whole.predict_proba(X))

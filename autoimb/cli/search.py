@@ -256,19 +256,14 @@ def _print_summary(
         rule = f"predict {positive} when P({positive}) >= {decision.threshold:.4g}"
     else:
         rule = "argmax of per-class scaled probabilities"
-    best = study.best_trial
-    if "members" in result.best_config:
-        where = f"beats the best single trial ({best.number}: {best.value:.4f})"
-    else:
-        where = f"trial {best.number}"
-    if result.search_score is not None and result.search_score != result.best_score:
-        how = f"cross-validated on fresh folds; {result.search_score:.4f} on those that chose it"
-    else:
-        how = "cross-validated"
+    low, high = result.score_interval
+    n = len(result.evidence.y)
     print(
-        f"best {result.metric.name}: {result.best_score:.4f} ({how}), {where}; "
-        f"{len(study.trials)} trials in the study"
+        f"best {result.metric.name}: {result.best_score:.4f} ({result.score_basis}); "
+        f"on a new set of {n:,} rows, {config.INTERVAL_LEVEL:.0%} likely between {low:.4f} "
+        f"and {high:.4f}"
     )
+    print(f"chosen:   {_chosen(result)}; {len(study.trials)} trials in the study")
     print(f"strategy: {strategy_label(result.best_config)}")
     if len(result.classes_) == 2:
         print(f"positive: {positive} (the class the metric measures)")
@@ -277,6 +272,27 @@ def _print_summary(
     if report is not None:
         print(f"report:   {report}")
     print(f"study:    {study_name!r} in {storage} (run the same command again to continue it)")
+
+
+def _chosen(result: SearchResult) -> str:
+    """How the winner was chosen, comparing only numbers measured the same way."""
+    selection = result.ensemble
+    if selection is None or "members" not in result.best_config:
+        best = result.study.best_trial
+        if result.search_score is not None and result.search_score != result.best_score:
+            chose = f"{result.search_score:.4f} on the folds that chose it"
+            return f"trial {best.number}, which scored {chose}"
+        return f"trial {best.number}"
+    if selection.nested_score is not None and selection.nested_single_score is not None:
+        return (
+            f"an ensemble, which scored {selection.nested_score:.4f} against "
+            f"{selection.nested_single_score:.4f} for the best single trial "
+            f"({selection.single_best}), both with the choice made again without each fold"
+        )
+    return (
+        f"an ensemble, which scored {selection.score:.4f} against {selection.single_score:.4f} "
+        f"for the best single trial ({selection.single_best}) on the predictions that chose it"
+    )
 
 
 def _metric(name: str) -> Metric:

@@ -70,11 +70,9 @@ def remaining(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
-def ensemble_seconds(left: float | None, started: float) -> float:
-    """Half of what is left of a budget; without one, a fifth of the time the search took."""
-    if left is not None:
-        return config.ENSEMBLE_TIME_SHARE * left
-    return max(2.0, config.ENSEMBLE_UNBOUNDED_SHARE * (time.monotonic() - started))
+def ensemble_seconds(left: float) -> float:
+    """Half of what is left of the budget."""
+    return config.ENSEMBLE_TIME_SHARE * left
 
 
 def remeasure_worth_it(per_fold: float, n_splits: int, time_budget: float | None) -> bool:

@@ -15,17 +15,19 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb import __version__
+from autoimb.config import INTERVAL_LEVEL
 from autoimb.data.dataset import Dataset
 from autoimb.engine.advice import LearningCurveAdvice, minority_learning_curve
 from autoimb.engine.budget import ensemble_seconds, model_threads, refit_seconds, remaining
 from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.engine.pipeline import StrategyPipeline
-from autoimb.engine.remeasure import Remeasured, remeasure
+from autoimb.engine.remeasure import Remeasured, ensemble_score, remeasure
 from autoimb.engine.run import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.metrics.registry import Metric
+from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
     EnsembleClassifier,
     EnsembleSelection,
@@ -33,6 +35,7 @@ from autoimb.posthoc.ensemble import (
     members_of,
     select_ensemble,
 )
+from autoimb.posthoc.interval import score_interval
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
 
@@ -64,17 +67,19 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     decision, _ = choose_decision(
         data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
     )
-    score = float(selection.score) if len(members) > 1 else float(best.value)
-    measured = remeasure(
-        configs,
-        members,
-        score,
-        outcome,
-        settings,
-        data,
-        threads,
-        after=refit_seconds(outcome.fit_seconds, members, outcome.cv.n_splits),
-    )
+    if len(members) > 1:
+        measured = ensemble_score(float(selection.score), selection.nested_score)
+    else:
+        measured = remeasure(
+            configs,
+            members,
+            float(best.value),
+            outcome,
+            settings,
+            data,
+            threads,
+            after=refit_seconds(outcome.fit_seconds, members, outcome.cv.n_splits),
+        )
     notes.append(measured.note)
     # The folds' cached matrices are not needed by the refit; on large data they are the
     # biggest thing in memory besides the data itself.
@@ -97,18 +102,43 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         }
     else:
         estimator, config = fitted[best.number], configs[best.number]
+    calibration = (
+        choose_calibration(
+            data.y,
+            oof,
+            outcome.cv.fold_ids,
+            sample_weight=data.sample_weight,
+            pos_label=data.pos_label,
+        )
+        if data.n_classes == 2
+        else None
+    )
     pipeline = ThresholdedClassifier(
         estimator,
         decision_threshold=decision.threshold,
         class_scale=decision.class_scale,
         pos_label=data.pos_label,
         classes=data.classes,
+        calibration=calibration,
     )
     best_config = {**config, **_decision_fields(decision)}
-    pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision)
     evidence = Evidence(
         data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label, data.summary()
     )
+    interval = score_interval(
+        data.y,
+        oof,
+        outcome.cv.fold_ids,
+        settings.metric,
+        center=measured.score,
+        n_rows=len(data.y),
+        level=INTERVAL_LEVEL,
+        sample_weight=data.sample_weight,
+        pos_label=data.pos_label,
+    )
+    pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision, interval)
+    # How predict_proba is calibrated; predict's labels do not depend on it.
+    pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")
     result = SearchResult(
         pipeline,
         measured.score,
@@ -119,6 +149,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         decision,
         notes,
         search_score=measured.search_score,
+        score_basis=measured.basis,
     )
     result.ensemble = selection
     if settings.advice:
@@ -149,7 +180,9 @@ def _select_ensemble(
         sample_weight=data.sample_weight,
         pos_label=data.pos_label,
         single_best=best,
-        time_limit=ensemble_seconds(left, settings.started),
+        # Bounded by trials only, nothing that decides the winner may depend on measured
+        # seconds: the selection then runs in full, so the same seed gives the same result.
+        time_limit=None if left is None else ensemble_seconds(left),
     )
     notes.append(selection.reason)
     if selection.chosen and left is not None:
@@ -198,6 +231,7 @@ def _model_card(
     measured: Remeasured,
     config: dict,
     decision: Decision,
+    interval: tuple[float, float],
 ) -> dict[str, Any]:
     import imblearn
     import lightgbm
@@ -209,6 +243,9 @@ def _model_card(
         "metric": settings.metric.name,
         "cv_score": float(measured.score),
         "search_score": float(measured.search_score),
+        "score_basis": measured.basis,
+        "score_interval": [float(interval[0]), float(interval[1])],
+        "score_interval_level": INTERVAL_LEVEL,
         "config": config,
         "decision": decision.to_dict(),
         "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],

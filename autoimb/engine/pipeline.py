@@ -18,6 +18,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from autoimb.data.dataset import conform
 from autoimb.data.preprocess import Preprocessor
+from autoimb.engine.space import component_defaults
 from autoimb.stages import REGISTRY, FitContext
 from autoimb.stages.base import fit_keywords
 
@@ -62,7 +63,9 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
     ----------
     config
         ``{"augmenter": {"name": …}, "resampler": {"name": …, params}, "weighting": {…},
-        "model": {…}}``; a missing stage means "none".
+        "model": {…}}``; a missing stage means "none", and a parameter the config does not
+        set takes its default from the shipped YAML spaces
+        (:func:`autoimb.engine.space.component_defaults`).
     schema
         The training columns (from :func:`autoimb.data.dataset.validate`); new data is checked
         against it before every prediction.
@@ -132,7 +135,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             weights = factor if weights is None else weights * factor
 
         component = REGISTRY["model"][self._choice("model")["name"]]
-        model = component.build(self._params("model"), ctx)
+        model = component.make(self._params("model"), ctx)
         options = component.fit_params(ctx)
         combine = self._build("ensemble", ctx)
         if combine is not None:
@@ -171,7 +174,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
 
     def _build(self, stage: str, ctx: FitContext) -> Any:
         name = self._choice(stage)["name"]
-        return REGISTRY[stage][name].build(self._params(stage), ctx)
+        return REGISTRY[stage][name].make(self._params(stage), ctx)
 
     def _context(self, Xt: np.ndarray, y: np.ndarray, deadline: float | None = None) -> FitContext:
         return FitContext(
@@ -184,4 +187,5 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             max_rows=self.max_rows,
             deadline=deadline,
             pretrained=dict(self.pretrained or {}),
+            defaults=component_defaults(),
         )

@@ -2,8 +2,14 @@
 
 The best of many trials is the one whose folds happened to suit it: its own cross-validated score
 is the maximum of noisy estimates and promises more than new data gives (the winner's curse).
-Cross-validating the chosen strategy once more on a fresh split of the same rows draws that luck
-again, so the score a search reports is close to what its winner scores on data it never saw.
+Cross-validating the chosen strategy once more on a fresh split of the same rows removes the
+luck of the fold assignment. It cannot remove the luck of the rows themselves: a strategy that
+suits these particular rows still looks better here than on new data, most of all on small
+data; ``SearchResult.score_interval`` is how far to trust the number.
+
+An ensemble's weights were chosen on the out-of-fold predictions, so their score on those
+predictions is a selection score; its honest score is the nested one, with the weights chosen
+again without each fold (:mod:`autoimb.posthoc.selection`).
 """
 
 from __future__ import annotations
@@ -25,20 +31,50 @@ from autoimb.exceptions import TrialTimeout
 from autoimb.posthoc.ensemble import blend
 from autoimb.posthoc.threshold import honest_score
 
-__all__ = ["Remeasured", "remeasure"]
+__all__ = ["Remeasured", "ensemble_score", "remeasure"]
+
+
+# How ``best_score`` was measured; the words the CLI, the report and the model card show.
+FRESH = "cross-validated on fresh folds"
+NESTED = "nested: ensemble weights chosen again without each fold"
+FEW = "cross-validated"  # chosen among so few trials that there is little luck to remove
+CHOSEN_ON = "on the folds that chose it: optimistic"
+SELECTED_ON = "the ensemble's selection score: optimistic"
 
 
 @dataclass
 class Remeasured:
-    """The winner's score on the search's folds and, when there was time, on fresh ones."""
+    """``best_score`` (``score``), how it was measured (``basis``), and the score that chose."""
 
     search_score: float
-    fresh_score: float | None
+    score: float
+    basis: str
     note: str
 
     @property
-    def score(self) -> float:
-        return self.search_score if self.fresh_score is None else self.fresh_score
+    def honest(self) -> bool:
+        return self.basis in (FRESH, NESTED, FEW)
+
+
+def ensemble_score(selection_score: float, nested_score: float | None) -> Remeasured:
+    """An ensemble's score: the nested one when the selection could be rerun without each fold."""
+    if nested_score is None:
+        return Remeasured(
+            selection_score,
+            selection_score,
+            SELECTED_ON,
+            f"best_score is the ensemble's selection score ({selection_score:.4f}): its weights "
+            "were chosen on the same predictions, and there was no time or no fold structure to "
+            "choose them again without each fold, so expect it to be optimistic.",
+        )
+    return Remeasured(
+        selection_score,
+        nested_score,
+        NESTED,
+        f"best_score is the ensemble's nested score ({nested_score:.4f}): its weights chosen "
+        f"again without each fold and scored on that fold; on the predictions that chose the "
+        f"weights it scored {selection_score:.4f}.",
+    )
 
 
 def remeasure(
@@ -52,7 +88,7 @@ def remeasure(
     *,
     after: float = 0.0,
 ) -> Remeasured:
-    """Cross-validate the winner (or each ensemble member) on a split with another seed.
+    """Cross-validate the single winner on a split with another seed.
 
     ``after``: seconds of the budget that work after this one still needs (the refit).
     """
@@ -62,22 +98,22 @@ def remeasure(
         "it was not measured again on fresh folds ({why}), so expect it to be optimistic."
     )
     if not settings.remeasure:
-        return Remeasured(search_score, None, skipped.format(why="switched off"))
+        return Remeasured(search_score, search_score, CHOSEN_ON, skipped.format(why="switched off"))
     trials = outcome.study.trials  # one read: on a database storage it fetches every trial
     finished = sum(t.state == TrialState.COMPLETE for t in trials)
     if finished < config.MIN_CHOICE:
         # With so few to choose from there is little luck in the choice to take out.
         return Remeasured(
             search_score,
-            None,
+            search_score,
+            FEW,
             f"best_score is the winner's cross-validated "
             f"{name}, chosen among {finished} finished trial(s).",
         )
     cost = sum(trials[n].user_attrs.get("seconds", 0.0) for n in configs)
     if settings.deadline is not None and time.monotonic() + cost + after > settings.deadline:
-        return Remeasured(
-            search_score, None, skipped.format(why=f"≈{cost:.0f} s, more than the budget left")
-        )
+        why = f"≈{cost:.0f} s, more than the budget left"
+        return Remeasured(search_score, search_score, CHOSEN_ON, skipped.format(why=why))
     cv = outcome.cv.resplit(outcome.random_state + 1)
     try:
         oof = {
@@ -104,10 +140,11 @@ def remeasure(
         )
     except (Exception, TrialTimeout) as exc:  # a strategy may fail on another split
         why = f"that failed: {type(exc).__name__}: {exc}"[:300]
-        return Remeasured(search_score, None, skipped.format(why=why))
+        return Remeasured(search_score, search_score, CHOSEN_ON, skipped.format(why=why))
     return Remeasured(
         search_score,
         fresh,
+        FRESH,
         f"best_score is the winner's {name} on a fresh split into {cv.n_splits} folds "
         f"({fresh:.4f}); on the folds that chose it, it scored {search_score:.4f}.",
     )

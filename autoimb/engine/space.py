@@ -10,6 +10,7 @@ component's parameters as one conditional group.
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -183,6 +184,32 @@ def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
             "YAML file that exists."
         )
     return parse_space(path.read_text(encoding="utf-8"), source=str(path))
+
+
+# The shipped spaces that hold the parameter defaults, first one first.
+DEFAULTS_FROM: tuple[str, ...] = ("default", "deep")
+
+
+@functools.cache
+def component_defaults() -> dict[str, dict[str, dict[str, Any]]]:
+    """``stage -> name -> parameter -> default`` of every component of the shipped spaces.
+
+    The YAML ``default:`` is the only default a parameter has; builders keep none of their own.
+    A component takes its defaults from ``default.yaml``, or from ``deep.yaml`` when the default
+    space does not name it. The engine hands the result to builders in
+    :attr:`autoimb.stages.FitContext.defaults`, so a parameter a space does not search (or a
+    partner model built with no parameters) gets the same value everywhere. Treat the result
+    as read-only: it is cached.
+    """
+    defaults: dict[str, dict[str, dict[str, Any]]] = {stage: {} for stage in STAGES}
+    for name in DEFAULTS_FROM:
+        space = load_space(name)
+        for stage, components in space.stages.items():
+            for component, params in components.items():
+                defaults[stage].setdefault(
+                    component, {param.name: param.default for param in params.values()}
+                )
+    return defaults
 
 
 def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:

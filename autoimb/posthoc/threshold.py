@@ -16,6 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb.exceptions import AutoImbError
+from autoimb.posthoc.calibration import apply_calibration
 from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
 from autoimb.posthoc.crossfit import cross_fitted_predictions, honest_score, threshold_curve
 from autoimb.posthoc.decision import Decision, FloatArray
@@ -47,6 +48,10 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         Encoded positive class.
     classes : array-like, optional
         The user's labels, in code order; ``predict`` maps codes back through them.
+    calibration : dict, optional
+        The map from the estimator's probabilities to calibrated ones
+        (:mod:`autoimb.posthoc.calibration`); ``predict_proba`` applies it, ``predict``
+        applies the threshold to the estimator's own probabilities, so labels do not change.
 
     Every attribute is a plain python or numpy value, so the object can be saved with
     skops and loaded with a short list of trusted types.
@@ -59,8 +64,10 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         class_scale: tuple[float, ...] | None = None,
         pos_label: int = 1,
         classes: ArrayLike | None = None,
+        calibration: dict[str, Any] | None = None,
     ) -> None:
         self.estimator = estimator
+        self.calibration = calibration
         self.decision_threshold = decision_threshold
         self.class_scale = class_scale
         self.pos_label = pos_label
@@ -105,13 +112,18 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     def predict_proba(self, X: Any) -> FloatArray:
-        """Probabilities of the inner estimator, columns in ``classes_`` order."""
+        """Calibrated class probabilities, columns in ``classes_`` order."""
+        proba = self.predict_scores(X)
+        return apply_calibration(self.calibration, proba, int(self.pos_label))
+
+    def predict_scores(self, X: Any) -> FloatArray:
+        """The inner estimator's probabilities, before calibration: what the threshold cuts."""
         return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
     def predict(self, X: Any) -> NDArray[Any]:
         """Labels from the tuned rule, in the user's original label values."""
         check_is_fitted(self)
-        proba = self.predict_proba(X)
+        proba = self.predict_scores(X)
         if proba.shape[1] != len(self.classes_):
             raise AutoImbError(
                 f"The estimator gives {proba.shape[1]} probability columns but classes_ "

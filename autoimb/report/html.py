@@ -23,7 +23,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from autoimb import __version__
+from autoimb import __version__, config
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import STAGE_COLUMNS, leaderboard
@@ -153,11 +153,22 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
 def _winner_section(w: Winner) -> str:
     rows = [
         ("strategy", html.escape(strategy_label(w.config))),
-        (f"{html.escape(w.metric.name)} (cross-validated)", _num(w.score)),
-        ("decision", html.escape(_decision_text(w))),
+        (html.escape(w.metric.name), f"{_num(w.score)} ({html.escape(w.score_basis)})"),
     ]
+    if w.interval is not None:
+        low, high = w.interval
+        rows.append(
+            (
+                f"on new data ({config.INTERVAL_LEVEL:.0%} interval)",
+                f"{_num(low)} – {_num(high)} for a set as large as the training data",
+            )
+        )
     if w.search_score is not None and w.search_score != w.score:
-        rows.insert(2, ("on the folds that chose it", _num(w.search_score)))
+        rows.append(("score that chose it", _num(w.search_score)))
+    if len(w.classes) == 2:
+        positive = w.classes[w.decision.pos_label] if w.decision.pos_label < 2 else "?"
+        rows.append(("positive class", html.escape(str(positive))))
+    rows.append(("decision", html.escape(_decision_text(w))))
     if w.trial is not None:
         rows.append(("trial", str(w.trial)))
     parts = [_kv_table(rows), "<h3>Strategy</h3>", _strategy_table(w.config)]
@@ -175,8 +186,9 @@ def _winner_section(w: Winner) -> str:
         "</div></div>",
         "<p class='caption'>Out-of-fold predictions of the search's folds with the chosen "
         "decision applied. The headline score is cross-fitted (each fold's threshold chosen on "
-        "the other folds) and, when there was time, measured on a fresh split of the folds, "
-        "so it can differ from the in-sample value of the same metric here.</p>",
+        "the other folds) and measured as its note says (a fresh split of the folds, or an "
+        "ensemble's nested score), so it can differ from the value of the same metric here."
+        "</p>",
     ]
     return "".join(parts)
 
@@ -193,6 +205,13 @@ def _decision_text(w: Winner) -> str:
 
 
 def _strategy_table(config: Mapping[str, Any]) -> str:
+    strategy = parse_strategy(config)
+    if isinstance(strategy, Ensemble):
+        return "".join(
+            f"<h4>trial {n}, weight {strategy.weights.get(n, 0.0):.2f}</h4>"
+            + _strategy_table(member.to_config())
+            for n, member in strategy.members.items()
+        )
     rows = []
     for stage in sorted(config, key=lambda s: _STAGES.index(s) if s in _STAGES else len(_STAGES)):
         params = ", ".join(f"{k}={_short(v)}" for k, v in config[stage].items() if k != "name")

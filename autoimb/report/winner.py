@@ -53,6 +53,8 @@ class Winner:
     oof: OutOfFold | None = None
     summary: dict[str, Any] | None = None
     search_score: float | None = None
+    score_basis: str = "cross-validated"
+    interval: tuple[float, float] | None = None
 
     @classmethod
     def from_result(cls, result: Any) -> Winner:
@@ -67,6 +69,8 @@ class Winner:
             oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight),
             summary=ev.summary,
             search_score=result.search_score,
+            score_basis=result.score_basis,
+            interval=result.score_interval,
         )
 
     @classmethod
@@ -79,6 +83,8 @@ class Winner:
             [str(c) for c in card.get("classes", [])],
             summary=card.get("data"),
             search_score=card.get("search_score"),
+            score_basis=card.get("score_basis", "cross-validated"),
+            interval=tuple(card["score_interval"]) if card.get("score_interval") else None,
         )
 
     @classmethod
@@ -94,6 +100,7 @@ class Winner:
             Decision.from_dict(best.user_attrs.get("decision") or {}),
             [str(c) for c in attrs.get("classes", [])],
             trial=best.number,
+            score_basis="the study's best trial on the folds that chose it: optimistic",
         )
 
     def reevaluate(

@@ -25,7 +25,9 @@ class FitContext:
     """What a builder may know about the (fold's) training data; nothing about validation rows.
 
     The matrix a component sees is float64 with the ``n_cat`` categorical codes first and the
-    numeric columns after them.
+    numeric columns after them. ``defaults`` (``stage -> name -> parameter -> value``) holds
+    every component's parameter defaults, read from the shipped YAML spaces by the engine;
+    :meth:`Component.make` lays a trial's parameters over them.
     """
 
     class_counts: np.ndarray
@@ -37,6 +39,7 @@ class FitContext:
     max_rows: int | None = None
     deadline: float | None = None
     pretrained: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
@@ -73,8 +76,10 @@ class Component:
     Parameters
     ----------
     build
-        Turns the searched parameters and the fold's context into a fresh object, so that
-        bounds such as ``k_neighbors`` can follow the fold's minority size.
+        Turns the parameters and the fold's context into a fresh object, so that bounds such
+        as ``k_neighbors`` can follow the fold's minority size. A builder reads every parameter
+        it uses as ``params[key]``, with no default of its own: the YAML spaces' ``default:`` is
+        the one home of a default, and :meth:`make` fills in the ones a trial does not set.
     sample_weight
         Whether the built model's ``fit`` takes ``sample_weight``; models without it cannot
         carry class weights or the user's weights, and the search leaves weighting out for them.
@@ -107,6 +112,11 @@ class Component:
     scales: bool = True
     fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
     fit: Fitter = plain_fit
+
+    def make(self, params: Mapping[str, Any], ctx: FitContext) -> Any:
+        """Build from ``params`` laid over the component's defaults in ``ctx.defaults``."""
+        defaults = ctx.defaults.get(self.stage, {}).get(self.name, {})
+        return self.build({**defaults, **params}, ctx)
 
 
 def fit_keywords(

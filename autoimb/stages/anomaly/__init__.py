@@ -17,7 +17,7 @@ def _detector(kind: str) -> Any:
     def build(params: Mapping[str, Any], ctx: FitContext) -> AnomalyDetectorClassifier:
         return AnomalyDetectorClassifier(
             detector=kind,
-            **{k: v for k, v in params.items() if k in _DETECTOR_PARAMS},
+            **{key: params[key] for key in _DETECTOR_PARAMS[kind]},
             random_state=ctx.random_state,
             n_threads=ctx.n_threads,
         )
@@ -25,13 +25,18 @@ def _detector(kind: str) -> Any:
     return build
 
 
-_DETECTOR_PARAMS = ("n_estimators", "nu", "gamma", "n_neighbors", "max_samples_svm", "calibration")
+# The parameters each detector reads; the others would not change its fit.
+_DETECTOR_PARAMS = {
+    "isolation_forest": ("n_estimators", "calibration"),
+    "one_class_svm": ("nu", "gamma", "max_samples_svm", "calibration"),
+    "local_outlier_factor": ("n_neighbors", "calibration"),
+}
 
 
 def _anomaly_score(params: Mapping[str, Any], ctx: FitContext) -> AnomalyScoreFeatures:
     return AnomalyScoreFeatures(
-        n_estimators=int(params.get("n_estimators", 100)),
-        fit_on=str(params.get("fit_on", "majority")),
+        n_estimators=int(params["n_estimators"]),
+        fit_on=str(params["fit_on"]),
         random_state=ctx.random_state,
         n_threads=ctx.n_threads,
     )

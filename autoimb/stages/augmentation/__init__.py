@@ -11,20 +11,20 @@ from autoimb.stages.base import Component, FitContext, register
 
 def _jitter(params: Mapping[str, Any], ctx: FitContext) -> MinorityJitter:
     return MinorityJitter(
-        ratio=float(params.get("ratio", 0.5)),
-        noise_scale=float(params.get("noise_scale", 0.05)),
+        ratio=float(params["ratio"]),
+        noise_scale=float(params["noise_scale"]),
         n_cat=ctx.n_cat,
-        cat_mode=str(params.get("cat_mode", "keep")),
+        cat_mode=str(params["cat_mode"]),
         random_state=ctx.random_state,
     )
 
 
 def _mixup(params: Mapping[str, Any], ctx: FitContext) -> MinorityMixup:
     return MinorityMixup(
-        ratio=float(params.get("ratio", 0.5)),
-        alpha=float(params.get("alpha", 0.4)),
+        ratio=float(params["ratio"]),
+        alpha=float(params["alpha"]),
         n_cat=ctx.n_cat,
-        cat_mode=str(params.get("cat_mode", "keep")),
+        cat_mode=str(params["cat_mode"]),
         random_state=ctx.random_state,
     )
 

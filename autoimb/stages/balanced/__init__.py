@@ -17,9 +17,9 @@ from autoimb.stages.base import Component, FitContext, grow_in_chunks, register
 
 def _balanced_random_forest(params: Mapping[str, Any], ctx: FitContext) -> Any:
     return ensemble.BalancedRandomForestClassifier(
-        n_estimators=int(params.get("n_estimators", 200)),
-        min_samples_leaf=int(params.get("min_samples_leaf", 1)),
-        max_features=params.get("max_features", "sqrt"),
+        n_estimators=int(params["n_estimators"]),
+        min_samples_leaf=int(params["min_samples_leaf"]),
+        max_features=params["max_features"],
         sampling_strategy="all",
         replacement=True,
         bootstrap=False,
@@ -30,7 +30,7 @@ def _balanced_random_forest(params: Mapping[str, Any], ctx: FitContext) -> Any:
 
 def _easy_ensemble(params: Mapping[str, Any], ctx: FitContext) -> Any:
     return ensemble.EasyEnsembleClassifier(
-        n_estimators=int(params.get("n_estimators", 10)),
+        n_estimators=int(params["n_estimators"]),
         n_jobs=ctx.n_threads,
         random_state=ctx.random_state,
     )
@@ -38,8 +38,8 @@ def _easy_ensemble(params: Mapping[str, Any], ctx: FitContext) -> Any:
 
 def _balanced_bagging(params: Mapping[str, Any], ctx: FitContext) -> Any:
     return ensemble.BalancedBaggingClassifier(
-        estimator=DecisionTreeClassifier(min_samples_leaf=int(params.get("min_samples_leaf", 1))),
-        n_estimators=int(params.get("n_estimators", 50)),
+        estimator=DecisionTreeClassifier(min_samples_leaf=int(params["min_samples_leaf"])),
+        n_estimators=int(params["n_estimators"]),
         n_jobs=ctx.n_threads,
         random_state=ctx.random_state,
     )
@@ -47,9 +47,9 @@ def _balanced_bagging(params: Mapping[str, Any], ctx: FitContext) -> Any:
 
 def _rusboost(params: Mapping[str, Any], ctx: FitContext) -> Any:
     return ensemble.RUSBoostClassifier(
-        estimator=DecisionTreeClassifier(max_depth=int(params.get("max_depth", 3))),
-        n_estimators=int(params.get("n_estimators", 50)),
-        learning_rate=float(params.get("learning_rate", 0.5)),
+        estimator=DecisionTreeClassifier(max_depth=int(params["max_depth"])),
+        n_estimators=int(params["n_estimators"]),
+        learning_rate=float(params["learning_rate"]),
         random_state=ctx.random_state,
     )
 

@@ -12,9 +12,9 @@ from autoimb.stages.base import Component, FitContext, register, seconds_left
 from autoimb.stages.deep.mlp import TabularMLPClassifier
 
 
-def hidden_sizes(params: Mapping[str, Any], width: int = 128, depth: int = 2) -> tuple[int, ...]:
+def hidden_sizes(params: Mapping[str, Any]) -> tuple[int, ...]:
     """Layers halving in width: searched as two integers instead of a list."""
-    width, depth = int(params.get("width", width)), int(params.get("depth", depth))
+    width, depth = int(params["width"]), int(params["depth"])
     return tuple(max(8, width // 2**i) for i in range(depth))
 
 
@@ -26,17 +26,17 @@ def _mlp(params: Mapping[str, Any], ctx: FitContext) -> TabularMLPClassifier:
     return TabularMLPClassifier(
         **categories(ctx),
         hidden_sizes=hidden_sizes(params),
-        dropout=float(params.get("dropout", 0.1)),
-        norm=str(params.get("norm", "batch")),
-        learning_rate=float(params.get("learning_rate", 1e-3)),
-        weight_decay=float(params.get("weight_decay", 1e-5)),
-        batch_size=int(params.get("batch_size", 64)),
-        max_epochs=int(params.get("max_epochs", 60)),
-        patience=int(params.get("patience", 8)),
-        loss=str(params.get("loss", "weighted_ce")),
-        focal_gamma=float(params.get("focal_gamma", 2.0)),
-        cb_beta=float(params.get("cb_beta", 0.999)),
-        balanced_batches=bool(params.get("balanced_batches", False)),
+        dropout=float(params["dropout"]),
+        norm=str(params["norm"]),
+        learning_rate=float(params["learning_rate"]),
+        weight_decay=float(params["weight_decay"]),
+        batch_size=int(params["batch_size"]),
+        max_epochs=int(params["max_epochs"]),
+        patience=int(params["patience"]),
+        loss=str(params["loss"]),
+        focal_gamma=float(params["focal_gamma"]),
+        cb_beta=float(params["cb_beta"]),
+        balanced_batches=bool(params["balanced_batches"]),
         random_state=ctx.random_state,
         max_time=None if ctx.deadline is None else seconds_left(ctx.deadline),
         init_weights=ctx.pretrained.get("mlp"),

@@ -1,8 +1,9 @@
 """Ensemble stage: the trial's model alone, bagged within each class, or soft-voted / stacked
 with a partner model of another family.
 
-The partner is looked up in the registry by name, at its defaults, so this stage imports no
-other stage.
+The partner is looked up in the registry by name and built at its defaults (the YAML spaces'
+``default:`` values, handed in as ``FitContext.defaults``), so this stage imports no other
+stage.
 """
 
 from __future__ import annotations
@@ -26,39 +27,46 @@ PARTNERS = ("logistic_regression", "lightgbm", "extra_trees")
 Combine = Callable[[Member, dict[str, Any]], tuple[CombinedClassifier, list[dict[str, Any]]]]
 
 
-def partner(params: Mapping[str, Any], ctx: FitContext) -> tuple[Member, dict[str, Any]]:
-    """The partner model at its defaults, and its fit options."""
-    name = str(params.get("partner", "logistic_regression"))
+def partner(name: str, ctx: FitContext) -> tuple[Member, dict[str, Any]]:
+    """The partner model at its defaults (``ctx.defaults``), and its fit options."""
+    component = REGISTRY["model"][name]
+    return (component.make({}, ctx), component.sample_weight), component.fit_params(ctx)
+
+
+def _partner_name(params: Mapping[str, Any]) -> str:
+    name = str(params["partner"])
     if name not in PARTNERS:
         raise AutoImbError(f"ensemble partner must be one of {list(PARTNERS)}, got {name!r}.")
-    component = REGISTRY["model"][name]
-    return (component.build({}, ctx), component.sample_weight), component.fit_params(ctx)
+    return name
 
 
+# Each builder reads its parameters when it is called, so a missing one fails at build time.
 def _bagging(params: Mapping[str, Any], ctx: FitContext) -> Combine:
+    n_estimators = int(params["n_estimators"])
+
     def combine(model: Member, options: dict[str, Any]) -> tuple[CombinedClassifier, list]:
-        n_estimators = int(params.get("n_estimators", 5))
         return BaggedClassifier([model], n_estimators, ctx.random_state), [options]
 
     return combine
 
 
 def _voting(params: Mapping[str, Any], ctx: FitContext) -> Combine:
+    name = _partner_name(params)
+
     def combine(model: Member, options: dict[str, Any]) -> tuple[CombinedClassifier, list]:
-        other, other_options = partner(params, ctx)
+        other, other_options = partner(name, ctx)
         return CombinedClassifier([model, other]), [options, other_options]
 
     return combine
 
 
 def _stacking(params: Mapping[str, Any], ctx: FitContext) -> Combine:
+    name, n_folds, C = _partner_name(params), int(params["n_folds"]), float(params["C"])
+
     def combine(model: Member, options: dict[str, Any]) -> tuple[CombinedClassifier, list]:
-        other, other_options = partner(params, ctx)
+        other, other_options = partner(name, ctx)
         stacked = StackedClassifier(
-            [model, other],
-            n_folds=int(params.get("n_folds", 3)),
-            C=float(params.get("C", 1.0)),
-            random_state=ctx.random_state,
+            [model, other], n_folds=n_folds, C=C, random_state=ctx.random_state
         )
         return stacked, [options, other_options]
 

@@ -23,11 +23,11 @@ from autoimb.stages.hybrid.models import (
 def _leaf_embedding(params: Mapping[str, Any], ctx: FitContext) -> LeafEmbeddingClassifier:
     return LeafEmbeddingClassifier(
         **categories(ctx),
-        n_estimators=int(params.get("n_estimators", 100)),
-        num_leaves=int(params.get("num_leaves", 15)),
-        learning_rate=float(params.get("learning_rate", 0.1)),
-        head=str(params.get("head", "logistic")),
-        C=float(params.get("C", 1.0)),
+        n_estimators=int(params["n_estimators"]),
+        num_leaves=int(params["num_leaves"]),
+        learning_rate=float(params["learning_rate"]),
+        head=str(params["head"]),
+        C=float(params["C"]),
         n_threads=ctx.n_threads,
         random_state=ctx.random_state,
     )
@@ -37,12 +37,12 @@ def _net_and_trees(params: Mapping[str, Any], ctx: FitContext) -> dict[str, Any]
     """The settings both hybrids share: a small net, then LightGBM."""
     return {
         **categories(ctx),
-        "hidden_sizes": hidden_sizes(params, 64, 2),
-        "mlp_loss": str(params.get("mlp_loss", "weighted_ce")),
-        "mlp_max_epochs": int(params.get("mlp_max_epochs", 40)),
-        "n_estimators": int(params.get("n_estimators", 200)),
-        "num_leaves": int(params.get("num_leaves", 31)),
-        "learning_rate": float(params.get("learning_rate", 0.05)),
+        "hidden_sizes": hidden_sizes(params),
+        "mlp_loss": str(params["mlp_loss"]),
+        "mlp_max_epochs": int(params["mlp_max_epochs"]),
+        "n_estimators": int(params["n_estimators"]),
+        "num_leaves": int(params["num_leaves"]),
+        "learning_rate": float(params["learning_rate"]),
         "n_threads": ctx.n_threads,
         "random_state": ctx.random_state,
     }
@@ -55,7 +55,7 @@ def _neural_embedding_boost(
 
 
 def _deep_tree_stacking(params: Mapping[str, Any], ctx: FitContext) -> DeepTreeStackingClassifier:
-    return DeepTreeStackingClassifier(**_net_and_trees(params, ctx), C=float(params.get("C", 1.0)))
+    return DeepTreeStackingClassifier(**_net_and_trees(params, ctx), C=float(params["C"]))
 
 
 register(

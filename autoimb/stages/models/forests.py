@@ -13,9 +13,9 @@ from autoimb.stages.base import Component, FitContext, grow_in_chunks, register
 def _forest(cls: type) -> Any:
     def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
         return cls(
-            n_estimators=int(params.get("n_estimators", 200)),
-            min_samples_leaf=int(params.get("min_samples_leaf", 1)),
-            max_features=params.get("max_features", "sqrt"),
+            n_estimators=int(params["n_estimators"]),
+            min_samples_leaf=int(params["min_samples_leaf"]),
+            max_features=params["max_features"],
             n_jobs=ctx.n_threads,
             random_state=ctx.random_state,
         )

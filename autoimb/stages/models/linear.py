@@ -27,7 +27,7 @@ def encoded_for_linear(ctx: FitContext, model: Any) -> Pipeline:
 
 
 def _logistic(params: Mapping[str, Any], ctx: FitContext) -> Pipeline:
-    model = LogisticRegression(C=float(params.get("C", 1.0)), max_iter=2000)
+    model = LogisticRegression(C=float(params["C"]), max_iter=2000)
     return encoded_for_linear(ctx, model)
 
 

@@ -39,8 +39,8 @@ def oversampler(make: Any, neighbours_arg: str = "k_neighbors") -> Any:
     """Wrap a builder so it gets fold-sized targets and neighbours, or no-op when impossible."""
 
     def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
-        targets = over_targets(ctx, float(params.get("sampling_ratio", 1.0)))
-        k = clipped_neighbors(ctx, targets, int(params.get(neighbours_arg, 5)))
+        targets = over_targets(ctx, float(params["sampling_ratio"]))
+        k = clipped_neighbors(ctx, targets, int(params[neighbours_arg]))
         if k < 1:
             logger.debug("resampling skipped: the fold's minority is too small for neighbours")
             return None
@@ -85,7 +85,7 @@ register(
         "random_over",
         "resampler",
         lambda params, ctx: over_sampling.RandomOverSampler(
-            sampling_strategy=over_targets(ctx, float(params.get("sampling_ratio", 1.0))),
+            sampling_strategy=over_targets(ctx, float(params["sampling_ratio"])),
             random_state=ctx.random_state,
         ),
         "Duplicate random minority rows.",
@@ -104,8 +104,8 @@ register(
                 lambda params, ctx, targets, k: over_sampling.BorderlineSMOTE(
                     sampling_strategy=targets,
                     k_neighbors=k,
-                    m_neighbors=int(params.get("m_neighbors", 10)),
-                    kind=str(params.get("kind", "borderline-1")),
+                    m_neighbors=int(params["m_neighbors"]),
+                    kind=str(params["kind"]),
                     random_state=ctx.random_state,
                 )
             )
@@ -121,7 +121,7 @@ register(
                 lambda params, ctx, targets, k: over_sampling.SVMSMOTE(
                     sampling_strategy=targets,
                     k_neighbors=k,
-                    m_neighbors=int(params.get("m_neighbors", 10)),
+                    m_neighbors=int(params["m_neighbors"]),
                     random_state=ctx.random_state,
                 )
             )
@@ -152,11 +152,11 @@ register(
                     sampling_strategy=targets,
                     k_neighbors=k,
                     kmeans_estimator=MiniBatchKMeans(
-                        n_clusters=int(params.get("n_clusters", 8)),
+                        n_clusters=int(params["n_clusters"]),
                         n_init=3,
                         random_state=ctx.random_state,
                     ),
-                    cluster_balance_threshold=float(params.get("cluster_balance_threshold", 0.1)),
+                    cluster_balance_threshold=float(params["cluster_balance_threshold"]),
                     random_state=ctx.random_state,
                 )
             )

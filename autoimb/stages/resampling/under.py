@@ -12,7 +12,7 @@ register(
         "random_under",
         "resampler",
         lambda params, ctx: under_sampling.RandomUnderSampler(
-            sampling_strategy=under_targets(ctx, float(params.get("sampling_ratio", 1.0))),
+            sampling_strategy=under_targets(ctx, float(params["sampling_ratio"])),
             random_state=ctx.random_state,
         ),
         "Drop random majority rows.",
@@ -28,7 +28,7 @@ register(
         "edited_nearest_neighbours",
         "resampler",
         lambda params, ctx: under_sampling.EditedNearestNeighbours(
-            n_neighbors=int(params.get("n_neighbors", 3))
+            n_neighbors=int(params["n_neighbors"])
         ),
         "Remove majority rows whose neighbours disagree with them.",
         scales=False,
@@ -37,8 +37,8 @@ register(
         "near_miss",
         "resampler",
         lambda params, ctx: under_sampling.NearMiss(
-            sampling_strategy=under_targets(ctx, float(params.get("sampling_ratio", 1.0))),
-            version=int(params.get("version", 1)),
+            sampling_strategy=under_targets(ctx, float(params["sampling_ratio"])),
+            version=int(params["version"]),
         ),
         "Keep the majority rows closest to the minority.",
         scales=False,

@@ -18,6 +18,8 @@ from autoimb.stages.class_weights import balanced_weights
 
 
 def _explicit(params: Mapping[str, Any], ctx: FitContext) -> np.ndarray:
+    # The one default a builder keeps: equal weights depend on the number of classes, which
+    # only the data knows, so no YAML space can hold them.
     weights = np.asarray(params.get("weights", [1.0] * ctx.n_classes), dtype=float)
     if weights.shape != (ctx.n_classes,):
         raise ValueError(
@@ -36,7 +38,7 @@ register(
     Component(
         "tempered",
         "weighting",
-        lambda params, ctx: balanced_weights(ctx.class_counts, float(params.get("power", 0.5))),
+        lambda params, ctx: balanced_weights(ctx.class_counts, float(params["power"])),
         "Balanced weights to a power in (0, 1]: part-way between none and balanced.",
     ),
     Component("explicit", "weighting", _explicit, "Per-class weights given by the user."),

@@ -1,0 +1,165 @@
+"""How far to trust a score: an interval for what the winner will score on a new set of rows.
+
+Two kinds of noise separate ``best_score`` from a score on new data: the estimate itself rests on
+the training rows (another sample of the same size would give another estimate), and a new set
+of ``n_rows`` rows scores the same model differently by chance, more so the smaller it is. Both
+are drawn by the bootstrap over the out-of-fold rows (their cross-fitted predictions for a
+threshold metric, their probabilities for a ranking metric); the interval is ``center`` plus
+the quantiles of the two deviations added together. No model is refitted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from autoimb.exceptions import AutoImbError
+from autoimb.metrics.metric import Metric
+from autoimb.posthoc.candidates import checked_inputs
+from autoimb.posthoc.crossfit import cross_fitted_predictions
+
+__all__ = ["score_interval"]
+
+N_BOOT = 300
+# Resamples larger than this are drawn at this size and their deviation scaled by
+# sqrt(size / n), the rate at which a mean's noise shrinks; it keeps large data cheap.
+MAX_BOOT_ROWS = 20_000
+
+
+def score_interval(
+    y: ArrayLike,
+    proba: ArrayLike,
+    fold_ids: ArrayLike,
+    metric: Metric,
+    *,
+    center: float,
+    n_rows: int,
+    level: float = 0.8,
+    sample_weight: ArrayLike | None = None,
+    pos_label: int = 1,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """``(low, high)``: where the score on ``n_rows`` new rows falls with probability ``level``.
+
+    The interval always holds ``center``; it widens as ``n_rows`` shrinks.
+    """
+    if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer) or n_rows < 1:
+        raise AutoImbError(f"n_rows must be a positive integer; got {n_rows!r}.")
+    if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
+        raise AutoImbError(f"level must be a number between 0 and 1, such as 0.8; got {level!r}.")
+    yt, p, w, pos = checked_inputs(y, proba, sample_weight, pos_label)
+    rng = np.random.default_rng(seed)
+    score_with = _weighted_scorer(yt, p, fold_ids, w, pos, metric, rng)
+    full = score_with(np.ones(score_with.rows))
+    estimate = _deviations(score_with, yt.shape[0], full, rng)
+    new_data = _deviations(score_with, int(n_rows), full, rng)
+    total = estimate + new_data
+    total = total[np.isfinite(total)]
+    if total.size == 0:
+        return float(center), float(center)
+    tail = (1.0 - float(level)) / 2.0
+    low, high = center + np.quantile(total, [tail, 1.0 - tail])
+    # The sum of two deviations can step past what the metric can be (an F1 below 0); the
+    # scores the resamples reached bound it.
+    seen = full + np.r_[estimate, new_data]
+    seen = seen[np.isfinite(seen)]
+    low, high = max(low, float(seen.min())), min(high, float(seen.max()))
+    return float(min(low, center)), float(max(high, center))
+
+
+class _Scorer:
+    """The metric on the rows weighted by how often a resample drew them.
+
+    Predictions are made once (cross-fitted for a threshold metric) and, for a binary ranking
+    metric, the rows are sorted once; each resample then costs one pass over the rows.
+    """
+
+    def __init__(self, score: Callable[[np.ndarray], float], rows: int) -> None:
+        self.score, self.rows = score, rows
+
+    def __call__(self, counts: np.ndarray) -> float:
+        return self.score(counts)
+
+
+def _weighted_scorer(
+    yt: np.ndarray,
+    p: np.ndarray,
+    fold_ids: ArrayLike,
+    w: np.ndarray,
+    pos: int,
+    metric: Metric,
+    rng: np.random.Generator,
+) -> _Scorer:
+    n_classes = p.shape[1]
+    if metric.kind == "threshold":
+        labels, _ = cross_fitted_predictions(
+            yt, p, fold_ids, metric, sample_weight=w, pos_label=pos
+        )
+    rows = np.arange(yt.shape[0])
+    if rows.shape[0] > MAX_BOOT_ROWS:  # a fixed sample stands for the rows
+        rows = np.sort(rng.choice(rows, MAX_BOOT_ROWS, replace=False))
+    y_, p_, w_ = yt[rows], p[rows], w[rows]
+    if metric.kind == "threshold":
+        pred = labels[rows]
+
+        def threshold(counts: np.ndarray) -> float:
+            return metric.score_labels(
+                y_, pred, sample_weight=w_ * counts, pos_label=pos, n_classes=n_classes
+            )
+
+        return _Scorer(threshold, rows.shape[0])
+    if n_classes == 2 and metric.ranking_fn is not None:
+        order = np.argsort(p_[:, pos], kind="mergesort")[::-1]
+        s = p_[order, pos]
+        ends = np.r_[np.flatnonzero(np.diff(s)), s.shape[0] - 1]
+        is_pos = (y_ == pos)[order]
+        rank_fn = metric.ranking_fn
+        curve = _curve_scorer(metric.name, is_pos, ends)
+        if curve is not None:
+            return _Scorer(lambda counts: curve(w_[order] * counts[order]), rows.shape[0])
+        return _Scorer(
+            lambda counts: float(rank_fn(y_ == pos, p_[:, pos], w_ * counts)), rows.shape[0]
+        )
+
+    def ranking(counts: np.ndarray) -> float:
+        return metric.score_proba(y_, p_, sample_weight=w_ * counts, pos_label=pos)
+
+    return _Scorer(ranking, rows.shape[0])
+
+
+def _curve_scorer(
+    name: str, is_pos: np.ndarray, ends: np.ndarray
+) -> Callable[[np.ndarray], float] | None:
+    """PR-AUC and ROC-AUC from rows already sorted by score: one cumulative sum per resample."""
+    if name not in ("average_precision", "roc_auc"):
+        return None
+
+    def curve(weights: np.ndarray) -> float:
+        tps = np.cumsum(np.where(is_pos, weights, 0.0))[ends]
+        fps = np.cumsum(np.where(is_pos, 0.0, weights))[ends]
+        if not tps[-1] > 0 or (name == "roc_auc" and not fps[-1] > 0):
+            return math.nan
+        if name == "average_precision":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                precision = np.where(tps + fps > 0, tps / np.maximum(tps + fps, 1e-300), 0.0)
+            return float(np.sum(np.diff(np.r_[0.0, tps / tps[-1]]) * precision))
+        tpr, fpr = np.r_[0.0, tps / tps[-1]], np.r_[0.0, fps / fps[-1]]
+        return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+    return curve
+
+
+def _deviations(
+    score_with: _Scorer, size: int, full: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Score minus ``full`` for resamples of ``size`` rows (drawn at most MAX_BOOT_ROWS)."""
+    drawn = min(size, MAX_BOOT_ROWS)
+    scale = math.sqrt(drawn / size)
+    out = np.empty(N_BOOT)
+    for b in range(N_BOOT):
+        counts = np.bincount(rng.integers(0, score_with.rows, drawn), minlength=score_with.rows)
+        out[b] = (score_with(counts.astype(np.float64) * (score_with.rows / drawn)) - full) * scale
+    return out

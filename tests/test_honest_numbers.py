@@ -1,0 +1,83 @@
+"""Every score shown is measured the way its label says, repeats exactly, and has an interval."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autoimb
+from autoimb.engine.remeasure import NESTED, SELECTED_ON, ensemble_score
+from autoimb.metrics.registry import get_metric
+from autoimb.posthoc.interval import score_interval
+
+SEARCH = {"metric": "f1", "n_trials": 16, "cv": 5, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def twice(small_binary):
+    X, y = small_binary
+    return autoimb.search(X, y, **SEARCH), autoimb.search(X, y, **SEARCH)
+
+
+def test_a_search_bounded_by_trials_repeats_exactly(twice) -> None:
+    first, second = twice
+    assert first.best_score == second.best_score
+    assert first.best_config == second.best_config
+    assert first.score_basis == second.score_basis
+
+
+def test_an_ensemble_winner_reports_its_nested_score_not_its_selection_score(twice) -> None:
+    result = twice[0]
+    selection = result.ensemble
+    assert selection is not None
+    if "members" not in result.best_config:
+        pytest.skip("the ensemble did not win on this data and seed")
+    assert selection.nested_score is not None
+    assert result.best_score == pytest.approx(selection.nested_score)
+    assert result.best_score != pytest.approx(selection.score)
+    assert result.search_score == pytest.approx(selection.score)
+    assert result.score_basis == NESTED
+    card = result.model_card()
+    assert card["cv_score"] == pytest.approx(result.best_score)
+    assert card["score_basis"] == NESTED
+
+
+def test_without_a_nested_score_the_selection_score_is_labelled_optimistic() -> None:
+    measured = ensemble_score(0.8, None)
+    assert measured.score == 0.8 and measured.basis == SELECTED_ON and not measured.honest
+    measured = ensemble_score(0.8, 0.7)
+    assert measured.score == 0.7 and measured.search_score == 0.8 and measured.honest
+
+
+def test_the_interval_holds_the_score_and_widens_for_smaller_sets(twice) -> None:
+    result = twice[0]
+    low, high = result.score_interval
+    assert low <= result.best_score <= high and low < high
+    small = result.score_interval_for(30)
+    large = result.score_interval_for(100_000)
+    assert small[1] - small[0] > high - low > large[1] - large[0]
+    narrow = result.score_interval_for(len(result.evidence.y), level=0.5)
+    assert narrow[1] - narrow[0] < high - low
+    assert result.model_card()["score_interval"] == pytest.approx([low, high])
+
+
+@pytest.mark.parametrize("metric", ["f1", "mcc", "average_precision", "roc_auc", "g_mean"])
+def test_interval_is_in_the_metric_range_and_repeats(metric: str) -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.15).astype(int)
+    s = np.clip(0.35 * y + 0.65 * rng.random(400), 0, 1)
+    proba, folds = np.c_[1 - s, s], np.arange(400) % 5
+    m = get_metric(metric)
+    one = score_interval(y, proba, folds, m, center=0.5, n_rows=20)
+    assert one == score_interval(y, proba, folds, m, center=0.5, n_rows=20)
+    assert -1.0 <= one[0] <= 0.5 <= one[1] <= 1.0
+
+
+@pytest.mark.parametrize(("n_rows", "level"), [(0, 0.8), (10, 1.0), (10, 0.0), (2.5, 0.8)])
+def test_interval_arguments_are_checked(n_rows, level) -> None:
+    y = np.array([0, 1] * 10)
+    proba = np.c_[1 - y * 0.8, y * 0.8]
+    with pytest.raises(autoimb.AutoImbError):
+        score_interval(
+            y, proba, np.arange(20) % 2, get_metric("f1"), center=0.5, n_rows=n_rows, level=level
+        )
