@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,21 @@ def test_quality_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
     assert len(pd.read_csv(tmp_path / "quality.csv")) == len(frame)
     assert " fold " not in out
 
+    # The honesty summary reads the same CSV: gap, interval coverage, calibration.
+    details = autoimb.detail.map(json.loads)
+    assert all(d["interval_low"] <= d["interval_high"] for d in details)
+    assert all({"brier", "brier_raw", "ece", "ece_raw", "score_basis"} <= set(d) for d in details)
+    out = run_script(
+        "honesty.py",
+        str(tmp_path / "quality.csv"),
+        "--index",
+        str(keel / "index.csv"),
+        "--summary",
+        str(tmp_path / "RESULTS.md"),
+    )
+    for heading in ("Signed gap", "Interval coverage", "Calibration"):
+        assert heading in out and heading in (tmp_path / "RESULTS.md").read_text()
+
 
 def test_overhead_smoke(tmp_path: Path) -> None:
     summary = tmp_path / "RESULTS.md"
@@ -143,7 +159,15 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "script",
-    ["quality.py", "overhead.py", "ablation.py", "parallel.py", "scale.py", "portfolio.py"],
+    [
+        "quality.py",
+        "honesty.py",
+        "overhead.py",
+        "ablation.py",
+        "parallel.py",
+        "scale.py",
+        "portfolio.py",
+    ],
 )
 def test_help(script: str) -> None:
     assert "usage" in run_script(script, "--help", timeout=60)

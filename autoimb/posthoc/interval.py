@@ -1,11 +1,14 @@
 """How far to trust a score: an interval for what the winner will score on a new set of rows.
 
-Two kinds of noise separate ``best_score`` from a score on new data: the estimate itself rests on
-the training rows (another sample of the same size would give another estimate), and a new set
-of ``n_rows`` rows scores the same model differently by chance, more so the smaller it is. Both
-are drawn by the bootstrap over the out-of-fold rows (their cross-fitted predictions for a
-threshold metric, their probabilities for a ranking metric); the interval is ``center`` plus
-the quantiles of the two deviations added together. No model is refitted.
+Three kinds of noise separate ``best_score`` from a score on new data: the estimate itself rests
+on the training rows (another sample of the same size would give another estimate); a new set
+of ``n_rows`` rows scores the same model differently by chance, more so the smaller it is; and
+a model fitted on other rows is another model. The first two are drawn by the bootstrap over
+the out-of-fold rows (their cross-fitted predictions for a threshold metric, their
+probabilities for a ranking metric), which holds the models fixed; the third is what the
+spread of the fold scores shows beyond the sampling noise of a fold of their size, added as a
+normal deviation. The interval is ``center`` plus the quantiles of the three added together.
+No model is refitted.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from numpy.typing import ArrayLike
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.metric import Metric
 from autoimb.posthoc.candidates import checked_inputs
-from autoimb.posthoc.crossfit import cross_fitted_predictions
+from autoimb.posthoc.crossfit import cross_fitted_predictions, honest_score
 
 __all__ = ["score_interval"]
 
@@ -56,7 +59,8 @@ def score_interval(
     full = score_with(np.ones(score_with.rows))
     estimate = _deviations(score_with, yt.shape[0], full, rng)
     new_data = _deviations(score_with, int(n_rows), full, rng)
-    total = estimate + new_data
+    refit = rng.normal(0.0, _refit_spread(yt, p, fold_ids, w, pos, metric, estimate), N_BOOT)
+    total = estimate + new_data + refit
     total = total[np.isfinite(total)]
     if total.size == 0:
         return float(center), float(center)
@@ -150,6 +154,29 @@ def _curve_scorer(
         return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
 
     return curve
+
+
+def _refit_spread(
+    yt: np.ndarray,
+    p: np.ndarray,
+    fold_ids: ArrayLike,
+    w: np.ndarray,
+    pos: int,
+    metric: Metric,
+    estimate: np.ndarray,
+) -> float:
+    """Standard deviation the refitting adds: the fold scores' variance beyond a fold's
+    sampling variance (``k`` times that of the whole, ``estimate``'s)."""
+    folds = np.unique(np.asarray(fold_ids))
+    try:
+        _, per_fold = honest_score(yt, p, fold_ids, metric, sample_weight=w, pos_label=pos)
+    except AutoImbError:
+        return 0.0
+    scores = np.asarray([s for s in per_fold if math.isfinite(s)])
+    sampling = np.nanvar(estimate) * folds.shape[0]
+    if scores.size < 3 or not math.isfinite(sampling):
+        return 0.0
+    return math.sqrt(max(0.0, float(np.var(scores, ddof=1)) - sampling))
 
 
 def _deviations(
