@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb import config
-from autoimb._checks import check_budget
+from autoimb._checks import check_budget, check_int
 from autoimb.data.dataset import validate
 from autoimb.engine.finish import finish
 from autoimb.engine.run import run
@@ -49,6 +49,7 @@ def search(
     ensemble: bool = True,
     advice: bool = False,
     pos_label: Any = None,
+    allow_other_data: bool = False,
 ) -> SearchResult:
     """Search resampling × weighting × model × threshold for the best honest ``metric``.
 
@@ -83,6 +84,10 @@ def search(
     pos_label
         The class whose detection the binary metrics measure (two classes only). By default
         the smaller class; on a tie, the last in sorted order (1 over 0, "yes" over "no").
+    allow_other_data
+        Resume a stored study that was run on other data (a fingerprint of the rows, columns
+        and labels is kept in the study); refused by default, since the old winner would be
+        reported for the new data.
 
     Returns
     -------
@@ -92,8 +97,9 @@ def search(
     """
     started = time.monotonic()
     check_budget(time_budget, n_trials)
-    if not isinstance(n_jobs, int) or n_jobs < 1:
-        raise AutoImbError(f"n_jobs must be a positive integer; got {n_jobs!r}.")
+    # Every setting is checked before the study is opened: a refused run leaves no trace.
+    check_int("n_jobs", n_jobs, low=1)
+    check_int("cv", cv, low=2)
     the_metric = get_metric(metric)
     the_space = load_space(space)
     data = validate(
@@ -124,6 +130,7 @@ def search(
         pretrained=dict(pretrained or {}),
         ensemble=ensemble,
         advice=advice,
+        allow_other_data=allow_other_data,
     )
     outcome = run(settings, data)
     return finish(outcome, settings, data)

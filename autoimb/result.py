@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,9 +151,35 @@ class SearchResult:
 
         return write_report(self, path)
 
+    def _interval_text(self) -> str:
+        interval = getattr(self.best_pipeline, "model_card_", {}).get("score_interval")
+        return "" if not interval else f" [{interval[0]:.4f}, {interval[1]:.4f}]"
+
     def __repr__(self) -> str:
-        card = json.dumps({k: v for k, v in self.best_config.items() if k != "threshold"})
+        positive = self.classes_[self.decision.pos_label] if len(self.classes_) == 2 else None
+        ran = sum(t.state.is_finished() for t in self.study.trials)
         return (
-            f"SearchResult({self.metric.name}={self.best_score:.4f}, "
-            f"trials={len(self.study.trials)}, best={card})"
+            f"SearchResult({self.metric.name}={self.best_score:.4f}{self._interval_text()}, "
+            f"{self.strategy!r}, positive={positive!r}, trials={ran})"
+        )
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the winner, how good and how sure, the top of the board."""
+        rows = [
+            ("strategy", self.strategy),
+            (self.metric.name, f"{self.best_score:.4f}{self._interval_text()}"),
+            ("measured", self.score_basis),
+            ("decision", str(self.decision.to_dict())),
+        ]
+        if len(self.classes_) == 2:
+            rows.insert(2, ("positive class", str(self.classes_[self.decision.pos_label])))
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        board = self.leaderboard.head(5)
+        shown = [c for c in ("trial", "score", "resampler", "weighting", "model") if c in board]
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return f"<table>{cells}</table>{board[shown].to_html(index=False)}" + (
+            f"<ul>{notes}</ul>" if notes else ""
         )

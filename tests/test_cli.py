@@ -31,7 +31,7 @@ def run(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProc
     """The real command line, in a process of its own."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, "-m", "autoimb.cli.main", *args],
+        [sys.executable, "-m", "autoimb.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -134,7 +134,7 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
     (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
     command = [*SEARCH, "--n-trials", "500", "--time-budget", "300", *FAST]
     process = subprocess.Popen(
-        [sys.executable, "-m", "autoimb.cli.main", *command],
+        [sys.executable, "-m", "autoimb.cli", *command],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

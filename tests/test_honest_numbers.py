@@ -81,3 +81,13 @@ def test_interval_arguments_are_checked(n_rows, level) -> None:
         score_interval(
             y, proba, np.arange(20) % 2, get_metric("f1"), center=0.5, n_rows=n_rows, level=level
         )
+
+
+def test_a_result_shows_its_score_interval_and_winner_in_a_few_words(twice) -> None:
+    result = twice[0]
+    text = repr(result)
+    assert text.startswith("SearchResult(f1=") and len(text) < 200
+    low, high = result.model_card()["score_interval"]
+    assert f"[{low:.4f}, {high:.4f}]" in text and result.strategy in text
+    page = result._repr_html_()
+    assert "<table>" in page and result.score_basis in page and "positive class" in page

@@ -23,7 +23,7 @@ def test_a_killed_search_resumes_with_every_finished_trial(tmp_path, yeast4) -> 
     command = [
         sys.executable,
         "-m",
-        "autoimb.cli.main",
+        "autoimb.cli",
         "search",
         str(data),
         "--target",

@@ -94,7 +94,7 @@ def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "autoimb.cli.main", *args]
+    return [sys.executable, "-m", "autoimb.cli", *args]
 
 
 def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:

@@ -94,7 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument("--report", metavar="HTML", help="also write the HTML report here")
     search.add_argument(
-        "--force", action="store_true", help="overwrite a model file that another study wrote"
+        "--force",
+        action="store_true",
+        help="overwrite a model file that another study wrote, or go on with a study that was "
+        "run on other data",
+    )
+    search.add_argument(
+        "--new-study",
+        action="store_true",
+        help="start a new study beside an existing one of the same name (NAME-2, NAME-3, ...)",
     )
     search.set_defaults(handler=search_command)
 
@@ -376,7 +384,3 @@ def _spaces(args: argparse.Namespace) -> int:
         "'--space FILE.yaml' searches your own."
     )
     return EXIT_OK
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -41,6 +41,10 @@ def search_command(args: argparse.Namespace) -> int:
         read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
     )
     previous = existing_study(storage, args.study_name)
+    if previous is not None and args.new_study:
+        args.study_name = _free_name(storage, args.study_name)
+        say(f"starting a new study {args.study_name!r} beside the existing one")
+        previous = None
     _check_overwrite(out, args.force, previous)
     result = _run_search(args, X, y, weights, storage, previous, out)
     if result is None:
@@ -151,6 +155,7 @@ def _run_search(
                 sample_weight=weights,
                 callbacks=() if args.quiet else (progress,),
                 pos_label=args.pos_label,
+                allow_other_data=args.force,
             )
     except KeyboardInterrupt:
         _after_interrupt(args, X, y, weights, storage, metric, out)
@@ -203,6 +208,13 @@ def _best_so_far(
     attrs = study.user_attrs.get(STUDY_ATTR, {})
     data = validate(X, y, sample_weight=weights, pos_label=attrs.get("positive"))
     return finish_study(study, data, metric, load_space(args.space))
+
+
+def _free_name(storage: str, name: str) -> str:
+    number = 2
+    while existing_study(storage, f"{name}-{number}") is not None:
+        number += 1
+    return f"{name}-{number}"
 
 
 def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dict] | None]:

@@ -1,1 +1,1 @@
-"""."""
+"""The data: input checks and column typing, preprocessing, reading files, shipped data sets."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from collections.abc import Sequence
@@ -61,6 +62,25 @@ class Dataset:
             "numeric": list(self.numeric),
             "dropped": list(self.dropped),
             "numeric_coded": list(self.numeric_coded),
+        }
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies the data a study searched: shape, columns, and a hash of every value.
+
+        A study resumed on other data would report the old data's winner; comparing
+        fingerprints catches it, even when only values changed.
+        """
+        digest = hashlib.sha256()
+        digest.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
+        digest.update(np.asarray(self.y, dtype=np.int64).tobytes())
+        digest.update(repr([str(c) for c in self.classes]).encode())
+        if self.sample_weight is not None:
+            digest.update(np.asarray(self.sample_weight, dtype=np.float64).tobytes())
+        return {
+            "rows": len(self.X),
+            "columns": [str(c) for c in self.X.columns],
+            "categorical": [str(c) for c in self.categorical],
+            "hash": digest.hexdigest()[:16],
         }
 
     def summary(self) -> dict[str, Any]:
@@ -245,6 +265,21 @@ def validate(
     return Dataset(
         frame, encoded, classes, categorical, numeric, weights, dropped, numeric_coded, positive
     )
+
+
+def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """How two fingerprints differ, in a few words; None when they are the same."""
+    if before == now:
+        return None
+    if before.get("rows") != now.get("rows"):
+        return f"it had {before.get('rows')} rows and this data has {now.get('rows')}"
+    added = [c for c in now.get("columns", []) if c not in before.get("columns", [])]
+    removed = [c for c in before.get("columns", []) if c not in now.get("columns", [])]
+    if added or removed:
+        return f"columns differ (added {added[:5]}, removed {removed[:5]})"
+    if before.get("categorical") != now.get("categorical"):
+        return "the same columns are typed differently (categorical against numeric)"
+    return f"it has the same {now.get('rows')} rows and columns, but other values"
 
 
 def positive_code(pos_label: Any, classes: np.ndarray) -> int:

@@ -40,6 +40,7 @@ class SearchSettings:
     ensemble: bool = True
     advice: bool = False
     remeasure: bool = True
+    allow_other_data: bool = False  # resume a study created on other data (its scores mix)
 
     @property
     def after_search_share(self) -> float:

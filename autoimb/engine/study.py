@@ -11,7 +11,7 @@ import numpy as np
 import optuna
 
 from autoimb import config
-from autoimb.data.dataset import Dataset
+from autoimb.data.dataset import Dataset, fingerprint_difference
 from autoimb.engine import transfer
 from autoimb.engine.budget import fidelities
 from autoimb.engine.settings import SearchSettings
@@ -66,6 +66,7 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             "rows": len(data.y),
             "classes": [str(c) for c in data.classes],
             "positive": str(data.classes[data.pos_label]),
+            "fingerprint": data.fingerprint(),
             "space_yaml": settings.space.text,
             "data": settings.data_source,
         }
@@ -85,14 +86,8 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             f"study {name!r} was created to optimise {attrs['metric']!r}, not {metric.name!r}; "
             "use the same metric to resume it, or another study name."
         )
-    elif attrs["rows"] != len(data.y):
-        logger.warning(
-            "study %r was created on %d rows, and this data has %d; its earlier scores are not "
-            "comparable",
-            name,
-            attrs["rows"],
-            len(data.y),
-        )
+    else:
+        _check_same_data(name, attrs, data, settings.allow_other_data)
     return study, int(attrs["seed"])
 
 
@@ -114,3 +109,26 @@ def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]
         if params is not None and params not in trials:
             trials.append(params)
     return trials
+
+
+def _check_same_data(name: str, attrs: dict[str, Any], data: Dataset, allowed: bool) -> None:
+    """A resumed study must search the data it was created on, or its winner is stale."""
+    before = attrs.get("fingerprint") or {"rows": attrs.get("rows")}
+    now = data.fingerprint()
+    if "fingerprint" not in attrs:  # a study from before fingerprints: rows are all it knows
+        now = {"rows": now["rows"]}
+    difference = fingerprint_difference(before, now)
+    if difference is None:
+        return
+    if not allowed:
+        raise AutoImbError(
+            f"study {name!r} was run on other data: {difference}. Start another study "
+            "(study_name=..., or --study-name / --new-study on the command line), or pass "
+            "allow_other_data=True (--force) to go on with it knowingly."
+        )
+    logger.warning(
+        "study %r was run on other data (%s); going on as asked, its earlier scores are not "
+        "comparable",
+        name,
+        difference,
+    )
