@@ -53,6 +53,9 @@ def search(
 ) -> SearchResult:
     """Search resampling × weighting × model × threshold for the best honest ``metric``.
 
+    Long by design: it is the reference of every parameter, and checks each before a study is
+    opened.
+
     Parameters
     ----------
     X, y

@@ -50,8 +50,9 @@ def test_reported_score_is_the_cross_fitted_one(small_binary) -> None:
     assert value == pytest.approx(result.search_score)
     if result.ensemble is None or not result.ensemble.chosen:
         assert result.leaderboard["fold_scores"].iloc[0] == pytest.approx(folds)
-    # The final threshold is chosen on all out-of-fold predictions, and the pipeline uses it.
-    proba = result.best_pipeline.predict_proba(X)[:, 1]
+    # The final threshold is chosen on all out-of-fold predictions, and the pipeline uses it
+    # on the model's own scores (predict_proba is calibrated on top of them).
+    proba = result.best_pipeline.predict_scores(X)[:, 1]
     predicted = result.best_pipeline.predict(X)
     np.testing.assert_array_equal(predicted == 1, proba >= result.best_config["threshold"])
 

@@ -58,6 +58,7 @@ def _positive(kind: type) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Long by design: every command and option declared in one place, read top to bottom."""
     parser = _Parser(
         prog="autoimb",
         description="Find the best way to learn from an imbalanced classification data set.",

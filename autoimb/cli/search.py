@@ -93,7 +93,11 @@ def _run_search(
     previous: optuna.Study | None,
     out: Path | None,
 ) -> SearchResult | None:
-    """Search with a progress display; on Ctrl-C save what there is and return ``None``."""
+    """Search with a progress display; on Ctrl-C save what there is and return ``None``.
+
+    Long by design: the progress display, Optuna's log level and Ctrl-C wrap both the
+    search and the worker call, and must stay in one frame.
+    """
     import optuna
 
     from autoimb.api import search

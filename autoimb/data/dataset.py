@@ -194,7 +194,10 @@ def validate(
     categorical_features: str | Sequence[str | int] = "auto",
     pos_label: Any = None,
 ) -> Dataset:
-    """Check and type the training data; constant and all-NaN columns are dropped with a warning."""
+    """Check and type the training data; constant and all-NaN columns are dropped with a warning.
+
+    Long by design: the checks run in the order a user fixes them, each with its message.
+    """
     frame = _as_frame(X)
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise AutoImbError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import platform
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -38,81 +39,43 @@ from autoimb.posthoc.ensemble import (
 from autoimb.posthoc.interval import score_interval
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
+from autoimb.strategy import Ensemble, parse_single
 
 logger = logging.getLogger("autoimb")
 
 
 def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> SearchResult:
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
-    study = outcome.study
-    best = study.best_trial
+    study, best = outcome.study, outcome.study.best_trial
     threads = model_threads(1, len(data.y))
     notes: list[str] = []
-    oof = outcome.predictions.get(best.number)
-    if oof is None:
-        # A resumed study: its winner's predictions were made in an earlier process.
-        oof = evaluate(
-            best.user_attrs["config"],
-            outcome.cv,
-            settings.metric,
-            random_state=outcome.random_state,
-            n_threads=threads,
-            pretrained=settings.pretrained,
-        ).oof
+    oof = _winner_oof(outcome, settings, best.number, threads)
     selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
     members = selection.final_weights if used else {best.number: 1.0}
     configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
+        measured = ensemble_score(float(selection.score), selection.nested_score)
+    else:
+        after = refit_seconds(outcome.fit_seconds, members, outcome.cv.n_splits)
+        measured = remeasure(
+            configs, members, float(best.value), outcome, settings, data, threads, after=after
+        )
+    notes.append(measured.note)
     decision, _ = choose_decision(
         data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
     )
-    if len(members) > 1:
-        measured = ensemble_score(float(selection.score), selection.nested_score)
-    else:
-        measured = remeasure(
-            configs,
-            members,
-            float(best.value),
-            outcome,
-            settings,
-            data,
-            threads,
-            after=refit_seconds(outcome.fit_seconds, members, outcome.cv.n_splits),
-        )
-    notes.append(measured.note)
+    fold_ids = outcome.cv.fold_ids
     # The folds' cached matrices are not needed by the refit; on large data they are the
     # biggest thing in memory besides the data itself.
     outcome.cv.release()
-    fitted = {
-        n: StrategyPipeline(
-            config,
-            data.schema(),
-            random_state=outcome.random_state,
-            n_threads=threads,
-            pretrained=settings.pretrained or None,
-        ).fit(data.X, data.y, data.sample_weight)
-        for n, config in configs.items()
-    }
+    fitted = _refit(configs, outcome.random_state, settings, data, threads)
     if len(members) > 1:
         estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
-        config: dict[str, Any] = {
-            "weights": {str(n): w for n, w in members.items()},
-            "members": {str(n): c for n, c in configs.items()},
-        }
+        config = Ensemble(members, {n: parse_single(c) for n, c in configs.items()}).to_config()
     else:
         estimator, config = fitted[best.number], configs[best.number]
-    calibration = (
-        choose_calibration(
-            data.y,
-            oof,
-            outcome.cv.fold_ids,
-            sample_weight=data.sample_weight,
-            pos_label=data.pos_label,
-        )
-        if data.n_classes == 2
-        else None
-    )
+    calibration = _calibration(data, oof, fold_ids)
     pipeline = ThresholdedClassifier(
         estimator,
         decision_threshold=decision.threshold,
@@ -122,13 +85,11 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         calibration=calibration,
     )
     best_config = {**config, **_decision_fields(decision)}
-    evidence = Evidence(
-        data.y, oof, outcome.cv.fold_ids, data.sample_weight, data.pos_label, data.summary()
-    )
+    evidence = Evidence(data.y, oof, fold_ids, data.sample_weight, data.pos_label, data.summary())
     interval = score_interval(
         data.y,
         oof,
-        outcome.cv.fold_ids,
+        fold_ids,
         settings.metric,
         center=measured.score,
         n_rows=len(data.y),
@@ -155,6 +116,51 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if settings.advice:
         result.advice = _advice(configs[best.number], outcome, settings, data, notes)
     return result
+
+
+def _winner_oof(
+    outcome: SearchOutcome, settings: SearchSettings, best: int, threads: int
+) -> np.ndarray:
+    """The best trial's out-of-fold probabilities, computed again for a resumed study (its
+    winner's predictions were made in an earlier process)."""
+    oof = outcome.predictions.get(best)
+    if oof is not None:
+        return oof
+    return evaluate(
+        outcome.study.trials[best].user_attrs["config"],
+        outcome.cv,
+        settings.metric,
+        random_state=outcome.random_state,
+        n_threads=threads,
+        pretrained=settings.pretrained,
+    ).oof
+
+
+def _refit(
+    configs: Mapping[int, dict[str, Any]],
+    seed: int,
+    settings: SearchSettings,
+    data: Dataset,
+    threads: int,
+) -> dict[int, StrategyPipeline]:
+    return {
+        n: StrategyPipeline(
+            config,
+            data.schema(),
+            random_state=seed,
+            n_threads=threads,
+            pretrained=settings.pretrained or None,
+        ).fit(data.X, data.y, data.sample_weight)
+        for n, config in configs.items()
+    }
+
+
+def _calibration(data: Dataset, oof: np.ndarray, fold_ids: np.ndarray) -> dict[str, Any] | None:
+    if data.n_classes != 2:
+        return None
+    return choose_calibration(
+        data.y, oof, fold_ids, sample_weight=data.sample_weight, pos_label=data.pos_label
+    )
 
 
 def _select_ensemble(

@@ -91,6 +91,8 @@ def remeasure(
     """Cross-validate the single winner on a split with another seed.
 
     ``after``: seconds of the budget that work after this one still needs (the refit).
+
+    Long by design: each reason not to measure again returns its own note.
     """
     name = settings.metric.name
     skipped = (

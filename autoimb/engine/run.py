@@ -63,68 +63,57 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     """Run trials until the budget, the trial count or Ctrl-C ends the search."""
     study, seed = open_study(settings, data)
     cv = CrossValidation(data, folds_for_size(settings.cv, len(data.y)), random_state=seed)
-    predictions = Predictions(settings.metric.greater_is_better)
-    fit_seconds: dict[int, float] = {}
-    threads = model_threads(settings.n_jobs, len(data.y))
-    rungs = fidelities(len(data.y))
-    max_rows = row_budget(len(data.y))
-    deadline = settings.deadline
+    objective = _Objective(study, settings, data, cv, seed)
+    finished_before = _finished(study)
+    if finished_before:
+        logger.info(
+            "resuming study %r: %d trials already finished", study.study_name, finished_before
+        )
+    _optimize(study, objective, settings)
+    if not any(t.state == TrialState.COMPLETE for t in study.trials):
+        raise AutoImbError(_all_failed_message(study))
+    return SearchOutcome(study, cv, objective.predictions, seed, objective.fit_seconds)
 
-    def best_trial() -> int | None:
+
+class _Objective:
+    """One trial: sample a strategy, cross-validate it (climbing fidelities on large data), and
+    keep its out-of-fold predictions and fit time for what follows the search."""
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        settings: SearchSettings,
+        data: Dataset,
+        cv: CrossValidation,
+        seed: int,
+    ) -> None:
+        self.study, self.settings, self.data, self.cv, self.seed = study, settings, data, cv, seed
+        self.predictions = Predictions(settings.metric.greater_is_better)
+        self.fit_seconds: dict[int, float] = {}
+        self.threads = model_threads(settings.n_jobs, len(data.y))
+        self.rungs = fidelities(len(data.y))
+        self.max_rows = row_budget(len(data.y))
+        self.clock = TrialClock(
+            settings.time_budget,
+            settings.deadline,
+            settings.after_search_share,
+            settings.remeasure,
+            cv.n_splits,
+            self.fit_seconds,
+            self._best_trial,
+        )
+
+    def _best_trial(self) -> int | None:
         try:
-            return study.best_trial.number
+            return self.study.best_trial.number
         except ValueError:
             return None
 
-    clock = TrialClock(
-        settings.time_budget,
-        deadline,
-        settings.after_search_share,
-        settings.remeasure,
-        cv.n_splits,
-        fit_seconds,
-        best_trial,
-    )
-
-    def climb(trial: optuna.Trial, config: dict[str, Any], options: dict[str, Any]) -> Evaluation:
-        """Evaluate on ever larger training samples while the pruner promotes the trial."""
-        for rung, fraction in enumerate(rungs):
-            outcome = evaluate(config, cv, settings.metric, fraction=fraction, **options)
-            trial.set_user_attr("fraction", fraction)
-            if fraction < 1.0:
-                trial.report(outcome.value, rung)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"not promoted past {fraction:.1%} of the majority")
-        return outcome
-
-    def objective(trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float:
         started = time.monotonic()
         trial.set_user_attr("worker", worker_id())
         try:
-            config = settings.space.sample(
-                trial,
-                n_classes=data.n_classes,
-                sample_weight=data.sample_weight is not None,
-                n_rows=len(data.y),
-            )
-            trial.set_user_attr("config", config)
-
-            def report(step: int, value: float) -> None:
-                trial.report(value, step)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after fold {step + 1}")
-
-            options = {
-                "random_state": seed,
-                "n_threads": threads,
-                "max_rows": max_rows,
-                "deadline": clock.trial_deadline(started),
-                "pretrained": settings.pretrained,
-            }
-            if len(rungs) == 1:
-                outcome = evaluate(config, cv, settings.metric, report=report, **options)
-            else:
-                outcome = climb(trial, config, options)
+            outcome = self._evaluate(trial, started)
         except optuna.TrialPruned:
             trial.set_user_attr("seconds", time.monotonic() - started)
             raise
@@ -135,20 +124,58 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         trial.set_user_attr("seconds", time.monotonic() - started)
         trial.set_user_attr("fold_scores", outcome.fold_scores)
         trial.set_user_attr("decision", outcome.decision.to_dict())
-        fit_seconds[trial.number] = outcome.fit_seconds
-        predictions.add(trial.number, outcome.value, outcome.oof)
+        self.fit_seconds[trial.number] = outcome.fit_seconds
+        self.predictions.add(trial.number, outcome.value, outcome.oof)
         return outcome.value
 
-    def stop_when_budget_spent(study: optuna.Study, trial: FrozenTrial) -> None:
-        if clock.spent():
+    def _evaluate(self, trial: optuna.Trial, started: float) -> Evaluation:
+        data, settings = self.data, self.settings
+        config = settings.space.sample(
+            trial,
+            n_classes=data.n_classes,
+            sample_weight=data.sample_weight is not None,
+            n_rows=len(data.y),
+        )
+        trial.set_user_attr("config", config)
+
+        def report(step: int, value: float) -> None:
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after fold {step + 1}")
+
+        options = {
+            "random_state": self.seed,
+            "n_threads": self.threads,
+            "max_rows": self.max_rows,
+            "deadline": self.clock.trial_deadline(started),
+            "pretrained": settings.pretrained,
+        }
+        if len(self.rungs) == 1:
+            return evaluate(config, self.cv, settings.metric, report=report, **options)
+        return self._climb(trial, config, options)
+
+    def _climb(
+        self, trial: optuna.Trial, config: dict[str, Any], options: dict[str, Any]
+    ) -> Evaluation:
+        """Evaluate on ever larger training samples while the pruner promotes the trial."""
+        for rung, fraction in enumerate(self.rungs):
+            outcome = evaluate(config, self.cv, self.settings.metric, fraction=fraction, **options)
+            trial.set_user_attr("fraction", fraction)
+            if fraction < 1.0:
+                trial.report(outcome.value, rung)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"not promoted past {fraction:.1%} of the majority")
+        return outcome
+
+    def stop_when_budget_spent(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if self.clock.spent():
             study.stop()
 
+
+def _optimize(study: optuna.Study, objective: _Objective, settings: SearchSettings) -> None:
+    """Optuna's loop, quiet about expected failures; Ctrl-C releases this process's trials."""
+    deadline = settings.deadline
     timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    finished_before = _finished(study)
-    if finished_before:
-        logger.info(
-            "resuming study %r: %d trials already finished", study.study_name, finished_before
-        )
     verbosity = optuna.logging.get_verbosity()
     # Failed trials are expected (a strategy that does not suit the data); their errors are in
     # the leaderboard, so Optuna's per-failure tracebacks are kept out of the user's console.
@@ -160,32 +187,27 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
             timeout=timeout,
             n_jobs=settings.n_jobs,
             catch=(Exception,),
-            callbacks=[stop_when_budget_spent, *settings.callbacks],
+            callbacks=[objective.stop_when_budget_spent, *settings.callbacks],
             gc_after_trial=False,
         )
     except KeyboardInterrupt:
-        # Ctrl-C can land while Optuna samples a new trial, before the objective names its
-        # owner: an ownerless trial started during this run is taken to be this process's.
-        started = datetime.datetime.fromtimestamp(
-            time.time() - (time.monotonic() - settings.started)
-        )
-        release_trials(
-            study,
-            lambda owner, trial: (
-                owner == worker_id()
-                or (
-                    not owner
-                    and trial.datetime_start is not None
-                    and trial.datetime_start >= started
-                )
-            ),
-        )
+        _release_own_trials(study, settings.started)
         raise
     finally:
         optuna.logging.set_verbosity(verbosity)
-    if not any(t.state == TrialState.COMPLETE for t in study.trials):
-        raise AutoImbError(_all_failed_message(study))
-    return SearchOutcome(study, cv, predictions, seed, fit_seconds)
+
+
+def _release_own_trials(study: optuna.Study, run_started: float) -> None:
+    """Ctrl-C can land while Optuna samples a new trial, before the objective names its owner:
+    an ownerless trial started during this run is taken to be this process's."""
+    started = datetime.datetime.fromtimestamp(time.time() - (time.monotonic() - run_started))
+    release_trials(
+        study,
+        lambda owner, trial: (
+            owner == worker_id()
+            or (not owner and trial.datetime_start is not None and trial.datetime_start >= started)
+        ),
+    )
 
 
 def _finished(study: optuna.Study) -> int:

@@ -23,7 +23,10 @@ logger = logging.getLogger("autoimb")
 
 
 def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, int]:
-    """Create the study or resume it; a resumed study must search the same thing."""
+    """Create the study or resume it; a resumed study must search the same thing.
+
+    Long by design: sampler, pruner, creation, then the settings recorded or compared.
+    """
     storage = make_storage(settings.storage, settings.heartbeat)
     name = settings.study_name or config.DEFAULT_STUDY_NAME
     metric = settings.metric

@@ -317,6 +317,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         class_weight: np.ndarray | None,
         seed: int,
     ) -> dict[str, Any]:
+        """Long by design: an epoch's steps, early stopping and the time cap share their state."""
         start = time.perf_counter()
         y = data["y"]
         codes_t = torch.as_tensor(data["codes"], device=device)

@@ -73,6 +73,7 @@ def focal_loss(
 
 @cache
 def _network_class() -> type:
+    """Long by design: torch's module class, defined in a function so torch loads only when used."""
     # Defined on first use so that this module imports without torch.
     torch = _compat.require_torch("TabularMLPClassifier")
     nn = torch.nn
