@@ -78,7 +78,7 @@ def worker_command(args: argparse.Namespace) -> int:
         _save_model(result, out)
     if not args.quiet:
         print(
-            f"study {args.study_name!r} now holds {len(result.study.trials)} trials; best "
+            f"study {args.study_name!r} now holds {_ran(result.study)} finished trials; best "
             f"{result.metric.name} {result.best_score:.4f}"
         )
     return EXIT_OK
@@ -214,6 +214,11 @@ def _best_so_far(
     return finish_study(study, data, metric, load_space(args.space))
 
 
+def _ran(study: optuna.Study) -> int:
+    """Trials that ran to an end; queued ones that never started are not trials yet."""
+    return sum(t.state.is_finished() for t in study.trials)
+
+
 def _free_name(storage: str, name: str) -> str:
     number = 2
     while existing_study(storage, f"{name}-{number}") is not None:
@@ -279,7 +284,7 @@ def _print_summary(
         f"on a new set of {n:,} rows, {config.INTERVAL_LEVEL:.0%} likely between {low:.4f} "
         f"and {high:.4f}"
     )
-    print(f"chosen:   {_chosen(result)}; {len(study.trials)} trials in the study")
+    print(f"chosen:   {_chosen(result)}; {_ran(study)} trials ran in the study")
     print(f"strategy: {strategy_label(result.best_config)}")
     if len(result.classes_) == 2:
         print(f"positive: {positive} (the class the metric measures)")

@@ -171,6 +171,7 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
             f"y has {len(classes)} classes, more than the {MAX_CLASSES} autoimb supports; is this "
             "a regression target or an ID column? Group rare classes or pick another target."
         )
+    _warn_label_variants(classes)
     counts = np.bincount(encoded)
     single = [_plain(classes[i]) for i in np.flatnonzero(counts < 2)]
     if single:
@@ -179,6 +180,37 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
             "class. Collect more examples or drop/merge those classes."
         )
     return encoded.astype(np.int64), classes
+
+
+def _refuse_containers(frame: pd.DataFrame) -> None:
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object:
+            held = series.map(lambda v: isinstance(v, list | dict | set | tuple | np.ndarray))
+            if held.any():
+                kind = type(series[held].iloc[0]).__name__
+                raise AutoImbError(
+                    f"column {column!r} holds {kind} values; a column must hold one number, "
+                    "text or boolean per row. Expand it into columns or drop it."
+                )
+
+
+def _warn_label_variants(classes: np.ndarray) -> None:
+    """Labels that differ only by case or surrounding space are most likely one class typed
+    two ways; each would become a class of its own, and a binary metric a macro one."""
+    groups: dict[str, list[Any]] = {}
+    for label in classes:
+        if isinstance(label, str):
+            groups.setdefault(label.strip().lower(), []).append(label)
+    variants = [labels for labels in groups.values() if len(labels) > 1]
+    if variants:
+        warnings.warn(
+            f"y has labels that differ only by case or spaces: {variants[:3]}; each is a class "
+            f"of its own ({len(classes)} classes). Clean them (e.g. y.str.strip().str.lower()) "
+            "if they mean the same.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -218,6 +250,11 @@ def validate(
             )
         categorical = []
         for item in categorical_features:
+            if isinstance(item, int | np.integer) and not -frame.shape[1] <= item < frame.shape[1]:
+                raise AutoImbError(
+                    f"categorical_features holds index {item}, and X has {frame.shape[1]} "
+                    "columns; give indices from 0 or column names."
+                )
             name = frame.columns[item] if isinstance(item, int | np.integer) else str(item)
             if name not in frame.columns:
                 raise AutoImbError(
@@ -225,6 +262,7 @@ def validate(
                 )
             categorical.append(name)
 
+    _refuse_containers(frame)
     dropped = []
     for column in frame.columns:
         series = frame[column]
@@ -251,10 +289,7 @@ def validate(
         else:
             values = pd.to_numeric(frame[column], errors="coerce").astype(float)
             if np.isinf(values.to_numpy()).any():
-                raise AutoImbError(
-                    f"column {column!r} holds infinite values; replace them (e.g. with NaN, "
-                    "which autoimb imputes) before the search."
-                )
+                raise AutoImbError(_infinite(column))
             frame[column] = values
     numeric = [c for c in frame.columns if c not in categorical]
     frame = frame[categorical + numeric]
@@ -317,6 +352,8 @@ def _as_category_strings(series: pd.Series) -> pd.Series:
 def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     """Bring new data to the training schema, refusing missing or retyped columns."""
     frame = _as_frame(X)
+    if frame.shape[0] == 0:
+        raise SchemaError("X has no rows; pass at least one row to predict.")
     needed = schema["categorical"] + schema["numeric"]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
@@ -344,5 +381,14 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
                 f"column {column!r} was numeric in training but holds non-numeric values now "
                 f"(e.g. {example!r}); fix the column's values or its type."
             )
+        if np.isinf(values.to_numpy(dtype=float)).any():
+            raise SchemaError(_infinite(column))
         frame[column] = values.astype(float)
     return frame
+
+
+def _infinite(column: str) -> str:
+    return (
+        f"column {column!r} holds infinite values; replace them (e.g. with NaN, which autoimb "
+        "imputes)."
+    )

@@ -55,6 +55,12 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
             heartbeat_stale_trial_callback=_retry_once(),
             engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
         )
+    folder = Path(text).parent
+    if not folder.is_dir():
+        raise AutoImbError(
+            f"storage {text!r}: the folder {str(folder)!r} does not exist; create it, or give a "
+            "journal file path in an existing folder (or a database URL)."
+        )
     return JournalStorage(JournalFileBackend(text))
 
 

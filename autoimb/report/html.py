@@ -137,7 +137,8 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     title = f"autoimb report: {metric}"
     subtitle = f"autoimb {__version__} · {datetime.datetime.now():%Y-%m-%d %H:%M}"
     if study is not None:
-        subtitle += f" · study {html.escape(study.study_name)} ({len(study.trials)} trials)"
+        ran = sum(t.state.is_finished() for t in study.trials)
+        subtitle += f" · study {html.escape(study.study_name)} ({ran} trials ran)"
     nav = " ".join(f'<a href="#{key}">{name}</a>' for key, name, _ in sections)
     body = "".join(f'<section id="{k}"><h2>{n}</h2>{c}</section>' for k, n, c in sections)
     note = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)

@@ -1,0 +1,61 @@
+"""Bad input gets the library's own one-line error naming the problem and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import autoimb
+from autoimb.exceptions import AutoImbError
+
+FAST = {"metric": "f1", "n_trials": 1, "space": "fast", "cv": 3, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def fitted(small_binary):
+    X, y = small_binary
+    return autoimb.search(X, y, **FAST).best_pipeline
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda X, y: {"sample_weight": ["a"] * len(y)}, "sample_weight must be numbers"),
+        (lambda X, y: {"categorical_features": [99]}, "categorical_features holds index 99"),
+        (lambda X, y: {"storage": "/no/such/folder/study.log"}, "does not exist"),
+        (
+            lambda X, y: {"X": X.assign(bag=[[1, 2]] * len(X))},
+            "column 'bag' holds list values",
+        ),
+    ],
+    ids=["weights-as-text", "category-index", "storage-folder", "lists-in-a-column"],
+)
+def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:
+    X, y = small_binary
+    kwargs = {**FAST, **change(X, y)}
+    X = kwargs.pop("X", X)
+    with pytest.raises(AutoImbError, match=message):
+        autoimb.search(X, y, **kwargs)
+
+
+def test_labels_that_differ_only_by_case_or_space_are_warned_about(small_binary) -> None:
+    X, y = small_binary
+    labels = np.where(np.asarray(y) == 1, "yes", "no").astype(object)
+    labels[:3] = " Yes"
+    with pytest.warns(UserWarning, match="differ only by case or spaces"):
+        autoimb.search(X, labels, **FAST)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (lambda X: X.iloc[:0], "no rows"),
+        (lambda X: X.assign(**{X.columns[0]: np.inf}), "infinite values"),
+    ],
+    ids=["no-rows", "inf"],
+)
+def test_predict_refuses_what_training_refuses(fitted, small_binary, rows, message) -> None:
+    X, _ = small_binary
+    with pytest.raises(AutoImbError, match=message):
+        fitted.predict(rows(pd.DataFrame(X)))
