@@ -154,6 +154,10 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
     study = study_of(tmp_path / "ecoli.optuna.log")
     states = {t.state for t in study.trials}
     assert TrialState.COMPLETE in states and TrialState.RUNNING not in states
+    # A trial Ctrl-C cut (failed, with no error of its own) is queued again with its params.
+    cut = [t for t in study.trials if t.state == TrialState.FAIL and "error" not in t.user_attrs]
+    waiting = [t.params for t in study.trials if t.state == TrialState.WAITING]
+    assert all(t.params in waiting for t in cut)
     model = autoimb.load(tmp_path / "ecoli.skops")
     assert model.model_card_["cv_score"] == pytest.approx(study.best_value)
     assert not list(tmp_path.glob(".*partial*"))

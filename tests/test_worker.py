@@ -200,3 +200,22 @@ def test_search_and_two_workers_on_postgres_survive_a_killed_worker(tmp_path, ye
     ]
     keys = [tuple(sorted(t.system_attrs["fixed_params"].items())) for t in enqueued]
     assert len(keys) == len(set(keys)), "an enqueued strategy ran twice"
+
+
+def test_a_trial_cut_by_ctrl_c_is_queued_again(tmp_path) -> None:
+    import datetime
+
+    from autoimb.engine.storage import requeue_interrupted, worker_id
+
+    study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
+    since = datetime.datetime.now() - datetime.timedelta(seconds=1)
+    for error in (None, "ValueError: the strategy failed"):
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        trial.set_user_attr("worker", worker_id())
+        trial.set_user_attr("config", {"model": {"name": "lightgbm"}})
+        if error:
+            trial.set_user_attr("error", error)
+        study.tell(trial, state=TrialState.FAIL)
+    requeue_interrupted(study, worker_id(), since)
+    waiting = [t for t in study.trials if t.state == TrialState.WAITING]
+    assert [t.params for t in waiting] == [study.trials[0].params]  # not the failed strategy

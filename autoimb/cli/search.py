@@ -293,6 +293,8 @@ def _print_summary(
     if report is not None:
         print(f"report:   {report}")
     print(f"study:    {study_name!r} in {storage} (run the same command again to continue it)")
+    for note in result.notes:
+        print(f"note:     {note}")
 
 
 def _chosen(result: SearchResult) -> str:

@@ -22,7 +22,7 @@ from autoimb.data.dataset import Dataset
 from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.storage import release_trials, worker_id
+from autoimb.engine.storage import release_trials, requeue_interrupted, worker_id
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 
@@ -201,6 +201,7 @@ def _release_own_trials(study: optuna.Study, run_started: float) -> None:
     """Ctrl-C can land while Optuna samples a new trial, before the objective names its owner:
     an ownerless trial started during this run is taken to be this process's."""
     started = datetime.datetime.fromtimestamp(time.time() - (time.monotonic() - run_started))
+    requeue_interrupted(study, worker_id(), started)
     release_trials(
         study,
         lambda owner, trial: (

@@ -95,6 +95,22 @@ def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bo
             )
 
 
+def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetime) -> None:
+    """Queue again the trials Ctrl-C cut: Optuna has already failed them, with no error of
+    their own (a strategy that failed records its error), so they are told apart by that."""
+    retry = _retry_once()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+        cut = (
+            trial.user_attrs.get("worker") == owner
+            and "error" not in trial.user_attrs
+            and trial.datetime_start is not None
+            and trial.datetime_start >= since
+        )
+        if cut and "config" in trial.user_attrs:
+            retry(study, trial)
+            logger.info("trial %d was cut by Ctrl-C: queued again", trial.number)
+
+
 def release_dead_trials(study: optuna.Study, grace: float) -> None:
     """Fail RUNNING trials whose process on this machine is gone (killed, crashed).
 

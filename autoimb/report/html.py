@@ -56,7 +56,7 @@ _NEEDS_DATA = (
 
 def write_report(result: Any, path: str | Path) -> Path:
     """Write the report of a finished search, every section included, to ``path``."""
-    return _write(path, Winner.from_result(result), result.study, [])
+    return _write(path, Winner.from_result(result), result.study, list(result.notes))
 
 
 def write_study_report(
