@@ -126,18 +126,36 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
                 "Load it with trust=True (CLI: --trust) only if you trust its source, or use "
                 "the default .skops format."
             )
-        return joblib.load(path)
+        try:
+            return _checked(joblib.load(path), path)
+        except AutoImbError:
+            raise
+        except Exception as exc:
+            raise AutoImbError(f"{path} is not a readable joblib/pickle file ({exc}).") from exc
+    data = path.read_bytes()  # read once: the types checked are the types loaded
     try:
-        extra = untrusted_types(path)
+        found = sio.get_untrusted_types(data=data)
     except Exception as exc:
         raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
+    extra = sorted(set(found) - set(TRUSTED_TYPES))
     if extra:
         raise UntrustedModelError(
             f"{path} holds types autoimb does not write and will not load: {extra}. "
             "The file may have been tampered with; it was not loaded."
         )
-    found = sio.get_untrusted_types(file=path)
-    return sio.load(path, trusted=found)
+    return _checked(sio.loads(data, trusted=found), path)
+
+
+def _checked(model: Any, path: Path) -> Any:
+    """Only a fitted autoimb pipeline with its model card is served."""
+    fitted = isinstance(model, ThresholdedClassifier) and hasattr(model, "classes_")
+    if not fitted or not isinstance(getattr(model, "model_card_", None), dict):
+        raise AutoImbError(
+            f"{path} does not hold a fitted autoimb model (it holds a "
+            f"{type(model).__name__}); load a file written by `autoimb search` or "
+            "SearchResult.save."
+        )
+    return model
 
 
 def model_card(model: Any) -> dict[str, Any]:

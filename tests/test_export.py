@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import collections
 import os
 
 import joblib
 import numpy as np
 import pytest
 import skops.io as sio
+from sklearn.linear_model import LogisticRegression
 
 import autoimb
 from autoimb.data.dataset import validate
 from autoimb.engine.pipeline import StrategyPipeline
-from autoimb.exceptions import SchemaError, UntrustedModelError
+from autoimb.exceptions import AutoImbError, SchemaError, UntrustedModelError
 from autoimb.export import TRUSTED_TYPES, load, save, untrusted_types
 from autoimb.posthoc.threshold import ThresholdedClassifier
 from autoimb.stages import REGISTRY
@@ -69,10 +71,9 @@ def test_every_component_saves_with_trusted_types_only(stage, name, tmp_path, sm
     if stage != "model":
         config[stage] = {"name": name}
     pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
-    path = save(
-        ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
-        tmp_path / "m.skops",
-    )
+    served = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
+    served.model_card_ = {"config": config}
+    path = save(served, tmp_path / "m.skops")
     assert untrusted_types(path) == []
     np.testing.assert_allclose(load(path).predict_proba(X), pipe.predict_proba(X))
 
@@ -102,3 +103,22 @@ def test_refuses_to_overwrite_when_asked(result, tmp_path) -> None:
     path = result.save(tmp_path / "model.skops")
     with pytest.raises(autoimb.AutoImbError, match="already exists"):
         result.save(path, overwrite=False)
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [collections.OrderedDict(a=1), LogisticRegression()],
+    ids=["a-dict", "an-unfitted-estimator"],
+)
+def test_a_file_that_holds_no_autoimb_model_is_refused(foreign, tmp_path) -> None:
+    path = tmp_path / "other.skops"
+    sio.dump(foreign, path)
+    with pytest.raises(AutoImbError, match="does not hold a fitted autoimb model"):
+        load(path)
+
+
+def test_trust_on_a_file_that_is_no_pickle_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "model.joblib"
+    path.write_text("not a pickle")
+    with pytest.raises(AutoImbError, match="not a readable joblib/pickle file"):
+        load(path, trust=True)
