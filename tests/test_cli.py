@@ -296,3 +296,22 @@ def test_strategy_labels_and_durations():
     }
     assert strategy_label(config) == "xgboost + balanced weights"
     assert format_seconds(59.6) == "1:00" and format_seconds(3725) == "1:02:05"
+
+
+def test_outputs_never_replace_an_input_or_a_file_autoimb_did_not_write(searched, work):
+    mine = work / "notes.csv"
+    mine.write_text("my,own\n1,2\n")
+    predict = ["predict", "ecoli.skops", "new.csv.gz", "--id", "row_id"]
+    refused = run(*predict, "--out", "new.csv.gz", cwd=work)
+    assert refused.returncode == 2 and "also an input" in refused.stderr
+    refused = run(*predict, "--out", "notes.csv", cwd=work)
+    assert refused.returncode == 2 and "not written by autoimb" in refused.stderr
+    assert mine.read_text() == "my,own\n1,2\n"
+    assert run(*predict, "--out", "scores.csv", cwd=work).returncode == 0
+    again = run(*predict, "--out", "scores.csv", cwd=work)  # its own output: replaced
+    assert again.returncode == 0, again.stderr
+    assert run(*predict, "--out", "notes.csv", "--force", cwd=work).returncode == 0
+    report = run("report", "ecoli.skops", "--out", "ecoli.csv", cwd=work)
+    assert report.returncode == 2 and "not written by autoimb" in report.stderr
+    assert (work / "ecoli.csv").read_text().startswith("row_id")
+    assert not list(work.glob(".*partial*")) and not list(work.glob(".scores*"))

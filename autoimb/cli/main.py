@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from autoimb import __version__, config
 from autoimb.cli.console import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, console, say
+from autoimb.cli.outputs import check_output, is_predictions, is_report, write_atomic
 from autoimb.cli.search import (
     search_command,
     worker_command,
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--id", metavar="COL", help="copy this column of DATA to the output")
     predict.add_argument("--out", metavar="FILE", help="CSV or .parquet (default: stdout)")
     predict.add_argument("--na-values", nargs="+", metavar="TEXT", help="extra missing markers")
+    predict.add_argument(
+        "--force", action="store_true", help="replace an --out file that autoimb did not write"
+    )
     _trust_arg(predict)
     predict.set_defaults(handler=_predict)
 
@@ -146,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--na-values", nargs="+", metavar="TEXT", help="extra missing markers")
     report.add_argument(
         "--out", metavar="HTML", help="default: MODEL's or the study's name + .html"
+    )
+    report.add_argument(
+        "--force", action="store_true", help="replace an --out file that autoimb did not write"
     )
     _trust_arg(report)
     report.set_defaults(handler=_report)
@@ -306,12 +313,13 @@ def _predict(args: argparse.Namespace) -> int:
     frame = read_table(args.data, args.na_values)
     if args.id is not None and args.id not in frame.columns:
         raise AutoImbError(missing_column(args.id, "--id", frame.columns))
+    out = None if args.out is None else Path(args.out)
+    if out is not None:
+        check_output(out, [args.data, args.model], args.force, is_predictions)
     try:
-        proba = model.predict_proba(frame)
+        labels, proba = model.predict_with_proba(frame)
     except SchemaError as exc:
         raise AutoImbError(f"{args.data} does not fit the model: {exc}") from exc
-    decision = getattr(model, "decision", None)
-    labels = model.classes_[decision.apply(proba)] if decision else model.predict(frame)
     output = pd.DataFrame({"prediction": labels})
     for i, label in enumerate(model.classes_):
         output[f"proba_{label}"] = proba[:, i]
@@ -320,11 +328,10 @@ def _predict(args: argparse.Namespace) -> int:
     if args.out is None:
         output.to_csv(sys.stdout, index=False)
         return EXIT_OK
-    out = Path(args.out)
     if out.suffix.lower() in (".parquet", ".pq"):
-        output.to_parquet(out, index=False)
+        write_atomic(out, lambda tmp: output.to_parquet(tmp, index=False))
     else:
-        output.to_csv(out, index=False)
+        write_atomic(out, lambda tmp: output.to_csv(tmp, index=False))
     counts = ", ".join(f"{n} {label}" for label, n in output["prediction"].value_counts().items())
     say(f"wrote {len(output)} predictions to {out} ({counts})")
     return EXIT_OK
@@ -360,8 +367,10 @@ def _report(args: argparse.Namespace) -> int:
             read_table(args.data, args.na_values), args.target, weight_col=args.weight
         )
     default = Path(args.model or args.study_name).with_suffix(".html")
+    out = Path(args.out) if args.out else default
+    check_output(out, [args.model, args.data, storage], args.force, is_report)
     path = write_study_report(
-        Path(args.out) if args.out else default,
+        out,
         study=study,
         model_card=card,
         X=X,

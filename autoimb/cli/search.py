@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from autoimb import config
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
+from autoimb.cli.outputs import check_output, is_report
 from autoimb.data.files import file_stem, read_table, split_columns
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
@@ -40,6 +41,8 @@ def search_command(args: argparse.Namespace) -> int:
     X, y, _, weights = split_columns(
         read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
     )
+    if args.report:
+        check_output(Path(args.report), [args.data, out, storage], args.force, is_report)
     previous = existing_study(storage, args.study_name)
     if previous is not None and args.new_study:
         args.study_name = _free_name(storage, args.study_name)

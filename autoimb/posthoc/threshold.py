@@ -120,8 +120,17 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         """The inner estimator's probabilities, before calibration: what the threshold cuts."""
         return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
+    def predict_with_proba(self, X: Any) -> tuple[NDArray[Any], FloatArray]:
+        """``predict`` and ``predict_proba`` from one pass of the model."""
+        scores = self._checked_scores(X)
+        calibrated = apply_calibration(self.calibration, scores, int(self.pos_label))
+        return self.classes_[self.decision.apply(scores)], calibrated
+
     def predict(self, X: Any) -> NDArray[Any]:
         """Labels from the tuned rule, in the user's original label values."""
+        return self.classes_[self.decision.apply(self._checked_scores(X))]
+
+    def _checked_scores(self, X: Any) -> FloatArray:
         check_is_fitted(self)
         proba = self.predict_scores(X)
         if proba.shape[1] != len(self.classes_):
@@ -129,4 +138,4 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
                 f"The estimator gives {proba.shape[1]} probability columns but classes_ "
                 f"holds {len(self.classes_)} labels; pass the classes it was fitted on."
             )
-        return self.classes_[self.decision.apply(proba)]
+        return proba

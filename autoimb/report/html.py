@@ -28,6 +28,7 @@ from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import STAGE_COLUMNS, leaderboard
 from autoimb.metrics.registry import confusion_matrix, report_metrics
+from autoimb.report import GENERATOR_TAG
 from autoimb.report.plots import (
     calibration_figure,
     choices_figure,
@@ -114,7 +115,10 @@ def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: 
         warnings.simplefilter("ignore")  # plotting and importance warnings are not the reader's
         page = _page(winner, study, notes)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    # Written next to its place and renamed into it: an interrupted write leaves no half page.
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(page, encoding="utf-8")
+    temporary.replace(path)
     return path
 
 
@@ -144,6 +148,7 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     note = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"{GENERATOR_TAG}"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>"
         f"<header><h1>{html.escape(title)}</h1><p class='sub'>{subtitle}</p>{note}"
