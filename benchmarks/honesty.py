@@ -81,6 +81,17 @@ def gap_table(auto: pd.DataFrame) -> str:
     return table(header, rows)
 
 
+def basis_table(auto: pd.DataFrame) -> str:
+    """The gap by how ``best_score`` was measured: which measure is honest, which is not."""
+    rows = []
+    for (basis, size), part in auto.groupby(["basis", "size"]):
+        gap = part["cv_score"] - part["score"]
+        rows.append(
+            [basis or "unknown", size, len(part), float(gap.mean()), float(gap.abs().mean())]
+        )
+    return table(["best_score measured", "sets", "fits", "signed gap", "mean abs gap"], rows)
+
+
 def coverage_table(auto: pd.DataFrame) -> str:
     rows = []
     for (metric, size), part in auto.groupby(["metric", "size"]):
@@ -153,6 +164,10 @@ def summary(frame: pd.DataFrame, source: Path) -> str:
         "**Signed gap** (`best_score` − outer-test score; goal ±0.015):",
         "",
         gap_table(auto),
+        "",
+        "The gap by how `best_score` was measured (all metrics):",
+        "",
+        basis_table(auto),
         "",
         f"**Interval coverage** (outer-test score inside `score_interval_for(test rows, "
         f"{LEVEL})`; goal {LEVEL:.0%} ± 5 points):",

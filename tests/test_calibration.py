@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import rankdata
 
 import autoimb
+from autoimb.posthoc.calibration import _fit as fit_calibration
 from autoimb.posthoc.calibration import apply_calibration, choose_calibration
 
 # Random over-sampling to balance, then a logistic regression: its scores are far too high.
@@ -81,3 +83,15 @@ def test_multi_class_probabilities_pass_unchanged() -> None:
     proba = np.array([[0.2, 0.3, 0.5]])
     calibration = {"method": "sigmoid", "a": 2.0, "b": -1.0}
     np.testing.assert_array_equal(apply_calibration(calibration, proba, 1), proba)
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_calibration_keeps_the_model_ranking(method: str) -> None:
+    """A strictly increasing map: PR-AUC and ROC-AUC of predict_proba are the model's own."""
+    rng = np.random.default_rng(1)
+    y = (rng.random(3000) < 0.1).astype(int)
+    s = np.clip(0.3 * y + 0.7 * rng.random(3000), 0, 1)
+    fitted = fit_calibration(method, s, y == 1, np.ones(3000))
+    assert fitted["method"] == method
+    mapped = apply_calibration(fitted, np.c_[1 - s, s], 1)[:, 1]
+    np.testing.assert_array_equal(rankdata(mapped), rankdata(s))

@@ -5,7 +5,8 @@ balance than the data's, so its ``predict_proba`` is no longer a probability. Th
 out-of-fold probabilities come from the same kind of fits as the exported model, so a map fitted
 on them carries over: a sigmoid on the log-odds (whose intercept is the prior correction for the
 changed balance) or an isotonic step function. Which one, or none, is chosen by cross-validated
-log-loss over the search's folds. The map is monotone and only changes the probabilities;
+log-loss over the search's folds. The map is strictly increasing, so the ranking (PR-AUC,
+ROC-AUC) is the model's, and it only changes the probabilities;
 ``predict`` keeps applying the tuned threshold to the model's own scores, so its labels are
 unchanged.
 """
@@ -79,7 +80,10 @@ def _fit(method: str, p: np.ndarray, is_pos: np.ndarray, w: np.ndarray) -> dict[
     if method == "sigmoid":
         model = LogisticRegression(C=1e4, max_iter=1000)
         model.fit(_logit(p)[:, None], is_pos, sample_weight=w)
-        return {"method": "sigmoid", "a": float(model.coef_[0, 0]), "b": float(model.intercept_[0])}
+        slope = float(model.coef_[0, 0])
+        if not slope > 0:  # a map that reverses the ranking is no calibration of it
+            return {"method": "none"}
+        return {"method": "sigmoid", "a": slope, "b": float(model.intercept_[0])}
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
     iso.fit(p, is_pos.astype(float), sample_weight=w)
     return {
@@ -93,12 +97,17 @@ def _map(calibration: dict[str, Any], p: np.ndarray) -> np.ndarray:
     method = calibration["method"]
     if method == "sigmoid":
         z = calibration["a"] * _logit(p) + calibration["b"]
-        mapped = 1.0 / (1.0 + np.exp(-z))
-    elif method == "isotonic":
-        mapped = np.interp(p, calibration["x"], calibration["y"])
-    else:
-        mapped = p
-    return np.clip(mapped, _EPS, 1.0 - _EPS)
+        return _strictly_increasing(1.0 / (1.0 + np.exp(-z)), p)
+    if method == "isotonic":
+        return _strictly_increasing(np.interp(p, calibration["x"], calibration["y"]), p)
+    return np.clip(p, _EPS, 1.0 - _EPS)
+
+
+def _strictly_increasing(mapped: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Inside (eps, 1 - eps), with a tiny share of the model's own score added: the map's
+    flat steps and saturated ends then tie no rows the model ranks apart, so the ranking
+    (PR-AUC, ROC-AUC) stays the model's."""
+    return _EPS + (1.0 - 3.0 * _EPS) * np.clip(mapped, 0.0, 1.0) + _EPS * np.clip(p, 0.0, 1.0)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
