@@ -193,6 +193,13 @@ def _optimize(study: optuna.Study, objective: _Objective, settings: SearchSettin
     except KeyboardInterrupt:
         _release_own_trials(study, settings.started)
         raise
+    except OSError as exc:
+        # Ctrl-C landing inside the journal file's lock release surfaces as a missing lock
+        # file (the release's own clean-up fails); it is still the user's Ctrl-C.
+        if not isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        _release_own_trials(study, settings.started)
+        raise KeyboardInterrupt from exc
     finally:
         optuna.logging.set_verbosity(verbosity)
 
