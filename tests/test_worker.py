@@ -219,3 +219,18 @@ def test_a_trial_cut_by_ctrl_c_is_queued_again(tmp_path) -> None:
     requeue_interrupted(study, worker_id(), since)
     waiting = [t for t in study.trials if t.state == TrialState.WAITING]
     assert [t.params for t in waiting] == [study.trials[0].params]  # not the failed strategy
+
+
+def test_ctrl_c_inside_the_journal_lock_release_is_still_ctrl_c(small_binary, monkeypatch) -> None:
+    """The journal lock's clean-up can turn Ctrl-C into a missing-file error; it is mapped back."""
+
+    def interrupted(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise FileNotFoundError("study.log.lock0000.rename") from None
+
+    X, y = small_binary
+    monkeypatch.setattr(optuna.Study, "optimize", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        autoimb.search(X, y, metric="f1", n_trials=1, space="fast", cv=3)
