@@ -126,3 +126,9 @@ def test_report_with_data_on_an_ensemble_model(result, small_binary, tmp_path):
     assert "ensemble of trials" in text
     assert "went on after the model was saved" not in text
     assert len(page.images) >= 3  # the curves, rebuilt from the members' predictions
+
+
+def test_the_report_shows_the_data_fingerprint(result, tmp_path):
+    text, _ = read(result.report_html(tmp_path / "r.html"))
+    fingerprint = result.study.user_attrs["autoimb"]["fingerprint"]
+    assert "data fingerprint" in text and fingerprint["hash"] in text

@@ -291,6 +291,11 @@ def _print_summary(
     print(f"strategy: {strategy_label(result.best_config)}")
     if len(result.classes_) == 2:
         print(f"positive: {positive} (the class the metric measures)")
+    else:
+        print(
+            f"classes:  {len(result.classes_)}, so {result.metric.name} is averaged over every "
+            "class (macro)"
+        )
     print(f"decision: {rule}")
     print(f"model:    {out}")
     if report is not None:

@@ -332,6 +332,12 @@ def _data_section(w: Winner, study: optuna.Study | None) -> str:
         for k, v in summary.items()
         if k != "class_counts"
     ]
+    fingerprint = (study.user_attrs.get(STUDY_ATTR, {}) if study is not None else {}).get(
+        "fingerprint"
+    )
+    if fingerprint:
+        # The study refuses to resume on data with another fingerprint (rows, columns, values).
+        rows.append(("data fingerprint", html.escape(str(fingerprint.get("hash")))))
     out = _kv_table(rows)
     counts = summary.get("class_counts") or {}
     if counts:
