@@ -107,6 +107,7 @@ def test_summary_and_frame(yeast_f1):
     text = result.summary()
     assert "F1" in text
     assert "2×" in text and "5×" in text and "≈102" in text
+    assert repr(result) == f"LearningCurveAdvice({text!r})"  # readable, not a wall of arrays
     frame = result.to_frame()
     assert isinstance(frame, pd.DataFrame)
     assert list(frame["kind"]) == ["measured"] * 5 + ["predicted"] * 3

@@ -22,7 +22,7 @@ POOR_R2 = 0.5
 """Below this share of the points' variance explained, the fit is called poor."""
 
 
-@dataclass
+@dataclass(repr=False)
 class LearningCurveAdvice:
     """What :func:`~autoimb.engine.advice.minority_learning_curve` measured and what it predicts.
 
@@ -64,6 +64,9 @@ class LearningCurveAdvice:
     def predict(self, n: float | NDArray[np.float64]) -> NDArray[np.float64]:
         """Expected score with ``n`` minority examples (capped at the metric's best)."""
         return self.fit.predict(n)
+
+    def __repr__(self) -> str:
+        return f"LearningCurveAdvice({self.summary()!r})"
 
     def summary(self) -> str:
         """One or two sentences for a person deciding whether to collect more data."""
