@@ -234,3 +234,18 @@ def test_ctrl_c_inside_the_journal_lock_release_is_still_ctrl_c(small_binary, mo
     monkeypatch.setattr(optuna.Study, "optimize", interrupted)
     with pytest.raises(KeyboardInterrupt):
         autoimb.search(X, y, metric="f1", n_trials=1, space="fast", cv=3)
+
+
+def test_a_trial_is_queued_again_once(tmp_path) -> None:
+    import datetime
+
+    from autoimb.engine.storage import release_trials, requeue_interrupted, worker_id
+
+    study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
+    since = datetime.datetime.now() - datetime.timedelta(seconds=1)
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    trial.set_user_attr("worker", worker_id())
+    trial.set_user_attr("config", {"model": {"name": "lightgbm"}})
+    release_trials(study, lambda owner, t: owner == worker_id())  # RUNNING: failed, queued
+    requeue_interrupted(study, worker_id(), since)  # already queued: not again
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]

@@ -22,7 +22,12 @@ from autoimb.data.dataset import Dataset
 from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.storage import release_trials, requeue_interrupted, worker_id
+from autoimb.engine.storage import (
+    make_storage,
+    release_trials,
+    requeue_interrupted,
+    worker_id,
+)
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 
@@ -191,24 +196,36 @@ def _optimize(study: optuna.Study, objective: _Objective, settings: SearchSettin
             gc_after_trial=False,
         )
     except KeyboardInterrupt:
-        _release_own_trials(study, settings.started)
+        _release_own_trials(_reopened(study, settings), settings.started)
         raise
     except OSError as exc:
         # Ctrl-C landing inside the journal file's lock release surfaces as a missing lock
         # file (the release's own clean-up fails); it is still the user's Ctrl-C.
         if not isinstance(exc.__context__, KeyboardInterrupt):
             raise
-        _release_own_trials(study, settings.started)
+        _release_own_trials(_reopened(study, settings), settings.started)
         raise KeyboardInterrupt from exc
     finally:
         optuna.logging.set_verbosity(verbosity)
+
+
+def _reopened(study: optuna.Study, settings: SearchSettings) -> optuna.Study:
+    """The study read afresh from its storage: Ctrl-C inside a write can leave this process's
+    view of it ahead of what the storage holds."""
+    if not isinstance(settings.storage, str):
+        return study
+    try:
+        return optuna.load_study(
+            study_name=study.study_name, storage=make_storage(settings.storage, settings.heartbeat)
+        )
+    except Exception:  # the storage cannot be read again now: use the view there is
+        return study
 
 
 def _release_own_trials(study: optuna.Study, run_started: float) -> None:
     """Ctrl-C can land while Optuna samples a new trial, before the objective names its owner:
     an ownerless trial started during this run is taken to be this process's."""
     started = datetime.datetime.fromtimestamp(time.time() - (time.monotonic() - run_started))
-    requeue_interrupted(study, worker_id(), started)
     release_trials(
         study,
         lambda owner, trial: (
@@ -216,6 +233,7 @@ def _release_own_trials(study: optuna.Study, run_started: float) -> None:
             or (not owner and trial.datetime_start is not None and trial.datetime_start >= started)
         ),
     )
+    requeue_interrupted(study, worker_id(), started)
 
 
 def _finished(study: optuna.Study) -> int:

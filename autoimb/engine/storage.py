@@ -99,9 +99,13 @@ def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetim
     """Queue again the trials Ctrl-C cut: Optuna has already failed them, with no error of
     their own (a strategy that failed records its error), so they are told apart by that."""
     retry = _retry_once()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+    trials = study.get_trials(deepcopy=False)
+    queued = {t.system_attrs.get("failed_trial") for t in trials}
+    for trial in trials:
         cut = (
-            trial.user_attrs.get("worker") == owner
+            trial.state == TrialState.FAIL
+            and trial.number not in queued
+            and trial.user_attrs.get("worker") == owner
             and "error" not in trial.user_attrs
             and trial.datetime_start is not None
             and trial.datetime_start >= since
