@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.metric import Metric
 from autoimb.posthoc.candidates import checked_inputs
-from autoimb.posthoc.crossfit import cross_fitted_predictions, honest_score
+from autoimb.posthoc.crossfit import cross_fitted_predictions
 
 __all__ = ["score_interval"]
 
@@ -54,12 +54,20 @@ def score_interval(
     if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
         raise AutoImbError(f"level must be a number between 0 and 1, such as 0.8; got {level!r}.")
     yt, p, w, pos = checked_inputs(y, proba, sample_weight, pos_label)
+    folds = np.asarray(fold_ids)
+    # Cross-fitted once: the resamples and the fold scores use the same predictions.
+    labels = (
+        cross_fitted_predictions(yt, p, folds, metric, sample_weight=w, pos_label=pos)[0]
+        if metric.kind == "threshold"
+        else None
+    )
     rng = np.random.default_rng(seed)
-    score_with = _weighted_scorer(yt, p, fold_ids, w, pos, metric, rng)
+    score_with = _weighted_scorer(yt, p, labels, w, pos, metric, rng)
     full = score_with(np.ones(score_with.rows))
     estimate = _deviations(score_with, yt.shape[0], full, rng)
     new_data = _deviations(score_with, int(n_rows), full, rng)
-    refit = rng.normal(0.0, _refit_spread(yt, p, fold_ids, w, pos, metric, estimate), N_BOOT)
+    spread = _refit_spread(yt, p, labels, folds, w, pos, metric, estimate)
+    refit = rng.normal(0.0, spread, N_BOOT)
     total = estimate + new_data + refit
     total = total[np.isfinite(total)]
     if total.size == 0:
@@ -91,22 +99,19 @@ class _Scorer:
 def _weighted_scorer(
     yt: np.ndarray,
     p: np.ndarray,
-    fold_ids: ArrayLike,
+    labels: np.ndarray | None,
     w: np.ndarray,
     pos: int,
     metric: Metric,
     rng: np.random.Generator,
 ) -> _Scorer:
+    """``labels``: the cross-fitted predictions of a threshold metric (None for ranking)."""
     n_classes = p.shape[1]
-    if metric.kind == "threshold":
-        labels, _ = cross_fitted_predictions(
-            yt, p, fold_ids, metric, sample_weight=w, pos_label=pos
-        )
     rows = np.arange(yt.shape[0])
     if rows.shape[0] > MAX_BOOT_ROWS:  # a fixed sample stands for the rows
         rows = np.sort(rng.choice(rows, MAX_BOOT_ROWS, replace=False))
     y_, p_, w_ = yt[rows], p[rows], w[rows]
-    if metric.kind == "threshold":
+    if labels is not None:
         pred = labels[rows]
 
         def threshold(counts: np.ndarray) -> float:
@@ -159,7 +164,8 @@ def _curve_scorer(
 def _refit_spread(
     yt: np.ndarray,
     p: np.ndarray,
-    fold_ids: ArrayLike,
+    labels: np.ndarray | None,
+    folds: np.ndarray,
     w: np.ndarray,
     pos: int,
     metric: Metric,
@@ -167,13 +173,19 @@ def _refit_spread(
 ) -> float:
     """Standard deviation the refitting adds: the fold scores' variance beyond a fold's
     sampling variance (``k`` times that of the whole, ``estimate``'s)."""
-    folds = np.unique(np.asarray(fold_ids))
-    try:
-        _, per_fold = honest_score(yt, p, fold_ids, metric, sample_weight=w, pos_label=pos)
-    except AutoImbError:
+
+    def score(rows: np.ndarray) -> float:
+        if labels is None:
+            return metric.score_proba(yt[rows], p[rows], sample_weight=w[rows], pos_label=pos)
+        return metric.score_labels(
+            yt[rows], labels[rows], sample_weight=w[rows], pos_label=pos, n_classes=p.shape[1]
+        )
+
+    unique = np.unique(folds)
+    if math.isnan(score(np.ones(yt.shape[0], dtype=bool))):  # undefined on these rows
         return 0.0
-    scores = np.asarray([s for s in per_fold if math.isfinite(s)])
-    sampling = np.nanvar(estimate) * folds.shape[0]
+    scores = np.asarray([s for s in (score(folds == k) for k in unique) if math.isfinite(s)])
+    sampling = np.nanvar(estimate) * unique.shape[0]
     if scores.size < 3 or not math.isfinite(sampling):
         return 0.0
     return math.sqrt(max(0.0, float(np.var(scores, ddof=1)) - sampling))
