@@ -103,7 +103,10 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
 
 def untrusted_types(path: str | Path) -> list[str]:
     """Types in a skops file that autoimb does not write."""
-    found = sio.get_untrusted_types(file=path)
+    return _foreign(sio.get_untrusted_types(file=path))
+
+
+def _foreign(found: list[str]) -> list[str]:
     return sorted(set(found) - set(TRUSTED_TYPES))
 
 
@@ -137,7 +140,7 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         found = sio.get_untrusted_types(data=data)
     except Exception as exc:
         raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
-    extra = sorted(set(found) - set(TRUSTED_TYPES))
+    extra = _foreign(found)
     if extra:
         raise UntrustedModelError(
             f"{path} holds types autoimb does not write and will not load: {extra}. "

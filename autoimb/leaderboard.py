@@ -46,3 +46,8 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         np.argsort(-order.to_numpy() if maximize else order.to_numpy(), kind="stable")
     ]
     return frame.reset_index(drop=True)
+
+
+def finished_trials(study: optuna.Study) -> int:
+    """Trials that ran to an end; queued ones that never started are not trials yet."""
+    return sum(t.state.is_finished() for t in study.trials)

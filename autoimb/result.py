@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 
 from autoimb import config
-from autoimb.leaderboard import leaderboard
+from autoimb.leaderboard import finished_trials, leaderboard
 from autoimb.metrics.registry import Metric, confusion_matrix, report_metrics
 from autoimb.posthoc.interval import score_interval
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier
@@ -79,6 +79,10 @@ class SearchResult:
 
     @property
     def score_interval(self) -> tuple[float, float]:
+        # The search computed it once for its model card; the CLI, report and repr read that.
+        stored = getattr(self.best_pipeline, "model_card_", {}).get("score_interval")
+        if stored:
+            return float(stored[0]), float(stored[1])
         return self.score_interval_for(len(self.evidence.y))
 
     def score_interval_for(
@@ -152,12 +156,12 @@ class SearchResult:
         return write_report(self, path)
 
     def _interval_text(self) -> str:
-        interval = getattr(self.best_pipeline, "model_card_", {}).get("score_interval")
-        return "" if not interval else f" [{interval[0]:.4f}, {interval[1]:.4f}]"
+        low, high = self.score_interval
+        return f" [{low:.4f}, {high:.4f}]"
 
     def __repr__(self) -> str:
         positive = self.classes_[self.decision.pos_label] if len(self.classes_) == 2 else None
-        ran = sum(t.state.is_finished() for t in self.study.trials)
+        ran = finished_trials(self.study)
         return (
             f"SearchResult({self.metric.name}={self.best_score:.4f}{self._interval_text()}, "
             f"{self.strategy!r}, positive={positive!r}, trials={ran})"

@@ -47,7 +47,9 @@ def is_report(path: Path) -> bool:
 def is_predictions(path: Path) -> bool:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            columns = list(pd.read_parquet(path).columns)
+            import pyarrow.parquet  # pandas' own Parquet engine; only the schema is read
+
+            columns = list(pyarrow.parquet.read_schema(path).names)
         else:
             columns = list(pd.read_csv(path, nrows=0).columns)
     except Exception:  # not a table at all: certainly not ours

@@ -20,6 +20,7 @@ from autoimb.cli.outputs import check_output, is_report
 from autoimb.data.files import file_stem, read_table, split_columns
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
+from autoimb.leaderboard import finished_trials
 
 if TYPE_CHECKING:
     import optuna
@@ -80,8 +81,9 @@ def worker_command(args: argparse.Namespace) -> int:
     if out is not None:
         _save_model(result, out)
     if not args.quiet:
+        ran = finished_trials(result.study)
         print(
-            f"study {args.study_name!r} now holds {_ran(result.study)} finished trials; best "
+            f"study {args.study_name!r} now holds {ran} finished trials; best "
             f"{result.metric.name} {result.best_score:.4f}"
         )
     return EXIT_OK
@@ -217,11 +219,6 @@ def _best_so_far(
     return finish_study(study, data, metric, load_space(args.space))
 
 
-def _ran(study: optuna.Study) -> int:
-    """Trials that ran to an end; queued ones that never started are not trials yet."""
-    return sum(t.state.is_finished() for t in study.trials)
-
-
 def _free_name(storage: str, name: str) -> str:
     number = 2
     while existing_study(storage, f"{name}-{number}") is not None:
@@ -233,7 +230,7 @@ def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dic
     """Finished trials of a study being resumed, and its best ``(value, number, config)``."""
     if study is None:
         return 0, None
-    finished = sum(t.state.is_finished() for t in study.trials)
+    finished = finished_trials(study)
     try:
         best = study.best_trial
     except ValueError:  # no complete trial yet
@@ -287,7 +284,7 @@ def _print_summary(
         f"on a new set of {n:,} rows, {config.INTERVAL_LEVEL:.0%} likely between {low:.4f} "
         f"and {high:.4f}"
     )
-    print(f"chosen:   {_chosen(result)}; {_ran(study)} trials ran in the study")
+    print(f"chosen:   {_chosen(result)}; {finished_trials(study)} trials ran in the study")
     print(f"strategy: {strategy_label(result.best_config)}")
     if len(result.classes_) == 2:
         print(f"positive: {positive} (the class the metric measures)")

@@ -30,6 +30,7 @@ from autoimb.engine.storage import (
 )
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
+from autoimb.leaderboard import finished_trials
 
 logger = logging.getLogger("autoimb")
 
@@ -69,7 +70,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     study, seed = open_study(settings, data)
     cv = CrossValidation(data, folds_for_size(settings.cv, len(data.y)), random_state=seed)
     objective = _Objective(study, settings, data, cv, seed)
-    finished_before = _finished(study)
+    finished_before = finished_trials(study)
     if finished_before:
         logger.info(
             "resuming study %r: %d trials already finished", study.study_name, finished_before
@@ -234,10 +235,6 @@ def _release_own_trials(study: optuna.Study, run_started: float) -> None:
         ),
     )
     requeue_interrupted(study, worker_id(), started)
-
-
-def _finished(study: optuna.Study) -> int:
-    return sum(t.state.is_finished() for t in study.trials)
 
 
 def _all_failed_message(study: optuna.Study) -> str:

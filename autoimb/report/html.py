@@ -26,7 +26,7 @@ from optuna.trial import TrialState
 from autoimb import __version__, config
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
-from autoimb.leaderboard import STAGE_COLUMNS, leaderboard
+from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard
 from autoimb.metrics.registry import confusion_matrix, report_metrics
 from autoimb.report import GENERATOR_TAG
 from autoimb.report.plots import (
@@ -141,7 +141,7 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     title = f"autoimb report: {metric}"
     subtitle = f"autoimb {__version__} · {datetime.datetime.now():%Y-%m-%d %H:%M}"
     if study is not None:
-        ran = sum(t.state.is_finished() for t in study.trials)
+        ran = finished_trials(study)
         subtitle += f" · study {html.escape(study.study_name)} ({ran} trials ran)"
     nav = " ".join(f'<a href="#{key}">{name}</a>' for key, name, _ in sections)
     body = "".join(f'<section id="{k}"><h2>{n}</h2>{c}</section>' for k, n, c in sections)
