@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from autoimb.engine.space import SearchSpace, load_space
 from autoimb.engine.transfer import WarmStart
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import Metric, get_metric
+from autoimb.progress import SearchProgress, interactive
 from autoimb.result import SearchResult
 
 logger = logging.getLogger("autoimb")
@@ -50,6 +54,7 @@ def search(
     advice: bool = False,
     pos_label: Any = None,
     allow_other_data: bool = False,
+    verbose: bool | None = None,
 ) -> SearchResult:
     """Search resampling × weighting × model × threshold for the best honest ``metric``.
 
@@ -91,6 +96,11 @@ def search(
         Resume a stored study that was run on other data (a fingerprint of the rows, columns
         and labels is kept in the study); refused by default, since the old winner would be
         reported for the new data.
+    verbose
+        Show the search's progress on stderr (trials, best score, time left): a live line in
+        a terminal or notebook, a line per trial elsewhere. ``None`` shows it only where a
+        person is watching (a terminal or a notebook). Optuna's own INFO lines are kept quiet
+        during the search either way; ``optuna.logging.set_verbosity(DEBUG)`` brings them back.
 
     Returns
     -------
@@ -135,8 +145,33 @@ def search(
         advice=advice,
         allow_other_data=allow_other_data,
     )
-    outcome = run(settings, data)
-    return finish(outcome, settings, data)
+    show = interactive(sys.stderr) if verbose is None else bool(verbose)
+    progress = SearchProgress(
+        sys.stderr,
+        metric_name=the_metric.name,
+        greater_is_better=the_metric.greater_is_better,
+        time_budget=time_budget,
+        n_trials=n_trials,
+        live=interactive(sys.stderr),
+    )
+    if show:
+        settings = dataclasses.replace(settings, callbacks=(*settings.callbacks, progress))
+    with _quiet_optuna(), progress if show else contextlib.nullcontext():
+        outcome = run(settings, data)
+        return finish(outcome, settings, data)
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO lines ("A new study created …") are not the user's business; a level
+    set lower than Optuna's default (DEBUG) was asked for and is kept."""
+    verbosity = optuna.logging.get_verbosity()
+    if verbosity == optuna.logging.INFO:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 class AutoImbClassifier(ClassifierMixin, BaseEstimator):
@@ -166,6 +201,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         ensemble: bool = True,
         advice: bool = False,
         pos_label: Any = None,
+        callbacks: Sequence[TrialCallback] = (),
+        verbose: bool = False,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -181,6 +218,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.ensemble = ensemble
         self.advice = advice
         self.pos_label = pos_label
+        self.callbacks = callbacks
+        self.verbose = verbose
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> AutoImbClassifier:
         budget = self.time_budget
@@ -204,6 +243,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
             ensemble=self.ensemble,
             advice=self.advice,
             pos_label=self.pos_label,
+            callbacks=self.callbacks,
+            verbose=self.verbose,
         )
         self.best_pipeline_ = self.result_.best_pipeline
         self.classes_ = self.best_pipeline_.classes_

@@ -24,6 +24,9 @@ FIDELITY_MIN_ROWS = 20_000  # multi-fidelity: the smallest training sample still
 FIDELITY_FACTOR = 3  # each fidelity is this many times the last; successive halving's rate
 MAX_ROWS_FACTOR = 3  # resamplers may grow a training fold to this many times the data ...
 MIN_ROW_BUDGET = 100_000  # ... or to this many rows, whichever is more
+# Trials fit this share of an averaged ensemble's members (a forest's trees, bags): ranking
+# strategies needs far fewer than the final model, which is refitted with all of them.
+SEARCH_MEMBER_SHARE = 0.25
 
 # Budget.
 ENSEMBLE_SHARE = 0.05  # of the time budget, kept after the trials for ensemble selection
@@ -38,3 +41,6 @@ ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time l
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for
 KEPT_PREDICTIONS = 20  # out-of-fold predictions of the best trials kept for ensembles
 MIN_CHOICE = 3  # fewest finished trials for the winner to be measured again on fresh folds
+# Trials within this many paired standard errors of the best count as equally good, and the
+# steadiest of them wins (autoimb.posthoc.steady); 0 takes the best-scoring trial as it is.
+NOISE_STANDARD_ERRORS = 1.0

@@ -15,7 +15,8 @@ STAGE_COLUMNS = STAGES
 
 
 def leaderboard(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial, best first: the strategy, its score, fold scores, time and error."""
+    """One row per trial, best first: the strategy, its score, fold scores, time, the error
+    of a failed trial and why a pruned one was stopped."""
     rows = []
     for trial in study.trials:
         config = trial.user_attrs.get("config", {})
@@ -36,6 +37,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         row["fold_scores"] = trial.user_attrs.get("fold_scores")
         row["seconds"] = trial.user_attrs.get("seconds")
         row["error"] = trial.user_attrs.get("error")
+        row["stopped"] = trial.user_attrs.get("stopped")
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:

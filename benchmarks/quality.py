@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import importlib
 import json
 import logging
 import math
@@ -54,10 +55,12 @@ METHODS = (
     "logreg_balanced",
     "tuned_threshold_lgbm",
     "flaml",
+    "autogluon",
 )
 METRICS = ("average_precision", "f1", "mcc")
 METRIC_LABEL = {"average_precision": "PR-AUC", "f1": "F1", "mcc": "MCC"}
-PER_METRIC = ("autoimb", "flaml", "tuned_threshold_lgbm")  # one fit per metric; others fit once
+SEARCHERS = ("autoimb", "flaml", "autogluon")  # given the budget; the others fit once, untimed
+PER_METRIC = (*SEARCHERS, "tuned_threshold_lgbm")  # one fit per metric; others fit once
 OUTER_FOLDS = 3
 SEED = 0
 TIE = 1e-3
@@ -371,12 +374,67 @@ def fit_flaml(
     return Fitted(proba, pred, fit_seconds, predict_seconds, cv_score, detail)
 
 
-def flaml_missing() -> str | None:
-    """Why FLAML cannot run here, or None when it can."""
+def autogluon_metric(metric: str, n_classes: int) -> Any:
+    """AutoGluon's own metric where it has the one reported, else the same score as a scorer."""
+    if n_classes == 2 or metric == "mcc":
+        return {"average_precision": "average_precision", "f1": "f1", "mcc": "mcc"}[metric]
+    if metric == "f1":
+        return "f1_macro"
+    from autogluon.core.metrics import make_scorer
+
+    def macro_average_precision(y_true: np.ndarray, proba: np.ndarray) -> float:
+        truth = label_binarize(y_true, classes=list(range(n_classes)))
+        return float(average_precision_score(truth, proba, average="macro"))
+
+    return make_scorer("macro_average_precision", macro_average_precision, needs_proba=True)
+
+
+def fit_autogluon(
+    metric: str, X: pd.DataFrame, y: np.ndarray, X_test: pd.DataFrame, n_classes: int, budget: float
+) -> Fitted:
+    """AutoGluon's TabularPredictor at its defaults (decision threshold calibrated for the
+    metric, as it does by default), one CPU, the same time limit; models in a temporary folder."""
+    import tempfile
+
+    from autogluon.tabular import TabularPredictor
+
+    label = "__label__"
+    train = X.assign(**{label: y})
+    with tempfile.TemporaryDirectory(prefix="autogluon-") as folder:
+        started = time.perf_counter()
+        predictor = TabularPredictor(
+            label=label,
+            eval_metric=autogluon_metric(metric, n_classes),
+            problem_type="binary" if n_classes == 2 else "multiclass",
+            path=folder,
+            verbosity=0,
+        ).fit(train, time_limit=budget, num_cpus=1, num_gpus=0)
+        fit_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        raw = predictor.predict_proba(X_test)
+        proba = np.zeros((len(X_test), n_classes))
+        proba[:, np.asarray(raw.columns, dtype=np.int64)] = raw.to_numpy(dtype=float)
+        pred = np.asarray(predictor.predict(X_test), dtype=np.int64)
+        predict_seconds = time.perf_counter() - started
+        board = predictor.leaderboard(silent=True)
+        detail = {
+            "model": predictor.model_best,
+            "models": len(board),
+            "threshold": float(predictor.decision_threshold)
+            if n_classes == 2 and predictor.decision_threshold is not None
+            else None,
+        }
+        cv_score = float(board.loc[board.model == predictor.model_best, "score_val"].iloc[0])
+    return Fitted(proba, pred, fit_seconds, predict_seconds, cv_score, detail)
+
+
+def peer_missing(method: str) -> str | None:
+    """Why a peer from the ``bench`` extra cannot run here, or None when it can."""
+    module = {"flaml": "flaml", "autogluon": "autogluon.tabular"}[method]
     try:
-        import flaml  # noqa: F401
+        importlib.import_module(module)
     except ImportError as exc:
-        return f"FLAML is not installed ({exc}); install it with `pip install -e '.[bench]'`"
+        return f"{module} is not installed ({exc}); see the `bench` extra in pyproject.toml"
     return None
 
 
@@ -476,7 +534,7 @@ def fit_and_score(
         "dataset": name,
         "fold": fold,
         "method": method,
-        "budget": budget if method in ("autoimb", "flaml") else math.nan,
+        "budget": budget if method in SEARCHERS else math.nan,
         "n_train": len(y),
         "n_test": len(y_test),
     }
@@ -495,6 +553,8 @@ def fit_and_score(
                 fitted = fit_autoimb(metric, X, y, X_test, n_classes, budget, path)
             elif method == "flaml":
                 fitted = fit_flaml(metric, X, y, X_test, n_classes, budget)
+            elif method == "autogluon":
+                fitted = fit_autogluon(metric, X, y, X_test, n_classes, budget)
             else:
                 fitted = fit_peer(method, metric, X, y, X_test, n_classes)
         faulthandler.cancel_dump_traceback_later()
@@ -703,7 +763,7 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
 def honesty(frame: pd.DataFrame, metrics: Sequence[str]) -> str:
     """CV score a searcher reported minus its outer test score."""
     rows = []
-    for method in ("autoimb", "flaml"):
+    for method in SEARCHERS:
         for metric in metrics:
             part = frame[(frame.method == method) & (frame.metric == metric)].dropna(
                 subset=["score", "cv_score"]
@@ -846,9 +906,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"unknown data sets: {unknown}", file=sys.stderr)
             return 2
         methods = list(args.methods)
-        if "flaml" in methods and (reason := flaml_missing()):
-            print(f"skipping flaml: {reason}", flush=True)
-            methods.remove("flaml")
+        for peer in ("flaml", "autogluon"):
+            if peer in methods and (reason := peer_missing(peer)):
+                print(f"skipping {peer}: {reason}", flush=True)
+                methods.remove(peer)
         logging.getLogger("autoimb").setLevel(logging.ERROR)
         started = time.monotonic()
         run(

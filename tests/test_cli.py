@@ -19,8 +19,8 @@ from optuna.trial import TrialState
 import autoimb
 from autoimb import datasets
 from autoimb.cli.main import main
-from autoimb.cli.progress import SearchProgress, format_seconds
 from autoimb.engine.storage import make_storage
+from autoimb.progress import SearchProgress, format_seconds
 from autoimb.strategy import strategy_label
 
 FAST = ["--space", "fast", "--cv", "3", "--seed", "0"]
@@ -159,7 +159,9 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
     waiting = [t.params for t in study.trials if t.state == TrialState.WAITING]
     assert all(t.params in waiting for t in cut)
     model = autoimb.load(tmp_path / "ecoli.skops")
-    assert model.model_card_["cv_score"] == pytest.approx(study.best_value)
+    assert model.model_card_["cv_score"] == pytest.approx(
+        study.trials[model.model_card_["trial"]].value
+    )
     assert not list(tmp_path.glob(".*partial*"))
 
 
@@ -176,8 +178,26 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
         (["empty.csv", "--target", "y"], {"empty.csv": ""}, "empty.csv is empty"),
         (["head.csv", "--target", "y"], {"head.csv": "a,y\n"}, "head.csv has no rows"),
         (["missing.csv", "--target", "y"], {}, "missing.csv: no such file"),
+        (
+            ["variants.csv", "--target", "y"],
+            {
+                "variants.csv": "a,y\n"
+                + "".join(
+                    f"{i},{v}\n" for i, v in enumerate(["yes", "no", "yes ", " Yes", "no"] * 4)
+                )
+            },
+            "differ only by case or spaces",
+        ),
     ],
-    ids=["missing-target", "unreadable", "unknown-metric", "empty", "no-rows", "no-file"],
+    ids=[
+        "missing-target",
+        "unreadable",
+        "unknown-metric",
+        "empty",
+        "no-rows",
+        "no-file",
+        "label-variants",
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, files, message, tmp_path):
     for name, content in files.items():

@@ -65,3 +65,8 @@ def test_search_climbs_fidelities_with_successive_halving(yeast4, monkeypatch) -
     best = result.study.best_trial
     assert best.user_attrs["fraction"] == 1.0
     assert len(best.intermediate_values) == len(fidelities(len(y))) - 1
+    # Halving acts at its first rung, the smallest sample, where pruning saves the most.
+    rungs = fidelities(len(y))
+    pruned = [t for t in result.study.trials if t.state.name == "PRUNED"]
+    assert pruned and all(t.user_attrs["fraction"] == rungs[0] for t in pruned)
+    assert all("not promoted past" in t.user_attrs["stopped"] for t in pruned)

@@ -22,3 +22,32 @@ def test_shipped_datasets() -> None:
     assert {"yeast4", "glass_multiclass", "hepatitis"} <= set(names)
     X, y = autoimb.data.datasets.load("hepatitis", return_X_y=True)
     assert X.isna().any().any() and y.nunique() == 2
+
+
+def _search_in_a_subprocess(verbose: str) -> str:
+    import subprocess
+    import sys
+
+    code = (
+        "import autoimb\n"
+        "X, y = autoimb.datasets.load('ecoli1', return_X_y=True)\n"
+        f"autoimb.search(X, y, n_trials=3, space='fast', random_state=0, verbose={verbose})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    return done.stderr
+
+
+def test_a_quiet_search_prints_nothing_not_even_optunas_lines() -> None:
+    err = _search_in_a_subprocess("None")  # stderr is a pipe here: nobody is watching
+    assert "A new study created" not in err
+    assert "trial" not in err
+
+
+def test_a_verbose_search_shows_each_trial_and_the_best_so_far() -> None:
+    err = _search_in_a_subprocess("True")
+    lines = [line for line in err.splitlines() if line.startswith("trial")]
+    assert len(lines) == 3, err
+    assert all("| best " in line and "elapsed" in line for line in lines)
+    assert "A new study created" not in err

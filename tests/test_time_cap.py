@@ -65,3 +65,24 @@ def test_scikit_learn_forests_grown_in_chunks_equal_one_fit(name: str, small_bin
     chunked = component.fit(component.make({"n_estimators": 60}, ctx), X, data.y, {}, None)
     whole = component.make({"n_estimators": 60}, ctx).fit(X, data.y)
     np.testing.assert_array_equal(chunked.predict_proba(X), whole.predict_proba(X))
+
+
+def test_a_trial_cut_at_its_time_cap_is_recorded_pruned_not_failed(yeast4, tmp_path) -> None:
+    import autoimb
+
+    space = tmp_path / "slow.yaml"
+    space.write_text(
+        "name: slow\ndescription: A quick strategy, then one far too slow for the budget.\n"
+        "initial:\n  - {model: logistic_regression}\n  - {model: random_forest}\n"
+        "model:\n  logistic_regression: {}\n  random_forest:\n    n_estimators: 40000\n"
+    )
+    X, y = yeast4
+    result = autoimb.search(
+        X, y, metric="f1", time_budget=6, space=space, warm_start=None, random_state=0
+    )
+    slow = result.study.trials[1]
+    assert slow.state.name == "PRUNED"
+    assert "time cap" in slow.user_attrs["stopped"] and "error" not in slow.user_attrs
+    board = result.leaderboard
+    assert "time cap" in board.loc[board.trial == 1, "stopped"].iloc[0]
+    assert result.model_card()["trial"] == 0

@@ -42,6 +42,7 @@ def search_command(args: argparse.Namespace) -> int:
     X, y, _, weights = split_columns(
         read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
     )
+    _refuse_label_variants(y, args.target, args.force)
     if args.report:
         check_output(Path(args.report), [args.data, out, storage], args.force, is_report)
     previous = existing_study(storage, args.study_name)
@@ -106,9 +107,9 @@ def _run_search(
     import optuna
 
     from autoimb.api import search
-    from autoimb.cli.progress import SearchProgress
     from autoimb.engine.storage import STUDY_ATTR
     from autoimb.engine.worker import join
+    from autoimb.progress import SearchProgress
 
     attrs = previous.user_attrs.get(STUDY_ATTR, {}) if previous is not None else {}
     metric = _metric(args.metric or attrs.get("metric") or config.DEFAULT_METRIC)
@@ -131,7 +132,9 @@ def _run_search(
         best=best,
     )
     verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
+    # DEBUG, not INFO: the library keeps Optuna at its default INFO quiet, and passes any
+    # level below it through as asked for.
+    optuna.logging.set_verbosity(optuna.logging.DEBUG if args.verbose else optuna.logging.WARNING)
     try:
         with progress if not args.quiet else contextlib.nullcontext():
             if args.command == "worker":
@@ -165,6 +168,7 @@ def _run_search(
                 callbacks=() if args.quiet else (progress,),
                 pos_label=args.pos_label,
                 allow_other_data=args.force,
+                verbose=False,  # the command line's own display, above
             )
     except KeyboardInterrupt:
         _after_interrupt(args, X, y, weights, storage, metric, out)
@@ -190,7 +194,7 @@ def _after_interrupt(
             say("no trial had finished, so there is no model to save")
         elif out is not None:
             say(
-                f"saving the best pipeline so far (trial {result.study.best_trial.number}); "
+                f"saving the best pipeline so far (trial {result.model_card()['trial']}); "
                 "Ctrl-C again to skip"
             )
             _save_model(result, out)
@@ -217,6 +221,21 @@ def _best_so_far(
     attrs = study.user_attrs.get(STUDY_ATTR, {})
     data = validate(X, y, sample_weight=weights, pos_label=attrs.get("positive"))
     return finish_study(study, data, metric, load_space(args.space))
+
+
+def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:
+    """The library warns; a command line run refuses, since nobody may read a warning."""
+    import pandas as pd
+
+    from autoimb.data.dataset import label_variants
+
+    labels = pd.unique(y.dropna())
+    if (variants := label_variants(labels)) and not force:
+        raise AutoImbError(
+            f"column {target!r} has labels that differ only by case or spaces: {variants[:3]}; "
+            f"as they are, they make {len(labels)} classes. Clean the column, or pass --force "
+            "to keep each spelling as a class of its own."
+        )
 
 
 def _free_name(storage: str, name: str) -> str:
@@ -306,11 +325,11 @@ def _chosen(result: SearchResult) -> str:
     """How the winner was chosen, comparing only numbers measured the same way."""
     selection = result.ensemble
     if selection is None or "members" not in result.best_config:
-        best = result.study.best_trial
+        trial = result.model_card()["trial"]
         if result.search_score is not None and result.search_score != result.best_score:
             chose = f"{result.search_score:.4f} on the folds that chose it"
-            return f"trial {best.number}, which scored {chose}"
-        return f"trial {best.number}"
+            return f"trial {trial}, which scored {chose}"
+        return f"trial {trial}"
     if selection.nested_score is not None and selection.nested_single_score is not None:
         return (
             f"an ensemble, which scored {selection.nested_score:.4f} against "

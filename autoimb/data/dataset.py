@@ -195,15 +195,18 @@ def _refuse_containers(frame: pd.DataFrame) -> None:
                 )
 
 
-def _warn_label_variants(classes: np.ndarray) -> None:
-    """Labels that differ only by case or surrounding space are most likely one class typed
-    two ways; each would become a class of its own, and a binary metric a macro one."""
+def label_variants(classes: Any) -> list[list[Any]]:
+    """Groups of labels that differ only by case or surrounding space: most likely one class
+    typed two ways; each would become a class of its own, and a binary metric a macro one."""
     groups: dict[str, list[Any]] = {}
     for label in classes:
         if isinstance(label, str):
             groups.setdefault(label.strip().lower(), []).append(label)
-    variants = [labels for labels in groups.values() if len(labels) > 1]
-    if variants:
+    return [labels for labels in groups.values() if len(labels) > 1]
+
+
+def _warn_label_variants(classes: np.ndarray) -> None:
+    if variants := label_variants(classes):
         warnings.warn(
             f"y has labels that differ only by case or spaces: {variants[:3]}; each is a class "
             f"of its own ({len(classes)} classes). Clean them (e.g. y.str.strip().str.lower()) "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from autoimb import config
 
@@ -60,9 +60,19 @@ def after_search_share(ensemble: bool, advice: bool) -> float:
     return config.ENSEMBLE_SHARE * ensemble + config.ADVICE_SHARE * advice
 
 
-def refit_seconds(fit_seconds: Mapping[int, float], members: Mapping[int, float], k: int) -> float:
-    """A fit on all rows, from the members' fits on k - 1 folds of them, with some margin."""
-    seconds = sum(fit_seconds.get(n, 0.0) for n in members)
+def refit_seconds(
+    fit_seconds: Mapping[int, float],
+    growth: Mapping[int, float],
+    members: Iterable[int],
+    k: int,
+) -> float:
+    """The final fit on all rows, from the members' trial fits on k - 1 folds of them, each
+    scaled by its ``growth`` (the refit grows every averaged ensemble whole), with some margin.
+
+    The one estimate of the refit: the trials' time reserve and the work after the trials both
+    use it.
+    """
+    seconds = sum(fit_seconds.get(n, 0.0) * growth.get(n, 1.0) for n in members)
     return seconds * config.REFIT_MARGIN / max(k - 1, 1)
 
 
@@ -95,11 +105,13 @@ class TrialClock:
         remeasure: bool,
         n_splits: int,
         fit_seconds: Mapping[int, float],
+        growth: Mapping[int, float],
         best_trial: Callable[[], int | None],
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
-        self.n_splits, self.fit_seconds, self.best_trial = n_splits, fit_seconds, best_trial
+        self.n_splits, self.fit_seconds, self.growth = n_splits, fit_seconds, growth
+        self.best_trial = best_trial
 
     def reserve(self) -> float:
         after = (self.time_budget or 0.0) * self.share_after
@@ -109,8 +121,10 @@ class TrialClock:
         if best is None:
             return 0.0
         k = self.n_splits
-        per_fold = self.fit_seconds.get(best, max(self.fit_seconds.values())) / k
-        refit = 1.5 * per_fold * k / max(k - 1, 1)
+        if best not in self.fit_seconds:  # a resumed study's best ran in another process
+            best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
+        per_fold = self.fit_seconds[best] / k
+        refit = refit_seconds(self.fit_seconds, self.growth, [best], k)
         # Measuring the winner again on fresh folds costs one more cross-validation; on data
         # where that is a large share of the budget, trials are worth more and it is skipped.
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes

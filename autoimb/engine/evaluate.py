@@ -160,6 +160,7 @@ def evaluate(
     deadline: float | None = None,
     fraction: float = 1.0,
     pretrained: Mapping[str, Any] | None = None,
+    member_share: float = 1.0,
 ) -> Evaluation:
     """Fit the strategy on each fold's training rows and predict its validation rows.
 
@@ -168,7 +169,8 @@ def evaluate(
     for every trial, which is all a pruner needs. The returned value is honest: each fold's
     threshold is chosen on the other folds' predictions only. ``fraction`` < 1 fits on a
     subsample of each training fold (every minority row kept) and predicts all validation rows,
-    for multi-fidelity searches on large data.
+    for multi-fidelity searches on large data; ``member_share`` < 1 fits that share of each
+    averaged ensemble's members (:class:`autoimb.engine.pipeline.StrategyPipeline`).
     """
     data = cv.data
     oof = np.zeros((len(data.y), data.n_classes))
@@ -185,6 +187,7 @@ def evaluate(
             n_threads=n_threads,
             max_rows=max_rows,
             pretrained=pretrained,
+            member_share=member_share,
         )
         pipeline.fit_transformed(
             fold.preprocessor,

@@ -15,8 +15,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from autoimb import __version__
-from autoimb.config import INTERVAL_LEVEL
+from autoimb import __version__, config
 from autoimb.data.dataset import Dataset
 from autoimb.engine.advice import LearningCurveAdvice, minority_learning_curve
 from autoimb.engine.budget import ensemble_seconds, model_threads, refit_seconds, remaining
@@ -27,6 +26,7 @@ from autoimb.engine.run import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.storage import STUDY_ATTR
+from autoimb.leaderboard import finished_trials
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
@@ -37,6 +37,7 @@ from autoimb.posthoc.ensemble import (
     select_ensemble,
 )
 from autoimb.posthoc.interval import score_interval
+from autoimb.posthoc.steady import Candidate, choose_steadily
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
 from autoimb.strategy import Ensemble, parse_single
@@ -46,9 +47,10 @@ logger = logging.getLogger("autoimb")
 
 def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> SearchResult:
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
-    study, best = outcome.study, outcome.study.best_trial
+    study = outcome.study
     threads = model_threads(1, len(data.y))
     notes: list[str] = []
+    best = _choose_winner(outcome, settings.metric, notes)
     oof = _winner_oof(outcome, settings, best.number, threads)
     selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
     members = selection.final_weights if used else {best.number: 1.0}
@@ -57,7 +59,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
         measured = ensemble_score(float(selection.score), selection.nested_score)
     else:
-        after = refit_seconds(outcome.fit_seconds, members, outcome.cv.n_splits)
+        after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
         measured = remeasure(
             configs, members, float(best.value), outcome, settings, data, threads, after=after
         )
@@ -72,9 +74,9 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     fitted = _refit(configs, outcome.random_state, settings, data, threads)
     if len(members) > 1:
         estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
-        config = Ensemble(members, {n: parse_single(c) for n, c in configs.items()}).to_config()
+        chosen = Ensemble(members, {n: parse_single(c) for n, c in configs.items()}).to_config()
     else:
-        estimator, config = fitted[best.number], configs[best.number]
+        estimator, chosen = fitted[best.number], configs[best.number]
     calibration = _calibration(data, oof, fold_ids)
     pipeline = ThresholdedClassifier(
         estimator,
@@ -84,7 +86,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         classes=data.classes,
         calibration=calibration,
     )
-    best_config = {**config, **_decision_fields(decision)}
+    best_config = {**chosen, **_decision_fields(decision)}
     evidence = Evidence(data.y, oof, fold_ids, data.sample_weight, data.pos_label, data.summary())
     interval = score_interval(
         data.y,
@@ -93,11 +95,15 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         settings.metric,
         center=measured.score,
         n_rows=len(data.y),
-        level=INTERVAL_LEVEL,
+        level=config.INTERVAL_LEVEL,
         sample_weight=data.sample_weight,
         pos_label=data.pos_label,
     )
     pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision, interval)
+    # Which trial won (None for an ensemble) and how many had finished: a report on this model
+    # can tell a study that went on since from a winner that was not the top-scoring trial.
+    pipeline.model_card_["trial"] = best.number if len(members) == 1 else None
+    pipeline.model_card_["finished_trials"] = finished_trials(study)
     # How predict_proba is calibrated; predict's labels do not depend on it.
     pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")
     result = SearchResult(
@@ -118,6 +124,42 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     return result
 
 
+def _choose_winner(
+    outcome: SearchOutcome, metric: Metric, notes: list[str]
+) -> optuna.trial.FrozenTrial:
+    """The best trial, or a steadier one within noise of it (:mod:`autoimb.posthoc.steady`);
+    only trials whose out-of-fold predictions this process kept, when it kept any."""
+    kept = set(outcome.predictions.items)
+    finished = [t for t in outcome.study.trials if t.state == TrialState.COMPLETE]
+    candidates = [
+        Candidate(
+            t.number,
+            float(t.value),
+            t.user_attrs.get("fold_scores", ()),
+            t.user_attrs.get("steady"),
+            float(t.user_attrs.get("seconds", 0.0)),
+        )
+        for t in finished
+        if not kept or t.number in kept
+    ]
+    best = outcome.study.best_trial
+    if not candidates:
+        return best
+    chosen = outcome.study.trials[
+        choose_steadily(candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
+    ]
+    if chosen.number != best.number:
+        notes.append(
+            f"Trial {chosen.number} was chosen over trial {best.number}, whose {metric.name} "
+            f"was higher ({float(best.value):.4f} against {float(chosen.value):.4f}) but within "
+            "noise of it, paired over the same folds; trial "
+            f"{chosen.number}'s probabilities rank the rows better (average precision "
+            f"{chosen.user_attrs['steady']:.4f} against "
+            f"{best.user_attrs.get('steady', float('nan')):.4f}), a steadier sign of merit."
+        )
+    return chosen
+
+
 def _winner_oof(
     outcome: SearchOutcome, settings: SearchSettings, best: int, threads: int
 ) -> np.ndarray:
@@ -133,6 +175,7 @@ def _winner_oof(
         random_state=outcome.random_state,
         n_threads=threads,
         pretrained=settings.pretrained,
+        member_share=config.SEARCH_MEMBER_SHARE,
     ).oof
 
 
@@ -145,13 +188,13 @@ def _refit(
 ) -> dict[int, StrategyPipeline]:
     return {
         n: StrategyPipeline(
-            config,
+            strategy,
             data.schema(),
             random_state=seed,
             n_threads=threads,
             pretrained=settings.pretrained or None,
         ).fit(data.X, data.y, data.sample_weight)
-        for n, config in configs.items()
+        for n, strategy in configs.items()
     }
 
 
@@ -192,7 +235,9 @@ def _select_ensemble(
     )
     notes.append(selection.reason)
     if selection.chosen and left is not None:
-        refit = refit_seconds(outcome.fit_seconds, selection.final_weights, outcome.cv.n_splits)
+        refit = refit_seconds(
+            outcome.fit_seconds, outcome.growth, selection.final_weights, outcome.cv.n_splits
+        )
         left = remaining(settings.deadline) or 0.0
         if refit > left:
             notes.append(
@@ -204,7 +249,7 @@ def _select_ensemble(
 
 
 def _advice(
-    config: dict[str, Any],
+    strategy: dict[str, Any],
     outcome: SearchOutcome,
     settings: SearchSettings,
     data: Dataset,
@@ -215,7 +260,7 @@ def _advice(
         notes.append("No data-collection advice: the time budget was spent.")
         return None
     return minority_learning_curve(
-        config,
+        strategy,
         data,
         settings.metric,
         cv=3,
@@ -235,7 +280,7 @@ def _model_card(
     settings: SearchSettings,
     data: Dataset,
     measured: Remeasured,
-    config: dict,
+    winner: dict,
     decision: Decision,
     interval: tuple[float, float],
 ) -> dict[str, Any]:
@@ -251,8 +296,8 @@ def _model_card(
         "search_score": float(measured.search_score),
         "score_basis": measured.basis,
         "score_interval": [float(interval[0]), float(interval[1])],
-        "score_interval_level": INTERVAL_LEVEL,
-        "config": config,
+        "score_interval_level": config.INTERVAL_LEVEL,
+        "config": winner,
         "decision": decision.to_dict(),
         "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
         "positive_class": str(data.classes[data.pos_label]),
@@ -295,6 +340,7 @@ def finish_study(
         CrossValidation(data, folds, random_state=seed),
         Predictions(metric.greater_is_better),
         seed,
+        {},
         {},
     )
     return finish(outcome, settings, data)

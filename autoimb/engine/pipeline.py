@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
 
+from autoimb import config
 from autoimb.data.dataset import conform
 from autoimb.data.preprocess import Preprocessor
 from autoimb.engine.space import component_defaults
@@ -56,6 +57,23 @@ def resample(
     return Xr, yr, weights
 
 
+def growth_at_refit(strategy: Mapping[str, Any]) -> float:
+    """How much longer a fit of the final model can take than a search's fit of the same
+    strategy: at most the inverse of the member share, when it holds an averaged ensemble."""
+    components = [
+        REGISTRY[stage].get(choice.get("name"))
+        for stage, choice in strategy.items()
+        if stage in REGISTRY and isinstance(choice, Mapping)
+    ]
+    partners = [
+        REGISTRY["model"].get(choice.get("partner"))
+        for choice in strategy.values()
+        if isinstance(choice, Mapping)
+    ]
+    averaged = any(c is not None and c.members is not None for c in components + partners)
+    return 1.0 / config.SEARCH_MEMBER_SHARE if averaged else 1.0
+
+
 class StrategyPipeline(ClassifierMixin, BaseEstimator):
     """The estimator a strategy config describes.
 
@@ -74,6 +92,10 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
     pretrained
         Models to continue training from, by model name: ``{"lightgbm": booster or file,
         "xgboost": booster or file, "mlp": weights}`` (transfer from related data).
+    member_share
+        The share of an averaged ensemble's members (trees, bags) to fit; searches rank
+        strategies on fewer of them (:data:`autoimb.config.SEARCH_MEMBER_SHARE`), the final
+        model has them all.
     """
 
     def __init__(
@@ -85,6 +107,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         n_threads: int = 1,
         max_rows: int | None = None,
         pretrained: Mapping[str, Any] | None = None,
+        member_share: float = 1.0,
     ) -> None:
         self.config = config
         self.schema = schema
@@ -92,6 +115,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.max_rows = max_rows
         self.pretrained = pretrained
+        self.member_share = member_share
 
     def make_preprocessor(self) -> Preprocessor:
         return Preprocessor(tuple(self.schema["categorical"]), tuple(self.schema["numeric"]))
@@ -188,4 +212,5 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             deadline=deadline,
             pretrained=dict(self.pretrained or {}),
             defaults=component_defaults(),
+            member_share=self.member_share,
         )

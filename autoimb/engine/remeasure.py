@@ -128,6 +128,7 @@ def remeasure(
                 max_rows=row_budget(len(data.y)),
                 deadline=settings.deadline,
                 pretrained=settings.pretrained,
+                member_share=config.SEARCH_MEMBER_SHARE,
             ).oof
             for n, config in configs.items()
         }

@@ -21,6 +21,7 @@ from autoimb import config
 from autoimb.data.dataset import Dataset
 from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
+from autoimb.engine.pipeline import growth_at_refit
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import (
     make_storage,
@@ -31,6 +32,7 @@ from autoimb.engine.storage import (
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import finished_trials
+from autoimb.posthoc.steady import steady_score
 
 logger = logging.getLogger("autoimb")
 
@@ -63,6 +65,7 @@ class SearchOutcome:
     predictions: Predictions
     random_state: int
     fit_seconds: dict[int, float]
+    growth: dict[int, float]
 
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
@@ -78,7 +81,9 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     _optimize(study, objective, settings)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         raise AutoImbError(_all_failed_message(study))
-    return SearchOutcome(study, cv, objective.predictions, seed, objective.fit_seconds)
+    return SearchOutcome(
+        study, cv, objective.predictions, seed, objective.fit_seconds, objective.growth
+    )
 
 
 class _Objective:
@@ -96,6 +101,7 @@ class _Objective:
         self.study, self.settings, self.data, self.cv, self.seed = study, settings, data, cv, seed
         self.predictions = Predictions(settings.metric.greater_is_better)
         self.fit_seconds: dict[int, float] = {}
+        self.growth: dict[int, float] = {}  # the final refit's fit time over the trial's
         self.threads = model_threads(settings.n_jobs, len(data.y))
         self.rungs = fidelities(len(data.y))
         self.max_rows = row_budget(len(data.y))
@@ -106,6 +112,7 @@ class _Objective:
             settings.remeasure,
             cv.n_splits,
             self.fit_seconds,
+            self.growth,
             self._best_trial,
         )
 
@@ -120,29 +127,42 @@ class _Objective:
         trial.set_user_attr("worker", worker_id())
         try:
             outcome = self._evaluate(trial, started)
-        except optuna.TrialPruned:
+        except optuna.TrialPruned as exc:
             trial.set_user_attr("seconds", time.monotonic() - started)
+            trial.set_user_attr("stopped", str(exc))
             raise
-        except (Exception, TrialTimeout) as exc:
+        except TrialTimeout as exc:
+            # Cut by its time cap or the end of the budget: stopped, not failed.
+            trial.set_user_attr("seconds", time.monotonic() - started)
+            trial.set_user_attr("stopped", str(exc)[:500])
+            raise optuna.TrialPruned(str(exc)) from exc
+        except Exception as exc:
             trial.set_user_attr("seconds", time.monotonic() - started)
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
             raise
         trial.set_user_attr("seconds", time.monotonic() - started)
         trial.set_user_attr("fold_scores", outcome.fold_scores)
         trial.set_user_attr("decision", outcome.decision.to_dict())
+        data = self.data
+        steady = steady_score(
+            data.y, outcome.oof, sample_weight=data.sample_weight, pos_label=data.pos_label
+        )
+        if np.isfinite(steady):
+            trial.set_user_attr("steady", steady)
         self.fit_seconds[trial.number] = outcome.fit_seconds
+        self.growth[trial.number] = growth_at_refit(trial.user_attrs["config"])
         self.predictions.add(trial.number, outcome.value, outcome.oof)
         return outcome.value
 
     def _evaluate(self, trial: optuna.Trial, started: float) -> Evaluation:
         data, settings = self.data, self.settings
-        config = settings.space.sample(
+        strategy = settings.space.sample(
             trial,
             n_classes=data.n_classes,
             sample_weight=data.sample_weight is not None,
             n_rows=len(data.y),
         )
-        trial.set_user_attr("config", config)
+        trial.set_user_attr("config", strategy)
 
         def report(step: int, value: float) -> None:
             trial.report(value, step)
@@ -155,20 +175,27 @@ class _Objective:
             "max_rows": self.max_rows,
             "deadline": self.clock.trial_deadline(started),
             "pretrained": settings.pretrained,
+            "member_share": config.SEARCH_MEMBER_SHARE,
         }
         if len(self.rungs) == 1:
-            return evaluate(config, self.cv, settings.metric, report=report, **options)
-        return self._climb(trial, config, options)
+            return evaluate(strategy, self.cv, settings.metric, report=report, **options)
+        return self._climb(trial, strategy, options)
 
     def _climb(
-        self, trial: optuna.Trial, config: dict[str, Any], options: dict[str, Any]
+        self, trial: optuna.Trial, strategy: dict[str, Any], options: dict[str, Any]
     ) -> Evaluation:
-        """Evaluate on ever larger training samples while the pruner promotes the trial."""
-        for rung, fraction in enumerate(self.rungs):
-            outcome = evaluate(config, self.cv, self.settings.metric, fraction=fraction, **options)
+        """Evaluate on ever larger training samples while the pruner promotes the trial.
+
+        Each rung is reported at its size in units of the smallest (1, 3, 9 …), the resource
+        successive halving counts: its first rung is then the smallest sample, where pruning
+        saves the most.
+        """
+        metric = self.settings.metric
+        for fraction in self.rungs:
+            outcome = evaluate(strategy, self.cv, metric, fraction=fraction, **options)
             trial.set_user_attr("fraction", fraction)
             if fraction < 1.0:
-                trial.report(outcome.value, rung)
+                trial.report(outcome.value, round(fraction / self.rungs[0]))
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"not promoted past {fraction:.1%} of the majority")
         return outcome
@@ -243,8 +270,13 @@ def _all_failed_message(study: optuna.Study) -> str:
         for t in study.trials
         if t.state == TrialState.FAIL
     )
+    cut = [
+        t
+        for t in study.trials
+        if t.state == TrialState.PRUNED and "time cap" in str(t.user_attrs.get("stopped", ""))
+    ]
     pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
-    if not errors and not study.trials:
+    if not errors and (cut or not study.trials):
         return (
             "no trial finished within the budget; raise time_budget (the first strategy needs "
             "time for one cross-validation) or use space='fast'."

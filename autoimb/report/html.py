@@ -81,13 +81,11 @@ def write_study_report(
     winner = Winner.from_card(model_card) if model_card is not None else Winner.from_study(study)
     if study is None:
         notes.append("No study was found, so the leaderboard, history and importances are absent.")
-    elif model_card is not None and any(t.state == TrialState.COMPLETE for t in study.trials):
-        best = study.best_trial
-        if not _is_winner(best, winner.config):
-            notes.append(
-                f"The study's best trial ({best.number}, score {best.value:.4f}) is not "
-                "this model's strategy: the study went on after the model was saved."
-            )
+    elif model_card is not None and _went_on(study, model_card):
+        notes.append(
+            "The study went on after this model was saved: its leaderboard and history "
+            "include trials this model never saw."
+        )
     if X is not None and y is not None:
         attrs = study_attrs(study) if study is not None else {}
         winner.reevaluate(
@@ -101,12 +99,17 @@ def write_study_report(
     return _write(path, winner, study, notes)
 
 
-def _is_winner(best: Any, config: Mapping[str, Any]) -> bool:
-    """Whether the study's best trial is the model's strategy, or one of its ensemble's members."""
-    strategy = parse_strategy(config)
+def _went_on(study: optuna.Study, card: Mapping[str, Any]) -> bool:
+    """Whether the study has finished trials the model never saw; a model card from before
+    the count was kept says whether its strategy is still the study's best."""
+    if "finished_trials" in card:
+        return finished_trials(study) > int(card["finished_trials"])
+    if not any(t.state == TrialState.COMPLETE for t in study.trials):
+        return False
+    best, strategy = study.best_trial, parse_strategy(card.get("config", {}))
     if isinstance(strategy, Ensemble):
-        return best.number in strategy.members
-    return strategy_stages(best.user_attrs.get("config", {})) == strategy.to_config()
+        return best.number not in strategy.members
+    return strategy_stages(best.user_attrs.get("config", {})) != strategy.to_config()
 
 
 def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: list[str]) -> Path:

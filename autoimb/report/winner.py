@@ -65,7 +65,7 @@ class Winner:
             strategy_stages(result.best_config),
             result.decision,
             [str(c) for c in result.classes_],
-            trial=result.study.best_trial.number,
+            trial=result.best_pipeline.model_card_.get("trial"),
             oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight),
             summary=ev.summary,
             search_score=result.search_score,

@@ -7,6 +7,7 @@ can be read, changed and tested on its own.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ class FitContext:
     The matrix a component sees is float64 with the ``n_cat`` categorical codes first and the
     numeric columns after them. ``defaults`` (``stage -> name -> parameter -> value``) holds
     every component's parameter defaults, read from the shipped YAML spaces by the engine;
-    :meth:`Component.make` lays a trial's parameters over them.
+    :meth:`Component.make` lays a trial's parameters over them. ``member_share`` < 1 fits that
+    share of an averaged ensemble's members (see ``Component.members``): searches rank strategies
+    on smaller forests, and the final refit grows them whole.
     """
 
     class_counts: np.ndarray
@@ -40,6 +43,7 @@ class FitContext:
     deadline: float | None = None
     pretrained: Mapping[str, Any] = field(default_factory=dict)
     defaults: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    member_share: float = 1.0
 
     @property
     def n_classes(self) -> int:
@@ -99,6 +103,11 @@ class Component:
     fit
         How the pipeline fits the model; a model that can stop part-way (a forest grown in
         chunks) uses it to keep the trial's deadline.
+    members, fewest_members
+        The parameter counting members whose predictions are averaged (a forest's trees, the
+        bags of a bagging ensemble). More of them never hurts in expectation but costs in
+        proportion, so a search fits ``FitContext.member_share`` of them, never fewer than
+        ``fewest_members``; boosting rounds are not averaged and have no such parameter.
     """
 
     name: str
@@ -112,11 +121,17 @@ class Component:
     scales: bool = True
     fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
     fit: Fitter = plain_fit
+    members: str | None = None
+    fewest_members: int = 1
 
     def make(self, params: Mapping[str, Any], ctx: FitContext) -> Any:
         """Build from ``params`` laid over the component's defaults in ``ctx.defaults``."""
-        defaults = ctx.defaults.get(self.stage, {}).get(self.name, {})
-        return self.build({**defaults, **params}, ctx)
+        merged = {**ctx.defaults.get(self.stage, {}).get(self.name, {}), **params}
+        if self.members is not None and ctx.member_share < 1.0:
+            wanted = int(merged[self.members])
+            share = math.ceil(wanted * ctx.member_share)
+            merged[self.members] = min(wanted, max(share, self.fewest_members))
+        return self.build(merged, ctx)
 
 
 def fit_keywords(

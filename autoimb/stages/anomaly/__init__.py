@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from autoimb.stages.anomaly.detectors import AnomalyDetectorClassifier, AnomalyScoreFeatures
-from autoimb.stages.base import Component, FitContext, register
+from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, register
 
 
 def _detector(kind: str) -> Any:
@@ -49,6 +49,8 @@ register(
         _anomaly_score,
         "An isolation forest's anomaly score as one more column, for any model.",
         scales=False,
+        members="n_estimators",
+        fewest_members=FOREST_CHUNK,
     ),
     Component(
         "isolation_forest",
@@ -58,6 +60,8 @@ register(
         balances_itself=True,
         binary_only=True,
         scales=False,
+        members="n_estimators",
+        fewest_members=FOREST_CHUNK,
     ),
     Component(
         "one_class_svm",

@@ -12,7 +12,7 @@ from typing import Any
 from imblearn import ensemble
 from sklearn.tree import DecisionTreeClassifier
 
-from autoimb.stages.base import Component, FitContext, grow_in_chunks, register
+from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, grow_in_chunks, register
 
 
 def _balanced_random_forest(params: Mapping[str, Any], ctx: FitContext) -> Any:
@@ -63,6 +63,8 @@ register(
         balances_itself=True,
         scales=False,
         fit=grow_in_chunks,
+        members="n_estimators",
+        fewest_members=FOREST_CHUNK,
     ),
     Component(
         "easy_ensemble",
@@ -71,6 +73,8 @@ register(
         "AdaBoost learners on balanced random subsets of the majority.",
         sample_weight=False,
         balances_itself=True,
+        members="n_estimators",
+        fewest_members=3,
     ),
     Component(
         "balanced_bagging",
@@ -79,6 +83,8 @@ register(
         "Bagged trees, each bag undersampled to balance.",
         sample_weight=False,
         balances_itself=True,
+        members="n_estimators",
+        fewest_members=10,
     ),
     Component(
         "rusboost",

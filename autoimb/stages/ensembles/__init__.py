@@ -79,6 +79,8 @@ register(
         "ensemble",
         _bagging,
         "The model fitted on bootstraps drawn within each class, probabilities averaged.",
+        members="n_estimators",
+        fewest_members=3,
     ),
     Component(
         "soft_voting",

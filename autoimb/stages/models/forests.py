@@ -7,7 +7,7 @@ from typing import Any
 
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
-from autoimb.stages.base import Component, FitContext, grow_in_chunks, register
+from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, grow_in_chunks, register
 
 
 def _forest(cls: type) -> Any:
@@ -31,6 +31,8 @@ register(
         "Random forest.",
         scales=False,
         fit=grow_in_chunks,
+        members="n_estimators",
+        fewest_members=FOREST_CHUNK,
     ),
     Component(
         "extra_trees",
@@ -39,5 +41,7 @@ register(
         "Extremely randomised trees.",
         scales=False,
         fit=grow_in_chunks,
+        members="n_estimators",
+        fewest_members=FOREST_CHUNK,
     ),
 )

@@ -1,13 +1,15 @@
 """What a running search shows: a live status line on a terminal, one log line per trial elsewhere.
 
-A search can run for an hour, so a terminal gets a line redrawn every second (counts, best
-score and its strategy, elapsed and remaining time) while CI logs and files get one plain
-line per trial, which stays readable when captured.
+A search can run for an hour, so a terminal or a notebook gets a line redrawn every second
+(counts, best score and its strategy, elapsed and remaining time) while CI logs and files get
+one plain line per trial, which stays readable when captured. The command line and
+``autoimb.search(verbose=...)`` show the same display.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -15,7 +17,7 @@ from typing import Any, TextIO
 
 from autoimb.strategy import strategy_label
 
-__all__ = ["SearchProgress", "format_seconds"]
+__all__ = ["SearchProgress", "format_seconds", "interactive"]
 
 _REFRESH_SECONDS = 1.0
 
@@ -26,6 +28,16 @@ def format_seconds(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def interactive(stream: TextIO) -> bool:
+    """A person is watching: a terminal, or a notebook's kernel (which shows stderr live)."""
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError):
+        return False
+    return "ipykernel" in sys.modules
 
 
 class SearchProgress:

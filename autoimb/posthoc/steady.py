@@ -1,0 +1,82 @@
+"""Choosing the single winner under noise: the best trial's lead is often luck.
+
+A hard-prediction metric (F1, MCC, a cost) measured on a handful of minority rows ranks
+strategies by chance as much as by merit, and the more trials a search runs, the luckier its
+best one is. So trials whose fold scores are within ``standard_errors`` paired standard errors
+of the best trial's (the one-standard-error rule of cross-validation, paired over the same
+folds) count as equally good, and among them the one whose out-of-fold probabilities rank the
+rows best (average precision, which every minority row informs, so a steadier yardstick) wins;
+the faster one on a tie. The user's metric still tunes the winner's threshold and is the score
+reported. For a ranking metric the steady score is the metric itself, so the best trial wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from autoimb.metrics.metric import Metric
+from autoimb.metrics.registry import get_metric
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A finished trial as the choice sees it."""
+
+    number: int
+    value: float
+    fold_scores: Sequence[float]
+    steady: float | None
+    seconds: float
+
+
+def steady_score(
+    y: np.ndarray,
+    oof: np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    pos_label: int = 1,
+) -> float:
+    """Average precision of out-of-fold probabilities (macro over classes when multi-class)."""
+    ranking = get_metric("average_precision")
+    return float(ranking.score_proba(y, oof, sample_weight=sample_weight, pos_label=pos_label))
+
+
+def within_noise(
+    best: Sequence[float], other: Sequence[float], *, sign: float, standard_errors: float
+) -> bool:
+    """Whether ``other`` trails ``best`` by at most ``standard_errors`` paired standard errors."""
+    if len(best) != len(other) or len(best) < 2:
+        return False
+    lead = sign * (np.asarray(best, dtype=float) - np.asarray(other, dtype=float))
+    if not np.all(np.isfinite(lead)):
+        return False
+    spread = float(np.std(lead, ddof=1)) / math.sqrt(len(lead))
+    return float(np.mean(lead)) <= standard_errors * spread
+
+
+def choose_steadily(
+    candidates: Sequence[Candidate], metric: Metric, *, standard_errors: float
+) -> int:
+    """The winner's trial number: the steadiest among those within noise of the best."""
+    sign = 1.0 if metric.greater_is_better else -1.0
+    best = max(candidates, key=lambda c: (sign * c.value, -c.number))
+    if metric.kind == "ranking" or standard_errors <= 0:
+        return best.number
+    rivals = [
+        c
+        for c in candidates
+        if c.steady is not None
+        and (
+            c is best
+            or within_noise(
+                best.fold_scores, c.fold_scores, sign=sign, standard_errors=standard_errors
+            )
+        )
+    ]
+    if best not in rivals:  # the best trial has no steady score (an older study): keep it
+        return best.number
+    return max(rivals, key=lambda c: (c.steady, -c.seconds, -c.number)).number

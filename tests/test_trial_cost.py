@@ -1,0 +1,114 @@
+"""Trials fit a share of an averaged ensemble's members; the final model has them all, and the
+time kept for its refit counts them all."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import autoimb
+from autoimb import config
+from autoimb.data.dataset import validate
+from autoimb.engine.budget import TrialClock, refit_seconds
+from autoimb.engine.pipeline import StrategyPipeline, growth_at_refit
+from autoimb.engine.space import component_defaults
+from autoimb.stages import REGISTRY, FitContext
+
+AVERAGED = [
+    (stage, name)
+    for stage, names in REGISTRY.items()
+    for name, component in names.items()
+    if component.members is not None
+]
+
+
+def _context(share: float) -> FitContext:
+    return FitContext(
+        class_counts=np.array([90, 10]),
+        n_features=4,
+        random_state=0,
+        defaults=component_defaults(),
+        member_share=share,
+    )
+
+
+def test_the_averaged_ensembles_are_declared() -> None:
+    names = {name for _, name in AVERAGED}
+    assert {"random_forest", "extra_trees", "balanced_random_forest", "bagging"} <= names
+    # Boosting rounds are not averaged: fewer of them is another model, not a cheaper look.
+    assert not {"lightgbm", "xgboost", "rusboost"} & names
+
+
+@pytest.mark.parametrize(("stage", "name"), AVERAGED, ids=[f"{s}-{n}" for s, n in AVERAGED])
+def test_a_search_builds_a_share_of_the_members(stage: str, name: str) -> None:
+    seen: list[dict] = []
+    component = dataclasses.replace(
+        REGISTRY[stage][name], build=lambda params, ctx: seen.append(dict(params))
+    )
+    count = 40 * component.fewest_members
+    component.make({component.members: count}, _context(0.25))
+    component.make({component.members: count}, _context(1.0))
+    component.make({component.members: 2}, _context(0.25))
+    searched, full, tiny = (params[component.members] for params in seen)
+    assert searched == 10 * component.fewest_members
+    assert full == count
+    assert tiny == min(2, component.fewest_members)  # never more than asked for
+
+
+def test_the_final_refit_grows_the_forest_whole(small_binary) -> None:
+    data = validate(*small_binary)
+    strategy = {"model": {"name": "random_forest", "n_estimators": 100}}
+    searched = StrategyPipeline(strategy, data.schema(), random_state=0, member_share=0.25)
+    whole = StrategyPipeline(strategy, data.schema(), random_state=0)
+    assert len(searched.fit(data.X, data.y).model_.estimators_) == 25
+    assert len(whole.fit(data.X, data.y).model_.estimators_) == 100
+
+
+def test_a_searched_forest_winner_is_refitted_with_every_tree(small_binary, tmp_path) -> None:
+    space = tmp_path / "forest.yaml"
+    space.write_text(
+        "name: forest\ndescription: One forest.\ninitial:\n  - {model: extra_trees}\n"
+        "model:\n  extra_trees:\n    n_estimators: 120\n"
+    )
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="average_precision", n_trials=2, space=space, warm_start=None, random_state=0
+    )
+    assert result.study.trials[0].user_attrs["config"]["model"]["n_estimators"] == 120
+    forest = result.best_pipeline.estimator.model_
+    assert type(forest).__name__ == "ExtraTreesClassifier"
+    assert len(forest.estimators_) == 120
+
+
+def test_growth_at_refit_counts_members_of_partners_too() -> None:
+    grow = 1 / config.SEARCH_MEMBER_SHARE
+    assert growth_at_refit({"model": {"name": "lightgbm"}}) == 1.0
+    assert growth_at_refit({"model": {"name": "random_forest"}}) == grow
+    assert (
+        growth_at_refit({"model": {"name": "lightgbm"}, "features": {"name": "anomaly_score"}})
+        == grow
+    )
+    voting = {
+        "model": {"name": "lightgbm"},
+        "ensemble": {"name": "soft_voting", "partner": "extra_trees"},
+    }
+    assert growth_at_refit(voting) == grow
+
+
+def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> None:
+    fit_seconds, growth = {0: 4.0, 1: 8.0}, {0: 1.0, 1: 4.0}
+    clock = TrialClock(
+        time_budget=100.0,
+        deadline=None,
+        share_after=0.0,
+        remeasure=False,
+        n_splits=5,
+        fit_seconds=fit_seconds,
+        growth=growth,
+        best_trial=lambda: 1,
+    )
+    refit = refit_seconds(fit_seconds, growth, [1], 5)
+    assert refit == pytest.approx(8.0 * 4.0 * config.REFIT_MARGIN / 4)
+    assert clock.reserve() == pytest.approx(refit + 0.5)
