@@ -23,6 +23,7 @@ from autoimb.engine.finish import finish
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import SearchSpace, load_space
+from autoimb.engine.splits import as_folds
 from autoimb.engine.transfer import WarmStart
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import Metric, get_metric
@@ -39,7 +40,8 @@ def search(
     metric: str | Metric = config.DEFAULT_METRIC,
     time_budget: float | None = None,
     n_trials: int | None = None,
-    cv: int = config.DEFAULT_CV,
+    cv: Any = config.DEFAULT_CV,
+    groups: Any = None,
     space: str | Path | SearchSpace = config.DEFAULT_SPACE,
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
@@ -71,6 +73,14 @@ def search(
         ``"balanced_accuracy"``, ``"recall@precision>=0.9"``, ``"cost:fn=10,fp=1"`` …
     time_budget
         Wall-clock seconds for the whole call, final refit included.
+    cv, groups
+        How rows are split into folds, for every step that validates: a number of stratified
+        folds; with ``groups`` (one label per row: patient, customer, device) folds that never
+        put a group on both sides (``StratifiedGroupKFold``); or any scikit-learn splitter
+        (``GroupKFold(5)``, ``TimeSeriesSplit(5)``, …) or list of ``(train, valid)`` index
+        pairs. Rows no fold validates (the first block of a time split) are left out of the
+        scores. A splitter that cannot be drawn again (no shuffling, time order, given splits)
+        leaves the winner's score measured on the folds that chose it, and says so.
     n_trials
         Trials to run in this call (a resumed study keeps its earlier ones).
     storage, study_name
@@ -112,7 +122,6 @@ def search(
     check_budget(time_budget, n_trials)
     # Every setting is checked before the study is opened: a refused run leaves no trace.
     check_int("n_jobs", n_jobs, low=1)
-    check_int("cv", cv, low=2)
     the_metric = get_metric(metric)
     the_space = load_space(space)
     data = validate(
@@ -127,12 +136,18 @@ def search(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
             f"{data.n_classes}; choose a macro metric such as 'f1' or 'mcc'."
         )
+    folds = as_folds(cv, groups, n_rows=len(data.y))
+    if advice and (folds.custom or folds.kind != "stratified"):
+        raise AutoImbError(
+            f"advice=True measures a learning curve on stratified folds of its own, which "
+            f"{folds.describe()} are not meant to be replaced by; leave advice off for this data."
+        )
     settings = SearchSettings(
         metric=the_metric,
         space=the_space,
         time_budget=time_budget,
         n_trials=n_trials,
-        cv=cv,
+        cv=folds,
         storage=storage,
         study_name=study_name,
         n_jobs=n_jobs,
@@ -190,7 +205,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         *,
         time_budget: float | None = None,
         n_trials: int | None = None,
-        cv: int = config.DEFAULT_CV,
+        cv: Any = config.DEFAULT_CV,
         space: str = config.DEFAULT_SPACE,
         storage: str | None = None,
         study_name: str | None = None,
@@ -221,7 +236,11 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> AutoImbClassifier:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None
+    ) -> AutoImbClassifier:
+        """Search on ``X, y``; ``groups`` (one label per row) keep a group on one side of
+        every fold (see :func:`search`)."""
         budget = self.time_budget
         if budget is None and self.n_trials is None:
             budget = config.DEFAULT_TIME_BUDGET
@@ -232,6 +251,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
             time_budget=budget,
             n_trials=self.n_trials,
             cv=self.cv,
+            groups=groups,
             space=self.space,
             storage=self.storage,
             study_name=self.study_name,

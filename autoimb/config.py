@@ -10,6 +10,7 @@ from __future__ import annotations
 DEFAULT_METRIC = "average_precision"
 DEFAULT_TIME_BUDGET = 60.0  # seconds, the command line's default when --n-trials is not given
 DEFAULT_CV = 5
+FOLD_KINDS = ("stratified", "group", "time")  # the named ways to split rows into folds
 DEFAULT_SPACE = "default"
 DEFAULT_WARM_START = "portfolio"
 DEFAULT_STUDY_NAME = "autoimb"

@@ -171,3 +171,32 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
 )
 def test_help(script: str) -> None:
     assert "usage" in run_script(script, "--help", timeout=60)
+
+
+def test_the_autogluon_peer_runs_on_a_tiny_set(keel: Path, tmp_path: Path) -> None:
+    """Only where the `bench` extra is installed: AutoGluon is a peer, never a dependency."""
+    pytest.importorskip(
+        "autogluon.tabular", reason="AutoGluon is in the `bench` extra, not installed here"
+    )
+    run_script(
+        "quality.py",
+        "--datasets",
+        "glass_0_6_vs_5",
+        "--methods",
+        "autogluon",
+        "--metrics",
+        "f1",
+        "average_precision",
+        "--folds",
+        "0",
+        "--budget",
+        "5",
+        "--data-dir",
+        str(keel),
+        "--out-dir",
+        str(tmp_path),
+        timeout=300,
+    )
+    frame = pd.read_csv(tmp_path / "quality.csv")
+    assert len(frame) == 2 and frame.error.isna().all(), frame.error.tolist()
+    assert frame.score.between(0, 1).all() and (frame.budget == 5).all()

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -335,3 +336,42 @@ def test_outputs_never_replace_an_input_or_a_file_autoimb_did_not_write(searched
     assert report.returncode == 2 and "not written by autoimb" in report.stderr
     assert (work / "ecoli.csv").read_text().startswith("row_id")
     assert not list(work.glob(".*partial*")) and not list(work.glob(".scores*"))
+
+
+def test_search_by_group_keeps_the_group_column_out_of_features(tmp_path):
+    X, y = datasets.load("ecoli1", return_X_y=True)
+    frame = X.assign(patient=np.arange(len(y)) // 4, target=y)
+    frame.to_csv(tmp_path / "visits.csv", index=False)
+    done = run(
+        "search",
+        "visits.csv",
+        "--target",
+        "target",
+        "--group",
+        "patient",
+        "--n-trials",
+        "3",
+        *FAST,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    study = study_of(tmp_path / "visits.optuna.log")
+    assert study.user_attrs["autoimb"]["split"] == "group"
+    model = autoimb.load(tmp_path / "visits.skops")
+    assert "patient" not in model.model_card_["schema"]["columns"]
+    refused = run(
+        "search",
+        "visits.csv",
+        "--target",
+        "target",
+        "--group",
+        "patient",
+        "--cv-split",
+        "time",
+        "--n-trials",
+        "1",
+        "--new-study",
+        *FAST,
+        cwd=tmp_path,
+    )
+    assert refused.returncode == 2 and "drop one of them" in refused.stderr

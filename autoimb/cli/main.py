@@ -203,6 +203,12 @@ def _data_args(parser: argparse.ArgumentParser, *, data_required: bool) -> None:
     parser.add_argument("--id", metavar="COL", help="an identifier column, left out of features")
     parser.add_argument("--weight", metavar="COL", help="a sample-weight column")
     parser.add_argument(
+        "--group",
+        metavar="COL",
+        help="a group column (patient, customer, device …): no group is ever on both sides of "
+        "a fold; left out of features",
+    )
+    parser.add_argument(
         "--na-values",
         nargs="+",
         metavar="TEXT",
@@ -242,6 +248,12 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
         default=config.DEFAULT_CV,
         metavar="K",
         help=f"folds ({config.DEFAULT_CV})",
+    )
+    parser.add_argument(
+        "--cv-split",
+        choices=config.FOLD_KINDS,
+        help="how rows are split into folds: stratified (the default), group (needs --group; "
+        "the default with it) or time (in row order: each fold validates on later rows)",
     )
     parser.add_argument(
         "--pos-label",
@@ -363,7 +375,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.data is not None:
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")
-        X, y, _, weights = split_columns(
+        X, y, _, weights, _ = split_columns(
             read_table(args.data, args.na_values), args.target, weight_col=args.weight
         )
     default = Path(args.model or args.study_name).with_suffix(".html")

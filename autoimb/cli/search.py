@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from autoimb import config
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.outputs import check_output, is_report
-from autoimb.data.files import file_stem, read_table, split_columns
+from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials
@@ -39,10 +39,15 @@ def search_command(args: argparse.Namespace) -> int:
     # A journal file rather than SQLite: Optuna advises against SQLite when several processes
     # (parallel workers) write to one study, while its journal file appends under a file lock.
     storage = args.storage or str(out.with_suffix(".optuna.log"))
-    X, y, _, weights = split_columns(
-        read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
+    columns = split_columns(
+        read_table(args.data, args.na_values),
+        args.target,
+        id_col=args.id,
+        weight_col=args.weight,
+        group_col=args.group,
     )
-    _refuse_label_variants(y, args.target, args.force)
+    _refuse_label_variants(columns.y, args.target, args.force)
+    folds = _folds(args, columns.groups, len(columns.y))
     if args.report:
         check_output(Path(args.report), [args.data, out, storage], args.force, is_report)
     previous = existing_study(storage, args.study_name)
@@ -51,7 +56,7 @@ def search_command(args: argparse.Namespace) -> int:
         say(f"starting a new study {args.study_name!r} beside the existing one")
         previous = None
     _check_overwrite(out, args.force, previous)
-    result = _run_search(args, X, y, weights, storage, previous, out)
+    result = _run_search(args, columns, storage, previous, out, folds)
     if result is None:
         return EXIT_INTERRUPTED
     _save_model(result, out)
@@ -69,14 +74,18 @@ def worker_command(args: argparse.Namespace) -> int:
         )
     if not args.data or not args.target:
         raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
-    X, y, _, weights = split_columns(
-        read_table(args.data, args.na_values), args.target, id_col=args.id, weight_col=args.weight
+    columns = split_columns(
+        read_table(args.data, args.na_values),
+        args.target,
+        id_col=args.id,
+        weight_col=args.weight,
+        group_col=args.group,
     )
     previous = existing_study(args.storage, args.study_name)
     out = Path(args.out) if args.out else None
     if out is not None:
         _check_overwrite(out, args.force, previous)
-    result = _run_search(args, X, y, weights, args.storage, previous, out)
+    result = _run_search(args, columns, args.storage, previous, out)
     if result is None:
         return EXIT_INTERRUPTED
     if out is not None:
@@ -92,12 +101,11 @@ def worker_command(args: argparse.Namespace) -> int:
 
 def _run_search(
     args: argparse.Namespace,
-    X: pd.DataFrame,
-    y: pd.Series,
-    weights: pd.Series | None,
+    columns: Columns,
     storage: str,
     previous: optuna.Study | None,
     out: Path | None,
+    folds: Any = None,
 ) -> SearchResult | None:
     """Search with a progress display; on Ctrl-C save what there is and return ``None``.
 
@@ -111,6 +119,7 @@ def _run_search(
     from autoimb.engine.worker import join
     from autoimb.progress import SearchProgress
 
+    X, y, weights, groups = columns.X, columns.y, columns.weights, columns.groups
     attrs = previous.user_attrs.get(STUDY_ATTR, {}) if previous is not None else {}
     metric = _metric(args.metric or attrs.get("metric") or config.DEFAULT_METRIC)
     budget = args.time_budget
@@ -151,6 +160,7 @@ def _run_search(
                     sample_weight=weights,
                     callbacks=() if args.quiet else (progress,),
                     pos_label=args.pos_label,
+                    groups=groups,
                 )
             return search(
                 X,
@@ -158,7 +168,7 @@ def _run_search(
                 metric=metric,
                 time_budget=budget,
                 n_trials=args.n_trials,
-                cv=args.cv,
+                cv=folds,
                 space=args.space,
                 storage=storage,
                 study_name=args.study_name,
@@ -171,7 +181,7 @@ def _run_search(
                 verbose=False,  # the command line's own display, above
             )
     except KeyboardInterrupt:
-        _after_interrupt(args, X, y, weights, storage, metric, out)
+        _after_interrupt(args, columns, storage, metric, out)
         return None
     finally:
         optuna.logging.set_verbosity(verbosity)
@@ -179,9 +189,7 @@ def _run_search(
 
 def _after_interrupt(
     args: argparse.Namespace,
-    X: Any,
-    y: Any,
-    weights: Any,
+    columns: Columns,
     storage: str,
     metric: Metric,
     out: Path | None,
@@ -189,7 +197,7 @@ def _after_interrupt(
     """Keep the promise of Ctrl-C: finished trials stay, the best so far is saved if any."""
     say("interrupted: every finished trial is kept in the study")
     try:
-        result = _best_so_far(args, X, y, weights, storage, metric)
+        result = _best_so_far(args, columns, storage, metric)
         if result is None:
             say("no trial had finished, so there is no model to save")
         elif out is not None:
@@ -207,7 +215,7 @@ def _after_interrupt(
 
 
 def _best_so_far(
-    args: argparse.Namespace, X: Any, y: Any, weights: Any, storage: str, metric: Metric
+    args: argparse.Namespace, columns: Columns, storage: str, metric: Metric
 ) -> SearchResult | None:
     """Refit the study's best trial, as a finished search would have."""
     from autoimb.data.dataset import validate
@@ -219,8 +227,22 @@ def _best_so_far(
     if study is None:
         return None
     attrs = study.user_attrs.get(STUDY_ATTR, {})
-    data = validate(X, y, sample_weight=weights, pos_label=attrs.get("positive"))
-    return finish_study(study, data, metric, load_space(args.space))
+    data = validate(
+        columns.X, columns.y, sample_weight=columns.weights, pos_label=attrs.get("positive")
+    )
+    return finish_study(study, data, metric, load_space(args.space), columns.groups)
+
+
+def _folds(args: argparse.Namespace, groups: Any, n_rows: int) -> Any:
+    """``--cv`` and ``--cv-split`` as folds; a --group column makes group folds the default."""
+    from autoimb.engine.splits import named_folds
+
+    kind = args.cv_split or ("group" if groups is not None else "stratified")
+    if groups is not None and kind != "group":
+        raise AutoImbError(
+            f"--group splits by group, and --cv-split {kind} would not: drop one of them."
+        )
+    return named_folds(args.cv, kind, groups, n_rows)
 
 
 def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autoimb.exceptions import AutoImbError
 
@@ -51,24 +51,41 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
     return frame
 
 
+class Columns(NamedTuple):
+    X: pd.DataFrame
+    y: pd.Series
+    ids: pd.Series | None
+    weights: pd.Series | None
+    groups: pd.Series | None
+
+
 def split_columns(
     frame: pd.DataFrame,
     target: str,
     *,
     id_col: str | None = None,
     weight_col: str | None = None,
-) -> tuple[pd.DataFrame, pd.Series, pd.Series | None, pd.Series | None]:
-    """Features, labels, ids and weights; the named columns never become features."""
-    for option, column in (("--target", target), ("--id", id_col), ("--weight", weight_col)):
+    group_col: str | None = None,
+) -> Columns:
+    """Features, labels, ids, weights and groups; the named columns never become features."""
+    named_by = (
+        ("--target", target),
+        ("--id", id_col),
+        ("--weight", weight_col),
+        ("--group", group_col),
+    )
+    for option, column in named_by:
         if column is not None and column not in frame.columns:
             raise AutoImbError(missing_column(column, option, frame.columns))
-    named = [c for c in (target, id_col, weight_col) if c is not None]
+    named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)
     if X.shape[1] == 0:
         raise AutoImbError(f"no feature columns are left besides {named}.")
-    ids = frame[id_col] if id_col else None
-    weights = frame[weight_col] if weight_col else None
-    return X, frame[target], ids, weights
+
+    def column(name: str | None) -> pd.Series | None:
+        return frame[name] if name else None
+
+    return Columns(X, frame[target], column(id_col), column(weight_col), column(group_col))
 
 
 def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:

@@ -12,17 +12,24 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from autoimb import config
+from autoimb.engine.splits import Folds
 
 logger = logging.getLogger("autoimb")
 
 
-def folds_for_size(cv: int, n_rows: int) -> int:
+def folds_for_size(folds: Folds, n_rows: int) -> Folds:
     """At most 3 folds on large data: a third of the rows still validates each fold well, and
-    every full-data trial costs two fits fewer."""
-    if n_rows > config.LARGE_DATA_ROWS and isinstance(cv, int) and cv > config.LARGE_DATA_FOLDS:
-        logger.info("%d rows: using %d folds instead of %d", n_rows, config.LARGE_DATA_FOLDS, cv)
-        return config.LARGE_DATA_FOLDS
-    return cv
+    every full-data trial costs two fits fewer. The user's own splitter is kept as it is."""
+    if (
+        n_rows > config.LARGE_DATA_ROWS
+        and not folds.custom
+        and folds.n_splits > config.LARGE_DATA_FOLDS
+    ):
+        logger.info(
+            "%d rows: using %d folds instead of %d", n_rows, config.LARGE_DATA_FOLDS, folds.n_splits
+        )
+        return folds.with_splits(config.LARGE_DATA_FOLDS)
+    return folds
 
 
 def fidelities(n_rows: int) -> list[float]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 from autoimb import config
 from autoimb.data.dataset import Dataset
 from autoimb.data.preprocess import Preprocessor
 from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.splits import Folds, check_splits
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.threshold import Decision, choose_decision, honest_score
@@ -66,25 +66,47 @@ def n_folds_for(counts: np.ndarray, cv: int) -> int:
 
 
 class CrossValidation:
-    """Stratified folds of one data set, with their preprocessing computed once."""
+    """The folds of one data set (:class:`autoimb.engine.splits.Folds`), with their
+    preprocessing computed once.
 
-    def __init__(self, data: Dataset, cv: int = 5, random_state: int | None = None) -> None:
+    ``scored`` are the rows some fold validates (every row, unless the splitter leaves some
+    out, as time order does its first block); every score, threshold and ensemble is computed
+    on them only, and ``fold_ids`` is -1 elsewhere.
+    """
+
+    def __init__(self, data: Dataset, cv: int | Folds = 5, random_state: int | None = None) -> None:
         self.data = data
-        self.n_splits = n_folds_for(data.class_counts, cv)
-        splitter = StratifiedKFold(self.n_splits, shuffle=True, random_state=random_state)
-        self.splits = list(splitter.split(np.zeros(len(data.y)), data.y))
-        self.fold_ids = np.empty(len(data.y), dtype=np.int64)
+        folds = cv if isinstance(cv, Folds) else Folds(cv)
+        if not folds.custom and folds.kind != "time":
+            folds = folds.with_splits(n_folds_for(data.class_counts, folds.n_splits))
+        self.folds = folds
+        self.splits = folds.split(data.y, random_state)
+        check_splits(self.splits, data.y)
+        self.n_splits = len(self.splits)
+        self.fold_ids = np.full(len(data.y), -1, dtype=np.int64)
         for k, (_, valid) in enumerate(self.splits):
             self.fold_ids[valid] = k
+        validated = self.fold_ids >= 0
+        self.scored: np.ndarray | slice = (
+            slice(None) if validated.all() else np.flatnonzero(validated)
+        )
         self.shared = len(data.y) > config.SHARED_MATRIX_ROWS
         self._cache: dict[int, Fold] = {}
         self._matrix: tuple[Preprocessor, np.ndarray] | None = None
 
-    def resplit(self, random_state: int) -> CrossValidation:
-        """The same rows in new folds; a preprocessing shared by all folds is kept, not redone."""
-        cv = CrossValidation(self.data, self.n_splits, random_state=random_state)
+    def resplit(self, random_state: int) -> CrossValidation | None:
+        """The same rows in new folds of the same kind, or None where the folds cannot be
+        drawn anew (:meth:`Folds.redrawn`); a preprocessing shared by all folds is kept."""
+        folds = self.folds.redrawn(random_state)
+        if folds is None:
+            return None
+        cv = CrossValidation(self.data, folds, random_state=random_state)
         cv._matrix = self._matrix
         return cv
+
+    def scores(self, *arrays: np.ndarray | None) -> list[Any]:
+        """Each array's scored rows (None stays None)."""
+        return [None if a is None else a[self.scored] for a in arrays]
 
     def release(self) -> None:
         """Drop the cached fold matrices; a later :meth:`fold` computes them again."""
@@ -204,11 +226,12 @@ def evaluate(
             report(k, float(np.mean(running)))
         if deadline is not None and time.monotonic() > deadline and k + 1 < cv.n_splits:
             raise TrialTimeout(f"stopped after {k + 1} of {cv.n_splits} folds: {TIME_CAP}")
+    y, scored, fold_ids, weights = cv.scores(data.y, oof, cv.fold_ids, weights)
     value, fold_scores = honest_score(
-        data.y, oof, cv.fold_ids, metric, sample_weight=weights, pos_label=data.pos_label
+        y, scored, fold_ids, metric, sample_weight=weights, pos_label=data.pos_label
     )
     decision, _ = choose_decision(
-        data.y, oof, metric, sample_weight=weights, pos_label=data.pos_label
+        y, scored, metric, sample_weight=weights, pos_label=data.pos_label
     )
     return Evaluation(oof, float(value), [float(s) for s in fold_scores], decision, fit_seconds)
 

@@ -18,13 +18,20 @@ from optuna.trial import TrialState
 from autoimb import __version__, config
 from autoimb.data.dataset import Dataset
 from autoimb.engine.advice import LearningCurveAdvice, minority_learning_curve
-from autoimb.engine.budget import ensemble_seconds, model_threads, refit_seconds, remaining
+from autoimb.engine.budget import (
+    ensemble_seconds,
+    folds_for_size,
+    model_threads,
+    refit_seconds,
+    remaining,
+)
 from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.remeasure import Remeasured, ensemble_score, remeasure
 from autoimb.engine.run import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
+from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.leaderboard import finished_trials
 from autoimb.metrics.registry import Metric
@@ -64,10 +71,13 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             configs, members, float(best.value), outcome, settings, data, threads, after=after
         )
     notes.append(measured.note)
-    decision, _ = choose_decision(
-        data.y, oof, settings.metric, sample_weight=data.sample_weight, pos_label=data.pos_label
+    # Scores, threshold, calibration and interval use the rows some fold validated.
+    y, oof, fold_ids, weights = outcome.cv.scores(
+        data.y, oof, outcome.cv.fold_ids, data.sample_weight
     )
-    fold_ids = outcome.cv.fold_ids
+    decision, _ = choose_decision(
+        y, oof, settings.metric, sample_weight=weights, pos_label=data.pos_label
+    )
     # The folds' cached matrices are not needed by the refit; on large data they are the
     # biggest thing in memory besides the data itself.
     outcome.cv.release()
@@ -77,7 +87,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         chosen = Ensemble(members, {n: parse_single(c) for n, c in configs.items()}).to_config()
     else:
         estimator, chosen = fitted[best.number], configs[best.number]
-    calibration = _calibration(data, oof, fold_ids)
+    calibration = _calibration(data, y, oof, fold_ids, weights)
     pipeline = ThresholdedClassifier(
         estimator,
         decision_threshold=decision.threshold,
@@ -87,16 +97,16 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         calibration=calibration,
     )
     best_config = {**chosen, **_decision_fields(decision)}
-    evidence = Evidence(data.y, oof, fold_ids, data.sample_weight, data.pos_label, data.summary())
+    evidence = Evidence(y, oof, fold_ids, weights, data.pos_label, data.summary())
     interval = score_interval(
-        data.y,
+        y,
         oof,
         fold_ids,
         settings.metric,
         center=measured.score,
-        n_rows=len(data.y),
+        n_rows=len(y),
         level=config.INTERVAL_LEVEL,
-        sample_weight=data.sample_weight,
+        sample_weight=weights,
         pos_label=data.pos_label,
     )
     pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision, interval)
@@ -198,12 +208,16 @@ def _refit(
     }
 
 
-def _calibration(data: Dataset, oof: np.ndarray, fold_ids: np.ndarray) -> dict[str, Any] | None:
+def _calibration(
+    data: Dataset,
+    y: np.ndarray,
+    oof: np.ndarray,
+    fold_ids: np.ndarray,
+    weights: np.ndarray | None,
+) -> dict[str, Any] | None:
     if data.n_classes != 2:
         return None
-    return choose_calibration(
-        data.y, oof, fold_ids, sample_weight=data.sample_weight, pos_label=data.pos_label
-    )
+    return choose_calibration(y, oof, fold_ids, sample_weight=weights, pos_label=data.pos_label)
 
 
 def _select_ensemble(
@@ -214,19 +228,21 @@ def _select_ensemble(
     notes: list[str],
 ) -> tuple[EnsembleSelection | None, bool]:
     """Caruana selection over the kept trials, used only if it beats the winner honestly."""
-    candidates = {n: outcome.predictions.get(n) for n in outcome.predictions.items}
+    cv = outcome.cv
+    candidates = {n: cv.scores(outcome.predictions.get(n))[0] for n in outcome.predictions.items}
     if not settings.ensemble or len(candidates) < 2 or best not in candidates:
         return None, False
     left = remaining(settings.deadline)
     if left is not None and left < 1.0:
         notes.append("No ensemble was tried: the time budget was spent.")
         return None, False
+    y, fold_ids, weights = cv.scores(data.y, cv.fold_ids, data.sample_weight)
     selection = select_ensemble(
         candidates,
-        data.y,
-        outcome.cv.fold_ids,
+        y,
+        fold_ids,
         settings.metric,
-        sample_weight=data.sample_weight,
+        sample_weight=weights,
         pos_label=data.pos_label,
         single_best=best,
         # Bounded by trials only, nothing that decides the winner may depend on measured
@@ -316,7 +332,7 @@ def _model_card(
 
 
 def finish_study(
-    study: optuna.Study, data: Dataset, metric: Metric, space: SearchSpace
+    study: optuna.Study, data: Dataset, metric: Metric, space: SearchSpace, groups: Any = None
 ) -> SearchResult | None:
     """The best so far of a study whose search was stopped, refitted as a finished one would be.
 
@@ -326,7 +342,8 @@ def finish_study(
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         return None
     attrs = study.user_attrs[STUDY_ATTR]
-    seed, folds = int(attrs["seed"]), int(attrs["cv"])
+    seed = int(attrs["seed"])
+    folds = folds_for_size(recorded_folds(attrs, groups, len(data.y)), len(data.y))
     settings = SearchSettings(
         metric=metric,
         space=space,

@@ -117,10 +117,13 @@ def remeasure(
         why = f"≈{cost:.0f} s, more than the budget left"
         return Remeasured(search_score, search_score, CHOSEN_ON, skipped.format(why=why))
     cv = outcome.cv.resplit(outcome.random_state + 1)
+    if cv is None:
+        why = f"{outcome.cv.folds.describe()} cannot be drawn anew"
+        return Remeasured(search_score, search_score, CHOSEN_ON, skipped.format(why=why))
     try:
         oof = {
             n: evaluate(
-                config,
+                strategy,
                 cv,
                 settings.metric,
                 random_state=outcome.random_state,
@@ -130,16 +133,12 @@ def remeasure(
                 pretrained=settings.pretrained,
                 member_share=config.SEARCH_MEMBER_SHARE,
             ).oof
-            for n, config in configs.items()
+            for n, strategy in configs.items()
         }
         proba = blend(oof, weights) if len(oof) > 1 else next(iter(oof.values()))
+        y, proba, fold_ids, rows = cv.scores(data.y, proba, cv.fold_ids, data.sample_weight)
         fresh, _ = honest_score(
-            data.y,
-            proba,
-            cv.fold_ids,
-            settings.metric,
-            sample_weight=data.sample_weight,
-            pos_label=data.pos_label,
+            y, proba, fold_ids, settings.metric, sample_weight=rows, pos_label=data.pos_label
         )
     except (Exception, TrialTimeout) as exc:  # a strategy may fail on another split
         why = f"that failed: {type(exc).__name__}: {exc}"[:300]

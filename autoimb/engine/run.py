@@ -144,9 +144,8 @@ class _Objective:
         trial.set_user_attr("fold_scores", outcome.fold_scores)
         trial.set_user_attr("decision", outcome.decision.to_dict())
         data = self.data
-        steady = steady_score(
-            data.y, outcome.oof, sample_weight=data.sample_weight, pos_label=data.pos_label
-        )
+        y, oof, weights = self.cv.scores(data.y, outcome.oof, data.sample_weight)
+        steady = steady_score(y, oof, sample_weight=weights, pos_label=data.pos_label)
         if np.isfinite(steady):
             trial.set_user_attr("steady", steady)
         self.fit_seconds[trial.number] = outcome.fit_seconds

@@ -13,6 +13,7 @@ from optuna.trial import FrozenTrial
 from autoimb import config
 from autoimb.engine.budget import after_search_share
 from autoimb.engine.space import SearchSpace
+from autoimb.engine.splits import Folds, as_folds
 from autoimb.engine.transfer import WarmStart
 from autoimb.metrics.registry import Metric
 
@@ -27,7 +28,7 @@ class SearchSettings:
     space: SearchSpace
     time_budget: float | None = None
     n_trials: int | None = None
-    cv: int = config.DEFAULT_CV
+    cv: Folds = field(default_factory=Folds)  # a number of folds is taken as stratified folds
     storage: str | optuna.storages.BaseStorage | None = None
     study_name: str | None = None
     n_jobs: int = 1
@@ -41,6 +42,10 @@ class SearchSettings:
     advice: bool = False
     remeasure: bool = True
     allow_other_data: bool = False  # resume a study created on other data (its scores mix)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cv, Folds):
+            self.cv = as_folds(self.cv)
 
     @property
     def after_search_share(self) -> float:

@@ -64,7 +64,9 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         attrs = {
             "metric": metric.name,
             "space": settings.space.name,
-            "cv": settings.cv,
+            "cv": settings.cv.n_splits,
+            "split": settings.cv.kind,
+            "folds": settings.cv.describe(),
             "seed": seed,
             "rows": len(data.y),
             "classes": [str(c) for c in data.classes],
@@ -88,6 +90,12 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         raise AutoImbError(
             f"study {name!r} was created to optimise {attrs['metric']!r}, not {metric.name!r}; "
             "use the same metric to resume it, or another study name."
+        )
+    elif attrs.get("folds", settings.cv.describe()) != settings.cv.describe():
+        raise AutoImbError(
+            f"study {name!r} was searched on {attrs['folds']}, not {settings.cv.describe()}; "
+            "its scores would not compare. Use the same cv (and groups) to resume it, or "
+            "another study name."
         )
     else:
         _check_same_data(name, attrs, data, settings.allow_other_data)

@@ -19,6 +19,7 @@ from autoimb.engine.finish import finish
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
+from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR, make_storage
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import get_metric
@@ -53,16 +54,21 @@ def join(
     sample_weight: Any = None,
     callbacks: Sequence[TrialCallback] = (),
     pos_label: Any = None,
+    groups: Any = None,
 ) -> SearchResult:
-    """Run trials in an existing study until the budget ends; return the best of all workers."""
+    """Run trials in an existing study until the budget ends; return the best of all workers.
+
+    ``groups`` are the same labels the study's creator split by, when it split by group.
+    """
     check_budget(time_budget, n_trials)
     attrs = study_attrs(storage, study_name)
+    folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
         metric=get_metric(attrs["metric"]),
         space=parse_space(attrs["space_yaml"], source=f"study {study_name!r}"),
         time_budget=time_budget,
         n_trials=n_trials,
-        cv=int(attrs["cv"]),
+        cv=folds,
         storage=storage,
         study_name=study_name,
         n_jobs=n_jobs,

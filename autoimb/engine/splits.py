@@ -1,0 +1,193 @@
+"""How the rows are split into folds: stratified by default; by group or in time order; or by any
+scikit-learn splitter the user passes.
+
+Data with repeated patients, customers or devices leaks across stratified folds (a model is
+validated on people it was trained on) and data in time order leaks the future into the past;
+either way the score lies. Every fold-based step of a search (trials, cross-fitted thresholds,
+ensemble selection, the fresh-fold measure) uses the same folds, so the one choice here keeps
+them all honest.
+
+A splitter need not validate every row: ``TimeSeriesSplit`` never validates its first block.
+Rows no fold validates are left out of every score (``CrossValidation.scored``); they still
+train the folds that come after them, and the final model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import (
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    TimeSeriesSplit,
+)
+
+from autoimb import config
+from autoimb.exceptions import AutoImbError
+
+KINDS = config.FOLD_KINDS
+
+
+@dataclass(frozen=True)
+class Folds:
+    """What the folds are: a kind and a count, which a study records and a worker rebuilds, or
+    the user's own splitter (a scikit-learn splitter, or a list of ``(train, valid)`` index
+    pairs). ``groups`` (one label per row) go to the splitter; kind "group" needs them."""
+
+    n_splits: int = config.DEFAULT_CV
+    kind: str = "stratified"
+    splitter: Any = None
+    groups: np.ndarray | None = None
+
+    @property
+    def custom(self) -> bool:
+        return self.splitter is not None
+
+    def describe(self) -> str:
+        """In a few words, for the study's record, notes and the report."""
+        if self.splitter is None:
+            return f"{self.n_splits} {self.kind} folds"
+        if isinstance(self.splitter, list):
+            return f"{len(self.splitter)} given splits"
+        return repr(self.splitter)
+
+    def split(self, y: np.ndarray, random_state: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The ``(train, valid)`` row indices of each fold."""
+        if isinstance(self.splitter, list):
+            return [(np.asarray(t), np.asarray(v)) for t, v in self.splitter]
+        rows = np.zeros((len(y), 1))
+        splitter = self.splitter if self.custom else self._named(random_state)
+        return [(np.asarray(t), np.asarray(v)) for t, v in splitter.split(rows, y, self.groups)]
+
+    def redrawn(self, random_state: int) -> Folds | None:
+        """The same kind of folds drawn anew (for the fresh-fold measure), or None where the
+        splitter gives one split only (given splits, time order, or no ``shuffle``)."""
+        if not self.custom:
+            return None if self.kind == "time" else self
+        params = getattr(self.splitter, "get_params", dict)()
+        if not params.get("shuffle") or "random_state" not in params:
+            return None
+        return Folds(
+            self.n_splits,
+            self.kind,
+            clone(self.splitter).set_params(random_state=random_state),
+            self.groups,
+        )
+
+    def _named(self, random_state: int | None) -> Any:
+        if self.kind == "time":
+            return TimeSeriesSplit(self.n_splits)
+        if self.kind == "group":
+            return StratifiedGroupKFold(self.n_splits, shuffle=True, random_state=random_state)
+        return StratifiedKFold(self.n_splits, shuffle=True, random_state=random_state)
+
+    def with_splits(self, n_splits: int) -> Folds:
+        return Folds(n_splits, self.kind, self.splitter, self.groups)
+
+
+def as_folds(cv: Any, groups: Any = None, *, n_rows: int | None = None) -> Folds:
+    """The user's ``cv`` (a count, a splitter, a list of splits) and ``groups``, checked."""
+    labels = _check_groups(groups, n_rows)
+    if isinstance(cv, Folds):
+        return cv
+    if isinstance(cv, bool) or cv is None:
+        raise AutoImbError(_CV_HELP.format(got=repr(cv)))
+    if isinstance(cv, int | np.integer):
+        if cv < 2:
+            raise AutoImbError(f"cv must be at least 2 folds; got {cv}.")
+        return Folds(int(cv), "stratified" if labels is None else "group", None, labels)
+    if hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
+        if labels is None and "Group" in type(cv).__name__:
+            raise AutoImbError(
+                f"{type(cv).__name__} splits by group: pass groups= (one label per row, e.g. "
+                "the patient or customer id)."
+            )
+        n_splits = int(cv.get_n_splits(np.zeros((n_rows or 2, 1)), None, labels))
+        return Folds(n_splits, "custom", cv, labels)
+    if isinstance(cv, Iterable) and not isinstance(cv, str | bytes | Mapping):
+        pairs = _check_pairs(list(cv))
+        return Folds(len(pairs), "custom", pairs, labels)
+    raise AutoImbError(_CV_HELP.format(got=type(cv).__name__))
+
+
+def named_folds(n_splits: int, kind: str, groups: Any = None, n_rows: int | None = None) -> Folds:
+    """Folds of a named kind (the command line's ``--cv-split``), checked."""
+    if kind not in KINDS:
+        raise AutoImbError(f"the kind of folds must be one of {list(KINDS)}; got {kind!r}.")
+    labels = _check_groups(groups, n_rows)
+    if kind == "group" and labels is None:
+        raise AutoImbError("folds by group need the groups: --group COLUMN (groups= in Python).")
+    if n_splits < 2:
+        raise AutoImbError(f"cv must be at least 2 folds; got {n_splits}.")
+    return Folds(n_splits, kind, None, labels)
+
+
+def check_splits(splits: Sequence[tuple[np.ndarray, np.ndarray]], y: np.ndarray) -> None:
+    """Folds the search can use: validation parts that do not overlap, and training parts
+    that hold every class (a model never shown a class cannot score it)."""
+    seen = np.zeros(len(y), dtype=bool)
+    n_classes = int(y.max()) + 1
+    for k, (train, valid) in enumerate(splits):
+        if len(valid) == 0 or len(train) == 0:
+            raise AutoImbError(f"fold {k} has no training or no validation rows.")
+        if seen[valid].any():
+            raise AutoImbError(
+                f"fold {k}'s validation rows overlap an earlier fold's; use a splitter whose "
+                "validation parts are disjoint (KFold-like, not ShuffleSplit)."
+            )
+        seen[valid] = True
+        if len(np.unique(y[train])) < n_classes:
+            raise AutoImbError(
+                f"fold {k}'s training rows lack a class (only {len(np.unique(y[train]))} of "
+                f"{n_classes}); use fewer folds, or a splitter that keeps every class in each "
+                "training part (StratifiedGroupKFold)."
+            )
+
+
+def _check_groups(groups: Any, n_rows: int | None) -> np.ndarray | None:
+    if groups is None:
+        return None
+    labels = np.asarray(groups)
+    if labels.ndim != 1 or (n_rows is not None and len(labels) != n_rows):
+        raise AutoImbError(
+            f"groups must hold one label per row ({n_rows} rows); got shape {labels.shape}."
+        )
+    if labels.dtype.kind in "fc" and np.isnan(labels.astype(complex)).any():
+        raise AutoImbError("groups has missing values; give every row a group label.")
+    if labels.dtype == object and any(v is None or v != v for v in labels):
+        raise AutoImbError("groups has missing values; give every row a group label.")
+    return labels
+
+
+def _check_pairs(pairs: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    checked = []
+    for pair in pairs:
+        if not isinstance(pair, Sequence) or len(pair) != 2:
+            raise AutoImbError(_CV_HELP.format(got="a list that is not of (train, valid) pairs"))
+        checked.append((np.asarray(pair[0], dtype=np.int64), np.asarray(pair[1], dtype=np.int64)))
+    if len(checked) < 2:
+        raise AutoImbError("cv as a list of splits needs at least 2 (train, valid) pairs.")
+    return checked
+
+
+_CV_HELP = (
+    "cv must be a number of folds (5), a scikit-learn splitter (StratifiedGroupKFold(5), "
+    "TimeSeriesSplit(5) …) or a list of (train, valid) index pairs; got {got}."
+)
+
+
+def recorded_folds(
+    attrs: Mapping[str, Any], groups: Any = None, n_rows: int | None = None
+) -> Folds:
+    """The folds a study recorded, rebuilt for a worker or a stopped search's finish."""
+    kind = attrs.get("split", "stratified")
+    if kind not in KINDS:
+        raise AutoImbError(
+            f"the study was searched on {attrs.get('folds', 'a splitter of its own')}, which "
+            "cannot be rebuilt from the study; continue it from Python with the same cv."
+        )
+    return named_folds(int(attrs["cv"]), kind, groups, n_rows)

@@ -1,0 +1,114 @@
+"""Folds the user controls: groups never straddle a fold, time order is kept, and every step
+that validates (trials, thresholds, ensembles, the fresh-fold measure) uses the same folds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GroupKFold, KFold, ShuffleSplit, TimeSeriesSplit
+
+import autoimb
+from autoimb.data.dataset import validate
+from autoimb.engine.evaluate import CrossValidation
+from autoimb.engine.remeasure import CHOSEN_ON, FRESH
+from autoimb.engine.splits import as_folds
+from autoimb.exceptions import AutoImbError
+
+FAST = {"space": "fast", "random_state": 0, "n_trials": 4}
+
+
+def _patients(n: int) -> np.ndarray:
+    """Seven rows per patient, like repeated visits."""
+    return np.arange(n) // 7
+
+
+def test_group_folds_never_put_a_group_on_both_sides(yeast4) -> None:
+    X, y = yeast4
+    groups = _patients(len(y))
+    cv = CrossValidation(validate(X, y), as_folds(5, groups, n_rows=len(y)), random_state=0)
+    assert cv.folds.kind == "group" and cv.n_splits == 5
+    for train, valid in cv.splits:
+        assert not set(groups[train]) & set(groups[valid])
+    assert (cv.fold_ids >= 0).all()
+
+
+def test_a_search_with_groups_keeps_each_group_in_one_fold(yeast4) -> None:
+    X, y = yeast4
+    groups = _patients(len(y))
+    result = autoimb.search(X, y, metric="f1", groups=groups, **FAST)
+    folds = result.evidence.fold_ids
+    # Every row of a group was validated in the same fold: no model saw part of its group.
+    per_group = pd.Series(folds).groupby(groups).nunique()
+    assert (per_group == 1).all()
+    attrs = result.study.user_attrs["autoimb"]
+    assert attrs["split"] == "group" and "group" in attrs["folds"]
+    assert result.score_basis == FRESH  # grouped folds can be drawn anew
+
+
+def test_time_order_validates_only_later_rows_and_says_it_cannot_redraw(yeast4) -> None:
+    X, y = yeast4
+    result = autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(3), ensemble=False, **FAST)
+    scored = len(result.evidence.y)
+    assert scored == len(y) - len(y) // 4  # the first block is never validated
+    assert "cannot be drawn anew" in " ".join(result.notes)
+    assert result.score_basis == CHOSEN_ON
+
+
+def test_a_list_of_splits_and_a_splitter_object_are_used_as_given(yeast4) -> None:
+    X, y = yeast4
+    splits = list(KFold(3, shuffle=True, random_state=1).split(X))
+    result = autoimb.search(X, y, metric="average_precision", cv=splits, **FAST)
+    assert result.study.user_attrs["autoimb"]["folds"] == "3 given splits"
+    grouped = autoimb.search(
+        X, y, metric="average_precision", cv=GroupKFold(4), groups=_patients(len(y)), **FAST
+    )
+    assert "GroupKFold" in grouped.study.user_attrs["autoimb"]["folds"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cv": GroupKFold(3)}, "pass groups="),
+        ({"cv": ShuffleSplit(3, random_state=0)}, "overlap an earlier fold"),
+        ({"cv": 1}, "at least 2 folds"),
+        ({"cv": "five"}, "cv must be a number of folds"),
+        ({"groups": [1, 2, 3]}, "one label per row"),
+        ({"groups": "id"}, "one label per row"),
+        ({"cv": [([0, 1], [2, 3])]}, "at least 2"),
+        ({"groups": "PATIENTS", "advice": True}, "advice=True"),
+    ],
+    ids=[
+        "group-splitter-no-groups",
+        "overlap",
+        "one-fold",
+        "text",
+        "short",
+        "text-groups",
+        "one-split",
+        "advice",
+    ],
+)
+def test_folds_that_cannot_work_are_refused_before_the_search(yeast4, kwargs, message) -> None:
+    X, y = yeast4
+    if kwargs.get("groups") == "PATIENTS":
+        kwargs = {**kwargs, "groups": _patients(len(y))}
+    with pytest.raises(AutoImbError, match=message):
+        autoimb.search(X, y, metric="f1", **{**FAST, **kwargs})
+
+
+def test_a_study_is_resumed_only_with_the_same_folds(yeast4, tmp_path) -> None:
+    X, y = yeast4
+    storage = str(tmp_path / "study.log")
+    autoimb.search(X, y, metric="f1", storage=storage, **{**FAST, "n_trials": 2})
+    with pytest.raises(AutoImbError, match="5 stratified folds, not 5 group folds"):
+        autoimb.search(
+            X, y, metric="f1", storage=storage, groups=_patients(len(y)), **{**FAST, "n_trials": 2}
+        )
+
+
+def test_the_estimator_takes_groups_in_fit(yeast4) -> None:
+    X, y = yeast4
+    clf = autoimb.AutoImbClassifier("f1", n_trials=3, space="fast", random_state=0)
+    clf.fit(X, y, groups=_patients(len(y)))
+    assert clf.result_.study.user_attrs["autoimb"]["split"] == "group"
