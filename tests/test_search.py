@@ -28,8 +28,8 @@ def test_search_returns_a_thresholded_winner(small_binary) -> None:
         strategies = list(result.best_config["members"].values())
     else:
         strategies = [result.best_config]
-    for config in strategies:
-        assert set(config) >= {"resampler", "weighting", "model"}
+    for strategy in strategies:
+        assert set(strategy) >= {"resampler", "weighting", "model"}
     assert "threshold" in result.best_config
     assert result.best_pipeline.predict(X).shape == (len(y),)
     assert set(np.unique(result.best_pipeline.predict(X))) <= set(y.unique())
