@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -176,6 +177,14 @@ def search(
         return finish(outcome, settings, data)
 
 
+def _warm_start(value: Any) -> WarmStart:
+    """scikit-learn's tools set ``warm_start`` to a bool (their meaning: reuse the last fit);
+    here True is the portfolio and False no warm start."""
+    if value is True:
+        return config.DEFAULT_WARM_START
+    return None if value is False else value
+
+
 @contextlib.contextmanager
 def _quiet_optuna() -> Iterator[None]:
     """Optuna's INFO lines ("A new study created …") are not the user's business; a level
@@ -218,6 +227,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         pos_label: Any = None,
         callbacks: Sequence[TrialCallback] = (),
         verbose: bool = False,
+        pretrained: dict[str, Any] | None = None,
+        allow_other_data: bool = False,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -235,6 +246,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.pos_label = pos_label
         self.callbacks = callbacks
         self.verbose = verbose
+        self.pretrained = pretrained
+        self.allow_other_data = allow_other_data
 
     def fit(
         self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None
@@ -259,23 +272,45 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
             categorical_features=self.categorical_features,
             sample_weight=sample_weight,
-            warm_start=self.warm_start,
+            warm_start=_warm_start(self.warm_start),
             ensemble=self.ensemble,
             advice=self.advice,
             pos_label=self.pos_label,
             callbacks=self.callbacks,
             verbose=self.verbose,
+            pretrained=self.pretrained,
+            allow_other_data=self.allow_other_data,
         )
         self.best_pipeline_ = self.result_.best_pipeline
         self.classes_ = self.best_pipeline_.classes_
+        schema = self.best_pipeline_.model_card_["schema"]
+        self.n_features_in_ = len(schema["columns"]) + len(schema["dropped"])
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.best_score_ = self.result_.best_score
         self.best_config_ = self.result_.best_config
         return self
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values are imputed inside the pipeline
+        return tags
+
     def predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "best_pipeline_")
-        return self.best_pipeline_.predict(X)
+        return self._fitted(X).predict(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        return self._fitted(X).predict_proba(X)
+
+    def _fitted(self, X: Any) -> Any:
+        """The fitted pipeline, once ``X`` has the shape it was fitted on (in scikit-learn's
+        words; a DataFrame's columns are checked by name in the pipeline)."""
         check_is_fitted(self, "best_pipeline_")
-        return self.best_pipeline_.predict_proba(X)
+        shape = getattr(X, "shape", None)
+        named = isinstance(X, pd.DataFrame)
+        if not named and shape is not None and len(shape) == 2 and shape[1] != self.n_features_in_:
+            raise AutoImbError(
+                f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return self.best_pipeline_

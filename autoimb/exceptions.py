@@ -11,6 +11,11 @@ class SearchSpaceError(AutoImbError):
     """A search-space file is malformed or names an unknown component."""
 
 
+class DataTypeError(AutoImbError, TypeError):
+    """A value of a kind autoimb cannot learn from (a list or dict in a cell); a TypeError as
+    well, as scikit-learn raises for it."""
+
+
 class SchemaError(AutoImbError):
     """New data does not match the columns the pipeline was fitted on."""
 

@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from sklearn.exceptions import DataConversionWarning
 
 from autoimb._checks import check_sample_weight
-from autoimb.exceptions import AutoImbError, SchemaError
+from autoimb.exceptions import AutoImbError, DataTypeError, SchemaError
 
 logger = logging.getLogger("autoimb")
 
@@ -95,6 +97,13 @@ class Dataset:
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
+    """A copy of ``X`` as a frame with string column names; scikit-learn's wording where it
+    has one, so both libraries' users recognise the problem."""
+    if sparse.issparse(X):
+        raise AutoImbError(
+            "X is a sparse matrix, and sparse input is not supported: pass a dense array "
+            "(X.toarray()) or a DataFrame."
+        )
     if isinstance(X, pd.DataFrame):
         frame = X.copy()
     elif isinstance(X, pd.Series):
@@ -107,12 +116,20 @@ def _as_frame(X: Any) -> pd.DataFrame:
                 f"X must be a pandas DataFrame or a 2-D array; got {type(X).__name__} ({exc})."
             ) from exc
         if array.ndim == 1:
-            array = array.reshape(-1, 1)
+            raise AutoImbError(
+                "Expected 2D array, got 1D array instead. Reshape your data either using "
+                "X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it is a "
+                "single row."
+            )
         if array.ndim != 2:
             raise AutoImbError(
                 f"X must be 2-D (rows × columns); got an array of shape {array.shape}."
             )
+        if array.dtype.kind == "c":
+            raise AutoImbError("Complex data not supported: pass real numbers.")
         frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
+        raise AutoImbError("Complex data not supported: pass real numbers.")
     frame.columns = [str(c) for c in frame.columns]
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
@@ -133,8 +150,18 @@ def _is_categorical(series: pd.Series) -> bool:
 
 
 def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    if y is None:
+        raise AutoImbError(
+            "the search requires y to be passed, but the target y is None: pass the labels."
+        )
     values = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; it is used as one "
+            "column of labels (y.ravel() avoids this warning).",
+            DataConversionWarning,
+            stacklevel=4,
+        )
         values = values.ravel()
     if values.ndim != 1:
         raise AutoImbError(f"y must be one column of labels; got shape {values.shape}.")
@@ -154,8 +181,9 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
             raise AutoImbError("y holds infinite values; labels must be class names or integers.")
         if np.any(values != np.round(values)):
             raise AutoImbError(
-                "y holds floats with a fractional part, which looks like a regression target; "
-                "autoimb classifies: pass class labels (integers, strings or booleans)."
+                "Unknown label type: continuous. y holds floats with a fractional part, which "
+                "looks like a regression target; autoimb classifies: pass class labels "
+                "(integers, strings or booleans)."
             )
         values = values.astype(np.int64)
     classes, encoded = np.unique(
@@ -189,9 +217,10 @@ def _refuse_containers(frame: pd.DataFrame) -> None:
             held = series.map(lambda v: isinstance(v, list | dict | set | tuple | np.ndarray))
             if held.any():
                 kind = type(series[held].iloc[0]).__name__
-                raise AutoImbError(
-                    f"column {column!r} holds {kind} values; a column must hold one number, "
-                    "text or boolean per row. Expand it into columns or drop it."
+                raise DataTypeError(
+                    f"column {column!r} holds {kind} values, and each value's argument must be "
+                    "a string or a number (or a boolean): one per row. Expand it into columns "
+                    "or drop it."
                 )
 
 
@@ -234,10 +263,15 @@ def validate(
     Long by design: the checks run in the order a user fixes them, each with its message.
     """
     frame = _as_frame(X)
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
+    if frame.shape[1] == 0:
         raise AutoImbError(
-            f"X is empty ({frame.shape[0]} rows, {frame.shape[1]} columns); pass data with at "
-            "least one feature column and some rows."
+            f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required; pass "
+            "data with at least one feature column."
+        )
+    if frame.shape[0] == 0:
+        raise AutoImbError(
+            f"X has 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required; pass "
+            "some rows."
         )
     encoded, classes = _check_target(y, len(frame))
     positive = None if pos_label is None else positive_code(pos_label, classes)
@@ -353,10 +387,26 @@ def _as_category_strings(series: pd.Series) -> pd.Series:
 
 
 def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
-    """Bring new data to the training schema, refusing missing or retyped columns."""
+    """Bring new data to the training schema, refusing missing or retyped columns; columns
+    it does not know are named in a warning (an array, whose columns have no names, must have
+    as many as in training)."""
     frame = _as_frame(X)
     if frame.shape[0] == 0:
         raise SchemaError("X has no rows; pass at least one row to predict.")
+    known = [*schema["columns"], *schema.get("dropped", [])]
+    if not isinstance(X, pd.DataFrame | pd.Series) and frame.shape[1] != len(known):
+        raise SchemaError(
+            f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
+            "pass the same columns, in the same order."
+        )
+    extra = [c for c in frame.columns if c not in known]
+    if extra:
+        warnings.warn(
+            f"X has {len(extra)} column(s) the model was not trained on, left unused: "
+            f"{extra[:10]}{' …' if len(extra) > 10 else ''}.",
+            UserWarning,
+            stacklevel=3,
+        )
     needed = schema["categorical"] + schema["numeric"]
     missing = [c for c in needed if c not in frame.columns]
     if missing:

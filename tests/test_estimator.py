@@ -1,0 +1,64 @@
+"""AutoImbClassifier keeps scikit-learn's conventions: its estimator checks pass, except two
+that contradict what the estimator is for (each with its reason)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import check_estimator
+
+import autoimb
+from autoimb.exceptions import AutoImbError
+
+# Checks that cannot hold for a search that tunes a decision threshold, stated, not hidden.
+NOT_FOR_A_THRESHOLD_SEARCH = {
+    "check_classifiers_train": (
+        "predict applies the threshold tuned for the metric, so it is not argmax(predict_proba)"
+    ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "a weighted row and a repeated row differ to a search: repeated rows change the folds "
+        "and the rows each fold validates"
+    ),
+}
+
+
+def test_scikit_learn_estimator_checks() -> None:
+    estimator = autoimb.AutoImbClassifier(n_trials=2, space="fast", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(estimator, expected_failed_checks=NOT_FOR_A_THRESHOLD_SEARCH)
+
+
+@pytest.fixture(scope="module")
+def fitted(small_binary):
+    X, y = small_binary
+    return autoimb.AutoImbClassifier(n_trials=2, space="fast", random_state=0).fit(X, y), X
+
+
+def test_the_estimator_exposes_what_it_was_fitted_on(fitted) -> None:
+    clf, X = fitted
+    assert clf.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(clf.feature_names_in_, np.asarray(X.columns, dtype=object))
+
+
+def test_extra_columns_at_predict_time_are_named_in_a_warning(fitted) -> None:
+    clf, X = fitted
+    with pytest.warns(UserWarning, match=r"1 column\(s\) the model was not trained on.*'extra'"):
+        clf.predict(X.assign(extra=1.0))
+
+
+def test_an_array_of_another_width_is_refused(fitted) -> None:
+    clf, X = fitted
+    with pytest.raises(AutoImbError, match="X has 2 features, but AutoImbClassifier is expecting"):
+        clf.predict(X.to_numpy()[:, :2])
+
+
+def test_every_search_parameter_is_on_the_estimator() -> None:
+    import inspect
+
+    searched = set(inspect.signature(autoimb.search).parameters)
+    on_estimator = set(inspect.signature(autoimb.AutoImbClassifier).parameters)
+    per_fit = {"X", "y", "sample_weight", "groups"}  # fit's own arguments
+    assert searched - per_fit == on_estimator
