@@ -50,6 +50,21 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def flat_leaderboard(study: optuna.Study) -> pd.DataFrame:
+    """The leaderboard with no nested values, for a CSV: a column per stage's choice
+    (``model``), per parameter (``model.n_estimators``) and per fold (``fold_0`` …)."""
+    board = leaderboard(study)
+    if board.empty:
+        return board
+    params = pd.json_normalize(board.pop("params").tolist(), sep=".").set_index(board.index)
+    folds = pd.DataFrame(
+        [list(f) if isinstance(f, list | tuple) else [] for f in board.pop("fold_scores")],
+        index=board.index,
+    )
+    folds.columns = [f"fold_{k}" for k in folds.columns]
+    return pd.concat([board, params.sort_index(axis=1), folds], axis=1)
+
+
 def finished_trials(study: optuna.Study) -> int:
     """Trials that ran to an end; queued ones that never started are not trials yet."""
     return sum(t.state.is_finished() for t in study.trials)

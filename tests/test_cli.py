@@ -375,3 +375,22 @@ def test_search_by_group_keeps_the_group_column_out_of_features(tmp_path):
         cwd=tmp_path,
     )
     assert refused.returncode == 2 and "drop one of them" in refused.stderr
+
+
+def test_report_writes_a_flat_leaderboard_csv(searched, work, monkeypatch):
+    monkeypatch.chdir(work)
+    args = ["report", "--storage", "ecoli.optuna.log", "--out", "lb.html", "--leaderboard"]
+    assert main([*args, "lb.csv"]) == 0
+    board = pd.read_csv(work / "lb.csv")
+    study = study_of(work / "ecoli.optuna.log")
+    assert len(board) == len(study.trials)
+    assert list(board.columns[:3]) == ["trial", "state", "score"]
+    assert {"model", "fold_0", "fold_1", "fold_2"} <= set(board.columns)
+    assert any(c.startswith("model.") for c in board.columns)
+    # No cell holds a nested value: every column is a plain number or text.
+    assert not board.astype(str).apply(lambda c: c.str.startswith(("{", "["))).any().any()
+    (work / "mine.csv").write_text("a,b\n1,2\n")
+    assert main([*args, "mine.csv"]) == 2  # a file autoimb did not write is kept
+    assert main([*args, "lb.csv"]) == 0  # its own is replaced
+    text = (work / "lb.html").read_text()
+    assert text.count("need its out-of-fold predictions") == 1  # said once, not per section

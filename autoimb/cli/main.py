@@ -16,7 +16,13 @@ from typing import Any, NoReturn
 
 from autoimb import __version__, config
 from autoimb.cli.console import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, console, say
-from autoimb.cli.outputs import check_output, is_predictions, is_report, write_atomic
+from autoimb.cli.outputs import (
+    check_output,
+    is_leaderboard,
+    is_predictions,
+    is_report,
+    write_atomic,
+)
 from autoimb.cli.search import (
     search_command,
     worker_command,
@@ -150,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--na-values", nargs="+", metavar="TEXT", help="extra missing markers")
     report.add_argument(
         "--out", metavar="HTML", help="default: MODEL's or the study's name + .html"
+    )
+    report.add_argument(
+        "--leaderboard",
+        metavar="CSV",
+        help="also write the study's leaderboard as a flat CSV: one column per stage, "
+        "parameter and fold",
     )
     report.add_argument(
         "--force", action="store_true", help="replace an --out file that autoimb did not write"
@@ -381,6 +393,11 @@ def _report(args: argparse.Namespace) -> int:
     default = Path(args.model or args.study_name).with_suffix(".html")
     out = Path(args.out) if args.out else default
     check_output(out, [args.model, args.data, storage], args.force, is_report)
+    board = Path(args.leaderboard) if args.leaderboard else None
+    if board is not None:
+        if study is None:
+            raise AutoImbError("--leaderboard needs the study (--storage, or a model's own).")
+        check_output(board, [args.model, args.data, storage, out], args.force, is_leaderboard)
     path = write_study_report(
         out,
         study=study,
@@ -390,6 +407,12 @@ def _report(args: argparse.Namespace) -> int:
         sample_weight=weights,
     )
     say(f"wrote the report to {path}")
+    if board is not None:
+        from autoimb.leaderboard import flat_leaderboard
+
+        table = flat_leaderboard(study)
+        write_atomic(board, lambda temporary: table.to_csv(temporary, index=False))
+        say(f"wrote the leaderboard ({len(table)} trials) to {board}")
     return EXIT_OK
 
 

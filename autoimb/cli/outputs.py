@@ -1,8 +1,8 @@
 """Where the command line writes: never over an input, never over a file it did not write.
 
-A report or a predictions file carries a mark autoimb recognises (the report's generator tag,
-the predictions' column names), so rerunning the same command replaces its own output while a
-user's file is refused unless ``--force``. Files are written through a temporary file in the
+A report, a predictions file or a leaderboard carries a mark autoimb recognises (the report's
+generator tag, the predictions' or leaderboard's column names), so rerunning the same command
+replaces its own output while a user's file is refused unless ``--force``. Files are written through a temporary file in the
 same folder and renamed into place, so an interrupted write leaves the old file whole.
 """
 
@@ -55,6 +55,14 @@ def is_predictions(path: Path) -> bool:
     except Exception:  # not a table at all: certainly not ours
         return False
     return "prediction" in columns and any(str(c).startswith("proba_") for c in columns)
+
+
+def is_leaderboard(path: Path) -> bool:
+    try:
+        columns = list(pd.read_csv(path, nrows=0).columns)
+    except Exception:
+        return False
+    return columns[:3] == ["trial", "state", "score"]
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:

@@ -236,7 +236,10 @@ def _strategy_table(config: Mapping[str, Any]) -> str:
 
 def _curves_section(w: Winner) -> str:
     if w.oof is None:
-        return f'<p class="note">{_NEEDS_DATA}</p>'
+        return (
+            "<p class='caption'>No curves: they are drawn from the out-of-fold predictions, "
+            "which need the training data (see the Winner section).</p>"
+        )
     figures = [ranking_figure(w, w.oof, "pr"), ranking_figure(w, w.oof, "roc")]
     if w.decision.threshold is not None:
         figures.append(threshold_figure(w, w.oof))
