@@ -2,8 +2,9 @@
 
 A report, a predictions file or a leaderboard carries a mark autoimb recognises (the report's
 generator tag, the predictions' or leaderboard's column names), so rerunning the same command
-replaces its own output while a user's file is refused unless ``--force``. Files are written through a temporary file in the
-same folder and renamed into place, so an interrupted write leaves the old file whole.
+replaces its own output while a user's file is refused unless ``--force``. Files are written
+through a temporary file in the same folder and renamed into place, so an interrupted write
+leaves the old file whole.
 """
 
 from __future__ import annotations
