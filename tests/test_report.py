@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import REPORT_METRICS
 from autoimb.report.html import write_study_report
 
-SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "data"}
+SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "next", "data"}
 
 
 class Page(HTMLParser):
@@ -132,3 +133,32 @@ def test_the_report_shows_the_data_fingerprint(result, tmp_path):
     text, _ = read(result.report_html(tmp_path / "r.html"))
     fingerprint = result.study.user_attrs["autoimb"]["fingerprint"]
     assert "data fingerprint" in text and fingerprint["hash"] in text
+
+
+def _study_with_values(values: list[float]) -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    for value in values:
+        study.add_trial(optuna.trial.create_trial(value=value))
+    return study
+
+
+def test_the_budget_verdict_reads_the_best_so_far_curve() -> None:
+    from autoimb.report.guidance import budget_verdict
+
+    assert "barely begun" in budget_verdict(_study_with_values([0.5, 0.6]))
+    rising = [0.1 * (i % 5) + i / 100 for i in range(30)]  # a new best near the end
+    assert "likely to help" in budget_verdict(_study_with_values(rising))
+    flat = [0.9] + [0.5] * 29
+    assert "not improved in the last 29 of 30" in budget_verdict(_study_with_values(flat))
+
+
+def test_the_report_says_how_sure_and_what_next(result, tmp_path):
+    text, _ = read(result.report_html(tmp_path / "r.html"))
+    assert "More budget:" in text and "More data:" in text
+    for note in result.notes:
+        assert html.escape(note) in text
+    if result.search_score != result.best_score:
+        assert "How good, how sure." in text
+    saved = result.save(tmp_path / "m.skops")
+    card = autoimb.load(saved).model_card_
+    assert card["notes"] == result.notes  # the report of the saved model shows them too

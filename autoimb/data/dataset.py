@@ -399,14 +399,6 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
             "pass the same columns, in the same order."
         )
-    extra = [c for c in frame.columns if c not in known]
-    if extra:
-        warnings.warn(
-            f"X has {len(extra)} column(s) the model was not trained on, left unused: "
-            f"{extra[:10]}{' …' if len(extra) > 10 else ''}.",
-            UserWarning,
-            stacklevel=3,
-        )
     needed = schema["categorical"] + schema["numeric"]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
@@ -414,6 +406,14 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
             f"{' …' if len(missing) > 20 else ''}. Provide them (NaN is allowed for missing "
             "values)."
+        )
+    extra = [c for c in frame.columns if c not in known]
+    if extra:
+        warnings.warn(
+            f"X has {len(extra)} column(s) the model was not trained on, left unused: "
+            f"{extra[:10]}{' …' if len(extra) > 10 else ''}.",
+            UserWarning,
+            stacklevel=3,
         )
     frame = frame[needed].copy()
     coded = set(schema.get("numeric_coded", []))

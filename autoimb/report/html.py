@@ -29,6 +29,7 @@ from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard
 from autoimb.metrics.registry import confusion_matrix, report_metrics
 from autoimb.report import GENERATOR_TAG
+from autoimb.report.guidance import how_sure_html, what_next_html
 from autoimb.report.plots import (
     calibration_figure,
     choices_figure,
@@ -57,7 +58,7 @@ _NEEDS_DATA = (
 
 def write_report(result: Any, path: str | Path) -> Path:
     """Write the report of a finished search, every section included, to ``path``."""
-    return _write(path, Winner.from_result(result), result.study, list(result.notes))
+    return _write(path, Winner.from_result(result), result.study, [])
 
 
 def write_study_report(
@@ -139,6 +140,7 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
         ("leaderboard", "Leaderboard", _leaderboard_section(board, done)),
         ("history", "Optimisation history", _history_section(board, done, metric, maximize)),
         ("choices", "Which choices mattered", _choices_section(study, done, metric, maximize)),
+        ("next", "What next", what_next_html(study, winner.advice, winner.notes)),
         ("data", "Data", _data_section(winner, study)),
     ]
     title = f"autoimb report: {metric}"
@@ -180,7 +182,7 @@ def _winner_section(w: Winner) -> str:
     rows.append(("decision", html.escape(_decision_text(w))))
     if w.trial is not None:
         rows.append(("trial", str(w.trial)))
-    parts = [_kv_table(rows), "<h3>Strategy</h3>", _strategy_table(w.config)]
+    parts = [_kv_table(rows), how_sure_html(w), "<h3>Strategy</h3>", _strategy_table(w.config)]
     if w.oof is None:
         return "".join(parts) + f'<p class="note">{_NEEDS_DATA}</p>'
     oof, pos = w.oof, w.decision.pos_label

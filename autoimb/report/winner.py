@@ -8,7 +8,7 @@ again from the training data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,8 @@ class Winner:
     search_score: float | None = None
     score_basis: str = "cross-validated"
     interval: tuple[float, float] | None = None
+    notes: list[str] = field(default_factory=list)  # the search's own notes
+    advice: str | None = None  # the learning-curve advice, when it was measured
 
     @classmethod
     def from_result(cls, result: Any) -> Winner:
@@ -71,6 +73,8 @@ class Winner:
             search_score=result.search_score,
             score_basis=result.score_basis,
             interval=result.score_interval,
+            notes=list(result.notes),
+            advice=result.advice.summary() if result.advice is not None else None,
         )
 
     @classmethod
@@ -85,6 +89,7 @@ class Winner:
             search_score=card.get("search_score"),
             score_basis=card.get("score_basis", "cross-validated"),
             interval=tuple(card["score_interval"]) if card.get("score_interval") else None,
+            notes=list(card.get("notes", [])),
         )
 
     @classmethod

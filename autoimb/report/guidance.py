@@ -1,0 +1,84 @@
+"""What the report's numbers mean and what to do next: why one model shows more than one score,
+whether more budget is likely to help (the best-so-far curve), what more data would bring (the
+learning-curve advice), and the search's notes."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from autoimb import config
+
+# A search still finding better strategies in its last third is worth running longer.
+STILL_IMPROVING_SHARE = 1 / 3
+FEW_TRIALS = 20  # below this, the sampler has barely started to learn the space
+
+
+def budget_verdict(study: optuna.Study) -> str | None:
+    """One sentence on whether a longer search is likely to pay, or None without trials."""
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if not done:
+        return None
+    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+    best, last_gain = None, 0
+    for position, trial in enumerate(done):
+        if best is None or sign * (trial.value - best) > 1e-9:
+            best, last_gain = trial.value, position
+    n = len(done)
+    since = n - 1 - last_gain
+    if n < FEW_TRIALS:
+        return (
+            f"Only {n} trials finished: the first ones are fixed baselines and proven "
+            "strategies, and the sampler has barely begun to learn the space; a longer search "
+            "is likely to help."
+        )
+    if since < n * STILL_IMPROVING_SHARE:
+        return (
+            f"The best score last improved {since} trial(s) before the end (of {n}): the "
+            "search was still finding better strategies, so a longer one is likely to help."
+        )
+    return (
+        f"The best score has not improved in the last {since} of {n} trials: a longer search "
+        "is unlikely to help much; more minority examples (see the advice) or another space "
+        "may."
+    )
+
+
+def what_next_html(study: optuna.Study | None, advice: str | None, notes: Sequence[str]) -> str:
+    items = []
+    verdict = budget_verdict(study) if study is not None else None
+    if verdict:
+        items.append(f"<li><b>More budget:</b> {html.escape(verdict)}</li>")
+    if advice:
+        items.append(f"<li><b>More data:</b> {html.escape(advice)}</li>")
+    else:
+        items.append(
+            "<li><b>More data:</b> not measured; <code>autoimb.search(..., advice=True)</code> "
+            "fits the winner on growing shares of the minority class and says what 2× and 5× "
+            "more positives would bring.</li>"
+        )
+    items += [f"<li>{html.escape(note)}</li>" for note in notes]
+    return f"<ul class='next'>{''.join(items)}</ul>"
+
+
+def how_sure_html(w: Any) -> str:
+    """Why the report shows more than one score for one model (``w``: the report's Winner)."""
+    if w.score is None or w.search_score is None or w.search_score == w.score:
+        return ""
+    name = html.escape(w.metric.name)
+    interval = ""
+    if w.interval is not None:
+        interval = (
+            f" On new data as large as the training data, expect {w.interval[0]:.4f} to "
+            f"{w.interval[1]:.4f} ({config.INTERVAL_LEVEL:.0%} of the time)."
+        )
+    return (
+        f"<p class='caption'><b>How good, how sure.</b> {name} {w.search_score:.4f} is what "
+        "this strategy scored on the folds that chose it; the best of many trials owes part "
+        f"of its lead to luck, so the headline {w.score:.4f} measures it again "
+        f"({html.escape(w.score_basis)}).{interval}</p>"
+    )
