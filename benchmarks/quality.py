@@ -680,7 +680,8 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
     metrics = [m for m in METRICS if m in set(frame.metric)] + sorted(
         set(frame.metric) - set(METRICS)
     )
-    full = {m: per_dataset(frame, m) for m in metrics}
+    # A method not run for a metric (a peer measured on some metrics only) leaves its table.
+    full = {m: per_dataset(frame, m).dropna(axis=1, how="all") for m in metrics}
     tables = {m: complete(w) for m, w in full.items() if not complete(w).empty}
     out: list[str] = []
     n_sets = frame.dataset.nunique()
