@@ -205,31 +205,25 @@ def threshold_figure(w: Winner, oof: OutOfFold) -> str:
 
 
 def calibration_figure(w: Winner, oof: OutOfFold) -> str:
-    fig, ax = _figure()
+    """The reliability curve above, how the probabilities spread below, on their own axes."""
+    fig = Figure(figsize=(5.4, 4.6), layout="constrained")
+    ax, spread = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     curves = _one_vs_rest(w, oof)
     for label, is_class, score in curves:
-        ax.plot(*_reliability(is_class, score, oof.weights), "o-", ms=4, label=label)
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="calibrated")
-    if len(curves) == 1:
-        spread = ax.twinx()
-        spread.hist(
-            curves[0][2], bins=25, range=(0, 1), weights=oof.weights, color="grey", alpha=0.2
-        )
-        spread.set_yticks([])
-    ax.set(
-        xlim=(0, 1),
-        ylim=(0, 1.02),
-        xlabel="mean predicted probability",
-        ylabel="observed frequency",
-        title="Calibration",
-    )
-    ax.legend(fontsize=8, loc="upper left")
+        ax.plot(*_reliability(is_class, score, oof.weights), "o-", ms=4, label=f"class {label}")
+        spread.hist(score, bins=25, range=(0, 1), weights=oof.weights, alpha=0.5)
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
+    ax.set(ylim=(0, 1.02), ylabel="observed frequency", title="Calibration")
+    ax.legend(fontsize=8, loc="upper left", title="out-of-fold", title_fontsize=8)
     ax.grid(alpha=0.3)
+    spread.set(xlim=(0, 1), xlabel="predicted probability", ylabel="rows")
+    spread.grid(alpha=0.3)
     caption = (
-        "Observed frequency of the class against the mean predicted probability, in ten "
-        "equal-count bins (grey: how the probabilities spread). Resampling and class "
-        "weights shift probabilities on purpose and the tuned decision makes up for it, "
-        "so read them as risks only where the curve follows the diagonal."
+        "Above: observed frequency of the class against the mean predicted probability, in "
+        "ten equal-count bins. Below: how many rows get each probability. Resampling and class "
+        "weights shift a model's probabilities on purpose and the tuned decision makes up for "
+        "it; these are the model's own scores, which the exported pipeline's predict_proba "
+        "calibrates (two classes)."
     )
     return _figure_html(fig, "calibration", caption)
 
