@@ -11,11 +11,13 @@ pipeline, so no training row of a SMOTE neighbour tree leaves with the model.
 from __future__ import annotations
 
 import json
+import sys
+import types
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import joblib
-import skops.io as sio
 
 from autoimb.data.preprocess import Preprocessor
 from autoimb.engine.pipeline import StrategyPipeline
@@ -87,6 +89,28 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 
 
+def _skops() -> Any:
+    """``skops.io``, imported without importing torch.
+
+    skops builds its list of trusted types by importing every scikit-learn module, and
+    scikit-learn's array-API shim for torch imports torch, seconds at every start of `autoimb
+    predict`, though the shim holds no estimator. While skops imports, a stand-in takes the
+    shim's place; it is removed afterwards, so any real use of the shim imports it as usual.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    shim = "sklearn.externals.array_api_compat.torch"
+    stand_in = shim not in sys.modules
+    if stand_in:
+        sys.modules[shim] = types.ModuleType(shim)
+    try:
+        import skops.io
+    finally:
+        if stand_in:
+            del sys.modules[shim]
+    return skops.io
+
+
 def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
     """Write ``model`` to ``path`` (skops, or joblib when the suffix asks for it)."""
     path = Path(path)
@@ -95,15 +119,16 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
             f"{path} already exists; choose another path or allow overwriting (--force)."
         )
     if path.suffix in PICKLE_SUFFIXES:
-        joblib.dump(model, path)
+        joblib.dump(model, path, compress=3)
     else:
-        sio.dump(model, path)
+        # Trees' node arrays compress about five-fold, and reading them back costs no more.
+        _skops().dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     return path
 
 
 def untrusted_types(path: str | Path) -> list[str]:
     """Types in a skops file that autoimb does not write."""
-    return _foreign(sio.get_untrusted_types(file=path))
+    return _foreign(_skops().get_untrusted_types(file=path))
 
 
 def _foreign(found: list[str]) -> list[str]:
@@ -137,7 +162,7 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
             raise AutoImbError(f"{path} is not a readable joblib/pickle file ({exc}).") from exc
     data = path.read_bytes()  # read once: the types checked are the types loaded
     try:
-        found = sio.get_untrusted_types(data=data)
+        found = _skops().get_untrusted_types(data=data)
     except Exception as exc:
         raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
     extra = _foreign(found)
@@ -146,7 +171,7 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
             f"{path} holds types autoimb does not write and will not load: {extra}. "
             "The file may have been tampered with; it was not loaded."
         )
-    return _checked(sio.loads(data, trusted=found), path)
+    return _checked(_skops().loads(data, trusted=found), path)
 
 
 def _checked(model: Any, path: Path) -> Any:

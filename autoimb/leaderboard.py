@@ -9,7 +9,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from autoimb.stages import STAGES
+from autoimb.stages.base import STAGES
 
 STAGE_COLUMNS = STAGES
 

@@ -23,12 +23,7 @@ from autoimb.cli.outputs import (
     is_report,
     write_atomic,
 )
-from autoimb.cli.search import (
-    search_command,
-    worker_command,
-)
 from autoimb.data.files import file_stem, missing_column, read_table, split_columns
-from autoimb.engine.storage import existing_study, study_names
 from autoimb.exceptions import AutoImbError
 
 # The data-file helpers stay importable from here under their private names.
@@ -112,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a new study beside an existing one of the same name (NAME-2, NAME-3, ...)",
     )
-    search.set_defaults(handler=search_command)
+    search.set_defaults(handler=_search)
 
     predict = command(
         "predict",
@@ -198,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--force", action="store_true", help="overwrite a model file that another study wrote"
     )
-    worker.set_defaults(handler=worker_command)
+    worker.set_defaults(handler=_worker)
     return parser
 
 
@@ -362,6 +357,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from autoimb.engine.storage import existing_study, study_names
     from autoimb.export import load, model_card
     from autoimb.report.html import write_study_report
 
@@ -414,6 +410,20 @@ def _report(args: argparse.Namespace) -> int:
         write_atomic(board, lambda temporary: table.to_csv(temporary, index=False))
         say(f"wrote the leaderboard ({len(table)} trials) to {board}")
     return EXIT_OK
+
+
+# Each command imports what it needs when it runs: `autoimb predict` must not pay for Optuna
+# and the search engine at start-up.
+def _search(args: argparse.Namespace) -> int:
+    from autoimb.cli.search import search_command
+
+    return search_command(args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from autoimb.cli.search import worker_command
+
+    return worker_command(args)
 
 
 def _spaces(args: argparse.Namespace) -> int:
