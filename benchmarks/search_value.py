@@ -188,48 +188,51 @@ def run(
 
 
 def summarise(frame: pd.DataFrame) -> str:
-    """Per budget and metric: mean held-out score, trials per minute, and each variant
-    against the shipped policy, paired over (data set, fold)."""
+    """Per budget and metric: each variant against the shipped policy, paired over the
+    (data set, fold) pairs both ran, with trials and trials per minute."""
     frame = frame[frame.error.isna() | (frame.error.astype(str) == "")]
     lines: list[str] = []
     for (budget, metric), part in frame.groupby(["budget", "metric"]):
         wide = part.pivot_table(index=["dataset", "fold"], columns="variant", values="score")
-        wide = wide.dropna()
-        if wide.empty:
+        if "current" not in wide:
             continue
-        speed = part.groupby("variant").trials_per_minute.median()
-        trials = part.groupby("variant").trials.mean()
         rows = []
         for variant in wide.columns:
-            diff = wide[variant] - wide["current"] if "current" in wide else None
+            pair = wide[list(dict.fromkeys([variant, "current"]))].dropna()
+            mine = part[part.variant == variant]
+            diff = pair[variant] - pair["current"]
             p = float("nan")
-            if diff is not None and variant != "current" and (diff.abs() > TIE).any():
-                p = float(wilcoxon(wide[variant], wide["current"], zero_method="zsplit").pvalue)
+            if variant != "current" and (diff.abs() > TIE).any():
+                p = float(wilcoxon(pair[variant], pair["current"], zero_method="zsplit").pvalue)
             rows.append(
                 [
                     variant,
                     VARIANTS[variant].what if variant in VARIANTS else "",
-                    f"{wide[variant].mean():.4f}",
-                    "" if diff is None else f"{diff.mean():+.4f}",
-                    ""
-                    if diff is None
-                    else f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}",
+                    len(pair),
+                    f"{pair[variant].mean():.4f}",
+                    f"{pair['current'].mean():.4f}",
+                    f"{diff.mean():+.4f}",
+                    f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}",
                     "" if np.isnan(p) else f"{p:.3f}",
-                    f"{trials.get(variant, float('nan')):.1f}",
-                    f"{speed.get(variant, float('nan')):.0f}",
+                    f"{mine.trials.mean():.1f}",
+                    f"{mine.complete.mean():.1f}",
+                    f"{mine.trials_per_minute.median():.0f}",
                 ]
             )
-        lines.append(f"### {metric}, {budget:g} s, {len(wide)} (data set, fold) pairs\n")
+        lines.append(f"### {metric}, {budget:g} s\n")
         lines.append(
             table(
                 [
                     "variant",
                     "policy",
-                    "mean held-out",
-                    "vs current",
+                    "pairs",
+                    "held-out",
+                    "current's",
+                    "difference",
                     "better/tie/worse",
                     "Wilcoxon p",
                     "trials",
+                    "complete",
                     "trials/min (median)",
                 ],
                 rows,
