@@ -51,3 +51,10 @@ def add_summary_argument(parser: argparse.ArgumentParser, section: str) -> None:
         help=f"write the {section} section of this markdown file "
         "(default when given without a path: benchmarks/RESULTS.md)",
     )
+
+
+def publish(text: str, summary: Path | None, section: str) -> None:
+    """Print a script's summary, and write it into its section of ``summary`` when given."""
+    print(text)
+    if summary is not None:
+        write_section(summary, section, text)

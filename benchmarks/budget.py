@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import ROOT
-from _markdown import add_summary_argument, table, write_section
+from _markdown import add_summary_argument, publish, table
 
 OUT = ROOT / "benchmarks" / "results" / "budget.csv"
 
@@ -161,9 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
     frame = pd.read_csv(args.out)
     text = summarise(frame)
-    print(text)
-    if args.summary is not None:
-        write_section(args.summary, "budget", text)
+    publish(text, args.summary, "budget")
     return 0
 
 

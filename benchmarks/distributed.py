@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _markdown import add_summary_argument, table, write_section
+from _markdown import add_summary_argument, publish, table
 
 PORT = 55433
 
@@ -303,9 +303,7 @@ def main() -> int:
             ),
         ]
     )
-    print(text)
-    if args.summary is not None:
-        write_section(args.summary, "distributed", text)
+    publish(text, args.summary, "distributed")
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _markdown import add_summary_argument, table, write_section
+from _markdown import add_summary_argument, publish, table
 
 
 def cli(*args: str, cwd: Path) -> float:
@@ -117,9 +117,7 @@ def main() -> int:
             table(["what", "measured", "goal"], rows),
         ]
     )
-    print(text)
-    if args.summary is not None:
-        write_section(args.summary, "export", text)
+    publish(text, args.summary, "export")
     return 0
 
 

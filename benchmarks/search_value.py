@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
-from _markdown import add_summary_argument, table, write_section
+from _markdown import add_summary_argument, publish, table
 from quality import OUTER_FOLDS, SEED, TIE, aligned_proba, score, strategy_label, strategy_names
 
 
@@ -268,9 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(datasets, args.variants, args.metrics, args.budget, args.folds, args.out, args.data_dir)
     frame = pd.read_csv(args.out)
     text = summarise(frame)
-    print(text)
-    if args.summary is not None:
-        write_section(args.summary, "search_value", text)
+    publish(text, args.summary, "search_value")
     return 0
 
 

@@ -39,13 +39,7 @@ def search_command(args: argparse.Namespace) -> int:
     # A journal file rather than SQLite: Optuna advises against SQLite when several processes
     # (parallel workers) write to one study, while its journal file appends under a file lock.
     storage = args.storage or str(out.with_suffix(".optuna.log"))
-    columns = split_columns(
-        read_table(args.data, args.na_values),
-        args.target,
-        id_col=args.id,
-        weight_col=args.weight,
-        group_col=args.group,
-    )
+    columns = _read_columns(args)
     _refuse_label_variants(columns.y, args.target, args.force)
     folds = _folds(args, columns.groups, len(columns.y))
     if args.report:
@@ -74,13 +68,7 @@ def worker_command(args: argparse.Namespace) -> int:
         )
     if not args.data or not args.target:
         raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
-    columns = split_columns(
-        read_table(args.data, args.na_values),
-        args.target,
-        id_col=args.id,
-        weight_col=args.weight,
-        group_col=args.group,
-    )
+    columns = _read_columns(args)
     previous = existing_study(args.storage, args.study_name)
     out = Path(args.out) if args.out else None
     if out is not None:
@@ -243,6 +231,17 @@ def _folds(args: argparse.Namespace, groups: Any, n_rows: int) -> Any:
             f"--group splits by group, and --cv-split {kind} would not: drop one of them."
         )
     return named_folds(args.cv, kind, groups, n_rows)
+
+
+def _read_columns(args: argparse.Namespace) -> Columns:
+    """DATA split into features, labels, ids, weights and groups, as the options name them."""
+    return split_columns(
+        read_table(args.data, args.na_values),
+        args.target,
+        id_col=args.id,
+        weight_col=args.weight,
+        group_col=args.group,
+    )
 
 
 def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:
