@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
-import json
 import os
 import platform
 import shutil
@@ -166,18 +165,28 @@ def distributed(args: argparse.Namespace, data: Path, storage: str, folder: Path
     for process in [creator, *workers]:
         process.wait()
     wall = time.monotonic() - started
-    # The heartbeat grace passes before a dead worker's trial is failed and queued again.
     trials = optuna.load_study(study_name=name, storage=storage).trials
-    finished = [t for t in trials if t.state.is_finished()]
-    ran = [t for t in finished if t.state.name in ("COMPLETE", "PRUNED")]
+    ran = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
     running = [t for t in trials if t.state.name == "RUNNING"]
-    retried = (
-        [t for t in trials if t.system_attrs.get("failed_trial") == killed_trial]
-        if killed_trial is not None
-        else []
+    # A trial run twice: one queued again more than once, or queued again though it had
+    # finished. (Two samplers drawing the same strategy is sampling, not a trial run twice.)
+    queued_for: dict[int, list[int]] = {}
+    for t in trials:
+        if "failed_trial" in t.system_attrs:
+            queued_for.setdefault(int(t.system_attrs["failed_trial"]), []).append(t.number)
+    finished = {t.number for t in ran}
+    twice = sum(len(n) - 1 for n in queued_for.values()) + sum(
+        1 for original in queued_for if original in finished
     )
-    complete_params = [json.dumps(t.params, sort_keys=True) for t in ran]
-    twice = len(complete_params) - len(set(complete_params))
+    retried = (
+        [trials[n] for n in queued_for.get(killed_trial, [])] if killed_trial is not None else []
+    )
+    for t in trials:
+        print(
+            f"trial {t.number:3d} {t.state.name:8s} worker {owner_pid(t)} "
+            f"queued for {t.system_attrs.get('failed_trial', '-')}",
+            flush=True,
+        )
     return {
         "wall": wall,
         "trials": len(ran),
@@ -185,7 +194,7 @@ def distributed(args: argparse.Namespace, data: Path, storage: str, folder: Path
         "killed_trial": killed_trial,
         "killed_pid": victim_pid,
         "retried": [(t.number, t.state.name) for t in retried],
-        "lost": len(running) + (killed_trial is not None and not retried),
+        "lost": len(running) + int(killed_trial is not None and not retried),
         "twice": twice,
         "model": folder / "distributed.skops",
     }
