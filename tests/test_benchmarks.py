@@ -200,3 +200,37 @@ def test_the_autogluon_peer_runs_on_a_tiny_set(keel: Path, tmp_path: Path) -> No
     frame = pd.read_csv(tmp_path / "quality.csv")
     assert len(frame) == 2 and frame.error.isna().all(), frame.error.tolist()
     assert frame.score.between(0, 1).all() and (frame.budget == 5).all()
+
+
+def test_search_value_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sv.csv"
+    args = [
+        "--datasets",
+        "glass_0_6_vs_5",
+        "--budget",
+        "3",
+        "--variants",
+        "current",
+        "all_members_best",
+        "--data-dir",
+        str(keel),
+        "--out",
+        str(out),
+    ]
+    text = run_script("search_value.py", *args, timeout=180)
+    frame = pd.read_csv(out)
+    assert len(frame) == 2 and frame.error.isna().all(), frame.error.tolist()
+    assert (frame.trials > 0).all() and frame.score.between(0, 1).all()
+    assert "| all_members_best |" in text
+    run_script("search_value.py", *args, timeout=120)  # everything is in the CSV: no refit
+    assert len(pd.read_csv(out)) == 2
+
+
+def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
+    out = tmp_path / "budget.csv"
+    text = run_script(
+        "budget.py", "--rows", "400", "--budgets", "3", "--out", str(out), timeout=180
+    )
+    frame = pd.read_csv(out)
+    assert len(frame) == 1 and frame.trials.iloc[0] > 0
+    assert "| 400 | 3 |" in text
