@@ -161,18 +161,19 @@ def search(
         advice=advice,
         allow_other_data=allow_other_data,
     )
-    show = interactive(sys.stderr) if verbose is None else bool(verbose)
-    progress = SearchProgress(
-        sys.stderr,
-        metric_name=the_metric.name,
-        greater_is_better=the_metric.greater_is_better,
-        time_budget=time_budget,
-        n_trials=n_trials,
-        live=interactive(sys.stderr),
-    )
-    if show:
+    watched = interactive(sys.stderr)
+    progress = None
+    if watched if verbose is None else verbose:
+        progress = SearchProgress(
+            sys.stderr,
+            metric_name=the_metric.name,
+            greater_is_better=the_metric.greater_is_better,
+            time_budget=time_budget,
+            n_trials=n_trials,
+            live=watched,
+        )
         settings = dataclasses.replace(settings, callbacks=(*settings.callbacks, progress))
-    with _quiet_optuna(), progress if show else contextlib.nullcontext():
+    with _quiet_optuna(), progress or contextlib.nullcontext():
         outcome = run(settings, data)
         return finish(outcome, settings, data)
 

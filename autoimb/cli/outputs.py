@@ -46,24 +46,28 @@ def is_report(path: Path) -> bool:
 
 
 def is_predictions(path: Path) -> bool:
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
             import pyarrow.parquet  # pandas' own Parquet engine; only the schema is read
 
             columns = list(pyarrow.parquet.read_schema(path).names)
-        else:
-            columns = list(pd.read_csv(path, nrows=0).columns)
-    except Exception:  # not a table at all: certainly not ours
-        return False
+        except Exception:  # not a table at all: certainly not ours
+            return False
+    else:
+        columns = _csv_columns(path)
     return "prediction" in columns and any(str(c).startswith("proba_") for c in columns)
 
 
 def is_leaderboard(path: Path) -> bool:
+    return _csv_columns(path)[:3] == ["trial", "state", "score"]
+
+
+def _csv_columns(path: Path) -> list[str]:
+    """A CSV file's column names; none if it is no table."""
     try:
-        columns = list(pd.read_csv(path, nrows=0).columns)
-    except Exception:
-        return False
-    return columns[:3] == ["trial", "state", "score"]
+        return list(pd.read_csv(path, nrows=0).columns)
+    except Exception:  # not a table at all: certainly not ours
+        return []
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:

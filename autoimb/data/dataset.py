@@ -393,7 +393,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     frame = _as_frame(X)
     if frame.shape[0] == 0:
         raise SchemaError("X has no rows; pass at least one row to predict.")
-    known = [*schema["columns"], *schema.get("dropped", [])]
+    known = {*schema["columns"], *schema.get("dropped", [])}
     if not isinstance(X, pd.DataFrame | pd.Series) and frame.shape[1] != len(known):
         raise SchemaError(
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "

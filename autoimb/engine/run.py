@@ -149,7 +149,6 @@ class _Objective:
         if np.isfinite(steady):
             trial.set_user_attr("steady", steady)
         self.fit_seconds[trial.number] = outcome.fit_seconds
-        self.growth[trial.number] = growth_at_refit(trial.user_attrs["config"])
         self.predictions.add(trial.number, outcome.value, outcome.oof)
         return outcome.value
 
@@ -162,6 +161,7 @@ class _Objective:
             n_rows=len(data.y),
         )
         trial.set_user_attr("config", strategy)
+        self.growth[trial.number] = growth_at_refit(strategy)
 
         def report(step: int, value: float) -> None:
             trial.report(value, step)

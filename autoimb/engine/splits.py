@@ -156,7 +156,7 @@ def _check_groups(groups: Any, n_rows: int | None) -> np.ndarray | None:
         raise AutoImbError(
             f"groups must hold one label per row ({n_rows} rows); got shape {labels.shape}."
         )
-    if labels.dtype.kind in "fc" and np.isnan(labels.astype(complex)).any():
+    if labels.dtype.kind in "fc" and np.isnan(labels).any():
         raise AutoImbError("groups has missing values; give every row a group label.")
     if labels.dtype == object and any(v is None or v != v for v in labels):
         raise AutoImbError("groups has missing values; give every row a group label.")
