@@ -161,17 +161,20 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         except Exception as exc:
             raise AutoImbError(f"{path} is not a readable joblib/pickle file ({exc}).") from exc
     data = path.read_bytes()  # read once: the types checked are the types loaded
+    sio = _skops()
     try:
-        found = _skops().get_untrusted_types(data=data)
-    except Exception as exc:
-        raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
-    extra = _foreign(found)
-    if extra:
+        # skops refuses the file before building anything if it holds a type not listed, so
+        # one pass checks and loads; listing the file's types first would walk it twice.
+        model = sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except sio.exceptions.UntrustedTypesFoundException:
+        extra = _foreign(sio.get_untrusted_types(data=data))
         raise UntrustedModelError(
             f"{path} holds types autoimb does not write and will not load: {extra}. "
             "The file may have been tampered with; it was not loaded."
-        )
-    return _checked(_skops().loads(data, trusted=found), path)
+        ) from None
+    except Exception as exc:
+        raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
+    return _checked(model, path)
 
 
 def _checked(model: Any, path: Path) -> Any:
