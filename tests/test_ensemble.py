@@ -7,7 +7,10 @@ from sklearn.base import clone
 
 from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.finish import _select_ensemble
 from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.run import Predictions, SearchOutcome
+from autoimb.engine.settings import SearchSettings
 from autoimb.exceptions import AutoImbError
 from autoimb.export import TRUSTED_TYPES
 from autoimb.metrics.registry import get_metric
@@ -18,6 +21,8 @@ from autoimb.posthoc.ensemble import (
     members_of,
     select_ensemble,
 )
+from autoimb.posthoc.fast_scores import fold_scorer
+from autoimb.posthoc.greedy import prune
 from autoimb.posthoc.threshold import ThresholdedClassifier, honest_score
 
 CONFIGS = {
@@ -160,10 +165,13 @@ def test_fast_ranking_scores_equal_honest_score(metric, n_classes):
     folds = rng.integers(0, 3, n)
     for weights in (None, rng.random(n)):
         fast = _honest_scorer(y, weights, folds, get_metric(metric), 1)(proba)
-        slow, _ = honest_score(
+        slow, slow_folds = honest_score(
             y, proba, folds, get_metric(metric), sample_weight=weights, pos_label=1
         )
         assert fast == pytest.approx(slow, abs=1e-12)
+        pooled, per_fold = fold_scorer(y, weights, folds, get_metric(metric), 1)(proba)
+        assert pooled == pytest.approx(slow, abs=1e-12)
+        assert per_fold == pytest.approx(slow_folds, abs=1e-12)
 
 
 def test_multiclass_selection(glass):
@@ -257,3 +265,63 @@ def test_members_of_follows_the_decision(library, fitted):
     assert sum(weights) == pytest.approx(1.0)
     with pytest.raises(AutoImbError, match="no fitted estimator"):
         members_of(sel, {})
+
+
+# ------------------------------------------------------------------------------ pruning
+
+
+@pytest.mark.parametrize("metric", ["f1", "mcc"])
+def test_a_member_the_others_already_make_is_dropped_and_the_helpful_stay(library, metric):
+    """The first candidate predicts exactly the blend of the other two: it adds nothing."""
+    data, cv, oofs = library
+    scores = fold_scorer(data.y, None, cv.fold_ids, get_metric(metric), data.pos_label)
+    halves = scores((oofs[0] + oofs[1]) / 2)
+    for alone in (scores(oofs[0]), scores(oofs[1])):  # each helps the other, on every count
+        assert halves[0] > alone[0] and np.mean(halves[1]) > np.mean(alone[1])
+    stack = np.stack([(oofs[0] + oofs[1]) / 2, oofs[0], oofs[1]])
+    counts, dropped = prune(stack, np.array([1, 1, 1]), scores, 1.0)
+    assert dropped == [0]
+    np.testing.assert_array_equal(counts, [0, 1, 1])
+
+
+def test_pruning_follows_a_cost_downwards(library):
+    """A cost is minimised: the member whose share raises it is the one dropped."""
+    data, cv, oofs = library
+    cost = get_metric("cost:fn=10,fp=1")
+    scores = fold_scorer(data.y, None, cv.fold_ids, cost, data.pos_label)
+    stack = np.stack([oofs[0], oofs[1]])
+    assert scores(oofs[0])[0] < scores((2 * oofs[0] + oofs[1]) / 3)[0]  # trial 1 costs here
+    counts, dropped = prune(stack, np.array([2, 1]), scores, -1.0)
+    assert dropped == [1]
+    np.testing.assert_array_equal(counts, [2, 0])
+    _, misread = prune(stack, np.array([2, 1]), scores, 1.0)  # a cost read as a gain
+    assert misread == [0]
+
+
+@pytest.mark.parametrize("metric", ["average_precision", "mcc"])
+def test_selection_drops_the_members_that_add_nothing(library, metric):
+    data, cv, oofs = library
+    metric = get_metric(metric)
+    sel = select_ensemble(oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label)
+    assert sel.dropped, "the greedy path picked a trial the ensemble does not need"
+    assert not set(sel.dropped) & set(sel.weights)
+    assert sum(sel.weights.values()) == pytest.approx(1.0)
+    assert sel.to_dict()["dropped"] == list(sel.dropped)
+    again = select_ensemble(oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label)
+    assert again == sel  # the same inputs, the same ensemble: nothing depends on the clock
+
+
+def test_the_search_notes_how_many_members_were_dropped(library):
+    data, cv, oofs = library
+    predictions = Predictions(True)
+    for number, oof in oofs.items():
+        predictions.add(number, 0.0, oof)
+    outcome = SearchOutcome(None, cv, predictions, 0, {}, {})
+    settings = SearchSettings(metric=get_metric("average_precision"), space=None)
+    notes: list[str] = []
+    selection, used = _select_ensemble(outcome, settings, data, 1, notes)
+    assert used and selection.dropped
+    dropped = ", ".join(str(n) for n in selection.dropped)
+    expected = f"{len(selection.dropped)} member(s) the selection had picked (trial(s) {dropped})"
+    assert any(note.startswith(expected) for note in notes)
+    assert set(selection.final_weights) == set(selection.weights)

@@ -263,6 +263,13 @@ def _select_ensemble(
                 f"overrun the budget ({left:.0f} s left); the single best trial was refitted."
             )
             return selection, False
+    if selection.chosen and selection.dropped:
+        trials = ", ".join(str(n) for n in selection.dropped)
+        notes.append(
+            f"{len(selection.dropped)} member(s) the selection had picked (trial(s) {trials}) "
+            f"were dropped: the ensemble's out-of-fold {settings.metric.name} was no worse "
+            "without them, so the model is smaller and predicts faster."
+        )
     return selection, selection.chosen
 
 

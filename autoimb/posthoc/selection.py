@@ -36,8 +36,15 @@ from autoimb.exceptions import AutoImbError
 from autoimb.metrics.metric import Metric
 from autoimb.posthoc.blend import FloatArray, blend, stack_candidates
 from autoimb.posthoc.crossfit import honest_score
-from autoimb.posthoc.fast_scores import Scorer, honest_scorer
-from autoimb.posthoc.greedy import TIE, OutOfTime, greedy, nested_scores, plan_steps
+from autoimb.posthoc.fast_scores import Scorer, fold_scorer, honest_scorer
+from autoimb.posthoc.greedy import (
+    TIE,
+    OutOfTime,
+    greedy,
+    nested_scores,
+    plan_steps,
+    prune,
+)
 
 __all__ = ["EnsembleSelection", "select_ensemble"]
 
@@ -68,6 +75,9 @@ class EnsembleSelection:
         Honest score after each greedy step, the first being the single best.
     notes : tuple of str
         What the time limit or the data cut short.
+    dropped : tuple of int
+        Trials the greedy path picked but :func:`~autoimb.posthoc.greedy.prune` took out again,
+        since the ensemble scored no worse without them; in the order they were dropped.
     """
 
     weights: dict[int, float]
@@ -82,6 +92,7 @@ class EnsembleSelection:
     nested_single_score: float | None = None
     history: tuple[float, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
+    dropped: tuple[int, ...] = field(default=())
 
     @property
     def final_weights(self) -> dict[int, float]:
@@ -104,6 +115,7 @@ class EnsembleSelection:
             ),
             "history": [float(s) for s in self.history],
             "notes": list(self.notes),
+            "dropped": [int(n) for n in self.dropped],
         }
 
 
@@ -187,8 +199,10 @@ def _plan(
     calls_left = None
     if deadline is not None:
         per_call = max((time.monotonic() - started) / len(task.keys), 1e-6)
-        # Three scores are kept back for the final, exact re-scoring.
-        calls_left = max(0.0, (deadline - time.monotonic()) / per_call - 3)
+        # Kept back: three scores for the final, exact re-scoring, and for each pruning (the
+        # main one and one per nested fold) one score per member, each about two of these.
+        pruning = 2 * (n_folds + 1) * min(max_size, len(task.keys))
+        calls_left = max(0.0, (deadline - time.monotonic()) / per_call - 3 - pruning)
     steps, nest = plan_steps(
         int(max_size), len(task.keys), n_folds, nested and n_folds >= 3, calls_left
     )
@@ -293,6 +307,9 @@ def select_ensemble(
 ) -> EnsembleSelection:
     """Greedy ensemble selection over trials' OOF probabilities, kept only if it pays.
 
+    A member the greedy path picked is dropped again when the ensemble scores no worse
+    without it (:func:`~autoimb.posthoc.greedy.prune`), so the served model is smaller.
+
     Parameters
     ----------
     candidates
@@ -318,6 +335,8 @@ def select_ensemble(
     steps, nest, notes = _plan(task, started, deadline, max_size, nested)
     start = task.keys.index(single_best)
     counts, _, history = greedy(task.stack, score, start, steps, task.sign, deadline)
+    scores_by_fold = fold_scorer(task.y, task.w, task.folds, metric, task.pos_label)
+    counts, dropped = prune(task.stack, counts, scores_by_fold, task.sign)
     weights = {task.keys[i]: float(c / counts.sum()) for i, c in enumerate(counts) if c > 0}
     # Recomputed from the exact weights, so the reported score is that of `blend(weights)`.
     scores = (task.honest(blend(candidates, weights))[0], single_score)
@@ -337,4 +356,5 @@ def select_ensemble(
         nested_single_score=None if both[1] is None else float(both[1]),
         history=tuple(float(h) for h in history),
         notes=tuple(notes),
+        dropped=tuple(task.keys[i] for i in dropped),
     )
