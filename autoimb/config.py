@@ -40,6 +40,9 @@ ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time l
 
 # Choosing and reporting.
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for
+IMPORTANCE_REPEATS = 3  # the winner's permutation importance: shuffles of a column per fold ...
+IMPORTANCE_ROWS = 10_000  # ... on at most this many validation rows in all (folds subsampled)
+IMPORTANCE_BATCH_ROWS = 100_000  # shuffled copies predicted in one call, at most
 KEPT_PREDICTIONS = 20  # out-of-fold predictions of the best trials kept for ensembles
 MIN_CHOICE = 3  # fewest finished trials for the winner to be measured again on fresh folds
 # Trials within this many paired standard errors of the best count as equally good, and the

@@ -62,6 +62,9 @@ class SearchResult:
         ``reason`` says what was chosen and why), or None when it was not tried.
     advice
         The learning curve over the minority-class size, when asked for (``advice=True``).
+    feature_importance
+        How much each input column matters to the winner, by permutation out of fold (see the
+        property), or None when the budget left no time for it.
     """
 
     best_pipeline: ThresholdedClassifier
@@ -106,6 +109,23 @@ class SearchResult:
             sample_weight=ev.sample_weight,
             pos_label=ev.pos_label,
         )
+
+    @property
+    def feature_importance(self) -> pd.DataFrame | None:
+        """``feature``, ``importance``, ``std``: most important input column first.
+
+        Each fold's model predicts its own validation rows with one column shuffled; the
+        importance is the mean drop of a score that needs no threshold (``attrs["score"]``: the
+        metric itself when it ranks probabilities, else average precision) over folds ×
+        repeats, and ``std`` its spread. Near zero, or below it, means the winner does not
+        need the column. None when there was no time for it (``notes`` says so).
+        """
+        entry = getattr(self.best_pipeline, "model_card_", {}).get("feature_importance")
+        if not entry:
+            return None
+        table = pd.DataFrame(entry["features"], columns=["feature", "importance", "std"])
+        table.attrs.update({k: v for k, v in entry.items() if k != "features"})
+        return table
 
     @property
     def leaderboard(self) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from autoimb.progress import SearchProgress, format_seconds
 from autoimb.strategy import strategy_label
 
 FAST = ["--space", "fast", "--cv", "3", "--seed", "0"]
-SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "next", "data"}
+SECTIONS = {"winner", "curves", "features", "leaderboard", "history", "choices", "next", "data"}
 
 
 def run(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:

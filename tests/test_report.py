@@ -12,7 +12,7 @@ from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import REPORT_METRICS
 from autoimb.report.html import write_study_report
 
-SECTIONS = {"winner", "curves", "leaderboard", "history", "choices", "next", "data"}
+SECTIONS = {"winner", "curves", "features", "leaderboard", "history", "choices", "next", "data"}
 
 
 class Page(HTMLParser):
@@ -52,7 +52,8 @@ def test_report_html_holds_every_section_with_embedded_images(result, tmp_path):
     path = result.report_html(tmp_path / "sub" / "report.html")
     text, page = read(path)
     assert page.sections == SECTIONS
-    assert len(page.images) >= 7  # PR, ROC, threshold, calibration, history, choices, importances
+    # PR, ROC, threshold, calibration, feature importance, history, choices, importances
+    assert len(page.images) >= 8
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert page.links == []
     for name in REPORT_METRICS:
@@ -60,6 +61,10 @@ def test_report_html_holds_every_section_with_embedded_images(result, tmp_path):
     assert "Confusion matrix" in text and "imbalance ratio" in text
     assert "f1 against the threshold" in text  # the alt text of the threshold figure
     assert "Importances could not be computed" not in text
+    # Every input column, with its drop in average precision and that drop's spread.
+    assert "alt='feature importance'" in text and "drop in average_precision" in text
+    for row in result.feature_importance.itertuples():
+        assert f"<td>{html.escape(row.feature)}</td><td>{row.importance:.4f}</td>" in text
 
 
 def test_study_alone_gives_the_search_sections_and_says_what_curves_need(result, tmp_path):
@@ -67,6 +72,7 @@ def test_study_alone_gives_the_search_sections_and_says_what_curves_need(result,
     assert page.sections == SECTIONS
     assert "need its out-of-fold predictions" in text
     assert "Precision and recall" not in text
+    assert "No feature importance was measured" in text
     assert len(page.images) >= 3  # history, choices, importances
 
 
@@ -75,7 +81,8 @@ def test_study_with_its_data_recomputes_the_winners_curves(result, small_binary,
     text, page = read(write_study_report(tmp_path / "again.html", study=result.study, X=X, y=y))
     assert "computed again" in text
     assert "Precision and recall" in text and "equal-count bins" in text
-    assert len(page.images) >= 7
+    assert "alt='feature importance'" in text  # measured again with the winner's fold models
+    assert len(page.images) >= 8
 
 
 def test_model_card_alone_describes_the_winner(result, tmp_path):
@@ -83,7 +90,7 @@ def test_model_card_alone_describes_the_winner(result, tmp_path):
     text, page = read(write_study_report(tmp_path / "card.html", model_card=card))
     assert "No study was found" in text
     assert f"{result.best_score:.4f}" in text
-    assert page.images == []
+    assert len(page.images) == 1 and "alt='feature importance'" in text  # from the card
 
 
 def test_multiclass_report_draws_one_curve_per_class(glass, tmp_path):

@@ -10,7 +10,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -159,15 +159,58 @@ class CrossValidation:
         return np.sort(np.concatenate([train[y != largest], kept]))
 
 
+@dataclass(frozen=True)
+class FittedFold:
+    """A strategy fitted on one fold's training rows, and the rows it predicts out of fold."""
+
+    valid: np.ndarray
+    pipeline: StrategyPipeline
+
+
 @dataclass
 class Evaluation:
-    """What one strategy did under cross-validation."""
+    """What one strategy did under cross-validation; ``models`` when asked to keep them."""
 
     oof: np.ndarray
     value: float
     fold_scores: list[float]
     decision: Decision
     fit_seconds: float
+    models: list[FittedFold] = field(default_factory=list)
+
+
+def fit_fold(
+    config: Mapping[str, Any],
+    cv: CrossValidation,
+    fold: Fold,
+    *,
+    random_state: int | None = None,
+    n_threads: int = 1,
+    max_rows: int | None = None,
+    deadline: float | None = None,
+    pretrained: Mapping[str, Any] | None = None,
+    member_share: float = 1.0,
+) -> StrategyPipeline:
+    """The strategy fitted on one fold's training rows (see :func:`evaluate`)."""
+    data = cv.data
+    weights = data.sample_weight
+    pipeline = StrategyPipeline(
+        config,
+        data.schema(),
+        random_state=random_state,
+        n_threads=n_threads,
+        max_rows=max_rows,
+        pretrained=pretrained,
+        member_share=member_share,
+    )
+    return pipeline.fit_transformed(
+        fold.preprocessor,
+        fold.X_train,
+        data.y[fold.train],
+        None if weights is None else weights[fold.train],
+        n_classes=data.n_classes,
+        deadline=deadline,
+    )
 
 
 def evaluate(
@@ -183,6 +226,7 @@ def evaluate(
     fraction: float = 1.0,
     pretrained: Mapping[str, Any] | None = None,
     member_share: float = 1.0,
+    keep_models: bool = False,
 ) -> Evaluation:
     """Fit the strategy on each fold's training rows and predict its validation rows.
 
@@ -193,34 +237,33 @@ def evaluate(
     subsample of each training fold (every minority row kept) and predicts all validation rows,
     for multi-fidelity searches on large data; ``member_share`` < 1 fits that share of each
     averaged ensemble's members (:class:`autoimb.engine.pipeline.StrategyPipeline`).
+    ``keep_models`` keeps each fold's fitted pipeline, for work that needs the fold models
+    themselves (the winner's permutation importance), not only their predictions.
     """
     data = cv.data
     oof = np.zeros((len(data.y), data.n_classes))
     weights = data.sample_weight
     running: list[float] = []
     fit_seconds = 0.0
+    models: list[FittedFold] = []
     for k in range(cv.n_splits):
         fold = cv.fold(k, cv.subsample(k, fraction, seed=random_state or 0))
         started = time.perf_counter()
-        pipeline = StrategyPipeline(
+        pipeline = fit_fold(
             config,
-            data.schema(),
+            cv,
+            fold,
             random_state=random_state,
             n_threads=n_threads,
             max_rows=max_rows,
+            deadline=deadline,
             pretrained=pretrained,
             member_share=member_share,
         )
-        pipeline.fit_transformed(
-            fold.preprocessor,
-            fold.X_train,
-            data.y[fold.train],
-            None if weights is None else weights[fold.train],
-            n_classes=data.n_classes,
-            deadline=deadline,
-        )
         oof[fold.valid] = pipeline.predict_proba_transformed(fold.X_valid)
         fit_seconds += time.perf_counter() - started
+        if keep_models:
+            models.append(FittedFold(fold.valid, pipeline))
         if report is not None:
             running.append(_fold_score(metric, data, oof, fold.valid))
             report(k, float(np.mean(running)))
@@ -233,7 +276,8 @@ def evaluate(
     decision, _ = choose_decision(
         y, scored, metric, sample_weight=weights, pos_label=data.pos_label
     )
-    return Evaluation(oof, float(value), [float(s) for s in fold_scores], decision, fit_seconds)
+    fold_values = [float(s) for s in fold_scores]
+    return Evaluation(oof, float(value), fold_values, decision, fit_seconds, models)
 
 
 def _fold_score(metric: Metric, data: Dataset, oof: np.ndarray, rows: np.ndarray) -> float:

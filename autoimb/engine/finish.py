@@ -1,4 +1,5 @@
-"""After the trials: ensemble or single winner, threshold, fresh-fold score, refit, model card.
+"""After the trials: ensemble or single winner, threshold, fresh-fold score, feature importance,
+refit, model card.
 
 Every way a search ends goes through :func:`finish`: a finished ``search()``, a worker joining
 a study, and the command line's Ctrl-C (:func:`finish_study`, which has no trials of its own).
@@ -25,7 +26,8 @@ from autoimb.engine.budget import (
     refit_seconds,
     remaining,
 )
-from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.evaluate import CrossValidation, FittedFold, evaluate
+from autoimb.engine.importance import winner_importance
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.remeasure import Remeasured, ensemble_score, remeasure
 from autoimb.engine.run import Predictions, SearchOutcome
@@ -58,19 +60,34 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     threads = model_threads(1, len(data.y))
     notes: list[str] = []
     best = _choose_winner(outcome, settings.metric, notes)
-    oof = _winner_oof(outcome, settings, best.number, threads)
+    oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
     selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
     members = selection.final_weights if used else {best.number: 1.0}
     configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
+    after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
         measured = ensemble_score(float(selection.score), selection.nested_score)
     else:
-        after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
         measured = remeasure(
-            configs, members, float(best.value), outcome, settings, data, threads, after=after
+            configs,
+            members,
+            float(best.value),
+            outcome,
+            settings,
+            data,
+            threads,
+            after=after,
+            keep_models=settings.importance,
         )
     notes.append(measured.note)
+    # Fold models are let go before the refit, which may be as large.
+    fold_models = measured.models or (recomputed if len(members) == 1 else [])
+    measured.models, recomputed = [], []
+    importance = winner_importance(
+        configs, members, fold_models, outcome, settings, data, threads, after=after, notes=notes
+    )
+    del fold_models
     # Scores, threshold, calibration and interval use the rows some fold validated.
     y, oof, fold_ids, weights = outcome.cv.scores(
         data.y, oof, outcome.cv.fold_ids, data.sample_weight
@@ -117,6 +134,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     pipeline.model_card_["notes"] = notes  # the same list: notes added below reach it too
     # How predict_proba is calibrated; predict's labels do not depend on it.
     pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")
+    # Permutation importance of the input columns, out of fold; None when there was no time.
+    pipeline.model_card_["feature_importance"] = importance
     result = SearchResult(
         pipeline,
         measured.score,
@@ -174,13 +193,14 @@ def _choose_winner(
 
 def _winner_oof(
     outcome: SearchOutcome, settings: SearchSettings, best: int, threads: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[FittedFold]]:
     """The best trial's out-of-fold probabilities, computed again for a resumed study (its
-    winner's predictions were made in an earlier process)."""
+    winner's predictions were made in an earlier process); then also its fold models, kept for
+    its feature importance."""
     oof = outcome.predictions.get(best)
     if oof is not None:
-        return oof
-    return evaluate(
+        return oof, []
+    again = evaluate(
         outcome.study.trials[best].user_attrs["config"],
         outcome.cv,
         settings.metric,
@@ -188,7 +208,9 @@ def _winner_oof(
         n_threads=threads,
         pretrained=settings.pretrained,
         member_share=config.SEARCH_MEMBER_SHARE,
-    ).oof
+        keep_models=settings.importance,
+    )
+    return again.oof, again.models
 
 
 def _refit(
@@ -346,7 +368,8 @@ def finish_study(
     """The best so far of a study whose search was stopped, refitted as a finished one would be.
 
     No predictions of its trials are in memory, so no ensemble is tried, and the model is asked
-    for now: no fresh-fold measure either. None when no trial has finished.
+    for now: no fresh-fold measure or feature importance either. None when no trial has
+    finished.
     """
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         return None
@@ -360,6 +383,7 @@ def finish_study(
         study_name=study.study_name,
         random_state=seed,
         remeasure=False,
+        importance=False,
     )
     outcome = SearchOutcome(
         study,

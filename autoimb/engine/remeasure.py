@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from optuna.trial import TrialState
@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 from autoimb import config
 from autoimb.data.dataset import Dataset
 from autoimb.engine.budget import row_budget
-from autoimb.engine.evaluate import evaluate
+from autoimb.engine.evaluate import FittedFold, evaluate
 from autoimb.engine.run import SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.exceptions import TrialTimeout
@@ -44,12 +44,14 @@ SELECTED_ON = "the ensemble's selection score: optimistic"
 
 @dataclass
 class Remeasured:
-    """``best_score`` (``score``), how it was measured (``basis``), and the score that chose."""
+    """``best_score`` (``score``), how it was measured (``basis``), and the score that chose;
+    ``models``: the fresh folds' fitted winner, when asked to keep them."""
 
     search_score: float
     score: float
     basis: str
     note: str
+    models: list[FittedFold] = field(default_factory=list)
 
     @property
     def honest(self) -> bool:
@@ -87,10 +89,13 @@ def remeasure(
     n_threads: int,
     *,
     after: float = 0.0,
+    keep_models: bool = False,
 ) -> Remeasured:
     """Cross-validate the single winner on a split with another seed.
 
     ``after``: seconds of the budget that work after this one still needs (the refit).
+    ``keep_models``: keep the fresh folds' fitted winner, so its permutation importance costs
+    predictions only.
 
     Long by design: each reason not to measure again returns its own note.
     """
@@ -121,7 +126,7 @@ def remeasure(
         why = f"{outcome.cv.folds.describe()} cannot be drawn anew"
         return Remeasured(search_score, search_score, CHOSEN_ON, skipped.format(why=why))
     try:
-        oof = {
+        measured = {
             n: evaluate(
                 strategy,
                 cv,
@@ -132,9 +137,11 @@ def remeasure(
                 deadline=settings.deadline,
                 pretrained=settings.pretrained,
                 member_share=config.SEARCH_MEMBER_SHARE,
-            ).oof
+                keep_models=keep_models and len(configs) == 1,
+            )
             for n, strategy in configs.items()
         }
+        oof = {n: m.oof for n, m in measured.items()}
         proba = blend(oof, weights) if len(oof) > 1 else next(iter(oof.values()))
         y, proba, fold_ids, rows = cv.scores(data.y, proba, cv.fold_ids, data.sample_weight)
         fresh, _ = honest_score(
@@ -149,4 +156,5 @@ def remeasure(
         FRESH,
         f"best_score is the winner's {name} on a fresh split into {cv.n_splits} folds "
         f"({fresh:.4f}); on the folds that chose it, it scored {search_score:.4f}.",
+        [fitted for m in measured.values() for fitted in m.models],
     )

@@ -41,6 +41,7 @@ class SearchSettings:
     ensemble: bool = True
     advice: bool = False
     remeasure: bool = True
+    importance: bool = True  # the winner's permutation importance, when the budget has room
     allow_other_data: bool = False  # resume a study created on other data (its scores mix)
 
     def __post_init__(self) -> None:

@@ -29,6 +29,7 @@ from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard
 from autoimb.metrics.registry import confusion_matrix, report_metrics
 from autoimb.report import GENERATOR_TAG
+from autoimb.report.features import features_html
 from autoimb.report.guidance import how_sure_html, what_next_html
 from autoimb.report.plots import (
     calibration_figure,
@@ -137,6 +138,7 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     sections = [
         ("winner", "Winner", _winner_section(winner)),
         ("curves", "Curves", _curves_section(winner)),
+        ("features", "Which columns matter", features_html(winner.importance)),
         ("leaderboard", "Leaderboard", _leaderboard_section(board, done)),
         ("history", "Optimisation history", _history_section(board, done, metric, maximize)),
         ("choices", "Which choices mattered", _choices_section(study, done, metric, maximize)),

@@ -97,6 +97,40 @@ def importance_figure(importances: Mapping[str, float]) -> str:
     )
 
 
+def feature_importance_figure(importance: Mapping[str, Any], top: int = 20) -> str:
+    """The input columns whose shuffling costs the winner most, with their spread."""
+    table = pd.DataFrame(importance["features"], columns=["feature", "importance", "std"])
+    shown = table.head(top).iloc[::-1]
+    score = str(importance.get("score", "score"))
+    fig, ax = _figure(7, 0.32 * len(shown) + 1.3)
+    ax.barh(
+        shown["feature"].astype(str),
+        shown["importance"],
+        xerr=shown["std"],
+        color=ACCENT,
+        ecolor="#3e4c59",
+        capsize=3,
+        label="mean drop ± one standard deviation",
+    )
+    ax.axvline(0, color="grey", lw=1)
+    ax.set(xlabel=f"drop in {score} when the column is shuffled")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    shown_of = ""
+    if len(table) > top:
+        shown_of = f" The {len(shown)} most important of {len(table)} columns."
+    return _figure_html(
+        fig,
+        "feature importance",
+        f"Each fold's model scores its own validation rows again with one column shuffled "
+        f"({importance.get('repeats', '?')} times in each of {importance.get('folds', '?')} "
+        f"folds, {importance.get('rows', 0):,} rows in all); the bar is the mean drop in "
+        f"{html.escape(score)}, the line one standard deviation over folds × repeats. A bar "
+        f"near zero, or below it, is a column the winner does not need.{shown_of}",
+    )
+
+
 # ----------------------------------------------------------------------------------- curves
 
 

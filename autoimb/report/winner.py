@@ -57,6 +57,7 @@ class Winner:
     interval: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)  # the search's own notes
     advice: str | None = None  # the learning-curve advice, when it was measured
+    importance: dict[str, Any] | None = None  # the model card's permutation importance
 
     @classmethod
     def from_result(cls, result: Any) -> Winner:
@@ -75,6 +76,7 @@ class Winner:
             interval=result.score_interval,
             notes=list(result.notes),
             advice=result.advice.summary() if result.advice is not None else None,
+            importance=result.best_pipeline.model_card_.get("feature_importance"),
         )
 
     @classmethod
@@ -90,6 +92,7 @@ class Winner:
             score_basis=card.get("score_basis", "cross-validated"),
             interval=tuple(card["score_interval"]) if card.get("score_interval") else None,
             notes=list(card.get("notes", [])),
+            importance=card.get("feature_importance"),
         )
 
     @classmethod
@@ -111,7 +114,8 @@ class Winner:
     def reevaluate(
         self, X: Any, y: Any, *, cv: int = 5, seed: int = 0, sample_weight: Any = None
     ) -> None:
-        """Cross-validate the winner's strategy again on its training data, for its curves."""
+        """Cross-validate the winner's strategy again on its training data, for its curves,
+        and its feature importance when its model card had none."""
         from autoimb.data.dataset import validate
         from autoimb.engine.evaluate import CrossValidation, evaluate
 
@@ -126,17 +130,21 @@ class Winner:
         strategy = parse_strategy(self.config)
         singles = strategy.members if isinstance(strategy, Ensemble) else {0: strategy}
         weights = strategy.weights if isinstance(strategy, Ensemble) else {0: 1.0}
-        oofs = {
+        evaluations = {
             n: evaluate(
                 single.to_config(),
                 folds,
                 self.metric,
                 random_state=seed,
                 n_threads=model_threads(1, len(data.y)),
-            ).oof
+                keep_models=self.importance is None,
+            )
             for n, single in singles.items()
         }
+        oofs = {n: e.oof for n, e in evaluations.items()}
         proba = blend(oofs, weights) if len(oofs) > 1 else next(iter(oofs.values()))
+        if self.importance is None:
+            self.importance = _importance(evaluations, weights, data, self.metric, seed)
         self.oof = OutOfFold.of(data.y, proba, data.sample_weight)
         self.classes, self.summary = classes, data.summary()
         if self.score is None:
@@ -148,6 +156,27 @@ class Winner:
                 sample_weight=data.sample_weight,
                 pos_label=data.pos_label,
             )[0]
+
+
+def _importance(
+    evaluations: Mapping[int, Any],
+    weights: Mapping[int, float],
+    data: Any,
+    metric: Metric,
+    seed: int,
+) -> dict[str, Any] | None:
+    """Permutation importance of the members' fold models, blended as the winner blends them."""
+    from autoimb.engine.importance import FoldModel, card_entry, permutation_importance
+
+    n_folds = len(next(iter(evaluations.values())).models)
+    folds = [
+        FoldModel(
+            next(iter(evaluations.values())).models[k].valid,
+            tuple((e.models[k].pipeline, float(weights[n])) for n, e in evaluations.items()),
+        )
+        for k in range(n_folds)
+    ]
+    return card_entry(permutation_importance(folds, data, metric, n_folds=n_folds, seed=seed))
 
 
 def study_attrs(study: optuna.Study) -> dict[str, Any]:

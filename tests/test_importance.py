@@ -1,0 +1,200 @@
+"""The winner's permutation importance: real fits, out of fold, within the budget."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+import autoimb
+from autoimb.data.dataset import validate
+from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.finish import finish, finish_study
+from autoimb.engine.importance import (
+    FoldModel,
+    OutOfTime,
+    capped_rows,
+    permutation_importance,
+    winner_importance,
+)
+from autoimb.engine.run import Predictions, SearchOutcome
+from autoimb.engine.settings import SearchSettings
+from autoimb.metrics.registry import get_metric
+
+LIGHTGBM = {"model": {"name": "lightgbm", "n_estimators": 50}}
+LOGISTIC = {"weighting": {"name": "balanced"}, "model": {"name": "logistic_regression"}}
+
+
+@pytest.fixture(scope="module")
+def planted(yeast4):
+    """yeast4 with a text column that carries the label (missing in a tenth of the rows), and
+    a numeric and a text column of pure noise; LightGBM fitted on 3 folds."""
+    X, y = yeast4
+    rng = np.random.default_rng(1)
+    positive = (y == y.value_counts().idxmin()).to_numpy()
+    site = np.where(
+        rng.random(len(y)) < np.where(positive, 0.7, 0.05),
+        "north",
+        rng.choice(["south", "east"], len(y)),
+    )
+    X = X.assign(
+        site=site, noise=rng.normal(size=len(y)), noise_text=rng.choice(["a", "b"], len(y))
+    )
+    X.loc[rng.random(len(y)) < 0.1, "site"] = np.nan
+    data = validate(X, y)
+    cv = CrossValidation(data, 3, random_state=0)
+    fitted = evaluate(LIGHTGBM, cv, get_metric("f1"), random_state=0, keep_models=True)
+    return data, cv, [FoldModel(m.valid, ((m.pipeline, 1.0),)) for m in fitted.models]
+
+
+@pytest.mark.parametrize(("metric", "score"), [("f1", "average_precision"), ("roc_auc", "roc_auc")])
+def test_the_planted_column_leads_and_text_noise_does_not_count(planted, metric, score):
+    data, _, folds = planted
+    table = permutation_importance(folds, data, get_metric(metric), n_folds=3, seed=0)
+    assert list(table.columns) == ["feature", "importance", "std"]
+    assert sorted(table["feature"]) == sorted(data.X.columns)
+    assert table["importance"].is_monotonic_decreasing
+    by_name = table.set_index("feature")
+    site = by_name.loc["site"]
+    assert site["importance"] > 2 * site["std"] > 0  # shuffling it costs, fold after fold
+    assert site["importance"] > by_name.loc[["noise", "noise_text"], "importance"].max()
+    assert abs(by_name.loc["noise_text", "importance"]) < 0.03
+    assert table.attrs == {"score": score, "rows": len(data.y), "folds": 3, "repeats": 3}
+
+
+def test_the_same_seed_gives_the_same_table(planted):
+    data, _, folds = planted
+    first = permutation_importance(folds, data, get_metric("f1"), n_folds=3, seed=0)
+    again = permutation_importance(folds, data, get_metric("f1"), n_folds=3, seed=0)
+    other = permutation_importance(folds, data, get_metric("f1"), n_folds=3, seed=1)
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.allclose(
+        first.set_index("feature")["importance"], other.set_index("feature")["importance"]
+    )
+
+
+def test_large_folds_keep_their_rare_rows_and_their_class_balance(yeast4):
+    y = validate(*yeast4).y
+    valid = np.arange(len(y))
+    rare = np.flatnonzero(y != np.argmax(np.bincount(y)))
+    rows, factor = capped_rows(valid, y, 300, np.random.default_rng(0))
+    assert len(rows) == 300 and set(rare) <= set(rows)
+    # Weighted, the sample has the fold's class counts again.
+    for label, count in enumerate(np.bincount(y)):
+        assert factor[y[rows] == label].sum() == pytest.approx(count)
+    rows, factor = capped_rows(valid, y, 60, np.random.default_rng(0))
+    assert len(rows) == 60 and np.isin(rows, rare).sum() == 30
+    assert factor[np.isin(rows, rare)].sum() == pytest.approx(len(rare))
+    small, ones = capped_rows(valid[:100], y, 300, np.random.default_rng(0))
+    np.testing.assert_array_equal(small, valid[:100])
+    assert (ones == 1).all()
+
+
+def test_a_row_cap_scores_fewer_rows_and_finds_the_same_leader(planted):
+    data, _, folds = planted
+    table = permutation_importance(folds, data, get_metric("f1"), n_folds=3, max_rows=600)
+    assert table.attrs["rows"] == 600
+    assert table["feature"].iloc[0] in {"x0", "site"}
+
+
+def test_no_time_left_stops_it(planted):
+    data, _, folds = planted
+    with pytest.raises(OutOfTime):
+        permutation_importance(
+            folds, data, get_metric("f1"), n_folds=3, deadline=time.monotonic() - 1
+        )
+
+
+def test_an_ensemble_on_text_columns_is_fitted_on_each_fold_and_blended(hepatitis):
+    """No fold models at hand (an ensemble won): its members are fitted on each fold again."""
+    data = validate(*hepatitis)
+    cv = CrossValidation(data, 3, random_state=0)
+    outcome = SearchOutcome(None, cv, Predictions(True), 0, {}, {})
+    settings = SearchSettings(metric=get_metric("mcc"), space=None)
+    notes: list[str] = []
+    entry = winner_importance(
+        {0: LOGISTIC, 1: LIGHTGBM},
+        {0: 0.5, 1: 0.5},
+        [],
+        outcome,
+        settings,
+        data,
+        1,
+        after=0.0,
+        notes=notes,
+    )
+    assert notes == []
+    assert entry["score"] == "average_precision" and entry["folds"] == 3
+    assert {f["feature"] for f in entry["features"]} == set(data.X.columns)
+    assert max(f["importance"] for f in entry["features"]) > 0
+    assert json.loads(json.dumps(entry)) == entry  # plain types, for the model card
+
+
+def test_no_time_for_the_fits_leaves_a_note_instead(hepatitis):
+    data = validate(*hepatitis)
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"seconds": 4.0}))
+    outcome = SearchOutcome(
+        study, CrossValidation(data, 3, random_state=0), Predictions(True), 0, {}, {}
+    )
+    settings = SearchSettings(metric=get_metric("f1"), space=None, time_budget=10.0)
+    settings.started = time.monotonic() - 8.0  # 2 s left, and the fits took 4 s
+    notes: list[str] = []
+    entry = winner_importance(
+        {0: LIGHTGBM}, {0: 1.0}, [], outcome, settings, data, 1, after=0.0, notes=notes
+    )
+    assert entry is None
+    assert len(notes) == 1 and notes[0].startswith("No feature importance: fitting the winner")
+
+
+def test_the_search_result_and_its_saved_model_carry_it(hepatitis, tmp_path):
+    X, y = hepatitis
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=3, space="fast", cv=3, random_state=0, ensemble=False
+    )
+    table = result.feature_importance
+    assert list(table.columns) == ["feature", "importance", "std"]
+    assert set(table["feature"]) == set(validate(X, y).X.columns)
+    assert table["importance"].is_monotonic_decreasing
+    assert table.attrs["score"] == "average_precision" and table.attrs["folds"] == 3
+    saved = autoimb.load(result.save(tmp_path / "m.skops")).model_card_["feature_importance"]
+    assert saved == result.model_card()["feature_importance"]
+
+
+def test_a_resumed_studys_winner_reuses_its_cross_validation_run_again(small_binary):
+    """A resumed study holds no predictions of its earlier trials: the winner's are computed
+    again, and those fold models measure the importance, with no fit of their own."""
+    X, y = small_binary
+    first = autoimb.search(
+        X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0, ensemble=False
+    )
+    # The same trials, recorded as so slow that fitting the winner once more would not fit in
+    # the budget: only the fold models of the recomputed predictions can give the importance.
+    study = optuna.create_study(direction="maximize")
+    for trial in first.study.get_trials(states=[optuna.trial.TrialState.COMPLETE]):
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=trial.value,
+                params=trial.params,
+                distributions=trial.distributions,
+                user_attrs={**trial.user_attrs, "seconds": 1e6},
+            )
+        )
+    data = validate(X, y)
+    outcome = SearchOutcome(
+        study, CrossValidation(data, 3, random_state=0), Predictions(True), 0, {}, {}
+    )
+    settings = SearchSettings(
+        metric=get_metric("f1"), space=None, cv=3, remeasure=False, time_budget=600.0
+    )
+    resumed = finish(outcome, settings, data)
+    assert not [n for n in resumed.notes if "feature importance" in n]
+    table = resumed.feature_importance
+    assert table is not None and table.attrs["folds"] == 3
+    assert set(table["feature"]) == set(data.X.columns)
+    stopped = finish_study(first.study, data, get_metric("f1"), None)  # Ctrl-C: the model now
+    assert stopped.feature_importance is None
