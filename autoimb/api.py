@@ -89,8 +89,9 @@ def search(
         shareable by workers; ``None`` keeps it in memory.
     warm_start
         Strategies tried first, after the space's baselines: ``"portfolio"`` (strategies that did
-        well across many data sets), an earlier ``optuna.Study`` or ``(storage, study_name)``
-        (its best strategies, for related data), or ``None``.
+        well across many data sets, in an order built for the metric's family), an earlier
+        ``optuna.Study`` or ``(storage, study_name)`` (its best strategies, for related data), a
+        list of strategy configs (``best_config``'s form), or ``None``.
     pretrained
         Continue training instead of starting anew: ``{"lightgbm": booster or model file,
         "xgboost": booster or model file, "mlp": weights}`` from a model of related data.

@@ -1,29 +1,31 @@
-"""Build the warm-start portfolio from KEEL data sets, and measure what it buys at small budgets.
+"""Build the warm-start portfolio from all KEEL dev sets, with the table that orders it per set.
 
-The binary KEEL sets are split in two halves by sorted name (even positions BUILD, odd
-positions HELD-OUT), so the measurement never sees a set the portfolio was built from.
+``candidates``: one short default-space search per source data set (the KEEL set of each family
+with the most minority rows), one for F1 and one for PR-AUC; each search's best complete trial
+that is not a baseline is a candidate. The space's baselines (every search runs them first)
+and the previous portfolio are scored too, as references.
 
-``build``: short searches (default space, no warm start) on small build sets (the smallest of
-each source data set first), for F1, MCC and PR-AUC, give the candidates (each search's best
-complete trials, plus the default space's baselines); every candidate is cross-validated (3
-folds) on every build set, its score min-max normalised per (set, metric), and a portfolio
-chosen greedily as in auto-sklearn 2.0: each step adds the candidate that most raises the mean
-over (set, metric) of the best normalised score so far. The default space's baselines count as
-chosen from the start, since every default search runs them first; near-ties go to the cheaper
-candidate.
+``score``: every candidate is cross-validated (3 folds) on every dev set, all 80 (the larger
+ones on a stratified sample of ``--max-rows`` rows); one fit serves F1, MCC and PR-AUC, since
+the out-of-fold probabilities do not depend on the metric (each threshold is cross-fitted).
+Resumable: a set already in the scores CSV is skipped.
 
-``measure``: on small held-out sets (chosen the same way), an outer stratified split; on each
-outer training part ``autoimb.search`` with ``warm_start="portfolio"`` and with ``None`` (same
-seed, same budget), scored on the outer test part with hard predictions.
+``ship``: scores are min-max normalised per (set, metric); the threshold kind averages F1 and
+MCC, the ranking kind is PR-AUC. Per kind, greedy forward selection over all dev sets orders
+``--size`` strategies; the shipped YAML holds them and the two orders.
 
-    python benchmarks/portfolio.py build --sets 12 --budget 15 --top 2   # about 15 min
-    python benchmarks/portfolio.py measure --sets 10 --budgets 5 15     # about 13 min
+    python benchmarks/portfolio.py candidates --budget 8      # about 10 min
+    python benchmarks/portfolio.py score --max-rows 2500      # about 50 min
+    python benchmarks/portfolio.py ship
+
+``benchmarks/portfolio_lofo.py`` measures the result leave-one-family-out.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -40,8 +42,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import yaml
-from sklearn.metrics import f1_score, matthews_corrcoef
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 import autoimb
@@ -51,23 +52,23 @@ from autoimb.engine.space import SearchSpace, load_space
 from autoimb.engine.transfer import as_trial_params
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.metrics.registry import get_metric
-from autoimb.posthoc.threshold import honest_score
+from autoimb.posthoc.crossfit import honest_score
 from autoimb.stages import STAGES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
-from _markdown import table, write_section
+from _portfolio_table import META_FEATURES, Portfolio, greedy, meta_features
 
 SHIPPED = ROOT / "search_spaces" / "portfolio.yaml"
-REPORT = ROOT / "benchmarks" / "PORTFOLIO.md"
-BUILD_METRICS = ("f1", "mcc", "average_precision")
-METRIC_LABEL = {"average_precision": "PR-AUC", "f1": "F1", "mcc": "MCC"}
+RESULTS = ROOT / "benchmarks" / "results"
+CANDIDATES = "portfolio_candidates.json"
+SCORES = "portfolio_scores.csv"
+META = "portfolio_meta.csv"
+SEARCH_METRICS = ("f1", "average_precision")
+SCORE_METRICS = ("f1", "mcc", "average_precision")
+KINDS = {"threshold": ("f1", "mcc"), "ranking": ("average_precision",)}
 SEED = 0
-BUILD_CV = 3
-# Gains within this much of the best (in mean normalised score) count as a tie: the cheaper wins.
-TIE = 0.002
-# Differences in outer-test score below this count as a tie when measuring.
-SCORE_TIE = 1e-3
+CV = 3
 
 logger = logging.getLogger("benchmarks.portfolio")
 
@@ -78,15 +79,9 @@ Config = dict[str, dict[str, Any]]
 
 
 def keel_index(folder: Path = KEEL) -> pd.DataFrame:
-    """The binary KEEL sets (the portfolio serves binary metrics), smallest first."""
     index = pd.read_csv(folder / "index.csv")
-    return index[index["classes"] == 2].sort_values(["rows", "name"]).reset_index(drop=True)
-
-
-def halves(index: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """BUILD and HELD-OUT names: alternate positions in name order, so both span every family."""
-    names = sorted(index["name"])
-    return names[0::2], names[1::2]
+    index["family"] = index["name"].map(family)
+    return index.sort_values("name").reset_index(drop=True)
 
 
 def family(name: str) -> str:
@@ -94,166 +89,36 @@ def family(name: str) -> str:
     return re.split(r"[_0-9]", name, maxsplit=1)[0]
 
 
-def pick(names: Sequence[str], index: pd.DataFrame, n: int | None, max_rows: int) -> list[str]:
-    """Up to ``n`` sets of at most ``max_rows`` rows: each family's smallest first, then its next.
-
-    Small sets keep the run short; one per family first keeps a handful of sets from being all
-    glass and ecoli variants.
-    """
-    rows = dict(zip(index["name"], index["rows"], strict=True))
-    fitting = sorted((rows[name], name) for name in names if rows[name] <= max_rows)
-    seen: dict[str, int] = {}
-    ranked = []
-    for size, name in fitting:
-        rank = seen.get(family(name), 0)
-        seen[family(name)] = rank + 1
-        ranked.append((rank, size, name))
-    ordered = [name for _, _, name in sorted(ranked)]
-    return ordered if n is None else ordered[:n]
+def sources(index: pd.DataFrame) -> list[str]:
+    """Per family, the set with the most minority rows (the steadiest search), fewer rows first."""
+    ranked = index.sort_values(["minority", "rows"], ascending=[False, True])
+    return sorted(ranked.groupby("family", sort=False)["name"].first())
 
 
-# ----------------------------------------------------------------------------- build
+def sample(X: pd.DataFrame, y: np.ndarray, max_rows: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A stratified sample of ``max_rows`` rows (the imbalance ratio kept), or all of them."""
+    if len(y) <= max_rows:
+        return X, y
+    keep, _ = train_test_split(
+        np.arange(len(y)), train_size=max_rows, stratify=y, random_state=SEED
+    )
+    keep = np.sort(keep)
+    return X.iloc[keep].reset_index(drop=True), y[keep]
 
 
-def full_config(choice: dict[str, str], space: SearchSpace) -> Config:
-    """A baseline (``{stage: name}``) with every stage and hyper-parameter spelled out."""
-    config: Config = {}
+# ----------------------------------------------------------------------------- configs
+
+
+def full_config(config: Config, space: SearchSpace) -> Config:
+    """Every stage spelled out, missing parameters at the space's defaults."""
+    out: Config = {}
     for stage in STAGES:
-        name = choice.get(stage, "none")
-        params = space.stages.get(stage, {}).get(name, {})
-        config[stage] = {"name": name} | {
-            p.name: p.default for p in params.values() if p.distribution is not None
+        choice = dict(config.get(stage) or {"name": "none"})
+        params = space.stages.get(stage, {}).get(choice["name"], {})
+        out[stage] = {"name": choice["name"]} | {
+            p.name: choice.get(p.name, p.default) for p in params.values() if p.distribution
         }
-    return config
-
-
-def key(config: Config) -> str:
-    return json.dumps(config, sort_keys=True, default=str)
-
-
-def completed(study: optuna.Study) -> int:
-    """Trials that finished: enqueued strategies the budget never reached stay WAITING."""
-    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-
-
-def search_candidates(
-    name: str, budget: float, top: int, metrics: Sequence[str], folder: Path = KEEL
-) -> list[tuple[Config, str]]:
-    """The best complete trials of short default-space searches on one set, one per metric."""
-    X, y = load_keel(name, folder)
-    found: list[tuple[Config, str]] = []
-    for metric in metrics:
-        started = time.monotonic()
-        result = autoimb.search(
-            X,
-            y,
-            metric=metric,
-            time_budget=budget,
-            cv=BUILD_CV,
-            space="default",
-            random_state=SEED,
-            warm_start=None,
-            ensemble=False,
-        )
-        done = [
-            t
-            for t in result.study.trials
-            if t.state == optuna.trial.TrialState.COMPLETE and "config" in t.user_attrs
-        ]
-        done.sort(key=lambda t: t.value, reverse=result.metric.greater_is_better)
-        for trial in done[:top]:
-            found.append((dict(trial.user_attrs["config"]), f"{name}/{metric}"))
-        logger.info(
-            "search %-32s %-18s %3d trials  best %.3f  %.1fs",
-            name,
-            metric,
-            completed(result.study),
-            result.best_score,
-            time.monotonic() - started,
-        )
-    return found
-
-
-def score_candidates(
-    candidates: Sequence[Config],
-    name: str,
-    metrics: Sequence[str],
-    cap: float,
-    folder: Path = KEEL,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Honest 3-fold scores of every candidate on one set, (candidate, metric), and fit seconds.
-
-    Each candidate is fitted once: its out-of-fold probabilities do not depend on the metric,
-    only the cross-fitted threshold does. A candidate that fails or runs past ``cap`` seconds
-    scores NaN (normalised to 0) and is charged ``cap`` seconds.
-    """
-    X, y = load_keel(name, folder)
-    data: Dataset = validate(X, y)
-    cv = CrossValidation(data, BUILD_CV, random_state=SEED)
-    the_metrics = [get_metric(m) for m in metrics]
-    scores = np.full((len(candidates), len(metrics)), np.nan)
-    seconds = np.full(len(candidates), cap)
-    for i, config in enumerate(candidates):
-        try:
-            run = evaluate(
-                config,
-                cv,
-                the_metrics[0],
-                random_state=SEED,
-                deadline=time.monotonic() + cap,
-            )
-        except (AutoImbError, TrialTimeout, ValueError, RuntimeError, MemoryError) as exc:
-            logger.info("  candidate %d failed on %s: %s", i, name, str(exc)[:120])
-            continue
-        seconds[i] = run.fit_seconds
-        for j, metric in enumerate(the_metrics):
-            value, _ = honest_score(data.y, run.oof, cv.fold_ids, metric, pos_label=data.pos_label)
-            scores[i, j] = value if math.isfinite(value) else np.nan
-    return scores, seconds
-
-
-def normalise(scores: np.ndarray) -> np.ndarray:
-    """Min-max per column (one column per set and metric); NaN → 0, a flat column → 1."""
-    out = np.zeros_like(scores)
-    for j in range(scores.shape[1]):
-        column = scores[:, j]
-        finite = np.isfinite(column)
-        if not finite.any():
-            continue
-        low, high = column[finite].min(), column[finite].max()
-        if high - low < 1e-12:
-            out[finite, j] = 1.0
-        else:
-            out[finite, j] = (column[finite] - low) / (high - low)
     return out
-
-
-def greedy(
-    normalised: np.ndarray, cost: np.ndarray, start: Sequence[int], size: int
-) -> list[tuple[int, float]]:
-    """Indices added greedily with the mean best normalised score after each step.
-
-    ``start`` (the baselines) counts as already chosen; a near-tie (within TIE) goes to the
-    candidate with the lower mean fit time.
-    """
-    current = normalised[list(start)].max(axis=0) if start else np.zeros(normalised.shape[1])
-    chosen: list[tuple[int, float]] = []
-    taken = set(start)
-    while len(chosen) < size:
-        pool = [i for i in range(len(normalised)) if i not in taken]
-        if not pool:
-            break
-        gains = np.array([np.maximum(current, normalised[i]).mean() for i in pool])
-        gains -= current.mean()
-        best_gain = gains.max()
-        if best_gain <= 0:
-            break
-        near = [i for i, g in zip(pool, gains, strict=True) if g >= best_gain - TIE]
-        pick = min(near, key=lambda i: cost[i])
-        current = np.maximum(current, normalised[pick])
-        taken.add(pick)
-        chosen.append((pick, float(current.mean())))
-    return chosen
 
 
 def compact(config: Config) -> Config:
@@ -269,228 +134,267 @@ def compact(config: Config) -> Config:
     return out
 
 
+def key(config: Config) -> str:
+    return json.dumps(compact(config), sort_keys=True, default=str)
+
+
 def fits(config: Config, space: SearchSpace) -> bool:
     available = {stage: list(space.stages.get(stage, {"none": {}})) for stage in STAGES}
     return as_trial_params(config, space, available) is not None
 
 
-def paragraphs(*texts: str, width: int = 92) -> str:
-    return "\n\n".join(textwrap.fill(text, width) for text in texts)
+# ----------------------------------------------------------------------------- candidates
 
 
-def dump(strategies: Sequence[Config], header: str) -> str:
-    """YAML with one flow-style line per strategy, best first."""
-    lines = [f"# {line}".rstrip() for line in header.splitlines()]
-    lines.append("strategies:")
-    for config in strategies:
-        text = yaml.safe_dump(config, default_flow_style=True, sort_keys=False, width=10_000)
-        lines.append(f"  - {text.strip()}")
-    return "\n".join(lines) + "\n"
+def search_best(
+    name: str,
+    metric: str,
+    budget: float,
+    max_rows: int,
+    folder: Path,
+    seed: int,
+    trials: int | None = None,
+) -> Config | None:
+    """The best complete non-baseline trial of a short default-space search, or None.
 
-
-def build(args: argparse.Namespace) -> None:
-    started = time.monotonic()
-    folder = Path(args.data_dir)
-    index = keel_index(folder)
-    build_half, _ = halves(index)
-    sets = pick(build_half, index, args.sets, args.max_rows)
-    space = load_space("default")
-    metrics = tuple(args.metrics)
-    logger.info("build sets (%d): %s", len(sets), ", ".join(sets))
-
-    baselines = [full_config(choice, space) for choice in space.initial]
-    candidates: dict[str, Config] = {key(c): c for c in baselines}
-    origin: dict[str, str] = {key(c): "baseline" for c in baselines}
-    for name in sets:
-        for config, where in search_candidates(name, args.budget, args.top, metrics, folder):
-            candidates.setdefault(key(config), config)
-            origin.setdefault(key(config), where)
-    pool = [c for c in candidates.values() if fits(compact(c), space)]
-    searched = time.monotonic() - started
-    logger.info("%d candidates after %.0fs of searches", len(pool), searched)
-
-    columns: list[np.ndarray] = []
-    seconds: list[np.ndarray] = []
-    for name in sets:
-        t0 = time.monotonic()
-        scores, fit = score_candidates(pool, name, metrics, args.cap, folder)
-        columns.append(scores)
-        seconds.append(fit)
-        logger.info("scored %d candidates on %-32s %.1fs", len(pool), name, time.monotonic() - t0)
-    raw = np.concatenate(columns, axis=1)  # candidate × (set, metric)
-    normalised = normalise(raw)
-    cost = np.mean(seconds, axis=0)
-    start = list(range(len(baselines)))
-    chosen = greedy(normalised, cost, start, args.size)
-    baseline_mean = float(normalised[start].max(axis=0).mean())
-    total = time.monotonic() - started
-
-    if not chosen:
-        # Nothing beat the baselines on these sets: ship them, so the file is never empty.
-        chosen = [(i, baseline_mean) for i in start]
-    strategies = [compact(pool[i]) for i, _ in chosen]
-    for config in strategies:
-        if not fits(config, space):
-            raise AutoImbError(f"a portfolio strategy left the default space: {config}")
-    command = (
-        f"python benchmarks/portfolio.py build --sets {args.sets} --max-rows {args.max_rows} "
-        f"--budget {args.budget:g} --top {args.top} --size {args.size}"
-    )
-    if metrics != BUILD_METRICS:
-        command += f" --metrics {' '.join(metrics)}"
-    final = chosen[-1][1] if chosen else baseline_mean
-    header = paragraphs(
-        "Warm-start portfolio: strategies tried first by autoimb.search(warm_start='portfolio'), "
-        "best first. Built by benchmarks/portfolio.py; see benchmarks/PORTFOLIO.md.",
-        f"Built {dt.date.today().isoformat()} with: {command}. Wall time {total / 60:.1f} min on "
-        f"a 2-core machine shared with other work ({searched / 60:.1f} min of searches).",
-        "The binary KEEL sets (../shared/datasets/keel) are split by sorted name: even positions "
-        "are the BUILD half, odd positions the HELD-OUT half, which never informs the portfolio "
-        "and measures it. The quality benchmark (benchmarks/quality.py) uses all sets, so half "
-        "of them were seen by this portfolio.",
-        f"BUILD sets used ({len(sets)}: the smallest of each source data set first, at most "
-        f"{args.max_rows} rows): " + ", ".join(sets) + ".",
-        f"Candidates: the top {args.top} complete trials of {args.budget:g}s default-space "
-        "searches (no warm start, 3-fold CV) per set for "
-        f"{', '.join(METRIC_LABEL[m] for m in metrics)}, plus the default space's baselines; "
-        f"{len(pool)} in all, each scored by honest 3-fold CV on every build set and min-max "
-        "normalised per (set, metric). Greedy forward selection (as in auto-sklearn 2.0) adds the "
-        "candidate that most raises the mean over (set, metric) of the best normalised score, "
-        "starting from the default baselines (which every default search runs first); near-ties "
-        f"(within {TIE}) go to the cheaper candidate. Mean best normalised score: baselines alone "
-        f"{baseline_mean:.3f}, with the portfolio {final:.3f}.",
-    )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dump(strategies, header), encoding="utf-8")
-    for (i, after), config in zip(chosen, strategies, strict=True):
-        logger.info(
-            "chose %-28s mean %.3f  fit %.2fs  %s",
-            origin[key(pool[i])],
-            after,
-            cost[i],
-            json.dumps(config),
-        )
-    logger.info("wrote %s (%d strategies) in %.1f min", out, len(strategies), total / 60)
-
-
-# ----------------------------------------------------------------------------- measure
-
-
-def outer_score(metric: str, y: np.ndarray, pred: np.ndarray, pos: int) -> float:
-    if metric == "f1":
-        return float(f1_score(y, pred, pos_label=pos, zero_division=0))
-    return float(matthews_corrcoef(y, pred))
-
-
-def measure(args: argparse.Namespace) -> None:
-    started = time.monotonic()
-    folder = Path(args.data_dir)
-    index = keel_index(folder)
-    _, held_out = halves(index)
-    sets = pick(held_out, index, args.sets, args.max_rows)
-    rows: list[dict[str, Any]] = []
-    logger.info("held-out sets (%d): %s", len(sets), ", ".join(sets))
-    for name in sets:
-        X, y = load_keel(name, folder)
-        pos = int(np.argmin(np.bincount(y)))
-        outer = StratifiedKFold(args.folds, shuffle=True, random_state=SEED)
-        for fold, (train, test) in enumerate(outer.split(X, y)):
-            for metric in args.metrics:
-                for budget in args.budgets:
-                    for arm in ("portfolio", None):
-                        t0 = time.monotonic()
-                        result = autoimb.search(
-                            X.iloc[train],
-                            y[train],
-                            metric=metric,
-                            time_budget=budget,
-                            random_state=SEED,
-                            warm_start=arm,
-                        )
-                        pred = np.asarray(result.best_pipeline.predict(X.iloc[test]))
-                        rows.append(
-                            {
-                                "dataset": name,
-                                "fold": fold,
-                                "metric": metric,
-                                "budget": budget,
-                                "arm": arm or "none",
-                                "score": outer_score(metric, y[test], pred, pos),
-                                "trials": completed(result.study),
-                                "seconds": time.monotonic() - t0,
-                            }
-                        )
-                    a, b = rows[-2], rows[-1]
-                    logger.info(
-                        "%-32s fold %d %-4s %4gs  portfolio %.3f (%d trials)  none %.3f (%d)",
-                        name,
-                        fold,
-                        metric,
-                        budget,
-                        a["score"],
-                        a["trials"],
-                        b["score"],
-                        b["trials"],
-                    )
-    frame = pd.DataFrame(rows)
-    if args.csv:
-        frame.to_csv(args.csv, index=False)
-    total = time.monotonic() - started
-    body = summary(frame, sets, args, total)
-    write_section(Path(args.report), "portfolio-measure", body)
-    print(body)
-
-
-def summary(
-    frame: pd.DataFrame, sets: Sequence[str], args: argparse.Namespace, total: float
-) -> str:
-    """Per (metric, budget): mean scores, wins/ties/losses and mean difference, paired."""
-    table_rows = []
-    for (metric, budget), part in frame.groupby(["metric", "budget"], sort=False):
-        wide = part.pivot_table(index=["dataset", "fold"], columns="arm", values="score")
-        trials = part.pivot_table(index=["dataset", "fold"], columns="arm", values="trials")
-        diff = wide["portfolio"] - wide["none"]
-        table_rows.append(
-            [
-                METRIC_LABEL.get(metric, metric),
-                f"{budget:g}s",
-                len(diff),
-                float(wide["portfolio"].mean()),
-                float(wide["none"].mean()),
-                f"{int((diff > SCORE_TIE).sum())}/{int((diff.abs() <= SCORE_TIE).sum())}/"
-                f"{int((diff < -SCORE_TIE).sum())}",
-                float(diff.mean()),
-                f"{trials['portfolio'].mean():.1f} / {trials['none'].mean():.1f}",
-            ]
-        )
-    header = [
-        "metric",
-        "budget",
-        "pairs",
-        "portfolio",
-        "no warm start",
-        "wins/ties/losses",
-        "mean diff",
-        "complete trials (portfolio / none)",
+    Each search has its own seed: with one seed, every short search starts from the same
+    random strategies, and their best trials are mostly the same few.
+    """
+    X, y = sample(*load_keel(name, folder), max_rows)
+    result = autoimb.search(
+        X, y, metric=metric, time_budget=budget, n_trials=trials, cv=CV, random_state=seed,
+        warm_start=None, ensemble=False, verbose=False,
+    )  # fmt: skip
+    baselines = len(load_space().initial)  # every search without a warm start runs them first
+    done = [
+        t
+        for t in result.study.trials
+        if t.state == optuna.trial.TrialState.COMPLETE
+        and "config" in t.user_attrs
+        and t.number >= baselines
     ]
-    command = (
-        f"python benchmarks/portfolio.py measure --sets {args.sets} --max-rows {args.max_rows} "
-        f"--folds {args.folds} --budgets {' '.join(f'{b:g}' for b in args.budgets)} "
-        f"--metrics {' '.join(args.metrics)}"
+    done.sort(key=lambda t: t.value, reverse=result.metric.greater_is_better)
+    logger.info("search %-32s %-18s %3d complete", name, metric, len(done))
+    return dict(done[0].user_attrs["config"]) if done else None
+
+
+def candidates(args: argparse.Namespace) -> None:
+    folder = Path(args.data_dir)
+    index = keel_index(folder)
+    space = load_space("default")
+    started = time.monotonic()
+    pool: dict[str, dict[str, Any]] = {}
+
+    def add(config: Config, origin: str, role: str) -> None:
+        config = full_config(config, space)
+        if fits(compact(config), space):
+            pool.setdefault(
+                key(config), {"config": compact(config), "origin": origin, "role": role}
+            )
+
+    for choice in space.initial:
+        add({stage: {"name": n} for stage, n in choice.items()}, "baseline", "baseline")
+    previous = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    for config in previous["strategies"]:
+        add(config, "previous portfolio", "previous")
+    names = [n for n in sources(index) if not args.datasets or n in args.datasets]
+    for seed, (name, metric) in enumerate(itertools.product(names, SEARCH_METRICS)):
+        if index.loc[index["name"] == name, "classes"].item() > 2 and metric != "f1":
+            continue
+        best = search_best(name, metric, args.budget, args.max_rows, folder, seed, args.trials)
+        if best is not None:
+            add({s: best[s] for s in STAGES if s in best}, f"{name}/{metric}", "candidate")
+    entries = list(pool.values())
+    path = Path(args.work) / CANDIDATES
+    path.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    logger.info(
+        "%d entries in %.1f min → %s", len(entries), (time.monotonic() - started) / 60, path
     )
-    text = paragraphs(
-        f"Measured {dt.date.today().isoformat()} with `{command}`: {total / 60:.1f} min wall "
-        "time on a 2-core machine shared with other work (budgets are wall-clock, so contention "
-        "costs both arms trials alike).",
-        f"Held-out sets ({len(sets)}: the smallest of each source data set in the held-out half "
-        f"first, at most {args.max_rows} rows): " + ", ".join(sets) + ".",
-        f"Outer stratified {args.folds}-fold split (seed {SEED}); each search (default space, "
-        f"5-fold CV, seed {SEED}, ensemble selection on) is fitted on the outer training part and "
-        "its hard predictions are scored on the outer test part (minority class positive). A "
-        f"pair is one (set, outer fold); a difference under {SCORE_TIE:g} is a tie.",
+
+
+# ----------------------------------------------------------------------------- scores
+
+
+def score_set(
+    entries: Sequence[dict[str, Any]],
+    name: str,
+    max_rows: int,
+    cap: float,
+    folder: Path,
+    skip: set[int] = frozenset(),
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Honest 3-fold scores of every entry on one set (NaN for ``skip``), and its meta-features."""
+    X_all, y_all = load_keel(name, folder)
+    meta = meta_features(validate(X_all, y_all))
+    data: Dataset = validate(*sample(X_all, y_all, max_rows))
+    cv = CrossValidation(data, CV, random_state=SEED)
+    space = load_space("default")
+    metrics = [get_metric(m) for m in SCORE_METRICS]
+    rows = []
+    for i, entry in enumerate(entries):
+        if i in skip:
+            rows += [
+                {"set": name, "entry": i, "metric": m, "score": np.nan, "seconds": cap}
+                for m in SCORE_METRICS
+            ]
+            continue
+        config = full_config(entry["config"], space)
+        try:
+            run = evaluate(
+                config, cv, metrics[0], random_state=SEED, deadline=time.monotonic() + cap
+            )
+        except (AutoImbError, TrialTimeout, ValueError, RuntimeError, MemoryError) as exc:
+            logger.info("  entry %d failed on %s: %s", i, name, str(exc)[:120])
+            rows += [
+                {"set": name, "entry": i, "metric": m, "score": np.nan, "seconds": cap}
+                for m in SCORE_METRICS
+            ]
+            continue
+        for metric in metrics:
+            try:
+                value, _ = honest_score(
+                    data.y, run.oof, cv.fold_ids, metric, pos_label=data.pos_label
+                )
+            except (AutoImbError, ValueError):
+                value = math.nan
+            rows.append(
+                {"set": name, "entry": i, "metric": metric.name, "seconds": run.fit_seconds,
+                 "score": value if math.isfinite(value) else np.nan}
+            )  # fmt: skip
+    return rows, meta
+
+
+def score(args: argparse.Namespace) -> None:
+    folder = Path(args.data_dir)
+    work = Path(args.work)
+    entries = json.loads((work / CANDIDATES).read_text(encoding="utf-8"))
+    scores_path, meta_path = work / SCORES, work / META
+    done = set(pd.read_csv(scores_path)["set"]) if scores_path.exists() else set()
+    for name in keel_index(folder)["name"]:
+        if name in done or (args.datasets and name not in args.datasets):
+            continue
+        t0 = time.monotonic()
+        rows, meta = score_set(entries, name, args.max_rows, args.cap, folder, slow(args, work))
+        pd.DataFrame(rows).to_csv(
+            scores_path, mode="a", header=not scores_path.exists(), index=False
+        )
+        pd.DataFrame([[name, *meta]], columns=["set", *META_FEATURES]).to_csv(
+            meta_path, mode="a", header=not meta_path.exists(), index=False
+        )
+        logger.info("scored %d entries on %-32s %.1fs", len(entries), name, time.monotonic() - t0)
+
+
+def slow(args: argparse.Namespace, work: Path) -> set[int]:
+    """Entries too slow for a short search's first trials, once ``--probe`` sets have timed them.
+
+    A strategy that needs more than ``--drop-slower`` seconds for a 3-fold CV on a small set
+    cannot be among the first trials of a 10 s search; scoring it everywhere would take hours.
+    """
+    path = work / SCORES
+    if args.drop_slower is None or not path.exists():
+        return set()
+    seconds = pd.read_csv(path).groupby(["entry", "set"])["seconds"].first().unstack()
+    if seconds.shape[1] < args.probe:
+        return set()
+    entries = json.loads((work / CANDIDATES).read_text(encoding="utf-8"))
+    too_slow = seconds.index[seconds.iloc[:, : args.probe].mean(axis=1) > args.drop_slower]
+    return {int(i) for i in too_slow if entries[i]["role"] == "candidate"}  # baselines always run
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+def normalise(column: np.ndarray) -> np.ndarray:
+    """Min-max over the entries; NaN → 0, a flat column → 1."""
+    out = np.zeros_like(column)
+    finite = np.isfinite(column)
+    if finite.any():
+        low, high = column[finite].min(), column[finite].max()
+        out[finite] = 1.0 if high - low < 1e-12 else (column[finite] - low) / (high - low)
+    return out
+
+
+def load_table(work: Path, folder: Path = KEEL) -> tuple[list[dict[str, Any]], Portfolio]:
+    """Every scored entry as a :class:`Portfolio` (its ``start`` from the baselines)."""
+    entries = json.loads((work / CANDIDATES).read_text(encoding="utf-8"))
+    scores = pd.read_csv(work / SCORES)
+    meta = pd.read_csv(work / META).drop_duplicates("set").set_index("set")
+    names = [n for n in keel_index(folder)["name"] if n in meta.index]
+    wide = scores.pivot_table(
+        index="entry", columns=["metric", "set"], values="score", dropna=False
     )
-    return f"{text}\n\n{table(header, table_rows)}"
+    seconds = scores.groupby("entry")["seconds"].mean().reindex(range(len(entries))).to_numpy()
+    normalised = {
+        m: np.column_stack(
+            [normalise(wide[(m, n)].reindex(range(len(entries))).to_numpy()) for n in names]
+        )
+        for m in SCORE_METRICS
+    }
+    kinds = {k: np.mean([normalised[m] for m in ms], axis=0) for k, ms in KINDS.items()}
+    baselines = [i for i, e in enumerate(entries) if e["role"] == "baseline"]
+    return entries, Portfolio(
+        strategies=[e["config"] for e in entries],
+        cost=seconds,
+        names=names,
+        families=[family(n) for n in names],
+        meta=meta.loc[names, list(META_FEATURES)].to_numpy(dtype=float),
+        scores=kinds,
+        start={k: v[baselines].max(axis=0) for k, v in kinds.items()},
+    )
+
+
+def origin_family(entry: dict[str, Any]) -> str | None:
+    """The family whose data found a candidate (None for baselines and references)."""
+    return family(entry["origin"].split("/")[0]) if entry["role"] == "candidate" else None
+
+
+def excluded(entries: Sequence[dict[str, Any]], held_out: str | None) -> list[int]:
+    """Entries a portfolio may not hold: not candidates, or found on the held-out family."""
+    return [
+        i for i, e in enumerate(entries)
+        if e["role"] != "candidate" or (held_out is not None and origin_family(e) == held_out)
+    ]  # fmt: skip
+
+
+def ship(args: argparse.Namespace) -> None:
+    """One greedy order per metric family over all dev sets; the file keeps what they use."""
+    entries, table = load_table(Path(args.work), Path(args.data_dir))
+    pool = [i for i in range(len(entries)) if i not in excluded(entries, None)]
+    if not pool:
+        raise SystemExit("no candidates were found: run `candidates` with a larger --budget")
+    orders = {
+        kind: greedy(table.scores[kind], table.start[kind], table.cost, pool, args.size)
+        for kind in KINDS
+    }
+    kept = list(dict.fromkeys(orders["threshold"] + orders["ranking"]))
+    start = {k: float(table.start[k].mean()) for k in KINDS}
+    reach = {
+        k: float(np.maximum(table.start[k], table.scores[k][orders[k]].max(axis=0)).mean())
+        for k in KINDS
+    }
+    header = textwrap.fill(
+        f"Warm-start portfolio, built {dt.date.today().isoformat()} by benchmarks/portfolio.py "
+        f"(candidates, score --max-rows {args.max_rows}, ship --size {args.size}); see "
+        "benchmarks/PORTFOLIO.md. Candidates from short searches on each of the 30 KEEL "
+        f"families, cross-validated on all {len(table.names)} dev sets; `order` is, per metric "
+        "family (threshold: mean of normalised F1 and MCC; ranking: normalised PR-AUC), greedy "
+        "forward selection on the mean best normalised score over all dev sets, starting from "
+        "the space's baselines. Mean best normalised score, baselines alone → with the "
+        + "; ".join(f"{k}: {start[k]:.3f} → {reach[k]:.3f}" for k in KINDS)
+        + ". Ordering by the nearest dev sets in meta-feature space was measured and lost to "
+        "this global order, leave-one-family-out.",
+        92,
+    )
+    document = {
+        "strategies": [entries[i]["config"] for i in kept],
+        "order": {k: [kept.index(i) for i in orders[k]] for k in KINDS},
+        "found_on": [entries[i]["origin"] for i in kept],
+        "fit_seconds": [round(float(table.cost[i]), 3) for i in kept],
+    }
+    body = "\n".join(f"# {line}" for line in header.splitlines())
+    flow = yaml.safe_dump(document, default_flow_style=None, sort_keys=False, width=10_000)
+    Path(args.out).write_text(f"{body}\n{flow}", encoding="utf-8")
+    logger.info("wrote %s: %d strategies (%s)", args.out, len(kept), reach)
 
 
 # ----------------------------------------------------------------------------- main
@@ -499,25 +403,23 @@ def summary(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="build the portfolio from the BUILD half")
-    b.add_argument("--sets", type=int, default=12, help="N small build sets")
-    b.add_argument("--max-rows", type=int, default=1000, help="skip larger sets")
-    b.add_argument("--budget", type=float, default=15.0, help="seconds per candidate search")
-    b.add_argument("--top", type=int, default=2, help="best trials kept per search")
-    b.add_argument("--size", type=int, default=8, help="strategies in the portfolio")
-    b.add_argument("--cap", type=float, default=20.0, help="seconds per candidate evaluation")
-    b.add_argument("--metrics", nargs="+", default=list(BUILD_METRICS), choices=list(BUILD_METRICS))
-    b.add_argument("--out", default=str(SHIPPED), help="where the YAML goes")
-    m = sub.add_parser("measure", help="warm start vs none on the HELD-OUT half")
-    m.add_argument("--sets", type=int, default=10, help="N small held-out sets")
-    m.add_argument("--max-rows", type=int, default=1000, help="skip larger sets")
-    m.add_argument("--budgets", type=float, nargs="+", default=[5.0, 15.0])
-    m.add_argument("--metrics", nargs="+", default=["f1"], choices=["f1", "mcc"])
-    m.add_argument("--folds", type=int, default=2, help="outer stratified folds")
-    m.add_argument("--report", default=str(REPORT), help="markdown file for the summary")
-    m.add_argument("--csv", default=None, help="optional per-run CSV")
-    for command in (b, m):
+    c = sub.add_parser("candidates", help="short searches on one set per family")
+    c.add_argument("--budget", type=float, default=10.0, help="seconds per search")
+    c.add_argument("--trials", type=int, help="also stop each search after N trials")
+    s = sub.add_parser("score", help="cross-validate every candidate on every dev set")
+    s.add_argument("--cap", type=float, default=4.0, help="seconds per evaluation")
+    s.add_argument("--drop-slower", type=float, help="skip entries slower than this (s) ...")
+    s.add_argument("--probe", type=int, default=3, help="... on the first N sets scored")
+    sh = sub.add_parser("ship", help="write the portfolio file from the scores")
+    sh.add_argument("--size", type=int, default=8, help="strategies tried first")
+    sh.add_argument("--out", default=str(SHIPPED))
+    for command in (c, s, sh):
+        command.add_argument("--max-rows", type=int, default=2500, help="sample larger sets")
         command.add_argument("--data-dir", default=str(KEEL), help="folder of the KEEL sets")
+        command.add_argument(
+            "--work", default=str(RESULTS), help="folder of the candidates and scores"
+        )
+        command.add_argument("--datasets", nargs="+", help="only these sets (default: all)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -525,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore")
     with threadpool_limits(1):
-        build(args) if args.command == "build" else measure(args)
+        {"candidates": candidates, "score": score, "ship": ship}[args.command](args)
 
 
 if __name__ == "__main__":

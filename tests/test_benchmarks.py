@@ -167,6 +167,8 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "parallel.py",
         "scale.py",
         "portfolio.py",
+        "portfolio_lofo.py",
+        "anytime.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -234,3 +236,24 @@ def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
     frame = pd.read_csv(out)
     assert len(frame) == 1 and frame.trials.iloc[0] > 0
     assert "| 400 | 3 |" in text
+
+
+def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:
+    rows = [
+        {"dataset": d, "fold": 0, "method": m, "metric": "f1", "score": s + 0.1 * (b == 60),
+         "budget": b, "error": None}
+        for d, base in (("a", 0.5), ("b", 0.6), ("c", 0.7))
+        for m, s in (("autoimb", base), ("flaml", base - 0.05))
+        for b in (10, 60)
+    ]  # fmt: skip
+    rows.append(dict(rows[0], dataset="only_at_10s"))  # no 60 s partner: left out of the gain
+    paths = []
+    for budget in (10, 60):
+        path = tmp_path / f"anytime_{budget}s.csv"
+        pd.DataFrame([r for r in rows if r["budget"] == budget]).to_csv(path, index=False)
+        paths.append(str(path))
+    summary, plot = tmp_path / "R.md", tmp_path / "anytime.png"
+    text = run_script("anytime.py", *paths, "--summary", str(summary), "--plot", str(plot))
+    assert plot.stat().st_size > 1000
+    assert "| f1 | 10 s → 60 s | 3 | 0.600 | 0.700 | 0.100 | 3/0/0 |" in text
+    assert "<!-- anytime:start -->" in summary.read_text()

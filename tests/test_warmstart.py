@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from sklearn.datasets import make_classification
 
 import autoimb
+from autoimb.data.dataset import validate
 from autoimb.engine.space import load_space
 from autoimb.engine.storage import make_storage
 from autoimb.engine.transfer import as_trial_params, portfolio, strategies
@@ -71,4 +73,43 @@ def test_warm_start_from_storage(tmp_path, small_binary) -> None:
     assert isinstance(
         optuna.load_study(study_name="earlier", storage=make_storage(log)),
         optuna.Study,
+    )
+
+
+def test_the_portfolio_has_an_order_per_metric_family() -> None:
+    threshold, ranking = portfolio("threshold"), portfolio("ranking")
+    assert len(threshold) == len(ranking) == 8
+    assert threshold != ranking, "one order served both families"
+    first = first_trials_of(metric="average_precision")
+    space = load_space("default")
+    available = {stage: list(space.stages.get(stage, {"none": {}})) for stage in STAGES}
+    expected = [as_trial_params(c, space, available) for c in ranking]
+    assert first[len(space.initial) : len(space.initial) + 8] == expected
+
+
+def first_trials_of(metric: str) -> list[dict]:
+    """What a default search enqueues first for ``metric``, in order."""
+    from autoimb.engine.settings import SearchSettings
+    from autoimb.engine.study import first_trials
+    from autoimb.metrics.registry import get_metric
+
+    X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    settings = SearchSettings(metric=get_metric(metric), space=load_space("default"))
+    return first_trials(settings, validate(X, y))
+
+
+def test_a_list_of_strategies_is_tried_first(small_binary) -> None:
+    X, y = small_binary
+    mine = {
+        "resampler": {"name": "random_under", "sampling_ratio": 0.5},
+        "weighting": {"name": "none"},
+        "model": {"name": "logistic_regression", "C": 0.5},
+    }
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=5, space="fast", cv=3, random_state=0, warm_start=[mine]
+    )
+    configs = [t.user_attrs.get("config", {}) for t in result.study.trials]
+    assert any(
+        c.get("model", {}).get("C") == 0.5 and c["resampler"]["name"] == "random_under"
+        for c in configs
     )

@@ -115,7 +115,8 @@ def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]
     # A baseline names only the stages it is about; the others are "none", never left to chance.
     baselines = [{stage: {"name": n} for stage, n in choice.items()} for choice in space.initial]
     trials: list[dict[str, Any]] = []
-    for strategy in [*baselines, *transfer.strategies(settings.warm_start)]:
+    warm = transfer.strategies(settings.warm_start, settings.metric.kind)
+    for strategy in [*baselines, *warm]:
         params = transfer.as_trial_params(strategy, space, available)
         if params is not None and params not in trials:
             trials.append(params)

@@ -1,9 +1,11 @@
 """Transfer between searches: start from strategies that did well elsewhere.
 
 ``warm_start="portfolio"`` enqueues the shipped portfolio (strategies that did well across
-many KEEL data sets, built by ``benchmarks/portfolio.py``); an Optuna study, or a
-``(storage, study_name)`` pair, enqueues that earlier study's best strategies. Only strategies
-that fit the current space — every component in it, every value inside its range — are used.
+all KEEL dev sets, built by ``benchmarks/portfolio.py``), in the order built for the metric's
+family (threshold or ranking metrics); an Optuna study, or a ``(storage, study_name)`` pair,
+enqueues that earlier study's best strategies; a list of strategy configs enqueues those. Only
+strategies that fit the current space — every component in it, every value inside its range —
+are used.
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ logger = logging.getLogger("autoimb")
 PORTFOLIO = "portfolio"
 FROM_STUDY = 5
 
-WarmStart = str | optuna.Study | tuple[str, str] | None
+WarmStart = str | optuna.Study | tuple[str, str] | list[dict[str, Any]] | None
 
 
-def portfolio() -> list[dict[str, dict[str, Any]]]:
-    """The shipped portfolio's strategies, best first."""
+def portfolio(kind: str = "threshold") -> list[dict[str, Any]]:
+    """The shipped portfolio's strategies, best first for a metric of ``kind``."""
     text = shipped_space_file(PORTFOLIO).read_text(encoding="utf-8")
-    return list(yaml.safe_load(text)["strategies"])
+    document = yaml.safe_load(text)
+    strategies = list(document["strategies"])
+    order = (document.get("order") or {}).get(kind, range(len(strategies)))
+    return [strategies[i] for i in order]
 
 
 def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dict[str, Any]]]:
@@ -42,11 +47,13 @@ def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dic
     return [dict(t.user_attrs["config"]) for t in done[:n]]
 
 
-def strategies(warm_start: WarmStart) -> list[dict[str, dict[str, Any]]]:
+def strategies(warm_start: WarmStart, kind: str = "threshold") -> list[dict[str, Any]]:
     if warm_start is None or warm_start == "none":
         return []
     if warm_start == PORTFOLIO:
-        return portfolio()
+        return portfolio(kind)
+    if isinstance(warm_start, list) and all(isinstance(s, dict) for s in warm_start):
+        return [dict(s) for s in warm_start]
     if isinstance(warm_start, optuna.Study):
         return earlier_best(warm_start)
     if isinstance(warm_start, tuple) and len(warm_start) == 2:
@@ -58,7 +65,8 @@ def strategies(warm_start: WarmStart) -> list[dict[str, dict[str, Any]]]:
             raise AutoImbError(f"warm_start: no study {name!r} in {storage!r}.") from exc
         return earlier_best(study)
     raise AutoImbError(
-        "warm_start must be 'portfolio', None, an optuna.Study or a (storage, study_name) pair; "
+        "warm_start must be 'portfolio', None, an optuna.Study, a (storage, study_name) pair or "
+        "a list of strategy configs; "
         f"got {warm_start!r}."
     )
 
