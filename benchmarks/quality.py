@@ -382,11 +382,13 @@ def autogluon_metric(metric: str, n_classes: int) -> Any:
         return "f1_macro"
     from autogluon.core.metrics import make_scorer
 
-    def macro_average_precision(y_true: np.ndarray, proba: np.ndarray) -> float:
-        truth = label_binarize(y_true, classes=list(range(n_classes)))
-        return float(average_precision_score(truth, proba, average="macro"))
-
+    # A module-level function: AutoGluon pickles its scorer with the predictor.
     return make_scorer("macro_average_precision", macro_average_precision, needs_proba=True)
+
+
+def macro_average_precision(y_true: np.ndarray, proba: np.ndarray) -> float:
+    truth = label_binarize(y_true, classes=list(range(proba.shape[1])))
+    return float(average_precision_score(truth, proba, average="macro"))
 
 
 def fit_autogluon(
