@@ -421,13 +421,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         command.add_argument("--datasets", nargs="+", help="only these sets (default: all)")
     args = parser.parse_args(argv)
+    quiet_logs()
+    with threadpool_limits(1):
+        {"candidates": candidates, "score": score, "ship": ship}[args.command](args)
 
+
+def quiet_logs() -> None:
+    """The script's own progress lines, without autoimb's, Optuna's and the models' chatter."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("autoimb").setLevel(logging.WARNING)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore")
-    with threadpool_limits(1):
-        {"candidates": candidates, "score": score, "ship": ship}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,11 @@ import datetime as dt
 import logging
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
 from scipy.stats import wilcoxon
 from sklearn.model_selection import StratifiedKFold
@@ -44,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
 from _markdown import table, write_section
 from _portfolio_table import Portfolio
-from portfolio import KINDS, RESULTS, excluded, family, load_table
+from portfolio import KINDS, RESULTS, excluded, family, load_table, quiet_logs
 from quality import OUTER_FOLDS, SEED, score
 
 REPORT = ROOT / "benchmarks" / "PORTFOLIO.md"
@@ -202,10 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         command.add_argument("--work", default=str(RESULTS), help="folder of the scores table")
         command.add_argument("--report", default=str(REPORT))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("autoimb").setLevel(logging.WARNING)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore")
+    quiet_logs()
     with threadpool_limits(1):
         simulate(args) if args.command == "simulate" else search(args)
 
