@@ -55,6 +55,7 @@ def search(
     pretrained: dict[str, Any] | None = None,
     ensemble: bool = True,
     advice: bool = False,
+    importance: bool = True,
     pos_label: Any = None,
     allow_other_data: bool = False,
     verbose: bool | None = None,
@@ -101,6 +102,9 @@ def search(
     advice
         Also measure the winner's learning curve over the minority-class size and predict the
         score with 2× and 5× more minority examples (``result.advice``); costs a few trials.
+    importance
+        Measure the winner's permutation importance per input column out of fold
+        (``result.feature_importance``) when the budget leaves room; False skips it.
     pos_label
         The class whose detection the binary metrics measure (two classes only). By default
         the smaller class; on a tie, the last in sorted order (1 over 0, "yes" over "no").
@@ -160,6 +164,7 @@ def search(
         pretrained=dict(pretrained or {}),
         ensemble=ensemble,
         advice=advice,
+        importance=importance,
         allow_other_data=allow_other_data,
     )
     watched = interactive(sys.stderr)
@@ -226,6 +231,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         warm_start: WarmStart = config.DEFAULT_WARM_START,
         ensemble: bool = True,
         advice: bool = False,
+        importance: bool = True,
         pos_label: Any = None,
         callbacks: Sequence[TrialCallback] = (),
         verbose: bool = False,
@@ -245,6 +251,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.ensemble = ensemble
         self.advice = advice
+        self.importance = importance
         self.pos_label = pos_label
         self.callbacks = callbacks
         self.verbose = verbose
@@ -277,6 +284,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
             warm_start=_warm_start(self.warm_start),
             ensemble=self.ensemble,
             advice=self.advice,
+            importance=self.importance,
             pos_label=self.pos_label,
             callbacks=self.callbacks,
             verbose=self.verbose,

@@ -198,3 +198,13 @@ def test_a_resumed_studys_winner_reuses_its_cross_validation_run_again(small_bin
     assert set(table["feature"]) == set(data.X.columns)
     stopped = finish_study(first.study, data, get_metric("f1"), None)  # Ctrl-C: the model now
     assert stopped.feature_importance is None
+
+
+def test_it_can_be_switched_off(small_binary):
+    X, y = small_binary
+    kwargs = {"metric": "f1", "n_trials": 2, "space": "fast", "cv": 3, "random_state": 0}
+    assert autoimb.search(X, y, **kwargs).feature_importance is not None
+    assert autoimb.search(X, y, importance=False, **kwargs).feature_importance is None
+    clf = autoimb.AutoImbClassifier(importance=False, **kwargs).fit(X, y)
+    assert clf.get_params()["importance"] is False
+    assert clf.result_.feature_importance is None
