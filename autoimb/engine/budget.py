@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from autoimb import config
 from autoimb.engine.splits import Folds
@@ -81,6 +82,12 @@ def refit_seconds(
     """
     seconds = sum(fit_seconds.get(n, 0.0) * growth.get(n, 1.0) for n in members)
     return seconds * config.REFIT_MARGIN / max(k - 1, 1)
+
+
+def cross_validation_seconds(trials: Sequence[Any], members: Iterable[int]) -> float:
+    """What cross-validating the members took in the search (each trial's ``seconds``): the
+    cost of doing it again, for the fresh-fold measure and the feature importance."""
+    return sum(float(trials[n].user_attrs.get("seconds", 0.0)) for n in members)
 
 
 def remaining(deadline: float | None) -> float | None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from autoimb import config
 from autoimb.data.dataset import Dataset
-from autoimb.engine.budget import remaining, row_budget
+from autoimb.engine.budget import cross_validation_seconds, remaining, row_budget
 from autoimb.engine.evaluate import CrossValidation, FittedFold, fit_fold
 from autoimb.engine.run import SearchOutcome
 from autoimb.engine.settings import SearchSettings
@@ -266,7 +266,7 @@ def winner_importance(
         n_folds = len(models)
     else:
         left = remaining(deadline)
-        cost = 0.0 if left is None else _cross_validation_seconds(outcome, configs)
+        cost = 0.0 if left is None else cross_validation_seconds(outcome.study.trials, configs)
         if left is not None and cost > left:
             notes.append(
                 f"No feature importance: fitting the winner on each fold again (≈{cost:.0f} s) "
@@ -295,12 +295,6 @@ def winner_importance(
     if table is None:
         notes.append("No feature importance: its score is undefined on every fold.")
     return card_entry(table)
-
-
-def _cross_validation_seconds(outcome: SearchOutcome, configs: Mapping[int, Any]) -> float:
-    """What cross-validating the winner's members took in the search."""
-    trials = outcome.study.trials  # one read: on a database storage it fetches every trial
-    return sum(float(trials[n].user_attrs.get("seconds", 0.0)) for n in configs)
 
 
 def card_entry(table: pd.DataFrame | None) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from autoimb import config
 from autoimb.data.dataset import Dataset
-from autoimb.engine.budget import row_budget
+from autoimb.engine.budget import cross_validation_seconds, row_budget
 from autoimb.engine.evaluate import FittedFold, evaluate
 from autoimb.engine.run import SearchOutcome
 from autoimb.engine.settings import SearchSettings
@@ -117,7 +117,7 @@ def remeasure(
             f"best_score is the winner's cross-validated "
             f"{name}, chosen among {finished} finished trial(s).",
         )
-    cost = sum(trials[n].user_attrs.get("seconds", 0.0) for n in configs)
+    cost = cross_validation_seconds(trials, configs)
     if settings.deadline is not None and time.monotonic() + cost + after > settings.deadline:
         why = f"≈{cost:.0f} s, more than the budget left"
         return Remeasured(search_score, search_score, CHOSEN_ON, skipped.format(why=why))
