@@ -19,54 +19,35 @@ from typing import Any
 
 import joblib
 
-from autoimb.data.preprocess import Preprocessor
-from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError, UntrustedModelError
-from autoimb.posthoc.ensemble import EnsembleClassifier
 from autoimb.posthoc.threshold import ThresholdedClassifier
-from autoimb.stages.anomaly.detectors import AnomalyDetectorClassifier, AnomalyScoreFeatures
-from autoimb.stages.deep.mlp import TabularMLPClassifier
-from autoimb.stages.ensembles.combined import (
-    BaggedClassifier,
-    CombinedClassifier,
-    StackedClassifier,
-)
-from autoimb.stages.hybrid.models import (
-    DeepTreeStackingClassifier,
-    LeafEmbeddingClassifier,
-    NeuralEmbeddingBoostClassifier,
-)
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
-
-def _qualified(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-# autoimb's own types a saved pipeline may hold, named from the classes so a moved module
-# cannot leave a stale name behind.
-_OWN_TYPES = (
-    AnomalyDetectorClassifier,
-    AnomalyScoreFeatures,
-    TabularMLPClassifier,
-    BaggedClassifier,
-    CombinedClassifier,
-    StackedClassifier,
-    DeepTreeStackingClassifier,
-    LeafEmbeddingClassifier,
-    NeuralEmbeddingBoostClassifier,
-    EnsembleClassifier,
-    StrategyPipeline,
-    Preprocessor,
-    ThresholdedClassifier,
+# autoimb's own types a saved pipeline may hold, by name: loading imports only the modules a
+# file names, so `autoimb predict` of a forest never imports the search (optuna, the samplers).
+# A test checks that each name still resolves to its class.
+OWN_TYPES: tuple[str, ...] = (
+    "autoimb.data.preprocess.Preprocessor",
+    "autoimb.engine.pipeline.StrategyPipeline",
+    "autoimb.posthoc.ensemble.EnsembleClassifier",
+    "autoimb.posthoc.threshold.ThresholdedClassifier",
+    "autoimb.stages.anomaly.detectors.AnomalyDetectorClassifier",
+    "autoimb.stages.anomaly.detectors.AnomalyScoreFeatures",
+    "autoimb.stages.deep.mlp.TabularMLPClassifier",
+    "autoimb.stages.ensembles.combined.BaggedClassifier",
+    "autoimb.stages.ensembles.combined.CombinedClassifier",
+    "autoimb.stages.ensembles.combined.StackedClassifier",
+    "autoimb.stages.hybrid.models.DeepTreeStackingClassifier",
+    "autoimb.stages.hybrid.models.LeafEmbeddingClassifier",
+    "autoimb.stages.hybrid.models.NeuralEmbeddingBoostClassifier",
 )
 
 # Every type a saved autoimb pipeline may hold beyond skops' own defaults (builtins, numpy,
 # scikit-learn's estimators). Kept explicit: a test saves a pipeline of every registered
 # model and checks that what skops reports is covered here, and nothing else is loaded.
 TRUSTED_TYPES: tuple[str, ...] = (
-    *(_qualified(cls) for cls in _OWN_TYPES),
+    *OWN_TYPES,
     "builtins.slice",
     "collections.OrderedDict",
     "imblearn.ensemble._bagging.BalancedBaggingClassifier",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import collections
+import importlib
 import os
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -15,7 +18,7 @@ import autoimb
 from autoimb.data.dataset import validate
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError, SchemaError, UntrustedModelError
-from autoimb.export import TRUSTED_TYPES, load, save, untrusted_types
+from autoimb.export import OWN_TYPES, TRUSTED_TYPES, load, save, untrusted_types
 from autoimb.posthoc.threshold import ThresholdedClassifier
 from autoimb.stages import REGISTRY
 
@@ -97,6 +100,33 @@ def test_pickles_need_explicit_trust(result, tmp_path) -> None:
 def test_trusted_types_are_explicit_names() -> None:
     assert all("." in name and "*" not in name for name in TRUSTED_TYPES)
     assert len(set(TRUSTED_TYPES)) == len(TRUSTED_TYPES)
+
+
+@pytest.mark.parametrize("name", OWN_TYPES)
+def test_own_trusted_names_resolve_to_their_classes(name) -> None:
+    module, _, qualname = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), qualname)
+    assert isinstance(cls, type) and f"{cls.__module__}.{cls.__qualname__}" == name
+
+
+def test_predicting_with_a_loaded_forest_imports_no_search_machinery(small_binary, tmp_path):
+    """`autoimb predict` starts faster when loading a model skips optuna and the samplers."""
+    X, y = small_binary
+    data = validate(X, y)
+    config = {"resampler": {"name": "smote"}, "model": {"name": "random_forest"}}
+    pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    model = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
+    model.model_card_ = {}
+    path = save(model, tmp_path / "m.skops")
+    X.head(20).to_csv(tmp_path / "x.csv", index=False)
+    code = (
+        "import sys, autoimb.export as e, pandas as pd\n"
+        f"m = e.load({str(path)!r})\n"
+        f"m.predict(pd.read_csv({str(tmp_path / 'x.csv')!r}))\n"
+        "print(sorted(n for n in ('optuna', 'imblearn', 'autoimb.stages') if n in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_refuses_to_overwrite_when_asked(result, tmp_path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -19,9 +19,13 @@ from sklearn.neighbors import NearestNeighbors
 from autoimb import config
 from autoimb.data.dataset import conform
 from autoimb.data.preprocess import Preprocessor
-from autoimb.engine.space import component_defaults
-from autoimb.stages import REGISTRY, FitContext
-from autoimb.stages.base import fit_keywords
+
+if TYPE_CHECKING:
+    from autoimb.stages import FitContext
+
+# The components (autoimb.stages, and the space's defaults) are imported where a pipeline is
+# fitted: predicting with a loaded model needs none of them, and they import optuna and every
+# sampler library, most of `autoimb predict`'s start-up.
 
 logger = logging.getLogger("autoimb")
 
@@ -60,6 +64,8 @@ def resample(
 def growth_at_refit(strategy: Mapping[str, Any]) -> float:
     """How much longer a fit of the final model can take than a search's fit of the same
     strategy: at most the inverse of the member share, when it holds an averaged ensemble."""
+    from autoimb.stages import REGISTRY
+
     components = [
         REGISTRY[stage].get(choice.get("name"))
         for stage, choice in strategy.items()
@@ -158,6 +164,9 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             factor = np.asarray(class_weights, dtype=float)[y]
             weights = factor if weights is None else weights * factor
 
+        from autoimb.stages import REGISTRY
+        from autoimb.stages.base import fit_keywords
+
         component = REGISTRY["model"][self._choice("model")["name"]]
         model = component.make(self._params("model"), ctx)
         options = component.fit_params(ctx)
@@ -197,10 +206,15 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         return {k: v for k, v in self._choice(stage).items() if k != "name"}
 
     def _build(self, stage: str, ctx: FitContext) -> Any:
+        from autoimb.stages import REGISTRY
+
         name = self._choice(stage)["name"]
         return REGISTRY[stage][name].make(self._params(stage), ctx)
 
     def _context(self, Xt: np.ndarray, y: np.ndarray, deadline: float | None = None) -> FitContext:
+        from autoimb.engine.space import component_defaults
+        from autoimb.stages import FitContext
+
         return FitContext(
             class_counts=np.bincount(y, minlength=self.n_classes_),
             n_cat=len(self.schema["categorical"]),
