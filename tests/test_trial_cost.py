@@ -112,3 +112,31 @@ def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> Non
     refit = refit_seconds(fit_seconds, growth, [1], 5)
     assert refit == pytest.approx(8.0 * 4.0 * config.REFIT_MARGIN / 4)
     assert clock.reserve() == pytest.approx(refit + 0.5)
+
+
+def test_the_reserve_covers_the_trial_the_search_would_choose(small_binary) -> None:
+    """The refit reserved for is the steady winner's (autoimb.posthoc.steady), not always the
+    top-scoring trial's: a dear top trial within noise of a cheap steadier one kept trials
+    from running that the budget had room for."""
+    import optuna
+
+    from autoimb.engine.evaluate import CrossValidation
+    from autoimb.engine.run import _Objective
+    from autoimb.engine.settings import SearchSettings
+    from autoimb.engine.space import load_space
+    from autoimb.metrics.registry import get_metric
+    from autoimb.posthoc.steady import Candidate
+
+    X, y = small_binary
+    data = validate(X, y)
+    settings = SearchSettings(metric=get_metric("f1"), space=load_space("fast"))
+    study = optuna.create_study(direction="maximize")
+    objective = _Objective(study, settings, data, CrossValidation(data, 3, 0), 0)
+    top = Candidate(0, 0.80, [0.9, 0.6, 0.8, 0.9, 0.8], steady=0.70, seconds=9.0)
+    steadier = Candidate(1, 0.78, [0.8, 0.7, 0.8, 0.8, 0.8], steady=0.75, seconds=1.0)
+    objective.candidates += [top, steadier]
+    objective.fit_seconds.update({0: 8.0, 1: 1.0})
+    assert objective._best_trial() == steadier.number
+    assert objective.clock.reserve() == pytest.approx(
+        refit_seconds(objective.fit_seconds, objective.growth, [1], 3) + 0.5
+    )

@@ -32,7 +32,7 @@ from autoimb.engine.storage import (
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import finished_trials
-from autoimb.posthoc.steady import steady_score
+from autoimb.posthoc.steady import Candidate, choose_steadily, steady_score
 
 logger = logging.getLogger("autoimb")
 
@@ -102,6 +102,7 @@ class _Objective:
         self.predictions = Predictions(settings.metric.greater_is_better)
         self.fit_seconds: dict[int, float] = {}
         self.growth: dict[int, float] = {}  # the final refit's fit time over the trial's
+        self.candidates: list[Candidate] = []  # this process's finished trials, as finish sees them
         self.threads = model_threads(settings.n_jobs, len(data.y))
         self.rungs = fidelities(len(data.y))
         self.max_rows = row_budget(len(data.y))
@@ -117,6 +118,14 @@ class _Objective:
         )
 
     def _best_trial(self) -> int | None:
+        """The trial the search would choose now (:mod:`autoimb.posthoc.steady`), whose refit
+        the time reserve must cover; the top-scoring one when this process finished none."""
+        if self.candidates:
+            return choose_steadily(
+                list(self.candidates),
+                self.settings.metric,
+                standard_errors=config.NOISE_STANDARD_ERRORS,
+            )
         try:
             return self.study.best_trial.number
         except ValueError:
@@ -140,15 +149,20 @@ class _Objective:
             trial.set_user_attr("seconds", time.monotonic() - started)
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
             raise
-        trial.set_user_attr("seconds", time.monotonic() - started)
+        seconds = time.monotonic() - started
+        trial.set_user_attr("seconds", seconds)
         trial.set_user_attr("fold_scores", outcome.fold_scores)
         trial.set_user_attr("decision", outcome.decision.to_dict())
         data = self.data
         y, oof, weights = self.cv.scores(data.y, outcome.oof, data.sample_weight)
         steady = steady_score(y, oof, sample_weight=weights, pos_label=data.pos_label)
-        if np.isfinite(steady):
+        steady = float(steady) if np.isfinite(steady) else None
+        if steady is not None:
             trial.set_user_attr("steady", steady)
         self.fit_seconds[trial.number] = outcome.fit_seconds
+        self.candidates.append(
+            Candidate(trial.number, outcome.value, outcome.fold_scores, steady, seconds)
+        )
         self.predictions.add(trial.number, outcome.value, outcome.oof)
         return outcome.value
 
