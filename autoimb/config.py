@@ -48,3 +48,6 @@ MIN_CHOICE = 3  # fewest finished trials for the winner to be measured again on 
 # Trials within this many paired standard errors of the best count as equally good, and the
 # steadiest of them wins (autoimb.posthoc.steady); 0 takes the best-scoring trial as it is.
 NOISE_STANDARD_ERRORS = 1.0
+# Besides the chosen trial, this many of the best-scoring ones are cross-validated again on a
+# fresh split, and the choice is made again on both splits (autoimb.posthoc.steady).
+RACE_TOP = 3

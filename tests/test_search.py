@@ -66,10 +66,12 @@ def test_best_score_is_measured_again_on_fresh_folds(small_binary) -> None:
     )
     chosen = result.study.trials[result.model_card()["trial"]]
     assert result.search_score == pytest.approx(chosen.value)
+    # A fresh split (seed + 1); when it also decided among close trials, a third (seed + 2).
+    raced = any("third split" in note for note in result.notes)
     # Measured as trials are: with the search's share of an averaged ensemble's members.
     fresh = evaluate(
         strategy_stages(result.best_config),
-        CrossValidation(validate(X, y), 3, random_state=1),
+        CrossValidation(validate(X, y), 3, random_state=2 if raced else 1),
         get_metric("f1"),
         random_state=0,
         member_share=config.SEARCH_MEMBER_SHARE,
@@ -77,7 +79,8 @@ def test_best_score_is_measured_again_on_fresh_folds(small_binary) -> None:
     assert result.best_score == pytest.approx(fresh.value)
     assert result.model_card()["cv_score"] == pytest.approx(fresh.value)
     assert result.model_card()["search_score"] == pytest.approx(result.search_score)
-    assert any("fresh split into 3 folds" in note for note in result.notes)
+    words = "third split into 3 folds" if raced else "fresh split into 3 folds"
+    assert any(words in note for note in result.notes)
 
 
 def test_a_winner_without_rivals_is_not_measured_again(small_binary) -> None:

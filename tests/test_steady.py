@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from optuna.trial import TrialState
 
 import autoimb
 from autoimb import datasets
 from autoimb.metrics.registry import get_metric
-from autoimb.posthoc.steady import Candidate, choose_steadily, within_noise
+from autoimb.posthoc.steady import (
+    Candidate,
+    choose_pooled,
+    choose_steadily,
+    contenders,
+    within_noise,
+)
 
 F1, AP, COST = get_metric("f1"), get_metric("average_precision"), get_metric("cost:fn=5,fp=1")
 BEST = Candidate(0, 0.80, [0.9, 0.6, 0.8, 0.9, 0.8], steady=0.70, seconds=1.0)
@@ -47,6 +54,27 @@ def test_a_trial_without_a_steady_score_is_not_displaced() -> None:
     assert choose_steadily([old, CLOSE], F1, standard_errors=1.0) == old.number
 
 
+def test_the_contenders_are_the_chosen_trial_then_the_best_scoring_others() -> None:
+    assert contenders([BEST, CLOSE, BEHIND], CLOSE.number, F1, top=1) == [1, 0]
+    assert contenders([BEST, CLOSE, BEHIND], CLOSE.number, F1, top=3) == [1, 0, 2]
+    # A ranking metric chooses by its score alone: nothing to race.
+    assert contenders([BEST, CLOSE, BEHIND], BEST.number, AP, top=3) == [0]
+
+
+def test_a_second_split_can_overturn_a_lucky_lead() -> None:
+    first = {c.number: c for c in (BEST, CLOSE)}
+    # On a fresh split the once-best trial falls well behind on every fold.
+    second = {
+        0: Candidate(0, 0.60, [0.6, 0.6, 0.6, 0.6, 0.6], steady=0.60, seconds=0.0),
+        1: Candidate(1, 0.80, [0.8, 0.8, 0.8, 0.8, 0.8], steady=0.80, seconds=0.0),
+    }
+    assert choose_pooled(first, second, F1, standard_errors=1.0) == CLOSE.number
+    # Where the fresh split agrees with the first, the steadier trial still wins the tie.
+    agree = {n: Candidate(n, c.value, c.fold_scores, c.steady, 0.0) for n, c in first.items()}
+    assert choose_pooled(first, agree, F1, standard_errors=1.0) == CLOSE.number
+    assert choose_pooled(first, agree, F1, standard_errors=0.0) == BEST.number
+
+
 @pytest.fixture(scope="module")
 def ecoli_f1():
     X, y = datasets.load("ecoli1", return_X_y=True)
@@ -68,3 +96,26 @@ def test_a_search_says_when_it_chose_a_steadier_trial(ecoli_f1) -> None:
     assert result.search_score == pytest.approx(chosen.value)
     assert result.best_config["model"] == chosen.user_attrs["config"]["model"]
     assert card["finished_trials"] == 16
+
+
+def test_a_fresh_split_decides_among_the_close_trials() -> None:
+    X, y = datasets.load("yeast4", return_X_y=True)
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=16, random_state=0, ensemble=False, warm_start=None
+    )
+    card = result.model_card()
+    winner = result.study.trials[card["trial"]]
+    ranked = sorted(
+        (t for t in result.study.trials if t.state == TrialState.COMPLETE), key=lambda t: -t.value
+    )
+    # The winner is the steady choice or one of the three best-scoring trials.
+    raced = [n for n in result.notes if "once the close trials were cross-validated" in n]
+    assert result.score_basis == "cross-validated on fresh folds"
+    assert result.search_score == pytest.approx(winner.value)
+    fresh = next(n for n in result.notes if n.startswith("best_score is the winner's f1"))
+    assert "on a third split" in fresh and "decided among 4 close trials" in fresh
+    if raced:
+        assert raced[0].startswith(f"Trial {winner.number} was chosen over trial ")
+        assert winner.number in {t.number for t in ranked[:4]}
+    else:
+        assert not any(n.startswith(f"Trial {winner.number} was chosen over") for n in raced)

@@ -11,7 +11,7 @@ import pytest
 import autoimb
 from autoimb import config
 from autoimb.data.dataset import validate
-from autoimb.engine.budget import TrialClock, refit_seconds
+from autoimb.engine.budget import TrialClock, fresh_split_plan, refit_seconds
 from autoimb.engine.pipeline import StrategyPipeline, growth_at_refit
 from autoimb.engine.space import component_defaults
 from autoimb.stages import REGISTRY, FitContext
@@ -107,7 +107,7 @@ def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> Non
         n_splits=5,
         fit_seconds=fit_seconds,
         growth=growth,
-        best_trial=lambda: 1,
+        contenders=lambda: [1],
     )
     refit = refit_seconds(fit_seconds, growth, [1], 5)
     assert refit == pytest.approx(8.0 * 4.0 * config.REFIT_MARGIN / 4)
@@ -136,7 +136,33 @@ def test_the_reserve_covers_the_trial_the_search_would_choose(small_binary) -> N
     steadier = Candidate(1, 0.78, [0.8, 0.7, 0.8, 0.8, 0.8], steady=0.75, seconds=1.0)
     objective.candidates += [top, steadier]
     objective.fit_seconds.update({0: 8.0, 1: 1.0})
-    assert objective._best_trial() == steadier.number
+    assert objective._contenders() == [steadier.number, top.number]
+    # Bounded by trials only, both contenders are measured again (1 + 8 s), and the winner on
+    # a third split (at most the dearer one's 8 s).
     assert objective.clock.reserve() == pytest.approx(
-        refit_seconds(objective.fit_seconds, objective.growth, [1], 3) + 0.5
+        refit_seconds(objective.fit_seconds, objective.growth, [1], 3) + 9.0 + 8.0 + 0.5
     )
+
+
+def test_the_reserve_covers_the_fresh_split_of_the_contenders_within_its_share() -> None:
+    fit_seconds = {0: 2.0, 1: 3.0, 2: 4.0, 3: 5.0}
+
+    def clock(budget: float) -> TrialClock:
+        return TrialClock(
+            time_budget=budget,
+            deadline=None,
+            share_after=0.0,
+            remeasure=True,
+            n_splits=5,
+            fit_seconds=fit_seconds,
+            growth={},
+            contenders=lambda: [0, 1, 2, 3],
+        )
+
+    refit = refit_seconds(fit_seconds, {}, [0], 5) + 0.5
+    # 15% of 60 s holds the first three (2 + 3 + 4 s), not the fourth; then the winner on a
+    # third split (at most 4 s).
+    assert clock(60.0).reserve() == pytest.approx(refit + 9.0 + 4.0)
+    # 15% of 10 s holds none: a cross-validation is too large a share; trials are worth more.
+    assert clock(10.0).reserve() == pytest.approx(refit)
+    assert fresh_split_plan([0, 1, 2, 3], fit_seconds, None) == [0, 1, 2, 3]

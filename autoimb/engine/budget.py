@@ -99,16 +99,31 @@ def ensemble_seconds(left: float) -> float:
     return config.ENSEMBLE_TIME_SHARE * left
 
 
-def remeasure_worth_it(per_fold: float, n_splits: int, time_budget: float | None) -> bool:
-    """One more cross-validation is skipped where it is a large share of the budget."""
-    return per_fold * n_splits <= config.REMEASURE_MAX_SHARE * (time_budget or 0.0)
+def fresh_split_plan(
+    contenders: Sequence[int], seconds: Mapping[int, float], time_budget: float | None
+) -> list[int]:
+    """The contenders to cross-validate again on a fresh split, in order, while together they
+    cost at most ``REMEASURE_MAX_SHARE`` of the budget: on data where one cross-validation is
+    a large share of it, trials are worth more. All of them when only trials bound the search.
+    """
+    if time_budget is None:
+        return list(contenders)
+    plan: list[int] = []
+    total = 0.0
+    for number in contenders:
+        total += seconds.get(number, 0.0)
+        if total > config.REMEASURE_MAX_SHARE * time_budget:
+            break
+        plan.append(number)
+    return plan
 
 
 class TrialClock:
     """The time each trial may take, so that what must run after the trials still fits.
 
-    ``reserve`` keeps back the ensemble and advice shares, the final refit (estimated from the
-    best trial's per-fold fit time, scaled to all rows) and the fresh-fold measure.
+    ``reserve`` keeps back the ensemble and advice shares, the final refit of the trial the
+    search would choose now (from its fit time, scaled to all rows) and the fresh split of the
+    contenders for the choice (``contenders``: that trial first).
     """
 
     def __init__(
@@ -120,35 +135,31 @@ class TrialClock:
         n_splits: int,
         fit_seconds: Mapping[int, float],
         growth: Mapping[int, float],
-        best_trial: Callable[[], int | None],
+        contenders: Callable[[], list[int]],
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
         self.n_splits, self.fit_seconds, self.growth = n_splits, fit_seconds, growth
-        self.best_trial = best_trial
+        self.contenders = contenders
 
     def reserve(self) -> float:
         after = (self.time_budget or 0.0) * self.share_after
         if not self.fit_seconds:
             return after
-        best = self.best_trial()
-        if best is None:
+        ranked = self.contenders()
+        if not ranked:
             return 0.0
-        k = self.n_splits
+        best = ranked[0]
         if best not in self.fit_seconds:  # a resumed study's best ran in another process
             best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
-        per_fold = self.fit_seconds[best] / k
-        refit = refit_seconds(self.fit_seconds, self.growth, [best], k)
-        # Measuring the winner again on fresh folds costs one more cross-validation; on data
-        # where that is a large share of the budget, trials are worth more and it is skipped.
+        refit = refit_seconds(self.fit_seconds, self.growth, [best], self.n_splits)
+        again = 0.0
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
-        again = per_fold * k
-        if (
-            not self.remeasure
-            or chosen_among < config.MIN_CHOICE
-            or not remeasure_worth_it(per_fold, k, self.time_budget)
-        ):
-            again = 0.0
+        if self.remeasure and chosen_among >= config.MIN_CHOICE:
+            plan = fresh_split_plan(ranked, self.fit_seconds, self.time_budget)
+            again = sum(self.fit_seconds.get(n, 0.0) for n in plan)
+            if len(plan) > 1:  # and the raced winner on a third split
+                again += max(self.fit_seconds.get(n, 0.0) for n in plan)
         return after + refit + again + 0.5
 
     def trial_deadline(self, started: float) -> float | None:

@@ -46,7 +46,7 @@ from autoimb.posthoc.ensemble import (
     select_ensemble,
 )
 from autoimb.posthoc.interval import score_interval
-from autoimb.posthoc.steady import Candidate, choose_steadily
+from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
 from autoimb.strategy import Ensemble, parse_single
@@ -59,27 +59,33 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     study = outcome.study
     threads = model_threads(1, len(data.y))
     notes: list[str] = []
-    best = _choose_winner(outcome, settings.metric, notes)
+    best, ranked = _choose_winner(outcome, settings.metric, notes)
     oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
     selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
     members = selection.final_weights if used else {best.number: 1.0}
-    configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
-    after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
     if len(members) > 1:
-        oof = blend({n: outcome.predictions.get(n) for n in members}, members)
         measured = ensemble_score(float(selection.score), selection.nested_score)
     else:
         measured = remeasure(
-            configs,
-            members,
-            float(best.value),
+            ranked,
             outcome,
             settings,
             data,
             threads,
-            after=after,
+            after=lambda n: refit_seconds(
+                outcome.fit_seconds, outcome.growth, [n], outcome.cv.n_splits
+            ),
             keep_models=settings.importance,
         )
+        if measured.winner is not None and measured.winner != best.number:
+            notes.append(_raced_note(study.trials[measured.winner], best, settings.metric))
+            best = study.trials[measured.winner]
+            members = {best.number: 1.0}
+            oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
+    configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
+    after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
+    if len(members) > 1:
+        oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     notes.append(measured.note)
     # Fold models are let go before the refit, which may be as large.
     fold_models = measured.models or (recomputed if len(members) == 1 else [])
@@ -156,26 +162,17 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
 
 def _choose_winner(
     outcome: SearchOutcome, metric: Metric, notes: list[str]
-) -> optuna.trial.FrozenTrial:
-    """The best trial, or a steadier one within noise of it (:mod:`autoimb.posthoc.steady`);
-    only trials whose out-of-fold predictions this process kept, when it kept any."""
+) -> tuple[optuna.trial.FrozenTrial, list[int]]:
+    """The best trial, or a steadier one within noise of it (:mod:`autoimb.posthoc.steady`),
+    and the contenders a fresh split may still prefer (the chosen one first); only trials
+    whose out-of-fold predictions this process kept, when it kept any."""
     kept = set(outcome.predictions.items)
     trials = outcome.study.trials  # one read: on a database storage it fetches every trial
     finished = [t for t in trials if t.state == TrialState.COMPLETE]
-    candidates = [
-        Candidate(
-            t.number,
-            float(t.value),
-            t.user_attrs.get("fold_scores", ()),
-            t.user_attrs.get("steady"),
-            float(t.user_attrs.get("seconds", 0.0)),
-        )
-        for t in finished
-        if not kept or t.number in kept
-    ]
+    candidates = [Candidate.of(t) for t in finished if not kept or t.number in kept]
     best = outcome.study.best_trial
     if not candidates:
-        return best
+        return best, [best.number]
     chosen = trials[
         choose_steadily(candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
     ]
@@ -188,7 +185,18 @@ def _choose_winner(
             f"{chosen.user_attrs['steady']:.4f} against "
             f"{best.user_attrs.get('steady', float('nan')):.4f}), a steadier sign of merit."
         )
-    return chosen
+    return chosen, contenders(candidates, chosen.number, metric, top=config.RACE_TOP)
+
+
+def _raced_note(
+    winner: optuna.trial.FrozenTrial, chosen: optuna.trial.FrozenTrial, metric: Metric
+) -> str:
+    return (
+        f"Trial {winner.number} was chosen over trial {chosen.number} once the close trials "
+        "were cross-validated again on a fresh split: the same choice, made on both splits' "
+        f"folds together, prefers it (on the search's folds alone {metric.name} "
+        f"{float(winner.value):.4f} against {float(chosen.value):.4f})."
+    )
 
 
 def _winner_oof(

@@ -32,7 +32,7 @@ from autoimb.engine.storage import (
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import finished_trials
-from autoimb.posthoc.steady import Candidate, choose_steadily, steady_score
+from autoimb.posthoc.steady import Candidate, choose_steadily, contenders, steady_score
 
 logger = logging.getLogger("autoimb")
 
@@ -114,22 +114,23 @@ class _Objective:
             cv.n_splits,
             self.fit_seconds,
             self.growth,
-            self._best_trial,
+            self._contenders,
         )
 
-    def _best_trial(self) -> int | None:
+    def _contenders(self) -> list[int]:
         """The trial the search would choose now (:mod:`autoimb.posthoc.steady`), whose refit
-        the time reserve must cover; the top-scoring one when this process finished none."""
+        the time reserve must cover, then the others its choice would race on a fresh split;
+        the top-scoring trial alone when this process finished none."""
         if self.candidates:
-            return choose_steadily(
-                list(self.candidates),
-                self.settings.metric,
-                standard_errors=config.NOISE_STANDARD_ERRORS,
+            candidates, metric = list(self.candidates), self.settings.metric
+            chosen = choose_steadily(
+                candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS
             )
+            return contenders(candidates, chosen, metric, top=config.RACE_TOP)
         try:
-            return self.study.best_trial.number
+            return [self.study.best_trial.number]
         except ValueError:
-            return None
+            return []
 
     def __call__(self, trial: optuna.Trial) -> float:
         started = time.monotonic()
