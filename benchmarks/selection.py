@@ -15,7 +15,7 @@ Every selection rule is then replayed on the same candidates, so rules are compa
 same trials, free of the noise of running a search twice:
 
     python benchmarks/selection.py run --datasets ecoli1 yeast4 --budget 60
-    python benchmarks/selection.py summary            # the rules' held-out means, paired
+    python benchmarks/selection.py summary --summary  # the rules' held-out means, paired
 
 The CSV is resumable: (data set, fold, budget) searches already there are skipped.
 """
@@ -424,7 +424,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     go.add_argument("--out", type=Path, default=OUT)
     go.add_argument("--data-dir", type=Path, default=KEEL)
     show = sub.add_parser("summary")
-    show.add_argument("--out", type=Path, default=OUT)
+    show.add_argument(
+        "--out", type=Path, nargs="+", default=[OUT, OUT.with_name("selection_small.csv")]
+    )
     add_summary_argument(show, "selection")
     return parser.parse_args(argv)
 
@@ -434,7 +436,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "run":
         run(args)
         return
-    publish(summarise(pd.read_csv(args.out)), args.summary, "selection")
+    blocks = [f"**{path.name}**\n\n{summarise(pd.read_csv(path))}" for path in args.out]
+    publish("\n".join(blocks), args.summary, "selection")
 
 
 if __name__ == "__main__":

@@ -169,6 +169,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "portfolio.py",
         "portfolio_lofo.py",
         "anytime.py",
+        "selection.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -257,3 +258,18 @@ def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:
     assert plot.stat().st_size > 1000
     assert "| f1 | 10 s → 60 s | 3 | 0.600 | 0.700 | 0.100 | 3/0/0 |" in text
     assert "<!-- anytime:start -->" in summary.read_text()
+
+
+def test_selection_replays_every_rule_on_measured_candidates(keel: Path, tmp_path: Path) -> None:
+    out = tmp_path / "selection.csv"
+    args = ["--datasets", "glass_0_6_vs_5", "--budget", "6", "--early", "3"]
+    run_script(
+        "selection.py", "run", *args, "--data-dir", str(keel), "--out", str(out), timeout=240
+    )
+    frame = pd.read_csv(out)
+    assert len(frame) >= 1 and frame.test.between(0, 1).all()
+    assert frame.fresh_value.notna().all() and (frame.budget == 6).all()
+    text = run_script("selection.py", "summary", "--out", str(out))
+    assert "| race |" in text and "| oracle |" in text
+    run_script("selection.py", "run", *args, "--data-dir", str(keel), "--out", str(out))
+    assert len(pd.read_csv(out)) == len(frame)  # the search is in the CSV: not run again
