@@ -144,18 +144,7 @@ def remeasure(
                 return not_measured(CHOSEN_ON, skipped.format(why=why))
             break
         try:
-            measured[number] = evaluate(
-                trials[number].user_attrs["config"],
-                cv,
-                settings.metric,
-                random_state=outcome.random_state,
-                n_threads=n_threads,
-                max_rows=row_budget(len(data.y)),
-                deadline=settings.deadline,
-                pretrained=settings.pretrained,
-                member_share=config.SEARCH_MEMBER_SHARE,
-                keep_models=keep_models,
-            )
+            measured[number] = _again(trials[number], cv, outcome, settings, n_threads, keep_models)
         except (Exception, TrialTimeout) as exc:  # a strategy may fail on another split
             if number == chosen:
                 why = f"that failed: {type(exc).__name__}: {exc}"[:300]
@@ -172,7 +161,7 @@ def remeasure(
             chosen,
         )
     winner = _race(measured, trials, cv, settings, data)
-    return _measured_apart(winner, measured, trials, outcome, settings, data, n_threads)
+    return _measured_apart(winner, measured, trials, outcome, settings, n_threads, after(winner))
 
 
 def _measured_apart(
@@ -181,8 +170,8 @@ def _measured_apart(
     trials: Sequence[Any],
     outcome: SearchOutcome,
     settings: SearchSettings,
-    data: Dataset,
     n_threads: int,
+    after: float,
 ) -> Remeasured:
     """The raced winner's score on a third split, which chose nothing; where there is no time
     for it, its fresh-split score, which helped choose and so is somewhat optimistic (on small
@@ -191,21 +180,11 @@ def _measured_apart(
     raced = f"a fresh split decided among {len(measured)} close trials"
     cost = cross_validation_seconds(trials, [winner])
     third = outcome.cv.resplit(outcome.random_state + 2)
-    late = settings.deadline is not None and time.monotonic() + cost > settings.deadline
+    late = settings.deadline is not None and time.monotonic() + cost + after > settings.deadline
     if third is not None and not late:
         try:
-            again = evaluate(
-                trials[winner].user_attrs["config"],
-                third,
-                settings.metric,
-                random_state=outcome.random_state,
-                n_threads=n_threads,
-                max_rows=row_budget(len(data.y)),
-                deadline=settings.deadline,
-                pretrained=settings.pretrained,
-                member_share=config.SEARCH_MEMBER_SHARE,
-                keep_models=bool(measured[winner].models),
-            )
+            keep = bool(measured[winner].models)
+            again = _again(trials[winner], third, outcome, settings, n_threads, keep)
         except (Exception, TrialTimeout):
             again = None
         if again is not None:
@@ -229,6 +208,29 @@ def _measured_apart(
         f"optimistic. On the search's folds it scored {search_score:.4f}.",
         measured[winner].models,
         winner,
+    )
+
+
+def _again(
+    trial: Any,
+    cv: CrossValidation,
+    outcome: SearchOutcome,
+    settings: SearchSettings,
+    n_threads: int,
+    keep_models: bool,
+) -> Evaluation:
+    """A trial's strategy cross-validated on another split, as the search measured trials."""
+    return evaluate(
+        trial.user_attrs["config"],
+        cv,
+        settings.metric,
+        random_state=outcome.random_state,
+        n_threads=n_threads,
+        max_rows=row_budget(len(cv.data.y)),
+        deadline=settings.deadline,
+        pretrained=settings.pretrained,
+        member_share=config.SEARCH_MEMBER_SHARE,
+        keep_models=keep_models,
     )
 
 
