@@ -42,7 +42,8 @@ class SearchResult:
     best_score
         The winner's cross-validated score (thresholds cross-fitted), measured so that the
         luck that chose it is left out where possible: on a fresh split of the folds for a
-        single winner, nested (weights chosen again without each fold) for an ensemble.
+        single winner (a third split when the fresh one also settled a close call between
+        trials), nested (weights chosen again without each fold) for an ensemble.
         ``score_basis`` says which; a fresh split removes the luck of the fold assignment, not
         that of the rows, which ``score_interval`` accounts for.
     search_score
