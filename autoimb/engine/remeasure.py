@@ -144,7 +144,10 @@ def remeasure(
                 return not_measured(CHOSEN_ON, skipped.format(why=why))
             break
         try:
-            measured[number] = _again(trials[number], cv, outcome, settings, n_threads, keep_models)
+            # Fold models are kept for the chosen trial only: a raced winner's come from its
+            # third split, and four contenders' fold models on large data are a lot of memory.
+            keep = keep_models and number == chosen
+            measured[number] = _again(trials[number], cv, outcome, settings, n_threads, keep)
         except (Exception, TrialTimeout) as exc:  # a strategy may fail on another split
             if number == chosen:
                 why = f"that failed: {type(exc).__name__}: {exc}"[:300]
@@ -161,7 +164,9 @@ def remeasure(
             chosen,
         )
     winner = _race(measured, trials, cv, settings, data)
-    return _measured_apart(winner, measured, trials, outcome, settings, n_threads, after(winner))
+    return _measured_apart(
+        winner, measured, trials, outcome, settings, n_threads, after(winner), keep_models
+    )
 
 
 def _measured_apart(
@@ -172,6 +177,7 @@ def _measured_apart(
     settings: SearchSettings,
     n_threads: int,
     after: float,
+    keep_models: bool,
 ) -> Remeasured:
     """The raced winner's score on a third split, which chose nothing; where there is no time
     for it, its fresh-split score, which helped choose and so is somewhat optimistic (on small
@@ -183,8 +189,7 @@ def _measured_apart(
     late = settings.deadline is not None and time.monotonic() + cost + after > settings.deadline
     if third is not None and not late:
         try:
-            keep = bool(measured[winner].models)
-            again = _again(trials[winner], third, outcome, settings, n_threads, keep)
+            again = _again(trials[winner], third, outcome, settings, n_threads, keep_models)
         except (Exception, TrialTimeout):
             again = None
         if again is not None:
