@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
+from sklearn.model_selection import StratifiedKFold
 
 ROOT = Path(__file__).resolve().parents[1]
 KEEL = ROOT.parent / "shared" / "datasets" / "keel"
@@ -21,3 +23,23 @@ def load_keel(name: str, folder: Path = KEEL) -> tuple[pd.DataFrame, np.ndarray]
             frame[column] = frame[column].astype(object).where(frame[column].notna(), np.nan)
     _, y = np.unique(y_raw, return_inverse=True)
     return frame, y.astype(np.int64)
+
+
+def outer_splits(
+    name: str, folder: Path, n_folds: int, seed: int, folds: Sequence[int]
+) -> Iterator[tuple[int, tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]]]:
+    """``(fold, (X_train, y_train, X_test, y_test))`` of a set's outer stratified split, for the
+    folds asked for: every benchmark that scores on held-out rows splits the same way."""
+    X_all, y_all = load_keel(name, folder)
+    splits = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    for fold, (train, test) in enumerate(splits.split(X_all, y_all)):
+        if fold in folds:
+            yield (
+                fold,
+                (
+                    X_all.iloc[train].reset_index(drop=True),
+                    y_all[train],
+                    X_all.iloc[test].reset_index(drop=True),
+                    y_all[test],
+                ),
+            )

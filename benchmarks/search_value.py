@@ -27,11 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _keel import KEEL, ROOT, load_keel
+from _keel import KEEL, ROOT, outer_splits
 from _markdown import add_summary_argument, publish, table
 from quality import OUTER_FOLDS, SEED, TIE, aligned_proba, score, strategy_label, strategy_names
 
@@ -160,17 +159,7 @@ def run(
         }
     started = time.monotonic()
     for name in datasets:
-        X_all, y_all = load_keel(name, data_dir)
-        splits = StratifiedKFold(OUTER_FOLDS, shuffle=True, random_state=SEED)
-        for fold, (train, test) in enumerate(splits.split(X_all, y_all)):
-            if fold not in folds:
-                continue
-            data = (
-                X_all.iloc[train].reset_index(drop=True),
-                y_all[train],
-                X_all.iloc[test].reset_index(drop=True),
-                y_all[test],
-            )
+        for fold, data in outer_splits(name, data_dir, OUTER_FOLDS, SEED, folds):
             for variant in variants:
                 for metric in metrics:
                     if (name, fold, variant, metric, float(budget)) in done:

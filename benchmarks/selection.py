@@ -34,11 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _keel import KEEL, ROOT, load_keel
+from _keel import KEEL, ROOT, outer_splits
 from _markdown import add_summary_argument, publish, table
 from quality import OUTER_FOLDS, SEED, TIE, score, strategy_label, strategy_names
 
@@ -208,17 +207,9 @@ def run(args: argparse.Namespace) -> None:
         done = {(r.dataset, int(r.fold), float(r.budget)) for r in frame.itertuples()}
     started = time.monotonic()
     for name in args.datasets:
-        X_all, y_all = load_keel(name, args.data_dir)
-        splits = StratifiedKFold(OUTER_FOLDS, shuffle=True, random_state=SEED)
-        for fold, (train, test) in enumerate(splits.split(X_all, y_all)):
-            if fold not in args.folds or (name, fold, float(args.budget)) in done:
+        for fold, split in outer_splits(name, args.data_dir, OUTER_FOLDS, SEED, args.folds):
+            if (name, fold, float(args.budget)) in done:
                 continue
-            split = (
-                X_all.iloc[train].reset_index(drop=True),
-                y_all[train],
-                X_all.iloc[test].reset_index(drop=True),
-                y_all[test],
-            )
             try:
                 with warnings.catch_warnings(), threadpool_limits(limits=1):
                     warnings.simplefilter("ignore")
