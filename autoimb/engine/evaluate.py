@@ -22,6 +22,7 @@ from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.splits import Folds, check_splits
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.metrics.registry import Metric
+from autoimb.posthoc.steady import Candidate, steady_score
 from autoimb.posthoc.threshold import Decision, choose_decision, honest_score
 
 logger = logging.getLogger("autoimb")
@@ -177,6 +178,15 @@ class Evaluation:
     decision: Decision
     fit_seconds: float
     models: list[FittedFold] = field(default_factory=list)
+
+    def candidate(self, number: int, cv: CrossValidation, seconds: float = 0.0) -> Candidate:
+        """This evaluation as the winner's choice sees it (:mod:`autoimb.posthoc.steady`): its
+        scores and the steady score of its probabilities on the rows some fold validated."""
+        data = cv.data
+        y, oof, weights = cv.scores(data.y, self.oof, data.sample_weight)
+        steady = steady_score(y, oof, sample_weight=weights, pos_label=data.pos_label)
+        finite = float(steady) if np.isfinite(steady) else None
+        return Candidate(number, self.value, self.fold_scores, finite, seconds)
 
 
 def fit_fold(

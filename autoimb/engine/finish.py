@@ -70,7 +70,6 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             ranked,
             outcome,
             settings,
-            data,
             threads,
             after=lambda n: refit_seconds(
                 outcome.fit_seconds, outcome.growth, [n], outcome.cv.n_splits

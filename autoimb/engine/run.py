@@ -32,7 +32,7 @@ from autoimb.engine.storage import (
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import finished_trials
-from autoimb.posthoc.steady import Candidate, choose_steadily, contenders, steady_score
+from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 
 logger = logging.getLogger("autoimb")
 
@@ -154,16 +154,11 @@ class _Objective:
         trial.set_user_attr("seconds", seconds)
         trial.set_user_attr("fold_scores", outcome.fold_scores)
         trial.set_user_attr("decision", outcome.decision.to_dict())
-        data = self.data
-        y, oof, weights = self.cv.scores(data.y, outcome.oof, data.sample_weight)
-        steady = steady_score(y, oof, sample_weight=weights, pos_label=data.pos_label)
-        steady = float(steady) if np.isfinite(steady) else None
-        if steady is not None:
-            trial.set_user_attr("steady", steady)
+        candidate = outcome.candidate(trial.number, self.cv, seconds)
+        if candidate.steady is not None:
+            trial.set_user_attr("steady", candidate.steady)
         self.fit_seconds[trial.number] = outcome.fit_seconds
-        self.candidates.append(
-            Candidate(trial.number, outcome.value, outcome.fold_scores, steady, seconds)
-        )
+        self.candidates.append(candidate)
         self.predictions.add(trial.number, outcome.value, outcome.oof)
         return outcome.value
 
