@@ -62,16 +62,7 @@ def _steady_pick(trials: Sequence[Any], metric: Any) -> int:
     from autoimb import config
     from autoimb.posthoc.steady import Candidate, choose_steadily
 
-    candidates = [
-        Candidate(
-            t.number,
-            float(t.value),
-            t.user_attrs["fold_scores"],
-            t.user_attrs.get("steady"),
-            float(t.user_attrs.get("seconds", 0.0)),
-        )
-        for t in trials
-    ]
+    candidates = [Candidate.of(t) for t in trials]
     return choose_steadily(candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
 
 
@@ -230,11 +221,6 @@ def run(args: argparse.Namespace) -> None:
 # --- the rules, replayed on one search's measured candidates --------------------------------
 
 
-def _scores(row: pd.Series, fresh: bool) -> np.ndarray:
-    own = json.loads(row.fold_scores)
-    return np.asarray(own + (json.loads(row.fresh_fold_scores) if fresh else []), dtype=float)
-
-
 def _best(seen: pd.DataFrame) -> pd.Series:
     return seen.sort_values(["value", "trial"], ascending=[False, True]).iloc[0]
 
@@ -249,34 +235,48 @@ def _race(k: int, key: Callable[[pd.Series], float]) -> Callable[[pd.DataFrame],
     return rule
 
 
-def _pooled(row: pd.Series) -> float:
-    return float(np.mean(_scores(row, fresh=True)))
-
-
 def _pooled_steady(row: pd.Series) -> float:
     return float(np.nanmean([row.steady, row.fresh_steady]))
 
 
+def _row_candidates(seen: pd.DataFrame, fresh: bool) -> dict[int, Any]:
+    """The measured candidates as the shipped choice sees them, on the search's split or on the
+    fresh one."""
+    from autoimb.posthoc.steady import Candidate
+
+    value, folds, steady = (
+        ("fresh_value", "fresh_fold_scores", "fresh_steady")
+        if fresh
+        else ("value", "fold_scores", "steady")
+    )
+    return {
+        int(r.trial): Candidate(
+            int(r.trial),
+            float(r[value]),
+            json.loads(r[folds]),
+            None if pd.isna(r[steady]) else float(r[steady]),
+            float(r.seconds),
+        )
+        for _, r in seen.iterrows()
+    }
+
+
 def _steady_within(standard_errors: float, pooled: bool) -> Callable[[pd.DataFrame], pd.Series]:
     """The shipped rule with a wider or narrower band, among the measured candidates only;
-    ``pooled``: fold scores and average precision of both splits."""
+    ``pooled``: on both splits' folds, as the search's race chooses
+    (:func:`autoimb.posthoc.steady.choose_pooled`)."""
 
     def rule(seen: pd.DataFrame) -> pd.Series:
         from autoimb.metrics.registry import get_metric
-        from autoimb.posthoc.steady import Candidate, choose_steadily
+        from autoimb.posthoc.steady import choose_pooled, choose_steadily
 
-        candidates = [
-            Candidate(
-                int(r.trial),
-                float(np.mean(_scores(r, pooled))),
-                list(_scores(r, pooled)),
-                _pooled_steady(r) if pooled else r.steady,
-                r.seconds,
-            )
-            for _, r in seen.iterrows()
-        ]
         metric = get_metric(seen.metric.iloc[0])
-        pick = choose_steadily(candidates, metric, standard_errors=standard_errors)
+        first = _row_candidates(seen, fresh=False)
+        if pooled:
+            second = _row_candidates(seen, fresh=True)
+            pick = choose_pooled(first, second, metric, standard_errors=standard_errors)
+        else:
+            pick = choose_steadily(list(first.values()), metric, standard_errors=standard_errors)
         return seen[seen.trial == pick].iloc[0]
 
     return rule
@@ -312,11 +312,10 @@ RULES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 
 def replay(frame: pd.DataFrame) -> pd.DataFrame:
     """Each rule's held-out score per search and horizon (early, the whole budget)."""
-    from autoimb.metrics.registry import get_metric
+    from autoimb import config
 
     rows = []
     for (name, fold, budget), part in frame.groupby(["dataset", "fold", "budget"]):
-        metric = get_metric(part.metric.iloc[0])
         for horizon in ("early", "budget"):
             seconds = part[horizon].iloc[0]
             seen = part[part.finished_at - part.study_start <= seconds].copy()
@@ -325,7 +324,7 @@ def replay(frame: pd.DataFrame) -> pd.DataFrame:
             # The shipped rule needs every finished trial; it was measured when it ran, so
             # replay it from the candidates' columns only where its pick is among them.
             seen["steady_pick"] = False
-            pick = _steady_pick(_as_trials(seen), metric)
+            pick = int(_steady_within(config.NOISE_STANDARD_ERRORS, pooled=False)(seen).trial)
             seen.loc[seen.trial == pick, "steady_pick"] = True
             for rule, choose in RULES.items():
                 chosen = choose(seen)
@@ -343,23 +342,6 @@ def replay(frame: pd.DataFrame) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def _as_trials(seen: pd.DataFrame) -> list[Any]:
-    from types import SimpleNamespace
-
-    return [
-        SimpleNamespace(
-            number=int(r.trial),
-            value=r.value,
-            user_attrs={
-                "fold_scores": json.loads(r.fold_scores),
-                "steady": None if pd.isna(r.steady) else r.steady,
-                "seconds": r.seconds,
-            },
-        )
-        for r in seen.itertuples()
-    ]
 
 
 def summarise(frame: pd.DataFrame) -> str:
