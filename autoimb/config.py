@@ -28,6 +28,11 @@ MIN_ROW_BUDGET = 100_000  # ... or to this many rows, whichever is more
 # Trials fit this share of an averaged ensemble's members (a forest's trees, bags): ranking
 # strategies needs far fewer than the final model, which is refitted with all of them.
 SEARCH_MEMBER_SHARE = 0.25
+# Fold-level pruning (autoimb.engine.pruning), once this many trials have finished: after the
+# first fold a trial goes on only if it scores among the best this percent of the finished
+# trials' first folds (100: always), from the second fold on only if above their median.
+PRUNE_AFTER_TRIALS = 6
+FIRST_LOOK_KEEP = 100.0
 
 # Budget.
 ENSEMBLE_SHARE = 0.05  # of the time budget, kept after the trials for ensemble selection

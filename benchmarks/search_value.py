@@ -10,6 +10,8 @@ searches only; "current" is the shipped policy.
     python benchmarks/search_value.py --datasets ecoli1 yeast4 --folds 0 --budget 30
     python benchmarks/search_value.py --summary-only --summary      # tables into RESULTS.md
 
+Each CSV (``--out``) has its own section of RESULTS.md, named after the file.
+
 The CSV is resumable: (data set, fold, variant, metric, budget) rows already there are skipped.
 """
 
@@ -50,6 +52,14 @@ VARIANTS: dict[str, Variant] = {
     "share_best": Variant(
         "a share of the members in trials, the best-scoring trial wins",
         {"NOISE_STANDARD_ERRORS": 0.0},
+    ),
+    "first_look_75": Variant(
+        "fold pruning from the first fold: a trial outside the best 75% there stops",
+        {"FIRST_LOOK_KEEP": 75.0},
+    ),
+    "first_look_50": Variant(
+        "fold pruning from the first fold: a trial below the median there stops",
+        {"FIRST_LOOK_KEEP": 50.0},
     ),
     "all_members_steady": Variant(
         "every member fitted in trials, the steadiest trial within noise wins",
@@ -206,6 +216,7 @@ def summarise(frame: pd.DataFrame) -> str:
                     f"{mine.trials.mean():.1f}",
                     f"{mine.complete.mean():.1f}",
                     f"{mine.trials_per_minute.median():.0f}",
+                    f"{(mine.trials_per_minute * mine.complete / mine.trials).median():.0f}",
                 ]
             )
         lines.append(f"### {metric}, {budget:g} s\n")
@@ -223,6 +234,7 @@ def summarise(frame: pd.DataFrame) -> str:
                     "trials",
                     "complete",
                     "trials/min (median)",
+                    "complete/min (median)",
                 ],
                 rows,
             )
@@ -257,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(datasets, args.variants, args.metrics, args.budget, args.folds, args.out, args.data_dir)
     frame = pd.read_csv(args.out)
     text = summarise(frame)
-    publish(text, args.summary, "search_value")
+    publish(text, args.summary, args.out.stem)  # each CSV its own section
     return 0
 
 

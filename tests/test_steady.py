@@ -119,3 +119,40 @@ def test_a_fresh_split_decides_among_the_close_trials() -> None:
         assert winner.number in {t.number for t in ranked[:4]}
     else:
         assert not any(n.startswith(f"Trial {winner.number} was chosen over") for n in raced)
+
+
+def test_a_raced_winner_without_time_for_a_third_split_says_its_score_is_optimistic(
+    small_binary,
+) -> None:
+    """The race measures the contenders on a fresh split; when the budget then has no room to
+    score the winner on a third, its fresh-split score is served and called optimistic."""
+    from autoimb.data.dataset import validate
+    from autoimb.engine.remeasure import FRESH, RACED, remeasure
+    from autoimb.engine.run import run
+    from autoimb.engine.settings import SearchSettings
+    from autoimb.engine.space import load_space
+
+    X, y = small_binary
+    settings = SearchSettings(
+        metric=F1, space=load_space("fast"), n_trials=6, cv=3, random_state=0,
+        warm_start=None, ensemble=False, time_budget=600.0,
+    )  # fmt: skip
+    outcome = run(settings, validate(X, y))
+    done = [t for t in outcome.study.trials if t.state == TrialState.COMPLETE]
+    ranked = [t.number for t in sorted(done, key=lambda t: -t.value)[:3]]
+    asked: list[int] = []
+
+    def after(number: int) -> float:
+        """Nothing after each contender's fresh split; the whole budget after the race."""
+        asked.append(number)
+        return 0.0 if len(asked) <= len(ranked) else 1e6
+
+    measured = remeasure(ranked, outcome, settings, 1, after=after)
+    assert len(asked) == len(ranked) + 1  # each contender, then the winner's third split
+    assert measured.basis == RACED and not measured.honest
+    assert measured.winner in ranked
+    assert "no time to measure the winner on a third" in measured.note
+    assert measured.search_score == pytest.approx(outcome.study.trials[measured.winner].value)
+    # Given the time, the same race ends on a third split, an honest score.
+    again = remeasure(ranked, outcome, settings, 1)
+    assert again.basis == FRESH and "third split" in again.note

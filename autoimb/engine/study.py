@@ -13,7 +13,7 @@ import optuna
 from autoimb import config
 from autoimb.data.dataset import Dataset, fingerprint_difference
 from autoimb.engine import transfer
-from autoimb.engine.budget import fidelities
+from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import STUDY_ATTR, make_storage, release_dead_trials
 from autoimb.exceptions import AutoImbError
@@ -40,18 +40,10 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             constant_liar=settings.n_jobs > 1 or storage is not None,
             seed=seed,
         )
-    if len(fidelities(len(data.y))) > 1:
-        # Successive halving over data size: a trial climbs to the next, larger training
-        # sample only if it is among the best third at its current one.
-        pruner: optuna.pruners.BasePruner = optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=1, reduction_factor=config.FIDELITY_FACTOR, min_early_stopping_rate=0
-        )
-    else:
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=6, n_warmup_steps=1)
     study = optuna.create_study(
         storage=storage,
         sampler=sampler,
-        pruner=pruner,
+        pruner=pruner_for(len(data.y)),
         study_name=name,
         direction="maximize" if metric.greater_is_better else "minimize",
         load_if_exists=True,

@@ -1,0 +1,77 @@
+"""Fold-level pruning: the first look after fold 1, the median rule after, and a real search."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+import autoimb
+from autoimb import config
+from autoimb.engine.pruning import FoldPruner, pruner_for
+
+
+def _study(pruner: optuna.pruners.BasePruner, first_folds: list[float]) -> optuna.Study:
+    """Finished trials whose running scores after folds 1 and 2 are the given value."""
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for value in first_folds:
+        study.add_trial(
+            create_trial(
+                value=value,
+                params={"x": 0.0},
+                distributions={"x": FloatDistribution(0.0, 1.0)},
+                intermediate_values={0: value, 1: value},
+            )
+        )
+    return study
+
+
+def _pruned_after(study: optuna.Study, scores: list[float]) -> int | None:
+    """The fold after which a new trial with these running scores stops (None: it goes on)."""
+    trial = study.ask()
+    for step, score in enumerate(scores):
+        trial.report(score, step)
+        if trial.should_prune():
+            return step + 1
+    return None
+
+
+@pytest.mark.parametrize(
+    ("keep", "scores", "stops"),
+    [
+        (100.0, [0.1, 0.1], 2),  # no first look: the median rule stops it after fold 2
+        (75.0, [0.1, 0.1], 1),  # below the best 75% of the first folds: stopped at once
+        (75.0, [0.45, 0.45], None),  # within the best 75%, and above the median after
+        (75.0, [0.35, 0.2], 2),  # through the first look, stopped by the median rule
+        (50.0, [0.42, 0.6], 1),  # below the median of the first folds
+    ],
+)
+def test_the_first_look_stops_a_trial_outside_the_kept_share(keep, scores, stops) -> None:
+    study = _study(FoldPruner(keep, n_startup_trials=6), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.2, 0.1])
+    assert _pruned_after(study, scores) == stops
+
+
+def test_nothing_is_pruned_before_enough_trials_finished() -> None:
+    study = _study(FoldPruner(75.0, n_startup_trials=6), [0.5, 0.6, 0.7])
+    assert _pruned_after(study, [0.0, 0.0, 0.0]) is None
+
+
+def test_large_data_climbs_fidelities_instead() -> None:
+    assert isinstance(pruner_for(1_000), FoldPruner)
+    assert isinstance(pruner_for(500_000), optuna.pruners.SuccessiveHalvingPruner)
+
+
+def test_a_search_prunes_after_the_first_fold(small_binary, monkeypatch) -> None:
+    monkeypatch.setattr(config, "FIRST_LOOK_KEEP", 50.0)
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=14, cv=3, space="fast", random_state=0, warm_start=None
+    )
+    pruned = [t for t in result.study.trials if t.state == TrialState.PRUNED]
+    reasons = {t.user_attrs["stopped"] for t in pruned}
+    assert "pruned after fold 1" in reasons
+    first = [t for t in pruned if t.user_attrs["stopped"] == "pruned after fold 1"]
+    assert all(list(t.intermediate_values) == [0] for t in first)
+    # A pruned trial is never the winner, and the search still serves one.
+    assert result.model_card()["trial"] not in {t.number for t in pruned}
