@@ -33,7 +33,6 @@ SEARCH_MEMBER_SHARE = 0.25
 # trials' first folds (100: always), from the second fold on only if above their median.
 PRUNE_AFTER_TRIALS = 6
 FIRST_LOOK_KEEP = 100.0
-FIRST_LOOK_COST_AWARE = False  # the kept share divided by the first fold's cost over the usual
 
 # Budget.
 ENSEMBLE_SHARE = 0.05  # of the time budget, kept after the trials for ensemble selection

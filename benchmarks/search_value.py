@@ -61,11 +61,6 @@ VARIANTS: dict[str, Variant] = {
         "fold pruning from the first fold: a trial below the median there stops",
         {"FIRST_LOOK_KEEP": 50.0},
     ),
-    "first_look_cost": Variant(
-        "fold pruning from the first fold, cost-aware: outside the best 75% divided by the "
-        "first fold's cost over the usual, a trial stops",
-        {"FIRST_LOOK_KEEP": 75.0, "FIRST_LOOK_COST_AWARE": True},
-    ),
     "all_members_steady": Variant(
         "every member fitted in trials, the steadiest trial within noise wins",
         {"SEARCH_MEMBER_SHARE": 1.0},

@@ -9,7 +9,7 @@ from optuna.trial import TrialState, create_trial
 
 import autoimb
 from autoimb import config
-from autoimb.engine.pruning import FIRST_FOLD_SECONDS, FoldPruner, pruner_for
+from autoimb.engine.pruning import FoldPruner, pruner_for
 
 FIRST_FOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.2, 0.1]
 
@@ -17,8 +17,7 @@ FIRST_FOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.2, 0.1]
 def _study(
     pruner: optuna.pruners.BasePruner, first_folds: list[float], direction: str = "maximize"
 ) -> optuna.Study:
-    """Finished trials whose running scores after folds 1 and 2 are the given value, each
-    first fold taking a second."""
+    """Finished trials whose running scores after folds 1 and 2 are the given value."""
     study = optuna.create_study(direction=direction, pruner=pruner)
     for value in first_folds:
         study.add_trial(
@@ -27,16 +26,14 @@ def _study(
                 params={"x": 0.0},
                 distributions={"x": FloatDistribution(0.0, 1.0)},
                 intermediate_values={0: value, 1: value},
-                user_attrs={FIRST_FOLD_SECONDS: 1.0},
             )
         )
     return study
 
 
-def _pruned_after(study: optuna.Study, scores: list[float], seconds: float = 1.0) -> int | None:
+def _pruned_after(study: optuna.Study, scores: list[float]) -> int | None:
     """The fold after which a new trial with these running scores stops (None: it goes on)."""
     trial = study.ask()
-    trial.set_user_attr(FIRST_FOLD_SECONDS, seconds)
     for step, score in enumerate(scores):
         trial.report(score, step)
         if trial.should_prune():
@@ -63,15 +60,6 @@ def test_a_lower_score_is_better_for_a_cost_metric() -> None:
     study = _study(FoldPruner(75.0, n_startup_trials=6), FIRST_FOLDS, direction="minimize")
     assert _pruned_after(study, [0.9, 0.9]) == 1
     assert _pruned_after(study, [0.2, 0.2]) is None
-
-
-@pytest.mark.parametrize(("seconds", "stops"), [(1.0, None), (0.2, None), (3.0, 1)])
-def test_a_dear_trial_must_look_better_to_go_on(seconds, stops) -> None:
-    """At the usual cost 0.5 is within the best 75% of the first folds; three times dearer it
-    must be within the best 25%, and is not; cheaper it is judged as the usual."""
-    pruner = FoldPruner(75.0, n_startup_trials=6, cost_aware=True)
-    study = _study(pruner, FIRST_FOLDS)
-    assert _pruned_after(study, [0.5, 0.6], seconds=seconds) == stops
 
 
 def test_nothing_is_pruned_before_enough_trials_finished() -> None:

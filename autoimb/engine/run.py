@@ -22,7 +22,6 @@ from autoimb.data.dataset import Dataset
 from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
 from autoimb.engine.pipeline import growth_at_refit
-from autoimb.engine.pruning import FIRST_FOLD_SECONDS
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import (
     make_storage,
@@ -175,8 +174,6 @@ class _Objective:
         self.growth[trial.number] = growth_at_refit(strategy)
 
         def report(step: int, value: float) -> None:
-            if step == 0:  # what a first look at the trial cost (autoimb.engine.pruning)
-                trial.set_user_attr(FIRST_FOLD_SECONDS, time.monotonic() - started)
             trial.report(value, step)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after fold {step + 1}")
