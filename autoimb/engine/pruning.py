@@ -1,7 +1,7 @@
 """When a trial stops early: successive halving over data size on large data, fold-level
 pruning otherwise.
 
-Fold-level pruning takes a first look after the first fold: a trial that scores there below
+Fold-level pruning can take a first look after the first fold: a trial that scores there below
 what most finished trials scored on that fold stops. A strategy that bad on one fold is rarely
 the winner, and stopping it after one fold instead of three is most of what a pruned trial
 costs. From the second fold on, a trial below the median of the others stops. The first look
