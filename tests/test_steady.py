@@ -7,6 +7,11 @@ from optuna.trial import TrialState
 
 import autoimb
 from autoimb import datasets
+from autoimb.data.dataset import validate
+from autoimb.engine.remeasure import FRESH, RACED, remeasure
+from autoimb.engine.run import run
+from autoimb.engine.settings import SearchSettings
+from autoimb.engine.space import load_space
 from autoimb.metrics.registry import get_metric
 from autoimb.posthoc.steady import (
     Candidate,
@@ -126,12 +131,6 @@ def test_a_raced_winner_without_time_for_a_third_split_says_its_score_is_optimis
 ) -> None:
     """The race measures the contenders on a fresh split; when the budget then has no room to
     score the winner on a third, its fresh-split score is served and called optimistic."""
-    from autoimb.data.dataset import validate
-    from autoimb.engine.remeasure import FRESH, RACED, remeasure
-    from autoimb.engine.run import run
-    from autoimb.engine.settings import SearchSettings
-    from autoimb.engine.space import load_space
-
     X, y = small_binary
     settings = SearchSettings(
         metric=F1, space=load_space("fast"), n_trials=6, cv=3, random_state=0,

@@ -11,11 +11,9 @@ score (benchmarks/RESULTS.md, "Pruning from the first fold").
 
 from __future__ import annotations
 
-import numpy as np
 import optuna
-from optuna.pruners import BasePruner, MedianPruner, SuccessiveHalvingPruner
-from optuna.study import StudyDirection
-from optuna.trial import FrozenTrial, TrialState
+from optuna.pruners import BasePruner, MedianPruner, PercentilePruner, SuccessiveHalvingPruner
+from optuna.trial import FrozenTrial
 
 from autoimb import config
 from autoimb.engine.budget import fidelities
@@ -26,26 +24,18 @@ class FoldPruner(BasePruner):
     of the finished trials' first folds (100: always); from fold 2 on, the median rule."""
 
     def __init__(self, first_look: float, n_startup_trials: int) -> None:
-        self.first_look, self.n_startup_trials = first_look, n_startup_trials
+        self.first_look = first_look
+        self._first = (
+            PercentilePruner(first_look, n_startup_trials=n_startup_trials, n_warmup_steps=0)
+            if first_look < 100
+            else None
+        )
         self._later = MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=1)
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         if trial.last_step != 0:
             return self._later.prune(study, trial)
-        if self.first_look >= 100:
-            return False
-        finished = [
-            t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if 0 in t.intermediate_values
-        ]
-        if len(finished) < self.n_startup_trials:
-            return False
-        scores = np.array([t.intermediate_values[0] for t in finished])
-        mine = trial.intermediate_values[0]
-        if study.direction == StudyDirection.MAXIMIZE:
-            return bool(mine < np.percentile(scores, 100 - self.first_look))
-        return bool(mine > np.percentile(scores, self.first_look))
+        return self._first is not None and self._first.prune(study, trial)
 
 
 def pruner_for(n_rows: int) -> BasePruner:
