@@ -69,7 +69,17 @@ def one_search(rows: int, budget: float) -> dict:
         "loop_seconds": loop.total_seconds(),
         "trials_per_minute": 60.0 * len(trials) / max(loop.total_seconds(), 1e-9),
         "after_loop_seconds": wall - loop.total_seconds(),
+        "winner": _winner(result),
     }
+
+
+def _winner(result) -> str:
+    """What the time after the trials went to: an ensemble, or a single trial and how its
+    score was measured (a fresh split races the close trials)."""
+    members = result.best_config.get("members")
+    if members:
+        return f"ensemble of {len(members)}"
+    return f"single ({result.score_basis})"
 
 
 def summarise(frame: pd.DataFrame) -> str:
@@ -87,6 +97,7 @@ def summarise(frame: pd.DataFrame) -> str:
             f"{int(r.complete)}/{int(r.pruned)}/{int(r.failed)}",
             f"{r.trials_per_minute:.1f}",
             f"{r.after_loop_seconds:.1f}",
+            getattr(r, "winner", None) if isinstance(getattr(r, "winner", None), str) else "",
         ]
         for r in frame.sort_values(["rows", "budget"]).itertuples()
     ]
@@ -110,6 +121,7 @@ def summarise(frame: pd.DataFrame) -> str:
                     "complete/pruned/failed",
                     "trials/min",
                     "after the trials s",
+                    "winner",
                 ],
                 rows,
             )
