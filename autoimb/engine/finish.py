@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ from autoimb.engine.remeasure import Remeasured, ensemble_score, remeasure
 from autoimb.engine.run import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
+from autoimb.engine.spare_time import more_trials_for_ensemble
 from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.leaderboard import finished_trials
@@ -61,7 +63,19 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     notes: list[str] = []
     best, ranked = _choose_winner(outcome, settings.metric, notes)
     oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
-    selection, used = _select_ensemble(outcome, settings, data, best.number, notes)
+    picked: list[str] = []
+    started = time.monotonic()
+    selection, used = _select_ensemble(outcome, settings, data, best.number, picked)
+    if used and selection is not None:
+        selection, picked = more_trials_for_ensemble(
+            outcome,
+            settings,
+            selection,
+            time.monotonic() - started,
+            lambda again: _select_ensemble(outcome, settings, data, best.number, again),
+            picked,
+        )
+    notes.extend(picked)
     members = selection.final_weights if used else {best.number: 1.0}
     if len(members) > 1:
         measured = ensemble_score(float(selection.score), selection.nested_score)

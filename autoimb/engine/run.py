@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,15 @@ class Predictions:
         item = self.items.get(number)
         return None if item is None else item[1].astype(np.float64)
 
+    def kept(self, numbers: Iterable[int]) -> dict[int, tuple[float, np.ndarray]]:
+        return {n: self.items[n] for n in numbers if n in self.items}
+
+    def put_back(self, kept: Mapping[int, tuple[float, np.ndarray]]) -> None:
+        """Predictions the trials since pushed out, back: an ensemble chosen before them
+        still needs its members'."""
+        with self.lock:
+            self.items.update(kept)
+
 
 @dataclass
 class SearchOutcome:
@@ -66,6 +76,10 @@ class SearchOutcome:
     random_state: int
     fit_seconds: dict[int, float]
     growth: dict[int, float]
+    # More trials until a given time (monotonic clock), when the budget is time and not a
+    # number of trials: what an ensemble winner leaves of the time kept for the race. Returns
+    # how many finished.
+    more_trials: Callable[[float], int] | None = None
 
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
@@ -78,11 +92,17 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         logger.info(
             "resuming study %r: %d trials already finished", study.study_name, finished_before
         )
-    _optimize(study, objective, settings)
+    _optimize(study, objective, settings, settings.deadline)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         raise AutoImbError(_all_failed_message(study))
     return SearchOutcome(
-        study, cv, objective.predictions, seed, objective.fit_seconds, objective.growth
+        study,
+        cv,
+        objective.predictions,
+        seed,
+        objective.fit_seconds,
+        objective.growth,
+        more_trials=None if settings.n_trials is not None else objective.more_trials,
     )
 
 
@@ -213,10 +233,23 @@ class _Objective:
         if self.clock.spent():
             study.stop()
 
+    def more_trials(self, until: float) -> int:
+        """Trials until ``until``, with nothing kept back: the caller has counted what follows."""
+        finished = len(self.candidates)
+        self.clock = TrialClock(
+            self.settings.time_budget, until, 0.0, False, self.cv.n_splits, {}, {}, list
+        )
+        _optimize(self.study, self, self.settings, until)
+        return len(self.candidates) - finished
 
-def _optimize(study: optuna.Study, objective: _Objective, settings: SearchSettings) -> None:
+
+def _optimize(
+    study: optuna.Study,
+    objective: _Objective,
+    settings: SearchSettings,
+    deadline: float | None,
+) -> None:
     """Optuna's loop, quiet about expected failures; Ctrl-C releases this process's trials."""
-    deadline = settings.deadline
     timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
     verbosity = optuna.logging.get_verbosity()
     # Failed trials are expected (a strategy that does not suit the data); their errors are in
