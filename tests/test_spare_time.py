@@ -76,7 +76,7 @@ def test_the_spare_time_runs_trials_and_the_ensemble_is_selected_again(searched)
 
 
 def test_when_the_new_selection_chooses_no_ensemble_the_first_one_stands(searched):
-    data, settings, outcome, selection = searched
+    _, settings, outcome, selection = searched
     outcome.predictions.keep = 1  # the new trials push the members' predictions out ...
     _leave(settings, 4.0)
     chosen, notes = more_trials_for_ensemble(
@@ -89,7 +89,7 @@ def test_when_the_new_selection_chooses_no_ensemble_the_first_one_stands(searche
 
 
 def test_no_trials_without_time_for_two_of_them_or_under_a_trial_count(searched, small_binary):
-    data, settings, outcome, selection = searched
+    _, settings, outcome, selection = searched
     before = len(outcome.study.trials)
     _leave(settings, 0.5)
     chosen, notes = more_trials_for_ensemble(outcome, settings, selection, 0.1, None, ["n"])
