@@ -108,6 +108,7 @@ def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> Non
         fit_seconds=fit_seconds,
         growth=growth,
         contenders=lambda: [1],
+        cv_seconds={},
     )
     refit = refit_seconds(fit_seconds, growth, [1], 5)
     assert refit == pytest.approx(8.0 * 4.0 * config.REFIT_MARGIN / 4)
@@ -136,11 +137,12 @@ def test_the_reserve_covers_the_trial_the_search_would_choose(small_binary) -> N
     steadier = Candidate(1, 0.78, [0.8, 0.7, 0.8, 0.8, 0.8], steady=0.75, seconds=1.0)
     objective.candidates += [top, steadier]
     objective.fit_seconds.update({0: 8.0, 1: 1.0})
+    objective.cv_seconds.update({0: 12.0, 1: 2.0})
     assert objective._contenders() == [steadier.number, top.number]
-    # Bounded by trials only, both contenders are measured again (1 + 8 s), and the winner on
-    # a third split (at most the dearer one's 8 s).
+    # Bounded by trials only, both contenders are cross-validated again (2 + 12 s, what their
+    # cross-validation took), and the winner on a third split (at most the dearer one's 12 s).
     assert objective.clock.reserve() == pytest.approx(
-        refit_seconds(objective.fit_seconds, objective.growth, [1], 3) + 9.0 + 8.0 + 0.5
+        refit_seconds(objective.fit_seconds, objective.growth, [1], 3) + 14.0 + 12.0 + 0.5
     )
 
 
@@ -157,6 +159,7 @@ def test_the_reserve_covers_the_fresh_split_of_the_contenders_within_its_share()
             fit_seconds=fit_seconds,
             growth={},
             contenders=lambda: [0, 1, 2, 3],
+            cv_seconds=fit_seconds,
         )
 
     refit = refit_seconds(fit_seconds, {}, [0], 5) + 0.5

@@ -85,9 +85,13 @@ def refit_seconds(
 
 
 def cross_validation_seconds(trials: Sequence[Any], members: Iterable[int]) -> float:
-    """What cross-validating the members took in the search (each trial's ``seconds``): the
-    cost of doing it again, for the fresh-fold measure and the feature importance."""
-    return sum(float(trials[n].user_attrs.get("seconds", 0.0)) for n in members)
+    """What cross-validating the members on all rows took in the search: the cost of doing it
+    again, for the fresh-fold measure and the feature importance (a trial of an older version
+    recorded only its whole time, ``seconds``)."""
+    return sum(
+        float(trials[n].user_attrs.get("cv_seconds", trials[n].user_attrs.get("seconds", 0.0)))
+        for n in members
+    )
 
 
 def remaining(deadline: float | None) -> float | None:
@@ -123,7 +127,8 @@ class TrialClock:
 
     ``reserve`` keeps back the ensemble and advice shares, the final refit of the trial the
     search would choose now (from its fit time, scaled to all rows) and the fresh split of the
-    contenders for the choice (``contenders``: that trial first).
+    contenders for the choice (``contenders``: that trial first), from what their
+    cross-validation took (``cv_seconds``), as the fresh-fold measure itself counts it.
     """
 
     def __init__(
@@ -136,11 +141,12 @@ class TrialClock:
         fit_seconds: Mapping[int, float],
         growth: Mapping[int, float],
         contenders: Callable[[], list[int]],
+        cv_seconds: Mapping[int, float],
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
         self.n_splits, self.fit_seconds, self.growth = n_splits, fit_seconds, growth
-        self.contenders = contenders
+        self.contenders, self.cv_seconds = contenders, cv_seconds
 
     def reserve(self) -> float:
         after = (self.time_budget or 0.0) * self.share_after
@@ -156,10 +162,10 @@ class TrialClock:
         again = 0.0
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
         if self.remeasure and chosen_among >= config.MIN_CHOICE:
-            plan = fresh_split_plan(ranked, self.fit_seconds, self.time_budget)
-            again = sum(self.fit_seconds.get(n, 0.0) for n in plan)
+            plan = fresh_split_plan(ranked, self.cv_seconds, self.time_budget)
+            again = sum(self.cv_seconds.get(n, 0.0) for n in plan)
             if len(plan) > 1:  # and the raced winner on a third split
-                again += max(self.fit_seconds.get(n, 0.0) for n in plan)
+                again += max(self.cv_seconds.get(n, 0.0) for n in plan)
         return after + refit + again + 0.5
 
     def trial_deadline(self, started: float) -> float | None:

@@ -121,6 +121,9 @@ class _Objective:
         self.study, self.settings, self.data, self.cv, self.seed = study, settings, data, cv, seed
         self.predictions = Predictions(settings.metric.greater_is_better)
         self.fit_seconds: dict[int, float] = {}
+        # The wall time of each finished trial's cross-validation on all rows: the cost of
+        # doing it again on a fresh split (its lower-fidelity rungs are not done again).
+        self.cv_seconds: dict[int, float] = {}
         self.growth: dict[int, float] = {}  # the final refit's fit time over the trial's
         self.candidates: list[Candidate] = []  # this process's finished trials, as finish sees them
         self.threads = model_threads(settings.n_jobs, len(data.y))
@@ -135,6 +138,7 @@ class _Objective:
             self.fit_seconds,
             self.growth,
             self._contenders,
+            self.cv_seconds,
         )
 
     def _contenders(self) -> list[int]:
@@ -156,7 +160,7 @@ class _Objective:
         started = time.monotonic()
         trial.set_user_attr("worker", worker_id())
         try:
-            outcome = self._evaluate(trial, started)
+            outcome, cv_seconds = self._evaluate(trial, started)
         except optuna.TrialPruned as exc:
             trial.set_user_attr("seconds", time.monotonic() - started)
             trial.set_user_attr("stopped", str(exc))
@@ -177,12 +181,15 @@ class _Objective:
         candidate = outcome.candidate(trial.number, self.cv, seconds)
         if candidate.steady is not None:
             trial.set_user_attr("steady", candidate.steady)
+        trial.set_user_attr("cv_seconds", cv_seconds)
         self.fit_seconds[trial.number] = outcome.fit_seconds
+        self.cv_seconds[trial.number] = cv_seconds
         self.candidates.append(candidate)
         self.predictions.add(trial.number, outcome.value, outcome.oof)
         return outcome.value
 
-    def _evaluate(self, trial: optuna.Trial, started: float) -> Evaluation:
+    def _evaluate(self, trial: optuna.Trial, started: float) -> tuple[Evaluation, float]:
+        """The trial's evaluation, and the seconds its cross-validation on all rows took."""
         data, settings = self.data, self.settings
         strategy = settings.space.sample(
             trial,
@@ -207,12 +214,14 @@ class _Objective:
             "member_share": config.SEARCH_MEMBER_SHARE,
         }
         if len(self.rungs) == 1:
-            return evaluate(strategy, self.cv, settings.metric, report=report, **options)
+            begun = time.monotonic()
+            outcome = evaluate(strategy, self.cv, settings.metric, report=report, **options)
+            return outcome, time.monotonic() - begun
         return self._climb(trial, strategy, options)
 
     def _climb(
         self, trial: optuna.Trial, strategy: dict[str, Any], options: dict[str, Any]
-    ) -> Evaluation:
+    ) -> tuple[Evaluation, float]:
         """Evaluate on ever larger training samples while the pruner promotes the trial.
 
         Each rung is reported at its size in units of the smallest (1, 3, 9 …), the resource
@@ -221,13 +230,15 @@ class _Objective:
         """
         metric = self.settings.metric
         for fraction in self.rungs:
+            begun = time.monotonic()
             outcome = evaluate(strategy, self.cv, metric, fraction=fraction, **options)
+            seconds = time.monotonic() - begun
             trial.set_user_attr("fraction", fraction)
             if fraction < 1.0:
                 trial.report(outcome.value, round(fraction / self.rungs[0]))
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"not promoted past {fraction:.1%} of the majority")
-        return outcome
+        return outcome, seconds
 
     def stop_when_budget_spent(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if self.clock.spent():
@@ -237,7 +248,7 @@ class _Objective:
         """Trials until ``until``, with nothing kept back: the caller has counted what follows."""
         finished = len(self.candidates)
         self.clock = TrialClock(
-            self.settings.time_budget, until, 0.0, False, self.cv.n_splits, {}, {}, list
+            self.settings.time_budget, until, 0.0, False, self.cv.n_splits, {}, {}, list, {}
         )
         _optimize(self.study, self, self.settings, until)
         return len(self.candidates) - finished
