@@ -169,3 +169,74 @@ def test_the_reserve_covers_the_fresh_split_of_the_contenders_within_its_share()
     # 15% of 10 s holds none: a cross-validation is too large a share; trials are worth more.
     assert clock(10.0).reserve() == pytest.approx(refit)
     assert fresh_split_plan([0, 1, 2, 3], fit_seconds, None) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("nest", [True, False])
+@pytest.mark.parametrize(("max_size", "candidates", "folds"), [(20, 20, 5), (20, 3, 3), (5, 12, 5)])
+def test_the_calls_of_a_full_selection_are_what_its_plan_needs(max_size, candidates, folds, nest):
+    from autoimb.posthoc.greedy import plan_steps, planned_calls
+
+    calls = planned_calls(max_size, candidates, folds, nest)
+    assert plan_steps(max_size, candidates, folds, nest, calls) == (max_size, nest)
+    assert plan_steps(max_size, candidates, folds, nest, calls - candidates)[0] < max_size
+
+
+def test_the_reserve_keeps_what_the_selection_takes_at_most_its_share() -> None:
+    asked: list[int] = []
+
+    def clock(estimate: float | None) -> TrialClock:
+        def selection(candidates: int) -> float | None:
+            asked.append(candidates)
+            return estimate
+
+        return TrialClock(
+            time_budget=100.0,
+            deadline=None,
+            share_after=0.0,
+            remeasure=False,
+            n_splits=5,
+            fit_seconds={0: 1.0, 1: 1.0},
+            growth={},
+            contenders=lambda: [0],
+            cv_seconds={},
+            selection=selection,
+        )
+
+    refit = refit_seconds({0: 1.0}, {}, [0], 5) + 0.5
+    most = config.ENSEMBLE_SHARE * 100.0
+    assert clock(1.5).reserve() == pytest.approx(refit + 1.5)
+    assert clock(1e3).reserve() == pytest.approx(refit + most)
+    assert clock(None).reserve() == pytest.approx(refit + most)  # not timed yet
+    assert asked[0] == 3  # the two finished trials and the one about to
+
+
+def test_the_selection_is_timed_on_the_first_trials_predictions(small_binary) -> None:
+    import optuna
+
+    from autoimb.engine.evaluate import CrossValidation, evaluate
+    from autoimb.engine.run import _Objective
+    from autoimb.engine.settings import SearchSettings
+    from autoimb.engine.space import load_space
+    from autoimb.metrics.registry import get_metric
+    from autoimb.posthoc.selection import full_selection_calls
+
+    data = validate(*small_binary)
+    metric = get_metric("f1")
+    settings = SearchSettings(metric=metric, space=load_space("fast"), time_budget=100.0)
+    cv = CrossValidation(data, 3, 0)
+    objective = _Objective(optuna.create_study(direction="maximize"), settings, data, cv, 0)
+    assert objective._selection_seconds(20) is None
+    oof = evaluate({"model": {"name": "logistic_regression"}}, cv, metric, random_state=0).oof
+    objective._time_a_score(oof)
+    assert objective.score_seconds > 0
+    assert objective._selection_seconds(20) == pytest.approx(
+        objective.score_seconds * full_selection_calls(20, 3)
+    )
+    off = _Objective(
+        optuna.create_study(direction="maximize"),
+        SearchSettings(metric=metric, space=load_space("fast"), ensemble=False),
+        data,
+        cv,
+        0,
+    )
+    assert off.clock.selection is None

@@ -63,11 +63,6 @@ def model_threads(n_jobs: int, n_rows: int) -> int:
     return max(1, cores // max(1, n_jobs))
 
 
-def after_search_share(ensemble: bool, advice: bool) -> float:
-    """Share of the budget kept for the work after the trials: ensemble and advice."""
-    return config.ENSEMBLE_SHARE * ensemble + config.ADVICE_SHARE * advice
-
-
 def refit_seconds(
     fit_seconds: Mapping[int, float],
     growth: Mapping[int, float],
@@ -125,7 +120,9 @@ def fresh_split_plan(
 class TrialClock:
     """The time each trial may take, so that what must run after the trials still fits.
 
-    ``reserve`` keeps back the ensemble and advice shares, the final refit of the trial the
+    ``reserve`` keeps back the advice's share (``share_after``), the ensemble selection (what
+    ``selection`` says it takes over this many candidates, at most ``ENSEMBLE_SHARE`` of the
+    budget; None: no ensemble), the final refit of the trial the
     search would choose now (from its fit time, scaled to all rows) and the fresh split of the
     contenders for the choice (``contenders``: that trial first), from what their
     cross-validation took (``cv_seconds``), as the fresh-fold measure itself counts it.
@@ -142,14 +139,16 @@ class TrialClock:
         growth: Mapping[int, float],
         contenders: Callable[[], list[int]],
         cv_seconds: Mapping[int, float],
+        selection: Callable[[int], float | None] | None = None,
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
         self.n_splits, self.fit_seconds, self.growth = n_splits, fit_seconds, growth
         self.contenders, self.cv_seconds = contenders, cv_seconds
+        self.selection = selection
 
     def reserve(self) -> float:
-        after = (self.time_budget or 0.0) * self.share_after
+        after = (self.time_budget or 0.0) * self.share_after + self._selection_seconds()
         if not self.fit_seconds:
             return after
         ranked = self.contenders()
@@ -167,6 +166,15 @@ class TrialClock:
             if len(plan) > 1:  # and the raced winner on a third split
                 again += max(self.cv_seconds.get(n, 0.0) for n in plan)
         return after + refit + again + 0.5
+
+    def _selection_seconds(self) -> float:
+        if self.selection is None:
+            return 0.0
+        most = config.ENSEMBLE_SHARE * (self.time_budget or 0.0)
+        # The selection looks at the kept predictions of the trials finished by then.
+        candidates = min(config.KEPT_PREDICTIONS, len(self.fit_seconds) + 1)
+        estimate = self.selection(candidates)
+        return most if estimate is None else min(most, estimate)
 
     def trial_deadline(self, started: float) -> float | None:
         if self.deadline is None or self.time_budget is None:

@@ -33,6 +33,7 @@ from autoimb.engine.storage import (
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import finished_trials
+from autoimb.posthoc.selection import full_selection_calls, score_seconds
 from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 
 logger = logging.getLogger("autoimb")
@@ -124,6 +125,7 @@ class _Objective:
         # The wall time of each finished trial's cross-validation on all rows: the cost of
         # doing it again on a fresh split (its lower-fidelity rungs are not done again).
         self.cv_seconds: dict[int, float] = {}
+        self.score_seconds: float | None = None  # one of the ensemble selection's scores
         self.growth: dict[int, float] = {}  # the final refit's fit time over the trial's
         self.candidates: list[Candidate] = []  # this process's finished trials, as finish sees them
         self.threads = model_threads(settings.n_jobs, len(data.y))
@@ -132,13 +134,14 @@ class _Objective:
         self.clock = TrialClock(
             settings.time_budget,
             settings.deadline,
-            settings.after_search_share,
+            settings.advice_share,
             settings.remeasure,
             cv.n_splits,
             self.fit_seconds,
             self.growth,
             self._contenders,
             self.cv_seconds,
+            self._selection_seconds if settings.ensemble else None,
         )
 
     def _contenders(self) -> list[int]:
@@ -155,6 +158,25 @@ class _Objective:
             return [self.study.best_trial.number]
         except ValueError:
             return []
+
+    def _selection_seconds(self, candidates: int) -> float | None:
+        """What selecting an ensemble among this many candidates would take, from one of its
+        scores timed on the first finished trial's predictions."""
+        if self.score_seconds is None:
+            return None
+        return self.score_seconds * full_selection_calls(candidates, self.cv.n_splits)
+
+    def _time_a_score(self, oof: np.ndarray) -> None:
+        cv, data = self.cv, self.data
+        y, fold_ids, weights = cv.scores(data.y, cv.fold_ids, data.sample_weight)
+        self.score_seconds = score_seconds(
+            cv.scores(oof)[0],
+            y,
+            fold_ids,
+            self.settings.metric,
+            sample_weight=weights,
+            pos_label=data.pos_label,
+        )
 
     def __call__(self, trial: optuna.Trial) -> float:
         started = time.monotonic()
@@ -186,6 +208,8 @@ class _Objective:
         self.cv_seconds[trial.number] = cv_seconds
         self.candidates.append(candidate)
         self.predictions.add(trial.number, outcome.value, outcome.oof)
+        if self.score_seconds is None and self.settings.ensemble:
+            self._time_a_score(outcome.oof)
         return outcome.value
 
     def _evaluate(self, trial: optuna.Trial, started: float) -> tuple[Evaluation, float]:

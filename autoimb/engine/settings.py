@@ -11,7 +11,6 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from autoimb import config
-from autoimb.engine.budget import after_search_share
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.splits import Folds, as_folds
 from autoimb.engine.transfer import WarmStart
@@ -49,9 +48,9 @@ class SearchSettings:
             self.cv = as_folds(self.cv)
 
     @property
-    def after_search_share(self) -> float:
-        """Share of the budget kept for the work after the trials: ensemble and advice."""
-        return after_search_share(self.ensemble, self.advice)
+    def advice_share(self) -> float:
+        """Share of the budget kept after the trials for the learning-curve advice."""
+        return config.ADVICE_SHARE if self.advice else 0.0
 
     started: float = field(default_factory=time.monotonic)
 

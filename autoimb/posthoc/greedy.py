@@ -170,6 +170,14 @@ def nested_scores(
     )
 
 
+def planned_calls(max_size: int, n_candidates: int, n_folds: int, nest: bool) -> int:
+    """The scores :func:`plan_steps` needs for ``max_size`` steps (and nesting, if asked)."""
+    m = n_candidates
+    if nest:
+        return n_folds * m + (max_size - 1) * (n_folds + 1) * m
+    return (max_size - 1) * m
+
+
 def plan_steps(
     max_size: int, n_candidates: int, n_folds: int, nest: bool, calls_left: float | None
 ) -> tuple[int, bool]:

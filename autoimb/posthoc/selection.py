@@ -43,10 +43,14 @@ from autoimb.posthoc.greedy import (
     greedy,
     nested_scores,
     plan_steps,
+    planned_calls,
     prune,
 )
 
-__all__ = ["EnsembleSelection", "select_ensemble"]
+__all__ = ["EnsembleSelection", "full_selection_calls", "score_seconds", "select_ensemble"]
+
+
+MAX_SIZE = 20  # greedy steps of a selection, members counted with repeats
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,42 @@ def _single_best(task: _Task, score: Scorer, single_best: int | None) -> int:
     return single_best
 
 
+def _unplanned_calls(max_size: int, n_candidates: int, n_folds: int) -> int:
+    """Scores besides the greedy steps: three for the final, exact re-scoring, and for each
+    pruning (the main one and one per nested fold) one per member, each about two of these."""
+    return 3 + 2 * (n_folds + 1) * min(max_size, n_candidates)
+
+
+def full_selection_calls(n_candidates: int, n_folds: int, max_size: int = MAX_SIZE) -> int:
+    """The scores a selection computes when no time limit shortens it: each candidate alone,
+    the greedy steps (nested with 3 folds or more), the pruning and the final re-scoring."""
+    nest = n_folds >= 3
+    return (
+        n_candidates
+        + planned_calls(max_size, n_candidates, n_folds, nest)
+        + _unplanned_calls(max_size, n_candidates, n_folds)
+    )
+
+
+def score_seconds(
+    oof: ArrayLike,
+    y: ArrayLike,
+    fold_ids: ArrayLike,
+    metric: Metric,
+    *,
+    sample_weight: ArrayLike | None = None,
+    pos_label: int = 1,
+) -> float:
+    """Seconds one of the selection's scores takes on these rows (the mean of three)."""
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    score = honest_scorer(np.asarray(y), w, np.asarray(fold_ids), metric, pos_label)
+    proba = np.asarray(oof, dtype=np.float64)
+    started = time.perf_counter()
+    for _ in range(3):
+        score(proba)
+    return (time.perf_counter() - started) / 3
+
+
 def _plan(
     task: _Task, started: float, deadline: float | None, max_size: int, nested: bool
 ) -> tuple[int, bool, list[str]]:
@@ -199,10 +239,8 @@ def _plan(
     calls_left = None
     if deadline is not None:
         per_call = max((time.monotonic() - started) / len(task.keys), 1e-6)
-        # Kept back: three scores for the final, exact re-scoring, and for each pruning (the
-        # main one and one per nested fold) one score per member, each about two of these.
-        pruning = 2 * (n_folds + 1) * min(max_size, len(task.keys))
-        calls_left = max(0.0, (deadline - time.monotonic()) / per_call - 3 - pruning)
+        unplanned = _unplanned_calls(max_size, len(task.keys), n_folds)
+        calls_left = max(0.0, (deadline - time.monotonic()) / per_call - unplanned)
     steps, nest = plan_steps(
         int(max_size), len(task.keys), n_folds, nested and n_folds >= 3, calls_left
     )
@@ -300,7 +338,7 @@ def select_ensemble(
     *,
     sample_weight: ArrayLike | None = None,
     pos_label: int = 1,
-    max_size: int = 20,
+    max_size: int = MAX_SIZE,
     single_best: int | None = None,
     nested: bool = True,
     time_limit: float | None = None,
