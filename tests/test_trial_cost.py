@@ -240,3 +240,28 @@ def test_the_selection_is_timed_on_the_first_trials_predictions(small_binary) ->
         0,
     )
     assert off.clock.selection is None
+
+
+def test_the_selection_leaves_the_race_the_time_kept_for_it() -> None:
+    """After the trials, the ensemble selection may take half of what is left, but not the
+    time the search kept for the single winner's refit and race, beyond its own keep."""
+    clock = TrialClock(
+        time_budget=100.0,
+        deadline=None,
+        share_after=0.0,
+        remeasure=True,
+        n_splits=5,
+        fit_seconds={0: 1.0, 1: 1.0, 2: 1.0},
+        growth={},
+        contenders=lambda: [0, 1, 2],
+        cv_seconds={0: 3.0, 1: 3.0, 2: 3.0},
+        selection=lambda candidates: 2.0,
+    )
+    # The three contenders again (9 s), the winner on a third split (3 s) and its refit.
+    after = 12.0 + refit_seconds({0: 1.0}, {}, [0], 5) + 0.5
+    assert clock.after_selection() == pytest.approx(after)
+    assert clock.reserve() == pytest.approx(after + 2.0)
+    assert clock.selection_limit(30.0) == pytest.approx(15.0)  # half of what is left
+    assert clock.selection_limit(20.0) == pytest.approx(20.0 - after)  # the race's time kept
+    assert clock.selection_limit(13.0) == pytest.approx(2.0)  # its own keep, at least
+    assert clock.selection_limit(0.1) == pytest.approx(0.1)

@@ -148,12 +148,17 @@ class TrialClock:
         self.selection = selection
 
     def reserve(self) -> float:
-        after = (self.time_budget or 0.0) * self.share_after + self._selection_seconds()
+        return self.selection_seconds() + self.after_selection()
+
+    def after_selection(self) -> float:
+        """What the reserve keeps for the work that follows the ensemble selection: the
+        advice's share, the refit of the trial the search would choose, and the race."""
+        after = (self.time_budget or 0.0) * self.share_after
         if not self.fit_seconds:
             return after
         ranked = self.contenders()
         if not ranked:
-            return 0.0
+            return after
         best = ranked[0]
         if best not in self.fit_seconds:  # a resumed study's best ran in another process
             best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
@@ -167,7 +172,8 @@ class TrialClock:
                 again += max(self.cv_seconds.get(n, 0.0) for n in plan)
         return after + refit + again + 0.5
 
-    def _selection_seconds(self) -> float:
+    def selection_seconds(self) -> float:
+        """What the reserve keeps for the ensemble selection."""
         if self.selection is None:
             return 0.0
         most = config.ENSEMBLE_SHARE * (self.time_budget or 0.0)
@@ -175,6 +181,13 @@ class TrialClock:
         candidates = min(config.KEPT_PREDICTIONS, len(self.fit_seconds) + 1)
         estimate = self.selection(candidates)
         return most if estimate is None else min(most, estimate)
+
+    def selection_limit(self, left: float) -> float:
+        """The ensemble selection's time limit, ``left`` seconds before the deadline: half of
+        them, but no more than leaves the refit and the race what was kept for them, unless
+        the selection's own keep is more."""
+        spare = max(self.selection_seconds(), left - self.after_selection())
+        return max(min(ensemble_seconds(left), spare), 0.1)
 
     def trial_deadline(self, started: float) -> float | None:
         if self.deadline is None or self.time_budget is None:

@@ -72,7 +72,9 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             settings,
             selection,
             time.monotonic() - started,
-            lambda again: _select_ensemble(outcome, settings, data, best.number, again),
+            lambda again: _select_ensemble(
+                outcome, settings, data, best.number, again, keep_for_race=False
+            ),
             picked,
         )
     notes.extend(picked)
@@ -271,8 +273,10 @@ def _select_ensemble(
     data: Dataset,
     best: int,
     notes: list[str],
+    keep_for_race: bool = True,
 ) -> tuple[EnsembleSelection | None, bool]:
-    """Caruana selection over the kept trials, used only if it beats the winner honestly."""
+    """Caruana selection over the kept trials, used only if it beats the winner honestly;
+    ``keep_for_race``: leave the single winner's race the time the search kept for it."""
     cv = outcome.cv
     candidates = {n: cv.scores(outcome.predictions.get(n))[0] for n in outcome.predictions.items}
     if not settings.ensemble or len(candidates) < 2 or best not in candidates:
@@ -292,7 +296,7 @@ def _select_ensemble(
         single_best=best,
         # Bounded by trials only, nothing that decides the winner may depend on measured
         # seconds: the selection then runs in full, so the same seed gives the same result.
-        time_limit=None if left is None else ensemble_seconds(left),
+        time_limit=None if left is None else _selection_limit(outcome, left, keep_for_race),
     )
     notes.append(selection.reason)
     if selection.chosen and left is not None:
@@ -314,6 +318,13 @@ def _select_ensemble(
             "without them, so the model is smaller and predicts faster."
         )
     return selection, selection.chosen
+
+
+def _selection_limit(outcome: SearchOutcome, left: float, keep_for_race: bool) -> float:
+    # outcome.clock is None for a stopped search's best, refitted: it ran no trials itself.
+    if outcome.clock is None or not keep_for_race:
+        return ensemble_seconds(left)
+    return outcome.clock.selection_limit(left)
 
 
 def _advice(

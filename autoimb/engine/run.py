@@ -81,6 +81,7 @@ class SearchOutcome:
     # number of trials: what an ensemble winner leaves of the time kept for the race. Returns
     # how many finished.
     more_trials: Callable[[float], int] | None = None
+    clock: TrialClock | None = None  # what the search kept back for after its trials
 
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
@@ -104,6 +105,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         objective.fit_seconds,
         objective.growth,
         more_trials=None if settings.n_trials is not None else objective.more_trials,
+        clock=objective.clock,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from statistics import median
+from statistics import mean
 
 from autoimb import config
 from autoimb.engine.budget import cross_validation_seconds, refit_seconds, remaining
@@ -43,8 +43,11 @@ def more_trials_for_ensemble(
     kept = outcome.predictions.kept(selection.final_weights)
     ran = outcome.more_trials(time.monotonic() + spare)
     spent = (
-        f"The time kept for racing close trials on a fresh split, which an ensemble does not "
+        "The time kept for racing close trials on a fresh split, which an ensemble does not "
         f"need, went to more trials ({ran} finished)"
+        if ran
+        else "The time kept for racing close trials on a fresh split, which an ensemble does "
+        "not need, went to more trials, but none finished in time"
     )
     if ran:
         again_notes: list[str] = []
@@ -78,11 +81,12 @@ def _spare_seconds(
 
 
 def _typical_trial_seconds(outcome: SearchOutcome) -> float | None:
-    """The median time of this process's finished trials."""
+    """The mean time of this process's finished trials: the dear ones weigh in, as the
+    sampler draws them more often late in a search."""
     trials = outcome.study.trials
     seconds = [
         float(trials[n].user_attrs["seconds"])
         for n in outcome.fit_seconds
         if n < len(trials) and "seconds" in trials[n].user_attrs
     ]
-    return median(seconds) if seconds else None
+    return mean(seconds) if seconds else None
