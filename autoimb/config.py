@@ -43,8 +43,8 @@ REMEASURE_MAX_SHARE = 0.15  # the fresh-fold measure is skipped when it would co
 REFIT_MARGIN = 1.3  # a refit on all rows, from the fits on k - 1 folds, with this margin
 ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time left
 # An ensemble winner's unused race time goes to more trials when there is time for this many
-# typical ones (autoimb.engine.spare_time).
-SPARE_TIME_TRIALS = 2
+# trials of the search's mean length (autoimb.engine.spare_time): time otherwise unused.
+SPARE_TIME_TRIALS = 1
 
 # Choosing and reporting.
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for

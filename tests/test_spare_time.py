@@ -88,7 +88,7 @@ def test_when_the_new_selection_chooses_no_ensemble_the_first_one_stands(searche
     assert all(outcome.predictions.get(n) is not None for n in selection.final_weights)
 
 
-def test_no_trials_without_time_for_two_of_them_or_under_a_trial_count(searched, small_binary):
+def test_no_trials_without_time_for_one_or_under_a_trial_count(searched, small_binary):
     _, settings, outcome, selection = searched
     before = len(outcome.study.trials)
     _leave(settings, 0.5)
