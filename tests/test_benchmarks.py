@@ -170,6 +170,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "portfolio_lofo.py",
         "anytime.py",
         "selection.py",
+        "selection_cost.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -237,6 +238,11 @@ def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
     frame = pd.read_csv(out)
     assert len(frame) == 1 and frame.trials.iloc[0] > 0
     assert "| 400 | 3 |" in text
+
+
+def test_selection_cost_smoke() -> None:
+    text = run_script("selection_cost.py", "--rows", "300", "--metrics", "f1")
+    assert "| 300 | f1 |" in text
 
 
 def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:
