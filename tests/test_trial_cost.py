@@ -97,19 +97,23 @@ def test_growth_at_refit_counts_members_of_partners_too() -> None:
     assert growth_at_refit(voting) == grow
 
 
+def _clock(**given) -> TrialClock:
+    """A clock with no deadline, 5 folds and nothing kept for advice, besides what is given."""
+    defaults = {
+        "time_budget": 100.0,
+        "deadline": None,
+        "share_after": 0.0,
+        "remeasure": False,
+        "n_splits": 5,
+        "growth": {},
+        "cv_seconds": {},
+    }
+    return TrialClock(**{**defaults, **given})
+
+
 def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> None:
     fit_seconds, growth = {0: 4.0, 1: 8.0}, {0: 1.0, 1: 4.0}
-    clock = TrialClock(
-        time_budget=100.0,
-        deadline=None,
-        share_after=0.0,
-        remeasure=False,
-        n_splits=5,
-        fit_seconds=fit_seconds,
-        growth=growth,
-        contenders=lambda: [1],
-        cv_seconds={},
-    )
+    clock = _clock(fit_seconds=fit_seconds, growth=growth, contenders=lambda: [1])
     refit = refit_seconds(fit_seconds, growth, [1], 5)
     assert refit == pytest.approx(8.0 * 4.0 * config.REFIT_MARGIN / 4)
     assert clock.reserve() == pytest.approx(refit + 0.5)
@@ -150,14 +154,10 @@ def test_the_reserve_covers_the_fresh_split_of_the_contenders_within_its_share()
     fit_seconds = {0: 2.0, 1: 3.0, 2: 4.0, 3: 5.0}
 
     def clock(budget: float) -> TrialClock:
-        return TrialClock(
+        return _clock(
             time_budget=budget,
-            deadline=None,
-            share_after=0.0,
             remeasure=True,
-            n_splits=5,
             fit_seconds=fit_seconds,
-            growth={},
             contenders=lambda: [0, 1, 2, 3],
             cv_seconds=fit_seconds,
         )
@@ -189,18 +189,7 @@ def test_the_reserve_keeps_what_the_selection_takes_at_most_its_share() -> None:
             asked.append(candidates)
             return estimate
 
-        return TrialClock(
-            time_budget=100.0,
-            deadline=None,
-            share_after=0.0,
-            remeasure=False,
-            n_splits=5,
-            fit_seconds={0: 1.0, 1: 1.0},
-            growth={},
-            contenders=lambda: [0],
-            cv_seconds={},
-            selection=selection,
-        )
+        return _clock(fit_seconds={0: 1.0, 1: 1.0}, contenders=lambda: [0], selection=selection)
 
     refit = refit_seconds({0: 1.0}, {}, [0], 5) + 0.5
     most = config.ENSEMBLE_SHARE * 100.0
@@ -245,14 +234,9 @@ def test_the_selection_is_timed_on_the_first_trials_predictions(small_binary) ->
 def test_the_selection_leaves_the_race_the_time_kept_for_it() -> None:
     """After the trials, the ensemble selection may take half of what is left, but not the
     time the search kept for the single winner's refit and race, beyond its own keep."""
-    clock = TrialClock(
-        time_budget=100.0,
-        deadline=None,
-        share_after=0.0,
+    clock = _clock(
         remeasure=True,
-        n_splits=5,
         fit_seconds={0: 1.0, 1: 1.0, 2: 1.0},
-        growth={},
         contenders=lambda: [0, 1, 2],
         cv_seconds={0: 3.0, 1: 3.0, 2: 3.0},
         selection=lambda candidates: 2.0,
