@@ -274,7 +274,15 @@ class _Objective:
         """Trials until ``until``, with nothing kept back: the caller has counted what follows."""
         finished = len(self.candidates)
         self.clock = TrialClock(
-            self.settings.time_budget, until, 0.0, False, self.cv.n_splits, {}, {}, list, {}
+            time_budget=self.settings.time_budget,
+            deadline=until,
+            share_after=0.0,
+            remeasure=False,
+            n_splits=self.cv.n_splits,
+            fit_seconds={},  # nothing to reserve for: no refit or race is counted here
+            growth={},
+            contenders=list,
+            cv_seconds={},
         )
         _optimize(self.study, self, self.settings, until)
         return len(self.candidates) - finished

@@ -44,11 +44,8 @@ def more_trials_for_ensemble(
     ran = outcome.more_trials(time.monotonic() + spare)
     spent = (
         "The time kept for racing close trials on a fresh split, which an ensemble does not "
-        f"need, went to more trials ({ran} finished)"
-        if ran
-        else "The time kept for racing close trials on a fresh split, which an ensemble does "
-        "not need, went to more trials, but none finished in time"
-    )
+        "need, went to more trials"
+    ) + (f" ({ran} finished)" if ran else ", but none finished in time")
     if ran:
         again_notes: list[str] = []
         again, used = reselect(again_notes)
@@ -67,8 +64,7 @@ def _spare_seconds(
     """What is left of the budget after all that still follows the ensemble's selection."""
     members = selection.final_weights
     after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
-    if settings.advice:
-        after += config.ADVICE_SHARE * (settings.time_budget or 0.0)
+    after += settings.advice_share * (settings.time_budget or 0.0)
     # The second selection looks at as many kept predictions as the first, with a margin.
     after += 1.5 * selection_seconds + 0.5
     left = (remaining(settings.deadline) or 0.0) - after
