@@ -109,6 +109,29 @@ def test_no_time_left_stops_it(planted):
         )
 
 
+def test_it_stops_after_a_fold_when_the_folds_left_would_overrun(planted):
+    """Fetching a fold may fit it; when the folds still to come would end past the deadline at
+    the pace of the first, the time goes to the refit instead of to an unfinished table."""
+    data, _, folds = planted
+    fetched = []
+
+    def slow():
+        for fold in folds:
+            fetched.append(fold)
+            time.sleep(1.0)
+            yield fold
+
+    with pytest.raises(OutOfTime, match="2 remaining folds"):
+        permutation_importance(
+            slow(), data, get_metric("f1"), n_folds=3, deadline=time.monotonic() + 2.5
+        )
+    assert len(fetched) == 1
+    table = permutation_importance(
+        iter(folds), data, get_metric("f1"), n_folds=3, deadline=time.monotonic() + 60
+    )
+    assert table.attrs["folds"] == 3
+
+
 def test_an_ensemble_on_text_columns_is_fitted_on_each_fold_and_blended(hepatitis):
     """No fold models at hand (an ensemble won): its members are fitted on each fold again."""
     data = validate(*hepatitis)

@@ -44,7 +44,7 @@ __all__ = [
 
 
 class OutOfTime(Exception):
-    """The budget ran out before every column of every fold was scored."""
+    """The budget ran out, or would, before every column of every fold was scored."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +111,16 @@ def permutation_importance(
     folds × repeats, most important first; None when the score is undefined on every fold.
 
     Raises :class:`OutOfTime` when the next prediction would end past ``deadline`` (a
-    ``time.monotonic`` instant), judged from the time the last one took.
+    ``time.monotonic`` instant), judged from the time the last one took, and after a fold when
+    the folds still to come, at the mean time of those done, would: the time left then goes to
+    the refit instead of to a table that cannot be finished.
     """
     scorer = smooth_metric(metric)
     sign = 1.0 if scorer.greater_is_better else -1.0
     columns = list(data.X.columns)
     drops: list[np.ndarray] = []  # per fold: (columns, repeats)
     scored = 0
+    begun = time.monotonic()  # fetching a fold may fit it: a fold's time counts its fit
     for k, fold in enumerate(folds):
         rng = np.random.default_rng([seed, k])
         rows, factor = capped_rows(fold.valid, data.y, max(max_rows // n_folds, 1), rng)
@@ -132,6 +135,7 @@ def permutation_importance(
         shuffled = _Shuffles(frame, columns, n_repeats, rng)
         drops.append(shuffled.drops(fold, score, base, sign, clock))
         scored += len(rows)
+        _rest_fits(deadline, begun, done=k + 1, n_folds=n_folds)
     if not drops:
         return None
     values = np.concatenate(drops, axis=1)
@@ -140,6 +144,20 @@ def permutation_importance(
     table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs.update(score=scorer.name, rows=scored, folds=len(drops), repeats=n_repeats)
     return table
+
+
+def _rest_fits(deadline: float | None, begun: float, *, done: int, n_folds: int) -> None:
+    """Raises :class:`OutOfTime` when the folds left, each as long as the mean of the ``done``
+    ones since ``begun``, would end past ``deadline``."""
+    if deadline is None or done >= n_folds:
+        return
+    now = time.monotonic()
+    needed = (now - begun) / done * (n_folds - done)
+    if now + needed > deadline:
+        raise OutOfTime(
+            f"its {n_folds - done} remaining folds (≈{needed:.0f} s) would overrun the budget "
+            f"({max(deadline - now, 0.0):.0f} s left before the refit)"
+        )
 
 
 @dataclass
@@ -286,8 +304,11 @@ def winner_importance(
             seed=outcome.random_state,
             deadline=deadline,
         )
-    except (OutOfTime, TrialTimeout):
-        notes.append("No feature importance: the time budget ran out while it was measured.")
+    except (OutOfTime, TrialTimeout) as stop:
+        why = str(stop) if isinstance(stop, OutOfTime) else ""
+        notes.append(
+            f"No feature importance: {why or 'the time budget ran out while it was measured'}."
+        )
         return None
     except Exception as exc:  # a strategy may fail on a fold; the model is still wanted
         notes.append(f"No feature importance: {type(exc).__name__}: {exc}"[:300])
