@@ -171,6 +171,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "anytime.py",
         "selection.py",
         "selection_cost.py",
+        "fold_bagging.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -243,6 +244,16 @@ def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
 def test_selection_cost_smoke() -> None:
     text = run_script("selection_cost.py", "--rows", "300", "--metrics", "f1")
     assert "| 300 | f1 |" in text
+
+
+def test_fold_bagging_measures_both_ways_and_summarises(keel: Path, tmp_path: Path) -> None:
+    out, results = tmp_path / "bagging.csv", tmp_path / "R.md"
+    run_script("fold_bagging.py", "--sets", "hepatitis", "--data-dir", str(keel), "--out",
+               str(out), "--summary", str(out), "--results", str(results))  # fmt: skip
+    rows = pd.read_csv(out)
+    assert len(rows) == 9 and set(rows["model"]) == {"lightgbm", "extra_trees", "logistic"}
+    assert rows[["f1_refit", "f1_bag"]].notna().all().all()
+    assert "| logistic | 1 |" in results.read_text()
 
 
 def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:

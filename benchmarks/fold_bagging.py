@@ -1,0 +1,145 @@
+"""Would serving the cross-validation's fold models, averaged, beat the refit on all rows?
+
+autoimb refits its winner on all training rows and applies the threshold tuned on the
+out-of-fold predictions. AutoGluon instead serves the mean of its fold models (k-fold bagging),
+whose predictions come from models like the ones the threshold was tuned on. This measures the
+two ways on held-out rows for three fixed models (LightGBM, extra trees, balanced logistic
+regression), the threshold maximising F1 on 5-fold out-of-fold probabilities; quality.py's
+outer 3-fold split (seed 0), every fold. The minority class is the positive one.
+
+    python benchmarks/fold_bagging.py --sets $(ls ../shared/datasets/keel | ...) \\
+        --out benchmarks/results/fold_bagging.csv
+    python benchmarks/fold_bagging.py --summary benchmarks/results/fold_bagging.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier
+from scipy.stats import wilcoxon
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, matthews_corrcoef
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _keel import KEEL, outer_splits
+from _markdown import RESULTS, table, write_section
+
+COLUMNS = ["set", "fold", "model", "minority", "rows", "f1_refit", "f1_bag", "mcc_refit",
+           "mcc_bag", "seconds"]  # fmt: skip
+MINORITY_BANDS = ((0, 20), (20, 60), (60, None))
+
+
+def _models(X: pd.DataFrame) -> dict[str, object]:
+    text = [c for c in X.columns if X[c].dtype == object]
+    encode = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+    )
+    numeric = [c for c in X.columns if c not in text]
+    pre = ColumnTransformer(
+        [("num", SimpleImputer(strategy="median"), numeric), ("text", encode, text)]
+    )
+    return {
+        "lightgbm": make_pipeline(
+            pre, LGBMClassifier(n_estimators=200, learning_rate=0.05, n_jobs=1, verbose=-1)
+        ),
+        "extra_trees": make_pipeline(pre, ExtraTreesClassifier(300, n_jobs=1, random_state=0)),
+        "logistic": make_pipeline(
+            pre, StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000)
+        ),
+    }
+
+
+def _f1_threshold(y: np.ndarray, proba: np.ndarray) -> float:
+    candidates = np.unique(np.quantile(proba, np.linspace(0.5, 0.999, 200)))
+    scores = [f1_score(y, proba >= t, zero_division=0) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def measure(name: str, folder: Path) -> list[list[object]]:
+    rows = []
+    for fold, (X, y, X_test, y_test) in outer_splits(name, folder, 3, 0, [0, 1, 2]):
+        if len(np.unique(y)) > 2:
+            return rows  # the multi-class set: no single positive class
+        positive = np.argmin(np.bincount(y))
+        y, y_test = (y == positive).astype(int), (y_test == positive).astype(int)
+        for model_name, model in _models(X).items():
+            started = time.monotonic()
+            oof, bagged = np.zeros(len(y)), np.zeros(len(y_test))
+            for train, valid in StratifiedKFold(5, shuffle=True, random_state=1).split(X, y):
+                fitted = clone(model).fit(X.iloc[train], y[train])
+                oof[valid] = fitted.predict_proba(X.iloc[valid])[:, 1]
+                bagged += fitted.predict_proba(X_test)[:, 1] / 5
+            threshold = _f1_threshold(y, oof)
+            refit = clone(model).fit(X, y).predict_proba(X_test)[:, 1]
+            rows.append(
+                [name, fold, model_name, int(y.sum()), len(y),
+                 f1_score(y_test, refit >= threshold), f1_score(y_test, bagged >= threshold),
+                 matthews_corrcoef(y_test, refit >= threshold),
+                 matthews_corrcoef(y_test, bagged >= threshold), time.monotonic() - started]
+            )  # fmt: skip
+    return rows
+
+
+def summary(frame: pd.DataFrame) -> str:
+    """Per model: the mean over sets (each set's mean over its folds), the paired test, and the
+    difference by the training folds' minority count."""
+    lines = []
+    for model, part in frame.groupby("model"):
+        per_set = part.groupby("set")[["f1_refit", "f1_bag", "mcc_refit", "mcc_bag", "minority"]]
+        sets = per_set.mean()
+        f1, mcc = sets.f1_bag - sets.f1_refit, sets.mcc_bag - sets.mcc_refit
+        bands = []
+        for low, high in MINORITY_BANDS:
+            inside = (sets.minority >= low) & (sets.minority < (high or np.inf))
+            label = f"{low}+" if high is None else f"{low}–{high - 1}"
+            bands.append(f"{label}: {f1[inside].mean():+.3f} ({inside.sum()})")
+        moved = f1[f1.abs() > 1e-3]
+        lines.append(
+            [model, len(sets), float(sets.f1_refit.mean()), float(sets.f1_bag.mean()),
+             f"{f1.mean():+.4f}", f"{(f1 > 1e-3).sum()}/{(f1.abs() <= 1e-3).sum()}/"
+             f"{(f1 < -1e-3).sum()}", f"{wilcoxon(moved).pvalue:.2g}" if len(moved) > 5 else "-",
+             f"{mcc.mean():+.4f}", "; ".join(bands)]
+        )  # fmt: skip
+    return table(
+        ["model", "sets", "F1 refit", "F1 fold mean", "difference", "better/tie/worse", "p",
+         "MCC difference", "F1 difference by minority rows (sets)"],
+        lines,
+    )  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", nargs="+", default=[], help="KEEL set names to measure")
+    parser.add_argument("--data-dir", type=Path, default=KEEL)
+    parser.add_argument("--out", type=Path, help="CSV to append the measured rows to")
+    parser.add_argument("--summary", type=Path, nargs="*", help="CSVs to summarise")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
+    args = parser.parse_args(argv)
+    for name in args.sets:
+        rows = pd.DataFrame(measure(name, args.data_dir), columns=COLUMNS)
+        if args.out is not None:
+            rows.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+        print(rows.to_string(index=False, header=False), flush=True)
+    if args.summary:
+        body = summary(pd.concat([pd.read_csv(p) for p in args.summary], ignore_index=True))
+        write_section(args.results, "fold_bagging", body)
+        print(body)
+
+
+if __name__ == "__main__":
+    main()
