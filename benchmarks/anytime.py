@@ -58,13 +58,14 @@ def curve(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def gains(frame: pd.DataFrame, metric: str, method: str = "autoimb") -> list[list[object]]:
-    """Each budget against the one before, paired over the sets both ran."""
+    """Each budget against the one before, paired over the sets both ran: a set's score is its
+    mean over the outer folds both budgets ran, so the test counts sets, not folds."""
     part = frame[(frame["metric"] == metric) & (frame["method"] == method)]
     wide = part.pivot_table(index=["dataset", "fold"], columns="budget", values="score")
     budgets = sorted(wide.columns)
     out = []
     for low, high in itertools.pairwise(budgets):
-        pair = wide[[low, high]].dropna()
+        pair = wide[[low, high]].dropna().groupby(level="dataset").mean()
         diff = pair[high] - pair[low]
         moved = diff[diff.abs() > TIE]
         p = wilcoxon(moved).pvalue if len(moved) > 5 else float("nan")

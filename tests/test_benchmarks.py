@@ -265,6 +265,9 @@ def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:
         for b in (10, 60)
     ]  # fmt: skip
     rows.append(dict(rows[0], dataset="only_at_10s"))  # no 60 s partner: left out of the gain
+    # A second outer fold of set a, autoimb only, no gain there: a set's gain is its folds' mean
+    # (the test counts sets), and the peers' curve leaves out the fold they did not run.
+    rows += [dict(rows[0], fold=1, budget=b, score=0.5) for b in (10, 60)]
     paths = []
     for budget in (10, 60):
         path = tmp_path / f"anytime_{budget}s.csv"
@@ -273,7 +276,8 @@ def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:
     summary, plot = tmp_path / "R.md", tmp_path / "anytime.png"
     text = run_script("anytime.py", *paths, "--summary", str(summary), "--plot", str(plot))
     assert plot.stat().st_size > 1000
-    assert "| f1 | 10 s → 60 s | 3 | 0.600 | 0.700 | 0.100 | 3/0/0 |" in text
+    assert "| f1 | 10 s → 60 s | 3 | 0.600 | 0.683 | 0.083 | 3/0/0 |" in text
+    assert "| f1 | 10 s | autoimb | 3 | 0.600 |" in text
     assert "<!-- anytime:start -->" in summary.read_text()
 
 
