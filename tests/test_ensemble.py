@@ -22,7 +22,7 @@ from autoimb.posthoc.ensemble import (
     select_ensemble,
 )
 from autoimb.posthoc.fast_scores import fold_scorer
-from autoimb.posthoc.greedy import prune
+from autoimb.posthoc.greedy import nested_scores, prune
 from autoimb.posthoc.threshold import ThresholdedClassifier, honest_score
 
 CONFIGS = {
@@ -123,6 +123,34 @@ def test_a_time_limit_shortens_the_selection(library):
     assert not sel.chosen
     assert sel.nested_score is None
     assert any("time limit" in note for note in sel.notes)
+
+
+@pytest.mark.parametrize("metric", ["f1", "average_precision"])
+def test_members_too_dear_to_refit_in_the_time_left_are_never_picked(library, metric):
+    """An ensemble the budget cannot refit is not built: the members' refit seconds stay within
+    ``max_cost``, in the selection served and in its nested rerun."""
+    data, cv, oofs = library
+    metric = get_metric(metric)
+    free = select_ensemble(oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label)
+    assert len(free.weights) > 1  # the library blends well: the cost has something to stop
+    dear = next(n for n in free.weights if n != free.single_best)
+    costs = {n: 1.0 for n in oofs} | {dear: 5.0}
+    bound = select_ensemble(
+        oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, costs=costs, max_cost=3.0
+    )
+    assert dear not in bound.weights
+    assert sum(costs[n] for n in bound.weights) <= 3.0
+    assert any("1 candidate(s) were left out" in note for note in bound.notes)
+    # Nested: with room for one member only, each fold's "ensemble" is its single best.
+    stack = np.stack([oofs[n] for n in sorted(oofs)])
+    sign = 1.0 if metric.greater_is_better else -1.0
+    args = (stack, data.y, None, cv.fold_ids, metric, data.pos_label, 10, sign, None)
+    alone, single = nested_scores(*args, np.ones(len(oofs)), 1.0)
+    assert alone == single
+    unbound = select_ensemble(
+        oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, costs=costs
+    )
+    assert unbound.weights == free.weights  # no max_cost: no bound
 
 
 def test_two_folds_use_the_margin_rule(yeast4):

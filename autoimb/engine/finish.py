@@ -286,6 +286,9 @@ def _select_ensemble(
         notes.append("No ensemble was tried: the time budget was spent.")
         return None, False
     y, fold_ids, weights = cv.scores(data.y, cv.fold_ids, data.sample_weight)
+    # Bounded by trials only, nothing that decides the winner may depend on measured seconds:
+    # the selection then runs in full, so the same seed gives the same result.
+    limit = None if left is None else _selection_limit(outcome, left, keep_for_race)
     selection = select_ensemble(
         candidates,
         y,
@@ -294,10 +297,12 @@ def _select_ensemble(
         sample_weight=weights,
         pos_label=data.pos_label,
         single_best=best,
-        # Bounded by trials only, nothing that decides the winner may depend on measured
-        # seconds: the selection then runs in full, so the same seed gives the same result.
-        time_limit=None if left is None else _selection_limit(outcome, left, keep_for_race),
-    )
+        time_limit=limit,
+        # Members are refitted after the selection, in what its time limit leaves.
+        costs={n: refit_seconds(outcome.fit_seconds, outcome.growth, [n], cv.n_splits)
+               for n in candidates},
+        max_cost=None if left is None or limit is None else left - limit,
+    )  # fmt: skip
     notes.append(selection.reason)
     if selection.chosen and left is not None:
         refit = refit_seconds(

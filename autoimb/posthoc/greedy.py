@@ -52,12 +52,16 @@ def greedy(
     max_size: int,
     sign: float,
     deadline: float | None = None,
+    costs: NDArray[np.float64] | None = None,
+    max_cost: float = np.inf,
 ) -> tuple[NDArray[np.int64], float, list[float]]:
     """Caruana's forward selection with replacement from ``start``; best prefix kept.
 
     Every step adds the best candidate even when the score drops, since a later addition
     may recover; the returned counts are those of the best prefix, the shortest on ties.
     Past ``deadline`` the step under way is dropped and the best prefix so far returned.
+    With ``costs`` (each candidate's refit, in seconds), a new member is added only while the
+    members' costs stay within ``max_cost``: an ensemble the budget cannot refit is not built.
     """
     m = stack.shape[0]
     counts = np.zeros(m, dtype=np.int64)
@@ -66,13 +70,19 @@ def greedy(
     current = score(total)
     history = [current]
     best_counts, best = counts.copy(), current
+    spent = 0.0 if costs is None else float(costs[start])
     for size in range(1, max_size):
         values = np.empty(m)
         for j in range(m):
             if deadline is not None and time.monotonic() > deadline:
                 return best_counts, best, history
+            if costs is not None and counts[j] == 0 and spent + costs[j] > max_cost:
+                values[j] = -sign * np.inf  # never the best; the start always remains
+                continue
             values[j] = score((total + stack[j]) / (size + 1))
         j = int(np.argmax(sign * values))
+        if costs is not None and counts[j] == 0:
+            spent += float(costs[j])
         counts[j] += 1
         total += stack[j]
         history.append(float(values[j]))
@@ -118,6 +128,8 @@ def nested_scores(
     max_size: int,
     sign: float,
     deadline: float | None,
+    costs: NDArray[np.float64] | None = None,
+    max_cost: float = np.inf,
 ) -> tuple[float, float]:
     """Honest scores of the two procedures "pick the best trial" and "select an ensemble".
 
@@ -125,7 +137,7 @@ def nested_scores(
     folds), and fold ``k`` is predicted with the weights and threshold they chose. No row's
     label is then used to choose anything applied to that row, so the comparison carries
     the selection's optimism on both sides instead of on the ensemble's only. The ensemble
-    is pruned as the served one is (:func:`prune`).
+    is pruned as the served one is (:func:`prune`) and bound by the same refit ``costs``.
     """
     n, n_classes = stack.shape[1], stack.shape[2]
     weights = np.ones(n) if w is None else w
@@ -140,7 +152,7 @@ def nested_scores(
         sub = stack[:, out]
         singles = np.array([inner(sub[j]) for j in range(stack.shape[0])])
         start = int(np.argmax(sign * singles))
-        counts, _, _ = greedy(sub, inner, start, max_size, sign)
+        counts, _, _ = greedy(sub, inner, start, max_size, sign, None, costs, max_cost)
         scores = fold_scorer(y[out], weights[out], folds[out], metric, pos)
         counts, _ = prune(sub, counts, scores, sign)
         if deadline is not None and time.monotonic() > deadline:

@@ -134,6 +134,8 @@ class _Task:
     pos_label: int
     keys: list[int]
     stack: NDArray[np.float64]
+    costs: NDArray[np.float64] | None = None  # each candidate's refit seconds, by position
+    max_cost: float = np.inf
 
     @property
     def sign(self) -> float:
@@ -158,6 +160,8 @@ def _checked(
     pos_label: int,
     max_size: int,
     time_limit: float | None,
+    costs: Mapping[int, float] | None = None,
+    max_cost: float | None = None,
 ) -> _Task:
     """All argument checks, in one place and a fixed order, before any scoring."""
     yt = np.asarray(y)
@@ -178,7 +182,10 @@ def _checked(
     ):
         raise AutoImbError(f"time_limit must be a positive number of seconds, got {time_limit!r}.")
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    return _Task(yt, folds, w, metric, pos_label, keys, stack)
+    if costs is None or max_cost is None:
+        return _Task(yt, folds, w, metric, pos_label, keys, stack)
+    spent = np.asarray([float(costs.get(k, 0.0)) for k in keys], dtype=np.float64)
+    return _Task(yt, folds, w, metric, pos_label, keys, stack, spent, float(max_cost))
 
 
 def _single_best(task: _Task, score: Scorer, single_best: int | None) -> int:
@@ -251,6 +258,20 @@ def _plan(
     return steps, nest, notes
 
 
+def _unaffordable(task: _Task, start: int) -> list[str]:
+    """A note on the candidates too dear to refit beside the single best in the time left."""
+    if task.costs is None:
+        return []
+    others = np.delete(task.costs, start)
+    dear = int(np.sum(task.costs[start] + others > task.max_cost))
+    if dear <= 0:
+        return []
+    return [
+        f"{dear} candidate(s) were left out: refitting them beside the best single trial "
+        f"would take more than the {task.max_cost:.1f} s left for the refit"
+    ]
+
+
 def _nested(
     task: _Task, steps: int, deadline: float | None, notes: list[str]
 ) -> tuple[float | None, float | None]:
@@ -266,6 +287,8 @@ def _nested(
             steps,
             task.sign,
             deadline,
+            task.costs,
+            task.max_cost,
         )
     except OutOfTime:
         notes.append("the time limit stopped the nested comparison")
@@ -342,6 +365,8 @@ def select_ensemble(
     single_best: int | None = None,
     nested: bool = True,
     time_limit: float | None = None,
+    costs: Mapping[int, float] | None = None,
+    max_cost: float | None = None,
 ) -> EnsembleSelection:
     """Greedy ensemble selection over trials' OOF probabilities, kept only if it pays.
 
@@ -363,16 +388,26 @@ def select_ensemble(
         needs 3 folds and the time for it, else the margin rule decides.
     time_limit
         Seconds; fewer greedy steps are taken (and nesting dropped) to fit, as ``notes`` says.
+    costs, max_cost
+        Each trial's refit, in seconds, and the most the members may cost together: on a
+        short budget the ensemble is built from what can still be refitted, instead of being
+        chosen and then dropped for want of time.
     """
     started = time.monotonic()
-    task = _checked(candidates, y, fold_ids, metric, sample_weight, pos_label, max_size, time_limit)
+    task = _checked(
+        candidates, y, fold_ids, metric, sample_weight, pos_label, max_size, time_limit,
+        costs, max_cost,
+    )  # fmt: skip
     score = honest_scorer(task.y, task.w, task.folds, metric, pos_label)
     deadline = None if time_limit is None else started + float(time_limit)
     single_best = _single_best(task, score, single_best)
     single_score = task.honest(task.of(single_best))[0]
     steps, nest, notes = _plan(task, started, deadline, max_size, nested)
     start = task.keys.index(single_best)
-    counts, _, history = greedy(task.stack, score, start, steps, task.sign, deadline)
+    counts, _, history = greedy(
+        task.stack, score, start, steps, task.sign, deadline, task.costs, task.max_cost
+    )
+    notes += _unaffordable(task, start)
     scores_by_fold = fold_scorer(task.y, task.w, task.folds, metric, task.pos_label)
     counts, dropped = prune(task.stack, counts, scores_by_fold, task.sign)
     weights = {task.keys[i]: float(c / counts.sum()) for i, c in enumerate(counts) if c > 0}
