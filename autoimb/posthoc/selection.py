@@ -184,8 +184,8 @@ def _checked(
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if costs is None or max_cost is None:
         return _Task(yt, folds, w, metric, pos_label, keys, stack)
-    spent = np.asarray([float(costs.get(k, 0.0)) for k in keys], dtype=np.float64)
-    return _Task(yt, folds, w, metric, pos_label, keys, stack, spent, float(max_cost))
+    refits = np.asarray([float(costs.get(k, 0.0)) for k in keys], dtype=np.float64)
+    return _Task(yt, folds, w, metric, pos_label, keys, stack, refits, float(max_cost))
 
 
 def _single_best(task: _Task, score: Scorer, single_best: int | None) -> int:
