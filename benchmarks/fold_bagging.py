@@ -7,8 +7,8 @@ two ways on held-out rows for three fixed models (LightGBM, extra trees, balance
 regression), the threshold maximising F1 on 5-fold out-of-fold probabilities; quality.py's
 outer 3-fold split (seed 0), every fold. The minority class is the positive one.
 
-    python benchmarks/fold_bagging.py --sets $(ls ../shared/datasets/keel | ...) \\
-        --out benchmarks/results/fold_bagging.csv
+    SETS=$(ls ../shared/datasets/keel | sed -n 's/.csv.gz$//p')
+    python benchmarks/fold_bagging.py --sets $SETS --out benchmarks/results/fold_bagging.csv
     python benchmarks/fold_bagging.py --summary benchmarks/results/fold_bagging.csv
 """
 
