@@ -7,9 +7,8 @@ two ways on held-out rows for three fixed models (LightGBM, extra trees, balance
 regression), the threshold maximising F1 on 5-fold out-of-fold probabilities; quality.py's
 outer 3-fold split (seed 0), every fold. The minority class is the positive one.
 
-    SETS=$(ls ../shared/datasets/keel | sed -n 's/.csv.gz$//p')
-    python benchmarks/fold_bagging.py --sets $SETS --out benchmarks/results/fold_bagging.csv
-    python benchmarks/fold_bagging.py --summary benchmarks/results/fold_bagging.csv
+    python benchmarks/fold_bagging.py --sets $(ls ../shared/datasets/keel | sed -n 's/.csv.gz$//p')
+    python benchmarks/fold_bagging.py --summary        # the table of results/fold_bagging.csv
 """
 
 from __future__ import annotations
@@ -36,11 +35,12 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, outer_splits
-from _markdown import RESULTS, table, write_section
+from _markdown import add_summary_argument, publish, table
 
 COLUMNS = ["set", "fold", "model", "minority", "rows", "f1_refit", "f1_bag", "mcc_refit",
            "mcc_bag", "seconds"]  # fmt: skip
 MINORITY_BANDS = ((0, 20), (20, 60), (60, None))
+OUT = Path(__file__).resolve().parent / "results" / "fold_bagging.csv"
 
 
 def _models(X: pd.DataFrame) -> dict[str, object]:
@@ -126,19 +126,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", nargs="+", default=[], help="KEEL set names to measure")
     parser.add_argument("--data-dir", type=Path, default=KEEL)
-    parser.add_argument("--out", type=Path, help="CSV to append the measured rows to")
-    parser.add_argument("--summary", type=Path, nargs="*", help="CSVs to summarise")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
+    parser.add_argument("--out", type=Path, default=OUT, help="CSV the rows are appended to")
+    add_summary_argument(parser, "fold_bagging")
     args = parser.parse_args(argv)
     for name in args.sets:
         rows = pd.DataFrame(measure(name, args.data_dir), columns=COLUMNS)
-        if args.out is not None:
-            rows.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+        rows.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
         print(rows.to_string(index=False, header=False), flush=True)
-    if args.summary:
-        body = summary(pd.concat([pd.read_csv(p) for p in args.summary], ignore_index=True))
-        write_section(args.results, "fold_bagging", body)
-        print(body)
+    if args.out.exists():
+        publish(summary(pd.read_csv(args.out)), args.summary, "fold_bagging")
 
 
 if __name__ == "__main__":

@@ -249,7 +249,7 @@ def test_selection_cost_smoke() -> None:
 def test_fold_bagging_measures_both_ways_and_summarises(keel: Path, tmp_path: Path) -> None:
     out, results = tmp_path / "bagging.csv", tmp_path / "R.md"
     run_script("fold_bagging.py", "--sets", "hepatitis", "--data-dir", str(keel), "--out",
-               str(out), "--summary", str(out), "--results", str(results))  # fmt: skip
+               str(out), "--summary", str(results))  # fmt: skip
     rows = pd.read_csv(out)
     assert len(rows) == 9 and set(rows["model"]) == {"lightgbm", "extra_trees", "logistic"}
     assert rows[["f1_refit", "f1_bag"]].notna().all().all()
