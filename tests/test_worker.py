@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -78,19 +79,31 @@ def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
     trial.set_user_attr("worker", f"{os.uname().nodename}:{dead.stdout.strip()}")
     alive = study.ask()
     alive.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
-    sampling = study.ask()  # a process killed while Optuna sampled: no owner yet
-    release_dead_trials(study, grace=60)
+    taking = study.ask()  # a process killed between taking a trial and naming itself on it
+    started = time.monotonic()
+    release_dead_trials(study, settle=3)
+    assert time.monotonic() - started >= 2  # it waits for a live worker to name itself
     states = {t.number: t.state for t in study.trials}
     assert states == {
         0: TrialState.FAIL,
         1: TrialState.RUNNING,
-        2: TrialState.RUNNING,
+        2: TrialState.FAIL,
         3: TrialState.WAITING,
+        4: TrialState.WAITING,
     }
     assert study.trials[3].system_attrs["failed_trial"] == 0
-    release_dead_trials(study, grace=0)
-    assert study.trials[sampling.number].state == TrialState.FAIL
-    assert study.trials[1].state == TrialState.RUNNING
+    assert study.trials[4].system_attrs["failed_trial"] == taking.number
+
+
+def test_a_worker_that_names_itself_in_time_keeps_its_trial(tmp_path) -> None:
+    study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
+    taken = study.ask()
+    owner = f"{os.uname().nodename}:{os.getpid()}"
+    naming = threading.Timer(0.5, taken.set_user_attr, ("worker", owner))
+    naming.start()
+    release_dead_trials(study, settle=2)
+    naming.join()
+    assert [t.state for t in study.trials] == [TrialState.RUNNING]
 
 
 def _cli(*args: str) -> list[str]:

@@ -10,6 +10,7 @@ import datetime
 import logging
 import os
 import socket
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -115,20 +116,35 @@ def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetim
             logger.info("trial %d was cut by Ctrl-C: queued again", trial.number)
 
 
-def release_dead_trials(study: optuna.Study, grace: float) -> None:
+OWNERLESS_SECONDS = 5.0  # a live worker names itself on a trial milliseconds after taking it
+
+
+def release_dead_trials(study: optuna.Study, settle: float = OWNERLESS_SECONDS) -> None:
     """Fail RUNNING trials whose process on this machine is gone (killed, crashed).
 
     Database storages do this through heartbeats; a journal file has none, so a killed search
     would otherwise leave a RUNNING trial that the constant-liar sampler keeps avoiding. A
-    process killed while Optuna sampled a trial leaves it with neither owner nor heartbeat:
-    such a trial is released once it is ``grace`` seconds old, far longer than sampling takes.
+    process killed between taking a trial and writing its name on it leaves a trial with no
+    owner: one still nameless ``settle`` seconds after it started has no live worker, so a
+    search resumed at once waits out the rest of that time rather than leave it running.
     """
     host = socket.gethostname()
-    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=grace)
+
+    def age(trial: FrozenTrial) -> float:
+        start = trial.datetime_start or datetime.datetime.now()
+        return (datetime.datetime.now() - start).total_seconds()
+
+    nameless = [
+        age(t)
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not t.user_attrs.get("worker")
+    ]
+    if nameless and min(nameless) < settle:
+        time.sleep(settle - max(min(nameless), 0.0))
 
     def dead(owner: str, trial: FrozenTrial) -> bool:
         if not owner:
-            return trial.datetime_start is not None and trial.datetime_start < cutoff
+            return age(trial) >= settle
         owner_host, _, pid = owner.rpartition(":")
         return owner_host == host and pid.isdigit() and not _alive(int(pid))
 

@@ -49,7 +49,7 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         load_if_exists=True,
     )
     attrs = study.user_attrs.get(STUDY_ATTR)
-    release_dead_trials(study, grace=3 * settings.heartbeat)
+    release_dead_trials(study)
     if attrs is None:
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31 - 1))
