@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import autoimb
+from autoimb import config
 from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.engine.finish import finish, finish_study
@@ -130,6 +131,48 @@ def test_it_stops_after_a_fold_when_the_folds_left_would_overrun(planted):
         iter(folds), data, get_metric("f1"), n_folds=3, deadline=time.monotonic() + 60
     )
     assert table.attrs["folds"] == 3
+
+
+class _Slow:
+    """A fold model whose every prediction takes a fixed time: a wide or slow winner."""
+
+    def __init__(self, fold: FoldModel, seconds: float, calls: list[int]) -> None:
+        self.valid, self.fold, self.seconds, self.calls = fold.valid, fold, seconds, calls
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        self.calls.append(len(frame))
+        time.sleep(self.seconds)
+        return self.fold.predict_proba(frame)
+
+
+def test_a_fold_that_cannot_finish_is_given_up_after_one_prediction(planted, monkeypatch):
+    """Wide data: one column's shuffled copies per call, each call slow; the fold's calls left
+    would end past the deadline, so it stops at once instead of running up to the deadline."""
+    data, _, folds = planted
+    monkeypatch.setattr("autoimb.config.IMPORTANCE_BATCH_CELLS", 1)
+    calls: list[int] = []
+    slow = [_Slow(fold, 0.2, calls) for fold in folds]
+    started = time.monotonic()
+    with pytest.raises(OutOfTime, match="predictions left of a fold"):
+        permutation_importance(
+            slow, data, get_metric("f1"), n_folds=3, deadline=time.monotonic() + 1.5
+        )
+    assert time.monotonic() - started < 1.0
+    assert len(calls) <= 2  # the unshuffled rows, then at most one column's copies
+
+
+def test_a_call_holds_at_most_the_cells_allowed(planted, monkeypatch):
+    data, _, folds = planted
+    monkeypatch.setattr("autoimb.config.IMPORTANCE_BATCH_CELLS", 20_000)
+    calls: list[int] = []
+    table = permutation_importance(
+        [_Slow(folds[0], 0.0, calls)], data, get_metric("f1"), n_folds=1, max_rows=200
+    )
+    width = data.X.shape[1]
+    assert len(table) == width
+    base, *shuffled = calls
+    assert base == 200 and max(shuffled) * width <= 20_000
+    assert sum(shuffled) == 200 * config.IMPORTANCE_REPEATS * width
 
 
 def test_an_ensemble_on_text_columns_is_fitted_on_each_fold_and_blended(hepatitis):

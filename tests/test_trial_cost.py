@@ -249,3 +249,55 @@ def test_the_selection_leaves_the_race_the_time_kept_for_it() -> None:
     assert clock.selection_limit(20.0) == pytest.approx(20.0 - after)  # the race's time kept
     assert clock.selection_limit(13.0) == pytest.approx(2.0)  # its own keep, at least
     assert clock.selection_limit(0.1) == pytest.approx(0.1)
+
+
+@dataclasses.dataclass
+class _Preparation:
+    rows_seconds: float
+    split_seconds: float
+
+
+def test_preprocessing_the_trials_reused_is_counted_for_fresh_splits_and_the_refit() -> None:
+    """Trials reuse their folds' preprocessed matrices; a fresh split prepares its own, and a
+    refit preprocesses all rows for each member (1,617 columns: 1.5 s a split, once uncounted,
+    and a 10 s search ended at 11.3 s)."""
+    cv_seconds = {0: 2.0, 1: 3.0}
+    clock = _clock(
+        time_budget=None,
+        remeasure=True,
+        fit_seconds={0: 1.0, 1: 1.0},
+        contenders=lambda: [0, 1],
+        cv_seconds=cv_seconds,
+        preparation=_Preparation(rows_seconds=0.4, split_seconds=2.0),
+    )
+    refit = refit_seconds({0: 1.0}, {}, [0], 5, prepare=0.4)
+    assert refit == pytest.approx(refit_seconds({0: 1.0}, {}, [0], 5) + 0.4)
+    # Both contenders on a fresh split (its folds prepared once), the winner on a third one.
+    assert clock.after_selection() == pytest.approx(refit + (2.0 + 5.0) + (2.0 + 3.0) + 0.5)
+    assert refit_seconds({0: 1.0, 1: 1.0}, {}, [0, 1], 5, prepare=0.4) == pytest.approx(
+        2 * refit_seconds({0: 1.0}, {}, [0], 5) + 0.8
+    )
+    # The preparation counts against the fresh split's share of the budget.
+    assert fresh_split_plan([0, 1], cv_seconds, 60.0) == [0, 1]
+    assert fresh_split_plan([0, 1], cv_seconds, 60.0, prepare=5.0) == [0]
+
+
+def test_a_cross_validation_times_the_preparation_of_its_folds(small_binary, monkeypatch) -> None:
+    from autoimb.engine.evaluate import CrossValidation
+
+    data = validate(*small_binary)
+    cv = CrossValidation(data, 3, 0)
+    assert cv.rows_seconds == 0.0 and cv.split_seconds == 0.0
+    for k in range(3):
+        cv.fold(k)
+    assert cv.rows_seconds > 0
+    assert cv.split_seconds == pytest.approx(3 * cv.rows_seconds)
+    cv.release()  # the times outlive the matrices
+    assert cv.split_seconds == pytest.approx(3 * cv.rows_seconds)
+    monkeypatch.setattr(config, "SHARED_MATRIX_ROWS", 10)
+    shared = CrossValidation(data, 3, 0)
+    shared.fold(0)
+    assert shared.rows_seconds > 0
+    # Every split shares the one matrix: a fresh split prepares nothing.
+    assert shared.split_seconds == 0.0
+    assert shared.resplit(1).rows_seconds == shared.rows_seconds

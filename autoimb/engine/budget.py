@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from autoimb import config
 from autoimb.engine.splits import Folds
@@ -63,20 +63,34 @@ def model_threads(n_jobs: int, n_rows: int) -> int:
     return max(1, cores // max(1, n_jobs))
 
 
+class Preparation(Protocol):
+    """What preprocessing costs, as a :class:`~autoimb.engine.evaluate.CrossValidation` timed
+    it: trials reuse their folds' matrices, so their own times leave it out."""
+
+    @property
+    def rows_seconds(self) -> float: ...  # all rows once, as a refit does for each model
+
+    @property
+    def split_seconds(self) -> float: ...  # the folds of a fresh split
+
+
 def refit_seconds(
     fit_seconds: Mapping[int, float],
     growth: Mapping[int, float],
     members: Iterable[int],
     k: int,
+    prepare: float = 0.0,
 ) -> float:
     """The final fit on all rows, from the members' trial fits on k - 1 folds of them, each
-    scaled by its ``growth`` (the refit grows every averaged ensemble whole), with some margin.
+    scaled by its ``growth`` (the refit grows every averaged ensemble whole), with some margin,
+    plus ``prepare`` seconds of preprocessing all rows for each member.
 
     The one estimate of the refit: the trials' time reserve and the work after the trials both
     use it.
     """
+    members = list(members)
     seconds = sum(fit_seconds.get(n, 0.0) * growth.get(n, 1.0) for n in members)
-    return seconds * config.REFIT_MARGIN / max(k - 1, 1)
+    return seconds * config.REFIT_MARGIN / max(k - 1, 1) + prepare * len(members)
 
 
 def cross_validation_seconds(trials: Sequence[Any], members: Iterable[int]) -> float:
@@ -99,16 +113,20 @@ def ensemble_seconds(left: float) -> float:
 
 
 def fresh_split_plan(
-    contenders: Sequence[int], seconds: Mapping[int, float], time_budget: float | None
+    contenders: Sequence[int],
+    seconds: Mapping[int, float],
+    time_budget: float | None,
+    prepare: float = 0.0,
 ) -> list[int]:
     """The contenders to cross-validate again on a fresh split, in order, while together they
-    cost at most ``REMEASURE_MAX_SHARE`` of the budget: on data where one cross-validation is
-    a large share of it, trials are worth more. All of them when only trials bound the search.
+    cost at most ``REMEASURE_MAX_SHARE`` of the budget, with ``prepare`` seconds of preparing
+    that split's folds: on data where one cross-validation is a large share of it, trials are
+    worth more. All of them when only trials bound the search.
     """
     if time_budget is None:
         return list(contenders)
     plan: list[int] = []
-    total = 0.0
+    total = prepare
     for number in contenders:
         total += seconds.get(number, 0.0)
         if total > config.REMEASURE_MAX_SHARE * time_budget:
@@ -140,12 +158,13 @@ class TrialClock:
         contenders: Callable[[], list[int]],
         cv_seconds: Mapping[int, float],
         selection: Callable[[int], float | None] | None = None,
+        preparation: Preparation | None = None,
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
         self.n_splits, self.fit_seconds, self.growth = n_splits, fit_seconds, growth
         self.contenders, self.cv_seconds = contenders, cv_seconds
-        self.selection = selection
+        self.selection, self.preparation = selection, preparation
 
     def reserve(self) -> float:
         return self.selection_seconds() + self.after_selection()
@@ -162,14 +181,20 @@ class TrialClock:
         best = ranked[0]
         if best not in self.fit_seconds:  # a resumed study's best ran in another process
             best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
-        refit = refit_seconds(self.fit_seconds, self.growth, [best], self.n_splits)
+        rows, split = (
+            (0.0, 0.0)
+            if self.preparation is None
+            else (self.preparation.rows_seconds, self.preparation.split_seconds)
+        )
+        refit = refit_seconds(self.fit_seconds, self.growth, [best], self.n_splits, rows)
         again = 0.0
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
         if self.remeasure and chosen_among >= config.MIN_CHOICE:
-            plan = fresh_split_plan(ranked, self.cv_seconds, self.time_budget)
-            again = sum(self.cv_seconds.get(n, 0.0) for n in plan)
+            plan = fresh_split_plan(ranked, self.cv_seconds, self.time_budget, split)
+            if plan:
+                again = split + sum(self.cv_seconds.get(n, 0.0) for n in plan)
             if len(plan) > 1:  # and the raced winner on a third split
-                again += max(self.cv_seconds.get(n, 0.0) for n in plan)
+                again += split + max(self.cv_seconds.get(n, 0.0) for n in plan)
         return after + refit + again + 0.5
 
     def selection_seconds(self) -> float:

@@ -60,6 +60,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
     threads = model_threads(1, len(data.y))
+    rows = outcome.cv.rows_seconds  # each model refitted preprocesses all rows
     notes: list[str] = []
     best, ranked = _choose_winner(outcome, settings.metric, notes)
     oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
@@ -88,7 +89,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             settings,
             threads,
             after=lambda n: refit_seconds(
-                outcome.fit_seconds, outcome.growth, [n], outcome.cv.n_splits
+                outcome.fit_seconds, outcome.growth, [n], outcome.cv.n_splits, rows
             ),
             keep_models=settings.importance,
         )
@@ -98,7 +99,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             members = {best.number: 1.0}
             oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
     configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
-    after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
+    after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits, rows)
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     notes.append(measured.note)
@@ -299,14 +300,19 @@ def _select_ensemble(
         single_best=best,
         time_limit=limit,
         # Members are refitted after the selection, in what its time limit leaves.
-        costs={n: refit_seconds(outcome.fit_seconds, outcome.growth, [n], cv.n_splits)
+        costs={n: refit_seconds(outcome.fit_seconds, outcome.growth, [n], cv.n_splits,
+                                cv.rows_seconds)
                for n in candidates},
         max_cost=None if left is None or limit is None else left - limit,
     )  # fmt: skip
     notes.append(selection.reason)
     if selection.chosen and left is not None:
         refit = refit_seconds(
-            outcome.fit_seconds, outcome.growth, selection.final_weights, outcome.cv.n_splits
+            outcome.fit_seconds,
+            outcome.growth,
+            selection.final_weights,
+            outcome.cv.n_splits,
+            outcome.cv.rows_seconds,
         )
         left = remaining(settings.deadline) or 0.0
         if refit > left:

@@ -110,8 +110,9 @@ def permutation_importance(
     """``feature``, ``importance`` (mean drop of :func:`smooth_metric`) and ``std`` over the
     folds × repeats, most important first; None when the score is undefined on every fold.
 
-    Raises :class:`OutOfTime` when the next prediction would end past ``deadline`` (a
-    ``time.monotonic`` instant), judged from the time the last one took, and after a fold when
+    Raises :class:`OutOfTime` when a fold's predictions still to come would end past
+    ``deadline`` (a ``time.monotonic`` instant), judged from the time the last one took, and
+    after a fold when
     the folds still to come, at the mean time of those done, would: the time left then goes to
     the refit instead of to a table that cannot be finished.
     """
@@ -162,20 +163,29 @@ def _rest_fits(deadline: float | None, begun: float, *, done: int, n_folds: int)
 
 @dataclass
 class _Clock:
-    """Whether the next prediction still ends before the deadline, from the last one's time."""
+    """Whether a fold's predictions still to come end before the deadline, each as long as the
+    last one (the first: the unshuffled rows' time, scaled to the call's rows)."""
 
     deadline: float | None
     last: float
 
-    def check(self) -> None:
-        if self.deadline is not None and time.monotonic() + self.last > self.deadline:
-            raise OutOfTime
+    def check(self, calls: int) -> None:
+        if self.deadline is None:
+            return
+        now = time.monotonic()
+        if now + self.last * calls > self.deadline:
+            raise OutOfTime(
+                f"the {calls} predictions left of a fold (≈{self.last * calls:.0f} s) would "
+                f"overrun the budget ({max(self.deadline - now, 0.0):.0f} s left before the "
+                "refit)"
+            )
 
 
 @dataclass
 class _Shuffles:
     """One fold's rows, each column shuffled ``n_repeats`` times; several columns' copies are
-    predicted in one call, since on small folds a call's overhead outweighs its rows."""
+    predicted in one call, since on small folds a call's overhead outweighs its rows, up to
+    ``IMPORTANCE_BATCH_CELLS`` values a call, so wide data is not copied a thousand-fold."""
 
     frame: pd.DataFrame
     columns: Sequence[str]
@@ -192,11 +202,14 @@ class _Shuffles:
     ) -> np.ndarray:
         """The score drop of each column (rows) and repeat (columns)."""
         n, repeats = len(self.frame), self.n_repeats
-        per_call = max(1, config.IMPORTANCE_BATCH_ROWS // (n * repeats))
+        cells = n * repeats * self.frame.shape[1]  # what one shuffled column's copies hold
+        per_call = max(1, config.IMPORTANCE_BATCH_CELLS // cells)
         drops = np.empty((len(self.columns), repeats))
-        for first in range(0, len(self.columns), per_call):
+        starts = range(0, len(self.columns), per_call)
+        clock.last *= repeats * min(per_call, len(self.columns))
+        for done, first in enumerate(starts):
             batch = list(self.columns[first : first + per_call])
-            clock.check()
+            clock.check(len(starts) - done)
             started = time.monotonic()
             proba = fold.predict_proba(self._copies(batch))
             clock.last = time.monotonic() - started

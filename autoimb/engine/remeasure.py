@@ -131,9 +131,10 @@ def remeasure(
         why = f"{outcome.cv.folds.describe()} cannot be drawn anew"
         return not_measured(CHOSEN_ON, skipped.format(why=why))
     seconds = {n: cross_validation_seconds(trials, [n]) for n in ranked}
+    prepare = outcome.cv.split_seconds  # the first one measured prepares the fresh folds
     measured: dict[int, Evaluation] = {}
-    for number in fresh_split_plan(ranked, seconds, settings.time_budget) or [chosen]:
-        cost = seconds[number]
+    for number in fresh_split_plan(ranked, seconds, settings.time_budget, prepare) or [chosen]:
+        cost = seconds[number] + (0.0 if measured else prepare)
         if settings.deadline is not None and (
             time.monotonic() + cost + after(number) > settings.deadline
         ):
@@ -163,7 +164,7 @@ def remeasure(
         )
     winner = _race(measured, trials, cv, settings.metric)
     # The third split costs what the winner's cross-validation cost; the refit must still fit.
-    needs = seconds[winner] + after(winner)
+    needs = seconds[winner] + prepare + after(winner)
     return _measured_apart(
         winner, measured, trials, outcome, settings, n_threads, needs, keep_models
     )

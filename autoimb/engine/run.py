@@ -144,6 +144,7 @@ class _Objective:
             self._contenders,
             self.cv_seconds,
             self._selection_seconds if settings.ensemble else None,
+            cv,
         )
 
     def _contenders(self) -> list[int]:

@@ -63,7 +63,9 @@ def _spare_seconds(
 ) -> float:
     """What is left of the budget after all that still follows the ensemble's selection."""
     members = selection.final_weights
-    after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits)
+    after = refit_seconds(
+        outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits, outcome.cv.rows_seconds
+    )
     after += settings.advice_share * (settings.time_budget or 0.0)
     # The second selection looks at as many kept predictions as the first, with a margin.
     after += 1.5 * selection_seconds + 0.5
