@@ -15,6 +15,7 @@ from autoimb.engine.budget import TrialClock, fresh_split_plan, refit_seconds
 from autoimb.engine.pipeline import StrategyPipeline, growth_at_refit
 from autoimb.engine.space import component_defaults
 from autoimb.stages import REGISTRY, FitContext
+from autoimb.stages.base import FOREST_CHUNK
 
 AVERAGED = [
     (stage, name)
@@ -95,6 +96,24 @@ def test_growth_at_refit_counts_members_of_partners_too() -> None:
         "ensemble": {"name": "soft_voting", "partner": "extra_trees"},
     }
     assert growth_at_refit(voting) == grow
+
+
+def test_growth_at_refit_multiplies_the_shares_of_a_bag_of_forests(small_binary) -> None:
+    """Bagging a forest fits a share of the bags and a share of each forest's trees."""
+    bagged = {
+        "model": {"name": "extra_trees", "n_estimators": 375},
+        "ensemble": {"name": "bagging", "n_estimators": 9},
+    }
+    assert growth_at_refit(bagged) == pytest.approx((9 / 3) * (375 / 94))
+    # What the search's fit builds, against the refit.
+    data = validate(*small_binary)
+    searched = StrategyPipeline(bagged, data.schema(), random_state=0, member_share=0.25)
+    bags = searched.fit(data.X, data.y).model_
+    assert len(bags.estimators_) == 3
+    assert [len(forest.estimators_) for forest in bags.estimators_] == [94] * 3
+    # A share below the fewest members a component allows grows by what it builds.
+    few = {"model": {"name": "extra_trees", "n_estimators": 88}}
+    assert growth_at_refit(few) == pytest.approx(88 / max(22, FOREST_CHUNK))
 
 
 def _clock(**given) -> TrialClock:

@@ -128,10 +128,17 @@ class Component:
         """Build from ``params`` laid over the component's defaults in ``ctx.defaults``."""
         merged = {**ctx.defaults.get(self.stage, {}).get(self.name, {}), **params}
         if self.members is not None and ctx.member_share < 1.0:
-            wanted = int(merged[self.members])
-            share = math.ceil(wanted * ctx.member_share)
-            merged[self.members] = min(wanted, max(share, self.fewest_members))
+            merged[self.members] = self.searched_members(
+                int(merged[self.members]), ctx.member_share
+            )
         return self.build(merged, ctx)
+
+    def searched_members(self, wanted: int, member_share: float) -> int:
+        """How many of ``wanted`` averaged members a fit at ``member_share`` builds."""
+        if self.members is None or member_share >= 1.0:
+            return wanted
+        share = math.ceil(wanted * member_share)
+        return min(wanted, max(share, self.fewest_members))
 
 
 def fit_keywords(
