@@ -24,7 +24,6 @@ from autoimb.engine.budget import (
     ensemble_seconds,
     folds_for_size,
     model_threads,
-    refit_seconds,
     remaining,
 )
 from autoimb.engine.evaluate import CrossValidation, FittedFold, evaluate
@@ -37,6 +36,7 @@ from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
 from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
+from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.calibration import choose_calibration
@@ -48,7 +48,6 @@ from autoimb.posthoc.ensemble import (
     select_ensemble,
 )
 from autoimb.posthoc.interval import score_interval
-from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
 from autoimb.strategy import Ensemble, parse_single
@@ -60,9 +59,14 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
     threads = model_threads(1, len(data.y))
-    rows = outcome.cv.rows_seconds  # each model refitted preprocesses all rows
     notes: list[str] = []
-    best, ranked = _choose_winner(outcome, settings.metric, notes)
+    best, ranked = choose_winner(
+        outcome,
+        settings.metric,
+        notes,
+        refit=lambda n: outcome.refit_seconds([n]),
+        left=remaining(settings.deadline),
+    )
     oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
     picked: list[str] = []
     started = time.monotonic()
@@ -88,18 +92,16 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             outcome,
             settings,
             threads,
-            after=lambda n: refit_seconds(
-                outcome.fit_seconds, outcome.growth, [n], outcome.cv.n_splits, rows
-            ),
+            after=lambda n: outcome.refit_seconds([n]),
             keep_models=settings.importance,
         )
         if measured.winner is not None and measured.winner != best.number:
-            notes.append(_raced_note(study.trials[measured.winner], best, settings.metric))
+            notes.append(raced_note(study.trials[measured.winner], best, settings.metric))
             best = study.trials[measured.winner]
             members = {best.number: 1.0}
             oof, recomputed = _winner_oof(outcome, settings, best.number, threads)
     configs = {n: dict(study.trials[n].user_attrs["config"]) for n in members}
-    after = refit_seconds(outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits, rows)
+    after = outcome.refit_seconds(members)
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     notes.append(measured.note)
@@ -174,45 +176,6 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if settings.advice:
         result.advice = _advice(configs[best.number], outcome, settings, data, notes)
     return result
-
-
-def _choose_winner(
-    outcome: SearchOutcome, metric: Metric, notes: list[str]
-) -> tuple[optuna.trial.FrozenTrial, list[int]]:
-    """The best trial, or a steadier one within noise of it (:mod:`autoimb.posthoc.steady`),
-    and the contenders a fresh split may still prefer (the chosen one first); only trials
-    whose out-of-fold predictions this process kept, when it kept any."""
-    kept = set(outcome.predictions.items)
-    trials = outcome.study.trials  # one read: on a database storage it fetches every trial
-    finished = [t for t in trials if t.state == TrialState.COMPLETE]
-    candidates = [Candidate.of(t) for t in finished if not kept or t.number in kept]
-    best = outcome.study.best_trial
-    if not candidates:
-        return best, [best.number]
-    chosen = trials[
-        choose_steadily(candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
-    ]
-    if chosen.number != best.number:
-        notes.append(
-            f"Trial {chosen.number} was chosen over trial {best.number}, whose {metric.name} "
-            f"was higher ({float(best.value):.4f} against {float(chosen.value):.4f}) but within "
-            "noise of it, paired over the same folds; trial "
-            f"{chosen.number}'s probabilities rank the rows better (average precision "
-            f"{chosen.user_attrs['steady']:.4f} against "
-            f"{best.user_attrs.get('steady', float('nan')):.4f}), a steadier sign of merit."
-        )
-    return chosen, contenders(candidates, chosen.number, metric, top=config.RACE_TOP)
-
-
-def _raced_note(
-    winner: optuna.trial.FrozenTrial, chosen: optuna.trial.FrozenTrial, metric: Metric
-) -> str:
-    return (
-        f"Trial {winner.number} was chosen over trial {chosen.number} once the close trials "
-        "were cross-validated again on a fresh split: the same choice, made on both splits' "
-        f"folds together, prefers it (on the search's folds alone {metric.name} "
-        f"{float(winner.value):.4f} against {float(chosen.value):.4f})."
-    )
 
 
 def _winner_oof(
@@ -300,20 +263,12 @@ def _select_ensemble(
         single_best=best,
         time_limit=limit,
         # Members are refitted after the selection, in what its time limit leaves.
-        costs={n: refit_seconds(outcome.fit_seconds, outcome.growth, [n], cv.n_splits,
-                                cv.rows_seconds)
-               for n in candidates},
+        costs={n: outcome.refit_seconds([n]) for n in candidates},
         max_cost=None if left is None or limit is None else left - limit,
     )  # fmt: skip
     notes.append(selection.reason)
     if selection.chosen and left is not None:
-        refit = refit_seconds(
-            outcome.fit_seconds,
-            outcome.growth,
-            selection.final_weights,
-            outcome.cv.n_splits,
-            outcome.cv.rows_seconds,
-        )
+        refit = outcome.refit_seconds(selection.final_weights)
         left = remaining(settings.deadline) or 0.0
         if refit > left:
             notes.append(

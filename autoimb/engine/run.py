@@ -20,7 +20,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autoimb import config
 from autoimb.data.dataset import Dataset
-from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
+from autoimb.engine.budget import (
+    TrialClock,
+    fidelities,
+    folds_for_size,
+    model_threads,
+    refit_seconds,
+    row_budget,
+)
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
 from autoimb.engine.pipeline import growth_at_refit
 from autoimb.engine.settings import SearchSettings
@@ -82,6 +89,11 @@ class SearchOutcome:
     # how many finished.
     more_trials: Callable[[float], int] | None = None
     clock: TrialClock | None = None  # what the search kept back for after its trials
+
+    def refit_seconds(self, members: Iterable[int]) -> float:
+        """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""
+        n_splits, rows = self.cv.n_splits, self.cv.rows_seconds
+        return refit_seconds(self.fit_seconds, self.growth, members, n_splits, rows)
 
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from statistics import mean
 
 from autoimb import config
-from autoimb.engine.budget import cross_validation_seconds, refit_seconds, remaining
+from autoimb.engine.budget import cross_validation_seconds, remaining
 from autoimb.engine.run import SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.posthoc.selection import EnsembleSelection
@@ -63,9 +63,7 @@ def _spare_seconds(
 ) -> float:
     """What is left of the budget after all that still follows the ensemble's selection."""
     members = selection.final_weights
-    after = refit_seconds(
-        outcome.fit_seconds, outcome.growth, members, outcome.cv.n_splits, outcome.cv.rows_seconds
-    )
+    after = outcome.refit_seconds(members)
     after += settings.advice_share * (settings.time_budget or 0.0)
     # The second selection looks at as many kept predictions as the first, with a margin.
     after += 1.5 * selection_seconds + 0.5
