@@ -116,6 +116,15 @@ def test_growth_at_refit_multiplies_the_shares_of_a_bag_of_forests(small_binary)
     assert growth_at_refit(few) == pytest.approx(88 / max(22, FOREST_CHUNK))
 
 
+@dataclasses.dataclass
+class _Folding:
+    """The folds and preprocessing costs of a cross-validation, as the clock sees them."""
+
+    n_splits: int
+    rows_seconds: float
+    split_seconds: float
+
+
 def _clock(**given) -> TrialClock:
     """A clock with no deadline, 5 folds and nothing kept for advice, besides what is given."""
     defaults = {
@@ -123,7 +132,7 @@ def _clock(**given) -> TrialClock:
         "deadline": None,
         "share_after": 0.0,
         "remeasure": False,
-        "n_splits": 5,
+        "cv": _Folding(5, 0.0, 0.0),
         "growth": {},
         "cv_seconds": {},
     }
@@ -270,12 +279,6 @@ def test_the_selection_leaves_the_race_the_time_kept_for_it() -> None:
     assert clock.selection_limit(0.1) == pytest.approx(0.1)
 
 
-@dataclasses.dataclass
-class _Preparation:
-    rows_seconds: float
-    split_seconds: float
-
-
 def test_preprocessing_the_trials_reused_is_counted_for_fresh_splits_and_the_refit() -> None:
     """Trials reuse their folds' preprocessed matrices; a fresh split prepares its own, and a
     refit preprocesses all rows for each member (1,617 columns: 1.5 s a split, once uncounted,
@@ -287,7 +290,7 @@ def test_preprocessing_the_trials_reused_is_counted_for_fresh_splits_and_the_ref
         fit_seconds={0: 1.0, 1: 1.0},
         contenders=lambda: [0, 1],
         cv_seconds=cv_seconds,
-        preparation=_Preparation(rows_seconds=0.4, split_seconds=2.0),
+        cv=_Folding(5, rows_seconds=0.4, split_seconds=2.0),
     )
     refit = refit_seconds({0: 1.0}, {}, [0], 5, prepare=0.4)
     assert refit == pytest.approx(refit_seconds({0: 1.0}, {}, [0], 5) + 0.4)

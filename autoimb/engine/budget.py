@@ -63,9 +63,12 @@ def model_threads(n_jobs: int, n_rows: int) -> int:
     return max(1, cores // max(1, n_jobs))
 
 
-class Preparation(Protocol):
-    """What preprocessing costs, as a :class:`~autoimb.engine.evaluate.CrossValidation` timed
-    it: trials reuse their folds' matrices, so their own times leave it out."""
+class Folding(Protocol):
+    """What the time estimates need of a cross-validation
+    (:class:`~autoimb.engine.evaluate.CrossValidation`): its folds, and what preprocessing costs
+    as it timed it (trials reuse their folds' matrices, so their own times leave it out)."""
+
+    n_splits: int
 
     @property
     def rows_seconds(self) -> float: ...  # all rows once, as a refit does for each model
@@ -152,19 +155,18 @@ class TrialClock:
         deadline: float | None,
         share_after: float,
         remeasure: bool,
-        n_splits: int,
+        cv: Folding,
         fit_seconds: Mapping[int, float],
         growth: Mapping[int, float],
         contenders: Callable[[], list[int]],
         cv_seconds: Mapping[int, float],
         selection: Callable[[int], float | None] | None = None,
-        preparation: Preparation | None = None,
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
-        self.n_splits, self.fit_seconds, self.growth = n_splits, fit_seconds, growth
+        self.cv, self.fit_seconds, self.growth = cv, fit_seconds, growth
         self.contenders, self.cv_seconds = contenders, cv_seconds
-        self.selection, self.preparation = selection, preparation
+        self.selection = selection
 
     def reserve(self) -> float:
         return self.selection_seconds() + self.after_selection()
@@ -181,12 +183,8 @@ class TrialClock:
         best = ranked[0]
         if best not in self.fit_seconds:  # a resumed study's best ran in another process
             best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
-        rows, split = (
-            (0.0, 0.0)
-            if self.preparation is None
-            else (self.preparation.rows_seconds, self.preparation.split_seconds)
-        )
-        refit = refit_seconds(self.fit_seconds, self.growth, [best], self.n_splits, rows)
+        cv, split = self.cv, self.cv.split_seconds
+        refit = refit_seconds(self.fit_seconds, self.growth, [best], cv.n_splits, cv.rows_seconds)
         again = 0.0
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
         if self.remeasure and chosen_among >= config.MIN_CHOICE:

@@ -112,9 +112,8 @@ def permutation_importance(
 
     Raises :class:`OutOfTime` when a fold's predictions still to come would end past
     ``deadline`` (a ``time.monotonic`` instant), judged from the time the last one took, and
-    after a fold when
-    the folds still to come, at the mean time of those done, would: the time left then goes to
-    the refit instead of to a table that cannot be finished.
+    after a fold when the folds still to come, at the mean time of those done, would: the time
+    left then goes to the refit instead of to a table that cannot be finished.
     """
     scorer = smooth_metric(metric)
     sign = 1.0 if scorer.greater_is_better else -1.0

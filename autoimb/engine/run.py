@@ -150,13 +150,12 @@ class _Objective:
             settings.deadline,
             settings.advice_share,
             settings.remeasure,
-            cv.n_splits,
+            cv,
             self.fit_seconds,
             self.growth,
             self._contenders,
             self.cv_seconds,
             self._selection_seconds if settings.ensemble else None,
-            cv,
         )
 
     def _contenders(self) -> list[int]:
@@ -291,7 +290,7 @@ class _Objective:
             deadline=until,
             share_after=0.0,
             remeasure=False,
-            n_splits=self.cv.n_splits,
+            cv=self.cv,
             fit_seconds={},  # nothing to reserve for: no refit or race is counted here
             growth={},
             contenders=list,

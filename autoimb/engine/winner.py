@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 from autoimb import config
 from autoimb.engine.run import SearchOutcome
 from autoimb.metrics.registry import Metric
-from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
+from autoimb.posthoc.steady import Candidate, choose_steadily, contenders, top_scoring
 
 
 def choose_winner(
@@ -39,15 +39,14 @@ def choose_winner(
     if left is not None:
         in_time = [c for c in candidates if refit(c.number) <= left]
         if in_time and len(in_time) < len(candidates):
-            dear = sorted(set(c.number for c in candidates) - {c.number for c in in_time})
+            dear = sorted(c.number for c in candidates if c not in in_time)
             notes.append(
                 f"{len(dear)} trial(s) could not be the winner: refitting them on all rows "
                 f"would overrun the budget ({left:.0f} s left; trial {dear[0]} ≈"
                 f"{refit(dear[0]):.0f} s)."
             )
             candidates = in_time
-            sign = 1.0 if metric.greater_is_better else -1.0
-            best = trials[max(candidates, key=lambda c: (sign * c.value, -c.number)).number]
+            best = trials[top_scoring(candidates, metric).number]
     chosen = trials[
         choose_steadily(candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
     ]

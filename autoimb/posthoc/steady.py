@@ -77,12 +77,18 @@ def within_noise(
     return float(np.mean(lead)) <= standard_errors * spread
 
 
+def top_scoring(candidates: Sequence[Candidate], metric: Metric) -> Candidate:
+    """The best-scoring candidate, the earliest trial on a tie."""
+    sign = 1.0 if metric.greater_is_better else -1.0
+    return max(candidates, key=lambda c: (sign * c.value, -c.number))
+
+
 def choose_steadily(
     candidates: Sequence[Candidate], metric: Metric, *, standard_errors: float
 ) -> int:
     """The winner's trial number: the steadiest among those within noise of the best."""
     sign = 1.0 if metric.greater_is_better else -1.0
-    best = max(candidates, key=lambda c: (sign * c.value, -c.number))
+    best = top_scoring(candidates, metric)
     if metric.kind == "ranking" or standard_errors <= 0:
         return best.number
     rivals = [
