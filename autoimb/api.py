@@ -294,7 +294,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.best_pipeline_ = self.result_.best_pipeline
         self.classes_ = self.best_pipeline_.classes_
         schema = self.best_pipeline_.model_card_["schema"]
-        self.n_features_in_ = len(schema["columns"]) + len(schema["dropped"])
+        self.n_features_in_ = len(schema.get("inputs") or [*schema["columns"], *schema["dropped"]])
         if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.best_score_ = self.result_.best_score

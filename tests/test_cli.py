@@ -395,3 +395,19 @@ def test_report_writes_a_flat_leaderboard_csv(searched, work, monkeypatch):
     assert main([*args, "lb.csv"]) == 0  # its own is replaced
     text = (work / "lb.html").read_text()
     assert text.count("need its out-of-fold predictions") == 1  # said once, not per section
+
+
+def test_dates_in_a_csv_are_read_at_search_and_predict(small_binary, tmp_path):
+    X, y = small_binary
+    times = pd.date_range("2021-03-01 08:00", periods=len(X), freq="7h")
+    X = X.assign(signup=times.strftime("%Y-%m-%d %H:%M:%S"))
+    X.assign(target=y).to_csv(tmp_path / "d.csv", index=False)
+    done = run("search", "d.csv", "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert autoimb.load(tmp_path / "d.skops").model_card_["schema"]["dates"] == {
+        "signup": ["month", "weekday", "hour"]
+    }
+    X.iloc[:20].to_csv(tmp_path / "new.csv", index=False)
+    predicted = run("predict", "d.skops", "new.csv", "--out", "p.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 20

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import autoimb
-from autoimb.data.dataset import conform, validate
+from autoimb.data.conform import conform
+from autoimb.data.dataset import validate
 from autoimb.exceptions import AutoImbError, SchemaError
 
 

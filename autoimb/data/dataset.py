@@ -15,7 +15,8 @@ from scipy import sparse
 from sklearn.exceptions import DataConversionWarning
 
 from autoimb._checks import check_sample_weight
-from autoimb.exceptions import AutoImbError, DataTypeError, SchemaError
+from autoimb.data import columns as column_kinds
+from autoimb.exceptions import AutoImbError, DataTypeError
 
 logger = logging.getLogger("autoimb")
 
@@ -35,6 +36,8 @@ class Dataset:
     dropped: list[str] = field(default_factory=list)
     numeric_coded: list[str] = field(default_factory=list)
     positive: int | None = None  # the user's pos_label, as a class code
+    dates: dict[str, list[str]] = field(default_factory=dict)  # a date column: its parts
+    inputs: list[str] = field(default_factory=list)  # the user's columns, as given
 
     @property
     def n_classes(self) -> int:
@@ -64,6 +67,8 @@ class Dataset:
             "numeric": list(self.numeric),
             "dropped": list(self.dropped),
             "numeric_coded": list(self.numeric_coded),
+            "dates": {column: list(parts) for column, parts in self.dates.items()},
+            "inputs": list(self.inputs),
         }
 
     def fingerprint(self) -> dict[str, Any]:
@@ -96,7 +101,7 @@ class Dataset:
         }
 
 
-def _as_frame(X: Any) -> pd.DataFrame:
+def as_frame(X: Any) -> pd.DataFrame:
     """A copy of ``X`` as a frame with string column names; scikit-learn's wording where it
     has one, so both libraries' users recognise the problem."""
     if sparse.issparse(X):
@@ -250,6 +255,29 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _named(frame: pd.DataFrame, categorical_features: Sequence[str | int]) -> list[str]:
+    """The columns a user's ``categorical_features`` names, checked."""
+    if isinstance(categorical_features, str):
+        raise AutoImbError(
+            "categorical_features must be 'auto' or a list of column names or indices; got "
+            f"{categorical_features!r}."
+        )
+    named = []
+    for item in categorical_features:
+        if isinstance(item, int | np.integer) and not -frame.shape[1] <= item < frame.shape[1]:
+            raise AutoImbError(
+                f"categorical_features holds index {item}, and X has {frame.shape[1]} "
+                "columns; give indices from 0 or column names."
+            )
+        name = frame.columns[item] if isinstance(item, int | np.integer) else str(item)
+        if name not in frame.columns:
+            raise AutoImbError(
+                f"categorical_features names column {item!r}, which X does not have."
+            )
+        named.append(name)
+    return named
+
+
 def validate(
     X: Any,
     y: Any,
@@ -262,7 +290,7 @@ def validate(
 
     Long by design: the checks run in the order a user fixes them, each with its message.
     """
-    frame = _as_frame(X)
+    frame = as_frame(X)
     if frame.shape[1] == 0:
         raise AutoImbError(
             f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required; pass "
@@ -277,27 +305,13 @@ def validate(
     positive = None if pos_label is None else positive_code(pos_label, classes)
     weights = check_sample_weight(sample_weight, len(frame))
 
-    if categorical_features == "auto":
-        categorical = [c for c in frame.columns if _is_categorical(frame[c])]
-    else:
-        if isinstance(categorical_features, str):
-            raise AutoImbError(
-                "categorical_features must be 'auto' or a list of column names or indices; got "
-                f"{categorical_features!r}."
-            )
-        categorical = []
-        for item in categorical_features:
-            if isinstance(item, int | np.integer) and not -frame.shape[1] <= item < frame.shape[1]:
-                raise AutoImbError(
-                    f"categorical_features holds index {item}, and X has {frame.shape[1]} "
-                    "columns; give indices from 0 or column names."
-                )
-            name = frame.columns[item] if isinstance(item, int | np.integer) else str(item)
-            if name not in frame.columns:
-                raise AutoImbError(
-                    f"categorical_features names column {item!r}, which X does not have."
-                )
-            categorical.append(name)
+    inputs = list(frame.columns)
+    named = None if categorical_features == "auto" else _named(frame, categorical_features)
+    dates = column_kinds.find_dates(frame, skip=set(named or ()))
+    frame = column_kinds.expand_dates(frame, dates)
+    categorical = (
+        [c for c in frame.columns if _is_categorical(frame[c])] if named is None else named
+    )
 
     _refuse_containers(frame)
     dropped = []
@@ -312,21 +326,34 @@ def validate(
             UserWarning,
             stacklevel=3,
         )
-        frame = frame.drop(columns=dropped)
-        categorical = [c for c in categorical if c not in dropped]
-        if frame.shape[1] == 0:
-            raise AutoImbError(
-                "every column of X is constant or missing; there is nothing to learn from."
-            )
+    unique = [] if named is not None else column_kinds.identifiers(frame, categorical)
+    unique = [c for c in unique if c not in dropped]
+    if unique:
+        warnings.warn(
+            f"Leaving out {len(unique)} text column(s) whose values are (almost) all different: "
+            f"{unique[:10]}{' …' if len(unique) > 10 else ''}. They look like identifiers or free "
+            "text, and a model cannot reuse values that new rows will not repeat (in Python, name "
+            "them in categorical_features to keep them as categories).",
+            UserWarning,
+            stacklevel=3,
+        )
+    dropped += unique
+    frame = frame.drop(columns=dropped)
+    categorical = [c for c in categorical if c not in dropped]
+    if frame.shape[1] == 0:
+        raise AutoImbError(
+            "every column of X is constant, missing or an identifier; there is nothing to learn "
+            "from."
+        )
 
     numeric_coded = [c for c in categorical if pd.api.types.is_numeric_dtype(frame[c])]
     for column in frame.columns:
         if column in categorical:
-            frame[column] = _as_category_strings(frame[column])
+            frame[column] = as_category_strings(frame[column])
         else:
             values = pd.to_numeric(frame[column], errors="coerce").astype(float)
             if np.isinf(values.to_numpy()).any():
-                raise AutoImbError(_infinite(column))
+                raise AutoImbError(infinite_values(column))
             frame[column] = values
     numeric = [c for c in frame.columns if c not in categorical]
     frame = frame[categorical + numeric]
@@ -338,7 +365,17 @@ def validate(
             frame.shape[0],
         )
     return Dataset(
-        frame, encoded, classes, categorical, numeric, weights, dropped, numeric_coded, positive
+        frame,
+        encoded,
+        classes,
+        categorical,
+        numeric,
+        weights,
+        dropped,
+        numeric_coded,
+        positive,
+        {c: p for c, p in dates.items() if c not in dropped},
+        inputs,
     )
 
 
@@ -373,7 +410,7 @@ def positive_code(pos_label: Any, classes: np.ndarray) -> int:
     )
 
 
-def _as_category_strings(series: pd.Series) -> pd.Series:
+def as_category_strings(series: pd.Series) -> pd.Series:
     """Categories as strings, so 3 and "3" are one category; integral floats lose their ".0"."""
 
     def text(value: Any) -> str | None:
@@ -386,61 +423,7 @@ def _as_category_strings(series: pd.Series) -> pd.Series:
     return series.astype(object).map(text)
 
 
-def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
-    """Bring new data to the training schema, refusing missing or retyped columns; columns
-    it does not know are named in a warning (an array, whose columns have no names, must have
-    as many as in training)."""
-    frame = _as_frame(X)
-    if frame.shape[0] == 0:
-        raise SchemaError("X has no rows; pass at least one row to predict.")
-    known = {*schema["columns"], *schema.get("dropped", [])}
-    if not isinstance(X, pd.DataFrame | pd.Series) and frame.shape[1] != len(known):
-        raise SchemaError(
-            f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
-            "pass the same columns, in the same order."
-        )
-    needed = schema["categorical"] + schema["numeric"]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
-            f"{' …' if len(missing) > 20 else ''}. Provide them (NaN is allowed for missing "
-            "values)."
-        )
-    extra = [c for c in frame.columns if c not in known]
-    if extra:
-        warnings.warn(
-            f"X has {len(extra)} column(s) the model was not trained on, left unused: "
-            f"{extra[:10]}{' …' if len(extra) > 10 else ''}.",
-            UserWarning,
-            stacklevel=3,
-        )
-    frame = frame[needed].copy()
-    coded = set(schema.get("numeric_coded", []))
-    for column in schema["categorical"]:
-        series = frame[column]
-        if column not in coded and pd.api.types.is_numeric_dtype(series) and series.notna().any():
-            raise SchemaError(
-                f"column {column!r} was categorical (text) in training but is numeric now; pass "
-                "it with the same values and type as in training."
-            )
-        frame[column] = _as_category_strings(series)
-    for column in schema["numeric"]:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() & frame[column].notna()
-        if bad.any():
-            example = frame[column][bad].iloc[0]
-            raise SchemaError(
-                f"column {column!r} was numeric in training but holds non-numeric values now "
-                f"(e.g. {example!r}); fix the column's values or its type."
-            )
-        if np.isinf(values.to_numpy(dtype=float)).any():
-            raise SchemaError(_infinite(column))
-        frame[column] = values.astype(float)
-    return frame
-
-
-def _infinite(column: str) -> str:
+def infinite_values(column: str) -> str:
     return (
         f"column {column!r} holds infinite values; replace them (e.g. with NaN, which autoimb "
         "imputes)."

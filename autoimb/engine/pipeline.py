@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.neighbors import NearestNeighbors
 
 from autoimb import config
-from autoimb.data.dataset import conform
+from autoimb.data.conform import conform
 from autoimb.data.preprocess import Preprocessor
 
 if TYPE_CHECKING:

@@ -347,9 +347,11 @@ def _reason(
             f"Chose an ensemble of {members} trials ({name} {ensemble_score:.4f} vs "
             f"{single_score:.4f} for trial {single_best} alone): {why}."
         )
+    if members <= 1:
+        return f"Kept the single best trial {single_best} ({name} {single_score:.4f}): {why}."
     return (
         f"Kept the single best trial {single_best} ({name} {single_score:.4f}; the best "
-        f"ensemble found, {members} trial(s), scored {ensemble_score:.4f}): {why}."
+        f"ensemble found, {members} trials, scored {ensemble_score:.4f}): {why}."
     )
 
 

@@ -1,0 +1,96 @@
+"""Columns that are neither plain numbers nor reusable categories.
+
+Dates become numbers a model can split on (the instant, and the parts of it that vary: month,
+weekday, hour), the same way in training and at prediction. Text whose values are (almost)
+never repeated, such as identifiers, free text or unparsed timestamps, is left out: category
+codes for it are arbitrary in training and all unseen on new rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from autoimb.exceptions import SchemaError
+
+DATE_PARTS = ("month", "weekday", "hour")
+# A text column with this share of distinct values, or more, is an identifier (AutoGluon drops
+# such columns at 99% too); below MIN_IDENTIFIER_ROWS present values there is too little to say.
+DISTINCT_SHARE = 0.99
+MIN_IDENTIFIER_ROWS = 20
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+def _parse(series: pd.Series) -> pd.Series:
+    """UTC instants; a value that is not a date (in ISO 8601 form) becomes NaT."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        stamps = pd.to_datetime(series)
+        return stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
+    return pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+
+
+def _holds_dates(series: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return bool(series.notna().any())
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    present = series.dropna()
+    if present.empty or not all(isinstance(value, str) for value in present.iloc[:100]):
+        return False
+    if pd.to_numeric(present.iloc[:100], errors="coerce").notna().any():
+        return False  # "2020" or "20200101" reads as a number first, as it did before
+    return bool(_parse(present.iloc[:100]).notna().all() and _parse(present).notna().all())
+
+
+def find_dates(frame: pd.DataFrame, skip: set[str]) -> dict[str, list[str]]:
+    """Each date column with the parts of its dates that vary in ``frame``."""
+    dates = {}
+    for column in frame.columns:
+        if column in skip or not _holds_dates(frame[column]):
+            continue
+        stamps = _parse(frame[column])
+        dates[column] = [p for p in DATE_PARTS if _part(stamps, p).nunique(dropna=True) > 1]
+    return dates
+
+
+def _part(stamps: pd.Series, part: str) -> pd.Series:
+    if part == "hour":
+        return stamps.dt.hour + stamps.dt.minute / 60.0
+    return getattr(stamps.dt, "day_of_week" if part == "weekday" else part).astype(float)
+
+
+def expand_dates(frame: pd.DataFrame, dates: dict[str, list[str]]) -> pd.DataFrame:
+    """Each date column replaced by days since 1970 (under its own name) and its parts
+    (``name.month``, ...), in its place."""
+    if not dates:
+        return frame
+    pieces: dict[Any, pd.Series] = {}
+    for column in frame.columns:
+        if column not in dates:
+            pieces[column] = frame[column]
+            continue
+        stamps = _parse(frame[column])
+        bad = stamps.isna() & frame[column].notna()
+        if bad.any():
+            raise SchemaError(
+                f"column {column!r} held dates in training but holds "
+                f"{frame[column][bad].iloc[0]!r} now; pass dates in ISO 8601 form "
+                "(2024-01-31 or 2024-01-31 13:45:00) or leave the value empty."
+            )
+        pieces[column] = ((stamps - _EPOCH) / pd.Timedelta(days=1)).astype(float)
+        for part in dates[column]:
+            pieces[f"{column}.{part}"] = _part(stamps, part).astype(float)
+    return pd.DataFrame(pieces, index=frame.index)
+
+
+def identifiers(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Those of the text ``columns`` whose present values are (almost) all different."""
+    found = []
+    for column in columns:
+        present = frame[column].dropna()
+        if len(present) >= MIN_IDENTIFIER_ROWS and (
+            present.astype(str).nunique() >= DISTINCT_SHARE * len(present)
+        ):
+            found.append(column)
+    return found

@@ -1,0 +1,78 @@
+"""New rows brought to the training schema, or refused with the column and the fix."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from autoimb.data.columns import expand_dates
+from autoimb.data.dataset import as_category_strings, as_frame, infinite_values
+from autoimb.exceptions import SchemaError
+
+
+def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
+    """Bring new data to the training schema, refusing missing or retyped columns; columns
+    it does not know are named in a warning (an array, whose columns have no names, must have
+    as many as in training)."""
+    frame = as_frame(X)
+    if frame.shape[0] == 0:
+        raise SchemaError("X has no rows; pass at least one row to predict.")
+    known = set(schema.get("inputs") or [*schema["columns"], *schema.get("dropped", [])])
+    if not isinstance(X, pd.DataFrame | pd.Series) and frame.shape[1] != len(known):
+        raise SchemaError(
+            f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
+            "pass the same columns, in the same order."
+        )
+    needed = schema["categorical"] + schema["numeric"]
+    dates = schema.get("dates", {})
+    source = {f"{c}.{part}": c for c, parts in dates.items() for part in parts}
+    known |= set(needed)  # the training frame itself, its dates already numbers, conforms too
+    missing = [c for c in dict.fromkeys(source.get(c, c) for c in needed) if c not in frame]
+    if missing:
+        raise SchemaError(
+            f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
+            f"{' …' if len(missing) > 20 else ''}. Provide them (NaN is allowed for missing "
+            "values)."
+        )
+    extra = [c for c in frame.columns if c not in known]
+    if extra:
+        warnings.warn(
+            f"X has {len(extra)} column(s) the model was not trained on, left unused: "
+            f"{extra[:10]}{' …' if len(extra) > 10 else ''}.",
+            UserWarning,
+            stacklevel=3,
+        )
+    raw = {c: parts for c, parts in dates.items() if not _expanded(frame, c, parts)}
+    frame = expand_dates(frame[[c for c in frame.columns if c in known]], raw)[needed].copy()
+    coded = set(schema.get("numeric_coded", []))
+    for column in schema["categorical"]:
+        series = frame[column]
+        if column not in coded and pd.api.types.is_numeric_dtype(series) and series.notna().any():
+            raise SchemaError(
+                f"column {column!r} was categorical (text) in training but is numeric now; pass "
+                "it with the same values and type as in training."
+            )
+        frame[column] = as_category_strings(series)
+    for column in schema["numeric"]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            example = frame[column][bad].iloc[0]
+            raise SchemaError(
+                f"column {column!r} was numeric in training but holds non-numeric values now "
+                f"(e.g. {example!r}); fix the column's values or its type."
+            )
+        if np.isinf(values.to_numpy(dtype=float)).any():
+            raise SchemaError(infinite_values(column))
+        frame[column] = values.astype(float)
+    return frame
+
+
+def _expanded(frame: pd.DataFrame, column: str, parts: list[str]) -> bool:
+    """Whether a date column is already in its training form (days, beside its parts)."""
+    return pd.api.types.is_float_dtype(frame[column]) and all(
+        f"{column}.{part}" in frame.columns for part in parts
+    )

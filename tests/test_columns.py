@@ -1,0 +1,86 @@
+"""Dates become numbers and identifier-like text is left out, the same way at fit and predict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import autoimb
+from autoimb.data.conform import conform
+from autoimb.data.dataset import validate
+from autoimb.exceptions import SchemaError
+
+
+def _with_dates_and_ids(X: pd.DataFrame) -> pd.DataFrame:
+    """ecoli1 with a signup time (ISO 8601 text, as a CSV holds it) and a customer code."""
+    n = len(X)
+    times = pd.date_range("2021-03-01 08:00", periods=n, freq="7h")
+    return X.assign(
+        signup=times.strftime("%Y-%m-%d %H:%M:%S"), code=[f"K-{i:05d}" for i in range(n)]
+    )
+
+
+def test_iso_dates_become_days_and_their_varying_parts(small_binary) -> None:
+    X, y = small_binary
+    X = _with_dates_and_ids(X)
+    with pytest.warns(UserWarning, match=r"Leaving out 1 text column.*\['code'\]"):
+        data = validate(X, y)
+    assert data.dates == {"signup": ["month", "weekday", "hour"]}
+    assert data.dropped == ["code"]
+    assert data.inputs == list(X.columns)
+    first = pd.Timestamp(X["signup"].iloc[0], tz="UTC")
+    assert data.X["signup"].iloc[0] == pytest.approx(
+        (first - pd.Timestamp("1970-01-01", tz="UTC")).days + 8 / 24
+    )
+    assert data.X["signup.hour"].iloc[0] == 8.0
+    assert data.X["signup.weekday"].iloc[0] == first.weekday()
+    assert "signup" in data.numeric and "code" not in data.X.columns
+
+    schema = data.schema()
+    again = conform(X.iloc[:5], schema)  # raw rows, dates as text
+    pd.testing.assert_frame_equal(again, data.X.iloc[:5][again.columns], check_dtype=False)
+    pd.testing.assert_frame_equal(conform(data.X, schema), data.X, check_dtype=False)
+
+    wrong = X.iloc[:3].assign(signup=["2022-01-01", "soon", None])
+    with pytest.raises(SchemaError, match="'signup' held dates in training but holds 'soon'"):
+        conform(wrong, schema)
+
+
+def test_a_datetime_column_is_a_date_too(small_binary) -> None:
+    X, y = small_binary
+    X = X.assign(day=pd.date_range("2020-01-01", periods=len(X), freq="D"))
+    data = validate(X, y)
+    assert data.dates == {"day": ["month", "weekday"]}  # midnight every day: no hour part
+    assert data.X["day"].iloc[0] == pd.Timestamp("2020-01-01").toordinal() - 719163
+
+
+def test_text_that_repeats_or_that_the_user_names_is_kept(small_binary) -> None:
+    X, y = small_binary
+    codes = [f"K-{i:05d}" for i in range(len(X))]
+    rng = np.random.default_rng(0)
+    X = X.assign(code=codes, city=rng.choice(["a", "b", "c"], len(X)), ratio=rng.random(len(X)))
+    with pytest.warns(UserWarning, match="Leaving out 1 text column"):
+        assert validate(X, y).dropped == ["code"]  # a unique number (ratio) is a feature
+    named = validate(X, y, categorical_features=["code", "city"])
+    assert named.dropped == [] and named.categorical == ["code", "city"]
+    labels = X.assign(code=[c[:-1] for c in codes])  # "K-0001" ten times over
+    assert "code" in validate(labels, y).categorical
+
+
+def test_search_and_predict_on_raw_rows_with_dates(small_binary, tmp_path) -> None:
+    X, y = small_binary
+    X = _with_dates_and_ids(X)
+    with pytest.warns(UserWarning, match="Leaving out"):
+        result = autoimb.search(
+            X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0, ensemble=False
+        )
+    model = autoimb.load(result.save(tmp_path / "m.skops"))
+    new = X.iloc[:30].assign(code="new customer")
+    np.testing.assert_allclose(
+        model.predict_proba(new), result.best_pipeline.predict_proba(X.iloc[:30])
+    )
+    estimator = autoimb.AutoImbClassifier(n_trials=1, space="fast", cv=3, ensemble=False)
+    with pytest.warns(UserWarning, match="Leaving out"):
+        estimator.fit(X, y)
+    assert estimator.n_features_in_ == X.shape[1]
