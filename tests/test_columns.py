@@ -84,3 +84,13 @@ def test_search_and_predict_on_raw_rows_with_dates(small_binary, tmp_path) -> No
     with pytest.warns(UserWarning, match="Leaving out"):
         estimator.fit(X, y)
     assert estimator.n_features_in_ == X.shape[1]
+
+
+def test_blank_cells_are_missing_so_numbers_stay_numbers(small_binary) -> None:
+    X, y = small_binary
+    charges = X["x0"].map(lambda v: f"{v * 100:.2f}").astype(object)
+    charges.iloc[[3, 50]] = " "  # as in a CSV export where an empty amount is a space
+    data = validate(X.assign(charges=charges), y)
+    assert "charges" in data.numeric and data.X["charges"].isna().sum() == 2
+    new = conform(X.iloc[:4].assign(charges=["1.5", "", "  ", None]), data.schema())
+    assert new["charges"].isna().tolist() == [False, True, True, True]

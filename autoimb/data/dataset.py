@@ -141,6 +141,12 @@ def as_frame(X: Any) -> pd.DataFrame:
         raise AutoImbError(
             f"X has duplicated column names {duplicated}; rename them so each column is unique."
         )
+    for column in frame.columns:  # a blank cell is a missing value (" " in a column of numbers)
+        values = frame[column]
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            blank = values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+            if blank.any():
+                frame[column] = values.mask(blank)
     return frame.reset_index(drop=True)
 
 
