@@ -182,6 +182,7 @@ class SearchResult:
 
     def __repr__(self) -> str:
         positive = self.classes_[self.decision.pos_label] if len(self.classes_) == 2 else None
+        positive = positive.item() if isinstance(positive, np.generic) else positive
         ran = finished_trials(self.study)
         return (
             f"SearchResult({self.metric.name}={self.best_score:.4f}{self._interval_text()}, "

@@ -20,6 +20,7 @@ from autoimb.metrics.registry import (
     Metric,
     confusion_matrix,
     get_metric,
+    missed_floor,
     registered_metrics,
     report_metrics,
 )
@@ -348,3 +349,10 @@ def test_multiclass_mcc_with_one_predicted_class_and_float_weights_is_zero() -> 
     for true, w in zip([0, 0, 1, 1, 2, 2], weights, strict=True):
         cm[true, 1] += w  # every row predicted as class 1
     assert _multiclass_mcc(cm) == 0.0
+
+
+def test_a_missed_precision_floor_is_named_as_such() -> None:
+    metric = get_metric("recall@precision>=0.3")
+    assert missed_floor(metric, 0.42) is None and missed_floor(get_metric("f1"), -1.0) is None
+    note = missed_floor(metric, -0.25)
+    assert "No strategy reached precision 0.3" in note and "about 0.050" in note

@@ -38,7 +38,7 @@ from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
-from autoimb.metrics.registry import Metric
+from autoimb.metrics.registry import Metric, missed_floor
 from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
     EnsembleClassifier,
@@ -105,6 +105,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     notes.append(measured.note)
+    if shortfall := missed_floor(settings.metric, measured.score):
+        notes.append(shortfall)
     # Fold models are let go before the refit, which may be as large.
     fold_models = measured.models or (recomputed if len(members) == 1 else [])
     measured.models, recomputed = [], []

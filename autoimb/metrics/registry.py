@@ -68,6 +68,7 @@ __all__ = [
     "make_cost",
     "make_fbeta",
     "make_recall_at_precision",
+    "missed_floor",
     "registered_metrics",
     "report_metrics",
 ]
@@ -103,6 +104,18 @@ def make_recall_at_precision(floor: float | str) -> Metric:
             "write e.g. 'recall@precision>=0.9'."
         )
     return _threshold(f"recall@precision>={_fmt(f)}", partial(_recall_at_precision, floor=f), None)
+
+
+def missed_floor(metric: Metric, score: float) -> str | None:
+    """For a recall@precision score below its floor, a sentence saying so; else None."""
+    if not metric.name.startswith("recall@precision>=") or score >= 0:
+        return None
+    floor = float(metric.name.removeprefix("recall@precision>="))
+    return (
+        f"No strategy reached precision {_fmt(floor)}: the score {score:.4f} is how far the "
+        f"winner's precision (about {floor + score:.3f}) fell short of it, not a recall. Lower "
+        "the floor, or add columns that tell the classes apart better."
+    )
 
 
 def make_cost(c_fn: float | str, c_fp: float | str) -> Metric:
