@@ -10,7 +10,8 @@ from autoimb.engine.remeasure import NESTED, SELECTED_ON, ensemble_score
 from autoimb.metrics.registry import get_metric
 from autoimb.posthoc.interval import score_interval
 
-SEARCH = {"metric": "f1", "n_trials": 16, "cv": 5, "random_state": 0}
+# A seed on which an ensemble wins, so that its score is checked (ecoli1, 16 trials).
+SEARCH = {"metric": "f1", "n_trials": 16, "cv": 5, "random_state": 2}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,7 @@ def test_an_ensemble_winner_reports_its_nested_score_not_its_selection_score(twi
     result = twice[0]
     selection = result.ensemble
     assert selection is not None
-    if "members" not in result.best_config:
-        pytest.skip("the ensemble did not win on this data and seed")
+    assert "members" in result.best_config, "pick a seed on which an ensemble wins"
     assert selection.nested_score is not None
     assert result.best_score == pytest.approx(selection.nested_score)
     assert result.best_score != pytest.approx(selection.score)

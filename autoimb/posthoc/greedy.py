@@ -182,12 +182,14 @@ def nested_scores(
     )
 
 
-def planned_calls(max_size: int, n_candidates: int, n_folds: int, nest: bool) -> int:
-    """The scores :func:`plan_steps` needs for ``max_size`` steps (and nesting, if asked)."""
+def planned_calls(steps: int, n_candidates: int, n_folds: int, nest: bool) -> int:
+    """The scores a selection of ``steps`` greedy steps (nested, if asked) needs once each
+    candidate was scored alone: the steps, the pruning of the members (about two scores per
+    member, in the main selection and in each nested one) and three for the exact final score."""
     m = n_candidates
-    if nest:
-        return n_folds * m + (max_size - 1) * (n_folds + 1) * m
-    return (max_size - 1) * m
+    selections = n_folds + 1 if nest else 1
+    steps_calls = (steps - 1) * selections * m + (n_folds * m if nest else 0)
+    return steps_calls + 2 * selections * min(steps, m) + 3
 
 
 def plan_steps(
@@ -195,14 +197,20 @@ def plan_steps(
 ) -> tuple[int, bool]:
     """Greedy steps and whether to nest, so that the expected number of scores fits the time.
 
-    A nested decision reruns the selection once per fold; it is dropped first when time is
-    short, since a shorter main selection still finds most of the gain.
+    Nesting is kept while at least three steps fit with it, since an honest score of a shorter
+    selection is worth more than more steps of one scored on the predictions that chose it.
     """
     if calls_left is None:
         return max_size, nest
-    m = n_candidates
-    if nest:
-        steps = 1 + int((calls_left - n_folds * m) // ((n_folds + 1) * m))
-        if steps >= min(3, max_size):
-            return min(max_size, steps), True
-    return max(1, min(max_size, 1 + int(calls_left // m))), False
+
+    def most(nested: bool) -> int:
+        fitting = [
+            steps
+            for steps in range(1, max_size + 1)
+            if planned_calls(steps, n_candidates, n_folds, nested) <= calls_left
+        ]
+        return max(fitting, default=0)
+
+    if nest and most(True) >= min(3, max_size):
+        return most(True), True
+    return max(1, most(False)), False

@@ -201,21 +201,10 @@ def _single_best(task: _Task, score: Scorer, single_best: int | None) -> int:
     return single_best
 
 
-def _unplanned_calls(max_size: int, n_candidates: int, n_folds: int) -> int:
-    """Scores besides the greedy steps: three for the final, exact re-scoring, and for each
-    pruning (the main one and one per nested fold) one per member, each about two of these."""
-    return 3 + 2 * (n_folds + 1) * min(max_size, n_candidates)
-
-
 def full_selection_calls(n_candidates: int, n_folds: int, max_size: int = MAX_SIZE) -> int:
     """The scores a selection computes when no time limit shortens it: each candidate alone,
     the greedy steps (nested with 3 folds or more), the pruning and the final re-scoring."""
-    nest = n_folds >= 3
-    return (
-        n_candidates
-        + planned_calls(max_size, n_candidates, n_folds, nest)
-        + _unplanned_calls(max_size, n_candidates, n_folds)
-    )
+    return n_candidates + planned_calls(max_size, n_candidates, n_folds, n_folds >= 3)
 
 
 def score_seconds(
@@ -246,8 +235,7 @@ def _plan(
     calls_left = None
     if deadline is not None:
         per_call = max((time.monotonic() - started) / len(task.keys), 1e-6)
-        unplanned = _unplanned_calls(max_size, len(task.keys), n_folds)
-        calls_left = max(0.0, (deadline - time.monotonic()) / per_call - unplanned)
+        calls_left = max(0.0, (deadline - time.monotonic()) / per_call)
     steps, nest = plan_steps(
         int(max_size), len(task.keys), n_folds, nested and n_folds >= 3, calls_left
     )
