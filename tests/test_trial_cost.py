@@ -209,6 +209,16 @@ def test_the_calls_of_a_full_selection_are_what_its_plan_needs(max_size, candida
     assert plan_steps(max_size, candidates, folds, nest, calls - candidates)[0] < max_size
 
 
+def test_a_short_selection_keeps_its_nested_comparison_when_it_fits() -> None:
+    from autoimb.posthoc.greedy import plan_steps, planned_calls
+
+    # 11 candidates, 5 folds: three nested steps need 226 scores, pruning three members
+    # included (counting the pruning of twenty members left no room for nesting).
+    assert planned_calls(3, 11, 5, True) == 226
+    assert plan_steps(20, 11, 5, True, 230) == (3, True)
+    assert plan_steps(20, 11, 5, True, 200) == (plan_steps(20, 11, 5, False, 200)[0], False)
+
+
 def test_the_reserve_keeps_what_the_selection_takes_at_most_its_share() -> None:
     asked: list[int] = []
 
