@@ -188,17 +188,25 @@ def _checked(
     return _Task(yt, folds, w, metric, pos_label, keys, stack, refits, float(max_cost))
 
 
-def _single_best(task: _Task, score: Scorer, single_best: int | None) -> int:
-    """The given winner, checked to be a candidate, or the candidate that scores best."""
-    singles = {key: score(task.stack[i]) for i, key in enumerate(task.keys)}
+def _single_best(task: _Task, score: Scorer, single_best: int | None) -> tuple[int, float]:
+    """The given winner, checked to be a candidate, or the candidate that scores best; and the
+    seconds one score takes, the unit the selection plans its time in: the upper quartile of
+    these scores' times, since one slow call (such as the first) is not the typical one, and
+    the steps' scores, with their bookkeeping, take a little longer."""
+    singles, seconds = {}, []
+    for i, key in enumerate(task.keys):
+        started = time.monotonic()
+        singles[key] = score(task.stack[i])
+        seconds.append(time.monotonic() - started)
+    per_call = float(np.percentile(seconds, 75))
     if single_best is None:
-        return max(task.keys, key=lambda k: (task.sign * singles[k], -k))
+        return max(task.keys, key=lambda k: (task.sign * singles[k], -k)), per_call
     if single_best not in singles:
         raise AutoImbError(
             f"single_best={single_best} is not among the candidates {task.keys}; pass the "
             "number of a trial whose out-of-fold predictions are given."
         )
-    return single_best
+    return single_best, per_call
 
 
 def full_selection_calls(n_candidates: int, n_folds: int, max_size: int = MAX_SIZE) -> int:
@@ -227,14 +235,14 @@ def score_seconds(
 
 
 def _plan(
-    task: _Task, started: float, deadline: float | None, max_size: int, nested: bool
+    task: _Task, per_call: float, deadline: float | None, max_size: int, nested: bool
 ) -> tuple[int, bool, list[str]]:
-    """Greedy steps and whether to nest, from the time the single scores took so far."""
+    """Greedy steps and whether to nest, from the seconds a score takes."""
     n_folds = int(np.unique(task.folds).shape[0])
     notes: list[str] = []
     calls_left = None
     if deadline is not None:
-        per_call = max((time.monotonic() - started) / len(task.keys), 1e-6)
+        per_call = max(per_call, 1e-6)
         calls_left = max(0.0, (deadline - time.monotonic()) / per_call)
     steps, nest = plan_steps(
         int(max_size), len(task.keys), n_folds, nested and n_folds >= 3, calls_left
@@ -390,9 +398,9 @@ def select_ensemble(
     )  # fmt: skip
     score = honest_scorer(task.y, task.w, task.folds, metric, pos_label)
     deadline = None if time_limit is None else started + float(time_limit)
-    single_best = _single_best(task, score, single_best)
+    single_best, per_call = _single_best(task, score, single_best)
     single_score = task.honest(task.of(single_best))[0]
-    steps, nest, notes = _plan(task, started, deadline, max_size, nested)
+    steps, nest, notes = _plan(task, per_call, deadline, max_size, nested)
     start = task.keys.index(single_best)
     counts, _, history = greedy(
         task.stack, score, start, steps, task.sign, deadline, task.costs, task.max_cost
