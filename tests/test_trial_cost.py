@@ -235,6 +235,11 @@ def test_the_reserve_keeps_what_the_selection_takes_at_most_its_share() -> None:
     assert clock(1e3).reserve() == pytest.approx(refit + most)
     assert clock(None).reserve() == pytest.approx(refit + most)  # not timed yet
     assert asked[0] == 3  # the two finished trials and the one about to
+    short = clock(1e3)
+    short.time_budget = 10.0  # 5% is 0.5 s: the nested comparison is kept its second
+    assert short.reserve() == pytest.approx(refit + config.ENSEMBLE_MIN_SECONDS)
+    short.time_budget = 4.0  # but no more than twice the share
+    assert short.reserve() == pytest.approx(refit + 2 * config.ENSEMBLE_SHARE * 4.0)
 
 
 def test_the_selection_is_timed_on_the_first_trials_predictions(small_binary) -> None:

@@ -142,7 +142,8 @@ class TrialClock:
     """The time each trial may take, so that what must run after the trials still fits.
 
     ``reserve`` keeps back the ensemble selection (what ``selection`` says it takes over this
-    many candidates, at most ``ENSEMBLE_SHARE`` of the budget; None: no ensemble), the advice's
+    many candidates, at most ``ENSEMBLE_SHARE`` of the budget or ``ENSEMBLE_MIN_SECONDS``;
+    None: no ensemble), the advice's
     share (``share_after``), the final refit of the trial the search would choose now (from its
     fit time, scaled to all rows) and the fresh split of the contenders for the choice
     (``contenders``: that trial first), from what their cross-validation took
@@ -199,7 +200,8 @@ class TrialClock:
         """What the reserve keeps for the ensemble selection."""
         if self.selection is None:
             return 0.0
-        most = config.ENSEMBLE_SHARE * (self.time_budget or 0.0)
+        share = config.ENSEMBLE_SHARE * (self.time_budget or 0.0)
+        most = max(share, min(config.ENSEMBLE_MIN_SECONDS, 2 * share))
         # The selection looks at the kept predictions of the trials finished by then.
         candidates = min(config.KEPT_PREDICTIONS, len(self.fit_seconds) + 1)
         estimate = self.selection(candidates)
