@@ -143,11 +143,10 @@ class TrialClock:
 
     ``reserve`` keeps back the ensemble selection (what ``selection`` says it takes over this
     many candidates, at most ``ENSEMBLE_SHARE`` of the budget or ``ENSEMBLE_MIN_SECONDS``;
-    None: no ensemble), the advice's
-    share (``share_after``), the final refit of the trial the search would choose now (from its
-    fit time, scaled to all rows) and the fresh split of the contenders for the choice
-    (``contenders``: that trial first), from what their cross-validation took
-    (``cv_seconds``), as the fresh-fold measure itself counts it.
+    None: no ensemble), the advice's share (``share_after``), the final refit of the trial the
+    search would choose now (from its fit time, scaled to all rows) and the fresh split of the
+    contenders for the choice (``contenders``: that trial first), from what their
+    cross-validation took (``cv_seconds``), as the fresh-fold measure itself counts it.
     """
 
     def __init__(
