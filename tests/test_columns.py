@@ -53,6 +53,14 @@ def test_a_datetime_column_is_a_date_too(small_binary) -> None:
     data = validate(X, y)
     assert data.dates == {"day": ["month", "weekday"]}  # midnight every day: no hour part
     assert data.X["day"].iloc[0] == pd.Timestamp("2020-01-01").toordinal() - 719163
+    paris = pd.date_range("2020-01-01 23:30", periods=len(X), freq="37min", tz="Europe/Paris")
+    zoned = validate(X.assign(day=paris), y)
+    assert zoned.X["day"].iloc[0] == pytest.approx(18262 + 22.5 / 24)  # the instant, in days
+    assert zoned.X["day.hour"].iloc[0] == 22.5  # in UTC, as text with any offset is read
+    text = paris[:3].strftime("%Y-%m-%dT%H:%M:%S%z")  # the same instants, written out
+    pd.testing.assert_frame_equal(
+        conform(X.iloc[:3].assign(day=text), zoned.schema()), zoned.X.iloc[:3], check_dtype=False
+    )
 
 
 def test_text_that_repeats_or_that_the_user_names_is_kept(small_binary) -> None:
