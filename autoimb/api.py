@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from autoimb import config
 from autoimb._checks import check_budget, check_int
+from autoimb.data.conform import input_columns
 from autoimb.data.dataset import validate
 from autoimb.engine.finish import finish
 from autoimb.engine.run import run
@@ -294,7 +295,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.best_pipeline_ = self.result_.best_pipeline
         self.classes_ = self.best_pipeline_.classes_
         schema = self.best_pipeline_.model_card_["schema"]
-        self.n_features_in_ = len(schema.get("inputs") or [*schema["columns"], *schema["dropped"]])
+        self.n_features_in_ = len(input_columns(schema))
         if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.best_score_ = self.result_.best_score

@@ -12,6 +12,7 @@ import optuna
 import pandas as pd
 
 from autoimb import config
+from autoimb.data.dataset import plain
 from autoimb.leaderboard import finished_trials, leaderboard
 from autoimb.metrics.registry import Metric, confusion_matrix, report_metrics
 from autoimb.posthoc.interval import score_interval
@@ -182,11 +183,10 @@ class SearchResult:
 
     def __repr__(self) -> str:
         positive = self.classes_[self.decision.pos_label] if len(self.classes_) == 2 else None
-        positive = positive.item() if isinstance(positive, np.generic) else positive
         ran = finished_trials(self.study)
         return (
             f"SearchResult({self.metric.name}={self.best_score:.4f}{self._interval_text()}, "
-            f"{self.strategy!r}, positive={positive!r}, trials={ran})"
+            f"{self.strategy!r}, positive={plain(positive)!r}, trials={ran})"
         )
 
     def _repr_html_(self) -> str:

@@ -30,27 +30,30 @@ def _parse(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
 
 
-def _holds_dates(series: pd.Series) -> bool:
+def _as_dates(series: pd.Series) -> pd.Series | None:
+    """The column's instants when it holds dates (every present value one); else None."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        return bool(series.notna().any())
+        return _parse(series) if series.notna().any() else None
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return False
+        return None
     present = series.dropna()
     if present.empty or not all(isinstance(value, str) for value in present.iloc[:100]):
-        return False
+        return None
     if pd.to_numeric(present.iloc[:100], errors="coerce").notna().any():
-        return False  # "2020" or "20200101" reads as a number first, as it did before
-    return bool(_parse(present.iloc[:100]).notna().all() and _parse(present).notna().all())
+        return None  # "2020" or "20200101" reads as a number first, as it did before
+    if _parse(present.iloc[:100]).isna().any():
+        return None  # most text is told apart on its first values, without parsing it all
+    stamps = _parse(series)
+    return stamps if stamps[series.notna()].notna().all() else None
 
 
 def find_dates(frame: pd.DataFrame, skip: set[str]) -> dict[str, list[str]]:
     """Each date column with the parts of its dates that vary in ``frame``."""
     dates = {}
     for column in frame.columns:
-        if column in skip or not _holds_dates(frame[column]):
-            continue
-        stamps = _parse(frame[column])
-        dates[column] = [p for p in DATE_PARTS if _part(stamps, p).nunique(dropna=True) > 1]
+        stamps = None if column in skip else _as_dates(frame[column])
+        if stamps is not None:
+            dates[column] = [p for p in DATE_PARTS if _part(stamps, p).nunique(dropna=True) > 1]
     return dates
 
 

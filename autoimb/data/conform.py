@@ -13,6 +13,12 @@ from autoimb.data.dataset import as_category_strings, as_frame, infinite_values
 from autoimb.exceptions import SchemaError
 
 
+def input_columns(schema: dict[str, Any]) -> list[str]:
+    """The columns the user trained on, as given (a model saved before dates were expanded
+    kept no list: its columns and dropped ones are those)."""
+    return list(schema.get("inputs") or [*schema["columns"], *schema.get("dropped", [])])
+
+
 def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     """Bring new data to the training schema, refusing missing or retyped columns; columns
     it does not know are named in a warning (an array, whose columns have no names, must have
@@ -20,7 +26,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     frame = as_frame(X)
     if frame.shape[0] == 0:
         raise SchemaError("X has no rows; pass at least one row to predict.")
-    known = set(schema.get("inputs") or [*schema["columns"], *schema.get("dropped", [])])
+    known = set(input_columns(schema))
     if not isinstance(X, pd.DataFrame | pd.Series) and frame.shape[1] != len(known):
         raise SchemaError(
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "

@@ -202,7 +202,7 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     )
     if len(classes) < 2:
         raise AutoImbError(
-            f"y has only one class ({_plain(classes[0]) if len(classes) else 'none'!r}); a "
+            f"y has only one class ({plain(classes[0]) if len(classes) else 'none'!r}); a "
             "classifier needs examples of at least two classes."
         )
     if len(classes) > MAX_CLASSES:
@@ -212,7 +212,7 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         )
     _warn_label_variants(classes)
     counts = np.bincount(encoded)
-    single = [_plain(classes[i]) for i in np.flatnonzero(counts < 2)]
+    single = [plain(classes[i]) for i in np.flatnonzero(counts < 2)]
     if single:
         raise AutoImbError(
             f"class(es) {single} have a single example; cross-validation needs at least 2 per "
@@ -256,7 +256,7 @@ def _warn_label_variants(classes: np.ndarray) -> None:
         )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """numpy scalars as python values, so messages read ``0`` and not ``np.int64(0)``."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -408,10 +408,10 @@ def positive_code(pos_label: Any, classes: np.ndarray) -> int:
             "use macro metrics, which weigh every class. Leave pos_label out."
         )
     for code, label in enumerate(classes):
-        if label == pos_label or str(_plain(label)) == str(pos_label):
+        if label == pos_label or str(plain(label)) == str(pos_label):
             return code
     raise AutoImbError(
-        f"pos_label {pos_label!r} is not a class of y ({[_plain(c) for c in classes]}); "
+        f"pos_label {pos_label!r} is not a class of y ({[plain(c) for c in classes]}); "
         "pass one of them."
     )
 

@@ -211,6 +211,7 @@ def plan_steps(
         ]
         return max(fitting, default=0)
 
-    if nest and most(True) >= min(3, max_size):
-        return most(True), True
+    nested_steps = most(True) if nest else 0
+    if nested_steps >= min(3, max_size):
+        return nested_steps, True
     return max(1, most(False)), False
