@@ -43,6 +43,7 @@ from quality import OUTER_FOLDS, SEED, TIE, score, strategy_label, strategy_name
 
 OUT = ROOT / "benchmarks" / "results" / "selection.csv"
 TOP = 6  # candidates by the search's score, at each of the two budgets
+FRESH_SPLITS = 3  # fresh splits each candidate is measured on (seeds + 1, + 2, ...)
 
 
 def _trials(result: Any) -> tuple[list[Any], float]:
@@ -67,9 +68,17 @@ def _steady_pick(trials: Sequence[Any], metric: Any) -> int:
 
 
 def _measure(
-    trial: Any, data: Any, cv: Any, fresh: Any, metric: Any, seed: int, X_test: Any, y_test: Any
+    trial: Any,
+    data: Any,
+    cv: Any,
+    fresh: Sequence[Any],
+    metric: Any,
+    seed: int,
+    X_test: Any,
+    y_test: Any,
 ) -> dict[str, Any]:
-    """The trial again on its folds and on fresh ones, and refitted for the held-out rows."""
+    """The trial again on its folds and on fresh ones, and refitted for the held-out rows;
+    the first fresh split's columns are ``fresh_*``, the k-th's ``fresh{k}_*``."""
     from autoimb import config
     from autoimb.engine.budget import row_budget
     from autoimb.engine.evaluate import evaluate
@@ -85,7 +94,8 @@ def _measure(
         "member_share": config.SEARCH_MEMBER_SHARE,
     }
     own = evaluate(strategy, cv, metric, **options)
-    again = evaluate(strategy, fresh, metric, **options)
+    agains = [evaluate(strategy, split, metric, **options) for split in fresh]
+    again = agains[0]
     model = StrategyPipeline(strategy, data.schema(), random_state=seed, n_threads=1)
     proba = model.fit(data.X, data.y, data.sample_weight).predict_proba(X_test)
     pooled, _ = choose_decision(
@@ -107,6 +117,15 @@ def _measure(
         "fresh_value": again.value,
         "fresh_fold_scores": json.dumps([float(s) for s in again.fold_scores]),
         "fresh_steady": steady_score(data.y, again.oof, pos_label=data.pos_label),
+        **{
+            f"fresh{k}_{key}": value
+            for k, later in enumerate(agains[1:], start=2)
+            for key, value in (
+                ("value", later.value),
+                ("fold_scores", json.dumps([float(s) for s in later.fold_scores])),
+                ("steady", steady_score(data.y, later.oof, pos_label=data.pos_label)),
+            )
+        },
         "test": score(metric.name, codes, proba, own.decision.apply(proba), n_classes),
         "test_pooled": score(metric.name, codes, proba, pooled.apply(proba), n_classes),
         "test_ap": score("average_precision", codes, proba, proba.argmax(1), n_classes),
@@ -147,7 +166,7 @@ def search_and_measure(
     cv = CrossValidation(
         data, folds_for_size(recorded_folds(attrs, None, len(y)), len(y)), random_state=seed
     )
-    fresh = cv.resplit(seed + 1)
+    fresh = [cv.resplit(seed + k) for k in range(1, FRESH_SPLITS + 1)]
     picks: set[int] = set()
     for horizon in (early, budget):
         seen = _finished_by(trials, start, horizon)
@@ -239,53 +258,48 @@ def _pooled_steady(row: pd.Series) -> float:
     return float(np.nanmean([row.steady, row.fresh_steady]))
 
 
-def _row_candidates(seen: pd.DataFrame, fresh: bool) -> dict[int, Any]:
-    """The measured candidates as the shipped choice sees them, on the search's split or on the
-    fresh one."""
+def _row_candidates(seen: pd.DataFrame, split: str) -> dict[int, Any]:
+    """The measured candidates as the shipped choice sees them on one split: ``""`` the
+    search's own, ``"fresh_"`` the first fresh one, ``"fresh2_"`` the second …"""
     from autoimb.posthoc.steady import Candidate
 
-    value, folds, steady = (
-        ("fresh_value", "fresh_fold_scores", "fresh_steady")
-        if fresh
-        else ("value", "fold_scores", "steady")
-    )
     return {
         int(r.trial): Candidate(
             int(r.trial),
-            float(r[value]),
-            json.loads(r[folds]),
-            None if pd.isna(r[steady]) else float(r[steady]),
+            float(r[f"{split}value"]),
+            json.loads(r[f"{split}fold_scores"]),
+            None if pd.isna(r[f"{split}steady"]) else float(r[f"{split}steady"]),
             float(r.seconds),
         )
         for _, r in seen.iterrows()
     }
 
 
-def _steady_within(standard_errors: float, pooled: bool) -> Callable[[pd.DataFrame], pd.Series]:
-    """The shipped rule with a wider or narrower band, among the measured candidates only;
-    ``pooled``: on both splits' folds, as the search's race chooses
-    (:func:`autoimb.posthoc.steady.choose_pooled`)."""
+def _steady_within(
+    standard_errors: float, splits: Sequence[str] = ("",)
+) -> Callable[[pd.DataFrame], pd.Series]:
+    """The shipped rule with a wider or narrower band, among the measured candidates only, on
+    the fold scores of ``splits`` pooled (the search's race pools its own and one fresh split:
+    :func:`autoimb.posthoc.steady.choose_pooled`)."""
 
     def rule(seen: pd.DataFrame) -> pd.Series:
         from autoimb.metrics.registry import get_metric
-        from autoimb.posthoc.steady import choose_pooled, choose_steadily
+        from autoimb.posthoc.steady import choose_pooled
 
         metric = get_metric(seen.metric.iloc[0])
-        first = _row_candidates(seen, fresh=False)
-        if pooled:
-            second = _row_candidates(seen, fresh=True)
-            pick = choose_pooled(first, second, metric, standard_errors=standard_errors)
-        else:
-            pick = choose_steadily(list(first.values()), metric, standard_errors=standard_errors)
+        measured = [_row_candidates(seen, split) for split in splits]
+        pick = choose_pooled(measured, metric, standard_errors=standard_errors)
         return seen[seen.trial == pick].iloc[0]
 
     return rule
 
 
-def _raced(top: int, with_pick: bool) -> Callable[[pd.DataFrame], pd.Series]:
-    """The steady rule on both splits pooled, among the ``top`` best-scoring trials (and the
+def _raced(
+    top: int, with_pick: bool, splits: Sequence[str] = ("", "fresh_")
+) -> Callable[[pd.DataFrame], pd.Series]:
+    """The steady rule on ``splits`` pooled, among the ``top`` best-scoring trials (and the
     single-split steady pick, as the search races it)."""
-    pooled = _steady_within(1.0, pooled=True)
+    pooled = _steady_within(1.0, splits)
 
     def rule(seen: pd.DataFrame) -> pd.Series:
         ranked = seen.sort_values(["value", "trial"], ascending=[False, True]).head(top)
@@ -304,10 +318,17 @@ RULES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "race_top6": _raced(6, with_pick=False),
     "race3_fresh_only": _race(3, lambda r: r.fresh_value),
     "race3_ap": _race(3, _pooled_steady),
-    "steady_2se": _steady_within(2.0, pooled=False),
+    # Repeated cross-validation of the contenders: two or three fresh splits pooled.
+    "race_2fresh": _raced(3, with_pick=True, splits=("", "fresh_", "fresh2_")),
+    "race_3fresh": _raced(3, with_pick=True, splits=("", "fresh_", "fresh2_", "fresh3_")),
+    "race_fresh_pair": _raced(3, with_pick=True, splits=("fresh_", "fresh2_")),
+    "race6_3fresh": _raced(6, with_pick=True, splits=("", "fresh_", "fresh2_", "fresh3_")),
+    "steady_2se": _steady_within(2.0),
     "best_ap": lambda seen: seen.loc[seen.steady.idxmax()],
     "oracle": lambda seen: seen.loc[seen.test.idxmax()],
 }
+
+REPEATED = {"race_2fresh", "race_3fresh", "race_fresh_pair", "race6_3fresh"}
 
 
 def replay(frame: pd.DataFrame) -> pd.DataFrame:
@@ -324,9 +345,11 @@ def replay(frame: pd.DataFrame) -> pd.DataFrame:
             # The shipped rule needs every finished trial; it was measured when it ran, so
             # replay it from the candidates' columns only where its pick is among them.
             seen["steady_pick"] = False
-            pick = int(_steady_within(config.NOISE_STANDARD_ERRORS, pooled=False)(seen).trial)
+            pick = int(_steady_within(config.NOISE_STANDARD_ERRORS)(seen).trial)
             seen.loc[seen.trial == pick, "steady_pick"] = True
             for rule, choose in RULES.items():
+                if rule in REPEATED and "fresh3_value" not in seen:
+                    continue  # measured before the candidates were on more fresh splits
                 chosen = choose(seen)
                 rows.append(
                     {
@@ -350,7 +373,7 @@ def summarise(frame: pd.DataFrame) -> str:
     for horizon, part in played.groupby("horizon", sort=False):
         wide = part.pivot_table(index=["dataset", "fold"], columns="rule", values="test")
         rows = []
-        for rule in RULES:
+        for rule in [name for name in RULES if name in wide]:
             diff = wide[rule] - wide["steady"]
             moved = diff[diff.abs() > TIE]
             p = wilcoxon(moved).pvalue if len(moved) >= 5 else float("nan")

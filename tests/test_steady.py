@@ -73,11 +73,11 @@ def test_a_second_split_can_overturn_a_lucky_lead() -> None:
         0: Candidate(0, 0.60, [0.6, 0.6, 0.6, 0.6, 0.6], steady=0.60, seconds=0.0),
         1: Candidate(1, 0.80, [0.8, 0.8, 0.8, 0.8, 0.8], steady=0.80, seconds=0.0),
     }
-    assert choose_pooled(first, second, F1, standard_errors=1.0) == CLOSE.number
+    assert choose_pooled([first, second], F1, standard_errors=1.0) == CLOSE.number
     # Where the fresh split agrees with the first, the steadier trial still wins the tie.
     agree = {n: Candidate(n, c.value, c.fold_scores, c.steady, 0.0) for n, c in first.items()}
-    assert choose_pooled(first, agree, F1, standard_errors=1.0) == CLOSE.number
-    assert choose_pooled(first, agree, F1, standard_errors=0.0) == BEST.number
+    assert choose_pooled([first, agree], F1, standard_errors=1.0) == CLOSE.number
+    assert choose_pooled([first, agree], F1, standard_errors=0.0) == BEST.number
 
 
 @pytest.fixture(scope="module")

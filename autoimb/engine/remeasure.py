@@ -245,4 +245,4 @@ def _race(
     """The choice made again on both splits' folds pooled."""
     first = {number: Candidate.of(trials[number]) for number in measured}
     again = {number: evaluation.candidate(number, cv) for number, evaluation in measured.items()}
-    return choose_pooled(first, again, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
+    return choose_pooled([first, again], metric, standard_errors=config.NOISE_STANDARD_ERRORS)

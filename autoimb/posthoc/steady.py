@@ -121,26 +121,22 @@ def contenders(
 
 
 def choose_pooled(
-    first: Mapping[int, Candidate],
-    second: Mapping[int, Candidate],
-    metric: Metric,
-    *,
-    standard_errors: float,
+    splits: Sequence[Mapping[int, Candidate]], metric: Metric, *, standard_errors: float
 ) -> int:
-    """:func:`choose_steadily` on the fold scores of two splits pooled, among the trials measured
-    on both; the steady score is the mean of the two splits'."""
+    """:func:`choose_steadily` on the fold scores of several splits pooled, among the trials
+    measured on all of them; the steady score is the mean of the splits'."""
     pooled = []
-    for number, again in second.items():
-        once = first[number]
-        folds = [*once.fold_scores, *again.fold_scores]
-        steadies = [s for s in (once.steady, again.steady) if s is not None]
+    for number in sorted(set.intersection(*(set(split) for split in splits))):
+        measured = [split[number] for split in splits]
+        folds = [score for one in measured for score in one.fold_scores]
+        steadies = [one.steady for one in measured if one.steady is not None]
         pooled.append(
             Candidate(
                 number,
                 float(np.mean(folds)),
                 folds,
                 float(np.mean(steadies)) if steadies else None,
-                once.seconds,
+                measured[0].seconds,
             )
         )
     return choose_steadily(pooled, metric, standard_errors=standard_errors)
