@@ -1,4 +1,5 @@
-"""Dates become numbers and identifier-like text is left out, the same way at fit and predict."""
+"""Formatted numbers and dates become numbers and identifier-like text is left out, the same way
+at fit and predict."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from autoimb.exceptions import SchemaError
 
 
 def _with_dates_and_ids(X: pd.DataFrame) -> pd.DataFrame:
-    """ecoli1 with a signup time (ISO 8601 text, as a CSV holds it) and a customer code."""
+    """ecoli1 with a signup time (ISO 8601 text, as a CSV holds it), a customer code and an
+    amount as an export writes it."""
     n = len(X)
     times = pd.date_range("2021-03-01 08:00", periods=n, freq="7h")
     return X.assign(
-        signup=times.strftime("%Y-%m-%d %H:%M:%S"), code=[f"K-{i:05d}" for i in range(n)]
+        signup=times.strftime("%Y-%m-%d %H:%M:%S"),
+        code=[f"K-{i:05d}" for i in range(n)],
+        spent=[f"${v * 1000:,.2f}" for v in X["x0"] + 1],
     )
 
 
@@ -102,3 +106,28 @@ def test_blank_cells_are_missing_so_numbers_stay_numbers(small_binary) -> None:
     assert "charges" in data.numeric and data.X["charges"].isna().sum() == 2
     new = conform(X.iloc[:4].assign(charges=["1.5", "", "  ", None]), data.schema())
     assert new["charges"].isna().tolist() == [False, True, True, True]
+
+
+def test_numbers_written_with_currency_commas_or_percent_are_numbers(small_binary) -> None:
+    X, y = small_binary
+    X = X.assign(
+        spent=[f"-${v * 1000:,.2f}" if v > 0.9 else f"€{v * 1000:,.0f}" for v in X["x0"]],
+        share=[f"{v * 100:.1f} %" for v in X["x1"]],
+        comma_decimal=[f"{v:.1f}".replace(".", ",") for v in X["x1"]],  # "0,5": not a number
+    )
+    X.loc[7, "spent"] = None
+    data = validate(X, y)
+    assert {"spent", "share"} <= set(data.numeric) and data.categorical == ["comma_decimal"]
+    first = X["x0"].iloc[0] * 1000
+    expected = -round(first, 2) if X["x0"].iloc[0] > 0.9 else round(first)
+    assert data.X["spent"].iloc[0] == pytest.approx(expected)
+    assert data.X["share"].iloc[0] == pytest.approx(round(X["x1"].iloc[0] * 100, 1))
+    assert np.isnan(data.X["spent"].iloc[7])
+    schema = data.schema()
+    pd.testing.assert_frame_equal(conform(X.iloc[:9], schema), data.X.iloc[:9], check_dtype=False)
+    plain = conform(X.iloc[:2].assign(spent=["1200", "$1,200,000.5"]), schema)
+    assert plain["spent"].tolist() == [1200.0, 1_200_000.5]
+    with pytest.raises(SchemaError, match=r"'spent' was numeric in training but holds .*'1,2'"):
+        conform(X.iloc[:2].assign(spent=["$3", "1,2"]), schema)
+    named = validate(X, y, categorical_features=["spent", "comma_decimal"])
+    assert named.categorical == ["spent", "comma_decimal"]  # named text stays text

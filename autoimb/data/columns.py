@@ -1,5 +1,7 @@
 """Columns that are neither plain numbers nor reusable categories.
 
+Numbers written as exports and spreadsheets write them ("$1,234.50", "12%") are read as
+numbers; as text they would be category codes, nearly all different and unseen on new rows.
 Dates become numbers a model can split on (the instant, and the parts of it that vary: month,
 weekday, hour), the same way in training and at prediction. Text whose values are (almost)
 never repeated, such as identifiers, free text or unparsed timestamps, is left out: category
@@ -8,6 +10,7 @@ codes for it are arbitrary in training and all unseen on new rows.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -20,6 +23,46 @@ DATE_PARTS = ("month", "weekday", "hour")
 DISTINCT_SHARE = 0.99
 MIN_IDENTIFIER_ROWS = 20
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+# A currency sign, thousands grouped by commas, a percent sign. A comma decimal ("1,5") is not
+# a number here: "1,500" could be either, and grouping is the reading exports mean by it.
+_FORMATTED = re.compile(r"[-+]?[$€£¥]?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?%?")
+_MARKS = re.compile(r"[\s$€£¥,%]")
+
+
+def as_numbers(series: pd.Series) -> pd.Series:
+    """The column's values as floats, formatted numbers read without their signs and commas;
+    any other text is NaN (a caller that must refuse it compares with the present values)."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return series.astype(float)
+    text = series.map(lambda v: _MARKS.sub("", v) if isinstance(v, str) else v)
+    formatted = series.map(lambda v: isinstance(v, str) and _is_formatted(v)).astype(bool)
+    return pd.to_numeric(text.where(formatted, series), errors="coerce").astype(float)
+
+
+def _is_formatted(text: str) -> bool:
+    return _FORMATTED.fullmatch(re.sub(r"\s+", "", text)) is not None
+
+
+def formatted_numbers(frame: pd.DataFrame, skip: set[str]) -> list[str]:
+    """The text columns every present value of which is a number, some of them formatted
+    (plain numbers as text are numbers already)."""
+    found = []
+    for column in frame.columns:
+        series = frame[column]
+        if column in skip or not (
+            pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+        ):
+            continue
+        present = series.dropna()
+        if present.empty or not all(
+            isinstance(v, str) and _is_formatted(v) for v in present.iloc[:100]
+        ):
+            continue  # most text is told apart on its first values
+        if not all(isinstance(v, str) and _is_formatted(v) for v in present):
+            continue
+        if pd.to_numeric(present, errors="coerce").isna().any():
+            found.append(column)
+    return found
 
 
 def _parse(series: pd.Series) -> pd.Series:

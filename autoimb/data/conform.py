@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoimb.data.columns import expand_dates
+from autoimb.data.columns import as_numbers, expand_dates
 from autoimb.data.dataset import as_category_strings, as_frame, infinite_values
 from autoimb.exceptions import SchemaError
 
@@ -63,7 +63,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             )
         frame[column] = as_category_strings(series)
     for column in schema["numeric"]:
-        values = pd.to_numeric(frame[column], errors="coerce")
+        values = as_numbers(frame[column])
         bad = values.isna() & frame[column].notna()
         if bad.any():
             example = frame[column][bad].iloc[0]
