@@ -265,6 +265,20 @@ def test_shipped_data_set_names_stand_for_files(monkeypatch, tmp_path):
     assert _stem("yeast4") == "yeast4" and _stem("dir/data.csv.gz") == "data"
 
 
+@pytest.mark.parametrize(
+    ("sep", "decimal", "name"),
+    [(";", ",", "europe.csv"), ("|", ".", "pipes.csv.gz"), ("\t", ".", "tabs.txt")],
+)
+def test_a_file_separated_otherwise_than_by_commas_is_read_whole(tmp_path, sep, decimal, name):
+    """A spreadsheet's CSV in much of Europe separates fields by ";" and writes "2,5"."""
+    from autoimb.data.files import read_table
+
+    frame = datasets.load("ecoli1").assign(note="a, b")
+    path = tmp_path / name
+    frame.to_csv(path, sep=sep, decimal=decimal, index=False)
+    pd.testing.assert_frame_equal(read_table(str(path)), frame)
+
+
 def trial(number: int, state: str, value: float | None = None, **attrs):
     config = {"model": {"name": "lightgbm"}, "resampler": {"name": "smote"}}
     return SimpleNamespace(

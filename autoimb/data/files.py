@@ -39,8 +39,13 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         if parquet:
             frame = pd.read_parquet(path)
         else:
-            sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
-            frame = pd.read_csv(path, sep=sep, na_values=na_values, low_memory=False)
+            sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else _separator(path)
+            # Where ";" separates fields, "," is the decimal mark (spreadsheets in much of
+            # Europe write CSV so); a number written with "." is still read, later, from text.
+            decimal = "," if sep == ";" else "."
+            frame = pd.read_csv(
+                path, sep=sep, decimal=decimal, na_values=na_values, low_memory=False
+            )
     except pd.errors.EmptyDataError:
         raise AutoImbError(f"{source} is empty: no header, no rows.") from None
     except Exception as exc:  # any failure to parse the file is a problem with the input
@@ -49,6 +54,16 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
     if len(frame) == 0:
         raise AutoImbError(f"{source} has no rows.")
     return frame
+
+
+def _separator(path: Path) -> str:
+    """The field separator: a comma, unless the header is one field holding ";", a tab or "|"."""
+    import pandas as pd
+
+    header = pd.read_csv(path, nrows=0).columns
+    if len(header) != 1:
+        return ","
+    return next((sep for sep in (";", "\t", "|") if sep in str(header[0])), ",")
 
 
 class Columns(NamedTuple):
