@@ -279,6 +279,16 @@ def test_a_file_separated_otherwise_than_by_commas_is_read_whole(tmp_path, sep, 
     pd.testing.assert_frame_equal(read_table(str(path)), frame)
 
 
+@pytest.mark.parametrize("name", ["data.xlsx", "data.json"])
+def test_a_workbook_or_json_file_is_refused_with_the_fix(tmp_path, name):
+    from autoimb.data.files import read_table
+
+    path = tmp_path / name
+    datasets.load("ecoli1").to_json(path, orient="records")  # the content does not matter
+    with pytest.raises(autoimb.AutoImbError, match="does not read; save the table as CSV"):
+        read_table(str(path))
+
+
 def trial(number: int, state: str, value: float | None = None, **attrs):
     config = {"model": {"name": "lightgbm"}, "resampler": {"name": "smote"}}
     return SimpleNamespace(

@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq", ".gz", ".bz2", ".zip", ".xz", ".zst"}
+# Files a user may well pass that are not tables in text: read as CSV they give nonsense.
+_OTHER_FORMATS = {
+    ".xlsx": "an Excel workbook",
+    ".xlsm": "an Excel workbook",
+    ".xls": "an Excel workbook",
+    ".ods": "a spreadsheet",
+    ".json": "JSON",
+    ".jsonl": "JSON",
+    ".feather": "a Feather file",
+    ".pkl": "a pickle",
+    ".pickle": "a pickle",
+}
 
 
 def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFrame:
@@ -34,6 +46,11 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         )
     if path.is_dir():
         raise AutoImbError(f"{source} is a directory; give a CSV or Parquet file.")
+    if kind := _OTHER_FORMATS.get(path.suffix.lower()):
+        raise AutoImbError(
+            f"{source} is {kind}, which autoimb does not read; save the table as CSV or Parquet "
+            "and pass that file."
+        )
     parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
         if parquet:
