@@ -131,3 +131,20 @@ def test_numbers_written_with_currency_commas_or_percent_are_numbers(small_binar
         conform(X.iloc[:2].assign(spent=["$3", "1,2"]), schema)
     named = validate(X, y, categorical_features=["spent", "comma_decimal"])
     assert named.categorical == ["spent", "comma_decimal"]  # named text stays text
+
+
+def test_missing_value_markers_in_a_column_of_numbers_are_missing(small_binary) -> None:
+    """UCI's files write "?" for a missing value, spreadsheets "-" or "n/a"; a column of text
+    keeps them as categories."""
+    X, y = small_binary
+    dose = X["x0"].map(lambda v: f"{v:.3f}").astype(object)
+    dose.iloc[[2, 9]] = "?"
+    dose.iloc[11] = " N/A "
+    colour = pd.Series(np.where(X["x1"] > 0.5, "red", "?"), index=X.index)
+    data = validate(X.assign(dose=dose, colour=colour), y)
+    assert "dose" in data.numeric and data.X["dose"].isna().sum() == 3
+    assert data.categorical == ["colour"] and "?" in set(data.X["colour"])
+    new = conform(X.iloc[:3].assign(dose=["-", "0.5", "unknown"], colour="red"), data.schema())
+    assert new["dose"].isna().tolist() == [True, False, True]
+    with pytest.raises(SchemaError, match="'dose' was numeric in training but holds"):
+        conform(X.iloc[:1].assign(dose=["lots"], colour="red"), data.schema())

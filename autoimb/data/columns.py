@@ -1,7 +1,8 @@
 """Columns that are neither plain numbers nor reusable categories.
 
-Numbers written as exports and spreadsheets write them ("$1,234.50", "12%") are read as
-numbers; as text they would be category codes, nearly all different and unseen on new rows.
+Numbers written as exports and spreadsheets write them ("$1,234.50", "12%", "?" for a missing
+value) are read as numbers; as text they would be category codes, nearly all different and
+unseen on new rows.
 Dates become numbers a model can split on (the instant, and the parts of it that vary: month,
 weekday, hour), the same way in training and at prediction. Text whose values are (almost)
 never repeated, such as identifiers, free text or unparsed timestamps, is left out: category
@@ -27,6 +28,25 @@ _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 # a number here: "1,500" could be either, and grouping is the reading exports mean by it.
 _FORMATTED = re.compile(r"[-+]?[$€£¥]?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?%?")
 _MARKS = re.compile(r"[\s$€£¥,%]")
+# Written for a missing value in a column of numbers (UCI's "?", a spreadsheet's "-"); in a
+# column of text they are categories like any other.
+MISSING_MARKERS = frozenset(
+    {"?", "-", "--", ".", "na", "n/a", "#n/a", "nan", "null", "none", "missing", "unknown"}
+)
+
+
+def without_markers(series: pd.Series) -> pd.Series:
+    """The column with its missing-value markers missing."""
+    if not _is_text(series):
+        return series
+    marked = series.map(
+        lambda v: isinstance(v, str) and v.strip().lower() in MISSING_MARKERS
+    ).astype(bool)
+    return series.mask(marked) if marked.any() else series
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
 
 
 def as_numbers(series: pd.Series) -> pd.Series:
@@ -43,16 +63,14 @@ def _is_formatted(text: str) -> bool:
     return _FORMATTED.fullmatch(re.sub(r"\s+", "", text)) is not None
 
 
-def formatted_numbers(frame: pd.DataFrame, skip: set[str]) -> list[str]:
-    """The text columns every present value of which is a number, some of them formatted
-    (plain numbers as text are numbers already)."""
+def number_columns(frame: pd.DataFrame, skip: set[str]) -> list[str]:
+    """The text columns that hold numbers only, besides missing-value markers, and that
+    plain number parsing would not read: some formatted or some markers."""
     found = []
     for column in frame.columns:
-        series = frame[column]
-        if column in skip or not (
-            pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
-        ):
+        if column in skip or not _is_text(frame[column]):
             continue
+        series = without_markers(frame[column])
         present = series.dropna()
         if present.empty or not all(
             isinstance(v, str) and _is_formatted(v) for v in present.iloc[:100]
@@ -60,7 +78,8 @@ def formatted_numbers(frame: pd.DataFrame, skip: set[str]) -> list[str]:
             continue  # most text is told apart on its first values
         if not all(isinstance(v, str) and _is_formatted(v) for v in present):
             continue
-        if pd.to_numeric(present, errors="coerce").isna().any():
+        marked = series.isna().sum() > frame[column].isna().sum()
+        if marked or pd.to_numeric(present, errors="coerce").isna().any():
             found.append(column)
     return found
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoimb.data.columns import as_numbers, expand_dates
+from autoimb.data.columns import as_numbers, expand_dates, without_markers
 from autoimb.data.dataset import as_category_strings, as_frame, infinite_values
 from autoimb.exceptions import SchemaError
 
@@ -63,10 +63,11 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             )
         frame[column] = as_category_strings(series)
     for column in schema["numeric"]:
-        values = as_numbers(frame[column])
-        bad = values.isna() & frame[column].notna()
+        series = without_markers(frame[column])
+        values = as_numbers(series)
+        bad = values.isna() & series.notna()
         if bad.any():
-            example = frame[column][bad].iloc[0]
+            example = series[bad].iloc[0]
             raise SchemaError(
                 f"column {column!r} was numeric in training but holds non-numeric values now "
                 f"(e.g. {example!r}); fix the column's values or its type."
