@@ -1,0 +1,66 @@
+"""autoimb now against an earlier run of itself and the peers, on the rows of quality.py CSVs.
+
+A rerun of autoimb alone (``quality.py --methods autoimb --out now.csv``) is compared with the
+autoimb and peer rows of an earlier CSV (by default ``results/quality.csv``) on the data sets
+both hold, a set's score being its mean over the outer folds both ran; Wilcoxon over sets,
+differences under 0.001 counted as ties.
+
+    python benchmarks/versus.py benchmarks/results/quality_6c020b0_f1_10s.csv --metric f1
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import wilcoxon
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _keel import ROOT
+from _markdown import table
+from anytime import TIE, load
+
+NOW = "autoimb now"
+
+
+def compare(now: Sequence[Path], before: Path, metric: str, budget: float) -> str:
+    fresh = load(now).assign(method=NOW)
+    frame = pd.concat([load([before]), fresh], ignore_index=True)
+    frame = frame[(frame["metric"] == metric) & (frame["budget"] == budget)]
+    folds = fresh[fresh["metric"] == metric][["dataset", "fold"]].drop_duplicates()
+    frame = frame.merge(folds, on=["dataset", "fold"])
+    wide = frame.groupby(["dataset", "method"])["score"].mean().unstack().dropna()
+    ranks = wide.rank(axis=1, ascending=False).mean().sort_values()
+    means = [[m, f"{wide[m].mean():.4f}", f"{ranks[m]:.2f}"] for m in ranks.index]
+    paired = []
+    for other in [m for m in ranks.index if m != NOW]:
+        diff = wide[NOW] - wide[other]
+        moved = diff[diff.abs() > TIE]
+        p = wilcoxon(moved).pvalue if len(moved) >= 5 else float("nan")
+        counts = f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}"
+        paired.append([other, f"{diff.mean():+.4f}", counts, f"{p:.2g}"])
+    return "\n".join(
+        [
+            f"{metric}, {budget:g} s, {len(wide)} sets × {len(folds) / len(wide):.3g} folds\n",
+            table(["method", "mean", "mean rank"], means),
+            "",
+            table([f"{NOW} against", "difference", "better/tie/worse", "Wilcoxon p"], paired),
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("now", nargs="+", type=Path, help="quality.py CSVs of the rerun")
+    parser.add_argument("--before", type=Path, default=ROOT / "benchmarks/results/quality.csv")
+    parser.add_argument("--metric", default="f1")
+    parser.add_argument("--budget", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    print(compare(args.now, args.before, args.metric, args.budget))
+
+
+if __name__ == "__main__":
+    main()
