@@ -79,6 +79,12 @@ def test_quality_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
     assert len(pd.read_csv(tmp_path / "quality.csv")) == len(frame)
     assert " fold " not in out
 
+    # A rerun against the run itself: every set tied with the autoimb it is.
+    csv = str(tmp_path / "quality.csv")
+    out = run_script("versus.py", csv, "--before", csv, "--budget", "2")
+    assert f"{len(DATASETS)} sets × 3 folds" in out
+    assert f"| autoimb | +0.0000 | 0/{len(DATASETS)}/0 | nan |" in out
+
     # The honesty summary reads the same CSV: gap, interval coverage, calibration.
     details = autoimb.detail.map(json.loads)
     assert all(d["interval_low"] <= d["interval_high"] for d in details)
@@ -172,6 +178,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "selection.py",
         "selection_cost.py",
         "fold_bagging.py",
+        "versus.py",
     ],
 )
 def test_help(script: str) -> None:
