@@ -120,15 +120,26 @@ def _weighted_scorer(
             )
 
         return _Scorer(threshold, rows.shape[0])
-    if n_classes == 2 and metric.ranking_fn is not None:
-        order = np.argsort(p_[:, pos], kind="mergesort")[::-1]
-        s = p_[order, pos]
+    # A binary score ranks the positive class; a multi-class one is the mean over the classes,
+    # one against the rest (as Metric.score_proba), each class's rows sorted once.
+    scored = [pos] if n_classes == 2 else list(range(n_classes))
+    curves = []
+    for c in scored:
+        order = np.argsort(p_[:, c], kind="mergesort")[::-1]
+        s = p_[order, c]
         ends = np.r_[np.flatnonzero(np.diff(s)), s.shape[0] - 1]
-        is_pos = (y_ == pos)[order]
-        rank_fn = metric.ranking_fn
-        curve = _curve_scorer(metric.name, is_pos, ends)
+        curve = _curve_scorer(metric.name, (y_ == c)[order], ends)
         if curve is not None:
-            return _Scorer(lambda counts: curve(w_[order] * counts[order]), rows.shape[0])
+            curves.append((order, curve))
+    if len(curves) == len(scored):
+
+        def by_curves(counts: np.ndarray) -> float:
+            weights = w_ * counts
+            return float(np.mean([curve(weights[order]) for order, curve in curves]))
+
+        return _Scorer(by_curves, rows.shape[0])
+    if n_classes == 2 and metric.ranking_fn is not None:
+        rank_fn = metric.ranking_fn
         return _Scorer(
             lambda counts: float(rank_fn(y_ == pos, p_[:, pos], w_ * counts)), rows.shape[0]
         )
