@@ -1,9 +1,9 @@
 """autoimb now against an earlier run of itself and the peers, on the rows of quality.py CSVs.
 
 A rerun of autoimb alone (``quality.py --methods autoimb --out now.csv``) is compared with the
-autoimb and peer rows of an earlier CSV (by default ``results/quality.csv``) on the data sets
-both hold, a set's score being its mean over the outer folds both ran; Wilcoxon over sets,
-differences under 0.001 counted as ties.
+autoimb, AutoML peer and fixed recipe rows of an earlier CSV (by default
+``results/quality.csv``) on the data sets all of them hold, a set's score being its mean over
+the outer folds; Wilcoxon over sets, differences under 0.001 counted as ties.
 
     python benchmarks/versus.py benchmarks/results/quality_6c020b0_f1_10s.csv --metric f1
 """
@@ -27,12 +27,16 @@ NOW = "autoimb now"
 
 
 def compare(now: Sequence[Path], before: Path, metric: str, budget: float) -> str:
-    fresh = load(now).assign(method=NOW)
+    fresh = load(now)
+    fresh = fresh[fresh["method"] == "autoimb"].assign(method=NOW)
     frame = pd.concat([load([before]), fresh], ignore_index=True)
-    frame = frame[(frame["metric"] == metric) & (frame["budget"] == budget)]
+    # The fixed recipes have no budget: their rows stand at every budget.
+    timed = (frame["budget"] == budget) | frame["budget"].isna()
+    frame = frame[(frame["metric"] == metric) & timed]
     folds = fresh[fresh["metric"] == metric][["dataset", "fold"]].drop_duplicates()
     frame = frame.merge(folds, on=["dataset", "fold"])
     wide = frame.groupby(["dataset", "method"])["score"].mean().unstack().dropna()
+    shared = folds["dataset"].isin(wide.index).sum()  # the outer folds behind those sets
     ranks = wide.rank(axis=1, ascending=False).mean().sort_values()
     means = [[m, f"{wide[m].mean():.4f}", f"{ranks[m]:.2f}"] for m in ranks.index]
     paired = []
@@ -44,7 +48,7 @@ def compare(now: Sequence[Path], before: Path, metric: str, budget: float) -> st
         paired.append([other, f"{diff.mean():+.4f}", counts, f"{p:.2g}"])
     return "\n".join(
         [
-            f"{metric}, {budget:g} s, {len(wide)} sets × {len(folds) / len(wide):.3g} folds\n",
+            f"{metric}, {budget:g} s, {len(wide)} sets × {shared / len(wide):.3g} folds\n",
             table(["method", "mean", "mean rank"], means),
             "",
             table([f"{NOW} against", "difference", "better/tie/worse", "Wilcoxon p"], paired),
