@@ -229,9 +229,15 @@ def test_a_trial_cut_by_ctrl_c_is_queued_again(tmp_path) -> None:
         if error:
             trial.set_user_attr("error", error)
         study.tell(trial, state=TrialState.FAIL)
+    # Cut while the sampler drew it: no owner named, no strategy recorded yet.
+    drawing = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    study.tell(drawing, state=TrialState.FAIL)
     requeue_interrupted(study, worker_id(), since)
     waiting = [t for t in study.trials if t.state == TrialState.WAITING]
-    assert [t.params for t in waiting] == [study.trials[0].params]  # not the failed strategy
+    # Not the failed strategy; both cut ones, with their parameters.
+    assert [t.params for t in waiting] == [study.trials[0].params, study.trials[2].params]
+    requeue_interrupted(study, "another-host:1", since)  # asked again: nothing queued twice
+    assert sum(t.state == TrialState.WAITING for t in study.trials) == 2
 
 
 def test_ctrl_c_inside_the_journal_lock_release_is_still_ctrl_c(small_binary, monkeypatch) -> None:

@@ -98,7 +98,10 @@ def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bo
 
 def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetime) -> None:
     """Queue again the trials Ctrl-C cut: Optuna has already failed them, with no error of
-    their own (a strategy that failed records its error), so they are told apart by that."""
+    their own (a strategy that failed records its error), so they are told apart by that.
+    Ctrl-C can land before the objective names the trial's owner or records its strategy
+    (while the sampler draws it): a nameless one started since ``since`` is this process's,
+    and goes back with the parameters drawn so far (the sampler draws the rest)."""
     retry = _retry_once()
     trials = study.get_trials(deepcopy=False)
     queued = {t.system_attrs.get("failed_trial") for t in trials}
@@ -106,12 +109,12 @@ def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetim
         cut = (
             trial.state == TrialState.FAIL
             and trial.number not in queued
-            and trial.user_attrs.get("worker") == owner
+            and trial.user_attrs.get("worker", owner) == owner
             and "error" not in trial.user_attrs
             and trial.datetime_start is not None
             and trial.datetime_start >= since
         )
-        if cut and "config" in trial.user_attrs:
+        if cut:
             retry(study, trial)
             logger.info("trial %d was cut by Ctrl-C: queued again", trial.number)
 
