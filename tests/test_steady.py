@@ -78,6 +78,10 @@ def test_a_second_split_can_overturn_a_lucky_lead() -> None:
     agree = {n: Candidate(n, c.value, c.fold_scores, c.steady, 0.0) for n, c in first.items()}
     assert choose_pooled([first, agree], F1, standard_errors=1.0) == CLOSE.number
     assert choose_pooled([first, agree], F1, standard_errors=0.0) == BEST.number
+    # One split is chosen on as it is: the trials' own scores, as choose_steadily does.
+    lucky = {0: Candidate(0, 0.75, [0.9, 0.9, 0.9, 0.3, 0.3], steady=0.7, seconds=0.0),
+             1: Candidate(1, 0.74, [0.7, 0.7, 0.7, 0.7, 0.7], steady=0.7, seconds=0.0)}  # fmt: skip
+    assert choose_pooled([lucky], F1, standard_errors=0.0) == 0  # its folds' mean is 0.66
 
 
 @pytest.fixture(scope="module")

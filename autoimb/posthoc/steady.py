@@ -124,7 +124,10 @@ def choose_pooled(
     splits: Sequence[Mapping[int, Candidate]], metric: Metric, *, standard_errors: float
 ) -> int:
     """:func:`choose_steadily` on the fold scores of several splits pooled, among the trials
-    measured on all of them; the steady score is the mean of the splits'."""
+    measured on all of them; the steady score is the mean of the splits'. One split is chosen
+    on as it is (its trials' own scores, not their folds' mean)."""
+    if len(splits) == 1:
+        return choose_steadily(list(splits[0].values()), metric, standard_errors=standard_errors)
     pooled = []
     for number in sorted(set.intersection(*(set(split) for split in splits))):
         measured = [split[number] for split in splits]
