@@ -95,12 +95,11 @@ def _measure(
     }
     own = evaluate(strategy, cv, metric, **options)
     agains = [evaluate(strategy, split, metric, **options) for split in fresh]
-    again = agains[0]
     model = StrategyPipeline(strategy, data.schema(), random_state=seed, n_threads=1)
     proba = model.fit(data.X, data.y, data.sample_weight).predict_proba(X_test)
     pooled, _ = choose_decision(
         np.concatenate([data.y, data.y]),
-        np.vstack([own.oof, again.oof]),
+        np.vstack([own.oof, agains[0].oof]),
         metric,
         pos_label=data.pos_label,
     )
@@ -114,12 +113,9 @@ def _measure(
         "seconds": float(trial.user_attrs.get("seconds", 0.0)),
         "finished_at": trial.datetime_complete.timestamp(),
         "own_value": own.value,
-        "fresh_value": again.value,
-        "fresh_fold_scores": json.dumps([float(s) for s in again.fold_scores]),
-        "fresh_steady": steady_score(data.y, again.oof, pos_label=data.pos_label),
         **{
-            f"fresh{k}_{key}": value
-            for k, later in enumerate(agains[1:], start=2)
+            f"fresh{'' if k == 1 else k}_{key}": value
+            for k, later in enumerate(agains, start=1)
             for key, value in (
                 ("value", later.value),
                 ("fold_scores", json.dumps([float(s) for s in later.fold_scores])),
@@ -310,6 +306,14 @@ def _raced(
     return rule
 
 
+# Repeated cross-validation of the contenders: two or three fresh splits pooled; only CSVs
+# measured on three fresh splits have the columns for them.
+REPEATED: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "race_2fresh": _raced(3, with_pick=True, splits=("", "fresh_", "fresh2_")),
+    "race_3fresh": _raced(3, with_pick=True, splits=("", "fresh_", "fresh2_", "fresh3_")),
+    "race_fresh_pair": _raced(3, with_pick=True, splits=("fresh_", "fresh2_")),
+    "race6_3fresh": _raced(6, with_pick=True, splits=("", "fresh_", "fresh2_", "fresh3_")),
+}
 RULES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "best": _best,
     "steady": lambda seen: seen.loc[seen.steady_pick].iloc[0],
@@ -318,17 +322,11 @@ RULES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "race_top6": _raced(6, with_pick=False),
     "race3_fresh_only": _race(3, lambda r: r.fresh_value),
     "race3_ap": _race(3, _pooled_steady),
-    # Repeated cross-validation of the contenders: two or three fresh splits pooled.
-    "race_2fresh": _raced(3, with_pick=True, splits=("", "fresh_", "fresh2_")),
-    "race_3fresh": _raced(3, with_pick=True, splits=("", "fresh_", "fresh2_", "fresh3_")),
-    "race_fresh_pair": _raced(3, with_pick=True, splits=("fresh_", "fresh2_")),
-    "race6_3fresh": _raced(6, with_pick=True, splits=("", "fresh_", "fresh2_", "fresh3_")),
+    **REPEATED,
     "steady_2se": _steady_within(2.0),
     "best_ap": lambda seen: seen.loc[seen.steady.idxmax()],
     "oracle": lambda seen: seen.loc[seen.test.idxmax()],
 }
-
-REPEATED = {"race_2fresh", "race_3fresh", "race_fresh_pair", "race6_3fresh"}
 
 
 def replay(frame: pd.DataFrame) -> pd.DataFrame:

@@ -63,24 +63,20 @@ def _is_formatted(text: str) -> bool:
     return _FORMATTED.fullmatch(re.sub(r"\s+", "", text)) is not None
 
 
-def number_columns(frame: pd.DataFrame, skip: set[str]) -> list[str]:
+def read_numbers(frame: pd.DataFrame, skip: set[str]) -> dict[str, pd.Series]:
     """The text columns that hold numbers only, besides missing-value markers, and that
-    plain number parsing would not read: some formatted or some markers."""
-    found = []
+    plain number parsing would not read (some formatted or some markers), as numbers."""
+    found = {}
     for column in frame.columns:
         if column in skip or not _is_text(frame[column]):
             continue
         series = without_markers(frame[column])
         present = series.dropna()
-        if present.empty or not all(
-            isinstance(v, str) and _is_formatted(v) for v in present.iloc[:100]
-        ):
-            continue  # most text is told apart on its first values
-        if not all(isinstance(v, str) and _is_formatted(v) for v in present):
-            continue
+        if present.empty or not all(isinstance(v, str) and _is_formatted(v) for v in present):
+            continue  # text is told apart at its first value that is no number
         marked = series.isna().sum() > frame[column].isna().sum()
         if marked or pd.to_numeric(present, errors="coerce").isna().any():
-            found.append(column)
+            found[column] = as_numbers(series)
     return found
 
 

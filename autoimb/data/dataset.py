@@ -313,8 +313,8 @@ def validate(
 
     inputs = list(frame.columns)
     named = None if categorical_features == "auto" else _named(frame, categorical_features)
-    for column in column_kinds.number_columns(frame, skip=set(named or ())):
-        frame[column] = column_kinds.as_numbers(column_kinds.without_markers(frame[column]))
+    for column, numbers in column_kinds.read_numbers(frame, skip=set(named or ())).items():
+        frame[column] = numbers
     dates = column_kinds.find_dates(frame, skip=set(named or ()))
     frame = column_kinds.expand_dates(frame, dates)
     categorical = (
