@@ -240,6 +240,26 @@ def test_a_trial_cut_by_ctrl_c_is_queued_again(tmp_path) -> None:
     assert sum(t.state == TrialState.WAITING for t in study.trials) == 2
 
 
+def test_a_queued_strategy_cut_before_its_first_parameter_comes_back_as_itself(tmp_path) -> None:
+    """A baseline or portfolio trial cut before it drew anything has no parameters of its own;
+    queued again, it still carries the strategy it was queued with, not a fresh draw."""
+    import datetime
+
+    from autoimb.engine.storage import requeue_interrupted, worker_id
+
+    study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
+    since = datetime.datetime.now() - datetime.timedelta(seconds=1)
+    study.enqueue_trial({"model": "lightgbm", "model.lightgbm.num_leaves": 7})
+    cut = study.ask()
+    assert cut.params == {}
+    study.tell(cut, state=TrialState.FAIL)
+    requeue_interrupted(study, worker_id(), since)
+    again = study.ask()
+    assert again.number != cut.number
+    assert again.suggest_categorical("model", ["random_forest", "lightgbm"]) == "lightgbm"
+    assert again.suggest_int("model.lightgbm.num_leaves", 2, 256) == 7
+
+
 def test_ctrl_c_inside_the_journal_lock_release_is_still_ctrl_c(small_binary, monkeypatch) -> None:
     """The journal lock's clean-up can turn Ctrl-C into a missing-file error; it is mapped back."""
 
