@@ -279,6 +279,21 @@ def test_a_file_separated_otherwise_than_by_commas_is_read_whole(tmp_path, sep, 
     pd.testing.assert_frame_equal(read_table(str(path)), frame)
 
 
+def test_a_comma_decimal_file_reads_thousands_grouped_by_dots(tmp_path):
+    """In a ";" file, "1.234,50 €" is 1234.5; a column with "1.5" in it is no such number."""
+    from autoimb.data.files import read_table
+
+    path = tmp_path / "europe.csv"
+    path.write_text(
+        "amount;share;version;y\n1.234,50 €;12,5 %;1.5;0\n-12.000;?;2.10;1\n7,25;3 %;3;0\n",
+        encoding="utf-8",
+    )
+    frame = read_table(str(path))
+    assert frame["amount"].tolist() == [1234.5, -12000.0, 7.25]
+    assert frame["share"].iloc[[0, 2]].tolist() == [12.5, 3.0] and np.isnan(frame["share"][1])
+    assert frame["version"].tolist() == ["1.5", "2.10", "3"]
+
+
 @pytest.mark.parametrize("name", ["data.xlsx", "data.json"])
 def test_a_workbook_or_json_file_is_refused_with_the_fix(tmp_path, name):
     from autoimb.data.files import read_table

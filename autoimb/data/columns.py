@@ -37,7 +37,7 @@ MISSING_MARKERS = frozenset(
 
 def without_markers(series: pd.Series) -> pd.Series:
     """The column with its missing-value markers missing."""
-    if not _is_text(series):
+    if not is_text(series):
         return series
     marked = series.map(
         lambda v: isinstance(v, str) and v.strip().lower() in MISSING_MARKERS
@@ -45,7 +45,7 @@ def without_markers(series: pd.Series) -> pd.Series:
     return series.mask(marked) if marked.any() else series
 
 
-def _is_text(series: pd.Series) -> bool:
+def is_text(series: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
 
 
@@ -68,7 +68,7 @@ def read_numbers(frame: pd.DataFrame, skip: set[str]) -> dict[str, pd.Series]:
     plain number parsing would not read (some formatted or some markers), as numbers."""
     found = {}
     for column in frame.columns:
-        if column in skip or not _is_text(frame[column]):
+        if column in skip or not is_text(frame[column]):
             continue
         series = without_markers(frame[column])
         present = series.dropna()

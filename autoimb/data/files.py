@@ -7,6 +7,7 @@ column and list the ones there are.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -70,6 +71,30 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
     if len(frame) == 0:
         raise AutoImbError(f"{source} has no rows.")
+    return _with_grouped_numbers(frame) if not parquet and decimal == "," else frame
+
+
+# With "," as the decimal mark, "." groups thousands: "1.234,50", "-12.000", "1.234,50 €".
+# Only groups of three digits: "1.5" is no such number and leaves its column text.
+_GROUPED = re.compile(r"[-+]?[$€£]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[$€£%])?")
+
+
+def _with_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns of a comma-decimal file whose values are all numbers so written, as numbers."""
+    import pandas as pd
+
+    from autoimb.data.columns import is_text, without_markers
+
+    for column in frame.columns:
+        if not is_text(frame[column]):
+            continue
+        series = without_markers(frame[column])
+        present = series.dropna()
+        compact = present.map(lambda v: re.sub(r"\s+", "", v) if isinstance(v, str) else "")
+        if present.empty or not all(_GROUPED.fullmatch(v) for v in compact):
+            continue
+        plain = compact.str.replace(r"[.$€£%]", "", regex=True).str.replace(",", ".")
+        frame[column] = pd.to_numeric(plain, errors="coerce").reindex(series.index)
     return frame
 
 
