@@ -280,18 +280,19 @@ def test_a_file_separated_otherwise_than_by_commas_is_read_whole(tmp_path, sep, 
 
 
 def test_a_comma_decimal_file_reads_thousands_grouped_by_dots(tmp_path):
-    """In a ";" file, "1.234,50 €" is 1234.5; a column with "1.5" in it is no such number."""
+    """In a ";" file, "1.234,50 €" is 1234.5; a column with "1.5" or "0.125" is no such number."""
     from autoimb.data.files import read_table
 
     path = tmp_path / "europe.csv"
     path.write_text(
-        "amount;share;version;y\n1.234,50 €;12,5 %;1.5;0\n-12.000;?;2.10;1\n7,25;3 %;3;0\n",
+        "amount;share;version;p\n1.234,50 €;12,5 %;1.5;0.125\n-12.000;?;2.10;1.250\n7,25;3 %;3;0.500\n",
         encoding="utf-8",
     )
     frame = read_table(str(path))
     assert frame["amount"].tolist() == [1234.5, -12000.0, 7.25]
     assert frame["share"].iloc[[0, 2]].tolist() == [12.5, 3.0] and np.isnan(frame["share"][1])
     assert frame["version"].tolist() == ["1.5", "2.10", "3"]
+    assert frame["p"].tolist() == ["0.125", "1.250", "0.500"]  # read later as 0.125, 1.25, 0.5
 
 
 @pytest.mark.parametrize("name", ["data.xlsx", "data.json"])

@@ -75,8 +75,9 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
 
 
 # With "," as the decimal mark, "." groups thousands: "1.234,50", "-12.000", "1.234,50 €".
-# Only groups of three digits: "1.5" is no such number and leaves its column text.
-_GROUPED = re.compile(r"[-+]?[$€£]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[$€£%])?")
+# Only groups of three digits after a leading 1-999: "1.5" and "0.125" are no such numbers and
+# leave their column text.
+_GROUPED = re.compile(r"[-+]?[$€£]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[$€£%])?")
 
 
 def _with_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
