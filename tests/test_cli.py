@@ -285,7 +285,8 @@ def test_a_comma_decimal_file_reads_thousands_grouped_by_dots(tmp_path):
 
     path = tmp_path / "europe.csv"
     path.write_text(
-        "amount;share;version;p\n1.234,50 €;12,5 %;1.5;0.125\n-12.000;?;2.10;1.250\n7,25;3 %;3;0.500\n",
+        "amount;share;version;p\n1.234,50 €;12,5 %;1.5;0.125\n"
+        "-12.000;?;2.10;1.250\n7,25;3 %;3;0.500\n",
         encoding="utf-8",
     )
     frame = read_table(str(path))
