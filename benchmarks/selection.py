@@ -76,9 +76,11 @@ def _measure(
     seed: int,
     X_test: Any,
     y_test: Any,
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """The trial again on its folds and on fresh ones, and refitted for the held-out rows;
-    the first fresh split's columns are ``fresh_*``, the k-th's ``fresh{k}_*``."""
+    the first fresh split's columns are ``fresh_*``, the k-th's ``fresh{k}_*``. ``kept``
+    receives the trial's out-of-fold and held-out probabilities, for replaying blends."""
     from autoimb import config
     from autoimb.engine.budget import row_budget
     from autoimb.engine.evaluate import evaluate
@@ -105,6 +107,8 @@ def _measure(
     )
     n_classes = proba.shape[1]
     codes = np.searchsorted(data.classes, y_test)
+    if kept is not None:
+        kept[trial.number] = (own.oof, proba)
     return {
         "trial": trial.number,
         "value": float(trial.value),
@@ -130,7 +134,14 @@ def _measure(
 
 
 def search_and_measure(
-    name: str, fold: int, metric_name: str, budget: float, early: float, split: tuple
+    name: str,
+    fold: int,
+    metric_name: str,
+    budget: float,
+    early: float,
+    split: tuple,
+    keep: Path | None = None,
+    fresh_splits: int = FRESH_SPLITS,
 ) -> list[dict[str, Any]]:
     import autoimb
     from autoimb.data.dataset import validate
@@ -162,7 +173,7 @@ def search_and_measure(
     cv = CrossValidation(
         data, folds_for_size(recorded_folds(attrs, None, len(y)), len(y)), random_state=seed
     )
-    fresh = [cv.resplit(seed + k) for k in range(1, FRESH_SPLITS + 1)]
+    fresh = [cv.resplit(seed + k) for k in range(1, fresh_splits + 1)]
     picks: set[int] = set()
     for horizon in (early, budget):
         seen = _finished_by(trials, start, horizon)
@@ -172,8 +183,9 @@ def search_and_measure(
         picks |= {t.number for t in top} | {_steady_pick(seen, metric)}
     by_number = {t.number: t for t in trials}
     rows = []
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for number in sorted(picks):
-        row = _measure(by_number[number], data, cv, fresh, metric, seed, X_test, y_test)
+        row = _measure(by_number[number], data, cv, fresh, metric, seed, X_test, y_test, kept)
         rows.append(
             {
                 "dataset": name,
@@ -192,6 +204,18 @@ def search_and_measure(
                 "search_seconds": seconds,
                 **row,
             }
+        )
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        numbers = sorted(kept)
+        np.savez_compressed(
+            keep / f"{name}_{fold}_{budget:g}.npz",
+            trials=np.asarray(numbers),
+            oof=np.stack([kept[n][0] for n in numbers]),
+            proba=np.stack([kept[n][1] for n in numbers]),
+            y=data.y,
+            y_test=np.searchsorted(data.classes, y_test),
+            scored=cv.scores(np.arange(len(data.y)))[0],
         )
     return rows
 
@@ -220,8 +244,9 @@ def run(args: argparse.Namespace) -> None:
                 with warnings.catch_warnings(), threadpool_limits(limits=1):
                     warnings.simplefilter("ignore")
                     rows = search_and_measure(
-                        name, fold, args.metric, args.budget, args.early, split
-                    )
+                        name, fold, args.metric, args.budget, args.early, split, args.keep,
+                        args.fresh_splits,
+                    )  # fmt: skip
             except Exception as exc:  # a failing search is reported and skipped
                 print(f"{name} fold {fold}: {type(exc).__name__}: {exc}", flush=True)
                 continue
@@ -356,6 +381,7 @@ def replay(frame: pd.DataFrame) -> pd.DataFrame:
                         "budget": budget,
                         "horizon": f"{seconds:g} s",
                         "rule": rule,
+                        "trial": int(chosen.trial),
                         "test": chosen.test,
                         "fresh_value": chosen.fresh_value,
                         "test_pooled": chosen.test_pooled,
@@ -416,6 +442,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     go.add_argument("--budget", type=float, default=60.0)
     go.add_argument("--early", type=float, default=10.0, help="the short budget replayed")
     go.add_argument("--out", type=Path, default=OUT)
+    go.add_argument("--fresh-splits", type=int, default=FRESH_SPLITS, help="at least 1")
+    go.add_argument(
+        "--keep", type=Path, help="folder for each search's candidates' probabilities (.npz)"
+    )
     go.add_argument("--data-dir", type=Path, default=KEEL)
     show = sub.add_parser("summary")
     show.add_argument(

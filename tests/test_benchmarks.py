@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -179,6 +180,8 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "selection_cost.py",
         "fold_bagging.py",
         "versus.py",
+        "anytime_lofo.py",
+        "blending.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -289,11 +292,12 @@ def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:
 
 
 def test_selection_replays_every_rule_on_measured_candidates(keel: Path, tmp_path: Path) -> None:
-    out = tmp_path / "selection.csv"
+    out, keep = tmp_path / "selection.csv", tmp_path / "keep"
     args = ["--datasets", "glass_0_6_vs_5", "--budget", "6", "--early", "3"]
     run_script(
-        "selection.py", "run", *args, "--data-dir", str(keel), "--out", str(out), timeout=240
-    )
+        "selection.py", "run", *args, "--data-dir", str(keel), "--out", str(out),
+        "--keep", str(keep), "--fresh-splits", "1", timeout=240,
+    )  # fmt: skip
     frame = pd.read_csv(out)
     assert len(frame) >= 1 and frame.test.between(0, 1).all()
     assert frame.fresh_value.notna().all() and (frame.budget == 6).all()
@@ -301,3 +305,8 @@ def test_selection_replays_every_rule_on_measured_candidates(keel: Path, tmp_pat
     assert "| race |" in text and "| oracle |" in text
     run_script("selection.py", "run", *args, "--data-dir", str(keel), "--out", str(out))
     assert len(pd.read_csv(out)) == len(frame)  # the search is in the CSV: not run again
+    kept = np.load(keep / "glass_0_6_vs_5_0_6.npz")
+    assert sorted(kept["trials"]) == sorted(frame.trial)
+    assert kept["proba"].shape[:2] == (len(frame), len(kept["y_test"]))
+    blended = run_script("blending.py", str(out), str(keep))
+    assert "| 6 s | blend_race | 1 |" in blended and "| 3 s | race | 1 |" in blended
