@@ -75,8 +75,10 @@ def blends(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
             ]  # fmt: skip
             race = mine[mine.rule == "race"].iloc[0]
             steady = mine[mine.rule == "steady"].test.iloc[0]
+            # What the search served (an ensemble of trials, maybe) is its whole budget's.
+            served = part["product"].iloc[0] if horizon == "budget" else np.nan
             row = {"dataset": name, "fold": fold, "horizon": f"{seconds:g} s",
-                   "race": race.test, "steady": steady}  # fmt: skip
+                   "race": race.test, "steady": steady, "served": served}  # fmt: skip
             for blend in BLENDS:
                 members = _members(seen, blend, int(race.trial))
                 row[blend] = _blend_score(keep, members, part.metric.iloc[0])
@@ -89,7 +91,9 @@ def summarise(scores: pd.DataFrame) -> str:
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for horizon, part in scores.groupby("horizon", sort=False):
         per_set = part.groupby("dataset").mean(numeric_only=True)
-        for rule in ["steady", "race", *BLENDS]:
+        for rule in ["served", "steady", "race", *BLENDS]:
+            if per_set[rule].isna().all():
+                continue
             diff = per_set[rule] - per_set["race"]
             moved = diff[diff.abs() > TIE]
             p = wilcoxon(moved).pvalue if len(moved) > 5 else float("nan")
