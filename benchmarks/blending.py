@@ -11,7 +11,11 @@ same candidates:
 
     python benchmarks/selection.py run --datasets ... --budget 60 --keep results/blend_keep \\
         --out results/selection_blend.csv
-    python benchmarks/blending.py results/selection_blend.csv results/blend_keep
+    python benchmarks/blending.py results/selection_blend.csv results/blend_keep \\
+        --out results/blending.csv
+
+The probabilities are too large to keep in the repository; ``--out`` keeps what the table
+is computed from.
 """
 
 from __future__ import annotations
@@ -82,6 +86,11 @@ def blends(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
             for blend in BLENDS:
                 members = _members(seen, blend, int(race.trial))
                 row[blend] = _blend_score(keep, members, part.metric.iloc[0])
+            # The served ensemble where the search chose one, else the blend of the six.
+            ensemble = part["product_winner"].iloc[0] == "ensemble"
+            row["ensemble_else_top6"] = (
+                np.nan if horizon != "budget" else served if ensemble else row["blend_top6"]
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -91,7 +100,7 @@ def summarise(scores: pd.DataFrame) -> str:
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for horizon, part in scores.groupby("horizon", sort=False):
         per_set = part.groupby("dataset").mean(numeric_only=True)
-        for rule in ["served", "steady", "race", *BLENDS]:
+        for rule in ["served", "steady", "race", *BLENDS, "ensemble_else_top6"]:
             if per_set[rule].isna().all():
                 continue
             diff = per_set[rule] - per_set["race"]
@@ -109,8 +118,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("csv", type=Path, help="selection.py's CSV")
     parser.add_argument("keep", type=Path, help="the folder given to selection.py's --keep")
+    parser.add_argument("--out", type=Path, help="CSV of each search's replayed scores")
     args = parser.parse_args(argv)
     scores = blends(pd.read_csv(args.csv), args.keep)
+    if args.out is not None:
+        scores.to_csv(args.out, index=False)
     print(summarise(scores))
 
 
