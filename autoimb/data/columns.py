@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from autoimb.exceptions import SchemaError
@@ -28,6 +29,11 @@ _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 # a number here: "1,500" could be either, and grouping is the reading exports mean by it.
 _FORMATTED = re.compile(r"[-+]?[$€£¥]?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?%?")
 _MARKS = re.compile(r"[\s$€£¥,%]")
+# In a file whose decimal mark is "," (read_numbers' decimal=","), "." groups thousands:
+# "1.234,50", "-12.000", "1.234,50 €". Only groups of three digits after a leading 1-999:
+# "1.5" and "0.125" are no such numbers and leave their column as it was.
+_GROUPED_BY_DOTS = re.compile(r"[-+]?[$€£]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[$€£%])?")
+_DOT_MARKS = re.compile(r"[\s.$€£%]")
 # Written for a missing value in a column of numbers (UCI's "?", a spreadsheet's "-"); in a
 # column of text they are categories like any other.
 MISSING_MARKERS = frozenset(
@@ -37,7 +43,7 @@ MISSING_MARKERS = frozenset(
 
 def without_markers(series: pd.Series) -> pd.Series:
     """The column with its missing-value markers missing."""
-    if not is_text(series):
+    if not _is_text(series):
         return series
     marked = series.map(
         lambda v: isinstance(v, str) and v.strip().lower() in MISSING_MARKERS
@@ -45,7 +51,7 @@ def without_markers(series: pd.Series) -> pd.Series:
     return series.mask(marked) if marked.any() else series
 
 
-def is_text(series: pd.Series) -> bool:
+def _is_text(series: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
 
 
@@ -59,24 +65,42 @@ def as_numbers(series: pd.Series) -> pd.Series:
     return pd.to_numeric(text.where(formatted, series), errors="coerce").astype(float)
 
 
-def _is_formatted(text: str) -> bool:
-    return _FORMATTED.fullmatch(re.sub(r"\s+", "", text)) is not None
+def _is_formatted(text: str, pattern: re.Pattern[str] = _FORMATTED) -> bool:
+    return pattern.fullmatch(re.sub(r"\s+", "", text)) is not None
 
 
-def read_numbers(frame: pd.DataFrame, skip: set[str]) -> dict[str, pd.Series]:
+def _comma_decimals(series: pd.Series) -> pd.Series:
+    text = series.map(
+        lambda v: _DOT_MARKS.sub("", v).replace(",", ".") if isinstance(v, str) else v
+    )
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def read_numbers(
+    frame: pd.DataFrame, skip: set[str] | None = None, *, decimal: str = "."
+) -> dict[str, pd.Series]:
     """The text columns that hold numbers only, besides missing-value markers, and that
-    plain number parsing would not read (some formatted or some markers), as numbers."""
+    plain number parsing would not read as written (some formatted or some markers), as
+    numbers. ``decimal=","``: numbers as a comma-decimal file writes them ("1.234,50 €")."""
+    pattern, read = (
+        (_GROUPED_BY_DOTS, _comma_decimals) if decimal == "," else (_FORMATTED, as_numbers)
+    )
     found = {}
     for column in frame.columns:
-        if column in skip or not is_text(frame[column]):
+        if column in (skip or ()) or not _is_text(frame[column]):
             continue
         series = without_markers(frame[column])
-        present = series.dropna()
-        if present.empty or not all(isinstance(v, str) and _is_formatted(v) for v in present):
+        present = series.dropna()  # by position below: an index may repeat labels
+        if present.empty or not all(
+            isinstance(v, str) and _is_formatted(v, pattern) for v in present
+        ):
             continue  # text is told apart at its first value that is no number
         marked = series.isna().sum() > frame[column].isna().sum()
-        if marked or pd.to_numeric(present, errors="coerce").isna().any():
-            found[column] = as_numbers(series)
+        numbers = read(series)
+        plain = pd.to_numeric(present, errors="coerce").to_numpy(float)
+        as_read = numbers[series.notna().to_numpy()].to_numpy()
+        if marked or not np.array_equal(as_read, plain, equal_nan=True):
+            found[column] = numbers
     return found
 
 

@@ -7,7 +7,6 @@ column and list the ones there are.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -71,31 +70,12 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
     if len(frame) == 0:
         raise AutoImbError(f"{source} has no rows.")
-    return _with_grouped_numbers(frame) if not parquet and decimal == "," else frame
+    if not parquet and decimal == ",":
+        from autoimb.data.columns import read_numbers
 
-
-# With "," as the decimal mark, "." groups thousands: "1.234,50", "-12.000", "1.234,50 €".
-# Only groups of three digits after a leading 1-999: "1.5" and "0.125" are no such numbers and
-# leave their column text.
-_GROUPED = re.compile(r"[-+]?[$€£]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[$€£%])?")
-
-
-def _with_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns of a comma-decimal file whose values are all numbers so written, as numbers."""
-    import pandas as pd
-
-    from autoimb.data.columns import is_text, without_markers
-
-    for column in frame.columns:
-        if not is_text(frame[column]):
-            continue
-        series = without_markers(frame[column])
-        present = series.dropna()
-        compact = present.map(lambda v: re.sub(r"\s+", "", v) if isinstance(v, str) else "")
-        if present.empty or not all(_GROUPED.fullmatch(v) for v in compact):
-            continue
-        plain = compact.str.replace(r"[.$€£%]", "", regex=True).str.replace(",", ".")
-        frame[column] = pd.to_numeric(plain, errors="coerce").reindex(series.index)
+        # Thousands grouped by ".", which pandas leaves as text: "1.234,50 €".
+        for column, numbers in read_numbers(frame, decimal=decimal).items():
+            frame[column] = numbers
     return frame
 
 
