@@ -22,11 +22,8 @@ from autoimb.posthoc.ensemble import (
     select_ensemble,
 )
 from autoimb.posthoc.fast_scores import fold_scorer
-from autoimb.posthoc.greedy import prune
-from autoimb.posthoc.nested import nested_scores
-from autoimb.posthoc.serving import BLEND, ENSEMBLE
+from autoimb.posthoc.greedy import nested_scores, prune
 from autoimb.posthoc.threshold import ThresholdedClassifier, honest_score
-from autoimb.posthoc.top_blend import TOP_BLEND, top_counts
 
 CONFIGS = {
     0: {"model": {"name": "logistic_regression"}},
@@ -66,8 +63,7 @@ def test_selection_reports_the_honest_score_of_its_weights(library, metric):
     assert sel.single_score == single
     # The greedy path starts from the single best and keeps its best prefix.
     assert sel.history[0] == pytest.approx(sel.single_score)
-    if sel.kind == ENSEMBLE:
-        assert sel.score >= sel.single_score - 1e-9
+    assert sel.score >= sel.single_score - 1e-9
     assert f"{sel.score:.4f}" in sel.reason and f"{sel.single_score:.4f}" in sel.reason
 
 
@@ -80,13 +76,7 @@ def test_chosen_only_when_it_beats_the_single_best(library, metric, nested):
         oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, nested=nested
     )
     sign = 1.0 if metric.greater_is_better else -1.0
-    if sel.chosen and sel.kind == BLEND:
-        # Only a nested comparison serves the blend: equal weights on the best-scoring trials.
-        assert nested and sign * (sel.nested_score - sel.nested_single_score) > 0
-        assert len(set(sel.weights.values())) == 1 and 1 < len(sel.weights) <= TOP_BLEND
-        assert sel.reason.startswith(f"Chose the equal blend of the {len(sel.weights)} best")
-        assert sel.final_weights == sel.weights
-    elif sel.chosen:
+    if sel.chosen:
         assert sign * (sel.score - sel.single_score) > 0
         assert len(sel.weights) > 1
         if nested:
@@ -105,7 +95,7 @@ def test_identical_candidates_give_no_gain(library):
     assert not sel.chosen
     assert len(sel.weights) == 1
     assert sel.score == sel.single_score
-    assert sel.reason.startswith("Kept the single best trial 7")
+    assert "no blend" in sel.reason
 
 
 def test_a_given_single_best_is_the_baseline(library):
@@ -155,8 +145,8 @@ def test_members_too_dear_to_refit_in_the_time_left_are_never_picked(library, me
     stack = np.stack([oofs[n] for n in sorted(oofs)])
     sign = 1.0 if metric.greater_is_better else -1.0
     args = (stack, data.y, None, cv.fold_ids, metric, data.pos_label, 10, sign, None)
-    alone, single, blended = nested_scores(*args, np.ones(len(oofs)), 1.0)
-    assert alone == single == blended
+    alone, single = nested_scores(*args, np.ones(len(oofs)), 1.0)
+    assert alone == single
     unbound = select_ensemble(
         oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, costs=costs
     )
@@ -368,36 +358,3 @@ def test_the_search_notes_how_many_members_were_dropped(library):
     expected = f"{len(selection.dropped)} member(s) the selection had picked (trial(s) {dropped})"
     assert any(note.startswith(expected) for note in notes)
     assert set(selection.final_weights) == set(selection.weights)
-
-
-def test_the_blend_takes_the_best_scores_that_can_be_refitted_in_time():
-    scores = np.array([0.5, 0.9, np.nan, 0.7, 0.9, 0.1])
-    assert list(top_counts(scores, 1.0, top=3)) == [0, 1, 0, 1, 1, 0]  # a tie: the earlier first
-    assert list(top_counts(-scores, -1.0, top=2)) == [0, 1, 0, 0, 1, 0]  # lower is better
-    costs = np.array([1.0, 1.0, 1.0, 5.0, 1.0, 1.0])
-    # The dear third best is passed over for the next that fits.
-    assert list(top_counts(scores, 1.0, 3, costs, max_cost=3.0)) == [1, 1, 0, 0, 1, 0]
-    assert not top_counts(scores, 1.0, 3, costs, max_cost=0.5).any()
-
-
-@pytest.mark.parametrize("metric", ["f1", "average_precision"])
-def test_a_served_blend_reports_its_own_nested_score(library, metric):
-    """With the greedy ensemble held to one member, what can be served besides the single best
-    is the blend, and then only on its nested score, which becomes ``nested_score``."""
-    data, cv, oofs = library
-    metric = get_metric(metric)
-    sel = select_ensemble(oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, max_size=1)
-    stack = np.stack([oofs[n] for n in sorted(oofs)])
-    args = (stack, data.y, None, cv.fold_ids, metric, data.pos_label, 1, 1.0, None)
-    nested = nested_scores(*args)
-    assert sel.nested_single_score == nested.single
-    assert sel.chosen == (nested.blend > nested.single)
-    if sel.chosen:
-        assert sel.kind == BLEND and sel.nested_score == nested.blend
-        assert set(sel.weights) == set(oofs)  # four candidates, all within the blend's six
-        expected, _ = honest_score(
-            data.y, blend(oofs, sel.weights), cv.fold_ids, metric, pos_label=data.pos_label
-        )
-        assert sel.score == expected and sel.dropped == ()
-    else:
-        assert sel.final_weights == {sel.single_best: 1.0}

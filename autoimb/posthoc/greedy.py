@@ -1,4 +1,4 @@
-"""Caruana's greedy forward selection and its pruning.
+"""Caruana's greedy forward selection, its pruning, and its rerun without each fold.
 
 Greedy selection with replacement (Caruana et al., "Ensemble selection from libraries of
 models", ICML 2004): start from the best single trial, repeatedly add the trial whose
@@ -17,23 +17,32 @@ is within one paired standard error of the fold scores, dropped 20% but lost 0.0
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from autoimb.posthoc.blend import weighted
-from autoimb.posthoc.fast_scores import FoldScorer, Scorer
+from autoimb.metrics.metric import Metric
+from autoimb.posthoc.blend import FloatArray, weighted
+from autoimb.posthoc.candidates import choose_decision
+from autoimb.posthoc.fast_scores import FoldScorer, Scorer, fold_scorer, honest_scorer
 from autoimb.posthoc.steady import within_noise
 
 __all__ = [
     "TIE",
+    "OutOfTime",
     "greedy",
+    "nested_scores",
     "plan_steps",
     "prune",
 ]
 
 TIE = 1e-9
 """Two scores closer than this are a tie: floating-point noise must not pick an ensemble."""
+
+
+class OutOfTime(Exception):
+    """The selection's time limit passed in the middle of a nested selection."""
 
 
 def greedy(
@@ -107,6 +116,70 @@ def prune(
             kept = without
             dropped.append(int(i))
     return kept, dropped
+
+
+def nested_scores(
+    stack: NDArray[np.float64],
+    y: NDArray[np.int64],
+    w: FloatArray | None,
+    folds: NDArray[Any],
+    metric: Metric,
+    pos: int,
+    max_size: int,
+    sign: float,
+    deadline: float | None,
+    costs: NDArray[np.float64] | None = None,
+    max_cost: float = np.inf,
+) -> tuple[float, float]:
+    """Honest scores of the two procedures "pick the best trial" and "select an ensemble".
+
+    Both are rerun without fold ``k`` (their inner scores cross-fitted on the remaining
+    folds), and fold ``k`` is predicted with the weights and threshold they chose. No row's
+    label is then used to choose anything applied to that row, so the comparison carries
+    the selection's optimism on both sides instead of on the ensemble's only. The ensemble
+    is pruned as the served one is (:func:`prune`) and bound by the same refit ``costs``.
+    """
+    n, n_classes = stack.shape[1], stack.shape[2]
+    weights = np.ones(n) if w is None else w
+    single_pred = np.empty(n, dtype=np.int64)
+    ensemble_pred = np.empty(n, dtype=np.int64)
+    single_proba = np.empty((n, n_classes))
+    ensemble_proba = np.empty((n, n_classes))
+    for k in np.unique(folds):
+        inside = folds == k
+        out = ~inside
+        inner = honest_scorer(y[out], weights[out], folds[out], metric, pos)
+        sub = stack[:, out]
+        singles = np.array([inner(sub[j]) for j in range(stack.shape[0])])
+        start = int(np.argmax(sign * singles))
+        counts, _, _ = greedy(sub, inner, start, max_size, sign, None, costs, max_cost)
+        scores = fold_scorer(y[out], weights[out], folds[out], metric, pos)
+        counts, _ = prune(sub, counts, scores, sign)
+        if deadline is not None and time.monotonic() > deadline:
+            raise OutOfTime
+        for proba, pred, source in (
+            (single_proba, single_pred, stack[start]),
+            (ensemble_proba, ensemble_pred, weighted(stack, counts)),
+        ):
+            proba[inside] = source[inside]
+            if metric.kind == "threshold":
+                decision, _ = choose_decision(
+                    y[out], source[out], metric, sample_weight=weights[out], pos_label=pos
+                )
+                pred[inside] = decision.apply(source[inside])
+    if metric.kind == "ranking":
+        return (
+            metric.score_proba(y, ensemble_proba, sample_weight=weights, pos_label=pos),
+            metric.score_proba(y, single_proba, sample_weight=weights, pos_label=pos),
+        )
+    return (
+        metric.score_labels(
+            y, ensemble_pred, sample_weight=weights, pos_label=pos, n_classes=n_classes
+        ),
+        metric.score_labels(
+            y, single_pred, sample_weight=weights, pos_label=pos, n_classes=n_classes
+        ),
+    )
 
 
 def planned_calls(steps: int, n_candidates: int, n_folds: int, nest: bool) -> int:
