@@ -358,3 +358,21 @@ def test_the_search_notes_how_many_members_were_dropped(library):
     expected = f"{len(selection.dropped)} member(s) the selection had picked (trial(s) {dropped})"
     assert any(note.startswith(expected) for note in notes)
     assert set(selection.final_weights) == set(selection.weights)
+
+
+def test_a_time_limit_that_passes_while_the_candidates_are_scored_alone_keeps_the_winner(library):
+    """Scoring every candidate alone comes before any planning: when the limit passes during it,
+    the given winner is kept, with its own score, and nothing more is scored."""
+    data, cv, oofs = library
+    metric = get_metric("f1")
+    sel = select_ensemble(
+        oofs, data.y, cv.fold_ids, metric, pos_label=data.pos_label, single_best=2, time_limit=1e-4
+    )
+    assert sel.weights == {2: 1.0} and sel.final_weights == {2: 1.0} and not sel.chosen
+    single, _ = honest_score(data.y, oofs[2], cv.fold_ids, metric, pos_label=data.pos_label)
+    assert sel.score == sel.single_score == single
+    assert sel.nested_score is None and sel.history == ()
+    assert sel.notes == (
+        f"the time limit passed when 1 of the {len(oofs)} candidates had been scored alone",
+    )
+    assert sel.reason.startswith("Kept the single best trial 2") and "no ensemble" in sel.reason
