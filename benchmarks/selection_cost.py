@@ -28,7 +28,8 @@ CANDIDATES, FOLDS = 14, 5
 
 def one(rows: int, metric_name: str, seed: int = 0) -> list[object]:
     from autoimb.metrics.registry import get_metric
-    from autoimb.posthoc.selection import full_selection_calls, score_seconds, select_ensemble
+    from autoimb.posthoc.selection import select_ensemble
+    from autoimb.posthoc.selection_time import full_selection_calls, score_seconds
 
     rng = np.random.default_rng(seed)
     y = (rng.random(rows) < 0.05).astype(np.int64)

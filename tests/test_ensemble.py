@@ -373,6 +373,6 @@ def test_a_time_limit_that_passes_while_the_candidates_are_scored_alone_keeps_th
     assert sel.score == sel.single_score == single
     assert sel.nested_score is None and sel.history == ()
     assert sel.notes == (
-        f"the time limit passed when 1 of the {len(oofs)} candidates had been scored alone",
+        f"scoring the {len(oofs)} candidates alone would not end within the time limit (1 scored)",
     )
     assert sel.reason.startswith("Kept the single best trial 2") and "no ensemble" in sel.reason

@@ -250,7 +250,7 @@ def test_the_selection_is_timed_on_the_first_trials_predictions(small_binary) ->
     from autoimb.engine.settings import SearchSettings
     from autoimb.engine.space import load_space
     from autoimb.metrics.registry import get_metric
-    from autoimb.posthoc.selection import full_selection_calls
+    from autoimb.posthoc.selection_time import full_selection_calls
 
     data = validate(*small_binary)
     metric = get_metric("f1")

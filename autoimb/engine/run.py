@@ -40,7 +40,7 @@ from autoimb.engine.storage import (
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import finished_trials
-from autoimb.posthoc.selection import full_selection_calls, score_seconds
+from autoimb.posthoc.selection_time import full_selection_calls, score_seconds
 from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 
 logger = logging.getLogger("autoimb")

@@ -42,15 +42,11 @@ from autoimb.posthoc.greedy import (
     OutOfTime,
     greedy,
     nested_scores,
-    plan_steps,
-    planned_calls,
     prune,
 )
+from autoimb.posthoc.selection_time import MAX_SIZE, plan
 
-__all__ = ["EnsembleSelection", "full_selection_calls", "score_seconds", "select_ensemble"]
-
-
-MAX_SIZE = 20  # greedy steps of a selection, members counted with repeats
+__all__ = ["EnsembleSelection", "select_ensemble"]
 
 
 @dataclass(frozen=True)
@@ -196,10 +192,11 @@ def _single_best(
     these scores' times, since one slow call (such as the first) is not the typical one, and
     the steps' scores, with their bookkeeping, take a little longer.
 
-    A given winner is scored first, and past ``deadline`` the others are not scored:
-    :class:`_OutOfTimeAlone` carries its score. A score of a threshold metric tunes a
-    threshold (a per-class scale for several classes) on every fold, so scoring twenty
-    candidates alone took 2.6 s on a 140-row, six-class set, where 0.9 s was left for it."""
+    A given winner is scored first, and when the others cannot all be scored by ``deadline``
+    at the pace of the scores so far, none is: :class:`_OutOfTimeAlone` carries its score. A
+    score of a threshold metric tunes a threshold (a per-class scale for several classes) on
+    every fold, so scoring twenty candidates alone took 2.6 s on a 140-row, six-class set,
+    where 0.9 s was left for it."""
     if single_best is not None and single_best not in task.keys:
         raise AutoImbError(
             f"single_best={single_best} is not among the candidates {task.keys}; pass the "
@@ -208,8 +205,11 @@ def _single_best(
     first = [] if single_best is None else [single_best]
     singles, seconds = {}, []
     for key in [*first, *(k for k in task.keys if k != single_best)]:
-        if single_best in singles and deadline is not None and time.monotonic() > deadline:
-            raise _OutOfTimeAlone(singles[single_best], len(singles))
+        if single_best in singles and deadline is not None:
+            # The scores still to come, at the pace of those so far, must fit.
+            to_come = (len(task.keys) - len(singles)) * float(np.mean(seconds))
+            if time.monotonic() + to_come > deadline:
+                raise _OutOfTimeAlone(singles[single_best], len(singles))
         started = time.monotonic()
         singles[key] = score(task.of(key))
         seconds.append(time.monotonic() - started)
@@ -225,51 +225,6 @@ class _OutOfTimeAlone(Exception):
     def __init__(self, single_score: float, scored: int) -> None:
         super().__init__(single_score, scored)
         self.single_score, self.scored = single_score, scored
-
-
-def full_selection_calls(n_candidates: int, n_folds: int, max_size: int = MAX_SIZE) -> int:
-    """The scores a selection computes when no time limit shortens it: each candidate alone,
-    the greedy steps (nested with 3 folds or more), the pruning and the final re-scoring."""
-    return n_candidates + planned_calls(max_size, n_candidates, n_folds, n_folds >= 3)
-
-
-def score_seconds(
-    oof: ArrayLike,
-    y: ArrayLike,
-    fold_ids: ArrayLike,
-    metric: Metric,
-    *,
-    sample_weight: ArrayLike | None = None,
-    pos_label: int = 1,
-) -> float:
-    """Seconds one of the selection's scores takes on these rows (the mean of three)."""
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    score = honest_scorer(np.asarray(y), w, np.asarray(fold_ids), metric, pos_label)
-    proba = np.asarray(oof, dtype=np.float64)
-    started = time.perf_counter()
-    for _ in range(3):
-        score(proba)
-    return (time.perf_counter() - started) / 3
-
-
-def _plan(
-    task: _Task, per_call: float, deadline: float | None, max_size: int, nested: bool
-) -> tuple[int, bool, list[str]]:
-    """Greedy steps and whether to nest, from the seconds a score takes."""
-    n_folds = int(np.unique(task.folds).shape[0])
-    notes: list[str] = []
-    calls_left = None
-    if deadline is not None:
-        per_call = max(per_call, 1e-6)
-        calls_left = max(0.0, (deadline - time.monotonic()) / per_call)
-    steps, nest = plan_steps(
-        int(max_size), len(task.keys), n_folds, nested and n_folds >= 3, calls_left
-    )
-    if steps < max_size:
-        notes.append(f"the time limit allowed {steps} of {max_size} greedy steps")
-    if nested and n_folds >= 3 and not nest:
-        notes.append("the time limit left no time for the nested comparison")
-    return steps, nest, notes
 
 
 def _unaffordable(task: _Task, start: int) -> list[str]:
@@ -422,7 +377,8 @@ def select_ensemble(
         assert single_best is not None
         return _unselected(task, single_best, stop)
     single_score = task.honest(task.of(single_best))[0]
-    steps, nest, notes = _plan(task, per_call, deadline, max_size, nested)
+    n_folds = int(np.unique(task.folds).shape[0])
+    steps, nest, notes = plan(len(task.keys), n_folds, per_call, deadline, max_size, nested)
     start = task.keys.index(single_best)
     counts, _, history = greedy(
         task.stack, score, start, steps, task.sign, deadline, task.costs, task.max_cost
@@ -456,8 +412,8 @@ def select_ensemble(
 def _unselected(task: _Task, single_best: int, stop: _OutOfTimeAlone) -> EnsembleSelection:
     """The single best alone, when the time limit left no room to start a selection."""
     note = (
-        f"the time limit passed when {stop.scored} of the {len(task.keys)} candidates had been "
-        "scored alone"
+        f"scoring the {len(task.keys)} candidates alone would not end within the time limit "
+        f"({stop.scored} scored)"
     )
     return EnsembleSelection(
         weights={single_best: 1.0},
