@@ -186,17 +186,18 @@ def _checked(
 
 def _single_best(
     task: _Task, score: Scorer, single_best: int | None, deadline: float | None
-) -> tuple[int, float]:
-    """The given winner, checked to be a candidate, or the candidate that scores best; and the
+) -> tuple[int, float, float]:
+    """The given winner, checked to be a candidate, or the candidate that scores best; the
     seconds one score takes, the unit the selection plans its time in: the upper quartile of
     these scores' times, since one slow call (such as the first) is not the typical one, and
-    the steps' scores, with their bookkeeping, take a little longer.
+    the steps' scores, with their bookkeeping, take a little longer; and the winner's score, as
+    :meth:`_Task.honest` reports it.
 
-    A given winner is scored first, and when the others cannot all be scored by ``deadline``
-    at the pace of the scores so far, none is: :class:`_OutOfTimeAlone` carries its score. A
-    score of a threshold metric tunes a threshold (a per-class scale for several classes) on
-    every fold, so scoring twenty candidates alone took 2.6 s on a 140-row, six-class set,
-    where 0.9 s was left for it."""
+    A given winner is scored first (by :meth:`_Task.honest`, not again afterwards), and when
+    the others cannot all be scored by ``deadline`` at the pace of the scores so far, none is:
+    :class:`_OutOfTimeAlone` carries its score. A score of a threshold metric tunes a threshold
+    (a per-class scale for several classes) on every fold, so scoring twenty candidates alone
+    took 2.6 s on a 140-row, six-class set, where 0.9 s was left for it."""
     if single_best is not None and single_best not in task.keys:
         raise AutoImbError(
             f"single_best={single_best} is not among the candidates {task.keys}; pass the "
@@ -211,12 +212,13 @@ def _single_best(
             if time.monotonic() + to_come > deadline:
                 raise _OutOfTimeAlone(singles[single_best], len(singles))
         started = time.monotonic()
-        singles[key] = score(task.of(key))
+        singles[key] = task.honest(task.of(key))[0] if key == single_best else score(task.of(key))
         seconds.append(time.monotonic() - started)
     per_call = float(np.percentile(seconds, 75))
     if single_best is None:
-        return max(task.keys, key=lambda k: (task.sign * singles[k], -k)), per_call
-    return single_best, per_call
+        best = max(task.keys, key=lambda k: (task.sign * singles[k], -k))
+        return best, per_call, task.honest(task.of(best))[0]
+    return single_best, per_call, singles[single_best]
 
 
 class _OutOfTimeAlone(Exception):
@@ -372,11 +374,10 @@ def select_ensemble(
     score = honest_scorer(task.y, task.w, task.folds, metric, pos_label)
     deadline = None if time_limit is None else started + float(time_limit)
     try:
-        single_best, per_call = _single_best(task, score, single_best, deadline)
+        single_best, per_call, single_score = _single_best(task, score, single_best, deadline)
     except _OutOfTimeAlone as stop:
         assert single_best is not None
         return _unselected(task, single_best, stop)
-    single_score = task.honest(task.of(single_best))[0]
     n_folds = int(np.unique(task.folds).shape[0])
     steps, nest, notes = plan(len(task.keys), n_folds, per_call, deadline, max_size, nested)
     start = task.keys.index(single_best)
