@@ -49,9 +49,13 @@ def test_a_forest_is_the_same_with_and_without_a_deadline(name: str, small_binar
 
 
 @pytest.mark.parametrize("name", ["random_forest", "extra_trees"])
-def test_scikit_learn_forests_grown_in_chunks_equal_one_fit(name: str, small_binary) -> None:
+def test_forests_grown_in_chunks_equal_one_fit_wherever_the_chunks_end(
+    name: str, small_binary, monkeypatch
+) -> None:
+    """Chunks are sized by the time their trees take, so where they end varies from run to run;
+    one tree per chunk is the extreme case."""
     from autoimb.engine.space import component_defaults
-    from autoimb.stages import REGISTRY, FitContext
+    from autoimb.stages import REGISTRY, FitContext, base
 
     data = validate(*small_binary)
     X = np.nan_to_num(data.X.to_numpy(dtype=float))
@@ -62,9 +66,46 @@ def test_scikit_learn_forests_grown_in_chunks_equal_one_fit(name: str, small_bin
         defaults=component_defaults(),
     )
     component = REGISTRY["model"][name]
-    chunked = component.fit(component.make({"n_estimators": 60}, ctx), X, data.y, {}, None)
     whole = component.make({"n_estimators": 60}, ctx).fit(X, data.y)
+    chunked = component.fit(component.make({"n_estimators": 60}, ctx), X, data.y, {}, None)
     np.testing.assert_array_equal(chunked.predict_proba(X), whole.predict_proba(X))
+    monkeypatch.setattr(base, "CHUNK_SECONDS", 0.0)
+    one_by_one = component.fit(component.make({"n_estimators": 60}, ctx), X, data.y, {}, None)
+    assert len(one_by_one.estimators_) == 60 and one_by_one.warm_start is False
+    np.testing.assert_array_equal(one_by_one.predict_proba(X), whole.predict_proba(X))
+
+
+SLOW_FOREST = {"name": "extra_trees", "n_estimators": 30, "max_features": 1.0}
+VOTING = {"name": "soft_voting", "partner": "logistic_regression"}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"model": SLOW_FOREST},
+        {"model": SLOW_FOREST, "ensemble": VOTING},
+    ],
+    ids=["forest", "forest-in-a-voting-ensemble"],
+)
+def test_a_forest_looks_at_its_deadline_after_its_first_tree(config: dict, monkeypatch) -> None:
+    """Chunks are sized by time, not by count: a forest of 30 slow trees, alone or as an
+    ensemble's member, stops soon after its deadline, where a first chunk of 25 trees (or a
+    member fitted whole) would have run to most of the whole fit."""
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    from autoimb.stages import base
+
+    X, y = make_classification(2000, 40, weights=[0.8], random_state=0)
+    data = validate(pd.DataFrame(X), y)
+    started = time.monotonic()
+    _fit(config, data, deadline=None)
+    whole = time.monotonic() - started
+    monkeypatch.setattr(base, "CHUNK_SECONDS", 2 * whole / 30)  # about two trees a chunk
+    started = time.monotonic()
+    with pytest.raises(TrialTimeout, match="time cap"):
+        _fit(config, data, deadline=started + whole / 5)
+    assert time.monotonic() - started < 0.6 * whole
 
 
 def test_a_trial_cut_at_its_time_cap_is_recorded_pruned_not_failed(yeast4, tmp_path) -> None:

@@ -179,7 +179,8 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         options = component.fit_params(ctx)
         combine = self._build("ensemble", ctx)
         if combine is not None:
-            model, every_options = combine((model, component.sample_weight), options)
+            member = (model, component.sample_weight, component.name)
+            model, every_options = combine(member, options)
             model.fit(Xt, y, sample_weight=weights, options=every_options, deadline=deadline)
         else:
             if weights is not None and not component.sample_weight:

@@ -7,6 +7,7 @@ fit, so the search gives them no class weights on top (``balances_itself``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from imblearn import ensemble
@@ -62,7 +63,7 @@ register(
         "Random forest whose trees each see a balanced bootstrap.",
         balances_itself=True,
         scales=False,
-        fit=grow_in_chunks,
+        fit=partial(grow_in_chunks, sized_by_time=False),
         members="n_estimators",
         fewest_members=FOREST_CHUNK,
     ),

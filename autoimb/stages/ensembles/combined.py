@@ -3,7 +3,8 @@
 The combined estimators fit their members themselves, so that each member gets the sample
 weights and fit options its own component asks for; scikit-learn's bagging, voting and stacking
 would drop them or route them to the wrong step. Members are fitted one after the other, and
-the trial's time cap is checked between them.
+the trial's time cap is checked between them, and inside each where its own component's fit
+checks it (a forest between chunks of trees, a boosted model between rounds).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb.exceptions import AutoImbError, TrialTimeout
-from autoimb.stages.base import fit_keywords
+from autoimb.stages.base import REGISTRY, fit_keywords
 
-Member = tuple[Any, bool]  # an unfitted estimator, and whether its fit takes sample_weight
-# Given the trial's model and its fit options: the ensemble, and every member's fit options.
+# An unfitted estimator, whether its fit takes sample_weight, and the model component it is of.
+Member = tuple[Any, bool, str]
 
 
 class CombinedClassifier(ClassifierMixin, BaseEstimator):
@@ -163,6 +164,7 @@ def _fit_one(
         raise TrialTimeout(
             "an ensemble was stopped between members: the trial ran past its time cap"
         )
-    estimator, takes_weights = member
+    estimator, takes_weights, name = member
     fitted = clone(estimator)
-    return fitted.fit(X, y, **fit_keywords(fitted, weights if takes_weights else None, options))
+    keywords = fit_keywords(fitted, weights if takes_weights else None, options)
+    return REGISTRY["model"][name].fit(fitted, X, y, keywords, deadline)
