@@ -179,8 +179,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         options = component.fit_params(ctx)
         combine = self._build("ensemble", ctx)
         if combine is not None:
-            member = (model, component.sample_weight, component.name)
-            model, every_options = combine(member, options)
+            model, every_options = combine((model, component.name), options)
             model.fit(Xt, y, sample_weight=weights, options=every_options, deadline=deadline)
         else:
             if weights is not None and not component.sample_weight:

@@ -30,7 +30,7 @@ Combine = Callable[[Member, dict[str, Any]], tuple[CombinedClassifier, list[dict
 def partner(name: str, ctx: FitContext) -> tuple[Member, dict[str, Any]]:
     """The partner model at its defaults (``ctx.defaults``), and its fit options."""
     component = REGISTRY["model"][name]
-    return (component.make({}, ctx), component.sample_weight, name), component.fit_params(ctx)
+    return (component.make({}, ctx), name), component.fit_params(ctx)
 
 
 def _partner_name(params: Mapping[str, Any]) -> str:

@@ -22,8 +22,8 @@ from sklearn.utils.validation import check_is_fitted
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.stages.base import REGISTRY, fit_keywords
 
-# An unfitted estimator, whether its fit takes sample_weight, and the model component it is of.
-Member = tuple[Any, bool, str]
+# An unfitted estimator, and the model component it is of (which says how it is fitted).
+Member = tuple[Any, str]
 
 
 class CombinedClassifier(ClassifierMixin, BaseEstimator):
@@ -164,7 +164,8 @@ def _fit_one(
         raise TrialTimeout(
             "an ensemble was stopped between members: the trial ran past its time cap"
         )
-    estimator, takes_weights, name = member
+    estimator, name = member
+    component = REGISTRY["model"][name]
     fitted = clone(estimator)
-    keywords = fit_keywords(fitted, weights if takes_weights else None, options)
-    return REGISTRY["model"][name].fit(fitted, X, y, keywords, deadline)
+    keywords = fit_keywords(fitted, weights if component.sample_weight else None, options)
+    return component.fit(fitted, X, y, keywords, deadline)
