@@ -377,8 +377,9 @@ def _all_failed_message(study: optuna.Study) -> str:
     pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
     if not errors and (cut or not study.trials):
         return (
-            "no trial finished within the budget; raise time_budget (the first strategy needs "
-            "time for one cross-validation) or use space='fast'."
+            "no trial finished within the budget: the first strategy needs time for one whole "
+            "cross-validation. Raise the budget (time_budget=..., --time-budget on the command "
+            "line) or search the quicker space (space='fast', --space fast)."
         )
     causes = "; ".join(f"{count}× {error}" for error, count in errors.most_common(3))
     return (
