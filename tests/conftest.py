@@ -65,3 +65,11 @@ def car() -> tuple[pd.DataFrame, pd.Series]:
 def half_split(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(seed).permutation(n)
     return order[: n // 2], order[n // 2 :]
+
+
+@pytest.fixture(scope="session")
+def too_much_for_half_a_second() -> tuple[np.ndarray, np.ndarray]:
+    """5,000 rows × 50 columns: five folds of 200 boosting rounds take seconds, not 0.5 s."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(5_000, 50, weights=[0.95], random_state=0)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,32 +61,7 @@ def test_predict_refuses_what_training_refuses(fitted, small_binary, rows, messa
         fitted.predict(rows(pd.DataFrame(X)))
 
 
-def _too_much_for_half_a_second() -> tuple[np.ndarray, np.ndarray]:
-    """5,000 rows × 50 columns: five folds of 200 boosting rounds take seconds, not 0.5 s."""
-    from sklearn.datasets import make_classification
-
-    return make_classification(5_000, 50, weights=[0.95], random_state=0)
-
-
-def test_a_budget_no_trial_fits_in_says_what_to_raise() -> None:
-    X, y = _too_much_for_half_a_second()
+def test_a_budget_no_trial_fits_in_says_what_to_raise(too_much_for_half_a_second) -> None:
+    X, y = too_much_for_half_a_second
     with pytest.raises(AutoImbError, match=r"no trial finished.*time_budget=.*space='fast'"):
         autoimb.search(X, y, metric="f1", time_budget=0.5, random_state=0)
-
-
-def test_the_command_line_names_its_own_options_when_no_trial_fits(tmp_path) -> None:
-    X, y = _too_much_for_half_a_second()
-    frame = pd.DataFrame(X).add_prefix("x").assign(label=y)
-    frame.to_csv(tmp_path / "wide.csv", index=False)
-    command = ["search", "wide.csv", "--target", "label", "--metric", "f1", "--time-budget", "0.5"]
-    done = subprocess.run(
-        [sys.executable, "-m", "autoimb.cli", *command, "--quiet"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode != 0
-    assert "no trial finished" in done.stderr
-    assert "--time-budget" in done.stderr and "--space fast" in done.stderr
-    assert not (tmp_path / "wide.skops").exists()

@@ -213,6 +213,21 @@ def test_bad_input_is_one_line_and_exit_2(args, files, message, tmp_path):
     assert not list(tmp_path.glob("*.optuna.log")) and not list(tmp_path.glob("*.skops"))
 
 
+def test_the_command_line_names_its_own_options_when_no_trial_fits(
+    too_much_for_half_a_second, tmp_path
+):
+    X, y = too_much_for_half_a_second
+    pd.DataFrame(X).add_prefix("x").assign(label=y).to_csv(tmp_path / "wide.csv", index=False)
+    done = run(
+        "search", "wide.csv", "--target", "label", "--metric", "f1", "--time-budget", "0.5",
+        "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "no trial finished" in done.stderr
+    assert "--time-budget" in done.stderr and "--space fast" in done.stderr
+    assert not (tmp_path / "wide.skops").exists()
+
+
 def test_a_target_with_one_class_is_refused_in_process(tmp_path, capsys, monkeypatch):
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["x", "x", "x"]}).to_csv(tmp_path / "one.csv")
     monkeypatch.chdir(tmp_path)
