@@ -39,7 +39,9 @@ class SearchResult:
     Attributes
     ----------
     best_pipeline
-        The winner refitted on all data; ``predict`` applies the tuned threshold.
+        The winner refitted on all data; ``predict`` applies the tuned threshold. Where that
+        refit would overrun the time budget (a first trial as slow as the budget), the mean
+        of the winner's fold models instead, and a note says so.
     best_score
         The winner's cross-validated score (thresholds cross-fitted), measured so that the
         luck that chose it is left out where possible: on a fresh split of the folds for a

@@ -7,6 +7,7 @@ import importlib
 import os
 import subprocess
 import sys
+import time
 
 import joblib
 import numpy as np
@@ -15,6 +16,7 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
 import autoimb
+from autoimb.config import SEARCH_MEMBER_SHARE
 from autoimb.data.dataset import validate
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError, SchemaError, UntrustedModelError
@@ -62,8 +64,13 @@ def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:
 COMPONENTS = [(stage, name) for stage, names in REGISTRY.items() for name in names]
 
 
+@pytest.mark.parametrize("fitted", ["refit", "in a trial"])
 @pytest.mark.parametrize(("stage", "name"), COMPONENTS, ids=[f"{s}-{n}" for s, n in COMPONENTS])
-def test_every_component_saves_with_trusted_types_only(stage, name, tmp_path, small_binary) -> None:
+def test_every_component_saves_with_trusted_types_only(
+    stage, name, fitted, tmp_path, small_binary
+) -> None:
+    """A refit, and a trial's fold model (fitted under the trial's deadline, with the search's
+    share of members), which is served when the refit does not fit in the budget."""
     component = REGISTRY[stage][name]
     if component.requires == "torch":
         pytest.importorskip("torch")
@@ -73,7 +80,15 @@ def test_every_component_saves_with_trusted_types_only(stage, name, tmp_path, sm
     config = {"model": {"n_estimators": 5, **model}}
     if stage != "model":
         config[stage] = {"name": name}
-    pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    if fitted == "refit":
+        pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    else:
+        pipe = StrategyPipeline(
+            config, data.schema(), random_state=0, member_share=SEARCH_MEMBER_SHARE
+        )
+        preprocessor = pipe.make_preprocessor().fit(data.X)
+        Xt = preprocessor.transform(data.X)
+        pipe.fit_transformed(preprocessor, Xt, data.y, deadline=time.monotonic() + 600)
     served = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
     served.model_card_ = {"config": config}
     path = save(served, tmp_path / "m.skops")

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ from autoimb.engine.budget import (
     row_budget,
 )
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
-from autoimb.engine.pipeline import growth_at_refit
+from autoimb.engine.pipeline import StrategyPipeline, growth_at_refit
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import (
     make_storage,
@@ -89,6 +89,9 @@ class SearchOutcome:
     # how many finished.
     more_trials: Callable[[float], int] | None = None
     clock: TrialClock | None = None  # what the search kept back for after its trials
+    # The fold models of a trial that ran with no time kept for its refit, while it is the
+    # trial the search would choose: served, averaged, where that refit no longer fits.
+    fold_models: dict[int, list[StrategyPipeline]] = field(default_factory=dict)
 
     def refit_seconds(self, members: Iterable[int]) -> float:
         """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""
@@ -118,6 +121,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         objective.growth,
         more_trials=None if settings.n_trials is not None else objective.more_trials,
         clock=objective.clock,
+        fold_models=objective.fold_models,
     )
 
 
@@ -142,6 +146,7 @@ class _Objective:
         self.score_seconds: float | None = None  # one of the ensemble selection's scores
         self.growth: dict[int, float] = {}  # the final refit's fit time over the trial's
         self.candidates: list[Candidate] = []  # this process's finished trials, as finish sees them
+        self.fold_models: dict[int, list[StrategyPipeline]] = {}
         self.threads = model_threads(settings.n_jobs, len(data.y))
         self.rungs = fidelities(len(data.y))
         self.max_rows = row_budget(len(data.y))
@@ -222,9 +227,19 @@ class _Objective:
         self.cv_seconds[trial.number] = cv_seconds
         self.candidates.append(candidate)
         self.predictions.add(trial.number, outcome.value, outcome.oof)
+        self._keep_fold_models(trial.number, outcome)
         if self.score_seconds is None and self.settings.ensemble:
             self._time_a_score(outcome.oof)
         return outcome.value
+
+    def _keep_fold_models(self, number: int, outcome: Evaluation) -> None:
+        """Keep the fold models of a trial that had no time kept for its refit, and only while
+        it is the trial the search would choose (a model per fold is held in memory)."""
+        if outcome.models:
+            self.fold_models[number] = [fitted.pipeline for fitted in outcome.models]
+        chosen = self._contenders()[:1]
+        for kept in [n for n in self.fold_models if n not in chosen]:
+            del self.fold_models[kept]
 
     def _evaluate(self, trial: optuna.Trial, started: float) -> tuple[Evaluation, float]:
         """The trial's evaluation, and the seconds its cross-validation on all rows took."""
@@ -251,14 +266,19 @@ class _Objective:
             "pretrained": settings.pretrained,
             "member_share": config.SEARCH_MEMBER_SHARE,
         }
+        # Until a trial has finished nothing is known of what a refit costs, so a trial that
+        # starts then runs to the deadline with no time kept for one: its fold models are kept.
+        keep = settings.deadline is not None and not self.fit_seconds
         if len(self.rungs) == 1:
             begun = time.monotonic()
-            outcome = evaluate(strategy, self.cv, settings.metric, report=report, **options)
+            outcome = evaluate(
+                strategy, self.cv, settings.metric, report=report, keep_models=keep, **options
+            )
             return outcome, time.monotonic() - begun
-        return self._climb(trial, strategy, options)
+        return self._climb(trial, strategy, options, keep)
 
     def _climb(
-        self, trial: optuna.Trial, strategy: dict[str, Any], options: dict[str, Any]
+        self, trial: optuna.Trial, strategy: dict[str, Any], options: dict[str, Any], keep: bool
     ) -> tuple[Evaluation, float]:
         """Evaluate on ever larger training samples while the pruner promotes the trial.
 
@@ -269,7 +289,10 @@ class _Objective:
         metric = self.settings.metric
         for fraction in self.rungs:
             begun = time.monotonic()
-            outcome = evaluate(strategy, self.cv, metric, fraction=fraction, **options)
+            whole = fraction >= 1.0
+            outcome = evaluate(
+                strategy, self.cv, metric, fraction=fraction, keep_models=keep and whole, **options
+            )
             seconds = time.monotonic() - begun
             trial.set_user_attr("fraction", fraction)
             if fraction < 1.0:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightgbm
+import numpy as np
 import xgboost
 
 from autoimb.stages.base import Component, FitContext, register, stop_at
@@ -47,7 +48,7 @@ def _xgboost_fit_params(ctx: FitContext) -> dict[str, Any]:
 
 
 class _XGBoostDeadline(xgboost.callback.TrainingCallback):
-    """Stops a trial's XGBoost fit at the trial's time cap; never part of a saved model."""
+    """Stops a trial's XGBoost fit at the trial's time cap; dropped once the fit is done."""
 
     def __init__(self, deadline: float) -> None:
         super().__init__()
@@ -83,6 +84,20 @@ def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifie
     )
 
 
+def _xgboost_fit(
+    model: xgboost.XGBClassifier,
+    X: np.ndarray,
+    y: np.ndarray,
+    keywords: dict[str, Any],
+    deadline: float | None,
+) -> xgboost.XGBClassifier:
+    """Fit, then let go of the deadline callback: a trial's fold model may be served (and
+    saved), and the callback is neither needed after the fit nor a type a saved model trusts."""
+    model.fit(X, y, **keywords)
+    model.set_params(callbacks=None)
+    return model
+
+
 register(
     Component(
         "lightgbm",
@@ -97,5 +112,6 @@ register(
         _xgboost,
         "XGBoost gradient-boosted trees (hist).",
         fit_params=_xgboost_fit_params,
+        fit=_xgboost_fit,
     ),
 )
