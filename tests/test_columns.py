@@ -148,3 +148,28 @@ def test_missing_value_markers_in_a_column_of_numbers_are_missing(small_binary) 
     assert new["dose"].isna().tolist() == [True, False, True]
     with pytest.raises(SchemaError, match="'dose' was numeric in training but holds"):
         conform(X.iloc[:1].assign(dose=["lots"], colour="red"), data.schema())
+
+
+def test_typed_number_columns_conform_as_floats_in_the_training_order() -> None:
+    """Integer, nullable integer, boolean and float columns become floats together (a wide
+    frame's columns are not converted one by one), beside text numbers and categories."""
+    X = pd.DataFrame(
+        {
+            "count": [1, 2, 3, 4] * 5,
+            "flag": [True, False] * 10,
+            "colour": ["red", "blue", "green", "red"] * 5,
+            "visits": pd.array([1, None, 3, 4] * 5, dtype="Int64"),
+            "amount": ["1.5", "2", "", "4"] * 5,
+            "rate": np.linspace(0.0, 1.0, 20),
+        }
+    )
+    y = np.r_[np.zeros(14, dtype=int), np.ones(6, dtype=int)]
+    data = validate(X, y)
+    new = conform(X.iloc[:4], data.schema())
+    assert list(new.columns) == list(data.X.columns)
+    assert new["visits"].iloc[0] == 1.0 and np.isnan(new["visits"].iloc[1])
+    assert new["flag"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert np.isnan(new["amount"].iloc[2]) and new["amount"].iloc[0] == 1.5
+    pd.testing.assert_frame_equal(new, data.X.iloc[:4], check_dtype=False)
+    with pytest.raises(SchemaError, match="'rate'"):
+        conform(X.iloc[:4].assign(rate=[0.0, np.inf, 1.0, 2.0]), data.schema())

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autoimb.data.typed import text_columns, typed_numbers
 from autoimb.exceptions import SchemaError
 
 DATE_PARTS = ("month", "weekday", "hour")
@@ -86,8 +87,8 @@ def read_numbers(
         (_GROUPED_BY_DOTS, _comma_decimals) if decimal == "," else (_FORMATTED, as_numbers)
     )
     found = {}
-    for column in frame.columns:
-        if column in (skip or ()) or not _is_text(frame[column]):
+    for column in text_columns(frame):
+        if column in (skip or ()):
             continue
         series = without_markers(frame[column])
         present = series.dropna()  # by position below: an index may repeat labels
@@ -132,7 +133,8 @@ def _as_dates(series: pd.Series) -> pd.Series | None:
 def find_dates(frame: pd.DataFrame, skip: set[str]) -> dict[str, list[str]]:
     """Each date column with the parts of its dates that vary in ``frame``."""
     dates = {}
-    for column in frame.columns:
+    typed = set(typed_numbers(frame))
+    for column in [c for c in frame.columns if c not in typed]:
         stamps = None if column in skip else _as_dates(frame[column])
         if stamps is not None:
             dates[column] = [p for p in DATE_PARTS if _part(stamps, p).nunique(dropna=True) > 1]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from autoimb.data.columns import as_numbers, expand_dates, without_markers
 from autoimb.data.dataset import as_category_strings, as_frame, infinite_values
+from autoimb.data.typed import as_floats, typed_numbers
 from autoimb.exceptions import SchemaError
 
 
@@ -62,7 +63,11 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
                 "it with the same values and type as in training."
             )
         frame[column] = as_category_strings(series)
-    for column in schema["numeric"]:
+    typed = set(typed_numbers(frame))
+    frame, infinite = as_floats(frame, [c for c in schema["numeric"] if c in typed])
+    if infinite is not None:
+        raise SchemaError(infinite_values(infinite))
+    for column in [c for c in schema["numeric"] if c not in typed]:
         series = without_markers(frame[column])
         values = as_numbers(series)
         bad = values.isna() & series.notna()

@@ -16,6 +16,7 @@ from sklearn.exceptions import DataConversionWarning
 
 from autoimb._checks import check_sample_weight
 from autoimb.data import columns as column_kinds
+from autoimb.data.typed import as_floats, constant_columns, text_columns, typed_numbers
 from autoimb.exceptions import AutoImbError, DataTypeError
 
 logger = logging.getLogger("autoimb")
@@ -141,12 +142,11 @@ def as_frame(X: Any) -> pd.DataFrame:
         raise AutoImbError(
             f"X has duplicated column names {duplicated}; rename them so each column is unique."
         )
-    for column in frame.columns:  # a blank cell is a missing value (" " in a column of numbers)
+    for column in text_columns(frame):  # a blank cell is a missing value (" " in numbers)
         values = frame[column]
-        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
-            blank = values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
-            if blank.any():
-                frame[column] = values.mask(blank)
+        blank = values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+        if blank.any():
+            frame[column] = values.mask(blank)
     return frame.reset_index(drop=True)
 
 
@@ -222,7 +222,7 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _refuse_containers(frame: pd.DataFrame) -> None:
-    for column in frame.columns:
+    for column in text_columns(frame):
         series = frame[column]
         if series.dtype == object:
             held = series.map(lambda v: isinstance(v, list | dict | set | tuple | np.ndarray))
@@ -317,16 +317,17 @@ def validate(
         frame[column] = numbers
     dates = column_kinds.find_dates(frame, skip=set(named or ()))
     frame = column_kinds.expand_dates(frame, dates)
-    categorical = (
-        [c for c in frame.columns if _is_categorical(frame[c])] if named is None else named
-    )
+    typed = set(typed_numbers(frame))  # read as one matrix (autoimb.data.typed)
+    untyped = [c for c in frame.columns if c not in typed]
+    categorical = [c for c in untyped if _is_categorical(frame[c])] if named is None else named
 
     _refuse_containers(frame)
-    dropped = []
-    for column in frame.columns:
+    constant = set(constant_columns(frame, [c for c in frame.columns if c in typed]))
+    for column in untyped:
         series = frame[column]
         if series.isna().all() or series.nunique(dropna=True) <= 1:
-            dropped.append(column)
+            constant.add(column)
+    dropped = [c for c in frame.columns if c in constant]
     if dropped:
         warnings.warn(
             f"Dropping {len(dropped)} constant or all-missing column(s): {dropped[:10]}"
@@ -355,15 +356,18 @@ def validate(
         )
 
     numeric_coded = [c for c in categorical if pd.api.types.is_numeric_dtype(frame[c])]
+    numeric = [c for c in frame.columns if c not in categorical]
+    frame, infinite = as_floats(frame, [c for c in numeric if c in typed])
+    if infinite is not None:
+        raise AutoImbError(infinite_values(infinite))
     for column in frame.columns:
         if column in categorical:
             frame[column] = as_category_strings(frame[column])
-        else:
+        elif column not in typed:
             values = pd.to_numeric(frame[column], errors="coerce").astype(float)
             if np.isinf(values.to_numpy()).any():
                 raise AutoImbError(infinite_values(column))
             frame[column] = values
-    numeric = [c for c in frame.columns if c not in categorical]
     frame = frame[categorical + numeric]
     if frame.shape[1] > frame.shape[0]:
         logger.info(
