@@ -182,6 +182,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "versus.py",
         "anytime_lofo.py",
         "blending.py",
+        "wide.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -249,6 +250,23 @@ def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
     frame = pd.read_csv(out)
     assert len(frame) == 1 and frame.trials.iloc[0] > 0
     assert "| 400 | 3 |" in text
+
+
+def test_wide_smoke(keel: Path) -> None:
+    text = run_script(
+        "wide.py",
+        "--sets",
+        "hepatitis",
+        "--columns",
+        "30",
+        "--rows",
+        "200",
+        "--repeats",
+        "1",
+        "--data-dir",
+        str(keel),
+    )
+    assert "| hepatitis | 155 | 19 |" in text and "| synthetic 30 | 200 | 30 |" in text
 
 
 def test_selection_cost_smoke() -> None:
