@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import skops.io as sio
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
 
+import autoimb.engine.pipeline as pipeline_module
 from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.engine.finish import _select_ensemble
@@ -237,6 +239,24 @@ def test_predict_proba_is_the_weighted_mean(fitted):
     np.testing.assert_allclose(ensemble.predict_proba(X_test), expected, atol=1e-12)
     np.testing.assert_array_equal(ensemble.classes_, [0, 1])
     np.testing.assert_array_equal(ensemble.predict(X_test), expected.argmax(axis=1))
+
+
+def test_members_on_the_same_columns_conform_new_rows_once(fitted, monkeypatch):
+    """A search's members share the training columns: new rows are brought to them once, not
+    once per member (on wide data that costs more than the predictions); a member that is no
+    pipeline of autoimb's still gets the rows as given."""
+    data, members, X_test = fitted
+    outsider = DummyClassifier(strategy="prior").fit(data.X.to_numpy(), data.y)
+    calls = []
+    original = pipeline_module.conform
+    monkeypatch.setattr(
+        pipeline_module, "conform", lambda X, schema: calls.append(1) or original(X, schema)
+    )
+    ensemble = EnsembleClassifier([*members, outsider], [1.0, 1.0, 1.0, 1.0])
+    proba = ensemble.predict_proba(X_test)
+    assert len(calls) == 1
+    expected = sum(m.predict_proba(X_test) for m in members) + outsider.predict_proba(X_test)
+    np.testing.assert_allclose(proba, expected / 4, atol=1e-12)
 
 
 def test_wrapped_it_speaks_the_users_labels(fitted):

@@ -191,8 +191,15 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        Xt = self.preprocessor_.transform(conform(X, self.schema))
-        return self.predict_proba_transformed(Xt)
+        return self.predict_proba_conformed(self.conform(X))
+
+    def conform(self, X: Any) -> Any:
+        """New rows brought to the training schema (:func:`autoimb.data.conform.conform`);
+        members of an ensemble trained on the same columns share one such copy."""
+        return conform(X, self.schema)
+
+    def predict_proba_conformed(self, frame: Any) -> np.ndarray:
+        return self.predict_proba_transformed(self.preprocessor_.transform(frame))
 
     def predict_proba_transformed(self, Xt: np.ndarray) -> np.ndarray:
         """Probabilities for every class, also one the model never saw after resampling."""

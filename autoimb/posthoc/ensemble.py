@@ -91,10 +91,11 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         w = self._checked_weights()
         total: FloatArray | None = None
+        conformed: list[tuple[Any, Any]] = []
         for member, weight in zip(self.estimators, w, strict=True):
             if weight == 0:
                 continue
-            proba = np.asarray(member.predict_proba(X), dtype=np.float64)
+            proba = np.asarray(_member_proba(member, X, conformed), dtype=np.float64)
             if total is not None and proba.shape != total.shape:
                 raise AutoImbError(
                     f"ensemble members disagree on the probability shape ({proba.shape} vs "
@@ -107,6 +108,20 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> NDArray[np.int64]:
         """Most probable encoded class; the tuned rule is applied by the wrapping classifier."""
         return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)
+
+
+def _member_proba(member: Any, X: Any, conformed: list[tuple[Any, Any]]) -> Any:
+    """A member's probabilities. Members trained on the same columns (a search's trials, a
+    trial's fold models) share one copy of ``X`` brought to those columns: on wide data
+    conforming it once per member costs more than the members' predictions."""
+    if not hasattr(member, "predict_proba_conformed"):
+        return member.predict_proba(X)
+    for schema, frame in conformed:
+        if schema == member.schema:
+            return member.predict_proba_conformed(frame)
+    frame = member.conform(X)
+    conformed.append((member.schema, frame))
+    return member.predict_proba_conformed(frame)
 
 
 def members_of(
