@@ -1,11 +1,13 @@
-"""Reading wide data: what checking and typing the columns costs before the first trial
-(``validate``) and at every refit and prediction (``conform``), by the number of columns.
+"""Wide data: what checking and typing the columns costs before the first trial
+(``validate``) and at every refit and prediction (``conform``), by the number of columns; and
+what a search of a given budget gets done on the widest synthetic frame.
 
 The dev sets with the most columns, and synthetic frames of 2,000 rows (numbers, a tenth of
-them missing) of 1,000 to 10,000 columns. Each figure is the fastest of three runs.
+them missing, about 8% minority) of 1,000 to 10,000 columns. Each reading figure is the
+fastest of three runs; each search is one run with one thread.
 
     python benchmarks/wide.py
-    python benchmarks/wide.py --sets hiva --columns 1000 --repeats 1
+    python benchmarks/wide.py --sets hiva --columns 1000 --repeats 1 --search-budgets
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, load_keel
 
+import autoimb
 from autoimb.data.conform import conform
 from autoimb.data.dataset import validate
 
@@ -43,7 +47,8 @@ def synthetic(rows: int, columns: int, seed: int = 0) -> tuple[pd.DataFrame, np.
     values = rng.normal(size=(rows, columns))
     values[rng.random(size=values.shape) < 0.1] = np.nan
     X = pd.DataFrame(values, columns=[f"c{i}" for i in range(columns)])
-    return X, (rng.random(rows) < 0.05).astype(int)
+    signal = np.nan_to_num(values[:, 0]) + np.nan_to_num(values[:, 1])
+    return X, (signal + rng.normal(size=rows) > 2.5).astype(int)
 
 
 def measure(name: str, X: pd.DataFrame, y: np.ndarray, repeats: int) -> list[object]:
@@ -54,6 +59,20 @@ def measure(name: str, X: pd.DataFrame, y: np.ndarray, repeats: int) -> list[obj
     return [name, len(X), X.shape[1], round(started, 3), round(predicted, 3)]
 
 
+def search(X: pd.DataFrame, y: np.ndarray, budget: float) -> list[object]:
+    """One F1 search: its wall time, its trials by state, and whether the winner was refitted."""
+    started = time.monotonic()
+    try:
+        result = autoimb.search(X, y, metric="f1", time_budget=budget, random_state=0)
+    except autoimb.AutoImbError as exc:
+        return [X.shape[1], budget, round(time.monotonic() - started, 1), 0, 0, str(exc)[:60]]
+    wall = time.monotonic() - started
+    states = [t.state for t in result.study.trials]
+    served = "fold models" if any("fold models" in n for n in result.notes) else "refit"
+    finished = states.count(TrialState.COMPLETE)
+    return [X.shape[1], budget, round(wall, 1), finished, states.count(TrialState.PRUNED), served]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="*", default=WIDEST)
@@ -61,6 +80,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=KEEL)
+    parser.add_argument("--search-budgets", nargs="*", type=float, default=[20.0, 60.0])
     args = parser.parse_args()
     warnings.simplefilter("ignore", UserWarning)  # constant columns dropped: told once per set
     print("| data | rows | columns | validate (s) | conform (s) |")
@@ -71,6 +91,13 @@ def main() -> None:
         rows.append(measure(f"synthetic {columns}", X, y, args.repeats))
     for row in rows:
         print("| " + " | ".join(str(v) for v in row) + " |", flush=True)
+    if args.search_budgets:
+        X, y = synthetic(args.rows, max(args.columns))
+        print("\n| columns | budget (s) | wall (s) | finished | pruned | served |")
+        print("|---|---|---|---|---|---|")
+        for budget in args.search_budgets:
+            row = search(X, y, budget)
+            print("| " + " | ".join(str(v) for v in row) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -255,18 +255,11 @@ def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
 def test_wide_smoke(keel: Path) -> None:
     text = run_script(
         "wide.py",
-        "--sets",
-        "hepatitis",
-        "--columns",
-        "30",
-        "--rows",
-        "200",
-        "--repeats",
-        "1",
-        "--data-dir",
-        str(keel),
+        *("--sets", "hepatitis", "--columns", "30", "--rows", "200", "--repeats", "1"),
+        *("--search-budgets", "3", "--data-dir", str(keel)),
     )
     assert "| hepatitis | 155 | 19 |" in text and "| synthetic 30 | 200 | 30 |" in text
+    assert "| 30 | 3.0 |" in text
 
 
 def test_selection_cost_smoke() -> None:

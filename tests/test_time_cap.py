@@ -126,4 +126,61 @@ def test_a_trial_cut_at_its_time_cap_is_recorded_pruned_not_failed(yeast4, tmp_p
     assert "time cap" in slow.user_attrs["stopped"] and "error" not in slow.user_attrs
     board = result.leaderboard
     assert "time cap" in board.loc[board.trial == 1, "stopped"].iloc[0]
-    assert result.model_card()["trial"] == 0
+    assert result.model_card()["trial"] != 1
+
+
+ENDLESS = [
+    {"model": {"name": "lightgbm", "n_estimators": 10**6}},
+    {"model": {"name": "xgboost", "n_estimators": 10**6}},
+    {"model": {"name": "random_forest", "n_estimators": 10**5}},
+    {"model": {"name": "extra_trees", "n_estimators": 10**5}},
+    {"model": {"name": "balanced_random_forest", "n_estimators": 10**5}},
+    {"model": {"name": "lightgbm", "n_estimators": 10**6}, "ensemble": {"name": "bagging"}},
+]
+
+
+@pytest.mark.parametrize("config", ENDLESS, ids=lambda c: "-".join(v["name"] for v in c.values()))
+def test_a_fit_that_cannot_end_before_its_deadline_stops_at_its_pace(config, small_binary) -> None:
+    """Stopped early, with the reason, instead of running to a deadline it cannot meet: that
+    time goes to other trials (a fit of a million rounds cannot end in a minute)."""
+    data = validate(*small_binary)
+    with pytest.raises(TrialTimeout, match="at its pace"):
+        _fit(config, data, deadline=time.monotonic() + 60)
+
+
+def test_the_pace_starts_again_with_each_fit_and_lets_one_that_fits_end() -> None:
+    from autoimb.stages.base import Pace
+
+    pace = Pace(time.monotonic() + 60, "a fit")
+    for done in range(1, 4):  # a fit of three quick steps ends
+        pace(done, 3)
+    time.sleep(0.05)
+    pace(1, 3)  # the next member's fit: its pace is measured from its own first step
+    pace(2, 3)
+    pace = Pace(time.monotonic() + 0.5, "a fit")
+    pace(1, 100)
+    time.sleep(0.05)
+    with pytest.raises(TrialTimeout, match=r"a fit after 2 of 100: at its pace the rest needs"):
+        pace(2, 100)
+
+
+def test_folds_that_cannot_all_end_before_the_deadline_stop_after_the_first(
+    small_binary, monkeypatch
+) -> None:
+    from autoimb.engine import evaluate as evaluation
+    from autoimb.metrics.registry import get_metric
+
+    data = validate(*small_binary)
+    fit_fold = evaluation.fit_fold
+
+    def slow_fold(*args, **kwargs):
+        time.sleep(1.0)
+        return fit_fold(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "fit_fold", slow_fold)
+    cv = evaluation.CrossValidation(data, 5, random_state=0)
+    config = {"model": {"name": "logistic_regression"}}
+    with pytest.raises(TrialTimeout, match="between folds after 1 of 5: at its pace"):
+        evaluation.evaluate(
+            config, cv, get_metric("f1"), deadline=time.monotonic() + 3.0, random_state=0
+        )

@@ -20,15 +20,13 @@ from autoimb.data.dataset import Dataset
 from autoimb.data.preprocess import Preprocessor
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.splits import Folds, check_splits
-from autoimb.exceptions import AutoImbError, TrialTimeout
+from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.steady import Candidate, steady_score
 from autoimb.posthoc.threshold import Decision, choose_decision, honest_score
+from autoimb.stages.base import Pace
 
 logger = logging.getLogger("autoimb")
-
-
-TIME_CAP = "the trial ran past its time cap"
 
 
 @dataclass(frozen=True)
@@ -277,6 +275,8 @@ def evaluate(
     running: list[float] = []
     fit_seconds = 0.0
     models: list[FittedFold] = []
+    begun = time.monotonic()
+    pace = None if deadline is None else Pace(deadline, "stopped between folds", begun)
     for k in range(cv.n_splits):
         fold = cv.fold(k, cv.subsample(k, fraction, seed=random_state or 0))
         started = time.perf_counter()
@@ -298,8 +298,8 @@ def evaluate(
         if report is not None:
             running.append(_fold_score(metric, data, oof, fold.valid))
             report(k, float(np.mean(running)))
-        if deadline is not None and time.monotonic() > deadline and k + 1 < cv.n_splits:
-            raise TrialTimeout(f"stopped after {k + 1} of {cv.n_splits} folds: {TIME_CAP}")
+        if pace is not None and k + 1 < cv.n_splits:
+            pace(k + 1, cv.n_splits)
     y, scored, fold_ids, weights = cv.scores(data.y, oof, cv.fold_ids, weights)
     value, fold_scores = honest_score(
         y, scored, fold_ids, metric, sample_weight=weights, pos_label=data.pos_label

@@ -188,6 +188,44 @@ def stop_at(deadline: float, what: str) -> None:
         raise TrialTimeout(f"{what}: the trial ran past its time cap")
 
 
+# A fit (or a trial's folds) is stopped once what is left of it, at its pace so far, would take
+# this many times the time left before the trial's deadline.
+PACE_MARGIN = 1.25
+
+
+class Pace:
+    """Stops a fit, or a trial's folds, once its pace says it cannot end before the trial's
+    deadline: cut at the deadline it would be anyway, and the time it would spend till then no
+    other trial gets. On 2,000 rows × 5,000 columns one LightGBM fold of 200 rounds takes 80 s,
+    and a first trial sent to its deadline left a 90 s search without a finished trial.
+
+    The pace is measured from ``started``, or else from the first step on (so that a boosted
+    model's set-up, binning its columns, is not taken for the pace of its rounds); a step count
+    that does not grow starts it again (the same callback on the next member of an ensemble).
+    """
+
+    def __init__(self, deadline: float, what: str, started: float | None = None) -> None:
+        self.deadline, self.what = deadline, what
+        self.first: tuple[int, float] | None = None if started is None else (0, started)
+
+    def __call__(self, done: int, total: int) -> None:
+        """``done`` of ``total`` steps are done."""
+        stop_at(self.deadline, self.what)
+        now = time.monotonic()
+        if self.first is None or done <= self.first[0]:  # the first step, or of a new fit
+            self.first = (done, now)
+            return
+        steps = done - self.first[0]
+        if done >= total:
+            return
+        needed = (now - self.first[1]) / steps * (total - done)
+        if needed > PACE_MARGIN * (self.deadline - now):
+            raise TrialTimeout(
+                f"{self.what} after {done} of {total}: at its pace the rest needs ≈{needed:.0f} s, "
+                f"more than the {max(self.deadline - now, 0.0):.0f} s left before its time cap"
+            )
+
+
 def seconds_left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 1.0)
 
@@ -223,6 +261,7 @@ def grow_in_chunks(
     total = int(forest.n_estimators)
     forest.set_params(warm_start=True)
     grown, chunk = 0, 1 if sized_by_time else FOREST_CHUNK
+    pace = None if deadline is None else Pace(deadline, "a forest was stopped between trees")
     while grown < total:
         size = min(grown + chunk, total)
         forest.set_params(n_estimators=size)
@@ -230,8 +269,8 @@ def grow_in_chunks(
         forest.fit(X, y, **keywords)
         per_tree = (time.perf_counter() - started) / (size - grown)
         grown = size
-        if grown < total and deadline is not None:
-            stop_at(deadline, "a forest was stopped between chunks of trees")
+        if grown < total and pace is not None:
+            pace(grown, total)
         if sized_by_time:
             chunk = int(min(max(CHUNK_SECONDS / max(per_tree, 1e-9), 1), FOREST_CHUNK))
     forest.set_params(warm_start=False)

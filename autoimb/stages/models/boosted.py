@@ -9,7 +9,7 @@ import lightgbm
 import numpy as np
 import xgboost
 
-from autoimb.stages.base import Component, FitContext, register, stop_at
+from autoimb.stages.base import Component, FitContext, Pace, register
 
 
 def _lightgbm(params: Mapping[str, Any], ctx: FitContext) -> lightgbm.LGBMClassifier:
@@ -28,15 +28,18 @@ def _lightgbm(params: Mapping[str, Any], ctx: FitContext) -> lightgbm.LGBMClassi
     )
 
 
-def _stop_at(deadline: float) -> None:
-    stop_at(deadline, "a boosted model was stopped mid-fit")
+_STOPPED = "a boosted model was stopped mid-fit"
 
 
 def _lightgbm_fit_params(ctx: FitContext) -> dict[str, Any]:
     params: dict[str, Any] = {"categorical_feature": ctx.cat_indices} if ctx.n_cat else {}
     if ctx.deadline is not None:
-        deadline = ctx.deadline
-        params["callbacks"] = [lambda env: _stop_at(deadline)]
+        pace = Pace(ctx.deadline, _STOPPED)
+        params["callbacks"] = [
+            lambda env: pace(
+                env.iteration + 1 - env.begin_iteration, env.end_iteration - env.begin_iteration
+            )
+        ]
     if "lightgbm" in ctx.pretrained:
         params["init_model"] = ctx.pretrained["lightgbm"]
     return params
@@ -48,14 +51,20 @@ def _xgboost_fit_params(ctx: FitContext) -> dict[str, Any]:
 
 
 class _XGBoostDeadline(xgboost.callback.TrainingCallback):
-    """Stops a trial's XGBoost fit at the trial's time cap; dropped once the fit is done."""
+    """Stops a trial's XGBoost fit at its time cap, or before when its pace says it cannot end
+    by then; dropped once the fit is done."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, rounds: int) -> None:
         super().__init__()
-        self.deadline = deadline
+        self.pace, self.rounds, self.done = Pace(deadline, _STOPPED), rounds, 0
+
+    def before_training(self, model: Any) -> Any:
+        self.done = 0
+        return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        _stop_at(self.deadline)
+        self.done += 1
+        self.pace(self.done, self.rounds)
         return False
 
 
@@ -79,7 +88,11 @@ def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifie
         n_jobs=ctx.n_threads,
         random_state=ctx.random_state,
         verbosity=0,
-        callbacks=None if ctx.deadline is None else [_XGBoostDeadline(ctx.deadline)],
+        callbacks=(
+            None
+            if ctx.deadline is None
+            else [_XGBoostDeadline(ctx.deadline, int(params["n_estimators"]))]
+        ),
         **categorical,
     )
 
