@@ -151,13 +151,18 @@ def test_a_fit_that_cannot_end_before_its_deadline_stops_at_its_pace(config, sma
 def test_the_pace_starts_again_with_each_fit_and_lets_one_that_fits_end() -> None:
     from autoimb.stages.base import Pace
 
+    nearly_out = Pace(time.monotonic() + 0.5, "a fit")
+    nearly_out(1, 100)
+    time.sleep(0.05)
+    nearly_out(2, 100)  # too little time left for stopping early to be worth a wrong stop
+
     pace = Pace(time.monotonic() + 60, "a fit")
     for done in range(1, 4):  # a fit of three quick steps ends
         pace(done, 3)
     time.sleep(0.05)
     pace(1, 3)  # the next member's fit: its pace is measured from its own first step
     pace(2, 3)
-    pace = Pace(time.monotonic() + 0.5, "a fit")
+    pace = Pace(time.monotonic() + 2.0, "a fit")
     pace(1, 100)
     time.sleep(0.05)
     with pytest.raises(TrialTimeout, match=r"a fit after 2 of 100: at its pace the rest needs"):
@@ -174,7 +179,7 @@ def test_folds_that_cannot_all_end_before_the_deadline_stop_after_the_first(
     fit_fold = evaluation.fit_fold
 
     def slow_fold(*args, **kwargs):
-        time.sleep(1.0)
+        time.sleep(1.5)
         return fit_fold(*args, **kwargs)
 
     monkeypatch.setattr(evaluation, "fit_fold", slow_fold)
@@ -182,5 +187,5 @@ def test_folds_that_cannot_all_end_before_the_deadline_stop_after_the_first(
     config = {"model": {"name": "logistic_regression"}}
     with pytest.raises(TrialTimeout, match="between folds after 1 of 5: at its pace"):
         evaluation.evaluate(
-            config, cv, get_metric("f1"), deadline=time.monotonic() + 3.0, random_state=0
+            config, cv, get_metric("f1"), deadline=time.monotonic() + 4.0, random_state=0
         )
