@@ -237,6 +237,8 @@ class _Objective:
         it is the trial the search would choose (a model per fold is held in memory)."""
         if outcome.models:
             self.fold_models[number] = [fitted.pipeline for fitted in outcome.models]
+        if not self.fold_models:  # the usual case once the first trials' are let go
+            return
         chosen = self._contenders()[:1]
         for kept in [n for n in self.fold_models if n not in chosen]:
             del self.fold_models[kept]
