@@ -183,6 +183,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "anytime_lofo.py",
         "blending.py",
         "wide.py",
+        "categories.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -275,6 +276,16 @@ def test_fold_bagging_measures_both_ways_and_summarises(keel: Path, tmp_path: Pa
     assert len(rows) == 9 and set(rows["model"]) == {"lightgbm", "extra_trees", "logistic"}
     assert rows[["f1_refit", "f1_bag"]].notna().all().all()
     assert "| logistic | 1 |" in results.read_text()
+
+
+def test_categories_measures_both_rules_and_summarises(keel: Path, tmp_path: Path) -> None:
+    out, results = tmp_path / "categories.csv", tmp_path / "R.md"
+    run_script("categories.py", "--sets", "ecoli_0_vs_1", "--data-dir", str(keel), "--out",
+               str(out), "--summary", str(results))  # fmt: skip
+    rows = pd.read_csv(out)
+    assert len(rows) == 12 and set(rows["rule"]) == {"lightgbm_defaults", "searched"}
+    assert rows[["average_precision", "f1", "mcc"]].notna().all().all()
+    assert "| balanced | mcc | 1 |" in results.read_text()
 
 
 def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:
