@@ -34,8 +34,9 @@ def _categorical_regularisation(leaf_rows: int, l2: float) -> dict[str, Any]:
     """Category splits held to the searched leaf size and L2, not LightGBM's own defaults.
 
     Those (groups of 100 rows, smoothing and L2 of 10 in hessian units) are made for large
-    data; a rare class's rows carry hessians of a few hundredths, so a smoothing of 10 weighs
-    as much as hundreds of them and category splits that separate it are rarely taken.
+    data; where one class is rare a row's hessian, p(1 - p), is a few hundredths, so a
+    smoothing of 10 weighs as much as hundreds of rows and the category splits that would
+    separate the rare class are seldom taken.
     """
     return {"min_data_per_group": leaf_rows, "cat_smooth": l2, "cat_l2": l2}
 
