@@ -33,6 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, load_keel, outer_splits
 from _markdown import add_summary_argument, publish, table
+from fold_bagging import best_threshold
 
 from autoimb.data.dataset import validate
 from autoimb.engine.pipeline import StrategyPipeline
@@ -52,9 +53,7 @@ def category_sets(folder: Path) -> list[str]:
 
 def _tuned(score, y: np.ndarray, oof: np.ndarray, proba: np.ndarray, y_test: np.ndarray) -> float:
     """The held-out score at the threshold that maximises it out of fold."""
-    candidates = np.unique(np.quantile(oof, np.linspace(0.5, 0.999, 200)))
-    best = max(candidates, key=lambda t: score(y, oof >= t))
-    return float(score(y_test, proba >= best))
+    return float(score(y_test, proba >= best_threshold(y, oof, score)))
 
 
 def _rule(rule: str):

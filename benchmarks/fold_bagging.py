@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +64,14 @@ def _models(X: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def _f1_threshold(y: np.ndarray, proba: np.ndarray) -> float:
+def _f1(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(f1_score(y, pred, zero_division=0))
+
+
+def best_threshold(y: np.ndarray, proba: np.ndarray, score: Callable = _f1) -> float:
+    """The threshold among the upper half of ``proba``'s quantiles that maximises ``score``."""
     candidates = np.unique(np.quantile(proba, np.linspace(0.5, 0.999, 200)))
-    scores = [f1_score(y, proba >= t, zero_division=0) for t in candidates]
+    scores = [score(y, proba >= t) for t in candidates]
     return float(candidates[int(np.argmax(scores))])
 
 
@@ -84,7 +89,7 @@ def measure(name: str, folder: Path) -> list[list[object]]:
                 fitted = clone(model).fit(X.iloc[train], y[train])
                 oof[valid] = fitted.predict_proba(X.iloc[valid])[:, 1]
                 bagged += fitted.predict_proba(X_test)[:, 1] / 5
-            threshold = _f1_threshold(y, oof)
+            threshold = best_threshold(y, oof)
             refit = clone(model).fit(X, y).predict_proba(X_test)[:, 1]
             rows.append(
                 [name, fold, model_name, int(y.sum()), len(y),
