@@ -110,18 +110,22 @@ def test_oversampling_neighbours_follow_the_fold_minority() -> None:
     assert pipeline.predict_proba(data.X.iloc[keep]).shape == (63, 2)
 
 
-def test_lightgbm_splits_on_categories_of_a_rare_class() -> None:
-    """car_good's six columns are all categories and its minority 4% of the rows: with
+@pytest.mark.parametrize(("model", "floor"), [("lightgbm", 0.95), ("xgboost", 0.9)])
+def test_boosted_trees_split_on_categories_of_a_rare_class(model: str, floor: float) -> None:
+    """car_good's six columns are all categories and its minority 4% of the rows. With
     LightGBM's own category defaults (groups of 100 rows, smoothing of 10) held-out average
-    precision was 0.86-0.94 over three folds; held to the searched leaf size and L2, 0.96-0.97."""
+    precision was 0.86-0.94 over three folds; held to the searched leaf size and L2, 0.96-0.97.
+    XGBoost splitting its columns (3-4 categories) one category against the rest averaged 0.88
+    (0.80-0.93); partitioning them, 0.92 (0.85-0.96)."""
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import StratifiedKFold
 
     data = _prepared("car_good")
     positive = data.pos_label
-    folds = StratifiedKFold(3, shuffle=True, random_state=0).split(data.X, data.y)
-    for train, test in folds:
-        pipeline = StrategyPipeline({"model": {"name": "lightgbm"}}, data.schema(), random_state=0)
+    scores = []
+    for train, test in StratifiedKFold(3, shuffle=True, random_state=0).split(data.X, data.y):
+        pipeline = StrategyPipeline({"model": {"name": model}}, data.schema(), random_state=0)
         pipeline.fit(data.X.iloc[train], data.y[train])
         proba = pipeline.predict_proba(data.X.iloc[test])[:, positive]
-        assert average_precision_score(data.y[test] == positive, proba) > 0.95
+        scores.append(average_precision_score(data.y[test] == positive, proba))
+    assert np.mean(scores) > floor

@@ -81,13 +81,21 @@ class _XGBoostDeadline(xgboost.callback.TrainingCallback):
         return False
 
 
+# XGBoost splits a category column with fewer categories than this one category against the
+# rest, and partitions the others (categories ordered by their gradient statistics, any group on
+# either side, as LightGBM does). 1: always partition. A rare class often lives in a group of
+# categories (car_good: low or medium price, four or more seats ...), which one-against-the-rest
+# splits reach only a category at a time, each split held to the leaf weight.
+_ONE_HOT_BELOW = 1
+
+
 def _xgboost(params: Mapping[str, Any], ctx: FitContext) -> xgboost.XGBClassifier:
     categorical = {}
     if ctx.n_cat:
         categorical = {
             "enable_categorical": True,
             "feature_types": ["c"] * ctx.n_cat + ["q"] * ctx.n_num,
-            "max_cat_to_onehot": 8,
+            "max_cat_to_onehot": _ONE_HOT_BELOW,
         }
     return xgboost.XGBClassifier(
         n_estimators=int(params["n_estimators"]),
