@@ -1,13 +1,15 @@
-"""LightGBM's category splits on a rare class: its own defaults against the searched leaf size.
+"""The boosted models' category splits on a rare class: each rule against the one before it.
 
-LightGBM reads autoimb's category columns natively, and by default holds each category split
-to groups of 100 rows with a smoothing and an L2 of 10 in hessian units, which a rare class's
-rows (hessians of a few hundredths) can seldom outweigh. autoimb ties them to the searched
-``min_child_samples`` and ``reg_lambda`` (``stages/models/boosted.py``). This fits autoimb's
-LightGBM component at its space defaults both ways, plain and with balanced class weights, on
-every dev set with a category column, quality.py's outer 3-fold split (seed 0), every fold:
-held-out average precision, and F1 and MCC at a threshold tuned for each on 5-fold out-of-fold
-probabilities. Sets without category columns are the same either way and are not run.
+LightGBM and XGBoost read autoimb's category columns natively (``stages/models/boosted.py``).
+LightGBM by default holds each category split to groups of 100 rows with a smoothing and an L2
+of 10 in hessian units, which a rare class's rows (hessians of a few hundredths) can seldom
+outweigh; autoimb ties them to the searched ``min_child_samples`` and ``reg_lambda``. XGBoost
+split columns of fewer than 8 categories one category against the rest; it now partitions
+them. This fits each model at its space defaults under both rules, plain and with balanced
+class weights, on every dev set with a category column, quality.py's outer 3-fold split (seed
+0), every fold: held-out average precision, and F1 and MCC at a threshold tuned for each on
+5-fold out-of-fold probabilities. Sets without category columns are the same either way and
+are not run.
 
     python benchmarks/categories.py
     python benchmarks/categories.py --summary        # the table of results/categories.csv
@@ -20,6 +22,7 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
+from itertools import product
 from pathlib import Path
 from unittest import mock
 
@@ -40,7 +43,11 @@ from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.stages.models import boosted
 
 OUT = Path(__file__).resolve().parent / "results" / "categories.csv"
-RULES = ("lightgbm_defaults", "searched")  # the category rule: LightGBM's own, or autoimb's
+# Per model, the category rule before and the one autoimb uses now.
+RULES = {
+    "lightgbm": ("lightgbm_defaults", "searched"),
+    "xgboost": ("one_against_rest_below_8", "partition"),
+}
 WEIGHTINGS = ("none", "balanced")
 SCORES = ("average_precision", "f1", "mcc")
 
@@ -57,10 +64,13 @@ def _tuned(score, y: np.ndarray, oof: np.ndarray, proba: np.ndarray, y_test: np.
 
 
 def _rule(rule: str):
-    """LightGBM's own category defaults where asked, autoimb's rule otherwise."""
-    if rule == "searched":
-        return nullcontext()
-    return mock.patch.object(boosted, "_categorical_regularisation", lambda *_: {})
+    """The rule before where asked (LightGBM's own category defaults, XGBoost's one-against-
+    the-rest splits), autoimb's otherwise."""
+    if rule == "lightgbm_defaults":
+        return mock.patch.object(boosted, "_categorical_regularisation", lambda *_: {})
+    if rule == "one_against_rest_below_8":
+        return mock.patch.object(boosted, "_ONE_HOT_BELOW", 8)
+    return nullcontext()
 
 
 def _fit(config: dict, X: pd.DataFrame, y: np.ndarray, X_new: pd.DataFrame) -> np.ndarray:
@@ -69,54 +79,53 @@ def _fit(config: dict, X: pd.DataFrame, y: np.ndarray, X_new: pd.DataFrame) -> n
     return pipeline.predict_proba(X_new)[:, 1]
 
 
-def measure(name: str, folder: Path) -> list[dict[str, object]]:
+def measure(name: str, folder: Path, models: Sequence[str]) -> list[dict[str, object]]:
     rows = []
     for fold, (X, y, X_test, y_test) in outer_splits(name, folder, 3, 0, [0, 1, 2]):
         positive = np.argmin(np.bincount(y))
         y, y_test = (y == positive).astype(int), (y_test == positive).astype(int)
-        for rule in RULES:
-            for weighting in WEIGHTINGS:
-                config = {"weighting": {"name": weighting}, "model": {"name": "lightgbm"}}
-                started = time.monotonic()
-                with _rule(rule):
-                    oof = np.zeros(len(y))
-                    for train, valid in StratifiedKFold(5, shuffle=True, random_state=1).split(
-                        X, y
-                    ):
-                        oof[valid] = _fit(config, X.iloc[train], y[train], X.iloc[valid])
-                    proba = _fit(config, X, y, X_test)
-                rows.append(
-                    {"set": name, "fold": fold, "rule": rule, "weighting": weighting,
-                     "minority": int(y.sum()), "rows": len(y),
-                     "average_precision": average_precision_score(y_test, proba),
-                     "f1": _tuned(lambda a, b: f1_score(a, b, zero_division=0), y, oof, proba,
-                                  y_test),
-                     "mcc": _tuned(matthews_corrcoef, y, oof, proba, y_test),
-                     "seconds": time.monotonic() - started}
-                )  # fmt: skip
+        runs = [(m, r, w) for m in models for r, w in product(RULES[m], WEIGHTINGS)]
+        for model, rule, weighting in runs:
+            config = {"weighting": {"name": weighting}, "model": {"name": model}}
+            started = time.monotonic()
+            with _rule(rule):
+                oof = np.zeros(len(y))
+                for train, valid in StratifiedKFold(5, shuffle=True, random_state=1).split(X, y):
+                    oof[valid] = _fit(config, X.iloc[train], y[train], X.iloc[valid])
+                proba = _fit(config, X, y, X_test)
+            rows.append(
+                {"set": name, "fold": fold, "model": model, "rule": rule, "weighting": weighting,
+                 "minority": int(y.sum()), "rows": len(y),
+                 "average_precision": average_precision_score(y_test, proba),
+                 "f1": _tuned(lambda a, b: f1_score(a, b, zero_division=0), y, oof, proba,
+                              y_test),
+                 "mcc": _tuned(matthews_corrcoef, y, oof, proba, y_test),
+                 "seconds": time.monotonic() - started}
+            )  # fmt: skip
     return rows
 
 
 def summary(frame: pd.DataFrame) -> str:
-    """Per weighting and score: the mean over sets (each set's mean over its folds) both ways,
-    and the paired test over sets."""
+    """Per model, weighting and score: the mean over sets (each set's mean over its folds)
+    under the rule before and the rule now, and the paired test over sets."""
     lines = []
-    for (weighting, score), part in (
-        frame.melt(["set", "fold", "rule", "weighting"], list(SCORES), "score")
-        .groupby(["weighting", "score"], sort=False)
+    for (model, weighting, score), part in (
+        frame.melt(["set", "fold", "model", "rule", "weighting"], list(SCORES), "score")
+        .groupby(["model", "weighting", "score"], sort=False)
     ):  # fmt: skip
+        before, now = RULES[model]
         sets = part.pivot_table("value", "set", "rule")
-        gain = sets["searched"] - sets["lightgbm_defaults"]
+        gain = sets[now] - sets[before]
         moved = gain[gain.abs() > 1e-3]
         lines.append(
-            [weighting, score, len(sets), float(sets["lightgbm_defaults"].mean()),
-             float(sets["searched"].mean()), f"{gain.mean():+.4f}",
+            [model, weighting, score, len(sets), f"{before}: {sets[before].mean():.3f}",
+             f"{now}: {sets[now].mean():.3f}", f"{gain.mean():+.4f}",
              f"{(gain > 1e-3).sum()}/{(gain.abs() <= 1e-3).sum()}/{(gain < -1e-3).sum()}",
              f"{wilcoxon(moved).pvalue:.2g}" if len(moved) > 5 else "-",
              f"{gain.idxmax()} {gain.max():+.3f}", f"{gain.idxmin()} {gain.min():+.3f}"]
         )  # fmt: skip
     return table(
-        ["weighting", "held-out score", "sets", "LightGBM's defaults", "searched leaf size",
+        ["model", "weighting", "held-out score", "sets", "rule before", "rule now",
          "difference", "better/tie/worse", "p", "largest gain", "largest loss"],
         lines,
     )  # fmt: skip
@@ -126,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", nargs="+", help="KEEL set names (default: every set with "
                         "a category column)")  # fmt: skip
+    parser.add_argument("--models", nargs="+", choices=list(RULES), default=list(RULES))
     parser.add_argument("--data-dir", type=Path, default=KEEL)
     parser.add_argument("--out", type=Path, default=OUT, help="CSV the rows are written to")
     add_summary_argument(parser, "categories")
@@ -133,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.summary is None or args.sets:
         rows = []
         for name in args.sets or category_sets(args.data_dir):
-            rows += measure(name, args.data_dir)
+            rows += measure(name, args.data_dir, args.models)
             print(pd.DataFrame(rows).tail(12).round(3).to_string(index=False), flush=True)
         pd.DataFrame(rows).to_csv(args.out, index=False)
     publish(summary(pd.read_csv(args.out)), args.summary, "categories")

@@ -278,14 +278,17 @@ def test_fold_bagging_measures_both_ways_and_summarises(keel: Path, tmp_path: Pa
     assert "| logistic | 1 |" in results.read_text()
 
 
-def test_categories_measures_both_rules_and_summarises(keel: Path, tmp_path: Path) -> None:
+def test_categories_measures_each_model_under_both_rules(keel: Path, tmp_path: Path) -> None:
     out, results = tmp_path / "categories.csv", tmp_path / "R.md"
     run_script("categories.py", "--sets", "ecoli_0_vs_1", "--data-dir", str(keel), "--out",
                str(out), "--summary", str(results))  # fmt: skip
     rows = pd.read_csv(out)
-    assert len(rows) == 12 and set(rows["rule"]) == {"lightgbm_defaults", "searched"}
+    assert len(rows) == 24 and set(rows["rule"]) == {
+        "lightgbm_defaults", "searched", "one_against_rest_below_8", "partition"
+    }  # fmt: skip
     assert rows[["average_precision", "f1", "mcc"]].notna().all().all()
-    assert "| balanced | mcc | 1 |" in results.read_text()
+    text = results.read_text()
+    assert "| lightgbm | balanced | mcc | 1 |" in text and "| xgboost | none | f1 | 1 |" in text
 
 
 def test_anytime_summarises_budgets_on_shared_pairs(tmp_path: Path) -> None:

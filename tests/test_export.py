@@ -96,6 +96,24 @@ def test_every_component_saves_with_trusted_types_only(
     np.testing.assert_allclose(load(path).predict_proba(X), pipe.predict_proba(X))
 
 
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_category_splits_predict_the_same_after_loading(model, hepatitis, tmp_path) -> None:
+    """The boosted models split hepatitis's text columns natively (partitions of categories);
+    the saved model keeps those splits and the codes of categories it never saw."""
+    X, y = hepatitis
+    data = validate(X, y)
+    pipe = StrategyPipeline({"model": {"name": model}}, data.schema(), random_state=0)
+    pipe.fit(data.X, data.y)
+    served = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
+    served.model_card_ = {"config": {"model": {"name": model}}}
+    loaded = load(save(served, tmp_path / "m.skops"))
+    new = X.copy()
+    new[data.categorical[0]] = "a category never seen"
+    for rows in (X, new):
+        np.testing.assert_allclose(loaded.predict_proba(rows), pipe.predict_proba(rows))
+    assert not np.allclose(pipe.predict_proba(new), pipe.predict_proba(X))
+
+
 def test_a_crafted_file_is_refused(tmp_path) -> None:
     path = tmp_path / "evil.skops"
     sio.dump({"payload": os.system}, path)
