@@ -117,11 +117,12 @@ _XGBOOST_PARTITIONS_MEASURED = tuple(map(int, xgboost.__version__.split(".")[:2]
 
 
 @pytest.mark.parametrize(
-    ("model", "floor"),
+    ("model", "over_folds", "floor"),
     [
-        ("lightgbm", 0.95),
+        ("lightgbm", min, 0.95),
         pytest.param(
             "xgboost",
+            np.mean,
             0.9,
             marks=pytest.mark.skipif(
                 not _XGBOOST_PARTITIONS_MEASURED,
@@ -131,12 +132,14 @@ _XGBOOST_PARTITIONS_MEASURED = tuple(map(int, xgboost.__version__.split(".")[:2]
         ),
     ],
 )
-def test_boosted_trees_split_on_categories_of_a_rare_class(model: str, floor: float) -> None:
+def test_boosted_trees_split_on_categories_of_a_rare_class(
+    model: str, over_folds, floor: float
+) -> None:
     """car_good's six columns are all categories and its minority 4% of the rows. With
     LightGBM's own category defaults (groups of 100 rows, smoothing of 10) held-out average
-    precision was 0.86-0.94 over three folds; held to the searched leaf size and L2, 0.96-0.97.
-    XGBoost 3.2 splitting its columns (3-4 categories) one category against the rest averaged
-    0.88 (0.80-0.93); partitioning them, 0.92 (0.85-0.96)."""
+    precision was 0.86-0.94 over three folds; held to the searched leaf size and L2, 0.96-0.97,
+    above 0.95 on each fold. XGBoost 3.2 splitting its columns (3-4 categories) one category
+    against the rest averaged 0.88 (0.80-0.93); partitioning them, 0.92 (0.85-0.96)."""
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import StratifiedKFold
 
@@ -148,4 +151,4 @@ def test_boosted_trees_split_on_categories_of_a_rare_class(model: str, floor: fl
         pipeline.fit(data.X.iloc[train], data.y[train])
         proba = pipeline.predict_proba(data.X.iloc[test])[:, positive]
         scores.append(average_precision_score(data.y[test] == positive, proba))
-    assert np.mean(scores) > floor
+    assert over_folds(scores) > floor

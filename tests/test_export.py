@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -64,6 +65,13 @@ def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:
 COMPONENTS = [(stage, name) for stage, names in REGISTRY.items() for name in names]
 
 
+def _save_served(pipe: StrategyPipeline, data, config: dict, folder) -> Path:
+    """The pipeline served as a search serves it (threshold, classes, model card), saved."""
+    served = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
+    served.model_card_ = {"config": config}
+    return save(served, folder / "m.skops")
+
+
 @pytest.mark.parametrize("fitted", ["refit", "in a trial"])
 @pytest.mark.parametrize(("stage", "name"), COMPONENTS, ids=[f"{s}-{n}" for s, n in COMPONENTS])
 def test_every_component_saves_with_trusted_types_only(
@@ -89,24 +97,20 @@ def test_every_component_saves_with_trusted_types_only(
         preprocessor = pipe.make_preprocessor().fit(data.X)
         Xt = preprocessor.transform(data.X)
         pipe.fit_transformed(preprocessor, Xt, data.y, deadline=time.monotonic() + 600)
-    served = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
-    served.model_card_ = {"config": config}
-    path = save(served, tmp_path / "m.skops")
+    path = _save_served(pipe, data, config, tmp_path)
     assert untrusted_types(path) == []
     np.testing.assert_allclose(load(path).predict_proba(X), pipe.predict_proba(X))
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
 def test_category_splits_predict_the_same_after_loading(model, hepatitis, tmp_path) -> None:
-    """The boosted models split hepatitis's text columns natively (partitions of categories);
-    the saved model keeps those splits and the codes of categories it never saw."""
+    """The boosted models split hepatitis's text columns natively; the saved model keeps those
+    splits and the code of categories it never saw."""
     X, y = hepatitis
     data = validate(X, y)
-    pipe = StrategyPipeline({"model": {"name": model}}, data.schema(), random_state=0)
-    pipe.fit(data.X, data.y)
-    served = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
-    served.model_card_ = {"config": {"model": {"name": model}}}
-    loaded = load(save(served, tmp_path / "m.skops"))
+    config = {"model": {"name": model}}
+    pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    loaded = load(_save_served(pipe, data, config, tmp_path))
     new = X.copy()
     new[data.categorical[0]] = "a category never seen"
     for rows in (X, new):
