@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> None:
         ):
             n_classes = int(max(y.max(), y_test.max())) + 1
             for metric in args.metrics:
-                order = lofo_order(entries, table, j, get_metric(metric).kind, None)
+                order = lofo_order(entries, table, j, get_metric(metric).kind, None, args.size)
                 warm = [entries[i]["config"] for i in order]
                 for budget in args.budgets:
                     if (name, fold, metric, float(budget)) in done:
@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--budgets", nargs="+", type=float, default=[10.0, 60.0])
     parser.add_argument("--metrics", nargs="+", default=["f1"])
     parser.add_argument("--folds", nargs="+", type=int, default=list(range(OUTER_FOLDS)))
+    parser.add_argument("--size", type=int, default=8, help="strategies in the portfolio")
     parser.add_argument("--out", default=str(RESULTS / "anytime_lofo.csv"))
     parser.add_argument("--data-dir", default=str(KEEL))
     parser.add_argument("--work", default=str(RESULTS), help="folder of the portfolio's table")

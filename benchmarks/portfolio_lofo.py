@@ -54,7 +54,12 @@ logger = logging.getLogger("benchmarks.portfolio_lofo")
 
 
 def lofo_order(
-    entries: list[dict[str, Any]], portfolio: Portfolio, j: int, kind: str, meta: np.ndarray | None
+    entries: list[dict[str, Any]],
+    portfolio: Portfolio,
+    j: int,
+    kind: str,
+    meta: np.ndarray | None,
+    size: int = SIZE,
 ) -> list[int]:
     """The order on dev set ``j`` had its family never been seen: by its nearest dev sets, or
     (``meta`` None) one order over all the other families' sets, as shipped."""
@@ -62,7 +67,7 @@ def lofo_order(
     return portfolio.order(
         meta,
         kind,
-        SIZE,
+        size,
         exclude_families=(held_out,),
         exclude_strategies=excluded(entries, held_out),
     )
