@@ -143,8 +143,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.summary is None or args.sets:
         rows = []
         for name in args.sets or category_sets(args.data_dir):
-            rows += measure(name, args.data_dir, args.models)
-            print(pd.DataFrame(rows).tail(12).round(3).to_string(index=False), flush=True)
+            measured = measure(name, args.data_dir, args.models)
+            rows += measured
+            print(pd.DataFrame(measured).round(3).to_string(index=False), flush=True)
         pd.DataFrame(rows).to_csv(args.out, index=False)
     publish(summary(pd.read_csv(args.out)), args.summary, "categories")
 
