@@ -80,6 +80,28 @@ def test_text_that_repeats_or_that_the_user_names_is_kept(small_binary) -> None:
     assert "code" in validate(labels, y).categorical
 
 
+def test_row_numbers_and_numeric_identifiers_are_left_out(small_binary) -> None:
+    X, y = small_binary
+    order = np.argsort(y.to_numpy(), kind="stable")  # a file sorted by its target
+    X, y = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    gaps = np.sort(rng.choice(10**6, len(X), replace=False))  # ids issued with gaps
+    X = X.assign(
+        record=np.arange(1, len(X) + 1),  # a row number under a name that says nothing
+        customer_id=gaps,
+        amount=(rng.random(len(X)) * 10**5).round(),  # distinct whole numbers, not a count
+    )
+    X.insert(0, "Unnamed: 0", np.arange(len(X)) * 1.0)  # pandas' index, read back as floats
+    with pytest.warns(UserWarning, match=r"Leaving out 3 column\(s\) of distinct whole numbers"):
+        data = validate(X, y)
+    assert data.dropped == ["Unnamed: 0", "record", "customer_id"]
+    assert "amount" in data.numeric
+    new = conform(X.iloc[:5].drop(columns=["record"]), data.schema())  # needed at predict: no
+    assert list(new.columns) == list(data.X.columns)
+    kept = validate(X, y, categorical_features=[])
+    assert kept.dropped == [] and "record" in kept.numeric
+
+
 def test_search_and_predict_on_raw_rows_with_dates(small_binary, tmp_path) -> None:
     X, y = small_binary
     X = _with_dates_and_ids(X)

@@ -6,7 +6,10 @@ unseen on new rows.
 Dates become numbers a model can split on (the instant, and the parts of it that vary: month,
 weekday, hour), the same way in training and at prediction. Text whose values are (almost)
 never repeated, such as identifiers, free text or unparsed timestamps, is left out: category
-codes for it are arbitrary in training and all unseen on new rows.
+codes for it are arbitrary in training and all unseen on new rows. So are whole numbers that
+count the rows or are named as identifiers ("id", "customer_id", "Unnamed: 0"): new rows carry
+numbers training never saw, and a file sorted by the target would let a model read the class
+off the row's position.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ DATE_PARTS = ("month", "weekday", "hour")
 # such columns at 99% too); below MIN_IDENTIFIER_ROWS present values there is too little to say.
 DISTINCT_SHARE = 0.99
 MIN_IDENTIFIER_ROWS = 20
+# A column name that says "identifier": id, ID, customer_id, customerID, index, "Unnamed: 0"
+# (what pandas names an index written to a CSV).
+_ID_NAME = re.compile(r"(?i:^|.*[_\s.-])(?i:id|index|row|rownum)$|.*[a-z]ID$|(?i:unnamed: \d+)$")
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 # A currency sign, thousands grouped by commas, a percent sign. A comma decimal ("1,5") is not
 # a number here: "1,500" could be either, and grouping is the reading exports mean by it.
@@ -179,5 +185,23 @@ def identifiers(frame: pd.DataFrame, columns: list[str]) -> list[str]:
         if len(present) >= MIN_IDENTIFIER_ROWS and (
             present.astype(str).nunique() >= DISTINCT_SHARE * len(present)
         ):
+            found.append(column)
+    return found
+
+
+def row_numbers(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Those of the number ``columns`` whose values are distinct whole numbers, all present,
+    that either run without a gap (row numbers) or sit under an identifier's name."""
+    found = []
+    for column in columns:
+        series = frame[column]
+        if len(series) < MIN_IDENTIFIER_ROWS or series.isna().any():
+            continue
+        values = series.to_numpy(dtype=float)
+        if not np.isfinite(values).all() or not (np.mod(values, 1.0) == 0).all():
+            continue
+        if len(np.unique(values)) != len(values):
+            continue
+        if values.max() - values.min() + 1 == len(values) or _ID_NAME.fullmatch(str(column)):
             found.append(column)
     return found

@@ -346,7 +346,24 @@ def validate(
             UserWarning,
             stacklevel=3,
         )
-    dropped += unique
+    counters = (
+        []
+        if named is not None
+        else column_kinds.row_numbers(
+            frame, [c for c in frame.columns if c in typed and c not in constant and c not in dates]
+        )
+    )
+    if counters:
+        warnings.warn(
+            f"Leaving out {len(counters)} column(s) of distinct whole numbers that count the rows "
+            f"or are named as identifiers: {counters[:10]}{' …' if len(counters) > 10 else ''}. "
+            "New rows carry numbers training never saw, and a file sorted by the target would "
+            "let a model read the class off the row number (in Python, pass "
+            "categorical_features explicitly to keep every column).",
+            UserWarning,
+            stacklevel=3,
+        )
+    dropped += unique + counters
     frame = frame.drop(columns=dropped)
     categorical = [c for c in categorical if c not in dropped]
     if frame.shape[1] == 0:
