@@ -97,6 +97,7 @@ def test_search_writes_model_study_and_report(searched, work):
 def test_predict_writes_ids_labels_and_probabilities(searched, work):
     done = run("predict", "ecoli.skops", "new.csv.gz", "--id", "row_id", "--out", "p.csv", cwd=work)
     assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr  # the id column is copied, not an unused feature
     predictions = pd.read_csv(work / "p.csv")
     assert list(predictions.columns) == ["row_id", "prediction", "proba_0", "proba_1"]
     assert len(predictions) == 20 and predictions["row_id"].iloc[0] == "r0"

@@ -84,6 +84,22 @@ def test_predict_time_columns_are_checked() -> None:
         conform(X.assign(b=3.0), schema)
 
 
+def test_columns_without_the_training_names_are_taken_in_order() -> None:
+    X, y = _frame()
+    by_name = conform(X, validate(X, y).schema())
+    with pytest.warns(
+        UserWarning, match="does not have valid feature names.*in the training order"
+    ):
+        by_position = conform(X.to_numpy(), validate(X, y).schema())
+    pd.testing.assert_frame_equal(by_position, by_name)
+    from_array = validate(X.to_numpy(), y).schema()
+    with pytest.warns(UserWarning, match="trained without feature names"):
+        renamed = conform(X, from_array)
+    assert renamed["x1"].tolist() == X["b"].tolist()
+    with pytest.raises(SchemaError, match=r"lacks 1 column.*\['x1'\]"):
+        conform(X.rename(columns={"a": "x0"}), from_array)  # some names known: by name
+
+
 def test_search_refuses_bad_budgets_and_names(small_binary) -> None:
     X, y = small_binary
     with pytest.raises(AutoImbError, match=r"time_budget .seconds. or n_trials"):

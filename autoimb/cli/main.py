@@ -325,6 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from autoimb.data.conform import input_columns
     from autoimb.exceptions import SchemaError
     from autoimb.export import load
 
@@ -335,8 +336,11 @@ def _predict(args: argparse.Namespace) -> int:
     out = None if args.out is None else Path(args.out)
     if out is not None:
         check_output(out, [args.data, args.model], args.force, is_predictions)
+    features, schema = frame, model.model_card_.get("schema")
+    if args.id is not None and schema and args.id not in input_columns(schema):
+        features = frame.drop(columns=[args.id])  # copied to the output, not a feature
     try:
-        labels, proba = model.predict_with_proba(frame)
+        labels, proba = model.predict_with_proba(features)
     except SchemaError as exc:
         raise AutoImbError(f"{args.data} does not fit the model: {exc}") from exc
     output = pd.DataFrame({"prediction": labels})

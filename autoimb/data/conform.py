@@ -27,12 +27,24 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     frame = as_frame(X)
     if frame.shape[0] == 0:
         raise SchemaError("X has no rows; pass at least one row to predict.")
-    known = set(input_columns(schema))
-    if not isinstance(X, pd.DataFrame | pd.Series) and frame.shape[1] != len(known):
+    inputs = input_columns(schema)
+    known = set(inputs)
+    named = isinstance(X, pd.DataFrame | pd.Series)
+    if not named and frame.shape[1] != len(known):
         raise SchemaError(
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
             "pass the same columns, in the same order."
         )
+    if _by_position(frame, named, schema):
+        names = (  # scikit-learn's words for the two cases
+            "X has feature names, but the model was trained without feature names"
+            if named
+            else "X does not have valid feature names, but the model was trained with them"
+        )
+        warnings.warn(
+            f"{names}; its columns are taken in the training order.", UserWarning, stacklevel=3
+        )
+        frame.columns = inputs
     needed = schema["categorical"] + schema["numeric"]
     dates = schema.get("dates", {})
     source = {f"{c}.{part}": c for c, parts in dates.items() for part in parts}
@@ -88,3 +100,16 @@ def _expanded(frame: pd.DataFrame, column: str, parts: list[str]) -> bool:
     return pd.api.types.is_float_dtype(frame[column]) and all(
         f"{column}.{part}" in frame.columns for part in parts
     )
+
+
+def _by_position(frame: pd.DataFrame, named: bool, schema: dict[str, Any]) -> bool:
+    """Whether new columns are the training ones by position, as scikit-learn reads them: an
+    array for a model trained on a frame (whose original column order the schema kept), or a
+    frame whose names training never had, for a model trained on an array."""
+    inputs = schema.get("inputs")
+    if not inputs or frame.shape[1] != len(inputs) or list(frame.columns) == inputs:
+        return False
+    if not named:
+        return True
+    unnamed = inputs == [f"x{i}" for i in range(len(inputs))]
+    return unnamed and not set(frame.columns) & set(inputs)
