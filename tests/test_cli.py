@@ -240,6 +240,18 @@ def test_a_target_with_one_class_is_refused_in_process(tmp_path, capsys, monkeyp
     ]
 
 
+def test_messages_keep_the_spaces_inside_labels(tmp_path, capsys, monkeypatch):
+    labels = ["negative  "] * 20 + [" positive "] * 10
+    pd.DataFrame({"a": np.arange(30.0), "y": labels}).to_csv(tmp_path / "spaced.csv")
+    monkeypatch.chdir(tmp_path)
+    assert (
+        main(["search", "spaced.csv", "--target", "y", "--pos-label", "neg", "--n-trials", "1"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "not a class of y ([' positive ', 'negative  '])" in err
+
+
 def test_predict_names_the_missing_columns(searched, work, capsys):
     pd.read_csv(work / "new.csv.gz").drop(columns=["x0", "x3"]).to_csv(work / "short.csv")
     code = main(["predict", str(work / "ecoli.skops"), str(work / "short.csv")])

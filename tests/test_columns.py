@@ -100,6 +100,7 @@ def test_row_numbers_and_numeric_identifiers_are_left_out(small_binary) -> None:
     assert list(new.columns) == list(data.X.columns)
     kept = validate(X, y, categorical_features=[])
     assert kept.dropped == [] and "record" in kept.numeric
+    assert validate(X[["record"]], y).numeric == ["record"]  # all there is: a feature
 
 
 def test_search_and_predict_on_raw_rows_with_dates(small_binary, tmp_path) -> None:

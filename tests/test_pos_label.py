@@ -33,6 +33,8 @@ def test_a_label_read_from_a_file_matches_by_its_text() -> None:
     X = pd.DataFrame({"x": np.arange(30.0)})
     data = validate(X, [0] * 20 + [1] * 10, pos_label="0")
     assert data.pos_label == 0
+    spaced = validate(X, ["negative  "] * 20 + [" positive "] * 10, pos_label="positive")
+    assert spaced.classes[spaced.pos_label] == " positive "  # as the file wrote it
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 def say(text: str) -> None:
     """One line on stderr, whatever line breaks the message holds."""
-    print("autoimb: " + " ".join(str(text).split()), file=sys.stderr, flush=True)
+    line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    print(f"autoimb: {line}", file=sys.stderr, flush=True)  # spaces inside labels are kept
 
 
 @contextlib.contextmanager

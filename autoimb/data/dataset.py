@@ -353,6 +353,8 @@ def validate(
             frame, [c for c in frame.columns if c in typed and c not in constant and c not in dates]
         )
     )
+    if len(counters) + len(unique) + len(dropped) == frame.shape[1]:
+        counters = []  # all there is to learn from: the user means them as features
     if counters:
         warnings.warn(
             f"Leaving out {len(counters)} column(s) of distinct whole numbers that count the rows "
@@ -433,6 +435,12 @@ def positive_code(pos_label: Any, classes: np.ndarray) -> int:
     for code, label in enumerate(classes):
         if label == pos_label or str(plain(label)) == str(pos_label):
             return code
+    # Labels a file wrote with spaces around them (" positive ") match their text.
+    trimmed = [
+        c for c, label in enumerate(classes) if str(plain(label)).strip() == str(pos_label).strip()
+    ]
+    if len(trimmed) == 1:
+        return trimmed[0]
     raise AutoImbError(
         f"pos_label {pos_label!r} is not a class of y ({[plain(c) for c in classes]}); "
         "pass one of them."
