@@ -73,6 +73,19 @@ def test_interval_is_in_the_metric_range_and_repeats(metric: str) -> None:
     assert -1.0 <= one[0] <= 0.5 <= one[1] <= 1.0
 
 
+@pytest.mark.parametrize("metric", ["f1", "mcc", "average_precision", "roc_auc", "g_mean"])
+@pytest.mark.parametrize("n_rows", [20, 100])
+def test_no_error_seen_is_no_proof_that_none_will_come(metric: str, n_rows: int) -> None:
+    """Out-of-fold predictions without a mistake: every resample of them scores 1, yet new rows
+    may hold the errors these did not; the interval stays open below the perfect score."""
+    y = np.r_[np.zeros(80, int), np.ones(20, int)]
+    s = 0.05 + 0.9 * y
+    low, high = score_interval(
+        y, np.c_[1 - s, s], np.arange(100) % 5, get_metric(metric), center=1.0, n_rows=n_rows
+    )
+    assert 0.8 < low < 0.99 and high == 1.0
+
+
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize(
     "metric", [m for m in registered_metrics() if m.kind == "ranking"], ids=lambda m: m.name

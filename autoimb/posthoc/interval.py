@@ -67,6 +67,13 @@ def score_interval(
     estimate = _deviations(score_with, yt.shape[0], full, rng)
     new_data = _deviations(score_with, int(n_rows), full, rng)
     spread = _refit_spread(yt, p, labels, folds, w, pos, metric, estimate)
+    if _no_error_seen(yt, p, labels):
+        # The bootstrap cannot draw an error the rows do not hold (an interval of zero width,
+        # as if the model could not err). Half a mistake per class stands for those not seen.
+        score_with = _weighted_scorer(*_with_an_unseen_error(yt, p, labels, w), pos, metric, rng)
+        full = score_with(np.ones(score_with.rows))
+        estimate = _deviations(score_with, yt.shape[0], full, rng)
+        new_data = _deviations(score_with, int(n_rows), full, rng)
     refit = rng.normal(0.0, spread, N_BOOT)
     total = estimate + new_data + refit
     total = total[np.isfinite(total)]
@@ -80,6 +87,35 @@ def score_interval(
     seen = seen[np.isfinite(seen)]
     low, high = max(low, float(seen.min())), min(high, float(seen.max()))
     return float(min(low, center)), float(max(high, center))
+
+
+def _no_error_seen(yt: np.ndarray, p: np.ndarray, labels: np.ndarray | None) -> bool:
+    """Every row predicted right (threshold metrics), or each class scored above every other
+    row on its own probability (ranking metrics)."""
+    if labels is not None:
+        return bool(np.array_equal(labels, yt))
+    for c in np.unique(yt):
+        own, others = p[yt == c, c], p[yt != c, c]
+        if others.size and not own.min() > others.max():
+            return False
+    return True
+
+
+def _with_an_unseen_error(
+    yt: np.ndarray, p: np.ndarray, labels: np.ndarray | None, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The rows plus, for each class, one row of it predicted (and scored) as the next class,
+    at half a row's mean weight."""
+    n_classes = p.shape[1]
+    classes = np.unique(yt)
+    wrong = (classes + 1) % n_classes
+    extra_p = np.eye(n_classes)[wrong]
+    return (
+        np.r_[yt, classes],
+        np.r_[p, extra_p],
+        None if labels is None else np.r_[labels, wrong],
+        np.r_[w, np.full(classes.shape[0], 0.5 * float(np.mean(w)))],
+    )
 
 
 class _Scorer:
