@@ -15,6 +15,7 @@ off the row's position.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -205,3 +206,36 @@ def row_numbers(frame: pd.DataFrame, columns: list[str]) -> list[str]:
         if values.max() - values.min() + 1 == len(values) or _ID_NAME.fullmatch(str(column)):
             found.append(column)
     return found
+
+
+def left_out(
+    frame: pd.DataFrame, text: list[str], numbers: list[str], constant: set[str]
+) -> list[str]:
+    """The identifiers among the ``text`` and ``numbers`` columns, each kind named in a
+    warning; row numbers stay when they are all there is to learn from."""
+    unique = [c for c in identifiers(frame, text) if c not in constant]
+    if unique:
+        _leaving_out(
+            unique,
+            "text column(s) whose values are (almost) all different",
+            "They look like identifiers or free text, and a model cannot reuse values that new "
+            "rows will not repeat (in Python, name them in categorical_features to keep them as "
+            "categories).",
+        )
+    counters = row_numbers(frame, [c for c in numbers if c not in constant])
+    if len(counters) + len(unique) + len(constant) == frame.shape[1]:
+        counters = []  # the user means them as features
+    if counters:
+        _leaving_out(
+            counters,
+            "column(s) of distinct whole numbers that count the rows or are named as identifiers",
+            "New rows carry numbers training never saw, and a file sorted by the target would "
+            "let a model read the class off the row number (in Python, pass "
+            "categorical_features explicitly to keep every column).",
+        )
+    return unique + counters
+
+
+def _leaving_out(columns: list[str], kind: str, why: str) -> None:
+    listed = f"{columns[:10]}{' …' if len(columns) > 10 else ''}"
+    warnings.warn(f"Leaving out {len(columns)} {kind}: {listed}. {why}", UserWarning, stacklevel=5)

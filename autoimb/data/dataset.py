@@ -335,37 +335,9 @@ def validate(
             UserWarning,
             stacklevel=3,
         )
-    unique = [] if named is not None else column_kinds.identifiers(frame, categorical)
-    unique = [c for c in unique if c not in dropped]
-    if unique:
-        warnings.warn(
-            f"Leaving out {len(unique)} text column(s) whose values are (almost) all different: "
-            f"{unique[:10]}{' …' if len(unique) > 10 else ''}. They look like identifiers or free "
-            "text, and a model cannot reuse values that new rows will not repeat (in Python, name "
-            "them in categorical_features to keep them as categories).",
-            UserWarning,
-            stacklevel=3,
-        )
-    counters = (
-        []
-        if named is not None
-        else column_kinds.row_numbers(
-            frame, [c for c in frame.columns if c in typed and c not in constant and c not in dates]
-        )
-    )
-    if len(counters) + len(unique) + len(dropped) == frame.shape[1]:
-        counters = []  # all there is to learn from: the user means them as features
-    if counters:
-        warnings.warn(
-            f"Leaving out {len(counters)} column(s) of distinct whole numbers that count the rows "
-            f"or are named as identifiers: {counters[:10]}{' …' if len(counters) > 10 else ''}. "
-            "New rows carry numbers training never saw, and a file sorted by the target would "
-            "let a model read the class off the row number (in Python, pass "
-            "categorical_features explicitly to keep every column).",
-            UserWarning,
-            stacklevel=3,
-        )
-    dropped += unique + counters
+    if named is None:  # columns the user named are kept, whatever they look like
+        numbers = [c for c in frame.columns if c in typed and c not in dates]
+        dropped += column_kinds.left_out(frame, categorical, numbers, set(dropped))
     frame = frame.drop(columns=dropped)
     categorical = [c for c in categorical if c not in dropped]
     if frame.shape[1] == 0:
