@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from optuna.trial import TrialState
+from optuna.trial import TrialState, create_trial
 
 import autoimb
 from autoimb import datasets
@@ -12,6 +12,7 @@ from autoimb.engine.remeasure import FRESH, RACED, remeasure
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import load_space
+from autoimb.engine.winner import steadier_note
 from autoimb.metrics.registry import get_metric
 from autoimb.posthoc.steady import (
     Candidate,
@@ -52,6 +53,16 @@ def test_a_cost_is_minimised() -> None:
     far = Candidate(2, 30.0, [6.0, 6.0, 6.0, 6.0, 6.0], steady=0.9, seconds=1.0)
     assert choose_steadily([cheap, dear, far], COST, standard_errors=1.0) == dear.number
     assert choose_steadily([cheap, far], COST, standard_errors=1.0) == cheap.number
+
+
+@pytest.mark.parametrize(("metric", "word"), [(F1, "higher"), (COST, "lower")])
+def test_the_note_says_which_way_the_passed_over_trial_was_better(metric, word) -> None:
+    best, chosen = (
+        create_trial(value=v, user_attrs={"steady": a}, state=TrialState.COMPLETE)
+        for v, a in ((0.30, 0.6), (0.31, 0.7))
+    )
+    note = steadier_note(chosen, best, metric)
+    assert f"whose {metric.name} was {word} (0.3000 against 0.3100)" in note
 
 
 def test_a_trial_without_a_steady_score_is_not_displaced() -> None:

@@ -51,15 +51,22 @@ def choose_winner(
         choose_steadily(candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
     ]
     if chosen.number != best.number:
-        notes.append(
-            f"Trial {chosen.number} was chosen over trial {best.number}, whose {metric.name} "
-            f"was higher ({float(best.value):.4f} against {float(chosen.value):.4f}) but within "
-            "noise of it, paired over the same folds; trial "
-            f"{chosen.number}'s probabilities rank the rows better (average precision "
-            f"{chosen.user_attrs['steady']:.4f} against "
-            f"{best.user_attrs.get('steady', float('nan')):.4f}), a steadier sign of merit."
-        )
+        notes.append(steadier_note(chosen, best, metric))
     return chosen, contenders(candidates, chosen.number, metric, top=config.RACE_TOP)
+
+
+def steadier_note(
+    chosen: optuna.trial.FrozenTrial, best: optuna.trial.FrozenTrial, metric: Metric
+) -> str:
+    return (
+        f"Trial {chosen.number} was chosen over trial {best.number}, whose {metric.name} "
+        f"was {'higher' if metric.greater_is_better else 'lower'} "
+        f"({float(best.value):.4f} against {float(chosen.value):.4f}) but within "
+        "noise of it, paired over the same folds; trial "
+        f"{chosen.number}'s probabilities rank the rows better (average precision "
+        f"{chosen.user_attrs['steady']:.4f} against "
+        f"{best.user_attrs.get('steady', float('nan')):.4f}), a steadier sign of merit."
+    )
 
 
 def raced_note(
