@@ -86,6 +86,16 @@ def test_no_error_seen_is_no_proof_that_none_will_come(metric: str, n_rows: int)
     assert 0.8 < low < 0.99 and high == 1.0
 
 
+def test_a_precision_without_a_false_positive_still_has_an_interval() -> None:
+    """Half the positives missed, no negative taken for one: precision is 1 on every resample."""
+    y = np.r_[np.zeros(80, int), np.ones(20, int)]
+    s = np.where(np.arange(100) >= 90, 0.05, 0.05 + 0.9 * y)
+    low, high = score_interval(
+        y, np.c_[1 - s, s], np.arange(100) % 5, get_metric("precision"), center=1.0, n_rows=100
+    )
+    assert 0.7 < low < 0.99 and high == 1.0
+
+
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize(
     "metric", [m for m in registered_metrics() if m.kind == "ranking"], ids=lambda m: m.name

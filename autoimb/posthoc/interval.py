@@ -67,9 +67,10 @@ def score_interval(
     estimate = _deviations(score_with, yt.shape[0], full, rng)
     new_data = _deviations(score_with, int(n_rows), full, rng)
     spread = _refit_spread(yt, p, labels, folds, w, pos, metric, estimate)
-    if _no_error_seen(yt, p, labels):
+    if _no_error_seen(yt, p, labels) or not np.nanmax(np.abs(estimate), initial=0.0) > 1e-9:
         # The bootstrap cannot draw an error the rows do not hold (an interval of zero width,
-        # as if the model could not err). Half a mistake per class stands for those not seen.
+        # as if the model could not err; a precision without a false positive, too). Half a
+        # mistake per class stands for those not seen.
         score_with = _weighted_scorer(*_with_an_unseen_error(yt, p, labels, w), pos, metric, rng)
         full = score_with(np.ones(score_with.rows))
         estimate = _deviations(score_with, yt.shape[0], full, rng)
