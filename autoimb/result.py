@@ -197,7 +197,10 @@ class SearchResult:
             ("strategy", self.strategy),
             (self.metric.name, f"{self.best_score:.4f}{self._interval_text()}"),
             ("measured", self.score_basis),
-            ("decision", str(self.decision.to_dict())),
+            (
+                "decision",
+                self.decision.describe(self.classes_, self.best_pipeline.probability_threshold),
+            ),
         ]
         if len(self.classes_) == 2:
             rows.insert(2, ("positive class", str(self.classes_[self.decision.pos_label])))

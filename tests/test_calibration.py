@@ -65,6 +65,22 @@ def test_predict_keeps_the_tuned_threshold_on_the_model_scores(resampled) -> Non
     np.testing.assert_array_equal(pipe.predict(X), expected)
 
 
+def test_the_stated_threshold_is_on_the_scale_of_the_probabilities_served(
+    resampled, tmp_path
+) -> None:
+    """The rule the summary, the notebook view and the report state must split the rows of
+    ``predict_proba`` as ``predict`` does, though the threshold was tuned on the raw scores."""
+    X, _, _ = synthetic(1000, 2)
+    pipe = resampled.best_pipeline
+    cut = pipe.probability_threshold
+    assert cut < 0.5 * pipe.decision_threshold  # the raw scores were inflated several times
+    np.testing.assert_array_equal(pipe.predict(X), (pipe.predict_proba(X)[:, 1] >= cut) * 1)
+    rule = f"predict 1 when P(1) &gt;= {cut:.4g}"
+    assert rule in resampled._repr_html_()
+    assert rule in resampled.report_html(tmp_path / "r.html").read_text()
+    assert resampled.model_card()["probability_threshold"] == cut
+
+
 def test_calibration_is_chosen_by_cross_validated_log_loss() -> None:
     rng = np.random.default_rng(0)
     y = (rng.random(2000) < 0.1).astype(int)

@@ -313,10 +313,7 @@ def _print_summary(
     study = result.study
     decision = result.decision
     positive = result.classes_[decision.pos_label]
-    if decision.threshold is not None:
-        rule = f"predict {positive} when P({positive}) >= {decision.threshold:.4g}"
-    else:
-        rule = "argmax of per-class scaled probabilities"
+    rule = decision.describe(result.classes_, result.best_pipeline.probability_threshold)
     low, high = result.score_interval
     n = len(result.evidence.y)
     print(

@@ -163,6 +163,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     pipeline.model_card_["notes"] = notes  # the same list: notes added below reach it too
     # How predict_proba is calibrated; predict's labels do not depend on it.
     pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")
+    # The threshold as the user sees it, on predict_proba's scale (decision's is the model's).
+    pipeline.model_card_["probability_threshold"] = pipeline.probability_threshold
     # Permutation importance of the input columns, out of fold; None when there was no time.
     pipeline.model_card_["feature_importance"] = importance
     result = SearchResult(

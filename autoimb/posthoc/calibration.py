@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-__all__ = ["apply_calibration", "choose_calibration"]
+__all__ = ["apply_calibration", "calibrated_threshold", "choose_calibration"]
 
 METHODS = ("none", "sigmoid", "isotonic")
 # A step function fitted on few positives follows their noise; below this, no isotonic map.
@@ -62,6 +62,14 @@ def apply_calibration(
     out[:, pos_label] = positive
     out[:, 1 - pos_label] = 1.0 - positive
     return out
+
+
+def calibrated_threshold(calibration: dict[str, Any] | None, threshold: float) -> float:
+    """The threshold on the calibrated scale: the map is strictly increasing, so a calibrated
+    probability at or above it is a score at or above ``threshold``, the same label."""
+    if not calibration or calibration.get("method", "none") == "none":
+        return float(threshold)
+    return float(_map(calibration, np.array([float(threshold)]))[0])
 
 
 def _cross_validated_loss(

@@ -7,7 +7,7 @@ classifier all share one definition of how a rule is applied and stored.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,21 @@ class Decision:
             ),
             "pos_label": int(self.pos_label),
         }
+
+    def describe(self, classes: Sequence[Any], probability_threshold: float | None = None) -> str:
+        """The rule in words, its threshold on the scale of the probabilities the user gets
+        (``probability_threshold``, calibrated) where it is known."""
+        names = [str(c) for c in classes]
+        if self.threshold is not None:
+            positive = names[self.pos_label] if self.pos_label < len(names) else self.pos_label
+            cut = self.threshold if probability_threshold is None else probability_threshold
+            return f"predict {positive} when P({positive}) >= {cut:.4g}"
+        if self.class_scale is not None:
+            scales = ", ".join(
+                f"{c}: {s:.3g}" for c, s in zip(names, self.class_scale, strict=False)
+            )
+            return f"argmax of the probabilities scaled per class ({scales})"
+        return "argmax of the probabilities"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:

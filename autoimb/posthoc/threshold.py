@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb.exceptions import AutoImbError
-from autoimb.posthoc.calibration import apply_calibration
+from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
 from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
 from autoimb.posthoc.crossfit import cross_fitted_predictions, honest_score, threshold_curve
 from autoimb.posthoc.decision import Decision, FloatArray
@@ -84,6 +84,14 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
             class_scale=None if scale is None else tuple(float(s) for s in scale),
             pos_label=int(self.pos_label),
         )
+
+    @property
+    def probability_threshold(self) -> float | None:
+        """The binary threshold on ``predict_proba``'s (calibrated) scale, where ``predict``
+        turns positive; None for a multi-class rule."""
+        if self.decision_threshold is None:
+            return None
+        return calibrated_threshold(self.calibration, float(self.decision_threshold))
 
     def fit(
         self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None

@@ -181,7 +181,7 @@ def _winner_section(w: Winner) -> str:
     if len(w.classes) == 2:
         positive = w.classes[w.decision.pos_label] if w.decision.pos_label < 2 else "?"
         rows.append(("positive class", html.escape(str(positive))))
-    rows.append(("decision", html.escape(_decision_text(w))))
+    rows.append(("decision", html.escape(w.decision.describe(w.classes, w.probability_threshold))))
     if w.trial is not None:
         rows.append(("trial", str(w.trial)))
     parts = [_kv_table(rows), how_sure_html(w), "<h3>Strategy</h3>", _strategy_table(w.config)]
@@ -204,17 +204,6 @@ def _winner_section(w: Winner) -> str:
         "</p>",
     ]
     return "".join(parts)
-
-
-def _decision_text(w: Winner) -> str:
-    d = w.decision
-    positive = w.classes[d.pos_label] if d.pos_label < len(w.classes) else str(d.pos_label)
-    if d.threshold is not None:
-        return f"predict {positive} when P({positive}) ≥ {d.threshold:.4g}"
-    if d.class_scale is not None:
-        scales = ", ".join(f"{c}: {s:.3g}" for c, s in zip(w.classes, d.class_scale, strict=False))
-        return f"argmax of the probabilities scaled per class ({scales})"
-    return "argmax of the probabilities"
 
 
 def _strategy_table(config: Mapping[str, Any]) -> str:

@@ -58,6 +58,7 @@ class Winner:
     notes: list[str] = field(default_factory=list)  # the search's own notes
     advice: str | None = None  # the learning-curve advice, when it was measured
     importance: dict[str, Any] | None = None  # the model card's permutation importance
+    probability_threshold: float | None = None  # the threshold on predict_proba's scale
 
     @classmethod
     def from_result(cls, result: Any) -> Winner:
@@ -77,6 +78,7 @@ class Winner:
             notes=list(result.notes),
             advice=result.advice.summary() if result.advice is not None else None,
             importance=result.best_pipeline.model_card_.get("feature_importance"),
+            probability_threshold=result.best_pipeline.probability_threshold,
         )
 
     @classmethod
@@ -93,6 +95,7 @@ class Winner:
             interval=tuple(card["score_interval"]) if card.get("score_interval") else None,
             notes=list(card.get("notes", [])),
             importance=card.get("feature_importance"),
+            probability_threshold=card.get("probability_threshold"),
         )
 
     @classmethod
