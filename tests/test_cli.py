@@ -429,6 +429,16 @@ def test_search_by_group_keeps_the_group_column_out_of_features(tmp_path):
     assert study.user_attrs["autoimb"]["split"] == "group"
     model = autoimb.load(tmp_path / "visits.skops")
     assert "patient" not in model.model_card_["schema"]["columns"]
+    assert model.model_card_["split"] == "group"
+    # The report's curves come from the same kind of folds: a patient on both sides of a
+    # fold would show scores the group folds never promised.
+    report = ["report", "visits.skops", "--data", "visits.csv", "--target", "target"]
+    leaky = run(*report, "--out", "leaky.html", cwd=tmp_path)
+    assert leaky.returncode == 2 and "--group" in leaky.stderr
+    assert not (tmp_path / "leaky.html").exists()
+    grouped = run(*report, "--group", "patient", "--out", "grouped.html", cwd=tmp_path)
+    assert grouped.returncode == 0, grouped.stderr
+    assert "warning" not in grouped.stderr  # the group column is not read as a feature
     refused = run(
         "search",
         "visits.csv",

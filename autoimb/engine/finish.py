@@ -377,6 +377,10 @@ def _model_card(
         "decision": decision.to_dict(),
         "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
         "positive_class": str(data.classes[data.pos_label]),
+        # The folds, so a report on this model alone cross-validates it again the same way.
+        "cv": settings.cv.n_splits,
+        "split": settings.cv.kind,
+        "folds": settings.cv.describe(),
         "schema": data.schema(),
         "data": data.summary(),
         "versions": {

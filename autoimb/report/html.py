@@ -24,6 +24,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from autoimb import __version__, config
+from autoimb.engine.splits import Folds, recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard
@@ -70,12 +71,14 @@ def write_study_report(
     X: Any = None,
     y: Any = None,
     sample_weight: Any = None,
+    groups: Any = None,
 ) -> Path:
     """Write a report from a study and/or a saved model's card, without a ``SearchResult``.
 
     The winner is the model (its card) when given, else the study's best trial. With ``X, y``
-    (the training data) its cross-validation runs again with the study's folds and seed, for
-    the curves and the confusion matrix; without them those sections say what they need.
+    (the training data, and ``groups`` where the search split by group) its cross-validation
+    runs again with the study's kind of folds and seed, for the curves and the confusion
+    matrix; without them those sections say what they need.
     """
     if study is None and model_card is None:
         raise AutoImbError("a report needs a study, a model, or both.")
@@ -89,16 +92,27 @@ def write_study_report(
             "include trials this model never saw."
         )
     if X is not None and y is not None:
-        attrs = study_attrs(study) if study is not None else {}
+        attrs = {**(model_card or {}), **(study_attrs(study) if study is not None else {})}
         winner.reevaluate(
             X,
             y,
-            cv=int(attrs.get("cv", 5)),
+            cv=_recorded_folds(attrs, groups, len(X)),
             seed=int(attrs.get("seed", 0)),
             sample_weight=sample_weight,
         )
         notes.append("The winner's out-of-fold predictions were computed again for this report.")
     return _write(path, winner, study, notes)
+
+
+def _recorded_folds(attrs: Mapping[str, Any], groups: Any, n_rows: int) -> Folds:
+    """The search's kind of folds (stratified where a model from before they were kept says
+    nothing): a report on leaky folds would promise what group or time folds did not."""
+    if attrs.get("split", "stratified") not in config.FOLD_KINDS:
+        raise AutoImbError(
+            f"the search ran on {attrs.get('folds', 'a splitter of its own')}, which a report "
+            "cannot rebuild; write the report from Python (SearchResult.report_html)."
+        )
+    return recorded_folds({"cv": 5, **attrs}, groups, n_rows)
 
 
 def _went_on(study: optuna.Study, card: Mapping[str, Any]) -> bool:

@@ -16,6 +16,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb.engine.budget import model_threads
+from autoimb.engine.splits import Folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import Metric, get_metric
@@ -115,7 +116,7 @@ class Winner:
         )
 
     def reevaluate(
-        self, X: Any, y: Any, *, cv: int = 5, seed: int = 0, sample_weight: Any = None
+        self, X: Any, y: Any, *, cv: int | Folds = 5, seed: int = 0, sample_weight: Any = None
     ) -> None:
         """Cross-validate the winner's strategy again on its training data, for its curves,
         and its feature importance when its model card had none."""

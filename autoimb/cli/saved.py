@@ -1,0 +1,118 @@
+"""The commands that read what a search saved: ``predict`` with a model, ``report`` on a model
+and/or its study."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autoimb.cli.console import EXIT_OK, say
+from autoimb.cli.outputs import (
+    check_output,
+    is_leaderboard,
+    is_predictions,
+    is_report,
+    write_atomic,
+)
+from autoimb.data.files import missing_column, read_table, split_columns
+from autoimb.exceptions import AutoImbError
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from autoimb.data.conform import input_columns
+    from autoimb.exceptions import SchemaError
+    from autoimb.export import load
+
+    model = load(args.model, trust=args.trust)
+    frame = read_table(args.data, args.na_values)
+    if args.id is not None and args.id not in frame.columns:
+        raise AutoImbError(missing_column(args.id, "--id", frame.columns))
+    out = None if args.out is None else Path(args.out)
+    if out is not None:
+        check_output(out, [args.data, args.model], args.force, is_predictions)
+    features, schema = frame, model.model_card_.get("schema")
+    if args.id is not None and schema and args.id not in input_columns(schema):
+        features = frame.drop(columns=[args.id])  # copied to the output, not a feature
+    try:
+        labels, proba = model.predict_with_proba(features)
+    except SchemaError as exc:
+        raise AutoImbError(f"{args.data} does not fit the model: {exc}") from exc
+    output = pd.DataFrame({"prediction": labels})
+    for i, label in enumerate(model.classes_):
+        output[f"proba_{label}"] = proba[:, i]
+    if args.id is not None:
+        output.insert(0, args.id, frame[args.id].to_numpy())
+    if args.out is None:
+        output.to_csv(sys.stdout, index=False)
+        return EXIT_OK
+    if out.suffix.lower() in (".parquet", ".pq"):
+        write_atomic(out, lambda tmp: output.to_parquet(tmp, index=False))
+    else:
+        write_atomic(out, lambda tmp: output.to_csv(tmp, index=False))
+    counts = ", ".join(f"{n} {label}" for label, n in output["prediction"].value_counts().items())
+    say(f"wrote {len(output)} predictions to {out} ({counts})")
+    return EXIT_OK
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from autoimb.engine.storage import existing_study, study_names
+    from autoimb.export import load, model_card
+    from autoimb.report.html import write_study_report
+
+    card, storage = None, args.storage
+    if args.model is not None:
+        card = model_card(load(args.model, trust=args.trust))
+        beside = Path(args.model).with_suffix(".optuna.log")
+        if storage is None and beside.is_file():
+            storage = str(beside)
+    elif storage is None:
+        raise AutoImbError("give a MODEL file, or --storage URL and --study-name NAME.")
+    study = None
+    if storage is not None:
+        if "://" not in storage and not Path(storage).is_file():
+            raise AutoImbError(f"{storage}: no such study storage file.")
+        study = existing_study(storage, args.study_name)
+        if study is None:
+            raise AutoImbError(
+                f"{storage} holds no study named {args.study_name!r}; it holds "
+                f"{study_names(storage) or 'none'}. Pick one with --study-name."
+            )
+    X = y = weights = groups = None
+    if args.data is not None:
+        if args.target is None:
+            raise AutoImbError("--data needs --target, the label column.")
+        X, y, _, weights, groups = split_columns(
+            read_table(args.data, args.na_values),
+            args.target,
+            id_col=args.id,
+            weight_col=args.weight,
+            group_col=args.group,
+        )
+    default = Path(args.model or args.study_name).with_suffix(".html")
+    out = Path(args.out) if args.out else default
+    check_output(out, [args.model, args.data, storage], args.force, is_report)
+    board = Path(args.leaderboard) if args.leaderboard else None
+    if board is not None:
+        if study is None:
+            raise AutoImbError("--leaderboard needs the study (--storage, or a model's own).")
+        check_output(board, [args.model, args.data, storage, out], args.force, is_leaderboard)
+    path = write_study_report(
+        out,
+        study=study,
+        model_card=card,
+        X=X,
+        y=y,
+        sample_weight=weights,
+        groups=groups,
+    )
+    say(f"wrote the report to {path}")
+    if board is not None:
+        from autoimb.leaderboard import flat_leaderboard
+
+        table = flat_leaderboard(study)
+        write_atomic(board, lambda temporary: table.to_csv(temporary, index=False))
+        say(f"wrote the leaderboard ({len(table)} trials) to {board}")
+    return EXIT_OK
