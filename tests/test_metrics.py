@@ -177,6 +177,21 @@ def test_from_counts_equals_recomputation_at_every_threshold(binary, metric):
     np.testing.assert_allclose(vectorised, one_by_one, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "metric", [m for m in THRESHOLD_METRICS if m.multiclass_fn is not None], ids=lambda m: m.name
+)
+def test_a_stack_of_confusion_matrices_scores_as_each_matrix_does(multiclass, metric):
+    """The multi-class decision search scores a grid of rules at once; a class never
+    predicted, a class absent and one predicted class must score as they do alone."""
+    y, proba, _, w = multiclass
+    rng = np.random.default_rng(2)
+    preds = [proba.argmax(axis=1), np.zeros_like(y), rng.integers(0, 4, len(y))]
+    preds += [np.where(proba[:, 2] > t, 2, proba[:, :2].argmax(axis=1)) for t in (0.1, 0.5, 0.9)]
+    cms = np.stack([confusion_matrix(y, p, 4, sample_weight=w) for p in preds])
+    one_by_one = [metric.score_labels(y, p, sample_weight=w, n_classes=4) for p in preds]
+    np.testing.assert_allclose(metric.score_confusions(cms), one_by_one, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("metric", ALL_METRICS, ids=lambda m: m.name)
 def test_every_registered_metric_behaves(binary, multiclass, metric):
     # Name round trip: the canonical name parses back to an equal metric.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -207,56 +208,73 @@ def _cost(
 # ------------------------------------------------------------- multi-class from matrices
 
 
+# Each takes one matrix (a float back) or a stack of them, (..., K, K) (an array back): the
+# multi-class decision search scores a whole grid of rules in one call.
+
+
+def _scalar_or_stack(values: FloatArray, cm: FloatArray) -> Any:
+    return float(values) if np.ndim(cm) == 2 else values
+
+
 def _per_class_counts(cm: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    tp = np.diag(cm).astype(np.float64)
-    fp = cm.sum(axis=0) - tp
-    fn = cm.sum(axis=1) - tp
-    tn = cm.sum() - tp - fp - fn
+    tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(np.float64)
+    fp = cm.sum(axis=-2) - tp
+    fn = cm.sum(axis=-1) - tp
+    tn = cm.sum(axis=(-2, -1))[..., None] - tp - fp - fn
     return tp, fp, fn, tn
 
 
-def _macro_ovr(cm: FloatArray, *, counts_fn: CountsFn) -> float:
+def _mean_over(values: FloatArray, chosen: np.ndarray) -> FloatArray:
+    """The mean of ``values`` over the ``chosen`` classes; 0 where none is."""
+    count = chosen.sum(axis=-1)
+    total = np.where(chosen, values, 0.0).sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+
+
+def _macro_ovr(cm: FloatArray, *, counts_fn: CountsFn) -> Any:
     # Average over classes seen in y or in the predictions, as sklearn's macro average.
-    tp, fp, fn, tn = _per_class_counts(cm)
-    seen = (cm.sum(axis=0) > 0) | (cm.sum(axis=1) > 0)
-    if not np.any(seen):
-        return 0.0
-    return float(np.mean(counts_fn(tp, fp, fn, tn)[seen]))
+    cm = np.asarray(cm, dtype=np.float64)
+    seen = (cm.sum(axis=-2) > 0) | (cm.sum(axis=-1) > 0)
+    return _scalar_or_stack(_mean_over(counts_fn(*_per_class_counts(cm)), seen), cm)
 
 
-def _multiclass_balanced_accuracy(cm: FloatArray) -> float:
-    support = cm.sum(axis=1)
-    present = support > 0
-    if not np.any(present):
-        return 0.0
-    return float(np.mean(np.diag(cm)[present] / support[present]))
+def _multiclass_balanced_accuracy(cm: FloatArray) -> Any:
+    cm = np.asarray(cm, dtype=np.float64)
+    support = cm.sum(axis=-1)
+    recalls = _safe_div(np.diagonal(cm, axis1=-2, axis2=-1), support)
+    return _scalar_or_stack(_mean_over(recalls, support > 0), cm)
 
 
-def _multiclass_g_mean(cm: FloatArray) -> float:
-    support = cm.sum(axis=1)
-    seen = (support > 0) | (cm.sum(axis=0) > 0)
-    if not np.any(seen):
-        return 0.0
-    recalls = _safe_div(np.diag(cm), support)[seen]
-    if np.any(recalls <= 0):
-        return 0.0
-    return float(np.exp(np.mean(np.log(recalls))))
+def _multiclass_g_mean(cm: FloatArray) -> Any:
+    cm = np.asarray(cm, dtype=np.float64)
+    support = cm.sum(axis=-1)
+    seen = (support > 0) | (cm.sum(axis=-2) > 0)
+    recalls = _safe_div(np.diagonal(cm, axis1=-2, axis2=-1), support)
+    missed = (seen & (recalls <= 0)).any(axis=-1)
+    with np.errstate(divide="ignore"):
+        logs = _mean_over(np.log(np.where(seen, recalls, 1.0)), seen)
+    return _scalar_or_stack(np.where(missed | ~seen.any(axis=-1), 0.0, np.exp(logs)), cm)
 
 
-def _multiclass_mcc(cm: FloatArray) -> float:
+def _multiclass_mcc(cm: FloatArray) -> Any:
     # Gorodkin's R_K, the formula sklearn's matthews_corrcoef uses.
-    t_sum = cm.sum(axis=1)
-    p_sum = cm.sum(axis=0)
-    n_correct = float(np.trace(cm))
-    n = float(cm.sum())
-    cov_ytyp = n_correct * n - float(t_sum @ p_sum)
-    cov_ypyp = n * n - float(p_sum @ p_sum)
-    cov_ytyt = n * n - float(t_sum @ t_sum)
+    cm = np.asarray(cm, dtype=np.float64)
+    t_sum = cm.sum(axis=-1)
+    p_sum = cm.sum(axis=-2)
+    n_correct = np.trace(cm, axis1=-2, axis2=-1)
+    n = cm.sum(axis=(-2, -1))
+    cov_ytyp = n_correct * n - (t_sum * p_sum).sum(axis=-1)
+    cov_ypyp = n * n - (p_sum * p_sum).sum(axis=-1)
+    cov_ytyt = n * n - (t_sum * t_sum).sum(axis=-1)
     # One predicted (or true) class leaves no variance; with float weights rounding can make
     # that zero a tiny negative number, so the test is <= 0, not == 0.
-    if cov_ypyp <= 1e-12 * n * n or cov_ytyt <= 1e-12 * n * n:
-        return 0.0
-    return cov_ytyp / math.sqrt(cov_ytyt) / math.sqrt(cov_ypyp)
+    flat = (cov_ypyp <= 1e-12 * n * n) | (cov_ytyt <= 1e-12 * n * n)
+    den = np.sqrt(np.where(flat, 1.0, cov_ytyt)) * np.sqrt(np.where(flat, 1.0, cov_ypyp))
+    return _scalar_or_stack(np.where(flat, 0.0, cov_ytyp / den), cm)
+
+
+for _batched in (_macro_ovr, _multiclass_balanced_accuracy, _multiclass_g_mean, _multiclass_mcc):
+    _batched.batched = True  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- ranking (probabilities)

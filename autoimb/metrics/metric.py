@@ -10,10 +10,10 @@ only scores never loads the registry's tables.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.formulas import (
@@ -114,6 +114,15 @@ class Metric:
             )
         return float(self.multiclass_fn(m))
 
+    def score_confusions(self, cms: ArrayLike, *, pos_label: int = 1) -> NDArray[np.float64]:
+        """Scores of a stack of multi-class confusion matrices, (G, K, K): in one call where
+        the metric's formula takes a stack (the built-in ones do), else one by one."""
+        stack = np.asarray(cms, dtype=np.float64)
+        fn = self.multiclass_fn
+        if stack.shape[-1] > 2 and fn is not None and _takes_stacks(fn):
+            return np.asarray(fn(stack), dtype=np.float64)
+        return np.array([self.score_confusion(cm, pos_label=pos_label) for cm in stack])
+
     def score_labels(
         self,
         y: ArrayLike,
@@ -200,3 +209,10 @@ class Metric:
         return self.score_labels(
             y, y_pred, sample_weight=sample_weight, pos_label=pos_label, n_classes=n_classes
         )
+
+
+def _takes_stacks(fn: Any) -> bool:
+    """Whether a confusion-matrix formula scores a stack of matrices (a partial of one does)."""
+    return bool(
+        getattr(fn, "batched", False) or getattr(getattr(fn, "func", None), "batched", False)
+    )

@@ -123,10 +123,30 @@ def _choose_scale(
     n_classes = p.shape[1]
     codes = yt * n_classes
     flat = n_classes * n_classes
+    rows = np.arange(p.shape[0])
+    # Grid points scored together: their rows' predictions, at most about 2M cells at once.
+    block = max(1, min(_SCALE_GRID.shape[0], 2_000_000 // max(1, p.shape[0])))
 
-    def score_of(pred: IntArray) -> float:
-        cm = np.bincount(codes + pred, weights=w, minlength=flat).reshape(n_classes, n_classes)
-        return metric.score_confusion(cm, pos_label=pos)
+    def grid_values(c: int, other_arg: IntArray, other_best: FloatArray) -> FloatArray:
+        """The metric for each factor of class ``c``: every factor's confusion matrix from one
+        bincount, scored in one call."""
+        values = []
+        for start in range(0, _SCALE_GRID.shape[0], block):
+            grid = _SCALE_GRID[start : start + block]
+            mine = p[:, c, None] * grid[None, :]
+            best = other_best[:, None]
+            # argmax breaks ties towards the lower index; mirror it exactly.
+            wins = (mine > best) | ((mine == best) & (c < other_arg)[:, None])
+            pred = np.where(wins, c, other_arg[:, None])
+            cells = (codes[:, None] + pred + flat * np.arange(grid.shape[0])[None, :]).ravel()
+            weights = np.repeat(w, grid.shape[0])
+            cms = np.bincount(cells, weights=weights, minlength=flat * grid.shape[0])
+            values.append(
+                metric.score_confusions(
+                    cms.reshape(grid.shape[0], n_classes, n_classes), pos_label=pos
+                )
+            )
+        return np.concatenate(values)
 
     # The heaviest class stays at 1: argmax ignores a common factor, so one is free.
     anchor = int(np.argmax(np.bincount(yt, weights=w, minlength=n_classes)))
@@ -139,13 +159,7 @@ def _choose_scale(
             others = p * scale
             others[:, c] = -np.inf
             other_arg = np.argmax(others, axis=1)
-            other_best = others[np.arange(p.shape[0]), other_arg]
-            values = np.empty(_SCALE_GRID.shape[0], dtype=np.float64)
-            for j, factor in enumerate(_SCALE_GRID):
-                mine = p[:, c] * factor
-                # argmax breaks ties towards the lower index; mirror it exactly.
-                wins = (mine > other_best) | ((mine == other_best) & (c < other_arg))
-                values[j] = score_of(np.where(wins, c, other_arg))
+            values = grid_values(c, other_arg, others[rows, other_arg])
             j = _middle_of_best(values, metric.greater_is_better)
             if _SCALE_GRID[j] != scale[c]:
                 scale[c] = _SCALE_GRID[j]
@@ -153,7 +167,8 @@ def _choose_scale(
         if not changed:
             break
     decision = Decision(class_scale=tuple(float(s) for s in scale), pos_label=pos)
-    return decision, score_of(decision.apply(p))
+    cm = np.bincount(codes + decision.apply(p), weights=w, minlength=flat)
+    return decision, metric.score_confusion(cm.reshape(n_classes, n_classes), pos_label=pos)
 
 
 def choose_decision(
