@@ -156,6 +156,20 @@ def test_string_labels_and_sample_weight_are_kept(small_binary) -> None:
     assert result.model_card()["positive_class"] == "defect"
 
 
+def test_the_unit_of_sample_weight_does_not_change_the_search(small_binary) -> None:
+    """Amounts in dollars or in quarters of a dollar (a power of two: exact in floating point)
+    weigh the rows alike; LightGBM's least leaf weight once read them as four times heavier."""
+    X, y = small_binary
+    amount = np.random.default_rng(0).lognormal(3, 1, len(y))
+    kwargs = dict(metric="cost:fn=10,fp=1", n_trials=2, space="fast", cv=3, random_state=0)
+    scores = []
+    for weights in (amount, amount * 4.0):
+        result = autoimb.search(X, y, sample_weight=weights, ensemble=False, **kwargs)
+        assert result.evidence.sample_weight.mean() == pytest.approx(1.0)
+        scores.append(result.leaderboard.sort_values("trial")["score"].tolist())
+    np.testing.assert_array_equal(scores[0], scores[1])
+
+
 def test_a_failing_component_fails_only_its_trial(small_binary) -> None:
     def broken(params, ctx):
         raise RuntimeError("cannot find neighbours")

@@ -310,6 +310,8 @@ def validate(
     encoded, classes = _check_target(y, len(frame))
     positive = None if pos_label is None else positive_code(pos_label, classes)
     weights = check_sample_weight(sample_weight, len(frame))
+    if weights is not None:  # in units of the mean row: dollars or cents, the same search
+        weights = weights / weights.mean()  # (leaf sizes, min_child_weight and C count weight)
 
     inputs = list(frame.columns)
     named = None if categorical_features == "auto" else _named(frame, categorical_features)
