@@ -252,6 +252,22 @@ def test_messages_keep_the_spaces_inside_labels(tmp_path, capsys, monkeypatch):
     assert "not a class of y ([' positive ', 'negative  '])" in err
 
 
+def test_predict_reads_missing_markers_as_the_search_did(tmp_path, monkeypatch, capsys):
+    frame = datasets.load("ecoli1")
+    frame["x1"] = frame["x1"].astype(object).where(np.arange(len(frame)) % 10 > 0, "ZZZ")
+    frame.to_csv(tmp_path / "marked.csv", index=False)
+    frame.drop(columns="target").head(30).to_csv(tmp_path / "new.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    unmarked = ["search", "marked.csv", "--target", "target", "--out", "plain.skops"]
+    assert main([*unmarked, "--n-trials", "1", *FAST, "--quiet"]) == 0
+    assert "'x1' holds numbers but for ['ZZZ'] in 34 row(s)" in capsys.readouterr().err
+    searched = ["search", "marked.csv", "--target", "target", "--na-values", "ZZZ"]
+    assert main([*searched, "--n-trials", "1", *FAST, "--quiet"]) == 0
+    assert autoimb.load(tmp_path / "marked.skops").model_card_["na_values"] == ["ZZZ"]
+    assert main(["predict", "marked.skops", "new.csv", "--out", "p.csv"]) == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 30
+
+
 def test_predict_names_the_missing_columns(searched, work, capsys):
     pd.read_csv(work / "new.csv.gz").drop(columns=["x0", "x3"]).to_csv(work / "short.csv")
     code = main(["predict", str(work / "ecoli.skops"), str(work / "short.csv")])

@@ -111,7 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", metavar="DATA", help="CSV (plain or compressed) or Parquet")
     predict.add_argument("--id", metavar="COL", help="copy this column of DATA to the output")
     predict.add_argument("--out", metavar="FILE", help="CSV or .parquet (default: stdout)")
-    predict.add_argument("--na-values", nargs="+", metavar="TEXT", help="extra missing markers")
+    predict.add_argument(
+        "--na-values",
+        nargs="+",
+        metavar="TEXT",
+        help="extra missing markers (default: those the search was given)",
+    )
     predict.add_argument(
         "--force", action="store_true", help="replace an --out file that autoimb did not write"
     )

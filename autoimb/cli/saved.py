@@ -27,7 +27,8 @@ def predict_command(args: argparse.Namespace) -> int:
     from autoimb.export import load
 
     model = load(args.model, trust=args.trust)
-    frame = read_table(args.data, args.na_values)
+    na_values = args.na_values or model.model_card_.get("na_values")  # as the search read
+    frame = read_table(args.data, na_values)
     if args.id is not None and args.id not in frame.columns:
         raise AutoImbError(missing_column(args.id, "--id", frame.columns))
     out = None if args.out is None else Path(args.out)
@@ -85,7 +86,7 @@ def report_command(args: argparse.Namespace) -> int:
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")
         X, y, _, weights, groups = split_columns(
-            read_table(args.data, args.na_values),
+            read_table(args.data, args.na_values or (card or {}).get("na_values")),
             args.target,
             id_col=args.id,
             weight_col=args.weight,

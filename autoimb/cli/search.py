@@ -53,7 +53,7 @@ def search_command(args: argparse.Namespace) -> int:
     result = _run_search(args, columns, storage, previous, out, folds)
     if result is None:
         return EXIT_INTERRUPTED
-    _save_model(result, out)
+    _save_model(result, out, args.na_values)
     report = result.report_html(args.report) if args.report else None
     if not args.quiet:
         _print_summary(result, out, report, storage, args.study_name)
@@ -77,7 +77,7 @@ def worker_command(args: argparse.Namespace) -> int:
     if result is None:
         return EXIT_INTERRUPTED
     if out is not None:
-        _save_model(result, out)
+        _save_model(result, out, args.na_values)
     if not args.quiet:
         ran = finished_trials(result.study)
         print(
@@ -193,7 +193,7 @@ def _after_interrupt(
                 f"saving the best pipeline so far (trial {result.model_card()['trial']}); "
                 "Ctrl-C again to skip"
             )
-            _save_model(result, out)
+            _save_model(result, out, args.na_values)
             say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
             if getattr(args, "report", None):
                 result.report_html(args.report)
@@ -294,8 +294,11 @@ def _check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> N
     )
 
 
-def _save_model(result: SearchResult, out: Path) -> None:
-    """Write next to the target and rename, so an interrupted save never leaves half a model."""
+def _save_model(result: SearchResult, out: Path, na_values: list[str] | None) -> None:
+    """Write next to the target and rename, so an interrupted save never leaves half a model.
+    The file's missing-value markers go with it: ``predict`` reads new files the same way."""
+    if na_values:
+        result.best_pipeline.model_card_["na_values"] = list(na_values)
     partial = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
     try:
         result.save(partial)

@@ -233,7 +233,26 @@ def left_out(
             "let a model read the class off the row number (in Python, pass "
             "categorical_features explicitly to keep every column).",
         )
+    _numbers_read_as_text(frame, [c for c in text if c not in constant and c not in unique])
     return unique + counters
+
+
+def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
+    """Warn of text columns that are numbers but for a token or two ("ZZZ", "n.a."): read as
+    categories, their numbers lose their order; the token is likely a missing-value marker."""
+    for column in columns:
+        present = frame[column].dropna().astype(str)
+        numeric = pd.to_numeric(present, errors="coerce").notna()
+        tokens = present[~numeric].unique()
+        if len(present) >= MIN_IDENTIFIER_ROWS and numeric.mean() >= 0.8 and len(tokens) <= 3:
+            warnings.warn(
+                f"Column {column!r} holds numbers but for {list(tokens)} in "
+                f"{int((~numeric).sum())} row(s), so it is read as categories. If that marks a "
+                "missing value, pass it as one (na_values= when reading the file, --na-values on "
+                "the command line).",
+                UserWarning,
+                stacklevel=5,
+            )
 
 
 def _leaving_out(columns: list[str], kind: str, why: str) -> None:

@@ -87,7 +87,8 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             example = series[bad].iloc[0]
             raise SchemaError(
                 f"column {column!r} was numeric in training but holds non-numeric values now "
-                f"(e.g. {example!r}); fix the column's values or its type."
+                f"(e.g. {example!r}); fix the column's values or its type, or, if {example!r} "
+                "marks a missing value, make it NaN (--na-values on the command line)."
             )
         if np.isinf(values.to_numpy(dtype=float)).any():
             raise SchemaError(infinite_values(column))
