@@ -371,3 +371,7 @@ def test_a_missed_precision_floor_is_named_as_such() -> None:
     assert missed_floor(metric, 0.42) is None and missed_floor(get_metric("f1"), -1.0) is None
     note = missed_floor(metric, -0.25)
     assert "No strategy reached precision 0.3" in note and "about 0.050" in note
+    # Met on the search's folds, missed when measured again: at the floor, not below it all.
+    again = missed_floor(metric, -0.01, search_score=0.61)
+    assert "met precision 0.3 on the search's folds (recall 0.6100)" in again
+    assert "about 0.290" in again and "No strategy" not in again

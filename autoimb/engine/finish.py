@@ -105,7 +105,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     notes.append(measured.note)
-    if shortfall := missed_floor(settings.metric, measured.score):
+    if shortfall := missed_floor(settings.metric, measured.score, measured.search_score):
         notes.append(shortfall)
     # Fold models are let go before the refit, which may be as large.
     fold_models = measured.models or (recomputed if len(members) == 1 else [])

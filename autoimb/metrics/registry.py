@@ -106,11 +106,19 @@ def make_recall_at_precision(floor: float | str) -> Metric:
     return _threshold(f"recall@precision>={_fmt(f)}", partial(_recall_at_precision, floor=f), None)
 
 
-def missed_floor(metric: Metric, score: float) -> str | None:
-    """For a recall@precision score below its floor, a sentence saying so; else None."""
+def missed_floor(metric: Metric, score: float, search_score: float | None = None) -> str | None:
+    """For a recall@precision score below its floor, a sentence saying so; else None.
+    ``search_score``: the winner's score on the search's folds, which may have met it."""
     if not metric.name.startswith("recall@precision>=") or score >= 0:
         return None
     floor = float(metric.name.removeprefix("recall@precision>="))
+    if search_score is not None and search_score >= 0:
+        return (
+            f"The winner met precision {_fmt(floor)} on the search's folds (recall "
+            f"{search_score:.4f}) but not when measured again (precision about "
+            f"{floor + score:.3f}): it sits at the floor, and new data will fall below it about "
+            "as often as not. Ask for a higher floor than you need to keep a margin."
+        )
     return (
         f"No strategy reached precision {_fmt(floor)}: the score {score:.4f} is how far the "
         f"winner's precision (about {floor + score:.3f}) fell short of it, not a recall. Lower "
