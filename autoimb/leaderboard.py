@@ -15,10 +15,13 @@ STAGE_COLUMNS = STAGES
 
 
 def leaderboard(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial, best first: the strategy, its score, fold scores, time, the error
-    of a failed trial and why a pruned one was stopped."""
+    """One row per trial that ran or runs, best first: the strategy, its score, fold scores,
+    time, the error of a failed trial and why a pruned one was stopped. Queued trials that
+    never started (the warm start's rest, when the budget ended first) are not listed."""
     rows = []
     for trial in study.trials:
+        if trial.state == TrialState.WAITING:
+            continue
         config = trial.user_attrs.get("config", {})
         decision = trial.user_attrs.get("decision") or {}
         row: dict[str, Any] = {

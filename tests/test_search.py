@@ -102,6 +102,14 @@ def test_same_seed_same_leaderboard(small_binary) -> None:
     assert boards[0][columns].equals(boards[1][columns])
 
 
+def test_queued_trials_that_never_ran_are_not_on_the_leaderboard(small_binary) -> None:
+    X, y = small_binary
+    result = autoimb.search(X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0)
+    states = [t.state.name for t in result.study.trials]
+    assert states.count("WAITING") >= 1  # the warm start queued more than two
+    assert sorted(result.leaderboard["trial"]) == [0, 1]
+
+
 def test_small_budget_still_finishes_several_trials(yeast4) -> None:
     X, y = yeast4
     started = time.monotonic()
