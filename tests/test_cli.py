@@ -268,6 +268,28 @@ def test_predict_reads_missing_markers_as_the_search_did(tmp_path, monkeypatch, 
     assert len(pd.read_csv(tmp_path / "p.csv")) == 30
 
 
+def test_the_time_budget_counts_the_commands_start_up(work, monkeypatch):
+    """Imports and reading the data take seconds before the search starts; the budget given
+    on the command line is for the whole command."""
+    import autoimb.api
+
+    cli_main = sys.modules["autoimb.cli.main"]  # the package exports the function by that name
+    asked = []
+
+    def search(*args, time_budget=None, **kwargs):
+        asked.append(time_budget)
+        raise autoimb.AutoImbError("stop here")
+
+    clock = SimpleNamespace(monotonic=lambda: time.monotonic() - 3.0)  # started 3 s ago
+    monkeypatch.setattr(cli_main, "time", clock)
+    monkeypatch.setattr(autoimb.api, "search", search)
+    monkeypatch.chdir(work)
+    assert main(["search", "ecoli.csv", "--target", "target", "--time-budget", "10"]) == 2
+    assert 6.0 < asked[0] < 7.0
+    assert main(["search", "ecoli.csv", "--target", "target", "--time-budget", "2"]) == 2
+    assert asked[1] == 1.0  # never less than a second, however long the start-up took
+
+
 def test_predict_names_the_missing_columns(searched, work, capsys):
     pd.read_csv(work / "new.csv.gz").drop(columns=["x0", "x3"]).to_csv(work / "short.csv")
     code = main(["predict", str(work / "ecoli.skops"), str(work / "short.csv")])

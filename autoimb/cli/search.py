@@ -11,6 +11,7 @@ import contextlib
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,9 @@ def _run_search(
     budget = args.time_budget
     if budget is None and args.n_trials is None:
         budget = config.DEFAULT_TIME_BUDGET
+    if budget is not None:  # what start-up left of it, but never less than a second
+        spent = time.monotonic() - getattr(args, "started", time.monotonic())
+        budget = max(budget - spent, min(budget, 1.0))
     finished, best = _study_state(previous)
     if finished and not args.quiet and metric.name == attrs.get("metric"):
         where = f"study {args.study_name!r} in {storage}"
