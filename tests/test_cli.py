@@ -313,6 +313,17 @@ def test_usage_errors_help_and_version(capsys):
     assert "needs --storage" in capsys.readouterr().err
 
 
+def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys):
+    monkeypatch.chdir(work)
+    common = ["ecoli.csv", "--target", "target", "--id", "row_id", "--storage", "w.log"]
+    assert main(["search", *common, "--n-trials", "1", *FAST, "--out", "w.skops", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["worker", *common, "--n-trials", "1", "--out", "w.skops", "--force"]) == 0
+    said = capsys.readouterr().out
+    # The progress line shows the search's own score; the last line must not seem to differ.
+    assert re.search(r"best \S+ [0-9.]+ \(.+; the search's own score [0-9.]+\)", said), said
+
+
 def test_spaces_lists_and_describes(capsys):
     assert main(["spaces"]) == 0
     listing = capsys.readouterr().out

@@ -83,7 +83,8 @@ def worker_command(args: argparse.Namespace) -> int:
         ran = finished_trials(result.study)
         print(
             f"study {args.study_name!r} now holds {ran} finished trials; best "
-            f"{result.metric.name} {result.best_score:.4f}"
+            f"{result.metric.name} {result.best_score:.4f} ({result.score_basis}; the "
+            f"search's own score {result.search_score:.4f})"
         )
     return EXIT_OK
 
