@@ -51,6 +51,15 @@ def test_extra_columns_at_predict_time_are_named_in_a_warning(fitted) -> None:
         clf.predict(X.assign(extra=1.0))
 
 
+def test_a_column_missing_in_every_new_row_is_named_in_a_warning(fitted) -> None:
+    clf, X = fitted
+    with pytest.warns(UserWarning, match=r"\['x2'\] are missing in every row"):
+        clf.predict_proba(X.head(40).assign(x2=np.nan))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(X.head(3).assign(x2=np.nan))  # a few rows may well lack a value
+
+
 def test_an_array_of_another_width_is_refused(fitted) -> None:
     clf, X = fitted
     with pytest.raises(AutoImbError, match="X has 2 features, but AutoImbClassifier is expecting"):

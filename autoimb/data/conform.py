@@ -96,6 +96,22 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def warn_of_empty_columns(X: Any, schema: dict[str, Any]) -> None:
+    """Name the training columns that new rows (20 or more) leave missing in every row: all
+    held values in training (it drops all-missing ones), so it is likely a broken feed."""
+    if not isinstance(X, pd.DataFrame) or len(X) < 20:
+        return
+    used = set(input_columns(schema))
+    empty = [c for c in X.columns if str(c) in used and X[c].isna().all()]
+    if empty:
+        warnings.warn(
+            f"X's column(s) {empty[:10]}{' …' if len(empty) > 10 else ''} are missing in every "
+            "row, though they held values in training; the predictions go without them.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _expanded(frame: pd.DataFrame, column: str, parts: list[str]) -> bool:
     """Whether a date column is already in its training form (days, beside its parts)."""
     return pd.api.types.is_float_dtype(frame[column]) and all(

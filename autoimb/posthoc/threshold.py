@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from autoimb.data.conform import warn_of_empty_columns
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
 from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
@@ -126,6 +127,9 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_scores(self, X: Any) -> FloatArray:
         """The inner estimator's probabilities, before calibration: what the threshold cuts."""
+        schema = getattr(self, "model_card_", {}).get("schema")
+        if schema is not None:
+            warn_of_empty_columns(X, schema)
         return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
     def predict_with_proba(self, X: Any) -> tuple[NDArray[Any], FloatArray]:
