@@ -265,7 +265,9 @@ def test_wide_smoke(keel: Path) -> None:
 
 def test_selection_cost_smoke() -> None:
     text = run_script("selection_cost.py", "--rows", "300", "--metrics", "f1")
-    assert "| 300 | f1 |" in text
+    assert "| 300 | 2 | f1 |" in text
+    text = run_script("selection_cost.py", "--rows", "200", "--metrics", "mcc", "--classes", "4")
+    assert "| 200 | 4 | mcc |" in text
 
 
 def test_fold_bagging_measures_both_ways_and_summarises(keel: Path, tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
@@ -12,7 +15,7 @@ from autoimb.engine.remeasure import FRESH, RACED, remeasure
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import load_space
-from autoimb.engine.winner import steadier_note
+from autoimb.engine.winner import choose_winner, steadier_note
 from autoimb.metrics.registry import get_metric
 from autoimb.posthoc.steady import (
     Candidate,
@@ -62,7 +65,31 @@ def test_the_note_says_which_way_the_passed_over_trial_was_better(metric, word) 
         for v, a in ((0.30, 0.6), (0.31, 0.7))
     )
     note = steadier_note(chosen, best, metric)
-    assert f"whose {metric.name} was {word} (0.3000 against 0.3100)" in note
+    assert f"whose {metric.name} was {word} (0.3000 against 0.3100) but within noise" in note
+    same = create_trial(value=0.31, user_attrs={"steady": 0.5}, state=TrialState.COMPLETE)
+    assert f"which scored the same {metric.name} (0.3100 against 0.3100);" in steadier_note(
+        chosen, same, metric
+    )
+
+
+def test_a_resumed_study_chooses_among_the_earlier_processes_trials_too() -> None:
+    """After a resume, this process holds out-of-fold predictions of its own trials only; the
+    study's best, from before, must still win (a resumed search served its 7th of 8 trials)."""
+    study = optuna.create_study(direction="maximize")
+    for value, folds, steady in (
+        (0.80, [0.8, 0.8, 0.8], 0.7),  # trial 0: the earlier process's best
+        (0.60, [0.6, 0.6, 0.6], 0.6),
+        (0.50, [0.5, 0.5, 0.5], 0.9),  # trial 2: this process's, steadier but far behind
+    ):
+        attrs = {"fold_scores": folds, "steady": steady, "seconds": 1.0}
+        study.add_trial(create_trial(value=value, user_attrs=attrs, state=TrialState.COMPLETE))
+    outcome = SimpleNamespace(study=study, predictions=SimpleNamespace(items=[2]))
+    notes: list[str] = []
+    chosen, ranked = choose_winner(outcome, F1, notes, refit=lambda n: 1.0, left=None)
+    assert chosen.number == 0 and ranked[0] == 0 and not notes
+    # With 1.2 s left, an earlier trial must be cross-validated again before its refit: no time.
+    chosen, _ = choose_winner(outcome, F1, notes, refit=lambda n: 1.0, left=1.2)
+    assert chosen.number == 2 and "could not be the winner" in notes[0]
 
 
 def test_a_trial_without_a_steady_score_is_not_displaced() -> None:

@@ -22,22 +22,29 @@ def choose_winner(
     left: float | None,
 ) -> tuple[optuna.trial.FrozenTrial, list[int]]:
     """The best trial, or a steadier one within noise of it (:mod:`autoimb.posthoc.steady`),
-    and the contenders a fresh split may still prefer (the chosen one first); only trials
-    whose out-of-fold predictions this process kept, when it kept any.
+    and the contenders a fresh split may still prefer (the chosen one first), among every
+    finished trial of the study: a resumed study's best may come from an earlier process.
 
     Under a time budget (``left`` seconds of it), only trials whose ``refit`` fits in them: a
     winner that cannot be refitted in time overruns the budget (a bag of large forests chosen
-    with 16 s left took 33 s). None fits: the choice is left as it was.
+    with 16 s left took 33 s); one whose out-of-fold predictions this process does not hold
+    must also be cross-validated again first. None fits: the choice is left as it was.
     """
     kept = set(outcome.predictions.items)
     trials = outcome.study.trials  # one read: on a database storage it fetches every trial
     finished = [t for t in trials if t.state == TrialState.COMPLETE]
-    candidates = [Candidate.of(t) for t in finished if not kept or t.number in kept]
+    candidates = [Candidate.of(t) for t in finished]
     best = outcome.study.best_trial
     if not candidates:
         return best, [best.number]
     if left is not None:
-        in_time = [c for c in candidates if refit(c.number) <= left]
+
+        def cost(c: Candidate) -> float:
+            """An earlier process's trial: its cross-validation again, then the refit (whose
+            own estimate this process lacks), about half as long again."""
+            return refit(c.number) if not kept or c.number in kept else 1.5 * c.seconds
+
+        in_time = [c for c in candidates if cost(c) <= left]
         if in_time and len(in_time) < len(candidates):
             dear = sorted(c.number for c in candidates if c not in in_time)
             notes.append(
@@ -58,11 +65,17 @@ def choose_winner(
 def steadier_note(
     chosen: optuna.trial.FrozenTrial, best: optuna.trial.FrozenTrial, metric: Metric
 ) -> str:
+    scores = f"({float(best.value):.4f} against {float(chosen.value):.4f})"
+    if f"{float(best.value):.4f}" == f"{float(chosen.value):.4f}":
+        compared = f"which scored the same {metric.name} {scores}"
+    else:
+        word = "higher" if metric.greater_is_better else "lower"
+        compared = (
+            f"whose {metric.name} was {word} {scores} but within noise of it, paired over "
+            "the same folds"
+        )
     return (
-        f"Trial {chosen.number} was chosen over trial {best.number}, whose {metric.name} "
-        f"was {'higher' if metric.greater_is_better else 'lower'} "
-        f"({float(best.value):.4f} against {float(chosen.value):.4f}) but within "
-        "noise of it, paired over the same folds; trial "
+        f"Trial {chosen.number} was chosen over trial {best.number}, {compared}; trial "
         f"{chosen.number}'s probabilities rank the rows better (average precision "
         f"{chosen.user_attrs['steady']:.4f} against "
         f"{best.user_attrs.get('steady', float('nan')):.4f}), a steadier sign of merit."
