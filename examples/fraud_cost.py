@@ -50,11 +50,12 @@ def main() -> None:
     # Flagging nothing misses every fraud: that is the cost to beat.
     flag_nothing = FN_COST * amount[y == 1].sum() / amount.sum()
     print(f"strategy: {result.strategy}")
-    print(f"threshold: {result.best_config['threshold']:.4f}")
+    print(f"flag a row when P(fraud) >= {result.best_pipeline.probability_threshold:.4f}")
     print(f"expected cost per unit of amount: {result.best_score:.4f}")
     print(f"flagging nothing would cost:      {flag_nothing:.4f}")
+    # Weights count in units of their mean; times the mean amount, the cells are in amount.
     print("out-of-fold confusion matrix, in amount:")
-    print(result.report()["confusion_matrix"].round(0))
+    print((result.report()["confusion_matrix"] * amount.mean()).round(0))
 
 
 if __name__ == "__main__":
