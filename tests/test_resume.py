@@ -69,3 +69,25 @@ def test_a_killed_search_resumes_with_every_finished_trial(tmp_path, yeast4) -> 
     assert sum(t.state.is_finished() for t in study.trials) >= len(before) + 3
     assert study.best_value >= best_before
     assert model.exists()
+
+
+def test_a_resumed_study_draws_new_points_not_the_first_runs_again(tmp_path, small_binary) -> None:
+    """The same seed seeds the folds alike; the sampler of a resumed run (or of a worker
+    joining) must not propose the first run's points again."""
+    import autoimb
+
+    X, y = small_binary
+    kwargs = dict(metric="mcc", space="fast", storage=str(tmp_path / "s.log"), random_state=0)
+    kwargs |= dict(ensemble=False, importance=False, cv=3)
+    autoimb.search(X, y, n_trials=6, **kwargs)
+    first = len(
+        optuna.load_study(study_name="autoimb", storage=make_storage(kwargs["storage"])).trials
+    )
+    study = autoimb.search(X, y, n_trials=4, **kwargs).study
+
+    def sampled(trials):
+        return [t.params for t in trials if "fixed_params" not in t.system_attrs]
+
+    before, after = sampled(study.trials[:first]), sampled(study.trials[first:])
+    assert before and after
+    assert not [p for p in after if p in before]

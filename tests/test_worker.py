@@ -42,7 +42,8 @@ def test_a_worker_joins_a_study_and_finishes_with_the_best(tmp_path, small_binar
     assert len(result.study.trials) == 6
     # The winner is chosen among every worker's trials (best_score itself is measured afresh).
     assert result.study.best_value >= best_before
-    assert result.search_score >= best_before or "members" in result.best_config
+    steadier = any("was chosen over" in note for note in result.notes)  # within noise of it
+    assert result.search_score >= best_before or steadier or "members" in result.best_config
     assert result.metric.name == "mcc"
 
 

@@ -4,6 +4,7 @@ resumed, refusing one that searches something else."""
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from typing import Any
 
@@ -31,18 +32,9 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     name = settings.study_name or config.DEFAULT_STUDY_NAME
     metric = settings.metric
     seed = settings.random_state
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(
-            n_startup_trials=8,
-            multivariate=True,
-            group=True,
-            constant_liar=settings.n_jobs > 1 or storage is not None,
-            seed=seed,
-        )
     study = optuna.create_study(
         storage=storage,
-        sampler=sampler,
+        sampler=_sampler(settings, storage, seed),
         pruner=pruner_for(len(data.y)),
         study_name=name,
         direction="maximize" if metric.greater_is_better else "minimize",
@@ -50,6 +42,11 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     )
     attrs = study.user_attrs.get(STUDY_ATTR)
     release_dead_trials(study)
+    if seed is not None and (existing := len(study.trials)):
+        # Seeded as the first run was, a resumed run or a joining worker would draw the same
+        # points again (its first, random ones are history-blind): another stream for each.
+        stream = np.random.SeedSequence([seed, existing, os.getpid()]).generate_state(1)[0]
+        study.sampler = _sampler(settings, storage, int(stream))
     if attrs is None:
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31 - 1))
@@ -92,6 +89,20 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     else:
         _check_same_data(name, attrs, data, settings.allow_other_data)
     return study, int(attrs["seed"])
+
+
+def _sampler(
+    settings: SearchSettings, storage: Any, seed: int | None
+) -> optuna.samplers.BaseSampler:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            n_startup_trials=8,
+            multivariate=True,
+            group=True,
+            constant_liar=settings.n_jobs > 1 or storage is not None,
+            seed=seed,
+        )
 
 
 def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
