@@ -93,7 +93,8 @@ def search(
         Strategies tried first, after the space's baselines: ``"portfolio"`` (strategies that did
         well across many data sets, in an order built for the metric's family), an earlier
         ``optuna.Study`` or ``(storage, study_name)`` (its best strategies, for related data), a
-        list of strategy configs (``best_config``'s form), or ``None``.
+        list of strategy configs (``best_config``'s form; an ensemble's queues its members),
+        or ``None``.
     pretrained
         Continue training instead of starting anew: ``{"lightgbm": booster or model file,
         "xgboost": booster or model file, "mlp": weights}`` from a model of related data.

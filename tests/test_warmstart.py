@@ -48,6 +48,18 @@ def test_a_strategy_outside_the_space_is_skipped() -> None:
     assert as_trial_params(too_big, space, available) is None
 
 
+def test_an_ensembles_config_warm_starts_its_members() -> None:
+    """``best_config`` of an ensemble, passed back as a warm start, queues each member."""
+    lgbm = {"model": {"name": "lightgbm"}, "resampler": {"name": "smote"}}
+    forest = {"model": {"name": "random_forest"}}
+    ensemble = {"weights": {"3": 0.5, "7": 0.5}, "members": {"3": lgbm, "7": forest}}
+    assert strategies([ensemble, {"model": {"name": "xgboost"}}]) == [
+        lgbm,
+        forest,
+        {"model": {"name": "xgboost"}},
+    ]
+
+
 def test_bad_warm_start_is_refused() -> None:
     with pytest.raises(autoimb.AutoImbError, match="warm_start must be"):
         strategies(42)

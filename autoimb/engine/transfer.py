@@ -47,13 +47,20 @@ def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dic
     return [dict(t.user_attrs["config"]) for t in done[:n]]
 
 
+def _singles(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """A strategy config, or an ensemble's (``best_config`` of one) members, each a trial."""
+    if "members" in config:
+        return [dict(member) for member in config["members"].values()]
+    return [dict(config)]
+
+
 def strategies(warm_start: WarmStart, kind: str = "threshold") -> list[dict[str, Any]]:
     if warm_start is None or warm_start == "none":
         return []
     if warm_start == PORTFOLIO:
         return portfolio(kind)
     if isinstance(warm_start, list) and all(isinstance(s, dict) for s in warm_start):
-        return [dict(s) for s in warm_start]
+        return [single for s in warm_start for single in _singles(s)]
     if isinstance(warm_start, optuna.Study):
         return earlier_best(warm_start)
     if isinstance(warm_start, tuple) and len(warm_start) == 2:
