@@ -113,3 +113,25 @@ def test_components_that_do_not_scale_leave_large_searches() -> None:
         large = space.available(stage, n_rows=1_000_000)
         assert set(large) < set(small)
         assert all(REGISTRY[stage][name].scales for name in large)
+
+
+def test_a_space_whose_models_cannot_run_here_is_refused_before_a_study(
+    glass, tmp_path, monkeypatch
+) -> None:
+    import autoimb
+    import autoimb.engine.space as space_module
+
+    X, y = glass  # six classes: an anomaly detector is for two
+    only = tmp_path / "detector.yaml"
+    only.write_text("name: detector\nmodel:\n  isolation_forest: {}\n")
+    log = tmp_path / "study.log"
+    with pytest.raises(SearchSpaceError, match="isolation_forest is for two classes only"):
+        autoimb.search(X, y, space=str(only), n_trials=2, storage=str(log))
+    assert not log.exists()  # nothing written: the command can run again as it is
+    monkeypatch.setattr(space_module, "TORCH_AVAILABLE", False)
+    deep = tmp_path / "mlp.yaml"
+    deep.write_text("name: only_mlp\nmodel:\n  mlp: {}\n")
+    with pytest.raises(
+        SearchSpaceError, match=r"mlp needs PyTorch \(pip install 'autoimb\[deep\]'\)"
+    ):
+        autoimb.search(X, y, space=str(deep), n_trials=2)

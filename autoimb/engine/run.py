@@ -101,6 +101,10 @@ class SearchOutcome:
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     """Run trials until the budget, the trial count or Ctrl-C ends the search."""
+    weighted = data.sample_weight is not None
+    settings.space.check_models(
+        n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
+    )
     study, seed = open_study(settings, data)
     cv = CrossValidation(data, folds_for_size(settings.cv, len(data.y)), random_state=seed)
     objective = _Objective(study, settings, data, cv, seed)

@@ -97,19 +97,22 @@ class SearchSpace:
         than the rows (neighbour-based cleaning, forests that copy the data per tree, slow
         scorers) leave searches on large data, where they would eat the budget of many trials.
         """
-        names = []
-        for name in self.stages.get(stage, {}):
-            component = REGISTRY[stage][name]
-            if component.binary_only and n_classes > 2:
-                continue
-            if not component.scales and n_rows > config.LARGE_DATA_ROWS:
-                continue
-            if component.requires == "torch" and not TORCH_AVAILABLE:
-                continue
-            if sample_weight and stage == "model" and not component.sample_weight:
-                continue
-            names.append(name)
+        names = [
+            name
+            for name in self.stages.get(stage, {})
+            if _unusable(stage, name, n_classes, sample_weight, n_rows) is None
+        ]
         return names or ["none"]
+
+    def check_models(self, *, n_classes: int, sample_weight: bool, n_rows: int) -> None:
+        """Refuse, before a study is written, a space none of whose models can run here."""
+        models = list(self.stages.get("model", {}))
+        why = {m: _unusable("model", m, n_classes, sample_weight, n_rows) for m in models}
+        if models and all(why.values()):
+            reasons = "; ".join(f"{m} {r}" for m, r in why.items())
+            raise SearchSpaceError(
+                f"no model of space {self.name!r} can run on this data here: {reasons}."
+            )
 
     def sample(
         self,
@@ -354,3 +357,19 @@ def _parse_initial(
                 )
         initial.append({str(k): str(v) for k, v in item.items()})
     return initial
+
+
+def _unusable(
+    stage: str, name: str, n_classes: int, sample_weight: bool, n_rows: int
+) -> str | None:
+    """Why a component cannot run on this data here, with the fix; None when it can."""
+    component = REGISTRY[stage][name]
+    if component.binary_only and n_classes > 2:
+        return "is for two classes only (choose another model)"
+    if not component.scales and n_rows > config.LARGE_DATA_ROWS:
+        return f"is too slow beyond {config.LARGE_DATA_ROWS:,} rows (subsample the data)"
+    if component.requires == "torch" and not TORCH_AVAILABLE:
+        return "needs PyTorch (pip install 'autoimb[deep]')"
+    if sample_weight and stage == "model" and not component.sample_weight:
+        return "takes no sample weights (leave sample_weight out)"
+    return None
