@@ -506,6 +506,15 @@ def test_search_by_group_keeps_the_group_column_out_of_features(tmp_path):
     assert refused.returncode == 2 and "drop one of them" in refused.stderr
 
 
+def test_a_report_on_a_model_without_its_study_says_how_to_name_it(
+    searched, work, tmp_path, capsys
+):
+    (tmp_path / "moved.skops").write_bytes((work / "ecoli.skops").read_bytes())
+    assert main(["report", str(tmp_path / "moved.skops"), "--out", str(tmp_path / "r.html")]) == 0
+    err = capsys.readouterr().err
+    assert "no study next to the model (moved.optuna.log)" in err and "--storage URL" in err
+
+
 def test_report_writes_a_flat_leaderboard_csv(searched, work, monkeypatch):
     monkeypatch.chdir(work)
     args = ["report", "--storage", "ecoli.optuna.log", "--out", "lb.html", "--leaderboard"]

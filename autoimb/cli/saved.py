@@ -69,6 +69,11 @@ def report_command(args: argparse.Namespace) -> int:
         beside = Path(args.model).with_suffix(".optuna.log")
         if storage is None and beside.is_file():
             storage = str(beside)
+        elif storage is None:
+            say(
+                f"no study next to the model ({beside.name}): the report leaves out the "
+                "leaderboard and history; pass --storage URL and --study-name NAME for them"
+            )
     elif storage is None:
         raise AutoImbError("give a MODEL file, or --storage URL and --study-name NAME.")
     study = None
