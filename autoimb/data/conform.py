@@ -96,7 +96,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def warn_of_empty_columns(X: Any, schema: dict[str, Any]) -> None:
+def warn_of_empty_columns(X: Any, schema: dict[str, Any], stacklevel: int = 2) -> None:
     """Name the training columns that new rows (20 or more) leave missing in every row: all
     held values in training (it drops all-missing ones), so it is likely a broken feed."""
     if not isinstance(X, pd.DataFrame) or len(X) < 20:
@@ -108,7 +108,7 @@ def warn_of_empty_columns(X: Any, schema: dict[str, Any]) -> None:
             f"X's column(s) {empty[:10]}{' …' if len(empty) > 10 else ''} are missing in every "
             "row, though they held values in training; the predictions go without them.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 

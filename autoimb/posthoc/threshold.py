@@ -122,14 +122,18 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> FloatArray:
         """Calibrated class probabilities, columns in ``classes_`` order."""
-        proba = self.predict_scores(X)
+        proba = self._scores(X, stacklevel=3)
         return apply_calibration(self.calibration, proba, int(self.pos_label))
 
     def predict_scores(self, X: Any) -> FloatArray:
         """The inner estimator's probabilities, before calibration: what the threshold cuts."""
+        return self._scores(X, stacklevel=3)
+
+    def _scores(self, X: Any, stacklevel: int) -> FloatArray:
+        """``stacklevel``: how far up the user's call is, for the warning on empty columns."""
         schema = getattr(self, "model_card_", {}).get("schema")
         if schema is not None:
-            warn_of_empty_columns(X, schema)
+            warn_of_empty_columns(X, schema, stacklevel=stacklevel + 1)
         return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
     def predict_with_proba(self, X: Any) -> tuple[NDArray[Any], FloatArray]:
@@ -144,7 +148,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def _checked_scores(self, X: Any) -> FloatArray:
         check_is_fitted(self)
-        proba = self.predict_scores(X)
+        proba = self._scores(X, stacklevel=4)
         if proba.shape[1] != len(self.classes_):
             raise AutoImbError(
                 f"The estimator gives {proba.shape[1]} probability columns but classes_ "
