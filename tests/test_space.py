@@ -135,3 +135,28 @@ def test_a_space_whose_models_cannot_run_here_is_refused_before_a_study(
         SearchSpaceError, match=r"mlp needs PyTorch \(pip install 'autoimb\[deep\]'\)"
     ):
         autoimb.search(X, y, space=str(deep), n_trials=2)
+
+
+NEEDING_TORCH = [
+    (stage, name, param, values)
+    for stage in STAGES
+    for name, component in REGISTRY[stage].items()
+    for param, values in component.torch_choices.items()
+]
+
+
+@pytest.mark.parametrize(("stage", "name", "param", "values"), NEEDING_TORCH)
+def test_without_torch_a_space_never_draws_a_choice_that_needs_it(
+    stage, name, param, values, monkeypatch
+) -> None:
+    import autoimb.engine.space as space_module
+
+    monkeypatch.setattr(space_module, "TORCH_AVAILABLE", False)
+    choices = [*values, "__other__"]
+    text = f"name: s\n{stage}:\n  {name}:\n    {param}: {{choices: {choices}}}\n"
+    if stage != "model":
+        text += "model:\n  logistic_regression: {}\n"
+    offered = parse_space(text).stages[stage][name][param].distribution.choices
+    assert not set(values) & set(offered)
+    monkeypatch.setattr(space_module, "TORCH_AVAILABLE", True)
+    assert set(values) <= set(parse_space(text).stages[stage][name][param].distribution.choices)

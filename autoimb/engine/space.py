@@ -29,8 +29,6 @@ from autoimb.stages import REGISTRY, STAGES, Component
 
 logger = logging.getLogger("autoimb")
 
-# Above this many rows, components marked as not scaling are left out of the search.
-
 _PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
 
 
@@ -277,12 +275,33 @@ def _parse_stage(stage: str, block: dict[str, Any], source: str) -> dict[str, di
             raise SearchSpaceError(f"{where}: parameters must be a mapping; got {params!r}.")
         param_lines = params.pop("__lines__", {})
         parsed[name] = {
-            key: _parse_param(
-                key, spec, f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}"
+            key: _without_torch_choices(
+                REGISTRY[stage][name],
+                _parse_param(
+                    key, spec, f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}"
+                ),
             )
             for key, spec in params.items()
         }
     return parsed
+
+
+def _without_torch_choices(component: Component, param: Param) -> Param:
+    """Without PyTorch, a parameter's choices that need it are not offered (a trial drawing
+    one could only fail); with none left, the component needs torch as a whole."""
+    needs_torch = component.torch_choices.get(param.name, ())
+    dist = param.distribution
+    if (
+        TORCH_AVAILABLE
+        or not needs_torch
+        or not isinstance(dist, optuna.distributions.CategoricalDistribution)
+    ):
+        return param
+    choices = [c for c in dist.choices if c not in needs_torch]
+    if not choices:
+        return param
+    default = param.default if param.default in choices else choices[0]
+    return Param(param.name, optuna.distributions.CategoricalDistribution(choices), default)
 
 
 def _parse_param(name: str, spec: Any, where: str) -> Param:

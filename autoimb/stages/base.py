@@ -94,6 +94,9 @@ class Component:
         Refused, and left out of the search, for multi-class targets.
     requires
         An optional dependency; without it the component is absent from every space.
+    torch_choices
+        Values of a categorical parameter that need PyTorch (a neural head); without it a
+        space offers the others only.
     scales
         False for components whose cost grows faster than the number of rows; they are left
         out of searches on large data (see ``autoimb.config.LARGE_DATA_ROWS``).
@@ -118,6 +121,7 @@ class Component:
     balances_itself: bool = False
     binary_only: bool = False
     requires: str | None = None
+    torch_choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     scales: bool = True
     fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
     fit: Fitter = plain_fit

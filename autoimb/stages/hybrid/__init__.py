@@ -64,6 +64,7 @@ register(
         "model",
         _leaf_embedding,
         "Boosted-tree leaf indices, one-hot, into a logistic regression (or a neural net).",
+        torch_choices={"head": ("mlp",)},
     ),
     Component(
         "neural_embedding_boost",
