@@ -44,6 +44,11 @@ ENSEMBLE_MIN_SECONDS = 1.0
 ADVICE_SHARE = 0.2  # ... and for the learning-curve advice, when asked for
 TRIAL_SHARE = 1 / 3  # one trial may use at most this share of the budget ...
 TRIAL_MIN_SECONDS = 5.0  # ... but never less than this
+# Once this many trials have finished, one may take at most this many times their median
+# cross-validation (but TRIAL_MIN_SECONDS): a trial far dearer than the search's pace costs
+# the trials of many cheap strategies, and the sampler learns from its cut what it costs.
+PACE_TRIALS = 5
+PACE_FACTOR = 5.0
 REMEASURE_MAX_SHARE = 0.15  # the fresh-fold measure is skipped when it would cost more
 REFIT_MARGIN = 1.3  # a refit on all rows, from the fits on k - 1 folds, with this margin
 ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time left

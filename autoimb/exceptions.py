@@ -25,4 +25,4 @@ class UntrustedModelError(AutoImbError):
 
 
 class TrialTimeout(Exception):
-    """A trial ran past its share of the budget; the search records it as failed and goes on."""
+    """A trial ran past its time cap; the search records it as pruned, with why, and goes on."""

@@ -139,6 +139,30 @@ def _clock(**given) -> TrialClock:
     return TrialClock(**{**defaults, **given})
 
 
+def test_a_trial_may_take_a_few_times_the_search_pace_once_it_is_known() -> None:
+    """A trial far dearer than the search's pace is cut (then pruned, with why), so it cannot
+    take the time of many cheap ones; the budget's share caps it until the pace is known."""
+    budget, started = 300.0, 1000.0
+    share = budget * config.TRIAL_SHARE
+    seen = {n: 2.0 for n in range(config.PACE_TRIALS - 1)}
+
+    def longest(cv_seconds: dict[int, float]) -> float:
+        clock = _clock(
+            time_budget=budget,
+            deadline=started + 10 * budget,
+            fit_seconds={0: 1.0},
+            contenders=list,
+            cv_seconds=cv_seconds,
+        )
+        return clock.trial_deadline(started) - started
+
+    assert longest(seen) == pytest.approx(share)
+    assert longest({**seen, 99: 2.0}) == pytest.approx(max(config.PACE_FACTOR * 2.0, config.TRIAL_MIN_SECONDS))
+    assert longest({**seen, 99: 2.0}) < share
+    fast = {n: 0.1 for n in range(config.PACE_TRIALS)}
+    assert longest(fast) == pytest.approx(config.TRIAL_MIN_SECONDS)
+
+
 def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> None:
     fit_seconds, growth = {0: 4.0, 1: 8.0}, {0: 1.0, 1: 4.0}
     clock = _clock(fit_seconds=fit_seconds, growth=growth, contenders=lambda: [1])

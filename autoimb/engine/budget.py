@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -219,6 +220,9 @@ class TrialClock:
         if not self.fit_seconds:
             return self.deadline
         longest = max(self.time_budget * config.TRIAL_SHARE, config.TRIAL_MIN_SECONDS)
+        if len(self.cv_seconds) >= config.PACE_TRIALS:
+            pace = config.PACE_FACTOR * statistics.median(self.cv_seconds.values())
+            longest = min(longest, max(pace, config.TRIAL_MIN_SECONDS))
         return min(self.deadline - self.reserve(), started + longest)
 
     def spent(self) -> bool:
