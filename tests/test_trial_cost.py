@@ -157,7 +157,9 @@ def test_a_trial_may_take_a_few_times_the_search_pace_once_it_is_known() -> None
         return clock.trial_deadline(started) - started
 
     assert longest(seen) == pytest.approx(share)
-    assert longest({**seen, 99: 2.0}) == pytest.approx(max(config.PACE_FACTOR * 2.0, config.TRIAL_MIN_SECONDS))
+    assert longest({**seen, 99: 2.0}) == pytest.approx(
+        max(config.PACE_FACTOR * 2.0, config.TRIAL_MIN_SECONDS)
+    )
     assert longest({**seen, 99: 2.0}) < share
     fast = {n: 0.1 for n in range(config.PACE_TRIALS)}
     assert longest(fast) == pytest.approx(config.TRIAL_MIN_SECONDS)
