@@ -548,3 +548,12 @@ def test_dates_in_a_csv_are_read_at_search_and_predict(small_binary, tmp_path):
     predicted = run("predict", "d.skops", "new.csv", "--out", "p.csv", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr
     assert len(pd.read_csv(tmp_path / "p.csv")) == 20
+    assert "warning" not in predicted.stderr
+    X.iloc[:20].assign(signup=X["signup"].iloc[:20] + "+02:00").to_csv(
+        tmp_path / "z.csv", index=False
+    )
+    zoned = run("predict", "d.skops", "z.csv", "--out", "z_out.csv", cwd=tmp_path)
+    assert zoned.returncode == 0, zoned.stderr
+    assert "autoimb: warning: column 'signup': its dates in training named no time zone" in (
+        zoned.stderr
+    )

@@ -3,12 +3,14 @@ at fit and predict."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import autoimb
-from autoimb.data.conform import conform
+from autoimb.data.conform import conform, warn_of_new_rows
 from autoimb.data.dataset import validate
 from autoimb.exceptions import SchemaError
 
@@ -65,6 +67,30 @@ def test_a_datetime_column_is_a_date_too(small_binary) -> None:
     pd.testing.assert_frame_equal(
         conform(X.iloc[:3].assign(day=text), zoned.schema()), zoned.X.iloc[:3], check_dtype=False
     )
+
+
+def test_dates_that_name_their_zone_in_training_but_not_at_predict_are_warned_of(
+    small_binary,
+) -> None:
+    """Dates without a zone are read as UTC: a feed that drops the offset (or adds one) would
+    shift every instant and hour silently."""
+    X, y = small_binary
+    paris = pd.date_range("2020-01-01 23:30", periods=len(X), freq="37min", tz="Europe/Paris")
+    zoned = validate(X.assign(day=paris.strftime("%Y-%m-%dT%H:%M:%S%z")), y)
+    naive = validate(X.assign(day=paris.tz_localize(None)), y)
+    assert zoned.schema()["zoned_dates"] == ["day"] and naive.schema()["zoned_dates"] == []
+    local = X.iloc[:3].assign(day=paris[:3].tz_localize(None).strftime("%Y-%m-%d %H:%M:%S"))
+    with pytest.warns(UserWarning, match=r"'day'.*named a time zone.*read as UTC"):
+        warn_of_new_rows(local, zoned.schema())
+    with pytest.warns(UserWarning, match=r"'day'.*named no time zone.*name one"):
+        warn_of_new_rows(X.iloc[:3].assign(day=paris[:3]), naive.schema())
+    with warnings.catch_warnings():  # as in training, zoned or not; or already expanded
+        warnings.simplefilter("error")
+        warn_of_new_rows(X.iloc[:3].assign(day=paris[:3].tz_convert("UTC")), zoned.schema())
+        warn_of_new_rows(local, naive.schema())
+        warn_of_new_rows(zoned.X.iloc[:3], zoned.schema())
+        old = {k: v for k, v in zoned.schema().items() if k != "zoned_dates"}
+        warn_of_new_rows(local, old)  # a model saved before zones were recorded cannot tell
 
 
 def test_text_that_repeats_or_that_the_user_names_is_kept(small_binary) -> None:

@@ -51,6 +51,15 @@ def test_extra_columns_at_predict_time_are_named_in_a_warning(fitted) -> None:
         clf.predict(X.assign(extra=1.0))
 
 
+@pytest.mark.parametrize("call", ["predict", "predict_proba", "pipeline"])
+def test_warnings_on_new_rows_point_at_the_users_line(fitted, call) -> None:
+    clf, X = fitted
+    predict = clf.best_pipeline_.predict if call == "pipeline" else getattr(clf, call)
+    with pytest.warns(UserWarning) as caught:
+        predict(X.head(40).assign(x2=np.nan, extra=1.0))
+    assert {w.filename for w in caught} == {__file__}
+
+
 def test_a_column_missing_in_every_new_row_is_named_in_a_warning(fitted) -> None:
     clf, X = fitted
     with pytest.warns(UserWarning, match=r"\['x2'\] are missing in every row"):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autoimb._warnings import user_stacklevel
 from autoimb.data.typed import text_columns, typed_numbers
 from autoimb.exceptions import SchemaError
 
@@ -118,6 +119,23 @@ def _parse(series: pd.Series) -> pd.Series:
         stamps = pd.to_datetime(series)
         return stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
     return pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+
+
+def zoned(series: pd.Series) -> bool:
+    """Whether a date column's present values name a time zone (an offset from UTC, "Z"): the
+    others are read as UTC, so new rows must say it as training did."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return getattr(series.dtype, "tz", None) is not None
+    present = series.dropna()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas < 3 warns of mixed zones and keeps them
+            stamps = pd.to_datetime(present, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):  # mixed zones, or zoned and naive values together
+        return True
+    if not pd.api.types.is_datetime64_any_dtype(stamps):
+        return True
+    return stamps.dt.tz is not None
 
 
 def _as_dates(series: pd.Series) -> pd.Series | None:
@@ -251,10 +269,14 @@ def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
                 "missing value, pass it as one (na_values= when reading the file, --na-values on "
                 "the command line).",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
 
 def _leaving_out(columns: list[str], kind: str, why: str) -> None:
     listed = f"{columns[:10]}{' …' if len(columns) > 10 else ''}"
-    warnings.warn(f"Leaving out {len(columns)} {kind}: {listed}. {why}", UserWarning, stacklevel=5)
+    warnings.warn(
+        f"Leaving out {len(columns)} {kind}: {listed}. {why}",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )

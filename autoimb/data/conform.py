@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoimb.data.columns import as_numbers, expand_dates, without_markers
+from autoimb._warnings import user_stacklevel
+from autoimb.data.columns import as_numbers, expand_dates, without_markers, zoned
 from autoimb.data.dataset import as_category_strings, as_frame, infinite_values
 from autoimb.data.typed import as_floats, typed_numbers
 from autoimb.exceptions import SchemaError
@@ -42,7 +43,9 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             else "X does not have valid feature names, but the model was trained with them"
         )
         warnings.warn(
-            f"{names}; its columns are taken in the training order.", UserWarning, stacklevel=3
+            f"{names}; its columns are taken in the training order.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
         )
         frame.columns = inputs
     needed = schema["categorical"] + schema["numeric"]
@@ -62,7 +65,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             f"X has {len(extra)} column(s) the model was not trained on, left unused: "
             f"{extra[:10]}{' …' if len(extra) > 10 else ''}.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     raw = {c: parts for c, parts in dates.items() if not _expanded(frame, c, parts)}
     frame = expand_dates(frame[[c for c in frame.columns if c in known]], raw)[needed].copy()
@@ -96,20 +99,40 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def warn_of_empty_columns(X: Any, schema: dict[str, Any], stacklevel: int = 2) -> None:
-    """Name the training columns that new rows (20 or more) leave missing in every row: all
-    held values in training (it drops all-missing ones), so it is likely a broken feed."""
-    if not isinstance(X, pd.DataFrame) or len(X) < 20:
+def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
+    """Warn of what new rows hold that predictions would go wrong with silently: training
+    columns missing in every row, and dates that name a time zone where training's did not,
+    or the other way round."""
+    if not isinstance(X, pd.DataFrame):
         return
     used = set(input_columns(schema))
     empty = [c for c in X.columns if str(c) in used and X[c].isna().all()]
-    if empty:
+    if empty and len(X) >= 20:  # training dropped all-missing columns: likely a broken feed
         warnings.warn(
             f"X's column(s) {empty[:10]}{' …' if len(empty) > 10 else ''} are missing in every "
             "row, though they held values in training; the predictions go without them.",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )
+    if "zoned_dates" not in schema:  # a model saved before zones were recorded cannot tell
+        return
+    for column, parts in schema.get("dates", {}).items():
+        if column not in X or _expanded(X, column, parts) or X[column].isna().all():
+            continue
+        if zoned(X[column]) != (column in schema["zoned_dates"]):  # dates without one are UTC
+            said, now = (
+                ("named a time zone", "do not; they are read as UTC")
+                if column in schema["zoned_dates"]
+                else ("named no time zone and were read as UTC", "name one")
+            )
+            warnings.warn(
+                f"column {column!r}: its dates in training {said}, and the new ones {now}. "
+                "Where the two are not the same clock, instants and hours differ by the "
+                "offset; pass the dates the way training did (all with their zone, or all "
+                "without).",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
 
 
 def _expanded(frame: pd.DataFrame, column: str, parts: list[str]) -> bool:

@@ -15,6 +15,7 @@ from scipy import sparse
 from sklearn.exceptions import DataConversionWarning
 
 from autoimb._checks import check_sample_weight
+from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
 from autoimb.data.typed import as_floats, constant_columns, text_columns, typed_numbers
 from autoimb.exceptions import AutoImbError, DataTypeError
@@ -39,6 +40,7 @@ class Dataset:
     positive: int | None = None  # the user's pos_label, as a class code
     dates: dict[str, list[str]] = field(default_factory=dict)  # a date column: its parts
     inputs: list[str] = field(default_factory=list)  # the user's columns, as given
+    zoned_dates: list[str] = field(default_factory=list)  # date columns that named a zone
 
     @property
     def n_classes(self) -> int:
@@ -70,6 +72,7 @@ class Dataset:
             "numeric_coded": list(self.numeric_coded),
             "dates": {column: list(parts) for column, parts in self.dates.items()},
             "inputs": list(self.inputs),
+            "zoned_dates": list(self.zoned_dates),
         }
 
     def fingerprint(self) -> dict[str, Any]:
@@ -171,7 +174,7 @@ def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
             "A column-vector y was passed when a 1d array was expected; it is used as one "
             "column of labels (y.ravel() avoids this warning).",
             DataConversionWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         values = values.ravel()
     if values.ndim != 1:
@@ -252,7 +255,7 @@ def _warn_label_variants(classes: np.ndarray) -> None:
             f"of its own ({len(classes)} classes). Clean them (e.g. y.str.strip().str.lower()) "
             "if they mean the same.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -318,6 +321,7 @@ def validate(
     for column, numbers in column_kinds.read_numbers(frame, skip=set(named or ())).items():
         frame[column] = numbers
     dates = column_kinds.find_dates(frame, skip=set(named or ()))
+    zoned = [c for c in dates if column_kinds.zoned(frame[c])]
     frame = column_kinds.expand_dates(frame, dates)
     typed = set(typed_numbers(frame))  # read as one matrix (autoimb.data.typed)
     untyped = [c for c in frame.columns if c not in typed]
@@ -335,7 +339,7 @@ def validate(
             f"Dropping {len(dropped)} constant or all-missing column(s): {dropped[:10]}"
             f"{' …' if len(dropped) > 10 else ''}. They carry no information.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if named is None:  # columns the user named are kept, whatever they look like
         numbers = [c for c in frame.columns if c in typed and c not in dates]
@@ -381,6 +385,7 @@ def validate(
         positive,
         {c: p for c, p in dates.items() if c not in dropped},
         inputs,
+        [c for c in zoned if c not in dropped],
     )
 
 

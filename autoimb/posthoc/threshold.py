@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from autoimb.data.conform import warn_of_empty_columns
+from autoimb.data.conform import warn_of_new_rows
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
 from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
@@ -122,18 +122,17 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> FloatArray:
         """Calibrated class probabilities, columns in ``classes_`` order."""
-        proba = self._scores(X, stacklevel=3)
+        proba = self._scores(X)
         return apply_calibration(self.calibration, proba, int(self.pos_label))
 
     def predict_scores(self, X: Any) -> FloatArray:
         """The inner estimator's probabilities, before calibration: what the threshold cuts."""
-        return self._scores(X, stacklevel=3)
+        return self._scores(X)
 
-    def _scores(self, X: Any, stacklevel: int) -> FloatArray:
-        """``stacklevel``: how far up the user's call is, for the warning on empty columns."""
+    def _scores(self, X: Any) -> FloatArray:
         schema = getattr(self, "model_card_", {}).get("schema")
         if schema is not None:
-            warn_of_empty_columns(X, schema, stacklevel=stacklevel + 1)
+            warn_of_new_rows(X, schema)
         return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
     def predict_with_proba(self, X: Any) -> tuple[NDArray[Any], FloatArray]:
@@ -148,7 +147,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def _checked_scores(self, X: Any) -> FloatArray:
         check_is_fitted(self)
-        proba = self._scores(X, stacklevel=4)
+        proba = self._scores(X)
         if proba.shape[1] != len(self.classes_):
             raise AutoImbError(
                 f"The estimator gives {proba.shape[1]} probability columns but classes_ "
