@@ -158,11 +158,11 @@ def test_a_trial_may_take_a_few_times_the_search_pace_once_it_is_known() -> None
 
     assert longest(seen) == pytest.approx(share)
     assert longest({**seen, 99: 2.0}) == pytest.approx(
-        max(config.PACE_FACTOR * 2.0, config.TRIAL_MIN_SECONDS)
+        max(config.PACE_FACTOR * 2.0, config.PACE_FLOOR_SECONDS)
     )
     assert longest({**seen, 99: 2.0}) < share
     fast = {n: 0.1 for n in range(config.PACE_TRIALS)}
-    assert longest(fast) == pytest.approx(config.TRIAL_MIN_SECONDS)
+    assert longest(fast) == pytest.approx(config.PACE_FLOOR_SECONDS)
 
 
 def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> None:

@@ -222,7 +222,7 @@ class TrialClock:
         longest = max(self.time_budget * config.TRIAL_SHARE, config.TRIAL_MIN_SECONDS)
         if len(self.cv_seconds) >= config.PACE_TRIALS:
             pace = config.PACE_FACTOR * statistics.median(self.cv_seconds.values())
-            longest = min(longest, max(pace, config.TRIAL_MIN_SECONDS))
+            longest = min(longest, max(pace, config.PACE_FLOOR_SECONDS))
         return min(self.deadline - self.reserve(), started + longest)
 
     def spent(self) -> bool:
