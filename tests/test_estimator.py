@@ -3,6 +3,7 @@ that contradict what the estimator is for (each with its reason)."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -57,7 +58,8 @@ def test_warnings_on_new_rows_point_at_the_users_line(fitted, call) -> None:
     predict = clf.best_pipeline_.predict if call == "pipeline" else getattr(clf, call)
     with pytest.warns(UserWarning) as caught:
         predict(X.head(40).assign(x2=np.nan, extra=1.0))
-    assert {w.filename for w in caught} == {__file__}
+    ours = [w for w in caught if re.search("missing in every row|not trained on", str(w.message))]
+    assert len(ours) == 2 and {w.filename for w in ours} == {__file__}
 
 
 def test_a_column_missing_in_every_new_row_is_named_in_a_warning(fitted) -> None:
