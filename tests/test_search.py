@@ -246,11 +246,12 @@ def test_no_synthetic_row_reaches_a_validation_fold(small_binary) -> None:
 def test_folds_are_lowered_for_tiny_minorities(small_binary) -> None:
     X, y = small_binary
     keep = np.concatenate([np.flatnonzero(y == 0)[:80], np.flatnonzero(y == 1)[:3]])
-    with pytest.warns(UserWarning, match="using 3 folds"):
+    with pytest.warns(UserWarning, match="using 3 folds") as caught:
         result = autoimb.search(
             X.iloc[keep], y.iloc[keep], metric="f1", n_trials=2, space="fast", cv=5, random_state=0
         )
     assert result.evidence.fold_ids.max() == 2
+    assert {w.filename for w in caught if "using 3 folds" in str(w.message)} == {__file__}
 
 
 def test_ranking_metric_still_carries_an_f1_threshold(small_binary) -> None:

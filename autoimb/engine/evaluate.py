@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from autoimb import config
+from autoimb._warnings import user_stacklevel
 from autoimb.data.dataset import Dataset
 from autoimb.data.preprocess import Preprocessor
 from autoimb.engine.pipeline import StrategyPipeline
@@ -58,7 +59,7 @@ def n_folds_for(counts: np.ndarray, cv: int) -> int:
             f"the smallest class has only {smallest} members, fewer than cv={cv}; using "
             f"{smallest} folds instead.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return smallest
     return int(cv)
