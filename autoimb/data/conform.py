@@ -119,10 +119,11 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     for column, parts in schema.get("dates", {}).items():
         if column not in X or _expanded(X, column, parts) or X[column].isna().all():
             continue
-        if zoned(X[column]) != (column in schema["zoned_dates"]):  # dates without one are UTC
+        trained_zoned = column in schema["zoned_dates"]
+        if zoned(X[column]) != trained_zoned:  # dates without a zone are read as UTC
             said, now = (
                 ("named a time zone", "do not; they are read as UTC")
-                if column in schema["zoned_dates"]
+                if trained_zoned
                 else ("named no time zone and were read as UTC", "name one")
             )
             warnings.warn(
