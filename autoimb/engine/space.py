@@ -288,7 +288,8 @@ def _parse_stage(stage: str, block: dict[str, Any], source: str) -> dict[str, di
 
 def _without_torch_choices(component: Component, param: Param) -> Param:
     """Without PyTorch, a parameter's choices that need it are not offered (a trial drawing
-    one could only fail); with none left, the component needs torch as a whole."""
+    one could only fail). A space that offers only such choices is kept as written: its trials
+    fail with the message that says to install the ``deep`` extra."""
     needs_torch = component.torch_choices.get(param.name, ())
     dist = param.distribution
     if (
