@@ -290,10 +290,13 @@ class _Objective:
 
         Each rung is reported at its size in units of the smallest (1, 3, 9 …), the resource
         successive halving counts: its first rung is then the smallest sample, where pruning
-        saves the most.
+        saves the most. The first trial goes straight to all rows: the pruner promotes the only
+        trial at a rung, so its smaller samples would cost time for nothing (at 100k rows, 3 of
+        the first trial's 9 s, most of a 10 s search).
         """
         metric = self.settings.metric
-        for fraction in self.rungs:
+        rungs = self.rungs[-1:] if _first_to_finish(trial) else self.rungs
+        for fraction in rungs:
             begun = time.monotonic()
             whole = fraction >= 1.0
             outcome = evaluate(
@@ -416,3 +419,11 @@ def _all_failed_message(study: optuna.Study) -> str:
         f"causes: {causes or 'none recorded'}. Raise the time budget, or check the data and "
         "the search space."
     )
+
+
+def _first_to_finish(trial: optuna.Trial) -> bool:
+    """Whether no other trial has finished yet, so none has a rung this one could lose to."""
+    finished = trial.study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+    )
+    return all(t.number == trial.number for t in finished)
