@@ -331,6 +331,39 @@ def _raced(
     return rule
 
 
+# A default search's first trials: the space's 4 baselines and the portfolio's 8 strategies.
+QUEUED = 12
+
+
+def _queued_first(seen: pd.DataFrame) -> pd.Series:
+    """The race, but among the contenders within noise of the best (pooled over the search's
+    folds and the fresh split) the queued trials come first: they were chosen on other data,
+    so their scores here were not picked for luck on these folds."""
+    from autoimb.metrics.registry import get_metric
+    from autoimb.posthoc.steady import pooled, top_scoring, within_noise
+
+    ranked = seen.sort_values(["value", "trial"], ascending=[False, True]).head(3)
+    ranked = pd.concat([seen[seen.steady_pick], ranked]).drop_duplicates("trial")
+    metric = get_metric(seen.metric.iloc[0])
+    candidates = pooled([_row_candidates(ranked, split) for split in ("", "fresh_")])
+    best = top_scoring(candidates, metric)
+    sign = 1.0 if metric.greater_is_better else -1.0
+    rivals = [
+        c
+        for c in candidates
+        if c.steady is not None
+        and (
+            c is best
+            or within_noise(best.fold_scores, c.fold_scores, sign=sign, standard_errors=1.0)
+        )
+    ]
+    if best not in rivals:
+        return seen[seen.trial == best.number].iloc[0]
+    first = [c for c in rivals if c.number < QUEUED] or rivals
+    pick = max(first, key=lambda c: (c.steady, -c.seconds, -c.number)).number
+    return seen[seen.trial == pick].iloc[0]
+
+
 # Repeated cross-validation of the contenders: two or three fresh splits pooled; only CSVs
 # measured on three fresh splits have the columns for them.
 REPEATED: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
@@ -347,6 +380,7 @@ RULES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "race_top6": _raced(6, with_pick=False),
     "race3_fresh_only": _race(3, lambda r: r.fresh_value),
     "race3_ap": _race(3, _pooled_steady),
+    "race_queued_first": _queued_first,
     **REPEATED,
     "steady_2se": _steady_within(2.0),
     "best_ap": lambda seen: seen.loc[seen.steady.idxmax()],

@@ -128,12 +128,17 @@ def choose_pooled(
     on as it is (its trials' own scores, not their folds' mean)."""
     if len(splits) == 1:
         return choose_steadily(list(splits[0].values()), metric, standard_errors=standard_errors)
-    pooled = []
+    return choose_steadily(pooled(splits), metric, standard_errors=standard_errors)
+
+
+def pooled(splits: Sequence[Mapping[int, Candidate]]) -> list[Candidate]:
+    """The trials measured on every split, each with its fold scores of all splits together."""
+    candidates = []
     for number in sorted(set.intersection(*(set(split) for split in splits))):
         measured = [split[number] for split in splits]
         folds = [score for one in measured for score in one.fold_scores]
         steadies = [one.steady for one in measured if one.steady is not None]
-        pooled.append(
+        candidates.append(
             Candidate(
                 number,
                 float(np.mean(folds)),
@@ -142,4 +147,4 @@ def choose_pooled(
                 measured[0].seconds,
             )
         )
-    return choose_steadily(pooled, metric, standard_errors=standard_errors)
+    return candidates
