@@ -86,9 +86,31 @@ def search(
         leaves the winner's score measured on the folds that chose it, and says so.
     n_trials
         Trials to run in this call (a resumed study keeps its earlier ones).
+    space
+        The strategies searched: ``"default"`` (every resampler, weighting and model family),
+        ``"fast"`` (few cheap, strong choices for budgets of seconds to a minute), ``"deep"``
+        (the neural and hybrid models beside the strongest classic ones; needs the ``deep``
+        extra), a YAML file of the same form, or a ``SearchSpace``.
     storage, study_name
         An Optuna storage (database URL or journal-file path) makes the search resumable and
         shareable by workers; ``None`` keeps it in memory.
+    n_jobs
+        Trials run at once. A model gets one thread below 20,000 rows and the machine's cores
+        divided by ``n_jobs`` from there, so the search never runs more threads than there are
+        cores; two searches side by side on large data share the cores and slow each other's
+        models down many times over.
+    random_state
+        Seeds the sampler, the folds and the models: with ``n_trials`` and one job, the same
+        seed and data give the same leaderboard (a time budget ends where the clock says).
+    categorical_features
+        ``"auto"``: columns whose values are text are categories, numbers and booleans are not;
+        or the column names or indices to treat as categories.
+    sample_weight
+        A weight per row (an amount, a cost): carried through resampling and used by the
+        models and the metrics, in units of its mean.
+    callbacks
+        Called as ``callback(study, trial)`` after each trial, as Optuna calls them
+        (``study.stop()`` in one stops the trials; the winner is chosen among those run).
     warm_start
         Strategies tried first, after the space's baselines: ``"portfolio"`` (strategies that did
         well across many data sets, in an order built for the metric's family), an earlier

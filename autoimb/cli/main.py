@@ -271,7 +271,11 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
         "last in sorted order)",
     )
     parser.add_argument(
-        "--n-jobs", type=_positive(int), default=1, metavar="J", help="trials run in parallel (1)"
+        "--n-jobs",
+        type=_positive(int),
+        default=1,
+        metavar="J",
+        help="trials run in parallel (1); from 20k rows the models share the cores",
     )
     parser.add_argument("--seed", type=int, metavar="S", help="random seed of a new study")
     parser.add_argument(
