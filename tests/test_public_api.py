@@ -17,6 +17,18 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_search_documents_every_parameter() -> None:
+    """search's docstring is the reference of its parameters: none may be missing from it."""
+    import inspect
+    import re
+
+    documented = set()
+    for line in autoimb.search.__doc__.splitlines():
+        if re.fullmatch(r"    \w+(, \w+)*", line):
+            documented.update(line.strip().split(", "))
+    assert set(inspect.signature(autoimb.search).parameters) <= documented
+
+
 def test_shipped_datasets() -> None:
     names = autoimb.data.datasets.list()
     assert {"yeast4", "glass_multiclass", "hepatitis"} <= set(names)
