@@ -179,6 +179,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "selection.py",
         "selection_cost.py",
         "fold_bagging.py",
+        "outside_models.py",
         "versus.py",
         "anytime_lofo.py",
         "blending.py",
@@ -278,6 +279,20 @@ def test_fold_bagging_measures_both_ways_and_summarises(keel: Path, tmp_path: Pa
     assert len(rows) == 9 and set(rows["model"]) == {"lightgbm", "extra_trees", "logistic"}
     assert rows[["f1_refit", "f1_bag"]].notna().all().all()
     assert "| logistic | 1 |" in results.read_text()
+
+
+def test_outside_models_measures_each_family_beside_the_searches(
+    keel: Path, tmp_path: Path
+) -> None:
+    out, results = tmp_path / "outside.csv", tmp_path / "R.md"
+    run_script("outside_models.py", "--sets", "hepatitis", "--data-dir", str(keel), "--out",
+               str(out), "--summary", str(results))  # fmt: skip
+    rows = pd.read_csv(out)
+    assert len(rows) == 18 and set(rows["family"]) == {"svm", "knn"}
+    assert rows[["cv", "held"]].notna().all().all()
+    # hepatitis is one of the 80 sets of the 10 s searches, not one of the anytime sets
+    text = results.read_text()
+    assert "| 80 sets, 10 s (`c06a37c`) | svm | 1 |" in text and "anytime" not in text
 
 
 def test_categories_measures_each_model_under_both_rules(keel: Path, tmp_path: Path) -> None:
