@@ -9,7 +9,8 @@ the square of the rows). The family's best setting by its out-of-fold F1 then st
 real search's pick: it is served where its out-of-fold F1 beats the search's own score (both the
 best of several candidates on the folds that tuned their thresholds, so alike in optimism).
 
-    python benchmarks/outside_models.py --sets $(ls ../shared/datasets/keel | sed 's/.csv.gz//')
+    sets=$(ls ../shared/datasets/keel | sed -n 's/.csv.gz$//p')
+    python benchmarks/outside_models.py --sets $sets
     python benchmarks/outside_models.py --summary    # against the searches in SEARCHES
 """
 
