@@ -183,6 +183,7 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
         (["empty.csv", "--target", "y"], {"empty.csv": ""}, "empty.csv is empty"),
         (["head.csv", "--target", "y"], {"head.csv": "a,y\n"}, "head.csv has no rows"),
         (["missing.csv", "--target", "y"], {}, "missing.csv: no such file"),
+        (["blank.csv", "--target", "y"], {"blank.csv": "a,y\n1,\n2,\n"}, "holds no labels"),
         (
             ["variants.csv", "--target", "y"],
             {
@@ -201,6 +202,7 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
         "empty",
         "no-rows",
         "no-file",
+        "no-labels",
         "label-variants",
     ],
 )
@@ -559,3 +561,20 @@ def test_dates_in_a_csv_are_read_at_search_and_predict(small_binary, tmp_path):
     assert "autoimb: warning: column 'signup': its dates in training named no time zone" in (
         zoned.stderr
     )
+
+
+def test_rows_without_a_label_are_left_out_with_a_warning(small_binary, tmp_path):
+    X, y = small_binary
+    labels = pd.Series(y, dtype=object)
+    labels[[3, 10]] = None
+    X.assign(target=labels).to_csv(tmp_path / "d.csv", index=False)
+    done = run("search", "d.csv", "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "autoimb: warning: 2 row(s) without a 'target' label left out (data row(s) 4, 11, "
+        "counting from 1)" in done.stderr
+    )
+    study = study_of(tmp_path / "d.optuna.log")
+    assert finished_trials(study) == 1
+    card = autoimb.load(tmp_path / "d.skops").model_card_
+    assert card["data"]["rows"] == len(X) - 2

@@ -7,10 +7,12 @@ column and list the ones there are.
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from autoimb._warnings import user_stacklevel
 from autoimb.exceptions import AutoImbError
 
 if TYPE_CHECKING:
@@ -115,6 +117,7 @@ def split_columns(
     for option, column in named_by:
         if column is not None and column not in frame.columns:
             raise AutoImbError(missing_column(column, option, frame.columns))
+    frame = _labelled_rows(frame, target)
     named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)
     if X.shape[1] == 0:
@@ -124,6 +127,25 @@ def split_columns(
         return frame[name] if name else None
 
     return Columns(X, frame[target], column(id_col), column(weight_col), column(group_col))
+
+
+def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows that have a label, with a warning naming the others: an export often leaves the
+    label empty where it is not known yet, and those rows have nothing to teach or score."""
+    unlabelled = frame[target].isna().to_numpy()
+    if not unlabelled.any():
+        return frame
+    if unlabelled.all():
+        raise AutoImbError(f"column {target!r} (--target) holds no labels: every value is empty.")
+    numbers = [str(i + 1) for i in unlabelled.nonzero()[0][:5]]
+    more = ", ..." if unlabelled.sum() > len(numbers) else ""
+    warnings.warn(
+        f"{int(unlabelled.sum())} row(s) without a {target!r} label left out (data row(s) "
+        f"{', '.join(numbers)}{more}, counting from 1); fill them in to use them.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+    return frame.loc[~unlabelled].reset_index(drop=True)
 
 
 def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:
