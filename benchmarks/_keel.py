@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import argparse
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _markdown import add_summary_argument, publish
 from pandas.api.types import is_numeric_dtype
 from sklearn.model_selection import StratifiedKFold
 
@@ -43,3 +45,28 @@ def outer_splits(
                     y_all[test],
                 ),
             )
+
+
+def measure_sets(
+    argv: Sequence[str] | None,
+    doc: str,
+    section: str,
+    out: Path,
+    columns: Sequence[str],
+    measure: Callable[[str, Path], list[list[object]]],
+    summary: Callable[[pd.DataFrame], str],
+) -> None:
+    """A script that measures the sets named on its command line one at a time into a CSV
+    (appended to, so a long run resumes by naming the sets not yet done), then summarises it."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--sets", nargs="+", default=[], help="KEEL set names to measure")
+    parser.add_argument("--data-dir", type=Path, default=KEEL)
+    parser.add_argument("--out", type=Path, default=out, help="CSV the rows are appended to")
+    add_summary_argument(parser, section)
+    args = parser.parse_args(argv)
+    for name in args.sets:
+        rows = pd.DataFrame(measure(name, args.data_dir), columns=list(columns))
+        rows.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+        print(rows.to_string(index=False, header=False), flush=True)
+    if args.out.exists():
+        publish(summary(pd.read_csv(args.out)), args.summary, section)

@@ -13,7 +13,6 @@ outer 3-fold split (seed 0), every fold. The minority class is the positive one.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -34,8 +33,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _keel import KEEL, outer_splits
-from _markdown import add_summary_argument, publish, table
+from _keel import measure_sets, outer_splits
+from _markdown import table
 
 COLUMNS = ["set", "fold", "model", "minority", "rows", "f1_refit", "f1_bag", "mcc_refit",
            "mcc_bag", "seconds"]  # fmt: skip
@@ -128,18 +127,7 @@ def summary(frame: pd.DataFrame) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", nargs="+", default=[], help="KEEL set names to measure")
-    parser.add_argument("--data-dir", type=Path, default=KEEL)
-    parser.add_argument("--out", type=Path, default=OUT, help="CSV the rows are appended to")
-    add_summary_argument(parser, "fold_bagging")
-    args = parser.parse_args(argv)
-    for name in args.sets:
-        rows = pd.DataFrame(measure(name, args.data_dir), columns=COLUMNS)
-        rows.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
-        print(rows.to_string(index=False, header=False), flush=True)
-    if args.out.exists():
-        publish(summary(pd.read_csv(args.out)), args.summary, "fold_bagging")
+    measure_sets(argv, __doc__, "fold_bagging", OUT, COLUMNS, measure, summary)
 
 
 if __name__ == "__main__":

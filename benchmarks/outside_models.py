@@ -16,7 +16,6 @@ best of several candidates on the folds that tuned their thresholds, so alike in
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -37,8 +36,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _keel import KEEL, outer_splits
-from _markdown import add_summary_argument, publish, table
+from _keel import measure_sets, outer_splits
+from _markdown import table
 from fold_bagging import best_threshold
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -144,18 +143,7 @@ def summary(frame: pd.DataFrame, results: Path = RESULTS) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", nargs="+", default=[], help="KEEL set names to measure")
-    parser.add_argument("--data-dir", type=Path, default=KEEL)
-    parser.add_argument("--out", type=Path, default=OUT, help="CSV the rows are appended to")
-    add_summary_argument(parser, "outside_models")
-    args = parser.parse_args(argv)
-    for name in args.sets:
-        rows = pd.DataFrame(measure(name, args.data_dir), columns=COLUMNS)
-        rows.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
-        print(name, len(rows), flush=True)
-    if args.out.exists():
-        publish(summary(pd.read_csv(args.out)), args.summary, "outside_models")
+    measure_sets(argv, __doc__, "outside_models", OUT, COLUMNS, measure, summary)
 
 
 if __name__ == "__main__":
