@@ -29,13 +29,13 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
-from scipy.stats import wilcoxon
 from sklearn.metrics import average_precision_score, f1_score, matthews_corrcoef
 from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, load_keel, outer_splits
 from _markdown import add_summary_argument, publish, table
+from _paired import paired_cells
 from fold_bagging import best_threshold
 
 from autoimb.data.dataset import validate
@@ -116,12 +116,10 @@ def summary(frame: pd.DataFrame) -> str:
         before, now = RULES[model]
         sets = part.pivot_table("value", "set", "rule")
         gain = sets[now] - sets[before]
-        moved = gain[gain.abs() > 1e-3]
         lines.append(
             [model, weighting, score, len(sets), f"{before}: {sets[before].mean():.3f}",
              f"{now}: {sets[now].mean():.3f}", f"{gain.mean():+.4f}",
-             f"{(gain > 1e-3).sum()}/{(gain.abs() <= 1e-3).sum()}/{(gain < -1e-3).sum()}",
-             f"{wilcoxon(moved).pvalue:.2g}" if len(moved) > 5 else "-",
+             *paired_cells(gain, 1e-3),
              f"{gain.idxmax()} {gain.max():+.3f}", f"{gain.idxmin()} {gain.min():+.3f}"]
         )  # fmt: skip
     return table(

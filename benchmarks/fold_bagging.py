@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
-from scipy.stats import wilcoxon
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import ExtraTreesClassifier
@@ -35,6 +34,7 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import measure_sets, outer_splits
 from _markdown import table
+from _paired import paired_cells
 
 COLUMNS = ["set", "fold", "model", "minority", "rows", "f1_refit", "f1_bag", "mcc_refit",
            "mcc_bag", "seconds"]  # fmt: skip
@@ -112,11 +112,9 @@ def summary(frame: pd.DataFrame) -> str:
             inside = (sets.minority >= low) & (sets.minority < (high or np.inf))
             label = f"{low}+" if high is None else f"{low}–{high - 1}"
             bands.append(f"{label}: {f1[inside].mean():+.3f} ({inside.sum()})")
-        moved = f1[f1.abs() > 1e-3]
         lines.append(
             [model, len(sets), float(sets.f1_refit.mean()), float(sets.f1_bag.mean()),
-             f"{f1.mean():+.4f}", f"{(f1 > 1e-3).sum()}/{(f1.abs() <= 1e-3).sum()}/"
-             f"{(f1 < -1e-3).sum()}", f"{wilcoxon(moved).pvalue:.2g}" if len(moved) > 5 else "-",
+             f"{f1.mean():+.4f}", *paired_cells(f1, 1e-3),
              f"{mcc.mean():+.4f}", "; ".join(bands)]
         )  # fmt: skip
     return table(

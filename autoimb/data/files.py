@@ -137,10 +137,11 @@ def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
         return frame
     if unlabelled.all():
         raise AutoImbError(f"column {target!r} (--target) holds no labels: every value is empty.")
+    count = int(unlabelled.sum())
     numbers = [str(i + 1) for i in unlabelled.nonzero()[0][:5]]
-    more = ", ..." if unlabelled.sum() > len(numbers) else ""
+    more = ", ..." if count > len(numbers) else ""
     warnings.warn(
-        f"{int(unlabelled.sum())} row(s) without a {target!r} label left out (data row(s) "
+        f"{count} row(s) without a {target!r} label left out (data row(s) "
         f"{', '.join(numbers)}{more}, counting from 1); fill them in to use them.",
         UserWarning,
         stacklevel=user_stacklevel(),
