@@ -18,7 +18,6 @@ from autoimb.export import TRUSTED_TYPES
 from autoimb.metrics.registry import get_metric
 from autoimb.posthoc.ensemble import (
     EnsembleClassifier,
-    _honest_scorer,
     blend,
     members_of,
     select_ensemble,
@@ -183,25 +182,6 @@ def test_bad_inputs_are_refused(library):
         select_ensemble(oofs, data.y, cv.fold_ids, get_metric("f1"), time_limit=0)
     with pytest.raises(AutoImbError, match="weights"):
         blend(oofs, {0: -1.0})
-
-
-@pytest.mark.parametrize("metric", ["average_precision", "roc_auc"])
-@pytest.mark.parametrize("n_classes", [2, 4])
-def test_fast_ranking_scores_equal_honest_score(metric, n_classes):
-    rng = np.random.default_rng(n_classes)
-    n = 400
-    y = rng.integers(0, n_classes, n)
-    proba = np.round(rng.dirichlet(np.ones(n_classes), n), 2)  # rounding makes ties
-    folds = rng.integers(0, 3, n)
-    for weights in (None, rng.random(n)):
-        fast = _honest_scorer(y, weights, folds, get_metric(metric), 1)(proba)
-        slow, slow_folds = honest_score(
-            y, proba, folds, get_metric(metric), sample_weight=weights, pos_label=1
-        )
-        assert fast == pytest.approx(slow, abs=1e-12)
-        pooled, per_fold = fold_scorer(y, weights, folds, get_metric(metric), 1)(proba)
-        assert pooled == pytest.approx(slow, abs=1e-12)
-        assert per_fold == pytest.approx(slow_folds, abs=1e-12)
 
 
 def test_multiclass_selection(glass):

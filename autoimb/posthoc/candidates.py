@@ -16,7 +16,14 @@ from autoimb.metrics.metric import Metric
 from autoimb.metrics.registry import METRICS
 from autoimb.posthoc.decision import Decision, FloatArray, IntArray
 
-__all__ = ["MAX_CANDIDATES", "checked_inputs", "choose_decision", "tuning_metric"]
+__all__ = [
+    "MAX_CANDIDATES",
+    "checked_inputs",
+    "choose_decision",
+    "middle_of_best",
+    "sorted_candidates",
+    "tuning_metric",
+]
 
 MAX_CANDIDATES = 1024
 """Most thresholds scanned per binary search; score quantiles beyond that keep 1M rows fast."""
@@ -48,7 +55,7 @@ def tuning_metric(metric: Metric) -> Metric:
     return METRICS["f1"] if metric.kind == "ranking" else metric
 
 
-def _middle_of_best(values: FloatArray, greater_is_better: bool) -> int:
+def middle_of_best(values: FloatArray, greater_is_better: bool) -> int:
     """Index in the middle of the longest run of best values.
 
     The middle of a plateau sits farthest from where the score drops, so it is the
@@ -80,18 +87,32 @@ def _binary_candidates(
     as the data allows from flipping any row. The first candidate predicts nothing
     positive; the last predicts everything positive.
     """
-    n = score.shape[0]
     order = np.argsort(-score, kind="stable")
-    s = score[order]
-    cum_pos = np.cumsum(np.where(is_pos, w, 0.0)[order])
-    cum_neg = np.cumsum(np.where(is_pos, 0.0, w)[order])
+    return sorted_candidates(score[order], is_pos[order], w[order], max_candidates)
+
+
+def sorted_candidates(
+    s: FloatArray, is_pos: NDArray[np.bool_], w: FloatArray, max_candidates: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`_binary_candidates` of rows already in descending score order (stable).
+
+    Cross-fitting sorts all rows once: each fold's complement, taken in that order, is
+    sorted too, exactly as sorting it alone would give.
+    """
+    n = s.shape[0]
+    cum_pos = np.cumsum(np.where(is_pos, w, 0.0))
+    cum_neg = np.cumsum(np.where(is_pos, 0.0, w))
     total_pos, total_neg = cum_pos[-1], cum_neg[-1]
-    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last row of each tied group
+    last = np.empty(n, dtype=bool)  # the last row of each tied group
+    np.not_equal(s[1:], s[:-1], out=last[:-1])
+    last[-1] = True
+    ends = np.flatnonzero(last)
     values = s[ends]  # distinct scores, descending
     n_groups = ends.shape[0]
     if n_groups + 1 > max_candidates:
         rows = np.round(np.linspace(0, n - 1, max(max_candidates - 1, 1))).astype(np.int64)
-        keep = np.unique(np.searchsorted(ends, rows))
+        found = np.searchsorted(ends, rows)  # non-decreasing: drop the repeats
+        keep = found[np.concatenate(([True], found[1:] != found[:-1]))]
     else:
         keep = np.arange(n_groups)
     upper = values[keep]
@@ -103,9 +124,9 @@ def _binary_candidates(
     none = (top + 1.0) * 0.5 if top < 1.0 else top
     if none <= top:
         none = float(np.nextafter(top, np.inf))
-    tp = np.r_[0.0, cum_pos[ends[keep]]]
-    fp = np.r_[0.0, cum_neg[ends[keep]]]
-    return np.r_[none, thresholds], tp, fp, total_pos - tp, total_neg - fp
+    tp = np.concatenate(([0.0], cum_pos[ends[keep]]))
+    fp = np.concatenate(([0.0], cum_neg[ends[keep]]))
+    return np.concatenate(([none], thresholds)), tp, fp, total_pos - tp, total_neg - fp
 
 
 def _choose_threshold(
@@ -113,7 +134,7 @@ def _choose_threshold(
 ) -> tuple[Decision, float]:
     thresholds, tp, fp, fn, tn = _binary_candidates(p[:, pos], yt == pos, w, max_candidates)
     values = metric.from_counts(tp, fp, fn, tn)
-    i = _middle_of_best(values, metric.greater_is_better)
+    i = middle_of_best(values, metric.greater_is_better)
     return Decision(threshold=float(thresholds[i]), pos_label=pos), float(values[i])
 
 
@@ -160,7 +181,7 @@ def _choose_scale(
             others[:, c] = -np.inf
             other_arg = np.argmax(others, axis=1)
             values = grid_values(c, other_arg, others[rows, other_arg])
-            j = _middle_of_best(values, metric.greater_is_better)
+            j = middle_of_best(values, metric.greater_is_better)
             if _SCALE_GRID[j] != scale[c]:
                 scale[c] = _SCALE_GRID[j]
                 changed = True

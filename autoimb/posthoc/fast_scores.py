@@ -1,7 +1,8 @@
 """Scorers for the ensemble selection, equal to :func:`honest_score` but cheaper.
 
 The selection scores hundreds of blends, so per-call overhead dominates its cost: ranking
-metrics skip the per-fold scores and, for the common ones, sklearn's input checks.
+metrics skip the per-fold scores and, for the common ones, sklearn's input checks; binary
+threshold metrics sort the rows once for all folds and count instead of predicting.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from autoimb.exceptions import AutoImbError
 from autoimb.metrics.metric import Metric
 from autoimb.posthoc.blend import FloatArray
+from autoimb.posthoc.candidates import MAX_CANDIDATES, middle_of_best, sorted_candidates
 from autoimb.posthoc.crossfit import honest_score
 
 __all__ = ["FoldScorer", "Scorer", "fold_scorer", "honest_scorer", "ranking_scorer"]
@@ -70,9 +73,10 @@ def honest_scorer(
     the per-fold scores ``honest_score`` also computes are skipped.
     """
     if metric.kind == "threshold":
+        exact = fold_scorer(y, w, folds, metric, pos)
 
         def score(proba: FloatArray) -> float:
-            return honest_score(y, proba, folds, metric, sample_weight=w, pos_label=pos)[0]
+            return exact(proba)[0]
 
         return score
     return ranking_scorer(y, w, metric, pos)
@@ -107,12 +111,15 @@ def fold_scorer(
 
     The fold scores are what tells a blend's gain from noise (ensemble pruning).
     """
+
+    def exact(proba: FloatArray) -> tuple[float, list[float]]:
+        return honest_score(y, proba, folds, metric, sample_weight=w, pos_label=pos)
+
+    binary = int(y.max()) + 1 <= 2
+    if metric.kind == "threshold":
+        return _cross_fitted_counts(y, w, folds, metric, pos, exact) if binary else exact
     fast = _FAST_RANKING.get(metric.name)
-    if metric.kind == "threshold" or fast is None or int(y.max()) + 1 > 2:
-
-        def exact(proba: FloatArray) -> tuple[float, list[float]]:
-            return honest_score(y, proba, folds, metric, sample_weight=w, pos_label=pos)
-
+    if fast is None or not binary:
         return exact
     weights = np.ones(y.shape[0]) if w is None else w
     is_pos = y == pos
@@ -124,3 +131,49 @@ def fold_scorer(
         return fast(is_pos, score, weights), per_fold
 
     return ranking
+
+
+def _cross_fitted_counts(
+    y: NDArray[np.int64],
+    w: FloatArray | None,
+    folds: NDArray[Any],
+    metric: Metric,
+    pos: int,
+    exact: FoldScorer,
+) -> FoldScorer:
+    """:func:`honest_score` of a binary threshold metric from one sort of all rows.
+
+    Each fold's threshold is chosen on the other folds' rows, taken from the one sort (the
+    same candidates as sorting them alone), and the fold's rows at or above it are counted
+    rather than predicted. Where a score is undefined, the exact path says why.
+    """
+    weights = np.ones(y.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
+    is_pos = y == pos
+    fold_ids = np.unique(folds)
+
+    def scores(proba: FloatArray) -> tuple[float, list[float]]:
+        score = proba[:, pos]
+        order = np.argsort(-score, kind="stable")
+        s, hit_pos, ws, fs = score[order], is_pos[order], weights[order], folds[order]
+        counts = np.empty((fold_ids.shape[0], 4))
+        for i, k in enumerate(fold_ids):
+            inside = fs == k
+            out = ~inside
+            thresholds, tp, fp, fn, tn = sorted_candidates(
+                s[out], hit_pos[out], ws[out], MAX_CANDIDATES
+            )
+            try:
+                best = middle_of_best(metric.from_counts(tp, fp, fn, tn), metric.greater_is_better)
+            except AutoImbError:
+                return exact(proba)
+            cells = 2 * (s[inside] >= thresholds[best]) + hit_pos[inside]
+            tn_k, fn_k, fp_k, tp_k = np.bincount(cells, weights=ws[inside], minlength=4)
+            counts[i] = tp_k, fp_k, fn_k, tn_k
+        tp, fp, fn, tn = counts.sum(axis=0)
+        value = float(metric.from_counts(tp, fp, fn, tn))
+        if math.isnan(value):
+            return exact(proba)
+        per_fold = metric.from_counts(counts[:, 0], counts[:, 1], counts[:, 2], counts[:, 3])
+        return value, [float(v) for v in per_fold]
+
+    return scores
