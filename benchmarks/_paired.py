@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import pandas as pd
 from scipy.stats import wilcoxon
 
+TIE = 1e-3
+"""Two held-out scores closer than this are a tie: a set that moved by less did not move."""
 
-def paired_cells(diff: pd.Series, tie: float) -> list[str]:
-    """The sets better / tied / worse by more than ``tie``, and the Wilcoxon p over those that
-    moved ("-" with five or fewer: too few for the test)."""
+FEWEST = 6
+"""The fewest sets that moved for a Wilcoxon p: with five, no outcome reaches p < 0.05."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many sets were better, tied and worse, and the Wilcoxon p over those that moved
+    (NaN with fewer than :data:`FEWEST`)."""
+
+    better: int
+    tied: int
+    worse: int
+    p: float
+
+    def counts(self, sep: str = "/") -> str:
+        return sep.join(str(n) for n in (self.better, self.tied, self.worse))
+
+
+def tally(diff: pd.Series, tie: float = TIE) -> Tally:
+    """The paired comparison of ``diff`` (one difference per set), ties within ``tie`` left out."""
     moved = diff[diff.abs() > tie]
-    return [
-        f"{(diff > tie).sum()}/{(diff.abs() <= tie).sum()}/{(diff < -tie).sum()}",
-        f"{wilcoxon(moved).pvalue:.2g}" if len(moved) > 5 else "-",
-    ]
+    p = float(wilcoxon(moved).pvalue) if len(moved) >= FEWEST else math.nan
+    return Tally(
+        int((diff > tie).sum()), int((diff.abs() <= tie).sum()), int((diff < -tie).sum()), p
+    )
+
+
+def paired_cells(diff: pd.Series, tie: float = TIE) -> list[str]:
+    """Better/tied/worse and the p value as table cells ("-" where too few moved)."""
+    result = tally(diff, tie)
+    return [result.counts(), "-" if math.isnan(result.p) else f"{result.p:.2g}"]

@@ -31,14 +31,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.stats import wilcoxon
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
 from _markdown import add_summary_argument, table, write_section
-from quality import OUTER_FOLDS, SEED, TIE, aligned_proba, score, strategy_label, strategy_names
+from _paired import tally
+from quality import OUTER_FOLDS, SEED, aligned_proba, score, strategy_label, strategy_names
 
 
 @dataclass(frozen=True)
@@ -225,9 +225,7 @@ def summarise(frame: pd.DataFrame) -> str:
     for variant in [v for v in [*VARIANTS, NO_THRESHOLD] if v in per_set and v != "full"]:
         pair = per_set[["full", variant]].dropna()
         diff = pair["full"] - pair[variant]
-        wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
-        nonzero = diff[diff.abs() > TIE]
-        p = float(wilcoxon(nonzero).pvalue) if len(nonzero) >= 5 else float("nan")
+        result = tally(diff)
         what = VARIANTS[variant].what if variant in VARIANTS else "the winner at the default rule"
         rows.append(
             [
@@ -236,8 +234,8 @@ def summarise(frame: pd.DataFrame) -> str:
                 len(pair),
                 float(pair[variant].mean()),
                 float(diff.mean()),
-                f"{wins} / {len(pair) - wins - losses} / {losses}",
-                p,
+                result.counts(" / "),
+                result.p,
             ]
         )
     full = float(per_set["full"].mean()) if "full" in per_set else float("nan")

@@ -25,13 +25,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
-from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _markdown import RESULTS, table, write_section
+from _paired import TIE, tally
 
 PLOT = Path(__file__).resolve().parent / "results" / "anytime.png"
-TIE = 1e-3
 
 
 def load(paths: Sequence[Path]) -> pd.DataFrame:
@@ -67,13 +66,11 @@ def gains(frame: pd.DataFrame, metric: str, method: str = "autoimb") -> list[lis
     for low, high in itertools.pairwise(budgets):
         pair = wide[[low, high]].dropna().groupby(level="dataset").mean()
         diff = pair[high] - pair[low]
-        moved = diff[diff.abs() > TIE]
-        p = wilcoxon(moved).pvalue if len(moved) > 5 else float("nan")
+        result = tally(diff)
         out.append(
             [metric, f"{low:g} s → {high:g} s", len(pair), float(pair[low].mean()),
              float(pair[high].mean()), float(diff.mean()),
-             f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}",
-             f"{p:.2g}"]
+             result.counts(), f"{result.p:.2g}"]
         )  # fmt: skip
     return out
 

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import TIE, score
+from _paired import tally
+from quality import score
 from selection import replay
 
 BLENDS = {
@@ -104,12 +104,10 @@ def summarise(scores: pd.DataFrame) -> str:
             if per_set[rule].isna().all():
                 continue
             diff = per_set[rule] - per_set["race"]
-            moved = diff[diff.abs() > TIE]
-            p = wilcoxon(moved).pvalue if len(moved) > 5 else float("nan")
+            result = tally(diff)
             lines.append(
                 f"| {horizon} | {rule} | {len(per_set)} | {per_set[rule].mean():.4f} | "
-                f"{diff.mean():+.4f} | {(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/"
-                f"{(diff < -TIE).sum()} | {p:.3f} |"
+                f"{diff.mean():+.4f} | {result.counts()} | {result.p:.3f} |"
             )
     return "\n".join(lines)
 

@@ -119,7 +119,7 @@ def summary(frame: pd.DataFrame) -> str:
         lines.append(
             [model, weighting, score, len(sets), f"{before}: {sets[before].mean():.3f}",
              f"{now}: {sets[now].mean():.3f}", f"{gain.mean():+.4f}",
-             *paired_cells(gain, 1e-3),
+             *paired_cells(gain),
              f"{gain.idxmax()} {gain.max():+.3f}", f"{gain.idxmin()} {gain.min():+.3f}"]
         )  # fmt: skip
     return table(

@@ -114,7 +114,7 @@ def summary(frame: pd.DataFrame) -> str:
             bands.append(f"{label}: {f1[inside].mean():+.3f} ({inside.sum()})")
         lines.append(
             [model, len(sets), float(sets.f1_refit.mean()), float(sets.f1_bag.mean()),
-             f"{f1.mean():+.4f}", *paired_cells(f1, 1e-3),
+             f"{f1.mean():+.4f}", *paired_cells(f1),
              f"{mcc.mean():+.4f}", "; ".join(bands)]
         )  # fmt: skip
     return table(

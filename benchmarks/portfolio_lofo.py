@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
@@ -41,6 +40,7 @@ from autoimb.metrics.registry import get_metric
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
 from _markdown import table, write_section
+from _paired import TIE, tally
 from _portfolio_table import Portfolio
 from portfolio import KINDS, RESULTS, excluded, family, load_table, quiet_logs
 from quality import OUTER_FOLDS, SEED, score
@@ -48,7 +48,6 @@ from quality import OUTER_FOLDS, SEED, score
 REPORT = ROOT / "benchmarks" / "PORTFOLIO.md"
 SEARCHES = RESULTS / "portfolio_lofo.csv"
 SIZE = 8
-TIE = 1e-3
 
 logger = logging.getLogger("benchmarks.portfolio_lofo")
 
@@ -97,7 +96,7 @@ def simulate(args: argparse.Namespace) -> None:
         diff = part["global order (LOFO)"] - part["previous portfolio"]
         lines.append(
             [kind, n, len(part), *(float(part[a].mean()) for a in arms),
-             f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}"]
+             tally(diff).counts()]
         )  # fmt: skip
     body = (
         f"Simulated {dt.date.today().isoformat()} with `python benchmarks/portfolio_lofo.py "
@@ -164,12 +163,11 @@ def summarise(out: Path, report: Path) -> None:
     for metric, part in frame.groupby("metric", sort=False):
         wide = part.pivot_table(index="dataset", columns="arm", values="score").dropna()
         diff = wide["global_lofo"] - wide["previous"]
-        p = wilcoxon(diff[diff.abs() > TIE]).pvalue if (diff.abs() > TIE).sum() > 5 else np.nan
+        result = tally(diff)
         trials = part.pivot_table(index="dataset", columns="arm", values="complete")
         lines.append(
             [metric, len(wide), float(wide["previous"].mean()), float(wide["global_lofo"].mean()),
-             float(diff.mean()), f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/"
-             f"{(diff < -TIE).sum()}", f"{p:.2g}",
+             float(diff.mean()), result.counts(), f"{result.p:.2g}",
              f"{trials['previous'].mean():.1f} / {trials['global_lofo'].mean():.1f}"]
         )  # fmt: skip
     budgets = ", ".join(f"{b:g} s" for b in sorted(frame["budget"].unique()))

@@ -45,6 +45,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
 from _markdown import add_summary_argument, table, write_section
+from _paired import TIE, tally
 
 METHODS = (
     "autoimb",
@@ -63,7 +64,6 @@ SEARCHERS = ("autoimb", "flaml", "autogluon")  # given the budget; the others fi
 PER_METRIC = (*SEARCHERS, "tuned_threshold_lgbm")  # one fit per metric; others fit once
 OUTER_FOLDS = 3
 SEED = 0
-TIE = 1e-3
 COLUMNS = [
     "dataset",
     "fold",
@@ -741,9 +741,7 @@ def summarise(frame: pd.DataFrame, summary: Path, plot: Path) -> str:
                     row.append("-")
                     continue
                 diff = wide["autoimb"] - wide[peer]
-                row.append(
-                    f"{(diff > TIE).sum()} / {(diff.abs() <= TIE).sum()} / {(diff < -TIE).sum()}"
-                )
+                row.append(tally(diff).counts(" / "))
             rows_wtl.append(row)
         out.append(table(["peer", *[METRIC_LABEL.get(m, m) for m in tables]], rows_wtl))
         out.append(honesty(frame, metrics))

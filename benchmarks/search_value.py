@@ -28,13 +28,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, outer_splits
 from _markdown import add_summary_argument, publish, table
-from quality import OUTER_FOLDS, SEED, TIE, aligned_proba, score, strategy_label, strategy_names
+from _paired import tally
+from quality import OUTER_FOLDS, SEED, aligned_proba, score, strategy_label, strategy_names
 
 
 @dataclass(frozen=True)
@@ -200,9 +200,7 @@ def summarise(frame: pd.DataFrame) -> str:
             pair = wide[list(dict.fromkeys([variant, "current"]))].dropna()
             mine = part[part.variant == variant]
             diff = pair[variant] - pair["current"]
-            p = float("nan")
-            if variant != "current" and (diff.abs() > TIE).any():
-                p = float(wilcoxon(pair[variant], pair["current"], zero_method="zsplit").pvalue)
+            result = tally(diff)
             rows.append(
                 [
                     variant,
@@ -211,8 +209,8 @@ def summarise(frame: pd.DataFrame) -> str:
                     f"{pair[variant].mean():.4f}",
                     f"{pair['current'].mean():.4f}",
                     f"{diff.mean():+.4f}",
-                    f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}",
-                    "" if np.isnan(p) else f"{p:.3f}",
+                    result.counts(),
+                    "" if np.isnan(result.p) else f"{result.p:.3f}",
                     f"{mine.trials.mean():.1f}",
                     f"{mine.complete.mean():.1f}",
                     f"{mine.trials_per_minute.median():.0f}",

@@ -33,13 +33,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, outer_splits
 from _markdown import add_summary_argument, publish, table
-from quality import OUTER_FOLDS, SEED, TIE, score, strategy_label, strategy_names
+from _paired import tally
+from quality import OUTER_FOLDS, SEED, score, strategy_label, strategy_names
 
 OUT = ROOT / "benchmarks" / "results" / "selection.csv"
 TOP = 6  # candidates by the search's score, at each of the two budgets
@@ -433,16 +433,15 @@ def summarise(frame: pd.DataFrame) -> str:
         rows = []
         for rule in [name for name in RULES if name in wide]:
             diff = wide[rule] - wide["steady"]
-            moved = diff[diff.abs() > TIE]
-            p = wilcoxon(moved).pvalue if len(moved) >= 5 else float("nan")
+            result = tally(diff)
             rows.append(
                 [
                     rule,
                     len(wide),
                     f"{wide[rule].mean():.4f}",
                     f"{diff.mean():+.4f}",
-                    f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}",
-                    f"{p:.3f}",
+                    result.counts(),
+                    f"{result.p:.3f}",
                 ]
             )
         optimism = part.assign(gap=part.fresh_value - part.test).groupby("rule").gap.mean()

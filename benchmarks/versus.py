@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import ROOT
 from _markdown import table
-from anytime import TIE, load
+from _paired import tally
+from anytime import load
 
 NOW = "autoimb now"
 
@@ -42,10 +42,8 @@ def compare(now: Sequence[Path], before: Path, metric: str, budget: float) -> st
     paired = []
     for other in [m for m in ranks.index if m != NOW]:
         diff = wide[NOW] - wide[other]
-        moved = diff[diff.abs() > TIE]
-        p = wilcoxon(moved).pvalue if len(moved) >= 5 else float("nan")
-        counts = f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}"
-        paired.append([other, f"{diff.mean():+.4f}", counts, f"{p:.2g}"])
+        result = tally(diff)
+        paired.append([other, f"{diff.mean():+.4f}", result.counts(), f"{result.p:.2g}"])
     return "\n".join(
         [
             f"{metric}, {budget:g} s, {len(wide)} sets × {shared / len(wide):.3g} folds\n",

@@ -45,6 +45,21 @@ def test_write_section_keeps_hand_written_text(tmp_path: Path) -> None:
     assert "second" in text and "first" not in text
 
 
+def test_the_paired_tally_leaves_ties_out_and_needs_six_sets_that_moved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    paired = importlib.import_module("_paired")
+    five = pd.Series([0.05, 0.04, 0.03, 0.02, 0.01, 0.0005, -0.0005])
+    result = paired.tally(five)
+    assert (result.better, result.tied, result.worse) == (5, 2, 0)
+    assert np.isnan(result.p)  # five moved: no outcome could reach p < 0.05
+    assert paired.paired_cells(five) == ["5/2/0", "-"]
+    six = paired.tally(pd.concat([five, pd.Series([0.06])]))
+    assert six.counts(" / ") == "6 / 2 / 0"
+    assert six.p == pytest.approx(0.03125)
+
+
 def test_quality_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
     args = [
         "--datasets",
