@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import get_metric, registered_metrics
 from autoimb.posthoc.fast_scores import fold_scorer, honest_scorer
 from autoimb.posthoc.threshold import honest_score
@@ -67,3 +68,11 @@ def test_a_fold_without_positives_scores_as_honest_score_does():
     pooled, per_fold = fold_scorer(y, None, folds, get_metric("f1"), 1)(proba)
     assert pooled == pytest.approx(slow)
     assert per_fold == pytest.approx(slow_folds, nan_ok=True)
+
+
+def test_probabilities_that_are_not_finite_are_refused_as_honest_score_refuses_them():
+    y = np.array([0, 1] * 20)
+    proba = np.full((40, 2), 0.5)
+    proba[3, 1] = np.nan
+    with pytest.raises(AutoImbError, match="NaN or infinite"):
+        fold_scorer(y, None, np.arange(40) % 4, get_metric("f1"), 1)(proba)

@@ -150,9 +150,13 @@ def _cross_fitted_counts(
     weights = np.ones(y.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
     is_pos = y == pos
     fold_ids = np.unique(folds)
+    if fold_ids.shape[0] < 2:
+        return exact  # which says why one fold cannot cross-fit
 
     def scores(proba: FloatArray) -> tuple[float, list[float]]:
         score = proba[:, pos]
+        if not np.isfinite(score).all():
+            return exact(proba)  # which says what is wrong with them
         order = np.argsort(-score, kind="stable")
         s, hit_pos, ws, fs = score[order], is_pos[order], weights[order], folds[order]
         counts = np.empty((fold_ids.shape[0], 4))
