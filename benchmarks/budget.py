@@ -165,8 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 row = json.loads(run.stdout.strip().splitlines()[-1])
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame([row]).to_csv(
-                args.out, mode="a", header=not args.out.exists(), index=False
+            # Rewritten whole: a failed cell's row has fewer columns than a measured one's.
+            before = [pd.read_csv(args.out)] if args.out.exists() else []
+            pd.concat([*before, pd.DataFrame([row])], ignore_index=True).to_csv(
+                args.out, index=False
             )
             if "wall" in row:
                 print(

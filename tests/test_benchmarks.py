@@ -261,11 +261,12 @@ def test_search_value_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
 
 def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
     out = tmp_path / "budget.csv"
-    text = run_script(
-        "budget.py", "--rows", "400", "--budgets", "3", "--out", str(out), timeout=180
+    text = run_script(  # a cell too short for any trial first: its row is an error's
+        "budget.py", "--rows", "400", "--budgets", "0.01", "3", "--out", str(out), timeout=180
     )
     frame = pd.read_csv(out)
-    assert len(frame) == 1 and frame.trials.iloc[0] > 0
+    assert len(frame) == 2 and "no trial finished" in frame.error.iloc[0]
+    assert frame.trials.iloc[1] > 0
     assert "| 400 | 3 |" in text
 
 

@@ -407,7 +407,8 @@ def _all_failed_message(study: optuna.Study) -> str:
         if t.state == TrialState.PRUNED and "time cap" in str(t.user_attrs.get("stopped", ""))
     ]
     pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
-    if not errors and (cut or not study.trials):
+    ran = errors or pruned or any(t.state == TrialState.COMPLETE for t in study.trials)
+    if not errors and (cut or not ran):  # queued strategies that never started ran nothing
         return (
             "no trial finished within the budget: the first strategy needs time for one whole "
             "cross-validation. Raise the budget (time_budget=..., --time-budget on the command "
