@@ -12,7 +12,7 @@ import autoimb
 from autoimb import config
 from autoimb.data.dataset import validate
 from autoimb.engine.budget import TrialClock, fresh_split_plan, refit_seconds
-from autoimb.engine.pipeline import StrategyPipeline, growth_at_refit
+from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit, stage_growth
 from autoimb.engine.space import component_defaults
 from autoimb.stages import REGISTRY, FitContext
 from autoimb.stages.base import FOREST_CHUNK
@@ -114,6 +114,29 @@ def test_growth_at_refit_multiplies_the_shares_of_a_bag_of_forests(small_binary)
     # A share below the fewest members a component allows grows by what it builds.
     few = {"model": {"name": "extra_trees", "n_estimators": 88}}
     assert growth_at_refit(few) == pytest.approx(88 / max(22, FOREST_CHUNK))
+
+
+def test_only_the_parts_that_grow_are_grown_in_the_refit_estimate(small_binary) -> None:
+    """A forest voting with a LightGBM after SMOTE: the forest's time grows by its share, the
+    partner's and the resampling's stay as they were."""
+    voting = {
+        "resampler": {"name": "smote"},
+        "model": {"name": "random_forest"},
+        "ensemble": {"name": "soft_voting", "partner": "lightgbm"},
+    }
+    grow = growth_at_refit(voting)
+    assert stage_growth(voting) == {
+        "features": 1.0, "augmenter": 1.0, "resampler": 1.0, "model": grow, "partner": 1.0,
+    }  # fmt: skip
+    data = validate(*small_binary)
+    fitted = StrategyPipeline(voting, data.schema(), random_state=0, member_share=0.25)
+    parts = fitted.fit(data.X, data.y).stage_seconds_
+    assert parts["model"] > 0 and parts["partner"] > 0 and parts["resampler"] > 0
+    whole = sum(parts.values()) + 0.5  # half a second of predicting, not grown
+    grown = grown_seconds(voting, whole, parts)
+    unchanged = sum(parts.values()) - parts["model"]
+    assert grown == pytest.approx(0.5 + grow * parts["model"] + unchanged)
+    assert whole < grown < whole * grow  # never more than growing the whole fit
 
 
 @dataclasses.dataclass

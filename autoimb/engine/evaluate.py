@@ -198,6 +198,7 @@ class Evaluation:
     decision: Decision
     fit_seconds: float
     models: list[FittedFold] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # of fit_seconds, by part
 
     def candidate(self, number: int, cv: CrossValidation, seconds: float = 0.0) -> Candidate:
         """This evaluation as the winner's choice sees it (:mod:`autoimb.posthoc.steady`): its
@@ -275,6 +276,7 @@ def evaluate(
     weights = data.sample_weight
     running: list[float] = []
     fit_seconds = 0.0
+    stage_seconds: dict[str, float] = {}
     models: list[FittedFold] = []
     begun = time.monotonic()
     pace = None if deadline is None else Pace(deadline, "stopped between folds", begun)
@@ -294,6 +296,8 @@ def evaluate(
         )
         oof[fold.valid] = pipeline.predict_proba_transformed(fold.X_valid)
         fit_seconds += time.perf_counter() - started
+        for stage, seconds in pipeline.stage_seconds_.items():
+            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
         if keep_models:
             models.append(FittedFold(fold.valid, pipeline))
         if report is not None:
@@ -309,7 +313,7 @@ def evaluate(
         y, scored, metric, sample_weight=weights, pos_label=data.pos_label
     )
     fold_values = [float(s) for s in fold_scores]
-    return Evaluation(oof, float(value), fold_values, decision, fit_seconds, models)
+    return Evaluation(oof, float(value), fold_values, decision, fit_seconds, models, stage_seconds)
 
 
 def _fold_score(metric: Metric, data: Dataset, oof: np.ndarray, rows: np.ndarray) -> float:

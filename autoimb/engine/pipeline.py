@@ -9,6 +9,7 @@ user's weights through resampling; so the stages are chained here, in one small 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -61,10 +62,15 @@ def resample(
     return Xr, yr, weights
 
 
-def growth_at_refit(strategy: Mapping[str, Any]) -> float:
-    """How much longer a fit of the final model can take than a search's fit of the same
-    strategy, whose averaged ensembles built only a share of their members: the most any part
-    grows, the trial's model inside a bagging ensemble by both their shares (a bag of forests
+TIMED_STAGES = ("features", "augmenter", "resampler", "model", "partner")
+"""The parts of a fit timed apart (:attr:`StrategyPipeline.stage_seconds_`): the model's part
+holds its in-trial ensemble, all but the partner model some ensembles fit beside it."""
+
+
+def stage_growth(strategy: Mapping[str, Any]) -> dict[str, float]:
+    """How much longer each timed part of a fit of the final model can take than a search's
+    fit of the same strategy, whose averaged ensembles built only a share of their members;
+    the trial's model inside a bagging ensemble grows by both their shares (a bag of forests
     of 375 trees, 3 of 9 bags of 94 trees in the search, grows twelve-fold, not four)."""
     from autoimb.engine.space import component_defaults
     from autoimb.stages import REGISTRY
@@ -82,9 +88,31 @@ def growth_at_refit(strategy: Mapping[str, Any]) -> float:
     parts = {stage: grows(stage, choice) for stage, choice in strategy.items() if stage in REGISTRY}
     ensemble = strategy.get("ensemble")
     partner = ensemble.get("partner") if isinstance(ensemble, Mapping) else None
-    wrapped = parts.get("model", 1.0) * parts.pop("ensemble", 1.0)
-    besides = [*parts.values(), grows("model", {"name": partner}) if partner else 1.0]
-    return max(wrapped, *besides)
+    return {
+        "features": parts.get("features", 1.0),
+        "augmenter": parts.get("augmenter", 1.0),
+        "resampler": parts.get("resampler", 1.0),
+        "model": parts.get("model", 1.0) * parts.get("ensemble", 1.0),
+        "partner": grows("model", {"name": partner}) if partner else 1.0,
+    }
+
+
+def growth_at_refit(strategy: Mapping[str, Any]) -> float:
+    """The most any part of the fit grows at the refit: what the whole fit grows by at most."""
+    return max(stage_growth(strategy).values())
+
+
+def grown_seconds(
+    strategy: Mapping[str, Any], seconds: float, stage_seconds: Mapping[str, float]
+) -> float:
+    """A search's fit time (``seconds``, of which ``stage_seconds`` per timed part) as the final
+    model's fit would take it: each part grown by its own share, the rest (predicting, the
+    weights) as it was. Growing the whole fit by its largest part's growth, a forest voting
+    with a LightGBM after SMOTE was reckoned two to three times what its refit took."""
+    growth = stage_growth(strategy)
+    timed = sum(stage_seconds.values())
+    grown = sum(growth.get(stage, 1.0) * t for stage, t in stage_seconds.items())
+    return max(seconds - timed, 0.0) + grown
 
 
 class StrategyPipeline(ClassifierMixin, BaseEstimator):
@@ -158,12 +186,17 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(self.n_classes_)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
 
+        clock = time.perf_counter()
+        seconds = dict.fromkeys(TIMED_STAGES, 0.0)
         self.features_ = self._build("features", self._context(Xt, y, deadline))
         if self.features_ is not None:
             Xt = self.features_.fit(Xt, y).transform(Xt)
+        seconds["features"] = time.perf_counter() - clock
         for stage in ("augmenter", "resampler"):
+            clock = time.perf_counter()
             built = self._build(stage, self._context(Xt, y, deadline))
             Xt, y, weights = resample(built, Xt, y, weights)
+            seconds[stage] = time.perf_counter() - clock
 
         ctx = self._context(Xt, y, deadline)
         class_weights = self._build("weighting", ctx)
@@ -174,6 +207,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         from autoimb.stages import REGISTRY
         from autoimb.stages.base import fit_keywords
 
+        clock = time.perf_counter()
         component = REGISTRY["model"][self._choice("model")["name"]]
         model = component.make(self._params("model"), ctx)
         options = component.fit_params(ctx)
@@ -187,6 +221,11 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
                 weights = None
             model = component.fit(model, Xt, y, fit_keywords(model, weights, options), deadline)
         self.model_ = model
+        seconds["model"] = time.perf_counter() - clock
+        if combine is not None:  # its first member is the trial's model, the rest its partner
+            seconds["partner"] = sum(model.member_seconds_[1:])
+            seconds["model"] -= seconds["partner"]
+        self.stage_seconds_ = seconds  # what each part took: how a refit grows (grown_seconds)
 
         return self
 

@@ -29,7 +29,7 @@ from autoimb.engine.budget import (
     row_budget,
 )
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
-from autoimb.engine.pipeline import StrategyPipeline, growth_at_refit
+from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import (
     make_storage,
@@ -228,6 +228,11 @@ class _Objective:
             trial.set_user_attr("steady", candidate.steady)
         trial.set_user_attr("cv_seconds", cv_seconds)
         self.fit_seconds[trial.number] = outcome.fit_seconds
+        if outcome.fit_seconds > 0 and outcome.stage_seconds:
+            grown = grown_seconds(
+                trial.user_attrs["config"], outcome.fit_seconds, outcome.stage_seconds
+            )
+            self.growth[trial.number] = grown / outcome.fit_seconds
         self.cv_seconds[trial.number] = cv_seconds
         self.candidates.append(candidate)
         self.predictions.add(trial.number, outcome.value, outcome.oof)

@@ -50,8 +50,23 @@ class CombinedClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise AutoImbError("an ensemble needs rows of at least two classes to fit on.")
         options = list(options) if options is not None else [{} for _ in self.members]
+        self.member_seconds_ = [0.0] * len(self.members)  # a refit grows each by its own share
         self._fit_members(np.asarray(X), y, sample_weight, options, deadline)
         return self
+
+    def _fit_member(
+        self,
+        m: int,
+        X: np.ndarray,
+        y: np.ndarray,
+        weights: np.ndarray | None,
+        options: Mapping[str, Any],
+        deadline: float | None,
+    ) -> Any:
+        started = time.perf_counter()
+        fitted = _fit_one(self.members[m], X, y, weights, options, deadline)
+        self.member_seconds_[m] += time.perf_counter() - started
+        return fitted
 
     def _fit_members(
         self,
@@ -62,8 +77,7 @@ class CombinedClassifier(ClassifierMixin, BaseEstimator):
         deadline: float | None,
     ) -> None:
         self.estimators_ = [
-            _fit_one(member, X, y, weights, opts, deadline)
-            for member, opts in zip(self.members, options, strict=True)
+            self._fit_member(m, X, y, weights, opts, deadline) for m, opts in enumerate(options)
         ]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -103,8 +117,9 @@ class BaggedClassifier(CombinedClassifier):
         for _ in range(int(self.n_estimators)):
             rows = np.concatenate([rng.choice(idx, size=len(idx)) for idx in by_class])
             part = None if weights is None else weights[rows]
-            member = self.members[0]
-            self.estimators_.append(_fit_one(member, X[rows], y[rows], part, options[0], deadline))
+            self.estimators_.append(
+                self._fit_member(0, X[rows], y[rows], part, options[0], deadline)
+            )
 
 
 class StackedClassifier(CombinedClassifier):
@@ -139,8 +154,8 @@ class StackedClassifier(CombinedClassifier):
         oof = np.zeros((len(y), len(self.members) * len(self.classes_)))
         for train, test in folds.split(X, y):
             part = None if weights is None else weights[train]
-            for m, (member, opts) in enumerate(zip(self.members, options, strict=True)):
-                fitted = _fit_one(member, X[train], y[train], part, opts, deadline)
+            for m, opts in enumerate(options):
+                fitted = self._fit_member(m, X[train], y[train], part, opts, deadline)
                 columns = slice(m * len(self.classes_), (m + 1) * len(self.classes_))
                 oof[test, columns] = self._aligned(fitted, X[test])
         self.meta_ = LogisticRegression(C=float(self.C), max_iter=2000).fit(oof, y)
