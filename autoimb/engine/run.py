@@ -229,8 +229,12 @@ class _Objective:
         trial.set_user_attr("cv_seconds", cv_seconds)
         self.fit_seconds[trial.number] = outcome.fit_seconds
         if outcome.fit_seconds > 0 and outcome.stage_seconds:
+            k = self.cv.n_splits
             grown = grown_seconds(
-                trial.user_attrs["config"], outcome.fit_seconds, outcome.stage_seconds
+                trial.user_attrs["config"],
+                outcome.fit_seconds,
+                outcome.stage_seconds,
+                rows_factor=k / max(k - 1, 1),
             )
             self.growth[trial.number] = grown / outcome.fit_seconds
         self.cv_seconds[trial.number] = cv_seconds
