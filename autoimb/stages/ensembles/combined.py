@@ -63,8 +63,16 @@ class CombinedClassifier(ClassifierMixin, BaseEstimator):
         options: Mapping[str, Any],
         deadline: float | None,
     ) -> Any:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TrialTimeout(
+                "an ensemble was stopped between members: the trial ran past its time cap"
+            )
         started = time.perf_counter()
-        fitted = _fit_one(self.members[m], X, y, weights, options, deadline)
+        estimator, name = self.members[m]
+        component = REGISTRY["model"][name]
+        fitted = clone(estimator)
+        keywords = fit_keywords(fitted, weights if component.sample_weight else None, options)
+        fitted = component.fit(fitted, X, y, keywords, deadline)
         self.member_seconds_[m] += time.perf_counter() - started
         return fitted
 
@@ -165,22 +173,3 @@ class StackedClassifier(CombinedClassifier):
         check_is_fitted(self, "meta_")
         stacked = np.hstack([self._aligned(e, X) for e in self.estimators_])
         return self._aligned(self.meta_, stacked)
-
-
-def _fit_one(
-    member: Member,
-    X: np.ndarray,
-    y: np.ndarray,
-    weights: np.ndarray | None,
-    options: Mapping[str, Any],
-    deadline: float | None,
-) -> Any:
-    if deadline is not None and time.monotonic() > deadline:
-        raise TrialTimeout(
-            "an ensemble was stopped between members: the trial ran past its time cap"
-        )
-    estimator, name = member
-    component = REGISTRY["model"][name]
-    fitted = clone(estimator)
-    keywords = fit_keywords(fitted, weights if component.sample_weight else None, options)
-    return component.fit(fitted, X, y, keywords, deadline)
