@@ -228,15 +228,7 @@ class _Objective:
             trial.set_user_attr("steady", candidate.steady)
         trial.set_user_attr("cv_seconds", cv_seconds)
         self.fit_seconds[trial.number] = outcome.fit_seconds
-        if outcome.fit_seconds > 0 and outcome.stage_seconds:
-            k = self.cv.n_splits
-            grown = grown_seconds(
-                trial.user_attrs["config"],
-                outcome.fit_seconds,
-                outcome.stage_seconds,
-                rows_factor=k / max(k - 1, 1),
-            )
-            self.growth[trial.number] = grown / outcome.fit_seconds
+        self.growth[trial.number] = self._growth(trial.user_attrs["config"], outcome)
         self.cv_seconds[trial.number] = cv_seconds
         self.candidates.append(candidate)
         self.predictions.add(trial.number, outcome.value, outcome.oof)
@@ -256,6 +248,17 @@ class _Objective:
         for kept in [n for n in self.fold_models if n not in chosen]:
             del self.fold_models[kept]
 
+    def _growth(self, strategy: dict[str, Any], outcome: Evaluation) -> float:
+        """The final refit's fit time over the trial's, from what each part of its fits took;
+        without those times, the most any part grows."""
+        if outcome.fit_seconds <= 0 or not outcome.stage_seconds:
+            return growth_at_refit(strategy)
+        k = self.cv.n_splits
+        grown = grown_seconds(
+            strategy, outcome.fit_seconds, outcome.stage_seconds, rows_factor=k / max(k - 1, 1)
+        )
+        return grown / outcome.fit_seconds
+
     def _evaluate(self, trial: optuna.Trial, started: float) -> tuple[Evaluation, float]:
         """The trial's evaluation, and the seconds its cross-validation on all rows took."""
         data, settings = self.data, self.settings
@@ -266,7 +269,6 @@ class _Objective:
             n_rows=len(data.y),
         )
         trial.set_user_attr("config", strategy)
-        self.growth[trial.number] = growth_at_refit(strategy)
 
         def report(step: int, value: float) -> None:
             trial.report(value, step)
