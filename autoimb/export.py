@@ -14,6 +14,8 @@ import json
 import sys
 import types
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +104,41 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
     if path.suffix in PICKLE_SUFFIXES:
         joblib.dump(model, path, compress=3)
     else:
-        # Trees' node arrays compress about five-fold, and reading them back costs no more.
-        _skops().dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        # Trees' node arrays compress about four-fold at the fastest level (five-fold at the
+        # default, for twice the time), and reading them back costs no more.
+        skops_io = _skops()
+        with _compact_schema():
+            skops_io.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
     return path
+
+
+class _CompactJson:
+    """The json module as skops' writer sees it, writing without indentation."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json, name)
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        kwargs.pop("indent", None)
+        return json.dumps(obj, **kwargs)
+
+
+@contextmanager
+def _compact_schema() -> Iterator[None]:
+    """skops writes a file's schema with ``indent=2``, which sends json to its pure-Python
+    encoder: 1.3 of the 3 s that saving an ensemble of forests took (1,000 trees, a 34 MB
+    schema), against 0.1 s without indentation. The file differs only in whitespace. Where
+    skops' writer is not laid out as expected, it is left as it is."""
+    persist = sys.modules.get("skops.io._persist")
+    if persist is None or getattr(persist, "json", None) is not json:
+        yield
+        return
+    persist.json = _CompactJson()
+    try:
+        yield
+    finally:
+        persist.json = json
 
 
 def untrusted_types(path: str | Path) -> list[str]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import collections
 import importlib
+import json
 import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import joblib
@@ -189,3 +191,14 @@ def test_trust_on_a_file_that_is_no_pickle_is_a_clear_error(tmp_path) -> None:
     path.write_text("not a pickle")
     with pytest.raises(AutoImbError, match="not a readable joblib/pickle file"):
         load(path, trust=True)
+
+
+def test_schema_is_written_compact_and_skops_is_left_as_it_was(result, tmp_path) -> None:
+    import skops.io._persist as persist
+
+    path = save(result.best_pipeline, tmp_path / "model.skops")
+    schema = zipfile.ZipFile(path).read("schema.json")
+    assert b"\n" not in schema
+    assert persist.json is json
+    # skops' own reader takes it like any file it wrote.
+    assert sio.load(path, trusted=sio.get_untrusted_types(file=path)) is not None
