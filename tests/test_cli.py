@@ -4,6 +4,7 @@ import io
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -578,3 +579,19 @@ def test_rows_without_a_label_are_left_out_with_a_warning(small_binary, tmp_path
     assert finished_trials(study) == 1
     card = autoimb.load(tmp_path / "d.skops").model_card_
     assert card["data"]["rows"] == len(X) - 2
+
+
+def test_written_files_get_the_mode_a_plain_write_would(tmp_path):
+    from autoimb.cli.outputs import write_atomic
+
+    def write(path: Path) -> None:
+        path.write_text("a,b\n1,2\n")
+
+    previous = os.umask(0o022)
+    try:
+        fresh = write_atomic(tmp_path / "scores.csv", write)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o644  # not the temporary file's 0600
+    fresh.chmod(0o640)
+    assert stat.S_IMODE(write_atomic(fresh, write).stat().st_mode) == 0o640
