@@ -10,8 +10,8 @@ import autoimb.engine.pipeline as pipeline_module
 from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.engine.finish import _select_ensemble
+from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline
-from autoimb.engine.run import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.exceptions import AutoImbError
 from autoimb.export import TRUSTED_TYPES

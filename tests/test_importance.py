@@ -22,7 +22,7 @@ from autoimb.engine.importance import (
     permutation_importance,
     winner_importance,
 )
-from autoimb.engine.run import Predictions, SearchOutcome
+from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.metrics.registry import get_metric
 
@@ -153,7 +153,7 @@ def test_a_fold_that_cannot_finish_is_given_up_after_one_prediction(planted, mon
     calls: list[int] = []
     slow = [_Slow(fold, 0.2, calls) for fold in folds]
     started = time.monotonic()
-    with pytest.raises(OutOfTime, match="predictions left of a fold"):
+    with pytest.raises(OutOfTime, match=r"prediction call\(s\) still to make on a fold"):
         permutation_importance(
             slow, data, get_metric("f1"), n_folds=3, deadline=time.monotonic() + 1.5
         )

@@ -4,6 +4,7 @@ time kept for its refit counts them all."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -391,3 +392,36 @@ def test_a_cross_validation_times_the_preparation_of_its_folds(small_binary, mon
     # Every split shares the one matrix: a fresh split prepares nothing.
     assert shared.split_seconds == 0.0
     assert shared.resplit(1).rows_seconds == shared.rows_seconds
+
+
+def test_a_resumed_search_keeps_time_for_an_earlier_runs_winner(small_binary, tmp_path) -> None:
+    """A 5 s resumed search ran 9 s: the winner of the run before was cross-validated again
+    and refitted after the trials, which had run to the deadline reserving nothing for it."""
+    import optuna
+
+    import autoimb
+    from autoimb.engine.evaluate import CrossValidation
+    from autoimb.engine.run import _Objective
+    from autoimb.engine.settings import SearchSettings
+    from autoimb.engine.space import load_space
+    from autoimb.engine.storage import make_storage
+    from autoimb.metrics.registry import get_metric
+
+    X, y = small_binary
+    storage = str(tmp_path / "study.log")
+    first = autoimb.search(X, y, metric="f1", n_trials=3, space="fast", cv=3, storage=storage)
+    study = optuna.load_study(study_name=first.study.study_name, storage=make_storage(storage))
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert all({"fit_seconds", "growth", "cv_seconds"} <= set(t.user_attrs) for t in done)
+
+    data = validate(X, y)
+    settings = SearchSettings(metric=get_metric("f1"), space=load_space("fast"), time_budget=5.0)
+    objective = _Objective(study, settings, data, CrossValidation(data, 3, 0), 0)
+    assert objective.earlier == {t.number for t in done}
+    winner = objective._contenders()[0]
+    assert winner in objective.earlier
+    refit = refit_seconds(objective.fit_seconds, objective.growth, [winner], 3)
+    # Its cross-validation again, then its refit, before anything else kept back.
+    assert objective.clock.after_selection() >= objective.cv_seconds[winner] + refit
+    started = time.monotonic()
+    assert objective.clock.trial_deadline(started) <= settings.deadline - refit

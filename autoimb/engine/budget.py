@@ -10,7 +10,7 @@ import logging
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from autoimb import config
@@ -147,7 +147,8 @@ class TrialClock:
     None: no ensemble), the advice's share (``share_after``), the final refit of the trial the
     search would choose now (from its fit time, scaled to all rows) and the fresh split of the
     contenders for the choice (``contenders``: that trial first), from what their
-    cross-validation took (``cv_seconds``), as the fresh-fold measure itself counts it.
+    cross-validation took (``cv_seconds``), as the fresh-fold measure itself counts it; a
+    chosen trial of an earlier process (``earlier``) is cross-validated again before.
     """
 
     def __init__(
@@ -162,12 +163,14 @@ class TrialClock:
         contenders: Callable[[], list[int]],
         cv_seconds: Mapping[int, float],
         selection: Callable[[int], float | None] | None = None,
+        earlier: Collection[int] = (),
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
         self.cv, self.fit_seconds, self.growth = cv, fit_seconds, growth
         self.contenders, self.cv_seconds = contenders, cv_seconds
         self.selection = selection
+        self.earlier = earlier  # trials of an earlier process, whose predictions are not held
 
     def reserve(self) -> float:
         return self.selection_seconds() + self.after_selection()
@@ -182,10 +185,12 @@ class TrialClock:
         if not ranked:
             return after
         best = ranked[0]
-        if best not in self.fit_seconds:  # a resumed study's best ran in another process
+        if best not in self.fit_seconds:  # a trial another process finished meanwhile
             best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
         cv, split = self.cv, self.cv.split_seconds
         refit = refit_seconds(self.fit_seconds, self.growth, [best], cv.n_splits, cv.rows_seconds)
+        if best in self.earlier:  # its out-of-fold predictions are made again first
+            refit += self.cv_seconds.get(best, 0.0)
         again = 0.0
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
         if self.remeasure and chosen_among >= config.MIN_CHOICE:

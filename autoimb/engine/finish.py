@@ -28,9 +28,9 @@ from autoimb.engine.budget import (
 )
 from autoimb.engine.evaluate import CrossValidation, FittedFold, evaluate
 from autoimb.engine.importance import winner_importance
+from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.remeasure import Remeasured, ensemble_score, remeasure
-from autoimb.engine.run import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
@@ -190,10 +190,12 @@ def _winner_oof(
 ) -> tuple[np.ndarray, list[FittedFold]]:
     """The best trial's out-of-fold probabilities, computed again for a resumed study (its
     winner's predictions were made in an earlier process); then also its fold models, kept for
-    its feature importance."""
+    its feature importance, and under a time budget to be served where its refit no longer
+    fits (:func:`_fold_models_served`)."""
     oof = outcome.predictions.get(best)
     if oof is not None:
         return oof, []
+    timed = settings.deadline is not None
     again = evaluate(
         outcome.study.trials[best].user_attrs["config"],
         outcome.cv,
@@ -202,9 +204,11 @@ def _winner_oof(
         n_threads=threads,
         pretrained=settings.pretrained,
         member_share=config.SEARCH_MEMBER_SHARE,
-        keep_models=settings.importance,
+        keep_models=settings.importance or timed,
     )
-    return again.oof, again.models
+    if timed and again.models:
+        outcome.fold_models[best] = [fitted.pipeline for fitted in again.models]
+    return again.oof, again.models if settings.importance else []
 
 
 def _refit(
@@ -235,7 +239,8 @@ def _fold_models_served(
 ) -> dict[int, Any] | None:
     """The single winner's fold models, averaged, where its refit on all rows would overrun the
     budget: a first trial runs to the deadline with no time kept for its refit (nothing was
-    known of its cost), and the mean of the fold models predicts as well as the refit
+    known of its cost), so does a resumed study's winner cross-validated again after the
+    trials, and the mean of the fold models predicts as well as the refit
     (``benchmarks/fold_bagging.py``). None where the refit fits, or the fold models were not
     kept."""
     left = remaining(settings.deadline)

@@ -25,7 +25,7 @@ from autoimb import config
 from autoimb.data.dataset import Dataset
 from autoimb.engine.budget import cross_validation_seconds, remaining, row_budget
 from autoimb.engine.evaluate import CrossValidation, FittedFold, fit_fold
-from autoimb.engine.run import SearchOutcome
+from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.exceptions import TrialTimeout
 from autoimb.metrics.metric import Metric
@@ -155,8 +155,8 @@ def _rest_fits(deadline: float | None, begun: float, *, done: int, n_folds: int)
     needed = (now - begun) / done * (n_folds - done)
     if now + needed > deadline:
         raise OutOfTime(
-            f"its {n_folds - done} remaining folds (≈{needed:.0f} s) would overrun the budget "
-            f"({max(deadline - now, 0.0):.0f} s left before the refit)"
+            f"its {n_folds - done} remaining folds (≈{needed:.1f} s) would overrun the budget "
+            f"({max(deadline - now, 0.0):.1f} s left before the refit)"
         )
 
 
@@ -174,9 +174,9 @@ class _Clock:
         now = time.monotonic()
         if now + self.last * calls > self.deadline:
             raise OutOfTime(
-                f"the {calls} predictions left of a fold (≈{self.last * calls:.0f} s) would "
-                f"overrun the budget ({max(self.deadline - now, 0.0):.0f} s left before the "
-                "refit)"
+                f"the {calls} prediction call(s) still to make on a fold (≈"
+                f"{self.last * calls:.1f} s) would overrun the budget "
+                f"({max(self.deadline - now, 0.0):.1f} s left before the refit)"
             )
 
 

@@ -28,7 +28,7 @@ from optuna.trial import TrialState
 from autoimb import config
 from autoimb.engine.budget import cross_validation_seconds, fresh_split_plan, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, FittedFold, evaluate
-from autoimb.engine.run import SearchOutcome
+from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.exceptions import TrialTimeout
 from autoimb.metrics.metric import Metric

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
 import time
+import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,16 +17,11 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autoimb import config
+from autoimb._warnings import user_stacklevel
 from autoimb.data.dataset import Dataset
-from autoimb.engine.budget import (
-    TrialClock,
-    fidelities,
-    folds_for_size,
-    model_threads,
-    refit_seconds,
-    row_budget,
-)
+from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
+from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import (
@@ -46,59 +39,6 @@ from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 logger = logging.getLogger("autoimb")
 
 
-class Predictions:
-    """Out-of-fold probabilities of the best trials, kept in memory for thresholds and ensembles."""
-
-    def __init__(self, greater_is_better: bool, keep: int = config.KEPT_PREDICTIONS) -> None:
-        self.sign = 1.0 if greater_is_better else -1.0
-        self.keep = keep
-        self.items: dict[int, tuple[float, np.ndarray]] = {}
-        self.lock = threading.Lock()
-
-    def add(self, number: int, value: float, oof: np.ndarray) -> None:
-        with self.lock:
-            self.items[number] = (value, oof.astype(np.float32))
-            if len(self.items) > self.keep:
-                worst = min(self.items, key=lambda n: self.sign * self.items[n][0])
-                del self.items[worst]
-
-    def get(self, number: int) -> np.ndarray | None:
-        item = self.items.get(number)
-        return None if item is None else item[1].astype(np.float64)
-
-    def kept(self, numbers: Iterable[int]) -> dict[int, tuple[float, np.ndarray]]:
-        return {n: self.items[n] for n in numbers if n in self.items}
-
-    def put_back(self, kept: Mapping[int, tuple[float, np.ndarray]]) -> None:
-        """Predictions the trials since pushed out, back: an ensemble chosen before them
-        still needs its members'."""
-        with self.lock:
-            self.items.update(kept)
-
-
-@dataclass
-class SearchOutcome:
-    study: optuna.Study
-    cv: CrossValidation
-    predictions: Predictions
-    random_state: int
-    fit_seconds: dict[int, float]
-    growth: dict[int, float]
-    # More trials until a given time (monotonic clock), when the budget is time and not a
-    # number of trials: what an ensemble winner leaves of the time kept for the race. Returns
-    # how many finished.
-    more_trials: Callable[[float], int] | None = None
-    clock: TrialClock | None = None  # what the search kept back for after its trials
-    # The fold models of a trial that ran with no time kept for its refit, while it is the
-    # trial the search would choose: served, averaged, where that refit no longer fits.
-    fold_models: dict[int, list[StrategyPipeline]] = field(default_factory=dict)
-
-    def refit_seconds(self, members: Iterable[int]) -> float:
-        """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""
-        n_splits, rows = self.cv.n_splits, self.cv.rows_seconds
-        return refit_seconds(self.fit_seconds, self.growth, members, n_splits, rows)
-
-
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     """Run trials until the budget, the trial count or Ctrl-C ends the search."""
     weighted = data.sample_weight is not None
@@ -113,7 +53,17 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         logger.info(
             "resuming study %r: %d trials already finished", study.study_name, finished_before
         )
-    _optimize(study, objective, settings, settings.deadline)
+    if objective.clock.spent():  # a trial started now would be cut, its time lost
+        warnings.warn(
+            f"no time for more trials in this run: what follows them (≈"
+            f"{objective.clock.reserve():.1f} s: the best trial, from an earlier run, "
+            "cross-validated again and refitted) takes the whole budget. Raise the time budget "
+            "to add trials to the study.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    else:
+        _optimize(study, objective, settings, settings.deadline)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         raise AutoImbError(_all_failed_message(study))
     return SearchOutcome(
@@ -149,8 +99,10 @@ class _Objective:
         self.cv_seconds: dict[int, float] = {}
         self.score_seconds: float | None = None  # one of the ensemble selection's scores
         self.growth: dict[int, float] = {}  # the final refit's fit time over the trial's
-        self.candidates: list[Candidate] = []  # this process's finished trials, as finish sees them
+        self.candidates: list[Candidate] = []  # the finished trials, as finish sees them
         self.fold_models: dict[int, list[StrategyPipeline]] = {}
+        # A resumed study's finished trials: their out-of-fold predictions are not held here.
+        self.earlier = self._timed_earlier_trials()
         self.threads = model_threads(settings.n_jobs, len(data.y))
         self.rungs = fidelities(len(data.y))
         self.max_rows = row_budget(len(data.y))
@@ -165,12 +117,32 @@ class _Objective:
             self._contenders,
             self.cv_seconds,
             self._selection_seconds if settings.ensemble else None,
+            earlier=self.earlier,
         )
+
+    def _timed_earlier_trials(self) -> set[int]:
+        """A resumed study's finished trials, timed as this process times its own: the trial
+        the search would choose may be one of them, and the time kept back must then cover its
+        cross-validation again and its refit (a 5 s resumed search ran 9 s without)."""
+        earlier = set()
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            attrs = trial.user_attrs
+            cv_seconds = attrs.get("cv_seconds", attrs.get("seconds"))
+            if cv_seconds is None:
+                continue
+            # A trial of an older version recorded neither: its cross-validation's time
+            # stands for its fits' (the predictions' share of it is small).
+            self.fit_seconds[trial.number] = float(attrs.get("fit_seconds", cv_seconds))
+            self.growth[trial.number] = float(attrs.get("growth", 1.0))
+            self.cv_seconds[trial.number] = float(cv_seconds)
+            self.candidates.append(Candidate.of(trial))
+            earlier.add(trial.number)
+        return earlier
 
     def _contenders(self) -> list[int]:
         """The trial the search would choose now (:mod:`autoimb.posthoc.steady`), whose refit
         the time reserve must cover, then the others its choice would race on a fresh split;
-        the top-scoring trial alone when this process finished none."""
+        the top-scoring trial alone when none that finished was timed."""
         if self.candidates:
             candidates, metric = list(self.candidates), self.settings.metric
             chosen = choose_steadily(
@@ -227,8 +199,12 @@ class _Objective:
         if candidate.steady is not None:
             trial.set_user_attr("steady", candidate.steady)
         trial.set_user_attr("cv_seconds", cv_seconds)
+        growth = self._growth(trial.user_attrs["config"], outcome)
+        # What a later process resuming the study needs to reckon this trial's refit.
+        trial.set_user_attr("fit_seconds", outcome.fit_seconds)
+        trial.set_user_attr("growth", growth)
         self.fit_seconds[trial.number] = outcome.fit_seconds
-        self.growth[trial.number] = self._growth(trial.user_attrs["config"], outcome)
+        self.growth[trial.number] = growth
         self.cv_seconds[trial.number] = cv_seconds
         self.candidates.append(candidate)
         self.predictions.add(trial.number, outcome.value, outcome.oof)

@@ -16,7 +16,7 @@ from statistics import mean
 
 from autoimb import config
 from autoimb.engine.budget import cross_validation_seconds, remaining
-from autoimb.engine.run import SearchOutcome
+from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.posthoc.selection import EnsembleSelection
 

@@ -8,7 +8,8 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb import config
-from autoimb.engine.run import SearchOutcome
+from autoimb.engine.budget import cross_validation_seconds
+from autoimb.engine.outcome import SearchOutcome
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.steady import Candidate, choose_steadily, contenders, top_scoring
 
@@ -39,18 +40,21 @@ def choose_winner(
         return best, [best.number]
     if left is not None:
 
-        def cost(c: Candidate) -> float:
-            """An earlier process's trial: its cross-validation again, then the refit (whose
-            own estimate this process lacks), about half as long again."""
-            return refit(c.number) if not kept or c.number in kept else 1.5 * c.seconds
+        def cost(number: int) -> float:
+            again = 0.0 if number in kept else cross_validation_seconds(trials, [number])
+            return again + refit(number)
 
-        in_time = [c for c in candidates if cost(c) <= left]
+        in_time = [c for c in candidates if cost(c.number) <= left]
         if in_time and len(in_time) < len(candidates):
             dear = sorted(c.number for c in candidates if c not in in_time)
+            first = dear[0]
+            work = (
+                "refitting it" if first in kept else "cross-validating it again, then refitting it"
+            )
             notes.append(
                 f"{len(dear)} trial(s) could not be the winner: refitting them on all rows "
-                f"would overrun the budget ({left:.0f} s left; trial {dear[0]} ≈"
-                f"{refit(dear[0]):.0f} s)."
+                f"would overrun the budget ({left:.1f} s left; trial {first}: ≈"
+                f"{cost(first):.1f} s for {work})."
             )
             candidates = in_time
             best = trials[top_scoring(candidates, metric).number]

@@ -1,0 +1,69 @@
+"""What a search leaves for the work after its trials: the study, its folds, the best trials'
+out-of-fold predictions and what their fits took."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+
+from autoimb import config
+from autoimb.engine.budget import TrialClock, refit_seconds
+from autoimb.engine.evaluate import CrossValidation
+from autoimb.engine.pipeline import StrategyPipeline
+
+
+class Predictions:
+    """Out-of-fold probabilities of the best trials, kept in memory for thresholds and ensembles."""
+
+    def __init__(self, greater_is_better: bool, keep: int = config.KEPT_PREDICTIONS) -> None:
+        self.sign = 1.0 if greater_is_better else -1.0
+        self.keep = keep
+        self.items: dict[int, tuple[float, np.ndarray]] = {}
+        self.lock = threading.Lock()
+
+    def add(self, number: int, value: float, oof: np.ndarray) -> None:
+        with self.lock:
+            self.items[number] = (value, oof.astype(np.float32))
+            if len(self.items) > self.keep:
+                worst = min(self.items, key=lambda n: self.sign * self.items[n][0])
+                del self.items[worst]
+
+    def get(self, number: int) -> np.ndarray | None:
+        item = self.items.get(number)
+        return None if item is None else item[1].astype(np.float64)
+
+    def kept(self, numbers: Iterable[int]) -> dict[int, tuple[float, np.ndarray]]:
+        return {n: self.items[n] for n in numbers if n in self.items}
+
+    def put_back(self, kept: Mapping[int, tuple[float, np.ndarray]]) -> None:
+        """Predictions the trials since pushed out, back: an ensemble chosen before them
+        still needs its members'."""
+        with self.lock:
+            self.items.update(kept)
+
+
+@dataclass
+class SearchOutcome:
+    study: optuna.Study
+    cv: CrossValidation
+    predictions: Predictions
+    random_state: int
+    fit_seconds: dict[int, float]
+    growth: dict[int, float]
+    # More trials until a given time (monotonic clock), when the budget is time and not a
+    # number of trials: what an ensemble winner leaves of the time kept for the race. Returns
+    # how many finished.
+    more_trials: Callable[[float], int] | None = None
+    clock: TrialClock | None = None  # what the search kept back for after its trials
+    # The fold models of a trial that ran with no time kept for its refit, while it is the
+    # trial the search would choose: served, averaged, where that refit no longer fits.
+    fold_models: dict[int, list[StrategyPipeline]] = field(default_factory=dict)
+
+    def refit_seconds(self, members: Iterable[int]) -> float:
+        """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""
+        n_splits, rows = self.cv.n_splits, self.cv.rows_seconds
+        return refit_seconds(self.fit_seconds, self.growth, members, n_splits, rows)
