@@ -207,8 +207,10 @@ class TrialClock:
             return 0.0
         share = config.ENSEMBLE_SHARE * (self.time_budget or 0.0)
         most = max(share, min(config.ENSEMBLE_MIN_SECONDS, 2 * share))
-        # The selection looks at the kept predictions of the trials finished by then.
-        candidates = min(config.KEPT_PREDICTIONS, len(self.fit_seconds) + 1)
+        # The selection looks at the kept predictions of the trials finished by then (none of
+        # an earlier process's).
+        held = len(self.fit_seconds) - len(self.earlier)
+        candidates = min(config.KEPT_PREDICTIONS, held + 1)
         estimate = self.selection(candidates)
         return most if estimate is None else min(most, estimate)
 
