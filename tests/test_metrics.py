@@ -19,6 +19,7 @@ from autoimb.metrics.registry import (
     REPORT_METRICS,
     Metric,
     confusion_matrix,
+    floor_at_risk,
     get_metric,
     missed_floor,
     registered_metrics,
@@ -267,6 +268,7 @@ def test_registry_tables_are_consistent():
         ("cost:fn=1,fp=0", r"fp cost must be a positive number, got 0"),
         ("cost:fn=1", r"must give both costs"),
         ("cost:fn=1,fp=1,tp=3", r"Cannot parse cost metric"),
+        ("cost:fn=10;fp=1", r"separate the two costs with a comma"),
     ],
 )
 def test_parser_errors(text, match):
@@ -375,3 +377,12 @@ def test_a_missed_precision_floor_is_named_as_such() -> None:
     again = missed_floor(metric, -0.01, search_score=0.61)
     assert "met precision 0.3 on the search's folds (recall 0.6100)" in again
     assert "about 0.290" in again and "No strategy" not in again
+
+
+def test_an_interval_reaching_below_a_met_floor_says_what_that_means() -> None:
+    metric = get_metric("recall@precision>=0.9")
+    note = floor_at_risk(metric, 0.17, -0.54)
+    assert "reaches below 0 (-0.5400)" in note and "falls short of 0.9" in note
+    assert floor_at_risk(metric, 0.17, 0.05) is None  # the floor is held across the interval
+    assert floor_at_risk(metric, -0.2, -0.5) is None  # missed outright: missed_floor says so
+    assert floor_at_risk(get_metric("mcc"), 0.1, -0.2) is None  # an MCC below 0 is an MCC

@@ -38,7 +38,7 @@ from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
-from autoimb.metrics.registry import Metric, missed_floor
+from autoimb.metrics.registry import Metric, floor_at_risk, missed_floor
 from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
     EnsembleClassifier,
@@ -155,6 +155,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         sample_weight=weights,
         pos_label=data.pos_label,
     )
+    if risk := floor_at_risk(settings.metric, measured.score, interval[0]):
+        notes.append(risk)
     pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision, interval)
     # Which trial won (None for an ensemble) and how many had finished: a report on this model
     # can tell a study that went on since from a winner that was not the top-scoring trial.

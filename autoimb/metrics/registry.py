@@ -126,6 +126,19 @@ def missed_floor(metric: Metric, score: float, search_score: float | None = None
     )
 
 
+def floor_at_risk(metric: Metric, score: float, low: float) -> str | None:
+    """For a recall@precision winner that met its floor but whose interval reaches below 0, a
+    sentence on what that lower end means; else None."""
+    if not metric.name.startswith("recall@precision>=") or score < 0 or low >= 0:
+        return None
+    floor = metric.name.removeprefix("recall@precision>=")
+    return (
+        f"The score's interval reaches below 0 ({low:.4f}): below 0 a recall@precision score "
+        f"is how far precision falls short of {floor}, not a recall, so on new data this "
+        "winner may well miss the floor. Ask for a higher floor than you need to keep a margin."
+    )
+
+
 def make_cost(c_fn: float | str, c_fp: float | str) -> Metric:
     """Expected misclassification cost per unit of sample weight, lower is better (binary).
 
@@ -216,6 +229,11 @@ def _parse_cost(body: str, original: str) -> Metric:
     costs: dict[str, str] = {}
     for part in body.split(","):
         key, sep, value = part.partition("=")
+        if "=" in value:  # 'fn=10;fp=1': another separator than the comma
+            raise AutoImbError(
+                f"Cannot parse cost metric {original!r}: separate the two costs with a comma, "
+                "as in 'cost:fn=10,fp=1'."
+            )
         if not sep or key not in ("fn", "fp") or key in costs:
             raise AutoImbError(
                 f"Cannot parse cost metric {original!r}; write 'cost:fn=<c_fn>,fp=<c_fp>' "
