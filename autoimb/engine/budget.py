@@ -101,10 +101,14 @@ def cross_validation_seconds(trials: Sequence[Any], members: Iterable[int]) -> f
     """What cross-validating the members on all rows took in the search: the cost of doing it
     again, for the fresh-fold measure and the feature importance (a trial of an older version
     recorded only its whole time, ``seconds``)."""
-    return sum(
-        float(trials[n].user_attrs.get("cv_seconds", trials[n].user_attrs.get("seconds", 0.0)))
-        for n in members
-    )
+    return sum(recorded_cv_seconds(trials[n].user_attrs) or 0.0 for n in members)
+
+
+def recorded_cv_seconds(attrs: Mapping[str, Any]) -> float | None:
+    """A finished trial's cross-validation time on all rows, as it recorded it (a trial of an
+    older version, its whole time); None if it recorded neither."""
+    seconds = attrs.get("cv_seconds", attrs.get("seconds"))
+    return None if seconds is None else float(seconds)
 
 
 def remaining(deadline: float | None) -> float | None:

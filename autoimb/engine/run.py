@@ -19,7 +19,14 @@ from optuna.trial import FrozenTrial, TrialState
 from autoimb import config
 from autoimb._warnings import user_stacklevel
 from autoimb.data.dataset import Dataset
-from autoimb.engine.budget import TrialClock, fidelities, folds_for_size, model_threads, row_budget
+from autoimb.engine.budget import (
+    TrialClock,
+    fidelities,
+    folds_for_size,
+    model_threads,
+    recorded_cv_seconds,
+    row_budget,
+)
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
@@ -53,7 +60,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         logger.info(
             "resuming study %r: %d trials already finished", study.study_name, finished_before
         )
-    if objective.clock.spent():  # a trial started now would be cut, its time lost
+    if objective.earlier and objective.clock.spent():  # a trial started now would be cut
         warnings.warn(
             f"no time for more trials in this run: what follows them (≈"
             f"{objective.clock.reserve():.1f} s: the best trial, from an earlier run, "
@@ -127,14 +134,14 @@ class _Objective:
         earlier = set()
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             attrs = trial.user_attrs
-            cv_seconds = attrs.get("cv_seconds", attrs.get("seconds"))
+            cv_seconds = recorded_cv_seconds(attrs)
             if cv_seconds is None:
                 continue
             # A trial of an older version recorded neither: its cross-validation's time
             # stands for its fits' (the predictions' share of it is small).
             self.fit_seconds[trial.number] = float(attrs.get("fit_seconds", cv_seconds))
             self.growth[trial.number] = float(attrs.get("growth", 1.0))
-            self.cv_seconds[trial.number] = float(cv_seconds)
+            self.cv_seconds[trial.number] = cv_seconds
             self.candidates.append(Candidate.of(trial))
             earlier.add(trial.number)
         return earlier

@@ -106,12 +106,18 @@ def make_recall_at_precision(floor: float | str) -> Metric:
     return _threshold(f"recall@precision>={_fmt(f)}", partial(_recall_at_precision, floor=f), None)
 
 
+def _precision_floor(metric: Metric) -> float | None:
+    """A recall@precision metric's floor; None for any other metric."""
+    prefix = "recall@precision>="
+    return float(metric.name.removeprefix(prefix)) if metric.name.startswith(prefix) else None
+
+
 def missed_floor(metric: Metric, score: float, search_score: float | None = None) -> str | None:
     """For a recall@precision score below its floor, a sentence saying so; else None.
     ``search_score``: the winner's score on the search's folds, which may have met it."""
-    if not metric.name.startswith("recall@precision>=") or score >= 0:
+    floor = _precision_floor(metric)
+    if floor is None or score >= 0:
         return None
-    floor = float(metric.name.removeprefix("recall@precision>="))
     if search_score is not None and search_score >= 0:
         return (
             f"The winner met precision {_fmt(floor)} on the search's folds (recall "
@@ -129,12 +135,12 @@ def missed_floor(metric: Metric, score: float, search_score: float | None = None
 def floor_at_risk(metric: Metric, score: float, low: float) -> str | None:
     """For a recall@precision winner that met its floor but whose interval reaches below 0, a
     sentence on what that lower end means; else None."""
-    if not metric.name.startswith("recall@precision>=") or score < 0 or low >= 0:
+    floor = _precision_floor(metric)
+    if floor is None or score < 0 or low >= 0:
         return None
-    floor = metric.name.removeprefix("recall@precision>=")
     return (
         f"The score's interval reaches below 0 ({low:.4f}): below 0 a recall@precision score "
-        f"is how far precision falls short of {floor}, not a recall, so on new data this "
+        f"is how far precision falls short of {_fmt(floor)}, not a recall, so on new data this "
         "winner may well miss the floor. Ask for a higher floor than you need to keep a margin."
     )
 
