@@ -82,8 +82,12 @@ def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
         raise refuse("sample_weight", "numbers", f"values that are not ({exc})") from exc
     if len(weights) != n_rows:
         raise refuse("sample_weight", f"one weight per row ({n_rows})", len(weights))
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
-        raise refuse("sample_weight", "finite, non-negative and not all zero", "other values")
+    if not np.all(np.isfinite(weights)):
+        raise refuse("sample_weight", "finite", f"{int((~np.isfinite(weights)).sum())} NaN or inf")
+    if np.any(weights < 0):
+        raise refuse("sample_weight", "non-negative", f"{int((weights < 0).sum())} below 0")
+    if weights.sum() <= 0:
+        raise refuse("sample_weight", "positive somewhere", "all zero")
     return weights
 
 

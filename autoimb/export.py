@@ -101,6 +101,7 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
         raise AutoImbError(
             f"{path} already exists; choose another path or allow overwriting (--force)."
         )
+    path.parent.mkdir(parents=True, exist_ok=True)  # as a report or a prediction file is
     if path.suffix in PICKLE_SUFFIXES:
         joblib.dump(model, path, compress=3)
     else:

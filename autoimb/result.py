@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 
 from autoimb import config
-from autoimb.data.dataset import plain
+from autoimb.data.labels import plain
 from autoimb.leaderboard import finished_trials, leaderboard
 from autoimb.metrics.registry import Metric, confusion_matrix, report_metrics
 from autoimb.posthoc.interval import score_interval

@@ -22,6 +22,13 @@ def fitted(small_binary):
     ("change", "message"),
     [
         (lambda X, y: {"sample_weight": ["a"] * len(y)}, "sample_weight must be numbers"),
+        (lambda X, y: {"sample_weight": np.r_[np.nan, np.ones(len(y) - 1)]}, "got 1 NaN or inf"),
+        (lambda X, y: {"sample_weight": np.r_[-1, np.ones(len(y) - 1)]}, "got 1 below 0"),
+        (lambda X, y: {"sample_weight": np.zeros(len(y))}, "positive somewhere; got all zero"),
+        (
+            lambda X, y: {"sample_weight": (np.asarray(y) == 0).astype(float)},
+            r"gives class\(es\) \[1\] no weight at all",
+        ),
         (lambda X, y: {"categorical_features": [99]}, "categorical_features holds index 99"),
         (lambda X, y: {"storage": "/no/such/folder/study.log"}, "does not exist"),
         (
@@ -29,7 +36,16 @@ def fitted(small_binary):
             "column 'bag' holds list values",
         ),
     ],
-    ids=["weights-as-text", "category-index", "storage-folder", "lists-in-a-column"],
+    ids=[
+        "weights-as-text",
+        "weights-nan",
+        "weights-negative",
+        "weights-all-zero",
+        "a-class-weighs-nothing",
+        "category-index",
+        "storage-folder",
+        "lists-in-a-column",
+    ],
 )
 def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:
     X, y = small_binary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,3 +120,17 @@ def test_binary_metric_refused_for_multiclass(glass) -> None:
     X, y = glass
     with pytest.raises(AutoImbError, match="defined for two classes"):
         autoimb.search(X, y, metric="cost:fn=5,fp=1", n_trials=1)
+
+
+def test_a_column_training_dropped_as_empty_raises_no_warning_when_it_is_empty_again() -> None:
+    from autoimb.data.conform import warn_of_new_rows
+
+    X, y = _frame()
+    X = X.assign(empty=np.nan)
+    with pytest.warns(UserWarning, match="all-missing"):
+        schema = validate(X, y).schema()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_of_new_rows(X, schema)
+    with pytest.warns(UserWarning, match=r"\['a'\] are missing in every row"):
+        warn_of_new_rows(X.assign(a=np.nan), schema)

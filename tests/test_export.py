@@ -168,6 +168,12 @@ def test_predicting_with_a_loaded_forest_imports_no_search_machinery(small_binar
     assert done.stdout.strip() == "[]"
 
 
+def test_a_model_saved_into_a_new_folder_creates_it(result, hepatitis, tmp_path) -> None:
+    X, _ = hepatitis
+    path = result.save(tmp_path / "models" / "2026" / "model.skops")
+    assert len(autoimb.load(path).predict(X.head(3))) == 3
+
+
 def test_refuses_to_overwrite_when_asked(result, tmp_path) -> None:
     path = result.save(tmp_path / "model.skops")
     with pytest.raises(autoimb.AutoImbError, match="already exists"):

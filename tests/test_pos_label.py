@@ -69,3 +69,35 @@ def test_the_estimator_takes_pos_label(small_binary) -> None:
     clf = autoimb.AutoImbClassifier(metric="f1", pos_label=labels[0], **FAST).fit(X, y)
     assert clf.result_.classes_[clf.result_.decision.pos_label] == labels[0]
     assert clf.get_params()["pos_label"] == labels[0]
+
+
+@pytest.mark.parametrize(
+    ("y", "pos_label", "positive"),
+    [
+        ([False] * 20 + [True] * 10, "true", True),
+        ([False] * 20 + [True] * 10, "False", False),
+        ([False] * 20 + [True] * 10, 1, True),
+        ([0.0] * 20 + [1.0] * 10, "1", 1.0),
+        ([0.0] * 20 + [1.0] * 10, "1.0", 1.0),
+        ([0] * 20 + [1] * 10, "1.0", 1),
+        ([0] * 20 + [1] * 10, " 0 ", 0),
+    ],
+)
+def test_a_label_typed_on_a_command_line_matches_what_it_says(y, pos_label, positive) -> None:
+    X = pd.DataFrame({"x": np.arange(len(y), dtype=float)})
+    data = validate(X, y, pos_label=pos_label)
+    assert data.classes[data.pos_label] == positive
+    assert type(data.classes[data.pos_label].item()) is type(positive)
+
+
+def test_float_labels_come_back_as_floats() -> None:
+    X = pd.DataFrame({"x": np.arange(30, dtype=float)})
+    data = validate(X, np.r_[np.zeros(20), np.ones(10)])
+    assert data.classes.dtype.kind == "f"
+
+
+def test_labels_of_mixed_types_are_refused_with_the_fix() -> None:
+    X = pd.DataFrame({"x": np.arange(30, dtype=float)})
+    y = np.array(["1"] * 10 + [0] * 20, dtype=object)
+    with pytest.raises(AutoImbError, match=r"mixes labels of different types.*astype\(str\)"):
+        validate(X, y)

@@ -137,6 +137,7 @@ def test_multiclass_search_scales_classes(glass) -> None:
     assert len(result.best_config["class_scale"]) == 6
     assert list(result.classes_) == sorted(y.unique())
     assert set(result.best_pipeline.predict(X)) <= set(y.unique())
+    assert result.model_card()["positive_class"] is None  # macro metrics weigh every class
 
 
 def test_categorical_and_missing_values(hepatitis) -> None:
@@ -165,13 +166,14 @@ def test_string_labels_and_sample_weight_are_kept(small_binary) -> None:
 
 
 def test_the_unit_of_sample_weight_does_not_change_the_search(small_binary) -> None:
-    """Amounts in dollars or in quarters of a dollar (a power of two: exact in floating point)
-    weigh the rows alike; LightGBM's least leaf weight once read them as four times heavier."""
+    """Amounts in dollars or in cents weigh the rows alike: LightGBM's least leaf weight once
+    read them as a hundred times heavier, and then the last bits of ``amount * 100 / mean``
+    (not those of ``amount / mean``) changed the search's course."""
     X, y = small_binary
     amount = np.random.default_rng(0).lognormal(3, 1, len(y))
-    kwargs = dict(metric="cost:fn=10,fp=1", n_trials=2, space="fast", cv=3, random_state=0)
+    kwargs = dict(metric="cost:fn=10,fp=1", n_trials=3, space="fast", cv=3, random_state=0)
     scores = []
-    for weights in (amount, amount * 4.0):
+    for weights in (amount, amount * 100.0):
         result = autoimb.search(X, y, sample_weight=weights, ensemble=False, **kwargs)
         assert result.evidence.sample_weight.mean() == pytest.approx(1.0)
         scores.append(result.leaderboard.sort_values("trial")["score"].tolist())

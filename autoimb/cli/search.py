@@ -253,7 +253,7 @@ def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:
     """The library warns; a command line run refuses, since nobody may read a warning."""
     import pandas as pd
 
-    from autoimb.data.dataset import label_variants
+    from autoimb.data.labels import label_variants
 
     labels = pd.unique(y.dropna())
     if (variants := label_variants(labels)) and not force:

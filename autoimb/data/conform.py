@@ -50,7 +50,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         frame.columns = inputs
     needed = schema["categorical"] + schema["numeric"]
     dates = schema.get("dates", {})
-    source = {f"{c}.{part}": c for c, parts in dates.items() for part in parts}
+    source = _date_sources(schema)
     known |= set(needed)  # the training frame itself, its dates already numbers, conforms too
     missing = [c for c in dict.fromkeys(source.get(c, c) for c in needed) if c not in frame]
     if missing:
@@ -105,9 +105,10 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     or the other way round."""
     if not isinstance(X, pd.DataFrame):
         return
-    used = set(input_columns(schema))
+    source = _date_sources(schema)
+    used = {source.get(c, c) for c in schema["categorical"] + schema["numeric"]}
     empty = [c for c in X.columns if str(c) in used and X[c].isna().all()]
-    if empty and len(X) >= 20:  # training dropped all-missing columns: likely a broken feed
+    if empty and len(X) >= 20:  # columns training dropped are not used: empty or not, no matter
         warnings.warn(
             f"X's column(s) {empty[:10]}{' …' if len(empty) > 10 else ''} are missing in every "
             "row, though they held values in training; the predictions go without them.",
@@ -134,6 +135,12 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+
+
+def _date_sources(schema: dict[str, Any]) -> dict[str, str]:
+    """Each column a date was expanded into, and the date column it came from."""
+    dates = schema.get("dates", {})
+    return {f"{c}.{part}": c for c, parts in dates.items() for part in parts}
 
 
 def _expanded(frame: pd.DataFrame, column: str, parts: list[str]) -> bool:

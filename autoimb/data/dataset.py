@@ -12,17 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.exceptions import DataConversionWarning
 
 from autoimb._checks import check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
+from autoimb.data.labels import check_target, plain, positive_code
 from autoimb.data.typed import as_floats, constant_columns, text_columns, typed_numbers
 from autoimb.exceptions import AutoImbError, DataTypeError
 
 logger = logging.getLogger("autoimb")
-
-MAX_CLASSES = 50
 
 
 @dataclass
@@ -163,65 +161,23 @@ def _is_categorical(series: pd.Series) -> bool:
     return bool(pd.to_numeric(present, errors="coerce").isna().any())
 
 
-def _check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    if y is None:
+def _in_mean_units(weights: np.ndarray, encoded: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Weights in units of the mean row, so dollars or cents give the same search (leaf sizes,
+    min_child_weight and C count weight). Rounded to float32's precision: ``w * 3.7`` and ``w``
+    differ in their last bits after the division, and those bits alone would change the
+    search's course. A class with no weight could be neither learned nor scored."""
+    weightless = [
+        plain(c)
+        for c, total in zip(classes, np.bincount(encoded, weights), strict=True)
+        if total <= 0
+    ]
+    if weightless:
         raise AutoImbError(
-            "the search requires y to be passed, but the target y is None: pass the labels."
+            f"sample_weight gives class(es) {weightless} no weight at all (every row of theirs "
+            "weighs 0), so they could be neither learned nor scored; give their rows positive "
+            "weights, or drop those rows."
         )
-    values = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
-    if values.ndim == 2 and values.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected; it is used as one "
-            "column of labels (y.ravel() avoids this warning).",
-            DataConversionWarning,
-            stacklevel=user_stacklevel(),
-        )
-        values = values.ravel()
-    if values.ndim != 1:
-        raise AutoImbError(f"y must be one column of labels; got shape {values.shape}.")
-    if len(values) != n_rows:
-        raise AutoImbError(
-            f"X and y must have the same number of rows; got {n_rows} rows in X and "
-            f"{len(values)} labels in y."
-        )
-    missing = pd.isna(values)
-    if missing.any():
-        raise AutoImbError(
-            f"y has {int(missing.sum())} missing labels (NaN/None); drop those rows or fill them "
-            "before the search."
-        )
-    if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)):
-            raise AutoImbError("y holds infinite values; labels must be class names or integers.")
-        if np.any(values != np.round(values)):
-            raise AutoImbError(
-                "Unknown label type: continuous. y holds floats with a fractional part, which "
-                "looks like a regression target; autoimb classifies: pass class labels "
-                "(integers, strings or booleans)."
-            )
-        values = values.astype(np.int64)
-    classes, encoded = np.unique(
-        values.astype(object) if values.dtype.kind == "O" else values, return_inverse=True
-    )
-    if len(classes) < 2:
-        raise AutoImbError(
-            f"y has only one class ({plain(classes[0]) if len(classes) else 'none'!r}); a "
-            "classifier needs examples of at least two classes."
-        )
-    if len(classes) > MAX_CLASSES:
-        raise AutoImbError(
-            f"y has {len(classes)} classes, more than the {MAX_CLASSES} autoimb supports; is this "
-            "a regression target or an ID column? Group rare classes or pick another target."
-        )
-    _warn_label_variants(classes)
-    counts = np.bincount(encoded)
-    single = [plain(classes[i]) for i in np.flatnonzero(counts < 2)]
-    if single:
-        raise AutoImbError(
-            f"class(es) {single} have a single example; cross-validation needs at least 2 per "
-            "class. Collect more examples or drop/merge those classes."
-        )
-    return encoded.astype(np.int64), classes
+    return (weights / weights.mean()).astype(np.float32).astype(np.float64)
 
 
 def _refuse_containers(frame: pd.DataFrame) -> None:
@@ -236,32 +192,6 @@ def _refuse_containers(frame: pd.DataFrame) -> None:
                     "a string or a number (or a boolean): one per row. Expand it into columns "
                     "or drop it."
                 )
-
-
-def label_variants(classes: Any) -> list[list[Any]]:
-    """Groups of labels that differ only by case or surrounding space: most likely one class
-    typed two ways; each would become a class of its own, and a binary metric a macro one."""
-    groups: dict[str, list[Any]] = {}
-    for label in classes:
-        if isinstance(label, str):
-            groups.setdefault(label.strip().lower(), []).append(label)
-    return [labels for labels in groups.values() if len(labels) > 1]
-
-
-def _warn_label_variants(classes: np.ndarray) -> None:
-    if variants := label_variants(classes):
-        warnings.warn(
-            f"y has labels that differ only by case or spaces: {variants[:3]}; each is a class "
-            f"of its own ({len(classes)} classes). Clean them (e.g. y.str.strip().str.lower()) "
-            "if they mean the same.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-
-
-def plain(value: Any) -> Any:
-    """numpy scalars as python values, so messages read ``0`` and not ``np.int64(0)``."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _named(frame: pd.DataFrame, categorical_features: Sequence[str | int]) -> list[str]:
@@ -310,11 +240,11 @@ def validate(
             f"X has 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required; pass "
             "some rows."
         )
-    encoded, classes = _check_target(y, len(frame))
+    encoded, classes = check_target(y, len(frame))
     positive = None if pos_label is None else positive_code(pos_label, classes)
     weights = check_sample_weight(sample_weight, len(frame))
-    if weights is not None:  # in units of the mean row: dollars or cents, the same search
-        weights = weights / weights.mean()  # (leaf sizes, min_child_weight and C count weight)
+    if weights is not None:
+        weights = _in_mean_units(weights, encoded, classes)
 
     inputs = list(frame.columns)
     named = None if categorical_features == "auto" else _named(frame, categorical_features)
@@ -402,28 +332,6 @@ def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str |
     if before.get("categorical") != now.get("categorical"):
         return "the same columns are typed differently (categorical against numeric)"
     return f"it has the same {now.get('rows')} rows and columns, but other values"
-
-
-def positive_code(pos_label: Any, classes: np.ndarray) -> int:
-    """The code of the user's positive class; a label read from a file matches by its text."""
-    if len(classes) != 2:
-        raise AutoImbError(
-            f"pos_label applies to two classes, and y has {len(classes)}; multi-class searches "
-            "use macro metrics, which weigh every class. Leave pos_label out."
-        )
-    for code, label in enumerate(classes):
-        if label == pos_label or str(plain(label)) == str(pos_label):
-            return code
-    # Labels a file wrote with spaces around them (" positive ") match their text.
-    trimmed = [
-        c for c, label in enumerate(classes) if str(plain(label)).strip() == str(pos_label).strip()
-    ]
-    if len(trimmed) == 1:
-        return trimmed[0]
-    raise AutoImbError(
-        f"pos_label {pos_label!r} is not a class of y ({[plain(c) for c in classes]}); "
-        "pass one of them."
-    )
 
 
 def as_category_strings(series: pd.Series) -> pd.Series:

@@ -383,7 +383,7 @@ def _model_card(
         "config": winner,
         "decision": decision.to_dict(),
         "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
-        "positive_class": str(data.classes[data.pos_label]),
+        "positive_class": str(data.classes[data.pos_label]) if len(data.classes) == 2 else None,
         # The folds, so a report on this model alone cross-validates it again the same way.
         "cv": settings.cv.n_splits,
         "split": settings.cv.kind,

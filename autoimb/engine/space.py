@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -24,12 +23,11 @@ import yaml
 
 from autoimb import config
 from autoimb._compat import TORCH_AVAILABLE
+from autoimb.engine.space_params import Param, parse_param
 from autoimb.exceptions import SearchSpaceError
 from autoimb.stages import REGISTRY, STAGES, Component
 
 logger = logging.getLogger("autoimb")
-
-_PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -44,35 +42,6 @@ def _mapping_with_lines(loader: _LineLoader, node: yaml.MappingNode) -> dict[str
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_lines)
-
-
-@dataclass(frozen=True)
-class Param:
-    """One searched hyper-parameter, compiled to an Optuna distribution."""
-
-    name: str
-    distribution: optuna.distributions.BaseDistribution | None
-    default: Any
-
-    def suggest(self, trial: optuna.Trial, key: str) -> Any:
-        dist = self.distribution
-        if dist is None:
-            return self.default
-        if isinstance(dist, optuna.distributions.CategoricalDistribution):
-            return trial.suggest_categorical(key, dist.choices)
-        if isinstance(dist, optuna.distributions.IntDistribution):
-            return trial.suggest_int(key, dist.low, dist.high, step=dist.step, log=dist.log)
-        return trial.suggest_float(key, dist.low, dist.high, step=dist.step, log=dist.log)
-
-    def describe(self) -> str:
-        dist = self.distribution
-        if dist is None:
-            return f"= {self.default!r}"
-        if isinstance(dist, optuna.distributions.CategoricalDistribution):
-            return f"one of {list(dist.choices)} (default {self.default!r})"
-        scale = ", log" if getattr(dist, "log", False) else ""
-        kind = "int" if isinstance(dist, optuna.distributions.IntDistribution) else "float"
-        return f"{kind} in [{dist.low}, {dist.high}]{scale} (default {self.default!r})"
 
 
 @dataclass
@@ -204,7 +173,8 @@ def component_defaults() -> dict[str, dict[str, dict[str, Any]]]:
     """
     defaults: dict[str, dict[str, dict[str, Any]]] = {stage: {} for stage in STAGES}
     for name in DEFAULTS_FROM:
-        space = load_space(name)
+        text = shipped_space_file(name).read_text(encoding="utf-8")
+        space = parse_space(text, source=f"{name}.yaml", check_names=False)
         for stage, components in space.stages.items():
             for component, params in components.items():
                 defaults[stage].setdefault(
@@ -213,7 +183,9 @@ def component_defaults() -> dict[str, dict[str, dict[str, Any]]]:
     return defaults
 
 
-def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:
+def parse_space(text: str, *, source: str = "<string>", check_names: bool = True) -> SearchSpace:
+    """A space from its YAML text. ``check_names`` refuses parameters no component has; only
+    the files that define those names (:data:`DEFAULTS_FROM`) are read without it."""
     try:
         document = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -247,7 +219,8 @@ def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:
                 f"{source}, line {lines.get(stage, '?')}: stage {stage!r} must map component "
                 "names to their parameters (use '{}' for none)."
             )
-        stages[stage] = _parse_stage(stage, block, source)
+        known = component_defaults()[stage] if check_names else None
+        stages[stage] = _parse_stage(stage, block, source, known)
     initial = _parse_initial(document.get("initial") or [], stages, source, lines)
     return SearchSpace(
         name=str(document.get("name", Path(source).stem)),
@@ -259,7 +232,11 @@ def parse_space(text: str, *, source: str = "<string>") -> SearchSpace:
     )
 
 
-def _parse_stage(stage: str, block: dict[str, Any], source: str) -> dict[str, dict[str, Param]]:
+def _parse_stage(
+    stage: str, block: dict[str, Any], source: str, known: dict[str, dict[str, Any]] | None
+) -> dict[str, dict[str, Param]]:
+    """``known`` holds each component's parameters; a name outside them would be drawn by
+    every trial and read by no builder."""
     lines = block.pop("__lines__", {})
     parsed = {}
     for name, params in block.items():
@@ -274,16 +251,33 @@ def _parse_stage(stage: str, block: dict[str, Any], source: str) -> dict[str, di
         if not isinstance(params, dict):
             raise SearchSpaceError(f"{where}: parameters must be a mapping; got {params!r}.")
         param_lines = params.pop("__lines__", {})
+        if known is not None:
+            _refuse_unknown_params(stage, name, params, known.get(name, {}), source, param_lines)
         parsed[name] = {
             key: _without_torch_choices(
                 REGISTRY[stage][name],
-                _parse_param(
+                parse_param(
                     key, spec, f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}"
                 ),
             )
             for key, spec in params.items()
         }
     return parsed
+
+
+def _refuse_unknown_params(
+    stage: str, name: str, params: dict, known: dict[str, Any], source: str, lines: dict
+) -> None:
+    for key in params:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), list(known), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        has = f"Its parameters: {sorted(known)}" if known else "It takes no parameters"
+        raise SearchSpaceError(
+            f"{source}, line {lines.get(key, '?')}, {stage}.{name}.{key}: {stage} {name!r} has "
+            f"no parameter {key!r}.{hint} {has}."
+        )
 
 
 def _without_torch_choices(component: Component, param: Param) -> Param:
@@ -303,60 +297,6 @@ def _without_torch_choices(component: Component, param: Param) -> Param:
         return param
     default = param.default if param.default in choices else choices[0]
     return Param(param.name, optuna.distributions.CategoricalDistribution(choices), default)
-
-
-def _parse_param(name: str, spec: Any, where: str) -> Param:
-    if not isinstance(spec, dict):
-        return Param(name, None, spec)
-    spec = {k: v for k, v in spec.items() if k != "__lines__"}
-    unknown = set(spec) - _PARAM_KEYS
-    if unknown:
-        raise SearchSpaceError(
-            f"{where}: unknown key(s) {sorted(unknown)}; a parameter takes {sorted(_PARAM_KEYS)}."
-        )
-    if "choices" in spec:
-        choices = spec["choices"]
-        if not isinstance(choices, list) or not choices:
-            raise SearchSpaceError(f"{where}: 'choices' must be a non-empty list; got {choices!r}.")
-        default = spec.get("default", choices[0])
-        if default not in choices:
-            raise SearchSpaceError(f"{where}: default {default!r} is not one of {choices}.")
-        return Param(name, optuna.distributions.CategoricalDistribution(choices), default)
-    kind = spec.get("type")
-    if kind not in ("int", "float"):
-        raise SearchSpaceError(
-            f"{where}: 'type' must be 'int' or 'float' (or give 'choices'); got {kind!r}."
-        )
-    try:
-        low, high = spec["low"], spec["high"]
-    except KeyError as exc:
-        raise SearchSpaceError(f"{where}: a range needs 'low' and 'high'.") from exc
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
-        raise SearchSpaceError(f"{where}: 'low' and 'high' must be numbers; got {low!r}, {high!r}.")
-    if not low <= high:
-        raise SearchSpaceError(
-            f"{where}: `low <= high` must hold, but got (low={low}, high={high})."
-        )
-    log = bool(spec.get("log", False))
-    if log and low <= 0:
-        raise SearchSpaceError(f"{where}: a log range needs low > 0; got low={low}.")
-    default = spec.get("default", math.sqrt(low * high) if log else (low + high) / 2)
-    if not low <= default <= high:
-        raise SearchSpaceError(f"{where}: default {default} lies outside [{low}, {high}].")
-    if kind == "int":
-        if not all(float(v).is_integer() for v in (low, high)):
-            raise SearchSpaceError(f"{where}: an int range needs whole bounds; got {low}, {high}.")
-        distribution: optuna.distributions.BaseDistribution = optuna.distributions.IntDistribution(
-            int(low), int(high), log=log, step=int(spec.get("step", 1))
-        )
-        default = round(default)
-    else:
-        step = spec.get("step")
-        distribution = optuna.distributions.FloatDistribution(
-            float(low), float(high), log=log, step=None if step is None else float(step)
-        )
-        default = float(default)
-    return Param(name, distribution, default)
 
 
 def _parse_initial(

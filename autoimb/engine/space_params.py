@@ -1,0 +1,150 @@
+"""One searched parameter: its YAML spec read into an Optuna distribution, inside the bounds
+its values must keep."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from autoimb.exceptions import SearchSpaceError
+
+_PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
+
+# Bounds a parameter's values must keep, whatever component it belongs to: outside them a
+# trial fails, or quietly does something else (a sampling_ratio of 5 under-samples every class
+# to a fifth of the minority). (low, high, whether low itself is allowed.)
+_LIMITS: dict[str, tuple[float, float, bool]] = {
+    "sampling_ratio": (0.0, 1.0, False),
+    "subsample": (0.0, 1.0, False),
+    "colsample_bytree": (0.0, 1.0, False),
+    "dropout": (0.0, 1.0, True),
+    "learning_rate": (0.0, math.inf, False),
+    "C": (0.0, math.inf, False),
+    "ratio": (0.0, math.inf, False),
+    "alpha": (0.0, math.inf, False),
+    "noise_scale": (0.0, math.inf, True),
+    "power": (0.0, math.inf, True),
+    "reg_lambda": (0.0, math.inf, True),
+    "min_child_weight": (0.0, math.inf, True),
+    "weight_decay": (0.0, math.inf, True),
+    "n_estimators": (1, math.inf, True),
+    "k_neighbors": (1, math.inf, True),
+    "n_neighbors": (1, math.inf, True),
+    "m_neighbors": (1, math.inf, True),
+    "n_clusters": (1, math.inf, True),
+    "num_leaves": (2, math.inf, True),
+    "max_depth": (1, math.inf, True),
+    "batch_size": (1, math.inf, True),
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched hyper-parameter, compiled to an Optuna distribution."""
+
+    name: str
+    distribution: optuna.distributions.BaseDistribution | None
+    default: Any
+
+    def suggest(self, trial: optuna.Trial, key: str) -> Any:
+        dist = self.distribution
+        if dist is None:
+            return self.default
+        if isinstance(dist, optuna.distributions.CategoricalDistribution):
+            return trial.suggest_categorical(key, dist.choices)
+        if isinstance(dist, optuna.distributions.IntDistribution):
+            return trial.suggest_int(key, dist.low, dist.high, step=dist.step, log=dist.log)
+        return trial.suggest_float(key, dist.low, dist.high, step=dist.step, log=dist.log)
+
+    def describe(self) -> str:
+        dist = self.distribution
+        if dist is None:
+            return f"= {self.default!r}"
+        if isinstance(dist, optuna.distributions.CategoricalDistribution):
+            return f"one of {list(dist.choices)} (default {self.default!r})"
+        scale = ", log" if getattr(dist, "log", False) else ""
+        kind = "int" if isinstance(dist, optuna.distributions.IntDistribution) else "float"
+        return f"{kind} in [{dist.low}, {dist.high}]{scale} (default {self.default!r})"
+
+
+def parse_param(name: str, spec: Any, where: str) -> Param:
+    param = _param_of(name, spec, where)
+    dist = param.distribution
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        values = list(dist.choices)
+    elif dist is None:
+        values = [param.default]
+    else:
+        values = [dist.low, dist.high]
+    _check_limits(name, values, where)
+    return param
+
+
+def _check_limits(name: str, values: list[Any], where: str) -> None:
+    if name not in _LIMITS:
+        return
+    low, high, low_allowed = _LIMITS[name]
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    outside = [v for v in numbers if not (low <= v <= high and (low_allowed or v > low))]
+    if outside:
+        span = f"{'[' if low_allowed else '('}{low}, {high}]".replace(", inf]", ", inf)")
+        raise SearchSpaceError(
+            f"{where}: {name} must lie in {span}; got {outside[0]!r}. Keep the range inside it."
+        )
+
+
+def _param_of(name: str, spec: Any, where: str) -> Param:
+    if not isinstance(spec, dict):
+        return Param(name, None, spec)
+    spec = {k: v for k, v in spec.items() if k != "__lines__"}
+    unknown = set(spec) - _PARAM_KEYS
+    if unknown:
+        raise SearchSpaceError(
+            f"{where}: unknown key(s) {sorted(unknown)}; a parameter takes {sorted(_PARAM_KEYS)}."
+        )
+    if "choices" in spec:
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise SearchSpaceError(f"{where}: 'choices' must be a non-empty list; got {choices!r}.")
+        default = spec.get("default", choices[0])
+        if default not in choices:
+            raise SearchSpaceError(f"{where}: default {default!r} is not one of {choices}.")
+        return Param(name, optuna.distributions.CategoricalDistribution(choices), default)
+    kind = spec.get("type")
+    if kind not in ("int", "float"):
+        raise SearchSpaceError(
+            f"{where}: 'type' must be 'int' or 'float' (or give 'choices'); got {kind!r}."
+        )
+    try:
+        low, high = spec["low"], spec["high"]
+    except KeyError as exc:
+        raise SearchSpaceError(f"{where}: a range needs 'low' and 'high'.") from exc
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+        raise SearchSpaceError(f"{where}: 'low' and 'high' must be numbers; got {low!r}, {high!r}.")
+    if not low <= high:
+        raise SearchSpaceError(
+            f"{where}: `low <= high` must hold, but got (low={low}, high={high})."
+        )
+    log = bool(spec.get("log", False))
+    if log and low <= 0:
+        raise SearchSpaceError(f"{where}: a log range needs low > 0; got low={low}.")
+    default = spec.get("default", math.sqrt(low * high) if log else (low + high) / 2)
+    if not low <= default <= high:
+        raise SearchSpaceError(f"{where}: default {default} lies outside [{low}, {high}].")
+    if kind == "int":
+        if not all(float(v).is_integer() for v in (low, high)):
+            raise SearchSpaceError(f"{where}: an int range needs whole bounds; got {low}, {high}.")
+        distribution: optuna.distributions.BaseDistribution = optuna.distributions.IntDistribution(
+            int(low), int(high), log=log, step=int(spec.get("step", 1))
+        )
+        default = round(default)
+    else:
+        step = spec.get("step")
+        distribution = optuna.distributions.FloatDistribution(
+            float(low), float(high), log=log, step=None if step is None else float(step)
+        )
+        default = float(default)
+    return Param(name, distribution, default)
