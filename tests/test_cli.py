@@ -168,6 +168,9 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
     assert model.model_card_["cv_score"] == pytest.approx(
         study.trials[model.model_card_["trial"]].value
     )
+    assert re.search(
+        rf"saving the best pipeline so far \(trial {model.model_card_['trial']}\b", err
+    )
     assert not list(tmp_path.glob(".*partial*"))
 
 

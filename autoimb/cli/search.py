@@ -12,6 +12,7 @@ import os
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,10 +195,7 @@ def _after_interrupt(
         if result is None:
             say("no trial had finished, so there is no model to save")
         elif out is not None:
-            say(
-                f"saving the best pipeline so far (trial {result.model_card()['trial']}); "
-                "Ctrl-C again to skip"
-            )
+            say(f"saving the best pipeline so far ({_served(result)}); Ctrl-C again to skip")
             _save_model(result, out, args.na_values)
             say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
             if getattr(args, "report", None):
@@ -205,6 +203,20 @@ def _after_interrupt(
     except KeyboardInterrupt:
         say("interrupted again: nothing more was saved")
     say(f"resume with: autoimb {shlex.join(args.argv)}")
+
+
+def _served(result: SearchResult) -> str:
+    """Which trial the saved model is, and why when it is not the top-scoring one."""
+    trial = result.model_card()["trial"]
+    if trial is None:
+        return "an ensemble of trials"
+    top = result.study.best_trial.number
+    if trial == top:
+        return f"trial {trial}"
+    return (
+        f"trial {trial}, chosen over the top-scoring trial {top} as a finished search would "
+        "choose: the model card's notes say why"
+    )
 
 
 def _best_so_far(
@@ -220,9 +232,11 @@ def _best_so_far(
     if study is None:
         return None
     attrs = study.user_attrs.get(STUDY_ATTR, {})
-    data = validate(
-        columns.X, columns.y, sample_weight=columns.weights, pos_label=attrs.get("positive")
-    )
+    with warnings.catch_warnings():  # the search already warned of the same data
+        warnings.simplefilter("ignore")
+        data = validate(
+            columns.X, columns.y, sample_weight=columns.weights, pos_label=attrs.get("positive")
+        )
     return finish_study(study, data, metric, load_space(args.space), columns.groups)
 
 
