@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import joblib
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
@@ -34,6 +35,44 @@ def check_number(name: str, value: Any, *, low: float, strict: bool = False) -> 
 def check_int(name: str, value: Any, *, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise refuse(name, f"an integer >= {low}", repr(value))
+    return int(value)
+
+
+def check_n_jobs(name: str, value: Any) -> int:
+    """How many at once, with joblib's reading of ``n_jobs``: None is 1, -1 every core, -2 all
+    but one, and so on (never fewer than 1)."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value == 0:
+        raise refuse(
+            name,
+            "a positive integer, or a negative one counting from the cores (-1: all of them)",
+            repr(value),
+        )
+    return int(joblib.effective_n_jobs(int(value)))
+
+
+SEED_END = 2**32
+"""Seeds run from 0 to 2**32 - 1, numpy's range."""
+
+
+def check_seed(value: Any) -> int | None:
+    """An int seed, or None. A ``RandomState`` or ``Generator``, as scikit-learn users pass,
+    gives one seed drawn from it: the same state gives the same search."""
+    if value is None:
+        return None
+    if isinstance(value, np.random.RandomState):
+        return int(value.randint(SEED_END - 1, dtype=np.int64))
+    if isinstance(value, np.random.Generator):
+        return int(value.integers(SEED_END - 1))
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise refuse(
+            "random_state",
+            "None, an integer or a numpy RandomState / Generator",
+            f"{type(value).__name__} {value!r}",
+        )
+    if not 0 <= value < SEED_END:
+        raise refuse("random_state", f"an integer from 0 to {SEED_END - 1}", repr(value))
     return int(value)
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb import config
-from autoimb._checks import check_budget, check_int
+from autoimb._checks import check_budget, check_n_jobs, check_seed
 from autoimb.data.conform import input_columns
 from autoimb.data.dataset import validate
 from autoimb.engine.finish import finish
@@ -47,8 +48,8 @@ def search(
     space: str | Path | SearchSpace = config.DEFAULT_SPACE,
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
-    n_jobs: int = 1,
-    random_state: int | None = None,
+    n_jobs: int | None = 1,
+    random_state: int | np.random.RandomState | np.random.Generator | None = None,
     categorical_features: str | Sequence[str | int] = "auto",
     sample_weight: Any = None,
     callbacks: Sequence[TrialCallback] = (),
@@ -95,13 +96,16 @@ def search(
         An Optuna storage (database URL or journal-file path) makes the search resumable and
         shareable by workers; ``None`` keeps it in memory.
     n_jobs
-        Trials run at once. A model gets one thread below 20,000 rows and the machine's cores
-        divided by ``n_jobs`` from there, so the search never runs more threads than there are
-        cores; two searches side by side on large data share the cores and slow each other's
-        models down many times over.
+        Trials run at once; as in joblib, -1 is one per core, -2 all cores but one, and so on.
+        A model gets one thread below 20,000 rows and the machine's cores divided by ``n_jobs``
+        from there, so the search never runs more threads than there are cores; two searches
+        side by side on large data share the cores and slow each other's models down many
+        times over.
     random_state
         Seeds the sampler, the folds and the models: with ``n_trials`` and one job, the same
-        seed and data give the same leaderboard (a time budget ends where the clock says).
+        seed and data give the same leaderboard (a time budget ends where the clock says). A
+        numpy ``RandomState`` or ``Generator`` gives one seed drawn from it, as scikit-learn's
+        estimators draw theirs.
     categorical_features
         ``"auto"``: columns whose values are text are categories, numbers and booleans are not;
         or the column names or indices to treat as categories.
@@ -151,7 +155,8 @@ def search(
     started = time.monotonic()
     check_budget(time_budget, n_trials)
     # Every setting is checked before the study is opened: a refused run leaves no trace.
-    check_int("n_jobs", n_jobs, low=1)
+    n_jobs = check_n_jobs("n_jobs", n_jobs)
+    random_state = check_seed(random_state)
     the_metric = get_metric(metric)
     the_space = load_space(space)
     data = validate(
@@ -218,13 +223,21 @@ def _warm_start(value: Any) -> WarmStart:
 
 @contextlib.contextmanager
 def _quiet_optuna() -> Iterator[None]:
-    """Optuna's INFO lines ("A new study created …") are not the user's business; a level
-    set lower than Optuna's default (DEBUG) was asked for and is kept."""
+    """Optuna's INFO lines ("A new study created …") are not the user's business, nor its
+    warning that the heartbeats a database storage is opened with are experimental: the user
+    asked for neither. A level set lower than Optuna's default (DEBUG) was asked for and is
+    kept."""
     verbosity = optuna.logging.get_verbosity()
     if verbosity == optuna.logging.INFO:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore",
+                message=".*heartbeat_interval",
+                category=optuna.exceptions.ExperimentalWarning,
+            )
+            yield
     finally:
         optuna.logging.set_verbosity(verbosity)
 
@@ -249,8 +262,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         space: str = config.DEFAULT_SPACE,
         storage: str | None = None,
         study_name: str | None = None,
-        n_jobs: int = 1,
-        random_state: int | None = None,
+        n_jobs: int | None = 1,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
         categorical_features: str | Sequence[str | int] = "auto",
         warm_start: WarmStart = config.DEFAULT_WARM_START,
         ensemble: bool = True,
@@ -331,9 +344,14 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     def predict(self, X: Any) -> np.ndarray:
+        """Labels from the decision rule tuned for the metric, so not
+        ``argmax(predict_proba)``: two classes, the positive one where its probability reaches
+        ``best_pipeline_.probability_threshold``; more, ``argmax(predict_proba * class_scale)``
+        with the factors in ``best_config_["class_scale"]``."""
         return self._fitted(X).predict(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order (calibrated for two classes)."""
         return self._fitted(X).predict_proba(X)
 
     def _fitted(self, X: Any) -> Any:

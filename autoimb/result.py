@@ -153,7 +153,7 @@ class SearchResult:
         return {
             "metric": self.metric.name,
             "score": self.best_score,
-            "decision": self.decision.to_dict(),
+            "decision": self.decision.labelled(self.classes_),
             "metrics": report_metrics(
                 ev.y, ev.oof, predicted, sample_weight=ev.sample_weight, pos_label=ev.pos_label
             ),

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import autoimb
-from autoimb.exceptions import AutoImbError
+from autoimb.engine.storage import STUDY_ATTR
+from autoimb.exceptions import AutoImbError, SchemaError
 
 FAST = {"metric": "f1", "n_trials": 1, "space": "fast", "cv": 3, "random_state": 0}
 
@@ -33,7 +34,7 @@ def fitted(small_binary):
         (lambda X, y: {"storage": "/no/such/folder/study.log"}, "does not exist"),
         (
             lambda X, y: {"X": X.assign(bag=[[1, 2]] * len(X))},
-            "column 'bag' holds list values",
+            "column 'bag' holds list values, which no model can read: each cell is passed",
         ),
     ],
     ids=[
@@ -87,3 +88,62 @@ def test_a_budget_too_short_to_start_a_trial_says_what_to_raise(small_binary) ->
     X, y = small_binary  # the queued strategies never start: not "every trial failed"
     with pytest.raises(AutoImbError, match=r"no trial finished.*time_budget="):
         autoimb.search(X, y, metric="f1", time_budget=0.01, random_state=0)
+
+
+def test_a_numpy_random_state_seeds_the_search_as_in_scikit_learn(small_binary) -> None:
+    X, y = small_binary
+    kwargs = {**FAST, "n_trials": 2}
+    runs = [
+        autoimb.search(X, y, **{**kwargs, "random_state": np.random.RandomState(5)})
+        for _ in range(2)
+    ]
+    seeds = [run.study.user_attrs[STUDY_ATTR]["seed"] for run in runs]
+    assert seeds[0] == seeds[1] and isinstance(seeds[0], int)
+    assert runs[0].leaderboard["score"].tolist() == runs[1].leaderboard["score"].tolist()
+
+
+def test_a_numpy_integer_seed_is_kept_in_a_database_storage(small_binary, tmp_path) -> None:
+    X, y = small_binary
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    result = autoimb.search(X, y, **{**FAST, "random_state": np.int64(3)}, storage=storage)
+    assert result.study.user_attrs[STUDY_ATTR]["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("random_state", "message"),
+    [
+        (-1, "random_state must be an integer from 0 to 4294967295; got -1"),
+        ("0", "random_state must be None, an integer or a numpy RandomState"),
+    ],
+    ids=["negative", "text"],
+)
+def test_a_seed_numpy_cannot_take_is_refused_with_its_range(
+    small_binary, random_state, message
+) -> None:
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match=message):
+        autoimb.search(X, y, **{**FAST, "random_state": random_state})
+
+
+@pytest.mark.parametrize(
+    ("estimator", "n_jobs"), [(False, -1), (False, -2), (True, -1)], ids=["-1", "-2", "estimator"]
+)
+def test_negative_n_jobs_counts_from_the_cores_as_in_joblib(small_binary, estimator, n_jobs):
+    X, y = small_binary
+    if estimator:
+        fitted = autoimb.AutoImbClassifier(**FAST, n_jobs=n_jobs).fit(X, y)
+    else:
+        fitted = autoimb.search(X, y, **FAST, n_jobs=n_jobs).best_pipeline
+    assert fitted.predict(X).shape == y.shape
+    with pytest.raises(AutoImbError, match=r"n_jobs must be a positive integer, or a negative"):
+        autoimb.search(X, y, **FAST, n_jobs=0)
+
+
+def test_a_row_passed_as_a_series_is_refused_with_the_fix(fitted, small_binary) -> None:
+    X, _ = small_binary
+    with pytest.raises(
+        SchemaError, match=r"got a pandas Series.*df\.iloc\[\[0\]\].*to_frame\(\)\.T"
+    ):
+        fitted.predict(X.iloc[0])
+    np.testing.assert_array_equal(fitted.predict(X.iloc[[0]]), fitted.predict(X)[:1])
+    np.testing.assert_array_equal(fitted.predict(X.iloc[0].to_frame().T), fitted.predict(X)[:1])

@@ -222,3 +222,17 @@ def test_typed_number_columns_conform_as_floats_in_the_training_order() -> None:
     pd.testing.assert_frame_equal(new, data.X.iloc[:4], check_dtype=False)
     with pytest.raises(SchemaError, match="'rate'"):
         conform(X.iloc[:4].assign(rate=[0.0, np.inf, 1.0, 2.0]), data.schema())
+
+
+def test_a_boolean_column_read_back_as_true_false_text_predicts_the_same(small_binary) -> None:
+    """A CSV file, or ``astype(str)``, writes a boolean column as "True"/"False"."""
+    X, y = small_binary
+    X = X.assign(flag=X["x0"] > X["x0"].median())
+    model = autoimb.search(X, y, metric="f1", n_trials=1, space="fast", random_state=0)
+    assert "flag" in model.best_pipeline.model_card_["schema"]["numeric"]
+    expected = model.best_pipeline.predict_proba(X)
+    as_text = X.assign(flag=X["flag"].astype(str))
+    np.testing.assert_array_equal(model.best_pipeline.predict_proba(as_text), expected)
+    lower = X.assign(flag=X["flag"].astype(str).str.lower().astype(object))
+    lower.loc[3, "flag"] = None
+    assert np.isfinite(model.best_pipeline.predict_proba(lower)).all()

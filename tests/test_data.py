@@ -102,6 +102,18 @@ def test_columns_without_the_training_names_are_taken_in_order() -> None:
         conform(X.rename(columns={"a": "x0"}), from_array)  # some names known: by name
 
 
+def test_integer_column_names_are_no_feature_names_to_lose_at_predict(small_binary) -> None:
+    """As in scikit-learn, only string column names are feature names: a model trained on a
+    frame with integer ones takes an array without a warning."""
+    X, y = small_binary
+    X = X.set_axis(range(X.shape[1]), axis=1)
+    model = autoimb.search(X, y, metric="f1", n_trials=1, space="fast", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_array = model.best_pipeline.predict_proba(X.to_numpy())
+    np.testing.assert_array_equal(from_array, model.best_pipeline.predict_proba(X))
+
+
 def test_search_refuses_bad_budgets_and_names(small_binary) -> None:
     X, y = small_binary
     with pytest.raises(AutoImbError, match=r"time_budget .seconds. or n_trials"):

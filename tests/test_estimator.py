@@ -78,6 +78,12 @@ def test_an_array_of_another_width_is_refused(fitted) -> None:
         clf.predict(X.to_numpy()[:, :2])
 
 
+def test_a_row_passed_as_a_series_is_refused_as_scikit_learn_refuses_1d_input(fitted) -> None:
+    clf, X = fitted
+    with pytest.raises(AutoImbError, match=r"got a pandas Series.*X\.to_frame\(\)\.T"):
+        clf.predict(X.iloc[0])
+
+
 def test_every_search_parameter_is_on_the_estimator() -> None:
     import inspect
 

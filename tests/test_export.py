@@ -25,6 +25,7 @@ from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError, SchemaError, UntrustedModelError
 from autoimb.export import OWN_TYPES, TRUSTED_TYPES, load, save, untrusted_types
 from autoimb.posthoc.threshold import ThresholdedClassifier
+from autoimb.report.winner import Winner
 from autoimb.stages import REGISTRY
 
 
@@ -42,6 +43,17 @@ def test_round_trip_predicts_identically(result, hepatitis, tmp_path) -> None:
     np.testing.assert_array_equal(loaded.predict(X), result.best_pipeline.predict(X))
     assert loaded.model_card_["metric"] == "f1"
     assert loaded.model_card_["schema"]["categorical"]
+
+
+def test_the_model_card_names_the_positive_class_by_its_label(small_binary, tmp_path) -> None:
+    """The label, not its class code: "defect" sorts first, so its code is 0."""
+    X, y = small_binary
+    labels = y.map({0: "normal", 1: "defect"})
+    found = autoimb.search(X, labels, metric="f1", n_trials=1, space="fast", random_state=0)
+    card = autoimb.load(found.save(tmp_path / "m.skops")).model_card_
+    assert card["decision"]["pos_label"] == "defect" == card["positive_class"]
+    assert found.report()["decision"]["pos_label"] == "defect"
+    assert Winner.from_card(card).decision == found.decision
 
 
 def test_loaded_model_checks_new_data(result, hepatitis, tmp_path) -> None:

@@ -257,6 +257,10 @@ def test_registry_tables_are_consistent():
     [
         ("f1_score", r"Unknown metric 'f1_score'\. Did you mean 'f1'\?"),
         ("averge_precision", r"Did you mean 'average_precision'"),
+        ("recall@precision=0.8", r"Did you mean 'recall@precision>=0\.8'\?"),
+        ("recall_at_precision>0.75", r"Did you mean 'recall@precision>=0\.75'\?"),
+        ("fbeta=0.5", r"Did you mean 'fbeta:0\.5'\?"),
+        ("cost_fn=5,fp=2", r"Did you mean 'cost:fn=5,fp=2'\?"),
         ("nonsense", r"Known metrics: .*parametrised forms: fbeta:<beta>"),
         ("fbeta:0", r"beta must be a positive number, got 0"),
         ("f-2", r"beta must be a positive number, got -2"),

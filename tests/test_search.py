@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
+import optuna
 import pytest
 
 import autoimb
@@ -138,6 +140,29 @@ def test_multiclass_search_scales_classes(glass) -> None:
     assert list(result.classes_) == sorted(y.unique())
     assert set(result.best_pipeline.predict(X)) <= set(y.unique())
     assert result.model_card()["positive_class"] is None  # macro metrics weigh every class
+    assert result.model_card()["decision"]["pos_label"] is None
+
+
+def test_multiclass_predict_is_the_argmax_of_the_scaled_probabilities(glass) -> None:
+    """As documented: not argmax(predict_proba), but the class scaling tuned for the metric."""
+    X, y = glass
+    result = autoimb.search(X, y, metric="f1", n_trials=3, space="fast", cv=3, random_state=0)
+    pipeline, scale = result.best_pipeline, np.asarray(result.best_config["class_scale"])
+    scaled = pipeline.classes_[np.argmax(pipeline.predict_proba(X) * scale, axis=1)]
+    np.testing.assert_array_equal(pipeline.predict(X), scaled)
+    clf = autoimb.AutoImbClassifier("f1", n_trials=3, space="fast", cv=3, random_state=0)
+    np.testing.assert_array_equal(clf.fit(X, y).predict(X), scaled)
+
+
+def test_a_database_storage_warns_of_nothing_experimental(small_binary, tmp_path) -> None:
+    """Optuna calls the heartbeats autoimb opens a database with experimental; the user asked
+    for a storage, not for them."""
+    X, y = small_binary
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        autoimb.search(X, y, metric="f1", n_trials=1, space="fast", storage=storage)
+    assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
 
 
 def test_categorical_and_missing_values(hepatitis) -> None:

@@ -25,10 +25,12 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     """Bring new data to the training schema, refusing missing or retyped columns; columns
     it does not know are named in a warning (an array, whose columns have no names, must have
     as many as in training)."""
+    inputs = input_columns(schema)
+    if isinstance(X, pd.Series):
+        _check_series(X, inputs)
     frame = as_frame(X)
     if frame.shape[0] == 0:
         raise SchemaError("X has no rows; pass at least one row to predict.")
-    inputs = input_columns(schema)
     known = set(inputs)
     named = isinstance(X, pd.DataFrame | pd.Series)
     if not named and frame.shape[1] != len(known):
@@ -37,16 +39,18 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             "pass the same columns, in the same order."
         )
     if _by_position(frame, named, schema):
-        names = (  # scikit-learn's words for the two cases
-            "X has feature names, but the model was trained without feature names"
-            if named
-            else "X does not have valid feature names, but the model was trained with them"
-        )
-        warnings.warn(
-            f"{names}; its columns are taken in the training order.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
+        with_names = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
+        if with_names != _trained_with_names(schema):  # scikit-learn's words for the two cases
+            names = (
+                "X has feature names, but the model was trained without feature names"
+                if with_names
+                else "X does not have valid feature names, but the model was trained with them"
+            )
+            warnings.warn(
+                f"{names}; its columns are taken in the training order.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         frame.columns = inputs
     needed = schema["categorical"] + schema["numeric"]
     dates = schema.get("dates", {})
@@ -72,7 +76,8 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     coded = set(schema.get("numeric_coded", []))
     for column in schema["categorical"]:
         series = frame[column]
-        if column not in coded and pd.api.types.is_numeric_dtype(series) and series.notna().any():
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        if column not in coded and numeric and series.notna().any():
             raise SchemaError(
                 f"column {column!r} was categorical (text) in training but is numeric now; pass "
                 "it with the same values and type as in training."
@@ -83,7 +88,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     if infinite is not None:
         raise SchemaError(infinite_values(infinite))
     for column in [c for c in schema["numeric"] if c not in typed]:
-        series = without_markers(frame[column])
+        series = without_markers(_booleans_as_numbers(frame[column]))
         values = as_numbers(series)
         bad = values.isna() & series.notna()
         if bad.any():
@@ -97,6 +102,33 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             raise SchemaError(infinite_values(column))
         frame[column] = values.astype(float)
     return frame
+
+
+def _check_series(X: pd.Series, inputs: list[str]) -> None:
+    """A Series is taken as the one training column it is named after; any other, a row
+    (``df.iloc[0]``) most often, is refused as scikit-learn refuses 1-D input, with the fix."""
+    if str(X.name) in inputs and not {str(label) for label in X.index} & set(inputs):
+        return
+    raise SchemaError(
+        "Expected a 2-D X (a DataFrame or a 2-D array), got a pandas Series. Pass one row as a "
+        "one-row DataFrame, df.iloc[[0]] rather than df.iloc[0], or X.to_frame().T; one column "
+        "as X.to_frame()."
+    )
+
+
+_BOOLEAN_WORDS = {"true": 1.0, "false": 0.0}
+
+
+def _booleans_as_numbers(series: pd.Series) -> pd.Series:
+    """The words a CSV file or ``astype(str)`` writes a boolean column with, "True" and
+    "False" (any case), read as the 1 and 0 a boolean column is trained as."""
+    if not pd.api.types.is_object_dtype(series) and not pd.api.types.is_string_dtype(series):
+        return series
+
+    def number(value: Any) -> Any:
+        return _BOOLEAN_WORDS.get(value.strip().lower(), value) if isinstance(value, str) else value
+
+    return series.astype(object).map(number)
 
 
 def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
@@ -159,5 +191,14 @@ def _by_position(frame: pd.DataFrame, named: bool, schema: dict[str, Any]) -> bo
         return False
     if not named:
         return True
-    unnamed = inputs == [f"x{i}" for i in range(len(inputs))]
-    return unnamed and not set(frame.columns) & set(inputs)
+    return not _trained_with_names(schema) and not set(frame.columns) & set(inputs)
+
+
+def _trained_with_names(schema: dict[str, Any]) -> bool:
+    """Whether training's columns had names in scikit-learn's sense (strings, all of them): a
+    frame with integer column names had none, as an array had none. A model saved before
+    this was recorded tells by its columns: an array's were named x0, x1, …"""
+    if "feature_names" in schema:
+        return bool(schema["feature_names"])
+    inputs = schema.get("inputs") or []
+    return inputs != [f"x{i}" for i in range(len(inputs))]

@@ -39,6 +39,7 @@ class Dataset:
     dates: dict[str, list[str]] = field(default_factory=dict)  # a date column: its parts
     inputs: list[str] = field(default_factory=list)  # the user's columns, as given
     zoned_dates: list[str] = field(default_factory=list)  # date columns that named a zone
+    feature_names: bool = True  # the user's columns had names, strings all (scikit-learn's)
 
     @property
     def n_classes(self) -> int:
@@ -71,6 +72,7 @@ class Dataset:
             "dates": {column: list(parts) for column, parts in self.dates.items()},
             "inputs": list(self.inputs),
             "zoned_dates": list(self.zoned_dates),
+            "feature_names": self.feature_names,
         }
 
     def fingerprint(self) -> dict[str, Any]:
@@ -187,10 +189,13 @@ def _refuse_containers(frame: pd.DataFrame) -> None:
             held = series.map(lambda v: isinstance(v, list | dict | set | tuple | np.ndarray))
             if held.any():
                 kind = type(series[held].iloc[0]).__name__
+                # "argument must be … string … number": the words scikit-learn's estimator
+                # checks look for, as numpy's float() says them.
                 raise DataTypeError(
-                    f"column {column!r} holds {kind} values, and each value's argument must be "
-                    "a string or a number (or a boolean): one per row. Expand it into columns "
-                    "or drop it."
+                    f"column {column!r} holds {kind} values, which no model can read: each cell "
+                    "is passed to the model as one argument, and that argument must be a single "
+                    "string or number (or a boolean). Expand the column into one column per "
+                    "item, or drop it."
                 )
 
 
@@ -316,6 +321,7 @@ def validate(
         {c: p for c, p in dates.items() if c not in dropped},
         inputs,
         [c for c in zoned if c not in dropped],
+        isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns),
     )
 
 

@@ -381,7 +381,7 @@ def _model_card(
         "score_interval": [float(interval[0]), float(interval[1])],
         "score_interval_level": config.INTERVAL_LEVEL,
         "config": winner,
-        "decision": decision.to_dict(),
+        "decision": decision.labelled(data.classes),
         "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
         "positive_class": str(data.classes[data.pos_label]) if len(data.classes) == 2 else None,
         # The folds, so a report on this model alone cross-validates it again the same way.

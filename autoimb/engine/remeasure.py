@@ -26,6 +26,7 @@ from typing import Any
 from optuna.trial import TrialState
 
 from autoimb import config
+from autoimb._checks import SEED_END
 from autoimb.engine.budget import cross_validation_seconds, fresh_split_plan, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, FittedFold, evaluate
 from autoimb.engine.outcome import SearchOutcome
@@ -126,7 +127,7 @@ def remeasure(
             f"best_score is the winner's cross-validated "
             f"{name}, chosen among {finished} finished trial(s).",
         )
-    cv = outcome.cv.resplit(outcome.random_state + 1)
+    cv = outcome.cv.resplit((outcome.random_state + 1) % SEED_END)
     if cv is None:
         why = f"{outcome.cv.folds.describe()} cannot be drawn anew"
         return not_measured(CHOSEN_ON, skipped.format(why=why))
@@ -185,7 +186,7 @@ def _measured_apart(
     dev sets +0.063 against held-out rows, where an unraced winner's fresh score was +0.046)."""
     name, search_score = settings.metric.name, float(trials[winner].value)
     raced = f"a fresh split decided among {len(measured)} close trials"
-    third = outcome.cv.resplit(outcome.random_state + 2)
+    third = outcome.cv.resplit((outcome.random_state + 2) % SEED_END)
     late = settings.deadline is not None and time.monotonic() + needs > settings.deadline
     if third is not None and not late:
         try:

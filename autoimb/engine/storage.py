@@ -49,13 +49,15 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
         return storage
     text = str(storage)
     if "://" in text:
-        return RDBStorage(
-            text,
-            heartbeat_interval=heartbeat,
-            grace_period=3 * heartbeat,
-            heartbeat_stale_trial_callback=_retry_once(),
-            engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
-        )
+        with warnings.catch_warnings():  # heartbeats are experimental in Optuna, and relied on
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                text,
+                heartbeat_interval=heartbeat,
+                grace_period=3 * heartbeat,
+                heartbeat_stale_trial_callback=_retry_once(),
+                engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
+            )
     folder = Path(text).parent
     if not folder.is_dir():
         raise AutoImbError(

@@ -13,7 +13,7 @@ from typing import Any
 
 import optuna
 
-from autoimb._checks import check_budget
+from autoimb._checks import check_budget, check_n_jobs
 from autoimb.data.dataset import validate
 from autoimb.engine.finish import finish
 from autoimb.engine.run import run
@@ -61,6 +61,7 @@ def join(
     ``groups`` are the same labels the study's creator split by, when it split by group.
     """
     check_budget(time_budget, n_trials)
+    n_jobs = check_n_jobs("n_jobs", n_jobs)
     attrs = study_attrs(storage, study_name)
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(

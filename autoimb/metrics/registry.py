@@ -253,9 +253,31 @@ def _parse_cost(body: str, original: str) -> Metric:
     return make_cost(costs["fn"], costs["fp"])
 
 
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
+_PLACEHOLDER = re.compile(r"<\w+>")
+
+
+def _filled_forms(name: str) -> list[str]:
+    """Each parametrised form written with the numbers ``name`` holds, where it holds as many
+    as the form takes ('recall@precision=0.8' gives 'recall@precision>=0.8'), else its
+    example: a suggestion keeps the user's own numbers."""
+    numbers = _NUMBER.findall(name)
+    filled = []
+    for form, example in METRIC_FORMS.items():
+        slots = _PLACEHOLDER.findall(form)
+        if numbers and len(numbers) == len(slots):
+            text = form
+            for number in numbers:
+                text = _PLACEHOLDER.sub(number, text, count=1)
+            filled.append(text)
+        else:
+            filled.append(example)
+    return filled
+
+
 def _unknown(name: str, original: str) -> AutoImbError:
     known = [*METRICS, *ALIASES]
-    candidates = [*known, *METRIC_FORMS.values(), "fbeta:2"]
+    candidates = [*known, *_filled_forms(name), "fbeta:2"]
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.4)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return AutoImbError(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.formulas import check_pos_label
 
@@ -97,6 +98,27 @@ class Decision:
             ),
             "pos_label": int(self.pos_label),
         }
+
+    def labelled(self, classes: Sequence[Any]) -> dict[str, Any]:
+        """:meth:`to_dict` as a person reads it (a model card, a report): the positive class
+        by its label for two classes, and None for more, where no class is the positive one."""
+        positive = classes[self.pos_label] if len(classes) == 2 else None
+        return {**self.to_dict(), "pos_label": plain(positive)}
+
+    @classmethod
+    def from_labelled(
+        cls, data: Mapping[str, Any], classes: Sequence[Any], positive: Any = None
+    ) -> Decision:
+        """Inverse of :meth:`labelled`, with the card's ``positive`` class (its text). A card
+        written before labels were kept holds the class code, which is read as one."""
+        fields = dict(data)
+        code = fields.pop("pos_label", None)
+        names = [str(c) for c in classes]
+        if positive is not None and str(positive) in names:
+            fields["pos_label"] = names.index(str(positive))
+        elif isinstance(code, int) and not isinstance(code, bool):
+            fields["pos_label"] = code
+        return cls.from_dict(fields)  # multi-class: no positive class, the default code
 
     def describe(self, classes: Sequence[Any], probability_threshold: float | None = None) -> str:
         """The rule in words, its threshold on the scale of the probabilities the user gets

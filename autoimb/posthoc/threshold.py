@@ -142,7 +142,13 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.decision.apply(scores)], calibrated
 
     def predict(self, X: Any) -> NDArray[Any]:
-        """Labels from the tuned rule, in the user's original label values."""
+        """Labels from the tuned rule, in the user's original label values.
+
+        Not ``argmax(predict_proba)``, by design: for two classes the positive class is
+        predicted where its probability reaches :attr:`probability_threshold`; for more,
+        the class of ``argmax(predict_proba * class_scale)``, per-class factors tuned for the
+        metric on out-of-fold predictions (all 1 gives plain argmax).
+        """
         return self.classes_[self.decision.apply(self._checked_scores(X))]
 
     def _checked_scores(self, X: Any) -> FloatArray:

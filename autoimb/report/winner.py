@@ -88,7 +88,9 @@ class Winner:
             get_metric(card["metric"]),
             card.get("cv_score"),
             strategy_stages(card.get("config", {})),
-            Decision.from_dict(card.get("decision") or {}),
+            Decision.from_labelled(
+                card.get("decision") or {}, card.get("classes", []), card.get("positive_class")
+            ),
             [str(c) for c in card.get("classes", [])],
             summary=card.get("data"),
             search_score=card.get("search_score"),
