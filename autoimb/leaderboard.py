@@ -1,4 +1,8 @@
-"""The leaderboard: one row per trial of a study, best first."""
+"""The leaderboard: one row per trial of a study, best first.
+
+A trial that Ctrl-C or a stopped worker cut is failed in Optuna's terms, with no error of its
+own, and queued again; here it reads ``INTERRUPTED``, and it is not counted as finished.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,38 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from autoimb.stages.base import STAGES
 
 STAGE_COLUMNS = STAGES
+INTERRUPTED = "interrupted"  # trial attribute: Ctrl-C cut the trial while it ran
+
+
+def _queued_again(study: optuna.Study) -> dict[int, int]:
+    """Each trial queued again after its worker stopped: its number -> its retry's number."""
+    return {
+        int(t.system_attrs["retry_history"][-1]): t.number
+        for t in study.get_trials(deepcopy=False)
+        if t.system_attrs.get("retry_history")
+    }
+
+
+def _interrupted(trial: FrozenTrial, queued_again: dict[int, int]) -> bool:
+    """Failed with no error of its own (a failing strategy records one), and cut by Ctrl-C or
+    queued again because its worker stopped: it never ran to an end."""
+    return (
+        trial.state == TrialState.FAIL
+        and "error" not in trial.user_attrs
+        and (bool(trial.user_attrs.get(INTERRUPTED)) or trial.number in queued_again)
+    )
+
+
+def _why_interrupted(trial: FrozenTrial, queued_again: dict[int, int]) -> str:
+    cause = "Ctrl-C" if trial.user_attrs.get(INTERRUPTED) else "Ctrl-C, or its worker stopped"
+    retry = queued_again.get(trial.number)
+    again = f"; queued again as trial {retry}" if retry is not None else ""
+    return f"interrupted before it finished ({cause}){again}"
 
 
 def leaderboard(study: optuna.Study) -> pd.DataFrame:
@@ -19,14 +50,16 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     time, the error of a failed trial and why a pruned one was stopped. Queued trials that
     never started (the warm start's rest, when the budget ended first) are not listed."""
     rows = []
+    queued_again = _queued_again(study)
     for trial in study.trials:
         if trial.state == TrialState.WAITING:
             continue
         config = trial.user_attrs.get("config", {})
         decision = trial.user_attrs.get("decision") or {}
+        interrupted = _interrupted(trial, queued_again)
         row: dict[str, Any] = {
             "trial": trial.number,
-            "state": trial.state.name,
+            "state": "INTERRUPTED" if interrupted else trial.state.name,
             "score": trial.value if trial.state == TrialState.COMPLETE else np.nan,
         }
         for stage in STAGE_COLUMNS:
@@ -40,7 +73,11 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         row["fold_scores"] = trial.user_attrs.get("fold_scores")
         row["seconds"] = trial.user_attrs.get("seconds")
         row["error"] = trial.user_attrs.get("error")
-        row["stopped"] = trial.user_attrs.get("stopped")
+        row["stopped"] = (
+            _why_interrupted(trial, queued_again)
+            if interrupted
+            else trial.user_attrs.get("stopped")
+        )
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -60,14 +97,18 @@ def flat_leaderboard(study: optuna.Study) -> pd.DataFrame:
     if board.empty:
         return board
     params = pd.json_normalize(board.pop("params").tolist(), sep=".").set_index(board.index)
-    folds = pd.DataFrame(
-        [list(f) if isinstance(f, list | tuple) else [] for f in board.pop("fold_scores")],
-        index=board.index,
-    )
+    scores = [list(f) if isinstance(f, list | tuple) else [] for f in board.pop("fold_scores")]
+    width = max(map(len, scores), default=0)  # a pruned trial scored fewer folds: blanks after
+    folds = pd.DataFrame([row + [np.nan] * (width - len(row)) for row in scores], index=board.index)
     folds.columns = [f"fold_{k}" for k in folds.columns]
     return pd.concat([board, params.sort_index(axis=1), folds], axis=1)
 
 
 def finished_trials(study: optuna.Study) -> int:
-    """Trials that ran to an end; queued ones that never started are not trials yet."""
-    return sum(t.state.is_finished() for t in study.trials)
+    """Trials that ran to an end; queued ones that never started are not trials yet, and
+    interrupted ones are queued again."""
+    queued_again = _queued_again(study)
+    return sum(
+        t.state.is_finished() and not _interrupted(t, queued_again)
+        for t in study.get_trials(deepcopy=False)
+    )

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +77,30 @@ def too_much_for_half_a_second() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import make_classification
 
     return make_classification(5_000, 50, weights=[0.95], random_state=0)
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a process of its own."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "autoimb.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """The real command line, running, to be interrupted as Ctrl-C in a terminal would."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "autoimb.cli", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        # As from a terminal: a test run started in the background inherits Ctrl-C ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )

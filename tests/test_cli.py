@@ -16,6 +16,8 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from conftest import run_cli as run
+from conftest import start_cli
 from optuna.trial import TrialState
 
 import autoimb
@@ -28,19 +30,6 @@ from autoimb.strategy import strategy_label
 
 FAST = ["--space", "fast", "--cv", "3", "--seed", "0"]
 SECTIONS = {"winner", "curves", "features", "leaderboard", "history", "choices", "next", "data"}
-
-
-def run(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """The real command line, in a process of its own."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "autoimb.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
 
 
 def study_of(path: Path) -> optuna.Study:
@@ -137,16 +126,7 @@ def test_an_existing_model_is_kept_without_force(searched, work):
 def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_path):
     (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
     command = [*SEARCH, "--n-trials", "500", "--time-budget", "300", *FAST]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autoimb.cli", *command],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        # As from a terminal: a test run started in the background inherits Ctrl-C ignored.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    process = start_cli(*command, cwd=tmp_path)
     assert process.stderr is not None
     deadline = time.monotonic() + 120
     for line in process.stderr:  # one line per trial, since stderr is not a terminal
@@ -178,7 +158,11 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
     ("args", "files", "message"),
     [
         (["data.csv", "--target", "nope"], {"data.csv": "a,b,y\n1,2,0\n"}, "--target 'nope' is"),
-        (["junk.csv", "--target", "y"], {"junk.csv": bytes(range(256)) * 8}, "cannot read junk"),
+        (
+            ["junk.csv", "--target", "y"],
+            {"junk.csv": bytes(range(256)) * 8},
+            "junk.csv is not UTF-8",
+        ),
         (
             ["data.csv", "--target", "y", "--metric", "f1x"],
             {"data.csv": "y\n0\n"},

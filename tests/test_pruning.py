@@ -10,6 +10,7 @@ from optuna.trial import TrialState, create_trial
 import autoimb
 from autoimb import config
 from autoimb.engine.pruning import FoldPruner, pruner_for
+from autoimb.leaderboard import flat_leaderboard
 
 FIRST_FOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.2, 0.1]
 
@@ -79,9 +80,32 @@ def test_a_search_prunes_after_the_first_fold(small_binary, monkeypatch) -> None
         X, y, metric="f1", n_trials=14, cv=3, space="fast", random_state=0, warm_start=None
     )
     pruned = [t for t in result.study.trials if t.state == TrialState.PRUNED]
-    reasons = {t.user_attrs["stopped"] for t in pruned}
-    assert "pruned after fold 1" in reasons
-    first = [t for t in pruned if t.user_attrs["stopped"] == "pruned after fold 1"]
+    first = [t for t in pruned if t.user_attrs["stopped"].startswith("pruned after fold 1 of 3")]
+    assert first
     assert all(list(t.intermediate_values) == [0] for t in first)
     # A pruned trial is never the winner, and the search still serves one.
     assert result.model_card()["trial"] not in {t.number for t in pruned}
+
+
+def test_a_pruned_trial_keeps_its_fold_scores_and_none_is_pruned_after_its_last_fold(
+    small_binary,
+) -> None:
+    """Stopping a trial once every fold is scored saves nothing; the folds a pruned trial did
+    score are its leaderboard's fold columns."""
+    X, y = small_binary
+    two = autoimb.search(
+        X, y, metric="f1", n_trials=16, cv=2, space="fast", random_state=0, warm_start=None
+    )
+    assert not [t for t in two.study.trials if t.state == TrialState.PRUNED]
+    three = autoimb.search(
+        X, y, metric="f1", n_trials=16, cv=3, space="fast", random_state=0, warm_start=None
+    )
+    board = flat_leaderboard(three.study)
+    pruned = board[board["state"] == "PRUNED"]
+    assert len(pruned) > 0
+    assert (
+        pruned["stopped"]
+        .eq("pruned after fold 2 of 3 (fold scores at each fold's best threshold)")
+        .all()
+    )
+    assert pruned[["fold_0", "fold_1"]].notna().all().all() and pruned["fold_2"].isna().all()

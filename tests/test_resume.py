@@ -91,3 +91,28 @@ def test_a_resumed_study_draws_new_points_not_the_first_runs_again(tmp_path, sma
     before, after = sampled(study.trials[:first]), sampled(study.trials[first:])
     assert before and after
     assert not [p for p in after if p in before]
+
+
+def test_a_study_resumed_with_another_space_is_refused_before_any_trial(tmp_path, small_binary):
+    """Optuna would fail every new trial whose choices changed; the refusal says what differs
+    and how to go on."""
+    import pytest
+
+    import autoimb
+    from autoimb.engine.space import parse_space
+    from autoimb.exceptions import AutoImbError
+
+    X, y = small_binary
+    kwargs = dict(metric="f1", storage=str(tmp_path / "s.log"), cv=3, random_state=0)
+    kwargs |= dict(ensemble=False, importance=False)
+    autoimb.search(X, y, n_trials=1, space="fast", **kwargs)
+    narrower = parse_space("model: {logistic_regression: {}}")
+    with pytest.raises(AutoImbError, match=r"search space 'fast'.*offers nothing.*same space="):
+        autoimb.search(X, y, n_trials=1, space=narrower, **kwargs)
+
+    def ran(study: optuna.Study) -> int:
+        return len([t for t in study.trials if t.state != TrialState.WAITING])
+
+    storage = make_storage(kwargs["storage"])
+    assert ran(optuna.load_study(study_name="autoimb", storage=storage)) == 1
+    assert ran(autoimb.search(X, y, n_trials=1, space="fast", **kwargs).study) == 2

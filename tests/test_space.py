@@ -8,7 +8,13 @@ import pytest
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb.data.dataset import validate
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.space import builtin_spaces, load_space, parse_space
+from autoimb.engine.space import (
+    builtin_spaces,
+    load_space,
+    parse_space,
+    shipped_space_file,
+    space_difference,
+)
 from autoimb.engine.study import first_trials
 from autoimb.exceptions import SearchSpaceError
 from autoimb.metrics.registry import get_metric
@@ -172,3 +178,16 @@ def test_without_torch_a_space_never_draws_a_choice_that_needs_it(
     assert not set(values) & set(offered)
     monkeypatch.setattr(space_module, "TORCH_AVAILABLE", True)
     assert set(values) <= set(parse_space(text).stages[stage][name][param].distribution.choices)
+
+
+def test_a_space_differs_only_in_what_its_trials_draw() -> None:
+    fast = shipped_space_file("fast").read_text(encoding="utf-8")
+    renamed = parse_space("# a copy\n" + fast.replace("name: fast", "name: mine"))
+    assert space_difference(load_space("fast"), renamed) is None
+    narrower = parse_space(
+        fast.replace("C: {type: float, low: 0.001", "C: {type: float, low: 0.01")
+    )
+    assert space_difference(load_space("fast"), narrower) == (
+        "model 'logistic_regression' draws ['C'] otherwise"
+    )
+    assert "stage 'features' offers" in space_difference(load_space("fast"), load_space("default"))

@@ -6,8 +6,12 @@ output a command is asked for (predictions, listings).
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import logging
+import re
+import shlex
 import sys
 import warnings
 from collections.abc import Iterator
@@ -22,8 +26,40 @@ def say(text: str) -> None:
     print(f"autoimb: {line}", file=sys.stderr, flush=True)  # spaces inside labels are kept
 
 
+# The library's messages name its Python arguments, with the command line's option beside them
+# where the two differ; a command line user is shown the options alone.
+_PYTHON_WITH_OPTION = re.compile(
+    r"\([a-z_]+=[^()]*?, (?:or )?(--[a-z-]+[^()]*?)(?: on the command line)?\)"
+)
+_PYTHON_THEN_OPTION = re.compile(r"\b[a-z_]+=\S+ \((?:CLI: )?(--[a-z-]+)\)")
+_IN_PYTHON = re.compile(r" \((?:[^()]*\bin Python\b[^()]*)\)")
+_POS_LABEL_VALUE = re.compile(r"""\bpos_label=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s,;()]+)""")
+
+
+def as_options(text: str, weight_column: str | None = None) -> str:
+    """A library message as the command line's user types: ``pos_label='no'`` reads
+    ``--pos-label no``, ``sample_weight`` the ``--weight`` column."""
+    text = _PYTHON_WITH_OPTION.sub(r"(\1)", text)
+    text = _PYTHON_THEN_OPTION.sub(r"\1", text)
+    text = _IN_PYTHON.sub("", text)
+    text = _POS_LABEL_VALUE.sub(lambda m: f"--pos-label {shlex.quote(_typed(m[1]))}", text)
+    text = re.sub(r"\bcv=(\d+)", r"--cv \1", text)
+    text = re.sub(r"\bsame cv \(and groups\)", "same --cv (and --group)", text)
+    text = re.sub(r"\bpos_label\b", "--pos-label", text)
+    weights = "--weight" if weight_column is None else f"the --weight column {weight_column!r}"
+    return re.sub(r"\bsample_weight\b", weights, text)
+
+
+def _typed(value: str) -> str:
+    """``'no'`` as ``no``: the label as it is typed, not as Python writes it."""
+    try:
+        return str(ast.literal_eval(value))
+    except (ValueError, SyntaxError):
+        return value
+
+
 @contextlib.contextmanager
-def console(*, verbose: bool) -> Iterator[None]:
+def console(*, verbose: bool, weight_column: str | None = None) -> Iterator[None]:
     """autoimb's warnings and log records as ``autoimb:`` lines; other libraries' only if verbose.
 
     The progress display reports failed and pruned trials, so Optuna's per-trial logs would
@@ -40,7 +76,7 @@ def console(*, verbose: bool) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.simplefilter("default" if verbose else "ignore")
             warnings.filterwarnings("default", category=UserWarning, module="autoimb")
-            warnings.showwarning = _show_warning
+            warnings.showwarning = functools.partial(_show_warning, weight_column=weight_column)
             yield
     finally:
         logger.removeHandler(handler)
@@ -48,6 +84,8 @@ def console(*, verbose: bool) -> Iterator[None]:
         logger.propagate = saved[1]
 
 
-def _show_warning(message: Any, category: type, *_: Any, **__: Any) -> None:
+def _show_warning(
+    message: Any, category: type, *_: Any, weight_column: str | None = None, **__: Any
+) -> None:
     kind = "" if category is UserWarning else f" ({category.__name__})"
-    say(f"warning{kind}: {message}")
+    say(f"warning{kind}: {as_options(str(message), weight_column)}")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from autoimb import __version__, config
-from autoimb.cli.console import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, console, say
+from autoimb.cli.console import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, as_options, console, say
 from autoimb.data.files import file_stem, read_table
 from autoimb.exceptions import AutoImbError
 
@@ -52,6 +52,20 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _jobs(text: str) -> int:
+    """joblib's reading, as ``n_jobs=`` takes it: -1 every core, -2 all but one; never 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number, or a negative one counting from the cores "
+            f"(-1: all of them), got {text!r}"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Long by design: every command and option declared in one place, read top to bottom."""
     parser = _Parser(
@@ -86,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--out",
         metavar="MODEL",
-        help="model file (default: DATA's name + .skops; .joblib for joblib)",
+        help="model file, its folder created if need be (default: DATA's name + .skops, or "
+        "DATA-STUDY.skops for a study not named autoimb; .joblib for joblib)",
     )
     search.add_argument("--report", metavar="HTML", help="also write the HTML report here")
     search.add_argument(
@@ -98,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--new-study",
         action="store_true",
-        help="start a new study beside an existing one of the same name (NAME-2, NAME-3, ...)",
+        help="start a new study beside an existing one of the same name (NAME-2, NAME-3, ...); "
+        "its model goes to DATA-NAME-2.skops unless --out says otherwise",
     )
     search.set_defaults(handler=_search)
 
@@ -112,12 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", metavar="DATA", help="CSV (plain or compressed) or Parquet")
     predict.add_argument("--id", metavar="COL", help="copy this column of DATA to the output")
     predict.add_argument("--out", metavar="FILE", help="CSV or .parquet (default: stdout)")
-    predict.add_argument(
-        "--na-values",
-        nargs="+",
-        metavar="TEXT",
-        help="extra missing markers (default: those the search was given)",
-    )
+    _na_values_arg(predict, "extra missing markers (default: those the search was given)")
     predict.add_argument(
         "--force", action="store_true", help="replace an --out file that autoimb did not write"
     )
@@ -138,7 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a model file; its study is found next to it (MODEL.optuna.log)",
     )
     report.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
-    report.add_argument("--study-name", metavar="NAME", default=config.DEFAULT_STUDY_NAME)
+    report.add_argument(
+        "--study-name",
+        metavar="NAME",
+        help=f"the study (default: MODEL's, else {config.DEFAULT_STUDY_NAME})",
+    )
     report.add_argument(
         "--data",
         metavar="DATA",
@@ -150,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--group", metavar="COL", help="DATA's group column, where the search split by group"
     )
     report.add_argument("--id", metavar="COL", help="DATA's identifier column, not a feature")
-    report.add_argument("--na-values", nargs="+", metavar="TEXT", help="extra missing markers")
+    _na_values_arg(report, "extra missing markers")
     report.add_argument(
         "--out", metavar="HTML", help="default: MODEL's or the study's name + .html"
     )
@@ -161,7 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         "parameter and fold",
     )
     report.add_argument(
-        "--force", action="store_true", help="replace an --out file that autoimb did not write"
+        "--force",
+        action="store_true",
+        help="replace an --out file that autoimb did not write, or report on --data other "
+        "than the search's",
     )
     _trust_arg(report)
     report.set_defaults(handler=_report)
@@ -217,12 +235,25 @@ def _data_args(parser: argparse.ArgumentParser, *, data_required: bool) -> None:
         help="a group column (patient, customer, device …): no group is ever on both sides of "
         "a fold; left out of features",
     )
+    _na_values_arg(parser, "extra strings that mean missing, e.g. '?' or '?,n/a'")
+
+
+def _na_values_arg(parser: argparse.ArgumentParser, summary: str) -> None:
+    """One value, its markers separated by commas: a list of values would take DATA as one."""
     parser.add_argument(
         "--na-values",
-        nargs="+",
-        metavar="TEXT",
-        help="extra strings that mean missing, e.g. '?' (after DATA)",
+        type=_comma_separated,
+        action="extend",
+        metavar="TEXT[,TEXT...]",
+        help=f"{summary} (comma-separated; may be repeated)",
     )
+
+
+def _comma_separated(text: str) -> list[str]:
+    markers = [part.strip() for part in text.split(",") if part.strip()]
+    if not markers:
+        raise argparse.ArgumentTypeError(f"expected missing markers such as '?,NA', got {text!r}")
+    return markers
 
 
 def _search_args(parser: argparse.ArgumentParser) -> None:
@@ -247,9 +278,9 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--space",
-        default=config.DEFAULT_SPACE,
         metavar="NAME|FILE",
-        help=f"search space (see 'autoimb spaces'; default: {config.DEFAULT_SPACE})",
+        help=f"search space (see 'autoimb spaces'; default: the study's when resuming, else "
+        f"{config.DEFAULT_SPACE})",
     )
     parser.add_argument(
         "--cv",
@@ -267,22 +298,23 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pos-label",
         metavar="LABEL",
-        help="the class the binary metrics measure (default: the smaller class; on a tie the "
-        "last in sorted order)",
+        help="the class the binary metrics measure (default: the study's when resuming, else "
+        "the smaller class; on a tie the last in sorted order)",
     )
     parser.add_argument(
         "--n-jobs",
-        type=_positive(int),
+        type=_jobs,
         default=1,
         metavar="J",
-        help="trials run in parallel (1); from 20k rows the models share the cores",
+        help="trials run in parallel (1; -1: one per core); from 20k rows the models share "
+        "the cores",
     )
     parser.add_argument("--seed", type=int, metavar="S", help="random seed of a new study")
     parser.add_argument(
         "--storage",
         metavar="URL",
-        help="Optuna storage: a database URL or a journal file path "
-        "(search default: MODEL's name + .optuna.log)",
+        help="Optuna storage: a database URL or a journal file path (search default: --out's "
+        "name, else DATA's, + .optuna.log: one journal for every study on DATA)",
     )
     parser.add_argument("--study-name", metavar="NAME", default=config.DEFAULT_STUDY_NAME)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
@@ -312,8 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     args.argv, args.started = argv, started
+    weight_column = getattr(args, "weight", None)
     try:
-        with console(verbose=getattr(args, "verbose", False)):
+        with console(verbose=getattr(args, "verbose", False), weight_column=weight_column):
             return int(args.handler(args))
     except KeyboardInterrupt:
         say("interrupted")
@@ -322,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except (AutoImbError, OSError) as exc:
-        say(f"error: {exc}")
+        say(f"error: {as_options(str(exc), weight_column)}")
         return EXIT_INPUT
 
 

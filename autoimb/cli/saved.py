@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from autoimb.cli.console import EXIT_OK, say
+from autoimb.cli.data_check import check_training_data
 from autoimb.cli.outputs import (
     check_output,
     is_leaderboard,
@@ -35,8 +36,13 @@ def predict_command(args: argparse.Namespace) -> int:
     if out is not None:
         check_output(out, [args.data, args.model], args.force, is_predictions)
     features, schema = frame, model.model_card_.get("schema")
-    if args.id is not None and schema and args.id not in input_columns(schema):
-        features = frame.drop(columns=[args.id])  # copied to the output, not a feature
+    if schema:
+        # The id, and the training's own target, id, weight and group columns, are expected
+        # in a file to predict and were never features: left out unwarned.
+        named = [args.id, *(model.model_card_.get("named_columns") or {}).values()]
+        inputs = set(input_columns(schema))
+        unused = [c for c in dict.fromkeys(named) if c in frame.columns and c not in inputs]
+        features = frame.drop(columns=unused)
     try:
         labels, proba = model.predict_with_proba(features)
     except SchemaError as exc:
@@ -59,6 +65,7 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from autoimb import config
     from autoimb.engine.storage import existing_study, study_names
     from autoimb.export import load, model_card
     from autoimb.report.html import write_study_report
@@ -66,16 +73,13 @@ def report_command(args: argparse.Namespace) -> int:
     card, storage = None, args.storage
     if args.model is not None:
         card = model_card(load(args.model, trust=args.trust))
-        beside = Path(args.model).with_suffix(".optuna.log")
-        if storage is None and beside.is_file():
-            storage = str(beside)
-        elif storage is None:
-            say(
-                f"no study next to the model ({beside.name}): the report leaves out the "
-                "leaderboard and history; pass --storage URL and --study-name NAME for them"
-            )
+        if storage is None:
+            storage = _model_study(Path(args.model), card)
     elif storage is None:
         raise AutoImbError("give a MODEL file, or --storage URL and --study-name NAME.")
+    if args.study_name is None:
+        recorded = (card or {}).get("study") or {}
+        args.study_name = recorded.get("name") or config.DEFAULT_STUDY_NAME
     study = None
     if storage is not None:
         if "://" not in storage and not Path(storage).is_file():
@@ -97,6 +101,7 @@ def report_command(args: argparse.Namespace) -> int:
             weight_col=args.weight,
             group_col=args.group,
         )
+        check_training_data(args, X, y, weights, card, study)
     default = Path(args.model or args.study_name).with_suffix(".html")
     out = Path(args.out) if args.out else default
     check_output(out, [args.model, args.data, storage], args.force, is_report)
@@ -122,3 +127,19 @@ def report_command(args: argparse.Namespace) -> int:
         write_atomic(board, lambda temporary: table.to_csv(temporary, index=False))
         say(f"wrote the leaderboard ({len(table)} trials) to {board}")
     return EXIT_OK
+
+
+def _model_study(model: Path, card: dict) -> str | None:
+    """The journal file of the study a model came from: the one beside it (MODEL.optuna.log),
+    else the one its card names, relative to the model's folder (a new study's model,
+    DATA-NAME.skops, has its study in DATA.optuna.log)."""
+    beside = model.with_suffix(".optuna.log")
+    kept = (card.get("study") or {}).get("storage")
+    for journal in (beside, model.parent / kept if kept else None):
+        if journal is not None and journal.is_file():
+            return str(journal)
+    say(
+        f"no study next to the model ({beside.name}): the report leaves out the "
+        "leaderboard and history; pass --storage URL and --study-name NAME for them"
+    )
+    return None

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
-import shlex
 import sys
 import time
 import warnings
@@ -19,6 +19,14 @@ from typing import TYPE_CHECKING, Any
 from autoimb import config
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.outputs import check_output, is_report
+from autoimb.cli.resume import (
+    default_model_path,
+    recorded_study,
+    resume_command,
+    study_pos_label,
+    study_settings,
+    study_space,
+)
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
@@ -37,28 +45,32 @@ MODEL_ATTR = "model_file"  # study attribute: the model file the CLI last wrote 
 def search_command(args: argparse.Namespace) -> int:
     if args.metric is not None:
         _metric(args.metric)  # an unknown metric fails before any data is read
-    out = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
     # A journal file rather than SQLite: Optuna advises against SQLite when several processes
     # (parallel workers) write to one study, while its journal file appends under a file lock.
-    storage = args.storage or str(out.with_suffix(".optuna.log"))
+    # Every study on DATA shares one journal, whatever model file each study writes.
+    named = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
+    storage = args.storage or str(named.with_suffix(".optuna.log"))
     columns = _read_columns(args)
     _refuse_label_variants(columns.y, args.target, args.force)
     folds = _folds(args, columns.groups, len(columns.y))
-    if args.report:
-        check_output(Path(args.report), [args.data, out, storage], args.force, is_report)
     previous = existing_study(storage, args.study_name)
     if previous is not None and args.new_study:
         args.study_name = _free_name(storage, args.study_name)
         say(f"starting a new study {args.study_name!r} beside the existing one")
         previous = None
+    args.search_space = study_space(args, previous, storage)
+    out = Path(args.out) if args.out else default_model_path(args.data, args.study_name)
+    if args.report:
+        check_output(Path(args.report), [args.data, out, storage], args.force, is_report)
     _check_overwrite(out, args.force, previous)
+    out.parent.mkdir(parents=True, exist_ok=True)  # as --report does for its file
     result = _run_search(args, columns, storage, previous, out, folds)
     if result is None:
         return EXIT_INTERRUPTED
-    _save_model(result, out, args.na_values)
+    _save_model(result, out, args, storage)
     report = result.report_html(args.report) if args.report else None
     if not args.quiet:
-        _print_summary(result, out, report, storage, args.study_name)
+        _print_summary(result, out, report, storage, args)
     return EXIT_OK
 
 
@@ -72,6 +84,8 @@ def worker_command(args: argparse.Namespace) -> int:
         raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
     columns = _read_columns(args)
     previous = existing_study(args.storage, args.study_name)
+    if previous is not None:  # a worker searches the study's space; another is refused
+        args.search_space = study_space(args, previous, args.storage)
     out = Path(args.out) if args.out else None
     if out is not None:
         _check_overwrite(out, args.force, previous)
@@ -79,7 +93,7 @@ def worker_command(args: argparse.Namespace) -> int:
     if result is None:
         return EXIT_INTERRUPTED
     if out is not None:
-        _save_model(result, out, args.na_values)
+        _save_model(result, out, args, args.storage)
     if not args.quiet:
         ran = finished_trials(result.study)
         print(
@@ -106,13 +120,14 @@ def _run_search(
     import optuna
 
     from autoimb.api import search
-    from autoimb.engine.storage import STUDY_ATTR
+    from autoimb.engine.run_text import RESUME_LOGGER
     from autoimb.engine.worker import join
     from autoimb.progress import SearchProgress
 
     X, y, weights, groups = columns.X, columns.y, columns.weights, columns.groups
-    attrs = previous.user_attrs.get(STUDY_ATTR, {}) if previous is not None else {}
+    attrs = study_settings(previous)
     metric = _metric(args.metric or attrs.get("metric") or config.DEFAULT_METRIC)
+    pos_label = study_pos_label(args, previous, y)
     budget = args.time_budget
     if budget is None and args.n_trials is None:
         budget = config.DEFAULT_TIME_BUDGET
@@ -120,10 +135,6 @@ def _run_search(
         spent = time.monotonic() - getattr(args, "started", time.monotonic())
         budget = max(budget - spent, min(budget, 1.0))
     finished, best = _study_state(previous)
-    if finished and not args.quiet and metric.name == attrs.get("metric"):
-        where = f"study {args.study_name!r} in {storage}"
-        held = f"; best {metric.name} {best[0]:.4f} (trial {best[1]})" if best else ""
-        say(f"resuming {where}: {finished} trials already finished{held}; going on from there")
     progress = SearchProgress(
         sys.stderr,
         metric_name=metric.name,
@@ -138,6 +149,11 @@ def _run_search(
     # DEBUG, not INFO: the library keeps Optuna at its default INFO quiet, and passes any
     # level below it through as asked for.
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.verbose else optuna.logging.WARNING)
+    # The search says it resumes a study once the study has been accepted, not before a
+    # refusal; the command line shows that line unless --quiet.
+    resumed = logging.getLogger(RESUME_LOGGER)
+    resumed_level = resumed.level
+    resumed.setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         with progress if not args.quiet else contextlib.nullcontext():
             if args.command == "worker":
@@ -153,7 +169,7 @@ def _run_search(
                     heartbeat=args.heartbeat,
                     sample_weight=weights,
                     callbacks=() if args.quiet else (progress,),
-                    pos_label=args.pos_label,
+                    pos_label=pos_label,
                     groups=groups,
                 )
             return search(
@@ -163,14 +179,14 @@ def _run_search(
                 time_budget=budget,
                 n_trials=args.n_trials,
                 cv=folds,
-                space=args.space,
+                space=args.search_space,
                 storage=storage,
                 study_name=args.study_name,
                 n_jobs=args.n_jobs,
                 random_state=args.seed,
                 sample_weight=weights,
                 callbacks=() if args.quiet else (progress,),
-                pos_label=args.pos_label,
+                pos_label=pos_label,
                 allow_other_data=args.force,
                 verbose=False,  # the command line's own display, above
             )
@@ -179,6 +195,7 @@ def _run_search(
         return None
     finally:
         optuna.logging.set_verbosity(verbosity)
+        resumed.setLevel(resumed_level)
 
 
 def _after_interrupt(
@@ -196,13 +213,13 @@ def _after_interrupt(
             say("no trial had finished, so there is no model to save")
         elif out is not None:
             say(f"saving the best pipeline so far ({_served(result)}); Ctrl-C again to skip")
-            _save_model(result, out, args.na_values)
+            _save_model(result, out, args, storage)
             say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
             if getattr(args, "report", None):
                 result.report_html(args.report)
     except KeyboardInterrupt:
         say("interrupted again: nothing more was saved")
-    say(f"resume with: autoimb {shlex.join(args.argv)}")
+    say(f"resume with: {resume_command(args)}")
 
 
 def _served(result: SearchResult) -> str:
@@ -225,19 +242,19 @@ def _best_so_far(
     """Refit the study's best trial, as a finished search would have."""
     from autoimb.data.dataset import validate
     from autoimb.engine.finish import finish_study
-    from autoimb.engine.space import load_space
-    from autoimb.engine.storage import STUDY_ATTR
+    from autoimb.engine.space import parse_space
 
     study = existing_study(storage, args.study_name)
     if study is None:
         return None
-    attrs = study.user_attrs.get(STUDY_ATTR, {})
+    attrs = study_settings(study)
     with warnings.catch_warnings():  # the search already warned of the same data
         warnings.simplefilter("ignore")
         data = validate(
             columns.X, columns.y, sample_weight=columns.weights, pos_label=attrs.get("positive")
         )
-    return finish_study(study, data, metric, load_space(args.space), columns.groups)
+    space = parse_space(attrs["space_yaml"], source=f"study {args.study_name!r}")
+    return finish_study(study, data, metric, space, columns.groups)
 
 
 def _folds(args: argparse.Namespace, groups: Any, n_rows: int) -> Any:
@@ -313,11 +330,19 @@ def _check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> N
     )
 
 
-def _save_model(result: SearchResult, out: Path, na_values: list[str] | None) -> None:
+def _save_model(result: SearchResult, out: Path, args: argparse.Namespace, storage: str) -> None:
     """Write next to the target and rename, so an interrupted save never leaves half a model.
-    The file's missing-value markers go with it: ``predict`` reads new files the same way."""
-    if na_values:
-        result.best_pipeline.model_card_["na_values"] = list(na_values)
+
+    What the command line knows goes with it: the file's missing-value markers (``predict``
+    reads new files the same way), the columns that were not features (a predict file may
+    hold them unwarned), and the study (``report MODEL`` finds it).
+    """
+    card = result.best_pipeline.model_card_
+    if args.na_values:
+        card["na_values"] = list(args.na_values)
+    named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
+    card["named_columns"] = {option: column for option, column in named.items() if column}
+    card["study"] = recorded_study(out, storage, args.study_name)
     partial = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
     try:
         result.save(partial)
@@ -328,7 +353,7 @@ def _save_model(result: SearchResult, out: Path, na_values: list[str] | None) ->
 
 
 def _print_summary(
-    result: SearchResult, out: Path, report: Path | None, storage: str, study_name: str
+    result: SearchResult, out: Path, report: Path | None, storage: str, args: argparse.Namespace
 ) -> None:
     from autoimb.strategy import strategy_label
 
@@ -356,7 +381,12 @@ def _print_summary(
     print(f"model:    {out}")
     if report is not None:
         print(f"report:   {report}")
-    print(f"study:    {study_name!r} in {storage} (run the same command again to continue it)")
+    again = (
+        f"add trials with: {resume_command(args)}"
+        if args.new_study
+        else "run the same command again to continue it"
+    )
+    print(f"study:    {args.study_name!r} in {storage} ({again})")
     for note in result.notes:
         print(f"note:     {note}")
 

@@ -6,11 +6,16 @@ column and list the ones there are.
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import difflib
+import gzip
+import lzma
 import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from autoimb._warnings import user_stacklevel
 from autoimb.exceptions import AutoImbError
@@ -31,6 +36,14 @@ _OTHER_FORMATS = {
     ".pkl": "a pickle",
     ".pickle": "a pickle",
 }
+# A byte-order mark names its encoding (UTF-32's marks begin with UTF-16's: looked at first).
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+)
 
 
 def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFrame:
@@ -58,15 +71,24 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         if parquet:
             frame = pd.read_parquet(path)
         else:
-            sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else _separator(path)
+            encoding = _encoding(path)
+            tabs = ".tsv" in [s.lower() for s in path.suffixes]
+            sep = "\t" if tabs else _separator(path, encoding)
             # Where ";" separates fields, "," is the decimal mark (spreadsheets in much of
             # Europe write CSV so); a number written with "." is still read, later, from text.
             decimal = "," if sep == ";" else "."
             frame = pd.read_csv(
-                path, sep=sep, decimal=decimal, na_values=na_values, low_memory=False
+                path,
+                sep=sep,
+                decimal=decimal,
+                na_values=na_values,
+                encoding=encoding,
+                low_memory=False,
             )
     except pd.errors.EmptyDataError:
         raise AutoImbError(f"{source} is empty: no header, no rows.") from None
+    except UnicodeDecodeError:
+        raise AutoImbError(_not_utf8(source, path)) from None
     except Exception as exc:  # any failure to parse the file is a problem with the input
         kind = "Parquet" if parquet else "CSV"
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
@@ -81,14 +103,68 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
     return frame
 
 
-def _separator(path: Path) -> str:
+def _separator(path: Path, encoding: str) -> str:
     """The field separator: a comma, unless the header is one field holding ";", a tab or "|"."""
     import pandas as pd
 
-    header = pd.read_csv(path, nrows=0).columns
+    header = pd.read_csv(path, nrows=0, encoding=encoding).columns
     if len(header) != 1:
         return ","
     return next((sep for sep in (";", "\t", "|") if sep in str(header[0])), ",")
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8, unless a byte-order mark names another encoding (Excel's "Unicode text" and
+    PowerShell write UTF-16 with one)."""
+    try:
+        with _opened(path) as handle:
+            start = handle.read(4)
+    except Exception:  # not readable as its name says: pandas will say what is wrong
+        return "utf-8"
+    return next((name for mark, name in _BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
+
+
+def _opened(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed as pandas decompresses it by its name."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    if suffix == ".xz":
+        return lzma.open(path, "rb")
+    if suffix == ".zip":  # the member stays readable after the archive is closed
+        with zipfile.ZipFile(path) as archive:
+            return archive.open(archive.namelist()[0])
+    if suffix == ".zst":
+        import zstandard  # what pandas itself reads .zst files with
+
+        return zstandard.open(path, "rb")
+    return path.open("rb")
+
+
+def _not_utf8(source: str, path: Path) -> str:
+    """Refuse rather than guess: read as Windows-1252, a file in another code page would give
+    wrong text that no error shows, and categories that new rows written as UTF-8 miss."""
+    where = ""
+    with _opened(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                near = line[max(exc.start - 12, 0) : exc.start + 4].rstrip(b"\r\n")
+                text = near.decode("utf-8", "backslashreplace")
+                shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+                where = f' (line {number}: "{shown}")'
+                break
+    return (
+        f"{source} is not UTF-8 text{where}; it may be Windows-1252 or Latin-1, as older "
+        "spreadsheet programs save CSV. Save it as UTF-8 (in Excel: Save As, 'CSV UTF-8') and "
+        "pass that file."
+    )
+
+
+_ROLES = {"--id": "row identifiers", "--weight": "row weights", "--group": "group labels"}
 
 
 class Columns(NamedTuple):
@@ -117,6 +193,12 @@ def split_columns(
     for option, column in named_by:
         if column is not None and column not in frame.columns:
             raise AutoImbError(missing_column(column, option, frame.columns))
+    for option, column in named_by[1:]:
+        if column == target:
+            raise AutoImbError(
+                f"{option} {column!r} is also the --target column, and the labels cannot be "
+                f"{_ROLES[option]} as well; name another column with {option}, or leave it out."
+            )
     frame = _labelled_rows(frame, target)
     named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)

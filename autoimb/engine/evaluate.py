@@ -252,7 +252,7 @@ def evaluate(
     random_state: int | None = None,
     n_threads: int = 1,
     max_rows: int | None = None,
-    report: Callable[[int, float], None] | None = None,
+    report: Callable[[int, float, float], None] | None = None,
     deadline: float | None = None,
     fraction: float = 1.0,
     pretrained: Mapping[str, Any] | None = None,
@@ -261,8 +261,8 @@ def evaluate(
 ) -> Evaluation:
     """Fit the strategy on each fold's training rows and predict its validation rows.
 
-    ``report(step, running_score)`` is called after each fold (for pruning; it may raise).
-    Its running score picks each fold's threshold on that fold itself — optimistic, but the same
+    ``report(step, running_score, fold_score)`` is called after each fold (for pruning; it may
+    raise). Its scores pick each fold's threshold on that fold itself — optimistic, but the same
     for every trial, which is all a pruner needs. The returned value is honest: each fold's
     threshold is chosen on the other folds' predictions only. ``fraction`` < 1 fits on a
     subsample of each training fold (every minority row kept) and predicts all validation rows,
@@ -302,7 +302,7 @@ def evaluate(
             models.append(FittedFold(fold.valid, pipeline))
         if report is not None:
             running.append(_fold_score(metric, data, oof, fold.valid))
-            report(k, float(np.mean(running)))
+            report(k, float(np.mean(running)), running[-1])
         if pace is not None and k + 1 < cv.n_splits:
             pace(k + 1, cv.n_splits)
     y, scored, fold_ids, weights = cv.scores(data.y, oof, cv.fold_ids, weights)

@@ -9,7 +9,6 @@ import datetime
 import logging
 import time
 import warnings
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from autoimb.engine.budget import (
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
+from autoimb.engine.run_text import all_failed_message, say_resumed
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import (
     make_storage,
@@ -39,11 +39,14 @@ from autoimb.engine.storage import (
 )
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
-from autoimb.leaderboard import finished_trials
+from autoimb.leaderboard import INTERRUPTED, finished_trials
 from autoimb.posthoc.selection_time import full_selection_calls, score_seconds
 from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 
 logger = logging.getLogger("autoimb")
+# A threshold metric's fold scores, before every fold is in, each take the fold's own best
+# threshold: optimistic beside a finished trial's cross-fitted ones, which the leaderboard says.
+_OWN_THRESHOLDS = " (fold scores at each fold's best threshold)"
 
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
@@ -57,9 +60,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     objective = _Objective(study, settings, data, cv, seed)
     finished_before = finished_trials(study)
     if finished_before:
-        logger.info(
-            "resuming study %r: %d trials already finished", study.study_name, finished_before
-        )
+        say_resumed(study, settings, finished_before)
     if objective.earlier and objective.clock.spent():  # a trial started now would be cut
         warnings.warn(
             f"no time for more trials in this run: what follows them (≈"
@@ -72,7 +73,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     else:
         _optimize(study, objective, settings, settings.deadline)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
-        raise AutoImbError(_all_failed_message(study))
+        raise AutoImbError(all_failed_message(study))
     return SearchOutcome(
         study,
         cv,
@@ -183,17 +184,24 @@ class _Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         started = time.monotonic()
         trial.set_user_attr("worker", worker_id())
+        if trial.user_attrs.get(INTERRUPTED):  # a cut trial queued again inherits its marks
+            trial.set_user_attr(INTERRUPTED, False)
+        scored: list[float] = []  # each fold's score as the pruner saw it
         try:
-            outcome, cv_seconds = self._evaluate(trial, started)
+            outcome, cv_seconds = self._evaluate(trial, started, scored)
         except optuna.TrialPruned as exc:
-            trial.set_user_attr("seconds", time.monotonic() - started)
-            trial.set_user_attr("stopped", str(exc))
+            self._keep_partial(trial, started, str(exc), scored)
             raise
         except TrialTimeout as exc:
             # Cut by its time cap or the end of the budget: stopped, not failed.
-            trial.set_user_attr("seconds", time.monotonic() - started)
-            trial.set_user_attr("stopped", str(exc)[:500])
+            self._keep_partial(trial, started, str(exc)[:500], scored)
             raise optuna.TrialPruned(str(exc)) from exc
+        except KeyboardInterrupt:
+            # Optuna fails the trial; marked, the leaderboard tells it from a failure and a
+            # resumed search does not count it as finished (it is queued again).
+            trial.set_user_attr("seconds", time.monotonic() - started)
+            trial.set_user_attr(INTERRUPTED, True)
+            raise
         except Exception as exc:
             trial.set_user_attr("seconds", time.monotonic() - started)
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
@@ -220,6 +228,18 @@ class _Objective:
             self._time_a_score(outcome.oof)
         return outcome.value
 
+    def _keep_partial(
+        self, trial: optuna.Trial, started: float, why: str, scored: list[float]
+    ) -> None:
+        """A stopped trial's time, why it stopped, and the fold scores it got, for the
+        leaderboard: pruned between folds, those of the folds it finished, each with the fold's
+        own best threshold as the pruner compared them (a cross-fitted threshold needs every
+        fold); pruned at a rung of a large search, that rung's."""
+        trial.set_user_attr("seconds", time.monotonic() - started)
+        trial.set_user_attr("stopped", why)
+        if scored:
+            trial.set_user_attr("fold_scores", scored)
+
     def _keep_fold_models(self, number: int, outcome: Evaluation) -> None:
         """Keep the fold models of a trial that had no time kept for its refit, and only while
         it is the trial the search would choose (a model per fold is held in memory)."""
@@ -242,8 +262,11 @@ class _Objective:
         )
         return grown / outcome.fit_seconds
 
-    def _evaluate(self, trial: optuna.Trial, started: float) -> tuple[Evaluation, float]:
-        """The trial's evaluation, and the seconds its cross-validation on all rows took."""
+    def _evaluate(
+        self, trial: optuna.Trial, started: float, scored: list[float]
+    ) -> tuple[Evaluation, float]:
+        """The trial's evaluation, and the seconds its cross-validation on all rows took;
+        ``scored`` gathers each fold's score as the folds end."""
         data, settings = self.data, self.settings
         strategy = settings.space.sample(
             trial,
@@ -253,10 +276,16 @@ class _Objective:
         )
         trial.set_user_attr("config", strategy)
 
-        def report(step: int, value: float) -> None:
+        n_folds = self.cv.n_splits
+        basis = "" if settings.metric.kind == "ranking" else _OWN_THRESHOLDS
+
+        def report(step: int, value: float, fold_score: float) -> None:
+            scored.append(fold_score)
             trial.report(value, step)
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after fold {step + 1}")
+            # After the last fold there is nothing left to save: the trial finishes and is
+            # judged by its cross-fitted score, like every other.
+            if step + 1 < n_folds and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after fold {step + 1} of {n_folds}{basis}")
 
         options = {
             "random_state": self.seed,
@@ -275,10 +304,15 @@ class _Objective:
                 strategy, self.cv, settings.metric, report=report, keep_models=keep, **options
             )
             return outcome, time.monotonic() - begun
-        return self._climb(trial, strategy, options, keep)
+        return self._climb(trial, strategy, options, keep, scored)
 
     def _climb(
-        self, trial: optuna.Trial, strategy: dict[str, Any], options: dict[str, Any], keep: bool
+        self,
+        trial: optuna.Trial,
+        strategy: dict[str, Any],
+        options: dict[str, Any],
+        keep: bool,
+        scored: list[float],
     ) -> tuple[Evaluation, float]:
         """Evaluate on ever larger training samples while the pruner promotes the trial.
 
@@ -301,6 +335,7 @@ class _Objective:
             if fraction < 1.0:
                 trial.report(outcome.value, round(fraction / self.rungs[0]))
                 if trial.should_prune():
+                    scored[:] = outcome.fold_scores  # the rung's, on a sample of the training rows
                     raise optuna.TrialPruned(f"not promoted past {fraction:.1%} of the majority")
         return outcome, seconds
 
@@ -387,33 +422,6 @@ def _release_own_trials(study: optuna.Study, run_started: float) -> None:
         ),
     )
     requeue_interrupted(study, worker_id(), started)
-
-
-def _all_failed_message(study: optuna.Study) -> str:
-    errors = Counter(
-        t.user_attrs.get("error", "no error recorded")
-        for t in study.trials
-        if t.state == TrialState.FAIL
-    )
-    cut = [
-        t
-        for t in study.trials
-        if t.state == TrialState.PRUNED and "time cap" in str(t.user_attrs.get("stopped", ""))
-    ]
-    pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
-    ran = errors or pruned or any(t.state == TrialState.COMPLETE for t in study.trials)
-    if not errors and (cut or not ran):  # queued strategies that never started ran nothing
-        return (
-            "no trial finished within the budget: the first strategy needs time for one whole "
-            "cross-validation. Raise the budget (time_budget=..., --time-budget on the command "
-            "line) or search the quicker space (space='fast', --space fast)."
-        )
-    causes = "; ".join(f"{count}× {error}" for error, count in errors.most_common(3))
-    return (
-        f"every trial failed ({sum(errors.values())} failed, {pruned} pruned). Most common "
-        f"causes: {causes or 'none recorded'}. Raise the time budget, or check the data and "
-        "the search space."
-    )
 
 
 def _first_to_finish(trial: optuna.Trial) -> bool:

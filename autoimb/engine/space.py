@@ -156,6 +156,38 @@ def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
     return parse_space(path.read_text(encoding="utf-8"), source=str(path))
 
 
+def space_difference(before: SearchSpace, now: SearchSpace) -> str | None:
+    """How ``now`` searches otherwise than ``before``, in a few words; None when the same.
+
+    Only what trials draw from counts — each stage's components in order, and each parameter's
+    distribution (or fixed value) — not the name, description, comments or the strategies tried
+    first. A resumed study must draw from the same: Optuna refuses a choice whose options
+    changed, and scores drawn from other ranges would not compare.
+    """
+    for stage in STAGES:
+        old, new = before.stages.get(stage, {}), now.stages.get(stage, {})
+        if list(old) != list(new):
+            offered, before_offered = list(new) or "nothing", list(old) or "nothing"
+            return f"stage {stage!r} offers {offered} instead of {before_offered}"
+        for component, params in new.items():
+            drawn_before, drawn_now = _drawn(old[component]), _drawn(params)
+            changed = sorted(
+                name
+                for name in drawn_before.keys() | drawn_now.keys()
+                if drawn_before.get(name) != drawn_now.get(name)
+            )
+            if changed:
+                return f"{stage} {component!r} draws {changed} otherwise"
+    return None
+
+
+def _drawn(params: dict[str, Param]) -> dict[str, Any]:
+    return {
+        name: param.distribution if param.distribution is not None else ("fixed", param.default)
+        for name, param in params.items()
+    }
+
+
 # The shipped spaces that hold the parameter defaults, first one first.
 DEFAULTS_FROM: tuple[str, ...] = ("default", "deep")
 

@@ -1,0 +1,78 @@
+"""``autoimb report --data``: the data must be the search's own.
+
+The report computes the winner's cross-validation again on ``--data`` for its curves: on data
+with other columns the model cannot run, and on other rows the curves would show scores the
+search never measured, under the search's name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from autoimb.cli.console import say
+from autoimb.cli.resume import study_settings
+from autoimb.exceptions import AutoImbError, SchemaError
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+
+def check_training_data(
+    args: argparse.Namespace,
+    X: pd.DataFrame,
+    y: pd.Series,
+    weights: pd.Series | None,
+    card: dict[str, Any] | None,
+    study: optuna.Study | None,
+) -> None:
+    """Refuse ``--data`` the model cannot read, as ``predict`` does, and data other than the
+    search's (its fingerprint, or the rows its model card counts) unless ``--force``."""
+    from autoimb.data.conform import conform
+
+    schema = (card or {}).get("schema")
+    if schema:
+        try:
+            with warnings.catch_warnings():  # only whether it fits matters here
+                warnings.simplefilter("ignore")
+                conform(X, schema)
+        except SchemaError as exc:
+            raise AutoImbError(f"{args.data} does not fit the model: {exc}") from exc
+    difference = _difference(X, y, weights, card, study)
+    if difference is None:
+        return
+    if not args.force:
+        raise AutoImbError(
+            f"{args.data} is not the data the search ran on: {difference}. --data takes the "
+            "training data, whose cross-validation the report computes again (to score other "
+            "rows, use autoimb predict); pass --force to report on it knowingly."
+        )
+    say(f"warning: {args.data} is not the data the search ran on ({difference}); going on")
+
+
+def _difference(
+    X: pd.DataFrame,
+    y: pd.Series,
+    weights: pd.Series | None,
+    card: dict[str, Any] | None,
+    study: optuna.Study | None,
+) -> str | None:
+    from autoimb.data.dataset import fingerprint_difference, validate
+
+    before = study_settings(study).get("fingerprint")
+    if before:
+        with warnings.catch_warnings():  # the search already warned of the same data
+            warnings.simplefilter("ignore")
+            now = validate(X, y, sample_weight=weights).fingerprint()
+        difference = fingerprint_difference(before, now)
+        added = set(now["columns"]) - set(before.get("columns", []))
+        if difference is not None and now["rows"] == before.get("rows") and added:
+            difference += (
+                "; an identifier, weight or group column the search set apart is named again "
+                "with --id, --weight or --group"
+            )
+        return difference
+    rows = ((card or {}).get("data") or {}).get("rows")
+    return None if rows is None else fingerprint_difference({"rows": rows}, {"rows": len(y)})

@@ -1,0 +1,118 @@
+"""What a search command takes from the study it resumes: its space, its positive class, and
+where its model goes; and the command that adds trials to it later.
+
+A resumed study must draw its trials from the space it was created with (Optuna fails every
+trial whose choices changed), so a different ``--space`` is refused before any trial runs,
+and a resume that names none searches the study's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autoimb import config
+from autoimb.data.files import file_stem
+from autoimb.exceptions import AutoImbError, SearchSpaceError
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+    from autoimb.engine.space import SearchSpace
+
+
+def study_settings(study: optuna.Study | None) -> dict[str, Any]:
+    """The settings a study recorded when it was created; none for a new study."""
+    from autoimb.engine.storage import STUDY_ATTR
+
+    return study.user_attrs.get(STUDY_ATTR, {}) if study is not None else {}
+
+
+def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: str) -> SearchSpace:
+    """``--space``, or the resumed study's own; a space that draws otherwise is refused."""
+    from autoimb.engine.space import load_space, parse_space, space_difference
+
+    attrs = study_settings(study)
+    recorded = attrs.get("space_yaml")
+    if not recorded:
+        return load_space(args.space or config.DEFAULT_SPACE)
+    own = f"study {args.study_name!r}"
+    if args.space is None:
+        return parse_space(recorded, source=own)
+    asked = load_space(args.space)
+    try:
+        difference = space_difference(parse_space(recorded, source=own), asked)
+    except SearchSpaceError:  # recorded by a version with other components: only text compares
+        difference = None if recorded == asked.text else "components this version lacks"
+    if difference is None:
+        return asked
+    raise AutoImbError(
+        f"study {args.study_name!r} in {storage} was created with search space "
+        f"{attrs.get('space')!r}, and --space {args.space} searches another ({difference}); "
+        "its trials and new ones cannot share one study. Resume it with its own space (leave "
+        "--space out), or start another study with --new-study or --study-name NAME."
+    )
+
+
+def study_pos_label(args: argparse.Namespace, study: optuna.Study | None, y: pd.Series) -> Any:
+    """``--pos-label``, or the positive class the resumed study measures, while it is still a
+    class of the data (a study on other data is refused later, naming the difference)."""
+    if args.pos_label is not None:
+        return args.pos_label
+    attrs = study_settings(study)
+    positive = attrs.get("positive")
+    labels = {str(label) for label in y.dropna().unique()}
+    if len(attrs.get("classes", [])) == 2 and positive in labels:
+        return positive
+    return None
+
+
+def default_model_path(data: str, study_name: str) -> Path:
+    """DATA's name + .skops; a study of another name gets its own file beside it
+    (DATA-NAME.skops), so a new study never meets the model of another."""
+    stem = file_stem(data)
+    if study_name == config.DEFAULT_STUDY_NAME:
+        return Path(f"{stem}.skops")
+    return Path(f"{stem}-{re.sub(r'[^A-Za-z0-9._-]+', '_', study_name)}.skops")
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that adds trials to this run's study: with ``--new-study`` the same command
+    would start yet another, so the study is named instead."""
+    argv = list(args.argv)
+    if getattr(args, "new_study", False):
+        kept: list[str] = []
+        skip = False
+        for token in argv:
+            if skip:
+                skip = False
+            elif token == "--study-name":
+                skip = True
+            elif not token.startswith("--study-name=") and not _is_new_study(token):
+                kept.append(token)
+        argv = [*kept, "--study-name", args.study_name]
+    return f"autoimb {shlex.join(argv)}"
+
+
+def _is_new_study(token: str) -> bool:
+    """``--new-study``, or a prefix of it that argparse takes for it."""
+    return token.startswith("--ne") and "--new-study".startswith(token)
+
+
+def recorded_study(out: Path, storage: str, study_name: str) -> dict[str, str]:
+    """The study a model file came from, for ``autoimb report MODEL``: a journal file is kept
+    relative to the model's folder, so the two can move together; a database URL is not kept
+    (it may hold a password)."""
+    if "://" in storage:
+        return {"name": study_name}
+    journal = Path(storage).resolve()
+    try:
+        where = Path(os.path.relpath(journal, out.resolve().parent)).as_posix()
+    except ValueError:  # on another drive than the model
+        where = str(journal)
+    return {"name": study_name, "storage": where}

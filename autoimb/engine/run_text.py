@@ -1,0 +1,63 @@
+"""What a search run tells its user: that it resumes a study, and why no trial finished."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import optuna
+from optuna.trial import TrialState
+
+from autoimb.engine.settings import SearchSettings
+
+# Its own logger, so that the command line can show this one line without the library's other
+# INFO records; it is written only once the study is accepted, never before a refusal.
+RESUME_LOGGER = "autoimb.resume"
+
+
+def say_resumed(study: optuna.Study, settings: SearchSettings, finished: int) -> None:
+    """Which study goes on, where, and from what (its journal file named; a URL may hold a
+    password)."""
+    storage = settings.storage
+    where = f" in {storage}" if isinstance(storage, str) and "://" not in storage else ""
+    try:
+        best = study.best_trial
+        held = f"; best {settings.metric.name} {best.value:.4f} (trial {best.number})"
+    except ValueError:  # no complete trial yet
+        held = ""
+    logging.getLogger(RESUME_LOGGER).info(
+        "resuming study %r%s: %d trials already finished%s; going on from there",
+        study.study_name,
+        where,
+        finished,
+        held,
+    )
+
+
+def all_failed_message(study: optuna.Study) -> str:
+    """Why no trial completed, with the fix: a budget too short for one trial is told apart
+    from strategies that all failed."""
+    errors = Counter(
+        t.user_attrs.get("error", "no error recorded")
+        for t in study.trials
+        if t.state == TrialState.FAIL
+    )
+    cut = [
+        t
+        for t in study.trials
+        if t.state == TrialState.PRUNED and "time cap" in str(t.user_attrs.get("stopped", ""))
+    ]
+    pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
+    ran = errors or pruned or any(t.state == TrialState.COMPLETE for t in study.trials)
+    if not errors and (cut or not ran):  # queued strategies that never started ran nothing
+        return (
+            "no trial finished within the budget: the first strategy needs time for one whole "
+            "cross-validation. Raise the budget (time_budget=..., --time-budget on the command "
+            "line) or search the quicker space (space='fast', --space fast)."
+        )
+    causes = "; ".join(f"{count}× {error}" for error, count in errors.most_common(3))
+    return (
+        f"every trial failed ({sum(errors.values())} failed, {pruned} pruned). Most common "
+        f"causes: {causes or 'none recorded'}. Raise the time budget, or check the data and "
+        "the search space."
+    )

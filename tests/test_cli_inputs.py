@@ -1,0 +1,120 @@
+"""The command line's inputs: files in other encodings, options that name columns, and data a
+saved model is given again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli as run
+
+import autoimb
+from autoimb import datasets
+from autoimb.cli.main import main
+from autoimb.data.files import read_table
+from autoimb.exceptions import AutoImbError
+
+FAST = ["--space", "fast", "--cv", "3", "--seed", "0", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ecoli1 with an id column, searched once: its model and study."""
+    folder = tmp_path_factory.mktemp("inputs")
+    frame = datasets.load("ecoli1")
+    frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
+    frame.to_csv(folder / "ecoli.csv", index=False)
+    done = run(
+        "search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1", *FAST,
+        cwd=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+@pytest.mark.parametrize("name", ["u16.csv", "u16.csv.gz"])
+def test_a_utf16_file_with_its_byte_order_mark_is_read(tmp_path, name):
+    frame = pd.DataFrame({"name": ["café", "naïve", "zoë"], "y": [0, 1, 0]})
+    frame.to_csv(tmp_path / name, index=False, encoding="utf-16")
+    pd.testing.assert_frame_equal(read_table(str(tmp_path / name)), frame)
+
+
+@pytest.mark.parametrize("name", ["cp1252.csv", "cp1252.csv.gz"])
+def test_a_file_that_is_not_utf8_is_refused_with_the_line_and_the_fix(tmp_path, name):
+    frame = pd.DataFrame({"name": ["tea", "café", "naïve"], "y": [0, 1, 0]})
+    frame.to_csv(tmp_path / name, index=False, encoding="cp1252")
+    with pytest.raises(AutoImbError, match=r"is not UTF-8 text \(line 3: .*Save it as UTF-8"):
+        read_table(str(tmp_path / name))
+
+
+def test_na_values_before_data_takes_one_comma_separated_value(searched, monkeypatch):
+    monkeypatch.chdir(searched)
+    args = ["search", "--na-values", "ZZZ,?", "ecoli.csv", "--target", "target", "--id", "row_id"]
+    assert main([*args, "--out", "na.skops", "--n-trials", "1", *FAST]) == 0
+    assert autoimb.load(searched / "na.skops").model_card_["na_values"] == ["ZZZ", "?"]
+
+
+def test_options_that_name_columns_are_checked(searched, monkeypatch, capsys):
+    monkeypatch.chdir(searched)
+    frame = pd.read_csv("ecoli.csv").assign(w=1.0)
+    frame.loc[3, "w"] = -1.0
+    frame.to_csv("weighted.csv", index=False)
+    weighted = ["search", "weighted.csv", "--target", "target", "--weight", "w", "--n-trials", "1"]
+    assert main([*weighted, *FAST]) == 2
+    assert "the --weight column 'w' must be non-negative" in capsys.readouterr().err
+    same = ["search", "ecoli.csv", "--target", "target", "--id", "target", "--n-trials", "1"]
+    assert main([*same, *FAST]) == 2
+    assert "--id 'target' is also the --target column" in capsys.readouterr().err
+
+
+def test_out_creates_its_folder_as_report_does(searched, monkeypatch):
+    monkeypatch.chdir(searched)
+    args = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1"]
+    assert main([*args, *FAST, "--out", "new/folder/m.skops"]) == 0
+    assert (searched / "new" / "folder" / "m.skops").is_file()
+
+
+def test_predict_takes_the_training_target_and_id_columns_unwarned(searched, monkeypatch, capsys):
+    monkeypatch.chdir(searched)
+    assert main(["predict", "ecoli.skops", "ecoli.csv", "--out", "p.csv"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    predictions = pd.read_csv(searched / "p.csv")
+    assert list(predictions.columns) == ["prediction", "proba_0", "proba_1"]
+    # Never features: the same predictions without them.
+    pd.read_csv("ecoli.csv").drop(columns=["target", "row_id"]).to_csv("bare.csv", index=False)
+    assert main(["predict", "ecoli.skops", "bare.csv", "--out", "bare_p.csv"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv("bare_p.csv"), predictions)
+
+
+def test_report_refuses_data_other_than_the_searchs(searched, monkeypatch, capsys):
+    monkeypatch.chdir(searched)
+    frame = pd.read_csv("ecoli.csv")
+    frame.drop(columns="x3").to_csv("fewer_columns.csv", index=False)
+    frame.head(300).to_csv("fewer_rows.csv", index=False)
+    frame.assign(x0=np.round(frame["x0"] + 0.01, 4)).to_csv("other_values.csv", index=False)
+    report = ["report", "ecoli.skops", "--target", "target", "--id", "row_id", "--data"]
+    assert main([*report, "fewer_columns.csv", "--out", "a.html"]) == 2
+    err = capsys.readouterr().err
+    assert "fewer_columns.csv does not fit the model" in err and "'x3'" in err
+    assert main([*report, "fewer_rows.csv", "--out", "b.html"]) == 2
+    err = capsys.readouterr().err
+    assert "not the data the search ran on: it had 336 rows and this data has 300" in err
+    assert main([*report, "other_values.csv", "--out", "c.html"]) == 2
+    assert "same 336 rows and columns, but other values" in capsys.readouterr().err
+    assert not list(searched.glob("[abc].html"))
+    assert main([*report, "other_values.csv", "--out", "c.html", "--force"]) == 0
+    assert main([*report, "ecoli.csv", "--out", "d.html"]) == 0
+
+
+@pytest.mark.parametrize(("given", "ok"), [("-1", True), ("0", False), ("two", False)])
+def test_n_jobs_takes_joblib_negative_counts_and_refuses_zero(tmp_path, given, ok):
+    datasets.load("ecoli1").to_csv(tmp_path / "ecoli.csv", index=False)
+    done = run(
+        "search", "ecoli.csv", "--target", "target", "--n-trials", "1", "--n-jobs", given, *FAST,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert (done.returncode == 0) is ok, done.stderr
+    if not ok:
+        assert "--n-jobs" in done.stderr and "-1: all of them" in done.stderr

@@ -1,0 +1,132 @@
+"""Resuming a study from the command line: it goes on with what it was created with, or is
+refused before any trial runs; a new study beside it writes its own model."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from conftest import run_cli as run
+from conftest import start_cli
+from optuna.trial import TrialState
+
+import autoimb
+from autoimb import datasets
+from autoimb.engine.storage import make_storage
+from autoimb.leaderboard import finished_trials, flat_leaderboard
+
+FAST = ["--cv", "3", "--seed", "0"]
+SEARCH = ["search", "ecoli.csv", "--target", "target", "--id", "row_id"]
+
+
+def study_of(path: Path, name: str = "autoimb") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=make_storage(str(path)))
+
+
+@pytest.fixture
+def ecoli(tmp_path: Path) -> Path:
+    """ecoli1 with an id column, searched once with the fast space."""
+    frame = datasets.load("ecoli1")
+    frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
+    frame.to_csv(tmp_path / "ecoli.csv", index=False)
+    done = run(*SEARCH, "--space", "fast", "--n-trials", "2", *FAST, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return tmp_path
+
+
+def test_a_resume_with_another_space_is_refused_before_any_trial(ecoli):
+    trials = len(study_of(ecoli / "ecoli.optuna.log").trials)
+    refused = run(*SEARCH, "--space", "default", "--n-trials", "2", *FAST, cwd=ecoli)
+    assert refused.returncode == 2
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("autoimb: error: study 'autoimb'")
+    assert "created with search space 'fast'" in lines[0] and "--new-study" in lines[0]
+    assert "resuming" not in refused.stderr
+    assert len(study_of(ecoli / "ecoli.optuna.log").trials) == trials
+    # Left out, --space is the study's own: the resume runs, and no trial fails.
+    resumed = run(*SEARCH, "--n-trials", "2", *FAST, cwd=ecoli)
+    assert resumed.returncode == 0, resumed.stderr
+    study = study_of(ecoli / "ecoli.optuna.log")
+    assert finished_trials(study) == 4
+    assert not [t for t in study.trials if t.state == TrialState.FAIL]
+
+
+def test_a_new_study_writes_its_own_model_and_its_report_finds_it(ecoli):
+    first = (ecoli / "ecoli.skops").read_bytes()
+    new = run(*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--new-study", cwd=ecoli)
+    assert new.returncode == 0, new.stderr
+    assert "model:    ecoli-autoimb-2.skops" in new.stdout
+    assert "--study-name autoimb-2)" in new.stdout and "--new-study" not in new.stdout
+    assert (ecoli / "ecoli.skops").read_bytes() == first
+    assert finished_trials(study_of(ecoli / "ecoli.optuna.log", "autoimb-2")) == 1
+    named = run(*SEARCH, "--n-trials", "1", *FAST, "--study-name", "b", cwd=ecoli)
+    assert named.returncode == 0, named.stderr
+    assert (ecoli / "ecoli-b.skops").is_file()
+    # The model of a new study leads its report to that study, in DATA's journal.
+    report = run("report", "ecoli-autoimb-2.skops", "--leaderboard", "board.csv", cwd=ecoli)
+    assert report.returncode == 0, report.stderr
+    assert len(pd.read_csv(ecoli / "board.csv")) == 1
+    # Resumed by name, the study updates the model it wrote.
+    again = run(*SEARCH, "--n-trials", "1", *FAST, "--study-name", "autoimb-2", cwd=ecoli)
+    assert again.returncode == 0, again.stderr
+    assert "1 trials already finished" in again.stderr
+
+
+def test_a_resume_keeps_the_studys_positive_class_and_says_so_once_accepted(tmp_path):
+    frame = datasets.load("ecoli1")
+    frame["target"] = frame["target"].map({0: "no", 1: "yes"})
+    frame.to_csv(tmp_path / "yn.csv", index=False)
+    search = ["search", "yn.csv", "--target", "target", "--space", "fast", *FAST]
+    assert run(*search, "--n-trials", "1", "--pos-label", "no", cwd=tmp_path).returncode == 0
+    # Without --pos-label, a resume measures the class the study measures.
+    resumed = run(*search, "--n-trials", "1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming study 'autoimb' in yn.optuna.log: 1 trials already finished" in (
+        resumed.stderr
+    )
+    assert autoimb.load(tmp_path / "yn.skops").model_card_["positive_class"] == "no"
+    # A refusal is not announced as a resume, and its hint names the command line's option.
+    other = run(*search, "--n-trials", "1", "--pos-label", "yes", cwd=tmp_path)
+    assert other.returncode == 2
+    assert "resuming" not in other.stderr
+    assert "pass --pos-label no to resume it" in other.stderr and "pos_label=" not in other.stderr
+    folds = run(*search[:-4], "--cv", "5", "--seed", "0", "--n-trials", "1", cwd=tmp_path)
+    assert folds.returncode == 2 and "resuming" not in folds.stderr
+    assert "Use the same --cv" in folds.stderr
+
+
+def test_a_trial_cut_by_ctrl_c_reads_interrupted_and_is_not_counted(tmp_path):
+    """A forest of 1,000 trees takes a trial about a second and a half here, so Ctrl-C half a
+    second after a trial ends lands inside the next."""
+    frame = datasets.load("ecoli1")
+    frame.to_csv(tmp_path / "ecoli.csv", index=False)
+    (tmp_path / "slow.yaml").write_text(
+        "name: slow\nmodel:\n  balanced_random_forest:\n    n_estimators: 1000\n"
+        "    min_samples_leaf: {type: int, low: 1, high: 5, default: 1}\n"
+    )
+    command = ["search", "ecoli.csv", "--target", "target", "--space", "slow.yaml", *FAST]
+    process = start_cli(*command, "--n-trials", "50", cwd=tmp_path)
+    assert process.stderr is not None
+    for line in process.stderr:  # one line per trial, since stderr is not a terminal
+        if re.match(r"trial +\d+ average_precision=", line):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=180)
+    assert process.returncode == 130
+    study = study_of(tmp_path / "ecoli.optuna.log")
+    board = flat_leaderboard(study)
+    cut = board[board["state"] == "INTERRUPTED"]
+    assert len(cut) == 1, board[["trial", "state", "stopped"]]
+    assert cut["stopped"].iloc[0].startswith("interrupted before it finished (Ctrl-C)")
+    assert "queued again as trial" in cut["stopped"].iloc[0]
+    assert finished_trials(study) == (board["state"] == "COMPLETE").sum()
+    resumed = run(*command, "--n-trials", "1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    finished = int((board["state"] == "COMPLETE").sum())
+    assert f"{finished} trials already finished" in resumed.stderr
