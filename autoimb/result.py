@@ -39,7 +39,8 @@ class SearchResult:
     Attributes
     ----------
     best_pipeline
-        The winner refitted on all data; ``predict`` applies the tuned threshold. Where that
+        The winner refitted on all data; ``predict`` applies the tuned threshold (the
+        result's own ``predict`` and ``predict_proba`` are its). Where that
         refit would overrun the time budget (a first trial as slow as the budget), the mean
         of the winner's fold models instead, and a note says so.
     best_score
@@ -167,6 +168,14 @@ class SearchResult:
 
     def model_card(self) -> dict[str, Any]:
         return dict(self.best_pipeline.model_card_)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``best_pipeline.predict``: labels at the tuned threshold, as a fitted AutoML is used."""
+        return self.best_pipeline.predict(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``best_pipeline.predict_proba``: the winner's probabilities, columns in ``classes_``."""
+        return self.best_pipeline.predict_proba(X)
 
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
         """Save the inference-only pipeline (skops by default; ``.joblib`` on request)."""

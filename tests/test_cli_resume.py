@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -97,24 +98,18 @@ def test_a_resume_keeps_the_studys_positive_class_and_says_so_once_accepted(tmp_
     assert "pass --pos-label no to resume it" in other.stderr and "pos_label=" not in other.stderr
     folds = run(*search[:-4], "--cv", "5", "--seed", "0", "--n-trials", "1", cwd=tmp_path)
     assert folds.returncode == 2 and "resuming" not in folds.stderr
-    assert "Use the same --cv" in folds.stderr
+    assert "Use the same --cv" in folds.stderr and "--new-study" in folds.stderr
+    metric = run(*search, "--n-trials", "1", "--metric", "mcc", cwd=tmp_path)
+    assert metric.returncode == 2 and "use the same --metric to resume it" in metric.stderr
+    assert "--new-study or --study-name NAME" in metric.stderr
 
 
 def test_a_trial_cut_by_ctrl_c_reads_interrupted_and_is_not_counted(tmp_path):
     """A forest of 1,000 trees takes a trial about a second and a half here, so Ctrl-C half a
     second after a trial ends lands inside the next."""
-    frame = datasets.load("ecoli1")
-    frame.to_csv(tmp_path / "ecoli.csv", index=False)
-    (tmp_path / "slow.yaml").write_text(
-        "name: slow\nmodel:\n  balanced_random_forest:\n    n_estimators: 1000\n"
-        "    min_samples_leaf: {type: int, low: 1, high: 5, default: 1}\n"
-    )
-    command = ["search", "ecoli.csv", "--target", "target", "--space", "slow.yaml", *FAST]
+    command = _slow_search(tmp_path, trees=1000)
     process = start_cli(*command, "--n-trials", "50", cwd=tmp_path)
-    assert process.stderr is not None
-    for line in process.stderr:  # one line per trial, since stderr is not a terminal
-        if re.match(r"trial +\d+ average_precision=", line):
-            break
+    _wait_for(process, r"trial +\d+ average_precision=")  # one line per trial: not a terminal
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=180)
@@ -130,3 +125,36 @@ def test_a_trial_cut_by_ctrl_c_reads_interrupted_and_is_not_counted(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     finished = int((board["state"] == "COMPLETE").sum())
     assert f"{finished} trials already finished" in resumed.stderr
+
+
+def test_ctrl_c_again_skips_the_save_and_still_says_how_to_resume(tmp_path):
+    """A forest of 5,000 trees takes its refit seconds, so the second Ctrl-C lands in it."""
+    command = _slow_search(tmp_path, trees=5000)
+    process = start_cli(*command, "--n-trials", "50", cwd=tmp_path)
+    _wait_for(process, r"trial +\d+ average_precision=")
+    process.send_signal(signal.SIGINT)
+    _wait_for(process, r"autoimb: saving the best pipeline so far")
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=180)
+    assert process.returncode == 130, rest
+    assert "interrupted again: nothing more was saved" in rest
+    assert "resume with: autoimb search ecoli.csv" in rest
+    assert not (tmp_path / "ecoli.skops").exists()
+
+
+def _slow_search(folder: Path, trees: int) -> list[str]:
+    """ecoli1 searched with one large balanced forest: trials and refits that take seconds."""
+    datasets.load("ecoli1").to_csv(folder / "ecoli.csv", index=False)
+    (folder / "slow.yaml").write_text(
+        f"name: slow\nmodel:\n  balanced_random_forest:\n    n_estimators: {trees}\n"
+        "    min_samples_leaf: {type: int, low: 1, high: 5, default: 1}\n"
+    )
+    return ["search", "ecoli.csv", "--target", "target", "--space", "slow.yaml", *FAST]
+
+
+def _wait_for(process: subprocess.Popen[str], pattern: str) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if re.match(pattern, line):
+            return
+    raise AssertionError(f"the command ended without a line matching {pattern!r}")

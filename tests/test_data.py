@@ -109,7 +109,7 @@ def test_integer_column_names_are_no_feature_names_to_lose_at_predict(small_bina
     X = X.set_axis(range(X.shape[1]), axis=1)
     model = autoimb.search(X, y, metric="f1", n_trials=1, space="fast", random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)  # scikit-learn's feature-name warnings
         from_array = model.best_pipeline.predict_proba(X.to_numpy())
     np.testing.assert_array_equal(from_array, model.best_pipeline.predict_proba(X))
 

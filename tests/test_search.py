@@ -35,6 +35,9 @@ def test_search_returns_a_thresholded_winner(small_binary) -> None:
     assert "threshold" in result.best_config
     assert result.best_pipeline.predict(X).shape == (len(y),)
     assert set(np.unique(result.best_pipeline.predict(X))) <= set(y.unique())
+    # The result predicts as its pipeline does, as a fitted AutoML object is used.
+    np.testing.assert_array_equal(result.predict(X), result.best_pipeline.predict(X))
+    np.testing.assert_allclose(result.predict_proba(X), result.best_pipeline.predict_proba(X))
     board = result.leaderboard
     assert len(board) == 5
     assert {"score", "fold_scores", "seconds", "state", "error", "model"} <= set(board.columns)

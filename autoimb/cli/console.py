@@ -46,6 +46,13 @@ def as_options(text: str, weight_column: str | None = None) -> str:
     text = re.sub(r"\bcv=(\d+)", r"--cv \1", text)
     text = re.sub(r"\bsame cv \(and groups\)", "same --cv (and --group)", text)
     text = re.sub(r"\bpos_label\b", "--pos-label", text)
+    text = re.sub(r"\bthe same metric\b", "the same --metric", text)
+    text = re.sub(r"\bthe same space=", "the same --space", text)
+    text = re.sub(
+        r"\bor (?:use )?another study name\b",
+        "or start another study with --new-study or --study-name NAME",
+        text,
+    )
     weights = "--weight" if weight_column is None else f"the --weight column {weight_column!r}"
     return re.sub(r"\bsample_weight\b", weights, text)
 

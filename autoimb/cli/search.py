@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -206,8 +207,9 @@ def _after_interrupt(
     out: Path | None,
 ) -> None:
     """Keep the promise of Ctrl-C: finished trials stay, the best so far is saved if any."""
-    say("interrupted: every finished trial is kept in the study")
+    previous = None
     try:
+        say("interrupted: every finished trial is kept in the study")
         result = _best_so_far(args, columns, storage, metric)
         if result is None:
             say("no trial had finished, so there is no model to save")
@@ -218,8 +220,12 @@ def _after_interrupt(
             if getattr(args, "report", None):
                 result.report_html(args.report)
     except KeyboardInterrupt:
+        # Ctrl-C again skips the save; once more must not cut the resume line that follows.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         say("interrupted again: nothing more was saved")
     say(f"resume with: {resume_command(args)}")
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _served(result: SearchResult) -> str:

@@ -88,9 +88,12 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
     except pd.errors.EmptyDataError:
         raise AutoImbError(f"{source} is empty: no header, no rows.") from None
     except UnicodeDecodeError:
-        raise AutoImbError(_not_utf8(source, path)) from None
+        raise AutoImbError(_not_utf8(source, _undecoded(path))) from None
     except Exception as exc:  # any failure to parse the file is a problem with the input
         kind = "Parquet" if parquet else "CSV"
+        # Some pandas versions stumble on the fields of undecodable bytes before decoding them.
+        if not parquet and encoding == "utf-8" and (where := _undecoded(path)):
+            raise AutoImbError(_not_utf8(source, where)) from None
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
     if len(frame) == 0:
         raise AutoImbError(f"{source} has no rows.")
@@ -143,24 +146,30 @@ def _opened(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-def _not_utf8(source: str, path: Path) -> str:
+def _undecoded(path: Path) -> str:
+    """Where the file first fails to decode as UTF-8 (its line, and the bytes there), or ""."""
+    try:
+        with _opened(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    near = line[max(exc.start - 12, 0) : exc.start + 4].rstrip(b"\r\n")
+                    text = near.decode("utf-8", "backslashreplace")
+                    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+                    return f'line {number}: "{shown}"'
+    except Exception:  # not readable as its name says: the caller's own error stands
+        return ""
+    return ""
+
+
+def _not_utf8(source: str, where: str) -> str:
     """Refuse rather than guess: read as Windows-1252, a file in another code page would give
     wrong text that no error shows, and categories that new rows written as UTF-8 miss."""
-    where = ""
-    with _opened(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                near = line[max(exc.start - 12, 0) : exc.start + 4].rstrip(b"\r\n")
-                text = near.decode("utf-8", "backslashreplace")
-                shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-                where = f' (line {number}: "{shown}")'
-                break
     return (
-        f"{source} is not UTF-8 text{where}; it may be Windows-1252 or Latin-1, as older "
-        "spreadsheet programs save CSV. Save it as UTF-8 (in Excel: Save As, 'CSV UTF-8') and "
-        "pass that file."
+        f"{source} is not UTF-8 text{f' ({where})' if where else ''}; it may be Windows-1252 "
+        "or Latin-1, as older spreadsheet programs save CSV. Save it as UTF-8 (in Excel: Save "
+        "As, 'CSV UTF-8') and pass that file."
     )
 
 
