@@ -12,14 +12,24 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from autoimb.strategy import strategy_label
 
-__all__ = ["SearchProgress", "format_seconds", "interactive"]
+__all__ = ["SearchProgress", "clear_live_line", "format_seconds", "interactive"]
 
 _REFRESH_SECONDS = 1.0
+_live: list[SearchProgress] = []  # the live line on the terminal now, if any
+
+
+def clear_live_line() -> None:
+    """Make way for a message: wipe the live line, which the next tick draws again below it,
+    so the message starts on a clean line instead of running on from the line's end."""
+    for progress in _live:
+        with progress._lock:
+            progress._clear()
 
 
 def format_seconds(seconds: float) -> str:
@@ -78,7 +88,8 @@ class SearchProgress:
         self.best = best
         self.counts = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0}
         self.started = time.monotonic()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._shown_warning: Callable[..., None] | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self._width = 0
@@ -130,6 +141,15 @@ class SearchProgress:
         """Start redrawing the live line each second, so the clock moves during long trials."""
         self.started = time.monotonic()
         if self.live:
+            _live.append(self)
+            # A warning printed while the line is up would run on from its end: clear it first.
+            self._shown_warning = shown = warnings.showwarning
+
+            def show(*args: Any, **kwargs: Any) -> None:
+                clear_live_line()
+                shown(*args, **kwargs)
+
+            warnings.showwarning = show
             self._ticker = threading.Thread(target=self._tick, name="autoimb-progress", daemon=True)
             self._ticker.start()
         return self
@@ -140,6 +160,11 @@ class SearchProgress:
         if self._ticker is not None:
             self._ticker.join(timeout=2 * _REFRESH_SECONDS)
         if self.live:
+            if self in _live:
+                _live.remove(self)
+            if self._shown_warning is not None:
+                warnings.showwarning = self._shown_warning
+                self._shown_warning = None
             with self._lock:
                 self._clear()
                 self._write(self.status() + "\n")

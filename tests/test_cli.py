@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +26,7 @@ from autoimb import datasets
 from autoimb.cli.main import main
 from autoimb.engine.storage import make_storage
 from autoimb.leaderboard import finished_trials
-from autoimb.progress import SearchProgress, format_seconds
+from autoimb.progress import SearchProgress, clear_live_line, format_seconds
 from autoimb.strategy import strategy_label
 
 FAST = ["--space", "fast", "--cv", "3", "--seed", "0"]
@@ -417,6 +418,29 @@ def test_progress_redraws_one_line_on_a_terminal():
     assert "\r2 trials (+4 earlier): 1 done, 1 pruned, 0 failed" in text
     assert "new best mcc 0.8000: lightgbm + smote (trial 6)\n" in text
     assert "left" in text and text.endswith("\n")
+
+
+def test_messages_during_a_live_line_start_on_a_clean_line():
+    """A warning or a log record written while the live line is up must not run on from it."""
+    stream = io.StringIO()
+
+    def show(message, *_, **__):
+        stream.write(f"W: {message}\n")
+
+    progress = SearchProgress(stream, metric_name="f1", greater_is_better=True, live=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        with progress:
+            progress(None, trial(0, "PRUNED"))
+            warnings.warn("careful", UserWarning, stacklevel=1)
+            progress(None, trial(1, "PRUNED"))
+            clear_live_line()  # what the command line's messages and log lines call first
+            cleared = stream.getvalue()
+        assert warnings.showwarning is show  # given back as it was
+    before, _ = stream.getvalue().split("W: careful")
+    assert "1 trials" in before and before.endswith("\r")
+    assert "2 trials" in cleared and cleared.endswith("\r")
 
 
 def test_strategy_labels_and_durations():

@@ -17,12 +17,15 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from autoimb.progress import clear_live_line
+
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def say(text: str) -> None:
     """One line on stderr, whatever line breaks the message holds."""
     line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    clear_live_line()
     print(f"autoimb: {line}", file=sys.stderr, flush=True)  # spaces inside labels are kept
 
 
@@ -73,7 +76,7 @@ def console(*, verbose: bool, weight_column: str | None = None) -> Iterator[None
     only repeat it.
     """
     logger = logging.getLogger("autoimb")
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _AboveLiveLine(sys.stderr)
     handler.setFormatter(logging.Formatter("autoimb: %(message)s"))
     saved = logger.level, logger.propagate
     logger.addHandler(handler)
@@ -89,6 +92,14 @@ def console(*, verbose: bool, weight_column: str | None = None) -> Iterator[None
         logger.removeHandler(handler)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
+
+
+class _AboveLiveLine(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log records on lines of their own while the search's live line is up."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        clear_live_line()
+        super().emit(record)
 
 
 def _show_warning(
