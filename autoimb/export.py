@@ -151,6 +151,17 @@ def _foreign(found: list[str]) -> list[str]:
     return sorted(set(found) - set(TRUSTED_TYPES))
 
 
+def is_study_journal(path: str | Path) -> bool:
+    """Whether a file is an Optuna journal (a study, as ``MODEL.optuna.log`` holds one): each
+    line a JSON operation. Told apart without Optuna, which a prediction does not import."""
+    try:
+        with open(path, "rb") as handle:
+            first = json.loads(handle.readline(1 << 16))
+    except (OSError, ValueError):
+        return False
+    return isinstance(first, dict) and "op_code" in first
+
+
 def load(path: str | Path, *, trust: bool = False) -> Any:
     """Load a pipeline saved by :meth:`SearchResult.save`.
 
@@ -189,6 +200,11 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
             "The file may have been tampered with; it was not loaded."
         ) from None
     except Exception as exc:
+        if is_study_journal(path):
+            raise AutoImbError(
+                f"{path} is a search's study (its Optuna journal file), not a model; give the "
+                "model file the search saved (.skops) instead."
+            ) from None
         raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
     return _checked(model, path)
 

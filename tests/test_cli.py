@@ -104,6 +104,17 @@ def test_report_from_the_study_alone(searched, work, monkeypatch):
     assert "need its out-of-fold predictions" in (work / "study.html").read_text()
 
 
+def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(searched, work):
+    """``ecoli.optuna.log`` sits next to ``ecoli.skops``; either may be the file a user picks."""
+    report = run("report", "ecoli.optuna.log", cwd=work)
+    assert report.returncode == 0, report.stderr
+    assert "wrote the report to ecoli.html" in report.stderr
+    assert sections_and_images(work / "ecoli.html")[0] == SECTIONS
+    predict = run("predict", "ecoli.optuna.log", "new.csv.gz", cwd=work)
+    assert predict.returncode == 2
+    assert "is a search's study (its Optuna journal file), not a model" in predict.stderr
+
+
 def test_same_command_again_resumes_the_study_and_updates_its_model(searched, work):
     before = finished_trials(study_of(work / "ecoli.optuna.log"))  # queued ones never ran
     again = run(*SEARCH, "--n-trials", "2", *FAST, cwd=work)

@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "model",
         metavar="MODEL",
         nargs="?",
-        help="a model file; its study is found next to it (MODEL.optuna.log)",
+        help="a model file; its study is found next to it (MODEL.optuna.log). A study's "
+        "journal file alone reports on the study",
     )
     report.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
     report.add_argument(

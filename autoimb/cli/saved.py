@@ -67,10 +67,18 @@ def predict_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     from autoimb import config
     from autoimb.engine.storage import existing_study, study_names
-    from autoimb.export import load, model_card
+    from autoimb.export import is_study_journal, load, model_card
     from autoimb.report.html import write_study_report
 
     card, storage = None, args.storage
+    journal = args.model is not None and is_study_journal(args.model)
+    if journal and storage is None:  # a study's journal file given where a model goes
+        storage, args.model = args.model, None
+    elif journal:
+        raise AutoImbError(
+            f"{args.model} is a study (an Optuna journal file), not a model, and --storage "
+            "names another; give one of them."
+        )
     if args.model is not None:
         card = model_card(load(args.model, trust=args.trust))
         if storage is None:
@@ -102,7 +110,7 @@ def report_command(args: argparse.Namespace) -> int:
             group_col=args.group,
         )
         check_training_data(args, X, y, weights, card, study)
-    default = Path(args.model or args.study_name).with_suffix(".html")
+    default = Path(args.model or _study_file_stem(storage) or args.study_name).with_suffix(".html")
     out = Path(args.out) if args.out else default
     check_output(out, [args.model, args.data, storage], args.force, is_report)
     board = Path(args.leaderboard) if args.leaderboard else None
@@ -143,3 +151,13 @@ def _model_study(model: Path, card: dict) -> str | None:
         "leaderboard and history; pass --storage URL and --study-name NAME for them"
     )
     return None
+
+
+def _study_file_stem(storage: str | None) -> str | None:
+    """``data.optuna.log`` → ``data``: a journal file's report is named after its data."""
+    if storage is None or "://" in storage:
+        return None
+    path = Path(storage)
+    if path.suffix != ".log":
+        return None
+    return str(path.with_name(path.name.removesuffix(".log").removesuffix(".optuna")))
