@@ -104,3 +104,11 @@ def start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
         # As from a terminal: a test run started in the background inherits Ctrl-C ignored.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def ecoli_with_ids(folder: Path) -> pd.DataFrame:
+    """ecoli1 (336 rows) with a ``row_id`` column first, written to ``folder/ecoli.csv``."""
+    frame = datasets.load("ecoli1")
+    frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
+    frame.to_csv(folder / "ecoli.csv", index=False)
+    return frame

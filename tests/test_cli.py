@@ -17,8 +17,8 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from conftest import ecoli_with_ids, start_cli
 from conftest import run_cli as run
-from conftest import start_cli
 from optuna.trial import TrialState
 
 import autoimb
@@ -58,9 +58,7 @@ def sections_and_images(path: Path) -> tuple[set[str], list[str]]:
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ecoli1 (336 rows) as a CSV with an id column, and new rows to predict."""
     folder = tmp_path_factory.mktemp("cli")
-    frame = datasets.load("ecoli1")
-    frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
-    frame.to_csv(folder / "ecoli.csv", index=False)
+    frame = ecoli_with_ids(folder)
     frame.drop(columns=["target"]).head(20).to_csv(folder / "new.csv.gz", index=False)
     return folder
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ecoli_with_ids
 from conftest import run_cli as run
 
 import autoimb
@@ -23,9 +24,7 @@ FAST = ["--space", "fast", "--cv", "3", "--seed", "0", "--quiet"]
 def searched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ecoli1 with an id column, searched once: its model and study."""
     folder = tmp_path_factory.mktemp("inputs")
-    frame = datasets.load("ecoli1")
-    frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
-    frame.to_csv(folder / "ecoli.csv", index=False)
+    ecoli_with_ids(folder)
     done = run(
         "search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1", *FAST,
         cwd=folder,
