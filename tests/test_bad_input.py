@@ -36,6 +36,11 @@ def fitted(small_binary):
             lambda X, y: {"X": X.assign(bag=[[1, 2]] * len(X))},
             "column 'bag' holds list values, which no model can read: each cell is passed",
         ),
+        (
+            lambda X, y: {"X": X.assign(label=np.asarray(y)), "y": pd.Series(y, name="label")},
+            r"X still holds the label column 'label'.*X.drop\(columns='label'\)",
+        ),
+        (lambda X, y: {"y": "label"}, r"y is the text 'label', not labels.*--target label"),
     ],
     ids=[
         "weights-as-text",
@@ -46,14 +51,24 @@ def fitted(small_binary):
         "category-index",
         "storage-folder",
         "lists-in-a-column",
+        "label-left-in-X",
+        "label-column-name-as-y",
     ],
 )
 def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:
     X, y = small_binary
     kwargs = {**FAST, **change(X, y)}
-    X = kwargs.pop("X", X)
+    X, y = kwargs.pop("X", X), kwargs.pop("y", y)
     with pytest.raises(AutoImbError, match=message):
         autoimb.search(X, y, **kwargs)
+
+
+def test_a_column_that_recodes_the_labels_is_warned_about(small_binary) -> None:
+    """Known only once the label is (a churn date, a "closed" status) or the label again."""
+    X, y = small_binary
+    X = X.assign(status=np.where(np.asarray(y) == 1, "closed", "open"))
+    with pytest.warns(UserWarning, match=r"column\(s\) 'status' match the labels one-to-one"):
+        autoimb.search(X, y, **FAST)
 
 
 def test_labels_that_differ_only_by_case_or_space_are_warned_about(small_binary) -> None:

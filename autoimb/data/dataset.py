@@ -16,7 +16,7 @@ from scipy import sparse
 from autoimb._checks import check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
-from autoimb.data.labels import check_target, plain, positive_code
+from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
 from autoimb.data.typed import as_floats, constant_columns, text_columns, typed_numbers
 from autoimb.exceptions import AutoImbError, DataTypeError
 
@@ -246,6 +246,7 @@ def validate(
             "some rows."
         )
     encoded, classes = check_target(y, len(frame))
+    check_label_not_in_features(frame, y, encoded)
     positive = None if pos_label is None else positive_code(pos_label, classes)
     weights = check_sample_weight(sample_weight, len(frame))
     if weights is not None:

@@ -22,6 +22,11 @@ def check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         raise AutoImbError(
             "the search requires y to be passed, but the target y is None: pass the labels."
         )
+    if isinstance(y, str):  # a label column's name, as some AutoML tools take it
+        raise AutoImbError(
+            f"y is the text {y!r}, not labels; to learn column {y!r} of a DataFrame X, pass "
+            f"X.drop(columns={y!r}) and X[{y!r}] (command line: --target {y})."
+        )
     values = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
         warnings.warn(
@@ -163,3 +168,54 @@ def _as_number(value: Any) -> float | None:
         return float(str(value).strip()) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def check_label_not_in_features(frame: pd.DataFrame, y: Any, codes: np.ndarray) -> None:
+    """Refuse X that still holds the label column itself (``search(df, df["target"])``); warn of
+    any other column that maps one-to-one onto the labels on every row: the label again, or a
+    column known only after it. Either gives perfect scores that mean nothing on new rows."""
+    n_classes = int(codes.max()) + 1 if len(codes) else 0
+    if n_classes < 2:
+        return
+    # A few rows of each class first: cheap on wide data, and a copy must pass there too.
+    rows = np.concatenate(
+        [np.flatnonzero(codes == k)[:_SAMPLE_PER_CLASS] for k in range(n_classes)]
+    )
+    sample = frame.iloc[rows]
+    copies = [
+        column
+        for i, column in enumerate(frame.columns)
+        if _one_to_one(sample.iloc[:, i], codes[rows], n_classes)
+        and _one_to_one(frame.iloc[:, i], codes, n_classes)
+    ]
+    if not copies:
+        return
+    name = getattr(y, "name", None)
+    if name is not None and name in copies:
+        raise AutoImbError(
+            f"X still holds the label column {name!r}: the search would learn the answer. Pass "
+            f"X.drop(columns={name!r}) as X."
+        )
+    shown = ", ".join(repr(c) for c in copies[:5])
+    warnings.warn(
+        f"column(s) {shown} match the labels one-to-one on every row: the label again, or "
+        "known only once the label is; scores will be near perfect and mean nothing for new "
+        "rows. Drop them from the data unless new rows carry them too.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+_SAMPLE_PER_CLASS = 128
+
+
+def _one_to_one(series: pd.Series, codes: np.ndarray, n_classes: int) -> bool:
+    """Whether ``series`` and the labels determine each other on these rows."""
+    try:
+        values, uniques = pd.factorize(series)
+    except TypeError:  # unhashable cells: refused elsewhere, with their own message
+        return False
+    if len(uniques) != n_classes or (values < 0).any():
+        return False
+    pairs = np.unique(values.astype(np.int64) * n_classes + codes)
+    return len(pairs) == n_classes
