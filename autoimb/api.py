@@ -7,7 +7,6 @@ import dataclasses
 import logging
 import sys
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs, check_seed
 from autoimb.data.conform import input_columns
-from autoimb.data.dataset import validate
+from autoimb.data.dataset import has_feature_names, validate
 from autoimb.engine.finish import finish
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
@@ -223,21 +222,13 @@ def _warm_start(value: Any) -> WarmStart:
 
 @contextlib.contextmanager
 def _quiet_optuna() -> Iterator[None]:
-    """Optuna's INFO lines ("A new study created …") are not the user's business, nor its
-    warning that the heartbeats a database storage is opened with are experimental: the user
-    asked for neither. A level set lower than Optuna's default (DEBUG) was asked for and is
-    kept."""
+    """Optuna's INFO lines ("A new study created …") are not the user's business; a level
+    set lower than Optuna's default (DEBUG) was asked for and is kept."""
     verbosity = optuna.logging.get_verbosity()
     if verbosity == optuna.logging.INFO:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore",
-                message=".*heartbeat_interval",
-                category=optuna.exceptions.ExperimentalWarning,
-            )
-            yield
+        yield
     finally:
         optuna.logging.set_verbosity(verbosity)
 
@@ -332,7 +323,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.best_pipeline_.classes_
         schema = self.best_pipeline_.model_card_["schema"]
         self.n_features_in_ = len(input_columns(schema))
-        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+        if has_feature_names(X):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.best_score_ = self.result_.best_score
         self.best_config_ = self.result_.best_config

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from autoimb import config
 from autoimb.data.files import file_stem
-from autoimb.exceptions import AutoImbError, SearchSpaceError
+from autoimb.exceptions import AutoImbError
 
 if TYPE_CHECKING:
     import optuna
@@ -35,7 +35,7 @@ def study_settings(study: optuna.Study | None) -> dict[str, Any]:
 
 def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: str) -> SearchSpace:
     """``--space``, or the resumed study's own; a space that draws otherwise is refused."""
-    from autoimb.engine.space import load_space, parse_space, space_difference
+    from autoimb.engine.space import load_space, parse_space, recorded_space_difference
 
     attrs = study_settings(study)
     recorded = attrs.get("space_yaml")
@@ -45,10 +45,7 @@ def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: s
     if args.space is None:
         return parse_space(recorded, source=own)
     asked = load_space(args.space)
-    try:
-        difference = space_difference(parse_space(recorded, source=own), asked)
-    except SearchSpaceError:  # recorded by a version with other components: only text compares
-        difference = None if recorded == asked.text else "components this version lacks"
+    difference = recorded_space_difference(recorded, asked)
     if difference is None:
         return asked
     raise AutoImbError(

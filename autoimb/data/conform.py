@@ -10,7 +10,12 @@ import pandas as pd
 
 from autoimb._warnings import user_stacklevel
 from autoimb.data.columns import as_numbers, expand_dates, without_markers, zoned
-from autoimb.data.dataset import as_category_strings, as_frame, infinite_values
+from autoimb.data.dataset import (
+    as_category_strings,
+    as_frame,
+    has_feature_names,
+    infinite_values,
+)
 from autoimb.data.typed import as_floats, typed_numbers
 from autoimb.exceptions import SchemaError
 
@@ -39,7 +44,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             "pass the same columns, in the same order."
         )
     if _by_position(frame, named, schema):
-        with_names = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
+        with_names = has_feature_names(X)
         if with_names != _trained_with_names(schema):  # scikit-learn's words for the two cases
             names = (
                 "X has feature names, but the model was trained without feature names"

@@ -105,6 +105,12 @@ class Dataset:
         }
 
 
+def has_feature_names(X: Any) -> bool:
+    """Whether ``X`` names its columns in scikit-learn's sense: a DataFrame whose column names
+    are all strings (integer names are positions, as an array's columns are)."""
+    return isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
+
+
 def as_frame(X: Any) -> pd.DataFrame:
     """A copy of ``X`` as a frame with string column names; scikit-learn's wording where it
     has one, so both libraries' users recognise the problem."""
@@ -322,7 +328,7 @@ def validate(
         {c: p for c, p in dates.items() if c not in dropped},
         inputs,
         [c for c in zoned if c not in dropped],
-        isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns),
+        has_feature_names(X),
     )
 
 

@@ -181,6 +181,17 @@ def space_difference(before: SearchSpace, now: SearchSpace) -> str | None:
     return None
 
 
+def recorded_space_difference(recorded: str, space: SearchSpace) -> str | None:
+    """:func:`space_difference` from the space a study recorded (its YAML text). A space
+    recorded by a version with other components can be compared by its text only."""
+    if recorded == space.text:
+        return None
+    try:
+        return space_difference(parse_space(recorded, source="the study's space"), space)
+    except SearchSpaceError:
+        return "components this version lacks"
+
+
 def _drawn(params: dict[str, Param]) -> dict[str, Any]:
     return {
         name: param.distribution if param.distribution is not None else ("fixed", param.default)

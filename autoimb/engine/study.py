@@ -16,9 +16,9 @@ from autoimb.data.dataset import Dataset, fingerprint_difference
 from autoimb.engine import transfer
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.space import parse_space, space_difference
+from autoimb.engine.space import recorded_space_difference
 from autoimb.engine.storage import STUDY_ATTR, make_storage, release_dead_trials
-from autoimb.exceptions import AutoImbError, SearchSpaceError
+from autoimb.exceptions import AutoImbError
 from autoimb.stages import STAGES
 
 logger = logging.getLogger("autoimb")
@@ -87,7 +87,9 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             "its scores would not compare. Use the same cv (and groups) to resume it, or "
             "another study name."
         )
-    elif difference := _space_difference(attrs, settings):
+    elif attrs.get("space_yaml") and (
+        difference := recorded_space_difference(attrs["space_yaml"], settings.space)
+    ):
         raise AutoImbError(
             f"study {name!r} was created with search space {attrs.get('space')!r}, and the "
             f"space given searches another ({difference}); its trials and new ones cannot share "
@@ -96,16 +98,6 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     else:
         _check_same_data(name, attrs, data, settings.allow_other_data)
     return study, int(attrs["seed"])
-
-
-def _space_difference(attrs: dict[str, Any], settings: SearchSettings) -> str | None:
-    recorded = attrs.get("space_yaml")
-    if not recorded or recorded == settings.space.text:
-        return None
-    try:
-        return space_difference(parse_space(recorded, source="the study"), settings.space)
-    except SearchSpaceError:  # recorded by a version with other components: only text compares
-        return "components this version lacks"
 
 
 def _sampler(
