@@ -26,7 +26,8 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import SearchSpace, load_space
 from autoimb.engine.splits import as_folds
-from autoimb.engine.transfer import WarmStart
+from autoimb.engine.study import available_components
+from autoimb.engine.transfer import WarmStart, check_own_strategies
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import Metric, get_metric
 from autoimb.progress import SearchProgress, interactive
@@ -170,6 +171,7 @@ def search(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
             f"{data.n_classes}; choose a macro metric such as 'f1' or 'mcc'."
         )
+    check_own_strategies(warm_start, the_space, available_components(the_space, data))
     folds = as_folds(cv, groups, n_rows=len(data.y))
     if advice and (folds.custom or folds.kind != "stratified"):
         raise AutoImbError(

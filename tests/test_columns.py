@@ -236,3 +236,67 @@ def test_a_boolean_column_read_back_as_true_false_text_predicts_the_same(small_b
     lower = X.assign(flag=X["flag"].astype(str).str.lower().astype(object))
     lower.loc[3, "flag"] = None
     assert np.isfinite(model.best_pipeline.predict_proba(lower)).all()
+
+
+def _fraud_like(X: pd.DataFrame) -> pd.DataFrame:
+    """ecoli1 with a country (text), a zoned timestamp and flags: 1 or empty, "yes" or empty."""
+    rng = np.random.default_rng(3)
+    n = len(X)
+    flag = np.where(rng.random(n) < 0.2, 1.0, np.nan)
+    return X.assign(
+        country=rng.choice(["US", "GB", "NG"], n),
+        when=pd.date_range("2024-01-01", periods=n, freq="5h", tz="UTC"),
+        chargeback=flag,
+        verified=np.where(np.isnan(flag), None, "yes"),
+    )
+
+
+def test_columns_stored_by_pyarrow_read_as_their_pandas_twins(small_binary) -> None:
+    """read_csv(dtype_backend="pyarrow") and read_parquet keep text as Arrow strings, whose
+    failed number parses are NaN but not missing: text was taken for an all-missing number."""
+    pytest.importorskip("pyarrow")
+    X, y = small_binary
+    plain = _fraud_like(X)
+    arrow = plain.convert_dtypes(dtype_backend="pyarrow")
+    assert isinstance(arrow["country"].dtype, pd.ArrowDtype)
+    data, expected = validate(arrow, y), validate(plain, y)
+    assert data.categorical == expected.categorical and "country" in data.categorical
+    assert data.numeric == expected.numeric and data.zoned_dates == ["when"]
+    pd.testing.assert_frame_equal(data.X, expected.X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no zone warning: the Arrow dates name their zone
+        warn_of_new_rows(arrow.iloc[:30], data.schema())
+        new = conform(arrow.iloc[:30], data.schema())
+    pd.testing.assert_frame_equal(new, conform(plain.iloc[:30], data.schema()))
+
+
+def test_text_the_user_did_not_name_in_categorical_features_is_still_categories(
+    small_binary,
+) -> None:
+    """As numbers, text would be all missing; naming one column must not turn the rest so."""
+    X, y = small_binary
+    X = _fraud_like(X)
+    data = validate(X, y, categorical_features=["x0"])
+    assert {"x0", "country"} <= set(data.categorical)
+    assert data.X["country"].notna().all()
+    conform(X.iloc[:5], data.schema())  # the training rows predict
+    with pytest.warns(UserWarning, match=r"Leaving out 1 text column.*\['code'\]"):
+        unnamed = validate(
+            X.assign(code=[f"K-{i}" for i in range(len(X))]), y, categorical_features=["x0"]
+        )
+    assert unnamed.dropped == ["code"]
+
+
+def test_a_value_or_nothing_column_is_a_flag_kept_as_a_category(small_binary) -> None:
+    """Fraud and medical data mark an event by a value, its absence by an empty cell: whether
+    it is there is the information. Only a column of one value everywhere, or of none, is
+    constant."""
+    X, y = small_binary
+    X = _fraud_like(X).assign(always=1.0, never=np.nan)
+    with pytest.warns(UserWarning, match=r"Dropping 2 constant or all-missing column\(s\)"):
+        data = validate(X, y)
+    assert data.dropped == ["always", "never"]
+    assert {"chargeback", "verified"} <= set(data.categorical)
+    assert data.X["chargeback"].nunique(dropna=False) == 2
+    new = conform(X.iloc[:40], data.schema())
+    assert (new["chargeback"].isna() == X["chargeback"].iloc[:40].isna()).all()

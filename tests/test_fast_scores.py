@@ -21,7 +21,8 @@ def test_fast_ranking_scores_equal_honest_score(metric, n_classes):
     y = rng.integers(0, n_classes, n)
     proba = np.round(rng.dirichlet(np.ones(n_classes), n), 2)  # rounding makes ties
     folds = rng.integers(0, 3, n)
-    for weights in (None, rng.random(n)):
+    # Rows of weight 0 (a $0 authorisation) are valid: they count for nothing.
+    for weights in (None, rng.random(n), rng.random(n) * (rng.random(n) < 0.7)):
         fast = honest_scorer(y, weights, folds, get_metric(metric), 1)(proba)
         slow, slow_folds = honest_score(
             y, proba, folds, get_metric(metric), sample_weight=weights, pos_label=1
@@ -44,7 +45,7 @@ def test_binary_threshold_scores_equal_honest_score(metric, n, pos):
     score = np.round(signal, 2) if n == 300 else signal  # rounding makes ties
     proba = np.c_[1 - score, score] if pos == 1 else np.c_[score, 1 - score]
     folds = rng.integers(0, 5, n)
-    for weights in (None, rng.random(n) + 0.5):
+    for weights in (None, rng.random(n) + 0.5, (rng.random(n) + 0.5) * (rng.random(n) < 0.7)):
         slow, slow_folds = honest_score(
             y, proba, folds, metric, sample_weight=weights, pos_label=pos
         )

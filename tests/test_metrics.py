@@ -231,6 +231,12 @@ def test_every_registered_metric_behaves(binary, multiclass, metric):
         ("f1", "f1"),
         ("pr_auc", "average_precision"),
         ("PR_AUC", "average_precision"),
+        ("PR-AUC", "average_precision"),  # as the docs write it
+        ("auprc", "average_precision"),
+        ("g-mean", "g_mean"),
+        ("gmean", "g_mean"),
+        ("balanced-accuracy", "balanced_accuracy"),
+        ("matthews_corrcoef", "mcc"),
         ("recall@precision>=0.9", "recall@precision>=0.9"),
         ("recall@precision>=1", "recall@precision>=1"),
         ("cost:fn=10,fp=1", "cost:fn=10,fp=1"),
@@ -256,6 +262,7 @@ def test_registry_tables_are_consistent():
     ("text", "match"),
     [
         ("f1_score", r"Unknown metric 'f1_score'\. Did you mean 'f1'\?"),
+        ("f1_macro", r"Did you mean 'f1'\? It scores the positive class on two classes and is "),
         ("averge_precision", r"Did you mean 'average_precision'"),
         ("recall@precision=0.8", r"Did you mean 'recall@precision>=0\.8'\?"),
         ("recall_at_precision>0.75", r"Did you mean 'recall@precision>=0\.75'\?"),

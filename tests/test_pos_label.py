@@ -58,7 +58,10 @@ def test_search_measures_the_chosen_class(small_binary, tmp_path) -> None:
     log = str(tmp_path / "study.log")
     result = autoimb.search(X, y, metric="f1", pos_label=majority, storage=log, **FAST)
     assert result.classes_[result.decision.pos_label] == majority
-    assert result.model_card()["positive_class"] == str(majority)
+    assert result.model_card()["positive_class"] == majority
+    # As classes_ holds it (an integer here, not its text), so classes_.index finds it.
+    card = result.model_card()
+    assert card["classes"].index(card["positive_class"]) == result.decision.pos_label
     with pytest.raises(AutoImbError, match="positive class"):
         autoimb.search(X, y, metric="f1", storage=log, **FAST)
 

@@ -10,7 +10,8 @@ import autoimb
 from autoimb.data.dataset import validate
 from autoimb.engine.space import load_space
 from autoimb.engine.storage import make_storage
-from autoimb.engine.transfer import as_trial_params, portfolio, strategies
+from autoimb.engine.study import available_components
+from autoimb.engine.transfer import as_trial_params, check_own_strategies, portfolio, strategies
 from autoimb.stages import STAGES
 
 
@@ -125,3 +126,33 @@ def test_a_list_of_strategies_is_tried_first(small_binary) -> None:
         c.get("model", {}).get("C") == 0.5 and c["resampler"]["name"] == "random_under"
         for c in configs
     )
+
+
+def test_own_strategies_named_wrong_are_refused_before_any_trial(small_binary, tmp_path) -> None:
+    X, y = small_binary
+    log = tmp_path / "never.log"
+    for strategy, match in [
+        ({"model": {"name": "lightgbn"}}, r"unknown model 'lightgbn'"),
+        ({"modle": {"name": "lightgbm"}}, r"'modle', which is no stage \(did you mean 'model'"),
+        ({"model": {"name": "lightgbm", "num_leave": 3}}, r"no parameter 'num_leave' \(did you"),
+        ({"model": 5}, r"give its model as a component's name"),
+    ]:
+        with pytest.raises(autoimb.AutoImbError, match=match):
+            autoimb.search(X, y, n_trials=1, warm_start=[strategy], storage=str(log))
+    assert not log.exists()
+
+
+def test_own_strategies_the_space_cannot_run_are_named_with_why(small_binary) -> None:
+    X, y = small_binary
+    space = load_space("fast")
+    available = available_components(space, validate(X, y))
+    with pytest.warns(UserWarning, match=r"strategy 1 is left out: its model 'xgboost' is not in"):
+        check_own_strategies([{"model": {"name": "xgboost"}}], space, available)
+    with pytest.warns(UserWarning, match=r"strategy 2 is left out: .*C=1000000.0.* searches"):
+        check_own_strategies(
+            [{"model": "lightgbm"}, {"model": {"name": "logistic_regression", "C": 1e6}}],
+            space,
+            available,
+        )
+    # A stage given by its name alone is that component at its defaults.
+    assert strategies([{"model": "lightgbm"}]) == [{"model": {"name": "lightgbm"}}]

@@ -125,7 +125,8 @@ def zoned(series: pd.Series) -> bool:
     """Whether a date column's present values name a time zone (an offset from UTC, "Z"): the
     others are read as UTC, so new rows must say it as training did."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        return getattr(series.dtype, "tz", None) is not None
+        dtype = series.dtype  # an Arrow column keeps its zone in its Arrow type
+        return getattr(getattr(dtype, "pyarrow_dtype", dtype), "tz", None) is not None
     present = series.dropna()
     try:
         with warnings.catch_warnings():
@@ -262,7 +263,7 @@ def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
         present = frame[column].dropna().astype(str)
         numeric = pd.to_numeric(present, errors="coerce").notna()
         tokens = present[~numeric].unique()
-        if len(present) >= MIN_IDENTIFIER_ROWS and numeric.mean() >= 0.8 and len(tokens) <= 3:
+        if len(present) >= MIN_IDENTIFIER_ROWS and numeric.mean() >= 0.8 and 0 < len(tokens) <= 3:
             warnings.warn(
                 f"Column {column!r} holds numbers but for {list(tokens)} in "
                 f"{int((~numeric).sum())} row(s), so it is read as categories. If that marks a "

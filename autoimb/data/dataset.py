@@ -146,6 +146,7 @@ def as_frame(X: Any) -> pd.DataFrame:
     if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
         raise AutoImbError("Complex data not supported: pass real numbers.")
     frame.columns = [str(c) for c in frame.columns]
+    frame = _without_arrow(frame)
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
         raise AutoImbError(
@@ -157,6 +158,24 @@ def as_frame(X: Any) -> pd.DataFrame:
         if blank.any():
             frame[column] = values.mask(blank)
     return frame.reset_index(drop=True)
+
+
+def _without_arrow(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns stored by pyarrow (``dtype_backend="pyarrow"``) in pandas' own types: an Arrow
+    column keeps NaN apart from missing and its time zone in another place, and every check
+    here reads the pandas way."""
+    for column, dtype in list(frame.dtypes.items()):
+        if not isinstance(dtype, pd.ArrowDtype):
+            continue
+        series = frame[column]
+        if dtype.kind == "M":  # timestamps (with their zone) and dates
+            frame[column] = pd.Series(pd.DatetimeIndex(series), index=series.index)
+            continue
+        try:
+            frame[column] = series.convert_dtypes(dtype_backend="numpy_nullable")
+        except (KeyError, TypeError, ValueError):  # a type pandas has no twin for (dictionary)
+            frame[column] = series.astype(object).where(series.notna(), None)
+    return frame
 
 
 def _is_categorical(series: pd.Series) -> bool:
@@ -267,7 +286,9 @@ def validate(
     frame = column_kinds.expand_dates(frame, dates)
     typed = set(typed_numbers(frame))  # read as one matrix (autoimb.data.typed)
     untyped = [c for c in frame.columns if c not in typed]
-    categorical = [c for c in untyped if _is_categorical(frame[c])] if named is None else named
+    text = [c for c in untyped if _is_categorical(frame[c])]
+    # Text is categories whatever the user named: as numbers it would be all missing.
+    categorical = text if named is None else named + [c for c in text if c not in named]
 
     _refuse_containers(frame)
     constant = set(constant_columns(frame, [c for c in frame.columns if c in typed]))
@@ -275,6 +296,11 @@ def validate(
         series = frame[column]
         if series.isna().all() or series.nunique(dropna=True) <= 1:
             constant.add(column)
+    # One value where the others are missing is a flag (1 / empty, "yes" / empty): whether it
+    # is there is the information, kept as a category beside the missing one.
+    flags = [c for c in frame.columns if c in constant and 0 < frame[c].count() < len(frame)]
+    constant -= set(flags)
+    categorical += [c for c in flags if c not in categorical]
     dropped = [c for c in frame.columns if c in constant]
     if dropped:
         warnings.warn(
@@ -283,9 +309,12 @@ def validate(
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    if named is None:  # columns the user named are kept, whatever they look like
+    if named is None:
         numbers = [c for c in frame.columns if c in typed and c not in dates]
         dropped += column_kinds.left_out(frame, categorical, numbers, set(dropped))
+    else:  # columns the user named are kept, whatever they look like
+        unnamed = [c for c in text if c not in named]
+        dropped += column_kinds.left_out(frame, unnamed, [], set(dropped))
     frame = frame.drop(columns=dropped)
     categorical = [c for c in categorical if c not in dropped]
     if frame.shape[1] == 0:
@@ -351,8 +380,8 @@ def as_category_strings(series: pd.Series) -> pd.Series:
     """Categories as strings, so 3 and "3" are one category; integral floats lose their ".0"."""
 
     def text(value: Any) -> str | None:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return None
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return None  # pd.NA: a nullable column's missing value (string, Int64, boolean)
         if isinstance(value, float | np.floating) and float(value).is_integer():
             return str(int(value))
         return str(value)

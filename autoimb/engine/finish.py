@@ -372,6 +372,7 @@ def _model_card(
     import sklearn
     import xgboost
 
+    classes = [c.item() if hasattr(c, "item") else c for c in data.classes]
     return {
         "autoimb_version": __version__,
         "metric": settings.metric.name,
@@ -382,8 +383,9 @@ def _model_card(
         "score_interval_level": config.INTERVAL_LEVEL,
         "config": winner,
         "decision": decision.labelled(data.classes),
-        "classes": [c.item() if hasattr(c, "item") else c for c in data.classes],
-        "positive_class": str(data.classes[data.pos_label]) if len(data.classes) == 2 else None,
+        "classes": classes,
+        # One of ``classes``, as it is there: classes_.index(positive_class) finds it.
+        "positive_class": classes[data.pos_label] if len(classes) == 2 else None,
         # The folds, so a report on this model alone cross-validates it again the same way.
         "cv": settings.cv.n_splits,
         "split": settings.cv.kind,

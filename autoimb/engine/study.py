@@ -16,7 +16,7 @@ from autoimb.data.dataset import Dataset, fingerprint_difference
 from autoimb.engine import transfer
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.space import recorded_space_difference
+from autoimb.engine.space import SearchSpace, recorded_space_difference
 from autoimb.engine.storage import STUDY_ATTR, make_storage, release_dead_trials
 from autoimb.exceptions import AutoImbError
 from autoimb.stages import STAGES
@@ -114,16 +114,21 @@ def _sampler(
         )
 
 
-def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
-    """The space's baselines at their defaults, then the warm start's strategies."""
-    space = settings.space
+def available_components(space: SearchSpace, data: Dataset) -> dict[str, list[str]]:
+    """Each stage's components in ``space`` that can run on ``data``."""
     weighted = data.sample_weight is not None
-    available = {
+    return {
         stage: space.available(
             stage, n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
         )
         for stage in STAGES
     }
+
+
+def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
+    """The space's baselines at their defaults, then the warm start's strategies."""
+    space = settings.space
+    available = available_components(space, data)
     # A baseline names only the stages it is about; the others are "none", never left to chance.
     baselines = [{stage: {"name": n} for stage, n in choice.items()} for choice in space.initial]
     trials: list[dict[str, Any]] = []

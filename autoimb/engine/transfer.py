@@ -10,7 +10,9 @@ are used.
 
 from __future__ import annotations
 
+import difflib
 import logging
+import warnings
 from typing import Any
 
 import optuna
@@ -18,10 +20,11 @@ import yaml
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from autoimb.engine.space import SearchSpace, shipped_space_file
+from autoimb._warnings import user_stacklevel
+from autoimb.engine.space import SearchSpace, component_defaults, shipped_space_file
 from autoimb.engine.storage import make_storage
 from autoimb.exceptions import AutoImbError
-from autoimb.stages import STAGES
+from autoimb.stages import REGISTRY, STAGES
 
 logger = logging.getLogger("autoimb")
 
@@ -48,10 +51,63 @@ def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dic
 
 
 def _singles(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """A strategy config, or an ensemble's (``best_config`` of one) members, each a trial."""
-    if "members" in config:
-        return [dict(member) for member in config["members"].values()]
-    return [dict(config)]
+    """A strategy config, or an ensemble's (``best_config`` of one) members, each a trial; a
+    stage given by its name alone (``"model": "lightgbm"``) is that component at its defaults."""
+    members = config["members"].values() if "members" in config else [config]
+    return [
+        {key: {"name": c} if isinstance(c, str) else c for key, c in member.items()}
+        for member in members
+    ]
+
+
+def check_own_strategies(
+    warm_start: WarmStart, space: SearchSpace, available: dict[str, list[str]]
+) -> None:
+    """The user's own strategies: a stage, component or parameter no one has is refused (a
+    typo), and one the space cannot run is named with the reason, not skipped in silence."""
+    if not isinstance(warm_start, list):
+        return
+    for number, strategy in enumerate(strategies(warm_start), start=1):
+        where = f"warm_start strategy {number}"
+        for key, choice in strategy.items():
+            if key == "threshold":  # best_config's; the search tunes its own
+                continue
+            if key not in STAGES:
+                raise AutoImbError(
+                    f"{where} has {key!r}, which is no stage{_close(key, STAGES)}; the stages "
+                    f"are {list(STAGES)}."
+                )
+            if not isinstance(choice, dict) or not isinstance(choice.get("name"), str):
+                raise AutoImbError(
+                    f"{where}: give its {key} as a component's name or as "
+                    f"{{'name': ..., parameter: value}}; got {choice!r}."
+                )
+            name = choice["name"]
+            if name not in REGISTRY[key]:
+                raise AutoImbError(
+                    f"{where}: unknown {key} {name!r}{_close(name, REGISTRY[key])}. Known: "
+                    f"{sorted(REGISTRY[key])}."
+                )
+            params = component_defaults()[key].get(name, {})
+            for param in choice:
+                if param != "name" and param not in params:
+                    raise AutoImbError(
+                        f"{where}: {key} {name!r} has no parameter {param!r}"
+                        f"{_close(param, params)}; its parameters: {sorted(params)}."
+                    )
+        _, reason = fitted(strategy, space, available)
+        if reason is not None:
+            warnings.warn(
+                f"{where} is left out: {reason}; pass a space that holds it (space=...), or "
+                "change the strategy.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+
+
+def _close(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def strategies(warm_start: WarmStart, kind: str = "threshold") -> list[dict[str, Any]]:
@@ -82,25 +138,36 @@ def as_trial_params(
     config: dict[str, dict[str, Any]], space: SearchSpace, available: dict[str, list[str]]
 ) -> dict[str, Any] | None:
     """Flat Optuna parameters for ``config``, or None when it does not fit the space."""
+    return fitted(config, space, available)[0]
+
+
+def fitted(
+    config: dict[str, dict[str, Any]], space: SearchSpace, available: dict[str, list[str]]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Flat Optuna parameters for ``config``, or None and why it does not fit the space."""
     flat: dict[str, Any] = {}
     for stage in STAGES:
         choice = config.get(stage) or {"name": "none"}
         name = choice["name"]
         if name not in available[stage]:
-            return None
+            return None, (
+                f"its {stage} {name!r} is not in space {space.name!r} for this data (it offers "
+                f"{available[stage]})"
+            )
         if len(available[stage]) > 1:
             flat[stage] = name
         for param in space.stages.get(stage, {}).get(name, {}).values():
             dist = param.distribution
             value = choice.get(param.name, param.default)
+            where = f"its {stage} {name!r} has {param.name}={value!r}, and space {space.name!r}"
             if dist is None:
                 if value != param.default:
-                    return None
+                    return None, f"{where} holds it at {param.default!r}"
                 continue
             if isinstance(dist, CategoricalDistribution):
                 if value not in dist.choices:
-                    return None
+                    return None, f"{where} offers {list(dist.choices)}"
             elif not dist.low <= value <= dist.high:
-                return None
+                return None, f"{where} searches {dist.low} to {dist.high}"
             flat[f"{stage}.{name}.{param.name}"] = value
-    return flat
+    return flat, None

@@ -202,8 +202,16 @@ METRICS: Mapping[str, Metric] = MappingProxyType(
 )
 """Fixed-name metrics by canonical name."""
 
-ALIASES: Mapping[str, str] = MappingProxyType({"pr_auc": "average_precision"})
-"""Other names accepted for fixed metrics."""
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "pr_auc": "average_precision",
+        "auprc": "average_precision",
+        "auroc": "roc_auc",
+        "gmean": "g_mean",
+        "matthews_corrcoef": "mcc",  # scikit-learn's scorer name
+    }
+)
+"""Other names accepted for fixed metrics; a hyphen reads as an underscore ("PR-AUC")."""
 
 METRIC_FORMS: Mapping[str, str] = MappingProxyType(
     {
@@ -280,6 +288,15 @@ def _unknown(name: str, original: str) -> AutoImbError:
     candidates = [*known, *_filled_forms(name), "fbeta:2"]
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.4)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    if name.removesuffix("_score") in known:  # scikit-learn's function names
+        hint = f" Did you mean {name.removesuffix('_score')!r}?"
+    base, _, averaging = name.rpartition("_")
+    if averaging in ("macro", "micro", "weighted", "binary", "samples") and base in known:
+        # scikit-learn's scorer names ("f1_macro"): here the averaging follows the classes.
+        hint = (
+            f" Did you mean {base!r}? It scores the positive class on two classes and is the "
+            "macro mean over the classes on more."
+        )
     return AutoImbError(
         f"Unknown metric {original!r}.{hint} Known metrics: {', '.join(known)}; "
         f"parametrised forms: {', '.join(METRIC_FORMS)} "
@@ -300,6 +317,8 @@ def get_metric(name: str | Metric) -> Metric:
             "pass e.g. 'average_precision'."
         )
     key = re.sub(r"\s+", "", name).lower()
+    if key.replace("-", "_") in {*METRICS, *ALIASES}:
+        key = key.replace("-", "_")
     key = ALIASES.get(key, key)
     if key in METRICS:
         return METRICS[key]

@@ -43,7 +43,10 @@ def _fast_average_precision(is_pos: NDArray[np.bool_], score: FloatArray, w: Flo
     tps, fps = _ranking_curve(is_pos, score, w)
     if not tps[-1] > 0:
         return math.nan
-    precision = tps / (tps + fps)
+    # Rows of weight 0 at the top leave no weight to divide by: precision 0 there, as sklearn
+    # (recall does not move at them, so they add nothing either way).
+    predicted = tps + fps
+    precision = np.divide(tps, predicted, out=np.zeros_like(tps), where=predicted > 0)
     recall = tps / tps[-1]
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 

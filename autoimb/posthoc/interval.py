@@ -82,12 +82,26 @@ def score_interval(
         return float(center), float(center)
     tail = (1.0 - float(level)) / 2.0
     low, high = center + np.quantile(total, [tail, 1.0 - tail])
-    # The sum of two deviations can step past what the metric can be (an F1 below 0); the
-    # scores the resamples reached bound it.
-    seen = full + np.r_[estimate, new_data]
-    seen = seen[np.isfinite(seen)]
-    low, high = max(low, float(seen.min())), min(high, float(seen.max()))
+    # The sum of deviations can step past what the metric can be (an F1 below 0, above 1).
+    worst, best = _attainable(yt, p.shape[1], labels is not None, w, pos, metric, seed)
+    low, high = max(low, worst), min(high, best)
     return float(min(low, center)), float(max(high, center))
+
+
+def _attainable(
+    yt: np.ndarray, n_classes: int, hard: bool, w: np.ndarray, pos: int, metric: Metric, seed: int
+) -> tuple[float, float]:
+    """The metric's range on these rows: every row predicted (or ranked) wrong, and right."""
+    scores = []
+    for labels in ((yt + 1) % n_classes, yt):
+        proba = np.eye(n_classes)[labels]
+        score_with = _weighted_scorer(
+            yt, proba, labels if hard else None, w, pos, metric, np.random.default_rng(seed)
+        )
+        scores.append(score_with(np.ones(score_with.rows)))
+    if not all(math.isfinite(s) for s in scores):
+        return -math.inf, math.inf
+    return min(scores), max(scores)
 
 
 def _no_error_seen(yt: np.ndarray, p: np.ndarray, labels: np.ndarray | None) -> bool:
