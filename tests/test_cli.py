@@ -324,6 +324,11 @@ def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys
     said = capsys.readouterr().out
     # The progress line shows the search's own score; the last line must not seem to differ.
     assert re.search(r"best \S+ [0-9.]+ \(.+; the search's own score [0-9.]+\)", said), said
+    # It searches the study's settings: an option asking for others is refused, not ignored.
+    for other in (["--metric", "f1"], ["--cv", "5"], ["--cv-split", "time"]):
+        assert main(["worker", *common, "--n-trials", "1", *other]) == 2
+        err = capsys.readouterr().err
+        assert f"leave {other[0]} out" in err and "searches with" in err, err
 
 
 def test_spaces_lists_and_describes(capsys):
@@ -476,10 +481,40 @@ def test_outputs_never_replace_an_input_or_a_file_autoimb_did_not_write(searched
     again = run(*predict, "--out", "scores.csv", cwd=work)  # its own output: replaced
     assert again.returncode == 0, again.stderr
     assert run(*predict, "--out", "notes.csv", "--force", cwd=work).returncode == 0
-    report = run("report", "ecoli.skops", "--out", "ecoli.csv", cwd=work)
+    (work / "mine.html").write_text("<p>my own page</p>")
+    report = run("report", "ecoli.skops", "--out", "mine.html", cwd=work)
     assert report.returncode == 2 and "not written by autoimb" in report.stderr
-    assert (work / "ecoli.csv").read_text().startswith("row_id")
+    assert (work / "mine.html").read_text() == "<p>my own page</p>"
     assert not list(work.glob(".*partial*")) and not list(work.glob(".scores*"))
+
+
+def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched, work):
+    """A folder, a format it does not write (a CSV under .xlsx), a folder without write
+    access: found after the search, such a path cost the user the whole budget."""
+    (work / "outdir").mkdir(exist_ok=True)
+    predict = ["predict", "ecoli.skops", "new.csv.gz", "--id", "row_id", "--force"]
+    for out, said in [
+        ("outdir", "outdir is a folder; give a file path for the predictions, such as outdir/"),
+        ("p.xlsx", "writes the predictions as .csv, .tsv, .parquet or .pq; give a path"),
+    ]:
+        refused = run(*predict, "--out", out, cwd=work)
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+    tabbed = run(*predict, "--out", "scores.tsv.gz", cwd=work)
+    assert tabbed.returncode == 0, tabbed.stderr
+    assert list(pd.read_csv(work / "scores.tsv.gz", sep="\t").columns)[:2] == [
+        "row_id",
+        "prediction",
+    ]
+    for option, out in [("--report", "outdir"), ("--report", "r.pdf"), ("--out", "outdir")]:
+        refused = run(*SEARCH, "--n-trials", "5", *FAST, option, out, "--force", cwd=work)
+        assert refused.returncode == 2 and "error:" in refused.stderr, refused.stderr
+        assert "trial" not in refused.stderr
+    assert not list(work.glob(".outdir*")) and not list(work.glob("*.pdf"))
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = work / "locked"
+        locked.mkdir(mode=0o555, exist_ok=True)
+        refused = run(*SEARCH, "--n-trials", "5", *FAST, "--report", "locked/r.html", cwd=work)
+        assert refused.returncode == 2 and "is not writable" in refused.stderr
 
 
 def test_search_by_group_keeps_the_group_column_out_of_features(tmp_path):

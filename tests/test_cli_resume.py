@@ -161,3 +161,38 @@ def _wait_for(process: subprocess.Popen[str], pattern: str) -> None:
         if re.match(pattern, line):
             return
     raise AssertionError(f"the command ended without a line matching {pattern!r}")
+
+
+def test_ctrl_c_that_also_stops_the_reader_of_the_output_still_saves(tmp_path):
+    """``autoimb search … 2>&1 | tee log`` and Ctrl-C: tee stops too, so every line written
+    after it fails; the best model so far is saved all the same, and the exit code says so."""
+    command = _slow_search(tmp_path, trees=200)
+    process = start_cli(*command, "--n-trials", "50", cwd=tmp_path)
+    _wait_for(process, r"trial +\d+ average_precision=")
+    assert process.stderr is not None and process.stdout is not None
+    process.stderr.close()  # the reader is gone
+    process.stdout.close()
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=180) == 130
+    assert (tmp_path / "ecoli.skops").exists()
+
+
+def test_a_study_resumed_or_joined_on_other_labels_or_values_says_so(ecoli):
+    """Not "--pos-label" (never given) nor "--force" (a worker has none): the data differs."""
+    frame = pd.read_csv(ecoli / "ecoli.csv")
+    three = frame.assign(target=frame["target"].where(frame.index >= 30, 2))
+    three.to_csv(ecoli / "three.csv", index=False)
+    named = frame.assign(target=frame["target"].map({0: "ok", 1: "defect"}))
+    named.to_csv(ecoli / "named.csv", index=False)
+    frame.assign(x0=frame["x0"].where(frame.index != 5, 9.0)).to_csv(ecoli / "one.csv", index=False)
+    for data in ("three.csv", "named.csv"):
+        for command in ("search", "worker"):
+            args = [command, data, *SEARCH[2:], "--n-trials", "1"]
+            done = run(*args, "--storage", "ecoli.optuna.log", cwd=ecoli)
+            assert done.returncode == 2, done.stderr
+            assert "its classes are ['0', '1'], this data's" in done.stderr, done.stderr
+            assert "--pos-label" not in done.stderr
+    joined = run("worker", "one.csv", *SEARCH[2:], "--storage", "ecoli.optuna.log", cwd=ecoli)
+    assert joined.returncode == 2
+    assert "but other values" in joined.stderr and "give it the data the study" in joined.stderr
+    assert "--force" not in joined.stderr and "--new-study" not in joined.stderr

@@ -10,6 +10,7 @@ import ast
 import contextlib
 import functools
 import logging
+import os
 import re
 import shlex
 import sys
@@ -23,10 +24,15 @@ EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def say(text: str) -> None:
-    """One line on stderr, whatever line breaks the message holds."""
+    """One line on stderr, whatever line breaks the message holds. A reader that went away
+    (``2>&1 | tee log`` stopped by the same Ctrl-C) must not stop what the command still has
+    to do, such as saving the best model so far: the lines go nowhere from then on."""
     line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
     clear_live_line()
-    print(f"autoimb: {line}", file=sys.stderr, flush=True)  # spaces inside labels are kept
+    try:
+        print(f"autoimb: {line}", file=sys.stderr, flush=True)  # spaces inside labels are kept
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
 
 
 # The library's messages name its Python arguments, with the command line's option beside them

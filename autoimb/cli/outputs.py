@@ -20,11 +20,54 @@ import pandas as pd
 from autoimb.exceptions import AutoImbError
 from autoimb.report import GENERATOR_TAG
 
+REPORT_FORMATS = (".html", ".htm")
+TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".pq")  # CSV and TSV also compressed (".csv.gz")
+MODEL_FORMATS = (".skops", ".joblib", ".pkl", ".pickle")  # the last three need --trust to load
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
+def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
+    """Before any work: a path that names a folder, a format autoimb does not write, or a
+    folder it cannot write in is refused, instead of failing once the work is done."""
+    if path.is_dir():
+        raise AutoImbError(
+            f"{path} is a folder; give a file path for the {what}, such as "
+            f"{path / ('name' + formats[0])}."
+        )
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) > 1 and suffixes[-1] in _COMPRESSED and suffixes[-2] in (".csv", ".tsv"):
+        suffixes.pop()
+    if not suffixes or suffixes[-1] not in formats:
+        raise AutoImbError(
+            f"{path}: autoimb writes the {what} as {', '.join(formats[:-1])} or {formats[-1]}; "
+            "give a path that ends so."
+        )
+    folder = path.parent.resolve()
+    while not folder.exists():  # the folders still to create go in the nearest existing one
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise AutoImbError(f"cannot write {path}: {folder} is not writable; choose another path.")
+
+
+def write_table(path: Path, table: pd.DataFrame) -> Path:
+    """As its name says: Parquet, tab-separated or comma-separated (compressed by suffix)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1] in (".parquet", ".pq"):
+        return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False))
+    separator = "\t" if ".tsv" in suffixes else ","
+    return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, sep=separator))
+
 
 def check_output(
-    path: Path, inputs: Sequence[str | Path | None], force: bool, ours: Callable[[Path], bool]
+    path: Path,
+    inputs: Sequence[str | Path | None],
+    force: bool,
+    ours: Callable[[Path], bool],
+    formats: Sequence[str],
+    what: str,
 ) -> None:
     """Refuse an output path that is an input, or an existing file autoimb did not write."""
+    check_writable(path, formats, what)
     target = path.resolve()
     for source in inputs:
         if source is not None and Path(source).exists() and Path(source).resolve() == target:

@@ -56,6 +56,32 @@ def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: s
     )
 
 
+def refuse_other_settings(args: argparse.Namespace, study: optuna.Study) -> None:
+    """A worker searches what the study's creator set; an option asking for another metric or
+    other folds would be ignored in silence, so it is refused."""
+    from autoimb.metrics.registry import get_metric
+
+    attrs = study_settings(study)
+    given = {token.split("=")[0] for token in getattr(args, "argv", [])}
+    asked = {
+        "--metric": get_metric(args.metric).name if args.metric else None,
+        "--cv": args.cv if "--cv" in given else None,
+        "--cv-split": args.cv_split,
+    }
+    recorded = {
+        "--metric": attrs.get("metric"),
+        "--cv": attrs.get("cv"),
+        "--cv-split": attrs.get("split"),
+    }
+    for option, value in asked.items():
+        if value is not None and recorded[option] is not None and value != recorded[option]:
+            raise AutoImbError(
+                f"study {args.study_name!r} searches with {option} {recorded[option]}, not "
+                f"{value}; every worker searches the study's own settings, so leave {option} "
+                "out (or start another study with autoimb search)."
+            )
+
+
 def study_pos_label(args: argparse.Namespace, study: optuna.Study | None, y: pd.Series) -> Any:
     """``--pos-label``, or the positive class the resumed study measures, while it is still a
     class of the data (a study on other data is refused later, naming the difference)."""
@@ -64,7 +90,7 @@ def study_pos_label(args: argparse.Namespace, study: optuna.Study | None, y: pd.
     attrs = study_settings(study)
     positive = attrs.get("positive")
     labels = {str(label) for label in y.dropna().unique()}
-    if len(attrs.get("classes", [])) == 2 and positive in labels:
+    if len(attrs.get("classes", [])) == 2 and set(attrs["classes"]) == labels:
         return positive
     return None
 

@@ -10,11 +10,13 @@ from pathlib import Path
 from autoimb.cli.console import EXIT_OK, say
 from autoimb.cli.data_check import check_training_data
 from autoimb.cli.outputs import (
+    REPORT_FORMATS,
+    TABLE_FORMATS,
     check_output,
     is_leaderboard,
     is_predictions,
     is_report,
-    write_atomic,
+    write_table,
 )
 from autoimb.data.files import missing_column, read_table, split_columns
 from autoimb.exceptions import AutoImbError
@@ -34,7 +36,9 @@ def predict_command(args: argparse.Namespace) -> int:
         raise AutoImbError(missing_column(args.id, "--id", frame.columns))
     out = None if args.out is None else Path(args.out)
     if out is not None:
-        check_output(out, [args.data, args.model], args.force, is_predictions)
+        check_output(
+            out, [args.data, args.model], args.force, is_predictions, TABLE_FORMATS, "predictions"
+        )
     features, schema = frame, model.model_card_.get("schema")
     if schema:
         # The id, and the training's own target, id, weight and group columns, are expected
@@ -55,10 +59,7 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.out is None:
         output.to_csv(sys.stdout, index=False)
         return EXIT_OK
-    if out.suffix.lower() in (".parquet", ".pq"):
-        write_atomic(out, lambda tmp: output.to_parquet(tmp, index=False))
-    else:
-        write_atomic(out, lambda tmp: output.to_csv(tmp, index=False))
+    write_table(out, output)
     counts = ", ".join(f"{n} {label}" for label, n in output["prediction"].value_counts().items())
     say(f"wrote {len(output)} predictions to {out} ({counts})")
     return EXIT_OK
@@ -112,12 +113,15 @@ def report_command(args: argparse.Namespace) -> int:
         check_training_data(args, X, y, weights, card, study)
     default = Path(args.model or _study_file_stem(storage) or args.study_name).with_suffix(".html")
     out = Path(args.out) if args.out else default
-    check_output(out, [args.model, args.data, storage], args.force, is_report)
+    check_output(
+        out, [args.model, args.data, storage], args.force, is_report, REPORT_FORMATS, "report"
+    )
     board = Path(args.leaderboard) if args.leaderboard else None
     if board is not None:
         if study is None:
             raise AutoImbError("--leaderboard needs the study (--storage, or a model's own).")
-        check_output(board, [args.model, args.data, storage, out], args.force, is_leaderboard)
+        inputs = [args.model, args.data, storage, out]
+        check_output(board, inputs, args.force, is_leaderboard, TABLE_FORMATS, "leaderboard")
     path = write_study_report(
         out,
         study=study,
@@ -132,7 +136,7 @@ def report_command(args: argparse.Namespace) -> int:
         from autoimb.leaderboard import flat_leaderboard
 
         table = flat_leaderboard(study)
-        write_atomic(board, lambda temporary: table.to_csv(temporary, index=False))
+        write_table(board, table)
         say(f"wrote the leaderboard ({len(table)} trials) to {board}")
     return EXIT_OK
 

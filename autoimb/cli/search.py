@@ -19,10 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from autoimb import config
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
-from autoimb.cli.outputs import check_output, is_report
+from autoimb.cli.outputs import (
+    MODEL_FORMATS,
+    REPORT_FORMATS,
+    check_output,
+    check_writable,
+    is_report,
+)
 from autoimb.cli.resume import (
     default_model_path,
     recorded_study,
+    refuse_other_settings,
     resume_command,
     study_pos_label,
     study_settings,
@@ -62,7 +69,10 @@ def search_command(args: argparse.Namespace) -> int:
     args.search_space = study_space(args, previous, storage)
     out = Path(args.out) if args.out else default_model_path(args.data, args.study_name)
     if args.report:
-        check_output(Path(args.report), [args.data, out, storage], args.force, is_report)
+        report = Path(args.report)
+        check_output(
+            report, [args.data, out, storage], args.force, is_report, REPORT_FORMATS, "report"
+        )
     _check_overwrite(out, args.force, previous)
     out.parent.mkdir(parents=True, exist_ok=True)  # as --report does for its file
     result = _run_search(args, columns, storage, previous, out, folds)
@@ -85,7 +95,8 @@ def worker_command(args: argparse.Namespace) -> int:
         raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
     columns = _read_columns(args)
     previous = existing_study(args.storage, args.study_name)
-    if previous is not None:  # a worker searches the study's space; another is refused
+    if previous is not None:  # a worker searches the study's settings; others are refused
+        refuse_other_settings(args, previous)
         args.search_space = study_space(args, previous, args.storage)
     out = Path(args.out) if args.out else None
     if out is not None:
@@ -326,6 +337,7 @@ def _check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> N
     Running the same command again resumes its study and must be able to update the model
     that study wrote; any other existing file is the user's and needs ``--force``.
     """
+    check_writable(out, MODEL_FORMATS, "model")
     if not out.exists() or force:
         return
     if previous is not None and previous.user_attrs.get(MODEL_ATTR) == str(out.resolve()):

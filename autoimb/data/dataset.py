@@ -373,7 +373,10 @@ def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str |
         return f"columns differ (added {added[:5]}, removed {removed[:5]})"
     if before.get("categorical") != now.get("categorical"):
         return "the same columns are typed differently (categorical against numeric)"
-    return f"it has the same {now.get('rows')} rows and columns, but other values"
+    return (
+        f"it has the same {now.get('rows')} rows and columns, but other values (if it is the "
+        "same file, read it with the missing-value markers it was searched with)"
+    )
 
 
 def as_category_strings(series: pd.Series) -> pd.Series:

@@ -68,6 +68,12 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         study.set_user_attr(STUDY_ATTR, attrs)
         for params in first_trials(settings, data):
             study.enqueue_trial(params, skip_if_exists=True)
+    elif difference := other_classes(attrs, data):
+        raise AutoImbError(
+            f"study {name!r} was run on other data: {difference}; its trials cannot go on with "
+            "these labels. Start another study (study_name=..., or --study-name / --new-study "
+            "on the command line)."
+        )
     elif attrs.get("positive", str(data.classes[data.pos_label])) != str(
         data.classes[data.pos_label]
     ):
@@ -138,6 +144,14 @@ def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]
         if params is not None and params not in trials:
             trials.append(params)
     return trials
+
+
+def other_classes(attrs: dict[str, Any], data: Dataset) -> str | None:
+    """How the study's classes differ from the data's, in a few words; None if they do not."""
+    recorded, now = attrs.get("classes"), [str(c) for c in data.classes]
+    if recorded is None or list(recorded) == now:
+        return None
+    return f"its classes are {recorded}, this data's {now}"
 
 
 def _check_same_data(name: str, attrs: dict[str, Any], data: Dataset, allowed: bool) -> None:

@@ -9,18 +9,21 @@ them can finish with the best pipeline of all workers' trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import optuna
 
 from autoimb._checks import check_budget, check_n_jobs
-from autoimb.data.dataset import validate
+from autoimb.data.dataset import fingerprint_difference, validate
+from autoimb.data.labels import positive_code
 from autoimb.engine.finish import finish
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR, make_storage
+from autoimb.engine.study import other_classes
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import get_metric
 from autoimb.result import SearchResult
@@ -84,10 +87,16 @@ def join(
             f"study {study_name!r} measures positive class {positive!r}, not {pos_label!r}; "
             "every worker must search for the same class."
         )
-    data = validate(X, y, sample_weight=sample_weight, pos_label=positive or pos_label)
-    if len(data.y) != attrs["rows"]:
+    data = validate(X, y, sample_weight=sample_weight)
+    difference = other_classes(attrs, data)
+    before = attrs.get("fingerprint") or {"rows": attrs["rows"]}
+    now = data.fingerprint() if "fingerprint" in attrs else {"rows": len(data.y)}
+    difference = difference or fingerprint_difference(before, now)
+    if difference is not None:
         raise AutoImbError(
-            f"this data has {len(data.y)} rows and the study's has {attrs['rows']}; every worker "
-            "must search the same data."
+            f"this is not the data study {study_name!r} searches: {difference}. Every worker "
+            "searches the study's own data; give it the data the study was started on."
         )
+    if positive or pos_label is not None:
+        data = replace(data, positive=positive_code(positive or pos_label, data.classes))
     return finish(run(settings, data), settings, data)
