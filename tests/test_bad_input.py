@@ -95,13 +95,13 @@ def test_predict_refuses_what_training_refuses(fitted, small_binary, rows, messa
 
 def test_a_budget_no_trial_fits_in_says_what_to_raise(too_much_for_half_a_second) -> None:
     X, y = too_much_for_half_a_second
-    with pytest.raises(AutoImbError, match=r"no trial finished.*time_budget=.*space='fast'"):
+    with pytest.raises(AutoImbError, match=r"no trial completed.*time_budget=.*space='fast'"):
         autoimb.search(X, y, metric="f1", time_budget=0.5, random_state=0)
 
 
 def test_a_budget_too_short_to_start_a_trial_says_what_to_raise(small_binary) -> None:
     X, y = small_binary  # the queued strategies never start: not "every trial failed"
-    with pytest.raises(AutoImbError, match=r"no trial finished.*time_budget="):
+    with pytest.raises(AutoImbError, match=r"no trial completed.*time_budget="):
         autoimb.search(X, y, metric="f1", time_budget=0.01, random_state=0)
 
 

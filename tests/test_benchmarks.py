@@ -265,7 +265,7 @@ def test_budget_smoke_writes_a_row_per_cell(tmp_path: Path) -> None:
         "budget.py", "--rows", "400", "--budgets", "0.01", "3", "--out", str(out), timeout=180
     )
     frame = pd.read_csv(out)
-    assert len(frame) == 2 and "no trial finished" in frame.error.iloc[0]
+    assert len(frame) == 2 and "no trial completed" in frame.error.iloc[0]
     assert frame.trials.iloc[1] > 0
     assert "| 400 | 3 |" in text
 

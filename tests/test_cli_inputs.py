@@ -3,6 +3,7 @@ saved model is given again."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,24 @@ def test_a_file_that_is_not_utf8_is_refused_with_the_line_and_the_fix(tmp_path, 
     frame.to_csv(tmp_path / name, index=False, encoding="cp1252")
     with pytest.raises(AutoImbError, match=r"is not UTF-8 text \(line 3: .*Save it as UTF-8"):
         read_table(str(tmp_path / name))
+
+
+def test_a_file_is_read_as_what_it_holds_whatever_its_name_says(tmp_path):
+    """A Parquet file saved as .csv is read; a workbook saved as .csv is named as one (its
+    bytes are no text, and 'not UTF-8' sent the user to the wrong fix)."""
+    frame = pd.DataFrame({"name": ["tea", "café", "naïve"], "y": [0, 1, 0]})
+    frame.to_parquet(tmp_path / "table.csv")
+    pd.testing.assert_frame_equal(read_table(str(tmp_path / "table.csv")), frame)
+    with zipfile.ZipFile(tmp_path / "book.csv", "w") as book:  # what an .xlsx file is
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(AutoImbError, match=r"book.csv is a ZIP archive \(an Excel workbook"):
+        read_table(str(tmp_path / "book.csv"))
+
+
+@pytest.mark.parametrize("budget", ["inf", "nan", "0", "-5"])
+def test_a_budget_that_is_no_positive_number_is_refused_as_the_options_are_read(budget, capsys):
+    assert main(["search", "none.csv", "--target", "y", "--time-budget", budget]) == 2
+    assert f"expected a positive number, got {budget!r}" in capsys.readouterr().err
 
 
 def test_na_values_before_data_takes_one_comma_separated_value(searched, monkeypatch):

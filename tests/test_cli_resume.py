@@ -75,7 +75,7 @@ def test_a_new_study_writes_its_own_model_and_its_report_finds_it(ecoli):
     # Resumed by name, the study updates the model it wrote.
     again = run(*SEARCH, "--n-trials", "1", *FAST, "--study-name", "autoimb-2", cwd=ecoli)
     assert again.returncode == 0, again.stderr
-    assert "1 trials already finished" in again.stderr
+    assert "1 trial already finished" in again.stderr
 
 
 def test_a_resume_keeps_the_studys_positive_class_and_says_so_once_accepted(tmp_path):
@@ -87,9 +87,7 @@ def test_a_resume_keeps_the_studys_positive_class_and_says_so_once_accepted(tmp_
     # Without --pos-label, a resume measures the class the study measures.
     resumed = run(*search, "--n-trials", "1", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming study 'autoimb' in yn.optuna.log: 1 trials already finished" in (
-        resumed.stderr
-    )
+    assert "resuming study 'autoimb' in yn.optuna.log: 1 trial already finished" in (resumed.stderr)
     assert autoimb.load(tmp_path / "yn.skops").model_card_["positive_class"] == "no"
     # A refusal is not announced as a resume, and its hint names the command line's option.
     other = run(*search, "--n-trials", "1", "--pos-label", "yes", cwd=tmp_path)
@@ -124,7 +122,7 @@ def test_a_trial_cut_by_ctrl_c_reads_interrupted_and_is_not_counted(tmp_path):
     resumed = run(*command, "--n-trials", "1", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     finished = int((board["state"] == "COMPLETE").sum())
-    assert f"{finished} trials already finished" in resumed.stderr
+    assert re.search(rf"\b{finished} trials? already finished", resumed.stderr)
 
 
 def test_ctrl_c_again_skips_the_save_and_still_says_how_to_resume(tmp_path):

@@ -300,3 +300,31 @@ def test_a_value_or_nothing_column_is_a_flag_kept_as_a_category(small_binary) ->
     assert data.X["chargeback"].nunique(dropna=False) == 2
     new = conform(X.iloc[:40], data.schema())
     assert (new["chargeback"].isna() == X["chargeback"].iloc[:40].isna()).all()
+
+
+def test_categories_training_never_saw_in_most_new_rows_are_warned_of(small_binary) -> None:
+    X, y = small_binary
+    X = _fraud_like(X)
+    data = validate(X, y)
+    schema = {**data.schema(), "categories": data.categories()}
+    assert schema["categories"]["country"] == ["GB", "NG", "US"]
+    with pytest.warns(
+        UserWarning, match=r"'country': 100% .*e\.g\. '(gb|ng|us)'.*but for letter case"
+    ):
+        warn_of_new_rows(X.assign(country=X["country"].str.lower()), schema)
+    with pytest.warns(UserWarning, match=r"'country': 100% .*e\.g\. 'ZZ'; training had") as caught:
+        warn_of_new_rows(X.assign(country="ZZ"), schema)
+    assert "letter case" not in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_of_new_rows(X, schema)  # training's own values
+        warn_of_new_rows(X.assign(country=np.where(X.index < 100, "ZZ", X["country"])), schema)
+        warn_of_new_rows(X.iloc[:5].assign(country="ZZ"), schema)  # a few rows: a new product
+
+
+def test_columns_named_but_for_case_or_spaces_are_pointed_out(small_binary) -> None:
+    X, y = small_binary
+    data = validate(X, y)
+    renamed = X.rename(columns={"x0": "X0", "x1": " x1"})
+    with pytest.raises(SchemaError, match=r"X has 'X0' for 'x0', ' x1' for 'x1': column names"):
+        conform(renamed, data.schema())

@@ -61,6 +61,13 @@ def test_loaded_model_checks_new_data(result, hepatitis, tmp_path) -> None:
     loaded = autoimb.load(result.save(tmp_path / "model.skops"))
     with pytest.raises(SchemaError, match="lacks 1 column"):
         loaded.predict(X.drop(columns=["x0"]))
+    # Its yes/no columns' values as training had them; written otherwise, they are warned of.
+    column = loaded.model_card_["schema"]["categorical"][0]
+    assert loaded.model_card_["schema"]["categories"][column] == ["no", "yes"]
+    with pytest.warns(
+        UserWarning, match=rf"column '{column}': \d+% of its values were never seen.*letter case"
+    ):
+        loaded.predict(X.assign(**{column: X[column].str.upper()}))
 
 
 def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:

@@ -63,7 +63,7 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
         study_name="s",
         warm_start=None,
     )
-    with pytest.raises(AutoImbError, match="it had 336 rows and this data has 168.*own data"):
+    with pytest.raises(AutoImbError, match=r"it had 336 rows and this data has 168.*own data"):
         join(log, "s", X.iloc[::2], y.iloc[::2], n_trials=1)
 
 

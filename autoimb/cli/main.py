@@ -8,6 +8,7 @@ in the commands that need them, so ``--help`` and input errors answer at once.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -45,7 +46,7 @@ def _positive(kind: type) -> Any:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-        if not value > 0:
+        if not (value > 0 and math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
         return value
 

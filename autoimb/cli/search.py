@@ -386,7 +386,8 @@ def _print_summary(
         f"on a new set of {n:,} rows, {config.INTERVAL_LEVEL:.0%} likely between {low:.4f} "
         f"and {high:.4f}"
     )
-    print(f"chosen:   {_chosen(result)}; {finished_trials(study)} trials ran in the study")
+    ran = finished_trials(study)
+    print(f"chosen:   {_chosen(result)}; {ran} trial{'' if ran == 1 else 's'} ran in the study")
     print(f"strategy: {strategy_label(result.best_config)}")
     if len(result.classes_) == 2:
         print(f"positive: {positive} (the class the metric measures)")

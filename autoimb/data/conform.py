@@ -19,6 +19,10 @@ from autoimb.data.dataset import (
 from autoimb.data.typed import as_floats, typed_numbers
 from autoimb.exceptions import SchemaError
 
+# Fewer new rows than this say too little about a column to warn of it (a row scored online
+# with a new product is no problem of the data).
+MIN_ROWS_TO_WARN = 20
+
 
 def input_columns(schema: dict[str, Any]) -> list[str]:
     """The columns the user trained on, as given (a model saved before dates were expanded
@@ -65,8 +69,8 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     if missing:
         raise SchemaError(
             f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
-            f"{' …' if len(missing) > 20 else ''}. Provide them (NaN is allowed for missing "
-            "values)."
+            f"{' …' if len(missing) > 20 else ''}.{_near_names(missing, list(frame.columns))} "
+            "Provide them (NaN is allowed for missing values)."
         )
     extra = [c for c in frame.columns if c not in known]
     if extra:
@@ -109,6 +113,16 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def _near_names(missing: list[str], present: list[str]) -> str:
+    """The given columns that are missing ones but for letter case or spaces around them."""
+    by_key = {str(name).strip().casefold(): name for name in present}
+    near = {m: by_key[m.strip().casefold()] for m in missing if m.strip().casefold() in by_key}
+    if not near:
+        return ""
+    pairs = ", ".join(f"{given!r} for {wanted!r}" for wanted, given in list(near.items())[:5])
+    return f" X has {pairs}: column names must be written as in training."
+
+
 def _check_series(X: pd.Series, inputs: list[str]) -> None:
     """A Series is taken as the one training column it is named after; any other, a row
     (``df.iloc[0]``) most often, is refused as scikit-learn refuses 1-D input, with the fix."""
@@ -145,13 +159,16 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     source = _date_sources(schema)
     used = {source.get(c, c) for c in schema["categorical"] + schema["numeric"]}
     empty = [c for c in X.columns if str(c) in used and X[c].isna().all()]
-    if empty and len(X) >= 20:  # columns training dropped are not used: empty or not, no matter
+    if (
+        empty and len(X) >= MIN_ROWS_TO_WARN
+    ):  # columns training dropped are not used: empty or not, no matter
         warnings.warn(
             f"X's column(s) {empty[:10]}{' …' if len(empty) > 10 else ''} are missing in every "
             "row, though they held values in training; the predictions go without them.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
+    _warn_of_unseen_categories(X, schema)
     if "zoned_dates" not in schema:  # a model saved before zones were recorded cannot tell
         return
     for column, parts in schema.get("dates", {}).items():
@@ -172,6 +189,34 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+
+
+def _warn_of_unseen_categories(X: pd.DataFrame, schema: dict[str, Any]) -> None:
+    """A categorical column whose values training mostly never saw ("us" for "US", codes of
+    another system) is read as one unknown category: the model goes without it, unwarned."""
+    for column, known in schema.get("categories", {}).items():
+        if column not in X.columns:
+            continue
+        counts = X[column].value_counts()  # each distinct value once: cheap on many rows
+        names = as_category_strings(pd.Series(counts.index, dtype=object)).to_numpy()
+        new = ~pd.Series(names).isin(known).to_numpy()
+        present, unseen = int(counts.sum()), int(counts.to_numpy()[new].sum())
+        if present < MIN_ROWS_TO_WARN or unseen <= present / 2:
+            continue
+        by_case = {k.casefold() for k in known}
+        hint = (
+            " They match training's values but for letter case: write them as training did."
+            if all(str(name).casefold() in by_case for name in names[new])
+            else ""
+        )
+        warnings.warn(
+            f"column {column!r}: {unseen / present:.0%} of its values were never seen "
+            f"in training (e.g. {names[new][0]!r}; training had {known[:5]}"
+            f"{' …' if len(known) > 5 else ''}), so the model reads them as one unknown "
+            f"category.{hint}",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 
 def _date_sources(schema: dict[str, Any]) -> dict[str, str]:

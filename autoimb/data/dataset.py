@@ -21,6 +21,9 @@ from autoimb.data.typed import as_floats, constant_columns, text_columns, typed_
 from autoimb.exceptions import AutoImbError, DataTypeError
 
 logger = logging.getLogger("autoimb")
+# A model card records the categories of columns with at most this many, for the check of new
+# rows; identifiers are left out before, so only the rare long tail goes unrecorded.
+MAX_RECORDED_CATEGORIES = 1000
 
 
 @dataclass
@@ -74,6 +77,16 @@ class Dataset:
             "zoned_dates": list(self.zoned_dates),
             "feature_names": self.feature_names,
         }
+
+    def categories(self) -> dict[str, list[str]]:
+        """Each categorical column's values seen in training (at most MAX_RECORDED_CATEGORIES
+        of them; a column with more is not recorded), so new rows can be checked against them."""
+        seen = {}
+        for column in self.categorical:
+            values = self.X[column].dropna().unique()
+            if len(values) <= MAX_RECORDED_CATEGORIES:
+                seen[column] = sorted(str(v) for v in values)
+        return seen
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies the data a study searched: shape, columns, and a hash of every value.

@@ -36,6 +36,13 @@ _OTHER_FORMATS = {
     ".pkl": "a pickle",
     ".pickle": "a pickle",
 }
+# What a file's first bytes say it is, whatever its name says (a Parquet file saved as .csv).
+_MAGIC = (
+    (b"PAR1", "Parquet"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel workbook"),
+    (b"ARROW1", "a Feather file"),
+)
 # A byte-order mark names its encoding (UTF-32's marks begin with UTF-16's: looked at first).
 _BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -61,12 +68,13 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         )
     if path.is_dir():
         raise AutoImbError(f"{source} is a directory; give a CSV or Parquet file.")
-    if kind := _OTHER_FORMATS.get(path.suffix.lower()):
+    content = _content(path)
+    if kind := _OTHER_FORMATS.get(path.suffix.lower()) or (content != "Parquet" and content):
         raise AutoImbError(
             f"{source} is {kind}, which autoimb does not read; save the table as CSV or Parquet "
             "and pass that file."
         )
-    parquet = path.suffix.lower() in (".parquet", ".pq")
+    parquet = path.suffix.lower() in (".parquet", ".pq") or content == "Parquet"
     try:
         if parquet:
             frame = pd.read_parquet(path)
@@ -104,6 +112,19 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         for column, numbers in read_numbers(frame, decimal=decimal).items():
             frame[column] = numbers
     return frame
+
+
+def _content(path: Path) -> str | None:
+    """A format the first bytes name, where the name says another (a Parquet or Excel file
+    saved as .csv): None for text, and for compressed files pandas opens by their name."""
+    if path.suffix.lower() in (".parquet", ".pq", ".gz", ".bz2", ".zip", ".xz", ".zst"):
+        return None
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(8)
+    except OSError:
+        return None  # pandas will say what is wrong
+    return next((kind for magic, kind in _MAGIC if start.startswith(magic)), None)
 
 
 def _separator(path: Path, encoding: str) -> str:

@@ -390,7 +390,7 @@ def _model_card(
         "cv": settings.cv.n_splits,
         "split": settings.cv.kind,
         "folds": settings.cv.describe(),
-        "schema": data.schema(),
+        "schema": {**data.schema(), "categories": data.categories()},
         "data": data.summary(),
         "versions": {
             "python": platform.python_version(),

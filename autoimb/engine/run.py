@@ -73,7 +73,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     else:
         _optimize(study, objective, settings, settings.deadline)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
-        raise AutoImbError(all_failed_message(study))
+        raise AutoImbError(all_failed_message(study, settings.space.name))
     return SearchOutcome(
         study,
         cv,

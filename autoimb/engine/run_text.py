@@ -1,4 +1,4 @@
-"""What a search run tells its user: that it resumes a study, and why no trial finished."""
+"""What a search run tells its user: that it resumes a study, and why no trial completed."""
 
 from __future__ import annotations
 
@@ -25,16 +25,19 @@ def say_resumed(study: optuna.Study, settings: SearchSettings, finished: int) ->
         held = f"; best {settings.metric.name} {best.value:.4f} (trial {best.number})"
     except ValueError:  # no complete trial yet
         held = ""
+    complete = sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
+    if complete < finished:  # the others were pruned or failed: say so, or "1 finished" and
+        held += f" ({complete or 'none'} complete)"  # the last run's "none completed" disagree
     logging.getLogger(RESUME_LOGGER).info(
-        "resuming study %r%s: %d trials already finished%s; going on from there",
+        "resuming study %r%s: %s already finished%s; going on from there",
         study.study_name,
         where,
-        finished,
+        f"{finished} trial" if finished == 1 else f"{finished} trials",
         held,
     )
 
 
-def all_failed_message(study: optuna.Study) -> str:
+def all_failed_message(study: optuna.Study, space: str) -> str:
     """Why no trial completed, with the fix: a budget too short for one trial is told apart
     from strategies that all failed."""
     errors = Counter(
@@ -50,10 +53,13 @@ def all_failed_message(study: optuna.Study) -> str:
     pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
     ran = errors or pruned or any(t.state == TrialState.COMPLETE for t in study.trials)
     if not errors and (cut or not ran):  # queued strategies that never started ran nothing
+        quicker = (
+            "" if space == "fast" else " or search the quicker space (space='fast', --space fast)"
+        )
         return (
-            "no trial finished within the budget: the first strategy needs time for one whole "
+            "no trial completed within the budget: the first strategy needs time for one whole "
             "cross-validation. Raise the budget (time_budget=..., --time-budget on the command "
-            "line) or search the quicker space (space='fast', --space fast)."
+            f"line){quicker}."
         )
     causes = "; ".join(f"{count}× {error}" for error, count in errors.most_common(3))
     return (

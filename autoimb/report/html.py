@@ -163,7 +163,9 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     subtitle = f"autoimb {__version__} · {datetime.datetime.now():%Y-%m-%d %H:%M}"
     if study is not None:
         ran = finished_trials(study)
-        subtitle += f" · study {html.escape(study.study_name)} ({ran} trials ran)"
+        subtitle += (
+            f" · study {html.escape(study.study_name)} ({ran} trial{'' if ran == 1 else 's'} ran)"
+        )
     nav = " ".join(f'<a href="#{key}">{name}</a>' for key, name, _ in sections)
     body = "".join(f'<section id="{k}"><h2>{n}</h2>{c}</section>' for k, n, c in sections)
     note = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
