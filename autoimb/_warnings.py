@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import warnings
+from collections.abc import Iterator
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _COMMAND_LINE = os.path.join(_PACKAGE, "cli") + os.sep  # the user's side, as a script would be
@@ -21,3 +24,17 @@ def user_stacklevel() -> int:
 
 def _inside(filename: str) -> bool:
     return filename.startswith(_PACKAGE) and not filename.startswith(_COMMAND_LINE)
+
+
+# The libraries a trial runs: what they warn of inside a trial (a resampler that cannot reach
+# its ratio, a solver that stops at its iteration cap) is the search's business, and shown to
+# the user it would be repeated by every trial that meets it.
+_TRIAL_LIBRARIES = r"(imblearn|sklearn|lightgbm|xgboost|scipy|numpy|pandas|torch)(\.|$)"
+
+
+@contextlib.contextmanager
+def quiet_trials() -> Iterator[None]:
+    """The search's own warnings still show; those of the models it fits do not."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=_TRIAL_LIBRARIES)
+        yield

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs, check_seed
+from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.conform import input_columns
 from autoimb.data.dataset import has_feature_names, validate
 from autoimb.engine.finish import finish
@@ -158,6 +160,8 @@ def search(
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     random_state = check_seed(random_state)
     the_metric = get_metric(metric)
+    if the_metric.name in ONE_SIDED:
+        warnings.warn(ONE_SIDED[the_metric.name], UserWarning, stacklevel=user_stacklevel())
     the_space = load_space(space)
     data = validate(
         X,
@@ -209,9 +213,22 @@ def search(
             live=watched,
         )
         settings = dataclasses.replace(settings, callbacks=(*settings.callbacks, progress))
-    with _quiet_optuna(), progress or contextlib.nullcontext():
+    with _quiet_optuna(), quiet_trials(), progress or contextlib.nullcontext():
         outcome = run(settings, data)
         return finish(outcome, settings, data)
+
+
+# A metric that one trivial rule maximises: a search for it finds that rule.
+ONE_SIDED = {
+    name: (
+        f"{name} alone is highest {where}, and the search will find that rule; to weigh "
+        "precision and recall together optimise 'f1', 'fbeta:2' or 'recall@precision>=0.5'."
+    )
+    for name, where in [
+        ("recall", "when every row is predicted positive"),
+        ("precision", "when only the few surest rows are predicted positive"),
+    ]
+}
 
 
 def _warm_start(value: Any) -> WarmStart:

@@ -650,3 +650,12 @@ def test_written_files_get_the_mode_a_plain_write_would(tmp_path):
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o644  # not the temporary file's 0600
     fresh.chmod(0o640)
     assert stat.S_IMODE(write_atomic(fresh, write).stat().st_mode) == 0o640
+
+
+def test_a_cost_says_it_is_per_row_and_lower_is_better(work):
+    done = run(*SEARCH[:-2], "--metric", "cost:fn=10,fp=1", "--n-trials", "1", *FAST,
+               "--out", "cost.skops", "--storage", "cost.log", cwd=work)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.search(
+        r"^best cost:fn=10,fp=1: [0-9.]+ per row, lower is better \(", done.stdout, re.M
+    )

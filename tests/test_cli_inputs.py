@@ -136,3 +136,11 @@ def test_n_jobs_takes_joblib_negative_counts_and_refuses_zero(tmp_path, given, o
     assert (done.returncode == 0) is ok, done.stderr
     if not ok:
         assert "--n-jobs" in done.stderr and "-1: all of them" in done.stderr
+
+
+def test_a_file_with_two_columns_of_one_name_is_refused_as_python_refuses_it(tmp_path):
+    (tmp_path / "dup.csv").write_text("amount,amount,,,y\n1,2,3,4,0\n3,4,5,6,1\n")
+    with pytest.raises(AutoImbError, match=r"more than one column named \['amount'\]"):
+        read_table(str(tmp_path / "dup.csv"))
+    (tmp_path / "blank.csv").write_text("amount,,,y\n1,3,4,0\n3,5,6,1\n")  # blanks: pandas names
+    assert list(read_table(str(tmp_path / "blank.csv")).columns)[:2] == ["amount", "Unnamed: 1"]

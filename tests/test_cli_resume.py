@@ -194,3 +194,16 @@ def test_a_study_resumed_or_joined_on_other_labels_or_values_says_so(ecoli):
     assert joined.returncode == 2
     assert "but other values" in joined.stderr and "give it the data the study" in joined.stderr
     assert "--force" not in joined.stderr and "--new-study" not in joined.stderr
+
+
+def test_a_resume_with_another_seed_says_the_study_keeps_its_own(ecoli):
+    again = run(*SEARCH, "--n-trials", "1", "--cv", "3", "--seed", "7", cwd=ecoli)
+    assert again.returncode == 0, again.stderr
+    assert "--seed 7 seeds a new study; study 'autoimb' goes on with its own (0)" in again.stderr
+
+
+def test_a_journal_files_folder_is_made_as_the_outputs_are(ecoli):
+    args = ["--storage", "runs/a/j.log", "--out", "j.skops"]
+    done = run(*SEARCH, "--n-trials", "1", *FAST, *args, cwd=ecoli)
+    assert done.returncode == 0, done.stderr
+    assert (ecoli / "runs" / "a" / "j.log").exists()

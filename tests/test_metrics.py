@@ -262,6 +262,7 @@ def test_registry_tables_are_consistent():
     ("text", "match"),
     [
         ("f1_score", r"Unknown metric 'f1_score'\. Did you mean 'f1'\?"),
+        ("auc", r"Did you mean 'roc_auc' \(ROC\) or 'average_precision' \(PR-AUC\)\?"),
         ("f1_macro", r"Did you mean 'f1'\? It scores the positive class on two classes and is "),
         ("averge_precision", r"Did you mean 'average_precision'"),
         ("recall@precision=0.8", r"Did you mean 'recall@precision>=0\.8'\?"),

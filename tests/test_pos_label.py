@@ -41,6 +41,7 @@ def test_a_label_read_from_a_file_matches_by_its_text() -> None:
     ("y", "pos_label", "message"),
     [
         (["a"] * 20 + ["b"] * 10, "c", "not a class of y"),
+        (["ok"] * 20 + ["fraud"] * 10, "Fraud", r"not a class of y .*\(did you mean 'fraud'\?\)"),
         (["a"] * 10 + ["b"] * 10 + ["c"] * 10, "a", "applies to two classes"),
     ],
 )

@@ -9,9 +9,12 @@ import sys
 import time
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
+import autoimb
 from autoimb.engine.storage import make_storage
+from autoimb.exceptions import AutoImbError
 
 
 def test_a_killed_search_resumes_with_every_finished_trial(tmp_path, yeast4) -> None:
@@ -116,3 +119,12 @@ def test_a_study_resumed_with_another_space_is_refused_before_any_trial(tmp_path
     storage = make_storage(kwargs["storage"])
     assert ran(optuna.load_study(study_name="autoimb", storage=storage)) == 1
     assert ran(autoimb.search(X, y, n_trials=1, space="fast", **kwargs).study) == 2
+
+
+def test_a_database_that_cannot_be_opened_is_named_without_its_password(small_binary) -> None:
+    X, y = small_binary
+    with pytest.raises(
+        AutoImbError, match=r"storage postgresql://bob:\*\*\*@localhost:1/db: "
+    ) as err:
+        autoimb.search(X, y, n_trials=1, storage="postgresql://bob:secret@localhost:1/db")
+    assert "secret" not in str(err.value) and "Check that the server runs" in str(err.value)

@@ -331,3 +331,23 @@ def test_boosted_trees_continue_from_a_pretrained_model(model, small_binary, tmp
         warm_start=None,
     )
     assert result.best_pipeline.predict(X).shape == (len(y),)
+
+
+def test_what_the_fitted_libraries_warn_of_inside_trials_is_not_the_users(small_binary) -> None:
+    """NearMiss-3 warns whenever it cannot reach its ratio: shown, it came once per trial."""
+    X, y = small_binary
+    space = parse_space(
+        "resampler: {near_miss: {version: 3, sampling_ratio: 1.0}}\n"
+        "model: {logistic_regression: {}}"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = autoimb.search(X, y, n_trials=2, space=space, cv=3, random_state=0)
+    assert result.best_config["resampler"]["name"] == "near_miss"
+
+
+@pytest.mark.parametrize("metric", ["recall", "precision"])
+def test_a_metric_one_trivial_rule_maximises_is_warned_of(small_binary, metric) -> None:
+    X, y = small_binary
+    with pytest.warns(UserWarning, match=rf"{metric} alone is highest when .*optimise 'f1'"):
+        autoimb.search(X, y, metric=metric, n_trials=1, space="fast", cv=3, random_state=0)

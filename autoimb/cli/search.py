@@ -61,12 +61,20 @@ def search_command(args: argparse.Namespace) -> int:
     columns = _read_columns(args)
     _refuse_label_variants(columns.y, args.target, args.force)
     folds = _folds(args, columns.groups, len(columns.y))
+    if "://" not in storage:  # a journal file's folder is made, as --out's and --report's are
+        Path(storage).parent.mkdir(parents=True, exist_ok=True)
     previous = existing_study(storage, args.study_name)
     if previous is not None and args.new_study:
         args.study_name = _free_name(storage, args.study_name)
         say(f"starting a new study {args.study_name!r} beside the existing one")
         previous = None
     args.search_space = study_space(args, previous, storage)
+    recorded_seed = study_settings(previous).get("seed")
+    if args.seed is not None and recorded_seed is not None and args.seed != recorded_seed:
+        say(
+            f"--seed {args.seed} seeds a new study; study {args.study_name!r} goes on with its "
+            f"own ({recorded_seed})"
+        )
     out = Path(args.out) if args.out else default_model_path(args.data, args.study_name)
     if args.report:
         report = Path(args.report)
@@ -381,8 +389,10 @@ def _print_summary(
     rule = decision.describe(result.classes_, result.best_pipeline.probability_threshold)
     low, high = result.score_interval
     n = len(result.evidence.y)
+    # A cost is per row (per unit of weight) and lower is better: said, or 0.79 reads as a score.
+    unit = "" if result.metric.greater_is_better else " per row, lower is better"
     print(
-        f"best {result.metric.name}: {result.best_score:.4f} ({result.score_basis}); "
+        f"best {result.metric.name}: {result.best_score:.4f}{unit} ({result.score_basis}); "
         f"on a new set of {n:,} rows, {config.INTERVAL_LEVEL:.0%} likely between {low:.4f} "
         f"and {high:.4f}"
     )

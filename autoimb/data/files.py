@@ -103,6 +103,8 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         if not parquet and encoding == "utf-8" and (where := _undecoded(path)):
             raise AutoImbError(_not_utf8(source, where)) from None
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
+    if not parquet:
+        _refuse_repeated_names(source, path, sep, encoding, frame)
     if len(frame) == 0:
         raise AutoImbError(f"{source} has no rows.")
     if not parquet and decimal == ",":
@@ -112,6 +114,23 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
         for column, numbers in read_numbers(frame, decimal=decimal).items():
             frame[column] = numbers
     return frame
+
+
+def _refuse_repeated_names(
+    source: str, path: Path, sep: str, encoding: str, frame: pd.DataFrame
+) -> None:
+    """pandas renames a second "amount" column "amount.1" in silence; a frame with two
+    columns of one name is refused in Python, and so it is here."""
+    import pandas as pd
+
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, encoding=encoding, dtype=str)
+    names = [n for n in header.iloc[0] if isinstance(n, str)] if len(header) else []  # no blanks
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise AutoImbError(
+            f"{source} has more than one column named {repeated[:5]}; rename them so each "
+            "column's name is its own."
+        )
 
 
 def _content(path: Path) -> str | None:

@@ -135,8 +135,10 @@ def positive_code(pos_label: Any, classes: np.ndarray) -> int:
         matches = [code for code, label in enumerate(classes) if same(plain(label), pos_label)]
         if len(matches) == 1:
             return matches[0]
+    by_case = [plain(c) for c in classes if str(plain(c)).casefold() == str(pos_label).casefold()]
+    hint = f" (did you mean {by_case[0]!r}?)" if len(by_case) == 1 else ""
     raise AutoImbError(
-        f"pos_label {pos_label!r} is not a class of y ({[plain(c) for c in classes]}); "
+        f"pos_label {pos_label!r} is not a class of y ({[plain(c) for c in classes]}){hint}; "
         "pass one of them."
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import re
 import socket
 import time
 import warnings
@@ -51,13 +52,24 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
     if "://" in text:
         with warnings.catch_warnings():  # heartbeats are experimental in Optuna, and relied on
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                text,
-                heartbeat_interval=heartbeat,
-                grace_period=3 * heartbeat,
-                heartbeat_stale_trial_callback=_retry_once(),
-                engine_kwargs={"pool_pre_ping": True} if not text.startswith("sqlite") else None,
-            )
+            try:
+                return RDBStorage(
+                    text,
+                    heartbeat_interval=heartbeat,
+                    grace_period=3 * heartbeat,
+                    heartbeat_stale_trial_callback=_retry_once(),
+                    engine_kwargs={"pool_pre_ping": True}
+                    if not text.startswith("sqlite")
+                    else None,
+                )
+            except Exception as exc:  # no driver, no server, a wrong password: the URL's
+                said = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
+                raise AutoImbError(
+                    f"cannot open the database storage {_without_password(text)}: "
+                    f"{type(exc).__name__}: {said}. Check that the server runs and that the URL "
+                    "names it (postgresql://user:password@host:port/database), or give a "
+                    "journal file path instead."
+                ) from exc
     folder = Path(text).parent
     if not folder.is_dir():
         raise AutoImbError(
@@ -65,6 +77,11 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
             "journal file path in an existing folder (or a database URL)."
         )
     return JournalStorage(JournalFileBackend(text))
+
+
+def _without_password(url: str) -> str:
+    """A URL fit for a message: the password, if any, left out."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def worker_id() -> str:

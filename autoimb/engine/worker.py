@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 
 from autoimb._checks import check_budget, check_n_jobs
+from autoimb._warnings import quiet_trials
 from autoimb.data.dataset import fingerprint_difference, validate
 from autoimb.data.labels import positive_code
 from autoimb.engine.finish import finish
@@ -99,4 +100,5 @@ def join(
         )
     if positive or pos_label is not None:
         data = replace(data, positive=positive_code(positive or pos_label, data.classes))
-    return finish(run(settings, data), settings, data)
+    with quiet_trials():
+        return finish(run(settings, data), settings, data)

@@ -288,6 +288,8 @@ def _unknown(name: str, original: str) -> AutoImbError:
     candidates = [*known, *_filled_forms(name), "fbeta:2"]
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.4)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    if name == "auc":  # the area under which curve: both are common
+        hint = " Did you mean 'roc_auc' (ROC) or 'average_precision' (PR-AUC)?"
     if name.removesuffix("_score") in known:  # scikit-learn's function names
         hint = f" Did you mean {name.removesuffix('_score')!r}?"
     base, _, averaging = name.rpartition("_")
