@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import autoimb
+from autoimb.data.conform import conform
+from autoimb.data.dataset import validate
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError, SchemaError
 
@@ -41,6 +45,7 @@ def fitted(small_binary):
             r"X still holds the label column 'label'.*X.drop\(columns='label'\)",
         ),
         (lambda X, y: {"y": "label"}, r"y is the text 'label', not labels.*--target label"),
+        (lambda X, y: {"X": X.to_dict("records")}, r"list of records \(dicts\); pass pd.Da"),
     ],
     ids=[
         "weights-as-text",
@@ -53,6 +58,7 @@ def fitted(small_binary):
         "lists-in-a-column",
         "label-left-in-X",
         "label-column-name-as-y",
+        "records",
     ],
 )
 def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:
@@ -162,3 +168,18 @@ def test_a_row_passed_as_a_series_is_refused_with_the_fix(fitted, small_binary) 
         fitted.predict(X.iloc[0])
     np.testing.assert_array_equal(fitted.predict(X.iloc[[0]]), fitted.predict(X)[:1])
     np.testing.assert_array_equal(fitted.predict(X.iloc[0].to_frame().T), fitted.predict(X)[:1])
+
+
+def test_one_weight_for_every_row_is_read_as_scikit_learn_reads_it(small_binary) -> None:
+    X, y = small_binary
+    assert (validate(X, y, sample_weight=2.5).sample_weight == 1.0).all()  # in mean units
+
+
+def test_numbers_where_training_had_dates_are_refused_without_a_pandas_warning(small_binary):
+    X, y = small_binary
+    X = X.assign(when=pd.date_range("2024-01-01", periods=len(X), freq="h").strftime("%Y-%m-%d"))
+    schema = validate(X, y).schema()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SchemaError, match=r"held dates in training but holds 1700000000 now"):
+            conform(X.assign(when=1_700_000_000), schema)

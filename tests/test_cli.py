@@ -237,7 +237,8 @@ def test_a_target_with_one_class_is_refused_in_process(tmp_path, capsys, monkeyp
     assert main(["search", "one.csv", "--target", "y", "--n-trials", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "autoimb: error: y has only one class ('x'); a classifier needs examples of at "
+        "autoimb: error: the --target column has only one class ('x'); a classifier needs "
+        "examples of at "
         "least two classes."
     ]
 
@@ -659,3 +660,21 @@ def test_a_cost_says_it_is_per_row_and_lower_is_better(work):
     assert re.search(
         r"^best cost:fn=10,fp=1: [0-9.]+ per row, lower is better \(", done.stdout, re.M
     )
+
+
+@pytest.mark.parametrize(
+    ("library", "command_line"),
+    [
+        ("X has 1 column(s) the model was not trained on", "the data has 1 column(s) the"),
+        ("every column of X is constant", "every column of the data is constant"),
+        ("X's column(s) ['a'] are missing", "the data's column(s) ['a'] are missing"),
+        ("y has only one class", "the --target column has only one class"),
+        ("cv must be at least 2 folds; got 1", "--cv must be at least 2 folds; got 1"),
+        ("pass X.drop(columns='y')", "pass X.drop(columns='y')"),  # code stays code
+        ("column 'X' held dates", "column 'X' held dates"),  # a column named X is a name
+    ],
+)
+def test_library_messages_name_the_data_as_the_command_line_gives_it(library, command_line):
+    from autoimb.cli.console import as_options
+
+    assert as_options(library).startswith(command_line)

@@ -207,3 +207,11 @@ def test_a_journal_files_folder_is_made_as_the_outputs_are(ecoli):
     done = run(*SEARCH, "--n-trials", "1", *FAST, *args, cwd=ecoli)
     assert done.returncode == 0, done.stderr
     assert (ecoli / "runs" / "a" / "j.log").exists()
+
+
+def test_a_report_on_a_journal_of_several_studies_names_the_others(ecoli):
+    other = run(*SEARCH, "--n-trials", "1", *FAST, "--new-study", cwd=ecoli)
+    assert other.returncode == 0, other.stderr
+    report = run("report", "ecoli.optuna.log", "--out", "j.html", cwd=ecoli)
+    assert report.returncode == 0, report.stderr
+    assert "reporting study 'autoimb'; ecoli.optuna.log also holds ['autoimb-2']" in report.stderr

@@ -86,6 +86,7 @@ def report_command(args: argparse.Namespace) -> int:
             storage = _model_study(Path(args.model), card)
     elif storage is None:
         raise AutoImbError("give a MODEL file, or --storage URL and --study-name NAME.")
+    chosen = args.study_name is None and card is None  # the study named by no one
     if args.study_name is None:
         recorded = (card or {}).get("study") or {}
         args.study_name = recorded.get("name") or config.DEFAULT_STUDY_NAME
@@ -99,6 +100,9 @@ def report_command(args: argparse.Namespace) -> int:
                 f"{storage} holds no study named {args.study_name!r}; it holds "
                 f"{study_names(storage) or 'none'}. Pick one with --study-name."
             )
+        others = [n for n in study_names(storage) if n != args.study_name] if chosen else []
+        if others:
+            say(f"reporting study {args.study_name!r}; {storage} also holds {others}: --study-name")
     X = y = weights = groups = None
     if args.data is not None:
         if args.target is None:

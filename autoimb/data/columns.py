@@ -115,6 +115,8 @@ def read_numbers(
 
 def _parse(series: pd.Series) -> pd.Series:
     """UTC instants; a value that is not a date (in ISO 8601 form) becomes NaT."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")  # no date
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = pd.to_datetime(series)
         return stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
@@ -186,9 +188,11 @@ def expand_dates(frame: pd.DataFrame, dates: dict[str, list[str]]) -> pd.DataFra
         stamps = _parse(frame[column])
         bad = stamps.isna() & frame[column].notna()
         if bad.any():
+            value = frame[column][bad].iloc[0]
+            value = value.item() if isinstance(value, np.generic) else value  # 17e8, not np.int64
             raise SchemaError(
-                f"column {column!r} held dates in training but holds "
-                f"{frame[column][bad].iloc[0]!r} now; pass dates in ISO 8601 form "
+                f"column {column!r} held dates in training but holds {value!r} now; pass "
+                "dates in ISO 8601 form "
                 "(2024-01-31 or 2024-01-31 13:45:00) or leave the value empty."
             )
         pieces[column] = ((stamps - _EPOCH) / pd.Timedelta(days=1)).astype(float)

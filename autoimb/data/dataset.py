@@ -136,6 +136,10 @@ def as_frame(X: Any) -> pd.DataFrame:
         frame = X.copy()
     elif isinstance(X, pd.Series):
         frame = X.to_frame()
+    elif isinstance(X, list) and X and all(isinstance(row, dict) for row in X):
+        raise AutoImbError(
+            "X is a list of records (dicts); pass pd.DataFrame(X), whose columns are their keys."
+        )
     else:
         try:
             array = np.asarray(X)
