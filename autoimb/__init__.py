@@ -28,12 +28,12 @@ _LAZY = {
     "SearchResult": "autoimb.result",
     "load": "autoimb.export",
     "AutoImbError": "autoimb.exceptions",
-    "datasets": "autoimb.data.datasets",
+    "datasets": "autoimb.datasets",
 }
 
 if TYPE_CHECKING:
+    from autoimb import datasets
     from autoimb.api import AutoImbClassifier, search
-    from autoimb.data import datasets
     from autoimb.exceptions import AutoImbError
     from autoimb.export import load
     from autoimb.result import SearchResult

@@ -119,7 +119,7 @@ def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
         weights = np.asarray(sample_weight, dtype=np.float64).ravel()
     except (TypeError, ValueError) as exc:
         raise refuse("sample_weight", "numbers", f"values that are not ({exc})") from exc
-    if np.ndim(sample_weight) == 0:  # one number for every row, as scikit-learn reads it
+    if weights.shape == (1,) and np.isscalar(sample_weight):  # one number for every row
         weights = np.full(n_rows, weights[0])
     if len(weights) != n_rows:
         raise refuse("sample_weight", f"one weight per row ({n_rows})", len(weights))

@@ -160,8 +160,6 @@ def search(
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     random_state = check_seed(random_state)
     the_metric = get_metric(metric)
-    if the_metric.name in ONE_SIDED:
-        warnings.warn(ONE_SIDED[the_metric.name], UserWarning, stacklevel=user_stacklevel())
     the_space = load_space(space)
     data = validate(
         X,
@@ -170,6 +168,8 @@ def search(
         categorical_features=categorical_features,
         pos_label=pos_label,
     )
+    if the_metric.name in ONE_SIDED:
+        warnings.warn(_one_sided(the_metric.name, data.n_classes), stacklevel=user_stacklevel())
     if data.n_classes > 2 and the_metric.kind == "threshold" and the_metric.multiclass_fn is None:
         raise AutoImbError(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
@@ -218,17 +218,23 @@ def search(
         return finish(outcome, settings, data)
 
 
-# A metric that one trivial rule maximises: a search for it finds that rule.
+# Metrics that one trivial rule maximises (where it is highest): a search for one finds it.
 ONE_SIDED = {
-    name: (
-        f"{name} alone is highest {where}, and the search will find that rule; to weigh "
-        "precision and recall together optimise 'f1', 'fbeta:2' or 'recall@precision>=0.5'."
-    )
-    for name, where in [
-        ("recall", "when every row is predicted positive"),
-        ("precision", "when only the few surest rows are predicted positive"),
-    ]
+    "recall": "when every row is predicted positive",
+    "precision": "when only the few surest rows are predicted positive",
 }
+
+
+def _one_sided(name: str, n_classes: int) -> str:
+    others = (
+        "'f1' or 'balanced_accuracy'"
+        if n_classes > 2
+        else ("'f1', 'fbeta:2' or 'recall@precision>=0.5'")
+    )
+    return (
+        f"{name} alone is highest {ONE_SIDED[name]}, and the search will find that rule; to "
+        f"weigh precision and recall together optimise {others}."
+    )
 
 
 def _warm_start(value: Any) -> WarmStart:
@@ -344,6 +350,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = len(input_columns(schema))
         if has_feature_names(X):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):  # a fit on an array after one on a frame
+            del self.feature_names_in_
         self.best_score_ = self.result_.best_score
         self.best_config_ = self.result_.best_config
         return self

@@ -102,7 +102,7 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
             f"{path} already exists; choose another path or allow overwriting (--force)."
         )
     path.parent.mkdir(parents=True, exist_ok=True)  # as a report or a prediction file is
-    if path.suffix in PICKLE_SUFFIXES:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
         joblib.dump(model, path, compress=3)
     else:
         # Trees' node arrays compress about four-fold at the fastest level (five-fold at the
@@ -172,9 +172,11 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         from a source you trust.
     """
     path = Path(path)
+    if path.is_dir():
+        raise AutoImbError(f"{path} is a folder; give the model file in it (a .skops file).")
     if not path.is_file():
         raise AutoImbError(f"model file {path} does not exist.")
-    if path.suffix in PICKLE_SUFFIXES:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
         if not trust:
             raise UntrustedModelError(
                 f"{path} is a pickle (joblib) file, and loading one can run arbitrary code. "
@@ -186,7 +188,9 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         except AutoImbError:
             raise
         except Exception as exc:
-            raise AutoImbError(f"{path} is not a readable joblib/pickle file ({exc}).") from exc
+            raise AutoImbError(
+                f"{path} is not a readable joblib/pickle file ({type(exc).__name__}: {exc})."
+            ) from exc
     data = path.read_bytes()  # read once: the types checked are the types loaded
     sio = _skops()
     try:

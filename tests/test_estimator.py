@@ -91,3 +91,11 @@ def test_every_search_parameter_is_on_the_estimator() -> None:
     on_estimator = set(inspect.signature(autoimb.AutoImbClassifier).parameters)
     per_fit = {"X", "y", "sample_weight", "groups"}  # fit's own arguments
     assert searched - per_fit == on_estimator
+
+
+def test_a_fit_on_an_array_after_one_on_a_frame_forgets_the_names(small_binary) -> None:
+    X, y = small_binary
+    clf = autoimb.AutoImbClassifier(n_trials=1, space="fast", random_state=0).fit(X, y)
+    assert hasattr(clf, "feature_names_in_")
+    clf.fit(X.to_numpy()[:, :5], y)
+    assert not hasattr(clf, "feature_names_in_") and clf.n_features_in_ == 5

@@ -78,3 +78,23 @@ def test_a_first_trial_whose_refit_fits_is_refitted(hepatitis) -> None:
     result = _search(X, y, "lightgbm", n_trials=1)
     assert isinstance(result.best_pipeline.estimator, StrategyPipeline)
     assert not any("fold models" in note for note in result.notes)
+
+
+def test_a_refit_of_next_to_no_time_is_made_even_a_hair_past_the_deadline() -> None:
+    """After a search that ran its trials to the deadline, a refit of a hundredth of a second
+    overruns by nothing worth serving the fold models' mean for; one of seconds does."""
+    from types import SimpleNamespace
+
+    from autoimb.engine.finish import _fold_models_served
+    from autoimb.engine.settings import SearchSettings
+    from autoimb.engine.space import load_space
+    from autoimb.metrics.registry import get_metric
+
+    settings = SearchSettings(
+        get_metric("f1"), load_space("fast"), time_budget=10.0, started=time.monotonic() - 10.05
+    )
+    outcome = SimpleNamespace(fold_models={3: ["fold model"] * 3})
+    assert _fold_models_served(outcome, settings, {3: 1.0}, after=0.01, notes=[]) is None
+    notes: list[str] = []
+    assert _fold_models_served(outcome, settings, {3: 1.0}, after=2.0, notes=notes) is not None
+    assert "mean of its 3 fold models" in notes[0]

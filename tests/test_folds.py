@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import GroupKFold, KFold, ShuffleSplit, TimeSeriesSplit
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    ShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    TimeSeriesSplit,
+)
 
 import autoimb
 from autoimb.data.dataset import validate
@@ -112,3 +119,40 @@ def test_the_estimator_takes_groups_in_fit(yeast4) -> None:
     clf = autoimb.AutoImbClassifier("f1", n_trials=3, space="fast", random_state=0)
     clf.fit(X, y, groups=_patients(len(y)))
     assert clf.result_.study.user_attrs["autoimb"]["split"] == "group"
+
+
+def _one_signal_per_patient(n_patients: int = 40, positives: int = 3):
+    """Rows of a patient alike and nothing else to learn from: a patient on both sides of a
+    fold scores near 1, honest folds far lower."""
+    rng = np.random.default_rng(0)
+    per_patient = rng.normal(size=(n_patients, 6))
+    labels = np.zeros(n_patients, dtype=int)
+    labels[rng.choice(n_patients, positives, replace=False)] = 1
+    patient = np.repeat(np.arange(n_patients), 3)
+    X = pd.DataFrame(per_patient[patient] + 0.05 * rng.normal(size=(len(patient), 6)))
+    return X.add_prefix("x"), labels[patient], patient
+
+
+@pytest.mark.parametrize("splits", ["splitter", "pairs"])
+def test_groups_with_folds_that_ignore_them_are_refused(splits) -> None:
+    X, y, patient = _one_signal_per_patient()
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    given = cv if splits == "splitter" else list(cv.split(X, y))
+    with pytest.raises(AutoImbError, match=r"groups= is given, and fold 0 validates \d+ group"):
+        autoimb.search(X, y, metric="f1", groups=patient, cv=given, **FAST)
+
+
+def test_grouped_folds_are_as_many_as_the_groups_that_hold_the_smallest_class() -> None:
+    X, y, patient = _one_signal_per_patient(positives=3)
+    with pytest.warns(UserWarning, match=r"smallest class has only 3 groups, fewer than cv=5"):
+        result = autoimb.search(X, y, metric="average_precision", groups=patient, **FAST)
+    assert result.evidence.fold_ids.max() == 2
+    assert all(np.isfinite(s) for s in result.leaderboard["score"].dropna())
+
+
+def test_a_shuffling_splitter_of_the_users_is_drawn_anew_for_the_fresh_measure() -> None:
+    X, y, patient = _one_signal_per_patient(positives=8)
+    cv = StratifiedGroupKFold(3, shuffle=True, random_state=0)
+    result = autoimb.search(X, y, metric="f1", groups=patient, cv=cv, ensemble=False, **FAST)
+    assert result.score_basis == FRESH, result.notes
+    assert cv.random_state == 0  # the user's own splitter is left as it was

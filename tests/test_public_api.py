@@ -30,6 +30,9 @@ def test_search_documents_every_parameter() -> None:
 
 
 def test_shipped_datasets() -> None:
+    from autoimb.datasets import load  # as a module, too: `import autoimb.datasets`
+
+    assert load is autoimb.datasets.load
     names = autoimb.data.datasets.list()
     assert {"yeast4", "glass_multiclass", "hepatitis"} <= set(names)
     X, y = autoimb.data.datasets.load("hepatitis", return_X_y=True)

@@ -100,6 +100,10 @@ def test_multiclass_report_draws_one_curve_per_class(glass, tmp_path):
     assert page.sections == SECTIONS
     assert "factor per class" in text and "against the threshold" not in text
     assert "Importances need at least 4 finished trials" in text
+    # Several classes are decided by class factors: no threshold, no dot for one.
+    assert "the dot is the chosen threshold" not in text and "one class against the rest" in text
+    assert "each fold's class factors chosen on the other folds" in text
+    assert "The other 0 trials" not in text
 
 
 def test_a_study_autoimb_did_not_write_is_refused(tmp_path):

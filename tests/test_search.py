@@ -351,3 +351,9 @@ def test_a_metric_one_trivial_rule_maximises_is_warned_of(small_binary, metric) 
     X, y = small_binary
     with pytest.warns(UserWarning, match=rf"{metric} alone is highest when .*optimise 'f1'"):
         autoimb.search(X, y, metric=metric, n_trials=1, space="fast", cv=3, random_state=0)
+
+
+def test_the_one_sided_warning_suggests_what_a_multi_class_search_can_take(glass) -> None:
+    X, y = glass
+    with pytest.warns(UserWarning, match=r"precision alone .* optimise 'f1' or 'balanced_accu"):
+        autoimb.search(X, y, metric="precision", n_trials=1, space="fast", cv=3, random_state=0)

@@ -387,7 +387,9 @@ def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str |
     added = [c for c in now.get("columns", []) if c not in before.get("columns", [])]
     removed = [c for c in before.get("columns", []) if c not in now.get("columns", [])]
     if added or removed:
-        return f"columns differ (added {added[:5]}, removed {removed[:5]})"
+        parts = [f"adds {added[:5]}"] * bool(added) + [f"lacks {removed[:5]}"] * bool(removed)
+        # A column that is constant or empty in these rows, or an identifier, is left out.
+        return f"the columns learnt from differ: this data {' and '.join(parts)}"
     if before.get("categorical") != now.get("categorical"):
         return "the same columns are typed differently (categorical against numeric)"
     return (

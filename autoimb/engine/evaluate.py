@@ -44,19 +44,20 @@ class Fold:
 # keeps a million-row search within a few GB.
 
 
-def n_folds_for(counts: np.ndarray, cv: int) -> int:
-    """As many folds as asked, lowered (with a warning) when the smallest class is too small."""
+def n_folds_for(counts: np.ndarray, cv: int, unit: str = "members") -> int:
+    """As many folds as asked, lowered (with a warning) when the smallest class is too small:
+    ``counts`` of its rows, or of the groups that hold it (``unit="groups"``)."""
     if not isinstance(cv, int | np.integer) or isinstance(cv, bool) or cv < 2:
         raise AutoImbError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
     smallest = int(counts.min())
     if smallest < 2:
         raise AutoImbError(
-            "the smallest class has fewer than 2 members; cross-validation cannot hold it out. "
+            f"the smallest class has fewer than 2 {unit}; cross-validation cannot hold it out. "
             "Collect more examples of it or drop it."
         )
     if smallest < cv:
         warnings.warn(
-            f"the smallest class has only {smallest} members, fewer than cv={cv}; using "
+            f"the smallest class has only {smallest} {unit}, fewer than cv={cv}; using "
             f"{smallest} folds instead.",
             UserWarning,
             stacklevel=user_stacklevel(),
@@ -77,11 +78,14 @@ class CrossValidation:
     def __init__(self, data: Dataset, cv: int | Folds = 5, random_state: int | None = None) -> None:
         self.data = data
         folds = cv if isinstance(cv, Folds) else Folds(cv)
-        if not folds.custom and folds.kind != "time":
+        if not folds.custom and folds.kind == "group":  # a fold holds a class's groups whole
+            counts = [len(np.unique(folds.groups[data.y == c])) for c in range(data.n_classes)]
+            folds = folds.with_splits(n_folds_for(np.asarray(counts), folds.n_splits, "groups"))
+        elif not folds.custom and folds.kind != "time":
             folds = folds.with_splits(n_folds_for(data.class_counts, folds.n_splits))
         self.folds = folds
         self.splits = folds.split(data.y, random_state)
-        check_splits(self.splits, data.y)
+        check_splits(self.splits, data.y, folds.groups)
         self.n_splits = len(self.splits)
         self.fold_ids = np.full(len(data.y), -1, dtype=np.int64)
         for k, (_, valid) in enumerate(self.splits):

@@ -14,12 +14,12 @@ train the folds that come after them, and the final model.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.model_selection import (
     StratifiedGroupKFold,
     StratifiedKFold,
@@ -68,15 +68,14 @@ class Folds:
         splitter gives one split only (given splits, time order, or no ``shuffle``)."""
         if not self.custom:
             return None if self.kind == "time" else self
-        params = getattr(self.splitter, "get_params", dict)()
-        if not params.get("shuffle") or "random_state" not in params:
+        # scikit-learn's splitters keep their settings as attributes (they have no get_params)
+        if not getattr(self.splitter, "shuffle", False) or not hasattr(
+            self.splitter, "random_state"
+        ):
             return None
-        return Folds(
-            self.n_splits,
-            self.kind,
-            clone(self.splitter).set_params(random_state=random_state),
-            self.groups,
-        )
+        fresh = copy.deepcopy(self.splitter)
+        fresh.random_state = random_state
+        return Folds(self.n_splits, self.kind, fresh, self.groups)
 
     def _named(self, random_state: int | None) -> Any:
         if self.kind == "time":
@@ -126,14 +125,24 @@ def named_folds(n_splits: int, kind: str, groups: Any = None, n_rows: int | None
     return Folds(n_splits, kind, None, labels)
 
 
-def check_splits(splits: Sequence[tuple[np.ndarray, np.ndarray]], y: np.ndarray) -> None:
-    """Folds the search can use: validation parts that do not overlap, and training parts
-    that hold every class (a model never shown a class cannot score it)."""
+def check_splits(
+    splits: Sequence[tuple[np.ndarray, np.ndarray]], y: np.ndarray, groups: Any = None
+) -> None:
+    """Folds the search can use: validation parts that do not overlap, training parts that
+    hold every class (a model never shown a class cannot score it), and, with ``groups``, no
+    group on both sides of a fold (a splitter that ignores them would let the score lie)."""
     seen = np.zeros(len(y), dtype=bool)
     n_classes = int(y.max()) + 1
     for k, (train, valid) in enumerate(splits):
         if len(valid) == 0 or len(train) == 0:
             raise AutoImbError(f"fold {k} has no training or no validation rows.")
+        if groups is not None and (shared := np.intersect1d(groups[train], groups[valid])).size:
+            raise AutoImbError(
+                f"groups= is given, and fold {k} validates {shared.size} group(s) it also "
+                f"trains on (e.g. {shared[0]!r}): the score would lie. Pass a splitter that "
+                "splits by group (GroupKFold, StratifiedGroupKFold), or cv as a number of "
+                "folds, which then splits by group."
+            )
         if seen[valid].any():
             raise AutoImbError(
                 f"fold {k}'s validation rows overlap an earlier fold's; use a splitter whose "

@@ -214,7 +214,8 @@ def _winner_section(w: Winner) -> str:
         _confusion_html(matrix, w.classes),
         "</div></div>",
         "<p class='caption'>Out-of-fold predictions of the search's folds with the chosen "
-        "decision applied. The headline score is cross-fitted (each fold's threshold chosen on "
+        "decision applied. The headline score is cross-fitted (each fold's "
+        f"{'threshold' if w.decision.threshold is not None else 'class factors'} chosen on "
         "the other folds) and measured as its note says (a fresh split of the folds, or an "
         "ensemble's nested score), so it can differ from the value of the same metric here."
         "</p>",

@@ -39,9 +39,16 @@ def history_figure(board: pd.DataFrame, done: pd.DataFrame, metric: str, maximiz
     return _figure_html(
         fig,
         "optimisation history",
-        f"Score of each finished trial (coloured by model) and the best so far. The other "
-        f"{len(board) - len(done)} trials were pruned, failed or are still running.",
+        "Score of each finished trial (coloured by model) and the best so far."
+        + _others(len(board) - len(done)),
     )
+
+
+def _others(n: int) -> str:
+    if n == 0:
+        return ""
+    trials = "trial was" if n == 1 else "trials were"
+    return f" The other {n} {trials} pruned, failed or are still running."
 
 
 def choices_figure(
@@ -176,6 +183,8 @@ def ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
             ax.plot(fpr, tpr, label=f"{label} (AUC {area:.3f})")
     rates = _chosen_rates(w, oof)
     chosen = f"chosen threshold {w.decision.threshold or 0.0:.3g}"
+    # Several classes are decided by scaled probabilities, not one threshold: no dot.
+    dot = "; the dot is the chosen threshold" if rates else ", one class against the rest"
     if kind == "pr":
         if len(curves) == 1:
             base = float(oof.weights[curves[0][1]].sum() / oof.weights.sum())
@@ -184,15 +193,15 @@ def ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
             ax.plot(rates[1], rates[0], "o", color=MARK, ms=8, label=chosen)
         ax.set(xlabel="recall", ylabel="precision", title="Precision and recall")
         caption = (
-            "Precision against recall of the out-of-fold probabilities; the dot is the "
-            "chosen threshold. On a rare class this curve says more than ROC does."
+            f"Precision against recall of the out-of-fold probabilities{dot}. On a rare class "
+            "this curve says more than ROC does."
         )
     else:
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
         if rates:
             ax.plot(rates[2], rates[1], "o", color=MARK, ms=8, label=chosen)
         ax.set(xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC")
-        caption = "ROC curve of the out-of-fold probabilities; the dot is the chosen threshold."
+        caption = f"ROC curve of the out-of-fold probabilities{dot}."
     ax.set(xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(fontsize=8, loc="lower left" if kind == "pr" else "lower right")
     ax.grid(alpha=0.3)
