@@ -240,6 +240,12 @@ def test_every_trial_failing_gives_one_clear_error(small_binary) -> None:
         X, y = small_binary
         with pytest.raises(autoimb.AutoImbError, match=r"every trial failed.*no neighbours here"):
             autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
+        with pytest.raises(autoimb.AutoImbError) as failed:
+            autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
+        # No trial was cut by the clock: more time would not help, and it is not advised.
+        assert str(failed.value).endswith(
+            "no neighbours here. Check the data and the search space."
+        )
     finally:
         del REGISTRY["resampler"]["broken"]
 

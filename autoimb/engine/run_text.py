@@ -61,9 +61,11 @@ def all_failed_message(study: optuna.Study, space: str) -> str:
             "cross-validation. Raise the budget (time_budget=..., --time-budget on the command "
             f"line){quicker}."
         )
-    causes = "; ".join(f"{count}× {error}" for error, count in errors.most_common(3))
+    causes = "; ".join(
+        f"{count}× {str(error).rstrip('.')}" for error, count in errors.most_common(3)
+    )
+    fix = "Raise the time budget, or check" if cut else "Check"  # time helps only cut trials
     return (
         f"every trial failed ({sum(errors.values())} failed, {pruned} pruned). Most common "
-        f"causes: {causes or 'none recorded'}. Raise the time budget, or check the data and "
-        "the search space."
+        f"causes: {causes or 'none recorded'}. {fix} the data and the search space."
     )
