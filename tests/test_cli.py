@@ -180,7 +180,8 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
         ),
         (["empty.csv", "--target", "y"], {"empty.csv": ""}, "empty.csv is empty"),
         (["head.csv", "--target", "y"], {"head.csv": "a,y\n"}, "head.csv has no rows"),
-        (["missing.csv", "--target", "y"], {}, "missing.csv: no such file"),
+        (["missing.csv", "--target", "y"], {}, "missing.csv: no such file."),
+        (["yeast5", "--target", "y"], {}, "yeast5: no such file, nor a shipped data set ("),
         (["blank.csv", "--target", "y"], {"blank.csv": "a,y\n1,\n2,\n"}, "holds no labels"),
         (
             ["variants.csv", "--target", "y"],
@@ -200,6 +201,7 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
         "empty",
         "no-rows",
         "no-file",
+        "no-file-nor-set",
         "no-labels",
         "label-variants",
     ],
@@ -252,7 +254,7 @@ def test_messages_keep_the_spaces_inside_labels(tmp_path, capsys, monkeypatch):
         == 2
     )
     err = capsys.readouterr().err
-    assert "not a class of y ([' positive ', 'negative  '])" in err
+    assert "not a class of the --target column ([' positive ', 'negative  '])" in err
 
 
 def test_predict_reads_missing_markers_as_the_search_did(tmp_path, monkeypatch, capsys):
@@ -506,7 +508,13 @@ def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched
         "row_id",
         "prediction",
     ]
-    for option, out in [("--report", "outdir"), ("--report", "r.pdf"), ("--out", "outdir")]:
+    unwritable = [("--report", "/proc/r.html")] if Path("/proc/self").is_dir() else []
+    for option, out in [
+        ("--report", "outdir"),
+        ("--report", "r.pdf"),
+        ("--out", "outdir"),
+        *unwritable,  # root may write anywhere, but not where the file system says no
+    ]:
         refused = run(*SEARCH, "--n-trials", "5", *FAST, option, out, "--force", cwd=work)
         assert refused.returncode == 2 and "error:" in refused.stderr, refused.stderr
         assert "trial" not in refused.stderr
@@ -591,6 +599,8 @@ def test_report_writes_a_flat_leaderboard_csv(searched, work, monkeypatch):
     (work / "mine.csv").write_text("a,b\n1,2\n")
     assert main([*args, "mine.csv"]) == 2  # a file autoimb did not write is kept
     assert main([*args, "lb.csv"]) == 0  # its own is replaced
+    assert main([*args, "lb.parquet"]) == 0  # mixed columns (max_features "sqrt" or 0.5) too
+    assert pd.read_parquet(work / "lb.parquet").shape == board.shape
     text = (work / "lb.html").read_text()
     assert text.count("need its out-of-fold predictions") == 1  # said once, not per section
 
@@ -672,6 +682,10 @@ def test_a_cost_says_it_is_per_row_and_lower_is_better(work):
         ("cv must be at least 2 folds; got 1", "--cv must be at least 2 folds; got 1"),
         ("pass X.drop(columns='y')", "pass X.drop(columns='y')"),  # code stays code
         ("column 'X' held dates", "column 'X' held dates"),  # a column named X is a name
+        (
+            "pos_label 'maybe' is not a class of y (['no'])",
+            "--pos-label 'maybe' is not a class of the --target column (['no'])",
+        ),
     ],
 )
 def test_library_messages_name_the_data_as_the_command_line_gives_it(library, command_line):

@@ -12,8 +12,8 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+from conftest import ecoli_with_ids, start_cli
 from conftest import run_cli as run
-from conftest import start_cli
 from optuna.trial import TrialState
 
 import autoimb
@@ -215,3 +215,19 @@ def test_a_report_on_a_journal_of_several_studies_names_the_others(ecoli):
     report = run("report", "ecoli.optuna.log", "--out", "j.html", cwd=ecoli)
     assert report.returncode == 0, report.stderr
     assert "reporting study 'autoimb'; ecoli.optuna.log also holds ['autoimb-2']" in report.stderr
+    second = run("report", "ecoli.optuna.log", "--study-name", "autoimb-2", cwd=ecoli)
+    assert second.returncode == 0, second.stderr
+    assert (ecoli / "ecoli-autoimb-2.html").exists()  # beside, not over, the first's report
+
+
+def test_a_worker_started_before_its_search_waits_for_the_study(tmp_path):
+    """A scheduler starts the search and its workers at once."""
+    ecoli_with_ids(tmp_path)
+    common = ["ecoli.csv", "--target", "target", "--id", "row_id", "--storage", "w.log"]
+    worker = start_cli("worker", *common, "--n-trials", "1", cwd=tmp_path)
+    time.sleep(1.0)
+    search = run("search", *common, "--space", "fast", *FAST, "--n-trials", "2", cwd=tmp_path)
+    assert search.returncode == 0, search.stderr
+    _, said = worker.communicate(timeout=180)
+    assert worker.returncode == 0, said
+    assert "waiting for the search to create study 'autoimb' in w.log" in said

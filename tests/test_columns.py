@@ -328,3 +328,12 @@ def test_columns_named_but_for_case_or_spaces_are_pointed_out(small_binary) -> N
     renamed = X.rename(columns={"x0": "X0", "x1": " x1"})
     with pytest.raises(SchemaError, match=r"X has 'X0' for 'x0', ' x1' for 'x1': column names"):
         conform(renamed, data.schema())
+
+
+def test_rows_without_a_value_the_model_uses_are_warned_of(small_binary) -> None:
+    X, y = small_binary
+    schema = validate(X, y).schema()
+    empty = X.head(5).astype(float)
+    empty.iloc[[1, 3]] = np.nan
+    with pytest.warns(UserWarning, match=r"2 row\(s\) of X hold no value in any column"):
+        warn_of_new_rows(empty, schema)

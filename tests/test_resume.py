@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -128,3 +129,53 @@ def test_a_database_that_cannot_be_opened_is_named_without_its_password(small_bi
     ) as err:
         autoimb.search(X, y, n_trials=1, storage="postgresql://bob:secret@localhost:1/db")
     assert "secret" not in str(err.value) and "Check that the server runs" in str(err.value)
+
+
+def _searched_journal(folder, small_binary) -> str:
+    X, y = small_binary
+    log = str(folder / "study.log")
+    autoimb.search(X, y, n_trials=2, space="fast", cv=3, random_state=0, storage=log)
+    return log
+
+
+def test_a_last_record_cut_mid_write_is_set_aside_and_the_study_goes_on(
+    tmp_path, small_binary, caplog
+) -> None:
+    """A writer killed mid-line left it; appended to, the journal would be damaged for good."""
+    X, y = small_binary
+    log = _searched_journal(tmp_path, small_binary)
+    whole = os.path.getsize(log)
+    with open(log, "ab") as journal:
+        journal.write(b'{"op_code":4,"worker_id":"cut-he')
+    with caplog.at_level("WARNING", logger="autoimb"):
+        autoimb.search(X, y, n_trials=4, space="fast", cv=3, random_state=0, storage=log)
+    assert "last record was cut off mid-write" in caplog.text
+    (aside,) = tmp_path.glob("study.log.cut-*")
+    assert aside.read_bytes() == b'{"op_code":4,"worker_id":"cut-he'
+    assert os.path.getsize(log) > whole
+    study = optuna.load_study(study_name="autoimb", storage=make_storage(log))
+    assert sum(t.state == TrialState.COMPLETE for t in study.trials) >= 3
+
+
+def test_a_record_damaged_inside_the_journal_is_named_with_its_line(tmp_path, small_binary):
+    log = _searched_journal(tmp_path, small_binary)
+    path = Path(log)
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3][:-5] + b"XX"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(AutoImbError, match=r"study.log is damaged at line 4 .*delete that line"):
+        make_storage(log)
+
+
+def test_a_lock_left_by_a_killed_writer_is_waited_out_for_seconds_not_half_a_minute(
+    tmp_path, small_binary
+) -> None:
+    from autoimb.engine.journal import LOCK_GRACE_SECONDS
+
+    X, y = small_binary
+    log = _searched_journal(tmp_path, small_binary)
+    os.symlink(log, log + ".lock")  # Optuna's lock: a link to the journal, left by a killed writer
+    started = time.monotonic()
+    autoimb.search(X, y, n_trials=3, space="fast", cv=3, random_state=0, storage=log)
+    assert time.monotonic() - started < 30  # Optuna's own grace period
+    assert LOCK_GRACE_SECONDS <= 10

@@ -65,6 +65,7 @@ def as_options(text: str, weight_column: str | None = None) -> str:
     # The Python names of the data: X is the data file's feature columns, y its --target.
     text = re.sub(r"(?<![\w.'\"])X(?='s\b|[\s,;:)])", "the data", text)
     text = re.sub(r"(?<![\w.'\"])y (?=has|holds|is)", "the --target column ", text)
+    text = re.sub(r"\bof y(?= \()", "of the --target column", text)
     text = re.sub(r"\bcv must\b", "--cv must", text)
     weights = "--weight" if weight_column is None else f"the --weight column {weight_column!r}"
     return re.sub(r"\bsample_weight\b", weights, text)

@@ -385,7 +385,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from autoimb.cli.search import worker_command
+    from autoimb.cli.worker import worker_command
 
     return worker_command(args)
 

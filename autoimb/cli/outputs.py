@@ -45,15 +45,27 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
     folder = path.parent.resolve()
     while not folder.exists():  # the folders still to create go in the nearest existing one
         folder = folder.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise AutoImbError(f"cannot write {path}: {folder} is not writable; choose another path.")
+    try:  # tried, not asked of os.access: root passes that where a file system refuses (/proc)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise AutoImbError(
+            f"cannot write {path}: {folder} is not writable ({exc.strerror}); choose another path."
+        ) from None
 
 
 def write_table(path: Path, table: pd.DataFrame) -> Path:
     """As its name says: Parquet, tab-separated or comma-separated (compressed by suffix)."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes[-1] in (".parquet", ".pq"):
-        return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False))
+        # A column of mixed values (a forest's max_features: "sqrt" or 0.5) is text to Parquet.
+        mixed = {
+            c: table[c].map(lambda v: v if v is None or pd.isna(v) else str(v))
+            for c in table.columns
+            if table[c].dtype == object
+        }
+        flat = table.assign(**mixed)
+        return write_atomic(path, lambda tmp: flat.to_parquet(tmp, index=False))
     separator = "\t" if ".tsv" in suffixes else ","
     return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, sep=separator))
 

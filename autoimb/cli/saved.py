@@ -18,6 +18,7 @@ from autoimb.cli.outputs import (
     is_report,
     write_table,
 )
+from autoimb.cli.resume import default_model_path
 from autoimb.data.files import missing_column, read_table, split_columns
 from autoimb.exceptions import AutoImbError
 
@@ -102,7 +103,10 @@ def report_command(args: argparse.Namespace) -> int:
             )
         others = [n for n in study_names(storage) if n != args.study_name] if chosen else []
         if others:
-            say(f"reporting study {args.study_name!r}; {storage} also holds {others}: --study-name")
+            say(
+                f"reporting study {args.study_name!r}; {storage} also holds {others} (pick one "
+                "with --study-name)"
+            )
     X = y = weights = groups = None
     if args.data is not None:
         if args.target is None:
@@ -115,7 +119,11 @@ def report_command(args: argparse.Namespace) -> int:
             group_col=args.group,
         )
         check_training_data(args, X, y, weights, card, study)
-    default = Path(args.model or _study_file_stem(storage) or args.study_name).with_suffix(".html")
+    if args.model is not None:
+        default = Path(args.model).with_suffix(".html")
+    else:  # a study of another name than the first gets its own report, as its own model
+        stem = _study_file_stem(storage) or args.study_name
+        default = default_model_path(stem, args.study_name).with_suffix(".html")
     out = Path(args.out) if args.out else default
     check_output(
         out, [args.model, args.data, storage], args.force, is_report, REPORT_FORMATS, "report"

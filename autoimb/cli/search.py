@@ -1,4 +1,5 @@
-"""The ``search`` and ``worker`` commands: run a study with a progress display and save its best.
+"""The ``search`` command: run a study with a progress display and save its best (the
+``worker`` command runs and saves the same way, :mod:`autoimb.cli.worker`).
 
 A search resumes the study it finds in its storage, keeps every finished trial on Ctrl-C and
 saves the best pipeline so far, and writes the model file atomically.
@@ -29,7 +30,6 @@ from autoimb.cli.outputs import (
 from autoimb.cli.resume import (
     default_model_path,
     recorded_study,
-    refuse_other_settings,
     resume_command,
     study_pos_label,
     study_settings,
@@ -58,7 +58,7 @@ def search_command(args: argparse.Namespace) -> int:
     # Every study on DATA shares one journal, whatever model file each study writes.
     named = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
     storage = args.storage or str(named.with_suffix(".optuna.log"))
-    columns = _read_columns(args)
+    columns = read_columns(args)
     _refuse_label_variants(columns.y, args.target, args.force)
     folds = _folds(args, columns.groups, len(columns.y))
     if "://" not in storage:  # a journal file's folder is made, as --out's and --report's are
@@ -81,50 +81,19 @@ def search_command(args: argparse.Namespace) -> int:
         check_output(
             report, [args.data, out, storage], args.force, is_report, REPORT_FORMATS, "report"
         )
-    _check_overwrite(out, args.force, previous)
+    check_overwrite(out, args.force, previous)
     out.parent.mkdir(parents=True, exist_ok=True)  # as --report does for its file
-    result = _run_search(args, columns, storage, previous, out, folds)
+    result = run_search(args, columns, storage, previous, out, folds)
     if result is None:
         return EXIT_INTERRUPTED
-    _save_model(result, out, args, storage)
+    save_model(result, out, args, storage)
     report = result.report_html(args.report) if args.report else None
     if not args.quiet:
         _print_summary(result, out, report, storage, args)
     return EXIT_OK
 
 
-def worker_command(args: argparse.Namespace) -> int:
-    if not args.storage:
-        raise AutoImbError(
-            "autoimb worker needs --storage URL: the database or journal file that every "
-            "worker of the study shares."
-        )
-    if not args.data or not args.target:
-        raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
-    columns = _read_columns(args)
-    previous = existing_study(args.storage, args.study_name)
-    if previous is not None:  # a worker searches the study's settings; others are refused
-        refuse_other_settings(args, previous)
-        args.search_space = study_space(args, previous, args.storage)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        _check_overwrite(out, args.force, previous)
-    result = _run_search(args, columns, args.storage, previous, out)
-    if result is None:
-        return EXIT_INTERRUPTED
-    if out is not None:
-        _save_model(result, out, args, args.storage)
-    if not args.quiet:
-        ran = finished_trials(result.study)
-        print(
-            f"study {args.study_name!r} now holds {ran} finished trials; best "
-            f"{result.metric.name} {result.best_score:.4f} ({result.score_basis}; the "
-            f"search's own score {result.search_score:.4f})"
-        )
-    return EXIT_OK
-
-
-def _run_search(
+def run_search(
     args: argparse.Namespace,
     columns: Columns,
     storage: str,
@@ -168,7 +137,7 @@ def _run_search(
     verbosity = optuna.logging.get_verbosity()
     # DEBUG, not INFO: the library keeps Optuna at its default INFO quiet, and passes any
     # level below it through as asked for.
-    optuna.logging.set_verbosity(optuna.logging.DEBUG if args.verbose else optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.DEBUG if args.verbose else optuna.logging.ERROR)
     # The search says it resumes a study once the study has been accepted, not before a
     # refusal; the command line shows that line unless --quiet.
     resumed = logging.getLogger(RESUME_LOGGER)
@@ -234,7 +203,7 @@ def _after_interrupt(
             say("no trial had finished, so there is no model to save")
         elif out is not None:
             say(f"saving the best pipeline so far ({_served(result)}); Ctrl-C again to skip")
-            _save_model(result, out, args, storage)
+            save_model(result, out, args, storage)
             say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
             if getattr(args, "report", None):
                 result.report_html(args.report)
@@ -294,7 +263,7 @@ def _folds(args: argparse.Namespace, groups: Any, n_rows: int) -> Any:
     return named_folds(args.cv, kind, groups, n_rows)
 
 
-def _read_columns(args: argparse.Namespace) -> Columns:
+def read_columns(args: argparse.Namespace) -> Columns:
     """DATA split into features, labels, ids, weights and groups, as the options name them."""
     return split_columns(
         read_table(args.data, args.na_values),
@@ -339,7 +308,7 @@ def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dic
     return finished, (float(best.value), best.number, best.user_attrs.get("config", {}))
 
 
-def _check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
+def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
     """Refuse to replace a model, unless forced or it came from the study being resumed.
 
     Running the same command again resumes its study and must be able to update the model
@@ -356,7 +325,7 @@ def _check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> N
     )
 
 
-def _save_model(result: SearchResult, out: Path, args: argparse.Namespace, storage: str) -> None:
+def save_model(result: SearchResult, out: Path, args: argparse.Namespace, storage: str) -> None:
     """Write next to the target and rename, so an interrupted save never leaves half a model.
 
     What the command line knows goes with it: the file's missing-value markers (``predict``

@@ -168,6 +168,15 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
             UserWarning,
             stacklevel=user_stacklevel(),
         )
+    present = [c for c in X.columns if str(c) in used]
+    blank = int(X[present].isna().all(axis=1).sum()) if present else 0
+    if blank:  # a row read from an empty line, or a record that lost its fields
+        warnings.warn(
+            f"{blank} row(s) of X hold no value in any column the model uses; their "
+            "predictions rest on what is typical of training alone.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     _warn_of_unseen_categories(X, schema)
     if "zoned_dates" not in schema:  # a model saved before zones were recorded cannot tell
         return

@@ -63,6 +63,8 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
 
         if source in datasets.list():
             return datasets.load(source)
+        if path.suffix or len(path.parts) > 1:  # a file's name: the shipped sets are no help
+            raise AutoImbError(f"{source}: no such file.")
         raise AutoImbError(
             f"{source}: no such file, nor a shipped data set ({', '.join(datasets.list())})."
         )

@@ -150,7 +150,9 @@ def remeasure(
             measured[number] = _again(trials[number], cv, outcome, settings, n_threads, keep)
         except (Exception, TrialTimeout) as exc:  # a strategy may fail on another split
             if number == chosen:
-                why = f"that failed: {type(exc).__name__}: {exc}"[:300]
+                # A time cap's own words say what happened; another error is named by type.
+                said = str(exc) if isinstance(exc, TrialTimeout) else f"{type(exc).__name__}: {exc}"
+                why = f"that failed: {said}"[:300]
                 return not_measured(CHOSEN_ON, skipped.format(why=why))
     if len(measured) == 1:
         fresh = measured[chosen].value

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from autoimb.engine.journal import open_journal
 from autoimb.exceptions import AutoImbError
 
 logger = logging.getLogger("autoimb")
@@ -76,7 +76,7 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
             f"storage {text!r}: the folder {str(folder)!r} does not exist; create it, or give a "
             "journal file path in an existing folder (or a database URL)."
         )
-    return JournalStorage(JournalFileBackend(text))
+    return open_journal(text)
 
 
 def _without_password(url: str) -> str:
@@ -198,6 +198,8 @@ def _looked_up(storage: str) -> Any:
     try:
         opened = make_storage(storage)
         opened.get_all_studies()  # a journal is replayed here: a wrong file fails now
+    except AutoImbError:  # already says what is wrong with it
+        raise
     except Exception as exc:  # a wrong URL or a file that is not a journal: the user's input
         raise AutoImbError(f"cannot open the study storage {storage}: {exc}") from exc
     return opened

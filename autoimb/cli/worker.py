@@ -1,0 +1,71 @@
+"""The ``worker`` command: one more process searching a study another started (a search on
+the same storage), on the same data; Optuna's storage coordinates them."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
+from autoimb.cli.resume import refuse_other_settings, study_space
+from autoimb.cli.search import check_overwrite, read_columns, run_search, save_model
+from autoimb.engine.storage import existing_study
+from autoimb.exceptions import AutoImbError
+from autoimb.leaderboard import finished_trials
+
+if TYPE_CHECKING:
+    import optuna
+
+
+def worker_command(args: argparse.Namespace) -> int:
+    if not args.storage:
+        raise AutoImbError(
+            "autoimb worker needs --storage URL: the database or journal file that every "
+            "worker of the study shares."
+        )
+    if not args.data or not args.target:
+        raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
+    columns = read_columns(args)
+    previous = _study_once_started(args.storage, args.study_name, quiet=args.quiet)
+    if previous is not None:  # a worker searches the study's settings; others are refused
+        refuse_other_settings(args, previous)
+        args.search_space = study_space(args, previous, args.storage)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_overwrite(out, args.force, previous)
+    result = run_search(args, columns, args.storage, previous, out)
+    if result is None:
+        return EXIT_INTERRUPTED
+    if out is not None:
+        save_model(result, out, args, args.storage)
+    if not args.quiet:
+        ran = finished_trials(result.study)
+        print(
+            f"study {args.study_name!r} now holds {ran} finished trials; best "
+            f"{result.metric.name} {result.best_score:.4f} ({result.score_basis}; the "
+            f"search's own score {result.search_score:.4f})"
+        )
+    return EXIT_OK
+
+
+# A scheduler starts the search and its workers at once: a worker waits this long for the
+# search to create the study before it gives up.
+STUDY_WAIT_SECONDS = 60.0
+
+
+def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study | None:
+    """The study, once its search has created it and recorded its settings; None (the worker
+    then says there is none) if that does not happen in STUDY_WAIT_SECONDS."""
+    from autoimb.engine.storage import STUDY_ATTR
+
+    deadline, said = time.monotonic() + STUDY_WAIT_SECONDS, quiet
+    while True:
+        study = existing_study(storage, name)
+        if (study is not None and STUDY_ATTR in study.user_attrs) or time.monotonic() > deadline:
+            return study
+        if not said:
+            say(f"waiting for the search to create study {name!r} in {storage}")
+            said = True
+        time.sleep(0.5)
