@@ -77,7 +77,11 @@ def test_the_stated_threshold_is_on_the_scale_of_the_probabilities_served(
     np.testing.assert_array_equal(pipe.predict(X), (pipe.predict_proba(X)[:, 1] >= cut) * 1)
     rule = f"predict 1 when P(1) &gt;= {cut:.4g}"
     assert rule in resampled._repr_html_()
-    assert rule in resampled.report_html(tmp_path / "r.html").read_text()
+    page = resampled.report_html(tmp_path / "r.html").read_text()
+    assert rule in page
+    # The threshold curve is drawn on the raw scores: it says so, with both numbers.
+    raw = f"{pipe.decision_threshold:.3g}"
+    assert f"the chosen {raw} is P(1) &gt;= {cut:.3g} on predict_proba" in page
     assert resampled.model_card()["probability_threshold"] == cut
 
 

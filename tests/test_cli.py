@@ -99,7 +99,10 @@ def test_report_from_the_study_alone(searched, work, monkeypatch):
     assert main(["report", "--storage", "ecoli.optuna.log", "--out", "study.html"]) == 0
     sections, images = sections_and_images(work / "study.html")
     assert sections == SECTIONS and images
-    assert "need its out-of-fold predictions" in (work / "study.html").read_text()
+    text = (work / "study.html").read_text()
+    assert "need its out-of-fold predictions" in text
+    # Without the model, its calibration is unknown: the rule is stated on the model's scores.
+    assert "when the model&#x27;s score for 1 &gt;= " in text and "when P(1)" not in text
 
 
 def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(searched, work):

@@ -126,8 +126,12 @@ class Decision:
         names = [str(c) for c in classes]
         if self.threshold is not None:
             positive = names[self.pos_label] if self.pos_label < len(names) else self.pos_label
-            cut = self.threshold if probability_threshold is None else probability_threshold
-            return f"predict {positive} when P({positive}) >= {cut:.4g}"
+            if probability_threshold is None:  # a study alone: its models' own scores
+                return (
+                    f"predict {positive} when the model's score for {positive} >= "
+                    f"{self.threshold:.4g} (before the calibration of predict_proba)"
+                )
+            return f"predict {positive} when P({positive}) >= {probability_threshold:.4g}"
         if self.class_scale is not None:
             scales = ", ".join(
                 f"{c}: {s:.3g}" for c, s in zip(names, self.class_scale, strict=False)

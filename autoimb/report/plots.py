@@ -182,7 +182,7 @@ def ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
             area = roc_auc_score(is_class, score, sample_weight=oof.weights)
             ax.plot(fpr, tpr, label=f"{label} (AUC {area:.3f})")
     rates = _chosen_rates(w, oof)
-    chosen = f"chosen threshold {w.decision.threshold or 0.0:.3g}"
+    chosen = f"chosen threshold (score {w.decision.threshold or 0.0:.3g})"
     # Several classes are decided by scaled probabilities, not one threshold: no dot.
     dot = "; the dot is the chosen threshold" if rates else ", one class against the rest"
     if kind == "pr":
@@ -208,6 +208,20 @@ def ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
     return _figure_html(fig, ax.get_title(), caption)
 
 
+def _score_scale(w: Winner) -> str:
+    """The curves are drawn on the model's own scores; the decision the user reads is on the
+    calibrated probabilities' scale: both numbers, so neither looks like the other's error."""
+    positive = w.classes[w.decision.pos_label]
+    if w.probability_threshold is None:
+        return "Thresholds are on the model's own scores, before predict_proba's calibration."
+    return html.escape(
+        f"Thresholds are on the model's own scores; the chosen "
+        f"{float(w.decision.threshold or 0.0):.3g} is P({positive}) >= "
+        f"{w.probability_threshold:.3g} on predict_proba's calibrated scale.",
+        quote=False,
+    )
+
+
 def threshold_figure(w: Winner, oof: OutOfFold) -> str:
     pos, chosen = w.decision.pos_label, float(w.decision.threshold or 0.0)
     tuned = tuning_metric(w.metric)
@@ -229,7 +243,7 @@ def threshold_figure(w: Winner, oof: OutOfFold) -> str:
         label=f"chosen {chosen:.3g}: {tuned.name} {at_chosen:.3f}",
     )
     ax.set(
-        xlabel=f"threshold on P({w.classes[pos]})",
+        xlabel=f"threshold on the model's score for {w.classes[pos]}",
         ylabel=tuned.name,
         title=f"{tuned.name} against the threshold",
     )
@@ -237,7 +251,8 @@ def threshold_figure(w: Winner, oof: OutOfFold) -> str:
     ax.grid(alpha=0.3)
     caption = (
         "The metric on all out-of-fold predictions at each threshold; the chosen one sits "
-        "in the middle of the best plateau, where small shifts in the data matter least."
+        "in the middle of the best plateau, where small shifts in the data matter least. "
+        + _score_scale(w)
     )
     if tuned.name != w.metric.name:
         caption += (
