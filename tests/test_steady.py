@@ -164,6 +164,9 @@ def test_a_fresh_split_decides_among_the_close_trials() -> None:
     if raced:
         assert raced[0].startswith(f"Trial {winner.number} was chosen over trial ")
         assert winner.number in {t.number for t in ranked[:4]}
+        # The first pick's reason is gone with it: no note says another trial was chosen.
+        picks = [n for n in result.notes if " was chosen over trial " in n]
+        assert picks == raced, picks
     else:
         assert not any(n.startswith(f"Trial {winner.number} was chosen over") for n in raced)
 
