@@ -83,8 +83,23 @@ class CrossValidation:
             folds = folds.with_splits(n_folds_for(np.asarray(counts), folds.n_splits, "groups"))
         elif not folds.custom and folds.kind != "time":
             folds = folds.with_splits(n_folds_for(data.class_counts, folds.n_splits))
-        self.folds = folds
-        self.splits = folds.split(data.y, random_state)
+        splits = folds.split(data.y, random_state)
+        asked = folds.n_splits
+        # Stratifying whole groups is a heuristic: with few groups of a class, one fold may get
+        # none of them, and no score is defined there. Fewer folds, until each has them all.
+        while not folds.custom and folds.kind == "group" and folds.n_splits > 2:
+            if all(len(np.unique(data.y[valid])) == data.n_classes for _, valid in splits):
+                break
+            folds = folds.with_splits(folds.n_splits - 1)
+            splits = folds.split(data.y, random_state)
+        if folds.n_splits < asked:
+            warnings.warn(
+                f"{asked} folds by group leave a fold without every class; using "
+                f"{folds.n_splits} folds instead.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        self.folds, self.splits = folds, splits
         check_splits(self.splits, data.y, folds.groups)
         self.n_splits = len(self.splits)
         self.fold_ids = np.full(len(data.y), -1, dtype=np.int64)
