@@ -152,24 +152,25 @@ def _booleans_as_numbers(series: pd.Series) -> pd.Series:
 
 def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     """Warn of what new rows hold that predictions would go wrong with silently: training
-    columns missing in every row, and dates that name a time zone where training's did not,
-    or the other way round."""
+    columns missing in every row, rows missing every such column, categories training mostly
+    never saw, and dates that name a time zone where training's did not, or the other way
+    round."""
     if not isinstance(X, pd.DataFrame):
         return
     source = _date_sources(schema)
     used = {source.get(c, c) for c in schema["categorical"] + schema["numeric"]}
-    empty = [c for c in X.columns if str(c) in used and X[c].isna().all()]
-    if (
-        empty and len(X) >= MIN_ROWS_TO_WARN
-    ):  # columns training dropped are not used: empty or not, no matter
+    # Columns training dropped are not used: empty or not, no matter.
+    present = [c for c in X.columns if str(c) in used]
+    missing = X[present].isna()
+    empty = [c for c, gone in zip(present, missing.all(axis=0), strict=True) if gone]
+    if empty and len(X) >= MIN_ROWS_TO_WARN:
         warnings.warn(
             f"X's column(s) {empty[:10]}{' …' if len(empty) > 10 else ''} are missing in every "
             "row, though they held values in training; the predictions go without them.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    present = [c for c in X.columns if str(c) in used]
-    blank = int(X[present].isna().all(axis=1).sum()) if present else 0
+    blank = int(missing.all(axis=1).sum()) if present else 0
     if blank:  # a row read from an empty line, or a record that lost its fields
         warnings.warn(
             f"{blank} row(s) of X hold no value in any column the model uses; their "

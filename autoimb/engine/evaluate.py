@@ -66,6 +66,30 @@ def n_folds_for(counts: np.ndarray, cv: int, unit: str = "members") -> int:
     return int(cv)
 
 
+def _group_splits(
+    folds: Folds, data: Dataset, random_state: int | None
+) -> tuple[Folds, list[tuple[np.ndarray, np.ndarray]]]:
+    """Folds by group, each holding a class's groups whole: at most as many as the groups that
+    hold the smallest class, and fewer where stratifying whole groups (a heuristic) still
+    leaves a fold without a class, where no score is defined."""
+    counts = [len(np.unique(folds.groups[data.y == c])) for c in range(data.n_classes)]
+    folds = folds.with_splits(n_folds_for(np.asarray(counts), folds.n_splits, "groups"))
+    splits, asked = folds.split(data.y, random_state), folds.n_splits
+    while folds.n_splits > 2:
+        if all(len(np.unique(data.y[valid])) == data.n_classes for _, valid in splits):
+            break
+        folds = folds.with_splits(folds.n_splits - 1)
+        splits = folds.split(data.y, random_state)
+    if folds.n_splits < asked:
+        warnings.warn(
+            f"{asked} folds by group leave a fold without every class; using "
+            f"{folds.n_splits} folds instead.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return folds, splits
+
+
 class CrossValidation:
     """The folds of one data set (:class:`autoimb.engine.splits.Folds`), with their
     preprocessing computed once.
@@ -78,27 +102,12 @@ class CrossValidation:
     def __init__(self, data: Dataset, cv: int | Folds = 5, random_state: int | None = None) -> None:
         self.data = data
         folds = cv if isinstance(cv, Folds) else Folds(cv)
-        if not folds.custom and folds.kind == "group":  # a fold holds a class's groups whole
-            counts = [len(np.unique(folds.groups[data.y == c])) for c in range(data.n_classes)]
-            folds = folds.with_splits(n_folds_for(np.asarray(counts), folds.n_splits, "groups"))
-        elif not folds.custom and folds.kind != "time":
-            folds = folds.with_splits(n_folds_for(data.class_counts, folds.n_splits))
-        splits = folds.split(data.y, random_state)
-        asked = folds.n_splits
-        # Stratifying whole groups is a heuristic: with few groups of a class, one fold may get
-        # none of them, and no score is defined there. Fewer folds, until each has them all.
-        while not folds.custom and folds.kind == "group" and folds.n_splits > 2:
-            if all(len(np.unique(data.y[valid])) == data.n_classes for _, valid in splits):
-                break
-            folds = folds.with_splits(folds.n_splits - 1)
+        if not folds.custom and folds.kind == "group":
+            folds, splits = _group_splits(folds, data, random_state)
+        else:
+            if not folds.custom and folds.kind != "time":
+                folds = folds.with_splits(n_folds_for(data.class_counts, folds.n_splits))
             splits = folds.split(data.y, random_state)
-        if folds.n_splits < asked:
-            warnings.warn(
-                f"{asked} folds by group leave a fold without every class; using "
-                f"{folds.n_splits} folds instead.",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
         self.folds, self.splits = folds, splits
         check_splits(self.splits, data.y, folds.groups)
         self.n_splits = len(self.splits)

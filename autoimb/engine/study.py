@@ -154,13 +154,16 @@ def other_classes(attrs: dict[str, Any], data: Dataset) -> str | None:
     return f"its classes are {recorded}, this data's {now}"
 
 
+def other_data(attrs: dict[str, Any], data: Dataset) -> str | None:
+    """How the data differs from what the study recorded of its own; None if it does not."""
+    if not attrs.get("fingerprint"):  # a study from before fingerprints: rows are all it knows
+        return fingerprint_difference({"rows": attrs.get("rows")}, {"rows": len(data.y)})
+    return fingerprint_difference(attrs["fingerprint"], data.fingerprint())
+
+
 def _check_same_data(name: str, attrs: dict[str, Any], data: Dataset, allowed: bool) -> None:
     """A resumed study must search the data it was created on, or its winner is stale."""
-    before = attrs.get("fingerprint") or {"rows": attrs.get("rows")}
-    now = data.fingerprint()
-    if "fingerprint" not in attrs:  # a study from before fingerprints: rows are all it knows
-        now = {"rows": now["rows"]}
-    difference = fingerprint_difference(before, now)
+    difference = other_data(attrs, data)
     if difference is None:
         return
     if not allowed:

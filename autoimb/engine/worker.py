@@ -16,7 +16,7 @@ import optuna
 
 from autoimb._checks import check_budget, check_n_jobs
 from autoimb._warnings import quiet_trials
-from autoimb.data.dataset import fingerprint_difference, validate
+from autoimb.data.dataset import validate
 from autoimb.data.labels import positive_code
 from autoimb.engine.finish import finish
 from autoimb.engine.run import run
@@ -24,7 +24,7 @@ from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR, make_storage
-from autoimb.engine.study import other_classes
+from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import get_metric
 from autoimb.result import SearchResult
@@ -89,10 +89,7 @@ def join(
             "every worker must search for the same class."
         )
     data = validate(X, y, sample_weight=sample_weight)
-    difference = other_classes(attrs, data)
-    before = attrs.get("fingerprint") or {"rows": attrs["rows"]}
-    now = data.fingerprint() if "fingerprint" in attrs else {"rows": len(data.y)}
-    difference = difference or fingerprint_difference(before, now)
+    difference = other_classes(attrs, data) or other_data(attrs, data)
     if difference is not None:
         raise AutoImbError(
             f"this is not the data study {study_name!r} searches: {difference}. Every worker "
