@@ -231,3 +231,27 @@ def test_a_worker_started_before_its_search_waits_for_the_study(tmp_path):
     _, said = worker.communicate(timeout=180)
     assert worker.returncode == 0, said
     assert "waiting for the search to create study 'autoimb' in w.log" in said
+
+
+def test_a_resume_keeps_the_saved_model_of_a_better_trial_it_had_no_time_to_refit(ecoli):
+    """A resumed run with little time left serves a lesser trial than the study's best, whose
+    refit is already in the file: the file stays; in any other case it is replaced."""
+    from autoimb.cli.model_file import saved_model_to_keep
+    from autoimb.export import model_card
+
+    out = ecoli / "ecoli.skops"
+    study = study_of(ecoli / "ecoli.optuna.log")
+    saved = model_card(autoimb.load(out))["trial"]
+    study.add_trial(optuna.trial.create_trial(value=0.0))
+    lesser = study.trials[-1].number
+    card = {"trial": lesser, "too_slow_to_refit": [saved]}
+    assert saved_model_to_keep(out, study, card, True)["trial"] == saved
+    # It was the winner anyway, or it was not passed over for time: replaced.
+    assert saved_model_to_keep(out, study, {**card, "trial": saved}, True) is None
+    assert saved_model_to_keep(out, study, {**card, "too_slow_to_refit": []}, True) is None
+    # A cost, lower is better: the trial scoring 0.0 leads, and the saved one does not.
+    assert saved_model_to_keep(out, study, card, False) is None
+    # A file this study did not write is the user's business (--force), not this rule's.
+    other = ecoli / "copy.skops"
+    other.write_bytes(out.read_bytes())
+    assert saved_model_to_keep(other, study, card, True) is None

@@ -9,7 +9,6 @@ and a resume that names none searches the study's own.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shlex
 from pathlib import Path
@@ -125,17 +124,3 @@ def resume_command(args: argparse.Namespace) -> str:
 def _is_new_study(token: str) -> bool:
     """``--new-study``, or a prefix of it that argparse takes for it."""
     return token.startswith("--ne") and "--new-study".startswith(token)
-
-
-def recorded_study(out: Path, storage: str, study_name: str) -> dict[str, str]:
-    """The study a model file came from, for ``autoimb report MODEL``: a journal file is kept
-    relative to the model's folder, so the two can move together; a database URL is not kept
-    (it may hold a password)."""
-    if "://" in storage:
-        return {"name": study_name}
-    journal = Path(storage).resolve()
-    try:
-        where = Path(os.path.relpath(journal, out.resolve().parent)).as_posix()
-    except ValueError:  # on another drive than the model
-        where = str(journal)
-    return {"name": study_name, "storage": where}

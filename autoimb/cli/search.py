@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
 import sys
 import time
@@ -20,16 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from autoimb import config
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
-from autoimb.cli.outputs import (
-    MODEL_FORMATS,
-    REPORT_FORMATS,
-    check_output,
-    check_writable,
-    is_report,
-)
+from autoimb.cli.model_file import check_overwrite, save_model, served_trial
+from autoimb.cli.outputs import REPORT_FORMATS, check_output, is_report
 from autoimb.cli.resume import (
     default_model_path,
-    recorded_study,
     resume_command,
     study_pos_label,
     study_settings,
@@ -46,8 +39,6 @@ if TYPE_CHECKING:
 
     from autoimb.metrics.registry import Metric
     from autoimb.result import SearchResult
-
-MODEL_ATTR = "model_file"  # study attribute: the model file the CLI last wrote from the study
 
 
 def search_command(args: argparse.Namespace) -> int:
@@ -86,7 +77,9 @@ def search_command(args: argparse.Namespace) -> int:
     result = run_search(args, columns, storage, previous, out, folds)
     if result is None:
         return EXIT_INTERRUPTED
-    save_model(result, out, args, storage)
+    kept = save_model(result, out, args, storage)
+    if kept is not None:
+        return _kept_summary(kept, result, out, columns, storage, args)
     report = result.report_html(args.report) if args.report else None
     if not args.quiet:
         _print_summary(result, out, report, storage, args)
@@ -202,7 +195,7 @@ def _after_interrupt(
         if result is None:
             say("no trial had finished, so there is no model to save")
         elif out is not None:
-            say(f"saving the best pipeline so far ({_served(result)}); Ctrl-C again to skip")
+            say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
             save_model(result, out, args, storage)
             say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
             if getattr(args, "report", None):
@@ -214,20 +207,6 @@ def _after_interrupt(
     say(f"resume with: {resume_command(args)}")
     if previous is not None:
         signal.signal(signal.SIGINT, previous)
-
-
-def _served(result: SearchResult) -> str:
-    """Which trial the saved model is, and why when it is not the top-scoring one."""
-    trial = result.model_card()["trial"]
-    if trial is None:
-        return "an ensemble of trials"
-    top = result.study.best_trial.number
-    if trial == top:
-        return f"trial {trial}"
-    return (
-        f"trial {trial}, chosen over the top-scoring trial {top} as a finished search would "
-        "choose: the model card's notes say why"
-    )
 
 
 def _best_so_far(
@@ -308,43 +287,38 @@ def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dic
     return finished, (float(best.value), best.number, best.user_attrs.get("config", {}))
 
 
-def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
-    """Refuse to replace a model, unless forced or it came from the study being resumed.
+def _kept_summary(
+    card: dict[str, Any],
+    result: SearchResult,
+    out: Path,
+    columns: Columns,
+    storage: str,
+    args: argparse.Namespace,
+) -> int:
+    """The report and summary of the model kept from before, not of the one not saved."""
+    from autoimb.report.html import write_study_report
 
-    Running the same command again resumes its study and must be able to update the model
-    that study wrote; any other existing file is the user's and needs ``--force``.
-    """
-    check_writable(out, MODEL_FORMATS, "model")
-    if not out.exists() or force:
-        return
-    if previous is not None and previous.user_attrs.get(MODEL_ATTR) == str(out.resolve()):
-        return
-    raise AutoImbError(
-        f"{out} already exists and was not written by this study; pass --force to overwrite "
-        "it, or --out another path."
-    )
-
-
-def save_model(result: SearchResult, out: Path, args: argparse.Namespace, storage: str) -> None:
-    """Write next to the target and rename, so an interrupted save never leaves half a model.
-
-    What the command line knows goes with it: the file's missing-value markers (``predict``
-    reads new files the same way), the columns that were not features (a predict file may
-    hold them unwarned), and the study (``report MODEL`` finds it).
-    """
-    card = result.best_pipeline.model_card_
-    if args.na_values:
-        card["na_values"] = list(args.na_values)
-    named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
-    card["named_columns"] = {option: column for option, column in named.items() if column}
-    card["study"] = recorded_study(out, storage, args.study_name)
-    partial = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
-    try:
-        result.save(partial)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-    result.study.set_user_attr(MODEL_ATTR, str(out.resolve()))
+    report = None
+    if args.report:
+        report = write_study_report(
+            args.report,
+            study=result.study,
+            model_card=card,
+            X=columns.X,
+            y=columns.y,
+            sample_weight=columns.weights,
+            groups=columns.groups,
+        )
+    if not args.quiet:
+        unit = "" if result.metric.greater_is_better else " per row, lower is better"
+        print(f"best {card['metric']}: {card['cv_score']:.4f}{unit} ({card['score_basis']})")
+        ran = finished_trials(result.study)
+        print(f"chosen:   trial {card['trial']}; {ran} trials ran in the study")
+        print(f"model:    {out} (kept)")
+        if report is not None:
+            print(f"report:   {report}")
+        print(f"study:    {args.study_name!r} in {storage}")
+    return EXIT_OK
 
 
 def _print_summary(

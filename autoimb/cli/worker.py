@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
+from autoimb.cli.model_file import check_overwrite, save_model
 from autoimb.cli.resume import refuse_other_settings, study_space
-from autoimb.cli.search import check_overwrite, read_columns, run_search, save_model
+from autoimb.cli.search import read_columns, run_search
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials

@@ -168,6 +168,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     # can tell a study that went on since from a winner that was not the top-scoring trial.
     pipeline.model_card_["trial"] = best.number if len(members) == 1 else None
     pipeline.model_card_["finished_trials"] = finished_trials(study)
+    pipeline.model_card_["too_slow_to_refit"] = list(outcome.too_slow_to_refit)
     pipeline.model_card_["notes"] = notes  # the same list: notes added below reach it too
     # How predict_proba is calibrated; predict's labels do not depend on it.
     pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")

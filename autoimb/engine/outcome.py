@@ -62,6 +62,9 @@ class SearchOutcome:
     # The fold models of a trial that ran with no time kept for its refit, while it is the
     # trial the search would choose: served, averaged, where that refit no longer fits.
     fold_models: dict[int, list[StrategyPipeline]] = field(default_factory=dict)
+    # Trials that could not be the winner because the time left could not refit them: a model
+    # of one already saved (the command line's, from an earlier run) is still worth keeping.
+    too_slow_to_refit: list[int] = field(default_factory=list)
 
     def refit_seconds(self, members: Iterable[int]) -> float:
         """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""

@@ -56,6 +56,7 @@ def choose_winner(
                 f"would overrun the budget ({left:.1f} s left; trial {first}: ≈"
                 f"{cost(first):.1f} s for {work})."
             )
+            outcome.too_slow_to_refit = dear
             candidates = in_time
             best = trials[top_scoring(candidates, metric).number]
     chosen = trials[

@@ -1,0 +1,130 @@
+"""The model file a search command writes: checked before the search, written whole, and kept
+when it holds a better trial than the one a resumed run had time to refit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autoimb.cli.console import say
+from autoimb.cli.outputs import MODEL_FORMATS, check_writable
+from autoimb.exceptions import AutoImbError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from autoimb.result import SearchResult
+
+MODEL_ATTR = "model_file"  # study attribute: the model file the CLI last wrote from the study
+
+
+def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
+    """Refuse to replace a model, unless forced or it came from the study being resumed.
+
+    Running the same command again resumes its study and must be able to update the model
+    that study wrote; any other existing file is the user's and needs ``--force``.
+    """
+    check_writable(out, MODEL_FORMATS, "model")
+    if not out.exists() or force:
+        return
+    if previous is not None and previous.user_attrs.get(MODEL_ATTR) == str(out.resolve()):
+        return
+    raise AutoImbError(
+        f"{out} already exists and was not written by this study; pass --force to overwrite "
+        "it, or --out another path."
+    )
+
+
+def save_model(
+    result: SearchResult, out: Path, args: argparse.Namespace, storage: str
+) -> dict[str, Any] | None:
+    """Write next to the target and rename, so an interrupted save never leaves half a model.
+
+    What the command line knows goes with it: the file's missing-value markers (``predict``
+    reads new files the same way), the columns that were not features (a predict file may
+    hold them unwarned), and the study (``report MODEL`` finds it). The model this study saved
+    there before stays when it is a better trial this run had no time to refit
+    (:func:`saved_model_to_keep`); its card is returned then.
+    """
+    card = result.best_pipeline.model_card_
+    kept = saved_model_to_keep(out, result.study, card, result.metric.greater_is_better)
+    if kept is not None:
+        say(
+            f"kept the model saved before in {out}: its trial {kept['trial']} still leads the "
+            f"trials this run could serve, and the time left could not refit it (this run "
+            f"would have served {served_trial(result)})"
+        )
+        return kept
+    if args.na_values:
+        card["na_values"] = list(args.na_values)
+    named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
+    card["named_columns"] = {option: column for option, column in named.items() if column}
+    card["study"] = recorded_study(out, storage, args.study_name)
+    partial = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
+    try:
+        result.save(partial)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    result.study.set_user_attr(MODEL_ATTR, str(out.resolve()))
+    return None
+
+
+def saved_model_to_keep(
+    out: Path, study: optuna.Study, card: dict[str, Any], greater_is_better: bool
+) -> dict[str, Any] | None:
+    """The model card of the model this study saved at ``out`` before, when it should stay.
+
+    A resumed run with little time left may be unable to refit the study's best trial (it
+    must cross-validate it again as well) and serve a lesser one; the earlier run's refit of
+    that trial is already in the file, so it stays. ``card`` is the new model's card.
+    """
+    from autoimb.export import load, model_card
+
+    if not out.is_file() or study.user_attrs.get(MODEL_ATTR) != str(out.resolve()):
+        return None
+    try:
+        saved = model_card(load(out))  # a pickle is not opened unasked: it is replaced
+    except AutoImbError:
+        return None
+    old, new = saved.get("trial"), card.get("trial")
+    if old is None or old == new or old not in card.get("too_slow_to_refit", []):
+        return None
+    trials = study.trials
+    slow = set(card["too_slow_to_refit"])
+    served = [t.value for t in trials if t.number not in slow and t.value is not None]
+    if old >= len(trials) or trials[old].value is None or not served:
+        return None
+    sign = 1.0 if greater_is_better else -1.0
+    # It still leads every trial this run could serve.
+    return saved if sign * trials[old].value > max(sign * v for v in served) else None
+
+
+def recorded_study(out: Path, storage: str, study_name: str) -> dict[str, str]:
+    """The study a model file came from, for ``autoimb report MODEL``: a journal file is kept
+    relative to the model's folder, so the two can move together; a database URL is not kept
+    (it may hold a password)."""
+    if "://" in storage:
+        return {"name": study_name}
+    journal = Path(storage).resolve()
+    try:
+        where = Path(os.path.relpath(journal, out.resolve().parent)).as_posix()
+    except ValueError:  # on another drive than the model
+        where = str(journal)
+    return {"name": study_name, "storage": where}
+
+
+def served_trial(result: SearchResult) -> str:
+    """Which trial the saved model is, and why when it is not the top-scoring one."""
+    trial = result.model_card()["trial"]
+    if trial is None:
+        return "an ensemble of trials"
+    top = result.study.best_trial.number
+    if trial == top:
+        return f"trial {trial}"
+    return (
+        f"trial {trial}, chosen over the top-scoring trial {top} as a finished search would "
+        "choose: the model card's notes say why"
+    )
