@@ -104,6 +104,11 @@ def flat_leaderboard(study: optuna.Study) -> pd.DataFrame:
     return pd.concat([board, params.sort_index(axis=1), folds], axis=1)
 
 
+def trials_text(n: int) -> str:
+    """``1 trial``, ``3 trials``."""
+    return f"{n} trial" if n == 1 else f"{n} trials"
+
+
 def finished_trials(study: optuna.Study) -> int:
     """Trials that ran to an end; queued ones that never started are not trials yet, and
     interrupted ones are queued again."""

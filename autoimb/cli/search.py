@@ -31,7 +31,7 @@ from autoimb.cli.resume import (
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
-from autoimb.leaderboard import finished_trials
+from autoimb.leaderboard import finished_trials, trials_text
 
 if TYPE_CHECKING:
     import optuna
@@ -313,7 +313,7 @@ def _kept_summary(
         unit = "" if result.metric.greater_is_better else " per row, lower is better"
         print(f"best {card['metric']}: {card['cv_score']:.4f}{unit} ({card['score_basis']})")
         ran = finished_trials(result.study)
-        print(f"chosen:   trial {card['trial']}; {ran} trials ran in the study")
+        print(f"chosen:   trial {card['trial']}; {trials_text(ran)} ran in the study")
         print(f"model:    {out} (kept)")
         if report is not None:
             print(f"report:   {report}")
@@ -340,7 +340,7 @@ def _print_summary(
         f"and {high:.4f}"
     )
     ran = finished_trials(study)
-    print(f"chosen:   {_chosen(result)}; {ran} trial{'' if ran == 1 else 's'} ran in the study")
+    print(f"chosen:   {_chosen(result)}; {trials_text(ran)} ran in the study")
     print(f"strategy: {strategy_label(result.best_config)}")
     if len(result.classes_) == 2:
         print(f"positive: {positive} (the class the metric measures)")

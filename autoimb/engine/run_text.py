@@ -9,6 +9,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb.engine.settings import SearchSettings
+from autoimb.leaderboard import trials_text
 
 # Its own logger, so that the command line can show this one line without the library's other
 # INFO records; it is written only once the study is accepted, never before a refusal.
@@ -32,7 +33,7 @@ def say_resumed(study: optuna.Study, settings: SearchSettings, finished: int) ->
         "resuming study %r%s: %s already finished%s; going on from there",
         study.study_name,
         where,
-        f"{finished} trial" if finished == 1 else f"{finished} trials",
+        trials_text(finished),
         held,
     )
 

@@ -27,7 +27,7 @@ from autoimb import __version__, config
 from autoimb.engine.splits import Folds, recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
-from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard
+from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard, trials_text
 from autoimb.metrics.registry import confusion_matrix, report_metrics
 from autoimb.report import GENERATOR_TAG
 from autoimb.report.features import features_html
@@ -163,9 +163,7 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     subtitle = f"autoimb {__version__} · {datetime.datetime.now():%Y-%m-%d %H:%M}"
     if study is not None:
         ran = finished_trials(study)
-        subtitle += (
-            f" · study {html.escape(study.study_name)} ({ran} trial{'' if ran == 1 else 's'} ran)"
-        )
+        subtitle += f" · study {html.escape(study.study_name)} ({trials_text(ran)} ran)"
     nav = " ".join(f'<a href="#{key}">{name}</a>' for key, name, _ in sections)
     body = "".join(f'<section id="{k}"><h2>{n}</h2>{c}</section>' for k, n, c in sections)
     note = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
