@@ -103,6 +103,19 @@ def test_no_error_seen_is_no_proof_that_none_will_come(metric: str, n_rows: int)
     assert 0.8 < low < 0.99 and high == 1.0
 
 
+def test_no_missed_positive_seen_is_no_proof_that_none_will_come() -> None:
+    """False positives but no missed positive out of fold: with a miss costing 50, the
+    resamples must still be able to hold one, or the interval promises that none will come."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(130, int), np.ones(22, int)]
+    s = np.where(y == 1, 0.9 + 0.1 * rng.random(152), 0.93 * rng.random(152))
+    cost = get_metric("cost:fn=50,fp=1")
+    low, high = score_interval(
+        y, np.c_[1 - s, s], np.arange(152) % 5, cost, center=0.06, n_rows=47, level=0.95
+    )
+    assert low <= 0.06 and high > 50 / 47 / 2  # half a miss among 47 rows, at least
+
+
 def test_a_precision_without_a_false_positive_still_has_an_interval() -> None:
     """Half the positives missed, no negative taken for one: precision is 1 on every resample."""
     y = np.r_[np.zeros(80, int), np.ones(20, int)]

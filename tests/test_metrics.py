@@ -24,6 +24,7 @@ from autoimb.metrics.registry import (
     missed_floor,
     registered_metrics,
     report_metrics,
+    trivial_rule_note,
 )
 
 ALL_METRICS = registered_metrics()
@@ -398,3 +399,30 @@ def test_an_interval_reaching_below_a_met_floor_says_what_that_means() -> None:
     assert floor_at_risk(metric, 0.17, 0.05) is None  # the floor is held across the interval
     assert floor_at_risk(metric, -0.2, -0.5) is None  # missed outright: missed_floor says so
     assert floor_at_risk(get_metric("mcc"), 0.1, -0.2) is None  # an MCC below 0 is an MCC
+
+
+@pytest.mark.parametrize("metric", THRESHOLD_METRICS, ids=lambda m: m.name)
+def test_a_winner_no_better_than_predicting_one_class_for_every_row_is_named(metric) -> None:
+    """The rule's own score on the rows is the yardstick: a winner at it or past it in the
+    wrong direction is named, one clearly better is not."""
+    y = np.r_[np.zeros(90, np.int64), np.ones(10, np.int64)]
+    flag_all = float(metric.from_counts(10.0, 90.0, 0.0, 0.0))
+    flag_none = float(metric.from_counts(0.0, 0.0, 10.0, 90.0))
+    sign = 1.0 if metric.greater_is_better else -1.0
+    trivial = max(flag_all, flag_none, key=lambda v: sign * v)
+    note = trivial_rule_note(metric, trivial, y, None, 1, "fraud")
+    assert note is not None and f"{trivial:.4f}" in note
+    assert "fraud" in note if trivial == flag_all else "for no row" in note
+    better = trivial + sign * max(0.05, abs(trivial) * 0.1)
+    assert trivial_rule_note(metric, better, y, None, 1, "fraud") is None
+
+
+def test_flagging_every_row_is_weighed_by_the_rows_weights() -> None:
+    """A miss costs 50: flagging all 100 rows costs 0.9 per row unweighted; with the
+    negatives weighing half, 0.45/0.55 ≈ 0.818 per unit of weight."""
+    cost = get_metric("cost:fn=50,fp=1")
+    y = np.r_[np.zeros(90, np.int64), np.ones(10, np.int64)]
+    assert "costs 0.9000" in trivial_rule_note(cost, 1.03, y, None, 1, 1)
+    w = np.r_[np.full(90, 0.5), np.ones(10)]
+    assert "costs 0.8182" in trivial_rule_note(cost, 1.03, y, w, 1, 1)
+    assert trivial_rule_note(cost, 0.5, y, w, 1, 1) is None

@@ -38,7 +38,7 @@ from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
-from autoimb.metrics.registry import Metric, floor_at_risk, missed_floor
+from autoimb.metrics.registry import Metric, floor_at_risk, missed_floor, trivial_rule_note
 from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
     EnsembleClassifier,
@@ -127,6 +127,12 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     decision, _ = choose_decision(
         y, oof, settings.metric, sample_weight=weights, pos_label=data.pos_label
     )
+    if len(data.classes) == 2:
+        positive = data.classes[data.pos_label]
+        if trivial := trivial_rule_note(
+            settings.metric, measured.score, y, weights, data.pos_label, positive
+        ):
+            notes.append(trivial)
     # The folds' cached matrices are not needed by the refit; on large data they are the
     # biggest thing in memory besides the data itself.
     outcome.cv.release()

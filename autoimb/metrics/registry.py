@@ -28,7 +28,9 @@ import re
 from collections.abc import Mapping
 from functools import partial
 from types import MappingProxyType
+from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from autoimb.exceptions import AutoImbError
@@ -143,6 +145,40 @@ def floor_at_risk(metric: Metric, score: float, low: float) -> str | None:
         f"is how far precision falls short of {_fmt(floor)}, not a recall, so on new data this "
         "winner may well miss the floor. Ask for a higher floor than you need to keep a margin."
     )
+
+
+def trivial_rule_note(
+    metric: Metric,
+    score: float,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    pos_label: int,
+    positive: Any,
+) -> str | None:
+    """A sentence when predicting one class for every row scores no worse than the winner
+    (``score``, cross-validated) on these rows (class codes ``y``; ``positive`` is the class
+    ``pos_label`` codes); else None. With a costly miss and few positives, flagging every
+    row can cost less than a model, and nothing else would tell."""
+    if metric.kind != "threshold" or not math.isfinite(score):
+        return None
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    positives = float(w[np.asarray(y) == pos_label].sum())
+    negatives = float(w.sum()) - positives
+    rules = {
+        f"predicting {positive} for every row": (positives, negatives, 0.0, 0.0),
+        "predicting it for no row": (0.0, 0.0, positives, negatives),
+    }
+    sign = 1.0 if metric.greater_is_better else -1.0
+    for rule, counts in rules.items():
+        value = float(metric.from_counts(*counts))
+        if sign * value >= sign * score:
+            word = "costs" if metric.name.startswith("cost:") else f"scores {metric.name}"
+            return (
+                f"{rule[0].upper()}{rule[1:]} {word} {value:.4f} on these rows, no worse than "
+                f"the winner's {score:.4f}: no model found beats that rule here. Use the rule, "
+                "or add positives or columns that tell the classes apart."
+            )
+    return None
 
 
 def make_cost(c_fn: float | str, c_fp: float | str) -> Metric:

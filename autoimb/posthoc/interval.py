@@ -67,11 +67,16 @@ def score_interval(
     estimate = _deviations(score_with, yt.shape[0], full, rng)
     new_data = _deviations(score_with, int(n_rows), full, rng)
     spread = _refit_spread(yt, p, labels, folds, w, pos, metric, estimate)
-    if _no_error_seen(yt, p, labels) or not np.nanmax(np.abs(estimate), initial=0.0) > 1e-9:
-        # The bootstrap cannot draw an error the rows do not hold (an interval of zero width,
-        # as if the model could not err; a precision without a false positive, too). Half a
-        # mistake per class stands for those not seen.
-        score_with = _weighted_scorer(*_with_an_unseen_error(yt, p, labels, w), pos, metric, rng)
+    unseen = _classes_without_error(yt, p, labels)
+    if not np.nanmax(np.abs(estimate), initial=0.0) > 1e-9:
+        unseen = np.unique(yt)
+    if unseen.size:
+        # The bootstrap cannot draw an error the rows do not hold: with no missed positive it
+        # is as sure as if the model could never miss one (a cost of 50 per miss then reads
+        # far too low; with no error at all the interval has zero width). Half a mistake per
+        # such class stands for those not seen.
+        extended = _with_an_unseen_error(yt, p, labels, w, unseen)
+        score_with = _weighted_scorer(*extended, pos, metric, rng)
         full = score_with(np.ones(score_with.rows))
         estimate = _deviations(score_with, yt.shape[0], full, rng)
         new_data = _deviations(score_with, int(n_rows), full, rng)
@@ -104,25 +109,26 @@ def _attainable(
     return min(scores), max(scores)
 
 
-def _no_error_seen(yt: np.ndarray, p: np.ndarray, labels: np.ndarray | None) -> bool:
-    """Every row predicted right (threshold metrics), or each class scored above every other
-    row on its own probability (ranking metrics)."""
+def _classes_without_error(yt: np.ndarray, p: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    """The classes none of whose rows is predicted wrong (threshold metrics), or whose rows
+    all score above every other row on their own probability (ranking metrics)."""
+    classes = np.unique(yt)
     if labels is not None:
-        return bool(np.array_equal(labels, yt))
-    for c in np.unique(yt):
+        return np.asarray([c for c in classes if np.all(labels[yt == c] == c)], dtype=yt.dtype)
+    clean = []
+    for c in classes:
         own, others = p[yt == c, c], p[yt != c, c]
-        if others.size and not own.min() > others.max():
-            return False
-    return True
+        if not others.size or own.min() > others.max():
+            clean.append(c)
+    return np.asarray(clean, dtype=yt.dtype)
 
 
 def _with_an_unseen_error(
-    yt: np.ndarray, p: np.ndarray, labels: np.ndarray | None, w: np.ndarray
+    yt: np.ndarray, p: np.ndarray, labels: np.ndarray | None, w: np.ndarray, classes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-    """The rows plus, for each class, one row of it predicted (and scored) as the next class,
-    at half a row's mean weight."""
+    """The rows plus, for each of ``classes``, one row of it predicted (and scored) as the
+    next class, at half a row's mean weight."""
     n_classes = p.shape[1]
-    classes = np.unique(yt)
     wrong = (classes + 1) % n_classes
     extra_p = np.eye(n_classes)[wrong]
     return (
