@@ -168,8 +168,8 @@ def search(
         categorical_features=categorical_features,
         pos_label=pos_label,
     )
-    if the_metric.name in ONE_SIDED:
-        warnings.warn(_one_sided(the_metric.name, data.n_classes), stacklevel=user_stacklevel())
+    if (one_sided := _one_sided(the_metric.name, data.n_classes)) is not None:
+        warnings.warn(one_sided, stacklevel=user_stacklevel())
     if data.n_classes > 2 and the_metric.kind == "threshold" and the_metric.multiclass_fn is None:
         raise AutoImbError(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
@@ -219,21 +219,27 @@ def search(
 
 
 # Metrics that one trivial rule maximises (where it is highest): a search for one finds it.
-ONE_SIDED = {
-    "recall": "when every row is predicted positive",
-    "precision": "when only the few surest rows are predicted positive",
-}
-
-
-def _one_sided(name: str, n_classes: int) -> str:
-    others = (
-        "'f1' or 'balanced_accuracy'"
-        if n_classes > 2
-        else ("'f1', 'fbeta:2' or 'recall@precision>=0.5'")
-    )
+def _one_sided(name: str, n_classes: int) -> str | None:
+    """A warning for a metric one trivial rule maximises. Over several classes, macro recall
+    is balanced accuracy, and macro precision is highest when uncertain rows all go to one
+    class."""
+    if n_classes > 2:
+        if name != "precision":
+            return None
+        return (
+            "precision alone is highest when each class is predicted only for its surest rows "
+            "and the others all go to one class, and the search will find that rule; optimise "
+            "'f1' or 'balanced_accuracy' to weigh every class's rows."
+        )
+    rule = {
+        "recall": "when every row is predicted positive",
+        "precision": "when only the few surest rows are predicted positive",
+    }.get(name)
+    if rule is None:
+        return None
     return (
-        f"{name} alone is highest {ONE_SIDED[name]}, and the search will find that rule; to "
-        f"weigh precision and recall together optimise {others}."
+        f"{name} alone is highest {rule}, and the search will find that rule; to weigh "
+        "precision and recall together optimise 'f1', 'fbeta:2' or 'recall@precision>=0.5'."
     )
 
 

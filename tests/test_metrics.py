@@ -255,6 +255,7 @@ def test_registry_tables_are_consistent():
     for example in METRIC_FORMS.values():
         assert isinstance(get_metric(example), Metric)
     assert get_metric("f2") == get_metric("fbeta:2")
+    assert get_metric("fbeta:1") is get_metric("f1")  # one metric, one name (a resume's)
     assert get_metric("cost:fn=10,fp=1").greater_is_better is False
     assert get_metric("roc_auc").kind == "ranking"
 
@@ -263,6 +264,8 @@ def test_registry_tables_are_consistent():
     ("text", "match"),
     [
         ("f1_score", r"Unknown metric 'f1_score'\. Did you mean 'f1'\?"),
+        ("f2_score", r"Did you mean 'f2'\?"),
+        ("fbeta_score", r"Did you mean 'fbeta:2' \(its beta after the colon\)\?"),
         ("auc", r"Did you mean 'roc_auc' \(ROC\) or 'average_precision' \(PR-AUC\)\?"),
         ("f1_macro", r"Did you mean 'f1'\? It scores the positive class on two classes and is "),
         ("averge_precision", r"Did you mean 'average_precision'"),
@@ -290,7 +293,7 @@ def test_parser_errors(text, match):
 
 
 def test_get_metric_refuses_non_strings():
-    with pytest.raises(AutoImbError, match="given by name or as a Metric"):
+    with pytest.raises(AutoImbError, match=r"as a Metric.*autoimb\.metrics\.metric"):
         get_metric(3)  # type: ignore[arg-type]
 
 

@@ -4,6 +4,7 @@ import html
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
@@ -173,3 +174,27 @@ def test_the_report_says_how_sure_and_what_next(result, tmp_path):
     saved = result.save(tmp_path / "m.skops")
     card = autoimb.load(saved).model_card_
     assert card["notes"] == result.notes  # the report of the saved model shows them too
+
+
+def test_a_metric_of_ones_own_searches_saves_and_is_named_where_it_cannot_be_rebuilt(
+    small_binary, tmp_path
+) -> None:
+    """A Metric defined in Python drives a whole search; a study or model keeps only its name,
+    so the command line's report names it as the user's, not as a misspelt metric."""
+    from conftest import run_cli
+
+    from autoimb.metrics.metric import Metric
+
+    def net_benefit(tp, fp, fn, tn):  # decision-curve net benefit at a 10% risk threshold
+        return (tp - fp / 9.0) / np.maximum(tp + fp + fn + tn, 1.0)
+
+    metric = Metric("net_benefit@0.1", "threshold", True, counts_fn=net_benefit)
+    X, y = small_binary
+    result = autoimb.search(X, y, metric=metric, n_trials=2, space="fast", cv=3, random_state=0)
+    assert result.metric is metric and 0.0 < result.best_score < 1.0
+    result.save(tmp_path / "m.skops")
+    assert autoimb.load(tmp_path / "m.skops").model_card_["metric"] == "net_benefit@0.1"
+    done = run_cli("report", "m.skops", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "'net_benefit@0.1', which is not one of autoimb's" in done.stderr
+    assert "Did you mean" not in done.stderr

@@ -363,3 +363,8 @@ def test_the_one_sided_warning_suggests_what_a_multi_class_search_can_take(glass
     X, y = glass
     with pytest.warns(UserWarning, match=r"precision alone .* optimise 'f1' or 'balanced_accu"):
         autoimb.search(X, y, metric="precision", n_trials=1, space="fast", cv=3, random_state=0)
+    # Over several classes, macro recall is balanced accuracy: nothing to warn of.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        autoimb.search(X, y, metric="recall", n_trials=1, space="fast", cv=3, random_state=0)
+    assert not [w for w in caught if "alone is highest" in str(w.message)]

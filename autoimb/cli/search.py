@@ -108,7 +108,12 @@ def run_search(
 
     X, y, weights, groups = columns.X, columns.y, columns.weights, columns.groups
     attrs = study_settings(previous)
-    metric = _metric(args.metric or attrs.get("metric") or config.DEFAULT_METRIC)
+    if args.metric or "metric" not in attrs:
+        metric = _metric(args.metric or config.DEFAULT_METRIC)
+    else:
+        from autoimb.metrics.registry import recorded_metric
+
+        metric = recorded_metric(attrs["metric"], f"study {args.study_name!r}")
     pos_label = study_pos_label(args, previous, y)
     budget = args.time_budget
     if budget is None and args.n_trials is None:

@@ -26,7 +26,7 @@ from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import STUDY_ATTR, make_storage
 from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics.registry import get_metric
+from autoimb.metrics.registry import recorded_metric
 from autoimb.result import SearchResult
 
 
@@ -69,7 +69,7 @@ def join(
     attrs = study_attrs(storage, study_name)
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
-        metric=get_metric(attrs["metric"]),
+        metric=recorded_metric(attrs["metric"], f"study {study_name!r}"),
         space=parse_space(attrs["space_yaml"], source=f"study {study_name!r}"),
         time_budget=time_budget,
         n_trials=n_trials,

@@ -89,6 +89,8 @@ def _threshold(name: str, counts_fn: CountsFn, multiclass_fn: ConfusionFn | None
 def make_fbeta(beta: float | str) -> Metric:
     """F-beta metric; beta > 1 weighs recall more, as rare-class detection usually wants."""
     b = _positive_number(beta, "F-beta's beta", "fbeta:2")
+    if b == 1.0:  # one metric, one name: a study of 'f1' resumes under 'fbeta:1'
+        return METRICS["f1"]
     counts_fn = partial(_fbeta, beta=b)
     return _threshold(f"fbeta:{_fmt(b)}", counts_fn, partial(_macro_ovr, counts_fn=counts_fn))
 
@@ -326,8 +328,11 @@ def _unknown(name: str, original: str) -> AutoImbError:
     hint = f" Did you mean {close[0]!r}?" if close else ""
     if name == "auc":  # the area under which curve: both are common
         hint = " Did you mean 'roc_auc' (ROC) or 'average_precision' (PR-AUC)?"
-    if name.removesuffix("_score") in known:  # scikit-learn's function names
-        hint = f" Did you mean {name.removesuffix('_score')!r}?"
+    if (stem := name.removesuffix("_score")) != name:  # scikit-learn's function names
+        if stem in known or _F_SHORT.fullmatch(stem):
+            hint = f" Did you mean {stem!r}?"
+        elif stem == "fbeta":
+            hint = " Did you mean 'fbeta:2' (its beta after the colon)?"
     base, _, averaging = name.rpartition("_")
     if averaging in ("macro", "micro", "weighted", "binary", "samples") and base in known:
         # scikit-learn's scorer names ("f1_macro"): here the averaging follows the classes.
@@ -351,8 +356,11 @@ def get_metric(name: str | Metric) -> Metric:
         return name
     if not isinstance(name, str):
         raise AutoImbError(
-            f"A metric is given by name or as a Metric, got {type(name).__name__}; "
-            "pass e.g. 'average_precision'."
+            f"A metric is given by name or as a Metric, got {type(name).__name__}; pass e.g. "
+            "'average_precision', or for a metric of your own an "
+            "autoimb.metrics.metric.Metric (a threshold metric from the confusion counts, "
+            "counts_fn=f(tp, fp, fn, tn), or a ranking one, "
+            "ranking_fn=f(y_is_positive, score, weight))."
         )
     key = re.sub(r"\s+", "", name).lower()
     if key.replace("-", "_") in {*METRICS, *ALIASES}:
@@ -370,6 +378,21 @@ def get_metric(name: str | Metric) -> Metric:
     if key.startswith("cost:"):
         return _parse_cost(key.removeprefix("cost:"), name)
     raise _unknown(key, name)
+
+
+def recorded_metric(name: str, what: str) -> Metric:
+    """The metric a study or model card names. One defined in Python (a :class:`Metric` of
+    the user's) is recorded by its name only, which nothing here can rebuild: said so, not
+    taken for a misspelling."""
+    try:
+        return get_metric(name)
+    except AutoImbError:
+        raise AutoImbError(
+            f"{what} was searched for the metric {name!r}, which is not one of autoimb's: a "
+            "Metric defined in Python is kept by its name only. Pass that Metric again from "
+            "Python (autoimb.search(..., metric=it) resumes the study; result.report_html "
+            "writes the report)."
+        ) from None
 
 
 def registered_metrics() -> tuple[Metric, ...]:

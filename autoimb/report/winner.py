@@ -19,7 +19,7 @@ from autoimb.engine.budget import model_threads
 from autoimb.engine.splits import Folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics.registry import Metric, get_metric
+from autoimb.metrics.registry import Metric, recorded_metric
 from autoimb.posthoc.ensemble import blend
 from autoimb.posthoc.threshold import Decision, honest_score
 from autoimb.strategy import Ensemble, parse_strategy, strategy_stages
@@ -85,7 +85,7 @@ class Winner:
     @classmethod
     def from_card(cls, card: Mapping[str, Any]) -> Winner:
         return cls(
-            get_metric(card["metric"]),
+            recorded_metric(card["metric"], "the model"),
             card.get("cv_score"),
             strategy_stages(card.get("config", {})),
             Decision.from_labelled(
@@ -108,7 +108,7 @@ class Winner:
         attrs = study_attrs(study)
         best = study.best_trial
         return cls(
-            get_metric(attrs["metric"]),
+            recorded_metric(attrs["metric"], f"study {study.study_name!r}"),
             best.value,
             strategy_stages(best.user_attrs.get("config", {})),
             Decision.from_dict(best.user_attrs.get("decision") or {}),
