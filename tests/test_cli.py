@@ -695,3 +695,23 @@ def test_library_messages_name_the_data_as_the_command_line_gives_it(library, co
     from autoimb.cli.console import as_options
 
     assert as_options(library).startswith(command_line)
+
+
+def test_a_batch_whose_text_categories_hold_only_digits_is_read_as_training_read_them(
+    small_binary, tmp_path
+):
+    """A category written "007", "012", "5more": a day's rows without "5more" read as numbers
+    by themselves, 7 and 12. Predict reads them as the text they are, as training did."""
+    X, y = small_binary
+    codes = np.array(["007", "012", "5more"])[np.arange(len(X)) % 3]
+    X = X.assign(plan=codes)
+    X.assign(target=y).to_csv(tmp_path / "d.csv", index=False)
+    done = run("search", "d.csv", "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    batch = X[X["plan"] != "5more"].head(40)
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    predicted = run("predict", "d.skops", "batch.csv", "--out", "p.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert "never seen" not in predicted.stderr
+    expected = autoimb.load(tmp_path / "d.skops").predict_proba(batch)[:, 1]
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)

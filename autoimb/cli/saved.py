@@ -32,7 +32,12 @@ def predict_command(args: argparse.Namespace) -> int:
 
     model = load(args.model, trust=args.trust)
     na_values = args.na_values or model.model_card_.get("na_values")  # as the search read
-    frame = read_table(args.data, na_values)
+    schema = model.model_card_.get("schema") or {}
+    # Text categories are read as text, as training's were: a day's batch of "doors" 2 to 4
+    # (without "5more") is no number, and the code "007" is not 7.
+    coded = set(schema.get("numeric_coded", []))
+    text = [c for c in schema.get("categorical", []) if c not in coded]
+    frame = read_table(args.data, na_values, text_columns=text)
     if args.id is not None and args.id not in frame.columns:
         raise AutoImbError(missing_column(args.id, "--id", frame.columns))
     out = None if args.out is None else Path(args.out)
@@ -40,7 +45,7 @@ def predict_command(args: argparse.Namespace) -> int:
         check_output(
             out, [args.data, args.model], args.force, is_predictions, TABLE_FORMATS, "predictions"
         )
-    features, schema = frame, model.model_card_.get("schema")
+    features = frame
     if schema:
         # The id, and the training's own target, id, weight and group columns, are expected
         # in a file to predict and were never features: left out unwarned.

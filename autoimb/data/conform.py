@@ -82,16 +82,10 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         )
     raw = {c: parts for c, parts in dates.items() if not _expanded(frame, c, parts)}
     frame = expand_dates(frame[[c for c in frame.columns if c in known]], raw)[needed].copy()
-    coded = set(schema.get("numeric_coded", []))
     for column in schema["categorical"]:
-        series = frame[column]
-        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        if column not in coded and numeric and series.notna().any():
-            raise SchemaError(
-                f"column {column!r} was categorical (text) in training but is numeric now; pass "
-                "it with the same values and type as in training."
-            )
-        frame[column] = as_category_strings(series)
+        # Numbers in a text category are its text ("doors" 2, 3, 4 in a batch without
+        # "5more"); values training never saw are warned of (warn_of_new_rows), as text is.
+        frame[column] = as_category_strings(frame[column])
     typed = set(typed_numbers(frame))
     frame, infinite = as_floats(frame, [c for c in schema["numeric"] if c in typed])
     if infinite is not None:

@@ -196,7 +196,10 @@ def _without_arrow(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _is_categorical(series: pd.Series) -> bool:
-    """Text is categorical; numbers stored as objects (numpy object arrays, CSV) are not."""
+    """Text is categorical; numbers stored as objects (numpy object arrays, CSV) are not. A
+    pandas ``category`` column is, whatever its values: its type says so (region codes 1-29)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return bool(series.notna().any())
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return False
     present = series.dropna()

@@ -53,8 +53,11 @@ _BYTE_ORDER_MARKS = (
 )
 
 
-def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFrame:
-    """A CSV (plain or compressed) or Parquet file, or failing that a shipped data set."""
+def read_table(
+    source: str, na_values: Sequence[str] | None = None, text_columns: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A CSV (plain or compressed) or Parquet file, or failing that a shipped data set;
+    ``text_columns`` of a CSV are read as text, digits and leading zeros as written."""
     import pandas as pd
 
     path = Path(source)
@@ -94,6 +97,7 @@ def read_table(source: str, na_values: Sequence[str] | None = None) -> pd.DataFr
                 na_values=na_values,
                 encoding=encoding,
                 low_memory=False,
+                dtype=dict.fromkeys(text_columns, str) or None,
             )
     except pd.errors.EmptyDataError:
         raise AutoImbError(f"{source} is empty: no header, no rows.") from None
