@@ -23,6 +23,7 @@ from autoimb._checks import check_budget, check_n_jobs, check_seed
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.conform import input_columns
 from autoimb.data.dataset import has_feature_names, validate
+from autoimb.data.labels import plain
 from autoimb.engine.finish import finish
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
@@ -30,7 +31,7 @@ from autoimb.engine.space import SearchSpace, load_space
 from autoimb.engine.splits import as_folds
 from autoimb.engine.study import available_components
 from autoimb.engine.transfer import WarmStart, check_own_strategies
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.metrics.registry import Metric, get_metric
 from autoimb.progress import SearchProgress, interactive
 from autoimb.result import SearchResult
@@ -325,7 +326,31 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         budget = self.time_budget
         if budget is None and self.n_trials is None:
             budget = config.DEFAULT_TIME_BUDGET
-        self.result_ = search(
+        try:
+            self.result_ = self._search(X, y, budget, sample_weight, groups)
+        except OtherDataError as exc:
+            # scikit-learn's tools fit copies on other rows, and the copies share a study.
+            raise OtherDataError(
+                f"{exc} With storage=, each fit resumes the stored study: copies fitted by "
+                "scikit-learn's tools (cross_val_score, GridSearchCV) fit other rows each, so "
+                "leave storage out there, or give each fit a study_name of its own."
+            ) from None
+        self.best_pipeline_ = self.result_.best_pipeline
+        self.classes_ = self.best_pipeline_.classes_
+        schema = self.best_pipeline_.model_card_["schema"]
+        self.n_features_in_ = len(input_columns(schema))
+        if has_feature_names(X):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):  # a fit on an array after one on a frame
+            del self.feature_names_in_
+        self.best_score_ = self.result_.best_score
+        self.best_config_ = self.result_.best_config
+        return self
+
+    def _search(
+        self, X: Any, y: Any, budget: float | None, sample_weight: Any, groups: Any
+    ) -> SearchResult:
+        return search(
             X,
             y,
             metric=self.metric,
@@ -350,17 +375,6 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
             pretrained=self.pretrained,
             allow_other_data=self.allow_other_data,
         )
-        self.best_pipeline_ = self.result_.best_pipeline
-        self.classes_ = self.best_pipeline_.classes_
-        schema = self.best_pipeline_.model_card_["schema"]
-        self.n_features_in_ = len(input_columns(schema))
-        if has_feature_names(X):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        elif hasattr(self, "feature_names_in_"):  # a fit on an array after one on a frame
-            del self.feature_names_in_
-        self.best_score_ = self.result_.best_score
-        self.best_config_ = self.result_.best_config
-        return self
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -377,6 +391,30 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in ``classes_`` order (calibrated for two classes)."""
         return self._fitted(X).predict_proba(X)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The metric searched for, on these rows, greater is better (a cost is negated, as
+        scikit-learn's ``neg_`` scorers are): ``cross_val_score`` and ``GridSearchCV`` then rank
+        by it. Not accuracy, which on imbalanced data a model that never flags wins."""
+        pipeline = self._fitted(X)
+        labels, proba = pipeline.predict_with_proba(X)
+        code = {plain(c): i for i, c in enumerate(self.classes_)}
+        truth = [plain(v) for v in np.asarray(y, dtype=object).ravel()]
+        unknown = sorted({v for v in truth if v not in code}, key=str)
+        if unknown:
+            raise AutoImbError(
+                f"y holds labels the model was not fitted on: {unknown[:5]}; it knows "
+                f"{[plain(c) for c in self.classes_]}."
+            )
+        metric = self.result_.metric
+        value = metric.score(
+            np.asarray([code[v] for v in truth]),
+            proba,
+            np.asarray([code[plain(v)] for v in labels]),
+            sample_weight=sample_weight,
+            pos_label=self.result_.decision.pos_label,
+        )
+        return float(value if metric.greater_is_better else -value)
 
     def _fitted(self, X: Any) -> Any:
         """The fitted pipeline, once ``X`` has the shape it was fitted on (in scikit-learn's

@@ -20,6 +20,10 @@ class SchemaError(AutoImbError):
     """New data does not match the columns the pipeline was fitted on."""
 
 
+class OtherDataError(AutoImbError):
+    """A stored study is resumed on other data than it was run on."""
+
+
 class UntrustedModelError(AutoImbError):
     """A model file holds types autoimb does not write, so it is not loaded."""
 

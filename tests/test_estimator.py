@@ -99,3 +99,35 @@ def test_a_fit_on_an_array_after_one_on_a_frame_forgets_the_names(small_binary) 
     assert hasattr(clf, "feature_names_in_")
     clf.fit(X.to_numpy()[:, :5], y)
     assert not hasattr(clf, "feature_names_in_") and clf.n_features_in_ == 5
+
+
+def test_copies_fitted_on_other_rows_with_one_storage_are_told_what_to_do(small_binary, tmp_path):
+    """cross_val_score fits a copy per fold, each on other rows, and with storage= every copy
+    resumes the one stored study: the second is refused with the way out, not a riddle."""
+    from sklearn.model_selection import cross_val_score
+
+    X, y = small_binary
+    estimator = autoimb.AutoImbClassifier(
+        n_trials=1, space="fast", cv=3, random_state=0, storage=str(tmp_path / "s.log")
+    )
+    with pytest.raises(AutoImbError, match=r"other data: .* leave storage out there, or give"):
+        cross_val_score(estimator, X, y, cv=2, error_score="raise")
+
+
+@pytest.mark.parametrize("metric", ["f1", "average_precision", "cost:fn=5,fp=1"])
+def test_score_is_the_metric_searched_for_greater_is_better(small_binary, metric) -> None:
+    """cross_val_score and GridSearchCV rank by score(): the metric asked for, a cost negated
+    as scikit-learn's neg_ scorers are, never accuracy."""
+    from autoimb.metrics.registry import get_metric
+
+    X, y = small_binary
+    labels = np.where(y == 1, "ill", "well")
+    clf = autoimb.AutoImbClassifier(metric=metric, n_trials=1, space="fast", random_state=0)
+    clf.fit(X, labels)
+    m = get_metric(metric)
+    # Class codes in classes_ order: "ill" 0, "well" 1; "ill" is the positive class.
+    codes, predicted = (labels == "well").astype(int), (clf.predict(X) == "well").astype(int)
+    expected = m.score(codes, clf.predict_proba(X), predicted, pos_label=0)
+    assert clf.score(X, labels) == pytest.approx(expected if m.greater_is_better else -expected)
+    with pytest.raises(AutoImbError, match=r"labels the model was not fitted on: \[0, 1\]"):
+        clf.score(X, y)

@@ -32,7 +32,8 @@ def test_the_fingerprint_names_what_changed(small_binary) -> None:
     assert "rows" in fingerprint_difference(before, validate(X[:-2], y[:-2]).fingerprint())
     assert (
         fingerprint_difference(before, validate(X.drop(columns=X.columns[0]), y).fingerprint())
-        == "the columns learnt from differ: this data lacks ['x0']"
+        == "the columns learnt from differ: this data does not learn from ['x0'] (absent, or "
+        "constant, empty or an identifier in these rows)"
     )  # no empty "added []"
     assert "other values" in fingerprint_difference(
         before, validate(*shuffled_labels(X, y)).fingerprint()

@@ -390,8 +390,11 @@ def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str |
     added = [c for c in now.get("columns", []) if c not in before.get("columns", [])]
     removed = [c for c in before.get("columns", []) if c not in now.get("columns", [])]
     if added or removed:
-        parts = [f"adds {added[:5]}"] * bool(added) + [f"lacks {removed[:5]}"] * bool(removed)
         # A column that is constant or empty in these rows, or an identifier, is left out.
+        parts = [f"adds {added[:5]}"] * bool(added) + [
+            f"does not learn from {removed[:5]} (absent, or constant, empty or an identifier "
+            "in these rows)"
+        ] * bool(removed)
         return f"the columns learnt from differ: this data {' and '.join(parts)}"
     if before.get("categorical") != now.get("categorical"):
         return "the same columns are typed differently (categorical against numeric)"

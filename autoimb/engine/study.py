@@ -18,7 +18,7 @@ from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
 from autoimb.engine.storage import STUDY_ATTR, make_storage, release_dead_trials
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.stages import STAGES
 
 logger = logging.getLogger("autoimb")
@@ -69,7 +69,7 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         for params in first_trials(settings, data):
             study.enqueue_trial(params, skip_if_exists=True)
     elif difference := other_classes(attrs, data):
-        raise AutoImbError(
+        raise OtherDataError(
             f"study {name!r} was run on other data: {difference}; its trials cannot go on with "
             "these labels. Start another study (study_name=..., or --study-name / --new-study "
             "on the command line)."
@@ -167,7 +167,7 @@ def _check_same_data(name: str, attrs: dict[str, Any], data: Dataset, allowed: b
     if difference is None:
         return
     if not allowed:
-        raise AutoImbError(
+        raise OtherDataError(
             f"study {name!r} was run on other data: {difference}. Start another study "
             "(study_name=..., or --study-name / --new-study on the command line), or pass "
             "allow_other_data=True (--force) to go on with it knowingly."
