@@ -21,10 +21,12 @@ from typing import Any
 
 import joblib
 
+from autoimb.atomic import write_atomic
 from autoimb.exceptions import AutoImbError, UntrustedModelError
 from autoimb.posthoc.threshold import ThresholdedClassifier
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+MODEL_FORMATS = (".skops", *PICKLE_SUFFIXES)  # the pickles need trust to load
 
 # autoimb's own types a saved pipeline may hold, by name: loading imports only the modules a
 # file names, so `autoimb predict` of a forest never imports the search (optuna, the samplers).
@@ -95,22 +97,35 @@ def _skops() -> Any:
 
 
 def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
-    """Write ``model`` to ``path`` (skops, or joblib when the suffix asks for it)."""
+    """Write ``model`` to ``path`` (skops, or joblib when the suffix asks for it), whole or
+    not at all: an interrupted save leaves the file it replaces as it was."""
     path = Path(path)
+    if path.is_dir():
+        raise AutoImbError(
+            f"{path} is a folder; give the model file's path in it, such as {path / 'model.skops'}."
+        )
+    suffix = path.suffix.lower()
+    if suffix not in MODEL_FORMATS:
+        raise AutoImbError(
+            f"{path}: a model is saved as .skops (the safe format) or as a pickle (.joblib, "
+            ".pkl, .pickle, which only a trusted load opens); name the file with one of these."
+        )
     if path.exists() and not overwrite:
         raise AutoImbError(
-            f"{path} already exists; choose another path or allow overwriting (--force)."
+            f"{path} already exists; choose another path, or pass overwrite=True to replace it."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)  # as a report or a prediction file is
-    if path.suffix.lower() in PICKLE_SUFFIXES:
+    return write_atomic(path, lambda temporary: _dump(model, temporary, suffix))
+
+
+def _dump(model: Any, path: Path, suffix: str) -> None:
+    if suffix in PICKLE_SUFFIXES:
         joblib.dump(model, path, compress=3)
-    else:
-        # Trees' node arrays compress about four-fold at the fastest level (five-fold at the
-        # default, for twice the time), and reading them back costs no more.
-        skops_io = _skops()
-        with _compact_schema():
-            skops_io.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-    return path
+        return
+    # Trees' node arrays compress about four-fold at the fastest level (five-fold at the
+    # default, for twice the time), and reading them back costs no more.
+    skops_io = _skops()
+    with _compact_schema():
+        skops_io.dump(model, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
 
 
 class _CompactJson:
@@ -216,6 +231,12 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
 def _checked(model: Any, path: Path) -> Any:
     """Only a fitted autoimb pipeline with its model card is served."""
     fitted = isinstance(model, ThresholdedClassifier) and hasattr(model, "classes_")
+    if type(model).__name__ == "AutoImbClassifier":
+        raise AutoImbError(
+            f"{path} holds a pickled AutoImbClassifier, which joblib.load reads back as it is; "
+            "autoimb.load reads the model files autoimb writes: save one with "
+            "clf.result_.save('model.skops') (the safe format)."
+        )
     if not fitted or not isinstance(getattr(model, "model_card_", None), dict):
         raise AutoImbError(
             f"{path} does not hold a fitted autoimb model (it holds a "

@@ -200,8 +200,39 @@ def test_a_model_saved_into_a_new_folder_creates_it(result, hepatitis, tmp_path)
 
 def test_refuses_to_overwrite_when_asked(result, tmp_path) -> None:
     path = result.save(tmp_path / "model.skops")
-    with pytest.raises(autoimb.AutoImbError, match="already exists"):
+    with pytest.raises(autoimb.AutoImbError, match=r"already exists.*pass overwrite=True"):
         result.save(path, overwrite=False)
+
+
+def test_a_save_names_what_a_model_file_is_and_never_leaves_half_of_one(
+    result, tmp_path, monkeypatch
+) -> None:
+    """A folder or another format is refused up front; a save cut short (here: the disk
+    fills) leaves the model it was replacing whole, and nothing beside it."""
+    with pytest.raises(AutoImbError, match=r"is a folder; .*model\.skops"):
+        result.save(tmp_path)
+    with pytest.raises(AutoImbError, match=r"saved as \.skops .* or as a pickle"):
+        result.save(tmp_path / "model.json")
+    path = result.save(tmp_path / "model.skops")
+    before = path.read_bytes()
+
+    def full_disk(model, target, **kwargs):
+        Path(target).write_bytes(b"PK half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sio, "dump", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        result.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.skops"]
+
+
+def test_a_pickled_estimator_is_pointed_to_the_model_file_it_holds(small_binary, tmp_path):
+    X, y = small_binary
+    clf = autoimb.AutoImbClassifier(n_trials=1, space="fast", random_state=0).fit(X, y)
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    with pytest.raises(AutoImbError, match=r"pickled AutoImbClassifier.*clf\.result_\.save"):
+        autoimb.load(tmp_path / "clf.joblib", trust=True)
 
 
 @pytest.mark.parametrize(

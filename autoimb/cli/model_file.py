@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoimb.cli.console import say
-from autoimb.cli.outputs import MODEL_FORMATS, check_writable
+from autoimb.cli.outputs import check_writable
 from autoimb.exceptions import AutoImbError
+from autoimb.export import MODEL_FORMATS
 
 if TYPE_CHECKING:
     import optuna
@@ -62,12 +63,7 @@ def save_model(
     named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
     card["named_columns"] = {option: column for option, column in named.items() if column}
     card["study"] = recorded_study(out, storage, args.study_name)
-    partial = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
-    try:
-        result.save(partial)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    result.save(out)  # written whole or not at all
     result.study.set_user_attr(MODEL_ATTR, str(out.resolve()))
     return None
 

@@ -9,20 +9,18 @@ leaves the old file whole.
 
 from __future__ import annotations
 
-import os
-import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from autoimb.atomic import write_atomic
 from autoimb.exceptions import AutoImbError
 from autoimb.report import GENERATOR_TAG
 
 REPORT_FORMATS = (".html", ".htm")
 TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".pq")  # CSV and TSV also compressed (".csv.gz")
-MODEL_FORMATS = (".skops", ".joblib", ".pkl", ".pickle")  # the last three need --trust to load
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
 
@@ -124,29 +122,3 @@ def _csv_columns(path: Path) -> list[str]:
         return list(pd.read_csv(path, nrows=0).columns)
     except Exception:  # not a table at all: certainly not ours
         return []
-
-
-def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
-    """``write(temporary path)``, then rename it over ``path`` in one step, with the mode a
-    plain write would leave (the temporary file is private to its owner)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        os.chmod(temporary, _mode_of_a_plain_write(path))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
-
-
-def _mode_of_a_plain_write(path: Path) -> int:
-    """An existing file's permissions, else what the umask allows a new one."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask

@@ -8,7 +8,6 @@ a study, and the command line's Ctrl-C (:func:`finish_study`, which has no trial
 from __future__ import annotations
 
 import logging
-import platform
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from autoimb import __version__, config
+from autoimb import config
 from autoimb.data.dataset import Dataset
 from autoimb.engine.advice import LearningCurveAdvice, minority_learning_curve
 from autoimb.engine.budget import (
@@ -28,9 +27,10 @@ from autoimb.engine.budget import (
 )
 from autoimb.engine.evaluate import CrossValidation, FittedFold, evaluate
 from autoimb.engine.importance import winner_importance
+from autoimb.engine.model_card import model_card
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline
-from autoimb.engine.remeasure import Remeasured, ensemble_score, remeasure
+from autoimb.engine.remeasure import ensemble_score, remeasure
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
@@ -169,7 +169,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     )
     if risk := floor_at_risk(settings.metric, measured.score, interval[0]):
         notes.append(risk)
-    pipeline.model_card_ = _model_card(settings, data, measured, best_config, decision, interval)
+    pipeline.model_card_ = model_card(settings, data, measured, best_config, decision, interval)
     # Which trial won (None for an ensemble) and how many had finished: a report on this model
     # can tell a study that went on since from a winner that was not the top-scoring trial.
     pipeline.model_card_["trial"] = best.number if len(members) == 1 else None
@@ -372,51 +372,6 @@ def _decision_fields(decision: Decision) -> dict[str, Any]:
     if decision.threshold is not None:
         return {"threshold": float(decision.threshold)}
     return {"class_scale": [float(s) for s in decision.class_scale or ()]}
-
-
-def _model_card(
-    settings: SearchSettings,
-    data: Dataset,
-    measured: Remeasured,
-    winner: dict,
-    decision: Decision,
-    interval: tuple[float, float],
-) -> dict[str, Any]:
-    import imblearn
-    import lightgbm
-    import sklearn
-    import xgboost
-
-    classes = [c.item() if hasattr(c, "item") else c for c in data.classes]
-    return {
-        "autoimb_version": __version__,
-        "metric": settings.metric.name,
-        "cv_score": float(measured.score),
-        "search_score": float(measured.search_score),
-        "score_basis": measured.basis,
-        "score_interval": [float(interval[0]), float(interval[1])],
-        "score_interval_level": config.INTERVAL_LEVEL,
-        "config": winner,
-        "decision": decision.labelled(data.classes),
-        "classes": classes,
-        # One of ``classes``, as it is there: classes_.index(positive_class) finds it.
-        "positive_class": classes[data.pos_label] if len(classes) == 2 else None,
-        # The folds, so a report on this model alone cross-validates it again the same way.
-        "cv": settings.cv.n_splits,
-        "split": settings.cv.kind,
-        "folds": settings.cv.describe(),
-        "schema": {**data.schema(), "categories": data.categories()},
-        "data": data.summary(),
-        "versions": {
-            "python": platform.python_version(),
-            "scikit-learn": sklearn.__version__,
-            "imbalanced-learn": imblearn.__version__,
-            "lightgbm": lightgbm.__version__,
-            "xgboost": xgboost.__version__,
-            "optuna": optuna.__version__,
-            "numpy": np.__version__,
-        },
-    }
 
 
 def finish_study(

@@ -24,6 +24,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from autoimb import __version__, config
+from autoimb.atomic import write_atomic
 from autoimb.engine.splits import Folds, recorded_folds
 from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
@@ -130,15 +131,15 @@ def _went_on(study: optuna.Study, card: Mapping[str, Any]) -> bool:
 
 def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: list[str]) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise AutoImbError(
+            f"{path} is a folder; give the report's file name in it, such as "
+            f"{path / 'report.html'}."
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotting and importance warnings are not the reader's
         page = _page(winner, study, notes)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written next to its place and renamed into it: an interrupted write leaves no half page.
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(path)
-    return path
+    return write_atomic(path, lambda temporary: temporary.write_text(page, encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------------- the page
