@@ -233,25 +233,91 @@ def test_a_worker_started_before_its_search_waits_for_the_study(tmp_path):
     assert "waiting for the search to create study 'autoimb' in w.log" in said
 
 
+def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
+    """A short resume, or Ctrl-C, finishes with less time for the ensemble and its measure;
+    while no trial beats the study's best when the model was saved, the model stays. The same
+    command run again keeps it, and says so."""
+    from autoimb.cli.model_file import saved_model_to_keep
+    from autoimb.engine.remeasure import CHOSEN_ON, FRESH
+    from autoimb.metrics.registry import get_metric
+
+    out = ecoli / "ecoli.skops"
+    before = out.read_bytes()
+    card = autoimb.load(out).model_card_
+    study = study_of(ecoli / "ecoli.optuna.log")
+    metric = get_metric(card["metric"])
+    assert card["study_best"] == study.best_value
+    lesser = {"trial": None, "score_basis": CHOSEN_ON}
+    kept, why = saved_model_to_keep(out, study, lesser, metric)
+    assert kept["trial"] == card["trial"] and "no trial finished since it was saved" in why
+    # A better-measured model than a saved optimistic one replaces it.
+    optimistic = out.with_name("optimistic.skops")
+    pipeline = autoimb.load(out)
+    pipeline.model_card_["score_basis"] = CHOSEN_ON
+    autoimb.export.save(pipeline, optimistic)
+    study.set_user_attr("model_file", [str(out.resolve()), str(optimistic.resolve())])
+    assert saved_model_to_keep(optimistic, study, {"score_basis": FRESH}, metric) is None
+    # A trial better than the study's best then: replaced.
+    study.add_trial(optuna.trial.create_trial(value=card["study_best"] + 0.01))
+    assert saved_model_to_keep(out, study, lesser, metric) is None
+    assert out.read_bytes() == before
+
+
+def test_ctrl_c_in_a_resume_that_found_nothing_better_keeps_the_saved_model(ecoli, capsys):
+    """Ctrl-C saves the study's best so far, refitted without the measure and ensemble of a
+    finished run: over the finished run's own model, with no better trial since, it stays."""
+    import argparse
+
+    from autoimb.cli import search as command
+    from autoimb.cli.model_file import save_model
+    from autoimb.metrics.registry import get_metric
+
+    out = ecoli / "ecoli.skops"
+    before = out.read_bytes()
+    args = argparse.Namespace(
+        data=str(ecoli / "ecoli.csv"),
+        target="target",
+        id="row_id",
+        weight=None,
+        group=None,
+        na_values=None,
+        study_name="autoimb",
+        force=False,
+    )
+    storage = str(ecoli / "ecoli.optuna.log")
+    metric = get_metric("average_precision")
+    result = command._best_so_far(args, command.read_columns(args), storage, metric)
+    assert save_model(result, out, args, storage) is not None
+    assert out.read_bytes() == before
+    assert "kept the model saved before in" in capsys.readouterr().err
+    args.force = True  # --force: the user asks for this run's model
+    assert save_model(result, out, args, storage) is None
+    assert out.read_bytes() != before
+
+
 def test_a_resume_keeps_the_saved_model_of_a_better_trial_it_had_no_time_to_refit(ecoli):
     """A resumed run with little time left serves a lesser trial than the study's best, whose
     refit is already in the file: the file stays; in any other case it is replaced."""
     from autoimb.cli.model_file import saved_model_to_keep
-    from autoimb.export import model_card
+    from autoimb.metrics.registry import get_metric
 
     out = ecoli / "ecoli.skops"
     study = study_of(ecoli / "ecoli.optuna.log")
-    saved = model_card(autoimb.load(out))["trial"]
+    card = autoimb.load(out).model_card_
+    saved, metric = card["trial"], get_metric(card["metric"])
+    # A better trial since (so the first rule, nothing better found, does not decide), which
+    # is too slow as well; the run serves a lesser one.
+    study.add_trial(optuna.trial.create_trial(value=card["study_best"] + 0.5))
     study.add_trial(optuna.trial.create_trial(value=0.0))
     lesser = study.trials[-1].number
-    card = {"trial": lesser, "too_slow_to_refit": [saved]}
-    assert saved_model_to_keep(out, study, card, True)["trial"] == saved
+    others = [t.number for t in study.trials if t.number != lesser]
+    slow = {"trial": lesser, "too_slow_to_refit": others, "score_basis": "cross-validated"}
+    kept, why = saved_model_to_keep(out, study, slow, metric)
+    assert kept["trial"] == saved and "could not refit it" in why
     # It was the winner anyway, or it was not passed over for time: replaced.
-    assert saved_model_to_keep(out, study, {**card, "trial": saved}, True) is None
-    assert saved_model_to_keep(out, study, {**card, "too_slow_to_refit": []}, True) is None
-    # A cost, lower is better: the trial scoring 0.0 leads, and the saved one does not.
-    assert saved_model_to_keep(out, study, card, False) is None
+    assert saved_model_to_keep(out, study, {**slow, "trial": saved}, metric) is None
+    assert saved_model_to_keep(out, study, {**slow, "too_slow_to_refit": []}, metric) is None
     # A file this study did not write is the user's business (--force), not this rule's.
     other = ecoli / "copy.skops"
     other.write_bytes(out.read_bytes())
-    assert saved_model_to_keep(other, study, card, True) is None
+    assert saved_model_to_keep(other, study, slow, metric) is None

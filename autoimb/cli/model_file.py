@@ -16,9 +16,19 @@ from autoimb.export import MODEL_FORMATS
 if TYPE_CHECKING:
     import optuna
 
+    from autoimb.metrics.metric import Metric
     from autoimb.result import SearchResult
 
 MODEL_ATTR = "model_file"  # study attribute: the model file the CLI last wrote from the study
+
+
+def written_by(study: optuna.Study | None, out: Path) -> bool:
+    """Whether the study's search or one of its workers wrote the model file ``out``."""
+    if study is None:
+        return False
+    files = study.user_attrs.get(MODEL_ATTR) or []
+    files = [files] if isinstance(files, str) else files  # one file, as studies kept it before
+    return str(out.resolve()) in files
 
 
 def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
@@ -28,9 +38,7 @@ def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> No
     that study wrote; any other existing file is the user's and needs ``--force``.
     """
     check_writable(out, MODEL_FORMATS, "model")
-    if not out.exists() or force:
-        return
-    if previous is not None and previous.user_attrs.get(MODEL_ATTR) == str(out.resolve()):
+    if not out.exists() or force or written_by(previous, out):
         return
     raise AutoImbError(
         f"{out} already exists and was not written by this study; pass --force to overwrite "
@@ -46,45 +54,61 @@ def save_model(
     What the command line knows goes with it: the file's missing-value markers (``predict``
     reads new files the same way), the columns that were not features (a predict file may
     hold them unwarned), and the study (``report MODEL`` finds it). The model this study saved
-    there before stays when it is a better trial this run had no time to refit
-    (:func:`saved_model_to_keep`); its card is returned then.
+    there before stays when this run has nothing better (:func:`saved_model_to_keep`); its
+    card is returned then.
     """
     card = result.best_pipeline.model_card_
-    kept = saved_model_to_keep(out, result.study, card, result.metric.greater_is_better)
+    kept = None if args.force else saved_model_to_keep(out, result.study, card, result.metric)
     if kept is not None:
+        saved, why = kept
         say(
-            f"kept the model saved before in {out}: its trial {kept['trial']} still leads the "
-            f"trials this run could serve, and the time left could not refit it (this run "
-            f"would have served {served_trial(result)})"
+            f"kept the model saved before in {out}: {why} (this run would have served "
+            f"{served_trial(result)})"
         )
-        return kept
+        return saved
     if args.na_values:
         card["na_values"] = list(args.na_values)
     named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
     card["named_columns"] = {option: column for option, column in named.items() if column}
     card["study"] = recorded_study(out, storage, args.study_name)
     result.save(out)  # written whole or not at all
-    result.study.set_user_attr(MODEL_ATTR, str(out.resolve()))
+    if not written_by(result.study, out):
+        files = result.study.user_attrs.get(MODEL_ATTR) or []
+        files = [files] if isinstance(files, str) else files
+        result.study.set_user_attr(MODEL_ATTR, [*files, str(out.resolve())])
     return None
 
 
 def saved_model_to_keep(
-    out: Path, study: optuna.Study, card: dict[str, Any], greater_is_better: bool
-) -> dict[str, Any] | None:
-    """The model card of the model this study saved at ``out`` before, when it should stay.
+    out: Path, study: optuna.Study, card: dict[str, Any], metric: Metric
+) -> tuple[dict[str, Any], str] | None:
+    """The card of the model this study saved at ``out`` before, and why it stays, when this
+    run (``card``: its model's) has nothing better to serve.
 
-    A resumed run with little time left may be unable to refit the study's best trial (it
-    must cross-validate it again as well) and serve a lesser one; the earlier run's refit of
-    that trial is already in the file, so it stays. ``card`` is the new model's card.
+    It stays when no trial finished since it was saved scores better than the study's best
+    then (a short resume, or Ctrl-C, only finishes with less time for the ensemble and its
+    measure), unless this run measured its model honestly and the saved one was not. It also
+    stays when it is a trial this run could not refit in the time left (one from an earlier
+    run must be cross-validated again first) that still leads those it could.
     """
+    from autoimb.engine.remeasure import HONEST
     from autoimb.export import load, model_card
 
-    if not out.is_file() or study.user_attrs.get(MODEL_ATTR) != str(out.resolve()):
+    if not out.is_file() or not written_by(study, out):
         return None
     try:
         saved = model_card(load(out))  # a pickle is not opened unasked: it is replaced
     except AutoImbError:
         return None
+    sign = 1.0 if metric.greater_is_better else -1.0
+    seen, basis = saved.get("study_best"), saved.get("score_basis")
+    better_measured = card.get("score_basis") in HONEST and basis not in HONEST
+    if seen is not None and sign * study.best_value <= sign * seen and not better_measured:
+        what = "an ensemble" if saved.get("trial") is None else f"trial {saved['trial']}"
+        return saved, (
+            f"no trial finished since it was saved ({what}, {metric.name} "
+            f"{saved['cv_score']:.4f}, {basis}) scores better than the study's best then"
+        )
     old, new = saved.get("trial"), card.get("trial")
     if old is None or old == new or old not in card.get("too_slow_to_refit", []):
         return None
@@ -93,9 +117,12 @@ def saved_model_to_keep(
     served = [t.value for t in trials if t.number not in slow and t.value is not None]
     if old >= len(trials) or trials[old].value is None or not served:
         return None
-    sign = 1.0 if greater_is_better else -1.0
-    # It still leads every trial this run could serve.
-    return saved if sign * trials[old].value > max(sign * v for v in served) else None
+    if sign * trials[old].value <= max(sign * v for v in served):
+        return None
+    return saved, (
+        f"its trial {old} still leads the trials this run could serve, and the time left "
+        "could not refit it"
+    )
 
 
 def recorded_study(out: Path, storage: str, study_name: str) -> dict[str, str]:

@@ -201,10 +201,10 @@ def _after_interrupt(
             say("no trial had finished, so there is no model to save")
         elif out is not None:
             say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
-            save_model(result, out, args, storage)
-            say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
-            if getattr(args, "report", None):
-                result.report_html(args.report)
+            if save_model(result, out, args, storage) is None:
+                say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
+                if getattr(args, "report", None):
+                    result.report_html(args.report)
     except KeyboardInterrupt:
         # Ctrl-C again skips the save; once more must not cut the resume line that follows.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)

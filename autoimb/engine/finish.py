@@ -175,6 +175,9 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     pipeline.model_card_["trial"] = best.number if len(members) == 1 else None
     pipeline.model_card_["finished_trials"] = finished_trials(study)
     pipeline.model_card_["too_slow_to_refit"] = list(outcome.too_slow_to_refit)
+    # The study's best score when this model was made: a later run that finds nothing better
+    # need not replace it (the command line keeps its saved model then).
+    pipeline.model_card_["study_best"] = float(study.best_value)
     pipeline.model_card_["notes"] = notes  # the same list: notes added below reach it too
     # How predict_proba is calibrated; predict's labels do not depend on it.
     pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")

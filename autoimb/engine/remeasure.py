@@ -45,6 +45,7 @@ FEW = "cross-validated"  # chosen among so few trials that there is little luck 
 CHOSEN_ON = "on the folds that chose it: optimistic"
 RACED = "on fresh folds that also chose among close trials: somewhat optimistic"
 SELECTED_ON = "the ensemble's selection score: optimistic"
+HONEST = (FRESH, NESTED, FEW)  # measured on folds that did not choose the model
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Remeasured:
 
     @property
     def honest(self) -> bool:
-        return self.basis in (FRESH, NESTED, FEW)
+        return self.basis in HONEST
 
 
 def ensemble_score(selection_score: float, nested_score: float | None) -> Remeasured:
