@@ -19,6 +19,7 @@ import autoimb
 from autoimb.engine.storage import make_storage, release_dead_trials
 from autoimb.engine.worker import join
 from autoimb.exceptions import AutoImbError
+from autoimb.leaderboard import finished_trials
 
 POSTGRES = os.environ.get("AUTOIMB_TEST_POSTGRES")
 
@@ -65,6 +66,10 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
     )
     with pytest.raises(AutoImbError, match=r"it had 336 rows and this data has 168.*own data"):
         join(log, "s", X.iloc[::2], y.iloc[::2], n_trials=1)
+    # A worker beating more often than the study's others would fail their trials as dead.
+    with pytest.raises(AutoImbError, match=r"beats every 30 s, not 1: .*Leave the heartbeat out"):
+        join(log, "s", X, y, n_trials=1, heartbeat=1)
+    assert finished_trials(join(log, "s", X, y, n_trials=1, heartbeat=30).study) == 2
 
 
 def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:

@@ -204,10 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--heartbeat",
         type=_positive(int),
-        default=30,
+        default=None,
         metavar="S",
         help="seconds between a database worker's signs of life; a trial of a worker silent for "
-        "3 heartbeats is failed and retried (30)",
+        "3 heartbeats is failed and retried. The study's own (30), which every worker must "
+        "share",
     )
     worker.add_argument(
         "--out", metavar="MODEL", help="also write the best pipeline of all workers' trials here"

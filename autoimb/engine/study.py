@@ -58,6 +58,9 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             "split": settings.cv.kind,
             "folds": settings.cv.describe(),
             "seed": seed,
+            # Every process of the study beats alike: one that waits less fails the trials
+            # of a slower-beating one as dead.
+            "heartbeat": settings.heartbeat,
             "rows": len(data.y),
             "classes": [str(c) for c in data.classes],
             "positive": str(data.classes[data.pos_label]),

@@ -14,6 +14,7 @@ from typing import Any
 
 import optuna
 
+from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs
 from autoimb._warnings import quiet_trials
 from autoimb.data.dataset import validate
@@ -54,7 +55,7 @@ def join(
     time_budget: float | None = None,
     n_trials: int | None = None,
     n_jobs: int = 1,
-    heartbeat: int = 30,
+    heartbeat: int | None = None,
     sample_weight: Any = None,
     callbacks: Sequence[TrialCallback] = (),
     pos_label: Any = None,
@@ -67,6 +68,13 @@ def join(
     check_budget(time_budget, n_trials)
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     attrs = study_attrs(storage, study_name)
+    beats = int(attrs.get("heartbeat", config.HEARTBEAT_SECONDS))
+    if heartbeat is not None and heartbeat != beats:
+        raise AutoImbError(
+            f"study {study_name!r} beats every {beats} s, not {heartbeat}: a process that "
+            "waits less for a sign of life fails the others' running trials as dead. Leave the "
+            "heartbeat out (every worker takes the study's)."
+        )
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
         metric=recorded_metric(attrs["metric"], f"study {study_name!r}"),
@@ -79,7 +87,7 @@ def join(
         n_jobs=n_jobs,
         random_state=int(attrs["seed"]),
         warm_start=None,
-        heartbeat=heartbeat,
+        heartbeat=beats,
         callbacks=tuple(callbacks),
     )
     positive = attrs.get("positive")
