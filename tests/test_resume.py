@@ -179,3 +179,27 @@ def test_a_lock_left_by_a_killed_writer_is_waited_out_for_seconds_not_half_a_min
     autoimb.search(X, y, n_trials=3, space="fast", cv=3, random_state=0, storage=log)
     assert time.monotonic() - started < 30  # Optuna's own grace period
     assert LOCK_GRACE_SECONDS <= 10
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://bob:s3cret@db:5432/studies", "postgresql://bob:***@db:5432/studies"),
+        ("postgresql://bob:pa/ss@db/studies", "postgresql://bob:***@db/studies"),
+        ("postgresql://bob:p@ss@db/studies", "postgresql://bob:***@db/studies"),
+        ("postgresql://bob@db/studies", "postgresql://bob@db/studies"),
+        ("sqlite:///runs/a@b.db", "sqlite:///runs/a@b.db"),
+        ("runs/study.optuna.log", "runs/study.optuna.log"),
+    ],
+)
+def test_a_storage_is_shown_without_its_password(url: str, expected: str) -> None:
+    """Messages, summaries and the printed resume command go to logs on shared servers."""
+    import argparse
+
+    from autoimb.cli.resume import resume_command
+    from autoimb.engine.storage import shown
+
+    assert shown(url) == expected
+    argv = ["search", "d.csv", "--target", "y", "--storage", url]
+    command = resume_command(argparse.Namespace(argv=argv, new_study=False))
+    assert expected in command and "s3cret" not in command and "pa/ss" not in command

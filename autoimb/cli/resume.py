@@ -35,6 +35,7 @@ def study_settings(study: optuna.Study | None) -> dict[str, Any]:
 def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: str) -> SearchSpace:
     """``--space``, or the resumed study's own; a space that draws otherwise is refused."""
     from autoimb.engine.space import load_space, parse_space, recorded_space_difference
+    from autoimb.engine.storage import shown
 
     attrs = study_settings(study)
     recorded = attrs.get("space_yaml")
@@ -48,7 +49,7 @@ def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: s
     if difference is None:
         return asked
     raise AutoImbError(
-        f"study {args.study_name!r} in {storage} was created with search space "
+        f"study {args.study_name!r} in {shown(storage)} was created with search space "
         f"{attrs.get('space')!r}, and --space {args.space} searches another ({difference}); "
         "its trials and new ones cannot share one study. Resume it with its own space (leave "
         "--space out), or start another study with --new-study or --study-name NAME."
@@ -106,6 +107,8 @@ def default_model_path(data: str, study_name: str) -> Path:
 def resume_command(args: argparse.Namespace) -> str:
     """The command that adds trials to this run's study: with ``--new-study`` the same command
     would start yet another, so the study is named instead."""
+    from autoimb.engine.storage import shown
+
     argv = list(args.argv)
     if getattr(args, "new_study", False):
         kept: list[str] = []
@@ -118,7 +121,8 @@ def resume_command(args: argparse.Namespace) -> str:
             elif not token.startswith("--study-name=") and not _is_new_study(token):
                 kept.append(token)
         argv = [*kept, "--study-name", args.study_name]
-    return f"autoimb {shlex.join(argv)}"
+    # A database password is not printed: the user types it again.
+    return f"autoimb {shlex.join(shown(token) for token in argv)}"
 
 
 def _is_new_study(token: str) -> bool:

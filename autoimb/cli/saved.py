@@ -73,7 +73,7 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     from autoimb import config
-    from autoimb.engine.storage import existing_study, study_names
+    from autoimb.engine.storage import existing_study, shown, study_names
     from autoimb.export import is_study_journal, load, model_card
     from autoimb.report.html import write_study_report
 
@@ -99,18 +99,18 @@ def report_command(args: argparse.Namespace) -> int:
     study = None
     if storage is not None:
         if "://" not in storage and not Path(storage).is_file():
-            raise AutoImbError(f"{storage}: no such study storage file.")
+            raise AutoImbError(f"{shown(storage)}: no such study storage file.")
         study = existing_study(storage, args.study_name)
         if study is None:
             raise AutoImbError(
-                f"{storage} holds no study named {args.study_name!r}; it holds "
+                f"{shown(storage)} holds no study named {args.study_name!r}; it holds "
                 f"{study_names(storage) or 'none'}. Pick one with --study-name."
             )
         others = [n for n in study_names(storage) if n != args.study_name] if chosen else []
         if others:
             say(
-                f"reporting study {args.study_name!r}; {storage} also holds {others} (pick one "
-                "with --study-name)"
+                f"reporting study {args.study_name!r}; {shown(storage)} also holds {others} "
+                "(pick one with --study-name)"
             )
     X = y = weights = groups = None
     if args.data is not None:

@@ -29,7 +29,7 @@ from autoimb.cli.resume import (
     study_space,
 )
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
-from autoimb.engine.storage import existing_study
+from autoimb.engine.storage import existing_study, shown
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials, trials_text
 
@@ -322,7 +322,7 @@ def _kept_summary(
         print(f"model:    {out} (kept)")
         if report is not None:
             print(f"report:   {report}")
-        print(f"study:    {args.study_name!r} in {storage}")
+        print(f"study:    {args.study_name!r} in {shown(storage)}")
     return EXIT_OK
 
 
@@ -363,7 +363,7 @@ def _print_summary(
         if args.new_study
         else "run the same command again to continue it"
     )
-    print(f"study:    {args.study_name!r} in {storage} ({again})")
+    print(f"study:    {args.study_name!r} in {shown(storage)} ({again})")
     for note in result.notes:
         print(f"note:     {note}")
 

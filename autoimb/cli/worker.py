@@ -12,7 +12,7 @@ from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.model_file import check_overwrite, save_model
 from autoimb.cli.resume import refuse_other_settings, study_space
 from autoimb.cli.search import read_columns, run_search
-from autoimb.engine.storage import existing_study
+from autoimb.engine.storage import existing_study, shown
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials
 
@@ -67,6 +67,6 @@ def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study
         if (study is not None and STUDY_ATTR in study.user_attrs) or time.monotonic() > deadline:
             return study
         if not said:
-            say(f"waiting for the search to create study {name!r} in {storage}")
+            say(f"waiting for the search to create study {name!r} in {shown(storage)}")
             said = True
         time.sleep(0.5)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import re
 import socket
 import time
 import warnings
@@ -65,7 +64,7 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
             except Exception as exc:  # no driver, no server, a wrong password: the URL's
                 said = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
                 raise AutoImbError(
-                    f"cannot open the database storage {_without_password(text)}: "
+                    f"cannot open the database storage {shown(text)}: "
                     f"{type(exc).__name__}: {said}. Check that the server runs and that the URL "
                     "names it (postgresql://user:password@host:port/database), or give a "
                     "journal file path instead."
@@ -79,9 +78,16 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
     return open_journal(text)
 
 
-def _without_password(url: str) -> str:
-    """A URL fit for a message: the password, if any, left out."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+def shown(storage: Any) -> str:
+    """A storage fit for a message or a log: a database URL's password, if any, left out (it
+    may hold "/" or "@": the user part ends at the last "@" before the host)."""
+    text = str(storage)
+    scheme, sep, rest = text.partition("://")
+    at = rest.rfind("@")
+    if not sep or at < 0 or ":" not in rest[:at]:
+        return text
+    user = rest[:at].split(":", 1)[0]
+    return f"{scheme}://{user}:***{rest[at:]}"
 
 
 def worker_id() -> str:
@@ -201,5 +207,5 @@ def _looked_up(storage: str) -> Any:
     except AutoImbError:  # already says what is wrong with it
         raise
     except Exception as exc:  # a wrong URL or a file that is not a journal: the user's input
-        raise AutoImbError(f"cannot open the study storage {storage}: {exc}") from exc
+        raise AutoImbError(f"cannot open the study storage {shown(storage)}: {exc}") from exc
     return opened

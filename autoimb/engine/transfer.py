@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 
 from autoimb._warnings import user_stacklevel
 from autoimb.engine.space import SearchSpace, component_defaults, shipped_space_file
-from autoimb.engine.storage import make_storage
+from autoimb.engine.storage import make_storage, shown
 from autoimb.exceptions import AutoImbError
 from autoimb.stages import REGISTRY, STAGES
 
@@ -125,7 +125,7 @@ def strategies(warm_start: WarmStart, kind: str = "threshold") -> list[dict[str,
         try:
             study = optuna.load_study(study_name=name, storage=make_storage(storage))
         except KeyError as exc:
-            raise AutoImbError(f"warm_start: no study {name!r} in {storage!r}.") from exc
+            raise AutoImbError(f"warm_start: no study {name!r} in {shown(storage)!r}.") from exc
         return earlier_best(study)
     raise AutoImbError(
         "warm_start must be 'portfolio', None, an optuna.Study, a (storage, study_name) pair or "

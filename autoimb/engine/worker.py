@@ -24,7 +24,7 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import STUDY_ATTR, make_storage
+from autoimb.engine.storage import STUDY_ATTR, make_storage, shown
 from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import recorded_metric
@@ -37,8 +37,8 @@ def study_attrs(storage: str, study_name: str) -> dict[str, Any]:
         study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
     except KeyError as exc:
         raise AutoImbError(
-            f"there is no study {study_name!r} in {storage}; start it with `autoimb search … "
-            f"--storage {storage} --study-name {study_name}` first."
+            f"there is no study {study_name!r} in {shown(storage)}; start it with `autoimb "
+            f"search … --storage {shown(storage)} --study-name {study_name}` first."
         ) from exc
     attrs = study.user_attrs.get(STUDY_ATTR)
     if attrs is None:
