@@ -94,6 +94,16 @@ def test_out_creates_its_folder_as_report_does(searched, monkeypatch):
     assert (searched / "new" / "folder" / "m.skops").is_file()
 
 
+def test_a_storage_whose_folder_cannot_be_made_is_named(searched, monkeypatch, capsys):
+    """A journal path under a file (a typo for a folder) is refused as one input error."""
+    monkeypatch.chdir(searched)
+    args = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1"]
+    assert main([*args, *FAST, "--storage", "ecoli.csv/study.log"]) == 2
+    err = capsys.readouterr().err
+    assert "--storage ecoli.csv/study.log: cannot make its folder" in err
+    assert "Traceback" not in err
+
+
 def test_predict_takes_the_training_target_and_id_columns_unwarned(searched, monkeypatch, capsys):
     monkeypatch.chdir(searched)
     assert main(["predict", "ecoli.skops", "ecoli.csv", "--out", "p.csv"]) == 0

@@ -203,3 +203,21 @@ def test_a_storage_is_shown_without_its_password(url: str, expected: str) -> Non
     argv = ["search", "d.csv", "--target", "y", "--storage", url]
     command = resume_command(argparse.Namespace(argv=argv, new_study=False))
     assert expected in command and "s3cret" not in command and "pa/ss" not in command
+
+
+@pytest.mark.parametrize(
+    ("storage", "match"),
+    [
+        ("{tmp}", r"is a folder; give a journal file's path in it"),
+        ("/proc/study.log", r"cannot write the study's journal file '/proc/study.log'"),
+        ("postgres://bob:secret@localhost:1/db", r"Write it postgresql://"),
+        ("mysql://bob:secret@localhost:1/db", r"driver is missing: install it"),
+    ],
+)
+def test_a_storage_that_cannot_be_used_is_named_with_the_fix(
+    small_binary, tmp_path, storage: str, match: str
+) -> None:
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match=match) as err:
+        autoimb.search(X, y, n_trials=1, storage=storage.format(tmp=tmp_path))
+    assert "secret" not in str(err.value)

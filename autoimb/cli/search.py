@@ -53,7 +53,13 @@ def search_command(args: argparse.Namespace) -> int:
     _refuse_label_variants(columns.y, args.target, args.force)
     folds = _folds(args, columns.groups, len(columns.y))
     if "://" not in storage:  # a journal file's folder is made, as --out's and --report's are
-        Path(storage).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(storage).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AutoImbError(
+                f"--storage {storage}: cannot make its folder ({exc.strerror or exc}); give a "
+                "journal file path in a folder you can write."
+            ) from None
     previous = existing_study(storage, args.study_name)
     if previous is not None and args.new_study:
         args.study_name = _free_name(storage, args.study_name)

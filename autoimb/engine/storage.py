@@ -65,17 +65,41 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
                 said = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
                 raise AutoImbError(
                     f"cannot open the database storage {shown(text)}: "
-                    f"{type(exc).__name__}: {said}. Check that the server runs and that the URL "
-                    "names it (postgresql://user:password@host:port/database), or give a "
-                    "journal file path instead."
+                    f"{type(exc).__name__}: {said}. {_database_hint(text, exc)}"
                 ) from exc
-    folder = Path(text).parent
-    if not folder.is_dir():
+    path = Path(text)
+    if path.is_dir():
         raise AutoImbError(
-            f"storage {text!r}: the folder {str(folder)!r} does not exist; create it, or give a "
-            "journal file path in an existing folder (or a database URL)."
+            f"storage {text!r} is a folder; give a journal file's path in it, such as "
+            f"{str(path / 'study.optuna.log')!r}."
         )
-    return open_journal(text)
+    if not path.parent.is_dir():
+        raise AutoImbError(
+            f"storage {text!r}: the folder {str(path.parent)!r} does not exist; create it, or "
+            "give a journal file path in an existing folder (or a database URL)."
+        )
+    try:
+        return open_journal(text)
+    except OSError as exc:  # a folder it may not write in, a read-only file system
+        raise AutoImbError(
+            f"cannot write the study's journal file {text!r} ({exc.strerror or exc}); give a "
+            "path in a folder you can write (or a database URL)."
+        ) from None
+
+
+def _database_hint(url: str, exc: Exception) -> str:
+    """What to do about a database URL that did not open: its name, its driver, its server."""
+    if url.startswith("postgres://"):
+        return "Write it postgresql://…, the name SQLAlchemy knows."
+    if isinstance(exc, ImportError) or type(exc).__name__ == "NoSuchModuleError":
+        return (
+            "Its driver is missing: install it (psycopg2-binary for postgresql://, PyMySQL "
+            "for mysql+pymysql://), or give a journal file path instead."
+        )
+    return (
+        "Check that the server runs and that the URL names it "
+        "(postgresql://user:password@host:port/database), or give a journal file path instead."
+    )
 
 
 def shown(storage: Any) -> str:
