@@ -321,3 +321,34 @@ def test_a_resume_keeps_the_saved_model_of_a_better_trial_it_had_no_time_to_refi
     other = ecoli / "copy.skops"
     other.write_bytes(out.read_bytes())
     assert saved_model_to_keep(other, study, slow, metric) is None
+
+
+def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(tmp_path, monkeypatch, capsys):
+    """The search is done and its model being written: Ctrl-C there saves it first, as it
+    does during the trials; again, it stops without it, the old file left whole."""
+    import os
+
+    from autoimb.cli import search as command
+    from autoimb.cli.main import main
+
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    real_save = command.save_model
+    presses = []
+
+    def save_after_ctrl_c(*args, **kwargs):
+        for _ in range(len(presses) + 1):  # the first run presses once, the second twice
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs between bytecodes, here
+        presses.append(1)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(command, "save_model", save_after_ctrl_c)
+    args = [*SEARCH, "--space", "fast", "--n-trials", "1", *FAST]
+    assert main(args) == 0
+    assert "saving the model first; Ctrl-C again to stop without it" in capsys.readouterr().err
+    before = (tmp_path / "ecoli.skops").read_bytes()
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted again: ecoli.skops was left as it was" in err and "resume with:" in err
+    assert (tmp_path / "ecoli.skops").read_bytes() == before

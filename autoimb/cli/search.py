@@ -12,8 +12,10 @@ import contextlib
 import logging
 import signal
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,13 +85,38 @@ def search_command(args: argparse.Namespace) -> int:
     result = run_search(args, columns, storage, previous, out, folds)
     if result is None:
         return EXIT_INTERRUPTED
-    kept = save_model(result, out, args, storage)
-    if kept is not None:
-        return _kept_summary(kept, result, out, columns, storage, args)
-    report = result.report_html(args.report) if args.report else None
+    try:
+        with _saving_first():
+            kept = save_model(result, out, args, storage)
+            if kept is not None:
+                return _kept_summary(kept, result, out, columns, storage, args)
+            report = result.report_html(args.report) if args.report else None
+    except KeyboardInterrupt:
+        say(f"interrupted again: {out} was left as it was; every trial is kept in the study")
+        say(f"resume with: {resume_command(args)}")
+        return EXIT_INTERRUPTED
     if not args.quiet:
         _print_summary(result, out, report, storage, args)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _saving_first() -> Iterator[None]:
+    """Ctrl-C once the trials are over saves the model first, as it does during them; again,
+    it stops without it (the file is written whole or not at all)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def once(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, previous)
+        say("saving the model first; Ctrl-C again to stop without it")
+
+    previous = signal.signal(signal.SIGINT, once)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_search(
