@@ -198,3 +198,27 @@ def test_a_metric_of_ones_own_searches_saves_and_is_named_where_it_cannot_be_reb
     assert done.returncode == 2
     assert "'net_benefit@0.1', which is not one of autoimb's" in done.stderr
     assert "Did you mean" not in done.stderr
+
+
+def test_a_cost_reports_its_direction_its_value_and_weighted_counts(small_binary, tmp_path):
+    X, y = small_binary
+    weights = np.where(y == 1, 3.0, 1.0)
+    result = autoimb.search(
+        X, y, metric="cost:fn=10,fp=1", n_trials=1, space="fast", cv=3, random_state=0,
+        sample_weight=weights,
+    )  # fmt: skip
+    text = html.unescape(result.report_html(tmp_path / "r.html").read_text())
+    assert f"{result.best_score:.4f} per row, lower is better" in text
+    table = text.split("Every metric, out of fold")[1].split("Confusion matrix")[0]
+    assert "cost:fn=10,fp=1" in table  # the metric searched for, beside the usual ones
+    assert "counts of weight, not of rows" in text
+
+
+def test_the_threshold_curve_of_a_precision_floor_says_where_it_sits(small_binary, tmp_path):
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="recall@precision>=0.8", n_trials=1, space="fast", cv=3, random_state=0
+    )
+    text = html.unescape(result.report_html(tmp_path / "r.html").read_text())
+    assert "next to where precision drops below the floor" in text
+    assert "middle of the best plateau" not in text

@@ -181,7 +181,11 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
 def _winner_section(w: Winner) -> str:
     rows = [
         ("strategy", html.escape(strategy_label(w.config))),
-        (html.escape(w.metric.name), f"{_num(w.score)} ({html.escape(w.score_basis)})"),
+        (
+            html.escape(w.metric.name),
+            f"{_num(w.score)}{'' if w.metric.greater_is_better else ' per row, lower is better'}"
+            f" ({html.escape(w.score_basis)})",
+        ),
     ]
     if w.interval is not None:
         low, high = w.interval
@@ -205,12 +209,22 @@ def _winner_section(w: Winner) -> str:
     oof, pos = w.oof, w.decision.pos_label
     predicted = w.decision.apply(oof.proba)
     metrics = report_metrics(oof.y, oof.proba, predicted, sample_weight=oof.weights, pos_label=pos)
+    if w.metric.name not in metrics:  # the metric searched for comes first, a cost too
+        searched = w.metric.score(
+            oof.y, oof.proba, predicted, sample_weight=oof.weights, pos_label=pos
+        )
+        metrics = {w.metric.name: searched, **metrics}
     matrix = confusion_matrix(oof.y, predicted, len(w.classes), sample_weight=oof.weights)
+    weighted = oof.weights is not None and not np.allclose(oof.weights, 1.0)
     parts += [
         "<div class='row'><div><h3>Every metric, out of fold</h3>",
         _kv_table([(html.escape(k), _num(v)) for k, v in metrics.items()]),
         "</div><div><h3>Confusion matrix</h3>",
         _confusion_html(matrix, w.classes),
+        "<p class='caption'>Rows weighted by sample_weight, in units of the mean weight: "
+        "counts of weight, not of rows.</p>"
+        if weighted
+        else "",
         "</div></div>",
         "<p class='caption'>Out-of-fold predictions of the search's folds with the chosen "
         "decision applied. The headline score is cross-fitted (each fold's "

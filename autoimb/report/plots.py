@@ -249,10 +249,20 @@ def threshold_figure(w: Winner, oof: OutOfFold) -> str:
     )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    if w.metric.name.startswith("recall@precision>="):
+        # Its best recall is the lowest threshold that still meets the floor: on its edge.
+        where = (
+            "the chosen one gives the most recall that still meets the precision floor on "
+            "these rows, so it sits next to where precision drops below the floor: new data "
+            "can fall below it (ask for a higher floor than you need to keep a margin). "
+        )
+    else:
+        where = (
+            "the chosen one sits in the middle of the best plateau, where small shifts in the "
+            "data matter least. "
+        )
     caption = (
-        "The metric on all out-of-fold predictions at each threshold; the chosen one sits "
-        "in the middle of the best plateau, where small shifts in the data matter least. "
-        + _score_scale(w)
+        "The metric on all out-of-fold predictions at each threshold; " + where + _score_scale(w)
     )
     if tuned.name != w.metric.name:
         caption += (
