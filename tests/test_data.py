@@ -159,3 +159,14 @@ def test_a_pandas_category_column_of_numbers_is_a_category() -> None:
     # At predict, the codes as numbers or as the category are the same categories.
     as_numbers = conform(X.assign(region=np.arange(len(X)) % 4 + 1), data.schema())
     assert as_numbers["region"].tolist() == conform(X, data.schema())["region"].tolist()
+
+
+def test_one_row_holding_most_of_the_weight_is_warned_of() -> None:
+    X, y = _frame()
+    weights = np.ones(len(y))
+    weights[5] = 1e9
+    with pytest.warns(UserWarning, match=r"gives row 5 \(counting from 0\) 100% of all the weight"):
+        validate(X, y, sample_weight=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate(X, y, sample_weight=np.linspace(1, 20, len(y)))  # uneven, none dominant

@@ -3,6 +3,8 @@ that validates (trials, thresholds, ensembles, the fresh-fold measure) uses the 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,3 +160,14 @@ def test_a_shuffling_splitter_of_the_users_is_drawn_anew_for_the_fresh_measure()
     result = autoimb.search(X, y, metric="f1", groups=patient, cv=cv, ensemble=False, **FAST)
     assert result.score_basis == FRESH, result.notes
     assert cv.random_state == 0  # the user's own splitter is left as it was
+
+
+def test_a_class_with_fewer_than_two_rows_per_fold_is_warned_of() -> None:
+    """Seven positives in five folds: one or two per fold, so fold scores move in big steps."""
+    from autoimb.engine.evaluate import n_folds_for
+
+    with pytest.warns(UserWarning, match=r"only 7 rows: each of the 5 .* holds 1 or 2"):
+        assert n_folds_for(np.array([300, 7]), 5) == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert n_folds_for(np.array([300, 10]), 5) == 5

@@ -224,6 +224,16 @@ def _in_mean_units(weights: np.ndarray, encoded: np.ndarray, classes: np.ndarray
             "weighs 0), so they could be neither learned nor scored; give their rows positive "
             "weights, or drop those rows."
         )
+    heaviest = int(np.argmax(weights))
+    share = float(weights[heaviest] / weights.sum())
+    if share > 0.5 and len(weights) > 2:
+        warnings.warn(
+            f"sample_weight gives row {heaviest} (counting from 0) {share:.0%} of all the "
+            "weight: every score, and so the search, follows that one row. If that is not "
+            "meant, check the weights' units (a sum where a rate was meant, a stray zero).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return (weights / weights.mean()).astype(np.float32).astype(np.float64)
 
 

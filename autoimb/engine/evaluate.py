@@ -63,6 +63,15 @@ def n_folds_for(counts: np.ndarray, cv: int, unit: str = "members") -> int:
             stacklevel=user_stacklevel(),
         )
         return smallest
+    if unit == "members" and smallest < 2 * cv:
+        warnings.warn(
+            f"the smallest class has only {smallest} rows: each of the {cv} validation folds "
+            f"holds {smallest // cv} or {-(-smallest // cv)} of them, so a fold's score moves "
+            "in large steps (a fold may score 0). The score pools every fold's rows, and its "
+            "interval says how unsure it is.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return int(cv)
 
 
