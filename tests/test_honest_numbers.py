@@ -163,3 +163,28 @@ def test_a_result_shows_its_score_interval_and_winner_in_a_few_words(twice) -> N
     assert f"[{low:.4f}, {high:.4f}]" in text and result.strategy in text
     page = result._repr_html_()
     assert "<table>" in page and result.score_basis in page and "positive class" in page
+
+
+@pytest.mark.parametrize("floor", [0.4, 0.5, 0.6, 0.9])
+def test_a_precision_floors_interval_is_of_the_side_its_score_is_on(floor: float) -> None:
+    """A recall where the floor holds, minus precision's shortfall where it does not: the two
+    sides, bootstrapped as one number, gave bounds that were neither (-0.8 and 0.05 around a
+    score of -0.004). The interval is of one side; the chance of the other is said apart."""
+    from autoimb.posthoc.crossfit import cross_fitted_predictions
+    from autoimb.posthoc.interval import floor_miss_chance
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.15).astype(int)
+    s = np.clip(0.3 * y + 0.7 * rng.random(400), 0, 1)
+    proba, folds = np.c_[1 - s, s], np.arange(400) % 5
+    metric = get_metric(f"recall@precision>={floor}")
+    labels = cross_fitted_predictions(y, proba, folds, metric)[0]
+    center = metric.score_labels(y, labels, n_classes=2, pos_label=1)
+    low, high = score_interval(y, proba, folds, metric, center=center, n_rows=400)
+    if center >= 0:  # a recall's interval
+        assert 0.0 <= low <= center <= high <= 1.0
+    else:  # how far precision falls short, up to meeting the floor
+        assert -floor <= low <= center <= high <= 0.0
+    chance = floor_miss_chance(y, proba, folds, metric, n_rows=400)
+    assert 0.0 < chance < 1.0
+    assert floor_miss_chance(y, proba, folds, get_metric("f1"), n_rows=400) is None

@@ -47,7 +47,7 @@ from autoimb.posthoc.ensemble import (
     members_of,
     select_ensemble,
 )
-from autoimb.posthoc.interval import score_interval
+from autoimb.posthoc.interval import floor_miss_chance, score_interval
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
 from autoimb.strategy import Ensemble, parse_single
@@ -167,7 +167,11 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         sample_weight=weights,
         pos_label=data.pos_label,
     )
-    if risk := floor_at_risk(settings.metric, measured.score, interval[0]):
+    chance = floor_miss_chance(
+        y, oof, fold_ids, settings.metric, n_rows=len(y), sample_weight=weights,
+        pos_label=data.pos_label,
+    )  # fmt: skip
+    if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)
     pipeline.model_card_ = model_card(settings, data, measured, best_config, decision, interval)
     # Which trial won (None for an ensemble) and how many had finished: a report on this model

@@ -110,7 +110,7 @@ def make_recall_at_precision(floor: float | str) -> Metric:
     return _threshold(f"recall@precision>={_fmt(f)}", partial(_recall_at_precision, floor=f), None)
 
 
-def _precision_floor(metric: Metric) -> float | None:
+def precision_floor(metric: Metric) -> float | None:
     """A recall@precision metric's floor; None for any other metric."""
     prefix = "recall@precision>="
     return float(metric.name.removeprefix(prefix)) if metric.name.startswith(prefix) else None
@@ -119,7 +119,7 @@ def _precision_floor(metric: Metric) -> float | None:
 def missed_floor(metric: Metric, score: float, search_score: float | None = None) -> str | None:
     """For a recall@precision score below its floor, a sentence saying so; else None.
     ``search_score``: the winner's score on the search's folds, which may have met it."""
-    floor = _precision_floor(metric)
+    floor = precision_floor(metric)
     if floor is None or score >= 0:
         return None
     if search_score is not None and search_score >= 0:
@@ -136,16 +136,22 @@ def missed_floor(metric: Metric, score: float, search_score: float | None = None
     )
 
 
-def floor_at_risk(metric: Metric, score: float, low: float) -> str | None:
-    """For a recall@precision winner that met its floor but whose interval reaches below 0, a
-    sentence on what that lower end means; else None."""
-    floor = _precision_floor(metric)
-    if floor is None or score < 0 or low >= 0:
+# A chance of missing the floor on new rows worth a note.
+FLOOR_RISK = 0.1
+
+
+def floor_at_risk(metric: Metric, score: float, chance: float | None) -> str | None:
+    """For a recall@precision winner that met its floor, a sentence when new rows of the same
+    number fall below it with a ``chance`` worth saying (the score's interval is then of its
+    recall alone); else None."""
+    floor = precision_floor(metric)
+    if floor is None or score < 0 or chance is None or chance < FLOOR_RISK:
         return None
     return (
-        f"The score's interval reaches below 0 ({low:.4f}): below 0 a recall@precision score "
-        f"is how far precision falls short of {_fmt(floor)}, not a recall, so on new data this "
-        "winner may well miss the floor. Ask for a higher floor than you need to keep a margin."
+        f"On a new set of as many rows, precision falls below {_fmt(floor)} about "
+        f"{chance:.0%} of the time (the score's interval is of its recall where it holds): "
+        "the chosen threshold sits near the floor's edge. Ask for a higher floor than you need "
+        "to keep a margin."
     )
 
 

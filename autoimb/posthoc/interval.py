@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.metric import Metric
+from autoimb.metrics.registry import METRICS, precision_floor
 from autoimb.posthoc.candidates import checked_inputs
 from autoimb.posthoc.crossfit import cross_fitted_predictions
 
-__all__ = ["score_interval"]
+__all__ = ["floor_miss_chance", "score_interval"]
 
 N_BOOT = 300
 # Resamples larger than this are drawn at this size and their deviation scaled by
@@ -47,50 +49,124 @@ def score_interval(
 ) -> tuple[float, float]:
     """``(low, high)``: where the score on ``n_rows`` new rows falls with probability ``level``.
 
-    The interval always holds ``center``; it widens as ``n_rows`` shrinks.
+    The interval always holds ``center``; it widens as ``n_rows`` shrinks. Recall at a
+    precision floor jumps at the floor (a recall above it, minus precision's shortfall
+    below): bootstrapped as one number its two sides mix into bounds that are neither, so its
+    interval is the side ``center`` is on, recall's or the shortfall's; how likely new rows
+    are to fall on the other side is :func:`floor_miss_chance`.
     """
-    if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer) or n_rows < 1:
-        raise AutoImbError(f"n_rows must be a positive integer; got {n_rows!r}.")
-    if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
-        raise AutoImbError(f"level must be a number between 0 and 1, such as 0.8; got {level!r}.")
-    yt, p, w, pos = checked_inputs(y, proba, sample_weight, pos_label)
-    folds = np.asarray(fold_ids)
-    # Cross-fitted once: the resamples and the fold scores use the same predictions.
-    labels = (
-        cross_fitted_predictions(yt, p, folds, metric, sample_weight=w, pos_label=pos)[0]
-        if metric.kind == "threshold"
-        else None
-    )
-    rng = np.random.default_rng(seed)
-    score_with = _weighted_scorer(yt, p, labels, w, pos, metric, rng)
-    full = score_with(np.ones(score_with.rows))
-    estimate = _deviations(score_with, yt.shape[0], full, rng)
-    new_data = _deviations(score_with, int(n_rows), full, rng)
-    spread = _refit_spread(yt, p, labels, folds, w, pos, metric, estimate)
-    unseen = _classes_without_error(yt, p, labels)
-    if not np.nanmax(np.abs(estimate), initial=0.0) > 1e-9:
-        unseen = np.unique(yt)
-    if unseen.size:
-        # The bootstrap cannot draw an error the rows do not hold: with no missed positive it
-        # is as sure as if the model could never miss one (a cost of 50 per miss then reads
-        # far too low; with no error at all the interval has zero width). Half a mistake per
-        # such class stands for those not seen.
-        extended = _with_an_unseen_error(yt, p, labels, w, unseen)
-        score_with = _weighted_scorer(*extended, pos, metric, rng)
+    drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, level, sample_weight, pos_label)
+    floor = precision_floor(metric)
+    if floor is None:
+        return drawn.interval(metric, center, level, seed)
+    if center >= 0:
+        return drawn.interval(METRICS["recall"], center, level, seed)
+    low, high = drawn.interval(METRICS["precision"], center + floor, level, seed)
+    return low - floor, min(high - floor, 0.0)
+
+
+def floor_miss_chance(
+    y: ArrayLike,
+    proba: ArrayLike,
+    fold_ids: ArrayLike,
+    metric: Metric,
+    *,
+    n_rows: int,
+    sample_weight: ArrayLike | None = None,
+    pos_label: int = 1,
+    seed: int = 0,
+) -> float | None:
+    """For recall at a precision floor: the chance that precision on ``n_rows`` new rows falls
+    below the floor (the bootstrap of :func:`score_interval`); None for another metric."""
+    floor = precision_floor(metric)
+    if floor is None:
+        return None
+    drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, 0.5, sample_weight, pos_label)
+    full, total = drawn.draws(METRICS["precision"], seed)
+    return float(np.mean(full + total < floor)) if total.size else None
+
+
+@dataclass
+class _Drawn:
+    """The out-of-fold rows, their cross-fitted labels (threshold metrics) and the size of a
+    new set, ready to be resampled for one metric or another."""
+
+    yt: np.ndarray
+    p: np.ndarray
+    w: np.ndarray
+    pos: int
+    folds: np.ndarray
+    labels: np.ndarray | None
+    n_rows: int
+
+    @classmethod
+    def of(
+        cls,
+        y: ArrayLike,
+        proba: ArrayLike,
+        fold_ids: ArrayLike,
+        metric: Metric,
+        n_rows: int,
+        level: float,
+        sample_weight: ArrayLike | None,
+        pos_label: int,
+    ) -> _Drawn:
+        if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer) or n_rows < 1:
+            raise AutoImbError(f"n_rows must be a positive integer; got {n_rows!r}.")
+        if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
+            raise AutoImbError(
+                f"level must be a number between 0 and 1, such as 0.8; got {level!r}."
+            )
+        yt, p, w, pos = checked_inputs(y, proba, sample_weight, pos_label)
+        folds = np.asarray(fold_ids)
+        # Cross-fitted once, with the threshold tuned for the metric searched for: the
+        # resamples and the fold scores use the same predictions.
+        labels = (
+            cross_fitted_predictions(yt, p, folds, metric, sample_weight=w, pos_label=pos)[0]
+            if metric.kind == "threshold"
+            else None
+        )
+        return cls(yt, p, w, pos, folds, labels, int(n_rows))
+
+    def draws(self, metric: Metric, seed: int) -> tuple[float, np.ndarray]:
+        """The metric on the rows, and what resampling them (the estimate's noise and a new
+        set's) and refitting (the folds' spread) add to it: finite draws only."""
+        yt, p, labels, w, pos = self.yt, self.p, self.labels, self.w, self.pos
+        rng = np.random.default_rng(seed)
+        score_with = _weighted_scorer(yt, p, labels, w, pos, metric, rng)
         full = score_with(np.ones(score_with.rows))
         estimate = _deviations(score_with, yt.shape[0], full, rng)
-        new_data = _deviations(score_with, int(n_rows), full, rng)
-    refit = rng.normal(0.0, spread, N_BOOT)
-    total = estimate + new_data + refit
-    total = total[np.isfinite(total)]
-    if total.size == 0:
-        return float(center), float(center)
-    tail = (1.0 - float(level)) / 2.0
-    low, high = center + np.quantile(total, [tail, 1.0 - tail])
-    # The sum of deviations can step past what the metric can be (an F1 below 0, above 1).
-    worst, best = _attainable(yt, p.shape[1], labels is not None, w, pos, metric, seed)
-    low, high = max(low, worst), min(high, best)
-    return float(min(low, center)), float(max(high, center))
+        new_data = _deviations(score_with, self.n_rows, full, rng)
+        spread = _refit_spread(yt, p, labels, self.folds, w, pos, metric, estimate)
+        unseen = _classes_without_error(yt, p, labels)
+        if not np.nanmax(np.abs(estimate), initial=0.0) > 1e-9:
+            unseen = np.unique(yt)
+        if unseen.size:
+            # The bootstrap cannot draw an error the rows do not hold: with no missed positive
+            # it is as sure as if the model could never miss one (a cost of 50 per miss then
+            # reads far too low; with no error at all the interval has zero width). Half a
+            # mistake per such class stands for those not seen.
+            extended = _with_an_unseen_error(yt, p, labels, w, unseen)
+            score_with = _weighted_scorer(*extended, pos, metric, rng)
+            full = score_with(np.ones(score_with.rows))
+            estimate = _deviations(score_with, yt.shape[0], full, rng)
+            new_data = _deviations(score_with, self.n_rows, full, rng)
+        total = estimate + new_data + rng.normal(0.0, spread, N_BOOT)
+        return full, total[np.isfinite(total)]
+
+    def interval(
+        self, metric: Metric, center: float, level: float, seed: int
+    ) -> tuple[float, float]:
+        _, total = self.draws(metric, seed)
+        if total.size == 0:
+            return float(center), float(center)
+        tail = (1.0 - float(level)) / 2.0
+        low, high = center + np.quantile(total, [tail, 1.0 - tail])
+        # The sum of deviations can step past what the metric can be (an F1 below 0, above 1).
+        hard = self.labels is not None
+        worst, best = _attainable(self.yt, self.p.shape[1], hard, self.w, self.pos, metric, seed)
+        low, high = max(low, worst), min(high, best)
+        return float(min(low, center)), float(max(high, center))
 
 
 def _attainable(
