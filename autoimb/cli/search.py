@@ -348,8 +348,8 @@ def _kept_summary(
             groups=columns.groups,
         )
     if not args.quiet:
-        unit = "" if result.metric.greater_is_better else " per row, lower is better"
-        print(f"best {card['metric']}: {card['cv_score']:.4f}{unit} ({card['score_basis']})")
+        score = f"{card['cv_score']:.4f}{result.metric.unit}"
+        print(f"best {card['metric']}: {score} ({card['score_basis']})")
         ran = finished_trials(result.study)
         print(f"chosen:   trial {card['trial']}; {trials_text(ran)} ran in the study")
         print(f"model:    {out} (kept)")
@@ -370,8 +370,7 @@ def _print_summary(
     rule = decision.describe(result.classes_, result.best_pipeline.probability_threshold)
     low, high = result.score_interval
     n = len(result.evidence.y)
-    # A cost is per row (per unit of weight) and lower is better: said, or 0.79 reads as a score.
-    unit = "" if result.metric.greater_is_better else " per row, lower is better"
+    unit = result.metric.unit
     print(
         f"best {result.metric.name}: {result.best_score:.4f}{unit} ({result.score_basis}); "
         f"on a new set of {n:,} rows, {config.INTERVAL_LEVEL:.0%} likely between {low:.4f} "

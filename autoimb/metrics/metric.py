@@ -77,6 +77,12 @@ class Metric:
                 f"call score_proba (or score) instead of {method}."
             )
 
+    @property
+    def unit(self) -> str:
+        """Words after a score: a cost is per row (per unit of weight) and lower is better;
+        said, or 0.79 reads as a score."""
+        return "" if self.greater_is_better else " per row, lower is better"
+
     def from_counts(self, tp: ArrayLike, fp: ArrayLike, fn: ArrayLike, tn: ArrayLike) -> FloatArray:
         """Metric for arrays of weighted counts of the positive class, one per threshold.
 

@@ -184,8 +184,7 @@ def _winner_section(w: Winner) -> str:
         ("strategy", html.escape(strategy_label(w.config))),
         (
             html.escape(w.metric.name),
-            f"{_num(w.score)}{'' if w.metric.greater_is_better else ' per row, lower is better'}"
-            f" ({html.escape(w.score_basis)})",
+            f"{_num(w.score)}{w.metric.unit} ({html.escape(w.score_basis)})",
         ),
     ]
     if w.interval is not None:
