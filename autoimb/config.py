@@ -72,3 +72,4 @@ NOISE_STANDARD_ERRORS = 1.0
 # Besides the chosen trial, this many of the best-scoring ones are cross-validated again on a
 # fresh split, and the choice is made again on both splits (autoimb.posthoc.steady).
 RACE_TOP = 3
+STUDY_ATTR = "autoimb"  # the study's user attribute holding the search's settings

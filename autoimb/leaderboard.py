@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from autoimb.config import STUDY_ATTR
 from autoimb.stages.base import STAGES
 
 STAGE_COLUMNS = STAGES
@@ -86,8 +87,11 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     order = frame["score"].fillna(-np.inf if maximize else np.inf)
     frame = frame.iloc[
         np.argsort(-order.to_numpy() if maximize else order.to_numpy(), kind="stable")
-    ]
-    return frame.reset_index(drop=True)
+    ].reset_index(drop=True)
+    # What "score" is, and which way is better: a cost's board is ordered lowest first.
+    frame.attrs["metric"] = (study.user_attrs.get(STUDY_ATTR) or {}).get("metric")
+    frame.attrs["greater_is_better"] = maximize
+    return frame
 
 
 def flat_leaderboard(study: optuna.Study) -> pd.DataFrame:
@@ -101,7 +105,10 @@ def flat_leaderboard(study: optuna.Study) -> pd.DataFrame:
     width = max(map(len, scores), default=0)  # a pruned trial scored fewer folds: blanks after
     folds = pd.DataFrame([row + [np.nan] * (width - len(row)) for row in scores], index=board.index)
     folds.columns = [f"fold_{k}" for k in folds.columns]
-    return pd.concat([board, params.sort_index(axis=1), folds], axis=1)
+    flat = pd.concat([board, params.sort_index(axis=1), folds], axis=1)
+    # A file keeps no attrs: the metric goes in a column of its own, beside the score.
+    flat.insert(3, "metric", board.attrs.get("metric"))
+    return flat
 
 
 def trials_text(n: int) -> str:

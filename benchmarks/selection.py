@@ -144,11 +144,11 @@ def search_and_measure(
     fresh_splits: int = FRESH_SPLITS,
 ) -> list[dict[str, Any]]:
     import autoimb
+    from autoimb.config import STUDY_ATTR
     from autoimb.data.dataset import validate
     from autoimb.engine.budget import folds_for_size
     from autoimb.engine.evaluate import CrossValidation
     from autoimb.engine.splits import recorded_folds
-    from autoimb.engine.storage import STUDY_ATTR
     from autoimb.metrics.registry import get_metric
 
     X, y, X_test, y_test = split

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import autoimb
+from autoimb.config import STUDY_ATTR
 from autoimb.data.conform import conform
 from autoimb.data.dataset import validate
-from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError, SchemaError
 
 FAST = {"metric": "f1", "n_trials": 1, "space": "fast", "cv": 3, "random_state": 0}

@@ -594,7 +594,8 @@ def test_report_writes_a_flat_leaderboard_csv(searched, work, monkeypatch):
     board = pd.read_csv(work / "lb.csv")
     study = study_of(work / "ecoli.optuna.log")
     assert len(board) == len([t for t in study.trials if t.state != TrialState.WAITING])
-    assert list(board.columns[:3]) == ["trial", "state", "score"]
+    assert list(board.columns[:4]) == ["trial", "state", "score", "metric"]
+    assert set(board["metric"]) == {study.user_attrs["autoimb"]["metric"]}  # what score is
     assert {"model", "fold_0", "fold_1", "fold_2"} <= set(board.columns)
     assert any(c.startswith("model.") for c in board.columns)
     # No cell holds a nested value: every column is a plain number or text.

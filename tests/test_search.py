@@ -41,6 +41,7 @@ def test_search_returns_a_thresholded_winner(small_binary) -> None:
     board = result.leaderboard
     assert len(board) == 5
     assert {"score", "fold_scores", "seconds", "state", "error", "model"} <= set(board.columns)
+    assert board.attrs == {"metric": result.metric.name, "greater_is_better": True}
     if "members" not in result.best_config:
         assert board["score"].iloc[0] == pytest.approx(result.search_score)
     else:  # kept only because it beat the best single trial on honest scoring

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 def study_settings(study: optuna.Study | None) -> dict[str, Any]:
     """The settings a study recorded when it was created; none for a new study."""
-    from autoimb.engine.storage import STUDY_ATTR
+    from autoimb.config import STUDY_ATTR
 
     return study.user_attrs.get(STUDY_ATTR, {}) if study is not None else {}
 

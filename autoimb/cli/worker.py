@@ -59,7 +59,7 @@ STUDY_WAIT_SECONDS = 60.0
 def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study | None:
     """The study, once its search has created it and recorded its settings; None (the worker
     then says there is none) if that does not happen in STUDY_WAIT_SECONDS."""
-    from autoimb.engine.storage import STUDY_ATTR
+    from autoimb.config import STUDY_ATTR
 
     deadline, said = time.monotonic() + STUDY_WAIT_SECONDS, quiet
     while True:

@@ -17,6 +17,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb import config
+from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import Dataset
 from autoimb.engine.advice import LearningCurveAdvice, minority_learning_curve
 from autoimb.engine.budget import (
@@ -35,7 +36,6 @@ from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import STUDY_ATTR
 from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
 from autoimb.metrics.registry import Metric, floor_at_risk, missed_floor, trivial_rule_note

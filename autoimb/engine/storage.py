@@ -25,8 +25,6 @@ from autoimb.exceptions import AutoImbError
 
 logger = logging.getLogger("autoimb")
 
-STUDY_ATTR = "autoimb"  # the study's user attribute holding the search's settings
-
 
 def _retry_once() -> RetryHeartbeatStaleTrialCallback:
     """Queue a trial whose worker stopped once more, with the same parameters."""

@@ -12,12 +12,13 @@ import numpy as np
 import optuna
 
 from autoimb import config
+from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import Dataset, fingerprint_difference
 from autoimb.engine import transfer
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
-from autoimb.engine.storage import STUDY_ATTR, make_storage, release_dead_trials
+from autoimb.engine.storage import make_storage, release_dead_trials
 from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.stages import STAGES
 

@@ -17,6 +17,7 @@ import optuna
 from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs
 from autoimb._warnings import quiet_trials
+from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import validate
 from autoimb.data.labels import positive_code
 from autoimb.engine.finish import finish
@@ -24,7 +25,7 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import STUDY_ATTR, make_storage, shown
+from autoimb.engine.storage import make_storage, shown
 from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import recorded_metric

@@ -25,8 +25,8 @@ from optuna.trial import TrialState
 
 from autoimb import __version__, config
 from autoimb.atomic import write_atomic
+from autoimb.config import STUDY_ATTR
 from autoimb.engine.splits import Folds, recorded_folds
-from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard, trials_text
 from autoimb.metrics.registry import confusion_matrix, report_metrics

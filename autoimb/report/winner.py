@@ -15,9 +15,9 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from autoimb.config import STUDY_ATTR
 from autoimb.engine.budget import model_threads
 from autoimb.engine.splits import Folds
-from autoimb.engine.storage import STUDY_ATTR
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import Metric, recorded_metric
 from autoimb.posthoc.ensemble import blend
