@@ -306,6 +306,23 @@ def test_predict_names_the_missing_columns(searched, work, capsys):
     assert "lacks 2 column(s)" in err and "'x0', 'x3'" in err and "\n" not in err
 
 
+def test_predict_on_a_file_with_no_rows_writes_an_empty_file(searched, work, capsys):
+    """A nightly batch with nothing in it: its columns are checked, and the predictions file
+    has its header and no row, where a search on such a file is refused."""
+    header = pd.read_csv(work / "new.csv.gz").head(0)
+    header.to_csv(work / "none.csv", index=False)
+    out = work / "none_out.csv"
+    assert (
+        main(["predict", str(work / "ecoli.skops"), str(work / "none.csv"), "--out", str(out)]) == 0
+    )
+    written = pd.read_csv(out)
+    assert len(written) == 0 and list(written.columns) == ["prediction", "proba_0", "proba_1"]
+    assert "wrote 0 predictions to" in capsys.readouterr().err
+    header.drop(columns=["x0"]).to_csv(work / "none_short.csv", index=False)
+    assert main(["predict", str(work / "ecoli.skops"), str(work / "none_short.csv")]) == 2
+    assert "lacks the column(s) the model reads: ['x0']" in capsys.readouterr().err
+
+
 def test_usage_errors_help_and_version(capsys):
     assert main(["search", "data.csv"]) == 2
     assert capsys.readouterr().err.strip() == (

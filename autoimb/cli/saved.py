@@ -24,6 +24,7 @@ from autoimb.exceptions import AutoImbError
 
 
 def predict_command(args: argparse.Namespace) -> int:
+    import numpy as np
     import pandas as pd
 
     from autoimb.data.conform import input_columns
@@ -37,7 +38,7 @@ def predict_command(args: argparse.Namespace) -> int:
     # (without "5more") is no number, and the code "007" is not 7.
     coded = set(schema.get("numeric_coded", []))
     text = [c for c in schema.get("categorical", []) if c not in coded]
-    frame = read_table(args.data, na_values, text_columns=text)
+    frame = read_table(args.data, na_values, text_columns=text, empty_ok=True)
     if args.id is not None and args.id not in frame.columns:
         raise AutoImbError(missing_column(args.id, "--id", frame.columns))
     out = None if args.out is None else Path(args.out)
@@ -54,7 +55,12 @@ def predict_command(args: argparse.Namespace) -> int:
         unused = [c for c in dict.fromkeys(named) if c in frame.columns and c not in inputs]
         features = frame.drop(columns=unused)
     try:
-        labels, proba = model.predict_with_proba(features)
+        if len(features):
+            labels, proba = model.predict_with_proba(features)
+        else:  # a batch job's quiet day: its columns are checked, and no row is predicted
+            if missing := [c for c in input_columns(schema) if c not in features.columns]:
+                raise SchemaError(f"the data lacks the column(s) the model reads: {missing[:20]}")
+            labels, proba = np.asarray(model.classes_)[:0], np.empty((0, len(model.classes_)))
     except SchemaError as exc:
         raise AutoImbError(f"{args.data} does not fit the model: {exc}") from exc
     output = pd.DataFrame({"prediction": labels})
@@ -67,7 +73,7 @@ def predict_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     write_table(out, output)
     counts = ", ".join(f"{n} {label}" for label, n in output["prediction"].value_counts().items())
-    say(f"wrote {len(output)} predictions to {out} ({counts})")
+    say(f"wrote {len(output)} predictions to {out}" + (f" ({counts})" if counts else ""))
     return EXIT_OK
 
 

@@ -54,10 +54,16 @@ _BYTE_ORDER_MARKS = (
 
 
 def read_table(
-    source: str, na_values: Sequence[str] | None = None, text_columns: Sequence[str] = ()
+    source: str,
+    na_values: Sequence[str] | None = None,
+    text_columns: Sequence[str] = (),
+    *,
+    empty_ok: bool = False,
 ) -> pd.DataFrame:
     """A CSV (plain or compressed) or Parquet file, or failing that a shipped data set;
-    ``text_columns`` of a CSV are read as text, digits and leading zeros as written."""
+    ``text_columns`` of a CSV are read as text, digits and leading zeros as written. A file
+    with a header and no rows is refused unless ``empty_ok`` (new rows to predict may be
+    none)."""
     import pandas as pd
 
     path = Path(source)
@@ -111,7 +117,7 @@ def read_table(
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
     if not parquet:
         _refuse_repeated_names(source, path, sep, encoding, frame)
-    if len(frame) == 0:
+    if len(frame) == 0 and not empty_ok:
         raise AutoImbError(f"{source} has no rows.")
     if not parquet and decimal == ",":
         from autoimb.data.columns import read_numbers
