@@ -294,3 +294,31 @@ def test_a_trial_is_queued_again_once(tmp_path) -> None:
     release_trials(study, lambda owner, t: owner == worker_id())  # RUNNING: failed, queued
     requeue_interrupted(study, worker_id(), since)  # already queued: not again
     assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
+
+
+def test_a_trial_failed_by_another_process_while_it_ran_does_not_stop_the_search(caplog):
+    """Another worker took this one's trial for dead (a machine that slept) and failed it:
+    Optuna cannot tell it its score and stops its loop. The loop goes on with the rest."""
+    from types import SimpleNamespace
+
+    from autoimb.engine.run import _optimize
+
+    study = optuna.create_study(direction="maximize")
+    seen = []
+
+    class Objective:
+        def __call__(self, trial: optuna.Trial) -> float:
+            seen.append(trial.number)
+            if trial.number == 1:  # failed as dead by another process while it ran
+                study.tell(trial.number, state=TrialState.FAIL)
+            return 0.5
+
+        def stop_when_budget_spent(self, study, trial) -> None:
+            pass
+
+    settings = SimpleNamespace(n_trials=4, n_jobs=1, callbacks=(), storage=None, started=0.0)
+    with caplog.at_level("WARNING", logger="autoimb"):
+        _optimize(study, Objective(), settings, deadline=None)  # type: ignore[arg-type]
+    assert seen == [0, 1, 2, 3]
+    assert [t.state for t in study.trials].count(TrialState.COMPLETE) == 3
+    assert "was failed by another one, which took it for dead" in caplog.text

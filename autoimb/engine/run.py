@@ -367,22 +367,43 @@ def _optimize(
     settings: SearchSettings,
     deadline: float | None,
 ) -> None:
-    """Optuna's loop, quiet about expected failures; Ctrl-C releases this process's trials."""
-    timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    """Optuna's loop, quiet about expected failures; Ctrl-C releases this process's trials.
+
+    A trial another process failed as dead while it ran (no sign of life for three heartbeats:
+    a machine that slept, a long pause) cannot be told its score; Optuna's loop stops there,
+    and is started again for the trials and time left.
+    """
     verbosity = optuna.logging.get_verbosity()
     # Failed trials are expected (a strategy that does not suit the data); their errors are in
     # the leaderboard, so Optuna's per-failure tracebacks are kept out of the user's console.
     optuna.logging.set_verbosity(max(verbosity, optuna.logging.ERROR))
+    ran = [0]
+
+    def count(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        ran[0] += 1
+
     try:
-        study.optimize(
-            objective,
-            n_trials=settings.n_trials,
-            timeout=timeout,
-            n_jobs=settings.n_jobs,
-            catch=(Exception,),
-            callbacks=[objective.stop_when_budget_spent, *settings.callbacks],
-            gc_after_trial=False,
-        )
+        while settings.n_trials is None or ran[0] < settings.n_trials:
+            timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            try:
+                study.optimize(
+                    objective,
+                    n_trials=None if settings.n_trials is None else settings.n_trials - ran[0],
+                    timeout=timeout,
+                    n_jobs=settings.n_jobs,
+                    catch=(Exception,),
+                    callbacks=[count, objective.stop_when_budget_spent, *settings.callbacks],
+                    gc_after_trial=False,
+                )
+                return
+            except (ValueError, AssertionError) as exc:
+                if not _failed_elsewhere(exc):
+                    raise
+                ran[0] += 1
+                logger.warning(
+                    "a trial of this process was failed by another one, which took it for dead "
+                    "(no sign of life for three heartbeats); going on with the next"
+                )
     except KeyboardInterrupt:
         _release_own_trials(_reopened(study, settings), settings.started)
         raise
@@ -395,6 +416,16 @@ def _optimize(
         raise KeyboardInterrupt from exc
     finally:
         optuna.logging.set_verbosity(verbosity)
+
+
+def _failed_elsewhere(exc: BaseException) -> bool:
+    """Optuna's refusal to tell a trial another process finished (its own clean-up may then
+    fail an assertion, with the refusal as its context)."""
+    while exc is not None:
+        if isinstance(exc, ValueError) and str(exc).startswith("Cannot tell a"):
+            return True
+        exc = exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def _reopened(study: optuna.Study, settings: SearchSettings) -> optuna.Study:
