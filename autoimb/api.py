@@ -29,6 +29,7 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import SearchSpace, load_space
 from autoimb.engine.splits import as_folds
+from autoimb.engine.storage import study_heartbeat
 from autoimb.engine.study import available_components
 from autoimb.engine.transfer import WarmStart, check_own_strategies
 from autoimb.exceptions import AutoImbError, OtherDataError
@@ -64,6 +65,7 @@ def search(
     pos_label: Any = None,
     allow_other_data: bool = False,
     verbose: bool | None = None,
+    heartbeat: int | None = None,
 ) -> SearchResult:
     """Search resampling × weighting × model × threshold for the best honest ``metric``.
 
@@ -148,6 +150,10 @@ def search(
         a terminal or notebook, a line per trial elsewhere. ``None`` shows it only where a
         person is watching (a terminal or a notebook). Optuna's own INFO lines are kept quiet
         during the search either way; ``optuna.logging.set_verbosity(DEBUG)`` brings them back.
+    heartbeat
+        Seconds between the signs of life of the study's processes on a database storage: a
+        trial of a process silent for three is failed and tried again. Set when the study is
+        created (default 30) and shared by every process of it; another is refused.
 
     Returns
     -------
@@ -183,7 +189,9 @@ def search(
             f"advice=True measures a learning curve on stratified folds of its own, which "
             f"{folds.describe()} are not meant to be replaced by; leave advice off for this data."
         )
+    heartbeat = study_heartbeat(storage, study_name or config.DEFAULT_STUDY_NAME, heartbeat)
     settings = SearchSettings(
+        heartbeat=heartbeat,
         metric=the_metric,
         space=the_space,
         time_budget=time_budget,

@@ -70,6 +70,13 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
     with pytest.raises(AutoImbError, match=r"beats every 30 s, not 1: .*Leave the heartbeat out"):
         join(log, "s", X, y, n_trials=1, heartbeat=1)
     assert finished_trials(join(log, "s", X, y, n_trials=1, heartbeat=30).study) == 2
+    # The search that resumes it, too; a new study records the heartbeat it is given.
+    with pytest.raises(AutoImbError, match=r"beats every 30 s, not 7"):
+        autoimb.search(X, y, metric="f1", n_trials=1, cv=3, storage=log, study_name="s",
+                       space="fast", heartbeat=7)  # fmt: skip
+    autoimb.search(X, y, n_trials=1, cv=3, space="fast", storage=log, study_name="t", heartbeat=5)
+    with pytest.raises(AutoImbError, match=r"beats every 5 s, not 30"):
+        join(log, "t", X, y, n_trials=1, heartbeat=30)
 
 
 def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
@@ -162,6 +169,8 @@ def test_search_and_two_workers_on_postgres_survive_a_killed_worker(tmp_path, ye
     X.assign(target=y).to_csv(data, index=False)
     name = f"ci-{uuid.uuid4().hex[:8]}"
     common = ["--target", "target", "--storage", POSTGRES, "--study-name", name, "--quiet"]
+    # Set with the study and shared by its workers: a dead worker's trial is failed in 6 s.
+    common += ["--heartbeat", "2"]
     created = subprocess.run(
         _cli(
             "search",
@@ -180,7 +189,7 @@ def test_search_and_two_workers_on_postgres_survive_a_killed_worker(tmp_path, ye
     )
     assert created.returncode == 0, created.stderr
 
-    worker = [*_cli("worker", str(data), *common, "--heartbeat", "2")]
+    worker = [*_cli("worker", str(data), *common)]
     steady = subprocess.Popen([*worker, "--n-trials", "6"], stderr=subprocess.PIPE)
     victim = None
     for _attempt in range(3):
@@ -301,7 +310,7 @@ def test_a_trial_failed_by_another_process_while_it_ran_does_not_stop_the_search
     Optuna cannot tell it its score and stops its loop. The loop goes on with the rest."""
     from types import SimpleNamespace
 
-    from autoimb.engine.run import _optimize
+    from autoimb.engine.loop import optimize
 
     study = optuna.create_study(direction="maximize")
     seen = []
@@ -318,7 +327,7 @@ def test_a_trial_failed_by_another_process_while_it_ran_does_not_stop_the_search
 
     settings = SimpleNamespace(n_trials=4, n_jobs=1, callbacks=(), storage=None, started=0.0)
     with caplog.at_level("WARNING", logger="autoimb"):
-        _optimize(study, Objective(), settings, deadline=None)  # type: ignore[arg-type]
+        optimize(study, Objective(), settings, deadline=None)  # type: ignore[arg-type]
     assert seen == [0, 1, 2, 3]
     assert [t.state for t in study.trials].count(TrialState.COMPLETE) == 3
     assert "was failed by another one, which took it for dead" in caplog.text

@@ -202,15 +202,6 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(worker, data_required=False)
     _search_args(worker)
     worker.add_argument(
-        "--heartbeat",
-        type=_positive(int),
-        default=None,
-        metavar="S",
-        help="seconds between a database worker's signs of life; a trial of a worker silent for "
-        "3 heartbeats is failed and retried. The study's own (30), which every worker must "
-        "share",
-    )
-    worker.add_argument(
         "--out", metavar="MODEL", help="also write the best pipeline of all workers' trials here"
     )
     worker.add_argument(
@@ -260,6 +251,15 @@ def _comma_separated(text: str) -> list[str]:
 
 
 def _search_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--heartbeat",
+        type=_positive(int),
+        default=None,
+        metavar="S",
+        help="seconds between the signs of life of the study's processes on a database; a "
+        "trial of one silent for 3 heartbeats is failed and retried. Set when the study is "
+        "created (30) and shared by every process of it",
+    )
     parser.add_argument(
         "--metric",
         "-m",

@@ -209,6 +209,7 @@ def run_search(
                 pos_label=pos_label,
                 allow_other_data=args.force,
                 verbose=False,  # the command line's own display, above
+                heartbeat=args.heartbeat,
             )
     except KeyboardInterrupt:
         _after_interrupt(args, columns, storage, metric, out)

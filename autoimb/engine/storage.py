@@ -16,10 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from autoimb import config
+from autoimb.config import STUDY_ATTR
 from autoimb.engine.journal import open_journal
 from autoimb.exceptions import AutoImbError
 
@@ -209,6 +212,30 @@ def existing_study(storage: str, name: str) -> optuna.Study | None:
         return optuna.load_study(study_name=name, storage=_looked_up(storage))
     except KeyError:
         return None
+
+
+def study_heartbeat(storage: Any, name: str, asked: int | None) -> int:
+    """How often the study's processes on a database give a sign of life: the study's own,
+    recorded when it was created (the one asked for then, else the default); another one
+    asked of it is refused, for a process that waits less fails the others' running trials
+    as dead."""
+    if asked is not None and (
+        isinstance(asked, bool) or not isinstance(asked, int | np.integer) or asked < 1
+    ):
+        raise AutoImbError(f"heartbeat must be a positive whole number of seconds; got {asked!r}.")
+    recorded = None
+    if isinstance(storage, str):  # a journal file's processes beat not, but agree all the same
+        study = existing_study(storage, name)
+        recorded = None if study is None else study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
+    if recorded is None:
+        return int(asked or config.HEARTBEAT_SECONDS)
+    if asked is not None and asked != recorded:
+        raise AutoImbError(
+            f"study {name!r} beats every {recorded} s, not {asked}: a process that waits less "
+            "for a sign of life fails the others' running trials as dead. Leave the heartbeat "
+            "out (every process takes the study's)."
+        )
+    return int(recorded)
 
 
 def study_names(storage: str) -> list[str]:

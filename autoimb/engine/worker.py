@@ -14,7 +14,6 @@ from typing import Any
 
 import optuna
 
-from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs
 from autoimb._warnings import quiet_trials
 from autoimb.config import STUDY_ATTR
@@ -25,7 +24,7 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import make_storage, shown
+from autoimb.engine.storage import make_storage, shown, study_heartbeat
 from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import recorded_metric
@@ -69,13 +68,7 @@ def join(
     check_budget(time_budget, n_trials)
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     attrs = study_attrs(storage, study_name)
-    beats = int(attrs.get("heartbeat", config.HEARTBEAT_SECONDS))
-    if heartbeat is not None and heartbeat != beats:
-        raise AutoImbError(
-            f"study {study_name!r} beats every {beats} s, not {heartbeat}: a process that "
-            "waits less for a sign of life fails the others' running trials as dead. Leave the "
-            "heartbeat out (every worker takes the study's)."
-        )
+    beats = study_heartbeat(storage, study_name, heartbeat)
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
         metric=recorded_metric(attrs["metric"], f"study {study_name!r}"),

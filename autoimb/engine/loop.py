@@ -1,0 +1,111 @@
+"""Optuna's loop as a search runs it: quiet about trials that fail (their errors are in the
+leaderboard), releasing this process's trials on Ctrl-C so a resume runs them again, and going
+on past a trial another process failed as dead."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from typing import Any
+
+import optuna
+
+from autoimb.engine.settings import SearchSettings
+from autoimb.engine.storage import make_storage, release_trials, requeue_interrupted, worker_id
+
+logger = logging.getLogger("autoimb")
+
+
+def optimize(
+    study: optuna.Study,
+    objective: Any,
+    settings: SearchSettings,
+    deadline: float | None,
+) -> None:
+    """Optuna's loop, quiet about expected failures; Ctrl-C releases this process's trials.
+
+    A trial another process failed as dead while it ran (no sign of life for three heartbeats:
+    a machine that slept, a long pause) cannot be told its score; Optuna's loop stops there,
+    and is started again for the trials and time left.
+    """
+    verbosity = optuna.logging.get_verbosity()
+    # Failed trials are expected (a strategy that does not suit the data); their errors are in
+    # the leaderboard, so Optuna's per-failure tracebacks are kept out of the user's console.
+    optuna.logging.set_verbosity(max(verbosity, optuna.logging.ERROR))
+    ran = [0]
+
+    def count(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        ran[0] += 1
+
+    try:
+        while settings.n_trials is None or ran[0] < settings.n_trials:
+            timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            try:
+                study.optimize(
+                    objective,
+                    n_trials=None if settings.n_trials is None else settings.n_trials - ran[0],
+                    timeout=timeout,
+                    n_jobs=settings.n_jobs,
+                    catch=(Exception,),
+                    callbacks=[count, objective.stop_when_budget_spent, *settings.callbacks],
+                    gc_after_trial=False,
+                )
+                return
+            except (ValueError, AssertionError) as exc:
+                if not _failed_elsewhere(exc):
+                    raise
+                ran[0] += 1
+                logger.warning(
+                    "a trial of this process was failed by another one, which took it for dead "
+                    "(no sign of life for three heartbeats); going on with the next"
+                )
+    except KeyboardInterrupt:
+        _release_own_trials(_reopened(study, settings), settings.started)
+        raise
+    except OSError as exc:
+        # Ctrl-C landing inside the journal file's lock release surfaces as a missing lock
+        # file (the release's own clean-up fails); it is still the user's Ctrl-C.
+        if not isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        _release_own_trials(_reopened(study, settings), settings.started)
+        raise KeyboardInterrupt from exc
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _failed_elsewhere(exc: BaseException) -> bool:
+    """Optuna's refusal to tell a trial another process finished (its own clean-up may then
+    fail an assertion, with the refusal as its context)."""
+    while exc is not None:
+        if isinstance(exc, ValueError) and str(exc).startswith("Cannot tell a"):
+            return True
+        exc = exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _reopened(study: optuna.Study, settings: SearchSettings) -> optuna.Study:
+    """The study read afresh from its storage: Ctrl-C inside a write can leave this process's
+    view of it ahead of what the storage holds."""
+    if not isinstance(settings.storage, str):
+        return study
+    try:
+        return optuna.load_study(
+            study_name=study.study_name, storage=make_storage(settings.storage, settings.heartbeat)
+        )
+    except Exception:  # the storage cannot be read again now: use the view there is
+        return study
+
+
+def _release_own_trials(study: optuna.Study, run_started: float) -> None:
+    """Ctrl-C can land while Optuna samples a new trial, before the objective names its owner:
+    an ownerless trial started during this run is taken to be this process's."""
+    started = datetime.datetime.fromtimestamp(time.time() - (time.monotonic() - run_started))
+    release_trials(
+        study,
+        lambda owner, trial: (
+            owner == worker_id()
+            or (not owner and trial.datetime_start is not None and trial.datetime_start >= started)
+        ),
+    )
+    requeue_interrupted(study, worker_id(), started)
