@@ -24,6 +24,7 @@ import joblib
 from autoimb.atomic import write_atomic
 from autoimb.exceptions import AutoImbError, UntrustedModelError
 from autoimb.posthoc.threshold import ThresholdedClassifier
+from autoimb.redact import shown
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 MODEL_FORMATS = (".skops", *PICKLE_SUFFIXES)  # the pickles need trust to load
@@ -186,11 +187,12 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         Needed for joblib/pickle files, which can run any code when loaded: only load those
         from a source you trust.
     """
+    given = path  # a database URL given for a model is shown without its password
     path = Path(path)
     if path.is_dir():
         raise AutoImbError(f"{path} is a folder; give the model file in it (a .skops file).")
     if not path.is_file():
-        raise AutoImbError(f"model file {path} does not exist.")
+        raise AutoImbError(f"model file {shown(given)} does not exist.")
     if path.suffix.lower() in PICKLE_SUFFIXES:
         if not trust:
             raise UntrustedModelError(

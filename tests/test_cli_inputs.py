@@ -154,3 +154,11 @@ def test_a_file_with_two_columns_of_one_name_is_refused_as_python_refuses_it(tmp
         read_table(str(tmp_path / "dup.csv"))
     (tmp_path / "blank.csv").write_text("amount,,,y\n1,3,4,0\n3,5,6,1\n")  # blanks: pandas names
     assert list(read_table(str(tmp_path / "blank.csv")).columns)[:2] == ["amount", "Unnamed: 1"]
+
+
+def test_a_database_url_given_where_a_file_goes_is_shown_without_its_password(tmp_path):
+    url = "postgresql://bob:s3cret@127.0.0.1:1/db"
+    for args in (["report", url], ["predict", url, "x.csv"], ["search", url, "--target", "y"]):
+        done = run(*args, cwd=tmp_path)
+        assert done.returncode == 2 and "postgresql://bob:***@127.0.0.1:1/db" in done.stderr
+        assert "s3cret" not in done.stderr + done.stdout

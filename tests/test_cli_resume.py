@@ -257,6 +257,14 @@ def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
     autoimb.export.save(pipeline, optimistic)
     study.set_user_attr("model_file", [str(out.resolve()), str(optimistic.resolve())])
     assert saved_model_to_keep(optimistic, study, {"score_basis": FRESH}, metric) is None
+    # A saved model that passed over a better trial for time is no finished run's best: a run
+    # that serves that trial replaces it, though no trial beat the study's best since.
+    served_less = out.with_name("served_less.skops")
+    pipeline = autoimb.load(out)
+    pipeline.model_card_["too_slow_to_refit"] = [1 - card["trial"]]
+    autoimb.export.save(pipeline, served_less)
+    study.set_user_attr("model_file", [str(served_less.resolve())])
+    assert saved_model_to_keep(served_less, study, {"trial": 1 - card["trial"]}, metric) is None
     # A trial better than the study's best then: replaced.
     study.add_trial(optuna.trial.create_trial(value=card["study_best"] + 0.01))
     assert saved_model_to_keep(out, study, lesser, metric) is None

@@ -188,6 +188,8 @@ def test_a_lock_left_by_a_killed_writer_is_waited_out_for_seconds_not_half_a_min
         ("postgresql://bob:pa/ss@db/studies", "postgresql://bob:***@db/studies"),
         ("postgresql://bob:p@ss@db/studies", "postgresql://bob:***@db/studies"),
         ("postgresql://bob@db/studies", "postgresql://bob@db/studies"),
+        ("postgresql://bob@db/s?password=s3cret", "postgresql://bob@db/s?password=***"),
+        ("postgresql://bob:s3cret@db/s?app=me@home", "postgresql://bob:***@db/s?app=me@home"),
         ("sqlite:///runs/a@b.db", "sqlite:///runs/a@b.db"),
         ("runs/study.optuna.log", "runs/study.optuna.log"),
     ],
@@ -197,7 +199,7 @@ def test_a_storage_is_shown_without_its_password(url: str, expected: str) -> Non
     import argparse
 
     from autoimb.cli.resume import resume_command
-    from autoimb.engine.storage import shown
+    from autoimb.redact import shown
 
     assert shown(url) == expected
     argv = ["search", "d.csv", "--target", "y", "--storage", url]

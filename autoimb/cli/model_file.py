@@ -103,7 +103,14 @@ def saved_model_to_keep(
     sign = 1.0 if metric.greater_is_better else -1.0
     seen, basis = saved.get("study_best"), saved.get("score_basis")
     better_measured = card.get("score_basis") in HONEST and basis not in HONEST
-    if seen is not None and sign * study.best_value <= sign * seen and not better_measured:
+    # A saved model that passed over better trials for time is no finished run's best.
+    complete = not saved.get("too_slow_to_refit")
+    if (
+        seen is not None
+        and complete
+        and sign * study.best_value <= sign * seen
+        and not better_measured
+    ):
         what = "an ensemble" if saved.get("trial") is None else f"trial {saved['trial']}"
         return saved, (
             f"no trial finished since it was saved ({what}, {metric.name} "

@@ -35,7 +35,7 @@ def study_settings(study: optuna.Study | None) -> dict[str, Any]:
 def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: str) -> SearchSpace:
     """``--space``, or the resumed study's own; a space that draws otherwise is refused."""
     from autoimb.engine.space import load_space, parse_space, recorded_space_difference
-    from autoimb.engine.storage import shown
+    from autoimb.redact import shown
 
     attrs = study_settings(study)
     recorded = attrs.get("space_yaml")
@@ -107,7 +107,7 @@ def default_model_path(data: str, study_name: str) -> Path:
 def resume_command(args: argparse.Namespace) -> str:
     """The command that adds trials to this run's study: with ``--new-study`` the same command
     would start yet another, so the study is named instead."""
-    from autoimb.engine.storage import shown
+    from autoimb.redact import shown
 
     argv = list(args.argv)
     if getattr(args, "new_study", False):

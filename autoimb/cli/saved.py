@@ -79,8 +79,9 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     from autoimb import config
-    from autoimb.engine.storage import existing_study, shown, study_names
+    from autoimb.engine.storage import existing_study, study_names
     from autoimb.export import is_study_journal, load, model_card
+    from autoimb.redact import shown
     from autoimb.report.html import write_study_report
 
     card, storage = None, args.storage

@@ -31,9 +31,10 @@ from autoimb.cli.resume import (
     study_space,
 )
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
-from autoimb.engine.storage import existing_study, shown
+from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials, trials_text
+from autoimb.redact import shown
 
 if TYPE_CHECKING:
     import optuna

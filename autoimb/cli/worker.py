@@ -12,9 +12,10 @@ from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.model_file import check_overwrite, save_model
 from autoimb.cli.resume import refuse_other_settings, study_space
 from autoimb.cli.search import read_columns, run_search
-from autoimb.engine.storage import existing_study, shown
+from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials
+from autoimb.redact import shown
 
 if TYPE_CHECKING:
     import optuna

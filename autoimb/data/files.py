@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from autoimb._warnings import user_stacklevel
 from autoimb.exceptions import AutoImbError
+from autoimb.redact import shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,9 +74,9 @@ def read_table(
         if source in datasets.list():
             return datasets.load(source)
         if path.suffix or len(path.parts) > 1:  # a file's name: the shipped sets are no help
-            raise AutoImbError(f"{source}: no such file.")
+            raise AutoImbError(f"{shown(source)}: no such file.")
         raise AutoImbError(
-            f"{source}: no such file, nor a shipped data set ({', '.join(datasets.list())})."
+            f"{shown(source)}: no such file, nor a shipped data set ({', '.join(datasets.list())})."
         )
     if path.is_dir():
         raise AutoImbError(f"{source} is a directory; give a CSV or Parquet file.")

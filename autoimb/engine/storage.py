@@ -25,6 +25,7 @@ from autoimb import config
 from autoimb.config import STUDY_ATTR
 from autoimb.engine.journal import open_journal
 from autoimb.exceptions import AutoImbError
+from autoimb.redact import shown
 
 logger = logging.getLogger("autoimb")
 
@@ -101,18 +102,6 @@ def _database_hint(url: str, exc: Exception) -> str:
         "Check that the server runs and that the URL names it "
         "(postgresql://user:password@host:port/database), or give a journal file path instead."
     )
-
-
-def shown(storage: Any) -> str:
-    """A storage fit for a message or a log: a database URL's password, if any, left out (it
-    may hold "/" or "@": the user part ends at the last "@" before the host)."""
-    text = str(storage)
-    scheme, sep, rest = text.partition("://")
-    at = rest.rfind("@")
-    if not sep or at < 0 or ":" not in rest[:at]:
-        return text
-    user = rest[:at].split(":", 1)[0]
-    return f"{scheme}://{user}:***{rest[at:]}"
 
 
 def worker_id() -> str:

@@ -22,8 +22,9 @@ from optuna.trial import TrialState
 
 from autoimb._warnings import user_stacklevel
 from autoimb.engine.space import SearchSpace, component_defaults, shipped_space_file
-from autoimb.engine.storage import make_storage, shown
+from autoimb.engine.storage import make_storage
 from autoimb.exceptions import AutoImbError
+from autoimb.redact import shown
 from autoimb.stages import REGISTRY, STAGES
 
 logger = logging.getLogger("autoimb")

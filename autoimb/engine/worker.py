@@ -24,10 +24,11 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import make_storage, shown, study_heartbeat
+from autoimb.engine.storage import make_storage, study_heartbeat
 from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import recorded_metric
+from autoimb.redact import shown
 from autoimb.result import SearchResult
 
 
