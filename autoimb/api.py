@@ -33,7 +33,7 @@ from autoimb.engine.storage import study_heartbeat
 from autoimb.engine.study import available_components
 from autoimb.engine.transfer import WarmStart, check_own_strategies
 from autoimb.exceptions import AutoImbError, OtherDataError
-from autoimb.metrics.registry import Metric, get_metric
+from autoimb.metrics.registry import Metric, check_own_metric, get_metric
 from autoimb.progress import SearchProgress, interactive
 from autoimb.result import SearchResult
 
@@ -167,6 +167,7 @@ def search(
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     random_state = check_seed(random_state)
     the_metric = get_metric(metric)
+    check_own_metric(the_metric)
     the_space = load_space(space)
     data = validate(
         X,

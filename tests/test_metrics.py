@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -429,3 +430,17 @@ def test_flagging_every_row_is_weighed_by_the_rows_weights() -> None:
     w = np.r_[np.full(90, 0.5), np.ones(10)]
     assert "costs 0.8182" in trivial_rule_note(cost, 1.03, y, w, 1, 1)
     assert trivial_rule_note(cost, 0.5, y, w, 1, 1) is None
+
+
+@pytest.mark.parametrize("metric", ALL_METRICS, ids=lambda m: m.name)
+def test_a_metric_of_ones_own_may_not_take_one_of_autoimbs_names(metric) -> None:
+    """A study records its metric by name: an own "f1" would be resumed as autoimb's F1."""
+    from autoimb.metrics.metric import Metric
+    from autoimb.metrics.registry import check_own_metric
+
+    check_own_metric(metric)  # autoimb's own, however it was made, passes
+    check_own_metric(get_metric(metric.name))
+    own = Metric(metric.name, "ranking", True, ranking_fn=lambda y, s, w: 0.5)
+    with pytest.raises(AutoImbError, match=rf"named {re.escape(repr(metric.name))}, which is"):
+        check_own_metric(own)
+    check_own_metric(Metric("mine", "ranking", True, ranking_fn=lambda y, s, w: 0.5))

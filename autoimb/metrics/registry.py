@@ -386,6 +386,35 @@ def get_metric(name: str | Metric) -> Metric:
     raise _unknown(key, name)
 
 
+def check_own_metric(metric: Metric) -> None:
+    """A Metric of the user's may not take the name of one of autoimb's: a study records its
+    metric by name, so a resume would go on with autoimb's under it and mix the two."""
+    try:
+        ours = get_metric(metric.name)
+    except AutoImbError:
+        return
+    fields = ("kind", "greater_is_better", "counts_fn", "multiclass_fn", "ranking_fn")
+    if not all(_same(getattr(ours, f), getattr(metric, f)) for f in fields):
+        raise AutoImbError(
+            f"a Metric of your own is named {metric.name!r}, which is autoimb's "
+            f"{ours.name!r}: a study records its metric by name, so a resume would go on with "
+            "autoimb's. Give yours a name of its own."
+        )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, or partial functions of one function with equal arguments."""
+    if isinstance(a, partial) and isinstance(b, partial):
+        return (
+            a.func is b.func
+            and len(a.args) == len(b.args)
+            and all(_same(x, y) for x, y in zip(a.args, b.args, strict=True))
+            and a.keywords.keys() == b.keywords.keys()
+            and all(_same(a.keywords[k], b.keywords[k]) for k in a.keywords)
+        )
+    return a is b or a == b
+
+
 def recorded_metric(name: str, what: str) -> Metric:
     """The metric a study or model card names. One defined in Python (a :class:`Metric` of
     the user's) is recorded by its name only, which nothing here can rebuild: said so, not
