@@ -733,3 +733,20 @@ def test_a_batch_whose_text_categories_hold_only_digits_is_read_as_training_read
     assert "never seen" not in predicted.stderr
     expected = autoimb.load(tmp_path / "d.skops").predict_proba(batch)[:, 1]
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+
+
+def test_a_category_column_of_numbers_is_read_back_from_a_csv_as_numbers(small_binary, tmp_path):
+    """Trained in Python on a pandas category of region codes, predicted from a CSV where a
+    gap made pandas write 4.0 for 4: the same categories, not unseen text."""
+    X, y = small_binary
+    X = X.assign(region=pd.Categorical(np.arange(len(X)) % 4 + 1))
+    result = autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0)
+    result.save(tmp_path / "m.skops")
+    batch = X.head(40).astype({"region": float})
+    batch.loc[batch.index[0], "region"] = np.nan
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    done = run("predict", "m.skops", "batch.csv", "--out", "p.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "never seen" not in done.stderr
+    expected = result.predict_proba(X.head(40).assign(region=batch["region"]))[:, 1]
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)

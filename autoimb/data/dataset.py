@@ -195,6 +195,15 @@ def _without_arrow(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _holds_numbers(series: pd.Series) -> bool:
+    """Numbers, also as a pandas ``category`` of numbers: a CSV holds them as numbers (4.0 for
+    4 where a column has a gap), so predict reads them so, not as text."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return bool(pd.api.types.is_numeric_dtype(dtype))
+
+
 def _is_categorical(series: pd.Series) -> bool:
     """Text is categorical; numbers stored as objects (numpy object arrays, CSV) are not. A
     pandas ``category`` column is, whatever its values: its type says so (region codes 1-29)."""
@@ -353,7 +362,7 @@ def validate(
             "from."
         )
 
-    numeric_coded = [c for c in categorical if pd.api.types.is_numeric_dtype(frame[c])]
+    numeric_coded = [c for c in categorical if _holds_numbers(frame[c])]
     numeric = [c for c in frame.columns if c not in categorical]
     frame, infinite = as_floats(frame, [c for c in numeric if c in typed])
     if infinite is not None:
