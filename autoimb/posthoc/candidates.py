@@ -13,11 +13,12 @@ from numpy.typing import ArrayLike, NDArray
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.formulas import as_labels, as_proba, as_weights, check_codes, check_pos_label
 from autoimb.metrics.metric import Metric
-from autoimb.metrics.registry import METRICS
+from autoimb.metrics.registry import METRICS, precision_floor
 from autoimb.posthoc.decision import Decision, FloatArray, IntArray
 
 __all__ = [
     "MAX_CANDIDATES",
+    "best_candidate",
     "checked_inputs",
     "choose_decision",
     "middle_of_best",
@@ -134,8 +135,28 @@ def _choose_threshold(
 ) -> tuple[Decision, float]:
     thresholds, tp, fp, fn, tn = _binary_candidates(p[:, pos], yt == pos, w, max_candidates)
     values = metric.from_counts(tp, fp, fn, tn)
-    i = middle_of_best(values, metric.greater_is_better)
+    i = best_candidate(metric, values, tp, fp, fn, tn)
     return Decision(threshold=float(thresholds[i]), pos_label=pos), float(values[i])
+
+
+def best_candidate(
+    metric: Metric,
+    values: FloatArray,
+    tp: FloatArray,
+    fp: FloatArray,
+    fn: FloatArray,
+    tn: FloatArray,
+) -> int:
+    """The candidate threshold to take: the middle of the best plateau. For recall at a
+    precision floor, the best recall's thresholds all meet the floor, and its plateau runs into
+    the negatives (no recall to gain, precision lost); the most precise of them are farthest
+    from the floor, so ties in recall go to precision."""
+    i = middle_of_best(values, metric.greater_is_better)
+    if precision_floor(metric) is None:
+        return i
+    best = np.abs(values - values[i]) <= 1e-12 * max(1.0, abs(float(values[i])))
+    precision = METRICS["precision"].from_counts(tp, fp, fn, tn)
+    return middle_of_best(np.where(best, precision, -np.inf), True)
 
 
 def _choose_scale(

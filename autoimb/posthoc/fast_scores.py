@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.metric import Metric
 from autoimb.posthoc.blend import FloatArray
-from autoimb.posthoc.candidates import MAX_CANDIDATES, middle_of_best, sorted_candidates
+from autoimb.posthoc.candidates import MAX_CANDIDATES, best_candidate, sorted_candidates
 from autoimb.posthoc.crossfit import honest_score
 
 __all__ = ["FoldScorer", "Scorer", "fold_scorer", "honest_scorer", "ranking_scorer"]
@@ -170,7 +170,8 @@ def _cross_fitted_counts(
                 s[out], hit_pos[out], ws[out], MAX_CANDIDATES
             )
             try:
-                best = middle_of_best(metric.from_counts(tp, fp, fn, tn), metric.greater_is_better)
+                values = metric.from_counts(tp, fp, fn, tn)
+                best = best_candidate(metric, values, tp, fp, fn, tn)
             except AutoImbError:
                 return exact(proba)
             cells = 2 * (s[inside] >= thresholds[best]) + hit_pos[inside]
