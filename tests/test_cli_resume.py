@@ -354,7 +354,7 @@ def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(tmp_path, monkeyp
     monkeypatch.setattr(command, "save_model", save_after_ctrl_c)
     args = [*SEARCH, "--space", "fast", "--n-trials", "1", *FAST]
     assert main(args) == 0
-    assert "saving the model first; Ctrl-C again to stop without it" in capsys.readouterr().err
+    assert "saving the model first; Ctrl-C again to stop without them" in capsys.readouterr().err
     before = (tmp_path / "ecoli.skops").read_bytes()
     assert main(args) == 130
     err = capsys.readouterr().err

@@ -13,6 +13,7 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from autoimb.exceptions import AutoImbError
+from autoimb.metrics.notes import floor_at_risk, missed_floor, trivial_rule_note
 from autoimb.metrics.registry import (
     ALIASES,
     METRIC_FORMS,
@@ -20,12 +21,9 @@ from autoimb.metrics.registry import (
     REPORT_METRICS,
     Metric,
     confusion_matrix,
-    floor_at_risk,
     get_metric,
-    missed_floor,
     registered_metrics,
     report_metrics,
-    trivial_rule_note,
 )
 
 ALL_METRICS = registered_metrics()

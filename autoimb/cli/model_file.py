@@ -8,14 +8,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autoimb.cli.console import say
+from autoimb.cli.console import EXIT_OK, say
 from autoimb.cli.outputs import check_writable
 from autoimb.exceptions import AutoImbError
 from autoimb.export import MODEL_FORMATS
+from autoimb.leaderboard import finished_trials, trials_text
+from autoimb.redact import shown
 
 if TYPE_CHECKING:
     import optuna
 
+    from autoimb.data.files import Columns
     from autoimb.metrics.metric import Metric
     from autoimb.result import SearchResult
 
@@ -158,3 +161,45 @@ def served_trial(result: SearchResult) -> str:
         f"trial {trial}, chosen over the top-scoring trial {top} as a finished search would "
         "choose: the model card's notes say why"
     )
+
+
+def kept_summary(
+    card: dict[str, Any],
+    result: SearchResult,
+    out: Path,
+    columns: Columns,
+    storage: str,
+    args: argparse.Namespace,
+) -> int:
+    """The report and summary of the model kept from before, not of the one not saved."""
+    from autoimb.report.html import write_study_report
+
+    report = None
+    if args.report:
+        report = write_study_report(
+            args.report,
+            study=result.study,
+            model_card=card,
+            X=columns.X,
+            y=columns.y,
+            sample_weight=columns.weights,
+            groups=columns.groups,
+        )
+    if not args.quiet:
+        from autoimb.posthoc.decision import Decision
+        from autoimb.strategy import strategy_label
+
+        score = f"{card['cv_score']:.4f}{result.metric.unit}"
+        print(f"best {card['metric']}: {score} ({card['score_basis']})")
+        ran = finished_trials(result.study)
+        chosen = "an ensemble" if card.get("trial") is None else f"trial {card['trial']}"
+        print(f"chosen:   {chosen}, kept from before; {trials_text(ran)} ran in the study")
+        print(f"strategy: {strategy_label(card['config'])}")
+        classes = [str(c) for c in card["classes"]]
+        rule = Decision.from_labelled(card["decision"], classes, card.get("positive_class"))
+        print(f"decision: {rule.describe(classes, card.get('probability_threshold'))}")
+        print(f"model:    {out} (kept)")
+        if report is not None:
+            print(f"report:   {report}")
+        print(f"study:    {args.study_name!r} in {shown(storage)}")
+    return EXIT_OK

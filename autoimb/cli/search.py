@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from autoimb import config
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
-from autoimb.cli.model_file import check_overwrite, save_model, served_trial
+from autoimb.cli.model_file import check_overwrite, kept_summary, save_model, served_trial
 from autoimb.cli.outputs import REPORT_FORMATS, check_output, is_report
 from autoimb.cli.resume import (
     default_model_path,
@@ -86,14 +86,17 @@ def search_command(args: argparse.Namespace) -> int:
     result = run_search(args, columns, storage, previous, out, folds)
     if result is None:
         return EXIT_INTERRUPTED
+    written = None  # what was written when a second Ctrl-C stopped the rest
     try:
-        with _saving_first():
+        with _saving_first("the model and report" if args.report else "the model"):
             kept = save_model(result, out, args, storage)
+            written = f"the model was kept in {out}" if kept else f"the model was saved to {out}"
             if kept is not None:
-                return _kept_summary(kept, result, out, columns, storage, args)
+                return kept_summary(kept, result, out, columns, storage, args)
             report = result.report_html(args.report) if args.report else None
     except KeyboardInterrupt:
-        say(f"interrupted again: {out} was left as it was; every trial is kept in the study")
+        done = f"{written}, the report was not written" if written else f"{out} was left as it was"
+        say(f"interrupted again: {done}; every trial is kept in the study")
         say(f"resume with: {resume_command(args)}")
         return EXIT_INTERRUPTED
     if not args.quiet:
@@ -102,16 +105,16 @@ def search_command(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _saving_first() -> Iterator[None]:
-    """Ctrl-C once the trials are over saves the model first, as it does during them; again,
-    it stops without it (the file is written whole or not at all)."""
+def _saving_first(what: str) -> Iterator[None]:
+    """Ctrl-C once the trials are over saves ``what`` first, as it does during them; again,
+    it stops without them (a file is written whole or not at all)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def once(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, previous)
-        say("saving the model first; Ctrl-C again to stop without it")
+        say(f"saving {what} first; Ctrl-C again to stop without them")
 
     previous = signal.signal(signal.SIGINT, once)
     try:
@@ -325,40 +328,6 @@ def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dic
     except ValueError:  # no complete trial yet
         return finished, None
     return finished, (float(best.value), best.number, best.user_attrs.get("config", {}))
-
-
-def _kept_summary(
-    card: dict[str, Any],
-    result: SearchResult,
-    out: Path,
-    columns: Columns,
-    storage: str,
-    args: argparse.Namespace,
-) -> int:
-    """The report and summary of the model kept from before, not of the one not saved."""
-    from autoimb.report.html import write_study_report
-
-    report = None
-    if args.report:
-        report = write_study_report(
-            args.report,
-            study=result.study,
-            model_card=card,
-            X=columns.X,
-            y=columns.y,
-            sample_weight=columns.weights,
-            groups=columns.groups,
-        )
-    if not args.quiet:
-        score = f"{card['cv_score']:.4f}{result.metric.unit}"
-        print(f"best {card['metric']}: {score} ({card['score_basis']})")
-        ran = finished_trials(result.study)
-        print(f"chosen:   trial {card['trial']}; {trials_text(ran)} ran in the study")
-        print(f"model:    {out} (kept)")
-        if report is not None:
-            print(f"report:   {report}")
-        print(f"study:    {args.study_name!r} in {shown(storage)}")
-    return EXIT_OK
 
 
 def _print_summary(

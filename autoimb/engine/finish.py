@@ -38,7 +38,8 @@ from autoimb.engine.spare_time import more_trials_for_ensemble
 from autoimb.engine.splits import recorded_folds
 from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
-from autoimb.metrics.registry import Metric, floor_at_risk, missed_floor, trivial_rule_note
+from autoimb.metrics.notes import floor_at_risk, missed_floor, trivial_rule_note
+from autoimb.metrics.registry import Metric
 from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
     EnsembleClassifier,

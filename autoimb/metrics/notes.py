@@ -1,0 +1,85 @@
+"""What a winner's score says to its user, in a sentence for the notes: a precision floor
+missed or at risk, and a score no better than predicting one class for every row."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from autoimb.metrics.metric import Metric
+from autoimb.metrics.registry import _fmt, precision_floor
+
+
+def missed_floor(metric: Metric, score: float, search_score: float | None = None) -> str | None:
+    """For a recall@precision score below its floor, a sentence saying so; else None.
+    ``search_score``: the winner's score on the search's folds, which may have met it."""
+    floor = precision_floor(metric)
+    if floor is None or score >= 0:
+        return None
+    if search_score is not None and search_score >= 0:
+        return (
+            f"The winner met precision {_fmt(floor)} on the search's folds (recall "
+            f"{search_score:.4f}) but not when measured again (precision about "
+            f"{floor + score:.3f}): it sits at the floor, and new data will fall below it about "
+            "as often as not. Ask for a higher floor than you need to keep a margin."
+        )
+    return (
+        f"No strategy reached precision {_fmt(floor)}: the score {score:.4f} is how far the "
+        f"winner's precision (about {floor + score:.3f}) fell short of it, not a recall. Lower "
+        "the floor, or add columns that tell the classes apart better."
+    )
+
+
+# A chance of missing the floor on new rows worth a note.
+FLOOR_RISK = 0.1
+
+
+def floor_at_risk(metric: Metric, score: float, chance: float | None) -> str | None:
+    """For a recall@precision winner that met its floor, a sentence when new rows of the same
+    number fall below it with a ``chance`` worth saying (the score's interval is then of its
+    recall alone); else None."""
+    floor = precision_floor(metric)
+    if floor is None or score < 0 or chance is None or chance < FLOOR_RISK:
+        return None
+    return (
+        f"On a new set of as many rows, precision falls below {_fmt(floor)} about "
+        f"{chance:.0%} of the time (the score's interval is of its recall where it holds): "
+        "the chosen threshold sits near the floor's edge. Ask for a higher floor than you need "
+        "to keep a margin."
+    )
+
+
+def trivial_rule_note(
+    metric: Metric,
+    score: float,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    pos_label: int,
+    positive: Any,
+) -> str | None:
+    """A sentence when predicting one class for every row scores no worse than the winner
+    (``score``, cross-validated) on these rows (class codes ``y``; ``positive`` is the class
+    ``pos_label`` codes); else None. With a costly miss and few positives, flagging every
+    row can cost less than a model, and nothing else would tell."""
+    if metric.kind != "threshold" or not math.isfinite(score):
+        return None
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    positives = float(w[np.asarray(y) == pos_label].sum())
+    negatives = float(w.sum()) - positives
+    rules = {
+        f"predicting {positive} for every row": (positives, negatives, 0.0, 0.0),
+        "predicting it for no row": (0.0, 0.0, positives, negatives),
+    }
+    sign = 1.0 if metric.greater_is_better else -1.0
+    for rule, counts in rules.items():
+        value = float(metric.from_counts(*counts))
+        if sign * value >= sign * score:
+            word = "costs" if metric.name.startswith("cost:") else f"scores {metric.name}"
+            return (
+                f"{rule[0].upper()}{rule[1:]} {word} {value:.4f} on these rows, no worse than "
+                f"the winner's {score:.4f}: no model found beats that rule here. Use the rule, "
+                "or add positives or columns that tell the classes apart."
+            )
+    return None
