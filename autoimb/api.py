@@ -306,6 +306,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         verbose: bool = False,
         pretrained: dict[str, Any] | None = None,
         allow_other_data: bool = False,
+        heartbeat: int | None = None,
     ) -> None:
         self.metric = metric
         self.time_budget = time_budget
@@ -326,6 +327,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.pretrained = pretrained
         self.allow_other_data = allow_other_data
+        self.heartbeat = heartbeat
 
     def fit(
         self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None
@@ -383,6 +385,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
             pretrained=self.pretrained,
             allow_other_data=self.allow_other_data,
+            heartbeat=self.heartbeat,
         )
 
     def __sklearn_tags__(self) -> Any:
