@@ -98,7 +98,7 @@ def test_a_storage_whose_folder_cannot_be_made_is_named(searched, monkeypatch, c
     """A journal path under a file (a typo for a folder) is refused as one input error."""
     monkeypatch.chdir(searched)
     args = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1"]
-    assert main([*args, *FAST, "--storage", "ecoli.csv/study.log"]) == 2
+    assert main([*args, *FAST, "--storage", "ecoli.csv/study.log", "--out", "o.skops"]) == 2
     err = capsys.readouterr().err
     assert "--storage ecoli.csv/study.log: cannot make its folder" in err
     assert "Traceback" not in err
@@ -162,3 +162,10 @@ def test_a_database_url_given_where_a_file_goes_is_shown_without_its_password(tm
         done = run(*args, cwd=tmp_path)
         assert done.returncode == 2 and "postgresql://bob:***@127.0.0.1:1/db" in done.stderr
         assert "s3cret" not in done.stderr + done.stdout
+
+
+def test_a_refused_output_leaves_no_folder_behind(searched, monkeypatch):
+    monkeypatch.chdir(searched)
+    args = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1"]
+    assert main([*args, *FAST, "--storage", "new1/sub/s.log", "--out", "new2/m.txt"]) == 2
+    assert not (searched / "new1").exists() and not (searched / "new2").exists()

@@ -55,18 +55,10 @@ def search_command(args: argparse.Namespace) -> int:
     columns = read_columns(args)
     _refuse_label_variants(columns.y, args.target, args.force)
     folds = _folds(args, columns.groups, len(columns.y))
-    if "://" not in storage:  # a journal file's folder is made, as --out's and --report's are
-        try:
-            Path(storage).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AutoImbError(
-                f"--storage {storage}: cannot make its folder ({exc.strerror or exc}); give a "
-                "journal file path in a folder you can write."
-            ) from None
     previous = existing_study(storage, args.study_name)
-    if previous is not None and args.new_study:
+    beside = previous is not None and args.new_study
+    if beside:
         args.study_name = _free_name(storage, args.study_name)
-        say(f"starting a new study {args.study_name!r} beside the existing one")
         previous = None
     args.search_space = study_space(args, previous, storage)
     recorded_seed = study_settings(previous).get("seed")
@@ -82,6 +74,17 @@ def search_command(args: argparse.Namespace) -> int:
             report, [args.data, out, storage], args.force, is_report, REPORT_FORMATS, "report"
         )
     check_overwrite(out, args.force, previous)
+    # Every option checked: only now is anything made (a refused run leaves no trace).
+    if beside:
+        say(f"starting a new study {args.study_name!r} beside the existing one")
+    if "://" not in storage:  # a journal file's folder is made, as --out's and --report's are
+        try:
+            Path(storage).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AutoImbError(
+                f"--storage {storage}: cannot make its folder ({exc.strerror or exc}); give a "
+                "journal file path in a folder you can write."
+            ) from None
     out.parent.mkdir(parents=True, exist_ok=True)  # as --report does for its file
     result = run_search(args, columns, storage, previous, out, folds)
     if result is None:
