@@ -9,12 +9,21 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from autoimb.exceptions import AutoImbError
+
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """``write(temporary path)``, then rename it over ``path`` in one step, with the mode a
     plain write would leave (the temporary file is private to its owner)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent
+        )
+    except OSError as exc:  # said of the file asked for, not of the temporary one
+        raise AutoImbError(
+            f"cannot write {path} ({exc.strerror or exc}); give a path in a folder you can write."
+        ) from None
     os.close(handle)
     temporary = Path(name)
     try:

@@ -233,6 +233,11 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
 def _checked(model: Any, path: Path) -> Any:
     """Only a fitted autoimb pipeline with its model card is served."""
     fitted = isinstance(model, ThresholdedClassifier) and hasattr(model, "classes_")
+    if type(model).__name__ == "SearchResult":
+        raise AutoImbError(
+            f"{path} holds a pickled SearchResult, which joblib.load reads back as it is; "
+            "autoimb.load reads the model files autoimb writes: result.save('model.skops')."
+        )
     if type(model).__name__ == "AutoImbClassifier":
         raise AutoImbError(
             f"{path} holds a pickled AutoImbClassifier, which joblib.load reads back as it is; "

@@ -263,3 +263,10 @@ def test_schema_is_written_compact_and_skops_is_left_as_it_was(result, tmp_path)
     assert persist.json is json
     # skops' own reader takes it like any file it wrote.
     assert sio.load(path, trusted=sio.get_untrusted_types(file=path)) is not None
+
+
+def test_a_save_or_report_where_nothing_can_be_written_names_the_file_asked_for(result):
+    with pytest.raises(AutoImbError, match=r"cannot write /proc/m\.skops \("):
+        result.save("/proc/m.skops")
+    with pytest.raises(AutoImbError, match=r"a report is an HTML page"):
+        result.report_html("/tmp/report.pdf")

@@ -137,6 +137,8 @@ def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: 
             f"{path} is a folder; give the report's file name in it, such as "
             f"{path / 'report.html'}."
         )
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise AutoImbError(f"{path}: a report is an HTML page; name it so, as report.html.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotting and importance warnings are not the reader's
         page = _page(winner, study, notes)
