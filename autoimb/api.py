@@ -418,6 +418,8 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
                 f"y holds labels the model was not fitted on: {unknown[:5]}; it knows "
                 f"{[plain(c) for c in self.classes_]}."
             )
+        if sample_weight is not None and np.ndim(sample_weight) == 0:  # as fit takes one
+            sample_weight = np.full(len(truth), float(sample_weight))
         metric = self.result_.metric
         value = metric.score(
             np.asarray([code[v] for v in truth]),

@@ -129,5 +129,6 @@ def test_score_is_the_metric_searched_for_greater_is_better(small_binary, metric
     codes, predicted = (labels == "well").astype(int), (clf.predict(X) == "well").astype(int)
     expected = m.score(codes, clf.predict_proba(X), predicted, pos_label=0)
     assert clf.score(X, labels) == pytest.approx(expected if m.greater_is_better else -expected)
+    assert clf.score(X, labels, sample_weight=2.0) == pytest.approx(clf.score(X, labels))
     with pytest.raises(AutoImbError, match=r"labels the model was not fitted on: \[0, 1\]"):
         clf.score(X, y)

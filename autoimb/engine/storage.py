@@ -93,11 +93,18 @@ def _database_hint(url: str, exc: Exception) -> str:
     """What to do about a database URL that did not open: its name, its driver, its server."""
     if url.startswith("postgres://"):
         return "Write it postgresql://…, the name SQLAlchemy knows."
-    if isinstance(exc, ImportError) or type(exc).__name__ == "NoSuchModuleError":
+    if type(exc).__name__ == "NoSuchModuleError":
+        return (
+            "SQLAlchemy knows no database of that name: give postgresql://, "
+            "mysql+pymysql://, sqlite:/// or a journal file path."
+        )
+    if isinstance(exc, ImportError):
         return (
             "Its driver is missing: install it (psycopg2-binary for postgresql://, PyMySQL "
             "for mysql+pymysql://), or give a journal file path instead."
         )
+    if url.startswith("sqlite"):
+        return "Check that the file's folder exists and can be written, or give a journal file."
     return (
         "Check that the server runs and that the URL names it "
         "(postgresql://user:password@host:port/database), or give a journal file path instead."
@@ -220,9 +227,10 @@ def study_heartbeat(storage: Any, name: str, asked: int | None) -> int:
         return int(asked or config.HEARTBEAT_SECONDS)
     if asked is not None and asked != recorded:
         raise AutoImbError(
-            f"study {name!r} beats every {recorded} s, not {asked}: a process that waits less "
-            "for a sign of life fails the others' running trials as dead. Leave the heartbeat "
-            "out (every process takes the study's)."
+            f"study {name!r} beats every {recorded} s, not {asked}: its processes must beat "
+            "alike, for one that waits less for a sign of life than another gives fails that "
+            "one's running trials as dead. Leave the heartbeat out (every process takes the "
+            "study's)."
         )
     return int(recorded)
 
