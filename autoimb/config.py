@@ -63,6 +63,9 @@ SPARE_TIME_TRIALS = 1
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for
 IMPORTANCE_REPEATS = 3  # the winner's permutation importance: shuffles of a column per fold ...
 IMPORTANCE_ROWS = 10_000  # ... on at most this many validation rows in all (folds subsampled)
+# A search bounded by trials, not time, measures importance for at most as long as its trials
+# and the rest took, and never less than this.
+IMPORTANCE_MIN_SECONDS = 30.0
 IMPORTANCE_BATCH_CELLS = 2_000_000  # values of the shuffled copies predicted in one call
 KEPT_PREDICTIONS = 20  # out-of-fold predictions of the best trials kept for ensembles
 MIN_CHOICE = 3  # fewest finished trials for the winner to be measured again on fresh folds

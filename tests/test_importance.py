@@ -274,3 +274,17 @@ def test_it_can_be_switched_off(small_binary):
     clf = autoimb.AutoImbClassifier(importance=False, **kwargs).fit(X, y)
     assert clf.get_params()["importance"] is False
     assert clf.result_.feature_importance is None
+
+
+def test_importance_of_a_search_bounded_by_trials_takes_no_longer_than_the_search(monkeypatch):
+    """Without a time budget nothing else bounds it, and on a thousand columns it took half an
+    hour for a search of seconds: it stops where it would outlast the search, with a note."""
+    monkeypatch.setattr(config, "IMPORTANCE_MIN_SECONDS", 0.0)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(1000, 400)), columns=[f"s{i}" for i in range(400)])
+    y = (X.s0 + X.s1 + rng.normal(size=1000) > 3.0).astype(int)
+    result = autoimb.search(X, y, metric="mcc", n_trials=1, space="fast", cv=3, random_state=0)
+    assert result.feature_importance is None
+    assert any(
+        "on 400 columns it would take longer than the search itself" in n for n in result.notes
+    )

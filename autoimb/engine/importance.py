@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -190,6 +190,7 @@ class _Shuffles:
     columns: Sequence[str]
     n_repeats: int
     rng: np.random.Generator
+    _tiled: dict[int, pd.DataFrame] = field(default_factory=dict)
 
     def drops(
         self,
@@ -220,22 +221,22 @@ class _Shuffles:
 
     def _copies(self, batch: Sequence[str]) -> pd.DataFrame:
         """``n_repeats`` copies of the rows per column of ``batch``, that column shuffled in
-        its own copies; each column is taken from the original, so its type is kept."""
+        its own copies; each column is taken from the original, so its type is kept. The
+        unshuffled copies are made once per batch size and copied whole: column by column,
+        a thousand columns cost as much again for each one shuffled."""
         n, repeats = len(self.frame), self.n_repeats
         plain = np.tile(np.arange(n), repeats * len(batch))
-        shuffled = {
-            column: np.concatenate([self.rng.permutation(n) for _ in range(repeats)])
-            for column in batch
-        }
-        taken = {}
-        for column in self.frame.columns:
-            order = plain
-            if column in shuffled:
-                order = plain.copy()
-                at = batch.index(column) * repeats * n
-                order[at : at + repeats * n] = shuffled[column]
-            taken[column] = self.frame[column].take(order).reset_index(drop=True)
-        return pd.DataFrame(taken)
+        if len(batch) not in self._tiled:
+            self._tiled[len(batch)] = self.frame.take(plain).reset_index(drop=True)
+        copies = self._tiled[len(batch)].copy()
+        for at, column in enumerate(batch):
+            order = plain.copy()
+            start = at * repeats * n
+            order[start : start + repeats * n] = np.concatenate(
+                [self.rng.permutation(n) for _ in range(repeats)]
+            )
+            copies[column] = self.frame[column].take(order).reset_index(drop=True)
+        return copies
 
 
 def _fitted_folds(
@@ -291,11 +292,16 @@ def winner_importance(
     if not settings.importance:
         return None
     deadline = None if settings.deadline is None else settings.deadline - after
+    capped = deadline is None  # a search bounded by trials: importance takes at most as long
+    if capped:
+        now = time.monotonic()
+        took = now - settings.started
+        deadline = now + max(took, config.IMPORTANCE_MIN_SECONDS)
     if models:
         folds: Iterable[FoldModel] = (FoldModel(m.valid, ((m.pipeline, 1.0),)) for m in models)
         n_folds = len(models)
     else:
-        left = remaining(deadline)
+        left = None if capped else remaining(deadline)
         cost = 0.0 if left is None else cross_validation_seconds(outcome.study.trials, configs)
         if left is not None and cost > left:
             notes.append(
@@ -317,6 +323,13 @@ def winner_importance(
             deadline=deadline,
         )
     except (OutOfTime, TrialTimeout) as stop:
+        if capped:
+            notes.append(
+                f"No feature importance: on {data.X.shape[1]} columns it would take longer "
+                f"than the search itself ({took:.0f} s); give a time budget to measure it in "
+                "what is left of it, or importance=False to skip it."
+            )
+            return None
         why = str(stop) if isinstance(stop, OutOfTime) else ""
         notes.append(
             f"No feature importance: {why or 'the time budget ran out while it was measured'}."
