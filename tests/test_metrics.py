@@ -442,3 +442,14 @@ def test_a_metric_of_ones_own_may_not_take_one_of_autoimbs_names(metric) -> None
     with pytest.raises(AutoImbError, match=rf"named {re.escape(repr(metric.name))}, which is"):
         check_own_metric(own)
     check_own_metric(Metric("mine", "ranking", True, ranking_fn=lambda y, s, w: 0.5))
+
+
+def test_a_class_never_predicted_over_several_is_named() -> None:
+    from autoimb.metrics.notes import unpredicted_classes_note
+
+    y = np.array([0, 0, 1, 1, 2, 2])
+    mcc = get_metric("mcc")
+    note = unpredicted_classes_note(mcc, y, np.array([0, 0, 1, 1, 1, 0]), ["a", "b", "c"])
+    assert note is not None and "['c'] are never predicted out of fold" in note
+    assert unpredicted_classes_note(mcc, y, y, ["a", "b", "c"]) is None
+    assert unpredicted_classes_note(mcc, y[:4], np.zeros(4, int), ["a", "b"]) is None  # binary

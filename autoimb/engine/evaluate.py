@@ -66,13 +66,19 @@ def n_folds_for(counts: np.ndarray, cv: int, unit: str = "members") -> int:
     if unit == "members" and smallest < 2 * cv:
         warnings.warn(
             f"the smallest class has only {smallest} rows: each of the {cv} validation folds "
-            f"holds {smallest // cv} or {-(-smallest // cv)} of them, so a fold's score moves "
+            f"holds {_one_or_two(smallest, cv)} of them, so a fold's score moves "
             "in large steps (a fold may score 0). The score pools every fold's rows, and its "
             "interval says how unsure it is.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
     return int(cv)
+
+
+def _one_or_two(count: int, folds: int) -> str:
+    """How many of ``count`` rows a fold of ``folds`` holds: "1", or "1 or 2"."""
+    low, high = count // folds, -(-count // folds)
+    return str(low) if low == high else f"{low} or {high}"
 
 
 def _group_splits(

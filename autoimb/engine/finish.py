@@ -38,7 +38,12 @@ from autoimb.engine.spare_time import more_trials_for_ensemble
 from autoimb.engine.splits import recorded_folds
 from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
-from autoimb.metrics.notes import floor_at_risk, missed_floor, trivial_rule_note
+from autoimb.metrics.notes import (
+    floor_at_risk,
+    missed_floor,
+    trivial_rule_note,
+    unpredicted_classes_note,
+)
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
@@ -128,6 +133,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     decision, _ = choose_decision(
         y, oof, settings.metric, sample_weight=weights, pos_label=data.pos_label
     )
+    if never := unpredicted_classes_note(settings.metric, y, decision.apply(oof), data.classes):
+        notes.append(never)
     if len(data.classes) == 2:
         positive = data.classes[data.pos_label]
         if trivial := trivial_rule_note(

@@ -83,3 +83,21 @@ def trivial_rule_note(
                 "or add positives or columns that tell the classes apart."
             )
     return None
+
+
+def unpredicted_classes_note(
+    metric: Metric, y: np.ndarray, predicted: np.ndarray, classes: Any
+) -> str | None:
+    """Over several classes, a sentence when the chosen rule predicts some class for no row
+    out of fold (a defect class dropped in silence); else None."""
+    if len(classes) <= 2:
+        return None
+    never = [str(classes[c]) for c in np.unique(y) if not np.any(predicted == c)]
+    if not never:
+        return None
+    return (
+        f"Class(es) {never} are never predicted out of fold: {metric.name} rates the rule "
+        "highest without them (over several classes MCC is one correlation, not a mean over "
+        "classes). Optimise 'f1' or 'balanced_accuracy', means over the classes, to weigh "
+        "every class."
+    )
