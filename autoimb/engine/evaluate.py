@@ -145,7 +145,9 @@ class CrossValidation:
         folds = self.folds.redrawn(random_state)
         if folds is None:
             return None
-        cv = CrossValidation(self.data, folds, random_state=random_state)
+        with warnings.catch_warnings():  # the folds' warnings were given for the first split
+            warnings.simplefilter("ignore", UserWarning)
+            cv = CrossValidation(self.data, folds, random_state=random_state)
         cv._matrix, cv._matrix_seconds = self._matrix, self._matrix_seconds
         return cv
 
