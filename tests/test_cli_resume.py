@@ -331,7 +331,9 @@ def test_a_resume_keeps_the_saved_model_of_a_better_trial_it_had_no_time_to_refi
     assert saved_model_to_keep(other, study, slow, metric) is None
 
 
-def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(
+    tmp_path, monkeypatch, capsys, request
+):
     """The search is done and its model being written: Ctrl-C there saves it first, as it
     does during the trials; again, it stops without it, the old file left whole."""
     import os
@@ -339,6 +341,9 @@ def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(tmp_path, monkeyp
     from autoimb.cli import search as command
     from autoimb.cli.main import main
 
+    # Ctrl-C as a terminal delivers it: a job started with "&" by a script ignores SIGINT.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, inherited))
     ecoli_with_ids(tmp_path)
     monkeypatch.chdir(tmp_path)
     real_save = command.save_model
