@@ -25,13 +25,15 @@ if TYPE_CHECKING:
 MODEL_ATTR = "model_file"  # study attribute: the model file the CLI last wrote from the study
 
 
+def _model_files(study: optuna.Study) -> list[str]:
+    """The model files the study's search and workers wrote."""
+    files = study.user_attrs.get(MODEL_ATTR) or []
+    return [files] if isinstance(files, str) else files  # one file, as studies kept it before
+
+
 def written_by(study: optuna.Study | None, out: Path) -> bool:
     """Whether the study's search or one of its workers wrote the model file ``out``."""
-    if study is None:
-        return False
-    files = study.user_attrs.get(MODEL_ATTR) or []
-    files = [files] if isinstance(files, str) else files  # one file, as studies kept it before
-    return str(out.resolve()) in files
+    return study is not None and str(out.resolve()) in _model_files(study)
 
 
 def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
@@ -76,9 +78,7 @@ def save_model(
     card["study"] = recorded_study(out, storage, args.study_name)
     result.save(out)  # written whole or not at all
     if not written_by(result.study, out):
-        files = result.study.user_attrs.get(MODEL_ATTR) or []
-        files = [files] if isinstance(files, str) else files
-        result.study.set_user_attr(MODEL_ATTR, [*files, str(out.resolve())])
+        result.study.set_user_attr(MODEL_ATTR, [*_model_files(result.study), str(out.resolve())])
     return None
 
 
@@ -114,9 +114,8 @@ def saved_model_to_keep(
         and sign * study.best_value <= sign * seen
         and not better_measured
     ):
-        what = "an ensemble" if saved.get("trial") is None else f"trial {saved['trial']}"
         return saved, (
-            f"no trial finished since it was saved ({what}, {metric.name} "
+            f"no trial finished since it was saved ({_served_by(saved)}, {metric.name} "
             f"{saved['cv_score']:.4f}, {basis}) scores better than the study's best then"
         )
     old, new = saved.get("trial"), card.get("trial")
@@ -147,6 +146,11 @@ def recorded_study(out: Path, storage: str, study_name: str) -> dict[str, str]:
     except ValueError:  # on another drive than the model
         where = str(journal)
     return {"name": study_name, "storage": where}
+
+
+def _served_by(card: dict[str, Any]) -> str:
+    """What a model card's model serves: one trial, or an ensemble of them."""
+    return "an ensemble" if card.get("trial") is None else f"trial {card['trial']}"
 
 
 def served_trial(result: SearchResult) -> str:
@@ -192,7 +196,7 @@ def kept_summary(
         score = f"{card['cv_score']:.4f}{result.metric.unit}"
         print(f"best {card['metric']}: {score} ({card['score_basis']})")
         ran = finished_trials(result.study)
-        chosen = "an ensemble" if card.get("trial") is None else f"trial {card['trial']}"
+        chosen = _served_by(card)
         print(f"chosen:   {chosen}, kept from before; {trials_text(ran)} ran in the study")
         print(f"strategy: {strategy_label(card['config'])}")
         classes = [str(c) for c in card["classes"]]
