@@ -233,16 +233,12 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
 def _checked(model: Any, path: Path) -> Any:
     """Only a fitted autoimb pipeline with its model card is served."""
     fitted = isinstance(model, ThresholdedClassifier) and hasattr(model, "classes_")
-    if type(model).__name__ == "SearchResult":
+    saved_by = {"SearchResult": "result.save", "AutoImbClassifier": "clf.result_.save"}
+    if (kind := type(model).__name__) in saved_by:
         raise AutoImbError(
-            f"{path} holds a pickled SearchResult, which joblib.load reads back as it is; "
-            "autoimb.load reads the model files autoimb writes: result.save('model.skops')."
-        )
-    if type(model).__name__ == "AutoImbClassifier":
-        raise AutoImbError(
-            f"{path} holds a pickled AutoImbClassifier, which joblib.load reads back as it is; "
+            f"{path} holds a pickled {kind}, which joblib.load reads back as it is; "
             "autoimb.load reads the model files autoimb writes: save one with "
-            "clf.result_.save('model.skops') (the safe format)."
+            f"{saved_by[kind]}('model.skops') (the safe format)."
         )
     if not fitted or not isinstance(getattr(model, "model_card_", None), dict):
         raise AutoImbError(
