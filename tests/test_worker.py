@@ -16,7 +16,7 @@ import pytest
 from optuna.trial import TrialState
 
 import autoimb
-from autoimb.engine.storage import make_storage, release_dead_trials
+from autoimb.engine.storage import make_storage, release_dead_trials, study_heartbeat
 from autoimb.engine.worker import join
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials
@@ -77,6 +77,11 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
     autoimb.search(X, y, n_trials=1, cv=3, space="fast", storage=log, study_name="t", heartbeat=5)
     with pytest.raises(AutoImbError, match=r"beats every 5 s, not 30"):
         join(log, "t", X, y, n_trials=1, heartbeat=30)
+    # A journal is not read ahead for its heartbeat (a replay of the whole file): the search
+    # checks it from the study it reads anyway.
+    unread = Path(log).with_name("unread.log")
+    unread.write_text("not a journal\n")
+    assert study_heartbeat(str(unread), "s", 5) == 5
 
 
 def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:

@@ -35,7 +35,7 @@ class SearchSettings:
     callbacks: Sequence[TrialCallback] = field(default_factory=tuple)
     warm_start: WarmStart = config.DEFAULT_WARM_START
     data_source: dict[str, Any] | None = None
-    heartbeat: int = config.HEARTBEAT_SECONDS
+    heartbeat: int | None = None  # asked; None takes the study's, else the default
     pretrained: dict[str, Any] = field(default_factory=dict)
     ensemble: bool = True
     advice: bool = False

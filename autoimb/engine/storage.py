@@ -37,7 +37,9 @@ def _retry_once() -> RetryHeartbeatStaleTrialCallback:
         return RetryHeartbeatStaleTrialCallback(max_retry=1)
 
 
-def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: int = 30) -> Any:
+def make_storage(
+    storage: str | optuna.storages.BaseStorage | None, heartbeat: int | None = None
+) -> Any:
     """A database URL → RDB storage with heartbeats; any other string → a journal file.
 
     With heartbeats, a trial whose worker died is marked failed after ``3 × heartbeat``
@@ -51,6 +53,7 @@ def make_storage(storage: str | optuna.storages.BaseStorage | None, heartbeat: i
         return storage
     text = str(storage)
     if "://" in text:
+        heartbeat = heartbeat or config.HEARTBEAT_SECONDS
         with warnings.catch_warnings():  # heartbeats are experimental in Optuna, and relied on
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             try:
@@ -210,21 +213,30 @@ def existing_study(storage: str, name: str) -> optuna.Study | None:
         return None
 
 
-def study_heartbeat(storage: Any, name: str, asked: int | None) -> int:
-    """How often the study's processes on a database give a sign of life: the study's own,
-    recorded when it was created (the one asked for then, else the default); another one
-    asked of it is refused, for a process that waits less fails the others' running trials
-    as dead."""
+def study_heartbeat(storage: Any, name: str, asked: int | None) -> int | None:
+    """The heartbeat to open ``storage`` with: a database's storage beats from the moment it
+    is made, so the study's own is looked up first; a journal file's processes beat not, and
+    ``open_study`` checks the one asked against the study's when it reads the study anyway."""
+    check_heartbeat(asked)
+    if not (isinstance(storage, str) and "://" in storage):
+        return asked
+    study = existing_study(storage, name)
+    recorded = None if study is None else study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
+    return agreed_heartbeat(name, recorded, asked)
+
+
+def check_heartbeat(asked: Any) -> None:
     if asked is not None and (
         isinstance(asked, bool) or not isinstance(asked, int | np.integer) or asked < 1
     ):
         raise AutoImbError(f"heartbeat must be a positive whole number of seconds; got {asked!r}.")
-    recorded = None
-    if isinstance(storage, str):  # a journal file's processes beat not, but agree all the same
-        study = existing_study(storage, name)
-        recorded = None if study is None else study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
+
+
+def agreed_heartbeat(name: str, recorded: int | None, asked: int | None) -> int | None:
+    """The study's heartbeat, recorded when it was created; another one asked of it is
+    refused, for a process that waits less fails the others' running trials as dead."""
     if recorded is None:
-        return int(asked or config.HEARTBEAT_SECONDS)
+        return asked
     if asked is not None and asked != recorded:
         raise AutoImbError(
             f"study {name!r} beats every {recorded} s, not {asked}: its processes must beat "

@@ -18,7 +18,7 @@ from autoimb.engine import transfer
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
-from autoimb.engine.storage import make_storage, release_dead_trials
+from autoimb.engine.storage import agreed_heartbeat, make_storage, release_dead_trials
 from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.stages import STAGES
 
@@ -43,6 +43,8 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         load_if_exists=True,
     )
     attrs = study.user_attrs.get(STUDY_ATTR)
+    if attrs is not None:  # refuses another heartbeat than the study's
+        agreed_heartbeat(name, attrs.get("heartbeat"), settings.heartbeat)
     release_dead_trials(study)
     if seed is not None and (existing := len(study.trials)):
         # Seeded as the first run was, a resumed run or a joining worker would draw the same
@@ -61,7 +63,7 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
             "seed": seed,
             # Every process of the study beats alike: one that waits less fails the trials
             # of a slower-beating one as dead.
-            "heartbeat": settings.heartbeat,
+            "heartbeat": settings.heartbeat or config.HEARTBEAT_SECONDS,
             "rows": len(data.y),
             "classes": [str(c) for c in data.classes],
             "positive": str(data.classes[data.pos_label]),

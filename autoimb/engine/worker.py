@@ -24,7 +24,7 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import make_storage, study_heartbeat
+from autoimb.engine.storage import agreed_heartbeat, check_heartbeat, make_storage
 from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import recorded_metric
@@ -69,7 +69,8 @@ def join(
     check_budget(time_budget, n_trials)
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     attrs = study_attrs(storage, study_name)
-    beats = study_heartbeat(storage, study_name, heartbeat)
+    check_heartbeat(heartbeat)
+    beats = agreed_heartbeat(study_name, attrs.get("heartbeat"), heartbeat)
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
         metric=recorded_metric(attrs["metric"], f"study {study_name!r}"),
