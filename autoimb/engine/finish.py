@@ -53,7 +53,7 @@ from autoimb.posthoc.ensemble import (
     members_of,
     select_ensemble,
 )
-from autoimb.posthoc.interval import floor_miss_chance, score_interval
+from autoimb.posthoc.interval import interval_and_floor_miss
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
 from autoimb.strategy import Ensemble, parse_single
@@ -164,7 +164,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     )
     best_config = {**chosen, **_decision_fields(decision)}
     evidence = Evidence(y, oof, fold_ids, weights, data.pos_label, data.summary())
-    interval = score_interval(
+    interval, chance = interval_and_floor_miss(
         y,
         oof,
         fold_ids,
@@ -175,10 +175,6 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         sample_weight=weights,
         pos_label=data.pos_label,
     )
-    chance = floor_miss_chance(
-        y, oof, fold_ids, settings.metric, n_rows=len(y), sample_weight=weights,
-        pos_label=data.pos_label,
-    )  # fmt: skip
     if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)
     pipeline.model_card_ = model_card(settings, data, measured, best_config, decision, interval)

@@ -26,7 +26,7 @@ from autoimb.metrics.registry import METRICS, precision_floor
 from autoimb.posthoc.candidates import checked_inputs
 from autoimb.posthoc.crossfit import cross_fitted_predictions
 
-__all__ = ["floor_miss_chance", "score_interval"]
+__all__ = ["floor_miss_chance", "interval_and_floor_miss", "score_interval"]
 
 N_BOOT = 300
 # Resamples larger than this are drawn at this size and their deviation scaled by
@@ -56,13 +56,25 @@ def score_interval(
     are to fall on the other side is :func:`floor_miss_chance`.
     """
     drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, level, sample_weight, pos_label)
-    floor = precision_floor(metric)
-    if floor is None:
-        return drawn.interval(metric, center, level, seed)
-    if center >= 0:
-        return drawn.interval(METRICS["recall"], center, level, seed)
-    low, high = drawn.interval(METRICS["precision"], center + floor, level, seed)
-    return low - floor, min(high - floor, 0.0)
+    return drawn.score_interval(metric, center, level, seed)
+
+
+def interval_and_floor_miss(
+    y: ArrayLike,
+    proba: ArrayLike,
+    fold_ids: ArrayLike,
+    metric: Metric,
+    *,
+    center: float,
+    n_rows: int,
+    level: float = 0.8,
+    sample_weight: ArrayLike | None = None,
+    pos_label: int = 1,
+    seed: int = 0,
+) -> tuple[tuple[float, float], float | None]:
+    """:func:`score_interval` and :func:`floor_miss_chance` from one cross-fit."""
+    drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, level, sample_weight, pos_label)
+    return drawn.score_interval(metric, center, level, seed), drawn.floor_miss(metric, seed)
 
 
 def floor_miss_chance(
@@ -78,12 +90,10 @@ def floor_miss_chance(
 ) -> float | None:
     """For recall at a precision floor: the chance that precision on ``n_rows`` new rows falls
     below the floor (the bootstrap of :func:`score_interval`); None for another metric."""
-    floor = precision_floor(metric)
-    if floor is None:
+    if precision_floor(metric) is None:
         return None
     drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, 0.5, sample_weight, pos_label)
-    full, total = drawn.draws(METRICS["precision"], seed)
-    return float(np.mean(full + total < floor)) if total.size else None
+    return drawn.floor_miss(metric, seed)
 
 
 @dataclass
@@ -153,6 +163,24 @@ class _Drawn:
             new_data = _deviations(score_with, self.n_rows, full, rng)
         total = estimate + new_data + rng.normal(0.0, spread, N_BOOT)
         return full, total[np.isfinite(total)]
+
+    def score_interval(
+        self, metric: Metric, center: float, level: float, seed: int
+    ) -> tuple[float, float]:
+        floor = precision_floor(metric)
+        if floor is None:
+            return self.interval(metric, center, level, seed)
+        if center >= 0:
+            return self.interval(METRICS["recall"], center, level, seed)
+        low, high = self.interval(METRICS["precision"], center + floor, level, seed)
+        return low - floor, min(high - floor, 0.0)
+
+    def floor_miss(self, metric: Metric, seed: int) -> float | None:
+        floor = precision_floor(metric)
+        if floor is None:
+            return None
+        full, total = self.draws(METRICS["precision"], seed)
+        return float(np.mean(full + total < floor)) if total.size else None
 
     def interval(
         self, metric: Metric, center: float, level: float, seed: int
