@@ -70,7 +70,7 @@ def test_wheel_ships_spaces_and_data_sets(wheel: Path) -> None:
     assert "autoimb/py.typed" in names
     assert not [name for name in names if name.startswith("search_spaces/")]
     (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
-    assert "autoimb = autoimb.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "autoimb = autoimb.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_installed_wheel_finds_spaces(wheel: Path, tmp_path: Path) -> None:

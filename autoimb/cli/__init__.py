@@ -1,5 +1,5 @@
 """The command line: `autoimb search | worker | predict | report | spaces`."""
 
-from autoimb.cli.main import main
+from autoimb.cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -336,6 +338,16 @@ def _trust_arg(parser: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------------------ main
+
+
+def run() -> NoReturn:
+    """The ``autoimb`` program: main's exit code. A Ctrl-C once main has answered one (saved,
+    told how to resume) is the same request again: it must not cut the interpreter's own exit,
+    which would then end by SIGINT instead of with the 130 main returned."""
+    code = main()
+    if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
