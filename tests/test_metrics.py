@@ -255,6 +255,9 @@ def test_registry_tables_are_consistent():
         assert isinstance(get_metric(example), Metric)
     assert get_metric("f2") == get_metric("fbeta:2")
     assert get_metric("fbeta:1") is get_metric("f1")  # one metric, one name (a resume's)
+    # As written in "the F-1 score": a hyphen, not a negative beta.
+    assert get_metric("F-1") is get_metric("f_1") is get_metric("f1")
+    assert get_metric("f-0.5") == get_metric("fbeta:0.5")
     assert get_metric("cost:fn=10,fp=1").greater_is_better is False
     assert get_metric("roc_auc").kind == "ranking"
 
@@ -274,7 +277,7 @@ def test_registry_tables_are_consistent():
         ("cost_fn=5,fp=2", r"Did you mean 'cost:fn=5,fp=2'\?"),
         ("nonsense", r"Known metrics: .*parametrised forms: fbeta:<beta>"),
         ("fbeta:0", r"beta must be a positive number, got 0"),
-        ("f-2", r"beta must be a positive number, got -2"),
+        ("fbeta:-2", r"beta must be a positive number, got -2"),
         ("fbeta:abc", r"beta must be a number, got 'abc'"),
         ("fbeta:inf", r"beta must be a finite number"),
         ("recall@precision>=0", r"floor must be in \(0, 1\], got 0"),

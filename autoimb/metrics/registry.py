@@ -296,6 +296,7 @@ def get_metric(name: str | Metric) -> Metric:
     key = re.sub(r"\s+", "", name).lower()
     if key.replace("-", "_") in {*METRICS, *ALIASES}:
         key = key.replace("-", "_")
+    key = re.sub(r"^f[-_](?=\.?\d)", "f", key)  # "F-1" as in "the F-1 score": no negative beta
     key = ALIASES.get(key, key)
     if key in METRICS:
         return METRICS[key]
