@@ -386,6 +386,18 @@ def test_a_file_separated_otherwise_than_by_commas_is_read_whole(tmp_path, sep, 
     pd.testing.assert_frame_equal(read_table(str(path)), frame)
 
 
+@pytest.mark.parametrize(("name", "sep"), [("x.tsv.csv", ","), ("x.tsv.gz", "\t"), ("x.csv", ",")])
+def test_a_table_is_written_and_read_in_the_format_its_last_suffix_names(tmp_path, name, sep):
+    """``x.tsv.csv`` is a CSV file (a name's earlier dot is no format); ``x.tsv.gz`` is TSV."""
+    from autoimb.cli.outputs import write_table
+    from autoimb.data.files import read_table
+
+    frame = pd.DataFrame({"id": ["a", "b"], "score": [0.25, 0.75]})
+    path = write_table(tmp_path / name, frame)
+    pd.testing.assert_frame_equal(pd.read_csv(path, sep=sep), frame)
+    pd.testing.assert_frame_equal(read_table(str(path)), frame)
+
+
 def test_a_comma_decimal_file_reads_thousands_grouped_by_dots(tmp_path):
     """In a ";" file, "1.234,50 €" is 1234.5; a column with "1.5" or "0.125" is no such number."""
     from autoimb.data.files import read_table

@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from autoimb.atomic import write_atomic
+from autoimb.data.files import COMPRESSED, table_suffix
 from autoimb.exceptions import AutoImbError
 from autoimb.report import GENERATOR_TAG
 
 REPORT_FORMATS = (".html", ".htm")
 TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".pq")  # CSV and TSV also compressed (".csv.gz")
-_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
 
 def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
@@ -32,10 +32,10 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
             f"{path} is a folder; give a file path for the {what}, such as "
             f"{path / ('name' + formats[0])}."
         )
-    suffixes = [s.lower() for s in path.suffixes]
-    if len(suffixes) > 1 and suffixes[-1] in _COMPRESSED and suffixes[-2] in (".csv", ".tsv"):
-        suffixes.pop()
-    if not suffixes or suffixes[-1] not in formats:
+    suffix = table_suffix(path)
+    if path.suffix.lower() in COMPRESSED and suffix not in (".csv", ".tsv"):
+        suffix = path.suffix.lower()  # only text tables are written compressed
+    if suffix not in formats:
         raise AutoImbError(
             f"{path}: autoimb writes the {what} as {', '.join(formats[:-1])} or {formats[-1]}; "
             "give a path that ends so."
@@ -54,8 +54,8 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
 
 def write_table(path: Path, table: pd.DataFrame) -> Path:
     """As its name says: Parquet, tab-separated or comma-separated (compressed by suffix)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-1] in (".parquet", ".pq"):
+    suffix = table_suffix(path)
+    if suffix in (".parquet", ".pq"):
         # A column of mixed values (a forest's max_features: "sqrt" or 0.5) is text to Parquet.
         mixed = {
             c: table[c].map(lambda v: v if v is None or pd.isna(v) else str(v))
@@ -64,7 +64,7 @@ def write_table(path: Path, table: pd.DataFrame) -> Path:
         }
         flat = table.assign(**mixed)
         return write_atomic(path, lambda tmp: flat.to_parquet(tmp, index=False))
-    separator = "\t" if ".tsv" in suffixes else ","
+    separator = "\t" if suffix == ".tsv" else ","
     return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, sep=separator))
 
 

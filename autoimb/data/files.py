@@ -24,7 +24,8 @@ from autoimb.redact import shown
 if TYPE_CHECKING:
     import pandas as pd
 
-_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq", ".gz", ".bz2", ".zip", ".xz", ".zst"}
+COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
+_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq", *COMPRESSED}
 # Files a user may well pass that are not tables in text: read as CSV they give nonsense.
 _OTHER_FORMATS = {
     ".xlsx": "an Excel workbook",
@@ -92,8 +93,7 @@ def read_table(
             frame = pd.read_parquet(path)
         else:
             encoding = _encoding(path)
-            tabs = ".tsv" in [s.lower() for s in path.suffixes]
-            sep = "\t" if tabs else _separator(path, encoding)
+            sep = "\t" if table_suffix(path) == ".tsv" else _separator(path, encoding)
             # Where ";" separates fields, "," is the decimal mark (spreadsheets in much of
             # Europe write CSV so); a number written with "." is still read, later, from text.
             decimal = "," if sep == ";" else "."
@@ -149,7 +149,7 @@ def _refuse_repeated_names(
 def _content(path: Path) -> str | None:
     """A format the first bytes name, where the name says another (a Parquet or Excel file
     saved as .csv): None for text, and for compressed files pandas opens by their name."""
-    if path.suffix.lower() in (".parquet", ".pq", ".gz", ".bz2", ".zip", ".xz", ".zst"):
+    if path.suffix.lower() in (".parquet", ".pq", *COMPRESSED):
         return None
     try:
         with path.open("rb") as handle:
@@ -301,6 +301,15 @@ def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:
     hint = f" Did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
     return f"{option} {column!r} is not a column of the data.{hint} Its columns: {shown}."
+
+
+def table_suffix(path: Path) -> str:
+    """The format a file's name gives its table: the last suffix, a compression's passed
+    over (``x.tsv.gz`` is tab-separated; ``x.tsv.csv`` is not)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) > 1 and suffixes[-1] in COMPRESSED:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
 
 
 def file_stem(source: str) -> str:
