@@ -8,7 +8,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 import autoimb
-from autoimb import config
+from autoimb import config, datasets
 from autoimb.engine.pruning import FoldPruner, pruner_for
 from autoimb.leaderboard import flat_leaderboard
 
@@ -109,3 +109,16 @@ def test_a_pruned_trial_keeps_its_fold_scores_and_none_is_pruned_after_its_last_
         .all()
     )
     assert pruned[["fold_0", "fold_1"]].notna().all().all() and pruned["fold_2"].isna().all()
+
+
+def test_a_multi_class_trial_pruned_says_its_fold_scores_take_class_factors() -> None:
+    """More than two classes are decided by class factors, not a threshold."""
+    frame = datasets.load("glass_multiclass")
+    X, y = frame.drop(columns="target"), frame["target"]
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=16, cv=3, space="fast", random_state=0, warm_start=None
+    )
+    board = flat_leaderboard(result.study)
+    stopped = board.loc[board["state"] == "PRUNED", "stopped"]
+    assert len(stopped) > 0
+    assert stopped.str.endswith("(fold scores at each fold's best class factors)").all()

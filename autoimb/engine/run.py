@@ -42,8 +42,9 @@ from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 
 logger = logging.getLogger("autoimb")
 # A threshold metric's fold scores, before every fold is in, each take the fold's own best
-# threshold: optimistic beside a finished trial's cross-fitted ones, which the leaderboard says.
-_OWN_THRESHOLDS = " (fold scores at each fold's best threshold)"
+# threshold (class factors on more classes): optimistic beside a finished trial's cross-fitted
+# ones, which the leaderboard says.
+_OWN_DECISION = " (fold scores at each fold's best {})"
 
 
 def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
@@ -274,7 +275,8 @@ class _Objective:
         trial.set_user_attr("config", strategy)
 
         n_folds = self.cv.n_splits
-        basis = "" if settings.metric.kind == "ranking" else _OWN_THRESHOLDS
+        decision = "threshold" if data.n_classes == 2 else "class factors"
+        basis = "" if settings.metric.kind == "ranking" else _OWN_DECISION.format(decision)
 
         def report(step: int, value: float, fold_score: float) -> None:
             scored.append(fold_score)
