@@ -92,6 +92,9 @@ def test_predict_writes_ids_labels_and_probabilities(searched, work):
     assert len(predictions) == 20 and predictions["row_id"].iloc[0] == "r0"
     assert predictions[["proba_0", "proba_1"]].sum(axis=1).round(6).eq(1).all()
     assert set(predictions["prediction"]) <= {0, 1}
+    counts = predictions["prediction"].value_counts()
+    told = ", ".join(f"{label}: {counts[label]}" for label in (0, 1) if label in counts)
+    assert f"wrote 20 predictions to p.csv ({told})" in done.stderr
 
 
 def test_report_from_the_study_alone(searched, work, monkeypatch):

@@ -72,8 +72,10 @@ def predict_command(args: argparse.Namespace) -> int:
         output.to_csv(sys.stdout, index=False)
         return EXIT_OK
     write_table(out, output)
-    counts = ", ".join(f"{n} {label}" for label, n in output["prediction"].value_counts().items())
-    say(f"wrote {len(output)} predictions to {out}" + (f" ({counts})" if counts else ""))
+    # "label: count" in the model's class order: "90 0, 10 1" read ambiguously for numbers.
+    counts = output["prediction"].value_counts()
+    by_class = ", ".join(f"{label}: {counts[label]}" for label in model.classes_ if label in counts)
+    say(f"wrote {len(output)} predictions to {out}" + (f" ({by_class})" if by_class else ""))
     return EXIT_OK
 
 
