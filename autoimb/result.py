@@ -149,7 +149,7 @@ class SearchResult:
         """Every registered metric for the winner on out-of-fold predictions, and its confusion."""
         ev = self.evidence
         predicted = self.decision.apply(ev.oof)
-        labels = [str(c) for c in self.classes_]
+        labels = list(self.classes_)  # the labels themselves: ``.loc[1, 1]`` for 0/1 targets
         matrix = confusion_matrix(ev.y, predicted, len(labels), sample_weight=ev.sample_weight)
         return {
             "metric": self.metric.name,

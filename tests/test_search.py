@@ -295,7 +295,12 @@ def test_ranking_metric_still_carries_an_f1_threshold(small_binary) -> None:
     X, y = small_binary
     result = autoimb.search(X, y, metric="average_precision", n_trials=2, space="fast", cv=3)
     assert 0 < result.best_config["threshold"] < 1
-    assert "f1" in result.report()["metrics"]
+    report = result.report()
+    assert "f1" in report["metrics"]
+    # Rows and columns by the labels themselves, as y holds them.
+    matrix = report["confusion_matrix"]
+    assert list(matrix.index) == list(matrix.columns) == [0, 1]
+    assert matrix.loc[1].sum() == (y == 1).sum()
 
 
 def test_classifier_is_a_scikit_learn_estimator(small_binary) -> None:
