@@ -401,6 +401,27 @@ def test_a_table_is_written_and_read_in_the_format_its_last_suffix_names(tmp_pat
     pd.testing.assert_frame_equal(read_table(str(path)), frame)
 
 
+@pytest.mark.parametrize("name", ["p.csv", "p.TSV", "p.tsv.gz", "p.parquet", "lb.tsv", "lb.pq"])
+def test_autoimb_knows_its_own_tables_in_every_format_it_writes(tmp_path, name):
+    """So a second ``predict --out p.tsv`` replaces its own file instead of refusing it."""
+    from autoimb.cli.outputs import is_leaderboard, is_predictions, write_table
+
+    table = (
+        pd.DataFrame({"trial": [0], "state": ["COMPLETE"], "score": [0.5]})
+        if name.startswith("lb")
+        else pd.DataFrame({"prediction": [1], "proba_0": [0.2], "proba_1": [0.8]})
+    )
+    path = write_table(tmp_path / name, table)
+    assert (is_leaderboard if name.startswith("lb") else is_predictions)(path)
+
+
+def test_a_tsv_txt_file_is_read_as_tab_separated(tmp_path):
+    from autoimb.data.files import read_table
+
+    (tmp_path / "h.tsv.txt").write_text("income, USD\tage\ttarget\n1\t2\t0\n3\t4\t1\n")
+    assert list(read_table(str(tmp_path / "h.tsv.txt")).columns) == ["income, USD", "age", "target"]
+
+
 def test_a_comma_decimal_file_reads_thousands_grouped_by_dots(tmp_path):
     """In a ";" file, "1.234,50 €" is 1234.5; a column with "1.5" or "0.125" is no such number."""
     from autoimb.data.files import read_table

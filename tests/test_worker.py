@@ -71,9 +71,11 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
         join(log, "s", X, y, n_trials=1, heartbeat=1)
     assert finished_trials(join(log, "s", X, y, n_trials=1, heartbeat=30).study) == 2
     # The search that resumes it, too; a new study records the heartbeat it is given.
+    before = Path(log).read_bytes()
     with pytest.raises(AutoImbError, match=r"beats every 30 s, not 7"):
         autoimb.search(X, y, metric="f1", n_trials=1, cv=3, storage=log, study_name="s",
                        space="fast", heartbeat=7)  # fmt: skip
+    assert Path(log).read_bytes() == before  # refused, it wrote nothing
     autoimb.search(X, y, n_trials=1, cv=3, space="fast", storage=log, study_name="t", heartbeat=5)
     with pytest.raises(AutoImbError, match=r"beats every 5 s, not 30"):
         join(log, "t", X, y, n_trials=1, heartbeat=30)

@@ -100,25 +100,23 @@ def is_report(path: Path) -> bool:
 
 
 def is_predictions(path: Path) -> bool:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            import pyarrow.parquet  # pandas' own Parquet engine; only the schema is read
-
-            columns = list(pyarrow.parquet.read_schema(path).names)
-        except Exception:  # not a table at all: certainly not ours
-            return False
-    else:
-        columns = _csv_columns(path)
+    columns = _columns(path)
     return "prediction" in columns and any(str(c).startswith("proba_") for c in columns)
 
 
 def is_leaderboard(path: Path) -> bool:
-    return _csv_columns(path)[:3] == ["trial", "state", "score"]
+    return _columns(path)[:3] == ["trial", "state", "score"]
 
 
-def _csv_columns(path: Path) -> list[str]:
-    """A CSV file's column names; none if it is no table."""
+def _columns(path: Path) -> list[str]:
+    """The column names of a table autoimb wrote, read in the format its name gives; none if
+    it is no table."""
     try:
-        return list(pd.read_csv(path, nrows=0).columns)
+        if table_suffix(path) in (".parquet", ".pq"):
+            import pyarrow.parquet  # pandas' own Parquet engine; only the schema is read
+
+            return list(pyarrow.parquet.read_schema(path).names)
+        separator = "\t" if table_suffix(path) == ".tsv" else ","
+        return list(pd.read_csv(path, nrows=0, sep=separator).columns)
     except Exception:  # not a table at all: certainly not ours
         return []

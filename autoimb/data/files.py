@@ -93,7 +93,9 @@ def read_table(
             frame = pd.read_parquet(path)
         else:
             encoding = _encoding(path)
-            sep = "\t" if table_suffix(path) == ".tsv" else _separator(path, encoding)
+            suffix, named = table_suffix(path), [s.lower() for s in path.suffixes]
+            tabs = suffix == ".tsv" or (suffix == ".txt" and ".tsv" in named)  # "x.tsv.txt"
+            sep = "\t" if tabs else _separator(path, encoding)
             # Where ";" separates fields, "," is the decimal mark (spreadsheets in much of
             # Europe write CSV so); a number written with "." is still read, later, from text.
             decimal = "," if sep == ";" else "."

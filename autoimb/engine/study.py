@@ -32,6 +32,8 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     """
     storage = make_storage(settings.storage, settings.heartbeat)
     name = settings.study_name or config.DEFAULT_STUDY_NAME
+    # Before create_study, which writes to a journal even to load: a refused run leaves no trace.
+    agreed_heartbeat(name, _recorded(storage, name).get("heartbeat"), settings.heartbeat)
     metric = settings.metric
     seed = settings.random_state
     study = optuna.create_study(
@@ -43,8 +45,6 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         load_if_exists=True,
     )
     attrs = study.user_attrs.get(STUDY_ATTR)
-    if attrs is not None:  # refuses another heartbeat than the study's
-        agreed_heartbeat(name, attrs.get("heartbeat"), settings.heartbeat)
     release_dead_trials(study)
     if seed is not None and (existing := len(study.trials)):
         # Seeded as the first run was, a resumed run or a joining worker would draw the same
@@ -110,6 +110,18 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     else:
         _check_same_data(name, attrs, data, settings.allow_other_data)
     return study, int(attrs["seed"])
+
+
+def _recorded(storage: Any, name: str) -> dict[str, Any]:
+    """What autoimb recorded of an existing study, read from the storage the search goes on
+    with (a journal is replayed once, for both); empty for a new study."""
+    if storage is None:  # in memory: always new
+        return {}
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return {}
+    return dict(storage.get_study_user_attrs(study_id).get(STUDY_ATTR) or {})
 
 
 def _sampler(
