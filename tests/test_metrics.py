@@ -257,7 +257,7 @@ def test_registry_tables_are_consistent():
     assert get_metric("fbeta:1") is get_metric("f1")  # one metric, one name (a resume's)
     # As written in "the F-1 score": a hyphen, not a negative beta.
     assert get_metric("F-1") is get_metric("f_1") is get_metric("f1")
-    assert get_metric("f-0.5") == get_metric("fbeta:0.5")
+    assert get_metric("f-0.5") == get_metric("fbeta:0.5") == get_metric("fbeta-0.5")
     assert get_metric("cost:fn=10,fp=1").greater_is_better is False
     assert get_metric("roc_auc").kind == "ranking"
 
@@ -267,6 +267,7 @@ def test_registry_tables_are_consistent():
     [
         ("f1_score", r"Unknown metric 'f1_score'\. Did you mean 'f1'\?"),
         ("f2_score", r"Did you mean 'f2'\?"),
+        ("F1-score", r"Did you mean 'f1'\?"),
         ("fbeta_score", r"Did you mean 'fbeta:2' \(its beta after the colon\)\?"),
         ("auc", r"Did you mean 'roc_auc' \(ROC\) or 'average_precision' \(PR-AUC\)\?"),
         ("f1_macro", r"Did you mean 'f1'\? It scores the positive class on two classes and is "),

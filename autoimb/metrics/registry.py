@@ -259,7 +259,8 @@ def _unknown(name: str, original: str) -> AutoImbError:
     hint = f" Did you mean {close[0]!r}?" if close else ""
     if name == "auc":  # the area under which curve: both are common
         hint = " Did you mean 'roc_auc' (ROC) or 'average_precision' (PR-AUC)?"
-    if (stem := name.removesuffix("_score")) != name:  # scikit-learn's function names
+    named = name.replace("-", "_")  # "F1-score"
+    if (stem := named.removesuffix("_score")) != named:  # scikit-learn's function names
         if stem in known or _F_SHORT.fullmatch(stem):
             hint = f" Did you mean {stem!r}?"
         elif stem == "fbeta":
@@ -296,7 +297,9 @@ def get_metric(name: str | Metric) -> Metric:
     key = re.sub(r"\s+", "", name).lower()
     if key.replace("-", "_") in {*METRICS, *ALIASES}:
         key = key.replace("-", "_")
-    key = re.sub(r"^f[-_](?=\.?\d)", "f", key)  # "F-1" as in "the F-1 score": no negative beta
+    # "F-1" as in "the F-1 score", and "fbeta-2" alike: a hyphen, not a negative beta.
+    key = re.sub(r"^f[-_](?=\.?\d)", "f", key)
+    key = re.sub(r"^fbeta[-_](?=\.?\d)", "fbeta:", key)
     key = ALIASES.get(key, key)
     if key in METRICS:
         return METRICS[key]
