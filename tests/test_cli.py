@@ -555,6 +555,7 @@ def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched
     for out, said in [
         ("outdir", "outdir is a folder; give a file path for the predictions, such as outdir/"),
         ("p.xlsx", "writes the predictions as .csv, .tsv, .parquet or .pq; give a path"),
+        ("p.parquet.gz", "only .csv and .tsv are written compressed, as .csv.gz"),
     ]:
         refused = run(*predict, "--out", out, cwd=work)
         assert refused.returncode == 2 and said in refused.stderr, refused.stderr

@@ -36,9 +36,10 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
     if path.suffix.lower() in COMPRESSED and suffix not in (".csv", ".tsv"):
         suffix = path.suffix.lower()  # only text tables are written compressed
     if suffix not in formats:
+        compressed = " (only .csv and .tsv are written compressed, as .csv.gz)"
         raise AutoImbError(
             f"{path}: autoimb writes the {what} as {', '.join(formats[:-1])} or {formats[-1]}; "
-            "give a path that ends so."
+            f"give a path that ends so{compressed if '.csv' in formats else ''}."
         )
     folder = path.parent.resolve()
     while not folder.exists():  # the folders still to create go in the nearest existing one
