@@ -8,6 +8,8 @@ in the commands that need them, so ``--help`` and input errors answer at once.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import math
 import os
 import signal
@@ -341,13 +343,25 @@ def _trust_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def run() -> NoReturn:
-    """The ``autoimb`` program: main's exit code. A Ctrl-C once main has answered one (saved,
-    told how to resume) is the same request again: it must not cut the interpreter's own exit,
-    which would then end by SIGINT instead of with the 130 main returned."""
+    """The ``autoimb`` program: main's exit code."""
     code = main()
     if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_interrupted()
     sys.exit(code)
+
+
+def _exit_interrupted() -> NoReturn:
+    """Exit with 130 once main has answered Ctrl-C. The interpreter's own exit can turn it
+    into death by SIGINT: a Ctrl-C that landed in code Python runs from text (a dataclass made
+    during an import) can leave the process marked as killed by Ctrl-C though autoimb caught
+    it, and another Ctrl-C during the exit ends it too. So the exit handlers run, the output is
+    flushed, and the process ends with the code main returned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    atexit._run_exitfuncs()  # what a normal exit runs: joblib's workers, logging's flush
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
