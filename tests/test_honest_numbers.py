@@ -171,7 +171,7 @@ def test_a_precision_floors_interval_is_of_the_side_its_score_is_on(floor: float
     sides, bootstrapped as one number, gave bounds that were neither (-0.8 and 0.05 around a
     score of -0.004). The interval is of one side; the chance of the other is said apart."""
     from autoimb.posthoc.crossfit import cross_fitted_predictions
-    from autoimb.posthoc.interval import floor_miss_chance, interval_and_floor_miss
+    from autoimb.posthoc.interval import Drawn, floor_miss_chance
 
     rng = np.random.default_rng(0)
     y = (rng.random(400) < 0.15).astype(int)
@@ -189,5 +189,8 @@ def test_a_precision_floors_interval_is_of_the_side_its_score_is_on(floor: float
     assert 0.0 < chance < 1.0
     assert floor_miss_chance(y, proba, folds, get_metric("f1"), n_rows=400) is None
     # The search asks both of one cross-fit.
-    both = interval_and_floor_miss(y, proba, folds, metric, center=center, n_rows=400)
-    assert both == ((low, high), chance)
+    drawn = Drawn.of(y, proba, folds, metric, 400, 0.8, None, 1)
+    assert (drawn.score_interval(metric, center, 0.8, 0), drawn.floor_miss(metric, 0)) == (
+        (low, high),
+        chance,
+    )

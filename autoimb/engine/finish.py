@@ -53,7 +53,7 @@ from autoimb.posthoc.ensemble import (
     members_of,
     select_ensemble,
 )
-from autoimb.posthoc.interval import interval_and_floor_miss
+from autoimb.posthoc.interval import Drawn
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier, choose_decision
 from autoimb.result import Evidence, SearchResult
 from autoimb.strategy import Ensemble, parse_single
@@ -164,17 +164,12 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     )
     best_config = {**chosen, **_decision_fields(decision)}
     evidence = Evidence(y, oof, fold_ids, weights, data.pos_label, data.summary())
-    interval, chance = interval_and_floor_miss(
-        y,
-        oof,
-        fold_ids,
-        settings.metric,
-        center=measured.score,
-        n_rows=len(y),
-        level=config.INTERVAL_LEVEL,
-        sample_weight=weights,
-        pos_label=data.pos_label,
+    # The interval and, for a precision floor, the chance of missing it: one cross-fit.
+    drawn = Drawn.of(
+        y, oof, fold_ids, settings.metric, len(y), config.INTERVAL_LEVEL, weights, data.pos_label
     )
+    interval = drawn.score_interval(settings.metric, measured.score, config.INTERVAL_LEVEL, 0)
+    chance = drawn.floor_miss(settings.metric, 0)
     if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)
     pipeline.model_card_ = model_card(settings, data, measured, best_config, decision, interval)

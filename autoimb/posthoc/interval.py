@@ -26,7 +26,7 @@ from autoimb.metrics.registry import METRICS, precision_floor
 from autoimb.posthoc.candidates import checked_inputs
 from autoimb.posthoc.crossfit import cross_fitted_predictions
 
-__all__ = ["floor_miss_chance", "interval_and_floor_miss", "score_interval"]
+__all__ = ["Drawn", "floor_miss_chance", "score_interval"]
 
 N_BOOT = 300
 # Resamples larger than this are drawn at this size and their deviation scaled by
@@ -55,26 +55,8 @@ def score_interval(
     interval is the side ``center`` is on, recall's or the shortfall's; how likely new rows
     are to fall on the other side is :func:`floor_miss_chance`.
     """
-    drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, level, sample_weight, pos_label)
+    drawn = Drawn.of(y, proba, fold_ids, metric, n_rows, level, sample_weight, pos_label)
     return drawn.score_interval(metric, center, level, seed)
-
-
-def interval_and_floor_miss(
-    y: ArrayLike,
-    proba: ArrayLike,
-    fold_ids: ArrayLike,
-    metric: Metric,
-    *,
-    center: float,
-    n_rows: int,
-    level: float = 0.8,
-    sample_weight: ArrayLike | None = None,
-    pos_label: int = 1,
-    seed: int = 0,
-) -> tuple[tuple[float, float], float | None]:
-    """:func:`score_interval` and :func:`floor_miss_chance` from one cross-fit."""
-    drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, level, sample_weight, pos_label)
-    return drawn.score_interval(metric, center, level, seed), drawn.floor_miss(metric, seed)
 
 
 def floor_miss_chance(
@@ -92,12 +74,12 @@ def floor_miss_chance(
     below the floor (the bootstrap of :func:`score_interval`); None for another metric."""
     if precision_floor(metric) is None:
         return None
-    drawn = _Drawn.of(y, proba, fold_ids, metric, n_rows, 0.5, sample_weight, pos_label)
+    drawn = Drawn.of(y, proba, fold_ids, metric, n_rows, 0.5, sample_weight, pos_label)
     return drawn.floor_miss(metric, seed)
 
 
 @dataclass
-class _Drawn:
+class Drawn:
     """The out-of-fold rows, their cross-fitted labels (threshold metrics) and the size of a
     new set, ready to be resampled for one metric or another."""
 
@@ -120,7 +102,7 @@ class _Drawn:
         level: float,
         sample_weight: ArrayLike | None,
         pos_label: int,
-    ) -> _Drawn:
+    ) -> Drawn:
         if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer) or n_rows < 1:
             raise AutoImbError(f"n_rows must be a positive integer; got {n_rows!r}.")
         if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
