@@ -112,12 +112,13 @@ def is_leaderboard(path: Path) -> bool:
 def _columns(path: Path) -> list[str]:
     """The column names of a table autoimb wrote, read in the format its name gives; none if
     it is no table."""
+    suffix = table_suffix(path)
     try:
-        if table_suffix(path) in (".parquet", ".pq"):
+        if suffix in (".parquet", ".pq"):
             import pyarrow.parquet  # pandas' own Parquet engine; only the schema is read
 
             return list(pyarrow.parquet.read_schema(path).names)
-        separator = "\t" if table_suffix(path) == ".tsv" else ","
+        separator = "\t" if suffix == ".tsv" else ","
         return list(pd.read_csv(path, nrows=0, sep=separator).columns)
     except Exception:  # not a table at all: certainly not ours
         return []
