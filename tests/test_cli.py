@@ -326,6 +326,18 @@ def test_predict_on_a_file_with_no_rows_writes_an_empty_file(searched, work, cap
     assert "lacks the column(s) the model reads: ['x0']" in capsys.readouterr().err
 
 
+def test_an_empty_batch_may_lack_the_columns_the_model_dropped(small_binary, tmp_path, capsys):
+    """A constant column was dropped at the search: a file of rows without it predicts, and so
+    does the same file with no rows."""
+    X, y = small_binary
+    X.assign(site="A", target=y).to_csv(tmp_path / "train.csv", index=False)
+    args = ["search", str(tmp_path / "train.csv"), "--target", "target", "--n-trials", "1"]
+    assert main([*args, *FAST, "--out", str(tmp_path / "m.skops"), "-q"]) == 0
+    X.head(0).to_csv(tmp_path / "none.csv", index=False)
+    assert main(["predict", str(tmp_path / "m.skops"), str(tmp_path / "none.csv")]) == 0
+    assert capsys.readouterr().out.strip() == "prediction,proba_0,proba_1"
+
+
 def test_usage_errors_help_and_version(capsys):
     assert main(["search", "data.csv"]) == 2
     assert capsys.readouterr().err.strip() == (
@@ -545,6 +557,42 @@ def test_outputs_never_replace_an_input_or_a_file_autoimb_did_not_write(searched
     assert report.returncode == 2 and "not written by autoimb" in report.stderr
     assert (work / "mine.html").read_text() == "<p>my own page</p>"
     assert not list(work.glob(".*partial*")) and not list(work.glob(".scores*"))
+
+
+def test_ids_are_written_as_the_file_writes_them(searched, work):
+    """An account number, a card number or a blank id is copied, not read as a number."""
+    rows = pd.read_csv(work / "new.csv.gz").head(4)
+    rows["row_id"] = ["000123", "", "4111111111111111111", "r9"]
+    rows.to_csv(work / "ids.csv", index=False)
+    done = run("predict", "ecoli.skops", "ids.csv", "--id", "row_id", "--out", "ip.csv", cwd=work)
+    assert done.returncode == 0, done.stderr
+    written = (work / "ip.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in written] == [
+        "row_id",
+        "000123",
+        "",
+        "4111111111111111111",
+        "r9",
+    ]
+    rows.rename(columns={"row_id": "prediction"}).to_csv(work / "ids2.csv", index=False)
+    named = run("predict", "ecoli.skops", "ids2.csv", "--id", "prediction", cwd=work)
+    assert named.returncode == 2 and "Traceback" not in named.stderr
+    assert "--id prediction is named as a column of the predictions" in named.stderr
+
+
+def test_the_storage_is_a_file_of_its_own(work):
+    """A journal given the path of the data, the model or the report would lose the trials or
+    the user's file: refused before any work, nothing written."""
+    before = sorted(p.name for p in work.iterdir())
+    for clash in (
+        ["--storage", "ecoli.csv"],
+        ["--storage", "clash.skops", "--out", "clash.skops"],
+        ["--storage", "clash.html", "--report", "clash.html"],
+    ):
+        done = run(*SEARCH, "--n-trials", "1", *FAST, *clash, cwd=work)
+        assert done.returncode == 2, done.stderr
+        assert f"--storage {clash[1]} is also" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in work.iterdir()) == before
 
 
 def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched, work):

@@ -167,6 +167,26 @@ def test_a_record_damaged_inside_the_journal_is_named_with_its_line(tmp_path, sm
         make_storage(log)
 
 
+@pytest.mark.parametrize(
+    "content", [b"a,b,target\n1,2,0\n3,4,1", b"my notes", b"PK\x03\x04 a model"]
+)
+def test_a_file_that_is_no_journal_is_refused_and_left_as_it_is(tmp_path, content):
+    """Data, notes or a model named as the storage by mistake: no "repair" of its last line,
+    no journal written into it."""
+    path = tmp_path / "mine.csv"
+    path.write_bytes(content)
+    with pytest.raises(AutoImbError, match=r"mine.csv is not a study journal .*left as it is"):
+        make_storage(str(path))
+    assert path.read_bytes() == content and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_journal_whose_first_record_was_cut_is_still_a_journal(tmp_path):
+    path = tmp_path / "study.log"
+    path.write_bytes(b'{"op_co')
+    make_storage(str(path))  # the cut record is set aside; the journal opens empty
+    assert path.read_bytes() == b""
+
+
 def test_a_lock_left_by_a_killed_writer_is_waited_out_for_seconds_not_half_a_minute(
     tmp_path, small_binary
 ) -> None:

@@ -92,6 +92,20 @@ def check_output(
         )
 
 
+def check_storage_apart(storage: str, files: dict[str, str | Path | None]) -> None:
+    """A journal file must be a file of its own: the model or report written over it would
+    lose every trial, and data named as the storage is no study (``files``: option → path)."""
+    if "://" in storage:
+        return
+    where = Path(storage).resolve()
+    for option, path in files.items():
+        if path is not None and Path(path).resolve() == where:
+            raise AutoImbError(
+                f"--storage {storage} is also {option}: the study is kept in a journal file "
+                "of its own. Name another file for --storage (e.g. study.optuna.log)."
+            )
+
+
 def is_report(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:

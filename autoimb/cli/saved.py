@@ -27,7 +27,7 @@ def predict_command(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from autoimb.data.conform import input_columns
+    from autoimb.data.conform import input_columns, read_columns
     from autoimb.exceptions import SchemaError
     from autoimb.export import load
 
@@ -38,9 +38,16 @@ def predict_command(args: argparse.Namespace) -> int:
     # (without "5more") is no number, and the code "007" is not 7.
     coded = set(schema.get("numeric_coded", []))
     text = [c for c in schema.get("categorical", []) if c not in coded]
+    if args.id is not None and args.id not in input_columns(schema):
+        text.append(args.id)  # identifiers come out as written: "000123" is not 123
     frame = read_table(args.data, na_values, text_columns=text, empty_ok=True)
     if args.id is not None and args.id not in frame.columns:
         raise AutoImbError(missing_column(args.id, "--id", frame.columns))
+    if args.id is not None and (args.id == "prediction" or args.id.startswith("proba_")):
+        raise AutoImbError(
+            f"--id {args.id} is named as a column of the predictions themselves; rename that "
+            "column in the data, or predict without --id."
+        )
     out = None if args.out is None else Path(args.out)
     if out is not None:
         check_output(
@@ -58,7 +65,7 @@ def predict_command(args: argparse.Namespace) -> int:
         if len(features):
             labels, proba = model.predict_with_proba(features)
         else:  # a batch job's quiet day: its columns are checked, and no row is predicted
-            if missing := [c for c in input_columns(schema) if c not in features.columns]:
+            if missing := [c for c in read_columns(schema) if c not in features.columns]:
                 raise SchemaError(f"the data lacks the column(s) the model reads: {missing[:20]}")
             labels, proba = np.asarray(model.classes_)[:0], np.empty((0, len(model.classes_)))
     except SchemaError as exc:

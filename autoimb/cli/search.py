@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from autoimb import config
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.model_file import check_overwrite, kept_summary, save_model, served_trial
-from autoimb.cli.outputs import REPORT_FORMATS, check_output, is_report
+from autoimb.cli.outputs import REPORT_FORMATS, check_output, check_storage_apart, is_report
 from autoimb.cli.resume import (
     default_model_path,
     resume_command,
@@ -52,6 +52,7 @@ def search_command(args: argparse.Namespace) -> int:
     # Every study on DATA shares one journal, whatever model file each study writes.
     named = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
     storage = args.storage or str(named.with_suffix(".optuna.log"))
+    check_storage_apart(storage, {"DATA": args.data, "--out": args.out, "--report": args.report})
     columns = read_columns(args)
     _refuse_label_variants(columns.y, args.target, args.force)
     folds = _folds(args, columns.groups, len(columns.y))
@@ -68,6 +69,7 @@ def search_command(args: argparse.Namespace) -> int:
             f"own ({recorded_seed})"
         )
     out = Path(args.out) if args.out else default_model_path(args.data, args.study_name)
+    check_storage_apart(storage, {"the model file": out})
     if args.report:
         report = Path(args.report)
         check_output(

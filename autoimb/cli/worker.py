@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.model_file import check_overwrite, save_model
+from autoimb.cli.outputs import check_storage_apart
 from autoimb.cli.resume import refuse_other_settings, study_space
 from autoimb.cli.search import read_columns, run_search
 from autoimb.engine.storage import existing_study
@@ -29,6 +30,7 @@ def worker_command(args: argparse.Namespace) -> int:
         )
     if not args.data or not args.target:
         raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
+    check_storage_apart(args.storage, {"DATA": args.data, "--out": args.out})
     columns = read_columns(args)
     previous = _study_once_started(args.storage, args.study_name, quiet=args.quiet)
     if previous is not None:  # a worker searches the study's settings; others are refused

@@ -30,6 +30,13 @@ def input_columns(schema: dict[str, Any]) -> list[str]:
     return list(schema.get("inputs") or [*schema["columns"], *schema.get("dropped", [])])
 
 
+def read_columns(schema: dict[str, Any]) -> list[str]:
+    """The input columns the model reads (a date by the column it came from); the others it
+    was given (identifiers, constants) it dropped, and new data may lack them."""
+    source = _date_sources(schema)
+    return list(dict.fromkeys(source.get(c, c) for c in schema["categorical"] + schema["numeric"]))
+
+
 def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     """Bring new data to the training schema, refusing missing or retyped columns; columns
     it does not know are named in a warning (an array, whose columns have no names, must have
@@ -63,9 +70,8 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         frame.columns = inputs
     needed = schema["categorical"] + schema["numeric"]
     dates = schema.get("dates", {})
-    source = _date_sources(schema)
     known |= set(needed)  # the training frame itself, its dates already numbers, conforms too
-    missing = [c for c in dict.fromkeys(source.get(c, c) for c in needed) if c not in frame]
+    missing = [c for c in read_columns(schema) if c not in frame]
     if missing:
         raise SchemaError(
             f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
@@ -151,8 +157,7 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     round."""
     if not isinstance(X, pd.DataFrame):
         return
-    source = _date_sources(schema)
-    used = {source.get(c, c) for c in schema["categorical"] + schema["numeric"]}
+    used = set(read_columns(schema))
     # Columns training dropped are not used: empty or not, no matter.
     present = [c for c in X.columns if str(c) in used]
     missing = X[present].isna()

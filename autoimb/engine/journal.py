@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -25,16 +26,34 @@ logger = logging.getLogger("autoimb")
 # A writer holds the lock for one append and its fsync (milliseconds); a lock this much older
 # was left by a stopped process. Optuna warns below 3 s.
 LOCK_GRACE_SECONDS = 5
+# How Optuna starts every record, the first one included (with or without spaces).
+_RECORD_START = re.compile(rb'\{\s*"op_code"\s*:')
 _TAIL = 1 << 20  # a record is far shorter: the last line starts within the file's last MiB
 
 
 def open_journal(path: str) -> JournalStorage:
+    _refuse_other_files(Path(path))
     lock = JournalFileSymlinkLock(path, grace_period=LOCK_GRACE_SECONDS)
     _set_aside_a_cut_last_line(Path(path), lock)
     try:
         return JournalStorage(JournalFileBackend(path, lock_obj=lock))
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise AutoImbError(_damaged(Path(path), exc)) from None
+
+
+def _refuse_other_files(path: Path) -> None:
+    """A file that does not start with a journal record is someone's data, a model or a report
+    named as the storage by mistake: it is neither repaired nor written to."""
+    if not path.is_file():
+        return
+    with path.open("rb") as file:
+        start = file.read(64)  # a first record cut within its first bytes is still a journal
+    if start and not _RECORD_START.match(start) and not b'{"op_code":'.startswith(start):
+        raise AutoImbError(
+            f"{path} is not a study journal (it does not start with an Optuna journal record); "
+            "the storage is the file a study is kept in, and this one is left as it is. Name a "
+            "new file (e.g. study.optuna.log) or the journal an earlier search wrote."
+        )
 
 
 def _set_aside_a_cut_last_line(path: Path, lock: JournalFileSymlinkLock) -> None:
