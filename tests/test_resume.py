@@ -243,3 +243,32 @@ def test_a_storage_that_cannot_be_used_is_named_with_the_fix(
     with pytest.raises(AutoImbError, match=match) as err:
         autoimb.search(X, y, n_trials=1, storage=storage.format(tmp=tmp_path))
     assert "secret" not in str(err.value)
+
+
+def _studies(log: str) -> list[str]:
+    return [s.study_name for s in optuna.get_all_study_summaries(make_storage(log))]
+
+
+def test_data_the_folds_cannot_split_leaves_no_study(tmp_path, small_binary):
+    """Groups that hold the minority class once are refused before the study is written, so
+    the corrected call is a new study, not a resume of the refused one."""
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    with pytest.raises(AutoImbError, match="fewer than 2 groups"):
+        autoimb.search(X, y, groups=[0] * len(y), n_trials=1, storage=log, random_state=0)
+    assert _studies(log) == []
+    autoimb.search(X, y, cv=3, space="fast", n_trials=1, storage=log, random_state=0)
+    assert _studies(log) == ["autoimb"]
+
+
+def test_a_run_that_finished_no_trial_leaves_nothing_to_resume(tmp_path, small_binary):
+    """The error advises a longer budget or the quicker space; that advice is then taken as a
+    new study, not refused for the empty one's settings."""
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    with pytest.raises(AutoImbError, match="no trial completed"):
+        autoimb.search(X, y, time_budget=0.01, storage=log, random_state=0)
+    assert _studies(log) == []
+    result = autoimb.search(X, y, cv=3, space="fast", n_trials=1, storage=log, random_state=0)
+    finished = [t.number for t in result.study.trials if t.state == TrialState.COMPLETE]
+    assert finished == [0]  # a new study: the empty one's trials are gone with it

@@ -31,9 +31,7 @@ from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
 from autoimb.engine.run_text import all_failed_message, say_resumed
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.storage import (
-    worker_id,
-)
+from autoimb.engine.storage import make_storage, worker_id
 from autoimb.engine.study import open_study
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import INTERRUPTED, finished_trials
@@ -53,8 +51,10 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     settings.space.check_models(
         n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
     )
-    study, seed = open_study(settings, data)
-    cv = CrossValidation(data, folds_for_size(settings.cv, len(data.y)), random_state=seed)
+    folds = folds_for_size(settings.cv, len(data.y))
+    study, seed, cv = open_study(
+        settings, data, lambda seed: CrossValidation(data, folds, random_state=seed)
+    )
     objective = _Objective(study, settings, data, cv, seed)
     finished_before = finished_trials(study)
     if finished_before:
@@ -71,7 +71,9 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     else:
         optimize(study, objective, settings, settings.deadline)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
-        raise AutoImbError(all_failed_message(study, settings.space.name))
+        message = all_failed_message(study, settings.space.name)
+        _forget_empty_study(study, settings)
+        raise AutoImbError(message)
     return SearchOutcome(
         study,
         cv,
@@ -83,6 +85,17 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         clock=objective.clock,
         fold_models=objective.fold_models,
     )
+
+
+def _forget_empty_study(study: optuna.Study, settings: SearchSettings) -> None:
+    """A stored study in which no trial finished holds nothing to resume, while its recorded
+    settings would refuse the fix its error advises (another space, a longer budget): it is
+    deleted, unless another process is running one of its trials."""
+    if settings.storage is None or any(
+        t.state in (TrialState.COMPLETE, TrialState.RUNNING) for t in study.trials
+    ):
+        return
+    optuna.delete_study(study_name=study.study_name, storage=make_storage(settings.storage))
 
 
 class _Objective:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -22,23 +23,33 @@ from autoimb.engine.storage import agreed_heartbeat, make_storage, release_dead_
 from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.stages import STAGES
 
+if TYPE_CHECKING:
+    from autoimb.engine.evaluate import CrossValidation
+
 logger = logging.getLogger("autoimb")
 
 
-def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, int]:
-    """Create the study or resume it; a resumed study must search the same thing.
+def open_study(
+    settings: SearchSettings, data: Dataset, split: Callable[[int], CrossValidation]
+) -> tuple[optuna.Study, int, CrossValidation]:
+    """Create the study or resume it; a resumed study must search the same thing. The folds
+    are drawn first, with the study's seed: data they cannot split leaves no study behind.
 
     Long by design: sampler, pruner, creation, then the settings recorded or compared.
     """
     storage = make_storage(settings.storage, settings.heartbeat)
     name = settings.study_name or config.DEFAULT_STUDY_NAME
     # Before create_study, which writes to a journal even to load: a refused run leaves no trace.
-    agreed_heartbeat(name, _recorded(storage, name).get("heartbeat"), settings.heartbeat)
+    recorded = _recorded(storage, name)
+    agreed_heartbeat(name, recorded.get("heartbeat"), settings.heartbeat)
     metric = settings.metric
-    seed = settings.random_state
+    asked = settings.random_state  # seeds the sampler; the study's own seeds its folds
+    seed = asked if asked is not None else int(np.random.default_rng().integers(2**31 - 1))
+    drawn_with = int(recorded.get("seed", seed))
+    cv = split(drawn_with)
     study = optuna.create_study(
         storage=storage,
-        sampler=_sampler(settings, storage, seed),
+        sampler=_sampler(settings, storage, asked),
         pruner=pruner_for(len(data.y)),
         study_name=name,
         direction="maximize" if metric.greater_is_better else "minimize",
@@ -46,14 +57,12 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
     )
     attrs = study.user_attrs.get(STUDY_ATTR)
     release_dead_trials(study)
-    if seed is not None and (existing := len(study.trials)):
+    if asked is not None and (existing := len(study.trials)):
         # Seeded as the first run was, a resumed run or a joining worker would draw the same
         # points again (its first, random ones are history-blind): another stream for each.
-        stream = np.random.SeedSequence([seed, existing, os.getpid()]).generate_state(1)[0]
+        stream = np.random.SeedSequence([asked, existing, os.getpid()]).generate_state(1)[0]
         study.sampler = _sampler(settings, storage, int(stream))
     if attrs is None:
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31 - 1))
         attrs = {
             "metric": metric.name,
             "space": settings.space.name,
@@ -109,7 +118,9 @@ def open_study(settings: SearchSettings, data: Dataset) -> tuple[optuna.Study, i
         )
     else:
         _check_same_data(name, attrs, data, settings.allow_other_data)
-    return study, int(attrs["seed"])
+    if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
+        cv = split(int(attrs["seed"]))
+    return study, int(attrs["seed"]), cv
 
 
 def _recorded(storage: Any, name: str) -> dict[str, Any]:
