@@ -137,7 +137,10 @@ def weights_or_ones(sample_weight: Any, n_rows: int) -> np.ndarray:
     return np.ones(n_rows) if weights is None else weights
 
 
-def check_budget(time_budget: float | None, n_trials: int | None) -> None:
+def check_budget(
+    time_budget: float | None, n_trials: int | None
+) -> tuple[float | None, int | None]:
+    """Both as Python numbers (a NumPy one, as a parameter grid gives, is as good)."""
     if time_budget is None and n_trials is None:
         raise AutoImbError(
             "give a time_budget (seconds) or n_trials (or both); without either the search "
@@ -145,7 +148,7 @@ def check_budget(time_budget: float | None, n_trials: int | None) -> None:
         )
     if time_budget is not None and (
         isinstance(time_budget, bool)
-        or not isinstance(time_budget, int | float)
+        or not isinstance(time_budget, int | float | np.integer | np.floating)
         or not np.isfinite(time_budget)
         or time_budget <= 0
     ):
@@ -156,3 +159,7 @@ def check_budget(time_budget: float | None, n_trials: int | None) -> None:
         isinstance(n_trials, bool) or not isinstance(n_trials, int | np.integer) or n_trials <= 0
     ):
         raise AutoImbError(f"n_trials must be a positive integer; got {n_trials!r}.")
+    return (
+        None if time_budget is None else float(time_budget),
+        None if n_trials is None else int(n_trials),
+    )

@@ -31,7 +31,7 @@ from autoimb.engine.space import SearchSpace, load_space
 from autoimb.engine.splits import as_folds
 from autoimb.engine.storage import study_heartbeat
 from autoimb.engine.study import available_components
-from autoimb.engine.transfer import WarmStart, check_own_strategies
+from autoimb.engine.transfer import WarmStart, check_own_strategies, check_pretrained
 from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.metrics.registry import Metric, check_own_metric, get_metric
 from autoimb.progress import SearchProgress, interactive
@@ -162,7 +162,7 @@ def search(
         ``leaderboard`` and ``report()``.
     """
     started = time.monotonic()
-    check_budget(time_budget, n_trials)
+    time_budget, n_trials = check_budget(time_budget, n_trials)
     # Every setting is checked before the study is opened: a refused run leaves no trace.
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     random_state = check_seed(random_state)
@@ -183,7 +183,9 @@ def search(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
             f"{data.n_classes}; choose a macro metric such as 'f1' or 'mcc'."
         )
-    check_own_strategies(warm_start, the_space, available_components(the_space, data))
+    available = available_components(the_space, data)
+    check_own_strategies(warm_start, the_space, available)
+    pretrained = check_pretrained(pretrained, available)
     folds = as_folds(cv, groups, n_rows=len(data.y))
     if advice and (folds.custom or folds.kind != "stratified"):
         raise AutoImbError(
@@ -205,7 +207,7 @@ def search(
         callbacks=tuple(callbacks),
         started=started,
         warm_start=warm_start,
-        pretrained=dict(pretrained or {}),
+        pretrained=pretrained,
         ensemble=ensemble,
         advice=advice,
         importance=importance,

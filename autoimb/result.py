@@ -146,7 +146,13 @@ class SearchResult:
         return self.best_pipeline.classes_
 
     def report(self) -> dict[str, Any]:
-        """Every registered metric for the winner on out-of-fold predictions, and its confusion."""
+        """Every registered metric for the winner on out-of-fold predictions, and its confusion.
+
+        ``metrics`` and the confusion apply the served decision (threshold or class factors)
+        to the rows it was tuned on, so the threshold metrics there read optimistic; ``score``
+        is ``best_score``, measured as ``score_basis`` says, and may differ from the same
+        metric in ``metrics``.
+        """
         ev = self.evidence
         predicted = self.decision.apply(ev.oof)
         labels = list(self.classes_)  # the labels themselves: ``.loc[1, 1]`` for 0/1 targets

@@ -12,6 +12,7 @@ import autoimb
 from autoimb.config import STUDY_ATTR
 from autoimb.data.conform import conform
 from autoimb.data.dataset import validate
+from autoimb.engine.space import parse_space
 from autoimb.exceptions import AutoImbError, SchemaError
 
 FAST = {"metric": "f1", "n_trials": 1, "space": "fast", "cv": 3, "random_state": 0}
@@ -46,6 +47,17 @@ def fitted(small_binary):
         ),
         (lambda X, y: {"y": "label"}, r"y is the text 'label', not labels.*--target label"),
         (lambda X, y: {"X": X.to_dict("records")}, r"list of records \(dicts\); pass pd.Da"),
+        (
+            lambda X, y: {"pretrained": {"lightgbn": None}},
+            r"pretrained has 'lightgbn'.*did you mean 'lightgbm'",
+        ),
+        (
+            lambda X, y: {
+                "pretrained": {"xgboost": None},
+                "space": parse_space("model: {lightgbm: {}}"),
+            },
+            "this search does not fit xgboost on this data",
+        ),
     ],
     ids=[
         "weights-as-text",
@@ -59,6 +71,8 @@ def fitted(small_binary):
         "label-left-in-X",
         "label-column-name-as-y",
         "records",
+        "pretrained-misspelt",
+        "pretrained-not-searched",
     ],
 )
 def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:
@@ -109,6 +123,36 @@ def test_a_budget_too_short_to_start_a_trial_says_what_to_raise(small_binary) ->
     X, y = small_binary  # the queued strategies never start: not "every trial failed"
     with pytest.raises(AutoImbError, match=r"no trial completed.*time_budget="):
         autoimb.search(X, y, metric="f1", time_budget=0.01, random_state=0)
+
+
+def test_numpy_numbers_and_arrays_are_taken_as_python_ones(small_binary) -> None:
+    """What a parameter grid or ``X.columns`` gives: a NumPy budget, an Index of names."""
+    X, y = small_binary
+    X = X.assign(site=np.where(np.arange(len(y)) % 2, "a", "b"))
+    names = X.select_dtypes("object").columns  # a pandas Index
+    for given in (names, names.to_numpy()):
+        data = validate(X, y, categorical_features=given)
+        assert "site" in data.schema()["categorical"]
+    fast = {k: v for k, v in FAST.items() if k != "n_trials"}
+    result = autoimb.search(X, y, time_budget=np.float32(60), n_trials=np.int64(1), **fast)
+    assert len(result.leaderboard) >= 1
+
+
+def test_a_trial_that_fails_is_named_in_the_notes(small_binary) -> None:
+    """A booster from other data fails every LightGBM trial: the search goes on with the other
+    models and says why those failed."""
+    import lightgbm
+
+    X, y = small_binary
+    rng = np.random.default_rng(0)
+    other = lightgbm.Dataset(rng.random((60, X.shape[1] + 3)), rng.integers(0, 2, 60))
+    booster = lightgbm.train({"verbose": -1}, other, num_boost_round=3)
+    space = parse_space("model: {lightgbm: {}, logistic_regression: {}}")
+    result = autoimb.search(
+        X, y, n_trials=4, cv=3, space=space, pretrained={"lightgbm": booster}, random_state=0
+    )
+    failed = [note for note in result.notes if "trials failed" in note]
+    assert len(failed) == 1 and "LightGBMError" in failed[0] and "\n" not in failed[0]
 
 
 def test_a_numpy_random_state_seeds_the_search_as_in_scikit_learn(small_binary) -> None:

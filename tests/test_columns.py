@@ -69,6 +69,16 @@ def test_a_datetime_column_is_a_date_too(small_binary) -> None:
     )
 
 
+def test_python_dates_are_dates(small_binary) -> None:
+    """A Parquet date column, or ``.dt.date``, holds Python dates: read as the same days."""
+    X, y = small_binary
+    days = pd.date_range("2020-01-01", periods=len(X), freq="D")
+    as_objects = validate(X.assign(day=pd.Series(days.date, index=X.index)), y)
+    as_stamps = validate(X.assign(day=days), y)
+    assert as_objects.dates == as_stamps.dates == {"day": ["month", "weekday"]}
+    pd.testing.assert_frame_equal(as_objects.X, as_stamps.X)
+
+
 def test_dates_that_name_their_zone_in_training_but_not_at_predict_are_warned_of(
     small_binary,
 ) -> None:

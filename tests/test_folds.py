@@ -171,3 +171,19 @@ def test_a_class_with_fewer_than_two_rows_per_fold_is_warned_of() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert n_folds_for(np.array([300, 10]), 5) == 5
+
+
+def test_the_model_card_records_the_folds_the_search_drew(small_binary) -> None:
+    """Ten folds asked of a class with three rows: the card says three, as the notes do; the
+    study keeps the ten asked, which a resume is compared with."""
+    X, y = small_binary
+    keep = (
+        np.flatnonzero(np.asarray(y) == 0).tolist()
+        + np.flatnonzero(np.asarray(y) == 1)[:3].tolist()
+    )
+    X, y = X.iloc[keep], np.asarray(y)[keep]
+    with pytest.warns(UserWarning, match="using 3 folds instead"):
+        result = autoimb.search(X, y, cv=10, n_trials=1, space="fast", random_state=0)
+    card = result.model_card()
+    assert (card["cv"], card["folds"]) == (3, "3 stratified folds")
+    assert result.study.user_attrs["autoimb"]["cv"] == 10

@@ -14,6 +14,7 @@ off the row's position.
 
 from __future__ import annotations
 
+import datetime
 import re
 import warnings
 from typing import Any
@@ -148,7 +149,12 @@ def _as_dates(series: pd.Series) -> pd.Series | None:
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return None
     present = series.dropna()
-    if present.empty or not all(isinstance(value, str) for value in present.iloc[:100]):
+    if present.empty:
+        return None
+    if all(isinstance(value, datetime.date) for value in present.iloc[:100]):
+        stamps = _parse(series)  # Python dates, as a Parquet date column or .dt.date gives
+        return stamps if stamps[series.notna()].notna().all() else None
+    if not all(isinstance(value, str) for value in present.iloc[:100]):
         return None
     if pd.to_numeric(present.iloc[:100], errors="coerce").notna().any():
         return None  # "2020" or "20200101" reads as a number first, as it did before

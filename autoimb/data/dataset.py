@@ -317,7 +317,8 @@ def validate(
         weights = _in_mean_units(weights, encoded, classes)
 
     inputs = list(frame.columns)
-    named = None if categorical_features == "auto" else _named(frame, categorical_features)
+    auto = isinstance(categorical_features, str) and categorical_features == "auto"
+    named = None if auto else _named(frame, categorical_features)
     for column, numbers in column_kinds.read_numbers(frame, skip=set(named or ())).items():
         frame[column] = numbers
     dates = column_kinds.find_dates(frame, skip=set(named or ()))

@@ -32,6 +32,7 @@ from autoimb.engine.model_card import model_card
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.remeasure import ensemble_score, remeasure
+from autoimb.engine.run_text import failed_note
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
@@ -68,7 +69,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
     threads = model_threads(1, len(data.y))
-    notes: list[str] = []
+    notes = [failed] if (failed := failed_note(study)) else []
     best, ranked = choose_winner(
         outcome,
         settings.metric,
@@ -172,7 +173,9 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     chance = drawn.floor_miss(settings.metric, 0)
     if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)
-    pipeline.model_card_ = model_card(settings, data, measured, best_config, decision, interval)
+    pipeline.model_card_ = model_card(
+        settings, data, measured, best_config, decision, interval, outcome.cv.folds
+    )
     # Which trial won (None for an ensemble) and how many had finished: a report on this model
     # can tell a study that went on since from a winner that was not the top-scoring trial.
     pipeline.model_card_["trial"] = best.number if len(members) == 1 else None

@@ -13,6 +13,7 @@ from autoimb import __version__, config
 from autoimb.data.dataset import Dataset
 from autoimb.engine.remeasure import Remeasured
 from autoimb.engine.settings import SearchSettings
+from autoimb.engine.splits import Folds
 from autoimb.posthoc.threshold import Decision
 
 
@@ -23,7 +24,10 @@ def model_card(
     winner: dict,
     decision: Decision,
     interval: tuple[float, float],
+    folds: Folds,
 ) -> dict[str, Any]:
+    """``folds`` as the search drew them: fewer than asked where the smallest class (or its
+    groups) or the data's size lowered them."""
     import imblearn
     import lightgbm
     import sklearn
@@ -44,9 +48,9 @@ def model_card(
         # One of ``classes``, as it is there: classes_.index(positive_class) finds it.
         "positive_class": classes[data.pos_label] if len(classes) == 2 else None,
         # The folds, so a report on this model alone cross-validates it again the same way.
-        "cv": settings.cv.n_splits,
-        "split": settings.cv.kind,
-        "folds": settings.cv.describe(),
+        "cv": folds.n_splits,
+        "split": folds.kind,
+        "folds": folds.describe(),
         "schema": {**data.schema(), "categories": data.categories()},
         "data": data.summary(),
         "versions": {

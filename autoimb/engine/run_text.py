@@ -41,11 +41,7 @@ def say_resumed(study: optuna.Study, settings: SearchSettings, finished: int) ->
 def all_failed_message(study: optuna.Study, space: str) -> str:
     """Why no trial completed, with the fix: a budget too short for one trial is told apart
     from strategies that all failed."""
-    errors = Counter(
-        t.user_attrs.get("error", "no error recorded")
-        for t in study.trials
-        if t.state == TrialState.FAIL
-    )
+    errors = _errors(study)
     cut = [
         t
         for t in study.trials
@@ -62,11 +58,33 @@ def all_failed_message(study: optuna.Study, space: str) -> str:
             "cross-validation. Raise the budget (time_budget=..., --time-budget on the command "
             f"line){quicker}."
         )
-    causes = "; ".join(
-        f"{count}× {str(error).rstrip('.')}" for error, count in errors.most_common(3)
-    )
+    causes = _causes(errors)
     fix = "Raise the time budget, or check" if cut else "Check"  # time helps only cut trials
     return (
         f"every trial failed ({sum(errors.values())} failed, {pruned} pruned). Most common "
         f"causes: {causes or 'none recorded'}. {fix} the data and the search space."
     )
+
+
+def failed_note(study: optuna.Study) -> str | None:
+    """Trials that failed, with their commonest errors: a search that went on without a
+    model (a pre-trained booster that does not fit the data) says so; None if none failed."""
+    errors = _errors(study)
+    if not errors:
+        return None
+    ran = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+    return (
+        f"{sum(errors.values())} of {ran} trials failed ({_causes(errors)}); the leaderboard's "
+        "error column holds each one's."
+    )
+
+
+def _errors(study: optuna.Study) -> Counter[str]:
+    return Counter(
+        (str(t.user_attrs.get("error", "")).strip().splitlines() or ["no error recorded"])[0]
+        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    )
+
+
+def _causes(errors: Counter[str]) -> str:
+    return "; ".join(f"{count}× {error.rstrip('.')}" for error, count in errors.most_common(3))

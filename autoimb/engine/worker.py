@@ -66,7 +66,7 @@ def join(
 
     ``groups`` are the same labels the study's creator split by, when it split by group.
     """
-    check_budget(time_budget, n_trials)
+    time_budget, n_trials = check_budget(time_budget, n_trials)
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     attrs = study_attrs(storage, study_name)
     check_heartbeat(heartbeat)
