@@ -399,6 +399,9 @@ def test_a_file_separated_otherwise_than_by_commas_is_read_whole(tmp_path, sep, 
     path = tmp_path / name
     frame.to_csv(path, sep=sep, decimal=decimal, index=False)
     pd.testing.assert_frame_equal(read_table(str(path)), frame)
+    named = frame.rename(columns={"x1": "spend, EUR"})  # a comma in a header name, too
+    named.to_csv(path, sep=sep, decimal=decimal, index=False)
+    pd.testing.assert_frame_equal(read_table(str(path)), named)
 
 
 @pytest.mark.parametrize(("name", "sep"), [("x.tsv.csv", ","), ("x.tsv.gz", "\t"), ("x.csv", ",")])

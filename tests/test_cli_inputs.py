@@ -169,3 +169,14 @@ def test_a_refused_output_leaves_no_folder_behind(searched, monkeypatch):
     args = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1"]
     assert main([*args, *FAST, "--storage", "new1/sub/s.log", "--out", "new2/m.txt"]) == 2
     assert not (searched / "new1").exists() and not (searched / "new2").exists()
+
+
+def test_a_weight_column_of_amounts_is_read_as_the_features_are():
+    """A fraud file's amounts as weights, written "$1,911.25": numbers, as in a feature."""
+    from autoimb.data.files import split_columns
+
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0], "w": ["$1,911.25", "12 %", None]})
+    weights = split_columns(frame, "y", weight_col="w").weights
+    assert weights.tolist()[:2] == [1911.25, 12.0] and np.isnan(weights.iloc[2])
+    odd = split_columns(frame.assign(w=["$5", "abc", "1"]), "y", weight_col="w").weights
+    assert odd.tolist() == ["$5", "abc", "1"]  # left as written, for the check to name "abc"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import csv
 import difflib
 import gzip
 import lzma
@@ -161,14 +162,35 @@ def _content(path: Path) -> str | None:
     return next((kind for magic, kind in _MAGIC if start.startswith(magic)), None)
 
 
+_SEPARATORS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 1 << 16  # the header and the first rows, enough to tell the separator
+
+
 def _separator(path: Path, encoding: str) -> str:
-    """The field separator: a comma, unless the header is one field holding ";", a tab or "|"."""
+    """Of comma, ";", tab and "|", the one that splits the header and the first rows into the
+    same number of fields, the most (a European file's "spend, EUR" header and its decimal
+    commas split unevenly by commas). Failing that, a comma unless the header is one field
+    holding another of them."""
     import pandas as pd
 
+    try:
+        with _opened(path) as handle:
+            start = handle.read(_SNIFF_BYTES)
+    except Exception:  # not readable as its name says: pandas will say what is wrong
+        start = b""
+    text = start.decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()[:-1] if len(start) == _SNIFF_BYTES else text.splitlines()
+    fields = {}
+    for sep in _SEPARATORS:
+        counts = {len(row) for row in csv.reader(lines[:50], delimiter=sep) if row}
+        if len(counts) == 1 and (count := counts.pop()) > 1:
+            fields[sep] = count
+    if fields:  # the most fields: a text column's one comma per row splits fewer
+        return max(fields, key=fields.__getitem__)
     header = pd.read_csv(path, nrows=0, encoding=encoding).columns
     if len(header) != 1:
         return ","
-    return next((sep for sep in (";", "\t", "|") if sep in str(header[0])), ",")
+    return next((sep for sep in _SEPARATORS[1:] if sep in str(header[0])), ",")
 
 
 def _encoding(path: Path) -> str:
@@ -272,7 +294,22 @@ def split_columns(
     def column(name: str | None) -> pd.Series | None:
         return frame[name] if name else None
 
-    return Columns(X, frame[target], column(id_col), column(weight_col), column(group_col))
+    return Columns(
+        X, frame[target], column(id_col), _weights(column(weight_col)), column(group_col)
+    )
+
+
+def _weights(weights: pd.Series | None) -> pd.Series | None:
+    """Amounts written as a feature's may be ("$1,911.25", "12 %"): read the same way, when
+    every one of them reads; otherwise left for the weights' check to name what does not."""
+    import pandas as pd
+
+    from autoimb.data.columns import as_numbers
+
+    if weights is None or pd.api.types.is_numeric_dtype(weights):
+        return weights
+    numbers = as_numbers(weights)
+    return numbers if numbers.notna().sum() == weights.notna().sum() else weights
 
 
 def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
