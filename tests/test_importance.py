@@ -288,3 +288,20 @@ def test_importance_of_a_search_bounded_by_trials_takes_no_longer_than_the_searc
     assert any(
         "on 400 columns it would take longer than the search itself" in n for n in result.notes
     )
+
+
+def test_a_date_is_one_input_column_shuffled_whole(yeast4):
+    """The user gave one date; the model reads its days and parts. Shuffled apart, each part
+    would keep the others' information: the date is shuffled and reported as one column."""
+    X, y = yeast4
+    positive = (y == y.value_counts().idxmin()).to_numpy()
+    days = pd.Timestamp("2021-01-04") + pd.to_timedelta(np.where(positive, 2, 0), unit="D")
+    X = X.assign(when=(days + pd.to_timedelta(np.arange(len(y)) % 7 * 7, unit="D")))
+    data = validate(X, y)
+    assert {"when", "when.weekday"} <= set(data.X.columns)
+    cv = CrossValidation(data, 3, random_state=0)
+    fitted = evaluate(LIGHTGBM, cv, get_metric("f1"), random_state=0, keep_models=True)
+    folds = [FoldModel(m.valid, ((m.pipeline, 1.0),)) for m in fitted.models]
+    table = permutation_importance(folds, data, get_metric("f1"), n_folds=3, seed=0)
+    assert sorted(table["feature"]) == sorted(X.columns)
+    assert table["feature"].iloc[0] == "when"  # the weekday tells the classes apart

@@ -117,8 +117,8 @@ def permutation_importance(
     """
     scorer = smooth_metric(metric)
     sign = 1.0 if scorer.greater_is_better else -1.0
-    columns = list(data.X.columns)
-    drops: list[np.ndarray] = []  # per fold: (columns, repeats)
+    columns = input_columns(data)
+    drops: list[np.ndarray] = []  # per fold: (input columns, repeats)
     scored = 0
     begun = time.monotonic()  # fetching a fold may fit it: a fold's time counts its fit
     for k, fold in enumerate(folds):
@@ -140,10 +140,22 @@ def permutation_importance(
         return None
     values = np.concatenate(drops, axis=1)
     spread = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(columns))
-    table = pd.DataFrame({"feature": columns, "importance": values.mean(axis=1), "std": spread})
+    table = pd.DataFrame(
+        {"feature": list(columns), "importance": values.mean(axis=1), "std": spread}
+    )
     table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs.update(score=scorer.name, rows=scored, folds=len(drops), repeats=n_repeats)
     return table
+
+
+def input_columns(data: Dataset) -> dict[str, list[str]]:
+    """Each input column and the model's columns made of it: a date is its days and its parts
+    (``name.month`` ...), shuffled together, as the user gave one column."""
+    parts = {f"{date}.{part}": date for date, kinds in data.dates.items() for part in kinds}
+    columns: dict[str, list[str]] = {}
+    for column in data.X.columns:
+        columns.setdefault(parts.get(column, column), []).append(column)
+    return columns
 
 
 def _rest_fits(deadline: float | None, begun: float, *, done: int, n_folds: int) -> None:
@@ -187,7 +199,7 @@ class _Shuffles:
     ``IMPORTANCE_BATCH_CELLS`` values a call, so wide data is not copied a thousand-fold."""
 
     frame: pd.DataFrame
-    columns: Sequence[str]
+    columns: Mapping[str, list[str]]  # input column → the model's columns made of it
     n_repeats: int
     rng: np.random.Generator
     _tiled: dict[int, pd.DataFrame] = field(default_factory=dict)
@@ -208,7 +220,7 @@ class _Shuffles:
         starts = range(0, len(self.columns), per_call)
         clock.last *= repeats * min(per_call, len(self.columns))
         for done, first in enumerate(starts):
-            batch = list(self.columns[first : first + per_call])
+            batch = list(self.columns)[first : first + per_call]
             clock.check(len(starts) - done)
             started = time.monotonic()
             proba = fold.predict_proba(self._copies(batch))
@@ -220,8 +232,9 @@ class _Shuffles:
         return drops
 
     def _copies(self, batch: Sequence[str]) -> pd.DataFrame:
-        """``n_repeats`` copies of the rows per column of ``batch``, that column shuffled in
-        its own copies; each column is taken from the original, so its type is kept. The
+        """``n_repeats`` copies of the rows per input column of ``batch``, that column (all
+        the model's columns made of it, in the same order) shuffled in its own copies; each
+        column is taken from the original, so its type is kept. The
         unshuffled copies are made once per batch size and copied whole: column by column,
         a thousand columns cost as much again for each one shuffled."""
         n, repeats = len(self.frame), self.n_repeats
@@ -235,7 +248,8 @@ class _Shuffles:
             order[start : start + repeats * n] = np.concatenate(
                 [self.rng.permutation(n) for _ in range(repeats)]
             )
-            copies[column] = self.frame[column].take(order).reset_index(drop=True)
+            for made in self.columns[column]:
+                copies[made] = self.frame[made].take(order).reset_index(drop=True)
         return copies
 
 
