@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import check_estimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import autoimb
 from autoimb.exceptions import AutoImbError
@@ -27,11 +27,19 @@ NOT_FOR_A_THRESHOLD_SEARCH = {
 }
 
 
-def test_scikit_learn_estimator_checks() -> None:
-    estimator = autoimb.AutoImbClassifier(n_trials=2, space="fast", random_state=0)
+@parametrize_with_checks(
+    # The conventions are the estimator's, not the search's: its smallest search keeps them fast.
+    [
+        autoimb.AutoImbClassifier(
+            n_trials=2, space="fast", cv=3, ensemble=False, importance=False, random_state=0
+        )
+    ],
+    expected_failed_checks=lambda estimator: NOT_FOR_A_THRESHOLD_SEARCH,
+)
+def test_scikit_learn_estimator_checks(estimator, check) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_estimator(estimator, expected_failed_checks=NOT_FOR_A_THRESHOLD_SEARCH)
+        check(estimator)
 
 
 @pytest.fixture(scope="module")
