@@ -754,6 +754,7 @@ def test_rows_without_a_label_are_left_out_with_a_warning(small_binary, tmp_path
     assert finished_trials(study) == 1
     card = autoimb.load(tmp_path / "d.skops").model_card_
     assert card["data"]["rows"] == len(X) - 2
+    assert card["classes"] == [0, 1]  # the file's whole numbers, not 0.0 and 1.0
 
 
 def test_written_files_get_the_mode_a_plain_write_would(tmp_path):

@@ -122,20 +122,19 @@ def test_a_second_split_can_overturn_a_lucky_lead() -> None:
     assert choose_pooled([lucky], F1, standard_errors=0.0) == 0  # its folds' mean is 0.66
 
 
+def _single_trial_search(name: str, n_trials: int, seed: int) -> autoimb.SearchResult:
+    """F1 on a shipped set, served by one trial. No warm start: the trials do not depend on
+    the shipped portfolio, which is rebuilt."""
+    X, y = datasets.load(name, return_X_y=True)
+    return autoimb.search(
+        X, y, metric="f1", n_trials=n_trials, space="fast", random_state=seed, ensemble=False,
+        warm_start=None,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def ecoli_f1():
-    X, y = datasets.load("ecoli1", return_X_y=True)
-    # No warm start: the trials do not depend on the shipped portfolio, which is rebuilt.
-    return autoimb.search(
-        X,
-        y,
-        metric="f1",
-        n_trials=16,
-        space="fast",
-        random_state=2,
-        ensemble=False,
-        warm_start=None,
-    )
+    return _single_trial_search("ecoli1", n_trials=16, seed=2)
 
 
 def test_a_search_says_when_it_chose_a_steadier_trial(ecoli_f1) -> None:
@@ -154,17 +153,7 @@ def test_a_search_says_when_it_chose_a_steadier_trial(ecoli_f1) -> None:
 
 
 def test_a_fresh_split_decides_among_the_close_trials() -> None:
-    X, y = datasets.load("yeast4", return_X_y=True)
-    result = autoimb.search(
-        X,
-        y,
-        metric="f1",
-        n_trials=8,
-        space="fast",
-        random_state=0,
-        ensemble=False,
-        warm_start=None,
-    )
+    result = _single_trial_search("yeast4", n_trials=8, seed=0)
     card = result.model_card()
     winner = result.study.trials[card["trial"]]
     ranked = sorted(

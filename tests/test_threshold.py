@@ -315,3 +315,51 @@ def test_a_precision_floors_threshold_gives_up_no_precision_for_recall_it_cannot
     decision, score = choose_decision(y, np.c_[1 - s, s], get_metric("recall@precision>=0.9"))
     assert score == 1.0
     assert 0.04 < decision.threshold < 0.935
+
+
+@pytest.mark.parametrize("name", ["recall@precision>=0.9", "f1", "mcc"])
+def test_capped_candidates_reach_the_top_of_a_long_ranking(name):
+    """20,000 rows, 1% positives: a precision floor's best threshold lies within the first
+    few dozen rows of the ranking, where evenly spread candidates had one every 20 rows."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    y = (rng.random(n) < 0.01).astype(np.int64)
+    s = 1.0 / (1.0 + np.exp(-rng.normal(-4.0 + 3.0 * y, 1.2)))
+    proba = np.c_[1.0 - s, s]
+    metric = get_metric(name)
+    _, capped = choose_decision(y, proba, metric)
+    _, exact = choose_decision(y, proba, metric, max_candidates=n + 2)
+    assert capped <= exact + 1e-12
+    assert capped == pytest.approx(exact, abs=0.003)
+
+
+def test_a_row_of_weight_zero_is_as_if_it_were_not_there():
+    """No candidate threshold of its own, so neither the tuned rule nor the cross-fitted score
+    moves (integer weights are repetitions; weight 0 is none)."""
+    rng = np.random.default_rng(9)
+    metric = get_metric("mcc")
+    for _ in range(300):
+        n = int(rng.integers(8, 16))
+        y = np.r_[0, 1, 0, 1, rng.integers(0, 2, n - 4)]
+        s = np.round(rng.random(n), 1)
+        w = np.r_[1.0, 1.0, 1.0, 1.0, rng.integers(0, 2, n - 4).astype(float)]
+        folds, keep = np.arange(n) % 2, w > 0
+        proba = np.c_[1 - s, s]
+        with_zero = choose_decision(y, proba, metric, sample_weight=w)
+        without = choose_decision(y[keep], proba[keep], metric, sample_weight=w[keep])
+        assert with_zero == without
+        score, per_fold = honest_score(y, proba, folds, metric, sample_weight=w)
+        alone = honest_score(y[keep], proba[keep], folds[keep], metric, sample_weight=w[keep])
+        assert score == pytest.approx(alone[0]) and per_fold == pytest.approx(alone[1])
+
+
+def test_a_rule_that_never_fires_says_so_on_every_scale():
+    """The tuned threshold sits above a top score of 1.0: no calibrated probability may reach
+    it either, and the rule reads as what it is."""
+    from autoimb.posthoc.calibration import calibrated_threshold
+
+    never = float(np.nextafter(1.0, 2.0))
+    for calibration in ({"method": "sigmoid", "a": 1.0, "b": 0.0}, None):
+        assert calibrated_threshold(calibration, never) > 1.0
+    rule = Decision(threshold=never, pos_label=1).describe(["ok", "fraud"], never)
+    assert rule == "never predict fraud (no score reaches the tuned threshold)"

@@ -315,6 +315,8 @@ def _weights(weights: pd.Series | None) -> pd.Series | None:
 def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
     """The rows that have a label, with a warning naming the others: an export often leaves the
     label empty where it is not known yet, and those rows have nothing to teach or score."""
+    import pandas as pd
+
     unlabelled = frame[target].isna().to_numpy()
     if not unlabelled.any():
         return frame
@@ -329,7 +331,12 @@ def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
         UserWarning,
         stacklevel=user_stacklevel(),
     )
-    return frame.loc[~unlabelled].reset_index(drop=True)
+    kept = frame.loc[~unlabelled].reset_index(drop=True)
+    labels = kept[target]
+    if pd.api.types.is_float_dtype(labels) and (labels == labels.round()).all():
+        # The empty cells made the file's whole numbers floats: 0 and 1, not 0.0 and 1.0.
+        kept[target] = labels.astype("int64")
+    return kept
 
 
 def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:

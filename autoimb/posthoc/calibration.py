@@ -67,8 +67,8 @@ def apply_calibration(
 def calibrated_threshold(calibration: dict[str, Any] | None, threshold: float) -> float:
     """The threshold on the calibrated scale: the map is strictly increasing, so a calibrated
     probability at or above it is a score at or above ``threshold``, the same label."""
-    if not calibration or calibration.get("method", "none") == "none":
-        return float(threshold)
+    if not calibration or calibration.get("method", "none") == "none" or threshold > 1.0:
+        return float(threshold)  # above 1, the rule predicts the class for no row at all
     return float(_map(calibration, np.array([float(threshold)]))[0])
 
 

@@ -100,6 +100,8 @@ def sorted_candidates(
     Cross-fitting sorts all rows once: each fold's complement, taken in that order, is
     sorted too, exactly as sorting it alone would give.
     """
+    if not w.all() and w.any():  # a row of weight 0 counts nowhere, not even as a candidate
+        s, is_pos, w = s[w > 0], is_pos[w > 0], w[w > 0]
     n = s.shape[0]
     cum_pos = np.cumsum(np.where(is_pos, w, 0.0))
     cum_neg = np.cumsum(np.where(is_pos, 0.0, w))
@@ -111,7 +113,7 @@ def sorted_candidates(
     values = s[ends]  # distinct scores, descending
     n_groups = ends.shape[0]
     if n_groups + 1 > max_candidates:
-        rows = np.round(np.linspace(0, n - 1, max(max_candidates - 1, 1))).astype(np.int64)
+        rows = _candidate_rows(n, max(max_candidates - 1, 1))
         found = np.searchsorted(ends, rows)  # non-decreasing: drop the repeats
         keep = found[np.concatenate(([True], found[1:] != found[:-1]))]
     else:
@@ -128,6 +130,17 @@ def sorted_candidates(
     tp = np.concatenate(([0.0], cum_pos[ends[keep]]))
     fp = np.concatenate(([0.0], cum_neg[ends[keep]]))
     return np.concatenate(([none], thresholds)), tp, fp, total_pos - tp, total_neg - fp
+
+
+def _candidate_rows(n: int, count: int) -> NDArray[np.int64]:
+    """About ``count`` rows of a ranking of ``n``, ascending: a third spread evenly, a third
+    ever closer towards its top and a third towards its bottom, where a rare class's best
+    threshold lies (a precision floor's often within the first few dozen rows)."""
+    third = count // 3
+    even = np.linspace(0, n - 1, max(count - 2 * third, 2))
+    near_ends = np.geomspace(1, n, third) - 1 if third else np.empty(0)
+    rows = np.concatenate([even, near_ends, n - 1 - near_ends])
+    return np.unique(np.round(rows).astype(np.int64))
 
 
 def _choose_threshold(

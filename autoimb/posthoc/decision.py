@@ -126,6 +126,8 @@ class Decision:
         names = [str(c) for c in classes]
         if self.threshold is not None:
             positive = names[self.pos_label] if self.pos_label < len(names) else self.pos_label
+            if self.threshold > 1.0:  # above every score: the metric is best served by no alarm
+                return f"never predict {positive} (no score reaches the tuned threshold)"
             if probability_threshold is None:  # a study alone: its models' own scores
                 return (
                     f"predict {positive} when the model's score for {positive} >= "
