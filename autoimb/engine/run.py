@@ -52,7 +52,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
     )
     folds = folds_for_size(settings.cv, len(data.y))
-    study, seed, cv = open_study(
+    study, seed, cv, created = open_study(
         settings, data, lambda seed: CrossValidation(data, folds, random_state=seed)
     )
     objective = _Objective(study, settings, data, cv, seed)
@@ -72,7 +72,8 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         optimize(study, objective, settings, settings.deadline)
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         message = all_failed_message(study, settings.space.name)
-        _forget_empty_study(study, settings)
+        if created:
+            _forget_empty_study(study, settings)
         raise AutoImbError(message)
     return SearchOutcome(
         study,
@@ -88,9 +89,9 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
 
 
 def _forget_empty_study(study: optuna.Study, settings: SearchSettings) -> None:
-    """A stored study in which no trial finished holds nothing to resume, while its recorded
-    settings would refuse the fix its error advises (another space, a longer budget): it is
-    deleted, unless another process is running one of its trials."""
+    """A study this run stored, in which no trial finished, holds nothing to resume, while
+    its recorded settings would refuse the fix its error advises (another space, a longer
+    budget): it is deleted, unless another process is running one of its trials."""
     if settings.storage is None or any(
         t.state in (TrialState.COMPLETE, TrialState.RUNNING) for t in study.trials
     ):

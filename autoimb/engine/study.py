@@ -7,7 +7,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import optuna
@@ -29,9 +29,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger("autoimb")
 
 
+class Opened(NamedTuple):
+    study: optuna.Study
+    seed: int  # the study's own: its folds' and every process's sampler's
+    cv: CrossValidation
+    created: bool  # by this run, not resumed or joined
+
+
 def open_study(
     settings: SearchSettings, data: Dataset, split: Callable[[int], CrossValidation]
-) -> tuple[optuna.Study, int, CrossValidation]:
+) -> Opened:
     """Create the study or resume it; a resumed study must search the same thing. The folds
     are drawn first, with the study's seed: data they cannot split leaves no study behind.
 
@@ -62,6 +69,7 @@ def open_study(
         # points again (its first, random ones are history-blind): another stream for each.
         stream = np.random.SeedSequence([asked, existing, os.getpid()]).generate_state(1)[0]
         study.sampler = _sampler(settings, storage, int(stream))
+    created = attrs is None
     if attrs is None:
         attrs = {
             "metric": metric.name,
@@ -120,7 +128,7 @@ def open_study(
         _check_same_data(name, attrs, data, settings.allow_other_data)
     if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
         cv = split(int(attrs["seed"]))
-    return study, int(attrs["seed"]), cv
+    return Opened(study, int(attrs["seed"]), cv, created)
 
 
 def _recorded(storage: Any, name: str) -> dict[str, Any]:
