@@ -162,7 +162,12 @@ class SearchResult:
             "score": self.best_score,
             "decision": self.decision.labelled(self.classes_),
             "metrics": report_metrics(
-                ev.y, ev.oof, predicted, sample_weight=ev.sample_weight, pos_label=ev.pos_label
+                ev.y,
+                ev.oof,
+                predicted,
+                sample_weight=ev.sample_weight,
+                pos_label=ev.pos_label,
+                searched=self.metric,
             ),
             "confusion_matrix": pd.DataFrame(
                 matrix,

@@ -207,3 +207,15 @@ def test_bad_inputs_are_refused(small_binary, glass):
         minority_learning_curve(LOGISTIC, data, "f1", time_limit=-1)
     with pytest.raises(AutoImbError, match="two classes"):
         minority_learning_curve(LOGISTIC, validate(*glass), "cost:fn=5,fp=1")
+
+
+def test_the_counted_class_is_the_smallest_whichever_the_metric_calls_positive(small_binary):
+    """With the majority as the positive class, the minority is still the class subsampled
+    and counted: "2× more minority examples" means it."""
+    X, y = small_binary
+    data = validate(X, y, pos_label=0)
+    minority = int(np.argmin(data.class_counts))
+    assert data.pos_label != minority
+    result = minority_learning_curve(LOGISTIC, data, "f1", fractions=(0.5, 1.0), repeats=1)
+    assert result.current_count == int(data.class_counts[minority])
+    assert result.smallest_class == str(data.classes[minority])

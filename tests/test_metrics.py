@@ -13,7 +13,12 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics.notes import floor_at_risk, missed_floor, trivial_rule_note
+from autoimb.metrics.notes import (
+    floor_at_risk,
+    missed_floor,
+    over_classes,
+    trivial_rule_note,
+)
 from autoimb.metrics.registry import (
     ALIASES,
     METRIC_FORMS,
@@ -113,6 +118,19 @@ def test_multiclass_threshold_metrics_match_reference(multiclass, name, weighted
     expected = MULTICLASS_REFERENCES[name](y, y_pred, sw)
     got = get_metric(name).score_labels(y, y_pred, sample_weight=sw, n_classes=3)
     assert got == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("mcc", "one correlation over every class"),
+        ("g_mean", "geometric mean of the classes' recalls"),
+        ("f1", "averaged over every class (macro)"),
+        ("average_precision", "each class against the others, averaged (macro)"),
+    ],
+)
+def test_how_a_metric_takes_more_classes_is_said_as_it_is_computed(name, words):
+    assert words in over_classes(get_metric(name))
 
 
 def test_multiclass_macro_skips_a_class_absent_from_labels_and_predictions():

@@ -211,6 +211,7 @@ def test_a_cost_reports_its_direction_its_value_and_weighted_counts(small_binary
     assert f"{result.best_score:.4f} per row, lower is better" in text
     table = text.split("Every metric, out of fold")[1].split("Confusion matrix")[0]
     assert "cost:fn=10,fp=1" in table  # the metric searched for, beside the usual ones
+    assert next(iter(result.report()["metrics"])) == "cost:fn=10,fp=1"  # in Python, first
     assert "counts of weight, not of rows" in text
 
 
@@ -222,3 +223,32 @@ def test_the_threshold_curve_of_a_precision_floor_says_where_it_sits(small_binar
     text = html.unescape(result.report_html(tmp_path / "r.html").read_text())
     assert "next to where precision drops below the floor" in text
     assert "middle of the best plateau" not in text
+
+
+def _metrics_and_confusion(path: Path) -> str:
+    text = html.unescape(path.read_text(encoding="utf-8"))
+    return text.split("Every metric, out of fold")[1].split("Out-of-fold predictions of")[0]
+
+
+def test_a_model_and_its_data_give_the_searchs_own_out_of_fold_numbers(small_binary, tmp_path):
+    """A forest's trials fit a quarter of its trees, on folds the study's seed (7) drew: the
+    report on the model alone, with its data, computes them again as the search did."""
+    from autoimb.engine.space import parse_space
+
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=1, space=parse_space("model: {balanced_random_forest: {}}"),
+        cv=3, random_state=7, ensemble=False, importance=False,
+    )  # fmt: skip
+    searched = result.report_html(tmp_path / "search.html")
+    card = result.best_pipeline.model_card_
+    rebuilt = write_study_report(tmp_path / "model.html", model_card=card, X=X, y=y)
+    assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
+    text = html.unescape(rebuilt.read_text(encoding="utf-8"))
+    assert "<tr><th>trial</th><td>0</td></tr>" in text
+    assert f"for a new set of {len(y):,} rows" in text
+
+
+def test_a_study_alone_says_its_winner_may_not_be_the_served_model(result, tmp_path):
+    text, _ = read(write_study_report(tmp_path / "study.html", study=result.study))
+    assert "the winner shown is the study's top-scoring trial" in html.unescape(text)

@@ -34,6 +34,7 @@ from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials, trials_text
+from autoimb.metrics.notes import over_classes
 from autoimb.redact import shown
 
 if TYPE_CHECKING:
@@ -359,8 +360,8 @@ def _print_summary(
         print(f"positive: {positive} (the class the metric measures)")
     else:
         print(
-            f"classes:  {len(result.classes_)}, so {result.metric.name} is averaged over every "
-            "class (macro)"
+            f"classes:  {len(result.classes_)}, so {result.metric.name} is "
+            f"{over_classes(result.metric)}"
         )
     print(f"decision: {rule}")
     print(f"model:    {out}")

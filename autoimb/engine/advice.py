@@ -213,8 +213,10 @@ def _setup(
     random_state: int | None,
     n_threads: int,
 ) -> _Setup:
-    """Subsample every class but the largest; the smallest is the one counted."""
+    """Subsample every class but the largest; the smallest is the one counted (whichever
+    class the metric calls positive)."""
     largest = int(np.argmax(data.class_counts))
+    subsampled = [c for c in range(data.n_classes) if c != largest]
     return _Setup(
         config=config,
         data=data,
@@ -222,8 +224,8 @@ def _setup(
         metric=metric,
         schema=data.schema(),
         weights=data.sample_weight,
-        subsampled=[c for c in range(data.n_classes) if c != largest],
-        smallest=data.pos_label,
+        subsampled=subsampled,
+        smallest=min(subsampled, key=lambda c: data.class_counts[c]),
         random_state=random_state,
         n_threads=n_threads,
         digest=_digest(folds),

@@ -180,6 +180,10 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     # can tell a study that went on since from a winner that was not the top-scoring trial.
     pipeline.model_card_["trial"] = best.number if len(members) == 1 else None
     pipeline.model_card_["finished_trials"] = finished_trials(study)
+    # The study's seed (its folds) and the rows the interval is for (those the folds scored):
+    # a report on this model alone draws the same folds and labels the interval rightly.
+    pipeline.model_card_["seed"] = outcome.random_state
+    pipeline.model_card_["score_interval_rows"] = len(y)
     pipeline.model_card_["too_slow_to_refit"] = list(outcome.too_slow_to_refit)
     # The study's best score when this model was made: a later run that finds nothing better
     # need not replace it (the command line keeps its saved model then).
@@ -205,7 +209,13 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     )
     result.ensemble = selection
     if settings.advice:
-        result.advice = _advice(configs[best.number], outcome, settings, data, notes)
+        strategy = dict(study.trials[best.number].user_attrs["config"])
+        result.advice = _advice(strategy, outcome, settings, data, notes)
+        if result.advice is not None and len(members) > 1:
+            result.advice.cautions.append(
+                f"it was measured on trial {best.number} alone, the ensemble's best single "
+                "trial, and the ensemble may gain more or less"
+            )
     return result
 
 
@@ -364,7 +374,10 @@ def _advice(
 ) -> LearningCurveAdvice | None:
     left = remaining(settings.deadline)
     if left is not None and left < 2.0:
-        notes.append("No data-collection advice: the time budget was spent.")
+        notes.append(
+            "No data-collection advice: the time budget was spent; a larger time_budget leaves "
+            "room for it."
+        )
         return None
     return minority_learning_curve(
         strategy,

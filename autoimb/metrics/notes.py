@@ -101,3 +101,17 @@ def unpredicted_classes_note(
         "classes). Optimise 'f1' or 'balanced_accuracy', means over the classes, to weigh "
         "every class."
     )
+
+
+_OVER_CLASSES = {
+    "mcc": "one correlation over every class",
+    "g_mean": "the geometric mean of the classes' recalls",
+    "balanced_accuracy": "the mean of the classes' recalls",
+}
+
+
+def over_classes(metric: Metric) -> str:
+    """How the metric takes more than two classes, in a few words."""
+    if metric.kind == "ranking":
+        return "each class against the others, averaged (macro)"
+    return _OVER_CLASSES.get(metric.name, "averaged over every class (macro)")

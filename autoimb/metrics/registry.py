@@ -375,14 +375,20 @@ def report_metrics(
     *,
     sample_weight: ArrayLike | None = None,
     pos_label: int = 1,
+    searched: Metric | None = None,
 ) -> dict[str, float]:
-    """All :data:`REPORT_METRICS` that are defined on these rows.
+    """All :data:`REPORT_METRICS` that are defined on these rows, the ``searched`` metric
+    first (a cost, or one of the user's own, too).
 
     Metrics that do not apply to the target, or come out NaN (e.g. ROC AUC with one
     class present), are left out so the report only holds real numbers.
     """
     n_classes = as_proba(proba, len(as_labels(y, "y"))).shape[1]
     out: dict[str, float] = {}
+    if searched is not None and searched.name not in REPORT_METRICS:
+        out[searched.name] = float(
+            searched.score(y, proba, y_pred, sample_weight=sample_weight, pos_label=pos_label)
+        )
     for name in REPORT_METRICS:
         metric = get_metric(name)
         if metric.kind == "threshold" and n_classes > 2 and metric.multiclass_fn is None:

@@ -55,6 +55,8 @@ def what_next_html(study: optuna.Study | None, advice: str | None, notes: Sequen
         items.append(f"<li><b>More budget:</b> {html.escape(verdict)}</li>")
     if advice:
         items.append(f"<li><b>More data:</b> {html.escape(advice)}</li>")
+    elif any(note.startswith("No data-collection advice") for note in notes):
+        pass  # asked for, and the note says why it is missing
     else:
         items.append(
             "<li><b>More data:</b> not measured; <code>autoimb.search(..., advice=True)</code> "
@@ -73,7 +75,7 @@ def how_sure_html(w: Any) -> str:
     interval = ""
     if w.interval is not None:
         interval = (
-            f" On new data as large as the training data, expect {w.interval[0]:.4f} to "
+            f" On {w.interval_set()}, expect {w.interval[0]:.4f} to "
             f"{w.interval[1]:.4f} ({config.INTERVAL_LEVEL:.0%} of the time)."
         )
     return (

@@ -88,6 +88,12 @@ def write_study_report(
     winner = Winner.from_card(model_card) if model_card is not None else Winner.from_study(study)
     if study is None:
         notes.append("No study was found, so the leaderboard, history and importances are absent.")
+    elif model_card is None:
+        notes.append(
+            "Without the model, the winner shown is the study's top-scoring trial; the search "
+            "may have served another (a steadier trial, a race's winner or an ensemble): report "
+            "the model file for what it serves."
+        )
     elif model_card is not None and _went_on(study, model_card):
         notes.append(
             "The study went on after this model was saved: its leaderboard and history "
@@ -194,7 +200,7 @@ def _winner_section(w: Winner) -> str:
         rows.append(
             (
                 f"on new data ({config.INTERVAL_LEVEL:.0%} interval)",
-                f"{_num(low)} – {_num(high)} for a set as large as the training data",
+                f"{_num(low)} – {_num(high)} for {w.interval_set()}",
             )
         )
     if w.search_score is not None and w.search_score != w.score:
@@ -210,12 +216,9 @@ def _winner_section(w: Winner) -> str:
         return "".join(parts) + f'<p class="note">{_NEEDS_DATA}</p>'
     oof, pos = w.oof, w.decision.pos_label
     predicted = w.decision.apply(oof.proba)
-    metrics = report_metrics(oof.y, oof.proba, predicted, sample_weight=oof.weights, pos_label=pos)
-    if w.metric.name not in metrics:  # the metric searched for comes first, a cost too
-        searched = w.metric.score(
-            oof.y, oof.proba, predicted, sample_weight=oof.weights, pos_label=pos
-        )
-        metrics = {w.metric.name: searched, **metrics}
+    metrics = report_metrics(
+        oof.y, oof.proba, predicted, sample_weight=oof.weights, pos_label=pos, searched=w.metric
+    )
     matrix = confusion_matrix(oof.y, predicted, len(w.classes), sample_weight=oof.weights)
     weighted = oof.weights is not None and not np.allclose(oof.weights, 1.0)
     parts += [

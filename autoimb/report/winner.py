@@ -15,6 +15,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from autoimb import config
 from autoimb.config import STUDY_ATTR
 from autoimb.engine.budget import model_threads
 from autoimb.engine.splits import Folds
@@ -60,6 +61,13 @@ class Winner:
     advice: str | None = None  # the learning-curve advice, when it was measured
     importance: dict[str, Any] | None = None  # the model card's permutation importance
     probability_threshold: float | None = None  # the threshold on predict_proba's scale
+    interval_rows: int | None = None  # the size of a new set the interval is for
+
+    def interval_set(self) -> str:
+        """The new data the interval is for, in words."""
+        if self.interval_rows:
+            return f"a new set of {self.interval_rows:,} rows"
+        return "new data as large as the training data"
 
     @classmethod
     def from_result(cls, result: Any) -> Winner:
@@ -80,6 +88,7 @@ class Winner:
             advice=result.advice.summary() if result.advice is not None else None,
             importance=result.best_pipeline.model_card_.get("feature_importance"),
             probability_threshold=result.best_pipeline.probability_threshold,
+            interval_rows=len(ev.y),
         )
 
     @classmethod
@@ -92,6 +101,7 @@ class Winner:
                 card.get("decision") or {}, card.get("classes", []), card.get("positive_class")
             ),
             [str(c) for c in card.get("classes", [])],
+            trial=card.get("trial"),
             summary=card.get("data"),
             search_score=card.get("search_score"),
             score_basis=card.get("score_basis", "cross-validated"),
@@ -99,6 +109,7 @@ class Winner:
             notes=list(card.get("notes", [])),
             importance=card.get("feature_importance"),
             probability_threshold=card.get("probability_threshold"),
+            interval_rows=card.get("score_interval_rows"),
         )
 
     @classmethod
@@ -144,6 +155,8 @@ class Winner:
                 random_state=seed,
                 n_threads=model_threads(1, len(data.y)),
                 keep_models=self.importance is None,
+                # As the search's trials fitted it: the predictions its decision was tuned on.
+                member_share=config.SEARCH_MEMBER_SHARE,
             )
             for n, single in singles.items()
         }
