@@ -308,6 +308,25 @@ def test_max_time_stops_training(torch: Any, yeast4_split: Split) -> None:
     assert 0 < model.n_epochs_ < 100_000
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        NeuralEmbeddingBoostClassifier(mlp_max_epochs=100_000, n_estimators=100_000),
+        DeepTreeStackingClassifier(mlp_max_epochs=100_000, n_estimators=100_000),
+        LeafEmbeddingClassifier(n_estimators=300, head="mlp", mlp_max_epochs=100_000),
+    ],
+    ids=lambda model: type(model).__name__,
+)
+def test_a_hybrids_nets_and_trees_share_its_max_time(torch: Any, yeast4_split, model) -> None:
+    """A trial's cap reaches every net and every boosting a hybrid fits: stopped at it, each
+    keeps what it learnt, and the model predicts."""
+    X, X_test, y, _ = yeast4_split
+    start = time.perf_counter()
+    model.set_params(max_time=1.0, random_state=0).fit(X, y)
+    assert time.perf_counter() - start < 4.0
+    assert np.isfinite(model.predict_proba(X_test)).all()
+
+
 def test_init_weights_continue_training(torch: Any, yeast4_split: Split, tmp_path: Path) -> None:
     X_train, X_test, y_train, _ = yeast4_split
     trained = TabularMLPClassifier(**FAST).fit(X_train, y_train)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from autoimb.stages.base import Component, FitContext, register
+from autoimb.stages.base import Component, FitContext, register, seconds_left
 from autoimb.stages.deep import categories, hidden_sizes
 from autoimb.stages.hybrid.models import (
     DeepTreeStackingClassifier,
@@ -30,6 +30,7 @@ def _leaf_embedding(params: Mapping[str, Any], ctx: FitContext) -> LeafEmbedding
         C=float(params["C"]),
         n_threads=ctx.n_threads,
         random_state=ctx.random_state,
+        max_time=_max_time(ctx),
     )
 
 
@@ -45,7 +46,13 @@ def _net_and_trees(params: Mapping[str, Any], ctx: FitContext) -> dict[str, Any]
         "learning_rate": float(params["learning_rate"]),
         "n_threads": ctx.n_threads,
         "random_state": ctx.random_state,
+        "max_time": _max_time(ctx),
     }
+
+
+def _max_time(ctx: FitContext) -> float | None:
+    """A trial's cap, for the hybrid's nets and trees to share (a refit has none)."""
+    return None if ctx.deadline is None else seconds_left(ctx.deadline)
 
 
 def _neural_embedding_boost(

@@ -9,9 +9,11 @@ data contract: category codes in ``cat_indices`` (``-1`` for unknown), the rest 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+import lightgbm
 import numpy as np
 from lightgbm import LGBMClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -69,9 +71,23 @@ class _HybridBase(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def _start_clock(self) -> None:
+        if self.max_time is not None and not self.max_time > 0:
+            self._refuse("max_time", "None or > 0 seconds")
+        self._until = None if self.max_time is None else time.monotonic() + float(self.max_time)
+
+    def _share(self, fits_left: int) -> float | None:
+        """The seconds the next of ``fits_left`` fits may take: an equal share of what is
+        left of ``max_time`` (None without one)."""
+        if getattr(self, "_until", None) is None:
+            return None
+        return max((self._until - time.monotonic()) / fits_left, _LEAST_SECONDS)
+
     def _fit_gbm(
-        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, seed: int, fits_left: int = 1
     ) -> LGBMClassifier:
+        share = self._share(fits_left)
+        callbacks = [] if share is None else [_stop_boosting_at(time.monotonic() + share)]
         gbm = LGBMClassifier(
             n_estimators=self.n_estimators,
             num_leaves=self.num_leaves,
@@ -82,9 +98,9 @@ class _HybridBase(ClassifierMixin, BaseEstimator):
         )
         # LightGBM reads negative category codes as missing, matching the contract.
         cat = [int(i) for i in self.cat_indices] or "auto"
-        return gbm.fit(X, y, sample_weight=weight, categorical_feature=cat)
+        return gbm.fit(X, y, sample_weight=weight, categorical_feature=cat, callbacks=callbacks)
 
-    def _mlp(self, seed: int) -> TabularMLPClassifier:
+    def _mlp(self, seed: int, fits_left: int = 1) -> TabularMLPClassifier:
         return TabularMLPClassifier(
             cat_indices=self.cat_indices,
             cardinalities=self.cardinalities,
@@ -95,7 +111,22 @@ class _HybridBase(ClassifierMixin, BaseEstimator):
             device=self.device,
             random_state=seed,
             n_threads=self.n_threads,
+            max_time=self._share(fits_left),
         )
+
+
+_LEAST_SECONDS = 0.05  # a fit whose share is spent still takes its first steps
+
+
+def _stop_boosting_at(until: float) -> Callable[[Any], None]:
+    """A LightGBM callback that ends the boosting once ``until`` (monotonic) has passed,
+    keeping the rounds so far."""
+
+    def callback(env: Any) -> None:
+        if time.monotonic() > until:
+            raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+
+    return callback
 
 
 def _seeds(random_state: Any, n: int) -> list[int]:
@@ -136,6 +167,8 @@ class LeafEmbeddingClassifier(_HybridBase):
     C : inverse regularisation of the logistic head.
     hidden_sizes, mlp_loss, mlp_learning_rate, mlp_max_epochs : settings of the MLP head.
     n_threads, random_state, device : resources and reproducibility.
+    max_time : seconds the whole fit may take (None: no limit); its nets and trees share
+        them and stop when they are spent, keeping what they learnt, as a trial's cap asks.
     """
 
     def __init__(
@@ -154,6 +187,7 @@ class LeafEmbeddingClassifier(_HybridBase):
         n_threads: int = 1,
         random_state: int | None = None,
         device: str = "auto",
+        max_time: float | None = None,
     ) -> None:
         self.cat_indices = cat_indices
         self.cardinalities = cardinalities
@@ -169,6 +203,7 @@ class LeafEmbeddingClassifier(_HybridBase):
         self.n_threads = n_threads
         self.random_state = random_state
         self.device = device
+        self.max_time = max_time
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LeafEmbeddingClassifier:
         """Fit the trees, then the head on their leaf indices."""
@@ -180,8 +215,9 @@ class LeafEmbeddingClassifier(_HybridBase):
         if self.head == "mlp":
             _compat.require_torch(f"{type(self).__name__}(head='mlp')")
         X, y, weight = self._validate(X, y, sample_weight)
+        self._start_clock()
         gbm_seed, head_seed = _seeds(self.random_state, 2)
-        self.gbm_ = self._fit_gbm(X, y, weight, gbm_seed)
+        self.gbm_ = self._fit_gbm(X, y, weight, gbm_seed, fits_left=2 if self.head == "mlp" else 1)
         leaves = self._leaves(X)
         if self.head == "logistic":
             self.encoder_ = OneHotEncoder(handle_unknown="ignore").fit(leaves)
@@ -228,6 +264,8 @@ class NeuralEmbeddingBoostClassifier(_HybridBase):
         hidden size is the number of embedding features.
     n_estimators, num_leaves, learning_rate : LightGBM settings.
     n_threads, random_state, device : resources and reproducibility.
+    max_time : seconds the whole fit may take (None: no limit); its nets and trees share
+        them and stop when they are spent, keeping what they learnt, as a trial's cap asks.
     """
 
     def __init__(
@@ -244,6 +282,7 @@ class NeuralEmbeddingBoostClassifier(_HybridBase):
         n_threads: int = 1,
         random_state: int | None = None,
         device: str = "auto",
+        max_time: float | None = None,
     ) -> None:
         self.cat_indices = cat_indices
         self.cardinalities = cardinalities
@@ -257,14 +296,16 @@ class NeuralEmbeddingBoostClassifier(_HybridBase):
         self.n_threads = n_threads
         self.random_state = random_state
         self.device = device
+        self.max_time = max_time
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NeuralEmbeddingBoostClassifier:
         """Fit the MLP, then the trees on ``[X, mlp.embed(X)]``."""
         _compat.require_torch(type(self).__name__)
         self._check_tree_params()
         X, y, weight = self._validate(X, y, sample_weight)
+        self._start_clock()
         mlp_seed, gbm_seed = _seeds(self.random_state, 2)
-        self.mlp_ = self._mlp(mlp_seed).fit(X, y, sample_weight=weight)
+        self.mlp_ = self._mlp(mlp_seed, fits_left=2).fit(X, y, sample_weight=weight)
         self.gbm_ = self._fit_gbm(np.hstack([X, self.mlp_.embed(X)]), y, weight, gbm_seed)
         return self
 
@@ -291,6 +332,8 @@ class DeepTreeStackingClassifier(_HybridBase):
     C : inverse regularisation of the logistic meta-learner.
     n_folds : folds for the out-of-fold predictions.
     n_threads, random_state, device : resources and reproducibility.
+    max_time : seconds the whole fit may take (None: no limit); its nets and trees share
+        them and stop when they are spent, keeping what they learnt, as a trial's cap asks.
     """
 
     def __init__(
@@ -309,6 +352,7 @@ class DeepTreeStackingClassifier(_HybridBase):
         n_threads: int = 1,
         random_state: int | None = None,
         device: str = "auto",
+        max_time: float | None = None,
     ) -> None:
         self.cat_indices = cat_indices
         self.cardinalities = cardinalities
@@ -324,6 +368,7 @@ class DeepTreeStackingClassifier(_HybridBase):
         self.n_threads = n_threads
         self.random_state = random_state
         self.device = device
+        self.max_time = max_time
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> DeepTreeStackingClassifier:
         """Fit the meta-learner on out-of-fold base predictions, then refit the bases."""
@@ -341,17 +386,20 @@ class DeepTreeStackingClassifier(_HybridBase):
                 "DeepTreeStackingClassifier needs at least 2 rows of every class for its "
                 f"out-of-fold predictions; the smallest class has {smallest}."
             )
+        self._start_clock()
         fold_seed, mlp_seed, gbm_seed = _seeds(self.random_state, 3)
         cv = StratifiedKFold(min(self.n_folds, smallest), shuffle=True, random_state=fold_seed)
         oof = [np.zeros((X.shape[0], n_classes)) for _ in range(2)]
-        for train, test in cv.split(X, y):
-            mlp = self._mlp(mlp_seed).fit(X[train], y[train], sample_weight=weight[train])
-            gbm = self._fit_gbm(X[train], y[train], weight[train], gbm_seed)
+        fits = 2 * (cv.get_n_splits() + 1)  # a net and trees per fold, then on all rows
+        for k, (train, test) in enumerate(cv.split(X, y)):
+            left = fits - 2 * k
+            mlp = self._mlp(mlp_seed, left).fit(X[train], y[train], sample_weight=weight[train])
+            gbm = self._fit_gbm(X[train], y[train], weight[train], gbm_seed, left - 1)
             oof[0][test] = _full_proba(mlp, X[test], n_classes)
             oof[1][test] = _full_proba(gbm, X[test], n_classes)
         self.meta_ = LogisticRegression(C=self.C, max_iter=1000)
         self.meta_.fit(_log_odds(oof), y, sample_weight=weight)
-        self.mlp_ = self._mlp(mlp_seed).fit(X, y, sample_weight=weight)
+        self.mlp_ = self._mlp(mlp_seed, fits_left=2).fit(X, y, sample_weight=weight)
         self.gbm_ = self._fit_gbm(X, y, weight, gbm_seed)
         return self
 
