@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from typing import Any
 
 import joblib
 
+from autoimb._warnings import user_stacklevel
 from autoimb.atomic import write_atomic
 from autoimb.exceptions import AutoImbError, UntrustedModelError
 from autoimb.posthoc.threshold import ThresholdedClassifier
@@ -245,6 +247,17 @@ def _checked(model: Any, path: Path) -> Any:
             f"{path} does not hold a fitted autoimb model (it holds a "
             f"{type(model).__name__}); load a file written by `autoimb search` or "
             "SearchResult.save."
+        )
+    from autoimb import __version__
+
+    saved_by_version = model.model_card_.get("autoimb_version")
+    if saved_by_version is not None and saved_by_version != __version__:
+        warnings.warn(
+            f"{path} was saved by autoimb {saved_by_version}, and this is autoimb "
+            f"{__version__}: it loads, but its predictions may differ from those the search "
+            "measured. To be sure, search again (or resume the study) with this version.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
         )
     return model
 

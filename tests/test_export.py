@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
 import autoimb
+import autoimb.export
 from autoimb.config import SEARCH_MEMBER_SHARE
 from autoimb.data.dataset import validate
 from autoimb.engine.pipeline import StrategyPipeline
@@ -43,6 +45,18 @@ def test_round_trip_predicts_identically(result, hepatitis, tmp_path) -> None:
     np.testing.assert_array_equal(loaded.predict(X), result.best_pipeline.predict(X))
     assert loaded.model_card_["metric"] == "f1"
     assert loaded.model_card_["schema"]["categorical"]
+
+
+def test_a_model_saved_by_another_version_loads_with_a_warning(result, hepatitis, tmp_path):
+    X, _ = hepatitis
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # this version's own file: no warning
+        loaded = autoimb.load(result.save(tmp_path / "model.skops"))
+    loaded.model_card_["autoimb_version"] = "0.0.1"
+    older = autoimb.export.save(loaded, tmp_path / "older.skops")
+    with pytest.warns(UserWarning, match=r"saved by autoimb 0\.0\.1, and this is autoimb"):
+        again = autoimb.load(older)
+    np.testing.assert_array_equal(again.predict(X), loaded.predict(X))
 
 
 def test_the_model_card_names_the_positive_class_by_its_label(small_binary, tmp_path) -> None:
