@@ -201,6 +201,26 @@ def test_a_lock_left_by_a_killed_writer_is_waited_out_for_seconds_not_half_a_min
     assert LOCK_GRACE_SECONDS <= 10
 
 
+def test_a_lock_left_on_a_journal_named_by_a_relative_path_is_waited_out(tmp_path) -> None:
+    """Optuna's lock is a link to the journal as named: runs/j.log's link, read from runs/,
+    points at runs/runs/j.log, and a lock that cannot be read was retried without end."""
+    (tmp_path / "runs").mkdir()
+    code = (
+        "import time, optuna; from optuna.storages.journal import JournalFileSymlinkLock\n"
+        "from autoimb.engine.journal import open_journal\n"
+        "open_journal('runs/j.log')\n"
+        "JournalFileSymlinkLock('runs/j.log').acquire()  # left by a killed writer\n"
+        "started = time.monotonic()\n"
+        "optuna.create_study(storage=open_journal('runs/j.log'))  # a write: under the lock\n"
+        "print(round(time.monotonic() - started))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 30
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -33,12 +34,34 @@ _TAIL = 1 << 20  # a record is far shorter: the last line starts within the file
 
 def open_journal(path: str) -> JournalStorage:
     _refuse_other_files(Path(path))
+    # Absolute: the lock is a symbolic link to the journal, and a relative target is read
+    # from the link's own folder; "runs/j.log" would point at runs/runs/j.log, which Optuna's
+    # lock then retries without end, never reaching its grace period.
+    path = os.path.abspath(path)
+    _clear_a_broken_lock(path + ".lock")
     lock = JournalFileSymlinkLock(path, grace_period=LOCK_GRACE_SECONDS)
     _set_aside_a_cut_last_line(Path(path), lock)
     try:
         return JournalStorage(JournalFileBackend(path, lock_obj=lock))
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise AutoImbError(_damaged(Path(path), exc)) from None
+
+
+def _clear_a_broken_lock(lock: str) -> None:
+    """A lock whose link points nowhere (one a killed writer made from a relative path) is
+    one Optuna can neither use nor see the age of: older than the grace period, it goes."""
+    if not os.path.islink(lock) or os.path.exists(lock):
+        return
+    try:
+        age = time.time() - os.lstat(lock).st_mtime
+        if age < LOCK_GRACE_SECONDS:
+            time.sleep(LOCK_GRACE_SECONDS - age)
+            if not os.path.islink(lock) or os.path.exists(lock):
+                return  # its writer finished, or a working lock took its place
+        os.unlink(lock)
+    except FileNotFoundError:
+        return
+    logger.warning("%s: a lock left by a stopped process was removed", lock)
 
 
 def _refuse_other_files(path: Path) -> None:

@@ -137,7 +137,10 @@ def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bo
     retry = _retry_once()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if stopped(str(trial.user_attrs.get("worker", "")), trial):
-            study.tell(trial.number, state=TrialState.FAIL)
+            try:
+                study.tell(trial.number, state=TrialState.FAIL)
+            except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
+                continue  # it finished since it was read: its worker was alive after all
             retry(study, trial)
             logger.info(
                 "trial %d was left running by a stopped process: failed, queued again",

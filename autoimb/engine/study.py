@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
+import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -67,7 +69,9 @@ def open_study(
     if asked is not None and (existing := len(study.trials)):
         # Seeded as the first run was, a resumed run or a joining worker would draw the same
         # points again (its first, random ones are history-blind): another stream for each.
-        stream = np.random.SeedSequence([asked, existing, os.getpid()]).generate_state(1)[0]
+        # The machine's name too: containers that all run as process 1 would draw alike.
+        process = [os.getpid(), zlib.crc32(socket.gethostname().encode())]
+        stream = np.random.SeedSequence([asked, existing, *process]).generate_state(1)[0]
         study.sampler = _sampler(settings, storage, int(stream))
     created = attrs is None
     if attrs is None:
