@@ -369,3 +369,22 @@ def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(
     err = capsys.readouterr().err
     assert "interrupted again: ecoli.skops was left as it was" in err and "resume with:" in err
     assert (tmp_path / "ecoli.skops").read_bytes() == before
+
+
+def test_each_model_file_is_recorded_on_its_own(tmp_path):
+    """A search and a worker that save at once each record their file; a study's list from
+    before is still read."""
+    from autoimb.cli.model_file import record_model_file, written_by
+    from autoimb.engine.storage import make_storage
+
+    log = str(tmp_path / "s.optuna.log")
+    optuna.create_study(storage=make_storage(log), study_name="s").set_user_attr(
+        "model_file", [str(tmp_path / "old.skops")]
+    )
+    search, worker = (optuna.load_study(study_name="s", storage=make_storage(log)) for _ in "ab")
+    record_model_file(search, tmp_path / "search.skops")
+    record_model_file(worker, tmp_path / "worker.skops")
+    study = optuna.load_study(study_name="s", storage=make_storage(log))
+    for name in ("old", "search", "worker"):
+        assert written_by(study, tmp_path / f"{name}.skops")
+    assert not written_by(study, tmp_path / "other.skops")

@@ -26,9 +26,18 @@ MODEL_ATTR = "model_file"  # study attribute: the model file the CLI last wrote 
 
 
 def _model_files(study: optuna.Study) -> list[str]:
-    """The model files the study's search and workers wrote."""
-    files = study.user_attrs.get(MODEL_ATTR) or []
-    return [files] if isinstance(files, str) else files  # one file, as studies kept it before
+    """The model files the study's search and workers wrote: one attribute each (a search and
+    a worker saving at once each add their own, where a shared list lost one of the two), and
+    the list studies kept before."""
+    attrs = study.user_attrs
+    files = attrs.get(MODEL_ATTR) or []
+    listed = [files] if isinstance(files, str) else list(files)
+    return listed + [v for k, v in attrs.items() if k.startswith(f"{MODEL_ATTR}:")]
+
+
+def record_model_file(study: optuna.Study, out: Path) -> None:
+    path = str(out.resolve())
+    study.set_user_attr(f"{MODEL_ATTR}:{path}", path)
 
 
 def written_by(study: optuna.Study | None, out: Path) -> bool:
@@ -78,7 +87,7 @@ def save_model(
     card["study"] = recorded_study(out, storage, args.study_name)
     result.save(out)  # written whole or not at all
     if not written_by(result.study, out):
-        result.study.set_user_attr(MODEL_ATTR, [*_model_files(result.study), str(out.resolve())])
+        record_model_file(result.study, out)
     return None
 
 
