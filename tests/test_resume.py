@@ -292,3 +292,25 @@ def test_a_run_that_finished_no_trial_leaves_nothing_to_resume(tmp_path, small_b
     result = autoimb.search(X, y, cv=3, space="fast", n_trials=1, storage=log, random_state=0)
     finished = [t.number for t in result.study.trials if t.state == TrialState.COMPLETE]
     assert finished == [0]  # a new study: the empty one's trials are gone with it
+
+
+def test_of_two_processes_creating_a_study_at_once_one_record_stands(
+    tmp_path, small_binary, monkeypatch
+):
+    """Another process records its settings while this one settles: this one goes on with
+    that record's seed (its folds), and leaves queuing the first trials to it."""
+    import autoimb.engine.study as study_module
+    from autoimb.config import STUDY_ATTR
+
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+
+    def other_process_records() -> None:
+        other = optuna.load_study(study_name="autoimb", storage=make_storage(log))
+        theirs = {**other.user_attrs[STUDY_ATTR], "seed": 12345, "creator": "other"}
+        other.set_user_attr(STUDY_ATTR, theirs)
+
+    monkeypatch.setattr(study_module, "_settle", other_process_records)
+    result = autoimb.search(X, y, n_trials=2, space="fast", cv=3, random_state=0, storage=log)
+    assert result.model_card()["seed"] == 12345
+    assert not [t for t in result.study.trials if "fixed_params" in t.system_attrs]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
+import uuid
 import warnings
 import zlib
 from collections.abc import Callable
@@ -73,9 +75,9 @@ def open_study(
         process = [os.getpid(), zlib.crc32(socket.gethostname().encode())]
         stream = np.random.SeedSequence([asked, existing, *process]).generate_state(1)[0]
         study.sampler = _sampler(settings, storage, int(stream))
-    created = attrs is None
+    created = False
     if attrs is None:
-        attrs = {
+        mine = {
             "metric": metric.name,
             "space": settings.space.name,
             "cv": settings.cv.n_splits,
@@ -91,11 +93,26 @@ def open_study(
             "fingerprint": data.fingerprint(),
             "space_yaml": settings.space.text,
             "data": settings.data_source,
+            "creator": uuid.uuid4().hex,  # which of two processes that raced to create it won
         }
-        study.set_user_attr(STUDY_ATTR, attrs)
-        for params in first_trials(settings, data):
-            study.enqueue_trial(params, skip_if_exists=True)
-    elif difference := other_classes(attrs, data):
+        attrs = _claim(study, storage, mine)
+        created = attrs.get("creator") == mine["creator"]
+        if created:
+            for params in first_trials(settings, data):
+                study.enqueue_trial(params, skip_if_exists=True)
+    if not created:
+        _refuse_other_settings(name, attrs, settings, data)
+    if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
+        cv = split(int(attrs["seed"]))
+    return Opened(study, int(attrs["seed"]), cv, created)
+
+
+def _refuse_other_settings(
+    name: str, attrs: dict[str, Any], settings: SearchSettings, data: Dataset
+) -> None:
+    """A study resumed or joined must search what it was created to: the same labels,
+    positive class, metric, folds, space and data."""
+    if difference := other_classes(attrs, data):
         raise OtherDataError(
             f"study {name!r} was run on other data: {difference}; its trials cannot go on with "
             "these labels. Start another study (study_name=..., or --study-name / --new-study "
@@ -109,10 +126,10 @@ def open_study(
             f"{str(data.classes[data.pos_label])!r}; pass pos_label={attrs['positive']!r} to "
             "resume it, or use another study name."
         )
-    elif attrs["metric"] != metric.name:
+    elif attrs["metric"] != settings.metric.name:
         raise AutoImbError(
-            f"study {name!r} was created to optimise {attrs['metric']!r}, not {metric.name!r}; "
-            "use the same metric to resume it, or another study name."
+            f"study {name!r} was created to optimise {attrs['metric']!r}, not "
+            f"{settings.metric.name!r}; use the same metric to resume it, or another study name."
         )
     elif attrs.get("folds", settings.cv.describe()) != settings.cv.describe():
         raise AutoImbError(
@@ -130,9 +147,27 @@ def open_study(
         )
     else:
         _check_same_data(name, attrs, data, settings.allow_other_data)
-    if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
-        cv = split(int(attrs["seed"]))
-    return Opened(study, int(attrs["seed"]), cv, created)
+
+
+# Two processes started at once on a new study both find it without settings and record
+# their own; the last record written stands. Each reads it again after this long, by when the
+# other's (written milliseconds after its own look) is in: the one whose record stands queues
+# the first trials, and the other goes on with that record's seed and folds.
+CLAIM_SETTLE_SECONDS = 0.1
+
+
+def _claim(study: optuna.Study, storage: Any, mine: dict[str, Any]) -> dict[str, Any]:
+    """Record ``mine`` as the study's settings; the record that stands (another process's,
+    when two created the study at once)."""
+    study.set_user_attr(STUDY_ATTR, mine)
+    if storage is None:  # in memory: no other process
+        return mine
+    _settle()
+    return _recorded(storage, study.study_name) or mine
+
+
+def _settle() -> None:
+    time.sleep(CLAIM_SETTLE_SECONDS)
 
 
 def _recorded(storage: Any, name: str) -> dict[str, Any]:
