@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ def input_columns(schema: dict[str, Any]) -> list[str]:
 def read_columns(schema: dict[str, Any]) -> list[str]:
     """The input columns the model reads (a date by the column it came from); the others it
     was given (identifiers, constants) it dropped, and new data may lack them."""
-    source = _date_sources(schema)
+    source = date_sources(schema.get("dates", {}))
     return list(dict.fromkeys(source.get(c, c) for c in schema["categorical"] + schema["numeric"]))
 
 
@@ -228,9 +229,9 @@ def _warn_of_unseen_categories(X: pd.DataFrame, schema: dict[str, Any]) -> None:
         )
 
 
-def _date_sources(schema: dict[str, Any]) -> dict[str, str]:
-    """Each column a date was expanded into, and the date column it came from."""
-    dates = schema.get("dates", {})
+def date_sources(dates: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Each column a date was expanded into, and the date column it came from (``dates``: a
+    date column and its parts, as a data set or its schema keeps them)."""
     return {f"{c}.{part}": c for c, parts in dates.items() for part in parts}
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from autoimb import config
+from autoimb.data.conform import date_sources
 from autoimb.data.dataset import Dataset
 from autoimb.engine.budget import cross_validation_seconds, remaining, row_budget
 from autoimb.engine.evaluate import CrossValidation, FittedFold, fit_fold
@@ -151,7 +152,7 @@ def permutation_importance(
 def input_columns(data: Dataset) -> dict[str, list[str]]:
     """Each input column and the model's columns made of it: a date is its days and its parts
     (``name.month`` ...), shuffled together, as the user gave one column."""
-    parts = {f"{date}.{part}": date for date, kinds in data.dates.items() for part in kinds}
+    parts = date_sources(data.dates)
     columns: dict[str, list[str]] = {}
     for column in data.X.columns:
         columns.setdefault(parts.get(column, column), []).append(column)

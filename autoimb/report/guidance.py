@@ -55,9 +55,8 @@ def what_next_html(study: optuna.Study | None, advice: str | None, notes: Sequen
         items.append(f"<li><b>More budget:</b> {html.escape(verdict)}</li>")
     if advice:
         items.append(f"<li><b>More data:</b> {html.escape(advice)}</li>")
-    elif any(note.startswith("No data-collection advice") for note in notes):
-        pass  # asked for, and the note says why it is missing
-    else:
+    elif not any(note.startswith("No data-collection advice") for note in notes):
+        # Not asked for (when it was, a note below says why it is missing).
         items.append(
             "<li><b>More data:</b> not measured; <code>autoimb.search(..., advice=True)</code> "
             "fits the winner on growing shares of the minority class and says what 2× and 5× "
