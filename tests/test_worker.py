@@ -16,7 +16,12 @@ import pytest
 from optuna.trial import TrialState
 
 import autoimb
-from autoimb.engine.storage import make_storage, release_dead_trials, study_heartbeat
+from autoimb.engine.storage import (
+    make_storage,
+    release_dead_trials,
+    study_heartbeat,
+    worker_id,
+)
 from autoimb.engine.worker import join
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials
@@ -89,16 +94,10 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
 def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
     """A journal file has no heartbeat: a RUNNING trial whose process is gone is failed."""
     study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     trial = study.ask()
-    trial.set_user_attr("worker", f"{os.uname().nodename}:{dead.stdout.strip()}")
+    trial.set_user_attr("worker", f"{worker_id().rpartition(':')[0]}:{_dead_pid()}")
     alive = study.ask()
-    alive.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
+    alive.set_user_attr("worker", worker_id())
     taking = study.ask()  # a process killed between taking a trial and naming itself on it
     started = time.monotonic()
     release_dead_trials(study, settle=3)
@@ -115,10 +114,51 @@ def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
     assert study.trials[4].system_attrs["failed_trial"] == taking.number
 
 
+def test_a_process_of_another_container_with_this_host_name_keeps_its_trial(tmp_path) -> None:
+    """Containers may share a host name but not their process numbers: a number that is dead
+    here says nothing of a process there. An owner named the old way (host:pid) is judged."""
+    study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
+    gone = _dead_pid()
+    mine, twin, old = study.ask(), study.ask(), study.ask()
+    mine.set_user_attr("worker", f"{worker_id().rpartition(':')[0]}:{gone}")
+    twin.set_user_attr("worker", f"{os.uname().nodename}/00000000:{gone}")
+    old.set_user_attr("worker", f"{os.uname().nodename}:{gone}")
+    release_dead_trials(study, settle=0)
+    states = [t.state for t in study.trials[:3]]
+    assert states == [TrialState.FAIL, TrialState.RUNNING, TrialState.FAIL]
+
+
+def test_a_process_in_another_process_namespace_names_another_place() -> None:
+    """What a container looks like from a trial's owner: its process numbers are its own."""
+    code = "from autoimb.engine.storage import worker_id; print(worker_id())"
+    try:
+        there = subprocess.run(
+            ["unshare", "--pid", "--fork", sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"no process namespace can be made here: {exc}")
+    assert there.endswith(":1")
+    assert there.rpartition(":")[0] != worker_id().rpartition(":")[0]
+
+
+def _dead_pid() -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
 def test_a_worker_that_names_itself_in_time_keeps_its_trial(tmp_path) -> None:
     study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
     taken = study.ask()
-    owner = f"{os.uname().nodename}:{os.getpid()}"
+    owner = worker_id()
     naming = threading.Timer(0.5, taken.set_user_attr, ("worker", owner))
     naming.start()
     release_dead_trials(study, settle=2)

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import warnings
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,19 @@ def _database_hint(url: str, exc: Exception) -> str:
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_machine()}:{os.getpid()}"
+
+
+def _machine() -> str:
+    """Where a process number means one process: the host name, and where the system tells
+    them, its boot and its process namespace. Containers sharing a host name but not their
+    process numbers would otherwise judge each other's live trials dead."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text()
+        place = boot + os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{zlib.crc32(place.encode()):08x}"
 
 
 def _alive(pid: int) -> bool:
@@ -183,7 +196,7 @@ def release_dead_trials(study: optuna.Study, settle: float = OWNERLESS_SECONDS) 
     owner: one still nameless ``settle`` seconds after it started has no live worker, so a
     search resumed at once waits out the rest of that time rather than leave it running.
     """
-    host = socket.gethostname()
+    here = {_machine(), socket.gethostname()}  # the latter: an owner named by an older autoimb
 
     def age(trial: FrozenTrial) -> float:
         start = trial.datetime_start or datetime.datetime.now()
@@ -200,8 +213,8 @@ def release_dead_trials(study: optuna.Study, settle: float = OWNERLESS_SECONDS) 
     def dead(owner: str, trial: FrozenTrial) -> bool:
         if not owner:
             return age(trial) >= settle
-        owner_host, _, pid = owner.rpartition(":")
-        return owner_host == host and pid.isdigit() and not _alive(int(pid))
+        place, _, pid = owner.rpartition(":")
+        return place in here and pid.isdigit() and not _alive(int(pid))
 
     release_trials(study, dead)
 

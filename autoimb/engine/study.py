@@ -4,8 +4,6 @@ resumed, refusing one that searches something else."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 import uuid
 import warnings
@@ -23,7 +21,7 @@ from autoimb.engine import transfer
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
-from autoimb.engine.storage import agreed_heartbeat, make_storage, release_dead_trials
+from autoimb.engine.storage import agreed_heartbeat, make_storage, release_dead_trials, worker_id
 from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.stages import STAGES
 
@@ -71,8 +69,8 @@ def open_study(
     if asked is not None and (existing := len(study.trials)):
         # Seeded as the first run was, a resumed run or a joining worker would draw the same
         # points again (its first, random ones are history-blind): another stream for each.
-        # The machine's name too: containers that all run as process 1 would draw alike.
-        process = [os.getpid(), zlib.crc32(socket.gethostname().encode())]
+        # The machine too: containers that all run as process 1 would draw alike.
+        process = [zlib.crc32(worker_id().encode())]
         stream = np.random.SeedSequence([asked, existing, *process]).generate_state(1)[0]
         study.sampler = _sampler(settings, storage, int(stream))
     created = False
