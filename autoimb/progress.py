@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from autoimb.strategy import strategy_label
 
-__all__ = ["SearchProgress", "clear_live_line", "format_seconds", "interactive"]
+__all__ = ["SearchProgress", "clear_live_line", "format_seconds", "interactive", "study_best"]
 
 _REFRESH_SECONDS = 1.0
 _live: list[SearchProgress] = []  # the live line on the terminal now, if any
@@ -38,6 +38,15 @@ def format_seconds(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def study_best(study: Any) -> tuple[float, int, dict] | None:
+    """The study's best ``(value, number, config)``, from whichever process found it."""
+    try:
+        best = study.best_trial
+    except Exception:  # no complete trial yet, or a storage that cannot be read just now
+        return None
+    return float(best.value), best.number, best.user_attrs.get("config", {})
 
 
 def interactive(stream: TextIO) -> bool:
@@ -108,6 +117,11 @@ class SearchProgress:
             )
             if improved:
                 self.best = (float(trial.value), trial.number, config or {})
+            elsewhere = study_best(study)  # other processes of a shared study find some too
+            if elsewhere is not None and (
+                self.best is None or self.sign * elsewhere[0] > self.sign * self.best[0]
+            ):
+                self.best = elsewhere
             if self.live:
                 if improved:
                     self._print_above(

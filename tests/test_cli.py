@@ -488,6 +488,20 @@ def test_progress_logs_one_line_per_trial_off_a_terminal():
     assert progress.status().startswith("3/3 trials: 2 done, 0 pruned, 1 failed")
 
 
+def test_progress_shows_the_best_of_the_whole_study(tmp_path):
+    """A worker's line tells the study's best, found by whichever process."""
+    study = optuna.create_study(direction="minimize", storage=make_storage(str(tmp_path / "j")))
+    other = {"model": {"name": "random_forest"}}
+    found = optuna.trial.create_trial(value=0.2, user_attrs={"config": other})
+    study.add_trial(found)
+    stream = io.StringIO()
+    progress = SearchProgress(stream, metric_name="cost", greater_is_better=False)
+    with progress:
+        progress(study, trial(1, "COMPLETE", 0.3))
+    assert "best 0.2000 (trial 0)" in stream.getvalue().splitlines()[0]
+    assert "best cost 0.2000 (trial 0) random_forest" in progress.status()
+
+
 def test_progress_redraws_one_line_on_a_terminal():
     stream = io.StringIO()
     progress = SearchProgress(

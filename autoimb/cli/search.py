@@ -35,6 +35,7 @@ from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials, trials_text
 from autoimb.metrics.notes import over_classes
+from autoimb.progress import study_best
 from autoimb.redact import shown
 
 if TYPE_CHECKING:
@@ -328,12 +329,7 @@ def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dic
     """Finished trials of a study being resumed, and its best ``(value, number, config)``."""
     if study is None:
         return 0, None
-    finished = finished_trials(study)
-    try:
-        best = study.best_trial
-    except ValueError:  # no complete trial yet
-        return finished, None
-    return finished, (float(best.value), best.number, best.user_attrs.get("config", {}))
+    return finished_trials(study), study_best(study)
 
 
 def _print_summary(
