@@ -280,6 +280,23 @@ def test_columns_stored_by_pyarrow_read_as_their_pandas_twins(small_binary) -> N
     pd.testing.assert_frame_equal(new, conform(plain.iloc[:30], data.schema()))
 
 
+def test_a_duration_is_seconds_and_a_missing_one_is_missing(small_binary) -> None:
+    """A duration read as raw numbers made a missing one int64's least value, which the
+    imputer took for a real number; an Arrow duration became text categories instead."""
+    X, y = small_binary
+    waits = pd.to_timedelta(np.where(np.arange(len(X)) % 7 == 0, np.nan, np.arange(len(X))), "h")
+    X = X.assign(wait=waits)
+    data = validate(X, y)
+    assert "wait" in data.numeric
+    np.testing.assert_array_equal(data.X["wait"].isna(), waits.isna())
+    assert data.X["wait"].iloc[1] == 3600.0
+    new = conform(X.iloc[:8], data.schema())
+    np.testing.assert_array_equal(new["wait"], data.X["wait"].iloc[:8])
+    pytest.importorskip("pyarrow")
+    arrow = validate(X.convert_dtypes(dtype_backend="pyarrow"), y)
+    pd.testing.assert_frame_equal(arrow.X, data.X)
+
+
 def test_text_the_user_did_not_name_in_categorical_features_is_still_categories(
     small_binary,
 ) -> None:

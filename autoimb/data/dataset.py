@@ -163,7 +163,7 @@ def as_frame(X: Any) -> pd.DataFrame:
     if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
         raise AutoImbError("Complex data not supported: pass real numbers.")
     frame.columns = [str(c) for c in frame.columns]
-    frame = _without_arrow(frame)
+    frame = _durations_in_seconds(_without_arrow(frame))
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
         raise AutoImbError(
@@ -185,13 +185,24 @@ def _without_arrow(frame: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(dtype, pd.ArrowDtype):
             continue
         series = frame[column]
-        if dtype.kind == "M":  # timestamps (with their zone) and dates
-            frame[column] = pd.Series(pd.DatetimeIndex(series), index=series.index)
+        if dtype.kind in "mM":  # durations, timestamps (with their zone) and dates
+            index = pd.TimedeltaIndex if dtype.kind == "m" else pd.DatetimeIndex
+            frame[column] = pd.Series(index(series), index=series.index)
             continue
         try:
             frame[column] = series.convert_dtypes(dtype_backend="numpy_nullable")
         except (KeyError, TypeError, ValueError):  # a type pandas has no twin for (dictionary)
             frame[column] = series.astype(object).where(series.notna(), None)
+    return frame
+
+
+def _durations_in_seconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Durations as seconds, a missing one NaN: as raw numbers a missing duration would be
+    int64's least value, which no imputer sees as missing."""
+    for column, dtype in list(frame.dtypes.items()):
+        if dtype.kind == "m":
+            durations = pd.Series(pd.TimedeltaIndex(frame[column]), index=frame.index)
+            frame[column] = durations.dt.total_seconds()
     return frame
 
 
