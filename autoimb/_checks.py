@@ -116,11 +116,15 @@ def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
     if sample_weight is None:
         return None
     try:
-        weights = np.asarray(sample_weight, dtype=np.float64).ravel()
+        weights = np.asarray(sample_weight, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise refuse("sample_weight", "numbers", f"values that are not ({exc})") from exc
-    if weights.shape == (1,) and np.isscalar(sample_weight):  # one number for every row
-        weights = np.full(n_rows, weights[0])
+    if weights.ndim == 0:  # one number for every row
+        weights = np.full(n_rows, float(weights))
+    if weights.ndim == 2 and weights.shape[1] == 1:  # a column, as y may be
+        weights = weights[:, 0]
+    if weights.ndim != 1:  # flattened, its cells would land on other rows
+        raise refuse("sample_weight", "one weight per row, 1-D", f"shape {weights.shape}")
     if len(weights) != n_rows:
         raise refuse("sample_weight", f"one weight per row ({n_rows})", len(weights))
     if not np.all(np.isfinite(weights)):

@@ -35,6 +35,14 @@ def fitted(small_binary):
             lambda X, y: {"sample_weight": (np.asarray(y) == 0).astype(float)},
             r"gives class\(es\) \[1\] no weight at all",
         ),
+        (
+            lambda X, y: {"sample_weight": np.ones((len(y) // 2, 2))},
+            r"sample_weight must be one weight per row, 1-D; got shape \(168, 2\)",
+        ),
+        (
+            lambda X, y: {"sample_weight": np.where(np.asarray(y) == 0, 1.0, 1e50)},
+            r"gives class\(es\) \[0\] no weight at all .*under a 10\^40th",
+        ),
         (lambda X, y: {"categorical_features": [99]}, "categorical_features holds index 99"),
         (lambda X, y: {"storage": "/no/such/folder/study.log"}, "does not exist"),
         (
@@ -65,6 +73,8 @@ def fitted(small_binary):
         "weights-negative",
         "weights-all-zero",
         "a-class-weighs-nothing",
+        "weights-2d",
+        "a-class-weighs-nothing-in-float32",
         "category-index",
         "storage-folder",
         "lists-in-a-column",
@@ -217,6 +227,11 @@ def test_a_row_passed_as_a_series_is_refused_with_the_fix(fitted, small_binary) 
 def test_one_weight_for_every_row_is_read_as_scikit_learn_reads_it(small_binary) -> None:
     X, y = small_binary
     assert (validate(X, y, sample_weight=2.5).sample_weight == 1.0).all()  # in mean units
+    column = np.arange(1.0, len(y) + 1)[:, None]  # a column, as y may be given
+    np.testing.assert_array_equal(
+        validate(X, y, sample_weight=column).sample_weight,
+        validate(X, y, sample_weight=column[:, 0]).sample_weight,
+    )
 
 
 def test_numbers_where_training_had_dates_are_refused_without_a_pandas_warning(small_binary):

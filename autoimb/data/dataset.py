@@ -233,16 +233,17 @@ def _in_mean_units(weights: np.ndarray, encoded: np.ndarray, classes: np.ndarray
     min_child_weight and C count weight). Rounded to float32's precision: ``w * 3.7`` and ``w``
     differ in their last bits after the division, and those bits alone would change the
     search's course. A class with no weight could be neither learned nor scored."""
+    units = (weights / weights.mean()).astype(np.float32).astype(np.float64)
     weightless = [
         plain(c)
-        for c, total in zip(classes, np.bincount(encoded, weights), strict=True)
+        for c, total in zip(classes, np.bincount(encoded, units), strict=True)
         if total <= 0
     ]
     if weightless:
         raise AutoImbError(
             f"sample_weight gives class(es) {weightless} no weight at all (every row of theirs "
-            "weighs 0), so they could be neither learned nor scored; give their rows positive "
-            "weights, or drop those rows."
+            "weighs 0, or under a 10^40th of the heaviest row), so they could be neither "
+            "learned nor scored; give their rows positive weights, or drop those rows."
         )
     heaviest = int(np.argmax(weights))
     share = float(weights[heaviest] / weights.sum())
@@ -254,7 +255,7 @@ def _in_mean_units(weights: np.ndarray, encoded: np.ndarray, classes: np.ndarray
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    return (weights / weights.mean()).astype(np.float32).astype(np.float64)
+    return units
 
 
 def _refuse_containers(frame: pd.DataFrame) -> None:
