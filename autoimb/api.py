@@ -54,7 +54,7 @@ def search(
     study_name: str | None = None,
     n_jobs: int | None = 1,
     random_state: int | np.random.RandomState | np.random.Generator | None = None,
-    categorical_features: str | Sequence[str | int] = "auto",
+    categorical_features: str | Sequence[str | int | bool] | None = "auto",
     sample_weight: Any = None,
     callbacks: Sequence[TrialCallback] = (),
     warm_start: WarmStart = config.DEFAULT_WARM_START,
@@ -113,7 +113,8 @@ def search(
         estimators draw theirs.
     categorical_features
         ``"auto"``: columns whose values are text are categories, numbers and booleans are not;
-        or the column names or indices to treat as categories.
+        or the column names, positions or a mask of one boolean per column to treat as
+        categories (text stays categories; ``None`` names none).
     sample_weight
         A weight per row (an amount, a cost): carried through resampling and used by the
         models and the metrics, in units of its mean.
@@ -298,7 +299,7 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
         study_name: str | None = None,
         n_jobs: int | None = 1,
         random_state: int | np.random.RandomState | np.random.Generator | None = None,
-        categorical_features: str | Sequence[str | int] = "auto",
+        categorical_features: str | Sequence[str | int | bool] | None = "auto",
         warm_start: WarmStart = config.DEFAULT_WARM_START,
         ensemble: bool = True,
         advice: bool = False,

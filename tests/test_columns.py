@@ -12,7 +12,7 @@ import pytest
 import autoimb
 from autoimb.data.conform import conform, warn_of_new_rows
 from autoimb.data.dataset import validate
-from autoimb.exceptions import SchemaError
+from autoimb.exceptions import AutoImbError, SchemaError
 
 
 def _with_dates_and_ids(X: pd.DataFrame) -> pd.DataFrame:
@@ -295,6 +295,23 @@ def test_a_duration_is_seconds_and_a_missing_one_is_missing(small_binary) -> Non
     pytest.importorskip("pyarrow")
     arrow = validate(X.convert_dtypes(dtype_backend="pyarrow"), y)
     pd.testing.assert_frame_equal(arrow.X, data.X)
+
+
+def test_categorical_features_in_scikit_learns_forms(small_binary) -> None:
+    """None (no column), a boolean mask and positions, as scikit-learn's estimators take
+    them; a whole number beyond the columns that is a column's name says how to name it."""
+    X, y = small_binary
+    assert validate(X, y, categorical_features=None).categorical == []
+    mask = [name in ("x1", "x3") for name in X.columns]
+    assert validate(X, y, categorical_features=mask).categorical == ["x1", "x3"]
+    assert validate(X, y, categorical_features=np.array(mask)).categorical == ["x1", "x3"]
+    assert validate(X, y, categorical_features=[1, 3]).categorical == ["x1", "x3"]
+    with pytest.raises(AutoImbError, match="a mask of 2 booleans, and X has 7 columns"):
+        validate(X, y, categorical_features=[True, False])
+    numbered = X.set_axis(range(10, 10 + X.shape[1]), axis=1)
+    with pytest.raises(AutoImbError, match=r"a position, as in scikit-learn: '12' names"):
+        validate(numbered, y, categorical_features=[12])
+    assert validate(numbered, y, categorical_features=["12"]).categorical == ["12"]
 
 
 def test_text_the_user_did_not_name_in_categorical_features_is_still_categories(

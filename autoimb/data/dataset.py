@@ -275,19 +275,41 @@ def _refuse_containers(frame: pd.DataFrame) -> None:
                 )
 
 
-def _named(frame: pd.DataFrame, categorical_features: Sequence[str | int]) -> list[str]:
-    """The columns a user's ``categorical_features`` names, checked."""
+def _named(frame: pd.DataFrame, categorical_features: Sequence[Any] | None) -> list[str]:
+    """The columns a user's ``categorical_features`` names (names, positions or a mask of one
+    boolean per column, as scikit-learn's take them), checked."""
     if isinstance(categorical_features, str):
         raise AutoImbError(
             "categorical_features must be 'auto' or a list of column names or indices; got "
             f"{categorical_features!r}."
         )
+    if categorical_features is None:  # scikit-learn's "none of them"
+        return []
+    items = list(categorical_features)
+    if items and all(isinstance(item, bool | np.bool_) for item in items):  # a mask
+        if len(items) != frame.shape[1]:
+            raise AutoImbError(
+                f"categorical_features is a mask of {len(items)} booleans, and X has "
+                f"{frame.shape[1]} columns; give one per column, or column names."
+            )
+        return [c for c, chosen in zip(frame.columns, items, strict=True) if chosen]
     named = []
-    for item in categorical_features:
+    for item in items:
+        if isinstance(item, bool | np.bool_):
+            raise AutoImbError(
+                "categorical_features mixes booleans with names or indices; give a mask of one "
+                "boolean per column, or column names."
+            )
         if isinstance(item, int | np.integer) and not -frame.shape[1] <= item < frame.shape[1]:
+            hint = (
+                f" (a whole number is a position, as in scikit-learn: {str(item)!r} names the "
+                "column of that name)"
+                if str(item) in frame.columns
+                else ""
+            )
             raise AutoImbError(
                 f"categorical_features holds index {item}, and X has {frame.shape[1]} "
-                "columns; give indices from 0 or column names."
+                f"columns; give indices from 0 or column names{hint}."
             )
         name = frame.columns[item] if isinstance(item, int | np.integer) else str(item)
         if name not in frame.columns:
@@ -303,7 +325,7 @@ def validate(
     y: Any,
     *,
     sample_weight: Any = None,
-    categorical_features: str | Sequence[str | int] = "auto",
+    categorical_features: str | Sequence[str | int | bool] | None = "auto",
     pos_label: Any = None,
 ) -> Dataset:
     """Check and type the training data; constant and all-NaN columns are dropped with a warning.
