@@ -43,7 +43,8 @@ def _check_layout(
     X_res: np.ndarray,
     y_res: np.ndarray,
 ) -> None:
-    """Originals first and unchanged, then round(ratio * count) rows of each non-largest class."""
+    """Originals first and unchanged, then round(ratio * count) rows of each non-largest class,
+    never past the largest class's count."""
     n = len(X)
     np.testing.assert_array_equal(X_res[:n], X)
     np.testing.assert_array_equal(y_res[:n], y)
@@ -51,9 +52,9 @@ def _check_layout(
     largest = labels[np.argmax(counts)]
     new_labels, new_counts = np.unique(y_res[n:], return_counts=True)
     expected = {
-        int(c): round(sampler.ratio * k)
+        int(c): min(round(sampler.ratio * k), counts.max() - k)
         for c, k in zip(labels, counts, strict=True)
-        if c != largest
+        if c != largest and k < counts.max()
     }
     assert dict(zip(new_labels.tolist(), new_counts.tolist(), strict=True)) == expected
     src = sampler.source_indices_

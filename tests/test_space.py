@@ -191,3 +191,30 @@ def test_a_space_differs_only_in_what_its_trials_draw() -> None:
         "model 'logistic_regression' draws ['C'] otherwise"
     )
     assert "stage 'features' offers" in space_difference(load_space("fast"), load_space("default"))
+
+
+def test_explicit_class_weights_are_set_in_a_space_and_reach_the_model(small_binary) -> None:
+    """Their default depends on the number of classes, so no shipped space holds one; a
+    space of the user's gives them."""
+    import autoimb
+    from autoimb.engine.pipeline import StrategyPipeline
+
+    X, y = small_binary
+    space = parse_space(
+        "model: {logistic_regression: {}}\n"
+        "weighting: {explicit: {weights: [1.0, 10.0]}}\n"
+        "resampler: {none: {}}\n"
+    )
+    found = autoimb.search(
+        X, y, n_trials=1, space=space, cv=3, random_state=0, ensemble=False, importance=False
+    )
+    assert found.best_config["weighting"] == {"name": "explicit", "weights": [1.0, 10.0]}
+    data = validate(X, y)
+
+    def minority_share(weights: list[float]) -> float:
+        config = {"model": {"name": "logistic_regression"}}
+        config["weighting"] = {"name": "explicit", "weights": weights}
+        pipeline = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+        return pipeline.predict_proba(data.X)[:, data.pos_label].mean()
+
+    assert minority_share([1.0, 10.0]) > minority_share([1.0, 1.0]) + 0.1

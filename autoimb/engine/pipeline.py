@@ -203,7 +203,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         seconds = dict.fromkeys(TIMED_STAGES, 0.0)
         self.features_ = self._build("features", self._context(Xt, y, deadline))
         if self.features_ is not None:
-            Xt = self.features_.fit(Xt, y).transform(Xt)
+            Xt = self.features_.fit(Xt, y, sample_weight=weights).transform(Xt)
         seconds["features"] = time.perf_counter() - clock
         for stage in ("augmenter", "resampler"):
             clock = time.perf_counter()

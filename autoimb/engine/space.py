@@ -295,7 +295,8 @@ def _parse_stage(
             raise SearchSpaceError(f"{where}: parameters must be a mapping; got {params!r}.")
         param_lines = params.pop("__lines__", {})
         if known is not None:
-            _refuse_unknown_params(stage, name, params, known.get(name, {}), source, param_lines)
+            takes = [*known.get(name, {}), *REGISTRY[stage][name].data_params]
+            _refuse_unknown_params(stage, name, params, takes, source, param_lines)
         parsed[name] = {
             key: _without_torch_choices(
                 REGISTRY[stage][name],
@@ -309,7 +310,7 @@ def _parse_stage(
 
 
 def _refuse_unknown_params(
-    stage: str, name: str, params: dict, known: dict[str, Any], source: str, lines: dict
+    stage: str, name: str, params: dict, known: list[str], source: str, lines: dict
 ) -> None:
     for key in params:
         if key in known:

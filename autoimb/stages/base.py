@@ -106,6 +106,9 @@ class Component:
     fit
         How the pipeline fits the model; a model that can stop part-way (a forest grown in
         chunks) uses it to keep the trial's deadline.
+    data_params
+        Parameters a space may set that no YAML space can hold a default for, because the
+        default depends on the data (one weight per class).
     members, fewest_members
         The parameter counting members whose predictions are averaged (a forest's trees, the
         bags of a bagging ensemble). More of them never hurts in expectation but costs in
@@ -127,6 +130,7 @@ class Component:
     fit: Fitter = plain_fit
     members: str | None = None
     fewest_members: int = 1
+    data_params: tuple[str, ...] = ()
 
     def make(self, params: Mapping[str, Any], ctx: FitContext) -> Any:
         """Build from ``params`` laid over the component's defaults in ``ctx.defaults``."""

@@ -65,6 +65,13 @@ def _check_weights(sample_weight: Any, n_rows: int) -> np.ndarray:
     return w * (n_rows / w.sum())
 
 
+def _weighted_rows(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that count: one weighted 0 is no evidence of what is normal (and an isolation
+    forest cannot draw its 256-row samples from fewer rows of positive weight)."""
+    counted = w > 0
+    return (X[counted], w[counted]) if counted.any() else (X, np.ones(len(w)))
+
+
 def _majority_label(y: np.ndarray) -> Any:
     labels, counts = np.unique(y, return_counts=True)
     return labels[np.argmax(counts)]
@@ -167,6 +174,7 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         self, X: np.ndarray, w: np.ndarray, rng: np.random.RandomState
     ) -> _FittedDetector:
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        X, w = _weighted_rows(X, w)
         if self.detector == "one_class_svm" and X.shape[0] > self.max_samples_svm:
             keep = np.sort(rng.choice(X.shape[0], self.max_samples_svm, replace=False))
             X, w = X[keep], w[keep]
@@ -318,6 +326,7 @@ class AnomalyScoreFeatures(TransformerMixin, BaseEstimator):
             y = _check_y(y, X.shape[0])
             rows = y == _majority_label(y)
             X, w = X[rows], w[rows]
+        X, w = _weighted_rows(X, w)
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators,
             random_state=self.random_state,

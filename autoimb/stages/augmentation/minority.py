@@ -23,7 +23,8 @@ _CAT_MODES: tuple[str, ...] = ("keep", "sample")
 
 
 class _MinorityAugmenter(BaseSampler):
-    """Shared loop: every class but the largest gets ``ratio * its count`` new rows.
+    """Shared loop: every class but the largest gets ``ratio * its count`` new rows, up to the
+    largest class's count.
 
     Subclasses only say how to make the new rows of one class; the categorical columns are
     then settled here. ``source_indices_`` maps each output row to an input row so that
@@ -82,8 +83,9 @@ class _MinorityAugmenter(BaseSampler):
 
         parts_X, parts_y, parts_src = [X], [y], [np.arange(X.shape[0])]
         for label, count in zip(labels, counts, strict=True):
-            n_new = round(self.ratio * count)
-            if label == majority or n_new == 0:
+            # Never past the largest class: the stages after would take the classes swapped.
+            n_new = min(round(self.ratio * count), int(counts.max() - count))
+            if label == majority or n_new <= 0:
                 continue
             rows = np.flatnonzero(y == label)
             X_class = X[rows]

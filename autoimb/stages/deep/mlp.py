@@ -160,7 +160,9 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
             "dropout": float(self.dropout),
             "norm": self.norm,
         }
-        counts = np.bincount(y_enc[train], minlength=len(classes))
+        # Counted by weight: rows a weighting stage has already balanced give the loss no
+        # second rebalancing (the two multiplied weighed a minority row IR² times a majority's).
+        counts = np.bincount(y_enc[train], weights=weight[train], minlength=len(classes))
         class_weight = None
         if self.loss == "weighted_ce":
             class_weight = balanced_weights(counts)
@@ -330,9 +332,11 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         sampler = None
         if self.balanced_batches:
-            counts = np.bincount(y[train], minlength=int(y.max()) + 1)
+            # Each class's rows drawn by weight: each class brings as much weight to a batch.
+            counts = np.bincount(y[train], weights=data["weight"][train], minlength=y.max() + 1)
+            odds = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
             sampler = torch.utils.data.WeightedRandomSampler(
-                (1.0 / counts[y[train]]).tolist(), len(train), generator=generator
+                odds[y[train]].tolist(), len(train), generator=generator
             )
         optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay

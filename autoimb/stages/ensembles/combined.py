@@ -166,7 +166,8 @@ class StackedClassifier(CombinedClassifier):
                 fitted = self._fit_member(m, X[train], y[train], part, opts, deadline)
                 columns = slice(m * len(self.classes_), (m + 1) * len(self.classes_))
                 oof[test, columns] = self._aligned(fitted, X[test])
-        self.meta_ = LogisticRegression(C=float(self.C), max_iter=2000).fit(oof, y)
+        meta = LogisticRegression(C=float(self.C), max_iter=2000)
+        self.meta_ = meta.fit(oof, y, sample_weight=weights)  # the class weights, the user's
         super()._fit_members(X, y, weights, options, deadline)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

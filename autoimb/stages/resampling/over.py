@@ -60,24 +60,39 @@ def _numeric_only(make: Any) -> Any:
     return build
 
 
-class KMeansSMOTEOrSMOTE(over_sampling.KMeansSMOTE):
-    """K-means SMOTE that falls back to SMOTE when no cluster holds enough minority rows.
+class _OrSMOTE:
+    """A SMOTE variant that falls back to plain SMOTE where its own rule finds no rows to work
+    from: a minority with no cluster dense enough (K-means SMOTE), with no majority neighbour
+    (ADASYN), or whose support vectors are all noise (SVM-SMOTE). Small or cleanly separated
+    minorities do that often; plain SMOTE is then the nearest strategy, rather than a lost
+    trial."""
 
-    Small or scattered minorities often leave K-means SMOTE without a usable cluster; plain
-    SMOTE is then the nearest strategy, rather than a lost trial.
-    """
+    _gives_up: tuple[type[Exception], ...] = (RuntimeError,)  # how the variant says it
 
     def _fit_resample(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         try:
-            return super()._fit_resample(X, y)
-        except RuntimeError as exc:
-            logger.debug("k-means SMOTE fell back to SMOTE: %s", exc)
+            return super()._fit_resample(X, y)  # type: ignore[misc]
+        except self._gives_up as exc:
+            logger.debug("%s fell back to SMOTE: %s", type(self).__name__, exc)
+            k = getattr(self, "k_neighbors", None) or self.n_neighbors  # type: ignore[attr-defined]
             fallback = over_sampling.SMOTE(
-                sampling_strategy=self.sampling_strategy,
-                k_neighbors=self.k_neighbors,
-                random_state=self.random_state,
+                sampling_strategy=self.sampling_strategy,  # type: ignore[attr-defined]
+                k_neighbors=k,
+                random_state=self.random_state,  # type: ignore[attr-defined]
             )
             return fallback.fit_resample(X, y)
+
+
+class KMeansSMOTEOrSMOTE(_OrSMOTE, over_sampling.KMeansSMOTE):
+    pass
+
+
+class ADASYNOrSMOTE(_OrSMOTE, over_sampling.ADASYN):
+    pass
+
+
+class SVMSMOTEOrSMOTE(_OrSMOTE, over_sampling.SVMSMOTE):
+    _gives_up = (ValueError,)  # "All support vectors are considered as noise"
 
 
 register(
@@ -118,7 +133,7 @@ register(
         "resampler",
         oversampler(
             _numeric_only(
-                lambda params, ctx, targets, k: over_sampling.SVMSMOTE(
+                lambda params, ctx, targets, k: SVMSMOTEOrSMOTE(
                     sampling_strategy=targets,
                     k_neighbors=k,
                     m_neighbors=int(params["m_neighbors"]),
@@ -134,7 +149,7 @@ register(
         "resampler",
         oversampler(
             _numeric_only(
-                lambda params, ctx, targets, k: over_sampling.ADASYN(
+                lambda params, ctx, targets, k: ADASYNOrSMOTE(
                     sampling_strategy=targets, n_neighbors=k, random_state=ctx.random_state
                 )
             ),

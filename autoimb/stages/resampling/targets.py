@@ -38,6 +38,14 @@ def under_targets(ctx: FitContext, ratio: float) -> dict[int, int]:
     return {c: min(int(n), ceiling) for c, n in enumerate(counts)}
 
 
+def large_classes(ctx: FitContext) -> list[int]:
+    """The classes a cleaning step may thin: those above the mean class size. With two
+    classes, the majority; with more, never a minority class (imbalanced-learn's default
+    cleans every class but the smallest, and can empty one)."""
+    counts = ctx.class_counts
+    return [c for c, n in enumerate(counts) if n > counts.mean()] or [int(np.argmax(counts))]
+
+
 def clipped_neighbors(ctx: FitContext, targets: Mapping[int, int], wanted: int) -> int:
     """The largest neighbour count the smallest class that gets new rows can support."""
     grown = [c for c, n in targets.items() if n > ctx.class_counts[c]]

@@ -41,5 +41,11 @@ register(
         lambda params, ctx: balanced_weights(ctx.class_counts, float(params["power"])),
         "Balanced weights to a power in (0, 1]: part-way between none and balanced.",
     ),
-    Component("explicit", "weighting", _explicit, "Per-class weights given by the user."),
+    Component(
+        "explicit",
+        "weighting",
+        _explicit,
+        "Per-class weights given by the user (weights: one per class, in label order).",
+        data_params=("weights",),
+    ),
 )

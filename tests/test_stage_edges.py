@@ -1,0 +1,125 @@
+"""Stages at the edges of the data they meet: several minority classes, a minority cleanly
+apart from the rest, a fold with two minority rows, weighted rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autoimb import datasets
+from autoimb._compat import TORCH_AVAILABLE
+from autoimb.data.dataset import validate
+from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.space import component_defaults
+from autoimb.stages import REGISTRY, FitContext
+from autoimb.stages.augmentation.minority import MinorityMixup
+
+
+def _matrix(name: str) -> tuple[np.ndarray, np.ndarray]:
+    data = validate(*datasets.load(name, return_X_y=True))
+    return data.X.to_numpy(float), data.y
+
+
+def _resampler(name: str, y: np.ndarray, **params) -> object:
+    ctx = FitContext(
+        class_counts=np.bincount(y), n_features=4, random_state=0, defaults=component_defaults()
+    )
+    return REGISTRY["resampler"][name].make(params, ctx)
+
+
+@pytest.mark.parametrize("name", ["edited_nearest_neighbours", "tomek_links"])
+def test_cleaning_thins_only_the_large_classes(name: str) -> None:
+    """imbalanced-learn's default cleans every class but the smallest: on glass it emptied a
+    17-row class."""
+    X, y = _matrix("glass_multiclass")
+    before = np.bincount(y)
+    params = {"n_neighbors": 3} if name == "edited_nearest_neighbours" else {}
+    _, resampled = _resampler(name, y, **params).fit_resample(X, y)
+    after = np.bincount(resampled, minlength=len(before))
+    small = before <= before.mean()
+    np.testing.assert_array_equal(after[small], before[small])
+    assert (after[~small] <= before[~small]).all()
+
+
+@pytest.mark.parametrize("minority", ["far apart", "three rows"])
+@pytest.mark.parametrize("name", ["adasyn", "svm_smote", "kmeans_smote"])
+def test_smote_variants_fall_back_to_smote_where_their_rule_finds_nothing(
+    name: str, minority: str
+) -> None:
+    """A minority far apart from the rest (as iris0's is) left ADASYN no majority neighbour,
+    and every trial of it failed; three rows left SVM-SMOTE only noise."""
+    X, y = _matrix("ecoli1")
+    if minority == "far apart":
+        X = X + 100.0 * (y == 1)[:, None]
+    else:
+        rows = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:3]]
+        X, y = X[rows], y[rows]
+    _, resampled = _resampler(name, y, sampling_ratio=1.0).fit_resample(X, y)
+    before, after = np.bincount(y), np.bincount(resampled)
+    assert after[0] == before[0] and after[1] > before[1]
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_near_miss_fits_a_fold_with_two_minority_rows(version: int) -> None:
+    X, y = _matrix("ecoli1")
+    rows = np.r_[np.flatnonzero(y == 0)[:60], np.flatnonzero(y == 1)[:2]]
+    sampler = _resampler("near_miss", y[rows], version=version, sampling_ratio=0.5)
+    _, resampled = sampler.fit_resample(X[rows], y[rows])
+    assert np.bincount(resampled).tolist() == [4, 2]
+
+
+def test_augmentation_never_makes_a_minority_outnumber_the_majority() -> None:
+    y = np.r_[np.zeros(144, int), np.ones(70, int)]
+    X = np.random.default_rng(0).normal(size=(len(y), 3))
+    _, augmented = MinorityMixup(ratio=2.0, random_state=0).fit_resample(X, y)
+    assert np.bincount(augmented).tolist() == [144, 144]
+
+
+def _fitted(config: dict, name: str, weights: np.ndarray | None = None):
+    data = validate(*datasets.load(name, return_X_y=True), sample_weight=weights)
+    pipeline = StrategyPipeline(config, data.schema(), random_state=0)
+    return pipeline.fit(data.X, data.y, sample_weight=data.sample_weight), data
+
+
+def test_stacking_combines_its_members_with_the_class_weights() -> None:
+    """Its combiner fitted unweighted undid the searched class weights (the class prior again)."""
+    stacked = {"name": "stacking", "partner": "logistic_regression", "n_folds": 3, "C": 1.0}
+    share = {}
+    for weighting in ("none", "balanced"):
+        config = {
+            "weighting": {"name": weighting},
+            "model": {"name": "logistic_regression"},
+            "ensemble": stacked,
+        }
+        pipeline, data = _fitted(config, "ecoli1")
+        share[weighting] = pipeline.predict_proba(data.X)[:, data.pos_label].mean()
+    assert share["balanced"] > share["none"] + 0.05
+
+
+def test_anomaly_score_features_learn_what_is_normal_from_weighted_rows() -> None:
+    """Rows weighted 0 are no evidence of what is normal; with fewer rows of weight than an
+    isolation forest's 256-row samples, its fit failed."""
+    config = {"features": {"name": "anomaly_score"}, "model": {"name": "logistic_regression"}}
+    half = np.where(np.arange(336) % 2 == 0, 1.0, 0.0)  # 168 rows of weight
+    plain, data = _fitted(config, "ecoli1")
+    weighted, _ = _fitted(config, "ecoli1", half)
+    rows = plain.preprocessor_.transform(data.X)
+    assert not np.array_equal(plain.features_.transform(rows), weighted.features_.transform(rows))
+
+
+@pytest.mark.skipif(not TORCH_AVAILABLE, reason="the MLP needs torch")
+def test_a_weighted_loss_after_balanced_weights_does_not_balance_twice() -> None:
+    """Both together weighed a yeast4 minority row 796 times a majority row (28 is balanced)."""
+    config = {
+        "weighting": {"name": "balanced"},
+        "model": {"name": "mlp", "loss": "weighted_ce", "max_epochs": 2},
+    }
+    pipeline, _ = _fitted(config, "ecoli1")
+    np.testing.assert_allclose(pipeline.model_.class_weight_, [1.0, 1.0], atol=0.05)
+
+
+def test_an_anomaly_detector_fits_where_few_rows_have_weight() -> None:
+    config = {"model": {"name": "isolation_forest"}}
+    half = np.where(np.arange(336) % 2 == 0, 1.0, 0.0)
+    pipeline, data = _fitted(config, "ecoli1", half)
+    assert np.isfinite(pipeline.predict_proba(data.X)).all()
