@@ -116,6 +116,16 @@ def trials_text(n: int) -> str:
     return f"{n} trial" if n == 1 else f"{n} trials"
 
 
+def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Trials whose strategy failed; not the interrupted ones, which never ran to an end."""
+    queued_again = _queued_again(study)
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        if not _interrupted(t, queued_again)
+    ]
+
+
 def finished_trials(study: optuna.Study) -> int:
     """Trials that ran to an end; queued ones that never started are not trials yet, and
     interrupted ones are queued again."""

@@ -294,6 +294,38 @@ def test_a_run_that_finished_no_trial_leaves_nothing_to_resume(tmp_path, small_b
     assert finished == [0]  # a new study: the empty one's trials are gone with it
 
 
+def test_ctrl_c_before_any_trial_finished_leaves_nothing_to_resume(
+    tmp_path, small_binary, monkeypatch
+):
+    """Ctrl-C at once, on seeing the wrong metric: the corrected command starts afresh,
+    rather than being refused for the empty study's settings."""
+    import autoimb.engine.run as run_module
+
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+
+    def pressed(self, trial):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run_module._Objective, "__call__", pressed)
+        with pytest.raises(KeyboardInterrupt):
+            autoimb.search(X, y, metric="mcc", n_trials=2, cv=3, storage=log, random_state=0)
+    assert _studies(log) == []
+    result = autoimb.search(X, y, cv=3, space="fast", n_trials=1, storage=log, random_state=0)
+    assert result.metric.name == "average_precision"
+
+
+def test_a_refused_resume_leaves_the_journal_as_it_was(tmp_path, small_binary):
+    X, y = small_binary
+    log = tmp_path / "study.log"
+    autoimb.search(X, y, cv=3, space="fast", n_trials=1, storage=str(log), random_state=0)
+    before = log.read_bytes()
+    with pytest.raises(AutoImbError, match="created to optimise 'average_precision', not 'mcc'"):
+        autoimb.search(X, y, metric="mcc", cv=3, space="fast", n_trials=1, storage=str(log))
+    assert log.read_bytes() == before
+
+
 def test_of_two_processes_creating_a_study_at_once_one_record_stands(
     tmp_path, small_binary, monkeypatch
 ):

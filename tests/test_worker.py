@@ -300,6 +300,13 @@ def test_a_trial_cut_by_ctrl_c_is_queued_again(tmp_path) -> None:
     assert [t.params for t in waiting] == [study.trials[0].params, study.trials[2].params]
     requeue_interrupted(study, "another-host:1", since)  # asked again: nothing queued twice
     assert sum(t.state == TrialState.WAITING for t in study.trials) == 2
+    # The note on failed strategies counts the one that failed, not the two that were cut.
+    from autoimb.engine.run_text import failed_note
+
+    assert failed_note(study) == (
+        "1 of 1 trials failed (1× ValueError: the strategy failed); the leaderboard's error "
+        "column holds each one's."
+    )
 
 
 def test_a_queued_strategy_cut_before_its_first_parameter_comes_back_as_itself(tmp_path) -> None:

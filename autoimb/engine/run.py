@@ -5,6 +5,7 @@ A failing strategy becomes a FAIL trial with its error kept; the search goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import warnings
@@ -69,7 +70,13 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
             stacklevel=user_stacklevel(),
         )
     else:
-        optimize(study, objective, settings, settings.deadline)
+        try:
+            optimize(study, objective, settings, settings.deadline)
+        except KeyboardInterrupt:
+            if created and not any(t.state == TrialState.COMPLETE for t in study.trials):
+                with contextlib.suppress(Exception):  # the interrupt is what the user sees
+                    _forget_empty_study(study, settings)  # a corrected command starts afresh
+            raise
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         message = all_failed_message(study, settings.space.name)
         if created:
@@ -89,9 +96,10 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
 
 
 def _forget_empty_study(study: optuna.Study, settings: SearchSettings) -> None:
-    """A study this run stored, in which no trial finished, holds nothing to resume, while
-    its recorded settings would refuse the fix its error advises (another space, a longer
-    budget): it is deleted, unless another process is running one of its trials."""
+    """A study this run stored, in which no trial finished (too short a budget, Ctrl-C),
+    holds nothing to resume, while its recorded settings would refuse the fix its error
+    advises or the corrected command (another space or metric, a longer budget): it is
+    deleted, unless another process is running one of its trials."""
     if settings.storage is None or any(
         t.state in (TrialState.COMPLETE, TrialState.RUNNING) for t in study.trials
     ):

@@ -6,10 +6,10 @@ import logging
 from collections import Counter
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from autoimb.engine.settings import SearchSettings
-from autoimb.leaderboard import trials_text
+from autoimb.leaderboard import failed_trials, finished_trials, trials_text
 
 # Its own logger, so that the command line can show this one line without the library's other
 # INFO records; it is written only once the study is accepted, never before a refusal.
@@ -41,7 +41,7 @@ def say_resumed(study: optuna.Study, settings: SearchSettings, finished: int) ->
 def all_failed_message(study: optuna.Study, space: str) -> str:
     """Why no trial completed, with the fix: a budget too short for one trial is told apart
     from strategies that all failed."""
-    errors = _errors(study)
+    errors = _errors(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
     cut = [
         t
         for t in study.trials
@@ -69,20 +69,20 @@ def all_failed_message(study: optuna.Study, space: str) -> str:
 def failed_note(study: optuna.Study) -> str | None:
     """Trials that failed, with their commonest errors: a search that went on without a
     model (a pre-trained booster that does not fit the data) says so; None if none failed."""
-    errors = _errors(study)
+    errors = _errors(failed_trials(study))
     if not errors:
         return None
-    ran = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+    ran = finished_trials(study)
     return (
         f"{sum(errors.values())} of {ran} trials failed ({_causes(errors)}); the leaderboard's "
         "error column holds each one's."
     )
 
 
-def _errors(study: optuna.Study) -> Counter[str]:
+def _errors(trials: list[FrozenTrial]) -> Counter[str]:
     return Counter(
         (str(t.user_attrs.get("error", "")).strip().splitlines() or ["no error recorded"])[0]
-        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        for t in trials
     )
 
 

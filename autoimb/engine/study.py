@@ -51,6 +51,8 @@ def open_study(
     # Before create_study, which writes to a journal even to load: a refused run leaves no trace.
     recorded = _recorded(storage, name)
     agreed_heartbeat(name, recorded.get("heartbeat"), settings.heartbeat)
+    if recorded:
+        _refuse_other_settings(name, recorded, settings, data)
     metric = settings.metric
     asked = settings.random_state  # seeds the sampler; the study's own seeds its folds
     seed = asked if asked is not None else int(np.random.default_rng().integers(2**31 - 1))
@@ -98,7 +100,7 @@ def open_study(
         if created:
             for params in first_trials(settings, data):
                 study.enqueue_trial(params, skip_if_exists=True)
-    if not created:
+    if not created and attrs != recorded:  # another process created it since the look
         _refuse_other_settings(name, attrs, settings, data)
     if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
         cv = split(int(attrs["seed"]))
