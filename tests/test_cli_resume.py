@@ -57,6 +57,23 @@ def test_a_resume_with_another_space_is_refused_before_any_trial(ecoli):
     assert not [t for t in study.trials if t.state == TrialState.FAIL]
 
 
+def test_a_folder_moved_with_its_study_resumes_and_updates_its_model(ecoli, tmp_path_factory):
+    """The model's record held its absolute path: after a move, the study's own model was
+    refused as "not written by this study". Its model card names the study."""
+    import shutil
+
+    moved = tmp_path_factory.mktemp("elsewhere") / "project"
+    shutil.move(str(ecoli), moved)
+    resumed = run(*SEARCH, "--n-trials", "1", *FAST, cwd=moved)
+    assert resumed.returncode == 0, resumed.stderr
+    assert finished_trials(study_of(moved / "ecoli.optuna.log")) == 3
+    # Another study's model there is still the user's to give up.
+    other = run(
+        *SEARCH, "--n-trials", "1", *FAST, "--out", "ecoli.skops", "--study-name", "b", cwd=moved
+    )
+    assert other.returncode == 2 and "not written by this study" in other.stderr
+
+
 def test_a_new_study_writes_its_own_model_and_its_report_finds_it(ecoli):
     first = (ecoli / "ecoli.skops").read_bytes()
     new = run(*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--new-study", cwd=ecoli)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +42,32 @@ def record_model_file(study: optuna.Study, out: Path) -> None:
 
 
 def written_by(study: optuna.Study | None, out: Path) -> bool:
-    """Whether the study's search or one of its workers wrote the model file ``out``."""
-    return study is not None and str(out.resolve()) in _model_files(study)
+    """Whether the study's search or one of its workers wrote the model file ``out``: it is
+    recorded there, or, moved with its folder (or saved by a process stopped before it
+    recorded it), its model card names the study."""
+    if study is None:
+        return False
+    if str(out.resolve()) in _model_files(study):
+        return True
+    token = _creator(study)
+    if token is None or not out.is_file() or out.suffix != ".skops":
+        return False  # a pickle is not opened unasked
+    from autoimb.export import load, model_card
+
+    try:
+        with warnings.catch_warnings():  # another version's model: the question is only whose
+            warnings.simplefilter("ignore")
+            named = model_card(load(out)).get("study") or {}
+    except Exception:  # not a model of ours, or one this version cannot read
+        return False
+    return named.get("name") == study.study_name and named.get("creator") == token
+
+
+def _creator(study: optuna.Study) -> str | None:
+    """The token the process that created the study recorded: no other study has it."""
+    from autoimb.config import STUDY_ATTR
+
+    return (study.user_attrs.get(STUDY_ATTR) or {}).get("creator")
 
 
 def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
@@ -85,6 +110,8 @@ def save_model(
     named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
     card["named_columns"] = {option: column for option, column in named.items() if column}
     card["study"] = recorded_study(out, storage, args.study_name)
+    if (token := _creator(result.study)) is not None:
+        card["study"]["creator"] = token
     result.save(out)  # written whole or not at all
     if not written_by(result.study, out):
         record_model_file(result.study, out)
