@@ -388,6 +388,35 @@ def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(
     assert (tmp_path / "ecoli.skops").read_bytes() == before
 
 
+def test_ctrl_c_as_a_worker_saves_its_model_saves_it_first(tmp_path, monkeypatch, capsys, request):
+    """As a search does: the worker's trials and its refit are in that model."""
+    import os
+
+    from autoimb.cli import worker as command
+    from autoimb.cli.main import main
+
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, inherited))
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--quiet"]) == 0
+    real_save = command.save_model
+
+    def save_after_ctrl_c(*args, **kwargs):
+        handler = signal.getsignal(signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        waited = time.monotonic()
+        while signal.getsignal(signal.SIGINT) is handler and time.monotonic() - waited < 5:
+            time.sleep(0.01)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(command, "save_model", save_after_ctrl_c)
+    worker = ["worker", *SEARCH[1:], "--storage", "ecoli.optuna.log", "--n-trials", "1"]
+    assert main([*worker, "--out", "w.skops"]) == 0
+    assert "saving the model first; Ctrl-C again to stop without them" in capsys.readouterr().err
+    assert (tmp_path / "w.skops").is_file()
+
+
 def test_each_model_file_is_recorded_on_its_own(tmp_path):
     """A search and a worker that save at once each record their file; a study's list from
     before is still read."""

@@ -43,14 +43,17 @@ def record_model_file(study: optuna.Study, out: Path) -> None:
 
 def written_by(study: optuna.Study | None, out: Path) -> bool:
     """Whether the study's search or one of its workers wrote the model file ``out``: it is
-    recorded there, or, moved with its folder (or saved by a process stopped before it
-    recorded it), its model card names the study."""
+    recorded there, or it was moved with its folder: a file of a name the study wrote whose
+    model card names the study (a copy under another name is the user's)."""
     if study is None:
         return False
-    if str(out.resolve()) in _model_files(study):
+    files = _model_files(study)
+    if str(out.resolve()) in files:
         return True
     token = _creator(study)
-    if token is None or not out.is_file() or out.suffix != ".skops":
+    if token is None or out.name not in {Path(f).name for f in files}:
+        return False
+    if not out.is_file() or out.suffix != ".skops":
         return False  # a pickle is not opened unasked
     from autoimb.export import load, model_card
 
@@ -112,9 +115,10 @@ def save_model(
     card["study"] = recorded_study(out, storage, args.study_name)
     if (token := _creator(result.study)) is not None:
         card["study"]["creator"] = token
+    # Recorded first: a process stopped between the two must not leave the study's own model
+    # refused as the user's.
+    record_model_file(result.study, out)
     result.save(out)  # written whole or not at all
-    if not written_by(result.study, out):
-        record_model_file(result.study, out)
     return None
 
 

@@ -95,7 +95,7 @@ def search_command(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     written = None  # what was written when a second Ctrl-C stopped the rest
     try:
-        with _saving_first("the model and report" if args.report else "the model"):
+        with saving_first("the model and report" if args.report else "the model"):
             kept = save_model(result, out, args, storage)
             written = f"the model was kept in {out}" if kept else f"the model was saved to {out}"
             if kept is not None:
@@ -103,16 +103,20 @@ def search_command(args: argparse.Namespace) -> int:
             report = result.report_html(args.report) if args.report else None
     except KeyboardInterrupt:
         done = f"{written}, the report was not written" if written else f"{out} was left as it was"
-        say(f"interrupted again: {done}; every trial is kept in the study")
-        say(f"resume with: {resume_command(args)}")
-        return EXIT_INTERRUPTED
+        return interrupted_again(done, args)
     if not args.quiet:
         _print_summary(result, out, report, storage, args)
     return EXIT_OK
 
 
+def interrupted_again(done: str, args: argparse.Namespace) -> int:
+    say(f"interrupted again: {done}; every trial is kept in the study")
+    say(f"resume with: {resume_command(args)}")
+    return EXIT_INTERRUPTED
+
+
 @contextlib.contextmanager
-def _saving_first(what: str) -> Iterator[None]:
+def saving_first(what: str) -> Iterator[None]:
     """Ctrl-C once the trials are over saves ``what`` first, as it does during them; again,
     it stops without them (a file is written whole or not at all)."""
     if threading.current_thread() is not threading.main_thread():

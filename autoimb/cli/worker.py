@@ -12,7 +12,7 @@ from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.model_file import check_overwrite, save_model
 from autoimb.cli.outputs import check_storage_apart
 from autoimb.cli.resume import refuse_other_settings, study_space
-from autoimb.cli.search import read_columns, run_search
+from autoimb.cli.search import interrupted_again, read_columns, run_search, saving_first
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import finished_trials
@@ -43,7 +43,11 @@ def worker_command(args: argparse.Namespace) -> int:
     if result is None:
         return EXIT_INTERRUPTED
     if out is not None:
-        save_model(result, out, args, args.storage)
+        try:
+            with saving_first("the model"):  # as search does: the trials' work is in it
+                save_model(result, out, args, args.storage)
+        except KeyboardInterrupt:
+            return interrupted_again(f"{out} was left as it was", args)
     if not args.quiet:
         ran = finished_trials(result.study)
         print(
