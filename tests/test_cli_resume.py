@@ -142,6 +142,19 @@ def test_a_trial_cut_by_ctrl_c_reads_interrupted_and_is_not_counted(tmp_path):
     assert re.search(rf"\b{finished} trials? already finished", resumed.stderr)
 
 
+def test_sigterm_is_taken_as_ctrl_c(tmp_path):
+    """What timeout, a batch scheduler or docker stop send: it killed the search with no
+    model and no word."""
+    command = _slow_search(tmp_path, trees=1000)
+    process = start_cli(*command, "--n-trials", "50", cwd=tmp_path)
+    _wait_for(process, r"trial +\d+ average_precision=")
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=180)
+    assert process.returncode == 130, rest
+    assert "saving the best pipeline so far" in rest and "resume with: autoimb search" in rest
+    assert (tmp_path / "ecoli.skops").is_file()
+
+
 def test_ctrl_c_again_skips_the_save_and_still_says_how_to_resume(tmp_path):
     """A forest of 5,000 trees takes its refit seconds, so the second Ctrl-C lands in it
     (almost always: see below)."""

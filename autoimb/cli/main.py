@@ -343,11 +343,19 @@ def _trust_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def run() -> NoReturn:
-    """The ``autoimb`` program: main's exit code."""
+    """The ``autoimb`` program: main's exit code. A stop asked by SIGTERM (``timeout``, a
+    batch scheduler, ``docker stop``) is taken as Ctrl-C is: the best model so far is saved
+    and the resume command printed."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _as_ctrl_c)
     code = main()
     if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
         _exit_interrupted()
     sys.exit(code)
+
+
+def _as_ctrl_c(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _exit_interrupted() -> NoReturn:

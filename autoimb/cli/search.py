@@ -123,15 +123,23 @@ def saving_first(what: str) -> Iterator[None]:
         yield
         return
 
+    stops = (signal.SIGINT, signal.SIGTERM)  # the program takes SIGTERM as Ctrl-C
+    previous = {stop: signal.getsignal(stop) for stop in stops}
+
+    def restore() -> None:
+        for stop in stops:
+            signal.signal(stop, previous[stop])
+
     def once(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGINT, previous)
+        restore()
         say(f"saving {what} first; Ctrl-C again to stop without them")
 
-    previous = signal.signal(signal.SIGINT, once)
+    for stop in stops:
+        signal.signal(stop, once)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        restore()
 
 
 def run_search(
