@@ -182,7 +182,7 @@ def search(
     if data.n_classes > 2 and the_metric.kind == "threshold" and the_metric.multiclass_fn is None:
         raise AutoImbError(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
-            f"{data.n_classes}; choose a macro metric such as 'f1' or 'mcc'."
+            f"{data.n_classes} classes; choose a macro metric such as 'f1' or 'mcc'."
         )
     available = available_components(the_space, data)
     check_own_strategies(warm_start, the_space, available)

@@ -475,3 +475,21 @@ def test_a_class_never_predicted_over_several_is_named() -> None:
     assert note is not None and "['c'] are never predicted out of fold" in note
     assert unpredicted_classes_note(mcc, y, y, ["a", "b", "c"]) is None
     assert unpredicted_classes_note(mcc, y[:4], np.zeros(4, int), ["a", "b"]) is None  # binary
+    assert "Optimise 'f1' or 'balanced_accuracy'" in note
+    # A mean over the classes already weighs every class: advising it would advise itself.
+    f1 = unpredicted_classes_note(get_metric("f1"), y, np.array([0, 0, 1, 1, 1, 0]), "abc")
+    assert "Optimise" not in f1 and "Add rows of those classes" in f1
+
+
+@pytest.mark.parametrize("name", ["mcc", "f1", "balanced_accuracy", "g_mean"])
+def test_over_several_classes_each_one_class_rule_is_the_yardstick(name) -> None:
+    """Pure noise over three classes: a winner at or below one class for every row is named."""
+    metric = get_metric(name)
+    y = np.r_[np.zeros(60, np.int64), np.ones(30, np.int64), np.full(10, 2, np.int64)]
+    everything_zero = np.zeros((3, 3))
+    everything_zero[:, 0] = [60, 30, 10]
+    rule = metric.score_confusion(everything_zero)
+    note = trivial_rule_note(metric, rule - 0.01, y, None, 2, "c", classes=["a", "b", "c"])
+    assert note is not None and "Predicting a for every row" in note
+    assert "rows of the rare classes" in note
+    assert trivial_rule_note(metric, rule + 0.05, y, None, 2, "c", classes=["a", "b", "c"]) is None

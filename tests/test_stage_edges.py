@@ -123,3 +123,19 @@ def test_an_anomaly_detector_fits_where_few_rows_have_weight() -> None:
     half = np.where(np.arange(336) % 2 == 0, 1.0, 0.0)
     pipeline, data = _fitted(config, "ecoli1", half)
     assert np.isfinite(pipeline.predict_proba(data.X)).all()
+
+
+@pytest.mark.parametrize("name", ["smote", "borderline_smote", "adasyn", "kmeans_smote"])
+def test_a_class_of_one_row_leaves_the_other_classes_to_grow(name: str) -> None:
+    """One row of a class in a fold turned the SMOTE family off for every class."""
+    X, y = _matrix("glass_multiclass")
+    lone = np.flatnonzero(y == np.argmin(np.bincount(y)))
+    rows = np.setdiff1d(np.arange(len(y)), lone[1:])  # the rarest class keeps one row
+    before = np.bincount(y[rows])
+    _, resampled = _resampler(name, y[rows], sampling_ratio=1.0).fit_resample(X[rows], y[rows])
+    after = np.bincount(resampled)
+    assert after[before == 1].tolist() == [1]
+    assert (
+        after[(before > 1) & (before < before.max())]
+        > before[(before > 1) & (before < before.max())]
+    ).all()

@@ -190,8 +190,8 @@ def _checked(
     m = get_metric(metric)
     if data.n_classes > 2 and m.kind == "threshold" and m.multiclass_fn is None:
         raise AutoImbError(
-            f"the metric {m.name!r} is defined for two classes, and y has {data.n_classes}; "
-            "choose a macro metric such as 'f1' or 'mcc'."
+            f"the metric {m.name!r} is defined for two classes, and y has {data.n_classes} "
+            "classes; choose a macro metric such as 'f1' or 'mcc'."
         )
     values = _check_fractions(fractions)
     if isinstance(repeats, bool) or not isinstance(repeats, int | np.integer) or repeats < 1:

@@ -136,12 +136,11 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     )
     if never := unpredicted_classes_note(settings.metric, y, decision.apply(oof), data.classes):
         notes.append(never)
-    if len(data.classes) == 2:
-        positive = data.classes[data.pos_label]
-        if trivial := trivial_rule_note(
-            settings.metric, measured.score, y, weights, data.pos_label, positive
-        ):
-            notes.append(trivial)
+    positive = data.classes[data.pos_label]
+    if trivial := trivial_rule_note(
+        settings.metric, measured.score, y, weights, data.pos_label, positive, classes=data.classes
+    ):
+        notes.append(trivial)
     # The folds' cached matrices are not needed by the refit; on large data they are the
     # biggest thing in memory besides the data itself.
     outcome.cv.release()

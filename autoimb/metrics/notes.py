@@ -58,29 +58,42 @@ def trivial_rule_note(
     weights: np.ndarray | None,
     pos_label: int,
     positive: Any,
+    *,
+    classes: Any = None,
 ) -> str | None:
     """A sentence when predicting one class for every row scores no worse than the winner
     (``score``, cross-validated) on these rows (class codes ``y``; ``positive`` is the class
-    ``pos_label`` codes); else None. With a costly miss and few positives, flagging every
-    row can cost less than a model, and nothing else would tell."""
+    ``pos_label`` codes; over several ``classes``, each one's rule); else None. With a costly
+    miss and few positives, flagging every row can cost less than a model, and nothing else
+    would tell."""
     if metric.kind != "threshold" or not math.isfinite(score):
         return None
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
-    positives = float(w[np.asarray(y) == pos_label].sum())
-    negatives = float(w.sum()) - positives
-    rules = {
-        f"predicting {positive} for every row": (positives, negatives, 0.0, 0.0),
-        "predicting it for no row": (0.0, 0.0, positives, negatives),
-    }
+    if classes is not None and len(classes) > 2:
+        totals = np.bincount(np.asarray(y), weights=w, minlength=len(classes))
+        rules = {}
+        for code, label in enumerate(classes):
+            everything_here = np.zeros((len(classes), len(classes)))
+            everything_here[:, code] = totals
+            rules[f"predicting {label} for every row"] = metric.score_confusion(everything_here)
+    else:
+        positives = float(w[np.asarray(y) == pos_label].sum())
+        negatives = float(w.sum()) - positives
+        rules = {
+            f"predicting {positive} for every row": float(
+                metric.from_counts(positives, negatives, 0.0, 0.0)
+            ),
+            "predicting it for no row": float(metric.from_counts(0.0, 0.0, positives, negatives)),
+        }
     sign = 1.0 if metric.greater_is_better else -1.0
-    for rule, counts in rules.items():
-        value = float(metric.from_counts(*counts))
+    for rule, value in rules.items():
         if sign * value >= sign * score:
             word = "costs" if metric.name.startswith("cost:") else f"scores {metric.name}"
             return (
                 f"{rule[0].upper()}{rule[1:]} {word} {value:.4f} on these rows, no worse than "
                 f"the winner's {score:.4f}: no model found beats that rule here. Use the rule, "
-                "or add positives or columns that tell the classes apart."
+                f"or add {'positives' if len(rules) == 2 else 'rows of the rare classes'} or "
+                "columns that tell the classes apart."
             )
     return None
 
@@ -95,11 +108,17 @@ def unpredicted_classes_note(
     never = [str(classes[c]) for c in np.unique(y) if not np.any(predicted == c)]
     if not never:
         return None
+    if metric.name == "mcc":
+        return (
+            f"Class(es) {never} are never predicted out of fold: mcc rates the rule highest "
+            "without them (over several classes MCC is one correlation, not a mean over "
+            "classes). Optimise 'f1' or 'balanced_accuracy', means over the classes, to weigh "
+            "every class."
+        )
     return (
-        f"Class(es) {never} are never predicted out of fold: {metric.name} rates the rule "
-        "highest without them (over several classes MCC is one correlation, not a mean over "
-        "classes). Optimise 'f1' or 'balanced_accuracy', means over the classes, to weigh "
-        "every class."
+        f"Class(es) {never} are never predicted out of fold: the rule that serves "
+        f"{metric.name} best leaves them out, so the models found do not tell them apart from "
+        "the other classes. Add rows of those classes, or columns that tell them apart."
     )
 
 

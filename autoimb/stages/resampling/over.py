@@ -40,6 +40,11 @@ def oversampler(make: Any, neighbours_arg: str = "k_neighbors") -> Any:
 
     def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
         targets = over_targets(ctx, float(params["sampling_ratio"]))
+        # Only the classes that grow are named (ADASYN refuses a class given no new rows), and
+        # a class of one row has no neighbour to interpolate with: it keeps its row while the
+        # others grow (it used to turn the sampler off for every class).
+        counts = ctx.class_counts
+        targets = {c: n for c, n in targets.items() if n > counts[c] and counts[c] > 1}
         k = clipped_neighbors(ctx, targets, int(params[neighbours_arg]))
         if k < 1:
             logger.debug("resampling skipped: the fold's minority is too small for neighbours")
@@ -88,7 +93,8 @@ class KMeansSMOTEOrSMOTE(_OrSMOTE, over_sampling.KMeansSMOTE):
 
 
 class ADASYNOrSMOTE(_OrSMOTE, over_sampling.ADASYN):
-    pass
+    # ValueError: a class's few new rows, spread by difficulty, round to none
+    _gives_up = (RuntimeError, ValueError)
 
 
 class SVMSMOTEOrSMOTE(_OrSMOTE, over_sampling.SVMSMOTE):
