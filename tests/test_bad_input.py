@@ -242,3 +242,7 @@ def test_numbers_where_training_had_dates_are_refused_without_a_pandas_warning(s
         warnings.simplefilter("error")
         with pytest.raises(SchemaError, match=r"held dates in training but holds 1700000000 now"):
             conform(X.assign(when=1_700_000_000), schema)
+        # Numbers among text (an object column): pandas will read them as instants since 1970.
+        mixed = pd.Series([1.7e9] * len(X), dtype=object, index=X.index)
+        with pytest.raises(SchemaError, match=r"held dates in training but holds 1700000000.0"):
+            conform(X.assign(when=mixed), schema)

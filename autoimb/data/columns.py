@@ -121,7 +121,10 @@ def _parse(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = pd.to_datetime(series)
         return stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
-    return pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+    # Only text and date objects are dates: a number among them is none (pandas will read
+    # numbers as instants since 1970, and a column of numbers would pass for dates).
+    dated = series.map(lambda v: isinstance(v, str | datetime.date | np.datetime64)).astype(bool)
+    return pd.to_datetime(series.where(dated), errors="coerce", format="ISO8601", utc=True)
 
 
 def zoned(series: pd.Series) -> bool:
