@@ -54,6 +54,15 @@ def fitted(small_binary):
             r"X still holds the label column 'label'.*X.drop\(columns='label'\)",
         ),
         (lambda X, y: {"y": "label"}, r"y is the text 'label', not labels.*--target label"),
+        (
+            lambda X, y: {
+                "X": X.assign(
+                    when=pd.date_range("2024-01-01", periods=len(X), freq="5h"),
+                    **{"when.month": 1.0 + np.arange(len(X)) % 3},
+                )
+            },
+            r"X has column\(s\) \['when.month'\] named as the parts a date column is read into",
+        ),
         (lambda X, y: {"X": X.to_dict("records")}, r"list of records \(dicts\); pass pd.Da"),
         (
             lambda X, y: {"pretrained": {"lightgbn": None}},
@@ -80,6 +89,7 @@ def fitted(small_binary):
         "lists-in-a-column",
         "label-left-in-X",
         "label-column-name-as-y",
+        "a-column-named-as-a-date-part",
         "records",
         "pretrained-misspelt",
         "pretrained-not-searched",

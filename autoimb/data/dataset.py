@@ -356,6 +356,13 @@ def validate(
     for column, numbers in column_kinds.read_numbers(frame, skip=set(named or ())).items():
         frame[column] = numbers
     dates = column_kinds.find_dates(frame, skip=set(named or ()))
+    taken = [f"{c}.{part}" for c, parts in dates.items() for part in parts]
+    if clash := [name for name in taken if name in frame.columns]:
+        raise AutoImbError(
+            f"X has column(s) {clash} named as the parts a date column is read into (its "
+            "month, weekday and hour, as 'date.month'); one would overwrite the other. Rename "
+            "them."
+        )
     zoned = [c for c in dates if column_kinds.zoned(frame[c])]
     frame = column_kinds.expand_dates(frame, dates)
     typed = set(typed_numbers(frame))  # read as one matrix (autoimb.data.typed)
