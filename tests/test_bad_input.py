@@ -256,3 +256,13 @@ def test_numbers_where_training_had_dates_are_refused_without_a_pandas_warning(s
         mixed = pd.Series([1.7e9] * len(X), dtype=object, index=X.index)
         with pytest.raises(SchemaError, match=r"held dates in training but holds 1700000000.0"):
             conform(X.assign(when=mixed), schema)
+
+
+def test_a_frame_of_other_width_for_a_model_fitted_on_an_array_is_counted(small_binary):
+    """The model's columns were named x0, x1, … by autoimb, not by the user: the frame is
+    refused for its width, in scikit-learn's words, not for lacking those names."""
+    X, y = small_binary
+    model = autoimb.search(X.to_numpy(), y, **FAST).best_pipeline
+    wider = pd.DataFrame(np.c_[X.to_numpy(), np.zeros(len(X))], columns=[*"abcdefgh"])
+    with pytest.raises(SchemaError, match=r"X has 8 features, but the model was trained on 7"):
+        model.predict(wider)

@@ -55,6 +55,12 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
             "pass the same columns, in the same order."
         )
+    unnamed = named and not _trained_with_names(schema) and not known <= set(frame.columns)
+    if unnamed and frame.shape[1] != len(known):  # no names to match by: training's were x0, …
+        raise SchemaError(
+            f"X has {frame.shape[1]} features, but the model was trained on {len(known)} "
+            "(an array's, without names); pass the same columns, in the same order."
+        )
     if _by_position(frame, named, schema):
         with_names = has_feature_names(X)
         if with_names != _trained_with_names(schema):  # scikit-learn's words for the two cases
