@@ -218,3 +218,14 @@ def test_explicit_class_weights_are_set_in_a_space_and_reach_the_model(small_bin
         return pipeline.predict_proba(data.X)[:, data.pos_label].mean()
 
     assert minority_share([1.0, 10.0]) > minority_share([1.0, 1.0]) + 0.1
+
+
+def test_explicit_class_weights_not_one_per_class_are_refused_before_any_trial(small_binary):
+    import autoimb
+
+    X, y = small_binary
+    space = parse_space(
+        "model: {logistic_regression: {}}\nweighting: {explicit: {weights: [1, 2, 3]}}\n"
+    )
+    with pytest.raises(SearchSpaceError, match=r"one weight .* per class, 2 here.*got \[1, 2, 3\]"):
+        autoimb.search(X, y, n_trials=1, space=space, cv=3)

@@ -22,7 +22,7 @@ from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
 from autoimb.engine.storage import agreed_heartbeat, make_storage, release_dead_trials, worker_id
-from autoimb.exceptions import AutoImbError, OtherDataError
+from autoimb.exceptions import AutoImbError, OtherDataError, SearchSpaceError
 from autoimb.stages import STAGES
 
 if TYPE_CHECKING:
@@ -198,6 +198,7 @@ def _sampler(
 
 def available_components(space: SearchSpace, data: Dataset) -> dict[str, list[str]]:
     """Each stage's components in ``space`` that can run on ``data``."""
+    _check_class_weights(space, data.n_classes)
     weighted = data.sample_weight is not None
     return {
         stage: space.available(
@@ -205,6 +206,23 @@ def available_components(space: SearchSpace, data: Dataset) -> dict[str, list[st
         )
         for stage in STAGES
     }
+
+
+def _check_class_weights(space: SearchSpace, n_classes: int) -> None:
+    """The user's class weights, once the classes are known: else every trial of them fails."""
+    param = space.stages.get("weighting", {}).get("explicit", {}).get("weights")
+    if param is None or param.distribution is not None:
+        return
+    weights = param.default
+    numbers = isinstance(weights, list) and all(
+        isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights
+    )
+    if not numbers or len(weights) != n_classes or not sum(weights) > 0:
+        raise SearchSpaceError(
+            f"{space.source}: weighting.explicit.weights must be one weight (a number >= 0, "
+            f"not all 0) per class, {n_classes} here, in the order of the sorted labels; got "
+            f"{weights!r}."
+        )
 
 
 def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
