@@ -25,13 +25,14 @@ from autoimb.data.conform import input_columns
 from autoimb.data.dataset import has_feature_names, validate
 from autoimb.data.labels import plain
 from autoimb.engine.finish import finish
+from autoimb.engine.pretrained import check_pretrained
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import SearchSpace, load_space
 from autoimb.engine.splits import as_folds
 from autoimb.engine.storage import study_heartbeat
 from autoimb.engine.study import available_components
-from autoimb.engine.transfer import WarmStart, check_own_strategies, check_pretrained
+from autoimb.engine.transfer import WarmStart, check_own_strategies
 from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.metrics.registry import Metric, check_own_metric, get_metric
 from autoimb.progress import SearchProgress, interactive
@@ -186,7 +187,7 @@ def search(
         )
     available = available_components(the_space, data)
     check_own_strategies(warm_start, the_space, available)
-    pretrained = check_pretrained(pretrained, available)
+    pretrained = check_pretrained(pretrained, available, list(data.X.columns))
     folds = as_folds(cv, groups, n_rows=len(data.y))
     if advice and (folds.custom or folds.kind != "stratified"):
         raise AutoImbError(

@@ -345,6 +345,45 @@ def test_boosted_trees_continue_from_a_pretrained_model(model, small_binary, tmp
     assert result.best_pipeline.predict(X).shape == (len(y),)
 
 
+def _fitted_on(model: str, X, y):
+    import lightgbm
+    import xgboost
+
+    made = lightgbm.LGBMClassifier if model == "lightgbm" else xgboost.XGBClassifier
+    return made(n_estimators=5, verbose=-1 if model == "lightgbm" else None).fit(X, y)
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_a_model_fitted_on_the_users_own_frame_is_continued(model, small_binary) -> None:
+    """XGBoost refused its own booster's column names against the arrays the search gives
+    it: every trial failed. Models of other kinds or other columns are refused at once."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from autoimb.exceptions import AutoImbError
+
+    X, y = small_binary
+    space = parse_space(f"model: {{{model}: {{n_estimators: 5}}}}")
+
+    def search(pretrained):
+        return autoimb.search(
+            X, y, n_trials=1, space=space, cv=3, pretrained={model: pretrained}, warm_start=None
+        )
+
+    result = search(_fitted_on(model, X, y))
+    fitted = result.best_pipeline.estimator.model_
+    trees = (
+        fitted.booster_.num_trees() if model == "lightgbm" else len(fitted.get_booster().get_dump())
+    )
+    assert trees == 10  # its 5 and the trial's 5
+    assert any("assume the pretrained" in note for note in result.notes)
+    with pytest.raises(AutoImbError, match=rf"pretrained\['{model}'\] must be"):
+        search(RandomForestClassifier(n_estimators=3).fit(X, y))
+    with pytest.raises(AutoImbError, match="reads 6 columns, and the data has 7"):
+        search(_fitted_on(model, X.iloc[:, 1:], y))
+    with pytest.raises(AutoImbError, match="trained on columns in another order"):
+        search(_fitted_on(model, X[X.columns[::-1]], y))
+
+
 def test_what_the_fitted_libraries_warn_of_inside_trials_is_not_the_users(small_binary) -> None:
     """NearMiss-3 warns whenever it cannot reach its ratio: shown, it came once per trial."""
     X, y = small_binary

@@ -31,6 +31,7 @@ from autoimb.engine.importance import winner_importance
 from autoimb.engine.model_card import model_card
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
 from autoimb.engine.run_text import failed_note
 from autoimb.engine.settings import SearchSettings
@@ -69,7 +70,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
     threads = model_threads(1, len(data.y))
-    notes = [failed] if (failed := failed_note(study)) else []
+    notes = [note for note in (failed_note(study), pretrained_note(settings.pretrained)) if note]
     best, ranked = choose_winner(
         outcome,
         settings.metric,

@@ -61,28 +61,6 @@ def _singles(config: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-PRETRAINED = ("lightgbm", "xgboost", "mlp")  # the models that continue from given weights
-
-
-def check_pretrained(pretrained: Any, available: dict[str, list[str]]) -> dict[str, Any]:
-    """A model to continue from must be one the search fits here: a misspelt key, or a model
-    the space leaves out, would be ignored in silence."""
-    given = dict(pretrained or {})
-    for key in given:
-        if key not in PRETRAINED:
-            raise AutoImbError(
-                f"pretrained has {key!r}, which no model continues from{_close(key, PRETRAINED)}; "
-                "give {'lightgbm': booster or file, 'xgboost': booster or file, 'mlp': weights}."
-            )
-        if key not in available["model"]:
-            needs = " (it needs torch: pip install autoimb[deep])" if key == "mlp" else ""
-            raise AutoImbError(
-                f"pretrained has {key!r}, but this search does not fit {key} on this data"
-                f"{needs}; search a space with it, or leave it out of pretrained."
-            )
-    return given
-
-
 def check_own_strategies(
     warm_start: WarmStart, space: SearchSpace, available: dict[str, list[str]]
 ) -> None:

@@ -1,0 +1,121 @@
+"""Models to continue training from (``pretrained=``), checked against the data before any
+trial: the wrong kind of object, a model of other columns or of columns in another order
+would otherwise be ignored, fail every trial, or read the wrong columns in silence."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+from autoimb.exceptions import AutoImbError
+
+PRETRAINED = ("lightgbm", "xgboost", "mlp")  # the models that continue from given weights
+
+# What the boosted models continue from, and what the search hands them: its columns in its
+# own order (categorical codes first), as an array.
+_KINDS = {
+    "lightgbm": "a lightgbm.Booster, a fitted LGBMClassifier or a model file",
+    "xgboost": "an xgboost.Booster, a fitted XGBClassifier or a model file",
+}
+
+
+def check_pretrained(
+    pretrained: Any, available: dict[str, list[str]], columns: list[str]
+) -> dict[str, Any]:
+    """Each model to continue from as the booster the search continues, checked: a misspelt
+    key, or a model the space leaves out, would be ignored in silence."""
+    given = dict(pretrained or {})
+    for key in given:
+        if key not in PRETRAINED:
+            close = difflib.get_close_matches(str(key), PRETRAINED, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise AutoImbError(
+                f"pretrained has {key!r}, which no model continues from{hint}; "
+                "give {'lightgbm': booster or file, 'xgboost': booster or file, 'mlp': weights}."
+            )
+        if key not in available["model"]:
+            needs = " (it needs torch: pip install autoimb[deep])" if key == "mlp" else ""
+            raise AutoImbError(
+                f"pretrained has {key!r}, but this search does not fit {key} on this data"
+                f"{needs}; search a space with it, or leave it out of pretrained."
+            )
+        if key in _KINDS:
+            given[key] = _checked_booster(key, given[key], columns)
+    return given
+
+
+def _checked_booster(key: str, value: Any, columns: list[str]) -> Any:
+    booster = _lightgbm_booster(value) if key == "lightgbm" else _xgboost_booster(value)
+    if booster is None:
+        raise AutoImbError(
+            f"pretrained[{key!r}] must be {_KINDS[key]}; got {type(value).__name__}."
+        )
+    width = booster.num_feature() if key == "lightgbm" else booster.num_features()
+    names = booster.feature_name() if key == "lightgbm" else booster.feature_names
+    if width != len(columns):
+        raise AutoImbError(
+            f"pretrained[{key!r}] reads {width} columns, and the data has {len(columns)}; "
+            "continue from a model trained on these columns."
+        )
+    if names and not _generic(names) and list(names) != columns:
+        order = "in another order" if sorted(names) == sorted(columns) else "of other names"
+        raise AutoImbError(
+            f"pretrained[{key!r}] was trained on columns {order} than the search gives its "
+            f"models ({columns[:12]}{' …' if len(columns) > 12 else ''}: categorical columns "
+            "first, each date as days and its parts); train it on the columns in that order."
+        )
+    if key == "xgboost" and names:
+        booster = booster.copy()  # the search hands its models arrays, which have no names
+        booster.feature_names = None
+        booster.feature_types = None
+    return booster
+
+
+def _generic(names: Any) -> bool:
+    """Names a booster makes up for an array's columns."""
+    return all(str(n) in (f"Column_{i}", f"f{i}") for i, n in enumerate(names))
+
+
+def _lightgbm_booster(value: Any) -> Any:
+    import lightgbm
+
+    if isinstance(value, lightgbm.LGBMModel):
+        return getattr(value, "booster_", None) if hasattr(value, "fitted_") else None
+    if isinstance(value, str | os.PathLike):
+        return lightgbm.Booster(model_file=str(_existing(value, "lightgbm")))
+    return value if isinstance(value, lightgbm.Booster) else None
+
+
+def _xgboost_booster(value: Any) -> Any:
+    import xgboost
+
+    if isinstance(value, xgboost.XGBModel):
+        try:
+            return value.get_booster()
+        except xgboost.core.XGBoostError:  # not fitted
+            return None
+    if isinstance(value, str | os.PathLike):
+        booster = xgboost.Booster()
+        booster.load_model(str(_existing(value, "xgboost")))
+        return booster
+    return value if isinstance(value, xgboost.Booster) else None
+
+
+def _existing(path: Any, key: str) -> Path:
+    found = Path(path)
+    if not found.is_file():
+        raise AutoImbError(f"pretrained[{key!r}] names {found}, which is no file.")
+    return found
+
+
+def pretrained_note(pretrained: dict[str, Any]) -> str | None:
+    """Cross-validation cannot hide from a model rows it learnt before the search."""
+    if not pretrained:
+        return None
+    return (
+        f"The scores assume the pretrained {' and '.join(sorted(pretrained))} model never saw "
+        "these rows: continued from one trained on them, every fold is scored on rows it "
+        "already knew, and best_score overstates what new rows will give."
+    )
