@@ -22,7 +22,8 @@ from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs, check_seed
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.conform import input_columns
-from autoimb.data.dataset import has_feature_names, validate
+from autoimb.data.dataset import validate
+from autoimb.data.frames import has_feature_names
 from autoimb.data.labels import plain
 from autoimb.engine.finish import finish
 from autoimb.engine.pretrained import check_pretrained

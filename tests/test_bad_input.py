@@ -159,14 +159,15 @@ def test_numpy_numbers_and_arrays_are_taken_as_python_ones(small_binary) -> None
 
 
 def test_a_trial_that_fails_is_named_in_the_notes(small_binary) -> None:
-    """A booster from other data fails every LightGBM trial: the search goes on with the other
-    models and says why those failed."""
+    """A booster of three classes fails every LightGBM trial on two: the search goes on with
+    the other models and says why those failed."""
     import lightgbm
 
     X, y = small_binary
     rng = np.random.default_rng(0)
-    other = lightgbm.Dataset(rng.random((60, X.shape[1] + 3)), rng.integers(0, 2, 60))
-    booster = lightgbm.train({"verbose": -1}, other, num_boost_round=3)
+    other = lightgbm.Dataset(rng.random((60, X.shape[1])), rng.integers(0, 3, 60))
+    params = {"verbose": -1, "objective": "multiclass", "num_class": 3}
+    booster = lightgbm.train(params, other, num_boost_round=3)
     space = parse_space("model: {lightgbm: {}, logistic_regression: {}}")
     result = autoimb.search(
         X, y, n_trials=4, cv=3, space=space, pretrained={"lightgbm": booster}, random_state=0

@@ -11,12 +11,8 @@ import pandas as pd
 
 from autoimb._warnings import user_stacklevel
 from autoimb.data.columns import as_numbers, expand_dates, without_markers, zoned
-from autoimb.data.dataset import (
-    as_category_strings,
-    as_frame,
-    has_feature_names,
-    infinite_values,
-)
+from autoimb.data.dataset import as_category_strings, infinite_values
+from autoimb.data.frames import as_frame, has_feature_names
 from autoimb.data.typed import as_floats, typed_numbers
 from autoimb.exceptions import SchemaError
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from autoimb._checks import check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
+from autoimb.data.frames import as_frame, has_feature_names
 from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
 from autoimb.data.typed import as_floats, constant_columns, text_columns, typed_numbers
 from autoimb.exceptions import AutoImbError, DataTypeError
@@ -116,94 +116,6 @@ class Dataset:
             "class_counts": {str(c): int(n) for c, n in zip(self.classes, counts, strict=True)},
             "imbalance_ratio": float(counts.max() / max(counts.min(), 1)),
         }
-
-
-def has_feature_names(X: Any) -> bool:
-    """Whether ``X`` names its columns in scikit-learn's sense: a DataFrame whose column names
-    are all strings (integer names are positions, as an array's columns are)."""
-    return isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
-
-
-def as_frame(X: Any) -> pd.DataFrame:
-    """A copy of ``X`` as a frame with string column names; scikit-learn's wording where it
-    has one, so both libraries' users recognise the problem."""
-    if sparse.issparse(X):
-        raise AutoImbError(
-            "X is a sparse matrix, and sparse input is not supported: pass a dense array "
-            "(X.toarray()) or a DataFrame."
-        )
-    if isinstance(X, pd.DataFrame):
-        frame = X.copy()
-    elif isinstance(X, pd.Series):
-        frame = X.to_frame()
-    elif isinstance(X, list) and X and all(isinstance(row, dict) for row in X):
-        raise AutoImbError(
-            "X is a list of records (dicts); pass pd.DataFrame(X), whose columns are their keys."
-        )
-    else:
-        try:
-            array = np.asarray(X)
-        except Exception as exc:
-            raise AutoImbError(
-                f"X must be a pandas DataFrame or a 2-D array; got {type(X).__name__} ({exc})."
-            ) from exc
-        if array.ndim == 1:
-            raise AutoImbError(
-                "Expected 2D array, got 1D array instead. Reshape your data either using "
-                "X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it is a "
-                "single row."
-            )
-        if array.ndim != 2:
-            raise AutoImbError(
-                f"X must be 2-D (rows × columns); got an array of shape {array.shape}."
-            )
-        if array.dtype.kind == "c":
-            raise AutoImbError("Complex data not supported: pass real numbers.")
-        frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-    if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
-        raise AutoImbError("Complex data not supported: pass real numbers.")
-    frame.columns = [str(c) for c in frame.columns]
-    frame = _durations_in_seconds(_without_arrow(frame))
-    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
-    if duplicated:
-        raise AutoImbError(
-            f"X has duplicated column names {duplicated}; rename them so each column is unique."
-        )
-    for column in text_columns(frame):  # a blank cell is a missing value (" " in numbers)
-        values = frame[column]
-        blank = values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
-        if blank.any():
-            frame[column] = values.mask(blank)
-    return frame.reset_index(drop=True)
-
-
-def _without_arrow(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns stored by pyarrow (``dtype_backend="pyarrow"``) in pandas' own types: an Arrow
-    column keeps NaN apart from missing and its time zone in another place, and every check
-    here reads the pandas way."""
-    for column, dtype in list(frame.dtypes.items()):
-        if not isinstance(dtype, pd.ArrowDtype):
-            continue
-        series = frame[column]
-        if dtype.kind in "mM":  # durations, timestamps (with their zone) and dates
-            index = pd.TimedeltaIndex if dtype.kind == "m" else pd.DatetimeIndex
-            frame[column] = pd.Series(index(series), index=series.index)
-            continue
-        try:
-            frame[column] = series.convert_dtypes(dtype_backend="numpy_nullable")
-        except (KeyError, TypeError, ValueError):  # a type pandas has no twin for (dictionary)
-            frame[column] = series.astype(object).where(series.notna(), None)
-    return frame
-
-
-def _durations_in_seconds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Durations as seconds, a missing one NaN: as raw numbers a missing duration would be
-    int64's least value, which no imputer sees as missing."""
-    for column, dtype in list(frame.dtypes.items()):
-        if dtype.kind == "m":
-            durations = pd.Series(pd.TimedeltaIndex(frame[column]), index=frame.index)
-            frame[column] = durations.dt.total_seconds()
-    return frame
 
 
 def _holds_numbers(series: pd.Series) -> bool:
