@@ -58,6 +58,20 @@ def test_a_cost_is_minimised() -> None:
     assert choose_steadily([cheap, far], COST, standard_errors=1.0) == cheap.number
 
 
+def test_a_trial_that_missed_the_precision_floor_is_no_rival_of_one_that_met_it() -> None:
+    """Below 0 a recall@precision score is a shortfall: a trial whose folds came close by
+    missing the floor on some of them passed over the only trial that met it."""
+    floor = get_metric("recall@precision>=0.9")
+    met = Candidate(0, 0.22, [0.2, 0.25, 0.21], steady=0.5, seconds=1.0)
+    missed = Candidate(1, -0.05, [0.3, -0.2, 0.2], steady=0.8, seconds=1.0)
+    assert within_noise(met.fold_scores, missed.fold_scores, sign=1.0, standard_errors=1.0)
+    assert choose_steadily([met, missed], floor, standard_errors=1.0) == met.number
+    assert choose_pooled([{0: met, 1: missed}], floor, standard_errors=1.0) == met.number
+    # On two splits, one that missed the floor on either is no rival, whatever its folds' mean.
+    again = {0: met, 1: Candidate(1, 0.1, [0.3, 0.2, 0.3], steady=0.8, seconds=1.0)}
+    assert choose_pooled([{0: met, 1: missed}, again], floor, standard_errors=1.0) == met.number
+
+
 @pytest.mark.parametrize(("metric", "word"), [(F1, "higher"), (COST, "lower")])
 def test_the_note_says_which_way_the_passed_over_trial_was_better(metric, word) -> None:
     best, chosen = (

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from autoimb.metrics.metric import Metric
-from autoimb.metrics.registry import get_metric
+from autoimb.metrics.registry import get_metric, precision_floor
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,10 @@ def choose_steadily(
     ]
     if best not in rivals:  # the best trial has no steady score (an older study): keep it
         return best.number
+    if precision_floor(metric) is not None and best.value >= 0:
+        # A score below 0 is a precision shortfall: a trial that missed the floor is no rival
+        # of one that met it, however close their fold scores.
+        rivals = [c for c in rivals if c.value >= 0]
     return max(rivals, key=lambda c: (c.steady, -c.seconds, -c.number)).number
 
 
@@ -128,7 +132,11 @@ def choose_pooled(
     on as it is (its trials' own scores, not their folds' mean)."""
     if len(splits) == 1:
         return choose_steadily(list(splits[0].values()), metric, standard_errors=standard_errors)
-    return choose_steadily(pooled(splits), metric, standard_errors=standard_errors)
+    candidates = pooled(splits)
+    if precision_floor(metric) is not None:  # those that met the floor on every split first
+        met = [c for c in candidates if all(split[c.number].value >= 0 for split in splits)]
+        candidates = met or candidates
+    return choose_steadily(candidates, metric, standard_errors=standard_errors)
 
 
 def pooled(splits: Sequence[Mapping[int, Candidate]]) -> list[Candidate]:
