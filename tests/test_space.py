@@ -105,6 +105,24 @@ def test_default_space_names_every_core_component() -> None:
         ("modle: {lightgbm: {}}\nmodel: {lightgbm: {}}", "line 1: unknown key 'modle'"),
         ("model: {lightgbm: {}\n  bad: [", "malformed YAML at line"),
         ("model: {lightgbm: {}}\ninitial: [{model: xgboost}]", "not a component of this space"),
+        # Values no trial can run, or that a model would quietly cut, refused at load:
+        ("model: {lightgbm: {num_leaves: banana}}", "num_leaves takes whole numbers; got 'banana'"),
+        ("model: {lightgbm: {num_leaves: }}", "num_leaves takes whole numbers; got None"),
+        (
+            "model: {lightgbm: {num_leaves: {type: float, low: 4, high: 8}}}",
+            "num_leaves takes whole numbers; give it 'type: int'",
+        ),
+        ("model: {logistic_regression: {C: {choices: [1, x]}}}", "C takes numbers; got 'x'"),
+        ("model: {logistic_regression: {C: {type: float, low: 1, high: 2, log: 'no'}}}", "'log'"),
+        ("model: {lightgbm: {num_leaves: {type: int, low: 4, high: 8, step: 0}}}", "'step'"),
+        ("model: {lightgbm: {num_leaves: {type: int, low: 4, high: 8, step: 0.5}}}", "whole"),
+        (
+            "model: {logistic_regression: {C: {type: float, low: 1, high: 2, default: big}}}",
+            "default",
+        ),
+        ("model: {random_forest: {min_samples_leaf: 0}}", "min_samples_leaf must lie in"),
+        ("model: {lightgbm: {}}\ninitial: [{modle: lightgbm}]", "'modle' is no stage.*'model'"),
+        ("model: {lightgbm: {}}\ninitial: [{model: {name: lightgbm}}]", "not a component"),
     ],
 )
 def test_bad_space_files_are_refused(text: str, match: str) -> None:

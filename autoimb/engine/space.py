@@ -297,11 +297,15 @@ def _parse_stage(
         if known is not None:
             takes = [*known.get(name, {}), *REGISTRY[stage][name].data_params]
             _refuse_unknown_params(stage, name, params, takes, source, param_lines)
+        shipped = (known or {}).get(name, {})
         parsed[name] = {
             key: _without_torch_choices(
                 REGISTRY[stage][name],
                 parse_param(
-                    key, spec, f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}"
+                    key,
+                    spec,
+                    f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}",
+                    shipped.get(key),
                 ),
             )
             for key, spec in params.items()
@@ -355,7 +359,13 @@ def _parse_initial(
             raise SearchSpaceError(f"{where}: each entry maps stages to components; got {item!r}.")
         item = {k: v for k, v in item.items() if k != "__lines__"}
         for stage, name in item.items():
-            if stage not in stages or name not in stages[stage]:
+            if stage not in STAGES:
+                close = difflib.get_close_matches(str(stage), STAGES, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise SearchSpaceError(
+                    f"{where}: {stage!r} is no stage.{hint} The stages: {list(STAGES)}."
+                )
+            if not isinstance(name, str) or name not in stages.get(stage, {}):
                 raise SearchSpaceError(
                     f"{where}: {stage}={name!r} is not a component of this space's {stage!r} stage."
                 )

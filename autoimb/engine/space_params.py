@@ -37,6 +37,7 @@ _LIMITS: dict[str, tuple[float, float, bool]] = {
     "n_clusters": (1, math.inf, True),
     "num_leaves": (2, math.inf, True),
     "max_depth": (1, math.inf, True),
+    "min_samples_leaf": (1, math.inf, True),
     "batch_size": (1, math.inf, True),
 }
 
@@ -70,7 +71,9 @@ class Param:
         return f"{kind} in [{dist.low}, {dist.high}]{scale} (default {self.default!r})"
 
 
-def parse_param(name: str, spec: Any, where: str) -> Param:
+def parse_param(name: str, spec: Any, where: str, expected: Any = None) -> Param:
+    """``expected``: the parameter's default in the shipped spaces, whose type its values
+    must have (a float for a whole number would be cut by the model, a word fail every trial)."""
     param = _param_of(name, spec, where)
     dist = param.distribution
     if isinstance(dist, optuna.distributions.CategoricalDistribution):
@@ -79,8 +82,36 @@ def parse_param(name: str, spec: Any, where: str) -> Param:
         values = [param.default]
     else:
         values = [dist.low, dist.high]
+    _check_kind(name, dist, values, expected, where)
     _check_limits(name, values, where)
     return param
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# A parameter's kind, by the type of its shipped default: (words, test).
+_KINDS: list[tuple[type, str, Any]] = [
+    (bool, "true or false", lambda v: isinstance(v, bool)),
+    (int, "whole numbers", _is_whole),
+    (float, "numbers", _is_number),
+]
+
+
+def _check_kind(name: str, dist: Any, values: list[Any], expected: Any, where: str) -> None:
+    for kind, words, fits in _KINDS:
+        if not isinstance(expected, kind):
+            continue
+        if kind is int and isinstance(dist, optuna.distributions.FloatDistribution):
+            raise SearchSpaceError(f"{where}: {name} takes whole numbers; give it 'type: int'.")
+        if wrong := [v for v in values if not fits(v)]:
+            raise SearchSpaceError(f"{where}: {name} takes {words}; got {wrong[0]!r}.")
+        return
 
 
 def _check_limits(name: str, values: list[Any], where: str) -> None:
@@ -128,21 +159,35 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
         raise SearchSpaceError(
             f"{where}: `low <= high` must hold, but got (low={low}, high={high})."
         )
-    log = bool(spec.get("log", False))
+    log = spec.get("log", False)
+    if not isinstance(log, bool):
+        raise SearchSpaceError(f"{where}: 'log' must be true or false; got {log!r}.")
+    step = spec.get("step")
+    if step is not None and (
+        isinstance(step, bool) or not isinstance(step, int | float) or not step > 0
+    ):
+        raise SearchSpaceError(f"{where}: 'step' must be a number > 0; got {step!r}.")
+    if step is not None and log:
+        raise SearchSpaceError(f"{where}: a log range takes no 'step'.")
     if log and low <= 0:
         raise SearchSpaceError(f"{where}: a log range needs low > 0; got low={low}.")
-    default = spec.get("default", math.sqrt(low * high) if log else (low + high) / 2)
+    middle = math.sqrt(low * high) if log else (low + high) / 2
+    default = spec.get("default", round(middle) if kind == "int" else middle)
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        raise SearchSpaceError(f"{where}: default must be a number; got {default!r}.")
     if not low <= default <= high:
         raise SearchSpaceError(f"{where}: default {default} lies outside [{low}, {high}].")
     if kind == "int":
-        if not all(float(v).is_integer() for v in (low, high)):
-            raise SearchSpaceError(f"{where}: an int range needs whole bounds; got {low}, {high}.")
+        if not all(float(v).is_integer() for v in (low, high, step or 1, default)):
+            raise SearchSpaceError(
+                f"{where}: an int range needs whole bounds, step and default; got low={low}, "
+                f"high={high}, step={step}, default={default}."
+            )
         distribution: optuna.distributions.BaseDistribution = optuna.distributions.IntDistribution(
-            int(low), int(high), log=log, step=int(spec.get("step", 1))
+            int(low), int(high), log=log, step=int(step or 1)
         )
-        default = round(default)
+        default = int(default)
     else:
-        step = spec.get("step")
         distribution = optuna.distributions.FloatDistribution(
             float(low), float(high), log=log, step=None if step is None else float(step)
         )
