@@ -493,3 +493,12 @@ def test_over_several_classes_each_one_class_rule_is_the_yardstick(name) -> None
     assert note is not None and "Predicting a for every row" in note
     assert "rows of the rare classes" in note
     assert trivial_rule_note(metric, rule + 0.05, y, None, 2, "c", classes=["a", "b", "c"]) is None
+
+
+@pytest.mark.parametrize(("beta", "limit"), [(1e200, "recall"), (1e-200, "precision")])
+def test_an_extreme_beta_tends_to_recall_or_precision(beta, limit) -> None:
+    """beta² overflowed: every score was NaN, and the search blamed the data."""
+    fbeta = get_metric(f"fbeta:{beta}")
+    tp, fp, fn, tn = 8.0, 4.0, 2.0, 86.0
+    expected = tp / (tp + fn) if limit == "recall" else tp / (tp + fp)
+    assert float(fbeta.from_counts(tp, fp, fn, tn)) == pytest.approx(expected)

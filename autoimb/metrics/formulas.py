@@ -161,8 +161,10 @@ def _f1(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> Float
 def _fbeta(
     tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray, *, beta: float
 ) -> FloatArray:
-    b2 = beta * beta
-    return _safe_div((1.0 + b2) * tp, (1.0 + b2) * tp + b2 * fn + fp)
+    # Divided through by 1 + beta²: a beta of 1e200 (beta² overflows) weighs misses fully.
+    with np.errstate(over="ignore"):
+        share = 1.0 / (1.0 + float(beta) * float(beta))  # of the false positives
+    return _safe_div(tp, tp + (1.0 - share) * fn + share * fp)
 
 
 def _mcc(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
