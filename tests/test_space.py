@@ -121,6 +121,8 @@ def test_default_space_names_every_core_component() -> None:
             "default",
         ),
         ("model: {random_forest: {min_samples_leaf: 0}}", "min_samples_leaf must lie in"),
+        ("model: {lightgbm: {}}\nmodel: {xgboost: {}}", r"line 2.*'model' given twice"),
+        ("model: {lightgbm: {}}\nresampler:\n", "stage 'resampler' must map component names"),
         ("model: {lightgbm: {}}\ninitial: [{modle: lightgbm}]", "'modle' is no stage.*'model'"),
         ("model: {lightgbm: {}}\ninitial: [{model: {name: lightgbm}}]", "not a component"),
     ],

@@ -35,8 +35,15 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _mapping_with_lines(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    lines: dict[Any, int] = {}
+    for key, _ in node.value:  # YAML keeps the last of two alike in silence
+        if key.value in lines:
+            raise yaml.constructor.ConstructorError(
+                problem=f"{key.value!r} given twice (also at line {lines[key.value]})",
+                problem_mark=key.start_mark,
+            )
+        lines[key.value] = key.start_mark.line + 1
     mapping = loader.construct_mapping(node, deep=True)
-    lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
     mapping["__lines__"] = lines
     return mapping
 
@@ -254,9 +261,9 @@ def parse_space(text: str, *, source: str = "<string>", check_names: bool = True
         )
     stages: dict[str, dict[str, dict[str, Param]]] = {}
     for stage in STAGES:
-        block = document.get(stage)
-        if block is None:
+        if stage not in document:
             continue
+        block = document[stage]
         if not isinstance(block, dict) or len([k for k in block if k != "__lines__"]) == 0:
             raise SearchSpaceError(
                 f"{source}, line {lines.get(stage, '?')}: stage {stage!r} must map component "
