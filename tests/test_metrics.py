@@ -502,3 +502,20 @@ def test_an_extreme_beta_tends_to_recall_or_precision(beta, limit) -> None:
     tp, fp, fn, tn = 8.0, 4.0, 2.0, 86.0
     expected = tp / (tp + fn) if limit == "recall" else tp / (tp + fp)
     assert float(fbeta.from_counts(tp, fp, fn, tn)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("counts_fn", "match"),
+    [
+        (lambda tp, fp, fn, tn: tp * float("nan"), "gave nan scoring ten rows"),
+        (lambda tp, fp, fn, tn: float("x"), r"raised ValueError: could not convert"),
+    ],
+)
+def test_a_metric_of_ones_own_that_cannot_score_is_refused_before_the_search(counts_fn, match):
+    """Every trial failed, and the search blamed the data ("check both classes are present")."""
+    from autoimb.metrics.metric import Metric
+    from autoimb.metrics.registry import check_own_metric
+
+    mine = Metric("mine", "threshold", True, counts_fn=counts_fn)
+    with pytest.raises(AutoImbError, match=match), np.errstate(all="ignore"):
+        check_own_metric(mine)

@@ -30,6 +30,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from autoimb.exceptions import AutoImbError
@@ -321,6 +322,7 @@ def check_own_metric(metric: Metric) -> None:
     try:
         ours = get_metric(metric.name)
     except AutoImbError:
+        _scores_an_example(metric)
         return
     fields = ("kind", "greater_is_better", "counts_fn", "multiclass_fn", "ranking_fn")
     if not all(_same(getattr(ours, f), getattr(metric, f)) for f in fields):
@@ -328,6 +330,29 @@ def check_own_metric(metric: Metric) -> None:
             f"a Metric of your own is named {metric.name!r}, which is autoimb's "
             f"{ours.name!r}: a study records its metric by name, so a resume would go on with "
             "autoimb's. Give yours a name of its own."
+        )
+
+
+def _scores_an_example(metric: Metric) -> None:
+    """A metric of the user's, tried on ten rows before the search: one that raises, or gives
+    no number, would fail every trial, and the search would blame the data."""
+    y = np.array([0, 0, 0, 0, 0, 1, 1, 0, 1, 0])
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.2, 0.8, 0.6, 0.7, 0.9, 0.1])
+    example = "ten rows, three positive"
+    try:
+        if metric.kind == "ranking":
+            value = metric.score_proba(y, np.c_[1 - p, p])
+        else:
+            value = metric.score_labels(y, (p > 0.5).astype(int))
+    except Exception as exc:
+        raise AutoImbError(
+            f"the metric {metric.name!r} raised {type(exc).__name__}: {exc}, scoring {example}; "
+            "fix it before the search (every trial would fail)."
+        ) from exc
+    if not np.isfinite(value):
+        raise AutoImbError(
+            f"the metric {metric.name!r} gave {value!r} scoring {example}; it must give a finite "
+            "number for any rows with both classes (every trial would fail)."
         )
 
 
