@@ -447,3 +447,30 @@ def test_hybrids_on_categorical_codes(torch: Any, car_split: Split) -> None:
     ):
         assert _auc(model, car_split) > 0.85
         assert np.all(np.isfinite(model.predict_proba(X_test)))
+
+
+def test_fits_in_parallel_threads_leave_torchs_generator_as_they_found_it(small_binary) -> None:
+    """Parallel trials each set and put back torch's global generator: interleaved, one put
+    back what another had set, and the user's generator was left changed."""
+    import threading
+
+    torch = pytest.importorskip("torch")
+    from autoimb.stages.deep.mlp import TabularMLPClassifier
+
+    X, y = small_binary
+    X, y = X.to_numpy(), np.asarray(y)
+    torch.manual_seed(1234)
+    expected = torch.rand(1).item()
+    torch.manual_seed(1234)
+
+    def fit(seed: int) -> None:
+        for _ in range(3):
+            model = TabularMLPClassifier(max_epochs=2, random_state=seed).fit(X, y)
+            model.predict_proba(X)
+
+    threads = [threading.Thread(target=fit, args=(seed,)) for seed in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert torch.rand(1).item() == expected

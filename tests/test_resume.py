@@ -346,3 +346,45 @@ def test_of_two_processes_creating_a_study_at_once_one_record_stands(
     result = autoimb.search(X, y, n_trials=2, space="fast", cv=3, random_state=0, storage=log)
     assert result.model_card()["seed"] == 12345
     assert not [t for t in result.study.trials if "fixed_params" in t.system_attrs]
+
+
+PARALLEL_CTRL_C = """
+import os, signal, sys, threading, time
+import autoimb
+from autoimb.engine.space import parse_space
+
+X, y = autoimb.datasets.load("yeast4", return_X_y=True)
+space = parse_space(
+    "model: {logistic_regression: {}, random_forest: {n_estimators: 4000}}\\n"
+    "initial: [{model: logistic_regression}]"
+)
+threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    autoimb.search(X, y, n_trials=3, n_jobs=2, space=space, cv=3, random_state=0,
+                   storage=sys.argv[1], verbose=False)
+except KeyboardInterrupt:
+    print("interrupted")
+print("threads", sum(t is not threading.main_thread() for t in threading.enumerate()))
+"""
+
+
+def test_ctrl_c_stops_the_trials_running_in_other_threads(tmp_path):
+    """Ctrl-C reaches the main thread only, and Optuna waited for the parallel trials to run
+    to their end (20 s and more); they now stop at their next look at the clock, and are
+    queued again as cut trials."""
+    log = tmp_path / "study.log"
+    script = tmp_path / "parallel.py"
+    script.write_text(PARALLEL_CTRL_C)
+    done = subprocess.run(
+        [sys.executable, str(script), str(log)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        # As from a terminal: a test run started in the background inherits Ctrl-C ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert done.stdout.split() == ["interrupted", "threads", "0"], done.stderr
+    study = optuna.load_study(study_name="autoimb", storage=make_storage(str(log)))
+    forests = [t for t in study.trials if t.params.get("model") == "random_forest"]
+    assert forests and not [t for t in forests if t.state == TrialState.COMPLETE]
+    assert all(t.user_attrs.get("interrupted") for t in forests if t.state == TrialState.FAIL)

@@ -425,3 +425,21 @@ def test_a_resumed_search_keeps_time_for_an_earlier_runs_winner(small_binary, tm
     assert objective.clock.after_selection() >= objective.cv_seconds[winner] + refit
     started = time.monotonic()
     assert objective.clock.trial_deadline(started) <= settings.deadline - refit
+
+
+def test_threads_per_model_count_the_cores_this_process_may_use() -> None:
+    """A container or a CPU mask gives a process fewer cores than the host has: counted on
+    the host, parallel trials ran more threads than there were cores."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("taskset") is None:
+        pytest.skip("no taskset here to give a process one core")
+    code = "from autoimb.engine.budget import model_threads; print(model_threads(1, 10**6))"
+    done = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"taskset cannot pin a process here: {done.stderr.strip()[:200]}")
+    assert done.stdout.strip() == "1"

@@ -7,11 +7,12 @@ decisions of one search.
 from __future__ import annotations
 
 import logging
-import os
 import statistics
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
+
+import joblib
 
 from autoimb import config
 from autoimb.engine.splits import Folds
@@ -60,7 +61,7 @@ def model_threads(n_jobs: int, n_rows: int) -> int:
     """
     if n_rows < config.SMALL_DATA_ROWS:
         return 1
-    cores = os.cpu_count() or 1
+    cores = joblib.cpu_count()  # those this process may use (a container's, a CPU mask's)
     return max(1, cores // max(1, n_jobs))
 
 

@@ -4,15 +4,20 @@ on past a trial another process failed as dead."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import optuna
 
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import make_storage, release_trials, requeue_interrupted, worker_id
+from autoimb.stages.base import STOPPING
 
 logger = logging.getLogger("autoimb")
 
@@ -42,15 +47,16 @@ def optimize(
         while settings.n_trials is None or ran[0] < settings.n_trials:
             timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             try:
-                study.optimize(
-                    objective,
-                    n_trials=None if settings.n_trials is None else settings.n_trials - ran[0],
-                    timeout=timeout,
-                    n_jobs=settings.n_jobs,
-                    catch=(Exception,),
-                    callbacks=[count, objective.stop_when_budget_spent, *settings.callbacks],
-                    gc_after_trial=False,
-                )
+                with _threads_stop_on_ctrl_c(settings.n_jobs):
+                    study.optimize(
+                        objective,
+                        n_trials=None if settings.n_trials is None else settings.n_trials - ran[0],
+                        timeout=timeout,
+                        n_jobs=settings.n_jobs,
+                        catch=(Exception,),
+                        callbacks=[count, objective.stop_when_budget_spent, *settings.callbacks],
+                        gc_after_trial=False,
+                    )
                 return
             except (ValueError, AssertionError) as exc:
                 if not _failed_elsewhere(exc):
@@ -72,6 +78,34 @@ def optimize(
         raise KeyboardInterrupt from exc
     finally:
         optuna.logging.set_verbosity(verbosity)
+
+
+@contextlib.contextmanager
+def _threads_stop_on_ctrl_c(n_jobs: int) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM, which the program takes as it) reaches the main thread only, and
+    Optuna then waits for the trials running in other threads: they are told to stop at their
+    next look at the clock, where they would have run to their end (20 s and more)."""
+    if n_jobs == 1 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(signum: int, frame: Any) -> None:
+        STOPPING.set()
+        handler = before[signal.Signals(signum)]
+        if callable(handler):
+            handler(signum, frame)
+
+    for signum, handler in before.items():
+        if callable(handler):  # not one that is ignored, nor the default death by SIGTERM
+            signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            if callable(handler):
+                signal.signal(signum, handler)
+        STOPPING.clear()  # the trials' threads are done: Optuna waited for them
 
 
 def _failed_elsewhere(exc: BaseException) -> bool:

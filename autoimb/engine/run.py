@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import threading
 import time
 import warnings
 from typing import Any
@@ -129,6 +131,7 @@ class _Objective:
         self.growth: dict[int, float] = {}  # the final refit's fit time over the trial's
         self.candidates: list[Candidate] = []  # the finished trials, as finish sees them
         self.fold_models: dict[int, list[StrategyPipeline]] = {}
+        self._fold_models_lock = threading.Lock()
         # A resumed study's finished trials: their out-of-fold predictions are not held here.
         self.earlier = self._timed_earlier_trials()
         self.threads = model_threads(settings.n_jobs, len(data.y))
@@ -263,13 +266,14 @@ class _Objective:
     def _keep_fold_models(self, number: int, outcome: Evaluation) -> None:
         """Keep the fold models of a trial that had no time kept for its refit, and only while
         it is the trial the search would choose (a model per fold is held in memory)."""
-        if outcome.models:
-            self.fold_models[number] = [fitted.pipeline for fitted in outcome.models]
-        if not self.fold_models:  # the usual case once the first trials' are let go
-            return
-        chosen = self._contenders()[:1]
-        for kept in [n for n in self.fold_models if n not in chosen]:
-            del self.fold_models[kept]
+        with self._fold_models_lock:  # parallel trials finish at once
+            if outcome.models:
+                self.fold_models[number] = [fitted.pipeline for fitted in outcome.models]
+            if not self.fold_models:  # the usual case once the first trials' are let go
+                return
+            chosen = self._contenders()[:1]
+            for kept in [n for n in self.fold_models if n not in chosen]:
+                del self.fold_models[kept]
 
     def _growth(self, strategy: dict[str, Any], outcome: Evaluation) -> float:
         """The final refit's fit time over the trial's, from what each part of its fits took;
@@ -308,11 +312,14 @@ class _Objective:
             if step + 1 < n_folds and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after fold {step + 1} of {n_folds}{basis}")
 
+        deadline = self.clock.trial_deadline(started)
+        if deadline is None and settings.n_jobs != 1:
+            deadline = math.inf  # its fits look at the clock, where Ctrl-C tells them to stop
         options = {
             "random_state": self.seed,
             "n_threads": self.threads,
             "max_rows": self.max_rows,
-            "deadline": self.clock.trial_deadline(started),
+            "deadline": deadline,
             "pretrained": settings.pretrained,
             "member_share": config.SEARCH_MEMBER_SHARE,
         }

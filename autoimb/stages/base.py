@@ -8,6 +8,7 @@ can be read, changed and tested on its own.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -190,8 +191,16 @@ REGISTRY: dict[str, dict[str, Component]] = {
 }
 
 
+# Set by Ctrl-C while parallel trials run: the trials in other threads, which Python's
+# KeyboardInterrupt never reaches, stop at their next look at the clock as if it had.
+STOPPING = threading.Event()
+
+
 def stop_at(deadline: float, what: str) -> None:
-    """Raise :class:`TrialTimeout` once the trial's deadline has passed."""
+    """Raise :class:`TrialTimeout` once the trial's deadline has passed (KeyboardInterrupt once
+    Ctrl-C stops the search)."""
+    if STOPPING.is_set():
+        raise KeyboardInterrupt
     if time.monotonic() > deadline:
         raise TrialTimeout(f"{what}: the trial ran past its time cap")
 

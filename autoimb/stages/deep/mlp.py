@@ -39,6 +39,7 @@ __all__ = [
 from autoimb.stages.class_weights import balanced_weights, class_balanced_weights
 from autoimb.stages.deep.nets import (
     _CHUNK,
+    _ONE_AT_A_TIME,
     LOSSES,
     NORMS,
     _category_codes,
@@ -402,7 +403,9 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         weights, device_name, net, device = _MODULES.get(self, (None, None, None, None))
         if weights is not self.weights_ or device_name != self.device:
             device = _resolve_device(torch, self.device)
-            with torch.random.fork_rng(devices=[]):  # building draws random init weights
+            # Building draws random init weights: from a fork of torch's generator, while no
+            # other thread's fit holds it.
+            with _ONE_AT_A_TIME, torch.random.fork_rng(devices=[]):
                 net = _network_class()(**self.network_config_)
             net.load_state_dict(_to_tensors(self.weights_, torch))
             net = net.to(device).eval()

@@ -7,6 +7,7 @@ imported only inside the functions that need it, through :mod:`autoimb._compat`.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -156,15 +157,20 @@ def _resolve_device(torch: Any, device: str) -> torch.device:
     return resolved
 
 
+_ONE_AT_A_TIME = threading.RLock()  # a hybrid model's net may fit inside its own session
+
+
 @contextlib.contextmanager
 def _torch_session(
     torch: Any, n_threads: int, seed: int | None = None, device: Any = None
 ) -> Iterator[None]:
-    """Set threads, seed and determinism for one fit, then put the global state back."""
-    threads = torch.get_num_threads()
-    det = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    with contextlib.ExitStack() as stack:
+    """Set threads, seed and determinism for one fit, then put the global state back. Those
+    are torch's globals: fits in parallel trials take turns, or one would put back what
+    another set (the user's generator and thread count were left changed)."""
+    with _ONE_AT_A_TIME, contextlib.ExitStack() as stack:
+        threads = torch.get_num_threads()
+        det = torch.are_deterministic_algorithms_enabled()
+        warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
         torch.set_num_threads(n_threads)
         stack.callback(torch.set_num_threads, threads)
         if seed is not None:
