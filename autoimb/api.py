@@ -187,7 +187,7 @@ def search(
             f"{data.n_classes} classes; choose a macro metric such as 'f1' or 'mcc'."
         )
     available = available_components(the_space, data)
-    check_own_strategies(warm_start, the_space, available)
+    warm_start = check_own_strategies(warm_start, the_space, available, the_metric.kind)
     pretrained = check_pretrained(pretrained, available, list(data.X.columns))
     folds = as_folds(cv, groups, n_rows=len(data.y))
     if advice and (folds.custom or folds.kind != "stratified"):

@@ -147,12 +147,45 @@ def test_own_strategies_the_space_cannot_run_are_named_with_why(small_binary) ->
     space = load_space("fast")
     available = available_components(space, validate(X, y))
     with pytest.warns(UserWarning, match=r"strategy 1 is left out: its model 'xgboost' is not in"):
-        check_own_strategies([{"model": {"name": "xgboost"}}], space, available)
+        check_own_strategies([{"model": {"name": "xgboost"}}], space, available, "threshold")
     with pytest.warns(UserWarning, match=r"strategy 2 is left out: .*C=1000000.0.* searches"):
         check_own_strategies(
             [{"model": "lightgbm"}, {"model": {"name": "logistic_regression", "C": 1e6}}],
             space,
             available,
+            "threshold",
+        )
+    with pytest.warns(UserWarning, match=r"strategy 1 is left out: .*C='0.5'.* searches numbers"):
+        check_own_strategies(
+            [{"model": {"name": "logistic_regression", "C": "0.5"}}], space, available, "ranking"
         )
     # A stage given by its name alone is that component at its defaults.
     assert strategies([{"model": "lightgbm"}]) == [{"model": {"name": "lightgbm"}}]
+
+
+def test_a_misspelt_earlier_study_leaves_no_study_behind(small_binary, tmp_path) -> None:
+    """It was refused once this search's study was written, which the corrected call then
+    resumed without its first trials (no baseline, no warm start)."""
+    X, y = small_binary
+    earlier = tmp_path / "earlier.log"
+    autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=str(earlier), random_state=0)
+    mine = tmp_path / "mine.log"
+    with pytest.raises(autoimb.AutoImbError, match="warm_start: no study 'earlierr'"):
+        autoimb.search(
+            X, y, n_trials=1, cv=3, storage=str(mine), warm_start=(str(earlier), "earlierr")
+        )
+    assert not mine.exists() and not (tmp_path / "typo.log").exists()
+    with pytest.raises(autoimb.AutoImbError, match="warm_start: no study"):
+        autoimb.search(X, y, n_trials=1, cv=3, warm_start=(str(tmp_path / "typo.log"), "x"))
+    assert not (tmp_path / "typo.log").exists()
+
+
+def test_a_multi_class_best_config_warm_starts_a_search() -> None:
+    """It carries the class factors of its decision, as a threshold is carried: not a stage."""
+    X, y = autoimb.datasets.load("glass_multiclass", return_X_y=True)
+    first = autoimb.search(X, y, metric="f1", n_trials=1, space="fast", cv=3, random_state=0)
+    assert "class_scale" in first.best_config
+    again = autoimb.search(
+        X, y, metric="f1", n_trials=4, space="fast", cv=3, warm_start=[first.best_config]
+    )
+    assert len(again.leaderboard) == 4

@@ -17,15 +17,16 @@ from typing import Any
 
 import optuna
 import yaml
-from optuna.distributions import CategoricalDistribution
+from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
 from autoimb._warnings import user_stacklevel
 from autoimb.engine.space import SearchSpace, component_defaults, shipped_space_file
-from autoimb.engine.storage import make_storage
+from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.redact import shown
 from autoimb.stages import REGISTRY, STAGES
+from autoimb.strategy import DECISION_KEYS
 
 logger = logging.getLogger("autoimb")
 
@@ -45,6 +46,11 @@ def portfolio(kind: str = "threshold") -> list[dict[str, Any]]:
 
 
 def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dict[str, Any]]]:
+    if len(study.directions) > 1:
+        raise AutoImbError(
+            f"warm_start: study {study.study_name!r} has {len(study.directions)} objectives; "
+            "give a study of one, as autoimb's are."
+        )
     done = [t for t in study.trials if t.state == TrialState.COMPLETE and "config" in t.user_attrs]
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     done.sort(key=lambda t: t.value, reverse=maximize)
@@ -62,16 +68,20 @@ def _singles(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def check_own_strategies(
-    warm_start: WarmStart, space: SearchSpace, available: dict[str, list[str]]
-) -> None:
+    warm_start: WarmStart, space: SearchSpace, available: dict[str, list[str]], kind: str
+) -> WarmStart:
     """The user's own strategies: a stage, component or parameter no one has is refused (a
-    typo), and one the space cannot run is named with the reason, not skipped in silence."""
+    typo), and one the space cannot run is named with the reason, not skipped in silence. An
+    earlier study's are read now, before this search's study is written: a misspelt name must
+    leave nothing behind. Returns the warm start to search with."""
+    if isinstance(warm_start, optuna.Study | tuple):
+        warm_start = strategies(warm_start, kind)
     if not isinstance(warm_start, list):
-        return
+        return warm_start
     for number, strategy in enumerate(strategies(warm_start), start=1):
         where = f"warm_start strategy {number}"
         for key, choice in strategy.items():
-            if key == "threshold":  # best_config's; the search tunes its own
+            if key in DECISION_KEYS:  # best_config's; the search tunes its own
                 continue
             if key not in STAGES:
                 raise AutoImbError(
@@ -89,7 +99,7 @@ def check_own_strategies(
                     f"{where}: unknown {key} {name!r}{_close(name, REGISTRY[key])}. Known: "
                     f"{sorted(REGISTRY[key])}."
                 )
-            params = component_defaults()[key].get(name, {})
+            params = [*component_defaults()[key].get(name, {}), *REGISTRY[key][name].data_params]
             for param in choice:
                 if param != "name" and param not in params:
                     raise AutoImbError(
@@ -104,6 +114,7 @@ def check_own_strategies(
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+    return warm_start
 
 
 def _close(name: str, known: Any) -> str:
@@ -119,15 +130,13 @@ def strategies(warm_start: WarmStart, kind: str = "threshold") -> list[dict[str,
     if isinstance(warm_start, list) and all(isinstance(s, dict) for s in warm_start):
         return [single for s in warm_start for single in _singles(s)]
     if isinstance(warm_start, optuna.Study):
-        return earlier_best(warm_start)
+        return [single for s in earlier_best(warm_start) for single in _singles(s)]
     if isinstance(warm_start, tuple) and len(warm_start) == 2:
         storage, name = warm_start
-
-        try:
-            study = optuna.load_study(study_name=name, storage=make_storage(storage))
-        except KeyError as exc:
-            raise AutoImbError(f"warm_start: no study {name!r} in {shown(storage)!r}.") from exc
-        return earlier_best(study)
+        study = existing_study(storage, name)  # a journal file is not made just to look
+        if study is None:
+            raise AutoImbError(f"warm_start: no study {name!r} in {shown(storage)!r}.")
+        return [single for s in earlier_best(study) for single in _singles(s)]
     raise AutoImbError(
         "warm_start must be 'portfolio', None, an optuna.Study, a (storage, study_name) pair or "
         "a list of strategy configs; "
@@ -168,7 +177,11 @@ def fitted(
             if isinstance(dist, CategoricalDistribution):
                 if value not in dist.choices:
                     return None, f"{where} offers {list(dist.choices)}"
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                return None, f"{where} searches numbers"
             elif not dist.low <= value <= dist.high:
                 return None, f"{where} searches {dist.low} to {dist.high}"
+            elif isinstance(dist, IntDistribution) and not float(value).is_integer():
+                return None, f"{where} searches whole numbers"
             flat[f"{stage}.{name}.{param.name}"] = value
     return flat, None
