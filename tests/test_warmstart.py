@@ -189,3 +189,15 @@ def test_a_multi_class_best_config_warm_starts_a_search() -> None:
         X, y, metric="f1", n_trials=4, space="fast", cv=3, warm_start=[first.best_config]
     )
     assert len(again.leaderboard) == 4
+
+
+def test_own_strategies_given_to_a_study_that_goes_on_are_run(small_binary, tmp_path) -> None:
+    """They were queued only when the study was created: given on a resume, ignored unsaid."""
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    kwargs = {"space": "fast", "cv": 3, "storage": log, "random_state": 0}
+    autoimb.search(X, y, n_trials=1, warm_start=None, **kwargs)
+    mine = {"model": {"name": "logistic_regression", "C": 0.05}}
+    resumed = autoimb.search(X, y, n_trials=3, warm_start=[mine], **kwargs)  # 2 baselines left
+    ran = [t.params for t in resumed.study.trials if t.state.is_finished()]
+    assert any(p.get("model.logistic_regression.C") == 0.05 for p in ran), ran

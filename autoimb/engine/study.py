@@ -102,6 +102,11 @@ def open_study(
                 study.enqueue_trial(params, skip_if_exists=True)
     if not created and attrs != recorded:  # another process created it since the look
         _refuse_other_settings(name, attrs, settings, data)
+    if not created and isinstance(settings.warm_start, list) and settings.warm_start:
+        # The user's own strategies, given to a study that goes on: queued now (those it has
+        # run or queued already are not queued again).
+        for params in first_trials(settings, data):
+            study.enqueue_trial(params, skip_if_exists=True)
     if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
         cv = split(int(attrs["seed"]))
     return Opened(study, int(attrs["seed"]), cv, created)
