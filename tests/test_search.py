@@ -384,6 +384,28 @@ def test_a_model_fitted_on_the_users_own_frame_is_continued(model, small_binary)
         search(_fitted_on(model, X[X.columns[::-1]], y))
 
 
+def test_a_pretrained_model_reads_the_columns_as_given(small_binary) -> None:
+    """A features stage's added column failed every fit of a model continued from one
+    trained on the columns alone."""
+    X, y = small_binary
+    space = parse_space(
+        "features: {none: {}, anomaly_score: {n_estimators: 20}}\n"
+        "model: {lightgbm: {n_estimators: 5}}"
+    )
+    result = autoimb.search(
+        X,
+        y,
+        n_trials=4,
+        space=space,
+        cv=3,
+        random_state=0,
+        warm_start=None,
+        pretrained={"lightgbm": _fitted_on("lightgbm", X, y)},
+    )
+    board = result.leaderboard
+    assert (board["state"] == "COMPLETE").all() and (board["features"] == "none").all()
+
+
 def test_what_the_fitted_libraries_warn_of_inside_trials_is_not_the_users(small_binary) -> None:
     """NearMiss-3 warns whenever it cannot reach its ratio: shown, it came once per trial."""
     X, y = small_binary

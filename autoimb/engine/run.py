@@ -297,6 +297,7 @@ class _Objective:
             n_classes=data.n_classes,
             sample_weight=data.sample_weight is not None,
             n_rows=len(data.y),
+            read_as_given=tuple(settings.pretrained),
         )
         trial.set_user_attr("config", strategy)
 

@@ -95,14 +95,19 @@ class SearchSpace:
         n_classes: int = 2,
         sample_weight: bool = False,
         n_rows: int = 0,
+        read_as_given: tuple[str, ...] = (),
     ) -> dict[str, dict[str, Any]]:
-        """One strategy: the model first, since it decides whether weighting applies."""
+        """One strategy: the model first, since it decides whether weighting applies, and
+        whether the columns reach it as given (a pretrained model reads as many as it was
+        trained on: a features stage's added column would fail every fit)."""
         config: dict[str, dict[str, Any]] = {}
         for stage in ("model", *[s for s in STAGES if s != "model"]):
             names = self.available(
                 stage, n_classes=n_classes, sample_weight=sample_weight, n_rows=n_rows
             )
             if stage == "weighting" and _takes_no_weights(config["model"]["name"]):
+                names = ["none"]
+            if stage == "features" and config["model"]["name"] in read_as_given:
                 names = ["none"]
             name = names[0] if len(names) == 1 else trial.suggest_categorical(stage, names)
             params = self.stages.get(stage, {}).get(name, {})
