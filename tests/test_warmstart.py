@@ -155,6 +155,16 @@ def test_own_strategies_the_space_cannot_run_are_named_with_why(small_binary) ->
             available,
             "threshold",
         )
+    # What the space does not search runs at its default: a strategy asking otherwise would
+    # run as another, unsaid.
+    lightgbm = {"name": "lightgbm", "colsample_bytree": 0.5}
+    with pytest.warns(
+        UserWarning, match=r"has colsample_bytree=0.5, and space 'fast' runs it at 0.8"
+    ):
+        check_own_strategies([{"model": lightgbm}], space, available, "threshold")
+    forest = {"model": "balanced_random_forest", "weighting": {"name": "balanced"}}
+    with pytest.warns(UserWarning, match=r"'balanced_random_forest' takes no class weights"):
+        check_own_strategies([forest], space, available, "threshold")
     with pytest.warns(UserWarning, match=r"strategy 1 is left out: .*C='0.5'.* searches numbers"):
         check_own_strategies(
             [{"model": {"name": "logistic_regression", "C": "0.5"}}], space, available, "ranking"

@@ -105,7 +105,7 @@ class SearchSpace:
             names = self.available(
                 stage, n_classes=n_classes, sample_weight=sample_weight, n_rows=n_rows
             )
-            if stage == "weighting" and _takes_no_weights(config["model"]["name"]):
+            if stage == "weighting" and takes_no_weights(config["model"]["name"]):
                 names = ["none"]
             if stage == "features" and config["model"]["name"] in read_as_given:
                 names = ["none"]
@@ -135,7 +135,7 @@ class SearchSpace:
         return "\n".join(lines)
 
 
-def _takes_no_weights(model: str) -> bool:
+def takes_no_weights(model: str) -> bool:
     component: Component = REGISTRY["model"][model]
     return component.balances_itself or not component.sample_weight
 

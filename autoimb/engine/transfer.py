@@ -21,7 +21,12 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
 from autoimb._warnings import user_stacklevel
-from autoimb.engine.space import SearchSpace, component_defaults, shipped_space_file
+from autoimb.engine.space import (
+    SearchSpace,
+    component_defaults,
+    shipped_space_file,
+    takes_no_weights,
+)
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError
 from autoimb.redact import shown
@@ -166,7 +171,18 @@ def fitted(
             )
         if len(available[stage]) > 1:
             flat[stage] = name
-        for param in space.stages.get(stage, {}).get(name, {}).values():
+        model = (config.get("model") or {}).get("name")
+        if stage == "weighting" and name != "none" and model and takes_no_weights(model):
+            return None, f"its model {model!r} takes no class weights, and it has {name!r}"
+        searched = space.stages.get(stage, {}).get(name, {})
+        defaults = component_defaults()[stage].get(name, {})
+        for key, value in choice.items():  # one the space does not name runs at its default
+            if key != "name" and key not in searched and value != defaults.get(key, value):
+                return None, (
+                    f"its {stage} {name!r} has {key}={value!r}, and space {space.name!r} runs "
+                    f"it at {defaults[key]!r}"
+                )
+        for param in searched.values():
             dist = param.distribution
             value = choice.get(param.name, param.default)
             where = f"its {stage} {name!r} has {param.name}={value!r}, and space {space.name!r}"
