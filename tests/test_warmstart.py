@@ -211,3 +211,10 @@ def test_own_strategies_given_to_a_study_that_goes_on_are_run(small_binary, tmp_
     resumed = autoimb.search(X, y, n_trials=3, warm_start=[mine], **kwargs)  # 2 baselines left
     ran = [t.params for t in resumed.study.trials if t.state.is_finished()]
     assert any(p.get("model.logistic_regression.C") == 0.05 for p in ran), ran
+
+
+def test_own_strategies_the_budget_did_not_reach_are_named(small_binary) -> None:
+    X, y = small_binary
+    mine = {"model": {"name": "logistic_regression", "C": 0.05}}
+    result = autoimb.search(X, y, n_trials=1, space="fast", cv=3, warm_start=[mine])
+    assert any("did not run in this budget" in note for note in result.notes), result.notes

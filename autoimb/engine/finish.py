@@ -33,7 +33,7 @@ from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
-from autoimb.engine.run_text import failed_note
+from autoimb.engine.run_text import failed_note, unrun_note
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
@@ -70,7 +70,16 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
     threads = model_threads(1, len(data.y))
-    notes = [note for note in (failed_note(study), pretrained_note(settings.pretrained)) if note]
+    own = isinstance(settings.warm_start, list) and bool(settings.warm_start)
+    notes = [
+        note
+        for note in (
+            failed_note(study),
+            unrun_note(study, own),
+            pretrained_note(settings.pretrained),
+        )
+        if note
+    ]
     best, ranked = choose_winner(
         outcome,
         settings.metric,

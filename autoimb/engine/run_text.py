@@ -88,3 +88,16 @@ def _errors(trials: list[FrozenTrial]) -> Counter[str]:
 
 def _causes(errors: Counter[str]) -> str:
     return "; ".join(f"{count}× {error.rstrip('.')}" for error, count in errors.most_common(3))
+
+
+def unrun_note(study: optuna.Study, own: bool) -> str | None:
+    """The user's own strategies queued behind the space's baselines that the budget did not
+    reach: asked for by name, they would otherwise go unrun unsaid."""
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    if not own or not waiting:
+        return None
+    return (
+        f"{waiting} queued strateg{'y' if waiting == 1 else 'ies'} (the space's baselines run "
+        "first, then your warm_start strategies) did not run in this budget; give more trials "
+        "or time, or run the same call again on a storage (storage=...)."
+    )
