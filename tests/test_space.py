@@ -249,3 +249,13 @@ def test_explicit_class_weights_not_one_per_class_are_refused_before_any_trial(s
     )
     with pytest.raises(SearchSpaceError, match=r"one weight .* per class, 2 here.*got \[1, 2, 3\]"):
         autoimb.search(X, y, n_trials=1, space=space, cv=3)
+
+
+def test_a_space_of_ones_own_says_what_it_searches_without(small_binary) -> None:
+    """A model listed in the user's space that cannot run on the data was left out unsaid."""
+    import autoimb
+
+    X, y = autoimb.datasets.load("glass_multiclass", return_X_y=True)
+    space = parse_space("model: {lightgbm: {n_estimators: 5}, isolation_forest: {}}")
+    with pytest.warns(UserWarning, match=r"searches without .*isolation_forest is for two"):
+        autoimb.search(X, y, metric="f1", n_trials=1, space=space, cv=3, random_state=0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -23,6 +24,7 @@ import yaml
 
 from autoimb import config
 from autoimb._compat import TORCH_AVAILABLE
+from autoimb._warnings import user_stacklevel
 from autoimb.engine.space_params import Param, parse_param
 from autoimb.exceptions import SearchSpaceError
 from autoimb.stages import REGISTRY, STAGES, Component
@@ -86,6 +88,21 @@ class SearchSpace:
             reasons = "; ".join(f"{m} {r}" for m, r in why.items())
             raise SearchSpaceError(
                 f"no model of space {self.name!r} can run on this data here: {reasons}."
+            )
+        if self.source in {f"{name}.yaml" for name in builtin_spaces()}:
+            return  # what the shipped spaces leave out where, the README says
+        left = [
+            f"{stage} {name} {reason}"
+            for stage in STAGES
+            for name in self.stages.get(stage, {})
+            if (reason := _unusable(stage, name, n_classes, sample_weight, n_rows))
+        ]
+        if left:
+            warnings.warn(
+                f"space {self.name!r} searches without what cannot run on this data: "
+                f"{'; '.join(left)}.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
             )
 
     def sample(
