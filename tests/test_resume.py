@@ -316,6 +316,31 @@ def test_ctrl_c_before_any_trial_finished_leaves_nothing_to_resume(
     assert result.metric.name == "average_precision"
 
 
+def test_ctrl_c_in_a_lock_release_is_still_ctrl_c(tmp_path, small_binary, monkeypatch):
+    """Ctrl-C landing in a journal write's lock release surfaces as a missing lock file:
+    taken for the strategy's error, the trial failed and the search went on past Ctrl-C."""
+    import autoimb.engine.run as run_module
+
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=log, random_state=0)
+
+    def released(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise FileNotFoundError(2, "No such file or directory", log + ".lock") from None
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run_module, "evaluate", released)
+        with pytest.raises(KeyboardInterrupt):
+            autoimb.search(X, y, n_trials=3, space="fast", cv=3, storage=log, random_state=0)
+    study = optuna.load_study(study_name="autoimb", storage=make_storage(log))
+    cut = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert len(cut) == 1 and cut[0].user_attrs.get("interrupted")
+    assert "error" not in cut[0].user_attrs
+
+
 def test_a_refused_resume_leaves_the_journal_as_it_was(tmp_path, small_binary):
     X, y = small_binary
     log = tmp_path / "study.log"
@@ -355,13 +380,17 @@ from autoimb.engine.space import parse_space
 
 X, y = autoimb.datasets.load("yeast4", return_X_y=True)
 space = parse_space(
-    "model: {logistic_regression: {}, random_forest: {n_estimators: 4000}}\\n"
+    "model: {logistic_regression: {}, random_forest: {n_estimators: 40000}}\\n"
     "initial: [{model: logistic_regression}]"
 )
-threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+
+def press(study, trial):  # once the quick trial is done, while the forest grows beside it
+    if trial.number == 0:
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+
 try:
     autoimb.search(X, y, n_trials=3, n_jobs=2, space=space, cv=3, random_state=0,
-                   storage=sys.argv[1], verbose=False)
+                   storage=sys.argv[1], verbose=False, callbacks=[press])
 except KeyboardInterrupt:
     print("interrupted")
 print("threads", sum(t is not threading.main_thread() for t in threading.enumerate()))

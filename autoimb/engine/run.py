@@ -97,6 +97,16 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     )
 
 
+def _ctrl_c_within(exc: BaseException | None) -> bool:
+    """Whether Ctrl-C caused ``exc``: one landing in a clean-up (a lock file's removal) turns
+    into that clean-up's error, which Optuna would take for the strategy's and go on."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _forget_empty_study(study: optuna.Study, settings: SearchSettings) -> None:
     """A study this run stored, in which no trial finished (too short a budget, Ctrl-C),
     holds nothing to resume, while its recorded settings would refuse the fix its error
@@ -226,6 +236,10 @@ class _Objective:
             trial.set_user_attr(INTERRUPTED, True)
             raise
         except Exception as exc:
+            if _ctrl_c_within(exc):  # it landed in a journal write's lock release, which failed
+                trial.set_user_attr("seconds", time.monotonic() - started)
+                trial.set_user_attr(INTERRUPTED, True)
+                raise KeyboardInterrupt from exc
             trial.set_user_attr("seconds", time.monotonic() - started)
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
             raise
