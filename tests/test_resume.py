@@ -381,7 +381,7 @@ from autoimb.engine.space import parse_space
 X, y = autoimb.datasets.load("yeast4", return_X_y=True)
 space = parse_space(
     "model: {logistic_regression: {}, random_forest: {n_estimators: 40000}}\\n"
-    "initial: [{model: logistic_regression}]"
+    "initial: [{model: logistic_regression}, {model: random_forest}]"
 )
 
 def press(study, trial):  # once the quick trial is done, while the forest grows beside it
@@ -389,7 +389,7 @@ def press(study, trial):  # once the quick trial is done, while the forest grows
         threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
 
 try:
-    autoimb.search(X, y, n_trials=3, n_jobs=2, space=space, cv=3, random_state=0,
+    autoimb.search(X, y, n_trials=2, n_jobs=2, space=space, cv=3, random_state=0,
                    storage=sys.argv[1], verbose=False, callbacks=[press])
 except KeyboardInterrupt:
     print("interrupted")
