@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
 
 class AutoImbError(ValueError):
     """Bad input or a request autoimb cannot honour; the message says what to change."""
@@ -30,3 +34,16 @@ class UntrustedModelError(AutoImbError):
 
 class TrialTimeout(Exception):
     """A trial ran past its time cap; the search records it as pruned, with why, and goes on."""
+
+
+def did_you_mean(
+    name: Any, known: Iterable[Any], *, cutoff: float = 0.6, aside: bool = False
+) -> str:
+    """The hint a refusal of an unknown name ends with: a misspelling is the commonest cause."""
+    names = [str(k) for k in known]
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=cutoff) or [
+        n for n in names if n.lower() == str(name).lower()
+    ]
+    if not close:
+        return ""
+    return f" (did you mean {close[0]!r}?)" if aside else f" Did you mean {close[0]!r}?"

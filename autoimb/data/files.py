@@ -9,7 +9,6 @@ from __future__ import annotations
 import bz2
 import codecs
 import csv
-import difflib
 import gzip
 import lzma
 import warnings
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from autoimb._warnings import user_stacklevel
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.redact import shown
 
 if TYPE_CHECKING:
@@ -341,10 +340,7 @@ def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
 
 def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:
     names = [str(c) for c in columns]
-    close = difflib.get_close_matches(column, names, n=1) or [
-        n for n in names if n.lower() == column.lower()
-    ]
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(column, names)
     shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
     return f"{option} {column!r} is not a column of the data.{hint} Its columns: {shown}."
 

@@ -72,12 +72,22 @@ def optimize(
     except OSError as exc:
         # Ctrl-C landing inside the journal file's lock release surfaces as a missing lock
         # file (the release's own clean-up fails); it is still the user's Ctrl-C.
-        if not isinstance(exc.__context__, KeyboardInterrupt):
+        if not ctrl_c_within(exc):
             raise
         _release_own_trials(_reopened(study, settings), settings.started)
         raise KeyboardInterrupt from exc
     finally:
         optuna.logging.set_verbosity(verbosity)
+
+
+def ctrl_c_within(exc: BaseException | None) -> bool:
+    """Whether Ctrl-C caused ``exc``: one landing in a clean-up (a lock file's removal) turns
+    into that clean-up's error, which Optuna would take for the strategy's and go on."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 @contextlib.contextmanager

@@ -4,12 +4,11 @@ would otherwise be ignored, fail every trial, or read the wrong columns in silen
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Any
 
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, did_you_mean
 
 PRETRAINED = ("lightgbm", "xgboost", "mlp")  # the models that continue from given weights
 
@@ -29,8 +28,7 @@ def check_pretrained(
     given = dict(pretrained or {})
     for key in given:
         if key not in PRETRAINED:
-            close = difflib.get_close_matches(str(key), PRETRAINED, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, PRETRAINED, aside=True)
             raise AutoImbError(
                 f"pretrained has {key!r}, which no model continues from{hint}; "
                 "give {'lightgbm': booster or file, 'xgboost': booster or file, 'mlp': weights}."

@@ -29,7 +29,7 @@ from autoimb.engine.budget import (
     row_budget,
 )
 from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
-from autoimb.engine.loop import optimize
+from autoimb.engine.loop import ctrl_c_within, optimize
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
 from autoimb.engine.run_text import all_failed_message, say_resumed
@@ -97,14 +97,11 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     )
 
 
-def _ctrl_c_within(exc: BaseException | None) -> bool:
-    """Whether Ctrl-C caused ``exc``: one landing in a clean-up (a lock file's removal) turns
-    into that clean-up's error, which Optuna would take for the strategy's and go on."""
-    while exc is not None:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _mark_cut(trial: optuna.Trial, started: float) -> None:
+    """Optuna fails a trial Ctrl-C cuts; marked, the leaderboard tells it from a failure and a
+    resumed search does not count it as finished (it is queued again)."""
+    trial.set_user_attr("seconds", time.monotonic() - started)
+    trial.set_user_attr(INTERRUPTED, True)
 
 
 def _forget_empty_study(study: optuna.Study, settings: SearchSettings) -> None:
@@ -230,15 +227,11 @@ class _Objective:
             self._keep_partial(trial, started, str(exc)[:500], scored)
             raise optuna.TrialPruned(str(exc)) from exc
         except KeyboardInterrupt:
-            # Optuna fails the trial; marked, the leaderboard tells it from a failure and a
-            # resumed search does not count it as finished (it is queued again).
-            trial.set_user_attr("seconds", time.monotonic() - started)
-            trial.set_user_attr(INTERRUPTED, True)
+            _mark_cut(trial, started)
             raise
         except Exception as exc:
-            if _ctrl_c_within(exc):  # it landed in a journal write's lock release, which failed
-                trial.set_user_attr("seconds", time.monotonic() - started)
-                trial.set_user_attr(INTERRUPTED, True)
+            if ctrl_c_within(exc):  # it landed in a journal write's lock release, which failed
+                _mark_cut(trial, started)
                 raise KeyboardInterrupt from exc
             trial.set_user_attr("seconds", time.monotonic() - started)
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])

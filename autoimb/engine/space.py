@@ -9,7 +9,6 @@ component's parameters as one conditional group.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import warnings
@@ -26,7 +25,7 @@ from autoimb import config
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb._warnings import user_stacklevel
 from autoimb.engine.space_params import Param, parse_param
-from autoimb.exceptions import SearchSpaceError
+from autoimb.exceptions import SearchSpaceError, did_you_mean
 from autoimb.stages import REGISTRY, STAGES, Component
 
 logger = logging.getLogger("autoimb")
@@ -314,8 +313,7 @@ def _parse_stage(
     for name, params in block.items():
         where = f"{source}, line {lines.get(name, '?')}, {stage}.{name}"
         if name not in REGISTRY[stage]:
-            close = difflib.get_close_matches(name, list(REGISTRY[stage]), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, REGISTRY[stage])
             raise SearchSpaceError(
                 f"{where}: unknown {stage} {name!r}.{hint} Known: {sorted(REGISTRY[stage])}."
             )
@@ -348,8 +346,7 @@ def _refuse_unknown_params(
     for key in params:
         if key in known:
             continue
-        close = difflib.get_close_matches(str(key), list(known), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(key, known)
         has = f"Its parameters: {sorted(known)}" if known else "It takes no parameters"
         raise SearchSpaceError(
             f"{source}, line {lines.get(key, '?')}, {stage}.{name}.{key}: {stage} {name!r} has "
@@ -389,8 +386,7 @@ def _parse_initial(
         item = {k: v for k, v in item.items() if k != "__lines__"}
         for stage, name in item.items():
             if stage not in STAGES:
-                close = difflib.get_close_matches(str(stage), STAGES, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(stage, STAGES)
                 raise SearchSpaceError(
                     f"{where}: {stage!r} is no stage.{hint} The stages: {list(STAGES)}."
                 )

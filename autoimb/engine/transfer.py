@@ -10,7 +10,6 @@ are used.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import warnings
 from typing import Any
@@ -28,7 +27,7 @@ from autoimb.engine.space import (
     takes_no_weights,
 )
 from autoimb.engine.storage import existing_study
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.redact import shown
 from autoimb.stages import REGISTRY, STAGES
 from autoimb.strategy import DECISION_KEYS
@@ -90,8 +89,8 @@ def check_own_strategies(
                 continue
             if key not in STAGES:
                 raise AutoImbError(
-                    f"{where} has {key!r}, which is no stage{_close(key, STAGES)}; the stages "
-                    f"are {list(STAGES)}."
+                    f"{where} has {key!r}, which is no stage"
+                    f"{did_you_mean(key, STAGES, aside=True)}; the stages are {list(STAGES)}."
                 )
             if not isinstance(choice, dict) or not isinstance(choice.get("name"), str):
                 raise AutoImbError(
@@ -101,15 +100,17 @@ def check_own_strategies(
             name = choice["name"]
             if name not in REGISTRY[key]:
                 raise AutoImbError(
-                    f"{where}: unknown {key} {name!r}{_close(name, REGISTRY[key])}. Known: "
-                    f"{sorted(REGISTRY[key])}."
+                    f"{where}: unknown {key} {name!r}"
+                    f"{did_you_mean(name, REGISTRY[key], aside=True)}. "
+                    f"Known: {sorted(REGISTRY[key])}."
                 )
             params = [*component_defaults()[key].get(name, {}), *REGISTRY[key][name].data_params]
             for param in choice:
                 if param != "name" and param not in params:
                     raise AutoImbError(
                         f"{where}: {key} {name!r} has no parameter {param!r}"
-                        f"{_close(param, params)}; its parameters: {sorted(params)}."
+                        f"{did_you_mean(param, params, aside=True)}; "
+                        f"its parameters: {sorted(params)}."
                     )
         _, reason = fitted(strategy, space, available)
         if reason is not None:
@@ -120,11 +121,6 @@ def check_own_strategies(
                 stacklevel=user_stacklevel(),
             )
     return warm_start
-
-
-def _close(name: str, known: Any) -> str:
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def strategies(warm_start: WarmStart, kind: str = "threshold") -> list[dict[str, Any]]:

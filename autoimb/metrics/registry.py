@@ -22,7 +22,6 @@ missing, so callers can tell an undefined score from a bad one.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.metrics.formulas import (
     ConfusionFn,
     CountsFn,
@@ -256,8 +255,7 @@ def _filled_forms(name: str) -> list[str]:
 def _unknown(name: str, original: str) -> AutoImbError:
     known = [*METRICS, *ALIASES]
     candidates = [*known, *_filled_forms(name), "fbeta:2"]
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.4)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, candidates, cutoff=0.4)
     if name == "auc":  # the area under which curve: both are common
         hint = " Did you mean 'roc_auc' (ROC) or 'average_precision' (PR-AUC)?"
     named = name.replace("-", "_")  # "F1-score"
