@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
+import autoimb
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb.data.dataset import validate
 from autoimb.engine.settings import SearchSettings
@@ -259,3 +260,22 @@ def test_a_space_of_ones_own_says_what_it_searches_without(small_binary) -> None
     space = parse_space("model: {lightgbm: {n_estimators: 5}, isolation_forest: {}}")
     with pytest.warns(UserWarning, match=r"searches without .*isolation_forest is for two"):
         autoimb.search(X, y, metric="f1", n_trials=1, space=space, cv=3, random_state=0)
+
+
+def test_a_space_with_nothing_to_search_runs_its_one_strategy_once(small_binary, tmp_path) -> None:
+    """Every trial of such a space repeats the first to the last digit: the budget would go to
+    copies, and the winner be picked among equal scores by chance."""
+    X, y = small_binary
+    path = tmp_path / "fixed.yaml"
+    path.write_text(
+        "name: fixed\nresampler: {none: {}}\nweighting: {balanced: {}}\n"
+        "model:\n  logistic_regression: {C: 1.0}\n"
+    )
+    assert load_space(str(path)).searches_nothing(n_classes=2)
+    assert not load_space("fast").searches_nothing(n_classes=2)
+    log = str(tmp_path / "s.log")
+    result = autoimb.search(X, y, space=str(path), n_trials=5, storage=log, cv=3)
+    assert len(result.leaderboard) == 1
+    assert any("ran once" in note for note in result.notes)
+    again = autoimb.search(X, y, space=str(path), n_trials=5, storage=log, cv=3)
+    assert len(again.leaderboard) == 1  # its one strategy has run: nothing more to add

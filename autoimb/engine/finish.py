@@ -33,7 +33,7 @@ from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
-from autoimb.engine.run_text import failed_note, unrun_note
+from autoimb.engine.run_text import failed_note, fixed_space_note, unrun_note
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
@@ -77,6 +77,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             failed_note(study),
             unrun_note(study, own),
             pretrained_note(settings.pretrained),
+            fixed_space_note(outcome.searched_nothing, settings.space.name),
         )
         if note
     ]

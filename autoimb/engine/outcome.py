@@ -65,6 +65,7 @@ class SearchOutcome:
     # Trials that could not be the winner because the time left could not refit them: a model
     # of one already saved (the command line's, from an earlier run) is still worth keeping.
     too_slow_to_refit: list[int] = field(default_factory=list)
+    searched_nothing: bool = False  # the space held one strategy, every setting fixed
 
     def refit_seconds(self, members: Iterable[int]) -> float:
         """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""

@@ -62,7 +62,9 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     finished_before = finished_trials(study)
     if finished_before:
         say_resumed(study, settings, finished_before)
-    if objective.earlier and objective.clock.spent():  # a trial started now would be cut
+    if objective.searches_nothing and finished_before:
+        pass  # its one strategy has run
+    elif objective.earlier and objective.clock.spent():  # a trial started now would be cut
         warnings.warn(
             f"no time for more trials in this run: what follows them (≈"
             f"{objective.clock.reserve():.1f} s: the best trial, from an earlier run, "
@@ -94,6 +96,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         more_trials=None if settings.n_trials is not None else objective.more_trials,
         clock=objective.clock,
         fold_models=objective.fold_models,
+        searched_nothing=objective.searches_nothing,
     )
 
 
@@ -144,6 +147,12 @@ class _Objective:
         self.threads = model_threads(settings.n_jobs, len(data.y))
         self.rungs = fidelities(len(data.y))
         self.max_rows = row_budget(len(data.y))
+        self.searches_nothing = settings.space.searches_nothing(
+            n_classes=data.n_classes,
+            sample_weight=data.sample_weight is not None,
+            n_rows=len(data.y),
+            read_as_given=tuple(settings.pretrained),
+        )
         self.clock = TrialClock(
             settings.time_budget,
             settings.deadline,
@@ -376,11 +385,13 @@ class _Objective:
         return outcome, seconds
 
     def stop_when_budget_spent(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if self.clock.spent():
+        if self.clock.spent() or self.searches_nothing:  # the next would repeat this one
             study.stop()
 
     def more_trials(self, until: float) -> int:
         """Trials until ``until``, with nothing kept back: the caller has counted what follows."""
+        if self.searches_nothing:
+            return 0
         finished = len(self.candidates)
         self.clock = TrialClock(
             time_budget=self.settings.time_budget,

@@ -101,3 +101,14 @@ def unrun_note(study: optuna.Study, own: bool) -> str | None:
         "first, then your warm_start strategies) did not run in this budget; give more trials "
         "or time, or run the same call again on a storage (storage=...)."
     )
+
+
+def fixed_space_note(searched_nothing: bool, space: str) -> str | None:
+    """Why a search with time left ran one trial."""
+    if not searched_nothing:
+        return None
+    return (
+        f"The space {space!r} holds one strategy with every setting fixed, so it ran once (a "
+        "second trial would repeat the first); give a stage two components or a parameter a "
+        "range to search."
+    )
