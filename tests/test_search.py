@@ -406,6 +406,23 @@ def test_a_pretrained_model_reads_the_columns_as_given(small_binary) -> None:
     assert (board["state"] == "COMPLETE").all() and (board["features"] == "none").all()
 
 
+def test_an_ensemble_partner_starts_afresh_beside_a_pretrained_model(small_binary) -> None:
+    """The pretrained booster is the trial's model's starting point, not a voting partner's:
+    the partner also continued from it, and failed every fit after a features stage."""
+    X, y = small_binary
+    data = validate(X, y)
+    booster = _fitted_on("lightgbm", X, y).booster_
+    config = {
+        "features": {"name": "anomaly_score", "n_estimators": 20},
+        "model": {"name": "logistic_regression"},
+        "ensemble": {"name": "soft_voting", "partner": "lightgbm"},
+    }
+    fitted = StrategyPipeline(
+        config, data.schema(), random_state=0, pretrained={"lightgbm": booster}
+    ).fit(data.X, data.y)
+    assert fitted.predict_proba(data.X).shape == (len(y), 2)
+
+
 def test_what_the_fitted_libraries_warn_of_inside_trials_is_not_the_users(small_binary) -> None:
     """NearMiss-3 warns whenever it cannot reach its ratio: shown, it came once per trial."""
     X, y = small_binary

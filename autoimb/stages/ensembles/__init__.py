@@ -8,6 +8,7 @@ stage.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,7 +29,10 @@ Combine = Callable[[Member, dict[str, Any]], tuple[CombinedClassifier, list[dict
 
 
 def partner(name: str, ctx: FitContext) -> tuple[Member, dict[str, Any]]:
-    """The partner model at its defaults (``ctx.defaults``), and its fit options."""
+    """The partner model at its defaults (``ctx.defaults``), and its fit options. It starts
+    afresh: a pretrained model is where the trial's own model starts, and it reads the columns
+    as given, where the partner may read those a features stage added."""
+    ctx = dataclasses.replace(ctx, pretrained={})
     component = REGISTRY["model"][name]
     return (component.make({}, ctx), name), component.fit_params(ctx)
 
