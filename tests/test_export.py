@@ -82,6 +82,8 @@ def test_loaded_model_checks_new_data(result, hepatitis, tmp_path) -> None:
         UserWarning, match=rf"column '{column}': \d+% of its values were never seen.*letter case"
     ):
         loaded.predict(X.assign(**{column: X[column].str.upper()}))
+    with pytest.raises(AutoImbError, match="duplicated column names"):  # as fit refuses them
+        loaded.predict(X.join(X[["x0"]], rsuffix="_").rename(columns={"x0_": "x0"}))
 
 
 def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:

@@ -158,8 +158,8 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     columns missing in every row, rows missing every such column, categories training mostly
     never saw, and dates that name a time zone where training's did not, or the other way
     round."""
-    if not isinstance(X, pd.DataFrame):
-        return
+    if not isinstance(X, pd.DataFrame) or X.columns.duplicated().any():
+        return  # conforming X refuses two columns of one name, as fit does
     used = set(read_columns(schema))
     # Columns training dropped are not used: empty or not, no matter.
     present = [c for c in X.columns if str(c) in used]
