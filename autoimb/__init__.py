@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "AutoImbClassifier": "autoimb.api",
+    "AutoImbClassifier": "autoimb.estimator",
     "search": "autoimb.api",
     "SearchResult": "autoimb.result",
     "load": "autoimb.export",
@@ -33,7 +33,8 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from autoimb import datasets
-    from autoimb.api import AutoImbClassifier, search
+    from autoimb.api import search
+    from autoimb.estimator import AutoImbClassifier
     from autoimb.exceptions import AutoImbError
     from autoimb.export import load
     from autoimb.result import SearchResult

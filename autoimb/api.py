@@ -1,4 +1,4 @@
-"""The one call, :func:`search`, and the scikit-learn estimator :class:`AutoImbClassifier`."""
+"""The one call, :func:`search`: every parameter checked, the study run, the winner finished."""
 
 from __future__ import annotations
 
@@ -14,17 +14,11 @@ from typing import Any
 
 import numpy as np
 import optuna
-import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
 
 from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs, check_seed
 from autoimb._warnings import quiet_trials, user_stacklevel
-from autoimb.data.conform import input_columns
 from autoimb.data.dataset import validate
-from autoimb.data.frames import has_feature_names
-from autoimb.data.labels import plain
 from autoimb.engine.finish import finish
 from autoimb.engine.pretrained import check_pretrained
 from autoimb.engine.run import run
@@ -34,7 +28,7 @@ from autoimb.engine.splits import as_folds
 from autoimb.engine.storage import study_heartbeat
 from autoimb.engine.study import available_components
 from autoimb.engine.transfer import WarmStart, check_own_strategies
-from autoimb.exceptions import AutoImbError, OtherDataError
+from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import Metric, check_own_metric, get_metric
 from autoimb.progress import SearchProgress, interactive
 from autoimb.result import SearchResult
@@ -80,18 +74,21 @@ def search(
         Training data: a DataFrame (numeric, categorical, text, boolean columns; NaN allowed)
         or an array, and labels of any type.
     metric
-        What to optimise: ``"average_precision"``, ``"f1"``, ``"f2"``, ``"mcc"``, ``"g_mean"``,
-        ``"balanced_accuracy"``, ``"recall@precision>=0.9"``, ``"cost:fn=10,fp=1"`` …
+        What to optimise: ``"average_precision"`` (PR-AUC, the default), ``"f1"``, ``"f2"``,
+        ``"mcc"``, ``"g_mean"``, ``"balanced_accuracy"``, ``"recall@precision>=0.9"``,
+        ``"cost:fn=10,fp=1"`` …
     time_budget
-        Wall-clock seconds for the whole call, final refit included.
+        Wall-clock seconds for the whole call, final refit included. Give it or ``n_trials``,
+        or both (the search ends at whichever comes first).
     cv, groups
         How rows are split into folds, for every step that validates: a number of stratified
-        folds; with ``groups`` (one label per row: patient, customer, device) folds that never
-        put a group on both sides (``StratifiedGroupKFold``); or any scikit-learn splitter
-        (``GroupKFold(5)``, ``TimeSeriesSplit(5)``, …) or list of ``(train, valid)`` index
-        pairs. Rows no fold validates (the first block of a time split) are left out of the
-        scores. A splitter that cannot be drawn again (no shuffling, time order, given splits)
-        leaves the winner's score measured on the folds that chose it, and says so.
+        folds (5 by default); with ``groups`` (one label per row: patient, customer, device)
+        folds that never put a group on both sides (``StratifiedGroupKFold``); or any
+        scikit-learn splitter (``GroupKFold(5)``, ``TimeSeriesSplit(5)``, …) or list of
+        ``(train, valid)`` index pairs. Rows no fold validates (the first block of a time
+        split) are left out of the scores. A splitter that cannot be drawn again (no
+        shuffling, time order, given splits) leaves the winner's score measured on the folds
+        that chose it, and says so.
     n_trials
         Trials to run in this call (a resumed study keeps its earlier ones).
     space
@@ -103,11 +100,11 @@ def search(
         An Optuna storage (database URL or journal-file path) makes the search resumable and
         shareable by workers; ``None`` keeps it in memory.
     n_jobs
-        Trials run at once; as in joblib, -1 is one per core, -2 all cores but one, and so on.
-        A model gets one thread below 20,000 rows and the machine's cores divided by ``n_jobs``
-        from there, so the search never runs more threads than there are cores; two searches
-        side by side on large data share the cores and slow each other's models down many
-        times over.
+        Trials run at once (1 by default); as in joblib, -1 is one per core, -2 all cores
+        but one, and so on. A model gets one thread below 20,000 rows and the machine's
+        cores divided by ``n_jobs`` from there, so the search never runs more threads than
+        there are cores; two searches side by side on large data share the cores and slow
+        each other's models down many times over.
     random_state
         Seeds the sampler, the folds and the models: with ``n_trials`` and one job, the same
         seed and data give the same leaderboard (a time budget ends where the clock says). A
@@ -258,14 +255,6 @@ def _one_sided(name: str, n_classes: int) -> str | None:
     )
 
 
-def _warm_start(value: Any) -> WarmStart:
-    """scikit-learn's tools set ``warm_start`` to a bool (their meaning: reuse the last fit);
-    here True is the portfolio and False no warm start."""
-    if value is True:
-        return config.DEFAULT_WARM_START
-    return None if value is False else value
-
-
 @contextlib.contextmanager
 def _quiet_optuna() -> Iterator[None]:
     """Optuna's INFO lines ("A new study created …") are not the user's business; a level
@@ -277,173 +266,3 @@ def _quiet_optuna() -> Iterator[None]:
         yield
     finally:
         optuna.logging.set_verbosity(verbosity)
-
-
-class AutoImbClassifier(ClassifierMixin, BaseEstimator):
-    """A scikit-learn classifier whose ``fit`` runs :func:`search` and keeps the winner.
-
-    >>> from autoimb import AutoImbClassifier, datasets
-    >>> X, y = datasets.load("ecoli1", return_X_y=True)
-    >>> clf = AutoImbClassifier(metric="f1", n_trials=2, space="fast", random_state=0)
-    >>> clf.fit(X, y).predict(X[:3]).shape
-    (3,)
-    """
-
-    def __init__(
-        self,
-        metric: str = config.DEFAULT_METRIC,
-        *,
-        time_budget: float | None = None,
-        n_trials: int | None = None,
-        cv: Any = config.DEFAULT_CV,
-        space: str = config.DEFAULT_SPACE,
-        storage: str | None = None,
-        study_name: str | None = None,
-        n_jobs: int | None = 1,
-        random_state: int | np.random.RandomState | np.random.Generator | None = None,
-        categorical_features: str | Sequence[str | int | bool] | None = "auto",
-        warm_start: WarmStart = config.DEFAULT_WARM_START,
-        ensemble: bool = True,
-        advice: bool = False,
-        importance: bool = True,
-        pos_label: Any = None,
-        callbacks: Sequence[TrialCallback] = (),
-        verbose: bool = False,
-        pretrained: dict[str, Any] | None = None,
-        allow_other_data: bool = False,
-        heartbeat: int | None = None,
-    ) -> None:
-        self.metric = metric
-        self.time_budget = time_budget
-        self.n_trials = n_trials
-        self.cv = cv
-        self.space = space
-        self.storage = storage
-        self.study_name = study_name
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.categorical_features = categorical_features
-        self.warm_start = warm_start
-        self.ensemble = ensemble
-        self.advice = advice
-        self.importance = importance
-        self.pos_label = pos_label
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.pretrained = pretrained
-        self.allow_other_data = allow_other_data
-        self.heartbeat = heartbeat
-
-    def fit(
-        self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None
-    ) -> AutoImbClassifier:
-        """Search on ``X, y``; ``groups`` (one label per row) keep a group on one side of
-        every fold (see :func:`search`)."""
-        budget = self.time_budget
-        if budget is None and self.n_trials is None:
-            budget = config.DEFAULT_TIME_BUDGET
-        try:
-            self.result_ = self._search(X, y, budget, sample_weight, groups)
-        except OtherDataError as exc:
-            # scikit-learn's tools fit copies on other rows, and the copies share a study.
-            raise OtherDataError(
-                f"{exc} With storage=, each fit resumes the stored study: copies fitted by "
-                "scikit-learn's tools (cross_val_score, GridSearchCV) fit other rows each, so "
-                "leave storage out there, or give each fit a study_name of its own."
-            ) from None
-        self.best_pipeline_ = self.result_.best_pipeline
-        self.classes_ = self.best_pipeline_.classes_
-        schema = self.best_pipeline_.model_card_["schema"]
-        self.n_features_in_ = len(input_columns(schema))
-        if has_feature_names(X):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        elif hasattr(self, "feature_names_in_"):  # a fit on an array after one on a frame
-            del self.feature_names_in_
-        self.best_score_ = self.result_.best_score
-        self.best_config_ = self.result_.best_config
-        return self
-
-    def _search(
-        self, X: Any, y: Any, budget: float | None, sample_weight: Any, groups: Any
-    ) -> SearchResult:
-        return search(
-            X,
-            y,
-            metric=self.metric,
-            time_budget=budget,
-            n_trials=self.n_trials,
-            cv=self.cv,
-            groups=groups,
-            space=self.space,
-            storage=self.storage,
-            study_name=self.study_name,
-            n_jobs=self.n_jobs,
-            random_state=self.random_state,
-            categorical_features=self.categorical_features,
-            sample_weight=sample_weight,
-            warm_start=_warm_start(self.warm_start),
-            ensemble=self.ensemble,
-            advice=self.advice,
-            importance=self.importance,
-            pos_label=self.pos_label,
-            callbacks=self.callbacks,
-            verbose=self.verbose,
-            pretrained=self.pretrained,
-            allow_other_data=self.allow_other_data,
-            heartbeat=self.heartbeat,
-        )
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # missing values are imputed inside the pipeline
-        return tags
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Labels from the decision rule tuned for the metric, so not
-        ``argmax(predict_proba)``: two classes, the positive one where its probability reaches
-        ``best_pipeline_.probability_threshold``; more, ``argmax(predict_proba * class_scale)``
-        with the factors in ``best_config_["class_scale"]``."""
-        return self._fitted(X).predict(X)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, columns in ``classes_`` order (calibrated for two classes)."""
-        return self._fitted(X).predict_proba(X)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """The metric searched for, on these rows, greater is better (a cost is negated, as
-        scikit-learn's ``neg_`` scorers are): ``cross_val_score`` and ``GridSearchCV`` then rank
-        by it. Not accuracy, which on imbalanced data a model that never flags wins."""
-        pipeline = self._fitted(X)
-        labels, proba = pipeline.predict_with_proba(X)
-        code = {plain(c): i for i, c in enumerate(self.classes_)}
-        truth = [plain(v) for v in np.asarray(y, dtype=object).ravel()]
-        unknown = sorted({v for v in truth if v not in code}, key=str)
-        if unknown:
-            raise AutoImbError(
-                f"y holds labels the model was not fitted on: {unknown[:5]}; it knows "
-                f"{[plain(c) for c in self.classes_]}."
-            )
-        if sample_weight is not None and np.ndim(sample_weight) == 0:  # as fit takes one
-            sample_weight = np.full(len(truth), float(sample_weight))
-        metric = self.result_.metric
-        value = metric.score(
-            np.asarray([code[v] for v in truth]),
-            proba,
-            np.asarray([code[plain(v)] for v in labels]),
-            sample_weight=sample_weight,
-            pos_label=self.result_.decision.pos_label,
-        )
-        return float(value if metric.greater_is_better else -value)
-
-    def _fitted(self, X: Any) -> Any:
-        """The fitted pipeline, once ``X`` has the shape it was fitted on (in scikit-learn's
-        words; a DataFrame's columns are checked by name in the pipeline)."""
-        check_is_fitted(self, "best_pipeline_")
-        shape = getattr(X, "shape", None)
-        named = isinstance(X, pd.DataFrame)
-        if not named and shape is not None and len(shape) == 2 and shape[1] != self.n_features_in_:
-            raise AutoImbError(
-                f"X has {shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        return self.best_pipeline_

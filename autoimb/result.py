@@ -70,6 +70,17 @@ class SearchResult:
     feature_importance
         How much each input column matters to the winner, by permutation out of fold (see the
         property), or None when the budget left no time for it.
+    notes
+        What the search wants the user to know, in sentences: why this winner, how its score
+        was measured, what failed or was left out, what to change.
+    leaderboard
+        Every trial of the study: state, score, stages, parameters, threshold, fold scores,
+        seconds, and the error or the reason a trial was stopped.
+    metric, decision, classes_
+        The metric searched for, the decision rule tuned for it (a threshold on two classes,
+        class factors on more) and the class labels, in the order of ``predict_proba``.
+    study
+        The Optuna study the trials are stored in (resume or inspect it with Optuna's tools).
     """
 
     best_pipeline: ThresholdedClassifier

@@ -108,6 +108,17 @@ def test_report_from_the_study_alone(searched, work, monkeypatch):
     assert "when the model&#x27;s score for 1 &gt;= " in text and "when P(1)" not in text
 
 
+def test_a_report_told_of_a_group_the_search_read_as_a_feature_says_so(
+    searched, work, monkeypatch, capsys
+):
+    """The data was read without that column, and the model was said to lack it."""
+    monkeypatch.chdir(work)
+    args = ["report", "ecoli.skops", "--data", "ecoli.csv", "--target", "target"]
+    assert main([*args, "--id", "row_id", "--group", "x0", "--out", "g.html"]) == 2
+    assert "--group x0 names a column the model reads as a feature" in capsys.readouterr().err
+    assert not (work / "g.html").exists()
+
+
 def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(searched, work):
     """``ecoli.optuna.log`` sits next to ``ecoli.skops``; either may be the file a user picks."""
     report = run("report", "ecoli.optuna.log", cwd=work)

@@ -83,11 +83,14 @@ def test_every_strategy_family_has_its_folder() -> None:
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
-        ("autoimb.posthoc", ("optuna", "autoimb.engine", "autoimb.api", "autoimb.cli")),
+        (
+            "autoimb.posthoc",
+            ("optuna", "autoimb.engine", "autoimb.api", "autoimb.estimator", "autoimb.cli"),
+        ),
         ("autoimb.metrics", ("optuna", "autoimb.engine", "autoimb.posthoc", "autoimb.stages")),
-        ("autoimb.engine", ("autoimb.api", "autoimb.cli", "autoimb.report")),
-        ("autoimb.report", ("autoimb.api", "autoimb.cli")),
-        ("autoimb.result", ("autoimb.api", "autoimb.cli")),
+        ("autoimb.engine", ("autoimb.api", "autoimb.estimator", "autoimb.cli", "autoimb.report")),
+        ("autoimb.report", ("autoimb.api", "autoimb.estimator", "autoimb.cli")),
+        ("autoimb.result", ("autoimb.api", "autoimb.estimator", "autoimb.cli")),
         ("autoimb.stages", ("optuna", "autoimb.engine", "autoimb.posthoc", "autoimb.metrics")),
     ],
 )

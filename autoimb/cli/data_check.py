@@ -30,10 +30,17 @@ def check_training_data(
 ) -> None:
     """Refuse ``--data`` the model cannot read, as ``predict`` does, and data other than the
     search's (its fingerprint, or the rows its model card counts) unless ``--force``."""
-    from autoimb.data.conform import conform
+    from autoimb.data.conform import conform, input_columns
 
     schema = (card or {}).get("schema")
     if schema:
+        features = set(input_columns(schema))
+        for option in ("group", "weight", "id"):
+            if (column := getattr(args, option, None)) in features:
+                raise AutoImbError(
+                    f"--{option} {column} names a column the model reads as a feature: the "
+                    f"search took no {option} column. Leave --{option} out, as the search did."
+                )
         try:
             with warnings.catch_warnings():  # only whether it fits matters here
                 warnings.simplefilter("ignore")
