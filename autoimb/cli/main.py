@@ -292,9 +292,8 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cv",
         type=_positive(int),
-        default=config.DEFAULT_CV,
         metavar="K",
-        help=f"folds ({config.DEFAULT_CV})",
+        help=f"folds (default: the study's when resuming, else {config.DEFAULT_CV})",
     )
     parser.add_argument(
         "--cv-split",

@@ -57,12 +57,12 @@ def search_command(args: argparse.Namespace) -> int:
     check_storage_apart(storage, {"DATA": args.data, "--out": args.out, "--report": args.report})
     columns = read_columns(args)
     _refuse_label_variants(columns.y, args.target, args.force)
-    folds = _folds(args, columns.groups, len(columns.y))
     previous = existing_study(storage, args.study_name)
     beside = previous is not None and args.new_study
     if beside:
         args.study_name = _free_name(storage, args.study_name)
         previous = None
+    folds = _folds(args, columns.groups, len(columns.y), study_settings(previous))
     args.search_space = study_space(args, previous, storage)
     recorded_seed = study_settings(previous).get("seed")
     if args.seed is not None and recorded_seed is not None and args.seed != recorded_seed:
@@ -292,16 +292,21 @@ def _best_so_far(
     return finish_study(study, data, metric, space, columns.groups)
 
 
-def _folds(args: argparse.Namespace, groups: Any, n_rows: int) -> Any:
-    """``--cv`` and ``--cv-split`` as folds; a --group column makes group folds the default."""
-    from autoimb.engine.splits import named_folds
+def _folds(args: argparse.Namespace, groups: Any, n_rows: int, recorded: dict[str, Any]) -> Any:
+    """``--cv`` and ``--cv-split`` as folds; left out, a resumed study's own, and a --group
+    column makes group folds the default."""
+    from autoimb.engine.splits import KINDS, named_folds
 
-    kind = args.cv_split or ("group" if groups is not None else "stratified")
+    if recorded.get("split") not in KINDS:  # a splitter of its own, from Python: refused later
+        recorded = {}
+    n_folds = args.cv or recorded.get("cv") or config.DEFAULT_CV
+    split = recorded.get("split") if recorded.get("split") != "group" else None
+    kind = args.cv_split or ("group" if groups is not None else split or "stratified")
     if groups is not None and kind != "group":
         raise AutoImbError(
             f"--group splits by group, and --cv-split {kind} would not: drop one of them."
         )
-    return named_folds(args.cv, kind, groups, n_rows)
+    return named_folds(int(n_folds), kind, groups, n_rows)
 
 
 def read_columns(args: argparse.Namespace) -> Columns:
