@@ -465,6 +465,38 @@ def test_a_comma_decimal_file_reads_thousands_grouped_by_dots(tmp_path):
     assert frame["p"].tolist() == ["0.125", "1.250", "0.500"]  # read later as 0.125, 1.25, 0.5
 
 
+def test_a_semicolon_file_with_decimal_points_reads_them_as_decimals(tmp_path):
+    """pandas' ``to_csv(sep=";")`` writes "1.521": read as thousands grouped by dots, every
+    value of a column at 1 or more was read a thousand times too large."""
+    from autoimb.data.files import read_table
+
+    frame = pd.DataFrame({"ri": [1.521, 1.518, 1.516], "na": [13.64, 13.89, 0.5]})
+    frame.to_csv(tmp_path / "glass.csv", sep=";", float_format="%.3f", index=False)
+    pd.testing.assert_frame_equal(read_table(str(tmp_path / "glass.csv")), frame)
+
+
+def test_rows_that_end_with_a_separator_keep_their_values_in_their_columns(tmp_path):
+    """pandas takes a row with one field more than the header for an index and a row: every
+    value moved one column to the left, and the last column was empty."""
+    from autoimb.data.files import read_table
+
+    frame = datasets.load("ecoli1").head(12)
+    lines = frame.to_csv(index=False).splitlines()
+    (tmp_path / "t.csv").write_text("\n".join([lines[0], *(f"{row}," for row in lines[1:])]))
+    pd.testing.assert_frame_equal(read_table(str(tmp_path / "t.csv")), frame)
+
+
+def test_columns_asked_for_as_text_stay_text_in_a_comma_decimal_file(tmp_path):
+    """A model's text categories ("41,5", "XL") and identifiers ("000001", "-") were read as
+    numbers in a batch where every value looked like one."""
+    from autoimb.data.files import read_table
+
+    (tmp_path / "new.csv").write_text("id;size;price\n000001;41,5;2,5\n-;39,5;3,25\n")
+    frame = read_table(str(tmp_path / "new.csv"), text_columns=["id", "size"])
+    assert frame["id"].tolist() == ["000001", "-"] and frame["size"].tolist() == ["41,5", "39,5"]
+    assert frame["price"].tolist() == [2.5, 3.25]
+
+
 @pytest.mark.parametrize("name", ["data.xlsx", "data.json"])
 def test_a_workbook_or_json_file_is_refused_with_the_fix(tmp_path, name):
     from autoimb.data.files import read_table

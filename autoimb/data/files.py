@@ -11,6 +11,7 @@ import codecs
 import csv
 import gzip
 import lzma
+import re
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -45,6 +46,8 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0", "an Excel workbook"),
     (b"ARROW1", "a Feather file"),
 )
+# A number with a decimal comma, as a ";"-separated file may write it: "1,5", "-0,25", "1.234,5".
+_COMMA_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
 # A byte-order mark names its encoding (UTF-32's marks begin with UTF-16's: looked at first).
 _BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -95,19 +98,27 @@ def read_table(
             encoding = _encoding(path)
             suffix, named = table_suffix(path), [s.lower() for s in path.suffixes]
             tabs = suffix == ".tsv" or (suffix == ".txt" and ".tsv" in named)  # "x.tsv.txt"
-            sep = "\t" if tabs else _separator(path, encoding)
-            # Where ";" separates fields, "," is the decimal mark (spreadsheets in much of
-            # Europe write CSV so); a number written with "." is still read, later, from text.
-            decimal = "," if sep == ";" else "."
-            frame = pd.read_csv(
-                path,
-                sep=sep,
-                decimal=decimal,
-                na_values=na_values,
-                encoding=encoding,
-                low_memory=False,
-                dtype=dict.fromkeys(text_columns, str) or None,
-            )
+            lines = _first_lines(path, encoding)
+            sep = "\t" if tabs else _separator(lines, path, encoding)
+            decimal = _decimal_mark(lines, sep)
+
+            def read(**extra: Any) -> pd.DataFrame:
+                return pd.read_csv(
+                    path,
+                    sep=sep,
+                    decimal=decimal,
+                    na_values=na_values,
+                    encoding=encoding,
+                    low_memory=False,
+                    dtype=dict.fromkeys(text_columns, str) or None,
+                    **extra,
+                )
+
+            frame = read()
+            if not isinstance(frame.index, pd.RangeIndex) and frame.iloc[:, -1].isna().all():
+                # Every row ends with a separator: pandas took each row's first field for its
+                # index, and every value moved one column to the left.
+                frame = read(index_col=False)
     except pd.errors.EmptyDataError:
         raise AutoImbError(f"{source} is empty: no header, no rows.") from None
     except UnicodeDecodeError:
@@ -126,7 +137,7 @@ def read_table(
         from autoimb.data.columns import read_numbers
 
         # Thousands grouped by ".", which pandas leaves as text: "1.234,50 €".
-        for column, numbers in read_numbers(frame, decimal=decimal).items():
+        for column, numbers in read_numbers(frame, set(text_columns), decimal=decimal).items():
             frame[column] = numbers
     return frame
 
@@ -165,20 +176,35 @@ _SEPARATORS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 1 << 16  # the header and the first rows, enough to tell the separator
 
 
-def _separator(path: Path, encoding: str) -> str:
-    """Of comma, ";", tab and "|", the one that splits the header and the first rows into the
-    same number of fields, the most (a European file's "spend, EUR" header and its decimal
-    commas split unevenly by commas). Failing that, a comma unless the header is one field
-    holding another of them."""
-    import pandas as pd
-
+def _first_lines(path: Path, encoding: str) -> list[str]:
+    """The file's first whole lines, for guessing how it is written."""
     try:
         with _opened(path) as handle:
             start = handle.read(_SNIFF_BYTES)
     except Exception:  # not readable as its name says: pandas will say what is wrong
         start = b""
     text = start.decode(encoding, errors="replace").lstrip("\ufeff")
-    lines = text.splitlines()[:-1] if len(start) == _SNIFF_BYTES else text.splitlines()
+    return text.splitlines()[:-1] if len(start) == _SNIFF_BYTES else text.splitlines()
+
+
+def _decimal_mark(lines: list[str], sep: str) -> str:
+    """ "," where ";" separates fields and a field is a number written with a decimal comma
+    (spreadsheets in much of Europe write CSV so); else ".", which such a file may also use
+    ("1.521" read as thousands grouped by "." was 1521)."""
+    if sep != ";":
+        return "."
+    rows = csv.reader(lines[1:200], delimiter=sep)
+    commas = any(_COMMA_DECIMAL.fullmatch(field.strip()) for row in rows for field in row)
+    return "," if commas else "."
+
+
+def _separator(lines: list[str], path: Path, encoding: str) -> str:
+    """Of comma, ";", tab and "|", the one that splits the header and the first rows into the
+    same number of fields, the most (a European file's "spend, EUR" header and its decimal
+    commas split unevenly by commas). Failing that, a comma unless the header is one field
+    holding another of them."""
+    import pandas as pd
+
     fields = {}
     for sep in _SEPARATORS:
         counts = {len(row) for row in csv.reader(lines[:50], delimiter=sep) if row}
