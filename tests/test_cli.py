@@ -277,6 +277,8 @@ def test_messages_keep_the_spaces_inside_labels(tmp_path, capsys, monkeypatch):
 def test_predict_reads_missing_markers_as_the_search_did(tmp_path, monkeypatch, capsys):
     frame = datasets.load("ecoli1")
     frame["x1"] = frame["x1"].astype(object).where(np.arange(len(frame)) % 10 > 0, "ZZZ")
+    # An identifier the search leaves out by itself: predict --id writes it as it reads.
+    frame.insert(0, "customer_id", [f"{i:06d}" for i in range(len(frame))])
     frame.to_csv(tmp_path / "marked.csv", index=False)
     frame.drop(columns="target").head(30).to_csv(tmp_path / "new.csv", index=False)
     monkeypatch.chdir(tmp_path)
@@ -288,6 +290,17 @@ def test_predict_reads_missing_markers_as_the_search_did(tmp_path, monkeypatch, 
     assert autoimb.load(tmp_path / "marked.skops").model_card_["na_values"] == ["ZZZ"]
     assert main(["predict", "marked.skops", "new.csv", "--out", "p.csv"]) == 0
     assert len(pd.read_csv(tmp_path / "p.csv")) == 30
+    capsys.readouterr()
+    # Markers given to predict come besides the search's, not in their place.
+    args = ["predict", "marked.skops", "new.csv", "--id", "customer_id", "--na-values", "n/a"]
+    assert main([*args, "--out", "q.csv"]) == 0
+    assert "ZZZ" not in capsys.readouterr().err
+    written = pd.read_csv(tmp_path / "q.csv", dtype=str)
+    assert written["customer_id"].tolist()[:2] == ["000000", "000001"]
+    assert (
+        written["prediction"].tolist()
+        == pd.read_csv(tmp_path / "p.csv", dtype=str)["prediction"].tolist()
+    )
 
 
 def test_the_time_budget_counts_the_commands_start_up(work, monkeypatch):

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", metavar="DATA", help="CSV (plain or compressed) or Parquet")
     predict.add_argument("--id", metavar="COL", help="copy this column of DATA to the output")
     predict.add_argument("--out", metavar="FILE", help="CSV or .parquet (default: stdout)")
-    _na_values_arg(predict, "extra missing markers (default: those the search was given)")
+    _na_values_arg(predict, "missing markers besides those the search was given")
     predict.add_argument(
         "--force", action="store_true", help="replace an --out file that autoimb did not write"
     )
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--group", metavar="COL", help="DATA's group column, where the search split by group"
     )
     report.add_argument("--id", metavar="COL", help="DATA's identifier column, not a feature")
-    _na_values_arg(report, "extra missing markers")
+    _na_values_arg(report, "missing markers besides those the search was given")
     report.add_argument(
         "--out", metavar="HTML", help="default: MODEL's or the study's name + .html"
     )

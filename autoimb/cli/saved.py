@@ -32,13 +32,13 @@ def predict_command(args: argparse.Namespace) -> int:
     from autoimb.export import load
 
     model = load(args.model, trust=args.trust)
-    na_values = args.na_values or model.model_card_.get("na_values")  # as the search read
+    na_values = _na_values(args.na_values, model.model_card_)
     schema = model.model_card_.get("schema") or {}
     # Text categories are read as text, as training's were: a day's batch of "doors" 2 to 4
     # (without "5more") is no number, and the code "007" is not 7.
     coded = set(schema.get("numeric_coded", []))
     text = [c for c in schema.get("categorical", []) if c not in coded]
-    if args.id is not None and args.id not in input_columns(schema):
+    if args.id is not None and args.id not in read_columns(schema):
         text.append(args.id)  # identifiers come out as written: "000123" is not 123
     frame = read_table(args.data, na_values, text_columns=text, empty_ok=True)
     if args.id is not None and args.id not in frame.columns:
@@ -133,7 +133,7 @@ def report_command(args: argparse.Namespace) -> int:
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")
         X, y, _, weights, groups = split_columns(
-            read_table(args.data, args.na_values or (card or {}).get("na_values")),
+            read_table(args.data, _na_values(args.na_values, card or {})),
             args.target,
             id_col=args.id,
             weight_col=args.weight,
@@ -198,3 +198,10 @@ def _study_file_stem(storage: str | None) -> str | None:
     if path.suffix != ".log":
         return None
     return str(path.with_name(path.name.removesuffix(".log").removesuffix(".optuna")))
+
+
+def _na_values(asked: list[str] | None, card: dict) -> list[str] | None:
+    """The missing markers the search read its data with, and any given here besides: its
+    "-999" read as a number would be a value the model never saw."""
+    markers = [*(card.get("na_values") or []), *(asked or [])]
+    return list(dict.fromkeys(markers)) or None
