@@ -119,6 +119,16 @@ def test_a_report_told_of_a_group_the_search_read_as_a_feature_says_so(
     assert not (work / "g.html").exists()
 
 
+def test_a_report_on_a_journal_elsewhere_is_written_beside_it(searched, work, tmp_path):
+    """It was written in the current folder, where two journals of one name met."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "ecoli.optuna.log").write_bytes((work / "ecoli.optuna.log").read_bytes())
+    report = run("report", "models/ecoli.optuna.log", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert (folder / "ecoli.html").exists() and not (tmp_path / "ecoli.html").exists()
+
+
 def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(searched, work):
     """``ecoli.optuna.log`` sits next to ``ecoli.skops``; either may be the file a user picks."""
     report = run("report", "ecoli.optuna.log", cwd=work)
@@ -508,6 +518,15 @@ def test_columns_asked_for_as_text_stay_text_in_a_comma_decimal_file(tmp_path):
     frame = read_table(str(tmp_path / "new.csv"), text_columns=["id", "size"])
     assert frame["id"].tolist() == ["000001", "-"] and frame["size"].tolist() == ["41,5", "39,5"]
     assert frame["price"].tolist() == [2.5, 3.25]
+
+
+def test_a_compressed_file_named_as_text_is_refused_with_the_name_to_give(tmp_path):
+    """It was called undecodable text, perhaps Windows-1252: the wrong way to look."""
+    from autoimb.data.files import read_table
+
+    datasets.load("ecoli1").to_csv(tmp_path / "data.csv", index=False, compression="gzip")
+    with pytest.raises(autoimb.AutoImbError, match=r"compressed \(gz\).*name it data.csv.gz"):
+        read_table(str(tmp_path / "data.csv"))
 
 
 @pytest.mark.parametrize("name", ["data.xlsx", "data.json"])

@@ -279,3 +279,17 @@ def test_a_space_with_nothing_to_search_runs_its_one_strategy_once(small_binary,
     assert any("ran once" in note for note in result.notes)
     again = autoimb.search(X, y, space=str(path), n_trials=5, storage=log, cv=3)
     assert len(again.leaderboard) == 1  # its one strategy has run: nothing more to add
+
+
+def test_a_space_file_not_in_utf8_or_not_yaml_is_refused_in_a_line(tmp_path) -> None:
+    """A Latin-1 comment failed with a decoding traceback; a data file given as the space was
+    printed whole into the message."""
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("# modèle\nmodel: {lightgbm: {}}\n".encode("latin-1"))
+    with pytest.raises(SearchSpaceError, match=r"latin.yaml: not UTF-8 text.*save it as UTF-8"):
+        load_space(str(latin))
+    table = tmp_path / "train.csv"
+    table.write_text("x0,x1,target\n" + "0.5,0.25,1\n" * 2000)
+    with pytest.raises(SearchSpaceError, match="a mapping of stages; got a str") as refused:
+        load_space(str(table))
+    assert len(str(refused.value)) < 300

@@ -143,8 +143,9 @@ def report_command(args: argparse.Namespace) -> int:
     if args.model is not None:
         default = Path(args.model).with_suffix(".html")
     else:  # a study of another name than the first gets its own report, as its own model
-        stem = _study_file_stem(storage) or args.study_name
-        default = default_model_path(stem, args.study_name).with_suffix(".html")
+        stem = _study_file_stem(storage)
+        named = default_model_path(stem or args.study_name, args.study_name).with_suffix(".html")
+        default = Path(stem).parent / named if stem else named  # beside the journal
     out = Path(args.out) if args.out else default
     check_output(
         out, [args.model, args.data, storage], args.force, is_report, REPORT_FORMATS, "report"

@@ -46,6 +46,13 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0", "an Excel workbook"),
     (b"ARROW1", "a Feather file"),
 )
+# A compressed file whose name lacks the suffix that says so, read as text, is undecodable bytes.
+_COMPRESSED_MAGIC = (
+    (b"\x1f\x8b", ".gz"),
+    (b"\xfd7zXZ\x00", ".xz"),
+    (b"\x28\xb5\x2f\xfd", ".zst"),
+    *((b"BZh" + str(level).encode(), ".bz2") for level in range(1, 10)),
+)
 # A number with a decimal comma, as a ";"-separated file may write it: "1,5", "-0,25", "1.234,5".
 _COMMA_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
 # A byte-order mark names its encoding (UTF-32's marks begin with UTF-16's: looked at first).
@@ -85,6 +92,11 @@ def read_table(
     if path.is_dir():
         raise AutoImbError(f"{source} is a directory; give a CSV or Parquet file.")
     content = _content(path)
+    if content in COMPRESSED:
+        raise AutoImbError(
+            f"{source} is compressed ({content[1:]}) but not named so; name it "
+            f"{path.name}{content} (e.g. data.csv{content}), and it is read as it is."
+        )
     if kind := _OTHER_FORMATS.get(path.suffix.lower()) or (content != "Parquet" and content):
         raise AutoImbError(
             f"{source} is {kind}, which autoimb does not read; save the table as CSV or Parquet "
@@ -169,7 +181,9 @@ def _content(path: Path) -> str | None:
             start = handle.read(8)
     except OSError:
         return None  # pandas will say what is wrong
-    return next((kind for magic, kind in _MAGIC if start.startswith(magic)), None)
+    return next(
+        (kind for magic, kind in (*_MAGIC, *_COMPRESSED_MAGIC) if start.startswith(magic)), None
+    )
 
 
 _SEPARATORS = (",", ";", "\t", "|")

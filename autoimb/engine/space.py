@@ -190,7 +190,14 @@ def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
             f"search space {text_name!r} is neither a built-in space {builtin_spaces()} nor a "
             "YAML file that exists."
         )
-    return parse_space(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SearchSpaceError(
+            f"{path}: not UTF-8 text (byte {exc.start}); a search space is a YAML file: save it "
+            "as UTF-8."
+        ) from None
+    return parse_space(text, source=str(path))
 
 
 def space_difference(before: SearchSpace, now: SearchSpace) -> str | None:
@@ -274,8 +281,11 @@ def parse_space(text: str, *, source: str = "<string>", check_names: bool = True
         problem = getattr(exc, "problem", None) or str(exc)
         raise SearchSpaceError(f"{source}: malformed YAML{where}: {problem}") from exc
     if not isinstance(document, dict):
+        shown = repr(document)
+        shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
         raise SearchSpaceError(
-            f"{source}: a search space is a mapping of stages; got {document!r}."
+            f"{source}: a search space is a mapping of stages; got a {type(document).__name__}: "
+            f"{shown}."
         )
     lines = document.pop("__lines__", {})
     unknown = set(document) - {"name", "description", "initial", *STAGES}
