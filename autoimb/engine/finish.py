@@ -77,7 +77,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             failed_note(study),
             unrun_note(study, own),
             pretrained_note(settings.pretrained),
-            fixed_space_note(outcome.searched_nothing, settings.space.name),
+            fixed_space_note(settings.space.name) if outcome.searched_nothing else None,
         )
         if note
     ]

@@ -103,10 +103,8 @@ def unrun_note(study: optuna.Study, own: bool) -> str | None:
     )
 
 
-def fixed_space_note(searched_nothing: bool, space: str) -> str | None:
+def fixed_space_note(space: str) -> str:
     """Why a search with time left ran one trial."""
-    if not searched_nothing:
-        return None
     return (
         f"The space {space!r} holds one strategy with every setting fixed, so it ran once (a "
         "second trial would repeat the first); give a stage two components or a parameter a "
