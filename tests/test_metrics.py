@@ -436,7 +436,7 @@ def test_a_winner_no_better_than_predicting_one_class_for_every_row_is_named(met
     trivial = max(flag_all, flag_none, key=lambda v: sign * v)
     note = trivial_rule_note(metric, trivial, y, None, 1, "fraud")
     assert note is not None and f"{trivial:.4f}" in note
-    assert "fraud" in note if trivial == flag_all else "for no row" in note
+    assert "fraud for every row" in note if trivial == flag_all else "fraud for no row" in note
     better = trivial + sign * max(0.05, abs(trivial) * 0.1)
     assert trivial_rule_note(metric, better, y, None, 1, "fraud") is None
 

@@ -223,6 +223,7 @@ def test_the_threshold_curve_of_a_precision_floor_says_where_it_sits(small_binar
     text = html.unescape(result.report_html(tmp_path / "r.html").read_text())
     assert "next to where precision drops below the floor" in text
     assert "middle of the best plateau" not in text
+    assert "1 trial: 1 complete" in text and "Only 1 trial completed" in text  # not "1 trials"
 
 
 def _metrics_and_confusion(path: Path) -> str:

@@ -189,6 +189,16 @@ def test_a_fresh_split_decides_among_the_close_trials() -> None:
         assert not any(n.startswith(f"Trial {winner.number} was chosen over") for n in raced)
 
 
+def test_no_note_names_a_kept_trial_the_race_then_replaced() -> None:
+    """The ensemble selection's "Kept the single best trial 4" stayed in the notes after a
+    fresh split chose trial 0, which the model serves."""
+    X, y = datasets.load("ecoli1", return_X_y=True)
+    result = autoimb.search(X, y, metric="f1", n_trials=8, space="fast", random_state=0)
+    served = result.model_card()["trial"]
+    kept = [n for n in result.notes if n.startswith("Kept the single best trial")]
+    assert all(n.startswith(f"Kept the single best trial {served} ") for n in kept), kept
+
+
 def test_a_raced_winner_without_time_for_a_third_split_says_its_score_is_optimistic(
     small_binary,
 ) -> None:

@@ -119,7 +119,12 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         if measured.winner is not None and measured.winner != best.number:
             # The race overrules the first pick: why that one was picked no longer holds.
             superseded = f"Trial {best.number} was chosen over"
-            notes[:] = [note for note in notes if not note.startswith(superseded)]
+            kept = f"Kept the single best trial {best.number} ("
+            notes[:] = [
+                note.replace(kept, f"Kept a single trial, not an ensemble (trial {best.number}: ")
+                for note in notes
+                if not note.startswith(superseded)
+            ]
             notes.append(raced_note(study.trials[measured.winner], best, settings.metric))
             best = study.trials[measured.winner]
             members = {best.number: 1.0}

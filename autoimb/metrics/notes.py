@@ -83,7 +83,9 @@ def trivial_rule_note(
             f"predicting {positive} for every row": float(
                 metric.from_counts(positives, negatives, 0.0, 0.0)
             ),
-            "predicting it for no row": float(metric.from_counts(0.0, 0.0, positives, negatives)),
+            f"predicting {positive} for no row": float(
+                metric.from_counts(0.0, 0.0, positives, negatives)
+            ),
         }
     sign = 1.0 if metric.greater_is_better else -1.0
     for rule, value in rules.items():

@@ -12,6 +12,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb import config
+from autoimb.leaderboard import trials_text
 
 # A search still finding better strategies in its last third is worth running longer.
 STILL_IMPROVING_SHARE = 1 / 3
@@ -32,7 +33,7 @@ def budget_verdict(study: optuna.Study) -> str | None:
     since = n - 1 - last_gain
     if n < FEW_TRIALS:
         return (
-            f"Only {n} trials finished: the first ones are fixed baselines and proven "
+            f"Only {trials_text(n)} completed: the first ones are fixed baselines and proven "
             "strategies, and the sampler has barely begun to learn the space; a longer search "
             "is likely to help."
         )

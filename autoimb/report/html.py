@@ -300,7 +300,7 @@ def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
         for rank, r in enumerate(done.head(TOP_TRIALS).itertuples(), start=1)
     ]
     head = ["rank", "trial", "score", "strategy", "parameters", "threshold", "seconds"]
-    out = f"<p>{len(board)} trials: {counts}.</p>" + _table(head, rows)
+    out = f"<p>{trials_text(len(board))}: {counts}.</p>" + _table(head, rows)
     errors = board.loc[board["state"] == "FAIL", "error"].fillna("no error recorded")
     if len(errors):
         causes = errors.value_counts().head(5)
