@@ -448,3 +448,14 @@ def test_each_model_file_is_recorded_on_its_own(tmp_path):
     for name in ("old", "search", "worker"):
         assert written_by(study, tmp_path / f"{name}.skops")
     assert not written_by(study, tmp_path / "other.skops")
+
+
+def test_studies_named_in_other_scripts_write_models_of_their_own() -> None:
+    """Every letter outside ASCII became "_": "churn ü" and "churn ö" wrote one file, and the
+    second study was refused its own model."""
+    from autoimb.cli.resume import default_model_path
+
+    names = ["churn ü/2", "churn ö/2", "отток", "解約"]
+    paths = {default_model_path("data/ecoli.csv", name) for name in names}
+    assert len(paths) == len(names)
+    assert default_model_path("ecoli.csv", "churn ü/2") == Path("ecoli-churn_ü_2.skops")

@@ -101,7 +101,8 @@ def default_model_path(data: str, study_name: str) -> Path:
     stem = file_stem(data)
     if study_name == config.DEFAULT_STUDY_NAME:
         return Path(f"{stem}.skops")
-    return Path(f"{stem}-{re.sub(r'[^A-Za-z0-9._-]+', '_', study_name)}.skops")
+    safe = re.sub(r"[^\w.-]+", "_", study_name)  # letters of any script stay as they are
+    return Path(f"{stem}-{safe}.skops")
 
 
 def resume_command(args: argparse.Namespace) -> str:
