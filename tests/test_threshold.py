@@ -212,6 +212,24 @@ def test_multiclass_scaling_improves_macro_f1():
     assert honest > plain
 
 
+def test_multiclass_g_mean_leaves_the_plateau_where_two_classes_go_unpredicted():
+    """g-mean multiplies the classes' recalls: from plain argmax, which predicted no row of two
+    classes, no single class factor lifted it off 0, and the rule stayed argmax."""
+    rng = np.random.default_rng(0)
+    y = rng.choice(3, 1000, p=[0.8, 0.1, 0.1])
+    logits = rng.normal(0, 1, (1000, 3))
+    logits[np.arange(1000), y] += 1.5
+    logits[:, 0] += 5.0  # well ranked, but argmax says the majority for every row
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert (proba.argmax(axis=1) == 0).all()
+    g_mean = get_metric("g_mean")
+    decision, value = choose_decision(y, proba, g_mean)
+    assert value == pytest.approx(g_mean.score_labels(y, decision.apply(proba), n_classes=3))
+    assert value > 0.7
+    honest, _ = honest_score(y, proba, np.arange(1000) % 5, g_mean)
+    assert honest > 0.7
+
+
 def test_multiclass_rejects_binary_only_metric():
     y, proba = _three_class()
     with pytest.raises(AutoImbError, match="binary targets only"):

@@ -204,26 +204,38 @@ def _choose_scale(
         return np.concatenate(values)
 
     # The heaviest class stays at 1: argmax ignores a common factor, so one is free.
-    anchor = int(np.argmax(np.bincount(yt, weights=w, minlength=n_classes)))
-    scale = np.ones(n_classes, dtype=np.float64)
-    for _ in range(_MAX_PASSES):
-        changed = False
-        for c in range(n_classes):
-            if c == anchor:
-                continue
-            others = p * scale
-            others[:, c] = -np.inf
-            other_arg = np.argmax(others, axis=1)
-            values = grid_values(c, other_arg, others[rows, other_arg])
-            j = middle_of_best(values, metric.greater_is_better)
-            if _SCALE_GRID[j] != scale[c]:
-                scale[c] = _SCALE_GRID[j]
-                changed = True
-        if not changed:
-            break
-    decision = Decision(class_scale=tuple(float(s) for s in scale), pos_label=pos)
-    cm = np.bincount(codes + decision.apply(p), weights=w, minlength=flat)
-    return decision, metric.score_confusion(cm.reshape(n_classes, n_classes), pos_label=pos)
+    heft = np.bincount(yt, weights=w, minlength=n_classes)
+    anchor = int(np.argmax(heft))
+
+    def ascend(scale: FloatArray) -> tuple[Decision, float]:
+        for _ in range(_MAX_PASSES):
+            changed = False
+            for c in range(n_classes):
+                if c == anchor:
+                    continue
+                others = p * scale
+                others[:, c] = -np.inf
+                other_arg = np.argmax(others, axis=1)
+                values = grid_values(c, other_arg, others[rows, other_arg])
+                j = middle_of_best(values, metric.greater_is_better)
+                if _SCALE_GRID[j] != scale[c]:
+                    scale[c] = _SCALE_GRID[j]
+                    changed = True
+            if not changed:
+                break
+        decision = Decision(class_scale=tuple(float(s) for s in scale), pos_label=pos)
+        cm = np.bincount(codes + decision.apply(p), weights=w, minlength=flat)
+        return decision, metric.score_confusion(cm.reshape(n_classes, n_classes), pos_label=pos)
+
+    # From plain argmax, one factor at a time; and from factors that undo the class priors,
+    # since a metric that multiplies the classes' recalls (g-mean) is 0 wherever two classes
+    # go unpredicted, and no single factor's change lifts it off that plateau.
+    found = ascend(np.ones(n_classes, dtype=np.float64))
+    prior = heft[anchor] / np.maximum(heft, np.finfo(float).tiny)
+    nearest = np.abs(np.log10(prior)[:, None] * 10.0 - np.arange(-30, 31)[None, :]).argmin(axis=1)
+    other = ascend(_SCALE_GRID[nearest].astype(np.float64))
+    sign = 1.0 if metric.greater_is_better else -1.0
+    return other if sign * other[1] > sign * found[1] + 1e-12 else found
 
 
 def choose_decision(
