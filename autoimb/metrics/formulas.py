@@ -183,7 +183,8 @@ def _balanced_accuracy(
 
 
 def _g_mean(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
-    # As imbalanced-learn: classes seen in y or in the predictions count, 0/0 recall is 0.
+    # As imbalanced-learn: classes seen in y or in the predictions count, 0/0 recall is 0;
+    # seen means with some weight (a row of weight 0 counts nowhere, so neither does its class).
     tpr, tnr = _safe_div(tp, tp + fn), _safe_div(tn, tn + fp)
     pos_seen = (tp + fn + fp) > 0
     neg_seen = (tn + fp + fn) > 0
@@ -234,7 +235,8 @@ def _mean_over(values: FloatArray, chosen: np.ndarray) -> FloatArray:
 
 
 def _macro_ovr(cm: FloatArray, *, counts_fn: CountsFn) -> Any:
-    # Average over classes seen in y or in the predictions, as sklearn's macro average.
+    # Average over classes seen in y or in the predictions, as sklearn's macro average; seen
+    # means with some weight (a row of weight 0 counts nowhere, so neither does its class).
     cm = np.asarray(cm, dtype=np.float64)
     seen = (cm.sum(axis=-2) > 0) | (cm.sum(axis=-1) > 0)
     return _scalar_or_stack(_mean_over(counts_fn(*_per_class_counts(cm)), seen), cm)
