@@ -91,6 +91,19 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
     assert study_heartbeat(str(unread), "s", 5) == 5
 
 
+def test_a_worker_takes_the_positive_class_spelled_as_a_number(tmp_path, small_binary) -> None:
+    """``1.0`` names the class 1, as it does for a resumed search; another class is refused."""
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    autoimb.search(X, y, metric="f1", pos_label=1, n_trials=1, space="fast", cv=3,
+                   storage=log, study_name="s", warm_start=None)  # fmt: skip
+    result = join(log, "s", X, y, n_trials=1, pos_label="1.0")
+    assert finished_trials(result.study) == 2
+    assert result.classes_[result.decision.pos_label] == 1
+    with pytest.raises(AutoImbError, match="measures positive class '1', not '0'"):
+        join(log, "s", X, y, n_trials=1, pos_label="0")
+
+
 def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
     """A journal file has no heartbeat: a RUNNING trial whose process is gone is failed."""
     study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))

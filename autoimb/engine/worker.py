@@ -87,11 +87,6 @@ def join(
         callbacks=tuple(callbacks),
     )
     positive = attrs.get("positive")
-    if pos_label is not None and positive is not None and str(pos_label) != positive:
-        raise AutoImbError(
-            f"study {study_name!r} measures positive class {positive!r}, not {pos_label!r}; "
-            "every worker must search for the same class."
-        )
     data = validate(X, y, sample_weight=sample_weight)
     difference = other_classes(attrs, data) or other_data(attrs, data)
     if difference is not None:
@@ -99,6 +94,14 @@ def join(
             f"this is not the data study {study_name!r} searches: {difference}. Every worker "
             "searches the study's own data; give it the data the study was started on."
         )
+    # Compared as classes of the data, as a resumed search does: 1.0 names the class 1 too.
+    if pos_label is not None and positive is not None:
+        asked = str(data.classes[positive_code(pos_label, data.classes)])
+        if asked != positive:
+            raise AutoImbError(
+                f"study {study_name!r} measures positive class {positive!r}, not {pos_label!r}; "
+                "every worker must search for the same class."
+            )
     if positive or pos_label is not None:
         data = replace(data, positive=positive_code(positive or pos_label, data.classes))
     with quiet_trials():
