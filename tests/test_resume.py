@@ -131,6 +131,17 @@ def test_a_database_that_cannot_be_opened_is_named_without_its_password(small_bi
     assert "secret" not in str(err.value) and "Check that the server runs" in str(err.value)
 
 
+def test_a_database_url_that_cannot_be_parsed_says_how_to_write_its_password(
+    small_binary,
+) -> None:
+    """SQLAlchemy's own error quotes what it took for the port: here a piece of the password."""
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match=r"URL could not be parsed.*@ as %40, / as %2F") as err:
+        autoimb.search(X, y, n_trials=1, storage="postgresql://bob:p@ss:w0rd/x@localhost:1/db")
+    assert "w0rd" not in str(err.value) and "p@ss" not in str(err.value)
+    assert "server runs" not in str(err.value)
+
+
 def _searched_journal(folder, small_binary) -> str:
     X, y = small_binary
     log = str(folder / "study.log")

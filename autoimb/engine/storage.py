@@ -54,6 +54,7 @@ def make_storage(
         return storage
     text = str(storage)
     if "://" in text:
+        _check_url(text)
         heartbeat = heartbeat or config.HEARTBEAT_SECONDS
         with warnings.catch_warnings():  # heartbeats are experimental in Optuna, and relied on
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -90,6 +91,22 @@ def make_storage(
         raise AutoImbError(
             f"cannot write the study's journal file {text!r} ({exc.strerror or exc}); give a "
             "path in a folder you can write (or a database URL)."
+        ) from None
+
+
+def _check_url(url: str) -> None:
+    """A URL SQLAlchemy cannot parse is refused as such: its own error quotes the piece it
+    choked on, often a piece of a password with an ``@``, ``/`` or ``:`` in it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ValueError, ArgumentError):
+        raise AutoImbError(
+            f"cannot open the database storage {shown(url)}: its URL could not be parsed. "
+            "Write it postgresql://user:password@host:port/database, with any @, / or : in "
+            "the user name or password percent-encoded (@ as %40, / as %2F, : as %3A)."
         ) from None
 
 
