@@ -290,6 +290,42 @@ def test_search_and_two_workers_on_postgres_survive_a_killed_worker(tmp_path, ye
     assert len(keys) == len(set(keys)), "an enqueued strategy ran twice"
 
 
+@pytest.fixture
+def fresh_database():
+    """A new, empty PostgreSQL database on the test server, dropped afterwards."""
+    from sqlalchemy import create_engine, make_url, text
+
+    if POSTGRES is None:
+        pytest.skip("no PostgreSQL server: set AUTOIMB_TEST_POSTGRES (the CI script starts one)")
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    url = make_url(POSTGRES)
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with server.connect() as connection:
+        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    server.dispose()
+
+
+def test_a_search_and_workers_started_at_once_on_an_empty_database_all_run(
+    tmp_path, small_binary, fresh_database
+) -> None:
+    """As a scheduler starts them: each creates Optuna's tables, and none gives up on it."""
+    X, y = small_binary
+    data = tmp_path / "ecoli.csv"
+    X.assign(target=y).to_csv(data, index=False)
+    common = [str(data), "--target", "target", "--storage", fresh_database, "--quiet"]
+    common += ["--space", "fast", "--cv", "3", "--n-trials", "1"]
+    started = [
+        subprocess.Popen(_cli(command, *common), cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        for command in ("search", "worker", "worker")
+    ]
+    said = [process.communicate(timeout=300)[1] for process in started]
+    assert [process.returncode for process in started] == [0, 0, 0], said
+    assert finished_trials(optuna.load_study(study_name="autoimb", storage=fresh_database)) == 3
+
+
 def test_a_trial_cut_by_ctrl_c_is_queued_again(tmp_path) -> None:
     import datetime
 

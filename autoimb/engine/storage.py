@@ -59,15 +59,7 @@ def make_storage(
         with warnings.catch_warnings():  # heartbeats are experimental in Optuna, and relied on
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             try:
-                return RDBStorage(
-                    text,
-                    heartbeat_interval=heartbeat,
-                    grace_period=3 * heartbeat,
-                    heartbeat_stale_trial_callback=_retry_once(),
-                    engine_kwargs={"pool_pre_ping": True}
-                    if not text.startswith("sqlite")
-                    else None,
-                )
+                return _rdb_storage(text, heartbeat)
             except Exception as exc:  # no driver, no server, a wrong password: the URL's
                 said = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
                 raise AutoImbError(
@@ -92,6 +84,44 @@ def make_storage(
             f"cannot write the study's journal file {text!r} ({exc.strerror or exc}); give a "
             "path in a folder you can write (or a database URL)."
         ) from None
+
+
+# A search and its workers started at once on an empty database all create Optuna's tables:
+# all but one fail, and find the tables made when they try again.
+TABLE_RACE_TRIES = 5
+TABLE_RACE_PAUSE = 0.5  # seconds, growing with each try
+
+
+def _rdb_storage(url: str, heartbeat: int) -> RDBStorage:
+    def build() -> RDBStorage:
+        return RDBStorage(
+            url,
+            heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat,
+            heartbeat_stale_trial_callback=_retry_once(),
+            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
+        )
+
+    for attempt in range(1, TABLE_RACE_TRIES):
+        try:
+            return build()
+        except Exception as exc:
+            if not _made_meanwhile(exc):
+                raise
+            logger.debug("another process was creating the study tables: trying again")
+            time.sleep(TABLE_RACE_PAUSE * attempt)
+    return build()
+
+
+def _made_meanwhile(exc: BaseException | None) -> bool:
+    """Whether creating a table failed because another process created it at the same moment
+    (PostgreSQL reports a duplicate type or relation, or a deadlock between the two)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):  # Optuna wraps some in a StorageInternalError
+        return exc is not None and _made_meanwhile(exc.__cause__)
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in {"23505", "42P07", "42710", "40P01"} or "already exists" in str(exc.orig)
 
 
 def _check_url(url: str) -> None:
