@@ -459,3 +459,48 @@ def test_studies_named_in_other_scripts_write_models_of_their_own() -> None:
     paths = {default_model_path("data/ecoli.csv", name) for name in names}
     assert len(paths) == len(names)
     assert default_model_path("ecoli.csv", "churn ü/2") == Path("ecoli-churn_ü_2.skops")
+
+
+WEAK_FIRST = """name: weak-first
+description: A weak baseline first, a strong one second.
+initial:
+  - {model: isolation_forest}
+  - {weighting: balanced, model: lightgbm}
+weighting: {none: {}, balanced: {}}
+model: {isolation_forest: {}, lightgbm: {}}
+"""
+
+
+def test_a_better_trial_a_worker_finished_during_the_refit_is_served_by_the_next_resume(
+    tmp_path, monkeypatch
+):
+    """The model's card keeps the best of the trials its winner was chosen from: a worker's
+    better trial, finished while the search refitted, is new to the next resume, which serves
+    it rather than keep the model that passed it by."""
+    import autoimb.engine.finish as finishing
+    from autoimb.cli.main import main
+
+    ecoli_with_ids(tmp_path)
+    (tmp_path / "weak_first.yaml").write_text(WEAK_FIRST)
+    monkeypatch.chdir(tmp_path)
+    refit = finishing._refit
+
+    def refit_while_a_worker_finishes(*args, **kwargs):
+        monkeypatch.setattr(finishing, "_refit", refit)
+        worker = run("worker", *SEARCH[1:], "--storage", "ecoli.optuna.log", "--n-trials", "1",
+                     "--quiet", cwd=tmp_path)  # fmt: skip
+        assert worker.returncode == 0, worker.stderr
+        return refit(*args, **kwargs)
+
+    monkeypatch.setattr(finishing, "_refit", refit_while_a_worker_finishes)
+    common = ["--metric", "f1", *FAST]
+    assert main([*SEARCH, "--space", "weak_first.yaml", "--n-trials", "1", *common, "--quiet"]) == 0
+    study = study_of(tmp_path / "ecoli.optuna.log")
+    weak, strong = study.trials[0].value, study.trials[1].value
+    assert strong > weak  # the worker's lightgbm beat the search's isolation forest
+    card = autoimb.load(tmp_path / "ecoli.skops").model_card_
+    assert card["trial"] == 0 and card["study_best"] == weak
+    resumed = run(*SEARCH, "--n-trials", "1", *common, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "kept the model saved before" not in resumed.stderr
+    assert autoimb.load(tmp_path / "ecoli.skops").model_card_["trial"] != 0

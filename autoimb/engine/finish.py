@@ -200,9 +200,11 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     pipeline.model_card_["seed"] = outcome.random_state
     pipeline.model_card_["score_interval_rows"] = len(y)
     pipeline.model_card_["too_slow_to_refit"] = list(outcome.too_slow_to_refit)
-    # The study's best score when this model was made: a later run that finds nothing better
+    # The best score among the trials the model was chosen from, not the study's best now (a
+    # worker may have finished a better one meanwhile): a later run that finds nothing better
     # need not replace it (the command line keeps its saved model then).
-    pipeline.model_card_["study_best"] = float(study.best_value)
+    seen = study.best_value if outcome.best_seen is None else outcome.best_seen
+    pipeline.model_card_["study_best"] = float(seen)
     pipeline.model_card_["notes"] = notes  # the same list: notes added below reach it too
     # How predict_proba is calibrated; predict's labels do not depend on it.
     pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")

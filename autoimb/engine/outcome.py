@@ -66,6 +66,9 @@ class SearchOutcome:
     # of one already saved (the command line's, from an earlier run) is still worth keeping.
     too_slow_to_refit: list[int] = field(default_factory=list)
     searched_nothing: bool = False  # the space held one strategy, every setting fixed
+    # The best score among the trials the winner was chosen from: a trial another process
+    # finishes while this one refits is not among them, and is new to the next resume.
+    best_seen: float | None = None
 
     def refit_seconds(self, members: Iterable[int]) -> float:
         """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""

@@ -35,9 +35,13 @@ def choose_winner(
     trials = outcome.study.trials  # one read: on a database storage it fetches every trial
     finished = [t for t in trials if t.state == TrialState.COMPLETE]
     candidates = [Candidate.of(t) for t in finished]
-    best = outcome.study.best_trial
     if not candidates:
+        best = outcome.study.best_trial  # none finished: Optuna says so
         return best, [best.number]
+    # Among the trials read, not the study's best read again: another process may have
+    # finished a better one since.
+    best = trials[top_scoring(candidates, metric).number]
+    outcome.best_seen = float(best.value)
     if left is not None:
 
         def cost(number: int) -> float:
