@@ -104,6 +104,42 @@ def test_a_worker_takes_the_positive_class_spelled_as_a_number(tmp_path, small_b
         join(log, "s", X, y, n_trials=1, pos_label="0")
 
 
+SLOW_FIRST = """name: slow-first
+description: A slow baseline first, quick ones after it.
+initial:
+  - {model: random_forest}
+  - {weighting: balanced, model: logistic_regression}
+weighting: {none: {}, balanced: {}}
+model:
+  random_forest: {n_estimators: 2000}
+  logistic_regression: {}
+"""
+
+
+def test_a_worker_that_writes_no_model_spends_its_budget_on_trials(tmp_path, small_binary):
+    """Without --out nothing is refitted, so no time is kept back for it: a budget shorter
+    than the study's best trial cross-validated again and refitted still adds trials, and the
+    worker says which trial is the study's best."""
+    X, y = small_binary
+    X.assign(target=y).to_csv(tmp_path / "ecoli.csv", index=False)
+    (tmp_path / "slow_first.yaml").write_text(SLOW_FIRST)
+    common = ["ecoli.csv", "--target", "target", "--storage", "w.log"]
+    search = [*common, "--metric", "f1", "--space", "slow_first.yaml", "--cv", "3"]
+    created = subprocess.run(_cli("search", *search, "--n-trials", "1", "--quiet"),
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    worker = subprocess.run(_cli("worker", *common, "--time-budget", "4"),
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    assert "no time for more trials" not in worker.stderr
+    study = optuna.load_study(study_name="autoimb", storage=make_storage(str(tmp_path / "w.log")))
+    assert finished_trials(study) > 1
+    best = study.best_trial
+    said = f"best f1 {best.value:.4f} (trial {best.number}, cross-validated on the folds"
+    assert said in worker.stdout and "no model was made" in worker.stdout
+    assert [path.name for path in tmp_path.glob("*.skops")] == ["ecoli.skops"]
+
+
 def test_a_trial_of_a_dead_process_is_released(tmp_path) -> None:
     """A journal file has no heartbeat: a RUNNING trial whose process is gone is failed."""
     study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))

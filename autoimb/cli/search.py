@@ -149,8 +149,9 @@ def run_search(
     previous: optuna.Study | None,
     out: Path | None,
     folds: Any = None,
-) -> SearchResult | None:
-    """Search with a progress display; on Ctrl-C save what there is and return ``None``.
+) -> SearchResult | optuna.Study | None:
+    """Search with a progress display; on Ctrl-C save what there is and return ``None``. A
+    worker with no ``out`` makes no model: it returns the study.
 
     Long by design: the progress display, Optuna's log level and Ctrl-C wrap both the
     search and the worker call, and must stay in one frame.
@@ -214,6 +215,7 @@ def run_search(
                     callbacks=() if args.quiet else (progress,),
                     pos_label=pos_label,
                     groups=groups,
+                    final_model=out is not None,
                 )
             return search(
                 X,

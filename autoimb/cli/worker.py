@@ -42,12 +42,15 @@ def worker_command(args: argparse.Namespace) -> int:
     result = run_search(args, columns, args.storage, previous, out)
     if result is None:
         return EXIT_INTERRUPTED
-    if out is not None:
-        try:
-            with saving_first("the model"):  # as search does: the trials' work is in it
-                save_model(result, out, args, args.storage)
-        except KeyboardInterrupt:
-            return interrupted_again(f"{out} was left as it was", args)
+    if out is None:  # no model was made: the trials had the whole budget
+        if not args.quiet:
+            _print_study_best(result, args.study_name)
+        return EXIT_OK
+    try:
+        with saving_first("the model"):  # as search does: the trials' work is in it
+            save_model(result, out, args, args.storage)
+    except KeyboardInterrupt:
+        return interrupted_again(f"{out} was left as it was", args)
     if not args.quiet:
         ran = finished_trials(result.study)
         print(
@@ -56,6 +59,21 @@ def worker_command(args: argparse.Namespace) -> int:
             f"search's own score {result.search_score:.4f})"
         )
     return EXIT_OK
+
+
+def _print_study_best(study: optuna.Study, name: str) -> None:
+    """The best trial of all workers, as the trials scored it: no model measured it again."""
+    from autoimb.config import STUDY_ATTR
+    from autoimb.strategy import strategy_label
+
+    best = study.best_trial
+    metric = study.user_attrs[STUDY_ATTR]["metric"]
+    print(
+        f"study {name!r} now holds {finished_trials(study)} finished trials; best {metric} "
+        f"{best.value:.4f} (trial {best.number}, cross-validated on the folds that chose it)"
+    )
+    print(f"strategy: {strategy_label(best.user_attrs.get('config'))}")
+    print("no model was made: give --out FILE to save the best of the study")
 
 
 # A scheduler starts the search and its workers at once: a worker waits this long for the

@@ -153,7 +153,8 @@ class TrialClock:
     search would choose now (from its fit time, scaled to all rows) and the fresh split of the
     contenders for the choice (``contenders``: that trial first), from what their
     cross-validation took (``cv_seconds``), as the fresh-fold measure itself counts it; a
-    chosen trial of an earlier process (``earlier``) is cross-validated again before.
+    chosen trial of an earlier process (``earlier``) is cross-validated again before. With no
+    ``final_model`` to make (a worker that writes none), nothing is kept back.
     """
 
     def __init__(
@@ -169,6 +170,7 @@ class TrialClock:
         cv_seconds: Mapping[int, float],
         selection: Callable[[int], float | None] | None = None,
         earlier: Collection[int] = (),
+        final_model: bool = True,
     ) -> None:
         self.time_budget, self.deadline = time_budget, deadline
         self.share_after, self.remeasure = share_after, remeasure
@@ -176,8 +178,11 @@ class TrialClock:
         self.contenders, self.cv_seconds = contenders, cv_seconds
         self.selection = selection
         self.earlier = earlier  # trials of an earlier process, whose predictions are not held
+        self.final_model = final_model
 
     def reserve(self) -> float:
+        if not self.final_model:
+            return 0.0
         return self.selection_seconds() + self.after_selection()
 
     def after_selection(self) -> float:

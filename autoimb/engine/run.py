@@ -165,6 +165,7 @@ class _Objective:
             self.cv_seconds,
             self._selection_seconds if settings.ensemble else None,
             earlier=self.earlier,
+            final_model=settings.final_model,
         )
 
     def _timed_earlier_trials(self) -> set[int]:

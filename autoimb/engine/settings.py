@@ -42,6 +42,9 @@ class SearchSettings:
     remeasure: bool = True
     importance: bool = True  # the winner's permutation importance, when the budget has room
     allow_other_data: bool = False  # resume a study created on other data (its scores mix)
+    # False: the trials are all there is (a worker that writes no model), and take the whole
+    # budget; no time is kept back for a final model.
+    final_model: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.cv, Folds):

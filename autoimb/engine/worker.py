@@ -61,10 +61,13 @@ def join(
     callbacks: Sequence[TrialCallback] = (),
     pos_label: Any = None,
     groups: Any = None,
-) -> SearchResult:
+    final_model: bool = True,
+) -> SearchResult | optuna.Study:
     """Run trials in an existing study until the budget ends; return the best of all workers.
 
     ``groups`` are the same labels the study's creator split by, when it split by group.
+    Without a ``final_model`` (one nobody will keep) the trials take the whole budget, and the
+    study is returned: its best trial is the best of all workers.
     """
     time_budget, n_trials = check_budget(time_budget, n_trials)
     n_jobs = check_n_jobs("n_jobs", n_jobs)
@@ -85,6 +88,7 @@ def join(
         warm_start=None,
         heartbeat=beats,
         callbacks=tuple(callbacks),
+        final_model=final_model,
     )
     positive = attrs.get("positive")
     data = validate(X, y, sample_weight=sample_weight)
@@ -105,4 +109,5 @@ def join(
     if positive or pos_label is not None:
         data = replace(data, positive=positive_code(positive or pos_label, data.classes))
     with quiet_trials():
-        return finish(run(settings, data), settings, data)
+        outcome = run(settings, data)
+        return finish(outcome, settings, data) if final_model else outcome.study
