@@ -194,3 +194,19 @@ def test_a_precision_floors_interval_is_of_the_side_its_score_is_on(floor: float
         (low, high),
         chance,
     )
+
+
+def test_kept_out_of_fold_probabilities_keep_their_order_near_one() -> None:
+    """Kept as float32, every probability above 1 - 6e-8 read back as 1.0: a balanced logistic
+    model's average precision on 30 positives in 300k rows read 0.39 for its 0.54."""
+    from autoimb.engine.outcome import Predictions
+
+    p1 = 1.0 - np.array([1e-9, 3e-9, 1e-8, 5e-8, 0.3, 1.0])
+    oof = np.column_stack([1.0 - p1, p1])
+    kept = Predictions(greater_is_better=True)
+    kept.add(0, 0.5, oof)
+    back = kept.get(0)
+    assert len(np.unique(back[:, 1])) == len(p1)  # no ties where there were none
+    assert (np.argsort(back[:, 1]) == np.argsort(p1)).all()
+    np.testing.assert_allclose(back, oof, rtol=1e-6)
+    assert back[-1, 0] == 1.0 and back[-1, 1] == 0.0  # exactly, as the model gave them

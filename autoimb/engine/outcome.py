@@ -26,15 +26,20 @@ class Predictions:
         self.lock = threading.Lock()
 
     def add(self, number: int, value: float, oof: np.ndarray) -> None:
+        # Kept as float32 logarithms, half float64's memory: float32 probabilities tied every
+        # score above 1 - 6e-8 at 1.0 (a balanced logistic model on 30 positives in 300k rows:
+        # average precision 0.54 read as 0.39), where their logarithms stay apart.
+        with np.errstate(divide="ignore"):
+            logs = np.log(np.clip(oof, 0.0, None)).astype(np.float32)
         with self.lock:
-            self.items[number] = (value, oof.astype(np.float32))
+            self.items[number] = (value, logs)
             if len(self.items) > self.keep:
                 worst = min(self.items, key=lambda n: self.sign * self.items[n][0])
                 del self.items[worst]
 
     def get(self, number: int) -> np.ndarray | None:
         item = self.items.get(number)
-        return None if item is None else item[1].astype(np.float64)
+        return None if item is None else np.exp(item[1].astype(np.float64))
 
     def kept(self, numbers: Iterable[int]) -> dict[int, tuple[float, np.ndarray]]:
         return {n: self.items[n] for n in numbers if n in self.items}
