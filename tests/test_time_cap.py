@@ -170,9 +170,24 @@ def test_the_pace_starts_again_with_each_fit_and_lets_one_that_fits_end() -> Non
     pace(2, 3)
     pace = Pace(time.monotonic() + 2.0, "a fit")
     pace(1, 100)
+    for done in (2, 3):  # a few steps are measured before a fit of many is judged
+        time.sleep(0.05)
+        pace(done, 100)
     time.sleep(0.05)
-    with pytest.raises(TrialTimeout, match=r"a fit after 2 of 100: at its pace the rest needs"):
-        pace(2, 100)
+    with pytest.raises(TrialTimeout, match=r"a fit after 4 of 100: at its pace the rest needs"):
+        pace(4, 100)
+
+
+def test_one_slow_step_among_quick_ones_is_no_pace() -> None:
+    """A busy machine paused one LightGBM round for 1.3 s among rounds of 0.01 s: judged on
+    it, the fit was stopped as needing 265 s."""
+    from autoimb.stages.base import Pace
+
+    pace = Pace(time.monotonic() + 2.5, "a fit")
+    pace(1, 200)
+    time.sleep(0.3)  # the one slow round
+    for done in range(2, 200):
+        pace(done, 200)
 
 
 def test_folds_that_cannot_all_end_before_the_deadline_stop_after_the_first(

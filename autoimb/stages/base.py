@@ -7,6 +7,8 @@ can be read, changed and tested on its own.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import math
 import threading
 import time
@@ -210,6 +212,8 @@ def stop_at(deadline: float, what: str) -> None:
 # stop a second early saves little, and a wrong one loses a trial that would have finished.
 PACE_MARGIN = 2.0
 PACE_MIN_SECONDS = 1.0
+_PACE_MARKS = 16
+_PACE_MIN_STEPS = 3  # steps measured before a fit of many (not a trial's few folds) is judged
 
 
 class Pace:
@@ -225,19 +229,27 @@ class Pace:
 
     def __init__(self, deadline: float, what: str, started: float | None = None) -> None:
         self.deadline, self.what = deadline, what
-        self.first: tuple[int, float] | None = None if started is None else (0, started)
+        # The latest steps' (count, time): their median pace, so that one slow step (a busy
+        # machine's pause: a LightGBM round of 1.3 s among rounds of 0.01 s) is no pace.
+        self.marks: collections.deque[tuple[int, float]] = collections.deque(maxlen=_PACE_MARKS)
+        if started is not None:
+            self.marks.append((0, started))
 
     def __call__(self, done: int, total: int) -> None:
         """``done`` of ``total`` steps are done."""
         stop_at(self.deadline, self.what)
         now = time.monotonic()
-        if self.first is None or done <= self.first[0]:  # the first step, or of a new fit
-            self.first = (done, now)
+        if not self.marks or done <= self.marks[-1][0]:  # the first step, or of a new fit
+            self.marks.clear()
+            self.marks.append((done, now))
             return
-        steps = done - self.first[0]
-        if done >= total:
+        self.marks.append((done, now))
+        measured = done - self.marks[0][0]
+        if done >= total or measured < max(1, min(_PACE_MIN_STEPS, total // 10)):
             return
-        needed, left = (now - self.first[1]) / steps * (total - done), self.deadline - now
+        paces = [(t - s) / (d - c) for (c, s), (d, t) in itertools.pairwise(self.marks)]
+        per_step = float(np.median(paces))
+        needed, left = per_step * (total - done), self.deadline - now
         if left > PACE_MIN_SECONDS and needed > PACE_MARGIN * left:
             raise TrialTimeout(
                 f"{self.what} after {done} of {total}: at its pace the rest needs ≈{needed:.0f} s, "
