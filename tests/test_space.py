@@ -174,6 +174,9 @@ def test_a_space_whose_models_cannot_run_here_is_refused_before_a_study(
         SearchSpaceError, match=r"mlp needs PyTorch \(pip install 'autoimb\[deep\]'\)"
     ):
         autoimb.search(X, y, space=str(deep), n_trials=2)
+    # The shipped deep space runs on without them, and says so: its point is the deep models.
+    with pytest.warns(UserWarning, match=r"space 'deep' searches without what.*model mlp needs"):
+        load_space("deep").check_models(n_classes=2, sample_weight=False, n_rows=100)
 
 
 NEEDING_TORCH = [

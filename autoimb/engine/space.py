@@ -88,13 +88,15 @@ class SearchSpace:
             raise SearchSpaceError(
                 f"no model of space {self.name!r} can run on this data here: {reasons}."
             )
-        if self.source in {f"{name}.yaml" for name in builtin_spaces()}:
-            return  # what the shipped spaces leave out where, the README says
+        # What the shipped spaces leave out where, the README says; but the deep models are what
+        # a user asks the deep space for, and without torch it would run with none of them.
+        shipped = self.source in {f"{name}.yaml" for name in builtin_spaces()}
         left = [
             f"{stage} {name} {reason}"
             for stage in STAGES
             for name in self.stages.get(stage, {})
             if (reason := _unusable(stage, name, n_classes, sample_weight, n_rows))
+            and (not shipped or REGISTRY[stage][name].requires == "torch")
         ]
         if left:
             warnings.warn(

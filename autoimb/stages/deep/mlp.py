@@ -165,6 +165,8 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         # second rebalancing (the two multiplied weighed a minority row IR² times a majority's).
         counts = np.bincount(y_enc[train], weights=weight[train], minlength=len(classes))
         class_weight = None
+        if self.balanced_batches:  # each class comes in equal weight: as the loss must count it
+            counts = np.where(counts > 0, 1.0, 0.0)
         if self.loss == "weighted_ce":
             class_weight = balanced_weights(counts)
         elif self.loss == "class_balanced":

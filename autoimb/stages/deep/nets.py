@@ -57,6 +57,9 @@ def cross_entropy_loss(
     return _weighted_mean(losses, target, class_weight, sample_weight)
 
 
+_FOCAL_FLOOR = 1e-6
+
+
 def focal_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -68,7 +71,10 @@ def focal_loss(
     examples so the gradient is spent on the hard ones; ``gamma = 0`` is cross-entropy."""
     torch = _compat.require_torch("focal_loss")
     log_p = torch.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
-    losses = -torch.pow(1.0 - log_p.exp(), gamma) * log_p
+    # 1 - p_t kept off 0: below gamma 1 its power's slope there is infinite, and a row the net
+    # is sure of (p_t 1.0 in float32) turned every gradient NaN.
+    easy = (-torch.expm1(log_p)).clamp_min(_FOCAL_FLOOR)
+    losses = -torch.pow(easy, gamma) * log_p
     return _weighted_mean(losses, target, class_weight, sample_weight)
 
 
