@@ -185,7 +185,9 @@ def search(
         )
     available = available_components(the_space, data)
     warm_start = check_own_strategies(warm_start, the_space, available, the_metric.kind)
-    pretrained = check_pretrained(pretrained, available, list(data.X.columns))
+    pretrained = check_pretrained(
+        pretrained, available, list(data.X.columns), the_space.stages.get("model", {}).get("mlp")
+    )
     folds = as_folds(cv, groups, n_rows=len(data.y))
     if advice and (folds.custom or folds.kind != "stratified"):
         raise AutoImbError(

@@ -498,3 +498,15 @@ def test_fits_in_parallel_threads_leave_torchs_generator_as_they_found_it(small_
     for thread in threads:
         thread.join()
     assert torch.rand(1).item() == expected
+
+
+def test_pretrained_net_weights_are_checked_before_the_search(torch: Any) -> None:
+    """Weights fit one network shape: with the deep space's widths, depths and norms every
+    trial of another shape failed, and weights of the wrong kind failed every trial too."""
+    import autoimb
+
+    X, y = autoimb.datasets.load("ecoli1", return_X_y=True)
+    with pytest.raises(AutoImbError, match=r"searches mlp's \['width', 'depth', 'norm'\]"):
+        autoimb.search(X, y, n_trials=1, space="deep", pretrained={"mlp": {}})
+    with pytest.raises(AutoImbError, match=r"pretrained\['mlp'\] must be a mapping of weights"):
+        autoimb.search(X, y, n_trials=1, space="deep", pretrained={"mlp": 5})

@@ -5,6 +5,7 @@ would otherwise be ignored, fail every trial, or read the wrong columns in silen
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,15 @@ _KINDS = {
 }
 
 
+# The mlp's parameters that decide its weights' shapes.
+_SHAPE = ("width", "depth", "norm")
+
+
 def check_pretrained(
-    pretrained: Any, available: dict[str, list[str]], columns: list[str]
+    pretrained: Any,
+    available: dict[str, list[str]],
+    columns: list[str],
+    mlp_params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Each model to continue from as the booster the search continues, checked: a misspelt
     key, or a model the space leaves out, would be ignored in silence."""
@@ -41,7 +49,30 @@ def check_pretrained(
             )
         if key in _KINDS:
             given[key] = _checked_booster(key, given[key], columns)
+    if "mlp" in given:
+        searched = [
+            name
+            for name, param in (mlp_params or {}).items()
+            if name in _SHAPE and param.distribution is not None and not param.distribution.single()
+        ]
+        _check_weights(given["mlp"], searched)
     return given
+
+
+def _check_weights(weights: Any, shape_searched: list[str]) -> None:
+    """Weights fit one network shape: a space that draws others failed every such trial."""
+    if not isinstance(weights, Mapping | str | os.PathLike):
+        raise AutoImbError(
+            "pretrained['mlp'] must be a mapping of weights (a trained net's state_dict) or a "
+            f"file of them; got {type(weights).__name__}."
+        )
+    if shape_searched:
+        raise AutoImbError(
+            f"pretrained['mlp'] fits one network shape, and the space searches mlp's "
+            f"{shape_searched}: every trial of another shape would fail. Fix them in the space "
+            "to the shape the weights were trained with (e.g. mlp: {width: 128, depth: 2, "
+            "norm: batch})."
+        )
 
 
 def _checked_booster(key: str, value: Any, columns: list[str]) -> Any:
