@@ -54,7 +54,7 @@ def test_a_first_trial_past_the_budget_serves_its_fold_models(model, hepatitis, 
     X, y = hepatitis
     result = _search(X, y, model, callbacks=[PastTheBudget(BUDGET)])
     served = result.best_pipeline.estimator
-    assert isinstance(served, EnsembleClassifier)
+    assert isinstance(served, EnsembleClassifier), result.notes
     assert len(served.estimators) == 3 and served.weights == [1.0, 1.0, 1.0]
     assert all(isinstance(member, StrategyPipeline) for member in served.estimators)
     assert any("mean of its 3 fold models" in note for note in result.notes)
