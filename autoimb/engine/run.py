@@ -147,12 +147,14 @@ class _Objective:
         self.threads = model_threads(settings.n_jobs, len(data.y))
         self.rungs = fidelities(len(data.y))
         self.max_rows = row_budget(len(data.y))
-        self.searches_nothing = settings.space.searches_nothing(
-            n_classes=data.n_classes,
-            sample_weight=data.sample_weight is not None,
-            n_rows=len(data.y),
-            read_as_given=tuple(settings.pretrained),
-        )
+        # What the space's draws depend on besides the trial: the same for every trial.
+        self.drawn_for = {
+            "n_classes": data.n_classes,
+            "sample_weight": data.sample_weight is not None,
+            "n_rows": len(data.y),
+            "read_as_given": tuple(settings.pretrained),
+        }
+        self.searches_nothing = settings.space.searches_nothing(**self.drawn_for)
         self.clock = TrialClock(
             settings.time_budget,
             settings.deadline,
@@ -309,13 +311,7 @@ class _Objective:
         """The trial's evaluation, and the seconds its cross-validation on all rows took;
         ``scored`` gathers each fold's score as the folds end."""
         data, settings = self.data, self.settings
-        strategy = settings.space.sample(
-            trial,
-            n_classes=data.n_classes,
-            sample_weight=data.sample_weight is not None,
-            n_rows=len(data.y),
-            read_as_given=tuple(settings.pretrained),
-        )
+        strategy = settings.space.sample(trial, **self.drawn_for)
         trial.set_user_attr("config", strategy)
 
         n_folds = self.cv.n_splits
