@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from optuna.trial import TrialState
 
 import autoimb
 from autoimb import datasets
-from autoimb.engine.storage import make_storage
+from autoimb.engine.storage import left_by_stopped_runs, make_storage, worker_id
 from autoimb.leaderboard import finished_trials, flat_leaderboard
 
 FAST = ["--cv", "3", "--seed", "0"]
@@ -504,3 +505,52 @@ def test_a_better_trial_a_worker_finished_during_the_refit_is_served_by_the_next
     assert resumed.returncode == 0, resumed.stderr
     assert "kept the model saved before" not in resumed.stderr
     assert autoimb.load(tmp_path / "ecoli.skops").model_card_["trial"] != 0
+
+
+KILLED_IN_ITS_FIRST_FIT = """
+import os, signal, sys
+import autoimb.engine.evaluate as evaluate
+evaluate.fit_fold = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+from autoimb.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_study_killed_before_a_trial_finished_takes_the_corrected_command(tmp_path):
+    """kill -9 on seeing the wrong metric: the study holds a running trial of a dead process
+    and nothing finished, so the command with the right metric starts afresh, not refused."""
+    ecoli_with_ids(tmp_path)
+    search = [*SEARCH, "--space", "fast", *FAST, "--storage", "s.log"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_ITS_FIRST_FIT, *search, "--metric", "mcc"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = study_of(tmp_path / "s.log")
+    assert [t.state for t in left.trials if t.state != TrialState.WAITING] == [TrialState.RUNNING]
+
+    corrected = run(*search, "--metric", "f1", "--n-trials", "2", cwd=tmp_path)
+    assert corrected.returncode == 0, corrected.stderr
+    study = study_of(tmp_path / "s.log")
+    assert study.user_attrs["autoimb"]["metric"] == "f1"
+    assert [t.state for t in study.trials if t.state.is_finished()] == [TrialState.COMPLETE] * 2
+
+
+def test_a_study_with_a_finished_trial_or_a_live_one_is_not_taken_as_left_empty(tmp_path):
+    storage = make_storage(str(tmp_path / "s.log"))
+    study = optuna.create_study(study_name="s", storage=storage)
+    running = study.ask()
+    running.set_user_attr("worker", worker_id())  # this live process
+    assert not left_by_stopped_runs(storage, "s")
+    running.set_user_attr("worker", worker_id().rpartition(":")[0] + ":0")
+    assert not left_by_stopped_runs(storage, "s")  # process 0 is not one of ours: alive
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], text=True, capture_output=True
+    ).stdout.strip()
+    running.set_user_attr("worker", f"{worker_id().rpartition(':')[0]}:{gone}")
+    assert left_by_stopped_runs(storage, "s")
+    study.tell(study.ask(), 1.0)
+    assert not left_by_stopped_runs(storage, "s")

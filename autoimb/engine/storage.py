@@ -243,27 +243,41 @@ def release_dead_trials(study: optuna.Study, settle: float = OWNERLESS_SECONDS) 
     owner: one still nameless ``settle`` seconds after it started has no live worker, so a
     search resumed at once waits out the rest of that time rather than leave it running.
     """
-    here = {_machine(), socket.gethostname()}  # the latter: an owner named by an older autoimb
-
-    def age(trial: FrozenTrial) -> float:
-        start = trial.datetime_start or datetime.datetime.now()
-        return (datetime.datetime.now() - start).total_seconds()
-
     nameless = [
-        age(t)
+        _age(t)
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not t.user_attrs.get("worker")
     ]
     if nameless and min(nameless) < settle:
         time.sleep(settle - max(min(nameless), 0.0))
+    release_trials(study, lambda owner, trial: _stopped_here(owner, trial, settle))
 
-    def dead(owner: str, trial: FrozenTrial) -> bool:
-        if not owner:
-            return age(trial) >= settle
-        place, _, pid = owner.rpartition(":")
-        return place in here and pid.isdigit() and not _alive(int(pid))
 
-    release_trials(study, dead)
+def left_by_stopped_runs(storage: Any, name: str) -> bool:
+    """Whether no trial of the study has finished and none runs: the runs that made it were
+    killed or crashed before a trial finished, so it holds nothing to resume. Read without
+    writing (a running trial of another machine counts as alive)."""
+    trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
+    return not any(t.state == TrialState.COMPLETE for t in trials) and all(
+        _stopped_here(str(t.user_attrs.get("worker", "")), t, OWNERLESS_SECONDS)
+        for t in trials
+        if t.state == TrialState.RUNNING
+    )
+
+
+def _age(trial: FrozenTrial) -> float:
+    start = trial.datetime_start or datetime.datetime.now()
+    return (datetime.datetime.now() - start).total_seconds()
+
+
+def _stopped_here(owner: str, trial: FrozenTrial, settle: float) -> bool:
+    """Whether the process running ``trial`` is gone: one of this machine (or of an older
+    autoimb, named by the host alone) that is not alive, or none named ``settle`` seconds on."""
+    if not owner:
+        return _age(trial) >= settle
+    place, _, pid = owner.rpartition(":")
+    here = {_machine(), socket.gethostname()}
+    return place in here and pid.isdigit() and not _alive(int(pid))
 
 
 def existing_study(storage: str, name: str) -> optuna.Study | None:

@@ -15,13 +15,20 @@ import numpy as np
 import optuna
 
 from autoimb import config
+from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import Dataset, fingerprint_difference
 from autoimb.engine import transfer
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
-from autoimb.engine.storage import agreed_heartbeat, make_storage, release_dead_trials, worker_id
+from autoimb.engine.storage import (
+    agreed_heartbeat,
+    left_by_stopped_runs,
+    make_storage,
+    release_dead_trials,
+    worker_id,
+)
 from autoimb.exceptions import AutoImbError, OtherDataError, SearchSpaceError
 from autoimb.stages import STAGES
 
@@ -52,7 +59,7 @@ def open_study(
     recorded = _recorded(storage, name)
     agreed_heartbeat(name, recorded.get("heartbeat"), settings.heartbeat)
     if recorded:
-        _refuse_other_settings(name, recorded, settings, data)
+        recorded = _refused_or_forgotten(storage, name, recorded, settings, data)
     metric = settings.metric
     asked = settings.random_state  # seeds the sampler; the study's own seeds its folds
     seed = asked if asked is not None else int(np.random.default_rng().integers(2**31 - 1))
@@ -110,6 +117,29 @@ def open_study(
     if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
         cv = split(int(attrs["seed"]))
     return Opened(study, int(attrs["seed"]), cv, created)
+
+
+def _refused_or_forgotten(
+    storage: Any, name: str, recorded: dict[str, Any], settings: SearchSettings, data: Dataset
+) -> dict[str, Any]:
+    """The study's recorded settings, if it may go on with these; a study of other settings
+    that no run ever finished a trial of (killed, crashed) is deleted instead, for the corrected
+    command to start afresh: there is nothing in it to keep."""
+    try:
+        _refuse_other_settings(name, recorded, settings, data)
+    except AutoImbError:
+        if not left_by_stopped_runs(storage, name):
+            raise
+        warnings.warn(
+            f"study {name!r} was created with other settings by a run that stopped before a "
+            "trial finished (killed, or crashed); it held nothing to resume and starts afresh "
+            "with these.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+        optuna.delete_study(study_name=name, storage=storage)
+        return {}
+    return recorded
 
 
 def _refuse_other_settings(
