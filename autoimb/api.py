@@ -17,6 +17,7 @@ import optuna
 
 from autoimb import config
 from autoimb._checks import check_budget, check_n_jobs, check_seed
+from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.dataset import validate
 from autoimb.engine.finish import finish
@@ -36,6 +37,7 @@ from autoimb.result import SearchResult
 logger = logging.getLogger("autoimb")
 
 
+@sklearn_defaults()
 def search(
     X: Any,
     y: Any,

@@ -140,3 +140,32 @@ def test_score_is_the_metric_searched_for_greater_is_better(small_binary, metric
     assert clf.score(X, labels, sample_weight=2.0) == pytest.approx(clf.score(X, labels))
     with pytest.raises(AutoImbError, match=r"labels the model was not fitted on: \[0, 1\]"):
         clf.score(X, y)
+
+
+USERS_SETTINGS = {"transform_output": "pandas", "enable_metadata_routing": True}
+ONE_HOT_AND_WEIGHTS = """
+initial:
+  - {resampler: none, weighting: balanced, model: logistic_regression}
+  - {resampler: smote, weighting: none, model: logistic_regression}
+resampler: {none: {}, smote: {}}
+weighting: {balanced: {}, none: {}}
+model: {logistic_regression: {}}
+"""
+
+
+def test_scikit_learns_global_settings_for_the_users_code_change_no_trial(tmp_path, hepatitis):
+    """Pandas output refuses the sparse one-hot columns of text categories (and SMOTE-NC's);
+    metadata routing refuses the class weights given to a pipeline's steps."""
+    import sklearn
+
+    X, y = hepatitis
+    space = tmp_path / "space.yaml"
+    space.write_text(ONE_HOT_AND_WEIGHTS)
+    plain = autoimb.AutoImbClassifier(space=str(space), n_trials=2, cv=3, random_state=0)
+    plain.fit(X, y)
+    with sklearn.config_context(**USERS_SETTINGS):
+        clf = autoimb.AutoImbClassifier(space=str(space), n_trials=2, cv=3, random_state=0)
+        clf.fit(X, y)
+        assert set(clf.result_.leaderboard["state"]) == {"COMPLETE"}
+        np.testing.assert_array_equal(plain.predict(X), clf.predict(X))  # a model fitted before
+        assert clf.predict_proba(X).shape == (len(y), 2)

@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 
 from autoimb._checks import check_budget, check_n_jobs
+from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials
 from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import validate
@@ -47,6 +48,7 @@ def study_attrs(storage: str, study_name: str) -> dict[str, Any]:
     return dict(attrs)
 
 
+@sklearn_defaults()
 def join(
     storage: str,
     study_name: str,

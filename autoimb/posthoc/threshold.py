@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb.data.conform import warn_of_new_rows
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
@@ -133,7 +134,8 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         schema = getattr(self, "model_card_", {}).get("schema")
         if schema is not None:
             warn_of_new_rows(X, schema)
-        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+        with sklearn_defaults():
+            return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
     def predict_with_proba(self, X: Any) -> tuple[NDArray[Any], FloatArray]:
         """``predict`` and ``predict_proba`` from one pass of the model."""
