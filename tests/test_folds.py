@@ -187,3 +187,36 @@ def test_the_model_card_records_the_folds_the_search_drew(small_binary) -> None:
     card = result.model_card()
     assert (card["cv"], card["folds"]) == (3, "3 stratified folds")
     assert result.study.user_attrs["autoimb"]["cv"] == 10
+
+
+def _splits_the_search_cannot_use(n: int) -> dict[str, list]:
+    half = np.arange(n) % 2 == 0
+    made_for_more = list(StratifiedKFold(3).split(np.zeros(n + 600), np.arange(n + 600) % 2))
+    return {
+        "fit only the rows they were made for": made_for_more,
+        "not masks": [(half, ~half), (~half, half)],
+        "trains on .* of the rows it validates": [
+            (np.arange(n), np.flatnonzero(half)),
+            (np.arange(n), np.flatnonzero(~half)),
+        ],
+    }
+
+
+@pytest.mark.parametrize("message", list(_splits_the_search_cannot_use(4)))
+def test_index_pairs_the_search_cannot_use_are_refused_with_the_fix(yeast4, message) -> None:
+    X, y = yeast4
+    with pytest.raises(AutoImbError, match=message):
+        autoimb.search(X, y, cv=_splits_the_search_cannot_use(len(y))[message], n_trials=1)
+
+
+@pytest.mark.parametrize(
+    "dtype", ["string", "boolean", "datetime64[ns]"], ids=["string", "boolean", "datetime"]
+)
+def test_groups_missing_a_label_of_any_pandas_kind_are_refused(yeast4, dtype) -> None:
+    X, y = yeast4
+    labels = {"string": [f"p{i % 10}" for i in range(len(y))], "boolean": np.arange(len(y)) % 2}
+    labels["datetime64[ns]"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(labels["boolean"], "D")
+    groups = pd.Series(labels[dtype]).astype(dtype)
+    groups[5] = None
+    with pytest.raises(AutoImbError, match="groups has missing values"):
+        autoimb.search(X, y, groups=groups, n_trials=1)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import (
     StratifiedGroupKFold,
     StratifiedKFold,
@@ -136,6 +137,19 @@ def check_splits(
     for k, (train, valid) in enumerate(splits):
         if len(valid) == 0 or len(train) == 0:
             raise AutoImbError(f"fold {k} has no training or no validation rows.")
+        outside = np.concatenate([train, valid])
+        if (outside := outside[(outside < 0) | (outside >= len(y))]).size:
+            raise AutoImbError(
+                f"fold {k} holds row {outside[0]}, and the data has {len(y)} rows (0 to "
+                f"{len(y) - 1}): index pairs fit only the rows they were made for. Where a tool "
+                "fits on part of the rows (cross_val_score, GridSearchCV), pass a splitter "
+                "(StratifiedKFold(5)) or a number of folds instead."
+            )
+        if (both := np.intersect1d(train, valid)).size:
+            raise AutoImbError(
+                f"fold {k} trains on {both.size} of the rows it validates (e.g. row {both[0]}): "
+                "the score would lie. Give each fold training and validation rows apart."
+            )
         if groups is not None and (shared := np.intersect1d(groups[train], groups[valid])).size:
             raise AutoImbError(
                 f"groups= is given, and fold {k} validates {shared.size} group(s) it also "
@@ -165,9 +179,7 @@ def _check_groups(groups: Any, n_rows: int | None) -> np.ndarray | None:
         raise AutoImbError(
             f"groups must hold one label per row ({n_rows} rows); got shape {labels.shape}."
         )
-    if labels.dtype.kind in "fc" and np.isnan(labels).any():
-        raise AutoImbError("groups has missing values; give every row a group label.")
-    if labels.dtype == object and any(v is None or v != v for v in labels):
+    if labels.dtype.kind in "fcmMO" and pd.isna(labels).any():  # NaN, None, pd.NA, NaT
         raise AutoImbError("groups has missing values; give every row a group label.")
     return labels
 
@@ -177,7 +189,13 @@ def _check_pairs(pairs: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     for pair in pairs:
         if not isinstance(pair, Sequence) or len(pair) != 2:
             raise AutoImbError(_CV_HELP.format(got="a list that is not of (train, valid) pairs"))
-        checked.append((np.asarray(pair[0], dtype=np.int64), np.asarray(pair[1], dtype=np.int64)))
+        train, valid = np.asarray(pair[0]), np.asarray(pair[1])
+        if train.dtype == bool or valid.dtype == bool:
+            raise AutoImbError(
+                "cv's (train, valid) pairs hold row indices, not masks: give "
+                "(np.flatnonzero(train_mask), np.flatnonzero(valid_mask))."
+            )
+        checked.append((train.astype(np.int64), valid.astype(np.int64)))
     if len(checked) < 2:
         raise AutoImbError("cv as a list of splits needs at least 2 (train, valid) pairs.")
     return checked
