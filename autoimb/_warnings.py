@@ -23,6 +23,9 @@ def user_stacklevel() -> int:
 
 
 def _inside(filename: str) -> bool:
+    """In the library, or in the context decorators that wrap its entry points."""
+    if filename == contextlib.__file__:
+        return True
     return filename.startswith(_PACKAGE) and not filename.startswith(_COMMAND_LINE)
 
 

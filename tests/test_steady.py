@@ -11,7 +11,7 @@ from optuna.trial import TrialState, create_trial
 import autoimb
 from autoimb import datasets
 from autoimb.data.dataset import validate
-from autoimb.engine.remeasure import FRESH, RACED, remeasure
+from autoimb.engine.remeasure import FEW, FRESH, RACED, remeasure
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import load_space
@@ -228,3 +228,19 @@ def test_a_raced_winner_without_time_for_a_third_split_says_its_score_is_optimis
     # Given the time, the same race ends on a third split, an honest score.
     again = remeasure(ranked, outcome, settings, 1)
     assert again.basis == FRESH and "third split" in again.note
+
+
+def test_a_winner_chosen_over_pruned_trials_too_is_measured_again(small_binary) -> None:
+    """Two finished trials and two pruned on the same folds: a choice among four, whose luck
+    the fresh split takes out; counted as two, its score was called cross-validated."""
+    X, y = small_binary
+    settings = SearchSettings(
+        metric=F1, space=load_space("fast"), n_trials=2, cv=3, random_state=0,
+        warm_start=None, ensemble=False, time_budget=600.0,
+    )  # fmt: skip
+    outcome = run(settings, validate(X, y))
+    best = outcome.study.best_trial.number
+    assert remeasure([best], outcome, settings, 1).basis == FEW
+    for _ in range(2):
+        outcome.study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.1}))
+    assert remeasure([best], outcome, settings, 1).basis == FRESH

@@ -121,12 +121,14 @@ def remeasure(
     if not settings.remeasure:
         return not_measured(CHOSEN_ON, skipped.format(why="switched off"))
     finished = sum(t.state == TrialState.COMPLETE for t in trials)
-    if finished < config.MIN_CHOICE:
+    pruned = sum(t.state == TrialState.PRUNED for t in trials)  # they lost on the same folds
+    if finished + pruned < config.MIN_CHOICE:
         # With so few to choose from there is little luck in the choice to take out.
         return not_measured(
             FEW,
             f"best_score is the winner's cross-validated "
-            f"{name}, chosen among {finished} finished trial(s).",
+            f"{name}, chosen among {finished} finished trial(s)"
+            + (f" and {pruned} pruned." if pruned else "."),
         )
     cv = outcome.cv.resplit((outcome.random_state + 1) % SEED_END)
     if cv is None:
