@@ -3,9 +3,12 @@ place in one step, so an interrupted write (Ctrl-C, a full disk) leaves the old 
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +29,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
         ) from None
     os.close(handle)
     temporary = Path(name)
+    _remove_left_over(path, keep=temporary)
     try:
         write(temporary)
         os.chmod(temporary, _mode_of_a_plain_write(path))
@@ -33,6 +37,21 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+# A temporary file untouched this long belongs to no write still going on (one is written
+# through, its time renewed, until it is renamed): a process killed mid-write left it.
+LEFT_OVER_SECONDS = 3600.0
+
+
+def _remove_left_over(path: Path, keep: Path) -> None:
+    """Delete the temporary files of earlier writes of ``path`` that were killed (kill -9, a
+    power cut) before renaming theirs: hidden beside the model, they would stay for good."""
+    now = time.time()
+    for left in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(path.suffix)}"):
+        with contextlib.suppress(OSError):  # another process removed or renamed it
+            if left != keep and now - left.stat().st_mtime > LEFT_OVER_SECONDS:
+                left.unlink()
 
 
 def _mode_of_a_plain_write(path: Path) -> int:

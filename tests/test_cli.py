@@ -862,6 +862,24 @@ def test_written_files_get_the_mode_a_plain_write_would(tmp_path):
     assert stat.S_IMODE(write_atomic(fresh, write).stat().st_mode) == 0o640
 
 
+def test_a_write_killed_before_its_rename_leaves_no_file_for_good(tmp_path):
+    """kill -9 mid-write leaves the hidden temporary file; the next write of the same file
+    removes it once it is old enough to belong to no write still going on."""
+    from autoimb.atomic import LEFT_OVER_SECONDS
+    from autoimb.cli.outputs import write_atomic
+
+    killed, fresh = tmp_path / ".m.skops.abc123.skops", tmp_path / ".m.skops.def456.skops"
+    killed.write_text("half a model")
+    fresh.write_text("another process writing now")
+    past = time.time() - LEFT_OVER_SECONDS - 60
+    os.utime(killed, (past, past))
+    other = tmp_path / ".other.skops.ghi789.skops"  # another file's
+    other.write_text("x")
+    os.utime(other, (past, past))
+    write_atomic(tmp_path / "m.skops", lambda path: path.write_text("model"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.skops", fresh.name, other.name])
+
+
 def test_a_cost_says_it_is_per_row_and_lower_is_better(work):
     done = run(*SEARCH[:-2], "--metric", "cost:fn=10,fp=1", "--n-trials", "1", *FAST,
                "--out", "cost.skops", "--storage", "cost.log", cwd=work)  # fmt: skip
