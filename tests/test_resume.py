@@ -430,3 +430,31 @@ def test_ctrl_c_stops_the_trials_running_in_other_threads(tmp_path):
     assert forests and not [t for t in forests if t.state == TrialState.COMPLETE]
     cut = [t for t in forests if t.state == TrialState.FAIL]
     assert all("error" not in t.user_attrs for t in cut)  # cut, not a strategy that failed
+
+
+def test_a_study_whose_creator_was_stopped_while_queueing_its_first_trials_gets_the_rest(
+    tmp_path, small_binary, monkeypatch
+):
+    """Ctrl-C while the new study's baselines and portfolio are being queued: the resumed
+    run queues the rest, which only a creating run did."""
+    X, y = small_binary
+    settings = dict(metric="f1", cv=3, random_state=0, n_trials=1)
+    whole = autoimb.search(X, y, storage=str(tmp_path / "whole.log"), **settings)
+    first = [t.params for t in whole.study.trials]  # all queued, one run
+    assert len(first) > 3
+    queue, calls = optuna.Study.enqueue_trial, []
+
+    def stopped_on_the_third(self, params, **kwargs):
+        calls.append(params)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return queue(self, params, **kwargs)
+
+    log = str(tmp_path / "study.log")
+    with monkeypatch.context() as patched:
+        patched.setattr(optuna.Study, "enqueue_trial", stopped_on_the_third)
+        with pytest.raises(KeyboardInterrupt):
+            autoimb.search(X, y, storage=log, **settings)
+    assert len(optuna.load_study(study_name="autoimb", storage=make_storage(log)).trials) == 2
+    resumed = autoimb.search(X, y, storage=log, **settings)
+    assert len(resumed.study.trials) == len(first)

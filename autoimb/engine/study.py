@@ -105,8 +105,10 @@ def open_study(
         attrs = _claim(study, storage, mine)
         created = attrs.get("creator") == mine["creator"]
         if created:
-            for params in first_trials(settings, data):
-                study.enqueue_trial(params, skip_if_exists=True)
+            _queue_first_trials(study, settings, data)
+    elif attrs.get("creator") and not study.user_attrs.get(FIRST_QUEUED):
+        # Its creator was stopped (Ctrl-C, kill) while queueing them: the rest are queued now.
+        _queue_first_trials(study, settings, data)
     if not created and attrs != recorded:  # another process created it since the look
         _refuse_other_settings(name, attrs, settings, data)
     if not created and isinstance(settings.warm_start, list) and settings.warm_start:
@@ -258,6 +260,17 @@ def _check_class_weights(space: SearchSpace, n_classes: int) -> None:
             f"not all 0) per class, {n_classes} here, in the order of the sorted labels; got "
             f"{weights!r}."
         )
+
+
+FIRST_QUEUED = "autoimb_first_trials_queued"
+
+
+def _queue_first_trials(study: optuna.Study, settings: SearchSettings, data: Dataset) -> None:
+    """Queue the study's first trials (baselines, portfolio), those queued or run before
+    skipped, and record that all are in."""
+    for params in first_trials(settings, data):
+        study.enqueue_trial(params, skip_if_exists=True)
+    study.set_user_attr(FIRST_QUEUED, True)
 
 
 def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]]:
