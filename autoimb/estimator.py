@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -201,6 +202,15 @@ allow_other_data, heartbeat
             sample_weight=sample_weight,
             pos_label=self.result_.decision.pos_label,
         )
+        if np.isnan(value):
+            missing = [plain(c) for c in self.classes_ if plain(c) not in set(truth)]
+            warnings.warn(
+                f"score: {metric.name} is undefined on these rows (NaN): they hold no row of "
+                f"class {', '.join(map(repr, missing)) or 'with weight'}. Score on rows that "
+                "hold every class (stratified folds).",
+                UserWarning,
+                stacklevel=2,
+            )
         return float(value if metric.greater_is_better else -value)
 
     def _fitted(self, X: Any) -> Any:

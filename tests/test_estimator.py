@@ -142,6 +142,16 @@ def test_score_is_the_metric_searched_for_greater_is_better(small_binary, metric
         clf.score(X, y)
 
 
+def test_a_score_undefined_on_the_rows_given_says_why(small_binary) -> None:
+    """Average precision on rows without a positive is NaN: GridSearchCV would only see a
+    non-finite score."""
+    X, y = small_binary
+    clf = autoimb.AutoImbClassifier(n_trials=1, space="fast", random_state=0).fit(X, y)
+    negatives = y == 0
+    with pytest.warns(UserWarning, match=r"average_precision is undefined .* no row of class 1"):
+        assert np.isnan(clf.score(X[negatives], y[negatives]))
+
+
 USERS_SETTINGS = {"transform_output": "pandas", "enable_metadata_routing": True}
 ONE_HOT_AND_WEIGHTS = """
 initial:
