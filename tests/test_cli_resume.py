@@ -300,6 +300,17 @@ def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
     # A trial better than the study's best then: replaced.
     study.add_trial(optuna.trial.create_trial(value=card["study_best"] + 0.01))
     assert saved_model_to_keep(out, study, lesser, metric) is None
+    # Unless both were measured on fresh folds and the saved one measured better there.
+    fresh = out.with_name("fresh.skops")
+    pipeline = autoimb.load(out)
+    pipeline.model_card_["score_basis"] = FRESH
+    autoimb.export.save(pipeline, fresh)
+    study.set_user_attr("model_file", [str(fresh.resolve())])
+    luckier = {"trial": 1 - card["trial"], "score_basis": FRESH}
+    worse, better = card["cv_score"] - 0.01, card["cv_score"] + 0.01
+    assert saved_model_to_keep(fresh, study, {**luckier, "cv_score": better}, metric) is None
+    kept, why = saved_model_to_keep(fresh, study, {**luckier, "cv_score": worse}, metric)
+    assert kept["trial"] == card["trial"] and "it measured better" in why
     assert out.read_bytes() == before
 
 

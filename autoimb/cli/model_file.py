@@ -132,9 +132,11 @@ def saved_model_to_keep(
     then (a short resume, or Ctrl-C, only finishes with less time for the ensemble and its
     measure), unless this run measured its model honestly and the saved one was not. It also
     stays when it is a trial this run could not refit in the time left (one from an earlier
-    run must be cross-validated again first) that still leads those it could.
+    run must be cross-validated again first) that still leads those it could, and when both were
+    measured apart from the search's folds and it measured better: a trial that leads on them
+    by a hair may owe it to luck.
     """
-    from autoimb.engine.remeasure import HONEST
+    from autoimb.engine.remeasure import FRESH, HONEST, NESTED
     from autoimb.export import load, model_card
 
     if not out.is_file() or not written_by(study, out):
@@ -157,6 +159,18 @@ def saved_model_to_keep(
         return saved, (
             f"no trial finished since it was saved ({_served_by(saved)}, {metric.name} "
             f"{saved['cv_score']:.4f}, {basis}) scores better than the study's best then"
+        )
+    mine = card.get("cv_score")
+    if (
+        complete
+        and {basis, card.get("score_basis")} <= {FRESH, NESTED}
+        and mine is not None
+        and sign * saved["cv_score"] > sign * mine
+    ):
+        # Its trial led by luck on the search's folds, which all of the study's trials share.
+        return saved, (
+            f"it measured better ({metric.name} {saved['cv_score']:.4f}, {basis}) than this "
+            f"run's best ({mine:.4f}, {card['score_basis']}), which led on the search's folds"
         )
     old, new = saved.get("trial"), card.get("trial")
     if old is None or old == new or old not in card.get("too_slow_to_refit", []):
