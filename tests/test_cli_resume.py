@@ -443,6 +443,27 @@ def test_ctrl_c_as_a_worker_saves_its_model_saves_it_first(tmp_path, monkeypatch
     assert (tmp_path / "w.skops").is_file()
 
 
+def test_ctrl_c_as_a_worker_without_a_model_to_write_refits_nothing(tmp_path, monkeypatch, capsys):
+    from autoimb.cli import search as command
+    from autoimb.cli.main import main
+    from autoimb.engine import worker
+
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--quiet"]) == 0
+    refits = []
+    monkeypatch.setattr(command, "_best_so_far", lambda *args: refits.append(args))
+
+    def pressed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(worker, "join", pressed)
+    worker_args = ["worker", *SEARCH[1:], "--storage", "ecoli.optuna.log", "--n-trials", "1"]
+    assert main(worker_args) == 130
+    assert refits == []
+    assert "resume with: autoimb worker" in capsys.readouterr().err
+
+
 def test_each_model_file_is_recorded_on_its_own(tmp_path):
     """A search and a worker that save at once each record their file; a study's list from
     before is still read."""

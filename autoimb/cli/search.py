@@ -255,10 +255,13 @@ def _after_interrupt(
     previous = None
     try:
         say("interrupted: every finished trial is kept in the study")
-        result = _best_so_far(args, columns, storage, metric)
-        if result is None:
+        # A worker without --out makes no model: refitting the best would be thrown away.
+        result = None if out is None else _best_so_far(args, columns, storage, metric)
+        if out is None:
+            pass
+        elif result is None:
             say("no trial had finished, so there is no model to save")
-        elif out is not None:
+        else:
             say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
             if save_model(result, out, args, storage) is None:
                 say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
