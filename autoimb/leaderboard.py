@@ -6,6 +6,7 @@ own, and queued again; here it reads ``INTERRUPTED``, and it is not counted as f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,11 @@ STAGE_COLUMNS = STAGES
 INTERRUPTED = "interrupted"  # trial attribute: Ctrl-C cut the trial while it ran
 
 
-def _queued_again(study: optuna.Study) -> dict[int, int]:
+def _queued_again(trials: Sequence[FrozenTrial]) -> dict[int, int]:
     """Each trial queued again after its worker stopped: its number -> its retry's number."""
     return {
         int(t.system_attrs["retry_history"][-1]): t.number
-        for t in study.get_trials(deepcopy=False)
+        for t in trials
         if t.system_attrs.get("retry_history")
     }
 
@@ -51,7 +52,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     time, the error of a failed trial and why a pruned one was stopped. Queued trials that
     never started (the warm start's rest, when the budget ended first) are not listed."""
     rows = []
-    queued_again = _queued_again(study)
+    queued_again = _queued_again(study.get_trials(deepcopy=False))
     for trial in study.trials:
         if trial.state == TrialState.WAITING:
             continue
@@ -118,7 +119,7 @@ def trials_text(n: int) -> str:
 
 def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Trials whose strategy failed; not the interrupted ones, which never ran to an end."""
-    queued_again = _queued_again(study)
+    queued_again = _queued_again(study.get_trials(deepcopy=False))
     return [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
@@ -129,8 +130,10 @@ def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
 def finished_trials(study: optuna.Study) -> int:
     """Trials that ran to an end; queued ones that never started are not trials yet, and
     interrupted ones are queued again."""
-    queued_again = _queued_again(study)
-    return sum(
-        t.state.is_finished() and not _interrupted(t, queued_again)
-        for t in study.get_trials(deepcopy=False)
-    )
+    return finished_among(study.get_trials(deepcopy=False))
+
+
+def finished_among(trials: Sequence[FrozenTrial]) -> int:
+    """:func:`finished_trials` of the trials read once (a database storage fetches them all)."""
+    queued_again = _queued_again(trials)
+    return sum(t.state.is_finished() and not _interrupted(t, queued_again) for t in trials)

@@ -533,6 +533,7 @@ def test_a_better_trial_a_worker_finished_during_the_refit_is_served_by_the_next
     assert strong > weak  # the worker's lightgbm beat the search's isolation forest
     card = autoimb.load(tmp_path / "ecoli.skops").model_card_
     assert card["trial"] == 0 and card["study_best"] == weak
+    assert card["finished_trials"] == 1  # the worker's came after the choice
     resumed = run(*SEARCH, "--n-trials", "1", *common, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "kept the model saved before" not in resumed.stderr

@@ -74,6 +74,7 @@ class SearchOutcome:
     # The best score among the trials the winner was chosen from: a trial another process
     # finishes while this one refits is not among them, and is new to the next resume.
     best_seen: float | None = None
+    finished_seen: int | None = None  # and how many trials had finished then
 
     def refit_seconds(self, members: Iterable[int]) -> float:
         """What refitting these trials on all rows takes (:func:`budget.refit_seconds`)."""

@@ -50,7 +50,7 @@ def more_trials_for_ensemble(
         again_notes: list[str] = []
         again, used = reselect(again_notes)
         if used and again is not None:
-            _seen(outcome)
+            _seen(outcome, ran)
             return again, [f"{spent}; the ensemble was selected again with them.", *again_notes]
     outcome.predictions.put_back(kept)
     return selection, [*notes, f"{spent}; the ensemble chosen before them stands."]
@@ -89,9 +89,11 @@ def _typical_trial_seconds(outcome: SearchOutcome) -> float | None:
     return mean(seconds) if seconds else None
 
 
-def _seen(outcome: SearchOutcome) -> None:
-    """The ensemble was chosen again among this process's trials, the new ones too."""
+def _seen(outcome: SearchOutcome, ran: int) -> None:
+    """The ensemble was chosen again among this process's trials, the ``ran`` new ones too."""
     sign, values = outcome.predictions.sign, [v for v, _ in outcome.predictions.items.values()]
     if outcome.best_seen is not None:
         values.append(outcome.best_seen)
     outcome.best_seen = max(values, key=lambda v: sign * v, default=outcome.best_seen)
+    if outcome.finished_seen is not None:
+        outcome.finished_seen += ran

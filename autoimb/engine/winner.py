@@ -10,6 +10,7 @@ from optuna.trial import TrialState
 from autoimb import config
 from autoimb.engine.budget import cross_validation_seconds
 from autoimb.engine.outcome import SearchOutcome
+from autoimb.leaderboard import finished_among
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.steady import Candidate, choose_steadily, contenders, top_scoring
 
@@ -41,7 +42,7 @@ def choose_winner(
     # Among the trials read, not the study's best read again: another process may have
     # finished a better one since.
     best = trials[top_scoring(candidates, metric).number]
-    outcome.best_seen = float(best.value)
+    outcome.best_seen, outcome.finished_seen = float(best.value), finished_among(trials)
     if left is not None:
 
         def cost(number: int) -> float:
