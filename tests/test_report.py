@@ -253,3 +253,30 @@ def test_a_model_and_its_data_give_the_searchs_own_out_of_fold_numbers(small_bin
 def test_a_study_alone_says_its_winner_may_not_be_the_served_model(result, tmp_path):
     text, _ = read(write_study_report(tmp_path / "study.html", study=result.study))
     assert "the winner shown is the study's top-scoring trial" in html.unescape(text)
+
+
+def test_dollar_signs_in_names_and_labels_are_drawn_as_text(small_binary, tmp_path):
+    """Matplotlib reads text between two "$" as TeX math: a column or class named with them
+    must neither crash the report nor be typeset."""
+    X, y = small_binary
+    X = X.rename(columns={X.columns[0]: "revenue ($) / cost ($)", X.columns[1]: "price $x^^2$"})
+    y = y.map({0: "under $5", 1: "over $5"})
+    result = autoimb.search(X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0)
+    text, page = read(result.report_html(tmp_path / "r.html"))
+    assert page.sections == SECTIONS
+    assert "could not be drawn" not in text
+    assert "alt='feature importance'" in text and "alt='Precision and recall'" in text
+    assert html.escape("price $x^^2$") in text
+
+
+def test_a_figure_that_cannot_be_drawn_says_why_and_the_rest_stays(result, tmp_path, monkeypatch):
+    from autoimb.report import plots
+
+    def broken(*args, **kwargs):
+        raise ValueError("no bins today")
+
+    monkeypatch.setattr(plots, "_reliability", broken)
+    text, page = read(result.report_html(tmp_path / "r.html"))
+    assert page.sections == SECTIONS
+    assert "The calibration figure could not be drawn (ValueError: no bins today)." in text
+    assert "alt='Precision and recall'" in text and "alt='optimisation history'" in text

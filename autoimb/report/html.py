@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import optuna
 import pandas as pd
@@ -145,7 +146,8 @@ def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: 
         )
     if path.suffix.lower() not in (".html", ".htm"):
         raise AutoImbError(f"{path}: a report is an HTML page; name it so, as report.html.")
-    with warnings.catch_warnings():
+    # A pair of "$" in a column name or class label is text, not TeX math to typeset.
+    with warnings.catch_warnings(), matplotlib.rc_context({"text.parse_math": False}):
         warnings.simplefilter("ignore")  # plotting and importance warnings are not the reader's
         page = _page(winner, study, notes)
     return write_atomic(path, lambda temporary: temporary.write_text(page, encoding="utf-8"))

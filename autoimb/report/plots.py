@@ -7,10 +7,11 @@ and the report stays one self-contained file.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,27 @@ from autoimb.report.winner import OutOfFold, Winner
 ACCENT, MARK = "#2563eb", "crimson"
 
 
+def _guarded(what: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """One figure that cannot be drawn says so in its place instead of costing the report."""
+
+    def wrap(draw: Callable[..., str]) -> Callable[..., str]:
+        @functools.wraps(draw)
+        def guarded(*args: Any, **kwargs: Any) -> str:
+            try:
+                return draw(*args, **kwargs)
+            except Exception as exc:
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+                return (
+                    f"<p class='note'>The {what} figure could not be drawn "
+                    f"({html.escape(why)}).</p>"
+                )
+
+        return guarded
+
+    return wrap
+
+
+@_guarded("optimisation history")
 def history_figure(board: pd.DataFrame, done: pd.DataFrame, metric: str, maximize: bool) -> str:
     """Each finished trial's score, coloured by model, with the best so far."""
     done = done.sort_values("trial")
@@ -51,6 +73,7 @@ def _others(n: int) -> str:
     return f" The other {n} {trials} pruned, failed or are still running."
 
 
+@_guarded("score by strategy choice")
 def choices_figure(
     done: pd.DataFrame, stages: Sequence[str], metric: str, maximize: bool, fixed: str
 ) -> str:
@@ -88,6 +111,7 @@ def choices_figure(
     )
 
 
+@_guarded("parameter importance")
 def importance_figure(importances: Mapping[str, float]) -> str:
     """The parameters that explain most of the score's variance, largest on top."""
     names = list(importances)[:12][::-1]
@@ -104,6 +128,7 @@ def importance_figure(importances: Mapping[str, float]) -> str:
     )
 
 
+@_guarded("feature importance")
 def feature_importance_figure(importance: Mapping[str, Any], top: int = 20) -> str:
     """The input columns whose shuffling costs the winner most, with their spread."""
     table = pd.DataFrame(importance["features"], columns=["feature", "importance", "std"])
@@ -160,6 +185,7 @@ def _chosen_rates(w: Winner, oof: OutOfFold) -> tuple[float, float, float] | Non
     return tp / max(tp + fp, 1e-12), tp / max(tp + fn, 1e-12), fp / max(fp + tn, 1e-12)
 
 
+@_guarded("precision-recall or ROC")
 def ranking_figure(w: Winner, oof: OutOfFold, kind: str) -> str:
     from sklearn.metrics import (
         average_precision_score,
@@ -222,6 +248,7 @@ def _score_scale(w: Winner) -> str:
     )
 
 
+@_guarded("threshold")
 def threshold_figure(w: Winner, oof: OutOfFold) -> str:
     pos, chosen = w.decision.pos_label, float(w.decision.threshold or 0.0)
     tuned = tuning_metric(w.metric)
@@ -272,6 +299,7 @@ def threshold_figure(w: Winner, oof: OutOfFold) -> str:
     return _figure_html(fig, ax.get_title(), caption)
 
 
+@_guarded("calibration")
 def calibration_figure(w: Winner, oof: OutOfFold) -> str:
     """The reliability curve above, how the probabilities spread below, on their own axes."""
     fig = Figure(figsize=(5.4, 4.6), layout="constrained")
