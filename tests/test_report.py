@@ -280,3 +280,32 @@ def test_a_figure_that_cannot_be_drawn_says_why_and_the_rest_stays(result, tmp_p
     assert page.sections == SECTIONS
     assert "The calibration figure could not be drawn (ValueError: no bins today)." in text
     assert "alt='Precision and recall'" in text and "alt='optimisation history'" in text
+
+
+def test_a_long_column_name_is_shortened_on_the_figure_and_whole_in_the_table(
+    small_binary, tmp_path, monkeypatch
+):
+    """A 300-character name as a tick label pushed the bars and x label off the figure."""
+    from autoimb.report import plots
+
+    X, y = small_binary
+    name = ("customer lifetime value " * 13)[:300]
+    X = X.rename(columns={X.columns[0]: name})
+    drawn = {}
+    draw = plots._figure_html
+
+    def keep(fig, alt, caption):
+        drawn[alt] = fig
+        return draw(fig, alt, caption)
+
+    monkeypatch.setattr(plots, "_figure_html", keep)
+    result = autoimb.search(X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0)
+    text, _ = read(result.report_html(tmp_path / "r.html"))
+    assert f"<td>{name}</td>" in text
+    fig = drawn["feature importance"]
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert name not in labels and name[:39].rstrip() + "…" in labels
+    assert max(map(len, labels)) <= plots.LABEL_CHARS
+    inside = ax.get_tightbbox(fig._get_renderer())
+    assert inside.x0 >= 0 and inside.x1 <= fig.bbox.x1 and inside.y0 >= 0

@@ -23,6 +23,9 @@ from autoimb.posthoc.threshold import threshold_curve, tuning_metric
 from autoimb.report.winner import OutOfFold, Winner
 
 ACCENT, MARK = "#2563eb", "crimson"
+LABEL_CHARS = 40
+"""Tick labels longer than this are shortened, so a long name cannot push the axes off the
+figure; the full names stay in the report's tables."""
 
 
 def _guarded(what: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
@@ -116,7 +119,8 @@ def importance_figure(importances: Mapping[str, float]) -> str:
     """The parameters that explain most of the score's variance, largest on top."""
     names = list(importances)[:12][::-1]
     fig, ax = _figure(7, 0.45 * len(names) + 1.2)
-    ax.barh(names, [importances[n] for n in names], color=ACCENT)
+    ax.barh(range(len(names)), [importances[n] for n in names], color=ACCENT)
+    ax.set_yticks(range(len(names)), labels=[_label(n) for n in names])
     ax.set(xlabel="importance (fANOVA)")
     ax.tick_params(axis="y", labelsize=8)
     return _figure_html(
@@ -136,7 +140,7 @@ def feature_importance_figure(importance: Mapping[str, Any], top: int = 20) -> s
     score = str(importance.get("score", "score"))
     fig, ax = _figure(7, 0.32 * len(shown) + 1.3)
     ax.barh(
-        shown["feature"].astype(str),
+        range(len(shown)),
         shown["importance"],
         xerr=shown["std"],
         color=ACCENT,
@@ -144,8 +148,9 @@ def feature_importance_figure(importance: Mapping[str, Any], top: int = 20) -> s
         capsize=3,
         label="mean drop ± one standard deviation",
     )
+    ax.set_yticks(range(len(shown)), labels=[_label(str(n)) for n in shown["feature"]])
     ax.axvline(0, color="grey", lw=1)
-    ax.set(xlabel=f"drop in {score} when the column is shuffled")
+    ax.set(xlabel=f"drop in {_label(score)} when the column is shuffled")
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
@@ -341,6 +346,10 @@ def _reliability(
 
 
 # -------------------------------------------------------------------------- figure helpers
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
 
 
 def _figure(width: float = 5.4, height: float = 4.0) -> tuple[Figure, Any]:
