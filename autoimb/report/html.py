@@ -88,7 +88,9 @@ def write_study_report(
     notes = []
     winner = Winner.from_card(model_card) if model_card is not None else Winner.from_study(study)
     if study is None:
-        notes.append("No study was found, so the leaderboard, history and importances are absent.")
+        notes.append(
+            "No study was found, so the leaderboard, history and parameter importances are absent."
+        )
     elif model_card is None:
         notes.append(
             "Without the model, the winner shown is the study's top-scoring trial; the search "
