@@ -117,6 +117,23 @@ def trials_text(n: int) -> str:
     return f"{n} trial" if n == 1 else f"{n} trials"
 
 
+_STATE_WORDS = {
+    "COMPLETE": "finished",
+    "FAIL": "failed",
+    "PRUNED": "pruned",
+    "RUNNING": "still running",
+    "INTERRUPTED": "interrupted",
+}
+
+
+def states_text(states: pd.Series) -> str:
+    """``3 failed, 1 finished``: the leaderboard's states counted, in words, most first."""
+    return ", ".join(
+        f"{n} {_STATE_WORDS.get(str(state), str(state).lower())}"
+        for state, n in states.value_counts().items()
+    )
+
+
 def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Trials whose strategy failed; not the interrupted ones, which never ran to an end."""
     queued_again = _queued_again(study.get_trials(deepcopy=False))

@@ -105,7 +105,7 @@ def test_multiclass_report_draws_one_curve_per_class(glass, tmp_path):
     # Several classes are decided by class factors: no threshold, no dot for one.
     assert "the dot is the chosen threshold" not in text and "one class against the rest" in text
     assert "each fold's class factors chosen on the other folds" in text
-    assert "The other 0 trials" not in text
+    assert "Not drawn: the other 0" not in text
 
 
 def test_a_study_autoimb_did_not_write_is_refused(tmp_path):
@@ -163,6 +163,15 @@ def test_the_budget_verdict_reads_the_best_so_far_curve() -> None:
     assert "likely to help" in budget_verdict(_study_with_values(rising))
     flat = [0.9] + [0.5] * 29
     assert "not improved in the last 29 of 30" in budget_verdict(_study_with_values(flat))
+    failing = _study_with_values([0.5, 0.6])
+    for _ in range(3):
+        failing.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    verdict = budget_verdict(failing)
+    assert "Only 2 trials completed and 3 failed" in verdict and "fix that first" in verdict
+    assert "likely to help" not in verdict
+    one_failure = _study_with_values([0.5 + i / 100 for i in range(10)])
+    one_failure.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    assert "barely begun" in budget_verdict(one_failure)  # one failure is not the trouble
 
 
 def test_the_report_says_how_sure_and_what_next(result, tmp_path):
@@ -224,7 +233,7 @@ def test_the_threshold_curve_of_a_precision_floor_says_where_it_sits(small_binar
     text = html.unescape(result.report_html(tmp_path / "r.html").read_text())
     assert "next to where precision drops below the floor" in text
     assert "middle of the best plateau" not in text
-    assert "1 trial: 1 complete" in text and "Only 1 trial completed" in text  # not "1 trials"
+    assert "1 trial: 1 finished." in text and "Only 1 trial completed" in text  # not "1 trials"
 
 
 def _metrics_and_confusion(path: Path) -> str:
@@ -310,3 +319,36 @@ def test_a_long_column_name_is_shortened_on_the_figure_and_whole_in_the_table(
     assert max(map(len, labels)) <= plots.LABEL_CHARS
     inside = ax.get_tightbbox(fig._get_renderer())
     assert inside.x0 >= 0 and inside.x1 <= fig.bbox.x1 and inside.y0 >= 0
+
+
+def test_failed_trials_are_counted_apart_from_finished_ones_in_words(small_binary, tmp_path):
+    from autoimb.engine.space import parse_space
+    from autoimb.stages import REGISTRY, Component
+
+    def broken(params, ctx):
+        raise RuntimeError("cannot find neighbours")
+
+    REGISTRY["resampler"]["broken"] = Component("broken", "resampler", broken, "Always fails.")
+    try:
+        space = parse_space(
+            "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
+            "initial: [{resampler: none, model: logistic_regression},"
+            " {resampler: broken, model: logistic_regression}]"
+        )
+        X, y = small_binary
+        result = autoimb.search(X, y, metric="f1", n_trials=4, space=space, cv=3, random_state=0)
+    finally:
+        del REGISTRY["resampler"]["broken"]
+    states = result.leaderboard["state"].value_counts()
+    finished, failed = states["COMPLETE"], states["FAIL"]
+    assert finished + failed == 4 and finished < 4 and failed < 4
+    text = html.unescape(result.report_html(tmp_path / "r.html").read_text(encoding="utf-8"))
+    words = sorted([(finished, "finished"), (failed, "failed")], key=lambda c: -c[0])
+    assert f"4 trials: {', '.join(f'{n} {w}' for n, w in words)}." in text
+    assert "complete," not in text and "fail." not in text
+    others = "1 trial (1 failed)" if failed == 1 else f"{failed} trials ({failed} failed)"
+    assert f"Not drawn: the other {others}." in text
+    # The failed trials chose another resampler: every finished one made the same choices.
+    assert "Every finished trial made the same choices." in text
+    assert f"completed and {failed} failed: see why they failed" in text
+    assert "a longer search is likely to help" not in text

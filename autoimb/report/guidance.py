@@ -12,7 +12,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb import config
-from autoimb.leaderboard import trials_text
+from autoimb.leaderboard import failed_trials, trials_text
 
 # A search still finding better strategies in its last third is worth running longer.
 STILL_IMPROVING_SHARE = 1 / 3
@@ -31,6 +31,14 @@ def budget_verdict(study: optuna.Study) -> str | None:
             best, last_gain = trial.value, position
     n = len(done)
     since = n - 1 - last_gain
+    failed = len(failed_trials(study))
+    if failed and 2 * failed >= n:
+        # A longer search of a space whose strategies fail mostly buys more failures.
+        return (
+            f"Only {trials_text(n)} completed and {failed} failed: see why they failed (under "
+            "the leaderboard) and fix that first, in the data or the search space; a longer "
+            "search would spend much of its time on the same failures."
+        )
     if n < FEW_TRIALS:
         return (
             f"Only {trials_text(n)} completed: the first ones are fixed baselines and proven "

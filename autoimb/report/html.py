@@ -29,7 +29,13 @@ from autoimb.atomic import write_atomic
 from autoimb.config import STUDY_ATTR
 from autoimb.engine.splits import Folds, recorded_folds
 from autoimb.exceptions import AutoImbError
-from autoimb.leaderboard import STAGE_COLUMNS, finished_trials, leaderboard, trials_text
+from autoimb.leaderboard import (
+    STAGE_COLUMNS,
+    finished_trials,
+    leaderboard,
+    states_text,
+    trials_text,
+)
 from autoimb.metrics.registry import confusion_matrix, report_metrics
 from autoimb.report import GENERATOR_TAG
 from autoimb.report.features import features_html
@@ -290,7 +296,6 @@ def _curves_section(w: Winner) -> str:
 def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
     if board.empty:
         return "<p class='note'>No study, so no leaderboard.</p>"
-    counts = ", ".join(f"{n} {s.lower()}" for s, n in board["state"].value_counts().items())
     rows = [
         [
             str(rank),
@@ -304,7 +309,7 @@ def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
         for rank, r in enumerate(done.head(TOP_TRIALS).itertuples(), start=1)
     ]
     head = ["rank", "trial", "score", "strategy", "parameters", "threshold", "seconds"]
-    out = f"<p>{trials_text(len(board))}: {counts}.</p>" + _table(head, rows)
+    out = f"<p>{trials_text(len(board))}: {states_text(board['state'])}.</p>" + _table(head, rows)
     errors = board.loc[board["state"] == "FAIL", "error"].fillna("no error recorded")
     if len(errors):
         causes = errors.value_counts().head(5)
@@ -341,7 +346,8 @@ def _choices_section(
     fixed = f" One choice only, so not drawn: {html.escape(fixed)}." if fixed else ""
     importances = "<h3>Parameter importances</h3>" + _importance_html(study, len(done))
     if not stages:
-        return f"<p class='note'>Every trial made the same choices.{fixed}</p>" + importances
+        same = "Every finished trial made the same choices."
+        return f"<p class='note'>{same}{fixed}</p>" + importances
     return choices_figure(done, stages, metric, maximize, fixed) + importances
 
 

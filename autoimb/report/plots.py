@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from autoimb.leaderboard import states_text, trials_text
 from autoimb.posthoc.threshold import threshold_curve, tuning_metric
 from autoimb.report.winner import OutOfFold, Winner
 
@@ -65,15 +66,15 @@ def history_figure(board: pd.DataFrame, done: pd.DataFrame, metric: str, maximiz
         fig,
         "optimisation history",
         "Score of each finished trial (coloured by model) and the best so far."
-        + _others(len(board) - len(done)),
+        + _others(board[board["state"] != "COMPLETE"]),
     )
 
 
-def _others(n: int) -> str:
-    if n == 0:
+def _others(rest: pd.DataFrame) -> str:
+    """The trials without a score, by what became of them."""
+    if rest.empty:
         return ""
-    trials = "trial was" if n == 1 else "trials were"
-    return f" The other {n} {trials} pruned, failed or are still running."
+    return f" Not drawn: the other {trials_text(len(rest))} ({states_text(rest['state'])})."
 
 
 @_guarded("score by strategy choice")
