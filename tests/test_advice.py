@@ -219,3 +219,19 @@ def test_the_counted_class_is_the_smallest_whichever_the_metric_calls_positive(s
     result = minority_learning_curve(LOGISTIC, data, "f1", fractions=(0.5, 1.0), repeats=1)
     assert result.current_count == int(data.class_counts[minority])
     assert result.smallest_class == str(data.classes[minority])
+
+
+def test_a_large_cost_is_written_without_an_exponent(small_binary):
+    data = validate(*small_binary)
+    result = minority_learning_curve(
+        {"model": {"name": "logistic_regression"}}, data, "cost:fn=50000,fp=1", repeats=1
+    )
+    assert result.predicted_current >= 100
+    text = result.summary()
+    assert "e+" not in text
+    assert f"{result.predicted_current:,.0f}" in text
+    from autoimb.engine.advice_text import _num, _signed
+
+    written = (_num(150.3), _num(12_345.6), _num(0.63), _num(0.053))
+    assert written == ("150", "12,346", "0.63", "0.053")
+    assert (_signed(150.3), _signed(-0.02)) == ("+150", "−0.02")

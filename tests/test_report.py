@@ -352,3 +352,27 @@ def test_failed_trials_are_counted_apart_from_finished_ones_in_words(small_binar
     assert "Every finished trial made the same choices." in text
     assert f"completed and {failed} failed: see why they failed" in text
     assert "a longer search is likely to help" not in text
+
+
+def test_small_shares_and_large_counts_read_as_they_are(result, tmp_path):
+    """A rare class of 40 in 100,050 rows is not "0.0%", and 300 false alarms among
+    99,710 negatives are not "0%"."""
+    from autoimb.report.tables import confusion_html
+
+    card = dict(result.best_pipeline.model_card_)
+    card["data"] = {
+        **card["data"],
+        "rows": 100_050,
+        "class_counts": {"0": 100_010, "1": 40},
+        "imbalance_ratio": 100_010 / 40,
+    }
+    text = html.unescape(
+        write_study_report(tmp_path / "card.html", model_card=card).read_text(encoding="utf-8")
+    )
+    data = text.split('id="data"')[1]
+    assert "<td>100,050</td>" in data and "<td>2,500</td>" in data
+    assert "<td>40</td><td><0.1%</td>" in data and "<td>100,010</td><td>>99.9%</td>" in data
+    cells = html.unescape(confusion_html(np.array([[99_710, 300], [12, 28]]), ["0", "1"]))
+    assert "300 <span class='muted'>(<1%)</span>" in cells
+    assert "99,710 <span class='muted'>(>99%)</span>" in cells
+    assert "12 <span class='muted'>(30%)</span>" in cells

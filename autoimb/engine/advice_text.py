@@ -80,21 +80,21 @@ class LearningCurveAdvice:
         n2, n5 = 2 * self.current_count, 5 * self.current_count
         if self.multiclass:
             what = "examples of every class but the largest"
-            size2 = f"≈{n2} of class {self.smallest_class!r}"
+            size2 = f"≈{n2:,} of class {self.smallest_class!r}"
         else:
-            what, size2 = "minority examples", f"≈{n2}"
+            what, size2 = "minority examples", f"≈{n2:,}"
         now, two, five = self.predicted_current, self.predicted_2x, self.predicted_5x
         if abs(self.gain_2x) < 0.005 and abs(self.gain_5x) < 0.005:
             text = (
                 f"With 2× more {what} ({size2}), {name} is expected to stay at about "
-                f"{_num(now)}; with 5× (≈{n5}), ≈{_num(five)}: more data of this kind is "
+                f"{_num(now)}; with 5× (≈{n5:,}), ≈{_num(five)}: more data of this kind is "
                 "unlikely to help this strategy."
             )
         else:
             verb = "rise" if two >= now else "fall"
             text = (
                 f"With 2× more {what} ({size2}), {name} is expected to {verb} from "
-                f"{_num(now)} to ≈{_num(two)} ({_signed(self.gain_2x)}); with 5× (≈{n5}), "
+                f"{_num(now)} to ≈{_num(two)} ({_signed(self.gain_2x)}); with 5× (≈{n5:,}), "
                 f"≈{_num(five)}."
             )
         parts = [text]
@@ -169,12 +169,16 @@ def _display(name: str) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{value:.2f}" if 0.1 <= abs(value) < 100 else f"{value:.2g}"
+    """Two decimals in the usual range; a cost of 150.3 reads 150, never 1.5e+02."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.2g}"
 
 
 def _signed(value: float) -> str:
     size = abs(value)
-    return ("+" if value >= 0 else "−") + (f"{size:.2f}" if size >= 0.005 else f"{size:.1g}")
+    text = f"{size:.1g}" if size < 0.005 else f"{size:.2f}" if size < 100 else f"{size:,.0f}"
+    return ("+" if value >= 0 else "−") + text
 
 
 def cautions(advice: LearningCurveAdvice) -> list[str]:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime
 import html
-import json
-import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,15 @@ from autoimb.report.plots import (
     threshold_figure,
 )
 from autoimb.report.style import CSS
+from autoimb.report.tables import (
+    confusion_html,
+    count_text,
+    kv_table,
+    num,
+    share_text,
+    short,
+    table,
+)
 from autoimb.report.winner import OutOfFold, Winner, study_attrs
 from autoimb.strategy import Ensemble, parse_strategy, strategy_label, strategy_stages
 
@@ -202,7 +209,7 @@ def _winner_section(w: Winner) -> str:
         ("strategy", html.escape(strategy_label(w.config))),
         (
             html.escape(w.metric.name),
-            f"{_num(w.score)}{w.metric.unit} ({html.escape(w.score_basis)})",
+            f"{num(w.score)}{w.metric.unit} ({html.escape(w.score_basis)})",
         ),
     ]
     if w.interval is not None:
@@ -210,18 +217,18 @@ def _winner_section(w: Winner) -> str:
         rows.append(
             (
                 f"on new data ({config.INTERVAL_LEVEL:.0%} interval)",
-                f"{_num(low)} – {_num(high)} for {w.interval_set()}",
+                f"{num(low)} – {num(high)} for {w.interval_set()}",
             )
         )
     if w.search_score is not None and w.search_score != w.score:
-        rows.append(("score that chose it", _num(w.search_score)))
+        rows.append(("score that chose it", num(w.search_score)))
     if len(w.classes) == 2:
         positive = w.classes[w.decision.pos_label] if w.decision.pos_label < 2 else "?"
         rows.append(("positive class", html.escape(str(positive))))
     rows.append(("decision", html.escape(w.decision.describe(w.classes, w.probability_threshold))))
     if w.trial is not None:
         rows.append(("trial", str(w.trial)))
-    parts = [_kv_table(rows), how_sure_html(w), "<h3>Strategy</h3>", _strategy_table(w.config)]
+    parts = [kv_table(rows), how_sure_html(w), "<h3>Strategy</h3>", _strategy_table(w.config)]
     if w.oof is None:
         return "".join(parts) + f'<p class="note">{_NEEDS_DATA}</p>'
     oof, pos = w.oof, w.decision.pos_label
@@ -233,9 +240,9 @@ def _winner_section(w: Winner) -> str:
     weighted = oof.weights is not None and not np.allclose(oof.weights, 1.0)
     parts += [
         "<div class='row'><div><h3>Every metric, out of fold</h3>",
-        _kv_table([(html.escape(k), _num(v)) for k, v in metrics.items()]),
+        kv_table([(html.escape(k), num(v)) for k, v in metrics.items()]),
         "</div><div><h3>Confusion matrix</h3>",
-        _confusion_html(matrix, w.classes),
+        confusion_html(matrix, w.classes),
         "<p class='caption'>Rows weighted by sample_weight, in units of the mean weight: "
         "counts of weight, not of rows.</p>"
         if weighted
@@ -261,7 +268,7 @@ def _strategy_table(config: Mapping[str, Any]) -> str:
         )
     rows = []
     for stage in sorted(config, key=lambda s: _STAGES.index(s) if s in _STAGES else len(_STAGES)):
-        params = ", ".join(f"{k}={_short(v)}" for k, v in config[stage].items() if k != "name")
+        params = ", ".join(f"{k}={short(v)}" for k, v in config[stage].items() if k != "name")
         rows.append(
             (
                 html.escape(stage),
@@ -269,7 +276,7 @@ def _strategy_table(config: Mapping[str, Any]) -> str:
                 f"<span class='muted'>{html.escape(params)}</span>",
             )
         )
-    return _kv_table(rows)
+    return kv_table(rows)
 
 
 def _curves_section(w: Winner) -> str:
@@ -300,20 +307,20 @@ def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
         [
             str(rank),
             str(r.trial),
-            _num(r.score),
+            num(r.score),
             html.escape(strategy_label({s: {"name": getattr(r, s)} for s in _STAGES})),
             f"<span class='muted'>{html.escape(_params_text(r.params))}</span>",
-            _num(r.threshold, 3),
-            _num(r.seconds, 1),
+            num(r.threshold, 3),
+            num(r.seconds, 1),
         ]
         for rank, r in enumerate(done.head(TOP_TRIALS).itertuples(), start=1)
     ]
     head = ["rank", "trial", "score", "strategy", "parameters", "threshold", "seconds"]
-    out = f"<p>{trials_text(len(board))}: {states_text(board['state'])}.</p>" + _table(head, rows)
+    out = f"<p>{trials_text(len(board))}: {states_text(board['state'])}.</p>" + table(head, rows)
     errors = board.loc[board["state"] == "FAIL", "error"].fillna("no error recorded")
     if len(errors):
         causes = errors.value_counts().head(5)
-        out += "<h3>Why trials failed</h3>" + _table(
+        out += "<h3>Why trials failed</h3>" + table(
             ["trials", "error"], [[str(n), html.escape(str(e))] for e, n in causes.items()]
         )
     return out
@@ -323,7 +330,7 @@ def _params_text(params: Any) -> str:
     if not isinstance(params, Mapping):
         return ""
     return "; ".join(
-        f"{stage}: " + ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+        f"{stage}: " + ", ".join(f"{k}={short(v)}" for k, v in values.items())
         for stage, values in params.items()
         if values
     )
@@ -372,7 +379,7 @@ def _data_section(w: Winner, study: optuna.Study | None) -> str:
     if not summary:
         return "<p class='note'>No data summary was recorded.</p>"
     rows = [
-        (html.escape(str(k).replace("_", " ")), html.escape(_short(v)))
+        (html.escape(str(k).replace("_", " ")), html.escape(count_text(v)))
         for k, v in summary.items()
         if k != "class_counts"
     ]
@@ -382,61 +389,15 @@ def _data_section(w: Winner, study: optuna.Study | None) -> str:
     if fingerprint:
         # The study refuses to resume on data with another fingerprint (rows, columns, values).
         rows.append(("data fingerprint", html.escape(str(fingerprint.get("hash")))))
-    out = _kv_table(rows)
+    out = kv_table(rows)
     counts = summary.get("class_counts") or {}
     if counts:
         total = sum(counts.values())
-        out += "<h3>Class counts</h3>" + _table(
+        out += "<h3>Class counts</h3>" + table(
             ["class", "rows", "share"],
-            [[html.escape(str(c)), f"{n:,}", f"{n / total:.1%}"] for c, n in counts.items()],
+            [
+                [html.escape(str(c)), f"{n:,}", html.escape(share_text(n / total, 1))]
+                for c, n in counts.items()
+            ],
         )
     return out
-
-
-# ----------------------------------------------------------------------------- HTML helpers
-
-
-def _num(value: Any, digits: int = 4) -> str:
-    if value is None or not math.isfinite(float(value)):
-        return "—"
-    return f"{float(value):.{digits}f}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def _kv_table(rows: Sequence[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    return f"<table class='kv'>{body}</table>"
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _confusion_html(matrix: np.ndarray, labels: Sequence[str]) -> str:
-    """Cells shaded by their share of the true class, so the misses stand out."""
-    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1e-12)
-    head = (
-        "<tr><th>true \\ predicted</th>"
-        + "".join(f"<th>{html.escape(c)}</th>" for c in labels)
-        + "</tr>"
-    )
-    body = "".join(
-        f"<tr><th>{html.escape(label)}</th>"
-        + "".join(
-            f"<td style='background: rgba(37, 99, 235, {0.06 + 0.6 * share[i, j]:.2f})'>"
-            f"{matrix[i, j]:,.0f} <span class='muted'>({share[i, j]:.0%})</span></td>"
-            for j in range(len(labels))
-        )
-        + "</tr>"
-        for i, label in enumerate(labels)
-    )
-    return f"<table class='confusion'>{head}{body}</table>"
