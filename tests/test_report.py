@@ -62,6 +62,8 @@ def test_report_html_holds_every_section_with_embedded_images(result, tmp_path):
     assert "Confusion matrix" in text and "imbalance ratio" in text
     assert "f1 against the threshold" in text  # the alt text of the threshold figure
     assert "Importances could not be computed" not in text
+    # The board's thresholds are on the model's score, the winner's decision on P(class).
+    assert "<th>threshold (model score)</th>" in text and "calibrated scale, so the two" in text
     # Every input column, with its drop in average precision and that drop's spread.
     assert "alt='feature importance'" in text and "drop in average_precision" in text
     for row in result.feature_importance.itertuples():

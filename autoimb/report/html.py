@@ -315,8 +315,22 @@ def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
         ]
         for rank, r in enumerate(done.head(TOP_TRIALS).itertuples(), start=1)
     ]
-    head = ["rank", "trial", "score", "strategy", "parameters", "threshold", "seconds"]
+    head = [
+        "rank",
+        "trial",
+        "score",
+        "strategy",
+        "parameters",
+        "threshold (model score)",
+        "seconds",
+    ]
     out = f"<p>{trials_text(len(board))}: {states_text(board['state'])}.</p>" + table(head, rows)
+    if done["threshold"].notna().any():
+        out += (
+            "<p class='caption'>Each trial's threshold is on its model's own score, before "
+            "calibration; the Winner section writes the served decision on predict_proba's "
+            "calibrated scale, so the two numbers differ for the same cut.</p>"
+        )
     errors = board.loc[board["state"] == "FAIL", "error"].fillna("no error recorded")
     if len(errors):
         causes = errors.value_counts().head(5)
