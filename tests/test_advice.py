@@ -235,3 +235,19 @@ def test_a_large_cost_is_written_without_an_exponent(small_binary):
     written = (_num(150.3), _num(12_345.6), _num(0.63), _num(0.053))
     assert written == ("150", "12,346", "0.63", "0.053")
     assert (_signed(150.3), _signed(-0.02)) == ("+150", "−0.02")
+
+
+@pytest.mark.parametrize("floor", ["0.99", "0.9"])
+def test_a_missed_precision_floor_gives_no_forecast(small_binary, floor):
+    """Below its floor, recall@precision scores the precision shortfall: at 0.99 no
+    subsample reaches it, at 0.9 some do; either way no curve of recall can be drawn."""
+    data = validate(*small_binary)
+    metric = f"recall@precision>={floor}"
+    result = minority_learning_curve(LOGISTIC, data, metric, repeats=1)
+    assert any(run.score < 0 for run in result.runs)
+    if floor == "0.9":
+        assert any(run.score > 0 for run in result.runs)
+    text = result.summary()
+    assert text.startswith(f"The precision floor {floor} was not reached")
+    assert "precision shortfalls, not recalls" in text and "expected to" not in text
+    assert math.isnan(result.predicted_2x) and math.isnan(result.predicted_5x)

@@ -26,7 +26,7 @@ from autoimb.engine.curve_fit import CurveFit, CurvePoint, CurveRun, fit_curve, 
 from autoimb.engine.evaluate import CrossValidation, Fold
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics.registry import Metric, get_metric
+from autoimb.metrics.registry import Metric, get_metric, precision_floor
 from autoimb.posthoc.threshold import honest_score
 
 __all__ = ["CurveFit", "CurvePoint", "CurveRun", "LearningCurveAdvice", "minority_learning_curve"]
@@ -284,8 +284,12 @@ def _advise(setup: _Setup, runs: list[CurveRun], notes: list[str]) -> LearningCu
     data, m, smallest = setup.data, setup.metric, setup.smallest
     points = summarise(runs)
     current = int(data.class_counts[smallest])
-    fit, fit_notes = fit_curve(points, m, float(current))
-    notes.extend(fit_notes)
+    if precision_floor(m) is not None and any(run.score < 0 for run in runs):
+        # Below its floor the score is a precision shortfall: a curve through it mixes units.
+        fit = CurveFit("none", {}, math.nan, 1.0, m.greater_is_better)
+    else:
+        fit, fit_notes = fit_curve(points, m, float(current))
+        notes.extend(fit_notes)
     now, two, five = (float(v) for v in fit.predict(np.array([1.0, 2.0, 5.0]) * current))
     advice = LearningCurveAdvice(
         metric=m.name,

@@ -71,6 +71,9 @@ class LearningCurveAdvice:
     def summary(self) -> str:
         """One or two sentences for a person deciding whether to collect more data."""
         name = _display(self.metric)
+        missed = _missed_floor(self.metric, self.runs)
+        if missed:
+            return " ".join([missed, *self.notes])
         if self.fit.kind == "none" or not math.isfinite(self.predicted_2x):
             text = (
                 f"Too few learning-curve points ({len(self.points)}) to predict how {name} "
@@ -166,6 +169,24 @@ class LearningCurveAdvice:
 def _display(name: str) -> str:
     special = {"f1": "F1", "mcc": "MCC", "roc_auc": "ROC AUC", "g_mean": "G-mean"}
     return special.get(name, name.replace("_", " "))
+
+
+def _missed_floor(metric: str, runs: list[CurveRun]) -> str | None:
+    """For recall at a precision floor that some subsample missed, why there is no forecast:
+    below the floor the score is how far precision fell short, not a recall."""
+    prefix = "recall@precision>="
+    missed = sorted({run.minority_count for run in runs if run.score < 0})
+    if not metric.startswith(prefix) or not missed:
+        return None
+    floor = metric.removeprefix(prefix)
+    worst = float(floor) + min(run.score for run in runs)
+    sizes = len({run.minority_count for run in runs})
+    return (
+        f"The precision floor {floor} was not reached on the learning curve's "
+        f"subsamples ({len(missed)} of {sizes} sizes; precision down to about {worst:.2f}): "
+        "their scores are precision shortfalls, not recalls, so there is no forecast of "
+        "recall with more minority examples."
+    )
 
 
 def _num(value: float) -> str:
