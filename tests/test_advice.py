@@ -122,6 +122,10 @@ def test_ranking_metric_and_a_good_fit(yeast):
     assert math.isfinite(result.fit.r2)
     assert "average precision" in result.summary()
     assert all(p.n_runs == 1 for p in result.points)
+    # Its power curve's exponent sits at the fit's upper bound: the bound chose the shape.
+    assert result.fit.kind == "power"
+    assert result.fit.params["c"] == pytest.approx(3.0)  # curve_fit.C_BOUNDS
+    assert "sits at the limit the fit allows" in result.summary()
 
 
 def test_multiclass_subsamples_every_class_but_the_largest(glass):
@@ -251,3 +255,19 @@ def test_a_missed_precision_floor_gives_no_forecast(small_binary, floor):
     assert text.startswith(f"The precision floor {floor} was not reached")
     assert "precision shortfalls, not recalls" in text and "expected to" not in text
     assert math.isnan(result.predicted_2x) and math.isnan(result.predicted_5x)
+
+
+def test_fractions_that_keep_the_same_minority_rows_are_one_point(small_binary):
+    """With 9 minority rows a training fold holds 6: 20%, 35% and 50% all keep MIN_KEPT (3)
+    of them, the same rows, so they are one measurement of one size, not three points."""
+    X, y = small_binary
+    rows = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:9]]
+    tiny = validate(X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True))
+    result = minority_learning_curve(LOGISTIC, tiny, "f1")
+    assert len(result.runs) == 10  # every fraction ran, twice
+    counts = [p.minority_count for p in result.points]
+    assert counts == [advice_module.MIN_KEPT, 4, 6]
+    assert result.points[0].fraction == 0.5  # the largest fraction that kept those rows
+    assert all(p.n_runs == 2 for p in result.points)  # each repeat once, not once a fraction
+    assert "the curve rests on only 3 distinct minority sizes" in result.summary()
+    assert len(result.to_frame().query("kind == 'measured'")) == 3

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from autoimb.engine.curve_fit import CurveFit, CurvePoint, CurveRun
+from autoimb.engine.curve_fit import C_BOUNDS, CurveFit, CurvePoint, CurveRun
 
 __all__ = ["POOR_R2", "LearningCurveAdvice", "cautions"]
 
@@ -171,6 +171,15 @@ def _display(name: str) -> str:
     return special.get(name, name.replace("_", " "))
 
 
+def _at_bound(fit: CurveFit, current: int) -> bool:
+    """A power curve held flat (``b`` at 0) or with its exponent at an end of
+    :data:`C_BOUNDS`: there the bound, not the points, chose its shape."""
+    b, c = fit.params["b"], fit.params["c"]
+    low, high = C_BOUNDS
+    flat = abs(b) * float(current) ** -c < 1e-6  # no rise left to speak of at today's size
+    return flat or c <= low * (1 + 1e-3) or c >= high * (1 - 1e-3)
+
+
 def _missed_floor(metric: str, runs: list[CurveRun]) -> str | None:
     """For recall at a precision floor that some subsample missed, why there is no forecast:
     below the floor the score is how far precision fell short, not a recall."""
@@ -212,8 +221,10 @@ def cautions(advice: LearningCurveAdvice) -> list[str]:
         out.append("the time limit cut the curve short")
     if any("could not be trained" in note for note in advice.notes):
         out.append("the strategy failed at some fractions, which are left out")
-    if len(advice.points) < 4:
-        out.append(f"the curve rests on only {len(advice.points)} points")
+    sizes = len({round(p.minority_count, 9) for p in advice.points})
+    if sizes < 4:
+        # Fractions that kept the same minority rows (the MIN_KEPT floor) are one size.
+        out.append(f"the curve rests on only {sizes} distinct minority sizes")
     if fit.kind == "log-linear":
         out.append("the saturating curve could not be fitted, so a log-linear one was used")
     if math.isfinite(fit.r2) and fit.r2 < POOR_R2:
@@ -225,6 +236,11 @@ def cautions(advice: LearningCurveAdvice) -> list[str]:
         out.append(
             "the measured scores show no levelling off yet, so the curve's ceiling is a guess "
             "and the 5× figure a rough extrapolation"
+        )
+    if fit.kind == "power" and _at_bound(fit, advice.current_count):
+        out.append(
+            "the fitted curve's shape sits at the limit the fit allows, so the points did not "
+            "pin it down"
         )
     n_folds = int(np.unique(advice.fold_ids).shape[0])
     # Standard error of each point's mean, from the spread of its fold scores.

@@ -17,9 +17,11 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from autoimb.metrics.metric import Metric
 
-__all__ = ["CurveFit", "CurvePoint", "CurveRun", "FitKind", "fit_curve", "summarise"]
+__all__ = ["C_BOUNDS", "CurveFit", "CurvePoint", "CurveRun", "FitKind", "fit_curve", "summarise"]
 
 FitKind = Literal["power", "log-linear", "none"]
+C_BOUNDS = (0.05, 3.0)
+"""The power curve's exponent is fitted within these: a curve's shape, not a step."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class CurveRun:
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """Runs at one fraction summarised: mean score and spread over folds and repeats.
+    """Runs at one minority count summarised: mean score and spread over folds and repeats.
 
     ``minority_count`` is the smallest class's rows in a training fold (mean over folds);
     for more than two classes it is the share kept of all subsampled classes times the
@@ -91,7 +93,7 @@ def _fit_power(
     """Least squares ``g = a - b * x**(-c)`` within the bounds that keep it saturating.
 
     ``a <= g_best`` (no score past the metric's best), ``b >= 0`` (rising), ``c`` in
-    [0.05, 3]; None when the optimiser fails.
+    :data:`C_BOUNDS`; None when the optimiser fails.
     """
     if x.shape[0] < 3:
         return None
@@ -110,7 +112,7 @@ def _fit_power(
                 x,
                 g,
                 p0=(a0, b0, c0),
-                bounds=((-np.inf, 0.0, 0.05), (g_best, np.inf, 3.0)),
+                bounds=((-np.inf, 0.0, C_BOUNDS[0]), (g_best, np.inf, C_BOUNDS[1])),
                 maxfev=5000,
             )
     except (RuntimeError, ValueError, OptimizeWarning):
@@ -168,19 +170,27 @@ def fit_curve(points: list[CurvePoint], metric: Metric, scale: float) -> tuple[C
 
 
 def summarise(runs: list[CurveRun]) -> list[CurvePoint]:
-    """One point per fraction: runs of every repeat pooled, so noise shows as ``std``."""
+    """One point per minority count kept: runs of every repeat pooled, so noise shows as
+    ``std``.
+
+    Fractions that keep the same count (a small class held at ``MIN_KEPT`` rows) trained on
+    the same rows, so they are one measurement, not several: merged, with a run repeated
+    word for word counted once, so the fit does not weigh it more or read its copies as
+    agreement.
+    """
     points = []
-    for fraction in sorted({run.fraction for run in runs}):
-        same = [run for run in runs if run.fraction == fraction]
-        spread = np.asarray([s for run in same for s in run.fold_scores], dtype=np.float64)
+    for count in sorted({round(run.minority_count, 9) for run in runs}):
+        same = [run for run in runs if round(run.minority_count, 9) == count]
+        distinct = list({(run.repeat, run.fold_scores): run for run in same}.values())
+        spread = np.asarray([s for run in distinct for s in run.fold_scores], dtype=np.float64)
         spread = spread[np.isfinite(spread)]
         points.append(
             CurvePoint(
-                fraction=fraction,
-                minority_count=float(np.mean([run.minority_count for run in same])),
-                score=float(np.mean([run.score for run in same])),
+                fraction=max(run.fraction for run in same),
+                minority_count=float(np.mean([run.minority_count for run in distinct])),
+                score=float(np.mean([run.score for run in distinct])),
                 std=float(np.std(spread, ddof=1)) if spread.shape[0] > 1 else math.nan,
-                n_runs=len(same),
+                n_runs=len(distinct),
             )
         )
     return points
