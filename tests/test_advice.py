@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import autoimb
 from autoimb.data.dataset import validate
 from autoimb.engine import advice as advice_module
 from autoimb.engine.advice import minority_learning_curve
@@ -107,6 +108,10 @@ def test_summary_and_frame(yeast_f1):
     text = result.summary()
     assert "F1" in text
     assert "2×" in text and "5×" in text and "≈102" in text
+    # A change on the curve's own measure, not a score to set beside the headline one.
+    assert "is expected to change by" in text and "rise from" not in text
+    assert "its own way (the strategy given, 3-fold, on subsamples:" in text
+    assert "not as the headline score is measured" in text
     assert repr(result) == f"LearningCurveAdvice({text!r})"  # readable, not a wall of arrays
     frame = result.to_frame()
     assert isinstance(frame, pd.DataFrame)
@@ -271,3 +276,14 @@ def test_fractions_that_keep_the_same_minority_rows_are_one_point(small_binary):
     assert all(p.n_runs == 2 for p in result.points)  # each repeat once, not once a fraction
     assert "the curve rests on only 3 distinct minority sizes" in result.summary()
     assert len(result.to_frame().query("kind == 'measured'")) == 3
+
+
+def test_a_searchs_advice_says_its_numbers_are_changes_on_its_own_measure(small_binary):
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="mcc", n_trials=2, space="fast", cv=3, random_state=0, advice=True
+    )
+    text = result.advice.summary()
+    at_today = f"{result.advice.predicted_current:.2f} at today's size"
+    assert f"(the best single trial's strategy, 3-fold, on subsamples: {at_today})" in text
+    assert "take these as changes" in text

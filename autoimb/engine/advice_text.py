@@ -41,6 +41,9 @@ class LearningCurveAdvice:
         What was done differently from what was asked (time limit, fallback fit).
     cautions
         Why the prediction may be unreliable; repeated in :meth:`summary`.
+    measured_on
+        Whose strategy the curve retrains, as the summary names it (a search's advice is
+        on its best single trial).
     """
 
     metric: str
@@ -60,6 +63,7 @@ class LearningCurveAdvice:
     fold_ids: NDArray[np.int64] = field(repr=False)
     notes: list[str] = field(default_factory=list)
     cautions: list[str] = field(default_factory=list)
+    measured_on: str = "the strategy given"
 
     def predict(self, n: float | NDArray[np.float64]) -> NDArray[np.float64]:
         """Expected score with ``n`` minority examples (capped at the metric's best)."""
@@ -86,24 +90,31 @@ class LearningCurveAdvice:
             size2 = f"≈{n2:,} of class {self.smallest_class!r}"
         else:
             what, size2 = "minority examples", f"≈{n2:,}"
-        now, two, five = self.predicted_current, self.predicted_2x, self.predicted_5x
         if abs(self.gain_2x) < 0.005 and abs(self.gain_5x) < 0.005:
             text = (
-                f"With 2× more {what} ({size2}), {name} is expected to stay at about "
-                f"{_num(now)}; with 5× (≈{n5:,}), ≈{_num(five)}: more data of this kind is "
-                "unlikely to help this strategy."
+                f"With 2× more {what} ({size2}) or 5× (≈{n5:,}), {name} is expected to change "
+                "by less than 0.005: more data of this kind is unlikely to help this strategy."
             )
         else:
-            verb = "rise" if two >= now else "fall"
             text = (
-                f"With 2× more {what} ({size2}), {name} is expected to {verb} from "
-                f"{_num(now)} to ≈{_num(two)} ({_signed(self.gain_2x)}); with 5× (≈{n5:,}), "
-                f"≈{_num(five)}."
+                f"With 2× more {what} ({size2}), {name} is expected to change by "
+                f"{_signed(self.gain_2x)}; with 5× (≈{n5:,}), by {_signed(self.gain_5x)}."
             )
-        parts = [text]
+        parts = [text, self._measure()]
         if self.cautions:
             parts.append("Caution: " + "; ".join(self.cautions) + ".")
         return " ".join(parts)
+
+    def _measure(self) -> str:
+        """Its scores are the curve's own, which differ from the headline score: say so, so
+        that a reader takes the forecast as a change and not as a competing score."""
+        folds = int(np.unique(self.fold_ids).shape[0])
+        return (
+            f"The learning curve scores {_display(self.metric)} its own way "
+            f"({self.measured_on}, {folds}-fold, on subsamples: {_num(self.predicted_current)} "
+            "at today's size), not as the headline score is measured: take these as changes, "
+            "not as scores to expect."
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """Measured points and the curve's predictions, one row each, for a report or plot."""

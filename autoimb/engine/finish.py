@@ -230,6 +230,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if settings.advice:
         strategy = dict(study.trials[best.number].user_attrs["config"])
         result.advice = _advice(strategy, outcome, settings, data, notes)
+        if result.advice is not None:
+            result.advice.measured_on = "the best single trial's strategy"
         if result.advice is not None and len(members) > 1:
             result.advice.cautions.append(
                 f"it was measured on trial {best.number} alone, the ensemble's best single "
