@@ -194,9 +194,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     # Which trial won (None for an ensemble) and how many had finished: a report on this model
     # can tell a study that went on since from a winner that was not the top-scoring trial.
     pipeline.model_card_["trial"] = best.number if len(members) == 1 else None
-    pipeline.model_card_["finished_trials"] = (
-        finished_trials(study) if outcome.finished_seen is None else outcome.finished_seen
-    )
+    pipeline.model_card_["finished_trials"] = outcome.finished_seen or finished_trials(study)
     # The study's seed (its folds) and the rows the interval is for (those the folds scored):
     # a report on this model alone draws the same folds and labels the interval rightly.
     pipeline.model_card_["seed"] = outcome.random_state
