@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -168,14 +169,69 @@ def test_a_last_record_cut_mid_write_is_set_aside_and_the_study_goes_on(
     assert sum(t.state == TrialState.COMPLETE for t in study.trials) >= 3
 
 
-def test_a_record_damaged_inside_the_journal_is_named_with_its_line(tmp_path, small_binary):
+def _trials(log: str) -> list[tuple[int, str, float | None, dict]]:
+    study = optuna.load_study(study_name="autoimb", storage=make_storage(log))
+    return [(t.number, t.state.name, t.value, t.params) for t in study.trials]
+
+
+def test_a_cut_record_run_on_into_by_the_next_append_is_set_aside_and_no_trial_renumbered(
+    tmp_path, small_binary, caplog
+):
+    """A writer stopped mid-record, then another's append ran on into it: the line holds the
+    cut part and a trial's first record. Deleting the line would renumber every later trial
+    (Optuna counts them as it reads); the cut part is set aside, the record kept."""
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    autoimb.search(X, y, n_trials=6, space="fast", cv=3, random_state=0, storage=log)
+    before = _trials(log)
+    path = Path(log)
+    lines = path.read_bytes().split(b"\n")
+    k = [i for i, line in enumerate(lines) if line.startswith(b'{"op_code":4')][3]
+    cut = lines[k - 1][: len(lines[k - 1]) // 2]
+    lines[k - 1] = cut + lines[k]
+    del lines[k]
+    path.write_bytes(b"\n".join(lines))
+    with caplog.at_level("WARNING", logger="autoimb"):
+        after = _trials(log)
+    assert f"run on into by the next one, at line {k}" in caplog.text
+    (aside,) = tmp_path.glob("study.log.cut-*")
+    assert aside.read_bytes() == cut + b"\n"
+    assert len(after) == len(before) == 6
+    # Only the cut record is lost, one step of one trial: every other trial reads as it was.
+    assert sum(a != b for a, b in zip(after, before, strict=True)) <= 1
+    autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0, storage=log)
+    assert len(_trials(log)) == 7
+
+
+def test_a_damaged_step_of_a_trial_is_named_with_the_line_to_delete(tmp_path, small_binary):
     log = _searched_journal(tmp_path, small_binary)
     path = Path(log)
     lines = path.read_bytes().split(b"\n")
-    lines[3] = lines[3][:-5] + b"XX"
+    k = next(i for i, line in enumerate(lines) if line.startswith(b'{"op_code":5'))
+    lines[k] = lines[k][:-5] + b"XX"
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(AutoImbError, match=r"study.log is damaged at line 4 .*delete that line"):
+    with pytest.raises(
+        AutoImbError, match=rf"study.log is damaged at line {k + 1};.*delete that line.*a parameter"
+    ):
         make_storage(log)
+
+
+def test_a_damaged_start_of_a_trial_is_not_to_be_deleted_but_replaced(tmp_path, small_binary):
+    """Deleting it would renumber every later trial; the stand-in the error gives keeps them."""
+    log = _searched_journal(tmp_path, small_binary)
+    before = _trials(log)
+    path = Path(log)
+    lines = path.read_bytes().split(b"\n")
+    k = next(i for i, line in enumerate(lines) if line.startswith(b'{"op_code":4'))
+    lines[k] = lines[k][:-5] + b"XX"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(AutoImbError, match=rf"damaged at line {k + 1};.*starts a trial") as err:
+        make_storage(log)
+    assert "delete" not in str(err.value)
+    lines[k] = re.search(r"replace that line with (\{.*\}):", str(err.value))[1].encode()
+    path.write_bytes(b"\n".join(lines))
+    after = _trials(log)
+    assert after[0][:2] == (0, "FAIL") and after[1:] == before[1:]
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ Optuna appends one JSON record per line under a lock file. A process killed whil
 leaves two traces: a last line cut off, which the next append would run on into, damaging the
 file for good (every later read fails there); and a lock file no one will remove, which Optuna
 waits out (30 s by default) before every later write. The cut line is set aside before the
-journal is opened, and a stale lock is waited out for a few seconds only. A line damaged in
-the middle of the file is named, with what to do.
+journal is opened, and a stale lock is waited out for a few seconds only. A cut line that the
+next append ran on into is mended the same way: the cut part is set aside, the whole record
+after it kept. Optuna numbers trials by counting trial records as it reads, so no record that
+others have read may go; a damaged line that cannot be mended is named, with what to do.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+from optuna.trial import TrialState
 
 from autoimb.exceptions import AutoImbError
 
@@ -30,6 +34,18 @@ LOCK_GRACE_SECONDS = 5
 # How Optuna starts every record, the first one included (with or without spaces).
 _RECORD_START = re.compile(rb'\{\s*"op_code"\s*:')
 _TAIL = 1 << 20  # a record is far shorter: the last line starts within the file's last MiB
+# Optuna's op codes (JournalOperation) of records whose loss renumbers nothing, with what is lost.
+_STEPS = {
+    1: "a study's deletion",
+    2: "an attribute of the study",
+    3: "an attribute of the study",
+    5: "a parameter of one trial",
+    6: "the state or score of one trial",
+    7: "a fold score of one trial",
+    8: "an attribute of one trial",
+    9: "an attribute of one trial",
+}
+_CREATE_STUDY, _CREATE_TRIAL = 0, 4
 
 
 def open_journal(path: str) -> JournalStorage:
@@ -41,10 +57,19 @@ def open_journal(path: str) -> JournalStorage:
     _clear_a_broken_lock(path + ".lock")
     lock = JournalFileSymlinkLock(path, grace_period=LOCK_GRACE_SECONDS)
     _set_aside_a_cut_last_line(Path(path), lock)
+    # Optuna stops at a damaged line only once a line follows it: a damaged last one is looked
+    # for here, any other is found by the read.
+    if _last_line_damaged(Path(path)):
+        mend_journal(path, lock)
     try:
         return JournalStorage(JournalFileBackend(path, lock_obj=lock))
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-        raise AutoImbError(_damaged(Path(path), exc)) from None
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
+        pass
+    mend_journal(path, lock)
+    try:
+        return JournalStorage(JournalFileBackend(path, lock_obj=lock))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AutoImbError(damaged(Path(path), exc)) from None
 
 
 def _clear_a_broken_lock(lock: str) -> None:
@@ -93,9 +118,10 @@ def _set_aside_a_cut_last_line(path: Path, lock: JournalFileSymlinkLock) -> None
             if tail.endswith(b"\n"):
                 return
             keep = size - len(tail) + tail.rfind(b"\n") + 1  # 0 when no line ended at all
-            aside = path.with_name(f"{path.name}.cut-{time.strftime('%Y%m%d-%H%M%S')}")
+            aside = _aside(path)
             journal.seek(keep)
-            aside.write_bytes(journal.read())
+            with aside.open("ab") as kept:
+                kept.write(journal.read())
             journal.truncate(keep)
     finally:
         lock.release()
@@ -116,16 +142,113 @@ def _cut(path: Path) -> bool:
         return journal.read(1) != b"\n"
 
 
-def _damaged(path: Path, exc: Exception) -> str:
-    """Which line of the journal cannot be read, and what to do about it."""
+def _aside(path: Path) -> Path:
+    """Where the cut parts of records go, beside the journal: kept, not lost."""
+    return path.with_name(f"{path.name}.cut-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _last_line_damaged(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open("rb") as journal:
+        size = journal.seek(0, 2)
+        journal.seek(max(size - _TAIL, 0))
+        tail = journal.read()
+    last = tail[tail.rstrip(b"\n").rfind(b"\n") + 1 :]
+    return bool(last.strip()) and _record(last) is None
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:  # UnicodeDecodeError is one
+        return None
+    return record if isinstance(record, dict) and "op_code" in record else None
+
+
+def _whole_after_cut(line: bytes) -> int | None:
+    """Where a whole record starts in a line that begins with the cut part of another: the
+    next writer's append ran on into what a stopped writer left unfinished."""
+    for start in _RECORD_START.finditer(line, 1):
+        if _record(line[start.start() :]) is not None:
+            return start.start()
+    return None
+
+
+def mend_journal(path: str | Path, lock: JournalFileSymlinkLock) -> None:
+    """Under the writers' lock, set aside the cut part of every line that holds one followed by
+    a whole record. No reader ever counted the cut record (Optuna skips a line that does not
+    read), so the trial numbers every later record uses stay right. A damaged line that cannot
+    be mended so is refused, and the file left as it is."""
+    path = Path(path)
+    lock.acquire()
+    try:
+        lines = path.read_bytes().splitlines(keepends=True)
+        cut: list[tuple[int, bytes]] = []
+        for number, line in enumerate(lines, start=1):
+            if not line.endswith(b"\n") or not line.strip() or _record(line) is not None:
+                continue  # a cut last line is set aside before, by another path
+            start = _whole_after_cut(line)
+            if start is None:
+                raise AutoImbError(damaged(path))
+            cut.append((number, line[:start]))
+            lines[number - 1] = line[start:]
+        if not cut:
+            return
+        aside = _aside(path)
+        with aside.open("ab") as kept:
+            kept.write(b"".join(part + b"\n" for _, part in cut))
+        mended = path.with_name(path.name + ".mending")
+        mended.write_bytes(b"".join(lines))
+        os.replace(mended, path)  # whole or not at all: a stop here leaves the journal as it was
+    finally:
+        lock.release()
+    logger.warning(
+        "%s: a record cut off mid-write (a process stopped while writing it) was run on into by "
+        "the next one, at line %s; the cut part is set aside in %s, the whole records are kept, "
+        "and the study goes on",
+        path,
+        ", ".join(str(number) for number, _ in cut),
+        aside,
+    )
+
+
+def damaged(path: Path, exc: Exception | None = None) -> str:
+    """Which line of the journal cannot be read, and what to do about it without renumbering
+    the trials: a trial's or a study's record gone, every later one would land on another."""
     with path.open("rb") as journal:
         for number, line in enumerate(journal, start=1):
-            try:
-                json.loads(line)
-            except ValueError:
-                return (
-                    f"{path} is damaged at line {number} (not a whole record: {exc}); the study "
-                    "cannot be read past it. Keep a copy of the file, then delete that line: "
-                    "the records after it are kept, that step of one trial is lost."
+            if line.endswith(b"\n") and line.strip() and _record(line) is None:
+                return f"{path} is damaged at line {number}; the study cannot be read past it. " + (
+                    _what_to_do(line)
                 )
-    return f"{path} cannot be read as a study journal ({exc})."
+    why = f" ({exc})" if exc is not None else ""
+    return f"{path} cannot be read as a study journal{why}."
+
+
+def _what_to_do(line: bytes) -> str:
+    op = re.match(rb'\{\s*"op_code"\s*:\s*(\d+)\s*,', line)
+    code = int(op.group(1)) if op else None
+    study = re.search(rb'"study_id"\s*:\s*(\d+)', line)
+    if code in _STEPS:
+        return (
+            "Keep a copy of the file, then delete that line: the records after it are kept, "
+            f"{_STEPS[code]} is lost."
+        )
+    if code == _CREATE_TRIAL and study:
+        stand_in = (
+            f'{{"op_code":4,"worker_id":"mended","study_id":{int(study.group(1))},'
+            f'"datetime_start":null,"state":{TrialState.FAIL.value}}}'
+        )
+        return (
+            "That line starts a trial: deleting it would renumber every later trial, and their "
+            "records would land on others (most of the study lost). Keep a copy of the file, then "
+            f"replace that line with {stand_in}: the trial it started reads as failed, every "
+            "other is kept."
+        )
+    what = "starts a study" if code == _CREATE_STUDY else "cannot be told apart"
+    return (
+        f"That line {what}: deleting it could renumber the studies or trials after it, and "
+        "their records would land on others (most of the study lost). Keep the file as it is, "
+        "and search into a new one (--storage NEW.optuna.log)."
+    )
