@@ -32,6 +32,14 @@ class UntrustedModelError(AutoImbError):
     """A model file holds types autoimb does not write, so it is not loaded."""
 
 
+class JournalDamaged(AutoImbError):
+    """The study's journal file was damaged while the search ran (a process sharing it stopped
+    mid-write): the search stops, its finished trials kept. ``said`` is set once the command
+    line has shown it, ahead of the model it saves."""
+
+    said = False
+
+
 class TrialTimeout(Exception):
     """A trial ran past its time cap; the search records it as pruned, with why, and goes on."""
 

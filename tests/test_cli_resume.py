@@ -587,3 +587,26 @@ def test_a_study_with_a_finished_trial_or_a_live_one_is_not_taken_as_left_empty(
     assert left_by_stopped_runs(storage, "s")
     study.tell(study.ask(), 1.0)
     assert not left_by_stopped_runs(storage, "s")
+
+
+def test_a_journal_another_process_damaged_mid_search_stops_it_with_the_model_saved(tmp_path):
+    """A process sharing the journal stopped mid-record; the search's next write ran on into
+    it, and every later read failed there (Optuna's tracebacks, no model). It stops as on
+    Ctrl-C, saying what happened, and the same command goes on."""
+    datasets.load("ecoli1").to_csv(tmp_path / "ecoli.csv", index=False)
+    command = ["search", "ecoli.csv", "--target", "target", "--space", "fast", *FAST]
+    process = start_cli(*command, "--time-budget", "120", cwd=tmp_path)
+    _wait_for(process, r"trial +\d+ average_precision=")
+    with open(tmp_path / "ecoli.optuna.log", "ab") as journal:
+        journal.write(b'{"op_code":8,"worker_id":"dead-1","trial_id":0,"user_attr":{"seco')
+    _, rest = process.communicate(timeout=180)
+    assert process.returncode == 2, rest
+    assert "Traceback" not in rest
+    assert "error: ecoli.optuna.log was damaged while the search ran" in rest
+    assert "saving the best pipeline so far" in rest and "resume with: autoimb search" in rest
+    assert (tmp_path / "ecoli.skops").is_file()
+    (aside,) = tmp_path.glob("ecoli.optuna.log.cut-*")
+    assert aside.read_bytes().startswith(b'{"op_code":8,"worker_id":"dead-1"')
+    resumed = run(*command, "--n-trials", "1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "already finished" in resumed.stderr

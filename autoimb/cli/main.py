@@ -391,7 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except (AutoImbError, OSError) as exc:
-        say(f"error: {as_options(str(exc), weight_column)}")
+        if not getattr(exc, "said", False):  # one said before the model saved after it
+            say(f"error: {as_options(str(exc), weight_column)}")
         return EXIT_INPUT
 
 

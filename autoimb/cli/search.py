@@ -32,7 +32,7 @@ from autoimb.cli.resume import (
 )
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.storage import existing_study
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, JournalDamaged
 from autoimb.leaderboard import finished_trials, trials_text
 from autoimb.metrics.notes import over_classes
 from autoimb.progress import study_best
@@ -239,6 +239,10 @@ def run_search(
     except KeyboardInterrupt:
         _after_interrupt(args, columns, storage, metric, out)
         return None
+    except JournalDamaged as exc:  # as Ctrl-C: the best so far saved, then the error's code
+        _after_interrupt(args, columns, storage, metric, out, f"error: {exc}")
+        exc.said = True
+        raise
     finally:
         optuna.logging.set_verbosity(verbosity)
         resumed.setLevel(resumed_level)
@@ -250,11 +254,13 @@ def _after_interrupt(
     storage: str,
     metric: Metric,
     out: Path | None,
+    stopped: str = "interrupted: every finished trial is kept in the study",
 ) -> None:
-    """Keep the promise of Ctrl-C: finished trials stay, the best so far is saved if any."""
+    """Keep the promise of Ctrl-C: finished trials stay, the best so far is saved if any. A
+    search an error stopped keeps it too, saying ``stopped`` first."""
     previous = None
     try:
-        say("interrupted: every finished trial is kept in the study")
+        say(stopped)
         # A worker without --out makes no model: refitting the best would be thrown away.
         result = None if out is None else _best_so_far(args, columns, storage, metric)
         if out is None:

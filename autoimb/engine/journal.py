@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ _STEPS = {
     9: "an attribute of one trial",
 }
 _CREATE_STUDY, _CREATE_TRIAL = 0, 4
+_OPTUNA_READER = os.path.join("journal", "_file.py")  # JournalFileBackend's module
 
 
 def open_journal(path: str) -> JournalStorage:
@@ -140,6 +142,19 @@ def _cut(path: Path) -> bool:
             return False
         journal.seek(size - 1)
         return journal.read(1) != b"\n"
+
+
+def damaged_while_read(exc: BaseException | None) -> bool:
+    """Whether Optuna's read of a journal file failed under ``exc``: a line that does not read
+    stops every later read, wherever it surfaces (a trial's write, its tell, the next ask)."""
+    while exc is not None:
+        if isinstance(exc, ValueError) and any(
+            frame.f_code.co_filename.endswith(_OPTUNA_READER)
+            for frame, _ in traceback.walk_tb(exc.__traceback__)
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _aside(path: Path) -> Path:

@@ -1,6 +1,7 @@
 """Optuna's loop as a search runs it: quiet about trials that fail (their errors are in the
-leaderboard), releasing this process's trials on Ctrl-C so a resume runs them again, and going
-on past a trial another process failed as dead."""
+leaderboard), releasing this process's trials on Ctrl-C so a resume runs them again, going
+on past a trial another process failed as dead, and stopping with a plain error when another
+process damaged the journal."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from typing import Any
 
 import optuna
 
+from autoimb.engine.journal import damaged_while_read
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import make_storage, release_trials, requeue_interrupted, worker_id
+from autoimb.exceptions import JournalDamaged
 from autoimb.stages.base import STOPPING
 
 logger = logging.getLogger("autoimb")
@@ -76,6 +79,17 @@ def optimize(
             raise
         _release_own_trials(_reopened(study, settings), settings.started)
         raise KeyboardInterrupt from exc
+    except Exception as exc:
+        if not (isinstance(settings.storage, str) and damaged_while_read(exc)):
+            raise
+        with contextlib.suppress(Exception):  # reopened, the journal is mended if it can be
+            _release_own_trials(_reopened(study, settings), settings.started)
+        raise JournalDamaged(
+            f"{settings.storage} was damaged while the search ran: a process writing to it "
+            "stopped mid-record, and the next write ran on into it; the search stopped, every "
+            "finished trial is kept. Run the same command again to go on: the journal is "
+            "mended as it opens (the cut record set aside beside it)."
+        ) from None
     finally:
         optuna.logging.set_verbosity(verbosity)
 
