@@ -40,6 +40,9 @@ def searched(small_binary):
         random_state=0, warm_start=None, time_budget=600.0, callbacks=[_stop_after(5)],
     )  # fmt: skip
     outcome = run(settings, data)
+    # The stop kept this first run short; the spare time under test may run trials again,
+    # which a user's own stop forbids.
+    outcome.more_trials.__self__.stopped_by_user = False
     cv = outcome.cv
     candidates = {n: cv.scores(outcome.predictions.get(n))[0] for n in outcome.predictions.items}
     y_scored, fold_ids, _ = cv.scores(data.y, cv.fold_ids, None)
@@ -115,3 +118,17 @@ def test_no_trials_without_time_for_one_or_under_a_trial_count(searched, small_b
         warm_start=None, time_budget=600.0,
     )  # fmt: skip
     assert run(counted, validate(*small_binary)).more_trials is None
+
+
+def test_a_users_stop_is_kept_by_the_spare_time(small_binary) -> None:
+    """study.stop() in a callback stops the trials: an ensemble winner's spare time must not
+    start them again (a fresh study.optimize forgets the stop)."""
+    X, y = small_binary
+    settings = SearchSettings(
+        metric=get_metric("average_precision"), space=load_space("fast"), cv=3,
+        random_state=0, warm_start=None, time_budget=600.0, callbacks=[_stop_after(2)],
+    )  # fmt: skip
+    outcome = run(settings, validate(X, y))
+    assert len(outcome.study.trials) == 3
+    assert outcome.more_trials(time.monotonic() + 30) == 0
+    assert len(outcome.study.trials) == 3

@@ -30,8 +30,10 @@ def optimize(
     objective: Any,
     settings: SearchSettings,
     deadline: float | None,
-) -> None:
+) -> bool:
     """Optuna's loop, quiet about expected failures; Ctrl-C releases this process's trials.
+    Returns whether one of the user's callbacks stopped the study (``study.stop()``): the
+    search then runs no more trials, not even with time to spare.
 
     A trial another process failed as dead while it ran (no sign of life for three heartbeats:
     a machine that slept, a long pause) cannot be told its score; Optuna's loop stops there,
@@ -45,6 +47,12 @@ def optimize(
 
     def count(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         ran[0] += 1
+        stopping[0] = _stopping(study)  # by the search's own callback, before the user's
+
+    def users_stopped(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        stopped[0] = stopped[0] or (_stopping(study) and not stopping[0])
+
+    stopping, stopped = [False], [False]
 
     try:
         while settings.n_trials is None or ran[0] < settings.n_trials:
@@ -57,10 +65,15 @@ def optimize(
                         timeout=timeout,
                         n_jobs=settings.n_jobs,
                         catch=(Exception,),
-                        callbacks=[count, objective.stop_when_budget_spent, *settings.callbacks],
+                        callbacks=[
+                            objective.stop_when_budget_spent,
+                            count,
+                            *settings.callbacks,
+                            users_stopped,
+                        ],
                         gc_after_trial=False,
                     )
-                return
+                return stopped[0]
             except (ValueError, AssertionError) as exc:
                 if not _failed_elsewhere(exc):
                     raise
@@ -69,6 +82,7 @@ def optimize(
                     "a trial of this process was failed by another one, which took it for dead "
                     "(no sign of life for three heartbeats); going on with the next"
                 )
+        return stopped[0]
     except KeyboardInterrupt:
         _release_own_trials(_reopened(study, settings), settings.started)
         raise
@@ -92,6 +106,11 @@ def optimize(
         ) from None
     finally:
         optuna.logging.set_verbosity(verbosity)
+
+
+def _stopping(study: optuna.Study) -> bool:
+    """Whether ``study.stop()`` was called in this loop (Optuna keeps no public word of it)."""
+    return bool(getattr(study, "_stop_flag", False))
 
 
 def ctrl_c_within(exc: BaseException | None) -> bool:

@@ -75,7 +75,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         )
     else:
         try:
-            optimize(study, objective, settings, settings.deadline)
+            objective.stopped_by_user = optimize(study, objective, settings, settings.deadline)
         except KeyboardInterrupt:
             if created and not any(t.state == TrialState.COMPLETE for t in study.trials):
                 with contextlib.suppress(Exception):  # the interrupt is what the user sees
@@ -133,6 +133,7 @@ class _Objective:
     ) -> None:
         self.study, self.settings, self.data, self.cv, self.seed = study, settings, data, cv, seed
         self.predictions = Predictions(settings.metric.greater_is_better)
+        self.stopped_by_user = False  # a callback's study.stop(): no more trials, spare time or not
         self.fit_seconds: dict[int, float] = {}
         # The wall time of each finished trial's cross-validation on all rows: the cost of
         # doing it again on a fresh split (its lower-fidelity rungs are not done again).
@@ -387,7 +388,7 @@ class _Objective:
 
     def more_trials(self, until: float) -> int:
         """Trials until ``until``, with nothing kept back: the caller has counted what follows."""
-        if self.searches_nothing:
+        if self.searches_nothing or self.stopped_by_user:
             return 0
         finished = len(self.candidates)
         self.clock = TrialClock(
@@ -401,7 +402,7 @@ class _Objective:
             contenders=list,
             cv_seconds={},
         )
-        optimize(self.study, self, self.settings, until)
+        self.stopped_by_user = optimize(self.study, self, self.settings, until)
         return len(self.candidates) - finished
 
 
