@@ -7,6 +7,7 @@ API, the CLI and each estimator.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,6 +75,34 @@ def check_seed(value: Any) -> int | None:
     if not 0 <= value < SEED_END:
         raise refuse("random_state", f"an integer from 0 to {SEED_END - 1}", repr(value))
     return int(value)
+
+
+def check_callbacks(callbacks: Any) -> tuple[Any, ...]:
+    """Trial callbacks, as Optuna calls them (``f(study, trial)``), checked before a study is
+    written: a wrong one would otherwise fail after the first trial, leaving the study."""
+    fix = "Pass callbacks=[f, ...] with each f(study, trial), as Optuna's callbacks."
+    if (
+        callable(callbacks)
+        or isinstance(callbacks, str | bytes)
+        or not hasattr(callbacks, "__iter__")
+    ):
+        raise refuse("callbacks", "a list of functions", type(callbacks).__name__, fix)
+    checked = tuple(callbacks)
+    for callback in checked:
+        if not callable(callback):
+            raise refuse("each callback", "a function", repr(callback)[:80], fix)
+        try:
+            inspect.signature(callback).bind(None, None)
+        except TypeError:
+            raise refuse(
+                "each callback",
+                "callable as f(study, trial)",
+                getattr(callback, "__name__", repr(callback)[:80]),
+                fix,
+            ) from None
+        except ValueError:  # a builtin without a signature: Optuna will tell
+            continue
+    return checked
 
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 import optuna
 
 from autoimb import config
-from autoimb._checks import check_budget, check_n_jobs, check_seed
+from autoimb._checks import check_budget, check_callbacks, check_n_jobs, check_seed
 from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.dataset import validate
@@ -208,7 +208,7 @@ def search(
         study_name=study_name,
         n_jobs=n_jobs,
         random_state=random_state,
-        callbacks=tuple(callbacks),
+        callbacks=check_callbacks(callbacks),
         started=started,
         warm_start=warm_start,
         pretrained=pretrained,

@@ -75,6 +75,12 @@ def fitted(small_binary):
             },
             "this search does not fit xgboost on this data",
         ),
+        (lambda X, y: {"callbacks": print}, r"callbacks must be a list of functions"),
+        (
+            lambda X, y: {"callbacks": [lambda trial: None]},
+            r"each callback must be callable as f\(study, trial\); got <lambda>",
+        ),
+        (lambda X, y: {"callbacks": ["stop"]}, r"each callback must be a function; got 'stop'"),
     ],
     ids=[
         "weights-as-text",
@@ -93,6 +99,9 @@ def fitted(small_binary):
         "records",
         "pretrained-misspelt",
         "pretrained-not-searched",
+        "callbacks-not-a-list",
+        "callback-of-one-argument",
+        "callback-not-a-function",
     ],
 )
 def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:

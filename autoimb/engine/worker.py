@@ -14,7 +14,7 @@ from typing import Any
 
 import optuna
 
-from autoimb._checks import check_budget, check_n_jobs
+from autoimb._checks import check_budget, check_callbacks, check_n_jobs
 from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials
 from autoimb.config import STUDY_ATTR
@@ -89,7 +89,7 @@ def join(
         random_state=int(attrs["seed"]),
         warm_start=None,
         heartbeat=beats,
-        callbacks=tuple(callbacks),
+        callbacks=check_callbacks(callbacks),
         final_model=final_model,
     )
     positive = attrs.get("positive")
