@@ -514,3 +514,19 @@ def test_a_study_whose_creator_was_stopped_while_queueing_its_first_trials_gets_
     assert len(optuna.load_study(study_name="autoimb", storage=make_storage(log)).trials) == 2
     resumed = autoimb.search(X, y, storage=log, **settings)
     assert len(resumed.study.trials) == len(first)
+
+
+def test_a_users_metric_of_the_same_name_counting_the_other_way_is_refused(tmp_path, small_binary):
+    """The study maximises; a resume minimising would choose its winner the wrong way."""
+    from autoimb.metrics.metric import Metric
+
+    def net_benefit(tp, fp, fn, tn):
+        return (tp - 0.25 * fp) / (tp + fp + fn + tn)
+
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    kwargs = dict(space="fast", cv=3, random_state=0, storage=log, n_trials=1)
+    autoimb.search(X, y, metric=Metric("net", "threshold", True, counts_fn=net_benefit), **kwargs)
+    flipped = Metric("net", "threshold", False, counts_fn=net_benefit)
+    with pytest.raises(AutoImbError, match="'net' with higher values better, and the metric"):
+        autoimb.search(X, y, metric=flipped, **kwargs)

@@ -86,6 +86,7 @@ def open_study(
     if attrs is None:
         mine = {
             "metric": metric.name,
+            "greater_is_better": metric.greater_is_better,  # a user's metric of the same name
             "space": settings.space.name,
             "cv": settings.cv.n_splits,
             "split": settings.cv.kind,
@@ -167,6 +168,15 @@ def _refuse_other_settings(
         raise AutoImbError(
             f"study {name!r} was created to optimise {attrs['metric']!r}, not "
             f"{settings.metric.name!r}; use the same metric to resume it, or another study name."
+        )
+    elif attrs.get("greater_is_better", settings.metric.greater_is_better) != (
+        settings.metric.greater_is_better
+    ):
+        higher = "higher" if attrs["greater_is_better"] else "lower"
+        raise AutoImbError(
+            f"study {name!r} was created to optimise {attrs['metric']!r} with {higher} values "
+            "better, and the metric given of that name counts the other way; give it the "
+            "study's direction (greater_is_better), or another name and study name."
         )
     elif attrs.get("folds", settings.cv.describe()) != settings.cv.describe():
         raise AutoImbError(
