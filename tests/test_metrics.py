@@ -509,6 +509,14 @@ def test_an_extreme_beta_tends_to_recall_or_precision(beta, limit) -> None:
     [
         (lambda tp, fp, fn, tn: tp * float("nan"), "gave nan scoring ten rows"),
         (lambda tp, fp, fn, tn: float("x"), r"raised ValueError: could not convert"),
+        (
+            lambda tp, fp, fn, tn: (tp / (tp + fp) if tp + fp > 0 else 0.0) * tp / (tp + fn),
+            r"counts_fn must take arrays of counts .* gave ValueError: The truth value",
+        ),
+        (
+            lambda tp, fp, fn, tn: float(tp / (tp + fn)),
+            r"must take arrays .*\(np.where rather than if/else",
+        ),
     ],
 )
 def test_a_metric_of_ones_own_that_cannot_score_is_refused_before_the_search(counts_fn, match):

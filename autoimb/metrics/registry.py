@@ -352,6 +352,32 @@ def _scores_an_example(metric: Metric) -> None:
             f"the metric {metric.name!r} gave {value!r} scoring {example}; it must give a finite "
             "number for any rows with both classes (every trial would fail)."
         )
+    if metric.kind == "threshold":
+        _scores_many_thresholds(metric, y, p)
+
+
+def _scores_many_thresholds(metric: Metric, y: np.ndarray, p: np.ndarray) -> None:
+    """The threshold scan calls ``counts_fn`` once with arrays of counts, one per threshold:
+    one written for single numbers (``if tp + fp > 0``, ``float(...)``) fails every trial."""
+    cuts = np.array([0.15, 0.35, 0.5, 0.65, 0.85])
+    flagged = p[None, :] > cuts[:, None]
+    positive = (y == 1)[None, :]
+    counts = [(flagged & positive), (flagged & ~positive), (~flagged & positive)]
+    tp, fp, fn = (c.sum(axis=1).astype(float) for c in counts)
+    tn = len(y) - tp - fp - fn
+    try:
+        with np.errstate(all="ignore"):
+            values = metric.from_counts(tp, fp, fn, tn)
+        fits = values.shape == cuts.shape
+    except Exception as exc:
+        fits, values = False, f"{type(exc).__name__}: {exc}"
+    if not fits:
+        raise AutoImbError(
+            f"the metric {metric.name!r}'s counts_fn must take arrays of counts (tp, fp, fn, tn: "
+            f"one per threshold, the search scores them all at once) and return as many "
+            f"scores; given {len(cuts)} thresholds' counts it gave {str(values)[:120]}. Write it "
+            "with numpy operations (np.where rather than if/else, no float(...))."
+        )
 
 
 def _same(a: Any, b: Any) -> bool:
