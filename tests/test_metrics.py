@@ -517,6 +517,7 @@ def test_an_extreme_beta_tends_to_recall_or_precision(beta, limit) -> None:
             lambda tp, fp, fn, tn: float(tp / (tp + fn)),
             r"must take arrays .*\(np.where rather than if/else",
         ),
+        (lambda tp, fp, fn, tn: tp / (tp + fn) / (fp / (fp + tn)), "infinite score at some"),
     ],
 )
 def test_a_metric_of_ones_own_that_cannot_score_is_refused_before_the_search(counts_fn, match):
@@ -527,3 +528,13 @@ def test_a_metric_of_ones_own_that_cannot_score_is_refused_before_the_search(cou
     mine = Metric("mine", "threshold", True, counts_fn=counts_fn)
     with pytest.raises(AutoImbError, match=match), np.errstate(all="ignore"):
         check_own_metric(mine)
+
+
+def test_an_infinite_best_decision_is_its_own_plateau_and_all_infinitely_bad_is_named() -> None:
+    from autoimb.posthoc.candidates import middle_of_best
+
+    assert middle_of_best(np.array([0.1, np.inf, np.inf, np.inf, 0.3]), True) == 2
+    with pytest.raises(AutoImbError, match="infinitely bad for every candidate"):
+        middle_of_best(np.array([np.inf, np.inf]), False)  # a cost that overflowed
+    with pytest.raises(AutoImbError, match="undefined"):
+        middle_of_best(np.array([np.nan, np.nan]), True)

@@ -378,6 +378,12 @@ def _scores_many_thresholds(metric: Metric, y: np.ndarray, p: np.ndarray) -> Non
             f"scores; given {len(cuts)} thresholds' counts it gave {str(values)[:120]}. Write it "
             "with numpy operations (np.where rather than if/else, no float(...))."
         )
+    if np.isinf(values).any():
+        raise AutoImbError(
+            f"the metric {metric.name!r} gave an infinite score at some thresholds (a ratio "
+            "whose denominator reaches 0, such as fp when no negative is flagged); make it "
+            "finite, e.g. with a small constant added to the denominator (every trial would fail)."
+        )
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -7,6 +7,8 @@ scores are in-sample; :mod:`autoimb.posthoc.crossfit` makes them honest.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -64,14 +66,22 @@ def middle_of_best(values: FloatArray, greater_is_better: bool) -> int:
     """
     v = np.asarray(values, dtype=np.float64)
     v = v if greater_is_better else -v
-    v = np.where(np.isnan(v), -np.inf, v)
-    best = float(np.max(v))
-    if best == -np.inf:
+    if np.isnan(v).all():
         raise AutoImbError(
             "The metric is undefined (NaN) for every candidate decision; check that both "
             "classes are present with positive weight."
         )
-    on = np.flatnonzero(v >= best - 1e-12 * max(1.0, abs(best)))
+    v = np.where(np.isnan(v), -np.inf, v)
+    best = float(np.max(v))
+    if best == -np.inf:
+        raise AutoImbError(
+            "The metric is infinitely bad for every candidate decision (an overflow, or a "
+            "division by zero in a metric of one's own); give it costs or a formula that stay "
+            "finite."
+        )
+    # An infinite best (a likelihood ratio where no negative is flagged) is its own plateau.
+    slack = 0.0 if math.isinf(best) else 1e-12 * max(1.0, abs(best))
+    on = np.flatnonzero(v >= best - slack)
     breaks = np.flatnonzero(np.diff(on) > 1)
     starts = np.r_[on[0], on[breaks + 1]]
     ends = np.r_[on[breaks], on[-1]]
