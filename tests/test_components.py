@@ -101,6 +101,33 @@ def test_resampled_rows_never_reach_prediction(name: str) -> None:
     assert not any("sampl" in type(v).__name__.lower() for v in vars(pipeline).values())
 
 
+@pytest.mark.parametrize("name", sorted(REGISTRY["resampler"]))
+def test_resampling_keeps_every_class_a_fold_holds(name: str) -> None:
+    """A multi-class fold whose rare classes hold one to three rows: no resampler may empty
+    one (the fold's model would never see it, and XGBoost refuses such labels)."""
+    data = _prepared("glass_multiclass")
+    X, y = data.X.to_numpy(dtype=float), data.y
+    counts = np.bincount(y)
+    rare = np.argsort(counts)[:3]
+    keep = np.ones(len(y), dtype=bool)
+    for c, left in zip(rare, (1, 2, 3), strict=True):
+        keep[np.flatnonzero(y == c)[left:]] = False
+    X, y = X[keep], y[keep]
+    ctx = FitContext(
+        class_counts=np.bincount(y, minlength=data.n_classes),
+        n_features=X.shape[1],
+        random_state=0,
+        defaults=component_defaults(),
+    )
+    component = REGISTRY["resampler"][name]
+    params = component_defaults().get("resampler", {}).get(name, {})
+    sampler = component.make(dict(params), ctx)
+    if sampler is None:
+        pytest.skip(f"{name} resamples nothing")
+    _, resampled = sampler.fit_resample(X, y)
+    assert set(np.unique(resampled)) == set(np.unique(y))
+
+
 def test_oversampling_neighbours_follow_the_fold_minority() -> None:
     """A fold with 3 minority rows still oversamples: k_neighbors is clipped to 2."""
     data = _prepared("ecoli1")

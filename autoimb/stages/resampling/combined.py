@@ -6,14 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from imblearn import combine
+from imblearn.under_sampling import EditedNearestNeighbours, TomekLinks
 
 from autoimb.stages.base import Component, FitContext, register
 from autoimb.stages.resampling.over import oversampler, smote
+from autoimb.stages.resampling.targets import large_classes
 
 
-def _with_smote(cls: type) -> Any:
+def _with_smote(cls: type, cleaner: type, keyword: str) -> Any:
     def make(params: Mapping[str, Any], ctx: FitContext, targets: dict, k: int) -> Any:
-        return cls(smote=smote(targets, k, ctx), random_state=ctx.random_state)
+        cleaning = {}
+        if len(ctx.class_counts) > 2:
+            # imbalanced-learn's cleaner thins every class: a class of one or two rows in a
+            # fold, which SMOTE cannot grow, was emptied, and the fold's model never saw it.
+            cleaning[keyword] = cleaner(sampling_strategy=large_classes(ctx))
+        return cls(smote=smote(targets, k, ctx), random_state=ctx.random_state, **cleaning)
 
     return make
 
@@ -22,14 +29,14 @@ register(
     Component(
         "smote_tomek",
         "resampler",
-        oversampler(_with_smote(combine.SMOTETomek)),
+        oversampler(_with_smote(combine.SMOTETomek, TomekLinks, "tomek")),
         "SMOTE, then remove Tomek links.",
         scales=False,
     ),
     Component(
         "smote_enn",
         "resampler",
-        oversampler(_with_smote(combine.SMOTEENN)),
+        oversampler(_with_smote(combine.SMOTEENN, EditedNearestNeighbours, "enn")),
         "SMOTE, then edited nearest neighbours cleaning.",
         scales=False,
     ),
