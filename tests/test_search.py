@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 import autoimb
-from autoimb import config
+from autoimb import config, datasets
 from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.engine.pipeline import StrategyPipeline
@@ -452,3 +452,15 @@ def test_the_one_sided_warning_suggests_what_a_multi_class_search_can_take(glass
         warnings.simplefilter("always")
         autoimb.search(X, y, metric="recall", n_trials=1, space="fast", cv=3, random_state=0)
     assert not [w for w in caught if "alone is highest" in str(w.message)]
+
+
+def test_a_ranking_metric_searches_when_a_fold_gives_a_class_no_weight() -> None:
+    """Class 6 of glass weighted in 4 of its 9 rows: some fold holds none of them and has no
+    macro roc_auc of its own, while the pooled score is defined (every trial failed)."""
+    X, y = datasets.load("glass_multiclass", return_X_y=True)
+    weights = np.ones(len(y))
+    weights[np.flatnonzero(y.to_numpy() == 6)[4:]] = 0.0
+    result = autoimb.search(
+        X, y, sample_weight=weights, metric="roc_auc", n_trials=2, space="fast", random_state=0
+    )
+    assert np.isfinite(result.best_score)

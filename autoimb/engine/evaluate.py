@@ -345,8 +345,12 @@ def evaluate(
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
         if keep_models:
             models.append(FittedFold(fold.valid, pipeline))
-        if report is not None:
-            running.append(_fold_score(metric, data, oof, fold.valid))
+        if report is not None and np.isfinite(
+            fold_score := _fold_score(metric, data, oof, fold.valid)
+        ):
+            # A fold that gives a class no weight (rare rows weighted 0) has no ranking score of
+            # its own; the pooled score below is still defined, and the pruner waits a fold.
+            running.append(fold_score)
             report(k, float(np.mean(running)), running[-1])
         if pace is not None and k + 1 < cv.n_splits:
             pace(k + 1, cv.n_splits)
@@ -369,10 +373,5 @@ def _fold_score(metric: Metric, data: Dataset, oof: np.ndarray, rows: np.ndarray
     else:
         _, score = choose_decision(
             y, proba, metric, sample_weight=weights, pos_label=data.pos_label
-        )
-    if not np.isfinite(score):
-        raise AutoImbError(
-            f"the {metric.name} score of a fold is undefined (NaN); the fold may lack a class. "
-            "Use fewer folds (cv) or a metric defined on every fold."
         )
     return float(score)
