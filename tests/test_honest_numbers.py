@@ -75,6 +75,23 @@ def test_interval_is_in_the_metric_range_and_repeats(metric: str) -> None:
     assert -1.0 <= one[0] <= 0.5 <= one[1] <= 1.0
 
 
+@pytest.mark.parametrize("metric", ["average_precision", "roc_auc"])
+def test_a_ranking_interval_for_a_small_set_of_many_classes_has_width(metric: str) -> None:
+    """Twelve classes, two of 5 and 9 rows: a draw of 20 rows misses some class almost always,
+    and a macro score over every class left no finite draw (an interval of zero width)."""
+    rng = np.random.default_rng(0)
+    counts = [291, 150, 100, 80, 60, 50, 40, 40, 30, 25, 9, 5]
+    y = np.repeat(np.arange(12), counts)
+    proba = rng.dirichlet(np.ones(12), len(y))
+    proba[np.arange(len(y)), y] += 0.05
+    proba /= proba.sum(axis=1, keepdims=True)
+    folds, m = np.arange(len(y)) % 5, get_metric(metric)
+    score = m.score_proba(y, proba)
+    low, high = score_interval(y, proba, folds, m, center=score, n_rows=20)
+    whole = score_interval(y, proba, folds, m, center=score, n_rows=len(y))
+    assert low <= score < high and high - low > whole[1] - whole[0]
+
+
 @pytest.mark.parametrize("metric", ["f1", "mcc", "average_precision", "g_mean"])
 def test_a_higher_level_reaches_further_below_a_score_lower_than_the_search_saw(metric):
     """best_score, measured on fresh folds, often sits below the out-of-fold rows' own score;

@@ -277,8 +277,12 @@ def _weighted_scorer(
     if len(curves) == len(scored):
 
         def by_curves(counts: np.ndarray) -> float:
+            # Over the classes a draw holds, as the macro threshold metrics average: a small
+            # new set of many classes misses a rare one in almost every draw, and the interval
+            # collapsed onto its centre.
             weights = w_ * counts
-            return float(np.mean([curve(weights[order]) for order, curve in curves]))
+            per_class = [curve(weights[order]) for order, curve in curves]
+            return float(np.nanmean(per_class)) if np.isfinite(per_class).any() else math.nan
 
         return _Scorer(by_curves, rows.shape[0])
     if n_classes == 2 and metric.ranking_fn is not None:
