@@ -241,7 +241,8 @@ def _choose_scale(
     # since a metric that multiplies the classes' recalls (g-mean) is 0 wherever two classes
     # go unpredicted, and no single factor's change lifts it off that plateau.
     found = ascend(np.ones(n_classes, dtype=np.float64))
-    prior = heft[anchor] / np.maximum(heft, np.finfo(float).tiny)
+    with np.errstate(over="ignore", divide="ignore"):  # a class these rows do not weigh
+        prior = heft[anchor] / np.maximum(heft, np.finfo(float).tiny)
     nearest = np.abs(np.log10(prior)[:, None] * 10.0 - np.arange(-30, 31)[None, :]).argmin(axis=1)
     other = ascend(_SCALE_GRID[nearest].astype(np.float64))
     sign = 1.0 if metric.greater_is_better else -1.0
