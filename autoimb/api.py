@@ -30,7 +30,8 @@ from autoimb.engine.storage import study_heartbeat
 from autoimb.engine.study import available_components
 from autoimb.engine.transfer import WarmStart, check_own_strategies
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics.registry import Metric, check_own_metric, get_metric
+from autoimb.metrics.own import check_own_metric
+from autoimb.metrics.registry import Metric, get_metric
 from autoimb.progress import SearchProgress, interactive
 from autoimb.result import SearchResult
 

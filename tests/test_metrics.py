@@ -456,7 +456,7 @@ def test_flagging_every_row_is_weighed_by_the_rows_weights() -> None:
 def test_a_metric_of_ones_own_may_not_take_one_of_autoimbs_names(metric) -> None:
     """A study records its metric by name: an own "f1" would be resumed as autoimb's F1."""
     from autoimb.metrics.metric import Metric
-    from autoimb.metrics.registry import check_own_metric
+    from autoimb.metrics.own import check_own_metric
 
     check_own_metric(metric)  # autoimb's own, however it was made, passes
     check_own_metric(get_metric(metric.name))
@@ -523,7 +523,7 @@ def test_an_extreme_beta_tends_to_recall_or_precision(beta, limit) -> None:
 def test_a_metric_of_ones_own_that_cannot_score_is_refused_before_the_search(counts_fn, match):
     """Every trial failed, and the search blamed the data ("check both classes are present")."""
     from autoimb.metrics.metric import Metric
-    from autoimb.metrics.registry import check_own_metric
+    from autoimb.metrics.own import check_own_metric
 
     mine = Metric("mine", "threshold", True, counts_fn=counts_fn)
     with pytest.raises(AutoImbError, match=match), np.errstate(all="ignore"):
