@@ -189,7 +189,11 @@ def search(
     available = available_components(the_space, data)
     warm_start = check_own_strategies(warm_start, the_space, available, the_metric.kind)
     pretrained = check_pretrained(
-        pretrained, available, list(data.X.columns), the_space.stages.get("model", {}).get("mlp")
+        pretrained,
+        available,
+        list(data.X.columns),
+        the_space.stages.get("model", {}).get("mlp"),
+        n_classes=data.n_classes,
     )
     folds = as_folds(cv, groups, n_rows=len(data.y))
     if advice and (folds.custom or folds.kind != "stratified"):

@@ -15,6 +15,7 @@ from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.space import parse_space
+from autoimb.exceptions import AutoImbError
 from autoimb.metrics.registry import get_metric
 from autoimb.posthoc.threshold import honest_score
 from autoimb.stages import REGISTRY, Component
@@ -382,6 +383,57 @@ def test_a_model_fitted_on_the_users_own_frame_is_continued(model, small_binary)
         search(_fitted_on(model, X.iloc[:, 1:], y))
     with pytest.raises(AutoImbError, match="trained on columns in another order"):
         search(_fitted_on(model, X[X.columns[::-1]], y))
+
+
+def _booster_for(model: str, objective: str, n_classes: int, width: int):
+    import lightgbm
+    import xgboost
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, width)), rng.integers(0, n_classes, 60)
+    many = {"num_class": n_classes} if n_classes > 2 and objective.startswith("multi") else {}
+    if model == "lightgbm":
+        params = {"verbose": -1, "objective": objective, **many}
+        return lightgbm.train(params, lightgbm.Dataset(X, y), num_boost_round=3)
+    return xgboost.train({"objective": objective, **many}, xgboost.DMatrix(X, y), 3)
+
+
+@pytest.mark.parametrize(
+    ("model", "objective", "n_classes", "message"),
+    [
+        ("lightgbm", "multiclass", 3, r"for 3 classes \(objective 'multiclass'\), and y"),
+        ("lightgbm", "regression", 2, "with objective 'regression', not a classifier's"),
+        ("xgboost", "multi:softprob", 3, r"for 3 classes \(objective 'multi:softprob'\)"),
+        ("xgboost", "reg:squarederror", 2, "objective 'reg:squarederror', not a classifier's"),
+    ],
+    ids=["lightgbm-3-classes", "lightgbm-regression", "xgboost-3-classes", "xgboost-regression"],
+)
+def test_a_pretrained_model_of_another_task_is_refused_before_any_trial(
+    small_binary, model, objective, n_classes, message
+) -> None:
+    """Such a booster was accepted, and every trial of its model failed ("Number of classes
+    must be 1 for non-multiclass training") or went on from a regression's scores."""
+    X, y = small_binary
+    space = parse_space(f"model: {{{model}: {{n_estimators: 5}}}}")
+    booster = _booster_for(model, objective, n_classes, X.shape[1])
+    with pytest.raises(
+        AutoImbError, match=rf"pretrained\['{model}'\] was trained .*{message}.*2 classes"
+    ):
+        autoimb.search(X, y, n_trials=1, space=space, cv=3, pretrained={model: booster})
+
+
+def test_a_pretrained_model_of_as_many_classes_is_continued(glass) -> None:
+    X, y = glass
+    classes = len(np.unique(y))
+    space = parse_space("model: {lightgbm: {n_estimators: 3}}")
+    booster = _booster_for("lightgbm", "multiclass", classes, X.shape[1])
+    result = autoimb.search(
+        X, y, n_trials=1, space=space, cv=3, pretrained={"lightgbm": booster}, warm_start=None
+    )
+    assert (result.leaderboard["state"] == "COMPLETE").all()
+    with pytest.raises(AutoImbError, match=rf"for 2 classes.*y holds {classes} classes"):
+        booster = _booster_for("lightgbm", "binary", 2, X.shape[1])
+        autoimb.search(X, y, n_trials=1, space=space, cv=3, pretrained={"lightgbm": booster})
 
 
 def test_a_pretrained_model_reads_the_columns_as_given(small_binary) -> None:

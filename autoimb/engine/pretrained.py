@@ -4,6 +4,7 @@ would otherwise be ignored, fail every trial, or read the wrong columns in silen
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,9 +31,12 @@ def check_pretrained(
     available: dict[str, list[str]],
     columns: list[str],
     mlp_params: Mapping[str, Any] | None = None,
+    *,
+    n_classes: int = 2,
 ) -> dict[str, Any]:
     """Each model to continue from as the booster the search continues, checked: a misspelt
-    key, or a model the space leaves out, would be ignored in silence."""
+    key, or a model the space leaves out, would be ignored in silence; a booster of another
+    task fails every trial of its model."""
     given = dict(pretrained or {})
     for key in given:
         if key not in PRETRAINED:
@@ -49,6 +53,7 @@ def check_pretrained(
             )
         if key in _KINDS:
             given[key] = _checked_booster(key, given[key], columns)
+            _check_task(key, given[key], n_classes)
     if "mlp" in given:
         searched = [
             name
@@ -100,6 +105,49 @@ def _checked_booster(key: str, value: Any, columns: list[str]) -> Any:
         booster.feature_names = None
         booster.feature_types = None
     return booster
+
+
+# The objectives whose raw scores a classifier of the search goes on from, by the number of
+# models per round they keep: one for two classes, one per class for more.
+_BINARY = {"lightgbm": ("binary", "cross_entropy"), "xgboost": ("binary:",)}
+_MULTI = {"lightgbm": ("multiclass", "multiclassova"), "xgboost": ("multi:",)}
+_OWN = {"lightgbm": ("binary", "multiclass"), "xgboost": ("binary:logistic", "multi:softprob")}
+
+
+def _check_task(key: str, booster: Any, n_classes: int) -> None:
+    """A booster of another class count or of regression was accepted, and every trial of its
+    model failed (LightGBM: "Number of classes must be 1 for non-multiclass training") or went
+    on from scores that mean something else."""
+    classes, objective = _lightgbm_task(booster) if key == "lightgbm" else _xgboost_task(booster)
+    wanted = _BINARY[key] if n_classes == 2 else _MULTI[key]
+    fits = objective is None or objective.startswith(wanted)
+    own = _OWN[key][n_classes > 2]
+    if fits and classes == n_classes:
+        return
+    if objective is not None and not objective.startswith((*_BINARY[key], *_MULTI[key])):
+        trained = f"with objective {objective!r}, not a classifier's"
+    else:
+        trained = f"for {classes} classes" + (f" (objective {objective!r})" if objective else "")
+    raise AutoImbError(
+        f"pretrained[{key!r}] was trained {trained}, and y holds {n_classes} classes; "
+        f"continue from a classifier trained on these {n_classes} classes (objective "
+        f"{own!r}), or leave {key} out of pretrained."
+    )
+
+
+def _lightgbm_task(booster: Any) -> tuple[int, str | None]:
+    """Classes and objective; the objective as the model text names it (the booster's params
+    hold an alias, or nothing for LightGBM's default, regression), None for one of the user's."""
+    per_round = booster.num_model_per_iteration()
+    head = booster.model_to_string(num_iteration=1).split("\nTree=", 1)[0]
+    words = [line[10:].split()[0] for line in head.splitlines() if line.startswith("objective=")]
+    return (2 if per_round == 1 else per_round), (words[0] if words and words[0] else None)
+
+
+def _xgboost_task(booster: Any) -> tuple[int, str | None]:
+    learner = json.loads(booster.save_config())["learner"]
+    classes = int(learner["learner_model_param"].get("num_class", 0))
+    return (classes if classes > 1 else 2), learner["objective"].get("name")
 
 
 def _generic(names: Any) -> bool:
