@@ -422,6 +422,23 @@ def test_a_pretrained_model_of_another_task_is_refused_before_any_trial(
         autoimb.search(X, y, n_trials=1, space=space, cv=3, pretrained={model: booster})
 
 
+@pytest.mark.parametrize(("model", "library"), [("lightgbm", "LightGBM"), ("xgboost", "XGBoost")])
+def test_a_pretrained_file_that_holds_no_model_is_refused_in_one_line(
+    small_binary, tmp_path, model, library
+) -> None:
+    """LightGBM's own error came from inside it, XGBoost's with its C++ stack trace."""
+    X, y = small_binary
+    space = tmp_path / "space.yaml"
+    space.write_text("model:\n  lightgbm: {}\n", encoding="utf-8")
+    with pytest.raises(AutoImbError) as caught:
+        searched = parse_space(f"model: {{{model}: {{}}}}")
+        autoimb.search(X, y, n_trials=1, space=searched, cv=3, pretrained={model: space})
+    message = str(caught.value)
+    assert f"pretrained['{model}'] names {space}, which is not a" in message
+    assert f"{library} model file (" in message and "\n" not in message
+    assert "Stack trace" not in message
+
+
 def test_a_pretrained_model_of_as_many_classes_is_continued(glass) -> None:
     X, y = glass
     classes = len(np.unique(y))

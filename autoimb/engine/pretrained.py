@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,11 @@ def _lightgbm_booster(value: Any) -> Any:
     if isinstance(value, lightgbm.LGBMModel):
         return getattr(value, "booster_", None) if hasattr(value, "fitted_") else None
     if isinstance(value, str | os.PathLike):
-        return lightgbm.Booster(model_file=str(_existing(value, "lightgbm")))
+        path = _existing(value, "lightgbm")
+        try:
+            return lightgbm.Booster(model_file=str(path))
+        except lightgbm.basic.LightGBMError as exc:
+            raise _not_a_model("lightgbm", path, exc) from None
     return value if isinstance(value, lightgbm.Booster) else None
 
 
@@ -174,8 +179,12 @@ def _xgboost_booster(value: Any) -> Any:
         except xgboost.core.XGBoostError:  # not fitted
             return None
     if isinstance(value, str | os.PathLike):
+        path = _existing(value, "xgboost")
         booster = xgboost.Booster()
-        booster.load_model(str(_existing(value, "xgboost")))
+        try:
+            booster.load_model(str(path))
+        except xgboost.core.XGBoostError as exc:
+            raise _not_a_model("xgboost", path, exc) from None
         return booster
     return value if isinstance(value, xgboost.Booster) else None
 
@@ -185,6 +194,17 @@ def _existing(path: Any, key: str) -> Path:
     if not found.is_file():
         raise AutoImbError(f"pretrained[{key!r}] names {found}, which is no file.")
     return found
+
+
+def _not_a_model(key: str, path: Path, exc: Exception) -> AutoImbError:
+    """The library's own words, in one line: XGBoost's come with its C++ stack trace."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    said = re.sub(r"^\[[\d:]+\] \S+:\d+: (Check failed: .*? : )?", "", first).rstrip(".")
+    library, article = ("LightGBM", "a") if key == "lightgbm" else ("XGBoost", "an")
+    return AutoImbError(
+        f"pretrained[{key!r}] names {path}, which is not {article} {library} model file "
+        f"({said}); give the file {library} saved the model to, or the fitted model itself."
+    )
 
 
 def pretrained_note(pretrained: dict[str, Any]) -> str | None:
