@@ -113,6 +113,21 @@ def test_search_refuses_bad_input_with_its_own_message(small_binary, change, mes
         autoimb.search(X, y, **kwargs)
 
 
+@pytest.mark.parametrize("torch", [True, False], ids=["torch", "no-torch"])
+def test_pretrained_weights_for_a_space_without_mlp_say_why(
+    small_binary, monkeypatch, torch
+) -> None:
+    """With torch installed, the fast space's refusal still said to install it."""
+    from autoimb.engine import pretrained
+
+    monkeypatch.setattr(pretrained, "TORCH_AVAILABLE", torch)
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match="does not fit mlp on this data") as caught:
+        autoimb.search(X, y, **{**FAST, "pretrained": {"mlp": {}}})
+    assert ("pip install autoimb[deep]" in str(caught.value)) is not torch
+    assert ("the space searches no mlp; space='deep' does" in str(caught.value)) is torch
+
+
 def test_a_column_that_recodes_the_labels_is_warned_about(small_binary) -> None:
     """Known only once the label is (a churn date, a "closed" status) or the label again."""
     X, y = small_binary

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from autoimb._compat import TORCH_AVAILABLE
 from autoimb.exceptions import AutoImbError, did_you_mean
 
 PRETRAINED = ("lightgbm", "xgboost", "mlp")  # the models that continue from given weights
@@ -47,7 +48,11 @@ def check_pretrained(
                 "give {'lightgbm': booster or file, 'xgboost': booster or file, 'mlp': weights}."
             )
         if key not in available["model"]:
-            needs = " (it needs torch: pip install autoimb[deep])" if key == "mlp" else ""
+            needs = ""
+            if key == "mlp" and not TORCH_AVAILABLE:
+                needs = " (it needs torch: pip install autoimb[deep])"
+            elif key == "mlp" and mlp_params is None:
+                needs = " (the space searches no mlp; space='deep' does)"
             raise AutoImbError(
                 f"pretrained has {key!r}, but this search does not fit {key} on this data"
                 f"{needs}; search a space with it, or leave it out of pretrained."
