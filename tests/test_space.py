@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import optuna
 import pytest
 
@@ -177,6 +179,23 @@ def test_a_space_whose_models_cannot_run_here_is_refused_before_a_study(
     # The shipped deep space runs on without them, and says so: its point is the deep models.
     with pytest.warns(UserWarning, match=r"space 'deep' searches without what.*model mlp needs"):
         load_space("deep").check_models(n_classes=2, sample_weight=False, n_rows=100)
+
+
+def test_a_users_file_named_like_a_shipped_space_warns_of_what_it_leaves_out(
+    tmp_path, monkeypatch
+) -> None:
+    """A copy of default.yaml was taken for the shipped space by its name, and searched
+    without its easy_ensemble in silence when the data had sample weights."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "default.yaml").write_text(
+        shipped_space_file("default").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    data = {"n_classes": 2, "sample_weight": True, "n_rows": 300}
+    with pytest.warns(UserWarning, match=r"space 'default' searches without.*model easy_ensemble"):
+        load_space("default.yaml").check_models(**data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shipped one leaves it out as its README says
+        load_space("default").check_models(**data)
 
 
 NEEDING_TORCH = [

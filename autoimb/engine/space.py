@@ -9,6 +9,7 @@ component's parameters as one conditional group.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import warnings
@@ -62,6 +63,7 @@ class SearchSpace:
     initial: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
     text: str = ""
+    shipped: bool = False  # one of autoimb's own spaces, by name (not a file named like one)
 
     def available(
         self, stage: str, *, n_classes: int = 2, sample_weight: bool = False, n_rows: int = 0
@@ -90,13 +92,12 @@ class SearchSpace:
             )
         # What the shipped spaces leave out where, the README says; but the deep models are what
         # a user asks the deep space for, and without torch it would run with none of them.
-        shipped = self.source in {f"{name}.yaml" for name in builtin_spaces()}
         left = [
             f"{stage} {name} {reason}"
             for stage in STAGES
             for name in self.stages.get(stage, {})
             if (reason := _unusable(stage, name, n_classes, sample_weight, n_rows))
-            and (not shipped or REGISTRY[stage][name].requires == "torch")
+            and (not self.shipped or REGISTRY[stage][name].requires == "torch")
         ]
         if left:
             warnings.warn(
@@ -185,7 +186,7 @@ def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
     text_name = str(space)
     if text_name in builtin_spaces():
         text = shipped_space_file(text_name).read_text(encoding="utf-8")
-        return parse_space(text, source=f"{text_name}.yaml")
+        return dataclasses.replace(parse_space(text, source=f"{text_name}.yaml"), shipped=True)
     path = Path(text_name)
     if not path.is_file():
         raise SearchSpaceError(
