@@ -124,6 +124,23 @@ def test_default_space_names_every_core_component() -> None:
             "default",
         ),
         ("model: {random_forest: {min_samples_leaf: 0}}", "min_samples_leaf must lie in"),
+        # An endless range failed every trial with "OverflowError: Range exceeds valid bounds",
+        # naming no parameter; a step past the range drew low every time.
+        (
+            "model:\n  logistic_regression:\n    C: {type: float, low: 1.0, high: .inf, log: true}",
+            r"line 3, model.logistic_regression.C: 'low' and 'high' must be finite; got .*inf",
+        ),
+        (
+            "model:\n  logistic_regression:\n    C: {type: float, low: -.inf, high: 1.0}",
+            r"line 3, .*must be finite",
+        ),
+        ("model: {logistic_regression: {C: .inf}}", r"C must be a finite number; got inf"),
+        ("model: {logistic_regression: {C: {choices: [1.0, .nan]}}}", "finite number; got nan"),
+        (
+            "model:\n  lightgbm:\n    num_leaves: {type: int, low: 4, high: 8, step: 10}",
+            r"line 3, model.lightgbm.num_leaves: 'step' 10 is larger than the range 4..8",
+        ),
+        ("model: {xgboost: {subsample: {type: float, low: 0.5, high: 0.6, step: 0.2}}}", "step"),
         ("model: {lightgbm: {}}\nmodel: {xgboost: {}}", r"line 2.*'model' given twice"),
         ("model: {lightgbm: {}}\nresampler:\n", "stage 'resampler' must map component names"),
         ("model: {lightgbm: {}}\ninitial: [{modle: lightgbm}]", "'modle' is no stage.*'model'"),

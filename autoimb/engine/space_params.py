@@ -82,6 +82,10 @@ def parse_param(name: str, spec: Any, where: str, expected: Any = None) -> Param
         values = [param.default]
     else:
         values = [dist.low, dist.high]
+    if endless := [v for v in values if isinstance(v, float) and not math.isfinite(v)]:
+        raise SearchSpaceError(
+            f"{where}: {name} must be a finite number; got {endless[0]}. Give a finite value."
+        )
     _check_kind(name, dist, values, expected, where)
     _check_limits(name, values, where)
     return param
@@ -155,6 +159,11 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
         raise SearchSpaceError(f"{where}: a range needs 'low' and 'high'.") from exc
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
         raise SearchSpaceError(f"{where}: 'low' and 'high' must be numbers; got {low!r}, {high!r}.")
+    if not all(math.isfinite(v) for v in (low, high)):
+        raise SearchSpaceError(
+            f"{where}: 'low' and 'high' must be finite; got low={low}, high={high} (Optuna "
+            "draws no value from an endless range). Give the largest value worth trying."
+        )
     if not low <= high:
         raise SearchSpaceError(
             f"{where}: `low <= high` must hold, but got (low={low}, high={high})."
@@ -169,6 +178,11 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
         raise SearchSpaceError(f"{where}: 'step' must be a number > 0; got {step!r}.")
     if step is not None and log:
         raise SearchSpaceError(f"{where}: a log range takes no 'step'.")
+    if step is not None and low < high and step > high - low:
+        raise SearchSpaceError(
+            f"{where}: 'step' {step} is larger than the range {low}..{high}: every trial would "
+            "draw low. Give a step of at most high - low."
+        )
     if log and low <= 0:
         raise SearchSpaceError(f"{where}: a log range needs low > 0; got low={low}.")
     middle = math.sqrt(low * high) if log else (low + high) / 2
