@@ -13,6 +13,7 @@ from autoimb.data.dataset import validate
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import (
     builtin_spaces,
+    component_defaults,
     load_space,
     parse_space,
     shipped_space_file,
@@ -124,6 +125,25 @@ def test_default_space_names_every_core_component() -> None:
             "default",
         ),
         ("model: {random_forest: {min_samples_leaf: 0}}", "min_samples_leaf must lie in"),
+        # Values the component cannot take failed every trial that drew them:
+        (
+            "model: {lightgbm: {}}\nresampler:\n  borderline_smote: {kind: borderline-3}",
+            r"line 3, resampler.borderline_smote.kind: kind takes one of \['borderline-1', "
+            r"'borderline-2'\]; got 'borderline-3'",
+        ),
+        (
+            "model: {lightgbm: {}}\nensemble:\n  soft_voting:\n"
+            "    partner: {choices: [svm, lightgbmm]}",
+            r"line 4, ensemble.soft_voting.partner: .*got 'svm', 'lightgbmm' \(did you mean "
+            r"'lightgbm'\?\)",
+        ),
+        (
+            "model: {lightgbm: {}}\nresampler: {near_miss: {version: {choices: [1, 4]}}}",
+            r"version takes one of \[1, 2, 3\]; got 4",
+        ),
+        ("model: {lightgbm: {}}\nensemble: {stacking: {partner: svm}}", "partner takes one of"),
+        ("model: {mlp: {norm: batchnorm}}", r"norm takes one of .*\(did you mean 'batch'\?\)"),
+        ("model: {lightgbm: {}}\naugmenter: {mixup: {cat_mode: Keep}}", "did you mean 'keep'"),
         # An endless range failed every trial with "OverflowError: Range exceeds valid bounds",
         # naming no parameter; a step past the range drew low every time.
         (
@@ -150,6 +170,20 @@ def test_default_space_names_every_core_component() -> None:
 def test_bad_space_files_are_refused(text: str, match: str) -> None:
     with pytest.raises(SearchSpaceError, match=match):
         parse_space(text, source="my.yaml")
+
+
+def test_the_values_a_component_declares_hold_its_shipped_defaults() -> None:
+    """A declared set that left out a default would refuse the shipped spaces themselves."""
+    defaults = component_defaults()
+    declared = [
+        (stage, name, param, values)
+        for stage in STAGES
+        for name, component in REGISTRY[stage].items()
+        for param, values in component.values.items()
+    ]
+    assert {name for _, name, _, _ in declared} >= {"borderline_smote", "near_miss", "stacking"}
+    for stage, name, param, values in declared:
+        assert defaults[stage][name][param] in values, (stage, name, param)
 
 
 def test_unknown_space_name(tmp_path) -> None:
@@ -230,7 +264,8 @@ def test_without_torch_a_space_never_draws_a_choice_that_needs_it(
     import autoimb.engine.space as space_module
 
     monkeypatch.setattr(space_module, "TORCH_AVAILABLE", False)
-    choices = [*values, "__other__"]
+    takes = REGISTRY[stage][name].values.get(param, ("__other__",))
+    choices = [*values, *[v for v in takes if v not in values]]
     text = f"name: s\n{stage}:\n  {name}:\n    {param}: {{choices: {choices}}}\n"
     if stage != "model":
         text += "model:\n  logistic_regression: {}\n"

@@ -355,6 +355,7 @@ def _parse_stage(
                     spec,
                     f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}",
                     shipped.get(key),
+                    REGISTRY[stage][name].values.get(key, ()),
                 ),
             )
             for key, spec in params.items()

@@ -9,7 +9,7 @@ from typing import Any
 
 import optuna
 
-from autoimb.exceptions import SearchSpaceError
+from autoimb.exceptions import SearchSpaceError, did_you_mean
 
 _PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
 
@@ -71,9 +71,12 @@ class Param:
         return f"{kind} in [{dist.low}, {dist.high}]{scale} (default {self.default!r})"
 
 
-def parse_param(name: str, spec: Any, where: str, expected: Any = None) -> Param:
+def parse_param(
+    name: str, spec: Any, where: str, expected: Any = None, allowed: tuple[Any, ...] = ()
+) -> Param:
     """``expected``: the parameter's default in the shipped spaces, whose type its values
-    must have (a float for a whole number would be cut by the model, a word fail every trial)."""
+    must have (a float for a whole number would be cut by the model, a word fail every trial);
+    ``allowed``: the few values its component can take, where it declares them."""
     param = _param_of(name, spec, where)
     dist = param.distribution
     if isinstance(dist, optuna.distributions.CategoricalDistribution):
@@ -88,6 +91,9 @@ def parse_param(name: str, spec: Any, where: str, expected: Any = None) -> Param
         )
     _check_kind(name, dist, values, expected, where)
     _check_limits(name, values, where)
+    if allowed and (others := [v for v in values if v not in allowed]):
+        got = ", ".join(f"{v!r}{did_you_mean(v, allowed, aside=True)}" for v in others)
+        raise SearchSpaceError(f"{where}: {name} takes one of {list(allowed)}; got {got}.")
     return param
 
 

@@ -100,6 +100,10 @@ class Component:
     torch_choices
         Values of a categorical parameter that need PyTorch (a neural head); without it a
         space offers the others only.
+    values
+        The values a parameter can take, where they are a few known ones (a kind, a version,
+        a partner): a space that sets or offers another is refused when it is loaded, where
+        it would fail every trial that drew it.
     scales
         False for components whose cost grows faster than the number of rows; they are left
         out of searches on large data (see ``autoimb.config.LARGE_DATA_ROWS``).
@@ -128,6 +132,7 @@ class Component:
     binary_only: bool = False
     requires: str | None = None
     torch_choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     scales: bool = True
     fit_params: Callable[[FitContext], dict[str, Any]] = field(default=lambda ctx: {})
     fit: Fitter = plain_fit

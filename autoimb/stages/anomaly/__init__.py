@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from autoimb.stages.anomaly.detectors import AnomalyDetectorClassifier, AnomalyScoreFeatures
+from autoimb.stages.anomaly.detectors import (
+    CALIBRATIONS,
+    FIT_ON,
+    AnomalyDetectorClassifier,
+    AnomalyScoreFeatures,
+)
 from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, register
 
 
@@ -51,6 +56,7 @@ register(
         scales=False,
         members="n_estimators",
         fewest_members=FOREST_CHUNK,
+        values={"fit_on": FIT_ON},
     ),
     Component(
         "isolation_forest",
@@ -60,6 +66,7 @@ register(
         balances_itself=True,
         binary_only=True,
         scales=False,
+        values={"calibration": CALIBRATIONS},
         members="n_estimators",
         fewest_members=FOREST_CHUNK,
     ),
@@ -71,6 +78,7 @@ register(
         balances_itself=True,
         binary_only=True,
         scales=False,
+        values={"calibration": CALIBRATIONS},
     ),
     Component(
         "local_outlier_factor",
@@ -80,5 +88,6 @@ register(
         balances_itself=True,
         binary_only=True,
         scales=False,
+        values={"calibration": CALIBRATIONS},
     ),
 )

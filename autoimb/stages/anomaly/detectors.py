@@ -29,7 +29,8 @@ __all__ = ["AnomalyDetectorClassifier", "AnomalyScoreFeatures"]
 
 DetectorName = Literal["isolation_forest", "one_class_svm", "local_outlier_factor"]
 _DETECTORS: tuple[str, ...] = ("isolation_forest", "one_class_svm", "local_outlier_factor")
-_CALIBRATIONS: tuple[str, ...] = ("sigmoid", "isotonic")
+CALIBRATIONS: tuple[str, ...] = ("sigmoid", "isotonic")
+FIT_ON: tuple[str, ...] = ("majority", "all")
 _N_CROSS_FOLDS = 3
 # Each cross-fitting fold must leave the detector a few rows to learn from.
 _MIN_MAJORITY_ROWS = 2 * _N_CROSS_FOLDS
@@ -150,9 +151,9 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self) -> None:
         if self.detector not in _DETECTORS:
             raise AutoImbError(f"detector must be one of {_DETECTORS}, got {self.detector!r}")
-        if self.calibration not in _CALIBRATIONS:
+        if self.calibration not in CALIBRATIONS:
             raise AutoImbError(
-                f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}"
+                f"calibration must be one of {CALIBRATIONS}, got {self.calibration!r}"
             )
         check_int("n_estimators", self.n_estimators, low=1)
         check_int("n_neighbors", self.n_neighbors, low=1)
@@ -314,7 +315,7 @@ class AnomalyScoreFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> AnomalyScoreFeatures:
         """Fit the forest on the rows chosen by ``fit_on``."""
-        if self.fit_on not in ("majority", "all"):
+        if self.fit_on not in FIT_ON:
             raise AutoImbError(f"fit_on must be 'majority' or 'all', got {self.fit_on!r}")
         check_int("n_estimators", self.n_estimators, low=1)
         check_int("n_threads", self.n_threads, low=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from autoimb.stages.augmentation.minority import MinorityJitter, MinorityMixup
+from autoimb.stages.augmentation.minority import CAT_MODES, MinorityJitter, MinorityMixup
 from autoimb.stages.base import Component, FitContext, register
 
 
@@ -31,7 +31,17 @@ def _mixup(params: Mapping[str, Any], ctx: FitContext) -> MinorityMixup:
 
 register(
     Component(
-        "jitter", "augmenter", _jitter, "Minority copies with Gaussian noise scaled per feature."
+        "jitter",
+        "augmenter",
+        _jitter,
+        "Minority copies with Gaussian noise scaled per feature.",
+        values={"cat_mode": CAT_MODES},
     ),
-    Component("mixup", "augmenter", _mixup, "Convex mixes of two rows of the same minority class."),
+    Component(
+        "mixup",
+        "augmenter",
+        _mixup,
+        "Convex mixes of two rows of the same minority class.",
+        values={"cat_mode": CAT_MODES},
+    ),
 )

@@ -19,7 +19,7 @@ from autoimb.exceptions import AutoImbError
 __all__ = ["MinorityJitter", "MinorityMixup"]
 
 CatMode = Literal["keep", "sample"]
-_CAT_MODES: tuple[str, ...] = ("keep", "sample")
+CAT_MODES: tuple[str, ...] = ("keep", "sample")
 
 
 class _MinorityAugmenter(BaseSampler):
@@ -50,8 +50,8 @@ class _MinorityAugmenter(BaseSampler):
             or self.n_cat < 0
         ):
             raise AutoImbError(f"n_cat must be an integer >= 0, got {self.n_cat!r}")
-        if self.cat_mode not in _CAT_MODES:
-            raise AutoImbError(f"cat_mode must be one of {_CAT_MODES}, got {self.cat_mode!r}")
+        if self.cat_mode not in CAT_MODES:
+            raise AutoImbError(f"cat_mode must be one of {CAT_MODES}, got {self.cat_mode!r}")
 
     def fit_resample(self, X: Any, y: Any, **params: Any) -> Any:
         """Return the original rows followed by the synthetic minority rows."""

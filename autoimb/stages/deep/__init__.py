@@ -10,6 +10,7 @@ from typing import Any
 
 from autoimb.stages.base import Component, FitContext, register, seconds_left
 from autoimb.stages.deep.mlp import TabularMLPClassifier
+from autoimb.stages.deep.nets import LOSSES, NORMS
 
 
 def hidden_sizes(params: Mapping[str, Any]) -> tuple[int, ...]:
@@ -52,5 +53,6 @@ register(
         "Tabular neural net with category embeddings and a cost-sensitive loss.",
         requires="torch",
         scales=False,
+        values={"norm": NORMS, "loss": LOSSES},
     ),
 )

@@ -91,11 +91,13 @@ register(
         "ensemble",
         _voting,
         "The model and a partner of another family, probabilities averaged.",
+        values={"partner": PARTNERS},
     ),
     Component(
         "stacking",
         "ensemble",
         _stacking,
         "The model and a partner, combined by a logistic regression on out-of-fold outputs.",
+        values={"partner": PARTNERS},
     ),
 )

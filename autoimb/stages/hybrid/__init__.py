@@ -13,7 +13,9 @@ from typing import Any
 
 from autoimb.stages.base import Component, FitContext, register, seconds_left
 from autoimb.stages.deep import categories, hidden_sizes
+from autoimb.stages.deep.nets import LOSSES
 from autoimb.stages.hybrid.models import (
+    HEADS,
     DeepTreeStackingClassifier,
     LeafEmbeddingClassifier,
     NeuralEmbeddingBoostClassifier,
@@ -72,6 +74,7 @@ register(
         _leaf_embedding,
         "Boosted-tree leaf indices, one-hot, into a logistic regression (or a neural net).",
         torch_choices={"head": ("mlp",)},
+        values={"head": HEADS},
     ),
     Component(
         "neural_embedding_boost",
@@ -80,6 +83,7 @@ register(
         "A neural net's penultimate-layer embedding as extra features for LightGBM.",
         requires="torch",
         scales=False,
+        values={"mlp_loss": LOSSES},
     ),
     Component(
         "deep_tree_stacking",
@@ -88,5 +92,6 @@ register(
         "Neural net and LightGBM stacked by a logistic meta-learner on out-of-fold predictions.",
         requires="torch",
         scales=False,
+        values={"mlp_loss": LOSSES},
     ),
 )

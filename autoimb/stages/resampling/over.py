@@ -133,6 +133,7 @@ register(
         ),
         "SMOTE on the minority rows near the class border.",
         scales=False,
+        values={"kind": ("borderline-1", "borderline-2")},
     ),
     Component(
         "svm_smote",

@@ -45,5 +45,6 @@ register(
         ),
         "Keep the majority rows closest to the minority.",
         scales=False,
+        values={"version": (1, 2, 3)},
     ),
 )
