@@ -172,6 +172,14 @@ def test_bad_space_files_are_refused(text: str, match: str) -> None:
         parse_space(text, source="my.yaml")
 
 
+def test_a_strategy_tried_first_is_shown_as_the_file_wrote_it() -> None:
+    """The loader's own '__lines__' key showed in the message."""
+    with pytest.raises(SearchSpaceError) as caught:
+        parse_space("model: {lightgbm: {}}\ninitial:\n  - {model: {name: lightgbm}}")
+    assert "model={'name': 'lightgbm'} is not a component" in str(caught.value)
+    assert "__lines__" not in str(caught.value)
+
+
 def test_the_values_a_component_declares_hold_its_shipped_defaults() -> None:
     """A declared set that left out a default would refuse the shipped spaces themselves."""
     defaults = component_defaults()
@@ -189,6 +197,8 @@ def test_the_values_a_component_declares_hold_its_shipped_defaults() -> None:
 def test_unknown_space_name(tmp_path) -> None:
     with pytest.raises(SearchSpaceError, match="neither a built-in space"):
         load_space("nope")
+    with pytest.raises(SearchSpaceError, match=r"file that exists. Did you mean 'default'\?"):
+        load_space("defualt")
     path = tmp_path / "mine.yaml"
     path.write_text("model: {logistic_regression: {C: 2.0}}\n")
     space = load_space(str(path))

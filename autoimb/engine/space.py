@@ -189,9 +189,10 @@ def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
         return dataclasses.replace(parse_space(text, source=f"{text_name}.yaml"), shipped=True)
     path = Path(text_name)
     if not path.is_file():
+        hint = did_you_mean(text_name, builtin_spaces())
         raise SearchSpaceError(
             f"search space {text_name!r} is neither a built-in space {builtin_spaces()} nor a "
-            "YAML file that exists."
+            f"YAML file that exists.{hint}"
         )
     try:
         text = path.read_text(encoding="utf-8")
@@ -414,8 +415,15 @@ def _parse_initial(
                     f"{where}: {stage!r} is no stage.{hint} The stages: {list(STAGES)}."
                 )
             if not isinstance(name, str) or name not in stages.get(stage, {}):
+                # as the file wrote it: not the lines the loader keeps beside a mapping's keys
+                shown = (
+                    {k: v for k, v in name.items() if k != "__lines__"}
+                    if isinstance(name, dict)
+                    else name
+                )
                 raise SearchSpaceError(
-                    f"{where}: {stage}={name!r} is not a component of this space's {stage!r} stage."
+                    f"{where}: {stage}={shown!r} is not a component of this space's {stage!r} "
+                    "stage."
                 )
         initial.append({str(k): str(v) for k, v in item.items()})
     return initial
