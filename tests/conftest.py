@@ -112,3 +112,18 @@ def ecoli_with_ids(folder: Path) -> pd.DataFrame:
     frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
     frame.to_csv(folder / "ecoli.csv", index=False)
     return frame
+
+
+@pytest.fixture
+def broken_resampler(monkeypatch) -> str:
+    """A resampler named ``broken`` that fails every fit, registered for one test; its error
+    text is returned."""
+    from autoimb.stages import REGISTRY, Component
+
+    def broken(params, ctx):
+        raise RuntimeError("cannot find neighbours")
+
+    monkeypatch.setitem(
+        REGISTRY["resampler"], "broken", Component("broken", "resampler", broken, "Always fails.")
+    )
+    return "cannot find neighbours"

@@ -323,24 +323,18 @@ def test_a_long_column_name_is_shortened_on_the_figure_and_whole_in_the_table(
     assert inside.x0 >= 0 and inside.x1 <= fig.bbox.x1 and inside.y0 >= 0
 
 
-def test_failed_trials_are_counted_apart_from_finished_ones_in_words(small_binary, tmp_path):
+def test_failed_trials_are_counted_apart_from_finished_ones_in_words(
+    small_binary, tmp_path, broken_resampler
+):
     from autoimb.engine.space import parse_space
-    from autoimb.stages import REGISTRY, Component
 
-    def broken(params, ctx):
-        raise RuntimeError("cannot find neighbours")
-
-    REGISTRY["resampler"]["broken"] = Component("broken", "resampler", broken, "Always fails.")
-    try:
-        space = parse_space(
-            "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
-            "initial: [{resampler: none, model: logistic_regression},"
-            " {resampler: broken, model: logistic_regression}]"
-        )
-        X, y = small_binary
-        result = autoimb.search(X, y, metric="f1", n_trials=4, space=space, cv=3, random_state=0)
-    finally:
-        del REGISTRY["resampler"]["broken"]
+    space = parse_space(
+        "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
+        "initial: [{resampler: none, model: logistic_regression},"
+        " {resampler: broken, model: logistic_regression}]"
+    )
+    X, y = small_binary
+    result = autoimb.search(X, y, metric="f1", n_trials=4, space=space, cv=3, random_state=0)
     states = result.leaderboard["state"].value_counts()
     finished, failed = states["COMPLETE"], states["FAIL"]
     assert finished + failed == 4 and finished < 4 and failed < 4

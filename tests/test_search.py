@@ -210,46 +210,30 @@ def test_the_unit_of_sample_weight_does_not_change_the_search(small_binary) -> N
     np.testing.assert_array_equal(scores[0], scores[1])
 
 
-def test_a_failing_component_fails_only_its_trial(small_binary) -> None:
-    def broken(params, ctx):
-        raise RuntimeError("cannot find neighbours")
-
-    REGISTRY["resampler"]["broken"] = Component("broken", "resampler", broken, "Always fails.")
-    try:
-        space = parse_space(
-            "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
-            "initial: [{resampler: broken, model: logistic_regression},"
-            " {resampler: none, model: logistic_regression}]"
-        )
-        X, y = small_binary
-        result = autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
-        board = result.leaderboard
-        failed = board[board["state"] == "FAIL"]
-        assert len(failed) == 1
-        assert "cannot find neighbours" in failed["error"].iloc[0]
-        assert result.best_config["resampler"]["name"] == "none"
-    finally:
-        del REGISTRY["resampler"]["broken"]
+def test_a_failing_component_fails_only_its_trial(small_binary, broken_resampler) -> None:
+    space = parse_space(
+        "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
+        "initial: [{resampler: broken, model: logistic_regression},"
+        " {resampler: none, model: logistic_regression}]"
+    )
+    X, y = small_binary
+    result = autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
+    board = result.leaderboard
+    failed = board[board["state"] == "FAIL"]
+    assert len(failed) == 1
+    assert broken_resampler in failed["error"].iloc[0]
+    assert result.best_config["resampler"]["name"] == "none"
 
 
-def test_every_trial_failing_gives_one_clear_error(small_binary) -> None:
-    def broken(params, ctx):
-        raise RuntimeError("no neighbours here")
-
-    REGISTRY["resampler"]["broken"] = Component("broken", "resampler", broken, "Always fails.")
-    try:
-        space = parse_space("model: {logistic_regression: {}}\nresampler: {broken: {}}")
-        X, y = small_binary
-        with pytest.raises(autoimb.AutoImbError, match=r"every trial failed.*no neighbours here"):
-            autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
-        with pytest.raises(autoimb.AutoImbError) as failed:
-            autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
-        # No trial was cut by the clock: more time would not help, and it is not advised.
-        assert str(failed.value).endswith(
-            "no neighbours here. Check the data and the search space."
-        )
-    finally:
-        del REGISTRY["resampler"]["broken"]
+def test_every_trial_failing_gives_one_clear_error(small_binary, broken_resampler) -> None:
+    space = parse_space("model: {logistic_regression: {}}\nresampler: {broken: {}}")
+    X, y = small_binary
+    with pytest.raises(autoimb.AutoImbError, match=rf"every trial failed.*{broken_resampler}"):
+        autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
+    with pytest.raises(autoimb.AutoImbError) as failed:
+        autoimb.search(X, y, metric="f1", n_trials=2, space=space, cv=3)
+    # No trial was cut by the clock: more time would not help, and it is not advised.
+    assert str(failed.value).endswith(f"{broken_resampler}. Check the data and the search space.")
 
 
 def test_no_synthetic_row_reaches_a_validation_fold(small_binary) -> None:
