@@ -116,7 +116,8 @@ def search(
     categorical_features
         ``"auto"``: columns whose values are text are categories, numbers and booleans are not;
         or the column names, positions or a mask of one boolean per column to treat as
-        categories (text stays categories; ``None`` names none).
+        categories (text stays categories; ``None`` names none). Identifier columns are left
+        out only under ``"auto"``: naming columns keeps every numeric one.
     sample_weight
         A weight per row (an amount, a cost): carried through resampling and used by the
         models and the metrics, in units of its mean.
@@ -138,6 +139,7 @@ def search(
     advice
         Also measure the winner's learning curve over the minority-class size and predict the
         score with 2× and 5× more minority examples (``result.advice``); costs a few trials.
+        Stratified folds only: refused with ``groups=`` or a ``cv=`` splitter.
     importance
         Measure the winner's permutation importance per input column out of fold
         (``result.feature_importance``) when the budget leaves room; False skips it.

@@ -200,7 +200,8 @@ class SearchResult:
         return self.best_pipeline.predict_proba(X)
 
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
-        """Save the inference-only pipeline (skops by default; ``.joblib`` on request)."""
+        """Save the inference-only pipeline; the suffix chooses: ``.skops`` (safe to load), or
+        ``.joblib`` / ``.pkl`` / ``.pickle`` (loaded only with ``trust=True``)."""
         from autoimb.export import save
 
         return save(self.best_pipeline, path, overwrite=overwrite)

@@ -132,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", metavar="MODEL", help="a model file written by autoimb search")
     predict.add_argument("data", metavar="DATA", help="CSV (plain or compressed) or Parquet")
     predict.add_argument("--id", metavar="COL", help="copy this column of DATA to the output")
-    predict.add_argument("--out", metavar="FILE", help="CSV or .parquet (default: stdout)")
+    predict.add_argument(
+        "--out", metavar="FILE", help="CSV, TSV (either .gz) or Parquet (default: stdout)"
+    )
     _na_values_arg(predict, "missing markers besides those the search was given")
     predict.add_argument(
         "--force", action="store_true", help="replace an --out file that autoimb did not write"
@@ -315,7 +317,12 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
         help="trials run in parallel (1; -1: one per core); from 20k rows the models share "
         "the cores",
     )
-    parser.add_argument("--seed", type=int, metavar="S", help="random seed of a new study")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="random seed of a new study (a worker takes the study's)",
+    )
     parser.add_argument(
         "--storage",
         metavar="URL",
