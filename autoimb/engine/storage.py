@@ -250,7 +250,8 @@ def release_dead_trials(study: optuna.Study, settle: float = OWNERLESS_SECONDS) 
     ]
     if nameless and min(nameless) < settle:
         time.sleep(settle - max(min(nameless), 0.0))
-    release_trials(study, lambda owner, trial: _stopped_here(owner, trial, settle))
+    here = _places_here()
+    release_trials(study, lambda owner, trial: _stopped_here(owner, trial, settle, here))
 
 
 def left_by_stopped_runs(storage: Any, name: str) -> bool:
@@ -258,8 +259,9 @@ def left_by_stopped_runs(storage: Any, name: str) -> bool:
     killed or crashed before a trial finished, so it holds nothing to resume. Read without
     writing (a running trial of another machine counts as alive)."""
     trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
+    here = _places_here()
     return not any(t.state == TrialState.COMPLETE for t in trials) and all(
-        _stopped_here(str(t.user_attrs.get("worker", "")), t, OWNERLESS_SECONDS)
+        _stopped_here(str(t.user_attrs.get("worker", "")), t, OWNERLESS_SECONDS, here)
         for t in trials
         if t.state == TrialState.RUNNING
     )
@@ -270,13 +272,17 @@ def _age(trial: FrozenTrial) -> float:
     return (datetime.datetime.now() - start).total_seconds()
 
 
-def _stopped_here(owner: str, trial: FrozenTrial, settle: float) -> bool:
-    """Whether the process running ``trial`` is gone: one of this machine (or of an older
-    autoimb, named by the host alone) that is not alive, or none named ``settle`` seconds on."""
+def _places_here() -> set[str]:
+    """What a trial's owner names this machine by; the host alone: an older autoimb."""
+    return {_machine(), socket.gethostname()}
+
+
+def _stopped_here(owner: str, trial: FrozenTrial, settle: float, here: set[str]) -> bool:
+    """Whether the process running ``trial`` is gone: one of this machine (``here``) that is
+    not alive, or none named ``settle`` seconds on."""
     if not owner:
         return _age(trial) >= settle
     place, _, pid = owner.rpartition(":")
-    here = {_machine(), socket.gethostname()}
     return place in here and pid.isdigit() and not _alive(int(pid))
 
 
