@@ -11,6 +11,7 @@ from optuna.trial import TrialState, create_trial
 import autoimb
 from autoimb import datasets
 from autoimb.data.dataset import validate
+from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.remeasure import FEW, FRESH, RACED, remeasure
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings
@@ -199,17 +200,21 @@ def test_no_note_names_a_kept_trial_the_race_then_replaced() -> None:
     assert all(n.startswith(f"Kept the single best trial {served} ") for n in kept), kept
 
 
+def _searched(data, n_trials: int) -> tuple[SearchSettings, SearchOutcome]:
+    """A search of the fast space for F1 with no ensemble, and a budget it does not reach."""
+    settings = SearchSettings(
+        metric=F1, space=load_space("fast"), n_trials=n_trials, cv=3, random_state=0,
+        warm_start=None, ensemble=False, time_budget=600.0,
+    )  # fmt: skip
+    return settings, run(settings, validate(*data))
+
+
 def test_a_raced_winner_without_time_for_a_third_split_says_its_score_is_optimistic(
     small_binary,
 ) -> None:
     """The race measures the contenders on a fresh split; when the budget then has no room to
     score the winner on a third, its fresh-split score is served and called optimistic."""
-    X, y = small_binary
-    settings = SearchSettings(
-        metric=F1, space=load_space("fast"), n_trials=6, cv=3, random_state=0,
-        warm_start=None, ensemble=False, time_budget=600.0,
-    )  # fmt: skip
-    outcome = run(settings, validate(X, y))
+    settings, outcome = _searched(small_binary, n_trials=6)
     done = [t for t in outcome.study.trials if t.state == TrialState.COMPLETE]
     ranked = [t.number for t in sorted(done, key=lambda t: -t.value)[:3]]
     asked: list[int] = []
@@ -233,12 +238,7 @@ def test_a_raced_winner_without_time_for_a_third_split_says_its_score_is_optimis
 def test_a_winner_chosen_over_pruned_trials_too_is_measured_again(small_binary) -> None:
     """Two finished trials and two pruned on the same folds: a choice among four, whose luck
     the fresh split takes out; counted as two, its score was called cross-validated."""
-    X, y = small_binary
-    settings = SearchSettings(
-        metric=F1, space=load_space("fast"), n_trials=2, cv=3, random_state=0,
-        warm_start=None, ensemble=False, time_budget=600.0,
-    )  # fmt: skip
-    outcome = run(settings, validate(X, y))
+    settings, outcome = _searched(small_binary, n_trials=2)
     best = outcome.study.best_trial.number
     assert remeasure([best], outcome, settings, 1).basis == FEW
     for _ in range(2):
