@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from autoimb.data.dataset import Dataset
 from autoimb.data.preprocess import Preprocessor
-from autoimb.engine.advice_text import LearningCurveAdvice, cautions
+from autoimb.engine.advice_text import LearningCurveAdvice, cautions, floor_missed
 from autoimb.engine.curve_fit import CurveFit, CurvePoint, CurveRun, fit_curve, summarise
 from autoimb.engine.evaluate import CrossValidation, Fold
 from autoimb.engine.pipeline import StrategyPipeline
@@ -284,7 +284,8 @@ def _advise(setup: _Setup, runs: list[CurveRun], notes: list[str]) -> LearningCu
     data, m, smallest = setup.data, setup.metric, setup.smallest
     points = summarise(runs)
     current = int(data.class_counts[smallest])
-    if precision_floor(m) is not None and any(run.score < 0 for run in runs):
+    floor = precision_floor(m)
+    if floor_missed(floor, runs):
         # Below its floor the score is a precision shortfall: a curve through it mixes units.
         fit = CurveFit("none", {}, math.nan, 1.0, m.greater_is_better)
     else:
@@ -308,6 +309,7 @@ def _advise(setup: _Setup, runs: list[CurveRun], notes: list[str]) -> LearningCu
         multiclass=data.n_classes > 2,
         fold_ids=setup.folds.fold_ids.copy(),
         notes=notes,
+        precision_floor=floor,
     )
     advice.cautions = cautions(advice)
     return advice

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from autoimb.engine.curve_fit import C_BOUNDS, CurveFit, CurvePoint, CurveRun
 
-__all__ = ["POOR_R2", "LearningCurveAdvice", "cautions"]
+__all__ = ["POOR_R2", "LearningCurveAdvice", "cautions", "floor_missed"]
 
 POOR_R2 = 0.5
 """Below this share of the points' variance explained, the fit is called poor."""
@@ -44,6 +44,9 @@ class LearningCurveAdvice:
     measured_on
         Whose strategy the curve retrains, as the summary names it (a search's advice is
         on its best single trial).
+    precision_floor
+        For recall at a precision floor, the floor; below it a score is a precision
+        shortfall, so no forecast is made when a subsample missed it.
     """
 
     metric: str
@@ -64,6 +67,7 @@ class LearningCurveAdvice:
     notes: list[str] = field(default_factory=list)
     cautions: list[str] = field(default_factory=list)
     measured_on: str = "the strategy given"
+    precision_floor: float | None = None
 
     def predict(self, n: float | NDArray[np.float64]) -> NDArray[np.float64]:
         """Expected score with ``n`` minority examples (capped at the metric's best)."""
@@ -75,7 +79,7 @@ class LearningCurveAdvice:
     def summary(self) -> str:
         """One or two sentences for a person deciding whether to collect more data."""
         name = _display(self.metric)
-        missed = _missed_floor(self.metric, self.runs)
+        missed = _missed_floor(self.precision_floor, self.runs)
         if missed:
             return " ".join([missed, *self.notes])
         if self.fit.kind == "none" or not math.isfinite(self.predicted_2x):
@@ -191,18 +195,21 @@ def _at_bound(fit: CurveFit, current: int) -> bool:
     return flat or c <= low * (1 + 1e-3) or c >= high * (1 - 1e-3)
 
 
-def _missed_floor(metric: str, runs: list[CurveRun]) -> str | None:
+def floor_missed(floor: float | None, runs: list[CurveRun]) -> bool:
+    """Whether a subsample missed recall-at-precision's floor (its score is then negative)."""
+    return floor is not None and any(run.score < 0 for run in runs)
+
+
+def _missed_floor(floor: float | None, runs: list[CurveRun]) -> str | None:
     """For recall at a precision floor that some subsample missed, why there is no forecast:
     below the floor the score is how far precision fell short, not a recall."""
-    prefix = "recall@precision>="
-    missed = sorted({run.minority_count for run in runs if run.score < 0})
-    if not metric.startswith(prefix) or not missed:
+    if floor is None or not floor_missed(floor, runs):
         return None
-    floor = metric.removeprefix(prefix)
-    worst = float(floor) + min(run.score for run in runs)
+    missed = sorted({run.minority_count for run in runs if run.score < 0})
+    worst = floor + min(run.score for run in runs)
     sizes = len({run.minority_count for run in runs})
     return (
-        f"The precision floor {floor} was not reached on the learning curve's "
+        f"The precision floor {floor:g} was not reached on the learning curve's "
         f"subsamples ({len(missed)} of {sizes} sizes; precision down to about {worst:.2f}): "
         "their scores are precision shortfalls, not recalls, so there is no forecast of "
         "recall with more minority examples."
