@@ -180,3 +180,53 @@ def test_a_weight_column_of_amounts_is_read_as_the_features_are():
     assert weights.tolist()[:2] == [1911.25, 12.0] and np.isnan(weights.iloc[2])
     odd = split_columns(frame.assign(w=["$5", "abc", "1"]), "y", weight_col="w").weights
     assert odd.tolist() == ["$5", "abc", "1"]  # left as written, for the check to name "abc"
+
+
+def test_predict_reads_a_batch_with_the_decimal_mark_of_the_training_file(tmp_path, monkeypatch):
+    """A ";" file with decimal commas trains the model; a day's batch whose amounts are all
+    whole thousands ("12.000") has no comma to tell by, and read alone it is twelve."""
+    frame = datasets.load("ecoli1")
+    features = [c for c in frame.columns if c != "target"]
+    frame[features] = frame[features] * 100_000
+    frame.to_csv(tmp_path / "eu.csv", sep=";", decimal=",", index=False)
+    batch = (frame[features].head(20) / 1000).round() * 1000
+    rows = [";".join(f"{v:,.0f}".replace(",", ".") for v in row) for row in batch.to_numpy()]
+    text = "\n".join([";".join(features), *rows]) + "\n"
+    (tmp_path / "batch.csv").write_text(text)
+    assert "." in text and "," not in text
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "eu.csv", "--target", "target", "--n-trials", "1", *FAST]) == 0
+    assert autoimb.load(tmp_path / "eu.skops").model_card_["decimal"] == ","
+    assert main(["predict", "eu.skops", "batch.csv", "--out", "p.csv"]) == 0
+    expected = autoimb.load(tmp_path / "eu.skops").predict_proba(batch)[:, 1]
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+
+
+def test_a_category_spelled_like_a_missing_marker_stays_a_category_at_predict(
+    small_binary, tmp_path
+):
+    """Trained in Python, where "NA" (North America) was a region like any other; pandas reads
+    "NA" in a file as missing unless told otherwise. Markers named by the user stay missing."""
+    X, y = small_binary
+    X = X.assign(region=np.array(["NA", "EU", "APAC"])[np.arange(len(X)) % 3])
+    result = autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0)
+    result.save(tmp_path / "m.skops")
+    batch = X.head(30)
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    done = run("predict", "m.skops", "batch.csv", "--out", "p.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(
+        pd.read_csv(tmp_path / "p.csv")["proba_1"], result.predict_proba(batch)[:, 1]
+    )
+    done = run(
+        "predict", "m.skops", "batch.csv", "--out", "q.csv", "--na-values", "NA", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    missing = result.predict_proba(batch.assign(region=batch["region"].replace("NA", np.nan)))
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "q.csv")["proba_1"], missing[:, 1])
+
+
+def test_a_data_file_given_where_the_model_goes_is_refused_with_the_order(searched):
+    done = run("predict", "ecoli.csv", "ecoli.skops", cwd=searched)
+    assert done.returncode == 2
+    assert "the model comes first (autoimb predict ecoli.skops ecoli.csv)" in done.stderr

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from autoimb.cli.console import EXIT_OK, say
 from autoimb.cli.outputs import check_writable
+from autoimb.data.files import csv_decimal_mark
 from autoimb.exceptions import AutoImbError
 from autoimb.export import MODEL_FORMATS
 from autoimb.leaderboard import finished_trials, trials_text
@@ -93,11 +94,11 @@ def save_model(
 ) -> dict[str, Any] | None:
     """Write next to the target and rename, so an interrupted save never leaves half a model.
 
-    What the command line knows goes with it: the file's missing-value markers (``predict``
-    reads new files the same way), the columns that were not features (a predict file may
-    hold them unwarned), and the study (``report MODEL`` finds it). The model this study saved
-    there before stays when this run has nothing better (:func:`saved_model_to_keep`); its
-    card is returned then.
+    What the command line knows goes with it: the file's missing-value markers and decimal
+    mark (``predict`` reads new files the same way), the columns that were not features (a
+    predict file may hold them unwarned), and the study (``report MODEL`` finds it). The model
+    this study saved there before stays when this run has nothing better
+    (:func:`saved_model_to_keep`); its card is returned then.
     """
     card = result.best_pipeline.model_card_
     kept = None if args.force else saved_model_to_keep(out, result.study, card, result.metric)
@@ -110,6 +111,8 @@ def save_model(
         return saved
     if args.na_values:
         card["na_values"] = list(args.na_values)
+    if decimal := csv_decimal_mark(args.data):
+        card["decimal"] = decimal
     named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
     card["named_columns"] = {option: column for option, column in named.items() if column}
     card["study"] = recorded_study(out, storage, args.study_name)

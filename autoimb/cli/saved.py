@@ -19,8 +19,10 @@ from autoimb.cli.outputs import (
     write_table,
 )
 from autoimb.cli.resume import default_model_path
-from autoimb.data.files import missing_column, read_table, split_columns
+from autoimb.data.files import missing_column, read_table, split_columns, table_suffix
 from autoimb.exceptions import AutoImbError
+from autoimb.export import MODEL_FORMATS
+from autoimb.redact import shown
 
 
 def predict_command(args: argparse.Namespace) -> int:
@@ -31,16 +33,27 @@ def predict_command(args: argparse.Namespace) -> int:
     from autoimb.exceptions import SchemaError
     from autoimb.export import load
 
+    _refuse_swapped(args.model, args.data)
     model = load(args.model, trust=args.trust)
-    na_values = _na_values(args.na_values, model.model_card_)
-    schema = model.model_card_.get("schema") or {}
+    card = model.model_card_
+    na_values = _na_values(args.na_values, card)
+    schema = card.get("schema") or {}
     # Text categories are read as text, as training's were: a day's batch of "doors" 2 to 4
     # (without "5more") is no number, and the code "007" is not 7.
     coded = set(schema.get("numeric_coded", []))
     text = [c for c in schema.get("categorical", []) if c not in coded]
     if args.id is not None and args.id not in read_columns(schema):
         text.append(args.id)  # identifiers come out as written: "000123" is not 123
-    frame = read_table(args.data, na_values, text_columns=text, empty_ok=True)
+    # A category training saw as "NA" (North America) stays one, not a missing value.
+    kept = {c: v for c, v in schema.get("categories", {}).items() if c in text}
+    frame = read_table(
+        args.data,
+        na_values,
+        text_columns=text,
+        empty_ok=True,
+        decimal=card.get("decimal"),
+        kept=kept,
+    )
     if args.id is not None and args.id not in frame.columns:
         raise AutoImbError(missing_column(args.id, "--id", frame.columns))
     if args.id is not None and (args.id == "prediction" or args.id.startswith("proba_")):
@@ -57,7 +70,7 @@ def predict_command(args: argparse.Namespace) -> int:
     if schema:
         # The id, and the training's own target, id, weight and group columns, are expected
         # in a file to predict and were never features: left out unwarned.
-        named = [args.id, *(model.model_card_.get("named_columns") or {}).values()]
+        named = [args.id, *(card.get("named_columns") or {}).values()]
         inputs = set(input_columns(schema))
         unused = [c for c in dict.fromkeys(named) if c in frame.columns and c not in inputs]
         features = frame.drop(columns=unused)
@@ -90,7 +103,6 @@ def report_command(args: argparse.Namespace) -> int:
     from autoimb import config
     from autoimb.engine.storage import existing_study, study_names
     from autoimb.export import is_study_journal, load, model_card
-    from autoimb.redact import shown
     from autoimb.report.html import write_study_report
 
     card, storage = None, args.storage
@@ -133,7 +145,11 @@ def report_command(args: argparse.Namespace) -> int:
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")
         X, y, _, weights, groups = split_columns(
-            read_table(args.data, _na_values(args.na_values, card or {})),
+            read_table(
+                args.data,
+                _na_values(args.na_values, card or {}),
+                decimal=(card or {}).get("decimal"),
+            ),
             args.target,
             id_col=args.id,
             weight_col=args.weight,
@@ -199,6 +215,16 @@ def _study_file_stem(storage: str | None) -> str | None:
     if path.suffix != ".log":
         return None
     return str(path.with_name(path.name.removesuffix(".log").removesuffix(".optuna")))
+
+
+def _refuse_swapped(model: str, data: str) -> None:
+    """``predict data.csv model.skops``: the data file read as a model gives only a zip
+    error."""
+    if table_suffix(Path(model)) in TABLE_FORMATS and Path(data).suffix.lower() in MODEL_FORMATS:
+        raise AutoImbError(
+            f"{shown(model)} is a data file and {shown(data)} a model: the model comes first "
+            f"(autoimb predict {shown(data)} {shown(model)})."
+        )
 
 
 def _na_values(asked: list[str] | None, card: dict) -> list[str] | None:

@@ -14,7 +14,7 @@ import lzma
 import re
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
@@ -71,11 +71,19 @@ def read_table(
     text_columns: Sequence[str] = (),
     *,
     empty_ok: bool = False,
+    decimal: str | None = None,
+    kept: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
     """A CSV (plain or compressed) or Parquet file, or failing that a shipped data set;
     ``text_columns`` of a CSV are read as text, digits and leading zeros as written. A file
     with a header and no rows is refused unless ``empty_ok`` (new rows to predict may be
-    none)."""
+    none).
+
+    ``decimal``: the mark a ";"-separated file writes decimals with, as training's file did
+    (guessed when None: a batch of "12.000" alone reads as twelve). ``kept``: values of text
+    columns kept as written where pandas would read a missing value (a model's category
+    "NA", North America).
+    """
     import pandas as pd
 
     path = Path(source)
@@ -107,30 +115,23 @@ def read_table(
         if parquet:
             frame = pd.read_parquet(path)
         else:
-            encoding = _encoding(path)
-            suffix, named = table_suffix(path), [s.lower() for s in path.suffixes]
-            tabs = suffix == ".tsv" or (suffix == ".txt" and ".tsv" in named)  # "x.tsv.txt"
-            lines = _first_lines(path, encoding)
-            sep = "\t" if tabs else _separator(lines, path, encoding)
-            decimal = _decimal_mark(lines, sep)
-
-            def read(**extra: Any) -> pd.DataFrame:
-                return pd.read_csv(
-                    path,
-                    sep=sep,
-                    decimal=decimal,
-                    na_values=na_values,
-                    encoding=encoding,
-                    low_memory=False,
-                    dtype=dict.fromkeys(text_columns, str) or None,
-                    **extra,
-                )
-
-            frame = read()
+            encoding, sep, decimal = _dialect(path, decimal)
+            how = {
+                "sep": sep,
+                "decimal": decimal,
+                "na_values": na_values,
+                "encoding": encoding,
+                "low_memory": False,
+                "dtype": dict.fromkeys(text_columns, str) or None,
+            }
+            frame = pd.read_csv(path, **how)
             if not isinstance(frame.index, pd.RangeIndex) and frame.iloc[:, -1].isna().all():
                 # Every row ends with a separator: pandas took each row's first field for its
                 # index, and every value moved one column to the left.
-                frame = read(index_col=False)
+                how["index_col"] = False
+                frame = pd.read_csv(path, **how)
+            if kept:
+                _keep_as_written(frame, kept, path, how)
     except pd.errors.EmptyDataError:
         raise AutoImbError(f"{source} is empty: no header, no rows.") from None
     except UnicodeDecodeError:
@@ -201,12 +202,49 @@ def _first_lines(path: Path, encoding: str) -> list[str]:
     return text.splitlines()[:-1] if len(start) == _SNIFF_BYTES else text.splitlines()
 
 
+def csv_decimal_mark(source: str) -> str | None:
+    """The decimal mark :func:`read_table` reads a ";"-separated file with; None for other
+    sources. Recorded with a model, it reads new files the same way."""
+    path = Path(source)
+    if not path.is_file() or table_suffix(path) in (".parquet", ".pq") or _content(path):
+        return None
+    _, sep, decimal = _dialect(path)
+    return decimal if sep == ";" else None
+
+
+def _dialect(path: Path, decimal: str | None = None) -> tuple[str, str, str]:
+    """A CSV file's encoding, separator and decimal mark (``decimal`` where given and the
+    file is ";"-separated)."""
+    encoding = _encoding(path)
+    suffix, named = table_suffix(path), [s.lower() for s in path.suffixes]
+    tabs = suffix == ".tsv" or (suffix == ".txt" and ".tsv" in named)  # "x.tsv.txt"
+    lines = _first_lines(path, encoding)
+    sep = "\t" if tabs else _separator(lines, path, encoding)
+    if sep != ";":
+        return encoding, sep, "."
+    return encoding, sep, decimal or _decimal_mark(lines, sep)
+
+
+def _keep_as_written(
+    frame: pd.DataFrame, kept: Mapping[str, Collection[str]], path: Path, how: dict[str, Any]
+) -> None:
+    """Put back the ``kept`` values that pandas' own missing markers ("NA", "None", "null" …)
+    turned into missing values; the markers the user named stay missing."""
+    import pandas as pd
+
+    columns = [c for c in kept if c in frame.columns and frame[c].isna().any()]
+    if not columns:
+        return
+    raw = pd.read_csv(path, **{**how, "usecols": columns, "dtype": str, "keep_default_na": False})
+    for column in columns:
+        restore = frame[column].isna() & raw[column].isin(list(kept[column]))
+        frame[column] = frame[column].mask(restore, raw[column])
+
+
 def _decimal_mark(lines: list[str], sep: str) -> str:
     """ "," where ";" separates fields and a field is a number written with a decimal comma
     (spreadsheets in much of Europe write CSV so); else ".", which such a file may also use
     ("1.521" read as thousands grouped by "." was 1521)."""
-    if sep != ";":
-        return "."
     rows = csv.reader(lines[1:200], delimiter=sep)
     commas = any(_COMMA_DECIMAL.fullmatch(field.strip()) for row in rows for field in row)
     return "," if commas else "."
