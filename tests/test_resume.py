@@ -418,26 +418,80 @@ def test_a_refused_resume_leaves_the_journal_as_it_was(tmp_path, small_binary):
     assert log.read_bytes() == before
 
 
-def test_of_two_processes_creating_a_study_at_once_one_record_stands(
-    tmp_path, small_binary, monkeypatch
-):
-    """Another process records its settings while this one settles: this one goes on with
-    that record's seed (its folds), and leaves queuing the first trials to it."""
-    import autoimb.engine.study as study_module
+def _settings_of_a_search(small_binary, log: Path, **changes) -> dict:
+    """The settings a one-trial search records, as another process of the same command would."""
     from autoimb.config import STUDY_ATTR
 
     X, y = small_binary
+    autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0, storage=str(log))
+    recorded = optuna.load_study(study_name="autoimb", storage=make_storage(str(log)))
+    return {**recorded.user_attrs[STUDY_ATTR], **changes}
+
+
+@pytest.fixture
+def live_process():
+    """The worker name of another live process of this machine."""
+    from autoimb.engine.storage import worker_id
+
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    yield f"{worker_id().rpartition(':')[0]}:{process.pid}"
+    process.kill()
+    process.wait()
+
+
+def test_a_process_that_did_not_create_the_study_goes_on_with_its_creators_settings(
+    tmp_path, small_binary, monkeypatch, live_process
+):
+    """Two processes started at once on a new study: the other created it just after this one
+    looked, and recorded its settings after this one had read none. This one used to record
+    its own over them and queue the first trials too (both took themselves for the creator,
+    each with its own folds); it goes on with the creator's seed and leaves the queue to it."""
+    import autoimb.engine.study as study_module
+    from autoimb.config import STUDY_ATTR
+
+    theirs = _settings_of_a_search(small_binary, tmp_path / "ref.log", seed=12345)
+    theirs.update(creator="other", owner=live_process)
     log = str(tmp_path / "study.log")
+    look, release = study_module._recorded, study_module.release_dead_trials
 
-    def other_process_records() -> None:
+    def other_creates_after_the_look(storage, name):
+        found = look(storage, name)
+        if not found:
+            optuna.create_study(study_name=name, storage=make_storage(log))
+        return found
+
+    def other_records_its_settings(study):
         other = optuna.load_study(study_name="autoimb", storage=make_storage(log))
-        theirs = {**other.user_attrs[STUDY_ATTR], "seed": 12345, "creator": "other"}
-        other.set_user_attr(STUDY_ATTR, theirs)
+        if STUDY_ATTR not in other.user_attrs:
+            other.set_user_attr(STUDY_ATTR, theirs)
+        release(study)
 
-    monkeypatch.setattr(study_module, "_settle", other_process_records)
+    monkeypatch.setattr(study_module, "_recorded", other_creates_after_the_look)
+    monkeypatch.setattr(study_module, "release_dead_trials", other_records_its_settings)
+    X, y = small_binary
     result = autoimb.search(X, y, n_trials=2, space="fast", cv=3, random_state=0, storage=log)
     assert result.model_card()["seed"] == 12345
+    assert result.study.user_attrs[STUDY_ATTR]["creator"] == "other"
     assert not [t for t in result.study.trials if "fixed_params" in t.system_attrs]
+
+
+def test_a_new_study_of_a_live_creator_is_not_taken_as_left_empty(
+    tmp_path, small_binary, live_process
+):
+    """Between creating a study and starting its first trial, a live creator's study has no
+    trial running: a second command with other settings deleted it as left by a stopped run
+    (and the creator was then refused its own study). It is refused instead."""
+    from autoimb.config import STUDY_ATTR
+
+    theirs = _settings_of_a_search(small_binary, tmp_path / "ref.log")
+    log = str(tmp_path / "study.log")
+    creating = optuna.create_study(study_name="autoimb", storage=make_storage(log))
+    creating.set_user_attr(STUDY_ATTR, {**theirs, "owner": live_process, "created": time.time()})
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match="created to optimise 'average_precision', not 'mcc'"):
+        autoimb.search(X, y, metric="mcc", n_trials=1, space="fast", cv=3, storage=log)
+    kept = optuna.load_study(study_name="autoimb", storage=make_storage(log))
+    assert kept.user_attrs[STUDY_ATTR]["metric"] == "average_precision"
 
 
 PARALLEL_CTRL_C = """

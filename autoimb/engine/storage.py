@@ -254,17 +254,42 @@ def release_dead_trials(study: optuna.Study, settle: float = OWNERLESS_SECONDS) 
     release_trials(study, lambda owner, trial: _stopped_here(owner, trial, settle, here))
 
 
-def left_by_stopped_runs(storage: Any, name: str) -> bool:
-    """Whether no trial of the study has finished and none runs: the runs that made it were
-    killed or crashed before a trial finished, so it holds nothing to resume. Read without
-    writing (a running trial of another machine counts as alive)."""
+# A study's creator starts its first trial within seconds of creating it; one of another
+# machine, with no trial running this long after, is taken as stopped.
+CREATOR_GRACE_SECONDS = 60.0
+
+
+def left_by_stopped_runs(
+    storage: Any, name: str, creator: str | None = None, created: float | None = None
+) -> bool:
+    """Whether no trial of the study has finished, none runs and its ``creator`` (process, at
+    ``created``) is gone: the runs that made it were killed or crashed before a trial
+    finished, so it holds nothing to resume. Read without writing (a running trial of another
+    machine counts as alive; a creator of another machine, for a while)."""
     trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
     here = _places_here()
-    return not any(t.state == TrialState.COMPLETE for t in trials) and all(
+    if any(t.state == TrialState.COMPLETE for t in trials):
+        return False
+    if creator and not creator_stopped(creator, created, here):
+        return False
+    return all(
         _stopped_here(str(t.user_attrs.get("worker", "")), t, OWNERLESS_SECONDS, here)
         for t in trials
         if t.state == TrialState.RUNNING
     )
+
+
+def creator_stopped(creator: str, created: float | None, here: set[str] | None = None) -> bool:
+    """Whether the process that created a study (``creator``, at ``created``) is gone: one of
+    this machine that is not alive, or this process (its search ended: it is opening the study
+    again); one of another, after a grace period."""
+    if creator == worker_id():
+        return True
+    place, _, pid = creator.rpartition(":")
+    here = _places_here() if here is None else here
+    if place in here and pid.isdigit():
+        return not _alive(int(pid))
+    return created is None or time.time() - float(created) >= CREATOR_GRACE_SECONDS
 
 
 def _age(trial: FrozenTrial) -> float:

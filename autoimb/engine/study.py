@@ -24,6 +24,7 @@ from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
 from autoimb.engine.storage import (
     agreed_heartbeat,
+    creator_stopped,
     left_by_stopped_runs,
     make_storage,
     release_dead_trials,
@@ -65,16 +66,15 @@ def open_study(
     seed = asked if asked is not None else int(np.random.default_rng().integers(2**31 - 1))
     drawn_with = int(recorded.get("seed", seed))
     cv = split(drawn_with)
-    study = optuna.create_study(
+    study, made = _created(
         storage=storage,
         sampler=_sampler(settings, storage, asked),
         pruner=pruner_for(len(data.y)),
         study_name=name,
         direction="maximize" if metric.greater_is_better else "minimize",
-        load_if_exists=True,
     )
-    attrs = study.user_attrs.get(STUDY_ATTR)
     release_dead_trials(study)
+    attrs = None if made else _awaited(study, storage)
     if asked is not None and (existing := len(study.trials)):
         # Seeded as the first run was, a resumed run or a joining worker would draw the same
         # points again (its first, random ones are history-blind): another stream for each.
@@ -101,14 +101,24 @@ def open_study(
             "fingerprint": data.fingerprint(),
             "space_yaml": settings.space.text,
             "data": settings.data_source,
-            "creator": uuid.uuid4().hex,  # which of two processes that raced to create it won
+            "creator": uuid.uuid4().hex,
+            # Whose it is while no trial of it runs yet: a live creator's is not left empty.
+            "owner": worker_id(),
+            "created": time.time(),
         }
-        attrs = _claim(study, storage, mine)
+        attrs = mine if made else _claim(study, storage, mine)
+        if made:
+            study.set_user_attr(STUDY_ATTR, mine)
         created = attrs.get("creator") == mine["creator"]
         if created:
             _queue_first_trials(study, settings, data)
-    elif attrs.get("creator") and not study.user_attrs.get(FIRST_QUEUED):
-        # Its creator was stopped (Ctrl-C, kill) while queueing them: the rest are queued now.
+    elif (
+        attrs.get("creator")
+        and not study.user_attrs.get(FIRST_QUEUED)
+        and creator_stopped(attrs.get("owner", ""), attrs.get("created"))
+    ):
+        # Its creator was stopped (Ctrl-C, kill) while queueing them: the rest are queued now
+        # (not while it queues them itself: two would queue some twice).
         _queue_first_trials(study, settings, data)
     if not created and attrs != recorded:  # another process created it since the look
         _refuse_other_settings(name, attrs, settings, data)
@@ -131,7 +141,7 @@ def _refused_or_forgotten(
     try:
         _refuse_other_settings(name, recorded, settings, data)
     except AutoImbError:
-        if not left_by_stopped_runs(storage, name):
+        if not left_by_stopped_runs(storage, name, recorded.get("owner"), recorded.get("created")):
             raise
         warnings.warn(
             f"study {name!r} was created with other settings by a run that stopped before a "
@@ -196,16 +206,38 @@ def _refuse_other_settings(
         _check_same_data(name, attrs, data, settings.allow_other_data)
 
 
-# Two processes started at once on a new study both find it without settings and record
-# their own; the last record written stands. Each reads it again after this long, by when the
-# other's (written milliseconds after its own look) is in: the one whose record stands queues
-# the first trials, and the other goes on with that record's seed and folds.
+def _created(**kwargs: Any) -> tuple[optuna.Study, bool]:
+    """The study, and whether this process created it: of processes started at once on a new
+    study, the storage lets one create it (a database by its unique name, a journal by the
+    order of its lines); that one records the settings, and the others go on with them."""
+    try:
+        return optuna.create_study(load_if_exists=False, **kwargs), True
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.create_study(load_if_exists=True, **kwargs), False
+
+
+# A process that found the study just created waits this long for its creator's settings (written
+# right after creating it); a study still without them was left so (its creator stopped, or it
+# was made outside autoimb), and the first process to record its own takes it.
+CREATOR_WAIT_SECONDS = 5.0
+# Of processes that both record their own, the last record written stands; each reads it
+# again after this long, by when the other's is in.
 CLAIM_SETTLE_SECONDS = 0.1
 
 
+def _awaited(study: optuna.Study, storage: Any) -> dict[str, Any] | None:
+    """The settings of a study another process created, once its creator has recorded them."""
+    if storage is None:
+        return None
+    ends = time.monotonic() + CREATOR_WAIT_SECONDS
+    while not (attrs := _recorded(storage, study.study_name)) and time.monotonic() < ends:
+        _settle()
+    return attrs or None
+
+
 def _claim(study: optuna.Study, storage: Any, mine: dict[str, Any]) -> dict[str, Any]:
-    """Record ``mine`` as the study's settings; the record that stands (another process's,
-    when two created the study at once)."""
+    """Record ``mine`` as the settings of a study its creator left without them; the record
+    that stands (another process's, when two took it at once)."""
     study.set_user_attr(STUDY_ATTR, mine)
     if storage is None:  # in memory: no other process
         return mine
