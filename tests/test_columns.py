@@ -53,6 +53,20 @@ def test_iso_dates_become_days_and_their_varying_parts(small_binary) -> None:
         conform(wrong, schema)
 
 
+def test_a_column_named_as_a_date_part_is_refused_at_predict_as_at_fit(small_binary) -> None:
+    """The model computes "signup.month" from "signup"; a given one would replace it unwarned."""
+    X, y = small_binary
+    X = _with_dates_and_ids(X).drop(columns="code")
+    schema = validate(X, y).schema()
+    given = X.assign(**{"signup.month": 1.0})
+    with pytest.raises(AutoImbError, match=r"\['signup.month'\] named as the parts"):
+        validate(given, y)
+    with pytest.raises(
+        SchemaError, match=r"\['signup.month'\] named as parts .*\['signup'\].*Drop them"
+    ):
+        conform(given, schema)
+
+
 def test_a_datetime_column_is_a_date_too(small_binary) -> None:
     X, y = small_binary
     X = X.assign(day=pd.date_range("2020-01-01", periods=len(X), freq="D"))

@@ -35,9 +35,10 @@ def read_columns(schema: dict[str, Any]) -> list[str]:
 
 
 def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
-    """Bring new data to the training schema, refusing missing or retyped columns; columns
-    it does not know are named in a warning (an array, whose columns have no names, must have
-    as many as in training)."""
+    """Bring new data to the training schema, refusing missing or retyped columns and ones
+    named as a date's computed parts ("signup.month" beside "signup"); columns it does not
+    know are named in a warning (an array, whose columns have no names, must have as many as
+    in training)."""
     inputs = input_columns(schema)
     if isinstance(X, pd.Series):
         _check_series(X, inputs)
@@ -81,6 +82,14 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             f"{' …' if len(missing) > 20 else ''}.{_near_names(missing, list(frame.columns))} "
             "Provide them (NaN is allowed for missing values)."
         )
+    raw = {c: parts for c, parts in dates.items() if not _expanded(frame, c, parts)}
+    if clash := [name for name in date_sources(raw) if name in frame.columns]:
+        sources = sorted({date_sources(raw)[name] for name in clash})
+        raise SchemaError(
+            f"X has column(s) {clash[:10]} named as parts the model computes from its date "
+            f"column(s) {sources} (as 'date.month'); a given one would overwrite the computed "
+            "part, as training refused. Drop them from X."
+        )
     extra = [c for c in frame.columns if c not in known]
     if extra:
         warnings.warn(
@@ -89,7 +98,6 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    raw = {c: parts for c, parts in dates.items() if not _expanded(frame, c, parts)}
     frame = expand_dates(frame[[c for c in frame.columns if c in known]], raw)[needed].copy()
     for column in schema["categorical"]:
         # Numbers in a text category are its text ("doors" 2, 3, 4 in a batch without
