@@ -262,6 +262,23 @@ def test_a_boolean_column_read_back_as_true_false_text_predicts_the_same(small_b
     assert np.isfinite(model.best_pipeline.predict_proba(lower)).all()
 
 
+def test_a_boolean_column_written_as_yes_no_is_told_the_spellings_it_takes(small_binary) -> None:
+    """Not "was numeric in training": the column held true/false, and True/False text is read."""
+    X, y = small_binary
+    flag = X["x0"] > X["x0"].median()
+    gaps = flag.astype(object).where(X.index % 7 > 0)  # as a CSV column with empty cells reads
+    assert validate(X.assign(flag=gaps), y).schema()["booleans"] == ["flag"]
+    schema = validate(X.assign(flag=flag), y).schema()
+    for words in (("yes", "no"), ("t", "f")):
+        said = "|".join(words)
+        with pytest.raises(
+            SchemaError,
+            match=rf"'flag' was boolean \(true/false\) in training but holds '({said})'"
+            r".*True / False \(any case\) or 1 / 0",
+        ):
+            conform(X.assign(flag=np.where(flag, *words)), schema)
+
+
 def _fraud_like(X: pd.DataFrame) -> pd.DataFrame:
     """ecoli1 with a country (text), a zoned timestamp and flags: 1 or empty, "yes" or empty."""
     rng = np.random.default_rng(3)

@@ -113,6 +113,12 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         bad = values.isna() & series.notna()
         if bad.any():
             example = series[bad].iloc[0]
+            if column in schema.get("booleans", ()):
+                raise SchemaError(
+                    f"column {column!r} was boolean (true/false) in training but holds "
+                    f"{example!r} now; write its values as True / False (any case) or 1 / 0, "
+                    "and leave a missing one empty (NaN)."
+                )
             raise SchemaError(
                 f"column {column!r} was numeric in training but holds non-numeric values now "
                 f"(e.g. {example!r}); fix the column's values or its type, or, if {example!r} "

@@ -43,6 +43,7 @@ class Dataset:
     inputs: list[str] = field(default_factory=list)  # the user's columns, as given
     zoned_dates: list[str] = field(default_factory=list)  # date columns that named a zone
     feature_names: bool = True  # the user's columns had names, strings all (scikit-learn's)
+    booleans: list[str] = field(default_factory=list)  # numeric columns that held true/false
 
     @property
     def n_classes(self) -> int:
@@ -76,6 +77,7 @@ class Dataset:
             "inputs": list(self.inputs),
             "zoned_dates": list(self.zoned_dates),
             "feature_names": self.feature_names,
+            "booleans": list(self.booleans),
         }
 
     def categories(self) -> dict[str, list[str]]:
@@ -125,6 +127,19 @@ def _holds_numbers(series: pd.Series) -> bool:
     if isinstance(dtype, pd.CategoricalDtype):
         dtype = dtype.categories.dtype
     return bool(pd.api.types.is_numeric_dtype(dtype))
+
+
+def _holds_booleans(series: pd.Series) -> bool:
+    """True/False, typed or as objects (a CSV column with gaps): new rows that write them
+    otherwise ("yes") are told which spellings are read."""
+    if pd.api.types.is_bool_dtype(series):
+        return True
+    present = series.dropna()
+    return (
+        pd.api.types.is_object_dtype(series)
+        and not present.empty
+        and all(isinstance(v, bool | np.bool_) for v in present)
+    )
 
 
 def _is_categorical(series: pd.Series) -> bool:
@@ -318,6 +333,7 @@ def validate(
 
     numeric_coded = [c for c in categorical if _holds_numbers(frame[c])]
     numeric = [c for c in frame.columns if c not in categorical]
+    booleans = [c for c in numeric if _holds_booleans(frame[c])]
     frame, infinite = as_floats(frame, [c for c in numeric if c in typed])
     if infinite is not None:
         raise AutoImbError(infinite_values(infinite))
@@ -351,6 +367,7 @@ def validate(
         inputs,
         [c for c in zoned if c not in dropped],
         has_feature_names(X),
+        booleans,
     )
 
 
