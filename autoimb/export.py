@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 
 from autoimb._warnings import user_stacklevel
 from autoimb.atomic import write_atomic
@@ -116,6 +117,11 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
     if path.exists() and not overwrite:
         raise AutoImbError(
             f"{path} already exists; choose another path, or pass overwrite=True to replace it."
+        )
+    if (differs := _rule_differs(model)) is not None:
+        raise AutoImbError(
+            f"the model's decision rule was changed after the search ({differs}); a file saved "
+            "so would be refused when loaded. Save the model as the search left it."
         )
     return write_atomic(path, lambda temporary: _dump(model, temporary, suffix))
 
@@ -248,6 +254,11 @@ def _checked(model: Any, path: Path) -> Any:
             f"{type(model).__name__}); load a file written by `autoimb search` or "
             "SearchResult.save."
         )
+    if (differs := _rule_differs(model)) is not None:
+        raise AutoImbError(
+            f"{path}: {differs}, so the file was changed after it was saved; it was not loaded. "
+            "Use the file as autoimb saved it, or search again."
+        )
     from autoimb import __version__
 
     saved_by_version = model.model_card_.get("autoimb_version")
@@ -260,6 +271,44 @@ def _checked(model: Any, path: Path) -> Any:
             stacklevel=user_stacklevel(),
         )
     return model
+
+
+def _rule_differs(model: Any) -> str | None:
+    """How the decision rule a model applies differs from the one its card states, if it does:
+    a threshold changed inside a file would otherwise be applied under the card's old one. What
+    a card does not state (a model saved before it was recorded) is not compared."""
+    card = getattr(model, "model_card_", None)
+    if not isinstance(model, ThresholdedClassifier) or not isinstance(card, dict):
+        return None
+    rule = card.get("decision") if isinstance(card.get("decision"), dict) else {}
+    stated = {
+        "probability threshold": card.get("probability_threshold", _UNSTATED),
+        "decision threshold": rule.get("threshold", _UNSTATED),
+        "class scale": rule.get("class_scale", _UNSTATED),
+    }
+    try:
+        applied = {
+            "probability threshold": model.probability_threshold,
+            "decision threshold": model.decision_threshold,
+            "class scale": model.class_scale,
+        }
+        for what, value in stated.items():
+            if value is not _UNSTATED and not _same(value, applied[what]):
+                return f"its model card states the {what} {value}, but it applies {applied[what]}"
+    except (AttributeError, KeyError, TypeError, ValueError):  # a calibration not autoimb's
+        return "its decision rule cannot be read"
+    return None
+
+
+_UNSTATED = object()
+
+
+def _same(stated: Any, applied: Any) -> bool:
+    """Equal but for float noise (numbers, or a class scale's list of them); None only to None."""
+    if stated is None or applied is None:
+        return stated is None and applied is None
+    a, b = np.asarray(stated, dtype=float), np.asarray(applied, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))
 
 
 def model_card(model: Any) -> dict[str, Any]:

@@ -162,6 +162,46 @@ def test_a_crafted_file_is_refused(tmp_path) -> None:
         load(path)
 
 
+def _with_threshold(path: Path, threshold: float, out: Path) -> Path:
+    """The saved file with the decision threshold inside its archive rewritten, as an edit of
+    the file leaves it; every other member as it was."""
+
+    def rewrite(node: object) -> bool:
+        if isinstance(node, dict):
+            if "decision_threshold" in node:  # the served classifier's own attributes
+                node["decision_threshold"]["content"] = str(threshold)
+                return True
+            return any(rewrite(value) for value in node.values())
+        return isinstance(node, list) and any(rewrite(value) for value in node)
+
+    with zipfile.ZipFile(path) as archive, zipfile.ZipFile(out, "w") as edited:
+        for member in archive.infolist():
+            data = archive.read(member)
+            if member.filename == "schema.json":
+                schema = json.loads(data)
+                assert rewrite(schema)
+                data = json.dumps(schema).encode()
+            edited.writestr(member, data)
+    return out
+
+
+def test_a_threshold_changed_inside_the_file_is_refused(result, hepatitis, tmp_path) -> None:
+    """Its card would state one threshold while predict applied another."""
+    X, _ = hepatitis
+    saved = result.save(tmp_path / "model.skops")
+    threshold = float(result.best_pipeline.decision_threshold)
+    as_saved = load(_with_threshold(saved, threshold, tmp_path / "same.skops"))
+    np.testing.assert_array_equal(as_saved.predict(X), result.predict(X))
+    changed = _with_threshold(saved, threshold / 2, tmp_path / "changed.skops")
+    with pytest.raises(
+        AutoImbError, match=r"card states the probability threshold .*changed after it was saved"
+    ):
+        load(changed)
+    edited = load(saved).set_params(decision_threshold=threshold / 2)
+    with pytest.raises(AutoImbError, match="decision rule was changed after the search"):
+        save(edited, tmp_path / "edited.skops")
+
+
 def test_pickles_need_explicit_trust(result, tmp_path) -> None:
     path = tmp_path / "model.joblib"
     result.save(path)
