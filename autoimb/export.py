@@ -5,7 +5,11 @@ the ones autoimb itself writes; a file holding anything else is refused. joblib 
 run arbitrary code when loaded, so they are read only with an explicit ``trust=True``.
 
 A saved pipeline is inference-only: samplers act in ``fit`` and are never kept on the fitted
-pipeline, so no training row of a SMOTE neighbour tree leaves with the model.
+pipeline, so no training row of a SMOTE neighbour tree leaves with the model. A model that
+predicts from training rows keeps them, though: the local outlier factor the majority rows it
+was fitted on, the one-class SVM its support vectors, both standardised, which the saved scaler
+undoes (the components flagged ``keeps_rows``). The model card names the ones a model holds
+(``keeps_training_rows``), and a save warns of them.
 """
 
 from __future__ import annotations
@@ -123,7 +127,16 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
             f"the model's decision rule was changed after the search ({differs}); a file saved "
             "so would be refused when loaded. Save the model as the search left it."
         )
-    return write_atomic(path, lambda temporary: _dump(model, temporary, suffix))
+    written = write_atomic(path, lambda temporary: _dump(model, temporary, suffix))
+    card = getattr(model, "model_card_", None)
+    if kept := (card.get("keeps_training_rows") if isinstance(card, dict) else None):
+        warnings.warn(
+            f"{path} holds rows of the training data (scaled): {', '.join(kept)} predicts from "
+            "them. Share the file only where the training data may go.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return written
 
 
 def _dump(model: Any, path: Path, suffix: str) -> None:

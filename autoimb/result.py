@@ -201,7 +201,8 @@ class SearchResult:
 
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
         """Save the inference-only pipeline; the suffix chooses: ``.skops`` (safe to load), or
-        ``.joblib`` / ``.pkl`` / ``.pickle`` (loaded only with ``trust=True``)."""
+        ``.joblib`` / ``.pkl`` / ``.pickle`` (loaded only with ``trust=True``). A model that
+        predicts from training rows holds them (the card's ``keeps_training_rows``), and warns."""
         from autoimb.export import save
 
         return save(self.best_pipeline, path, overwrite=overwrite)

@@ -23,9 +23,11 @@ import autoimb
 import autoimb.export
 from autoimb.config import SEARCH_MEMBER_SHARE
 from autoimb.data.dataset import validate
+from autoimb.engine.model_card import rows_kept_by
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError, SchemaError, UntrustedModelError
 from autoimb.export import OWN_TYPES, TRUSTED_TYPES, load, save, untrusted_types
+from autoimb.posthoc.ensemble import EnsembleClassifier
 from autoimb.posthoc.threshold import ThresholdedClassifier
 from autoimb.report.winner import Winner
 from autoimb.stages import REGISTRY
@@ -153,6 +155,44 @@ def test_category_splits_predict_the_same_after_loading(model, hepatitis, tmp_pa
     for rows in (X, new):
         np.testing.assert_allclose(loaded.predict_proba(rows), pipe.predict_proba(rows))
     assert not np.allclose(pipe.predict_proba(new), pipe.predict_proba(X))
+
+
+def test_a_model_that_predicts_from_training_rows_says_so_on_its_card_and_when_saved(
+    result, small_binary, tmp_path
+) -> None:
+    """The local outlier factor keeps the majority rows it was fitted on: whoever has the file
+    has them. A forest keeps none, and saves without a word."""
+    X, y = small_binary
+    space = tmp_path / "detector.yaml"
+    space.write_text("name: detector\nmodel:\n  local_outlier_factor: {}\n")
+    found = autoimb.search(X, y, metric="f1", n_trials=1, space=space, random_state=0)
+    assert found.model_card()["keeps_training_rows"] == ["local_outlier_factor"]
+    with pytest.warns(UserWarning, match=r"holds rows of the training data.*local_outlier_factor"):
+        path = found.save(tmp_path / "lof.skops")
+    model = load(path).estimator.model_
+    rows = model.scaler_.inverse_transform(model.detector_._fit_X)
+    majority = X.to_numpy()[(y == y.value_counts().idxmax()).to_numpy()]
+    np.testing.assert_allclose(rows, majority, atol=1e-9)
+    assert result.model_card()["keeps_training_rows"] == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result.save(tmp_path / "forest.skops")
+
+
+@pytest.mark.parametrize("stage", ["model", "ensemble"])
+def test_the_components_that_keep_rows_are_found_in_an_ensemble_too(stage, small_binary) -> None:
+    """The one-class SVM keeps its support vectors alone, voting beside a partner, and as one
+    pipeline of an ensemble of them."""
+    data = validate(*small_binary)
+    config = {"model": {"name": "one_class_svm"}}
+    if stage == "ensemble":
+        config["ensemble"] = {"name": "soft_voting", "partner": "logistic_regression"}
+    pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+    forest = StrategyPipeline({"model": {"name": "extra_trees", "n_estimators": 5}}, data.schema())
+    forest.fit(data.X, data.y)
+    assert rows_kept_by(pipe) == ["one_class_svm"]
+    assert rows_kept_by(EnsembleClassifier([forest, pipe], [0.5, 0.5])) == ["one_class_svm"]
+    assert rows_kept_by(forest) == []
 
 
 def test_a_crafted_file_is_refused(tmp_path) -> None:

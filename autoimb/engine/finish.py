@@ -189,7 +189,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)
     pipeline.model_card_ = model_card(
-        settings, data, measured, best_config, decision, interval, outcome.cv.folds
+        settings, data, measured, best_config, decision, interval, outcome.cv.folds, estimator
     )
     # Which trial won (None for an ensemble) and how many had finished: a report on this model
     # can tell a study that went on since from a winner that was not the top-scoring trial.

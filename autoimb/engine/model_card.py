@@ -4,6 +4,7 @@ reads and with which library versions, so a report or a reader needs nothing els
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,10 @@ def model_card(
     decision: Decision,
     interval: tuple[float, float],
     folds: Folds,
+    estimator: Any,
 ) -> dict[str, Any]:
     """``folds`` as the search drew them: fewer than asked where the smallest class (or its
-    groups) or the data's size lowered them."""
+    groups) or the data's size lowered them; ``estimator`` the fitted model served."""
     import imblearn
     import lightgbm
     import sklearn
@@ -53,6 +55,8 @@ def model_card(
         "folds": folds.describe(),
         "schema": {**data.schema(), "categories": data.categories()},
         "data": data.summary(),
+        # Saved with the model, these components' training rows go wherever the file goes.
+        "keeps_training_rows": rows_kept_by(estimator),
         "versions": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
@@ -63,3 +67,22 @@ def model_card(
             "numpy": np.__version__,
         },
     }
+
+
+def rows_kept_by(estimator: Any) -> list[str]:
+    """The components of a fitted pipeline, or of an ensemble's pipelines, whose models keep
+    training rows to predict from (``Component.keeps_rows``): a saved model holds those rows."""
+    from autoimb.stages import REGISTRY
+
+    members = getattr(estimator, "estimators", None)  # an ensemble, or a winner's fold models
+    if members is not None:
+        return sorted({name for member in members for name in rows_kept_by(member)})
+    kept: set[str] = set()
+    for stage, choice in getattr(estimator, "config", {}).items():
+        if stage not in REGISTRY or not isinstance(choice, Mapping):
+            continue
+        found = [REGISTRY[stage].get(choice.get("name"))]
+        # A voting or stacking ensemble's partner is a model of its own.
+        found.append(REGISTRY["model"].get(choice.get("partner")))
+        kept |= {component.name for component in found if component and component.keeps_rows}
+    return sorted(kept)

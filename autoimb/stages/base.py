@@ -116,6 +116,9 @@ class Component:
     data_params
         Parameters a space may set that no YAML space can hold a default for, because the
         default depends on the data (one weight per class).
+    keeps_rows
+        The fitted model keeps training rows to predict from (a neighbour search's rows, an
+        SVM's support vectors), so a saved model holds them; its model card names it.
     members, fewest_members
         The parameter counting members whose predictions are averaged (a forest's trees, the
         bags of a bagging ensemble). More of them never hurts in expectation but costs in
@@ -139,6 +142,7 @@ class Component:
     members: str | None = None
     fewest_members: int = 1
     data_params: tuple[str, ...] = ()
+    keeps_rows: bool = False
 
     def make(self, params: Mapping[str, Any], ctx: FitContext) -> Any:
         """Build from ``params`` laid over the component's defaults in ``ctx.defaults``."""

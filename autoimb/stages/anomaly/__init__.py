@@ -79,6 +79,7 @@ register(
         binary_only=True,
         scales=False,
         values={"calibration": CALIBRATIONS},
+        keeps_rows=True,
     ),
     Component(
         "local_outlier_factor",
@@ -89,5 +90,6 @@ register(
         binary_only=True,
         scales=False,
         values={"calibration": CALIBRATIONS},
+        keeps_rows=True,
     ),
 )
