@@ -123,10 +123,7 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
             f"{path} already exists; choose another path, or pass overwrite=True to replace it."
         )
     if (differs := _rule_differs(model)) is not None:
-        raise AutoImbError(
-            f"the model's decision rule was changed after the search ({differs}); a file saved "
-            "so would be refused when loaded. Save the model as the search left it."
-        )
+        _restate_rule(model, differs)
     written = write_atomic(path, lambda temporary: _dump(model, temporary, suffix))
     card = getattr(model, "model_card_", None)
     if kept := (card.get("keeps_training_rows") if isinstance(card, dict) else None):
@@ -314,6 +311,20 @@ def _rule_differs(model: Any) -> str | None:
 
 
 _UNSTATED = object()
+
+
+def _restate_rule(model: Any, differs: str) -> None:
+    """A rule set after the search (``set_params(decision_threshold=...)``) is the one the file
+    applies: the card states it, and says that its scores were measured with the search's."""
+    card = model.model_card_
+    card["decision"] = model.decision.labelled(model.classes_)
+    card["probability_threshold"] = model.probability_threshold
+    note = (
+        f"The decision rule was set after the search ({differs.removeprefix('its ')}); the "
+        "card's scores were measured with the search's rule."
+    )
+    card["notes"] = [*card.get("notes", []), note]
+    warnings.warn(note, UserWarning, stacklevel=user_stacklevel())
 
 
 def _same(stated: Any, applied: Any) -> bool:
