@@ -20,6 +20,7 @@ from autoimb._checks import check_budget, check_callbacks, check_n_jobs, check_s
 from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.dataset import validate
+from autoimb.engine.budget import held_threads
 from autoimb.engine.finish import finish
 from autoimb.engine.pretrained import check_pretrained
 from autoimb.engine.run import run
@@ -236,7 +237,8 @@ def search(
             live=watched,
         )
         settings = dataclasses.replace(settings, callbacks=(*settings.callbacks, progress))
-    with _quiet_optuna(), quiet_trials(), progress or contextlib.nullcontext():
+    threads = held_threads(settings.n_jobs, len(data.y))
+    with _quiet_optuna(), quiet_trials(), progress or contextlib.nullcontext(), threads:
         outcome = run(settings, data)
         return finish(outcome, settings, data)
 

@@ -443,3 +443,22 @@ def test_threads_per_model_count_the_cores_this_process_may_use() -> None:
     if done.returncode != 0:
         pytest.skip(f"taskset cannot pin a process here: {done.stderr.strip()[:200]}")
     assert done.stdout.strip() == "1"
+
+
+def test_numpy_and_scikit_learns_thread_pools_keep_to_the_threads_per_model(small_binary) -> None:
+    """LightGBM and XGBoost were told one thread on small data, but the BLAS and OpenMP pools
+    of numpy and scikit-learn (logistic regression, neighbours for SMOTE) took every core in
+    each trial; they keep to it for the search, and are given back after it."""
+    from threadpoolctl import threadpool_info
+
+    def pools() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info()}
+
+    before, seen = pools(), []
+    X, y = small_binary
+    autoimb.search(
+        X, y, n_trials=2, space="fast", cv=3, random_state=0,
+        callbacks=[lambda study, trial: seen.append(pools())],
+    )  # fmt: skip
+    assert seen and all(during == {1} for during in seen)
+    assert pools() == before

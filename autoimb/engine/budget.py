@@ -65,6 +65,16 @@ def model_threads(n_jobs: int, n_rows: int) -> int:
     return max(1, cores // max(1, n_jobs))
 
 
+def held_threads(n_jobs: int, n_rows: int) -> Any:
+    """A context holding numpy's and scikit-learn's BLAS and OpenMP pools to
+    :func:`model_threads`, as LightGBM and XGBoost are told: the pools otherwise take every
+    core in each parallel trial, and spin on a busy machine (a logistic regression on 13,000
+    rows took ten times as long)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=model_threads(n_jobs, n_rows))
+
+
 class Folding(Protocol):
     """What the time estimates need of a cross-validation
     (:class:`~autoimb.engine.evaluate.CrossValidation`): its folds, and what preprocessing costs
