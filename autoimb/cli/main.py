@@ -278,8 +278,9 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
         type=_positive(float),
         metavar="S",
         help=(
-            f"seconds for this run, reading the data included (default "
-            f"{config.DEFAULT_TIME_BUDGET:g} when --n-trials is not given)"
+            f"seconds for this run, reading the data and the final refit included; writing "
+            f"the model and the report follow it (default {config.DEFAULT_TIME_BUDGET:g} "
+            "when --n-trials is not given)"
         ),
     )
     parser.add_argument(
