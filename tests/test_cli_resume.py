@@ -270,7 +270,7 @@ def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
     while no trial beats the study's best when the model was saved, the model stays. The same
     command run again keeps it, and says so."""
     from autoimb.cli.model_file import saved_model_to_keep
-    from autoimb.engine.remeasure import CHOSEN_ON, FRESH
+    from autoimb.engine.remeasure import CHOSEN_ON, FRESH, NESTED
     from autoimb.metrics.registry import get_metric
 
     out = ecoli / "ecoli.skops"
@@ -311,6 +311,9 @@ def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
     assert saved_model_to_keep(fresh, study, {**luckier, "cv_score": better}, metric) is None
     kept, why = saved_model_to_keep(fresh, study, {**luckier, "cv_score": worse}, metric)
     assert kept["trial"] == card["trial"] and "it measured better" in why
+    # Measured another way (an ensemble's nested score runs low), the scores do not compare.
+    nested = {"trial": None, "score_basis": NESTED, "cv_score": worse}
+    assert saved_model_to_keep(fresh, study, nested, metric) is None
     assert out.read_bytes() == before
 
 

@@ -136,8 +136,9 @@ def saved_model_to_keep(
     measure), unless this run measured its model honestly and the saved one was not. It also
     stays when it is a trial this run could not refit in the time left (one from an earlier
     run must be cross-validated again first) that still leads those it could, and when both were
-    measured apart from the search's folds and it measured better: a trial that leads on them
-    by a hair may owe it to luck.
+    measured the same way apart from the search's folds and it measured better: a trial that
+    leads on them by a hair may owe it to luck (an ensemble's nested score and a single trial's
+    fresh-fold one do not compare: the nested one runs low).
     """
     from autoimb.engine.remeasure import FRESH, HONEST, NESTED
     from autoimb.export import load, model_card
@@ -166,7 +167,7 @@ def saved_model_to_keep(
     mine = card.get("cv_score")
     if (
         complete
-        and {basis, card.get("score_basis")} <= {FRESH, NESTED}
+        and basis == card.get("score_basis") in (FRESH, NESTED)
         and mine is not None
         and sign * saved["cv_score"] > sign * mine
     ):
