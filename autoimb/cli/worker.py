@@ -77,8 +77,10 @@ def _print_study_best(study: optuna.Study, name: str) -> None:
 
 
 # A scheduler starts the search and its workers at once: a worker waits this long for the
-# search to create the study before it gives up.
+# search to create the study before it gives up, looking again at growing intervals (a
+# hundred workers looking twice a second would keep a database busy for nothing).
 STUDY_WAIT_SECONDS = 60.0
+LOOK_AGAIN_SECONDS = (0.5, 5.0)  # the first pause, and the longest
 
 
 def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study | None:
@@ -87,6 +89,7 @@ def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study
     from autoimb.config import STUDY_ATTR
 
     deadline, said = time.monotonic() + STUDY_WAIT_SECONDS, quiet
+    pause, longest = LOOK_AGAIN_SECONDS
     while True:
         study = existing_study(storage, name)
         if (study is not None and STUDY_ATTR in study.user_attrs) or time.monotonic() > deadline:
@@ -94,4 +97,5 @@ def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study
         if not said:
             say(f"waiting for the search to create study {name!r} in {shown(storage)}")
             said = True
-        time.sleep(0.5)
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
+        pause = min(pause * 1.5, longest)

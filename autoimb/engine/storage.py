@@ -11,7 +11,6 @@ import logging
 import os
 import socket
 import time
-import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -19,23 +18,16 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from autoimb import config
 from autoimb.config import STUDY_ATTR
+from autoimb.engine.database import database_storage, retry_once
 from autoimb.engine.journal import open_journal
 from autoimb.exceptions import AutoImbError
 from autoimb.redact import shown
 
 logger = logging.getLogger("autoimb")
-
-
-def _retry_once() -> RetryHeartbeatStaleTrialCallback:
-    """Queue a trial whose worker stopped once more, with the same parameters."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RetryHeartbeatStaleTrialCallback(max_retry=1)
 
 
 def make_storage(
@@ -54,18 +46,7 @@ def make_storage(
         return storage
     text = str(storage)
     if "://" in text:
-        _check_url(text)
-        heartbeat = heartbeat or config.HEARTBEAT_SECONDS
-        with warnings.catch_warnings():  # heartbeats are experimental in Optuna, and relied on
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            try:
-                return _rdb_storage(text, heartbeat)
-            except Exception as exc:  # no driver, no server, a wrong password: the URL's
-                said = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
-                raise AutoImbError(
-                    f"cannot open the database storage {shown(text)}: "
-                    f"{type(exc).__name__}: {said}. {_database_hint(text, exc)}"
-                ) from exc
+        return database_storage(text, heartbeat or config.HEARTBEAT_SECONDS)
     path = Path(text)
     if path.is_dir():
         raise AutoImbError(
@@ -84,82 +65,6 @@ def make_storage(
             f"cannot write the study's journal file {text!r} ({exc.strerror or exc}); give a "
             "path in a folder you can write (or a database URL)."
         ) from None
-
-
-# A search and its workers started at once on an empty database all create Optuna's tables:
-# all but one fail, and find the tables made when they try again.
-TABLE_RACE_TRIES = 5
-TABLE_RACE_PAUSE = 0.5  # seconds, growing with each try
-
-
-def _rdb_storage(url: str, heartbeat: int) -> RDBStorage:
-    def build() -> RDBStorage:
-        return RDBStorage(
-            url,
-            heartbeat_interval=heartbeat,
-            grace_period=3 * heartbeat,
-            heartbeat_stale_trial_callback=_retry_once(),
-            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
-        )
-
-    for attempt in range(1, TABLE_RACE_TRIES):
-        try:
-            return build()
-        except Exception as exc:
-            if not _made_meanwhile(exc):
-                raise
-            logger.debug("another process was creating the study tables: trying again")
-            time.sleep(TABLE_RACE_PAUSE * attempt)
-    return build()
-
-
-def _made_meanwhile(exc: BaseException | None) -> bool:
-    """Whether creating a table failed because another process created it at the same moment
-    (PostgreSQL reports a duplicate type or relation, or a deadlock between the two)."""
-    from sqlalchemy.exc import DBAPIError
-
-    if not isinstance(exc, DBAPIError):  # Optuna wraps some in a StorageInternalError
-        return exc is not None and _made_meanwhile(exc.__cause__)
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code in {"23505", "42P07", "42710", "40P01"} or "already exists" in str(exc.orig)
-
-
-def _check_url(url: str) -> None:
-    """A URL SQLAlchemy cannot parse is refused as such: its own error quotes the piece it
-    choked on, often a piece of a password with an ``@``, ``/`` or ``:`` in it."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        make_url(url)
-    except (ValueError, ArgumentError):
-        raise AutoImbError(
-            f"cannot open the database storage {shown(url)}: its URL could not be parsed. "
-            "Write it postgresql://user:password@host:port/database, with any @, / or : in "
-            "the user name or password percent-encoded (@ as %40, / as %2F, : as %3A)."
-        ) from None
-
-
-def _database_hint(url: str, exc: Exception) -> str:
-    """What to do about a database URL that did not open: its name, its driver, its server."""
-    if url.startswith("postgres://"):
-        return "Write it postgresql://…, the name SQLAlchemy knows."
-    if type(exc).__name__ == "NoSuchModuleError":
-        return (
-            "SQLAlchemy knows no database of that name: give postgresql://, "
-            "mysql+pymysql://, sqlite:/// or a journal file path."
-        )
-    if isinstance(exc, ImportError):
-        return (
-            "Its driver is missing: install it (psycopg2-binary for postgresql://, PyMySQL "
-            "for mysql+pymysql://), or give a journal file path instead."
-        )
-    if url.startswith("sqlite"):
-        return "Check that the file's folder exists and can be written, or give a journal file."
-    return (
-        "Check that the server runs and that the URL names it "
-        "(postgresql://user:password@host:port/database), or give a journal file path instead."
-    )
 
 
 def worker_id() -> str:
@@ -194,7 +99,7 @@ def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bo
     Each is queued again once, as the heartbeat of a database storage does, so a strategy
     cut short by a crash or Ctrl-C still gets its score when the study goes on.
     """
-    retry = _retry_once()
+    retry = retry_once()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if stopped(str(trial.user_attrs.get("worker", "")), trial):
             try:
@@ -214,7 +119,7 @@ def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetim
     Ctrl-C can land before the objective names the trial's owner or records its strategy
     (while the sampler draws it): a nameless one started since ``since`` is this process's,
     and goes back with the parameters drawn so far (the sampler draws the rest)."""
-    retry = _retry_once()
+    retry = retry_once()
     trials = study.get_trials(deepcopy=False)
     queued = {t.system_attrs.get("failed_trial") for t in trials}
     for trial in trials:

@@ -1,0 +1,150 @@
+"""Database storages: one per URL in a process, made once its URL is checked.
+
+Each Optuna RDB storage holds its own pool of connections; made afresh for every look at a
+study (a waiting worker looks twice a second), they ran a server out of connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+from autoimb.exceptions import AutoImbError
+from autoimb.redact import shown
+
+logger = logging.getLogger("autoimb")
+
+
+def retry_once() -> RetryHeartbeatStaleTrialCallback:
+    """Queue a trial whose worker stopped once more, with the same parameters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback(max_retry=1)
+
+
+_OPENED: dict[tuple[str, int], RDBStorage] = {}
+_OPENING = threading.Lock()
+
+
+def database_storage(url: str, heartbeat: int) -> RDBStorage:
+    """This process's storage for ``url`` beating every ``heartbeat`` seconds, made on first
+    use; the beat is part of the storage, so a process holds one per beat it uses (two at
+    most: the default it looks with, and its study's). An SQLite file is opened afresh each
+    time: it uses no server's connections, and a file deleted and made again must not be
+    written through a handle on the old one."""
+    check_url(url)
+    if url.startswith("sqlite"):
+        return _opened(url, heartbeat)
+    with _OPENING:
+        opened = _OPENED.get((url, heartbeat))
+        if opened is None:
+            opened = _OPENED[(url, heartbeat)] = _opened(url, heartbeat)
+        return opened
+
+
+def _opened(url: str, heartbeat: int) -> RDBStorage:
+    with warnings.catch_warnings():  # heartbeats are experimental in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        try:
+            return _rdb_storage(url, heartbeat)
+        except Exception as exc:  # no driver, no server, a wrong password: the URL's
+            said = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
+            raise AutoImbError(
+                f"cannot open the database storage {shown(url)}: "
+                f"{type(exc).__name__}: {said}. {_database_hint(url, exc)}"
+            ) from exc
+
+
+def _forget_in_child() -> None:
+    """A forked child makes its own connections: two processes on one socket garble both."""
+    global _OPENING
+    _OPENING = threading.Lock()
+    for opened in _OPENED.values():
+        opened.engine.dispose(close=False)  # the parent's connections stay open, for it
+    _OPENED.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
+# A search and its workers started at once on an empty database all create Optuna's tables:
+# all but one fail, and find the tables made when they try again.
+TABLE_RACE_TRIES = 5
+TABLE_RACE_PAUSE = 0.5  # seconds, growing with each try
+
+
+def _rdb_storage(url: str, heartbeat: int) -> RDBStorage:
+    def build() -> RDBStorage:
+        return RDBStorage(
+            url,
+            heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat,
+            heartbeat_stale_trial_callback=retry_once(),
+            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
+        )
+
+    for attempt in range(1, TABLE_RACE_TRIES):
+        try:
+            return build()
+        except Exception as exc:
+            if not _made_meanwhile(exc):
+                raise
+            logger.debug("another process was creating the study tables: trying again")
+            time.sleep(TABLE_RACE_PAUSE * attempt)
+    return build()
+
+
+def _made_meanwhile(exc: BaseException | None) -> bool:
+    """Whether creating a table failed because another process created it at the same moment
+    (PostgreSQL reports a duplicate type or relation, or a deadlock between the two)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):  # Optuna wraps some in a StorageInternalError
+        return exc is not None and _made_meanwhile(exc.__cause__)
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in {"23505", "42P07", "42710", "40P01"} or "already exists" in str(exc.orig)
+
+
+def check_url(url: str) -> None:
+    """A URL SQLAlchemy cannot parse is refused as such: its own error quotes the piece it
+    choked on, often a piece of a password with an ``@``, ``/`` or ``:`` in it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ValueError, ArgumentError):
+        raise AutoImbError(
+            f"cannot open the database storage {shown(url)}: its URL could not be parsed. "
+            "Write it postgresql://user:password@host:port/database, with any @, / or : in "
+            "the user name or password percent-encoded (@ as %40, / as %2F, : as %3A)."
+        ) from None
+
+
+def _database_hint(url: str, exc: Exception) -> str:
+    """What to do about a database URL that did not open: its name, its driver, its server."""
+    if url.startswith("postgres://"):
+        return "Write it postgresql://…, the name SQLAlchemy knows."
+    if type(exc).__name__ == "NoSuchModuleError":
+        return (
+            "SQLAlchemy knows no database of that name: give postgresql://, "
+            "mysql+pymysql://, sqlite:/// or a journal file path."
+        )
+    if isinstance(exc, ImportError):
+        return (
+            "Its driver is missing: install it (psycopg2-binary for postgresql://, PyMySQL "
+            "for mysql+pymysql://), or give a journal file path instead."
+        )
+    if url.startswith("sqlite"):
+        return "Check that the file's folder exists and can be written, or give a journal file."
+    return (
+        "Check that the server runs and that the URL names it "
+        "(postgresql://user:password@host:port/database), or give a journal file path instead."
+    )
