@@ -32,12 +32,21 @@ class UntrustedModelError(AutoImbError):
     """A model file holds types autoimb does not write, so it is not loaded."""
 
 
-class JournalDamaged(AutoImbError):
-    """The study's journal file was damaged while the search ran (a process sharing it stopped
-    mid-write): the search stops, its finished trials kept. ``said`` is set once the command
-    line has shown it, ahead of the model it saves."""
+class StorageFailed(AutoImbError):
+    """The study's storage failed while the search ran: the search stops, its finished trials
+    kept. ``said`` is set once the command line has shown it, ahead of the model it saves."""
 
     said = False
+
+
+class JournalDamaged(StorageFailed):
+    """The study's journal file was damaged while the search ran (a process sharing it stopped
+    mid-write)."""
+
+
+class DatabaseLost(StorageFailed):
+    """The study's database could not be reached while the search ran (its server stopped, a
+    connection was cut, or it had none left)."""
 
 
 class TrialTimeout(Exception):

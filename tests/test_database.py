@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -11,7 +12,10 @@ import pytest
 from conftest import start_cli
 
 import autoimb
-from autoimb.engine.storage import existing_study
+from autoimb import datasets
+from autoimb.engine.storage import existing_study, make_storage
+from autoimb.exceptions import AutoImbError
+from autoimb.leaderboard import finished_trials
 
 POSTGRES = os.environ.get("AUTOIMB_TEST_POSTGRES")
 
@@ -77,3 +81,91 @@ def test_waiting_and_searching_processes_hold_few_connections(tmp_path, small_bi
         assert existing_study(url, "autoimb") is not None
     autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=url, study_name="more")
     assert connections() <= 3
+
+
+def test_a_database_out_of_reach_mid_search_stops_it_plainly(small_binary, database) -> None:
+    """Its server gone, a search failed with Optuna's guess at a cause ("e.g. exceeding max
+    length") and a traceback; it stops with the driver's own words, its trials kept."""
+    url, _, run = database
+    name = url.rpartition("/")[2]
+    X, y = small_binary
+
+    def close_after_two(study, trial) -> None:
+        if sum(t.state.is_finished() for t in study.get_trials(deepcopy=False)) >= 2:
+            run(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+            run(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname='{name}'")
+
+    search = {"space": "fast", "cv": 3, "storage": url, "random_state": 0, "warm_start": None}
+    with pytest.raises(AutoImbError, match=r"failed while the search ran") as err:
+        autoimb.search(X, y, n_trials=20, callbacks=[close_after_two], **search)
+    said = str(err.value)
+    assert "is not currently accepting connections" in said and "allow them again" in said
+    assert "exceeding max length" not in said and "run the same command again" in said
+    run(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
+    assert finished_trials(existing_study(url, "autoimb")) >= 2
+    assert finished_trials(autoimb.search(X, y, n_trials=1, **search).study) >= 3
+
+
+SLOW_FIRST = """name: slow-first
+description: A slow baseline first, quick ones after it.
+initial:
+  - {model: random_forest}
+weighting: {none: {}, balanced: {}}
+model:
+  random_forest: {n_estimators: 6000}
+  logistic_regression: {}
+"""
+
+
+def test_a_database_out_of_reach_mid_trial_ends_the_command_with_the_resume_line(
+    tmp_path, database
+) -> None:
+    """Lost while a trial runs: its heartbeat fails first, in a thread of its own, then its
+    end. The trials cannot be read to save the best so far: the command says so, and how to
+    go on, in a few lines."""
+    from sqlalchemy import create_engine, pool, text
+
+    url, _, run = database
+    name = url.rpartition("/")[2]
+    datasets.load("ecoli1").to_csv(tmp_path / "ecoli.csv", index=False)
+    (tmp_path / "slow.yaml").write_text(SLOW_FIRST)
+    command = ["search", "ecoli.csv", "--target", "target", "--storage", url, "--cv", "3"]
+    command += ["--space", "slow.yaml", "--heartbeat", "1", "--time-budget", "120"]
+    process = start_cli(*command, cwd=tmp_path)
+    trials = create_engine(url, poolclass=pool.NullPool)
+    running = "SELECT count(*) FROM trials WHERE state = 'RUNNING'"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(Exception), trials.connect() as connection:  # no tables yet
+            if connection.execute(text(running)).scalar():
+                break
+        time.sleep(0.2)
+    trials.dispose()
+    run(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")  # as a server stopped
+    run(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname='{name}'")
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 2, rest
+    assert "Traceback" not in rest and len(rest.splitlines()) < 6, rest
+    assert f"error: the database storage {url} failed while the search ran" in rest
+    assert "is not currently accepting connections" in rest
+    assert "no model was saved: the study cannot be read now" in rest
+    assert f"resume with: autoimb {' '.join(command)}" in rest
+    assert not (tmp_path / "ecoli.skops").exists()
+
+
+def test_a_database_that_refuses_the_connection_is_named_with_the_fix(database) -> None:
+    """The driver's own reason, and what to do about it, not Optuna's wrapper's first line."""
+    from sqlalchemy import make_url
+
+    url, _, run = database
+    role = f"crowd_{uuid.uuid4().hex[:8]}"
+    run(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")  # as a server out of connections
+    try:
+        with pytest.raises(AutoImbError, match="too many connections") as err:
+            make_storage(make_url(url).set(username=role).render_as_string(False))
+        assert "run fewer workers at once" in str(err.value)
+        missing = make_url(url).set(database=f"{role}_none").render_as_string(False)
+        with pytest.raises(AutoImbError, match=r"does not exist\. Create the database first"):
+            make_storage(missing)
+    finally:
+        run(f"DROP ROLE {role}")

@@ -31,8 +31,9 @@ from autoimb.cli.resume import (
     study_space,
 )
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
+from autoimb.engine.database import driver_said, lost, storage_failed
 from autoimb.engine.storage import existing_study
-from autoimb.exceptions import AutoImbError, JournalDamaged
+from autoimb.exceptions import AutoImbError, StorageFailed
 from autoimb.leaderboard import finished_trials, trials_text
 from autoimb.metrics.notes import over_classes
 from autoimb.progress import study_best
@@ -239,10 +240,13 @@ def run_search(
     except KeyboardInterrupt:
         _after_interrupt(args, columns, storage, metric, out)
         return None
-    except JournalDamaged as exc:  # as Ctrl-C: the best so far saved, then the error's code
-        _after_interrupt(args, columns, storage, metric, out, f"error: {exc}")
-        exc.said = True
-        raise
+    except Exception as exc:  # as Ctrl-C: the best so far saved, then the error's code
+        failed = exc if isinstance(exc, StorageFailed) else lost(storage, exc)
+        if failed is None:
+            raise
+        _after_interrupt(args, columns, storage, metric, out, f"error: {failed}")
+        failed.said = True
+        raise failed from None
     finally:
         optuna.logging.set_verbosity(verbosity)
         resumed.setLevel(resumed_level)
@@ -262,17 +266,8 @@ def _after_interrupt(
     try:
         say(stopped)
         # A worker without --out makes no model: refitting the best would be thrown away.
-        result = None if out is None else _best_so_far(args, columns, storage, metric)
-        if out is None:
-            pass
-        elif result is None:
-            say("no trial had finished, so there is no model to save")
-        else:
-            say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
-            if save_model(result, out, args, storage) is None:
-                say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
-                if getattr(args, "report", None):
-                    result.report_html(args.report)
+        if out is not None:
+            _save_best_so_far(args, columns, storage, metric, out)
     except KeyboardInterrupt:
         # Ctrl-C again skips the save; once more must not cut the resume line that follows.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -280,6 +275,28 @@ def _after_interrupt(
     say(f"resume with: {resume_command(args)}")
     if previous is not None:
         signal.signal(signal.SIGINT, previous)
+
+
+def _save_best_so_far(
+    args: argparse.Namespace, columns: Columns, storage: str, metric: Metric, out: Path
+) -> None:
+    """Save the study's best pipeline, if its trials can be read (a database out of reach
+    keeps them, unread)."""
+    try:
+        result = _best_so_far(args, columns, storage, metric)
+    except Exception as exc:
+        if not storage_failed(exc):
+            raise
+        say(f"no model was saved: the study cannot be read now ({driver_said(exc)})")
+        return
+    if result is None:
+        say("no trial had finished, so there is no model to save")
+        return
+    say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
+    if save_model(result, out, args, storage) is None:
+        say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
+        if getattr(args, "report", None):
+            result.report_html(args.report)
 
 
 def _best_so_far(

@@ -11,11 +11,12 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, DatabaseLost
 from autoimb.redact import shown
 
 logger = logging.getLogger("autoimb")
@@ -54,10 +55,9 @@ def _opened(url: str, heartbeat: int) -> RDBStorage:
         try:
             return _rdb_storage(url, heartbeat)
         except Exception as exc:  # no driver, no server, a wrong password: the URL's
-            said = (str(exc).strip().splitlines() or [""])[0][:300].rstrip(".")
             raise AutoImbError(
-                f"cannot open the database storage {shown(url)}: "
-                f"{type(exc).__name__}: {said}. {_database_hint(url, exc)}"
+                f"cannot open the database storage {shown(url)}: {driver_said(exc)}. "
+                f"{_database_hint(url, exc)}"
             ) from exc
 
 
@@ -142,9 +142,88 @@ def _database_hint(url: str, exc: Exception) -> str:
             "Its driver is missing: install it (psycopg2-binary for postgresql://, PyMySQL "
             "for mysql+pymysql://), or give a journal file path instead."
         )
+    if hint := _cause_hint(driver_said(exc)):
+        return hint
     if url.startswith("sqlite"):
         return "Check that the file's folder exists and can be written, or give a journal file."
     return (
         "Check that the server runs and that the URL names it "
         "(postgresql://user:password@host:port/database), or give a journal file path instead."
+    )
+
+
+def _cause_hint(said: str) -> str | None:
+    """What to do about what the server or driver said, where it tells."""
+    text = said.lower()
+    if any(s in text for s in ("too many clients", "too many connections", "connection slots")):
+        return (
+            "The server has no connection left for it: raise the server's max_connections, "
+            "or run fewer workers at once (each holds a few)."
+        )
+    if any(s in text for s in ("authentication failed", "access denied", "no password supplied")):
+        return "Check the user name and password in the URL."
+    if "database" in text and "does not exist" in text:
+        return "Create the database first (CREATE DATABASE …), or name one that exists."
+    if "not currently accepting connections" in text:
+        return "The database takes no connections now: allow them again, or name another one."
+    if any(s in text for s in ("host name", "resolve host", "name or service not known")):
+        return "Check the host name in the URL."
+    if "database is locked" in text:
+        return "SQLite lets one process write at a time: give several processes a journal file."
+    return None
+
+
+def driver_said(exc: BaseException) -> str:
+    """The database driver's own error beneath Optuna's and SQLAlchemy's wrappers, on one
+    line: Optuna's guess ("e.g. exceeding max length") hides a lost connection."""
+    from sqlalchemy.exc import DBAPIError
+
+    found: BaseException = exc
+    while found.__cause__ is not None:  # a missing driver: the module it looked for
+        found = found.__cause__
+    for link in _chain(exc):
+        if isinstance(link, DBAPIError):
+            found = link.orig if link.orig is not None else link
+            break
+    said = " ".join(str(found).split("(Background on this error")[0].split())
+    return f"{type(found).__name__}: {said[:400].rstrip(' .')}"
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from or while handling, each once."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def storage_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` came of the database storage failing (its server gone, a connection cut,
+    none left to take), however Optuna wrapped it."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    return any(
+        isinstance(link, OperationalError | InterfaceError)
+        or (isinstance(link, DBAPIError) and link.connection_invalidated)
+        for link in _chain(exc)
+    )
+
+
+def lost(storage: object, exc: BaseException) -> DatabaseLost | None:
+    """The error a search stops with when its database storage failed under it with ``exc``;
+    None for another error."""
+    if not storage_failed(exc):
+        return None
+    said = driver_said(exc)
+    if "does not exist" in said:  # dropped under the search: its trials went with it
+        return DatabaseLost(
+            f"the database storage {shown(storage)} was removed while the search ran ({said}); "
+            "the search stopped. Create the database again to start the study afresh."
+        )
+    return DatabaseLost(
+        f"the database storage {shown(storage)} failed while the search ran ({said}); the "
+        "search stopped, and every trial that finished before is kept in the database. "
+        f"{_cause_hint(said) or 'Check that its server runs and can be reached from here.'} "
+        "Then run the same command again to go on."
     )

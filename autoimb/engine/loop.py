@@ -1,7 +1,7 @@
 """Optuna's loop as a search runs it: quiet about trials that fail (their errors are in the
 leaderboard), releasing this process's trials on Ctrl-C so a resume runs them again, going
 on past a trial another process failed as dead, and stopping with a plain error when another
-process damaged the journal."""
+process damaged the journal or the database went out of reach."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import optuna
 
+from autoimb.engine.database import lost, storage_failed
 from autoimb.engine.journal import damaged_while_read
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import make_storage, release_trials, requeue_interrupted, worker_id
@@ -58,7 +59,7 @@ def optimize(
         while settings.n_trials is None or ran[0] < settings.n_trials:
             timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             try:
-                with _threads_stop_on_ctrl_c(settings.n_jobs):
+                with _threads_stop_on_ctrl_c(settings.n_jobs), _heartbeats_quiet():
                     study.optimize(
                         objective,
                         n_trials=None if settings.n_trials is None else settings.n_trials - ran[0],
@@ -94,6 +95,10 @@ def optimize(
         _release_own_trials(_reopened(study, settings), settings.started)
         raise KeyboardInterrupt from exc
     except Exception as exc:
+        if settings.storage is not None and (failed := lost(settings.storage, exc)):
+            # Trials are not released: the database is out of reach, and its heartbeat
+            # fails them in time (a resume on this machine at once).
+            raise failed from None
         if not (isinstance(settings.storage, str) and damaged_while_read(exc)):
             raise
         with contextlib.suppress(Exception):  # reopened, the journal is mended if it can be
@@ -149,6 +154,23 @@ def _threads_stop_on_ctrl_c(n_jobs: int) -> Iterator[None]:
             if callable(handler):
                 signal.signal(signum, handler)
         STOPPING.clear()  # the trials' threads are done: Optuna waited for them
+
+
+@contextlib.contextmanager
+def _heartbeats_quiet() -> Iterator[None]:
+    """A heartbeat that cannot reach the database fails in a thread of its own, with a page of
+    traceback; the trial's next write stops the search with the same cause, said plainly."""
+    before = threading.excepthook
+
+    def hook(args: Any) -> None:
+        if args.exc_value is None or not storage_failed(args.exc_value):
+            before(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = before
 
 
 def _failed_elsewhere(exc: BaseException) -> bool:
