@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 
 def shown(storage: Any) -> str:
@@ -20,3 +21,26 @@ def shown(storage: Any) -> str:
         return f"{scheme}://{rest}"
     user = rest[:at].split(":", 1)[0]
     return f"{scheme}://{user}:***{rest[at:]}"
+
+
+def userinfo(storage: Any) -> str:
+    """A database URL's user name and password as written (up to the host's "@"); empty for
+    none, and for a file path or an SQLite URL, whose path may hold an "@"."""
+    _, sep, rest = str(storage).partition("://")
+    at = rest.partition("?")[0].rfind("@")
+    return rest[:at] if sep and at > 0 and not rest.startswith("/") else ""
+
+
+def scrubbed(text: str, storage: Any) -> str:
+    """A driver's message fit to pass on: the URL shown without its password, and any piece
+    of the password left out (one cut at an "@" and taken for a host name is quoted back)."""
+    text = text.replace(str(storage), shown(storage))
+    written = userinfo(storage).partition(":")[2]
+    asked = re.findall(r"(?i)[?&]password=([^&]*)", str(storage))
+    pieces: set[str] = set()
+    for secret in (written, *asked):
+        for form in (secret, unquote(secret)):
+            pieces |= {form, *re.split(r"[@/:]", form)}
+    for piece in sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text

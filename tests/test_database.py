@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from conftest import start_cli
+from conftest import run_cli, start_cli
 
 import autoimb
 from autoimb import datasets
@@ -169,3 +169,33 @@ def test_a_database_that_refuses_the_connection_is_named_with_the_fix(database) 
             make_storage(missing)
     finally:
         run(f"DROP ROLE {role}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://pw:ab@TopSecret9/x@localhost:1/rpw",  # the driver looked up TopSecret9
+        "postgresql://pw:Top/Secret9@localhost:1/rpw",
+        "postgresql://team/bob:TopSecret9@localhost:1/rpw",  # read as database bob:TopSecret9…
+    ],
+)
+def test_a_user_or_password_with_an_unencoded_at_or_slash_is_refused_unquoted(tmp_path, url):
+    """SQLAlchemy ends the password at its first "@": the rest was taken for the host, and
+    the driver's error quoted it back to a log on a shared server."""
+    datasets.load("ecoli1").to_csv(tmp_path / "d.csv", index=False)
+    done = run_cli("worker", "d.csv", "--target", "target", "--storage", url, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "@ as %40, / as %2F" in done.stderr and ":***@localhost:1/rpw" in done.stderr
+    assert "Secret9" not in done.stderr + done.stdout
+    assert "waiting" not in done.stderr  # refused at once, not looked for
+
+
+def test_a_driver_message_passed_on_holds_no_piece_of_the_password() -> None:
+    from autoimb.redact import scrubbed
+
+    url = "postgresql://bob:s3cr%40et:Top/Secret9@db:5432/studies?password=Other42"
+    said = f"failed to resolve host 'Secret9' (from {url}); s3cr@et rejected; Other42 too"
+    cleaned = scrubbed(said, url)
+    assert not any(piece in cleaned for piece in ("Secret9", "s3cr", "et:Top", "Other42"))
+    assert "postgresql://bob:***@db:5432/studies?password=***" in cleaned
+    assert scrubbed("Connection refused", "runs/study.optuna.log") == "Connection refused"

@@ -287,7 +287,7 @@ def _save_best_so_far(
     except Exception as exc:
         if not storage_failed(exc):
             raise
-        say(f"no model was saved: the study cannot be read now ({driver_said(exc)})")
+        say(f"no model was saved: the study cannot be read now ({driver_said(exc, storage)})")
         return
     if result is None:
         say("no trial had finished, so there is no model to save")

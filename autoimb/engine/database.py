@@ -17,7 +17,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from autoimb.exceptions import AutoImbError, DatabaseLost
-from autoimb.redact import shown
+from autoimb.redact import scrubbed, shown, userinfo
 
 logger = logging.getLogger("autoimb")
 
@@ -56,7 +56,7 @@ def _opened(url: str, heartbeat: int) -> RDBStorage:
             return _rdb_storage(url, heartbeat)
         except Exception as exc:  # no driver, no server, a wrong password: the URL's
             raise AutoImbError(
-                f"cannot open the database storage {shown(url)}: {driver_said(exc)}. "
+                f"cannot open the database storage {shown(url)}: {driver_said(exc, url)}. "
                 f"{_database_hint(url, exc)}"
             ) from exc
 
@@ -112,19 +112,32 @@ def _made_meanwhile(exc: BaseException | None) -> bool:
     return code in {"23505", "42P07", "42710", "40P01"} or "already exists" in str(exc.orig)
 
 
+_ENCODED = (
+    "Write it postgresql://user:password@host:port/database, with any @, / or : in the user "
+    "name or password percent-encoded (@ as %40, / as %2F, : as %3A)."
+)
+
+
 def check_url(url: str) -> None:
     """A URL SQLAlchemy cannot parse is refused as such: its own error quotes the piece it
-    choked on, often a piece of a password with an ``@``, ``/`` or ``:`` in it."""
+    choked on, often a piece of a password with an ``@``, ``/`` or ``:`` in it. So is one whose
+    user name or password holds an ``@`` or ``/`` as it is: SQLAlchemy ends the password at the
+    first ``@``, and the driver quotes the rest back as the host it could not find."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    if any(c in userinfo(url) for c in "@/"):
+        raise AutoImbError(
+            f"cannot open the database storage {shown(url)}: its URL could not be parsed as "
+            "meant, for its user name or password holds an @ or / as it is (a piece of the "
+            f"password would be taken for the host). {_ENCODED}"
+        )
     try:
         make_url(url)
     except (ValueError, ArgumentError):
         raise AutoImbError(
             f"cannot open the database storage {shown(url)}: its URL could not be parsed. "
-            "Write it postgresql://user:password@host:port/database, with any @, / or : in "
-            "the user name or password percent-encoded (@ as %40, / as %2F, : as %3A)."
+            f"{_ENCODED}"
         ) from None
 
 
@@ -142,7 +155,7 @@ def _database_hint(url: str, exc: Exception) -> str:
             "Its driver is missing: install it (psycopg2-binary for postgresql://, PyMySQL "
             "for mysql+pymysql://), or give a journal file path instead."
         )
-    if hint := _cause_hint(driver_said(exc)):
+    if hint := _cause_hint(driver_said(exc, url)):
         return hint
     if url.startswith("sqlite"):
         return "Check that the file's folder exists and can be written, or give a journal file."
@@ -173,9 +186,10 @@ def _cause_hint(said: str) -> str | None:
     return None
 
 
-def driver_said(exc: BaseException) -> str:
+def driver_said(exc: BaseException, storage: object) -> str:
     """The database driver's own error beneath Optuna's and SQLAlchemy's wrappers, on one
-    line: Optuna's guess ("e.g. exceeding max length") hides a lost connection."""
+    line and without a piece of the password: Optuna's guess ("e.g. exceeding max length")
+    hides a lost connection."""
     from sqlalchemy.exc import DBAPIError
 
     found: BaseException = exc
@@ -186,7 +200,7 @@ def driver_said(exc: BaseException) -> str:
             found = link.orig if link.orig is not None else link
             break
     said = " ".join(str(found).split("(Background on this error")[0].split())
-    return f"{type(found).__name__}: {said[:400].rstrip(' .')}"
+    return f"{type(found).__name__}: {scrubbed(said, storage)[:400].rstrip(' .')}"
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -215,7 +229,7 @@ def lost(storage: object, exc: BaseException) -> DatabaseLost | None:
     None for another error."""
     if not storage_failed(exc):
         return None
-    said = driver_said(exc)
+    said = driver_said(exc, storage)
     if "does not exist" in said:  # dropped under the search: its trials went with it
         return DatabaseLost(
             f"the database storage {shown(storage)} was removed while the search ran ({said}); "

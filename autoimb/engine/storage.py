@@ -25,7 +25,7 @@ from autoimb.config import STUDY_ATTR
 from autoimb.engine.database import database_storage, driver_said, retry_once, storage_failed
 from autoimb.engine.journal import open_journal
 from autoimb.exceptions import AutoImbError
-from autoimb.redact import shown
+from autoimb.redact import scrubbed, shown
 
 logger = logging.getLogger("autoimb")
 
@@ -278,6 +278,6 @@ def _looked_up(storage: str) -> Any:
     except AutoImbError:  # already says what is wrong with it
         raise
     except Exception as exc:  # a wrong URL or a file that is not a journal: the user's input
-        said = driver_said(exc) if storage_failed(exc) else exc  # not Optuna's guess at it
+        said = driver_said(exc, storage) if storage_failed(exc) else scrubbed(str(exc), storage)
         raise AutoImbError(f"cannot open the study storage {shown(storage)}: {said}") from exc
     return opened
