@@ -13,8 +13,8 @@ from autoimb.cli.model_file import check_overwrite, save_model
 from autoimb.cli.outputs import check_storage_apart
 from autoimb.cli.resume import refuse_other_settings, study_space
 from autoimb.cli.search import interrupted_again, read_columns, run_search, saving_first
-from autoimb.engine.storage import existing_study
-from autoimb.exceptions import AutoImbError
+from autoimb.engine.storage import existing_study, study_names
+from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.leaderboard import finished_trials
 from autoimb.redact import shown
 
@@ -95,7 +95,26 @@ def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study
         if (study is not None and STUDY_ATTR in study.user_attrs) or time.monotonic() > deadline:
             return study
         if not said:
-            say(f"waiting for the search to create study {name!r} in {shown(storage)}")
+            say(_waiting_for(storage, name))
             said = True
         time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
         pause = min(pause * 1.5, longest)
+
+
+def _waiting_for(storage: str, name: str) -> str:
+    """What the worker waits for, said at once: a misspelt path or study name shows then, not
+    a minute later."""
+    from autoimb.engine.worker import listed
+
+    wait = f"up to {STUDY_WAIT_SECONDS:.0f} s"
+    if "://" not in storage and not Path(storage).is_file():  # looked for, never made
+        return (
+            f"the journal file {storage} does not exist yet: waiting {wait} for a search to "
+            "create it (check the path, if none is starting)"
+        )
+    names = study_names(storage)
+    there = f", {listed(names)} held there now" if names else ""
+    return (
+        f"waiting {wait} for the search to create study {name!r} in {shown(storage)}"
+        f"{there}{did_you_mean(name, names, aside=True)}"
+    )

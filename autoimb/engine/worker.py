@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -26,27 +27,49 @@ from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import agreed_heartbeat, check_heartbeat, make_storage
+from autoimb.engine.storage import agreed_heartbeat, check_heartbeat, existing_study, study_names
 from autoimb.engine.study import other_classes, other_data
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.metrics.registry import recorded_metric
 from autoimb.redact import shown
 from autoimb.result import SearchResult
 
 
 def study_attrs(storage: str, study_name: str) -> dict[str, Any]:
-    """What the study's creator recorded: metric, space, folds, and where its data lives."""
-    try:
-        study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
-    except KeyError as exc:
-        raise AutoImbError(
-            f"there is no study {study_name!r} in {shown(storage)}; start it with `autoimb "
-            f"search … --storage {shown(storage)} --study-name {study_name}` first."
-        ) from exc
+    """What the study's creator recorded: metric, space, folds, and where its data lives.
+    Read without writing: a worker refused leaves no journal file behind."""
+    study = existing_study(storage, study_name)
+    if study is None:
+        raise AutoImbError(missing_study(storage, study_name))
     attrs = study.user_attrs.get(STUDY_ATTR)
     if attrs is None:
         raise AutoImbError(f"study {study_name!r} was not created by autoimb; cannot join it.")
     return dict(attrs)
+
+
+def missing_study(storage: str, name: str) -> str:
+    """Why there is no study ``name`` to join, naming the studies there are: a misspelt path
+    or name shows as such."""
+    start = f"`autoimb search … --storage {shown(storage)} --study-name {name}`"
+    if "://" not in storage and not Path(storage).is_file():
+        return (
+            f"there is no study {name!r}: the journal file {storage!r} does not exist (none "
+            f"was made). Check the path, or start the study with {start} first."
+        )
+    names = study_names(storage)
+    if not names:
+        return f"there is no study {name!r} in {shown(storage)}; start it with {start} first."
+    return (
+        f"there is no study {name!r} in {shown(storage)}; it holds "
+        f"{listed(names)}{did_you_mean(name, names, aside=True)}. Name one of "
+        f"them (study_name=..., or --study-name on the command line), or start it with {start}."
+    )
+
+
+def listed(names: list[str], most: int = 8) -> str:
+    """Study names for a message: a database shared for years may hold hundreds."""
+    some = ", ".join(map(repr, names[:most]))
+    return some if len(names) <= most else f"{some} and {len(names) - most} more"
 
 
 @sklearn_defaults()
