@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from itertools import pairwise
 
 import numpy as np
@@ -78,3 +79,69 @@ def test_search_climbs_fidelities_with_successive_halving(yeast4, monkeypatch) -
     # What measuring a finished trial again costs is its cross-validation on all rows, not
     # its smaller rungs: the reserve and the fresh-fold measure both count that.
     assert all(0 < t.user_attrs["cv_seconds"] < t.user_attrs["seconds"] for t in climbed)
+
+
+def test_a_trial_whose_sample_says_all_rows_cannot_end_in_time_stops_before_them(
+    yeast4, monkeypatch, tmp_path
+) -> None:
+    """A logistic regression never looks at the clock: a fold of it started too late ran
+    past the deadline by all its length. Here each fit on the sample is timed at 20 s (the
+    clock folds are timed on jumps ahead during it): the sample's three folds fit in the 45 s
+    a trial may take, a fold on all rows, about three times the rows, would not, and the trial
+    stops before fitting one, as a trial cut by the clock: pruned, with the reason."""
+    from types import SimpleNamespace
+
+    from autoimb.engine import evaluate as evaluation
+    from autoimb.engine import run
+
+    monkeypatch.setattr(config, "FIDELITY_MIN_ROWS", 300)  # rungs of 1/3 and all rows
+    clock = SimpleNamespace(monotonic=time.monotonic, ahead=0.0, sampling=False)
+    clock.perf_counter = lambda: time.perf_counter() + clock.ahead
+    fits: list[int] = []
+    fit_fold, cross_validate = evaluation.fit_fold, run.evaluate
+
+    def timed_fit(*args, **kwargs):
+        fits.append(1)
+        pipeline = fit_fold(*args, **kwargs)
+        clock.ahead += 20.0 if clock.sampling else 0.0
+        return pipeline
+
+    calls: list[tuple[float, int]] = []  # each cross-validation's rung, and the folds it fitted
+
+    def counted(*args, fraction: float = 1.0, **kwargs):
+        before, clock.sampling = len(fits), fraction < 1.0
+        try:
+            return cross_validate(*args, fraction=fraction, **kwargs)
+        finally:
+            calls.append((fraction, len(fits) - before))
+
+    monkeypatch.setattr(evaluation, "time", clock)
+    monkeypatch.setattr(evaluation, "fit_fold", timed_fit)
+    monkeypatch.setattr(run, "evaluate", counted)
+    space = tmp_path / "linear.yaml"
+    space.write_text(
+        "name: linear\ndescription: A model that never looks at the clock.\n"
+        "model:\n  logistic_regression:\n    C: {type: float, low: 0.01, high: 10.0, log: true}\n"
+    )
+    X, y = yeast4
+    result = autoimb.search(
+        X,
+        y,
+        time_budget=3 * 45,  # a trial may take a third
+        n_trials=2,
+        space=space,
+        cv=3,
+        random_state=0,
+        warm_start=None,
+        importance=False,
+    )
+    # The first trial goes straight to all rows; the second fits its sample, then no fold on
+    # all rows.
+    sample = fidelities(len(y))[0]
+    assert calls == [(1.0, 3), (sample, 3), (1.0, 0)]
+    first, second = result.study.trials
+    assert first.state.name == "COMPLETE"
+    assert second.state.name == "PRUNED" and "error" not in second.user_attrs
+    assert "before fold 1 of 3" in second.user_attrs["stopped"]
+    assert "a smaller sample's fastest" in second.user_attrs["stopped"]
+    assert second.user_attrs["fraction"] == sample

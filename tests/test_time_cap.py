@@ -210,3 +210,36 @@ def test_folds_that_cannot_all_end_before_the_deadline_stop_after_the_first(
         evaluation.evaluate(
             config, cv, get_metric("f1"), deadline=time.monotonic() + 4.0, random_state=0
         )
+
+
+def test_folds_timed_on_a_smaller_sample_say_whether_a_larger_one_can_end(
+    small_binary, monkeypatch
+) -> None:
+    """Scaled by rows, a sample's folds stop a larger evaluation that cannot end before its
+    deadline before its first fit, and let one that can run to its end."""
+    from autoimb.engine import evaluate as evaluation
+    from autoimb.engine.evaluate import FoldTime
+    from autoimb.metrics.registry import get_metric
+
+    data = validate(*small_binary)
+    cv = evaluation.CrossValidation(data, 5, random_state=0)
+    third = len(cv.splits[0][0]) // 3
+    fits: list[int] = []
+    fit_fold = evaluation.fit_fold
+
+    def counted(*args, **kwargs):
+        fits.append(1)
+        return fit_fold(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "fit_fold", counted)
+    config, f1 = {"model": {"name": "logistic_regression"}}, get_metric("f1")
+    slow = [FoldTime(fit=10.0, rows=third, predict=0.1)]  # ≈30 s a fold on all rows
+    with pytest.raises(TrialTimeout, match=r"before fold 1 of 5: at ≈30\.\d s a fold"):
+        evaluation.evaluate(config, cv, f1, deadline=time.monotonic() + 20, measured=slow)
+    assert not fits
+    quick = [FoldTime(fit=0.5, rows=third, predict=0.1)]  # 5 folds of ≈1.6 s in a minute
+    done = evaluation.evaluate(config, cv, f1, deadline=time.monotonic() + 60, measured=quick)
+    assert len(fits) == len(done.fold_times) == 5
+    assert [t.rows for t in done.fold_times] == [len(train) for train, _ in cv.splits]
+    evaluation.evaluate(config, cv, f1, measured=slow)  # no deadline: nothing to judge by
+    assert len(fits) == 10

@@ -105,7 +105,19 @@ def refit_seconds(
     """
     members = list(members)
     seconds = sum(fit_seconds.get(n, 0.0) * growth.get(n, 1.0) for n in members)
-    return seconds * config.REFIT_MARGIN / max(k - 1, 1) + prepare * len(members)
+    refit = rows_scaled(seconds / k, k - 1, k)  # a fold's fit, on all rows
+    return refit * config.REFIT_MARGIN + prepare * len(members)
+
+
+def rows_scaled(seconds: float, rows: float, to_rows: float) -> float:
+    """A fit of ``seconds`` on ``rows`` rows, as a fit on ``to_rows`` takes it: in proportion.
+
+    The one rows model of the time estimates. The refit adds a margin to it; a trial that
+    judges whether a larger sample's fold can end in time (:mod:`autoimb.engine.evaluate`)
+    adds none: most fits grow at least in proportion to their rows, so what it counts is about
+    the least such a fold takes, and a trial it stops could not have ended in time.
+    """
+    return seconds * to_rows / max(rows, 1)
 
 
 def cross_validation_seconds(trials: Sequence[Any], members: Iterable[int]) -> float:

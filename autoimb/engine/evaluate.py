@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +19,14 @@ from autoimb import config
 from autoimb._warnings import user_stacklevel
 from autoimb.data.dataset import Dataset
 from autoimb.data.preprocess import Preprocessor
+from autoimb.engine.budget import rows_scaled
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.splits import Folds, check_splits
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.steady import Candidate, steady_score
 from autoimb.posthoc.threshold import Decision, choose_decision, honest_score
-from autoimb.stages.base import Pace
+from autoimb.stages.base import PACE_MARGIN, PACE_MIN_SECONDS, Pace, stop_at
 
 logger = logging.getLogger("autoimb")
 
@@ -226,6 +227,21 @@ class CrossValidation:
 
 
 @dataclass(frozen=True)
+class FoldTime:
+    """What one fold took: its fit on ``rows`` training rows, then predicting its validation
+    rows, which a larger training sample leaves as they are."""
+
+    fit: float
+    rows: int
+    predict: float
+
+    def at(self, rows: int) -> float:
+        """This fold's time with ``rows`` training rows, the fit scaled by
+        :func:`~autoimb.engine.budget.rows_scaled`."""
+        return rows_scaled(self.fit, self.rows, rows) + self.predict
+
+
+@dataclass(frozen=True)
 class FittedFold:
     """A strategy fitted on one fold's training rows, and the rows it predicts out of fold."""
 
@@ -244,6 +260,7 @@ class Evaluation:
     fit_seconds: float
     models: list[FittedFold] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # of fit_seconds, by part
+    fold_times: list[FoldTime] = field(default_factory=list)
 
     def candidate(self, number: int, cv: CrossValidation, seconds: float = 0.0) -> Candidate:
         """This evaluation as the winner's choice sees it (:mod:`autoimb.posthoc.steady`): its
@@ -303,6 +320,7 @@ def evaluate(
     pretrained: Mapping[str, Any] | None = None,
     member_share: float = 1.0,
     keep_models: bool = False,
+    measured: Sequence[FoldTime] = (),
 ) -> Evaluation:
     """Fit the strategy on each fold's training rows and predict its validation rows.
 
@@ -315,6 +333,8 @@ def evaluate(
     averaged ensemble's members (:class:`autoimb.engine.pipeline.StrategyPipeline`).
     ``keep_models`` keeps each fold's fitted pipeline, for work that needs the fold models
     themselves (the winner's permutation importance), not only their predictions.
+    ``measured`` are the same strategy's fold times on a smaller sample: before its first fold,
+    they say whether this evaluation can end before ``deadline`` (:func:`_can_end`).
     """
     data = cv.data
     oof = np.zeros((len(data.y), data.n_classes))
@@ -323,10 +343,13 @@ def evaluate(
     fit_seconds = 0.0
     stage_seconds: dict[str, float] = {}
     models: list[FittedFold] = []
+    times: list[FoldTime] = []
     begun = time.monotonic()
     pace = None if deadline is None else Pace(deadline, "stopped between folds", begun)
     for k in range(cv.n_splits):
         fold = cv.fold(k, cv.subsample(k, fraction, seed=random_state or 0))
+        if deadline is not None:
+            _can_end(times or measured, len(fold.train), k, cv.n_splits, deadline)
         started = time.perf_counter()
         pipeline = fit_fold(
             config,
@@ -339,8 +362,11 @@ def evaluate(
             pretrained=pretrained,
             member_share=member_share,
         )
+        fitted = time.perf_counter()
         oof[fold.valid] = pipeline.predict_proba_transformed(fold.X_valid)
-        fit_seconds += time.perf_counter() - started
+        ended = time.perf_counter()
+        fit_seconds += ended - started
+        times.append(FoldTime(fitted - started, len(fold.train), ended - fitted))
         for stage, seconds in pipeline.stage_seconds_.items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
         if keep_models:
@@ -362,7 +388,36 @@ def evaluate(
         y, scored, metric, sample_weight=weights, pos_label=data.pos_label
     )
     fold_values = [float(s) for s in fold_scores]
-    return Evaluation(oof, float(value), fold_values, decision, fit_seconds, models, stage_seconds)
+    return Evaluation(
+        oof, float(value), fold_values, decision, fit_seconds, models, stage_seconds, times
+    )
+
+
+def _can_end(times: Sequence[FoldTime], rows: int, k: int, n_folds: int, deadline: float) -> None:
+    """Stop before a fold that cannot end in time, judged by the fastest fold measured: this
+    evaluation's, else the smaller sample's scaled to this fold's rows. A fit of a resampler
+    or a linear model never looks at the clock, so a fold started too late overran the deadline
+    by all its length (Tomek links on 60k rows: up to 7 s past a 15 s budget).
+
+    It stops where the fold would end more than ``PACE_MIN_SECONDS`` past the deadline, or
+    where the folds left need more than ``PACE_MARGIN`` times the time left, as the pace
+    between folds judges (:class:`autoimb.stages.base.Pace`), here before a larger sample's
+    first fold. With nothing measured the fold runs, and the pace judges it after.
+    """
+    if not times:
+        return
+    what = f"stopped before fold {k + 1} of {n_folds}"
+    stop_at(deadline, what)
+    needed, left = min(t.at(rows) for t in times), deadline - time.monotonic()
+    folds_left = n_folds - k
+    if needed - left > PACE_MIN_SECONDS or (
+        left > PACE_MIN_SECONDS and needed * folds_left > PACE_MARGIN * left
+    ):
+        basis = "its fastest yet" if k else "a smaller sample's fastest, scaled by rows"
+        raise TrialTimeout(
+            f"{what}: at ≈{needed:.1f} s a fold ({basis}), the {folds_left} left cannot end in "
+            f"the {max(left, 0.0):.1f} s before its time cap"
+        )
 
 
 def _fold_score(metric: Metric, data: Dataset, oof: np.ndarray, rows: np.ndarray) -> float:

@@ -28,7 +28,7 @@ from autoimb.engine.budget import (
     recorded_cv_seconds,
     row_budget,
 )
-from autoimb.engine.evaluate import CrossValidation, Evaluation, evaluate
+from autoimb.engine.evaluate import CrossValidation, Evaluation, FoldTime, evaluate
 from autoimb.engine.loop import ctrl_c_within, optimize
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
@@ -367,13 +367,20 @@ class _Objective:
         """
         metric = self.settings.metric
         rungs = self.rungs[-1:] if _first_to_finish(trial) else self.rungs
+        measured: list[FoldTime] = []  # the last rung's folds: can the next one end in time?
         for fraction in rungs:
             begun = time.monotonic()
             whole = fraction >= 1.0
             outcome = evaluate(
-                strategy, self.cv, metric, fraction=fraction, keep_models=keep and whole, **options
+                strategy,
+                self.cv,
+                metric,
+                fraction=fraction,
+                keep_models=keep and whole,
+                measured=measured,
+                **options,
             )
-            seconds = time.monotonic() - begun
+            seconds, measured = time.monotonic() - begun, outcome.fold_times
             trial.set_user_attr("fraction", fraction)
             if fraction < 1.0:
                 trial.report(outcome.value, round(fraction / self.rungs[0]))
