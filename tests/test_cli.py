@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 import autoimb
 from autoimb import datasets
 from autoimb.cli.main import main
+from autoimb.engine.remeasure import CHOSEN_ON
 from autoimb.engine.storage import make_storage
 from autoimb.leaderboard import finished_trials
 from autoimb.progress import SearchProgress, clear_live_line, format_seconds
@@ -189,6 +190,25 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
         rf"saving the best pipeline so far \(trial {model.model_card_['trial']}\b", err
     )
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_the_model_saved_on_sigterm_says_how_its_score_was_measured(work, tmp_path):
+    """The best so far is scored on the folds that chose it: its line says so, as the card
+    does, in the words of the finished search's summary."""
+    (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
+    process = start_cli(*SEARCH, "--n-trials", "500", "--time-budget", "300", *FAST, cwd=tmp_path)
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in process.stderr:
+        if re.match(r"trial +\d+ f1=", line) or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    card = autoimb.load(tmp_path / "ecoli.skops").model_card_
+    assert card["score_basis"] == CHOSEN_ON
+    said = f"wrote ecoli.skops; best f1: {card['cv_score']:.4f} ({CHOSEN_ON})"
+    assert said in err, err
 
 
 @pytest.mark.parametrize(

@@ -248,11 +248,12 @@ def kept_summary(
             groups=columns.groups,
         )
     if not args.quiet:
+        from autoimb.cli.summary import score_text
         from autoimb.posthoc.decision import Decision
         from autoimb.strategy import strategy_label
 
-        score = f"{card['cv_score']:.4f}{result.metric.unit}"
-        print(f"best {card['metric']}: {score} ({card['score_basis']})")
+        unit = result.metric.unit
+        print(score_text(card["metric"], card["cv_score"], unit, card["score_basis"]))
         ran = finished_trials(result.study)
         chosen = _served_by(card)
         print(f"chosen:   {chosen}, kept from before; {trials_text(ran)} ran in the study")

@@ -30,14 +30,13 @@ from autoimb.cli.resume import (
     study_settings,
     study_space,
 )
+from autoimb.cli.summary import best_text, print_summary
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.database import driver_said, lost, storage_failed
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError, StorageFailed
-from autoimb.leaderboard import finished_trials, trials_text
-from autoimb.metrics.notes import over_classes
+from autoimb.leaderboard import finished_trials
 from autoimb.progress import study_best
-from autoimb.redact import shown
 
 if TYPE_CHECKING:
     import optuna
@@ -106,7 +105,7 @@ def search_command(args: argparse.Namespace) -> int:
         done = f"{written}, the report was not written" if written else f"{out} was left as it was"
         return interrupted_again(done, args)
     if not args.quiet:
-        _print_summary(result, out, report, storage, args)
+        print_summary(result, out, report, storage, args)
     return EXIT_OK
 
 
@@ -294,7 +293,7 @@ def _save_best_so_far(
         return
     say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
     if save_model(result, out, args, storage) is None:
-        say(f"wrote {out} ({metric.name} {result.best_score:.4f})")
+        say(f"wrote {out}; {best_text(result)}")
         if getattr(args, "report", None):
             result.report_html(args.report)
 
@@ -375,68 +374,6 @@ def _study_state(study: optuna.Study | None) -> tuple[int, tuple[float, int, dic
     if study is None:
         return 0, None
     return finished_trials(study), study_best(study)
-
-
-def _print_summary(
-    result: SearchResult, out: Path, report: Path | None, storage: str, args: argparse.Namespace
-) -> None:
-    from autoimb.strategy import strategy_label
-
-    study = result.study
-    decision = result.decision
-    positive = result.classes_[decision.pos_label]
-    rule = decision.describe(result.classes_, result.best_pipeline.probability_threshold)
-    low, high = result.score_interval
-    n = len(result.evidence.y)
-    unit = result.metric.unit
-    print(
-        f"best {result.metric.name}: {result.best_score:.4f}{unit} ({result.score_basis}); "
-        f"on a new set of {n:,} rows, {config.INTERVAL_LEVEL:.0%} likely between {low:.4f} "
-        f"and {high:.4f}"
-    )
-    ran = finished_trials(study)
-    print(f"chosen:   {_chosen(result)}; {trials_text(ran)} ran in the study")
-    print(f"strategy: {strategy_label(result.best_config)}")
-    if len(result.classes_) == 2:
-        print(f"positive: {positive} (the class the metric measures)")
-    else:
-        print(
-            f"classes:  {len(result.classes_)}, so {result.metric.name} is "
-            f"{over_classes(result.metric)}"
-        )
-    print(f"decision: {rule}")
-    print(f"model:    {out}")
-    if report is not None:
-        print(f"report:   {report}")
-    again = (
-        f"add trials with: {resume_command(args)}"
-        if args.new_study
-        else "run the same command again to continue it"
-    )
-    print(f"study:    {args.study_name!r} in {shown(storage)} ({again})")
-    for note in result.notes:
-        print(f"note:     {note}")
-
-
-def _chosen(result: SearchResult) -> str:
-    """How the winner was chosen, comparing only numbers measured the same way."""
-    selection = result.ensemble
-    if selection is None or "members" not in result.best_config:
-        trial = result.model_card()["trial"]
-        if result.search_score is not None and result.search_score != result.best_score:
-            chose = f"{result.search_score:.4f} on the folds that chose it"
-            return f"trial {trial}, which scored {chose}"
-        return f"trial {trial}"
-    if selection.nested_score is not None and selection.nested_single_score is not None:
-        return (
-            f"an ensemble, which scored {selection.nested_score:.4f} against "
-            f"{selection.nested_single_score:.4f} for the best single trial "
-            f"({selection.single_best}), both with the choice made again without each fold"
-        )
-    return (
-        f"an ensemble, which scored {selection.score:.4f} against {selection.single_score:.4f} "
-        f"for the best single trial ({selection.single_best}) on the predictions that chose it"
-    )
 
 
 def _metric(name: str) -> Metric:
