@@ -217,10 +217,15 @@ class SearchResult:
         return f" [{low:.4f}, {high:.4f}]"
 
     def __repr__(self) -> str:
+        from autoimb.engine.remeasure import SHORT
+
         positive = self.classes_[self.decision.pos_label] if len(self.classes_) == 2 else None
         ran = finished_trials(self.study)
+        basis = SHORT.get(self.score_basis, self.score_basis)  # how far to trust the score
+        measured = f" ({basis})" if basis else ""
         return (
-            f"SearchResult({self.metric.name}={self.best_score:.4f}{self._interval_text()}, "
+            f"SearchResult({self.metric.name}={self.best_score:.4f}{measured}"
+            f"{self._interval_text()}, "
             f"{self.strategy!r}, positive={plain(positive)!r}, trials={ran})"
         )
 

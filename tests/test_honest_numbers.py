@@ -182,6 +182,17 @@ def test_a_result_shows_its_score_interval_and_winner_in_a_few_words(twice) -> N
     assert "<table>" in page and result.score_basis in page and "positive class" in page
 
 
+def test_a_results_repr_says_how_its_score_was_measured(twice) -> None:
+    """The one line a notebook or a log shows must not pass an optimistic score as honest."""
+    result = twice[0]
+    assert result.score_basis == NESTED
+    assert f"f1={result.best_score:.4f} (nested) [" in repr(result)
+    from autoimb.engine.remeasure import CHOSEN_ON, FEW, FRESH, HONEST, RACED, SHORT
+
+    every = {FRESH, NESTED, FEW, CHOSEN_ON, RACED, SELECTED_ON}
+    assert set(SHORT) == every and all(SHORT[b].endswith("optimistic") for b in every - set(HONEST))
+
+
 @pytest.mark.parametrize("floor", [0.4, 0.5, 0.6, 0.9])
 def test_a_precision_floors_interval_is_of_the_side_its_score_is_on(floor: float) -> None:
     """A recall where the floor holds, minus precision's shortfall where it does not: the two

@@ -46,6 +46,15 @@ CHOSEN_ON = "on the folds that chose it: optimistic"
 RACED = "on fresh folds that also chose among close trials: somewhat optimistic"
 SELECTED_ON = "the ensemble's selection score: optimistic"
 HONEST = (FRESH, NESTED, FEW)  # measured on folds that did not choose the model
+# The same in a word or two, where a line has no room for more (``repr(result)``).
+SHORT = {
+    FRESH: "fresh folds",
+    NESTED: "nested",
+    FEW: "cross-validated",
+    CHOSEN_ON: "optimistic",
+    RACED: "somewhat optimistic",
+    SELECTED_ON: "optimistic",
+}
 
 
 @dataclass
