@@ -423,6 +423,20 @@ def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys
         assert f"leave {other[0]} out" in err and "searches with" in err, err
 
 
+def test_a_worker_without_a_model_calls_the_studys_best_optimistic(
+    work, tmp_path, monkeypatch, capsys
+):
+    """No model measured the study's best again: the best of many on the folds that chose it."""
+    (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    common = ["ecoli.csv", "--target", "target", "--id", "row_id", "--storage", "w.log"]
+    assert main(["search", *common, "--n-trials", "1", *FAST, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["worker", *common, "--n-trials", "1"]) == 0
+    said = capsys.readouterr().out
+    assert f"cross-validated {CHOSEN_ON})" in said and "no model was made" in said, said
+
+
 def test_spaces_lists_and_describes(capsys):
     assert main(["spaces"]) == 0
     listing = capsys.readouterr().out

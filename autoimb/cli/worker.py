@@ -62,15 +62,17 @@ def worker_command(args: argparse.Namespace) -> int:
 
 
 def _print_study_best(study: optuna.Study, name: str) -> None:
-    """The best trial of all workers, as the trials scored it: no model measured it again."""
+    """The best trial of all workers, as the trials scored it: no model measured it again, and
+    the best of many on the same folds owes part of its lead to luck."""
     from autoimb.config import STUDY_ATTR
+    from autoimb.engine.remeasure import CHOSEN_ON
     from autoimb.strategy import strategy_label
 
     best = study.best_trial
     metric = study.user_attrs[STUDY_ATTR]["metric"]
     print(
         f"study {name!r} now holds {finished_trials(study)} finished trials; best {metric} "
-        f"{best.value:.4f} (trial {best.number}, cross-validated on the folds that chose it)"
+        f"{best.value:.4f} (trial {best.number}, cross-validated {CHOSEN_ON})"
     )
     print(f"strategy: {strategy_label(best.user_attrs.get('config'))}")
     print("no model was made: give --out FILE to save the best of the study")
