@@ -6,7 +6,7 @@ own, and queued again; here it reads ``INTERRUPTED``, and it is not counted as f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,10 +47,26 @@ def _why_interrupted(trial: FrozenTrial, queued_again: dict[int, int]) -> str:
     return f"interrupted before it finished ({cause}){again}"
 
 
-def leaderboard(study: optuna.Study) -> pd.DataFrame:
+def served_trials(card: Mapping[str, Any], study: str | None = None) -> frozenset[int] | None:
+    """The trials a model serves, from its card: the winner, or an ensemble's members; None
+    when the card does not say (one from before it kept the winner's trial), or when it
+    records a study other than ``study``, whose trial numbers are not its own."""
+    if study is not None and (card.get("study") or {}).get("name") not in (None, study):
+        return None
+    members = (card.get("config") or {}).get("members")
+    if members:
+        return frozenset(int(n) for n in members)
+    return None if card.get("trial") is None else frozenset({int(card["trial"])})
+
+
+def leaderboard(study: optuna.Study, served: Collection[int] | None = None) -> pd.DataFrame:
     """One row per trial that ran or runs, best first: the strategy, its score, fold scores,
     time, the error of a failed trial and why a pruned one was stopped. Queued trials that
-    never started (the warm start's rest, when the budget ended first) are not listed."""
+    never started (the warm start's rest, when the budget ended first) are not listed.
+
+    ``served`` (the trials the model serves, :func:`served_trials`) fills the ``served``
+    column, left empty when not known: the top row is not always the model one got (a steadier
+    trial, a race's winner or an ensemble may be served instead)."""
     rows = []
     queued_again = _queued_again(study.get_trials(deepcopy=False))
     for trial in study.trials:
@@ -63,6 +79,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
             "trial": trial.number,
             "state": "INTERRUPTED" if interrupted else trial.state.name,
             "score": trial.value if trial.state == TrialState.COMPLETE else np.nan,
+            "served": None if served is None else trial.number in served,
         }
         for stage in STAGE_COLUMNS:
             row[stage] = (config.get(stage) or {}).get("name")
@@ -95,10 +112,10 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     return frame
 
 
-def flat_leaderboard(study: optuna.Study) -> pd.DataFrame:
+def flat_leaderboard(study: optuna.Study, served: Collection[int] | None = None) -> pd.DataFrame:
     """The leaderboard with no nested values, for a CSV: a column per stage's choice
     (``model``), per parameter (``model.n_estimators``) and per fold (``fold_0`` …)."""
-    board = leaderboard(study)
+    board = leaderboard(study, served)
     if board.empty:
         return board
     params = pd.json_normalize(board.pop("params").tolist(), sep=".").set_index(board.index)

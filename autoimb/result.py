@@ -13,7 +13,7 @@ import pandas as pd
 
 from autoimb import config
 from autoimb.data.labels import plain
-from autoimb.leaderboard import finished_trials, leaderboard
+from autoimb.leaderboard import finished_trials, leaderboard, served_trials
 from autoimb.metrics.registry import Metric, confusion_matrix, report_metrics
 from autoimb.posthoc.interval import score_interval
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier
@@ -74,8 +74,9 @@ class SearchResult:
         What the search wants the user to know, in sentences: why this winner, how its score
         was measured, what failed or was left out, what to change.
     leaderboard
-        Every trial of the study: state, score, stages, parameters, threshold, fold scores,
-        seconds, and the error or the reason a trial was stopped.
+        Every trial of the study: state, score, whether the model serves it (``served``: the
+        top row may not be the model), stages, parameters, threshold, fold scores, seconds,
+        and the error or the reason a trial was stopped.
     metric, decision, classes_
         The metric searched for, the decision rule tuned for it (a threshold on two classes,
         class factors on more) and the class labels, in the order of ``predict_proba``.
@@ -145,7 +146,8 @@ class SearchResult:
 
     @property
     def leaderboard(self) -> pd.DataFrame:
-        return leaderboard(self.study)
+        """Every trial, best first; ``served`` marks the trial(s) the model is."""
+        return leaderboard(self.study, served_trials(self.model_card()))
 
     @property
     def strategy(self) -> str:
@@ -247,7 +249,8 @@ class SearchResult:
             for k, v in rows
         )
         board = self.leaderboard.head(5)
-        shown = [c for c in ("trial", "score", "resampler", "weighting", "model") if c in board]
+        columns = ("trial", "score", "served", "resampler", "weighting", "model")
+        shown = [c for c in columns if c in board]
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return f"<table>{cells}</table>{board[shown].to_html(index=False)}" + (
             f"<ul>{notes}</ul>" if notes else ""

@@ -26,7 +26,7 @@ from autoimb import datasets
 from autoimb.cli.main import main
 from autoimb.engine.remeasure import CHOSEN_ON
 from autoimb.engine.storage import make_storage
-from autoimb.leaderboard import finished_trials
+from autoimb.leaderboard import finished_trials, served_trials
 from autoimb.progress import SearchProgress, clear_live_line, format_seconds
 from autoimb.strategy import strategy_label
 
@@ -139,6 +139,23 @@ def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(
     predict = run("predict", "ecoli.optuna.log", "new.csv.gz", cwd=work)
     assert predict.returncode == 2
     assert "is a search's study (its Optuna journal file), not a model" in predict.stderr
+
+
+def test_the_leaderboard_marks_the_trial_the_model_serves(searched, work):
+    """A user must not take the top row for the model they got."""
+    made = run("report", "ecoli.skops", "--leaderboard", "served.csv", "--out", "served.html",
+               cwd=work)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    card = autoimb.load(work / "ecoli.skops").model_card_
+    board = pd.read_csv(work / "served.csv")
+    assert set(board.loc[board["served"], "trial"]) == served_trials(card)  # or the members
+    page = (work / "served.html").read_text(encoding="utf-8")
+    assert "<th>served</th>" in page and "<b>served</b>" in page
+    # A study alone does not know which trial a model serves: the column is left empty.
+    alone = run("report", "--storage", "ecoli.optuna.log", "--leaderboard", "alone.csv",
+                "--out", "alone.html", cwd=work)  # fmt: skip
+    assert alone.returncode == 0, alone.stderr
+    assert pd.read_csv(work / "alone.csv")["served"].isna().all()
 
 
 def test_same_command_again_resumes_the_study_and_updates_its_model(searched, work):

@@ -193,6 +193,16 @@ def test_a_results_repr_says_how_its_score_was_measured(twice) -> None:
     assert set(SHORT) == every and all(SHORT[b].endswith("optimistic") for b in every - set(HONEST))
 
 
+def test_the_leaderboard_marks_an_ensembles_members_as_served(twice) -> None:
+    """The top row is a single trial; the model is the ensemble of its members."""
+    result = twice[0]
+    members = {int(n) for n in result.best_config["members"]}
+    board = result.leaderboard
+    assert set(board.loc[board["served"].astype(bool), "trial"]) == members
+    assert board["served"].notna().all() and board.columns[:4].tolist()[-1] == "served"
+    assert "served" in result._repr_html_()
+
+
 @pytest.mark.parametrize("floor", [0.4, 0.5, 0.6, 0.9])
 def test_a_precision_floors_interval_is_of_the_side_its_score_is_on(floor: float) -> None:
     """A recall where the floor holds, minus precision's shortfall where it does not: the two

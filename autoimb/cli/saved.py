@@ -183,9 +183,10 @@ def report_command(args: argparse.Namespace) -> int:
     )
     say(f"wrote the report to {path}")
     if board is not None:
-        from autoimb.leaderboard import flat_leaderboard
+        from autoimb.leaderboard import flat_leaderboard, served_trials
 
-        table = flat_leaderboard(study)
+        served = served_trials(card, study.study_name) if card is not None else None
+        table = flat_leaderboard(study, served)
         write_table(board, table)
         say(f"wrote the leaderboard ({len(table)} trials) to {board}")
     return EXIT_OK

@@ -31,6 +31,7 @@ from autoimb.leaderboard import (
     STAGE_COLUMNS,
     finished_trials,
     leaderboard,
+    served_trials,
     states_text,
     trials_text,
 )
@@ -100,6 +101,8 @@ def write_study_report(
         raise AutoImbError("a report needs a study, a model, or both.")
     notes = []
     winner = Winner.from_card(model_card) if model_card is not None else Winner.from_study(study)
+    if model_card is not None and study is not None:  # its trial numbers are its study's
+        winner.served = served_trials(model_card, study.study_name)
     if study is None:
         notes.append(
             "No study was found, so the leaderboard, history and parameter importances are absent."
@@ -172,7 +175,7 @@ def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: 
 
 
 def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
-    board = leaderboard(study) if study is not None else pd.DataFrame()
+    board = leaderboard(study, winner.served) if study is not None else pd.DataFrame()
     done = board[board["state"] == "COMPLETE"] if not board.empty else board
     maximize = study is None or study.direction == optuna.study.StudyDirection.MAXIMIZE
     metric = winner.metric.name
@@ -303,10 +306,12 @@ def _curves_section(w: Winner) -> str:
 def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
     if board.empty:
         return "<p class='note'>No study, so no leaderboard.</p>"
+    known = board["served"].notna().any()  # the top row is not always the model served
     rows = [
         [
             str(rank),
             str(r.trial),
+            *(["<b>served</b>" if r.served else ""] if known else []),
             num(r.score),
             html.escape(strategy_label({s: {"name": getattr(r, s)} for s in _STAGES})),
             f"<span class='muted'>{html.escape(_params_text(r.params))}</span>",
@@ -318,6 +323,7 @@ def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
     head = [
         "rank",
         "trial",
+        *(["served"] if known else []),
         "score",
         "strategy",
         "parameters",

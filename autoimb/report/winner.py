@@ -20,6 +20,7 @@ from autoimb.config import STUDY_ATTR
 from autoimb.engine.budget import model_threads
 from autoimb.engine.splits import Folds
 from autoimb.exceptions import AutoImbError
+from autoimb.leaderboard import served_trials
 from autoimb.metrics.registry import Metric, recorded_metric
 from autoimb.posthoc.ensemble import blend
 from autoimb.posthoc.threshold import Decision, honest_score
@@ -62,6 +63,7 @@ class Winner:
     importance: dict[str, Any] | None = None  # the model card's permutation importance
     probability_threshold: float | None = None  # the threshold on predict_proba's scale
     interval_rows: int | None = None  # the size of a new set the interval is for
+    served: frozenset[int] | None = None  # the trials the model serves, where known
 
     def interval_set(self) -> str:
         """The new data the interval is for, in words."""
@@ -89,6 +91,7 @@ class Winner:
             importance=result.best_pipeline.model_card_.get("feature_importance"),
             probability_threshold=result.best_pipeline.probability_threshold,
             interval_rows=len(ev.y),
+            served=served_trials(result.model_card()),
         )
 
     @classmethod
@@ -110,6 +113,7 @@ class Winner:
             importance=card.get("feature_importance"),
             probability_threshold=card.get("probability_threshold"),
             interval_rows=card.get("score_interval_rows"),
+            served=served_trials(card),
         )
 
     @classmethod
