@@ -162,9 +162,9 @@ class SearchResult:
         """Every registered metric for the winner on out-of-fold predictions, and its confusion.
 
         ``metrics`` and the confusion apply the served decision (threshold or class factors)
-        to the rows it was tuned on, so the threshold metrics there read optimistic; ``score``
-        is ``best_score``, measured as ``score_basis`` says, and may differ from the same
-        metric in ``metrics``.
+        and, for an ensemble, its weights, all tuned on these same rows: in-sample, so they
+        read optimistic, the threshold metrics most. The number to quote is ``score``
+        (``best_score``, measured as ``score_basis`` says).
         """
         ev = self.evidence
         predicted = self.decision.apply(ev.oof)

@@ -70,6 +70,17 @@ def test_report_html_holds_every_section_with_embedded_images(result, tmp_path):
         assert f"<td>{html.escape(row.feature)}</td><td>{row.importance:.4f}</td>" in text
 
 
+def test_the_out_of_fold_table_says_its_decision_was_tuned_on_its_rows(result, tmp_path):
+    """Its threshold (and an ensemble's weights) were chosen on the rows it scores: the table
+    reads optimistic, and the caption must say which number to quote instead."""
+    text = html.unescape(result.report_html(tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert "Every metric, out of fold (optimistic)" in text
+    caption = text.split("Out-of-fold predictions of")[1].split("</p>")[0]
+    assert "tuned on these same rows" in caption and "are optimistic" in caption
+    assert f"best_score, the headline {result.best_score:.4f} ({result.score_basis})" in caption
+    assert ("ensemble's weights" in caption) == ("members" in result.best_config)
+
+
 def test_study_alone_gives_the_search_sections_and_says_what_curves_need(result, tmp_path):
     text, page = read(write_study_report(tmp_path / "study.html", study=result.study))
     assert page.sections == SECTIONS

@@ -92,3 +92,20 @@ def how_sure_html(w: Any) -> str:
         f"of its lead to luck, so the headline {w.score:.4f} measures it again "
         f"({html.escape(w.score_basis)}).{interval}</p>"
     )
+
+
+def in_sample_html(w: Any) -> str:
+    """The caption of the out-of-fold metric table: its decision (and an ensemble's weights)
+    was tuned on the very rows it scores, so the table flatters; the headline does not."""
+    rule = "threshold" if w.decision.threshold is not None else "class factors"
+    tuned = f"{rule} and the ensemble's weights" if "members" in w.config else rule
+    were = "was" if tuned == "threshold" else "were"
+    headline = "" if w.score is None else f" {w.score:.4f}{w.metric.unit}"
+    return (
+        "<p class='caption'>Out-of-fold predictions of the search's folds with the served "
+        f"decision applied. Its {tuned} {were} tuned on these same rows, so these figures and "
+        "the confusion matrix are optimistic, the threshold metrics most (recall at a "
+        "precision floor above all). The number to quote is best_score, the headline"
+        f"{headline} ({html.escape(w.score_basis)}), with each fold's {rule} chosen on the "
+        "other folds.</p>"
+    )

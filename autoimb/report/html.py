@@ -38,7 +38,7 @@ from autoimb.leaderboard import (
 from autoimb.metrics.registry import confusion_matrix, report_metrics
 from autoimb.report import GENERATOR_TAG
 from autoimb.report.features import features_html
-from autoimb.report.guidance import how_sure_html, what_next_html
+from autoimb.report.guidance import how_sure_html, in_sample_html, what_next_html
 from autoimb.report.plots import (
     calibration_figure,
     choices_figure,
@@ -242,7 +242,7 @@ def _winner_section(w: Winner) -> str:
     matrix = confusion_matrix(oof.y, predicted, len(w.classes), sample_weight=oof.weights)
     weighted = oof.weights is not None and not np.allclose(oof.weights, 1.0)
     parts += [
-        "<div class='row'><div><h3>Every metric, out of fold</h3>",
+        "<div class='row'><div><h3>Every metric, out of fold (optimistic)</h3>",
         kv_table([(html.escape(k), num(v)) for k, v in metrics.items()]),
         "</div><div><h3>Confusion matrix</h3>",
         confusion_html(matrix, w.classes),
@@ -251,12 +251,7 @@ def _winner_section(w: Winner) -> str:
         if weighted
         else "",
         "</div></div>",
-        "<p class='caption'>Out-of-fold predictions of the search's folds with the chosen "
-        "decision applied. The headline score is cross-fitted (each fold's "
-        f"{'threshold' if w.decision.threshold is not None else 'class factors'} chosen on "
-        "the other folds) and measured as its note says (a fresh split of the folds, or an "
-        "ensemble's nested score), so it can differ from the value of the same metric here."
-        "</p>",
+        in_sample_html(w),
     ]
     return "".join(parts)
 
