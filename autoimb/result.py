@@ -14,6 +14,7 @@ import pandas as pd
 from autoimb import config
 from autoimb.data.labels import plain
 from autoimb.leaderboard import finished_trials, leaderboard, served_trials
+from autoimb.metrics.notes import floor_condition
 from autoimb.metrics.registry import Metric, confusion_matrix, report_metrics
 from autoimb.posthoc.interval import score_interval
 from autoimb.posthoc.threshold import Decision, ThresholdedClassifier
@@ -58,7 +59,8 @@ class SearchResult:
     score_interval
         ``(low, high)``: where the exported pipeline's score on a new set as large as the
         training data falls with probability 0.8; :meth:`score_interval_for` gives it for
-        any size and level.
+        any size and level. For recall at a precision floor, it is of the side of the floor
+        the score is on, and ``floor_miss_chance`` says how often precision falls below it.
     best_config
         The winning strategy, stage by stage, and its threshold; for an ensemble, its members'
         strategies and weights.
@@ -104,6 +106,12 @@ class SearchResult:
         if stored:
             return float(stored[0]), float(stored[1])
         return self.score_interval_for(len(self.evidence.y))
+
+    @property
+    def floor_miss_chance(self) -> float | None:
+        """For recall at a precision floor: how often precision on a new set as large as the
+        training data falls below the floor; None for another metric."""
+        return getattr(self.best_pipeline, "model_card_", {}).get("floor_miss_chance")
 
     def score_interval_for(
         self, n_rows: int, level: float = config.INTERVAL_LEVEL
@@ -216,7 +224,8 @@ class SearchResult:
 
     def _interval_text(self) -> str:
         low, high = self.score_interval
-        return f" [{low:.4f}, {high:.4f}]"
+        held = floor_condition(self.metric, self.best_score, self.floor_miss_chance)
+        return f" [{low:.4f}, {high:.4f}]" + (f" {held[0]}" if held else "")
 
     def __repr__(self) -> str:
         from autoimb.engine.remeasure import SHORT

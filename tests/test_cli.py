@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -452,6 +453,27 @@ def test_a_worker_without_a_model_calls_the_studys_best_optimistic(
     assert main(["worker", *common, "--n-trials", "1"]) == 0
     said = capsys.readouterr().out
     assert f"cross-validated {CHOSEN_ON})" in said and "no model was made" in said, said
+
+
+def test_a_precision_floors_interval_says_it_holds_only_if_precision_does(
+    work, tmp_path, monkeypatch, capsys
+):
+    """The interval is of recall where precision holds its floor: read alone, held-out scores
+    fell in it far less often than 80%. The chance of the other side is said with it."""
+    (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    metric = "recall@precision>=0.7"
+    args = ["ecoli.csv", "--target", "target", "--id", "row_id", "--metric", metric]
+    assert main(["search", *args, "--n-trials", "1", *FAST, "--report", "r.html"]) == 0
+    said = capsys.readouterr().out
+    card = autoimb.load(tmp_path / "ecoli.skops").model_card_
+    low, high = card["score_interval"]
+    held = r"if precision holds its 0\.7 floor \(about (\d+)% of the time it does not\)"
+    line = re.search(rf"{held}: recall 80% likely between {low:.4f} and {high:.4f}", said)
+    assert line is not None, said
+    assert card["cv_score"] >= 0 and int(line[1]) == round(100 * card["floor_miss_chance"])
+    page = html.unescape((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert re.search(rf"{held}: recall {low:.4f} – {high:.4f} for a new set", page)
 
 
 def test_spaces_lists_and_describes(capsys):

@@ -10,7 +10,7 @@ import pytest
 import autoimb
 from autoimb.engine.remeasure import NESTED, SELECTED_ON, ensemble_score
 from autoimb.metrics.registry import get_metric, registered_metrics
-from autoimb.posthoc.interval import _weighted_scorer, score_interval
+from autoimb.posthoc.interval import _weighted_scorer, floor_miss_chance, score_interval
 
 # A seed on which an ensemble wins, so that its score is checked (ecoli1, 16 trials).
 SEARCH = {"metric": "f1", "n_trials": 16, "cv": 5, "random_state": 2}
@@ -201,6 +201,25 @@ def test_the_leaderboard_marks_an_ensembles_members_as_served(twice) -> None:
     assert set(board.loc[board["served"].astype(bool), "trial"]) == members
     assert board["served"].notna().all() and board.columns[:4].tolist()[-1] == "served"
     assert "served" in result._repr_html_()
+
+
+@pytest.mark.parametrize(("floor", "side"), [(0.7, "holds its"), (0.8, "stays below its")])
+def test_a_precision_floors_repr_says_on_which_side_its_interval_holds(
+    small_binary, floor: float, side: str
+) -> None:
+    X, y = small_binary
+    metric = f"recall@precision>={floor}"
+    result = autoimb.search(X, y, metric=metric, n_trials=1, space="fast", cv=3, random_state=0)
+    ev = result.evidence
+    chance = floor_miss_chance(
+        ev.y, ev.oof, ev.fold_ids, result.metric, n_rows=len(ev.y), pos_label=ev.pos_label
+    )
+    assert chance is not None and 0.01 < chance < 0.99
+    other = chance if side == "holds its" else 1 - chance
+    low, high = result.score_interval
+    said = f"[{low:.4f}, {high:.4f}] if precision {side} {floor} floor (about {other:.0%} of"
+    assert said in repr(result)
+    assert result.floor_miss_chance == chance == result.model_card()["floor_miss_chance"]
 
 
 @pytest.mark.parametrize("floor", [0.4, 0.5, 0.6, 0.9])

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from autoimb import config
 from autoimb.cli.resume import resume_command
 from autoimb.leaderboard import finished_trials, trials_text
-from autoimb.metrics.notes import over_classes
+from autoimb.metrics.notes import floor_condition, over_classes
 from autoimb.redact import shown
 
 if TYPE_CHECKING:
@@ -39,9 +39,11 @@ def print_summary(
     rule = decision.describe(result.classes_, result.best_pipeline.probability_threshold)
     low, high = result.score_interval
     n = len(result.evidence.y)
+    held = floor_condition(result.metric, result.best_score, result.floor_miss_chance)
+    likely = f"{config.INTERVAL_LEVEL:.0%} likely between {low:.4f} and {high:.4f}"
     print(
         f"{best_text(result)}; on a new set of {n:,} rows, "
-        f"{config.INTERVAL_LEVEL:.0%} likely between {low:.4f} and {high:.4f}"
+        + (f"{held[0]}: {held[1]} {likely}" if held else likely)
     )
     ran = finished_trials(study)
     print(f"chosen:   {chosen_text(result)}; {trials_text(ran)} ran in the study")

@@ -169,7 +169,11 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         chosen = Ensemble(members, {n: parse_single(c) for n, c in configs.items()}).to_config()
     else:
         estimator, chosen = fitted[best.number], configs[best.number]
-    calibration = _calibration(data, y, oof, fold_ids, weights)
+    calibration = (  # predict_proba's; two classes only
+        choose_calibration(y, oof, fold_ids, sample_weight=weights, pos_label=data.pos_label)
+        if data.n_classes == 2
+        else None
+    )
     pipeline = ThresholdedClassifier(
         estimator,
         decision_threshold=decision.threshold,
@@ -181,11 +185,9 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     best_config = {**chosen, **_decision_fields(decision)}
     evidence = Evidence(y, oof, fold_ids, weights, data.pos_label, data.summary())
     # The interval and, for a precision floor, the chance of missing it: one cross-fit.
-    drawn = Drawn.of(
+    interval, chance = Drawn.of(
         y, oof, fold_ids, settings.metric, len(y), config.INTERVAL_LEVEL, weights, data.pos_label
-    )
-    interval = drawn.score_interval(settings.metric, measured.score, config.INTERVAL_LEVEL, 0)
-    chance = drawn.floor_miss(settings.metric, 0)
+    ).how_sure(settings.metric, measured.score, config.INTERVAL_LEVEL)
     if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)
     pipeline.model_card_ = model_card(
@@ -199,6 +201,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     # a report on this model alone draws the same folds and labels the interval rightly.
     pipeline.model_card_["seed"] = outcome.random_state
     pipeline.model_card_["score_interval_rows"] = len(y)
+    # How often precision misses its floor there: the interval holds only on the score's side.
+    pipeline.model_card_["floor_miss_chance"] = chance
     pipeline.model_card_["too_slow_to_refit"] = list(outcome.too_slow_to_refit)
     # The best score among the trials the model was chosen from, not the study's best now (a
     # worker may have finished a better one meanwhile): a later run that finds nothing better
@@ -308,18 +312,6 @@ def _fold_models_served(
         "whose predictions were scored, is served instead."
     )
     return {next(iter(members)): EnsembleClassifier(models, [1.0] * len(models))}
-
-
-def _calibration(
-    data: Dataset,
-    y: np.ndarray,
-    oof: np.ndarray,
-    fold_ids: np.ndarray,
-    weights: np.ndarray | None,
-) -> dict[str, Any] | None:
-    if data.n_classes != 2:
-        return None
-    return choose_calibration(y, oof, fold_ids, sample_weight=weights, pos_label=data.pos_label)
 
 
 def _select_ensemble(

@@ -51,6 +51,25 @@ def floor_at_risk(metric: Metric, score: float, chance: float | None) -> str | N
     )
 
 
+def floor_condition(metric: Metric, score: float, chance: float | None) -> tuple[str, str] | None:
+    """For recall at a precision floor, ``(condition, quantity)``: the interval of its score is
+    of one side of the floor, the one ``score`` is on (``quantity``: recall, or precision's
+    shortfall), and holds only if new rows land there; ``chance`` (precision below the floor)
+    says how often they do not. None for another metric."""
+    floor = precision_floor(metric)
+    if floor is None:
+        return None
+    held = score >= 0
+    other = None if chance is None else chance if held else 1.0 - chance
+    often = ""
+    if other is not None:
+        share = "less than 1%" if other < 0.01 else "more than 99%" if other > 0.99 else None
+        often = f" ({share or f'about {other:.0%}'} of the time it does not)"
+    if held:
+        return f"if precision holds its {_fmt(floor)} floor{often}", "recall"
+    return f"if precision stays below its {_fmt(floor)} floor{often}", "precision's shortfall"
+
+
 def trivial_rule_note(
     metric: Metric,
     score: float,

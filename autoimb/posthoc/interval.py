@@ -157,6 +157,13 @@ class Drawn:
         low, high = self.interval(METRICS["precision"], center + floor, level, seed)
         return low - floor, min(high - floor, 0.0)
 
+    def how_sure(
+        self, metric: Metric, center: float, level: float, seed: int = 0
+    ) -> tuple[tuple[float, float], float | None]:
+        """:meth:`score_interval` and :meth:`floor_miss` together: the interval of a precision
+        floor's score holds only on its side of the floor, so the two are read as one."""
+        return self.score_interval(metric, center, level, seed), self.floor_miss(metric, seed)
+
     def floor_miss(self, metric: Metric, seed: int) -> float | None:
         floor = precision_floor(metric)
         if floor is None:

@@ -82,8 +82,10 @@ def how_sure_html(w: Any) -> str:
     name = html.escape(w.metric.name)
     interval = ""
     if w.interval is not None:
+        held = w.interval_held()
+        when = f", {html.escape(held[0])}, expect {held[1]}" if held else ", expect"
         interval = (
-            f" On {w.interval_set()}, expect {w.interval[0]:.4f} to "
+            f" On {w.interval_set()}{when} {w.interval[0]:.4f} to "
             f"{w.interval[1]:.4f} ({config.INTERVAL_LEVEL:.0%} of the time)."
         )
     return (

@@ -217,10 +217,12 @@ def _winner_section(w: Winner) -> str:
     ]
     if w.interval is not None:
         low, high = w.interval
+        held = w.interval_held()  # a precision floor's interval is of one side of it
+        span = f"{num(low)} – {num(high)} for {w.interval_set()}"
         rows.append(
             (
                 f"on new data ({config.INTERVAL_LEVEL:.0%} interval)",
-                f"{num(low)} – {num(high)} for {w.interval_set()}",
+                f"{html.escape(held[0])}: {held[1]} {span}" if held else span,
             )
         )
     if w.search_score is not None and w.search_score != w.score:

@@ -21,6 +21,7 @@ from autoimb.engine.budget import model_threads
 from autoimb.engine.splits import Folds
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import served_trials
+from autoimb.metrics.notes import floor_condition
 from autoimb.metrics.registry import Metric, recorded_metric
 from autoimb.posthoc.ensemble import blend
 from autoimb.posthoc.threshold import Decision, honest_score
@@ -64,12 +65,19 @@ class Winner:
     probability_threshold: float | None = None  # the threshold on predict_proba's scale
     interval_rows: int | None = None  # the size of a new set the interval is for
     served: frozenset[int] | None = None  # the trials the model serves, where known
+    floor_miss: float | None = None  # how often precision misses a floor on such a new set
 
     def interval_set(self) -> str:
         """The new data the interval is for, in words."""
         if self.interval_rows:
             return f"a new set of {self.interval_rows:,} rows"
         return "new data as large as the training data"
+
+    def interval_held(self) -> tuple[str, str] | None:
+        """For a precision floor: the condition the interval holds under, and of what it is."""
+        if self.score is None:
+            return None
+        return floor_condition(self.metric, self.score, self.floor_miss)
 
     @classmethod
     def from_result(cls, result: Any) -> Winner:
@@ -92,6 +100,7 @@ class Winner:
             probability_threshold=result.best_pipeline.probability_threshold,
             interval_rows=len(ev.y),
             served=served_trials(result.model_card()),
+            floor_miss=result.floor_miss_chance,
         )
 
     @classmethod
@@ -114,6 +123,7 @@ class Winner:
             probability_threshold=card.get("probability_threshold"),
             interval_rows=card.get("score_interval_rows"),
             served=served_trials(card),
+            floor_miss=card.get("floor_miss_chance"),
         )
 
     @classmethod
