@@ -106,8 +106,9 @@ def search(
     n_jobs
         Trials run at once (1 by default); as in joblib, -1 is one per core, -2 all cores
         but one, and so on. A model gets one thread below 20,000 rows and the machine's
-        cores divided by ``n_jobs`` from there, so the search never runs more threads than
-        there are cores; two searches side by side on large data share the cores and slow
+        cores divided by ``n_jobs`` from there (numpy's and scikit-learn's thread pools are
+        held to it too, for the search), so the search never runs more threads than there
+        are cores; two searches side by side on large data share the cores and slow
         each other's models down many times over.
     random_state
         Seeds the sampler, the folds and the models: with ``n_trials`` and one job, the same
