@@ -144,6 +144,13 @@ def test_default_space_names_every_core_component() -> None:
         ("model: {lightgbm: {}}\nensemble: {stacking: {partner: svm}}", "partner takes one of"),
         ("model: {mlp: {norm: batchnorm}}", r"norm takes one of .*\(did you mean 'batch'\?\)"),
         ("model: {lightgbm: {}}\naugmenter: {mixup: {cat_mode: Keep}}", "did you mean 'keep'"),
+        # Parameters taking words or numbers: a misspelt word failed every trial that drew it.
+        (
+            "model: {random_forest: {max_features: {choices: [sqtr, 0.5]}}}",
+            r"max_features takes one of \['sqrt', 'log2', None\] or a number; got 'sqtr' "
+            r"\(did you mean 'sqrt'\?\)",
+        ),
+        ("model: {one_class_svm: {gamma: auot}}", r"or a number; got 'auot' \(did you mean 'auto"),
         # An endless range failed every trial with "OverflowError: Range exceeds valid bounds",
         # naming no parameter; a step past the range drew low every time.
         (
@@ -377,3 +384,12 @@ def test_a_space_file_not_in_utf8_or_not_yaml_is_refused_in_a_line(tmp_path) -> 
     with pytest.raises(SearchSpaceError, match="a mapping of stages; got a str") as refused:
         load_space(str(table))
     assert len(str(refused.value)) < 300
+
+
+def test_parameters_taking_words_or_numbers_take_both() -> None:
+    space = parse_space(
+        "model:\n  random_forest: {max_features: {choices: [sqrt, log2, null, 0.3, 7]}}\n"
+        "  one_class_svm: {gamma: {choices: [scale, auto, 0.01]}}\n"
+    )
+    forest = space.stages["model"]["random_forest"]["max_features"].distribution.choices
+    assert list(forest) == ["sqrt", "log2", None, 0.3, 7]

@@ -91,9 +91,13 @@ def parse_param(
         )
     _check_kind(name, dist, values, expected, where)
     _check_limits(name, values, where)
-    if allowed and (others := [v for v in values if v not in allowed]):
-        got = ", ".join(f"{v!r}{did_you_mean(v, allowed, aside=True)}" for v in others)
-        raise SearchSpaceError(f"{where}: {name} takes one of {list(allowed)}; got {got}.")
+    words = [a for a in allowed if not isinstance(a, type)]
+    numbers = len(words) < len(allowed)  # ANY_NUMBER among them
+    others = [v for v in values if not (v in words or (numbers and _is_number(v)))]
+    if allowed and others:
+        got = ", ".join(f"{v!r}{did_you_mean(v, words, aside=True)}" for v in others)
+        takes = f"one of {words}" + (" or a number" if numbers else "")
+        raise SearchSpaceError(f"{where}: {name} takes {takes}; got {got}.")
     return param
 
 

@@ -76,6 +76,10 @@ def plain_fit(
     return model.fit(X, y, **keywords)
 
 
+ANY_NUMBER = float
+"""In :attr:`Component.values`: any number is allowed besides the words listed."""
+
+
 @dataclass(frozen=True)
 class Component:
     """One registered choice of one stage.
@@ -103,7 +107,8 @@ class Component:
     values
         The values a parameter can take, where they are a few known ones (a kind, a version,
         a partner): a space that sets or offers another is refused when it is loaded, where
-        it would fail every trial that drew it.
+        it would fail every trial that drew it. ``ANY_NUMBER`` among them lets numbers in too
+        (a forest's ``max_features``: ``sqrt`` or a share of the columns).
     scales
         False for components whose cost grows faster than the number of rows; they are left
         out of searches on large data (see ``autoimb.config.LARGE_DATA_ROWS``).

@@ -15,7 +15,7 @@ from autoimb.stages.anomaly.detectors import (
     AnomalyDetectorClassifier,
     AnomalyScoreFeatures,
 )
-from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, register
+from autoimb.stages.base import ANY_NUMBER, FOREST_CHUNK, Component, FitContext, register
 
 
 def _detector(kind: str) -> Any:
@@ -78,7 +78,7 @@ register(
         balances_itself=True,
         binary_only=True,
         scales=False,
-        values={"calibration": CALIBRATIONS},
+        values={"calibration": CALIBRATIONS, "gamma": ("scale", "auto", ANY_NUMBER)},
         keeps_rows=True,
     ),
     Component(

@@ -14,6 +14,7 @@ from imblearn import ensemble
 from sklearn.tree import DecisionTreeClassifier
 
 from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, grow_in_chunks, register
+from autoimb.stages.models.forests import MAX_FEATURES
 
 
 def _balanced_random_forest(params: Mapping[str, Any], ctx: FitContext) -> Any:
@@ -66,6 +67,7 @@ register(
         fit=partial(grow_in_chunks, sized_by_time=False),
         members="n_estimators",
         fewest_members=FOREST_CHUNK,
+        values={"max_features": MAX_FEATURES},
     ),
     Component(
         "easy_ensemble",

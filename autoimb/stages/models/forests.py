@@ -7,7 +7,17 @@ from typing import Any
 
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
-from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, grow_in_chunks, register
+from autoimb.stages.base import (
+    ANY_NUMBER,
+    FOREST_CHUNK,
+    Component,
+    FitContext,
+    grow_in_chunks,
+    register,
+)
+
+# scikit-learn's choices of columns per split, besides a share or a count of them.
+MAX_FEATURES = ("sqrt", "log2", None, ANY_NUMBER)
 
 
 def _forest(cls: type) -> Any:
@@ -33,6 +43,7 @@ register(
         fit=grow_in_chunks,
         members="n_estimators",
         fewest_members=FOREST_CHUNK,
+        values={"max_features": MAX_FEATURES},
     ),
     Component(
         "extra_trees",
@@ -43,5 +54,6 @@ register(
         fit=grow_in_chunks,
         members="n_estimators",
         fewest_members=FOREST_CHUNK,
+        values={"max_features": MAX_FEATURES},
     ),
 )
