@@ -8,6 +8,11 @@ from typing import Any
 from urllib.parse import unquote
 
 
+# A user name and password as SQLAlchemy reads them: the password runs to the first "@",
+# past any "?" or "/" in it.
+_AS_SQLALCHEMY_READS = re.compile(r"[^:/@]*:[^@]*@")
+
+
 def shown(storage: Any) -> str:
     """A storage fit for a message or a log: a database URL's password, if any, left out (it
     may hold "/" or "@": the user part ends at the last "@" before the host)."""
@@ -17,6 +22,8 @@ def shown(storage: Any) -> str:
         return text
     rest = re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", rest)  # a password as a parameter
     at = rest.partition("?")[0].rfind("@")
+    if read := _AS_SQLALCHEMY_READS.match(rest):  # its password runs on past a "?"
+        at = max(at, read.end() - 1)
     if at < 0 or ":" not in rest[:at]:
         return f"{scheme}://{rest}"
     user = rest[:at].split(":", 1)[0]
@@ -28,6 +35,8 @@ def userinfo(storage: Any) -> str:
     none, and for a file path or an SQLite URL, whose path may hold an "@"."""
     _, sep, rest = str(storage).partition("://")
     at = rest.partition("?")[0].rfind("@")
+    if sep and (read := _AS_SQLALCHEMY_READS.match(rest)):
+        at = max(at, read.end() - 1)
     return rest[:at] if sep and at > 0 and not rest.startswith("/") else ""
 
 

@@ -294,6 +294,8 @@ def test_a_lock_left_on_a_journal_named_by_a_relative_path_is_waited_out(tmp_pat
         ("postgresql://bob:s3cret@db:5432/studies", "postgresql://bob:***@db:5432/studies"),
         ("postgresql://bob:pa/ss@db/studies", "postgresql://bob:***@db/studies"),
         ("postgresql://bob:p@ss@db/studies", "postgresql://bob:***@db/studies"),
+        # SQLAlchemy reads the password on to the first "@", past a "?" in it.
+        ("postgresql://bob:s3cr?et@db/studies", "postgresql://bob:***@db/studies"),
         ("postgresql://bob@db/studies", "postgresql://bob@db/studies"),
         ("postgresql://bob@db/s?password=s3cret", "postgresql://bob@db/s?password=***"),
         ("postgresql://bob:s3cret@db/s?app=me@home", "postgresql://bob:***@db/s?app=me@home"),
