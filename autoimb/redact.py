@@ -7,7 +7,6 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-
 # A user name and password as SQLAlchemy reads them: the password runs to the first "@",
 # past any "?" or "/" in it.
 _AS_SQLALCHEMY_READS = re.compile(r"[^:/@]*:[^@]*@")

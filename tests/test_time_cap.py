@@ -237,9 +237,14 @@ def test_folds_timed_on_a_smaller_sample_say_whether_a_larger_one_can_end(
     with pytest.raises(TrialTimeout, match=r"before fold 1 of 5: at ≈30\.\d s a fold"):
         evaluation.evaluate(config, cv, f1, deadline=time.monotonic() + 20, measured=slow)
     assert not fits
+    # One fold of ≈6 s fits in 10 s, though five would not: scaled by rows, a sample's times
+    # overstate an undersampling strategy's, so they judge the next fold only.
+    overstated = [FoldTime(fit=2.0, rows=third, predict=0.0)]
+    done = evaluation.evaluate(config, cv, f1, deadline=time.monotonic() + 10, measured=overstated)
+    assert len(fits) == 5
     quick = [FoldTime(fit=0.5, rows=third, predict=0.1)]  # 5 folds of ≈1.6 s in a minute
     done = evaluation.evaluate(config, cv, f1, deadline=time.monotonic() + 60, measured=quick)
-    assert len(fits) == len(done.fold_times) == 5
+    assert len(fits) == len(done.fold_times) + 5 == 10
     assert [t.rows for t in done.fold_times] == [len(train) for train, _ in cv.splits]
     evaluation.evaluate(config, cv, f1, measured=slow)  # no deadline: nothing to judge by
-    assert len(fits) == 10
+    assert len(fits) == 15

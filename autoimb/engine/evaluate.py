@@ -399,10 +399,13 @@ def _can_end(times: Sequence[FoldTime], rows: int, k: int, n_folds: int, deadlin
     or a linear model never looks at the clock, so a fold started too late overran the deadline
     by all its length (Tomek links on 60k rows: up to 7 s past a 15 s budget).
 
-    It stops where the fold would end more than ``PACE_MIN_SECONDS`` past the deadline, or
-    where the folds left need more than ``PACE_MARGIN`` times the time left, as the pace
-    between folds judges (:class:`autoimb.stages.base.Pace`), here before a larger sample's
-    first fold. With nothing measured the fold runs, and the pace judges it after.
+    It stops where the fold would end more than ``PACE_MIN_SECONDS`` past the deadline, or,
+    judged by this evaluation's own folds, where the folds left need more than ``PACE_MARGIN``
+    times the time left, as the pace between folds judges (:class:`autoimb.stages.base.Pace`).
+    A smaller sample's folds judge only the next fold: scaled by rows, they overstate a
+    strategy that undersamples the majority (the sample keeps every minority row, so its
+    model fits about as many rows at every size). With nothing measured the fold runs, and
+    the pace judges it after.
     """
     if not times:
         return
@@ -411,7 +414,7 @@ def _can_end(times: Sequence[FoldTime], rows: int, k: int, n_folds: int, deadlin
     needed, left = min(t.at(rows) for t in times), deadline - time.monotonic()
     folds_left = n_folds - k
     if needed - left > PACE_MIN_SECONDS or (
-        left > PACE_MIN_SECONDS and needed * folds_left > PACE_MARGIN * left
+        k and left > PACE_MIN_SECONDS and needed * folds_left > PACE_MARGIN * left
     ):
         basis = "its fastest yet" if k else "a smaller sample's fastest, scaled by rows"
         raise TrialTimeout(
