@@ -292,9 +292,10 @@ def _rule_differs(model: Any) -> str | None:
         return None
     rule = card.get("decision") if isinstance(card.get("decision"), dict) else {}
     stated = {
-        "probability threshold": card.get("probability_threshold", _UNSTATED),
+        # The rule's own parts first: a change names what was set (``decision_threshold``).
         "decision threshold": rule.get("threshold", _UNSTATED),
         "class scale": rule.get("class_scale", _UNSTATED),
+        "probability threshold": card.get("probability_threshold", _UNSTATED),
     }
     try:
         applied = {
