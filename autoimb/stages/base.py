@@ -79,6 +79,9 @@ def plain_fit(
 ANY_NUMBER = float
 """In :attr:`Component.values`: any number is allowed besides the words listed."""
 
+MAX_FEATURES = ("sqrt", "log2", None, ANY_NUMBER)
+"""A forest's columns per split, as scikit-learn takes them: a word, or a share or count."""
+
 
 @dataclass(frozen=True)
 class Component:

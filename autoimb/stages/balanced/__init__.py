@@ -13,8 +13,14 @@ from typing import Any
 from imblearn import ensemble
 from sklearn.tree import DecisionTreeClassifier
 
-from autoimb.stages.base import FOREST_CHUNK, Component, FitContext, grow_in_chunks, register
-from autoimb.stages.models.forests import MAX_FEATURES
+from autoimb.stages.base import (
+    FOREST_CHUNK,
+    MAX_FEATURES,
+    Component,
+    FitContext,
+    grow_in_chunks,
+    register,
+)
 
 
 def _balanced_random_forest(params: Mapping[str, Any], ctx: FitContext) -> Any:

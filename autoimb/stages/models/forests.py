@@ -8,16 +8,13 @@ from typing import Any
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from autoimb.stages.base import (
-    ANY_NUMBER,
     FOREST_CHUNK,
+    MAX_FEATURES,
     Component,
     FitContext,
     grow_in_chunks,
     register,
 )
-
-# scikit-learn's choices of columns per split, besides a share or a count of them.
-MAX_FEATURES = ("sqrt", "log2", None, ANY_NUMBER)
 
 
 def _forest(cls: type) -> Any:
