@@ -190,10 +190,9 @@ def creator_stopped(creator: str, created: float | None, here: set[str] | None =
     again); one of another, after a grace period."""
     if creator == worker_id():
         return True
-    place, _, pid = creator.rpartition(":")
-    here = _places_here() if here is None else here
-    if place in here and pid.isdigit():
-        return not _alive(int(pid))
+    pid = _process_here(creator, _places_here() if here is None else here)
+    if pid is not None:
+        return not _alive(pid)
     return created is None or time.time() - float(created) >= CREATOR_GRACE_SECONDS
 
 
@@ -212,8 +211,14 @@ def _stopped_here(owner: str, trial: FrozenTrial, settle: float, here: set[str])
     not alive, or none named ``settle`` seconds on."""
     if not owner:
         return _age(trial) >= settle
+    pid = _process_here(owner, here)
+    return pid is not None and not _alive(pid)
+
+
+def _process_here(owner: str, here: set[str]) -> int | None:
+    """The process an owner (``worker_id()``) names, where it is one of this machine."""
     place, _, pid = owner.rpartition(":")
-    return place in here and pid.isdigit() and not _alive(int(pid))
+    return int(pid) if place in here and pid.isdigit() else None
 
 
 def existing_study(storage: str, name: str) -> optuna.Study | None:
