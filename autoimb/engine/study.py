@@ -106,9 +106,11 @@ def open_study(
             "owner": worker_id(),
             "created": time.time(),
         }
-        attrs = mine if made else _claim(study, storage, mine)
         if made:
             study.set_user_attr(STUDY_ATTR, mine)
+            attrs = mine
+        else:  # its creator left it without settings
+            attrs = _claim(study, storage, mine)
         created = attrs.get("creator") == mine["creator"]
         if created:
             _queue_first_trials(study, settings, data)
