@@ -113,9 +113,9 @@ def rows_scaled(seconds: float, rows: float, to_rows: float) -> float:
     """A fit of ``seconds`` on ``rows`` rows, as a fit on ``to_rows`` takes it: in proportion.
 
     The one rows model of the time estimates. The refit adds a margin to it; a trial that
-    judges whether a larger sample's fold can end in time (:mod:`autoimb.engine.evaluate`)
-    adds none: most fits grow at least in proportion to their rows, so what it counts is about
-    the least such a fold takes, and a trial it stops could not have ended in time.
+    judges whether a larger sample's next fold can end in time (:mod:`autoimb.engine.evaluate`)
+    adds none: most fits grow at least in proportion to their rows, though a strategy that
+    undersamples the majority fits about as many rows at every size, which this overstates.
     """
     return seconds * to_rows / max(rows, 1)
 
