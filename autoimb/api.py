@@ -21,6 +21,7 @@ from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.dataset import validate
 from autoimb.engine.budget import held_threads
+from autoimb.engine.database import explained
 from autoimb.engine.finish import finish
 from autoimb.engine.pretrained import check_pretrained
 from autoimb.engine.run import run
@@ -239,7 +240,13 @@ def search(
         )
         settings = dataclasses.replace(settings, callbacks=(*settings.callbacks, progress))
     threads = held_threads(settings.n_jobs, len(data.y))
-    with _quiet_optuna(), quiet_trials(), progress or contextlib.nullcontext(), threads:
+    with (
+        _quiet_optuna(),
+        quiet_trials(),
+        progress or contextlib.nullcontext(),
+        threads,
+        explained(storage),
+    ):
         outcome = run(settings, data)
         return finish(outcome, settings, data)
 

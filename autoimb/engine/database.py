@@ -6,6 +6,7 @@ study (a waiting worker looks twice a second), they ran a server out of connecti
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -222,6 +223,19 @@ def storage_failed(exc: BaseException) -> bool:
         or (isinstance(link, DBAPIError) and link.connection_invalidated)
         for link in _chain(exc)
     )
+
+
+@contextlib.contextmanager
+def explained(storage: object) -> Iterator[None]:
+    """A database storage failing outside Optuna's loop (the study read after the last trial,
+    the refit's look at the trials) stops as it does inside: the driver's words and the fix,
+    not a wrapped traceback."""
+    try:
+        yield
+    except Exception as exc:
+        if storage is not None and (failed := lost(storage, exc)):
+            raise failed from None
+        raise
 
 
 def lost(storage: object, exc: BaseException) -> DatabaseLost | None:

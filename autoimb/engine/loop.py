@@ -16,7 +16,7 @@ from typing import Any
 
 import optuna
 
-from autoimb.engine.database import lost, storage_failed
+from autoimb.engine.database import storage_failed
 from autoimb.engine.journal import damaged_while_read
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import make_storage, release_trials, requeue_interrupted, worker_id
@@ -95,10 +95,8 @@ def optimize(
         _release_own_trials(_reopened(study, settings), settings.started)
         raise KeyboardInterrupt from exc
     except Exception as exc:
-        if settings.storage is not None and (failed := lost(settings.storage, exc)):
-            # Trials are not released: the database is out of reach, and its heartbeat
-            # fails them in time (a resume on this machine at once).
-            raise failed from None
+        # A database out of reach is explained by the caller (``database.explained``); its
+        # trials are not released: the heartbeat fails them in time.
         if not (isinstance(settings.storage, str) and damaged_while_read(exc)):
             raise
         with contextlib.suppress(Exception):  # reopened, the journal is mended if it can be
