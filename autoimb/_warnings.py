@@ -6,7 +6,8 @@ import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+
+from autoimb._held import Held, Restore
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _COMMAND_LINE = os.path.join(_PACKAGE, "cli") + os.sep  # the user's side, as a script would be
@@ -35,9 +36,15 @@ def _inside(filename: str) -> bool:
 _TRIAL_LIBRARIES = r"(imblearn|sklearn|lightgbm|xgboost|scipy|numpy|pandas|torch)(\.|$)"
 
 
-@contextlib.contextmanager
-def quiet_trials() -> Iterator[None]:
+def _filters_saved() -> Restore:
+    caught = warnings.catch_warnings()
+    caught.__enter__()
+    return lambda: caught.__exit__(None, None, None)
+
+
+_FILTERS = Held(_filters_saved)
+
+
+def quiet_trials() -> contextlib.AbstractContextManager[None]:
     """The search's own warnings still show; those of the models it fits do not."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module=_TRIAL_LIBRARIES)
-        yield
+    return _FILTERS.held(lambda: warnings.filterwarnings("ignore", module=_TRIAL_LIBRARIES))

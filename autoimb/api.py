@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from autoimb.data.dataset import validate
 from autoimb.engine.budget import held_threads
 from autoimb.engine.database import explained
 from autoimb.engine.finish import finish
+from autoimb.engine.loop import quiet_optuna
 from autoimb.engine.pretrained import check_pretrained
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
@@ -241,7 +242,7 @@ def search(
         settings = dataclasses.replace(settings, callbacks=(*settings.callbacks, progress))
     threads = held_threads(settings.n_jobs, len(data.y))
     with (
-        _quiet_optuna(),
+        quiet_optuna(),
         quiet_trials(),
         progress or contextlib.nullcontext(),
         threads,
@@ -274,16 +275,3 @@ def _one_sided(name: str, n_classes: int) -> str | None:
         f"{name} alone is highest {rule}, and the search will find that rule; to weigh "
         "precision and recall together optimise 'f1', 'fbeta:2' or 'recall@precision>=0.5'."
     )
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Optuna's INFO lines ("A new study created …") are not the user's business; a level
-    set lower than Optuna's default (DEBUG) was asked for and is kept."""
-    verbosity = optuna.logging.get_verbosity()
-    if verbosity == optuna.logging.INFO:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(verbosity)

@@ -517,3 +517,39 @@ def test_a_ranking_metric_searches_when_a_fold_gives_a_class_no_weight() -> None
         X, y, sample_weight=weights, metric="roc_auc", n_trials=2, space="fast", random_state=0
     )
     assert np.isfinite(result.best_score)
+
+
+def test_searches_in_two_threads_leave_the_process_as_they_found_it(small_binary) -> None:
+    """The settings a search holds for the process (the thread error hook, Optuna's verbosity,
+    the warnings filters) were each restored to what its search found: the
+    first to end put back the original and the last its neighbour's."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = small_binary
+    hook, verbosity = threading.excepthook, optuna.logging.get_verbosity()
+    filters = list(warnings.filters)
+    first_running, second_running, first_done = (threading.Event() for _ in range(3))
+
+    def waits(mine: threading.Event, other: threading.Event):
+        def callback(study, trial) -> None:
+            mine.set()
+            other.wait(60)
+
+        return [callback]
+
+    search = {"space": "fast", "cv": 3, "n_trials": 2, "warm_start": None, "verbose": False}
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(
+            autoimb.search, X, y, callbacks=waits(first_running, second_running), **search
+        )
+        assert first_running.wait(120)
+        second = pool.submit(
+            autoimb.search, X, y, callbacks=waits(second_running, first_done), **search
+        )
+        first.result(timeout=300)
+        first_done.set()
+        second.result(timeout=300)
+    assert threading.excepthook is hook
+    assert optuna.logging.get_verbosity() == verbosity
+    assert list(warnings.filters) == filters

@@ -16,6 +16,7 @@ from typing import Any
 
 import optuna
 
+from autoimb._held import Held, Restore
 from autoimb.engine.database import storage_failed
 from autoimb.engine.journal import damaged_while_read
 from autoimb.engine.settings import SearchSettings
@@ -40,10 +41,6 @@ def optimize(
     a machine that slept, a long pause) cannot be told its score; Optuna's loop stops there,
     and is started again for the trials and time left.
     """
-    verbosity = optuna.logging.get_verbosity()
-    # Failed trials are expected (a strategy that does not suit the data); their errors are in
-    # the leaderboard, so Optuna's per-failure tracebacks are kept out of the user's console.
-    optuna.logging.set_verbosity(max(verbosity, optuna.logging.ERROR))
     ran = [0]
 
     def count(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -59,7 +56,11 @@ def optimize(
         while settings.n_trials is None or ran[0] < settings.n_trials:
             timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             try:
-                with _threads_stop_on_ctrl_c(settings.n_jobs), _heartbeats_quiet():
+                with (
+                    _threads_stop_on_ctrl_c(settings.n_jobs),
+                    _HEARTBEATS.held(_quiet_heartbeats),
+                    quiet_optuna(),
+                ):
                     study.optimize(
                         objective,
                         n_trials=None if settings.n_trials is None else settings.n_trials - ran[0],
@@ -107,8 +108,6 @@ def optimize(
             "finished trial is kept. Run the same command again to go on: the journal is "
             "mended as it opens (the cut record set aside beside it)."
         ) from None
-    finally:
-        optuna.logging.set_verbosity(verbosity)
 
 
 def _stopping(study: optuna.Study) -> bool:
@@ -154,21 +153,49 @@ def _threads_stop_on_ctrl_c(n_jobs: int) -> Iterator[None]:
         STOPPING.clear()  # the trials' threads are done: Optuna waited for them
 
 
-@contextlib.contextmanager
-def _heartbeats_quiet() -> Iterator[None]:
+def _hook_saved() -> Restore:
+    before = threading.excepthook
+
+    def restore() -> None:
+        threading.excepthook = before
+
+    return restore
+
+
+def _quiet_heartbeats() -> None:
     """A heartbeat that cannot reach the database fails in a thread of its own, with a page of
     traceback; the trial's next write stops the search with the same cause, said plainly."""
     before = threading.excepthook
+    if getattr(before, "quiets_heartbeats", False):
+        return
 
     def hook(args: Any) -> None:
         if args.exc_value is None or not storage_failed(args.exc_value):
             before(args)
 
+    hook.quiets_heartbeats = True  # type: ignore[attr-defined]
     threading.excepthook = hook
-    try:
-        yield
-    finally:
-        threading.excepthook = before
+
+
+_HEARTBEATS = Held(_hook_saved)
+
+
+def _optuna_level_saved() -> Restore:
+    level = optuna.logging.get_verbosity()
+    return lambda: optuna.logging.set_verbosity(level)
+
+
+_OPTUNA_LEVEL = Held(_optuna_level_saved)
+
+
+def quiet_optuna() -> contextlib.AbstractContextManager[None]:
+    """Optuna's INFO lines ("A new study created …") and its report of each failed trial are
+    not the user's business: a strategy that does not suit the data fails, and its error is in
+    the leaderboard. A level of DEBUG, asked for, is kept."""
+    level = optuna.logging.get_verbosity()
+    if level <= optuna.logging.DEBUG:
+        return _OPTUNA_LEVEL.held()
+    return _OPTUNA_LEVEL.held(lambda: optuna.logging.set_verbosity(optuna.logging.ERROR))
 
 
 def _failed_elsewhere(exc: BaseException) -> bool:

@@ -24,6 +24,7 @@ from autoimb.data.labels import positive_code
 from autoimb.engine.budget import held_threads
 from autoimb.engine.database import explained
 from autoimb.engine.finish import finish
+from autoimb.engine.loop import quiet_optuna
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
@@ -135,6 +136,11 @@ def join(
             )
     if positive or pos_label is not None:
         data = replace(data, positive=positive_code(positive or pos_label, data.classes))
-    with quiet_trials(), held_threads(settings.n_jobs, len(data.y)), explained(storage):
+    with (
+        quiet_optuna(),
+        quiet_trials(),
+        held_threads(settings.n_jobs, len(data.y)),
+        explained(storage),
+    ):
         outcome = run(settings, data)
         return finish(outcome, settings, data) if final_model else outcome.study
