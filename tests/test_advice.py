@@ -244,6 +244,12 @@ def test_a_large_cost_is_written_without_an_exponent(small_binary):
     written = (_num(150.3), _num(12_345.6), _num(0.63), _num(0.053))
     assert written == ("150", "12,346", "0.63", "0.053")
     assert (_signed(150.3), _signed(-0.02)) == ("+150", "−0.02")
+    # A cost has its own scale: a change of 0.3 on a cost of 100 or more is nothing to act on.
+    from dataclasses import replace
+
+    steady = replace(result, gain_2x=-0.3, gain_5x=-0.3)
+    assert "unlikely to help" in steady.summary()
+    assert "unlikely to help" not in replace(result, gain_2x=-5.0, gain_5x=-9.0).summary()
 
 
 @pytest.mark.parametrize("floor", ["0.99", "0.9"])

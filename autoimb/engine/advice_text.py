@@ -94,10 +94,12 @@ class LearningCurveAdvice:
             size2 = f"≈{n2:,} of class {self.smallest_class!r}"
         else:
             what, size2 = "minority examples", f"≈{n2:,}"
-        if abs(self.gain_2x) < 0.005 and abs(self.gain_5x) < 0.005:
+        small = self._negligible()
+        if abs(self.gain_2x) < small and abs(self.gain_5x) < small:
             text = (
                 f"With 2× more {what} ({size2}) or 5× (≈{n5:,}), {name} is expected to change "
-                "by less than 0.005: more data of this kind is unlikely to help this strategy."
+                f"by less than {_num(small)}: more data of this kind is unlikely to help this "
+                "strategy."
             )
         else:
             text = (
@@ -108,6 +110,13 @@ class LearningCurveAdvice:
         if self.cautions:
             parts.append("Caution: " + "; ".join(self.cautions) + ".")
         return " ".join(parts)
+
+    def _negligible(self) -> float:
+        """A change too small to act on: 0.005 on a score's 0-to-1 scale; a cost has a scale
+        of its own (per row, in the user's units), so 1% of today's."""
+        if self.greater_is_better:
+            return 0.005
+        return max(0.005, 0.01 * abs(self.predicted_current))
 
     def _measure(self) -> str:
         """Its scores are the curve's own, which differ from the headline score: say so, so
