@@ -160,3 +160,26 @@ def test_a_linear_model_reads_many_categories_as_a_sparse_matrix() -> None:
     fitted = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
     assert fitted.model_.named_steps["encode"].sparse_output_
     assert fitted.predict_proba(data.X).shape == (n, 2)
+
+
+def test_a_served_model_whose_smote_variant_fell_back_says_so() -> None:
+    """K-means SMOTE finding no cluster dense enough runs plain SMOTE: the winner named
+    kmeans_smote was SMOTE, and only a debug log said so."""
+    import autoimb
+    from autoimb.engine.space import parse_space
+
+    X, y = datasets.load("ecoli1", return_X_y=True)
+    rows = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:5]]
+    space = parse_space(
+        "resampler: {kmeans_smote: {sampling_ratio: 1.0}}\nmodel: {logistic_regression: {}}"
+    )
+    result = autoimb.search(
+        X.iloc[rows], y.iloc[rows], n_trials=1, cv=3, space=space, warm_start=None, ensemble=False
+    )
+    assert result.best_config["resampler"]["name"] == "kmeans_smote"
+    said = [note for note in result.notes if "fell back to plain SMOTE" in note]
+    assert (
+        said
+        and said[0].startswith("kmeans_smote")
+        and said == [n for n in result.best_pipeline.model_card_["notes"] if "fell back" in n]
+    )

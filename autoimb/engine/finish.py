@@ -164,6 +164,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     outcome.fold_models.clear()
     if fitted is None:
         fitted = _refit(configs, outcome.random_state, settings, data, threads)
+    notes.extend(dict.fromkeys(f for p in fitted.values() for f in getattr(p, "fallbacks_", ())))
     if len(members) > 1:
         estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
         chosen = Ensemble(members, {n: parse_single(c) for n, c in configs.items()}).to_config()

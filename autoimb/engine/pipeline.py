@@ -205,10 +205,14 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         if self.features_ is not None:
             Xt = self.features_.fit(Xt, y, sample_weight=weights).transform(Xt)
         seconds["features"] = time.perf_counter() - clock
+        self.fallbacks_: list[str] = []  # what a served model did instead of its strategy
         for stage in ("augmenter", "resampler"):
             clock = time.perf_counter()
             built = self._build(stage, self._context(Xt, y, deadline))
             Xt, y, weights = resample(built, Xt, y, weights)
+            if reason := getattr(built, "fell_back_", None):
+                name = self._choice(stage)["name"]
+                self.fallbacks_.append(f"{name} fell back to plain SMOTE on all rows ({reason})")
             seconds[stage] = time.perf_counter() - clock
 
         ctx = self._context(Xt, y, deadline)

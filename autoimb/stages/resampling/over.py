@@ -79,6 +79,8 @@ class _OrSMOTE:
             return super()._fit_resample(X, y)  # type: ignore[misc]
         except self._gives_up as exc:
             logger.debug("%s fell back to SMOTE: %s", type(self).__name__, exc)
+            # Said on a served model: the library's first sentence, not its advice on settings.
+            self.fell_back_ = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
             k = getattr(self, "k_neighbors", None) or self.n_neighbors  # type: ignore[attr-defined]
             fallback = over_sampling.SMOTE(
                 sampling_strategy=self.sampling_strategy,  # type: ignore[attr-defined]
