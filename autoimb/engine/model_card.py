@@ -4,6 +4,7 @@ reads and with which library versions, so a report or a reader needs nothing els
 from __future__ import annotations
 
 import platform
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +66,8 @@ def model_card(
             "xgboost": xgboost.__version__,
             "optuna": optuna.__version__,
             "numpy": np.__version__,
+            # Only where a deep model could be in it: importing torch costs seconds.
+            **({"torch": sys.modules["torch"].__version__} if "torch" in sys.modules else {}),
         },
     }
 
