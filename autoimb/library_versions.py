@@ -1,11 +1,13 @@
-"""Whether the libraries installed here can serve a model saved with others.
+"""Whether the libraries installed here can serve a model saved with others, or score as a
+study's earlier trials were scored.
 
 A model read by an older library than the one that wrote it can load and predict otherwise
 without a word: an XGBoost model saved with 3.2 and read with 2.1 moved probabilities by up
 to 0.47 (269 of 1,484 labels changed); a logistic regression saved with scikit-learn 1.9
 failed to predict with 1.6. Read by newer libraries, the same models predicted identically.
 So a model that uses a library older here than where it was saved is refused, with the
-upgrade that mends it.
+upgrade that mends it. A study resumed or joined with other releases is warned of: its
+earlier trials' scores and the new ones do not compare exactly.
 """
 
 from __future__ import annotations
@@ -77,3 +79,29 @@ def older_here_message(path: object, older: list[tuple[str, str, str]]) -> str:
         "predict otherwise without a word, so it was not loaded. Upgrade here "
         f"(pip install {upgrade}), or search again with these versions."
     )
+
+
+def with_autoimb() -> dict[str, str]:
+    """What a study records of the versions its scores were measured with."""
+    from autoimb import __version__
+
+    return {"autoimb": __version__, **installed()}
+
+
+def other_versions(recorded: object) -> list[tuple[str, str, str]]:
+    """``(library, recorded, here)`` for each of :func:`with_autoimb`'s whose release differs
+    here from ``recorded`` (a study's): a model library's release changes its fits, and so
+    the scores of the same strategy on the same folds."""
+    if not isinstance(recorded, Mapping):
+        return []
+    here = with_autoimb()
+    return [
+        (name, str(recorded[name]), version)
+        for name, version in here.items()
+        if name in recorded
+        if (
+            str(recorded[name]) != version
+            if name == "autoimb"
+            else _release(str(recorded[name])) != _release(version)
+        )
+    ]

@@ -31,6 +31,7 @@ from autoimb.engine.storage import (
     worker_id,
 )
 from autoimb.exceptions import AutoImbError, OtherDataError, SearchSpaceError
+from autoimb.library_versions import other_versions, with_autoimb
 from autoimb.stages import STAGES
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def open_study(
             # Whose it is while no trial of it runs yet: a live creator's is not left empty.
             "owner": worker_id(),
             "created": time.time(),
+            "versions": with_autoimb(),  # what its scores were measured with
         }
         if made:
             study.set_user_attr(STUDY_ATTR, mine)
@@ -124,6 +126,8 @@ def open_study(
         _queue_first_trials(study, settings, data)
     if not created and attrs != recorded:  # another process created it since the look
         _refuse_other_settings(name, attrs, settings, data)
+    if not created and (differ := other_versions(attrs.get("versions"))):
+        _warn_other_versions(name, differ)
     if not created and isinstance(settings.warm_start, list) and settings.warm_start:
         # The user's own strategies, given to a study that goes on: queued now (those it has
         # run or queued already are not queued again).
@@ -132,6 +136,20 @@ def open_study(
     if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
         cv = split(int(attrs["seed"]))
     return Opened(study, int(attrs["seed"]), cv, created)
+
+
+def _warn_other_versions(name: str, differ: list[tuple[str, str, str]]) -> None:
+    theirs = ", ".join(f"{library} {recorded}" for library, recorded, _ in differ)
+    here = ", ".join(f"{library} {version}" for library, _, version in differ)
+    warnings.warn(
+        f"study {name!r} was started with {theirs}, and this process has {here}: its earlier "
+        "trials were scored with those, and the same strategy can score otherwise with these "
+        "(a release changes how a model fits); the best of both is served. For scores that "
+        "compare, use the study's versions, or start another study (study_name=..., or "
+        "--new-study on the command line).",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _refused_or_forgotten(
