@@ -235,6 +235,12 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         model = sio.loads(data, trusted=list(TRUSTED_TYPES))
     except sio.exceptions.UntrustedTypesFoundException:
         extra = _foreign(sio.get_untrusted_types(data=data))
+        if all(name.startswith("autoimb.") for name in extra):  # types it has since moved
+            raise UntrustedModelError(
+                f"{path} was saved by an earlier autoimb, whose types {extra} this version no "
+                "longer has; it was not loaded. Search again with this version, or load it "
+                "with the autoimb that saved it."
+            ) from None
         raise UntrustedModelError(
             f"{path} holds types autoimb does not write and will not load: {extra}. "
             "The file may have been tampered with; it was not loaded."

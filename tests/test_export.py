@@ -228,6 +228,23 @@ def test_a_crafted_file_is_refused(tmp_path) -> None:
         load(path)
 
 
+def test_a_file_of_an_earlier_autoimb_whose_types_moved_is_named_so(result, tmp_path) -> None:
+    """Its types (``autoimb.threshold.ThresholdedClassifier``, since moved) were taken for a
+    sign of tampering."""
+    saved = result.save(tmp_path / "model.skops")
+    moved = tmp_path / "earlier.skops"
+    with zipfile.ZipFile(saved) as old, zipfile.ZipFile(moved, "w") as new:
+        for item in old.infolist():
+            content = old.read(item.filename)
+            if item.filename == "schema.json":
+                content = content.replace(b'"autoimb.posthoc.threshold"', b'"autoimb.threshold"')
+            new.writestr(item, content)
+    with pytest.raises(UntrustedModelError, match=r"saved by an earlier autoimb") as err:
+        load(moved)
+    assert "autoimb.threshold.ThresholdedClassifier" in str(err.value)
+    assert "tampered" not in str(err.value)
+
+
 def _with_threshold(path: Path, threshold: float, out: Path) -> Path:
     """The saved file with the decision threshold inside its archive rewritten, as an edit of
     the file leaves it; every other member as it was."""
