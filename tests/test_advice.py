@@ -293,3 +293,20 @@ def test_a_searchs_advice_says_its_numbers_are_changes_on_its_own_measure(small_
     at_today = f"{result.advice.predicted_current:.2f} at today's size"
     assert f"(the best single trial's strategy, 3-fold, on subsamples: {at_today})" in text
     assert "take these as changes" in text
+
+
+def test_a_search_with_advice_warns_of_its_small_class_once(small_binary):
+    """The learning curve's own 3 folds warned again, with another fold count than the
+    search's first warning had given."""
+    import warnings
+
+    X, y = small_binary
+    rows = np.r_[np.flatnonzero(y == 0)[:196], np.flatnonzero(y == 1)[:4]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = autoimb.search(
+            X.iloc[rows], y.iloc[rows], n_trials=2, space="fast", random_state=0, advice=True
+        )
+    said = [str(w.message) for w in caught if "the smallest class has only" in str(w.message)]
+    assert said == ["the smallest class has only 4 rows, fewer than cv=5; using 4 folds instead."]
+    assert result.advice is not None

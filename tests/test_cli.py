@@ -1019,3 +1019,28 @@ def test_a_category_column_of_numbers_is_read_back_from_a_csv_as_numbers(small_b
     assert "never seen" not in done.stderr
     expected = result.predict_proba(X.head(40).assign(region=batch["region"]))[:, 1]
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+
+
+def test_the_command_line_embedded_with_an_error_stream_that_is_not_a_file(tmp_path, monkeypatch):
+    """``main`` is for embedding: a stream with ``write`` and ``flush`` alone took down the
+    search where the Python API's progress works with it."""
+    import contextlib
+
+    class Lines:
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, text: str) -> int:
+            self.text += text
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    stream = Lines()
+    with contextlib.redirect_stderr(stream):  # type: ignore[type-var]
+        code = main([*SEARCH, *FAST, "--n-trials", "2"])
+    assert code == 0, stream.text
+    assert "trial" in stream.text and "\r" not in stream.text

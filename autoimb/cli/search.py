@@ -161,7 +161,7 @@ def run_search(
     from autoimb.api import search
     from autoimb.engine.run_text import RESUME_LOGGER
     from autoimb.engine.worker import join
-    from autoimb.progress import SearchProgress
+    from autoimb.progress import SearchProgress, interactive
 
     X, y, weights, groups = columns.X, columns.y, columns.weights, columns.groups
     attrs = study_settings(previous)
@@ -185,7 +185,7 @@ def run_search(
         greater_is_better=metric.greater_is_better,
         time_budget=budget,
         n_trials=args.n_trials,
-        live=sys.stderr.isatty(),
+        live=interactive(sys.stderr),
         already=finished,
         best=best,
     )

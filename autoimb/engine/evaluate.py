@@ -45,7 +45,7 @@ class Fold:
 # keeps a million-row search within a few GB.
 
 
-def n_folds_for(counts: np.ndarray, cv: int, unit: str = "members") -> int:
+def n_folds_for(counts: np.ndarray, cv: int, unit: str = "rows") -> int:
     """As many folds as asked, lowered (with a warning) when the smallest class is too small:
     ``counts`` of its rows, or of the groups that hold it (``unit="groups"``)."""
     if not isinstance(cv, int | np.integer) or isinstance(cv, bool) or cv < 2:
@@ -64,7 +64,7 @@ def n_folds_for(counts: np.ndarray, cv: int, unit: str = "members") -> int:
             stacklevel=user_stacklevel(),
         )
         return smallest
-    if unit == "members" and smallest < 2 * cv:
+    if unit == "rows" and smallest < 2 * cv:
         warnings.warn(
             f"the smallest class has only {smallest} rows: each of the {cv} validation folds "
             f"holds {_one_or_two(smallest, cv)} of them, so a fold's score moves "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -391,15 +392,17 @@ def _advice(
             "room for it."
         )
         return None
-    return minority_learning_curve(
-        strategy,
-        data,
-        settings.metric,
-        cv=3,
-        random_state=outcome.random_state,
-        n_threads=model_threads(1, len(data.y)),
-        time_limit=left,
-    )
+    with warnings.catch_warnings():  # the search's folds were warned of; the curve's 3 differ
+        warnings.filterwarnings("ignore", "the smallest class has only", UserWarning)
+        return minority_learning_curve(
+            strategy,
+            data,
+            settings.metric,
+            cv=3,
+            random_state=outcome.random_state,
+            n_threads=model_threads(1, len(data.y)),
+            time_limit=left,
+        )
 
 
 def _decision_fields(decision: Decision) -> dict[str, Any]:
