@@ -67,9 +67,9 @@ def what_next_html(study: optuna.Study | None, advice: str | None, notes: Sequen
     elif not any(note.startswith("No data-collection advice") for note in notes):
         # Not asked for (when it was, a note below says why it is missing).
         items.append(
-            "<li><b>More data:</b> not measured; <code>autoimb.search(..., advice=True)</code> "
-            "fits the winner on growing shares of the rare class(es) and says what 2× and 5× "
-            "more of their examples would bring.</li>"
+            "<li><b>More data:</b> not measured; in Python, "
+            "<code>autoimb.search(..., advice=True)</code> fits the winner on growing shares of "
+            "the rare class(es) and says what 2× and 5× more of their examples would bring.</li>"
         )
     items += [f"<li>{html.escape(note)}</li>" for note in notes]
     return f"<ul class='next'>{''.join(items)}</ul>"
