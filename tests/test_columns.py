@@ -412,3 +412,33 @@ def test_rows_without_a_value_the_model_uses_are_warned_of(small_binary) -> None
     empty.iloc[[1, 3]] = np.nan
     with pytest.warns(UserWarning, match=r"2 row\(s\) of X hold no value in any column"):
         warn_of_new_rows(empty, schema)
+
+
+@pytest.mark.skipif(
+    int(pd.__version__.split(".")[0]) < 3,
+    reason="pandas < 3 warns of mixed time zones, and the zone check catches that warning",
+)
+def test_predicting_from_threads_leaves_the_warnings_filters_as_they_were() -> None:
+    """A prediction server's threads: the date column's zone check caught warnings around its
+    parse, and overlapping catches left an "ignore every warning" filter behind for good."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(0)
+    n = 400
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "when": pd.date_range("2024-01-01", periods=n, freq="7h").strftime("%Y-%m-%d %H:%M"),
+        }
+    )
+    y = pd.Series((X["a"] + rng.normal(scale=0.5, size=n) > 1.3).astype(int))
+    result = autoimb.search(X, y, n_trials=1, space="fast", cv=3, warm_start=None)
+    filters = list(warnings.filters)
+
+    def predict(_: int) -> None:
+        for _ in range(30):
+            result.best_pipeline.predict(X.iloc[:50])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(predict, range(8)))
+    assert list(warnings.filters) == filters

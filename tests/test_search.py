@@ -521,14 +521,16 @@ def test_a_ranking_metric_searches_when_a_fold_gives_a_class_no_weight() -> None
 
 def test_searches_in_two_threads_leave_the_process_as_they_found_it(small_binary) -> None:
     """The settings a search holds for the process (the thread error hook, Optuna's verbosity,
-    the warnings filters) were each restored to what its search found: the
+    the warnings filters, the BLAS pools) were each restored to what its search found: the
     first to end put back the original and the last its neighbour's."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
+    from threadpoolctl import threadpool_info
+
     X, y = small_binary
     hook, verbosity = threading.excepthook, optuna.logging.get_verbosity()
-    filters = list(warnings.filters)
+    filters, pools = list(warnings.filters), [p["num_threads"] for p in threadpool_info()]
     first_running, second_running, first_done = (threading.Event() for _ in range(3))
 
     def waits(mine: threading.Event, other: threading.Event):
@@ -553,3 +555,4 @@ def test_searches_in_two_threads_leave_the_process_as_they_found_it(small_binary
     assert threading.excepthook is hook
     assert optuna.logging.get_verbosity() == verbosity
     assert list(warnings.filters) == filters
+    assert [p["num_threads"] for p in threadpool_info()] == pools

@@ -127,6 +127,9 @@ def _parse(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series.where(dated), errors="coerce", format="ISO8601", utc=True)
 
 
+_MIXED_ZONES_RAISE = int(pd.__version__.split(".")[0]) >= 3
+
+
 def zoned(series: pd.Series) -> bool:
     """Whether a date column's present values name a time zone (an offset from UTC, "Z"): the
     others are read as UTC, so new rows must say it as training did."""
@@ -135,9 +138,12 @@ def zoned(series: pd.Series) -> bool:
         return getattr(getattr(dtype, "pyarrow_dtype", dtype), "tz", None) is not None
     present = series.dropna()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas < 3 warns of mixed zones and keeps them
+        if _MIXED_ZONES_RAISE:  # no warning to hide: predict runs this in the user's threads,
             stamps = pd.to_datetime(present, errors="coerce", format="ISO8601")
+        else:  # where catching warnings (not thread-safe) could leave the filters changed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pandas < 3 warns of mixed zones, keeps them
+                stamps = pd.to_datetime(present, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):  # mixed zones, or zoned and naive values together
         return True
     if not pd.api.types.is_datetime64_any_dtype(stamps):

@@ -7,8 +7,6 @@ parsing are converted, checked and counted as one matrix instead.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
@@ -45,7 +43,7 @@ def constant_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     if not columns:
         return []
     values = _matrix(frame, columns)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column has no min
-        same = ~(np.nanmax(values, axis=0) > np.nanmin(values, axis=0))
+    # fmax/fmin skip missing values, and an all-missing column's are missing, without the
+    # warning nanmax gives (caught, it would touch the process's filters from a thread).
+    same = ~(np.fmax.reduce(values, axis=0) > np.fmin.reduce(values, axis=0))
     return [c for c, constant in zip(columns, same, strict=True) if constant]

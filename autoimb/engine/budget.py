@@ -6,8 +6,10 @@ decisions of one search.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import statistics
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -72,6 +74,11 @@ def held_threads(n_jobs: int, n_rows: int) -> Any:
     rows took ten times as long)."""
     from threadpoolctl import threadpool_limits
 
+    if threading.current_thread() is not threading.main_thread():
+        # Searches in threads of one process overlap, and a pool's size belongs to the process
+        # (OpenBLAS's) or to the thread that set it (OpenMP's, in some builds): neither saved
+        # nor restored rightly from several threads, so they are left as the user set them.
+        return contextlib.nullcontext()
     return threadpool_limits(limits=model_threads(n_jobs, n_rows))
 
 
