@@ -116,7 +116,8 @@ def search(
         Seeds the sampler, the folds and the models: with ``n_trials`` and one job, the same
         seed and data give the same leaderboard (a time budget ends where the clock says). A
         numpy ``RandomState`` or ``Generator`` gives one seed drawn from it, as scikit-learn's
-        estimators draw theirs.
+        estimators draw theirs. ``None`` draws a fresh seed for each search, whatever
+        ``np.random.seed`` was given (pass an integer to repeat a search).
     categorical_features
         ``"auto"``: columns whose values are text are categories, numbers and booleans are not;
         or the column names, positions or a mask of one boolean per column to treat as
