@@ -3,8 +3,8 @@
 Optuna's log level, the warnings filters and the thread error hook belong to the process, not
 to a search. Searches in several threads of one process overlap; each putting back what it
 found as it began would, when they end out of order, leave a neighbour's setting behind for
-good. So the first search to begin saves what the process
-had, each applies its own, and the last to end puts back what the first saved.
+good. So the first search to begin saves what the process had, each applies its own, and the
+last to end puts back what the first saved.
 """
 
 from __future__ import annotations
