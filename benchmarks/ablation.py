@@ -166,7 +166,12 @@ def search_and_score(
     }
     rows = [row]
     if name == "full":
-        default_rule = (proba[:, 1] >= 0.5).astype(np.int64) if n_classes == 2 else proba.argmax(1)
+        # The model's own rule, on its scores before predict_proba's calibration: what the
+        # tuned threshold replaces (calibrated, 0.5 would be another rule).
+        raw = np.zeros((len(X_test), n_classes))
+        codes = np.asarray(result.best_pipeline.classes_, dtype=np.int64)
+        raw[:, codes] = result.best_pipeline.predict_scores(X_test)
+        default_rule = (raw[:, 1] >= 0.5).astype(np.int64) if n_classes == 2 else raw.argmax(1)
         untuned = score(metric, y_test, proba, default_rule, n_classes)
         rows.append({**row, "variant": NO_THRESHOLD, "score": untuned, "cv_score": np.nan})
     return rows
