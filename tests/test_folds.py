@@ -220,3 +220,16 @@ def test_groups_missing_a_label_of_any_pandas_kind_are_refused(yeast4, dtype) ->
     groups[5] = None
     with pytest.raises(AutoImbError, match="groups has missing values"):
         autoimb.search(X, y, groups=groups, n_trials=1)
+
+
+def test_a_study_resumed_on_other_groups_is_refused(yeast4, tmp_path) -> None:
+    """Its record said "5 group folds" alone: other groups resumed it, and the model saved
+    before, scored on the first groups' folds, was kept against trials scored on harsher ones."""
+    X, y = yeast4
+    first = np.arange(len(y)) % 40
+    search = dict(cv=3, n_trials=1, space="fast", storage=str(tmp_path / "s.log"), random_state=0)
+    search |= dict(ensemble=False, importance=False, warm_start=None)
+    autoimb.search(X, y, groups=first, **search)
+    autoimb.search(X, y, groups=first.astype(str), **search)  # the same groups, as text
+    with pytest.raises(AutoImbError, match=r"searched on 3 group folds of other groups"):
+        autoimb.search(X, y, groups=np.arange(len(y)) % 7, **search)

@@ -15,6 +15,7 @@ train the folds that come after them, and the final model.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,19 @@ class Folds:
         if isinstance(self.splitter, list):
             return f"{len(self.splitter)} given splits"
         return repr(self.splitter)
+
+    def identity(self) -> str | None:
+        """A digest of what tells these folds from others of the same description (the group
+        labels, the given splits' rows), which :meth:`describe` leaves out: a study resumed on
+        other groups would compare scores of other folds. None when the description says all."""
+        parts: list[str] = []
+        if self.groups is not None:
+            parts += [str(label) for label in np.asarray(self.groups).tolist()]
+        if isinstance(self.splitter, list):
+            parts += [",".join(map(str, np.asarray(v).tolist())) for _, v in self.splitter]
+        if not parts:
+            return None
+        return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
 
     def split(self, y: np.ndarray, random_state: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
         """The ``(train, valid)`` row indices of each fold."""

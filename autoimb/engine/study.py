@@ -92,6 +92,7 @@ def open_study(
             "cv": settings.cv.n_splits,
             "split": settings.cv.kind,
             "folds": settings.cv.describe(),
+            "folds_identity": settings.cv.identity(),  # its groups, or its given splits
             "seed": seed,
             # Every process of the study beats alike: one that waits less fails the trials
             # of a slower-beating one as dead.
@@ -212,6 +213,13 @@ def _refuse_other_settings(
         raise AutoImbError(
             f"study {name!r} was searched on {attrs['folds']}, not {settings.cv.describe()}; "
             "its scores would not compare. Use the same cv (and groups) to resume it, or "
+            "another study name."
+        )
+    elif attrs.get("folds_identity", settings.cv.identity()) != settings.cv.identity():
+        which = "groups" if settings.cv.groups is not None else "splits"
+        raise AutoImbError(
+            f"study {name!r} was searched on {attrs['folds']} of other {which} than these; its "
+            "scores and new ones would not compare. Use the same cv and groups to resume it, or "
             "another study name."
         )
     elif attrs.get("space_yaml") and (
