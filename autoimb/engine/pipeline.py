@@ -215,7 +215,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
                 self.fallbacks_.append(f"{name} fell back to plain SMOTE on all rows ({reason})")
             seconds[stage] = time.perf_counter() - clock
 
-        ctx = self._context(Xt, y, deadline)
+        ctx = self._context(Xt, y, deadline, weights)
         class_weights = self._build("weighting", ctx)
         if class_weights is not None:
             factor = np.asarray(class_weights, dtype=float)[y]
@@ -281,12 +281,21 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         name = self._choice(stage)["name"]
         return REGISTRY[stage][name].make(self._params(stage), ctx)
 
-    def _context(self, Xt: np.ndarray, y: np.ndarray, deadline: float | None = None) -> FitContext:
+    def _context(
+        self,
+        Xt: np.ndarray,
+        y: np.ndarray,
+        deadline: float | None = None,
+        weights: np.ndarray | None = None,
+    ) -> FitContext:
         from autoimb.engine.space import component_defaults
         from autoimb.stages import FitContext
 
         return FitContext(
             class_counts=np.bincount(y, minlength=self.n_classes_),
+            class_weight_sums=(
+                None if weights is None else np.bincount(y, weights, minlength=self.n_classes_)
+            ),
             n_cat=len(self.schema["categorical"]),
             cardinalities=self.preprocessor_.cardinalities,
             n_features=Xt.shape[1],

@@ -47,10 +47,18 @@ class FitContext:
     pretrained: Mapping[str, Any] = field(default_factory=dict)
     defaults: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     member_share: float = 1.0
+    # The user's row weights summed per class (after resampling), where rows are weighted:
+    # what balancing class weights even out, so a row of weight 0 does not count as one.
+    class_weight_sums: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
         return len(self.class_counts)
+
+    @property
+    def class_totals(self) -> np.ndarray:
+        """Each class's size as a class weighting sees it: its rows, or their weights' sum."""
+        return self.class_counts if self.class_weight_sums is None else self.class_weight_sums
 
     @property
     def n_rows(self) -> int:

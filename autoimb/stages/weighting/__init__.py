@@ -32,13 +32,13 @@ register(
     Component(
         "balanced",
         "weighting",
-        lambda params, ctx: balanced_weights(ctx.class_counts),
+        lambda params, ctx: balanced_weights(ctx.class_totals),
         "Weights inversely proportional to class frequency.",
     ),
     Component(
         "tempered",
         "weighting",
-        lambda params, ctx: balanced_weights(ctx.class_counts, float(params["power"])),
+        lambda params, ctx: balanced_weights(ctx.class_totals, float(params["power"])),
         "Balanced weights to a power in (0, 1]: part-way between none and balanced.",
     ),
     Component(
