@@ -38,6 +38,17 @@ def test_the_fingerprint_names_what_changed(small_binary) -> None:
     assert "other values" in fingerprint_difference(
         before, validate(*shuffled_labels(X, y)).fingerprint()
     )
+    # Weights alone were taken for values read with other missing-value markers.
+    weights = np.linspace(1, 2, len(y))
+    weighted = validate(X, y, sample_weight=weights).fingerprint()
+    assert fingerprint_difference(before, weighted).endswith(
+        "but was searched without sample weights, and these rows are weighted"
+    )
+    assert fingerprint_difference(weighted, before).endswith("and these rows are not weighted")
+    other = validate(X, y, sample_weight=weights[::-1]).fingerprint()
+    assert fingerprint_difference(weighted, other).endswith("with other sample weights")
+    older = {key: value for key, value in before.items() if key != "weights"}
+    assert fingerprint_difference(older, validate(X, y).fingerprint()) is None  # an older record
 
 
 def test_a_study_resumed_on_other_data_is_refused_unless_asked(small_binary, tmp_path) -> None:

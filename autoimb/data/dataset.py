@@ -100,13 +100,17 @@ class Dataset:
         digest.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
         digest.update(np.asarray(self.y, dtype=np.int64).tobytes())
         digest.update(repr([str(c) for c in self.classes]).encode())
+        weights = None
         if self.sample_weight is not None:
-            digest.update(np.asarray(self.sample_weight, dtype=np.float64).tobytes())
+            weighed = np.asarray(self.sample_weight, dtype=np.float64).tobytes()
+            digest.update(weighed)
+            weights = hashlib.sha256(weighed).hexdigest()[:16]
         return {
             "rows": len(self.X),
             "columns": [str(c) for c in self.X.columns],
             "categorical": [str(c) for c in self.categorical],
             "hash": digest.hexdigest()[:16],
+            "weights": weights,  # apart too, to say that only they changed
         }
 
     def summary(self) -> dict[str, Any]:
@@ -373,6 +377,7 @@ def validate(
 
 def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str | None:
     """How two fingerprints differ, in a few words; None when they are the same."""
+    now = {key: value for key, value in now.items() if key in before}  # an older record's keys
     if before == now:
         return None
     if before.get("rows") != now.get("rows"):
@@ -388,6 +393,14 @@ def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str |
         return f"the columns learnt from differ: this data {' and '.join(parts)}"
     if before.get("categorical") != now.get("categorical"):
         return "the same columns are typed differently (categorical against numeric)"
+    if before.get("weights", now.get("weights")) != now.get("weights"):
+        if before["weights"] is None:
+            weights = "was searched without sample weights, and these rows are weighted"
+        elif now.get("weights") is None:
+            weights = "was searched with sample weights, and these rows are not weighted"
+        else:
+            weights = "was searched with other sample weights"
+        return f"it has the same {now.get('rows')} rows and columns, but {weights}"
     return (
         f"it has the same {now.get('rows')} rows and columns, but other values (if it is the "
         "same file, read it with the missing-value markers it was searched with)"
