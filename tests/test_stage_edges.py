@@ -9,7 +9,7 @@ import pytest
 from autoimb import datasets
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb.data.dataset import validate
-from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.pipeline import StrategyPipeline, resample
 from autoimb.engine.space import component_defaults
 from autoimb.stages import REGISTRY, FitContext
 from autoimb.stages.augmentation.minority import MinorityMixup
@@ -139,6 +139,22 @@ def test_a_class_of_one_row_leaves_the_other_classes_to_grow(name: str) -> None:
         after[(before > 1) & (before < before.max())]
         > before[(before > 1) & (before < before.max())]
     ).all()
+
+
+def test_smote_keeps_the_weights_of_duplicate_rows() -> None:
+    """The kept rows' sources were found by nearest neighbour: two identical minority rows,
+    weighted 0 and 10, both came out weighted 0."""
+    from imblearn.over_sampling import SMOTE
+
+    X, y = _matrix("ecoli1")
+    X, minority = X.copy(), np.flatnonzero(y == 1)
+    X[minority[1]] = X[minority[0]]
+    weights = np.ones(len(y))
+    weights[minority[:2]] = [0.0, 10.0]
+    _, resampled, kept = resample(SMOTE(random_state=0), X, y, weights)
+    assert len(resampled) > len(y)
+    np.testing.assert_array_equal(kept[minority[:2]], [0.0, 10.0])
+    assert kept[: len(y)].sum() == weights.sum()
 
 
 def test_a_linear_model_reads_many_categories_as_a_sparse_matrix() -> None:

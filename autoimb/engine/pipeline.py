@@ -40,13 +40,27 @@ def source_rows(
         if indices is not None and len(indices) == len(yr):
             return np.asarray(indices)
     sources = np.empty(len(yr), dtype=np.int64)
-    for label in np.unique(yr):
+    # imbalanced-learn's over-samplers return the input rows first, in order, then the synthetic
+    # ones: those kept rows are their own sources. Found by nearest neighbour, a row's exact
+    # duplicates all took the first duplicate's weight.
+    kept = _kept_in_order(X, y, Xr, yr)
+    sources[:kept] = np.arange(kept)
+    for label in np.unique(yr[kept:]):
         original = np.flatnonzero(y == label)
-        wanted = np.flatnonzero(yr == label)
+        wanted = kept + np.flatnonzero(yr[kept:] == label)
         finder = NearestNeighbors(n_neighbors=1).fit(np.nan_to_num(X[original]))
         nearest = finder.kneighbors(np.nan_to_num(Xr[wanted]), return_distance=False)[:, 0]
         sources[wanted] = original[nearest]
     return sources
+
+
+def _kept_in_order(X: np.ndarray, y: np.ndarray, Xr: np.ndarray, yr: np.ndarray) -> int:
+    """How many input rows lead the resampled ones unchanged and in order: all of them, or 0."""
+    n = len(y)
+    if len(yr) < n or not np.array_equal(yr[:n], y):
+        return 0
+    same = np.array_equal(Xr[:n], np.asarray(X, dtype=np.float64), equal_nan=True)
+    return n if same else 0
 
 
 def resample(
