@@ -55,6 +55,18 @@ def test_a_search_with_groups_keeps_each_group_in_one_fold(yeast4) -> None:
     assert result.score_basis == FRESH  # grouped folds can be drawn anew
 
 
+def test_group_labels_of_mixed_types_are_compared_as_text(yeast4) -> None:
+    """Integer ids with some rows "unknown" failed to sort inside np.unique; as text, 7 and "7"
+    name one group, as they would read from a CSV."""
+    X, y = yeast4
+    groups = pd.Series(np.arange(len(y)) % 20, dtype=object)
+    groups[[3, 50, 400]] = "unknown"
+    groups[groups == 7] = ["7" if i % 2 else 7 for i in range((groups == 7).sum())]
+    result = autoimb.search(X, y, groups=groups, cv=3, n_trials=1, space="fast", ensemble=False)
+    per_group = pd.Series(result.evidence.fold_ids).groupby(groups.astype(str)).nunique()
+    assert (per_group == 1).all() and "unknown" in per_group.index
+
+
 def test_time_order_validates_only_later_rows_and_says_it_cannot_redraw(yeast4) -> None:
     X, y = yeast4
     result = autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(3), ensemble=False, **FAST)

@@ -195,6 +195,11 @@ def _check_groups(groups: Any, n_rows: int | None) -> np.ndarray | None:
         )
     if labels.dtype.kind in "fcmMO" and pd.isna(labels).any():  # NaN, None, pd.NA, NaT
         raise AutoImbError("groups has missing values; give every row a group label.")
+    if labels.dtype.kind == "O" and len({type(label) for label in labels}) > 1:
+        # Labels only name groups, and ids of mixed types (7 and "unknown") cannot be sorted, as
+        # every splitter and np.unique does; compared as text they can. 7 and "7" are then one
+        # group, as they are in a CSV's column and in np.asarray([7, "7"]).
+        labels = labels.astype(str)
     return labels
 
 
