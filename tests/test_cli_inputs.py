@@ -87,6 +87,23 @@ def test_options_that_name_columns_are_checked(searched, monkeypatch, capsys):
     assert "--id 'target' is also the --target column" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--weight", "w", "--group", "w"], "--group 'w' is also the --weight column"),
+        (["--id", "row_id", "--group", "row_id"], "--group 'row_id' is also the --id column"),
+        (["--id", "w", "--weight", "w"], "--weight 'w' is also the --id column"),
+    ],
+)
+def test_one_column_named_by_two_options_is_refused(searched, monkeypatch, capsys, options, said):
+    """`--weight w --group w` split by the weights, and the real group column became a feature."""
+    monkeypatch.chdir(searched)
+    pd.read_csv("ecoli.csv").assign(w=1.0).to_csv("twice.csv", index=False)
+    args = ["search", "twice.csv", "--target", "target", *options, "--n-trials", "1"]
+    assert main([*args, *FAST]) == 2
+    assert said in capsys.readouterr().err
+
+
 def test_out_creates_its_folder_as_report_does(searched, monkeypatch):
     monkeypatch.chdir(searched)
     args = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1"]

@@ -327,7 +327,12 @@ def _not_utf8(source: str, where: str) -> str:
     )
 
 
-_ROLES = {"--id": "row identifiers", "--weight": "row weights", "--group": "group labels"}
+_ROLES = {
+    "--target": "labels",
+    "--id": "row identifiers",
+    "--weight": "row weights",
+    "--group": "group labels",
+}
 
 
 class Columns(NamedTuple):
@@ -356,12 +361,15 @@ def split_columns(
     for option, column in named_by:
         if column is not None and column not in frame.columns:
             raise AutoImbError(missing_column(column, option, frame.columns))
-    for option, column in named_by[1:]:
-        if column == target:
-            raise AutoImbError(
-                f"{option} {column!r} is also the --target column, and the labels cannot be "
-                f"{_ROLES[option]} as well; name another column with {option}, or leave it out."
-            )
+    # One column in two roles serves neither (`--weight w --group w` split by the weights).
+    for index, (earlier, named) in enumerate(named_by):
+        for option, column in named_by[index + 1 :]:
+            if column is not None and column == named:
+                raise AutoImbError(
+                    f"{option} {column!r} is also the {earlier} column, and the "
+                    f"{_ROLES[earlier]} cannot be {_ROLES[option]} as well; name another column "
+                    f"with {option}, or leave it out."
+                )
     frame = _labelled_rows(frame, target)
     named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)
