@@ -332,13 +332,8 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--study-name", metavar="NAME", default=config.DEFAULT_STUDY_NAME)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
-    parser.add_argument(
-        "--verbose",
-        "-v",
-        action="store_true",
-        help="also show autoimb's notes and Optuna's and other libraries' logs and warnings "
-        "(not the models' warnings inside trials, which every trial and fold would repeat)",
-    )
+    verbose = "show library logs and warnings too, not the models' within trials (each repeats)"
+    parser.add_argument("--verbose", "-v", action="store_true", help=verbose)
 
 
 def _trust_arg(parser: argparse.ArgumentParser) -> None:
