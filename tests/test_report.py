@@ -383,3 +383,14 @@ def test_small_shares_and_large_counts_read_as_they_are(result, tmp_path):
     assert "300 <span class='muted'>(<1%)</span>" in cells
     assert "99,710 <span class='muted'>(>99%)</span>" in cells
     assert "12 <span class='muted'>(30%)</span>" in cells
+
+
+def test_a_report_on_a_weighted_search_needs_its_weights(small_binary, tmp_path) -> None:
+    """Without them its curves counted every row alike, in silence; the command line refused."""
+    X, y = small_binary
+    weights = np.linspace(1.0, 3.0, len(y))
+    search = dict(n_trials=1, space="fast", cv=3, storage=str(tmp_path / "s.log"))
+    study = autoimb.search(X, y, sample_weight=weights, warm_start=None, **search).study
+    with pytest.raises(AutoImbError, match=r"weighted its rows: pass the same sample_weight="):
+        write_study_report(tmp_path / "r.html", study=study, X=X, y=y)
+    write_study_report(tmp_path / "r.html", study=study, X=X, y=y, sample_weight=weights)

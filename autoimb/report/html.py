@@ -120,6 +120,11 @@ def write_study_report(
         )
     if X is not None and y is not None:
         attrs = {**(model_card or {}), **(study_attrs(study) if study is not None else {})}
+        if (attrs.get("fingerprint") or {}).get("weights") is not None and sample_weight is None:
+            raise AutoImbError(
+                "the search weighted its rows: pass the same sample_weight= for the report's "
+                "curves and confusion matrix, which would otherwise count every row alike."
+            )
         winner.reevaluate(
             X,
             y,
