@@ -38,8 +38,9 @@ def check_training_data(
         for option in ("group", "weight", "id"):
             if (column := getattr(args, option, None)) in features:
                 raise AutoImbError(
-                    f"--{option} {column} names a column the model reads as a feature: the "
-                    f"search took no {option} column. Leave --{option} out, as the search did."
+                    f"--{option} {column} names a column the model reads as a feature, not "
+                    f"the search's {option} column: name the one the search took with "
+                    f"--{option}, or leave --{option} out if it took none."
                 )
         try:
             with warnings.catch_warnings():  # only whether it fits matters here
