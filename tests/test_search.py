@@ -522,7 +522,8 @@ def test_a_ranking_metric_searches_when_a_fold_gives_a_class_no_weight() -> None
 def test_searches_in_two_threads_leave_the_process_as_they_found_it(small_binary) -> None:
     """The settings a search holds for the process (the thread error hook, Optuna's verbosity,
     the warnings filters, the BLAS pools) were each restored to what its search found: the
-    first to end put back the original and the last its neighbour's."""
+    first to end put back the original and the last its neighbour's. The pools are held by a
+    search in a thread as in the main one."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -533,8 +534,12 @@ def test_searches_in_two_threads_leave_the_process_as_they_found_it(small_binary
     filters, pools = list(warnings.filters), [p["num_threads"] for p in threadpool_info()]
     first_running, second_running, first_done = (threading.Event() for _ in range(3))
 
+    seen: list[int] = []  # the BLAS pools' sizes inside the first search's trials
+
     def waits(mine: threading.Event, other: threading.Event):
         def callback(study, trial) -> None:
+            if mine is first_running:
+                seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
             mine.set()
             other.wait(60)
 
@@ -556,3 +561,4 @@ def test_searches_in_two_threads_leave_the_process_as_they_found_it(small_binary
     assert optuna.logging.get_verbosity() == verbosity
     assert list(warnings.filters) == filters
     assert [p["num_threads"] for p in threadpool_info()] == pools
+    assert seen and set(seen) == {1}  # a search in a thread holds them too (small data: one)

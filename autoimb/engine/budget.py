@@ -11,7 +11,7 @@ import logging
 import statistics
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import joblib
@@ -67,19 +67,29 @@ def model_threads(n_jobs: int, n_rows: int) -> int:
     return max(1, cores // max(1, n_jobs))
 
 
-def held_threads(n_jobs: int, n_rows: int) -> Any:
-    """A context holding numpy's and scikit-learn's BLAS and OpenMP pools to
-    :func:`model_threads`, as LightGBM and XGBoost are told: the pools otherwise take every
-    core in each parallel trial, and spin on a busy machine (a logistic regression on 13,000
-    rows took ten times as long)."""
+_POOLS = threading.Lock()  # held by the search that limits the pools
+
+
+@contextlib.contextmanager
+def held_threads(n_jobs: int, n_rows: int) -> Iterator[None]:
+    """Hold numpy's and scikit-learn's BLAS and OpenMP pools to :func:`model_threads`, as
+    LightGBM and XGBoost are told: the pools otherwise take every core in each parallel trial,
+    and spin on a busy machine (a logistic regression on 13,000 rows took ten times as long).
+
+    One search of a process holds them, in its own thread: a pool's size belongs to the process
+    (OpenBLAS's) or to the thread that set it (OpenMP's, in some builds), so a search that
+    overlaps another's leaves them as that one set them, and nothing is restored from a thread
+    that did not set it."""
     from threadpoolctl import threadpool_limits
 
-    if threading.current_thread() is not threading.main_thread():
-        # Searches in threads of one process overlap, and a pool's size belongs to the process
-        # (OpenBLAS's) or to the thread that set it (OpenMP's, in some builds): neither saved
-        # nor restored rightly from several threads, so they are left as the user set them.
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=model_threads(n_jobs, n_rows))
+    if not _POOLS.acquire(blocking=False):
+        yield
+        return
+    try:
+        with threadpool_limits(limits=model_threads(n_jobs, n_rows)):
+            yield
+    finally:
+        _POOLS.release()
 
 
 class Folding(Protocol):
