@@ -250,6 +250,8 @@ def test_a_large_cost_is_written_without_an_exponent(small_binary):
     steady = replace(result, gain_2x=-0.3, gain_5x=-0.3)
     assert "unlikely to help" in steady.summary()
     assert "unlikely to help" not in replace(result, gain_2x=-5.0, gain_5x=-9.0).summary()
+    small = replace(result, predicted_current=0.02, gain_2x=-0.003, gain_5x=-0.0045)
+    assert "unlikely to help" not in small.summary()  # a fifth of a small cost is not nothing
 
 
 @pytest.mark.parametrize("floor", ["0.99", "0.9"])

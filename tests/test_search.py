@@ -562,3 +562,15 @@ def test_searches_in_two_threads_leave_the_process_as_they_found_it(small_binary
     assert list(warnings.filters) == filters
     assert [p["num_threads"] for p in threadpool_info()] == pools
     assert seen and set(seen) == {1}  # a search in a thread holds them too (small data: one)
+
+
+def test_a_quieter_optuna_level_than_the_searchs_is_kept() -> None:
+    from autoimb.engine.loop import quiet_optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.CRITICAL)
+    try:
+        with quiet_optuna():
+            assert optuna.logging.get_verbosity() == optuna.logging.CRITICAL
+    finally:
+        optuna.logging.set_verbosity(before)

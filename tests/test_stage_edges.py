@@ -193,6 +193,11 @@ def test_a_served_model_whose_smote_variant_fell_back_says_so() -> None:
         X.iloc[rows], y.iloc[rows], n_trials=1, cv=3, space=space, warm_start=None, ensemble=False
     )
     assert result.best_config["resampler"]["name"] == "kmeans_smote"
+    from autoimb.engine.pipeline import fallbacks
+    from autoimb.posthoc.ensemble import EnsembleClassifier
+
+    fitted = result.best_pipeline.estimator
+    assert fallbacks(EnsembleClassifier([fitted, fitted], [0.5, 0.5])) == 2 * fallbacks(fitted)
     said = [note for note in result.notes if "fell back to plain SMOTE" in note]
     assert (
         said

@@ -83,8 +83,8 @@ def _typed(value: str) -> str:
 def console(*, verbose: bool, weight_column: str | None = None) -> Iterator[None]:
     """autoimb's warnings and log records as ``autoimb:`` lines; other libraries' only if verbose.
 
-    The progress display reports failed and pruned trials, so Optuna's per-trial logs would
-    only repeat it.
+    The progress display reports failed and pruned trials, so Optuna's per-trial logs only
+    repeat it; they show with --verbose (``cli/search.py`` sets Optuna's level).
     """
     logger = logging.getLogger("autoimb")
     handler = _AboveLiveLine(sys.stderr)

@@ -190,8 +190,8 @@ def run_search(
         best=best,
     )
     verbosity = optuna.logging.get_verbosity()
-    # DEBUG, not INFO: the library keeps Optuna at its default INFO quiet, and passes any
-    # level below it through as asked for.
+    # DEBUG, not INFO: the library keeps Optuna quiet during a search unless it is at DEBUG,
+    # which --verbose asks for (its per-trial lines then repeat the progress display's).
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.verbose else optuna.logging.ERROR)
     # The search says it resumes a study once the study has been accepted, not before a
     # refusal; the command line shows that line unless --quiet.

@@ -116,7 +116,7 @@ class LearningCurveAdvice:
         of its own (per row, in the user's units), so 1% of today's."""
         if self.greater_is_better:
             return 0.005
-        return max(0.005, 0.01 * abs(self.predicted_current))
+        return max(1e-9, 0.01 * abs(self.predicted_current))
 
     def _measure(self) -> str:
         """Its scores are the curve's own, which differ from the headline score: say so, so

@@ -31,7 +31,7 @@ from autoimb.engine.evaluate import CrossValidation, FittedFold, evaluate
 from autoimb.engine.importance import winner_importance
 from autoimb.engine.model_card import model_card
 from autoimb.engine.outcome import Predictions, SearchOutcome
-from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.pipeline import StrategyPipeline, fallbacks
 from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
 from autoimb.engine.run_text import failed_note, fixed_space_note, unrun_note
@@ -165,7 +165,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     outcome.fold_models.clear()
     if fitted is None:
         fitted = _refit(configs, outcome.random_state, settings, data, threads)
-    notes.extend(dict.fromkeys(f for p in fitted.values() for f in getattr(p, "fallbacks_", ())))
+    notes.extend(dict.fromkeys(f for p in fitted.values() for f in fallbacks(p)))
     if len(members) > 1:
         estimator: Any = EnsembleClassifier(*members_of(selection, fitted))
         chosen = Ensemble(members, {n: parse_single(c) for n, c in configs.items()}).to_config()

@@ -195,7 +195,8 @@ def quiet_optuna() -> contextlib.AbstractContextManager[None]:
     level = optuna.logging.get_verbosity()
     if level <= optuna.logging.DEBUG:
         return _OPTUNA_LEVEL.held()
-    return _OPTUNA_LEVEL.held(lambda: optuna.logging.set_verbosity(optuna.logging.ERROR))
+    quiet = max(level, optuna.logging.ERROR)  # a quieter level asked for is kept
+    return _OPTUNA_LEVEL.held(lambda: optuna.logging.set_verbosity(quiet))
 
 
 def _failed_elsewhere(exc: BaseException) -> bool:

@@ -76,6 +76,15 @@ def resample(
     return Xr, yr, weights
 
 
+def fallbacks(model: Any) -> list[str]:
+    """What a fitted pipeline, or each of the fold models or members served in its place, did
+    instead of its strategy (:attr:`StrategyPipeline.fallbacks_`)."""
+    members = getattr(model, "estimators", None)
+    if members is not None:
+        return [said for member in members for said in fallbacks(member)]
+    return list(getattr(model, "fallbacks_", ()))
+
+
 TIMED_STAGES = ("features", "augmenter", "resampler", "model", "partner")
 """The parts of a fit timed apart (:attr:`StrategyPipeline.stage_seconds_`): the model's part
 holds its in-trial ensemble, all but the partner model some ensembles fit beside it."""
