@@ -65,6 +65,19 @@ def test_group_labels_of_mixed_types_are_compared_as_text(yeast4) -> None:
     result = autoimb.search(X, y, groups=groups, cv=3, n_trials=1, space="fast", ensemble=False)
     per_group = pd.Series(result.evidence.fold_ids).groupby(groups.astype(str)).nunique()
     assert (per_group == 1).all() and "unknown" in per_group.index
+    from autoimb.engine.splits import as_folds
+
+    numbers = np.array([1, 1.0, 2, True, 3], dtype=object)  # numbers of several types: as before
+    assert len(np.unique(as_folds(3, numbers, n_rows=5).groups)) == 3
+
+
+def test_given_splits_that_validate_alike_but_train_otherwise_are_other_folds() -> None:
+    from autoimb.engine.splits import as_folds
+
+    rows = np.arange(12)
+    growing = [(rows[: 4 * k], rows[4 * k : 4 * k + 4]) for k in (1, 2)]
+    sliding = [(rows[4 * k - 4 : 4 * k], rows[4 * k : 4 * k + 4]) for k in (1, 2)]
+    assert as_folds(growing, n_rows=12).identity() != as_folds(sliding, n_rows=12).identity()
 
 
 def test_time_order_validates_only_later_rows_and_says_it_cannot_redraw(yeast4) -> None:

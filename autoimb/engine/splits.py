@@ -64,8 +64,9 @@ class Folds:
         parts: list[str] = []
         if self.groups is not None:
             parts += [str(label) for label in np.asarray(self.groups).tolist()]
-        if isinstance(self.splitter, list):
-            parts += [",".join(map(str, np.asarray(v).tolist())) for _, v in self.splitter]
+        if isinstance(self.splitter, list):  # the rows each fold trains on and validates
+            for rows in (rows for pair in self.splitter for rows in pair):
+                parts.append(",".join(map(str, np.asarray(rows).tolist())))
         if not parts:
             return None
         return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
@@ -195,10 +196,12 @@ def _check_groups(groups: Any, n_rows: int | None) -> np.ndarray | None:
         )
     if labels.dtype.kind in "fcmMO" and pd.isna(labels).any():  # NaN, None, pd.NA, NaT
         raise AutoImbError("groups has missing values; give every row a group label.")
-    if labels.dtype.kind == "O" and len({type(label) for label in labels}) > 1:
-        # Labels only name groups, and ids of mixed types (7 and "unknown") cannot be sorted, as
-        # every splitter and np.unique does; compared as text they can. 7 and "7" are then one
-        # group, as they are in a CSV's column and in np.asarray([7, "7"]).
+    kinds = {type(label) for label in labels} if labels.dtype.kind == "O" else set()
+    if len(kinds) > 1 and any(issubclass(kind, str) for kind in kinds):
+        # Labels only name groups, and ids of text and numbers (7 and "unknown") cannot be
+        # sorted, as every splitter and np.unique does; compared as text they can. 7 and "7" are
+        # then one group, as they are in a CSV's column and in np.asarray([7, "7"]). Numbers of
+        # several types (1 and 1.0) sort as they are, one group as before.
         labels = labels.astype(str)
     return labels
 
