@@ -1044,3 +1044,20 @@ def test_the_command_line_embedded_with_an_error_stream_that_is_not_a_file(tmp_p
         code = main([*SEARCH, *FAST, "--n-trials", "2"])
     assert code == 0, stream.text
     assert "trial" in stream.text and "\r" not in stream.text
+
+
+def test_a_report_forced_on_a_weighted_searchs_rows_without_weights_is_written(tmp_path):
+    """The data check said --force would do; the report then refused all the same."""
+    frame = ecoli_with_ids(tmp_path)
+    frame = frame.assign(w=1.0 + np.arange(len(frame)) % 3)
+    frame.to_csv(tmp_path / "w.csv", index=False)
+    args = ["--target", "target", "--id", "row_id", *FAST, "--n-trials", "1"]
+    searched = run("search", "w.csv", *args, "--weight", "w", "--out", "w.skops", cwd=tmp_path)
+    assert searched.returncode == 0, searched.stderr
+    frame.drop(columns="w").to_csv(tmp_path / "now.csv", index=False)
+    report = ["report", "w.skops", "--data", "now.csv", "--target", "target", "--id", "row_id"]
+    refused = run(*report, "--out", "r.html", cwd=tmp_path)
+    assert refused.returncode == 2 and "these rows are not weighted" in refused.stderr
+    forced = run(*report, "--out", "r.html", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert (tmp_path / "r.html").exists()

@@ -394,3 +394,4 @@ def test_a_report_on_a_weighted_search_needs_its_weights(small_binary, tmp_path)
     with pytest.raises(AutoImbError, match=r"weighted its rows: pass the same sample_weight="):
         write_study_report(tmp_path / "r.html", study=study, X=X, y=y)
     write_study_report(tmp_path / "r.html", study=study, X=X, y=y, sample_weight=weights)
+    write_study_report(tmp_path / "r.html", study=study, X=X, y=y, force=True)  # knowingly

@@ -180,6 +180,7 @@ def report_command(args: argparse.Namespace) -> int:
         y=y,
         sample_weight=weights,
         groups=groups,
+        force=args.force,  # the data check has warned of what differs
     )
     say(f"wrote the report to {path}")
     if board is not None:

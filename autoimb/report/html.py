@@ -89,13 +89,15 @@ def write_study_report(
     y: Any = None,
     sample_weight: Any = None,
     groups: Any = None,
+    force: bool = False,
 ) -> Path:
     """Write a report from a study and/or a saved model's card, without a ``SearchResult``.
 
     The winner is the model (its card) when given, else the study's best trial. With ``X, y``
     (the training data, and ``groups`` where the search split by group) its cross-validation
     runs again with the study's kind of folds and seed, for the curves and the confusion
-    matrix; without them those sections say what they need.
+    matrix; without them those sections say what they need. ``force`` reports on a weighted
+    search's rows without their weights, knowingly.
     """
     if study is None and model_card is None:
         raise AutoImbError("a report needs a study, a model, or both.")
@@ -120,10 +122,12 @@ def write_study_report(
         )
     if X is not None and y is not None:
         attrs = {**(model_card or {}), **(study_attrs(study) if study is not None else {})}
-        if (attrs.get("fingerprint") or {}).get("weights") is not None and sample_weight is None:
+        weighted = (attrs.get("fingerprint") or {}).get("weights") is not None
+        if weighted and sample_weight is None and not force:
             raise AutoImbError(
                 "the search weighted its rows: pass the same sample_weight= for the report's "
-                "curves and confusion matrix, which would otherwise count every row alike."
+                "curves and confusion matrix, which would otherwise count every row alike "
+                "(force=True reports so knowingly)."
             )
         winner.reevaluate(
             X,
