@@ -30,7 +30,7 @@ import numpy as np
 from autoimb._warnings import user_stacklevel
 from autoimb.atomic import write_atomic
 from autoimb.exceptions import AutoImbError, UntrustedModelError
-from autoimb.library_versions import modules_used, older_here, older_here_message
+from autoimb.library_versions import modules_in, older_here, older_here_message
 from autoimb.posthoc.threshold import ThresholdedClassifier
 from autoimb.redact import shown
 
@@ -220,7 +220,7 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
                 "the default .skops format."
             )
         try:
-            return _checked(joblib.load(path), path, None)
+            return _checked(joblib.load(path), path)
         except AutoImbError:
             raise
         except Exception as exc:
@@ -252,12 +252,12 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
                 "model file the search saved (.skops) instead."
             ) from None
         raise AutoImbError(f"{path} is not a readable skops model file ({exc}).") from exc
-    return _checked(model, path, modules_used(data))
+    return _checked(model, path)
 
 
-def _checked(model: Any, path: Path, used: set[str] | None) -> Any:
+def _checked(model: Any, path: Path) -> Any:
     """Only a fitted autoimb pipeline with its model card is served, by libraries no older
-    than those that saved it (of those it uses: ``used`` modules, all when None)."""
+    than those that saved it (of those whose objects it holds)."""
     fitted = isinstance(model, ThresholdedClassifier) and hasattr(model, "classes_")
     saved_by = {"SearchResult": "result.save", "AutoImbClassifier": "clf.result_.save"}
     if (kind := type(model).__name__) in saved_by:
@@ -272,7 +272,7 @@ def _checked(model: Any, path: Path, used: set[str] | None) -> Any:
             f"{type(model).__name__}); load a file written by `autoimb search` or "
             "SearchResult.save."
         )
-    if older := older_here(model.model_card_.get("versions"), used):
+    if older := older_here(model.model_card_.get("versions"), modules_in(model)):
         raise AutoImbError(older_here_message(path, older))
     if (differs := _rule_differs(model)) is not None:
         raise AutoImbError(

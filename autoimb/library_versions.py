@@ -12,12 +12,11 @@ earlier trials' scores and the new ones do not compare exactly.
 
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
 from collections.abc import Mapping
 from importlib import metadata
+
+import numpy as np
 
 # The libraries whose fitted objects a model holds: distribution name to module name.
 MODEL_LIBRARIES = {
@@ -46,27 +45,40 @@ def _release(version: str) -> tuple[int, int]:
     return major, minor
 
 
-def modules_used(data: bytes) -> set[str] | None:
-    """The top-level modules whose objects a skops file holds; None when it cannot tell."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            schema = archive.read("schema.json").decode("utf-8")
-        json.loads(schema)
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        return None
-    return set(re.findall(r'"__module__":\s*"([A-Za-z_][A-Za-z0-9_]*)', schema))
+def modules_in(model: object, limit: int = 1_000_000) -> set[str]:
+    """The top-level modules whose objects a loaded model holds, its attributes followed down
+    (a deep model keeps its weights as arrays: no torch object in it, and none to check)."""
+    seen: set[int] = set()
+    found: set[str] = set()
+    todo = [model]
+    while todo and len(seen) < limit:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        found.add(type(item).__module__.split(".")[0])
+        if isinstance(item, np.ndarray):
+            if item.dtype == object:
+                todo.extend(item.ravel().tolist())
+        elif isinstance(item, dict):
+            todo.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list | tuple | set | frozenset):
+            todo.extend(item)
+        elif hasattr(item, "__dict__"):
+            todo.extend(vars(item).values())
+    return found
 
 
-def older_here(saved: object, used: set[str] | None) -> list[tuple[str, str, str]]:
-    """``(library, saved with, installed here)`` for each library the model uses (all of them
-    when ``used`` is None) that is older here than where the model was saved."""
+def older_here(saved: object, used: set[str]) -> list[tuple[str, str, str]]:
+    """``(library, saved with, installed here)`` for each library the model uses (the
+    :func:`modules_in` it) that is older here than where the model was saved."""
     if not isinstance(saved, Mapping):
         return []
     here = installed()
     return [
         (name, str(saved[name]), here[name])
         for name, module in MODEL_LIBRARIES.items()
-        if name in saved and name in here and (used is None or module in used)
+        if name in saved and name in here and module in used
         if _release(here[name]) < _release(str(saved[name]))
     ]
 

@@ -27,7 +27,7 @@ from autoimb.engine.model_card import rows_kept_by
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError, SchemaError, UntrustedModelError
 from autoimb.export import OWN_TYPES, TRUSTED_TYPES, load, save, untrusted_types
-from autoimb.library_versions import modules_used
+from autoimb.library_versions import modules_in
 from autoimb.posthoc.ensemble import EnsembleClassifier
 from autoimb.posthoc.threshold import ThresholdedClassifier
 from autoimb.report.winner import Winner
@@ -68,8 +68,8 @@ def test_a_model_saved_with_a_newer_library_than_here_is_refused(result, hepatit
     from autoimb.library_versions import MODEL_LIBRARIES
 
     loaded = autoimb.load(result.save(tmp_path / "model.skops"))
-    used = modules_used((tmp_path / "model.skops").read_bytes())
-    assert used is not None and "autoimb" in used
+    used = modules_in(loaded)
+    assert "autoimb" in used
     holds = [name for name, module in MODEL_LIBRARIES.items() if module in used]
     spare = [name for name, module in MODEL_LIBRARIES.items() if module not in used]
     assert holds and spare
@@ -81,6 +81,7 @@ def test_a_model_saved_with_a_newer_library_than_here_is_refused(result, hepatit
     assert f"pip install '{holds[0]}>=99.1.0'" in str(err.value)
     loaded.model_card_["versions"] = {**versions, spare[0]: "99.1.0", holds[0]: "0.1"}
     autoimb.load(autoimb.export.save(loaded, tmp_path / "unused.skops"))  # nothing it holds
+    autoimb.load(autoimb.export.save(loaded, tmp_path / "unused.joblib"), trust=True)  # nor so
 
 
 def test_the_model_card_names_the_positive_class_by_its_label(small_binary, tmp_path) -> None:
@@ -161,8 +162,8 @@ def test_every_component_saves_with_trusted_types_only(
     path = _save_served(pipe, data, config, tmp_path)
     assert untrusted_types(path) == []
     np.testing.assert_allclose(load(path).predict_proba(X), pipe.predict_proba(X))
-    used = modules_used(path.read_bytes())  # what the libraries' versions are checked for
-    assert used is not None and {"autoimb", "numpy"} <= used
+    used = modules_in(load(path))  # what the libraries' versions are checked for
+    assert {"autoimb", "numpy"} <= used
     if name in ("lightgbm", "xgboost"):
         assert name in used
 
