@@ -28,21 +28,20 @@ class Held:
 
     @contextlib.contextmanager
     def held(self, apply: Callable[[], object] | None = None) -> Iterator[None]:
-        with self._lock:
-            if not self._searches:
-                self._restore = self._save()
-            self._searches += 1
-            try:
+        entered = False  # counted in: a Ctrl-C before that leaves nothing to count out
+        try:
+            with self._lock:
+                if not self._searches:
+                    self._restore = self._save()
+                self._searches += 1
+                entered = True
                 if apply is not None:
                     apply()
-            except BaseException:
-                self._leave()
-                raise
-        try:
             yield
         finally:
-            with self._lock:
-                self._leave()
+            if entered:
+                with self._lock:
+                    self._leave()
 
     def _leave(self) -> None:
         self._searches -= 1

@@ -612,3 +612,24 @@ def test_a_study_resumed_with_other_library_releases_says_its_scores_do_not_comp
     study.set_user_attr(STUDY_ATTR, {**attrs, "versions": versions})
     with pytest.warns(UserWarning, match=r"started with lightgbm 3\.1\.0, xgboost 0\.90, and"):
         autoimb.search(X, y, n_trials=1, **kwargs)
+
+
+def test_a_study_whose_space_changed_under_its_name_says_how_to_resume_with_its_own(
+    tmp_path, small_binary
+):
+    """After an upgrade narrowed a shipped space, "pass the same space=" was the advice to a
+    user who had: the study's own space, written to a file, resumes it."""
+    from autoimb.config import STUDY_ATTR
+    from autoimb.engine.space import parse_space
+
+    X, y = small_binary
+    kwargs = dict(storage=str(tmp_path / "s.log"), cv=3, random_state=0, warm_start=None)
+    kwargs |= dict(ensemble=False, importance=False)
+    before = "name: mine\nmodel: {logistic_regression: {}, lightgbm: {n_estimators: 20}}\n"
+    study = autoimb.search(X, y, n_trials=1, space=parse_space(before), **kwargs).study
+    narrowed = parse_space("name: mine\nmodel: {logistic_regression: {}}\n")
+    with pytest.raises(AutoImbError, match=r"'mine' has changed since; the study's own is in"):
+        autoimb.search(X, y, n_trials=1, space=narrowed, **kwargs)
+    own = tmp_path / "own.yaml"
+    own.write_text(study.user_attrs[STUDY_ATTR]["space_yaml"])
+    assert len(autoimb.search(X, y, n_trials=1, space=own, **kwargs).study.trials) == 2

@@ -225,10 +225,18 @@ def _refuse_other_settings(
     elif attrs.get("space_yaml") and (
         difference := recorded_space_difference(attrs["space_yaml"], settings.space)
     ):
+        fix = "Pass the same space= to resume it, or use another study name."
+        if attrs.get("space") == settings.space.name:  # a shipped space changed since
+            fix = (
+                f"The space {settings.space.name!r} has changed since; the study's own is in its "
+                "settings (user_attrs['autoimb']['space_yaml']): write it to a .yaml file and "
+                "pass its path as space= to resume (the command line does so when --space is "
+                "left out), or use another study name."
+            )
         raise AutoImbError(
             f"study {name!r} was created with search space {attrs.get('space')!r}, and the "
             f"space given searches another ({difference}); its trials and new ones cannot share "
-            "one study. Pass the same space= to resume it, or use another study name."
+            f"one study. {fix}"
         )
     else:
         _check_same_data(name, attrs, data, settings.allow_other_data)
