@@ -311,7 +311,9 @@ def test_search_and_two_workers_on_postgres_survive_a_killed_worker(tmp_path, ye
     assert not [t.number for t in trials if t.state == TrialState.RUNNING]
     assert trials[victim].state == TrialState.FAIL
     retried = [t for t in trials if t.system_attrs.get("failed_trial") == victim]
-    assert len(retried) == 1 and retried[0].params == trials[victim].params
+    # Killed while its choices were still being drawn, the trial held only the first of them:
+    # the retry keeps those and draws the rest.
+    assert len(retried) == 1 and retried[0].params.items() >= trials[victim].params.items()
     finished = [t for t in trials if t.state != TrialState.FAIL]
     # The creator's 2, the steady worker's 6 and the last worker's 2, plus the killed worker's
     # own finished trials: none lost.
