@@ -13,6 +13,7 @@ earlier trials' scores and the new ones do not compare exactly.
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Mapping
 from importlib import metadata
 
@@ -45,6 +46,9 @@ def _release(version: str) -> tuple[int, int]:
     return major, minor
 
 
+_NOT_FOLLOWED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+
+
 def modules_in(model: object, limit: int = 1_000_000) -> set[str]:
     """The top-level modules whose objects a loaded model holds, its attributes followed down
     (a deep model keeps its weights as arrays: no torch object in it, and none to check)."""
@@ -57,6 +61,8 @@ def modules_in(model: object, limit: int = 1_000_000) -> set[str]:
             continue
         seen.add(id(item))
         found.add(type(item).__module__.split(".")[0])
+        if isinstance(item, _NOT_FOLLOWED):  # code, not fitted state: a module's whole namespace
+            continue
         if isinstance(item, np.ndarray):
             if item.dtype == object:
                 todo.extend(item.ravel().tolist())
