@@ -36,15 +36,16 @@ def _inside(filename: str) -> bool:
 _TRIAL_LIBRARIES = r"(imblearn|sklearn|lightgbm|xgboost|scipy|numpy|pandas|torch)(\.|$)"
 
 
-def _filters_saved() -> Restore:
+def _trials_quieted() -> Restore:
     caught = warnings.catch_warnings()
     caught.__enter__()
+    warnings.filterwarnings("ignore", module=_TRIAL_LIBRARIES)
     return lambda: caught.__exit__(None, None, None)
 
 
-_FILTERS = Held(_filters_saved)
+_TRIAL_WARNINGS = Held(_trials_quieted)
 
 
 def quiet_trials() -> contextlib.AbstractContextManager[None]:
     """The search's own warnings still show; those of the models it fits do not."""
-    return _FILTERS.held(lambda: warnings.filterwarnings("ignore", module=_TRIAL_LIBRARIES))
+    return _TRIAL_WARNINGS.held()

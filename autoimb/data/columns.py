@@ -14,6 +14,7 @@ off the row's position.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 import warnings
@@ -138,12 +139,12 @@ def zoned(series: pd.Series) -> bool:
         return getattr(getattr(dtype, "pyarrow_dtype", dtype), "tz", None) is not None
     present = series.dropna()
     try:
-        if _MIXED_ZONES_RAISE:  # no warning to hide: predict runs this in the user's threads,
+        # pandas < 3 warns of mixed zones and keeps them; pandas 3 raises, with no warning to
+        # catch: predict runs this in the user's threads, where catching warnings (not
+        # thread-safe) could leave the process's filters changed.
+        quiet = warnings.catch_warnings(action="ignore")
+        with contextlib.nullcontext() if _MIXED_ZONES_RAISE else quiet:
             stamps = pd.to_datetime(present, errors="coerce", format="ISO8601")
-        else:  # where catching warnings (not thread-safe) could leave the filters changed
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # pandas < 3 warns of mixed zones, keeps them
-                stamps = pd.to_datetime(present, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):  # mixed zones, or zoned and naive values together
         return True
     if not pd.api.types.is_datetime64_any_dtype(stamps):

@@ -58,7 +58,7 @@ def optimize(
             try:
                 with (
                     _threads_stop_on_ctrl_c(settings.n_jobs),
-                    _HEARTBEATS.held(_quiet_heartbeats),
+                    _HEARTBEATS.held(),
                     quiet_optuna(),
                 ):
                     study.optimize(
@@ -153,50 +153,41 @@ def _threads_stop_on_ctrl_c(n_jobs: int) -> Iterator[None]:
         STOPPING.clear()  # the trials' threads are done: Optuna waited for them
 
 
-def _hook_saved() -> Restore:
-    before = threading.excepthook
-
-    def restore() -> None:
-        threading.excepthook = before
-
-    return restore
-
-
-def _quiet_heartbeats() -> None:
+def _heartbeats_quieted() -> Restore:
     """A heartbeat that cannot reach the database fails in a thread of its own, with a page of
     traceback; the trial's next write stops the search with the same cause, said plainly."""
     before = threading.excepthook
-    if getattr(before, "quiets_heartbeats", False):
-        return
 
     def hook(args: Any) -> None:
         if args.exc_value is None or not storage_failed(args.exc_value):
             before(args)
 
-    hook.quiets_heartbeats = True  # type: ignore[attr-defined]
+    def restore() -> None:
+        threading.excepthook = before
+
     threading.excepthook = hook
+    return restore
 
 
-_HEARTBEATS = Held(_hook_saved)
+_HEARTBEATS = Held(_heartbeats_quieted)
 
 
-def _optuna_level_saved() -> Restore:
+def _optuna_quieted() -> Restore:
+    """Optuna's INFO lines ("A new study created …") and its report of each failed trial are
+    not the user's business: a strategy that does not suit the data fails, and its error is in
+    the leaderboard. A level of DEBUG, asked for, is kept, as is one quieter than ERROR."""
     level = optuna.logging.get_verbosity()
+    if level > optuna.logging.DEBUG:
+        optuna.logging.set_verbosity(max(level, optuna.logging.ERROR))
     return lambda: optuna.logging.set_verbosity(level)
 
 
-_OPTUNA_LEVEL = Held(_optuna_level_saved)
+_OPTUNA_LEVEL = Held(_optuna_quieted)
 
 
 def quiet_optuna() -> contextlib.AbstractContextManager[None]:
-    """Optuna's INFO lines ("A new study created …") and its report of each failed trial are
-    not the user's business: a strategy that does not suit the data fails, and its error is in
-    the leaderboard. A level of DEBUG, asked for, is kept."""
-    level = optuna.logging.get_verbosity()
-    if level <= optuna.logging.DEBUG:
-        return _OPTUNA_LEVEL.held()
-    quiet = max(level, optuna.logging.ERROR)  # a quieter level asked for is kept
-    return _OPTUNA_LEVEL.held(lambda: optuna.logging.set_verbosity(quiet))
+    """Optuna kept quiet while a search runs (:func:`_optuna_quieted`)."""
+    return _OPTUNA_LEVEL.held()
 
 
 def _failed_elsewhere(exc: BaseException) -> bool:

@@ -215,7 +215,7 @@ def _refuse_other_settings(
             "its scores would not compare. Use the same cv (and groups) to resume it, or "
             "another study name."
         )
-    elif attrs.get("folds_identity", settings.cv.identity()) != settings.cv.identity():
+    elif "folds_identity" in attrs and attrs["folds_identity"] != settings.cv.identity():
         which = "groups" if settings.cv.groups is not None else "splits"
         raise AutoImbError(
             f"study {name!r} was searched on {attrs['folds']} of other {which} than these; its "
