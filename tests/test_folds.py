@@ -258,3 +258,28 @@ def test_a_study_resumed_on_other_groups_is_refused(yeast4, tmp_path) -> None:
     autoimb.search(X, y, groups=first.astype(str), **search)  # the same groups, as text
     with pytest.raises(AutoImbError, match=r"searched on 3 group folds of other groups"):
         autoimb.search(X, y, groups=np.arange(len(y)) % 7, **search)
+
+
+def test_a_class_whose_weight_lies_in_one_group_is_refused_with_the_reason() -> None:
+    """Positives in three patients, but only one patient's rows weigh anything: no group fold
+    can both train and validate on them (the search scored F1 0.0 and blamed the data)."""
+    X, y, patient = _one_signal_per_patient(positives=3)
+    weights = np.ones(len(y))
+    weighed_patient = np.unique(patient[y == 1])[0]
+    weights[(y == 1) & (patient != weighed_patient)] = 0.0
+    with pytest.raises(AutoImbError, match="fewer than 2 groups of positive weight.*give more"):
+        autoimb.search(X, y, metric="f1", groups=patient, sample_weight=weights, **FAST)
+
+
+def test_folds_are_counted_in_rows_that_weigh_something(yeast4) -> None:
+    """All but four of yeast4's 51 positives weigh 0: four folds, as for four positives."""
+    X, y = yeast4
+    y = np.asarray(y)
+    weights = np.ones(len(y))
+    weights[np.flatnonzero(y == 1)[4:]] = 0.0
+    with pytest.warns(UserWarning, match="only 4 rows of positive weight, fewer than cv=5"):
+        result = autoimb.search(X, y, metric="average_precision", sample_weight=weights, **FAST)
+    assert result.evidence.fold_ids.max() == 3
+    weights[np.flatnonzero(y == 1)[1:]] = 0.0
+    with pytest.raises(AutoImbError, match="fewer than 2 rows of positive weight"):
+        autoimb.search(X, y, metric="average_precision", sample_weight=weights, **FAST)

@@ -47,14 +47,16 @@ class Fold:
 
 def n_folds_for(counts: np.ndarray, cv: int, unit: str = "rows") -> int:
     """As many folds as asked, lowered (with a warning) when the smallest class is too small:
-    ``counts`` of its rows, or of the groups that hold it (``unit="groups"``)."""
+    ``counts`` of its rows, or of the groups that hold it (``unit`` says which, and whether
+    only those of positive weight count)."""
     if not isinstance(cv, int | np.integer) or isinstance(cv, bool) or cv < 2:
         raise AutoImbError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
     smallest = int(counts.min())
     if smallest < 2:
         raise AutoImbError(
             f"the smallest class has fewer than 2 {unit}; cross-validation cannot hold it out. "
-            "Collect more examples of it or drop it."
+            "Collect more examples of it or drop it"
+            + ("; or give more of its rows weight." if "weight" in unit else ".")
         )
     if smallest < cv:
         warnings.warn(
@@ -64,9 +66,9 @@ def n_folds_for(counts: np.ndarray, cv: int, unit: str = "rows") -> int:
             stacklevel=user_stacklevel(),
         )
         return smallest
-    if unit == "rows" and smallest < 2 * cv:
+    if unit.startswith("rows") and smallest < 2 * cv:
         warnings.warn(
-            f"the smallest class has only {smallest} rows: each of the {cv} validation folds "
+            f"the smallest class has only {smallest} {unit}: each of the {cv} validation folds "
             f"holds {_one_or_two(smallest, cv)} of them, so a fold's score moves "
             "in large steps (a fold may score 0). The score pools every fold's rows, and its "
             "interval says how unsure it is.",
@@ -82,17 +84,28 @@ def _one_or_two(count: int, folds: int) -> str:
     return str(low) if low == high else f"{low} or {high}"
 
 
+def _weighed(data: Dataset) -> tuple[np.ndarray, str]:
+    """The rows a class's size counts, and what they are called: a row of weight 0 is neither
+    learned nor scored, so a class whose weight lies in one group (or one row) cannot be
+    cross-validated however many rows it has."""
+    if data.sample_weight is None:
+        return np.ones(len(data.y), dtype=bool), ""
+    return np.asarray(data.sample_weight) > 0, " of positive weight"
+
+
 def _group_splits(
     folds: Folds, data: Dataset, random_state: int | None
 ) -> tuple[Folds, list[tuple[np.ndarray, np.ndarray]]]:
     """Folds by group, each holding a class's groups whole: at most as many as the groups that
     hold the smallest class, and fewer where stratifying whole groups (a heuristic) still
     leaves a fold without a class, where no score is defined."""
-    counts = [len(np.unique(folds.groups[data.y == c])) for c in range(data.n_classes)]
-    folds = folds.with_splits(n_folds_for(np.asarray(counts), folds.n_splits, "groups"))
+    weighed, which = _weighed(data)
+    held = [np.unique(folds.groups[(data.y == c) & weighed]) for c in range(data.n_classes)]
+    counts = np.array([len(groups) for groups in held])
+    folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"groups{which}"))
     splits, asked = folds.split(data.y, random_state), folds.n_splits
     while folds.n_splits > 2:
-        if all(len(np.unique(data.y[valid])) == data.n_classes for _, valid in splits):
+        if all(len(np.unique(data.y[valid[weighed[valid]]])) == data.n_classes for _, valid in splits):
             break
         folds = folds.with_splits(folds.n_splits - 1)
         splits = folds.split(data.y, random_state)
@@ -122,7 +135,9 @@ class CrossValidation:
             folds, splits = _group_splits(folds, data, random_state)
         else:
             if not folds.custom and folds.kind != "time":
-                folds = folds.with_splits(n_folds_for(data.class_counts, folds.n_splits))
+                weighed, which = _weighed(data)
+                counts = np.bincount(data.y[weighed], minlength=data.n_classes)
+                folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"rows{which}"))
             splits = folds.split(data.y, random_state)
         self.folds, self.splits = folds, splits
         check_splits(self.splits, data.y, folds.groups)
