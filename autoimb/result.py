@@ -62,8 +62,9 @@ class SearchResult:
         any size and level. For recall at a precision floor, it is of the side of the floor
         the score is on, and ``floor_miss_chance`` says how often precision falls below it.
     best_config
-        The winning strategy, stage by stage, and its threshold; for an ensemble, its members'
-        strategies and weights.
+        The winning strategy, stage by stage, and its threshold (``threshold`` on the model's
+        own scores, ``predict_scores``; ``probability_threshold`` on ``predict_proba``'s, where
+        ``predict`` turns positive); for an ensemble, its members' strategies and weights.
     ensemble
         The ensemble selection over the best trials, whether or not it won (``chosen``;
         ``reason`` says what was chosen and why), or None when it was not tried.
@@ -181,7 +182,11 @@ class SearchResult:
         return {
             "metric": self.metric.name,
             "score": self.best_score,
-            "decision": self.decision.labelled(self.classes_),
+            "decision": {
+                **self.decision.labelled(self.classes_),
+                # the threshold where predict_proba meets predict (``threshold``: the scores')
+                "probability_threshold": self.best_pipeline.probability_threshold,
+            },
             "metrics": report_metrics(
                 ev.y,
                 ev.oof,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Keys a model card or ``best_config`` adds beside the strategy: the decision, not a stage.
-DECISION_KEYS = ("threshold", "class_scale")
+DECISION_KEYS = ("threshold", "probability_threshold", "class_scale")
 
 
 @dataclass(frozen=True)

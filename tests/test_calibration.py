@@ -83,6 +83,10 @@ def test_the_stated_threshold_is_on_the_scale_of_the_probabilities_served(
     raw = f"{pipe.decision_threshold:.3g}"
     assert f"the chosen {raw} is P(1) &gt;= {cut:.3g} on predict_proba" in page
     assert resampled.model_card()["probability_threshold"] == cut
+    # The dict forms name it too, beside the raw threshold they always held.
+    assert resampled.report()["decision"]["probability_threshold"] == cut
+    assert resampled.best_config["probability_threshold"] == cut
+    assert resampled.best_config["threshold"] == pipe.decision_threshold
 
 
 def test_calibration_is_chosen_by_cross_validated_log_loss() -> None:

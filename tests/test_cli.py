@@ -222,7 +222,7 @@ def test_the_model_saved_on_sigterm_says_how_its_score_was_measured(work, tmp_pa
             break
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    assert process.returncode == 143  # 128 + SIGTERM, as a shell reports it, err
     card = autoimb.load(tmp_path / "ecoli.skops").model_card_
     assert card["score_basis"] == CHOSEN_ON
     said = f"wrote ecoli.skops; best f1: {card['cv_score']:.4f} ({CHOSEN_ON})"

@@ -267,7 +267,7 @@ def test_a_class_whose_weight_lies_in_one_group_is_refused_with_the_reason() -> 
     weights = np.ones(len(y))
     weighed_patient = np.unique(patient[y == 1])[0]
     weights[(y == 1) & (patient != weighed_patient)] = 0.0
-    with pytest.raises(AutoImbError, match="fewer than 2 groups of positive weight.*give more"):
+    with pytest.raises(AutoImbError, match=r"fewer than 2 groups of positive weight.*give more"):
         autoimb.search(X, y, metric="f1", groups=patient, sample_weight=weights, **FAST)
 
 

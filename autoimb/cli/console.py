@@ -7,20 +7,45 @@ output a command is asked for (predictions, listings).
 from __future__ import annotations
 
 import ast
+import atexit
 import contextlib
 import functools
 import logging
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from autoimb.progress import clear_live_line
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+# SIGTERM (``timeout``, a batch scheduler, ``docker stop``) is answered as Ctrl-C is, and exits
+# as a shell reports it, 128 + 15: a script can tell a stop asked of it from a person's Ctrl-C.
+TERMINATED = threading.Event()
+
+
+def sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
+    TERMINATED.set()
+    raise KeyboardInterrupt
+
+
+def exit_interrupted() -> NoReturn:
+    """Exit with 130 (143 after SIGTERM) once main has answered Ctrl-C. The interpreter's own
+    exit can turn it into death by SIGINT: a Ctrl-C that landed in code Python runs from text
+    (a dataclass made during an import) can leave the process marked as killed by Ctrl-C though
+    autoimb caught it, and another Ctrl-C during the exit ends it too. So the exit handlers
+    run, the output is flushed, and the process ends with the code main answered."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    atexit._run_exitfuncs()  # what a normal exit runs: joblib's workers, logging's flush
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(128 + signal.SIGTERM if TERMINATED.is_set() else EXIT_INTERRUPTED)
 
 
 def say(text: str) -> None:

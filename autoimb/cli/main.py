@@ -1,15 +1,14 @@
 """The ``autoimb`` command: ``search``, ``predict``, ``report``, ``spaces`` and ``worker``.
 
 Exit codes: 0 success; 2 a usage or input error, told in one line without a traceback; 130
-interrupted (Ctrl-C), after the best pipeline found so far is saved. Heavy modules load only
-in the commands that need them, so ``--help`` and input errors answer at once.
+interrupted (Ctrl-C), after the best pipeline found so far is saved; 143 the same, asked by
+SIGTERM. Heavy modules load only in the commands that need them, so ``--help`` and input errors
+answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
-import contextlib
 import math
 import os
 import signal
@@ -20,7 +19,16 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from autoimb import __version__, config
-from autoimb.cli.console import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, as_options, console, say
+from autoimb.cli.console import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    as_options,
+    console,
+    exit_interrupted,
+    say,
+    sigterm_as_ctrl_c,
+)
 from autoimb.data.files import file_stem, read_table
 from autoimb.exceptions import AutoImbError
 
@@ -353,29 +361,11 @@ def run() -> NoReturn:
     batch scheduler, ``docker stop``) is taken as Ctrl-C is: the best model so far is saved
     and the resume command printed."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _as_ctrl_c)
+        signal.signal(signal.SIGTERM, sigterm_as_ctrl_c)
     code = main()
     if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
-        _exit_interrupted()
+        exit_interrupted()
     sys.exit(code)
-
-
-def _as_ctrl_c(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _exit_interrupted() -> NoReturn:
-    """Exit with 130 once main has answered Ctrl-C. The interpreter's own exit can turn it
-    into death by SIGINT: a Ctrl-C that landed in code Python runs from text (a dataclass made
-    during an import) can leave the process marked as killed by Ctrl-C though autoimb caught
-    it, and another Ctrl-C during the exit ends it too. So the exit handlers run, the output is
-    flushed, and the process ends with the code main returned."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    atexit._run_exitfuncs()  # what a normal exit runs: joblib's workers, logging's flush
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(EXIT_INTERRUPTED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoimb import config
-from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
+from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, TERMINATED, say
 from autoimb.cli.model_file import check_overwrite, kept_summary, save_model, served_trial
 from autoimb.cli.outputs import REPORT_FORMATS, check_output, check_storage_apart, is_report
 from autoimb.cli.resume import (
@@ -131,6 +131,8 @@ def saving_first(what: str) -> Iterator[None]:
             signal.signal(stop, previous[stop])
 
     def once(signum: int, frame: Any) -> None:
+        if signum == signal.SIGTERM:
+            TERMINATED.set()
         restore()
         say(f"saving {what} first; Ctrl-C again to stop without them")
 

@@ -105,7 +105,7 @@ def _group_splits(
     folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"groups{which}"))
     splits, asked = folds.split(data.y, random_state), folds.n_splits
     while folds.n_splits > 2:
-        if all(len(np.unique(data.y[valid[weighed[valid]]])) == data.n_classes for _, valid in splits):
+        if all(np.unique(data.y[v[weighed[v]]]).size == data.n_classes for _, v in splits):
             break
         folds = folds.with_splits(folds.n_splits - 1)
         splits = folds.split(data.y, random_state)

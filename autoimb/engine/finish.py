@@ -184,7 +184,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         classes=data.classes,
         calibration=calibration,
     )
-    best_config = {**chosen, **_decision_fields(decision)}
+    best_config = {**chosen, **_decision_fields(decision, pipeline)}
     evidence = Evidence(y, oof, fold_ids, weights, data.pos_label, data.summary())
     # The interval and, for a precision floor, the chance of missing it: one cross-fit.
     interval, chance = Drawn.of(
@@ -405,9 +405,14 @@ def _advice(
         )
 
 
-def _decision_fields(decision: Decision) -> dict[str, Any]:
+def _decision_fields(decision: Decision, pipeline: ThresholdedClassifier) -> dict[str, Any]:
+    """The rule: a threshold on the model's own scores (``predict_scores``) and, beside it, on
+    ``predict_proba``'s calibrated scale, where a user applying it meets ``predict``."""
     if decision.threshold is not None:
-        return {"threshold": float(decision.threshold)}
+        return {
+            "threshold": float(decision.threshold),
+            "probability_threshold": pipeline.probability_threshold,
+        }
     return {"class_scale": [float(s) for s in decision.class_scale or ()]}
 
 
