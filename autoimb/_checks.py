@@ -13,6 +13,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import pandas as pd
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
@@ -23,6 +24,32 @@ def refuse(what: str, expected: str, got: Any, fix: str = "") -> AutoImbError:
     """The library's one error message: what is wrong, what was expected, what to do."""
     text = f"{what} must be {expected}; got {got}."
     return AutoImbError(f"{text} {fix}".strip())
+
+
+def check_rows_paired(X: Any, **given: Any) -> None:
+    """Rows pair by position, as in scikit-learn. A pandas ``y`` (weights, groups) whose index
+    holds X's very row labels in another order was surely meant to pair by label: by position
+    each row would get another row's label, in silence."""
+    rows = getattr(X, "index", None)
+    if not isinstance(rows, pd.Index):
+        return
+    for name, values in given.items():
+        index = getattr(values, "index", None)
+        if not isinstance(index, pd.Index) or len(index) != len(rows) or index.equals(rows):
+            continue
+        try:
+            reordered = index.sort_values().equals(rows.sort_values())
+        except TypeError:  # labels that do not sort (text and numbers): other rows
+            continue
+        if reordered:
+            whose = f"{name}'" if name.endswith("s") else f"{name}'s"
+            one = {"y": "label", "sample_weight": "weight", "groups": "group"}.get(name, name)
+            raise AutoImbError(
+                f"{whose} index holds X's row labels in another order, and rows pair by "
+                f"position (as in scikit-learn): each row would get another row's {one}. "
+                f"Pass {name}.loc[X.index] to pair them by label, or {name}.to_numpy() if "
+                "the order is already X's."
+            )
 
 
 def check_number(name: str, value: Any, *, low: float, strict: bool = False) -> float:

@@ -16,7 +16,13 @@ import numpy as np
 import optuna
 
 from autoimb import config
-from autoimb._checks import check_budget, check_callbacks, check_n_jobs, check_seed
+from autoimb._checks import (
+    check_budget,
+    check_callbacks,
+    check_n_jobs,
+    check_rows_paired,
+    check_seed,
+)
 from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.dataset import validate
@@ -179,6 +185,7 @@ def search(
     the_metric = get_metric(metric)
     check_own_metric(the_metric)
     the_space = load_space(space)
+    check_rows_paired(X, groups=groups)
     data = validate(
         X,
         y,

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb import config
+from autoimb._checks import check_rows_paired
 from autoimb.api import search
 from autoimb.data.conform import input_columns
 from autoimb.data.frames import has_feature_names
@@ -183,6 +184,7 @@ allow_other_data, heartbeat
         scikit-learn's ``neg_`` scorers are): ``cross_val_score`` and ``GridSearchCV`` then rank
         by it. Not accuracy, which on imbalanced data a model that never flags wins."""
         pipeline = self._fitted(X)
+        check_rows_paired(X, y=y, sample_weight=sample_weight)
         labels, proba = pipeline.predict_with_proba(X)
         code = {plain(c): i for i, c in enumerate(self.classes_)}
         truth = [plain(v) for v in np.asarray(y, dtype=object).ravel()]

@@ -82,6 +82,18 @@ def fitted(small_binary):
             r"each callback must be callable as f\(study, trial\); got <lambda>",
         ),
         (lambda X, y: {"callbacks": ["stop"]}, r"each callback must be a function; got 'stop'"),
+        (
+            lambda X, y: {"y": y.sample(frac=1, random_state=0)},
+            r"y's index holds X's row labels in another order.*Pass y.loc\[X.index\]",
+        ),
+        (
+            lambda X, y: {"sample_weight": (y + 1.0).sample(frac=1, random_state=0)},
+            r"sample_weight's index holds X's row labels in another order",
+        ),
+        (
+            lambda X, y: {"groups": (X.index.to_series() // 7)[::-1]},
+            r"groups' index holds X's row labels in another order.*another row's group",
+        ),
     ],
     ids=[
         "weights-as-text",
@@ -103,6 +115,9 @@ def fitted(small_binary):
         "callbacks-not-a-list",
         "callback-of-one-argument",
         "callback-not-a-function",
+        "labels-in-other-row-order",
+        "weights-in-other-row-order",
+        "groups-in-other-row-order",
     ],
 )
 def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:

@@ -179,3 +179,15 @@ def test_scikit_learns_global_settings_for_the_users_code_change_no_trial(tmp_pa
         assert set(clf.result_.leaderboard["state"]) == {"COMPLETE"}
         np.testing.assert_array_equal(plain.predict(X), clf.predict(X))  # a model fitted before
         assert clf.predict_proba(X).shape == (len(y), 2)
+
+
+def test_score_refuses_labels_whose_index_holds_xs_rows_in_another_order(
+    fitted, small_binary
+) -> None:
+    """Paired by position they scored another row's label, in silence."""
+    clf, X = fitted
+    _, y = small_binary
+    shuffled = y.sample(frac=1, random_state=0)
+    with pytest.raises(AutoImbError, match=r"y's index holds X's row labels in another order"):
+        clf.score(X, shuffled)
+    assert clf.score(X, shuffled.loc[X.index]) == clf.score(X, y)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoimb._checks import check_sample_weight
+from autoimb._checks import check_rows_paired, check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
 from autoimb.data.frames import as_frame, has_feature_names
@@ -263,6 +263,7 @@ def validate(
 
     Long by design: the checks run in the order a user fixes them, each with its message.
     """
+    check_rows_paired(X, y=y, sample_weight=sample_weight)
     frame = as_frame(X)
     if frame.shape[1] == 0:
         raise AutoImbError(

@@ -15,7 +15,7 @@ from typing import Any
 
 import optuna
 
-from autoimb._checks import check_budget, check_callbacks, check_n_jobs
+from autoimb._checks import check_budget, check_callbacks, check_n_jobs, check_rows_paired
 from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials
 from autoimb.config import STUDY_ATTR
@@ -102,6 +102,7 @@ def join(
     attrs = study_attrs(storage, study_name)
     check_heartbeat(heartbeat)
     beats = agreed_heartbeat(study_name, attrs.get("heartbeat"), heartbeat)
+    check_rows_paired(X, groups=groups)
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
         metric=recorded_metric(attrs["metric"], f"study {study_name!r}"),

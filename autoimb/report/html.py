@@ -23,6 +23,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from autoimb import __version__, config
+from autoimb._checks import check_rows_paired
 from autoimb.atomic import write_atomic
 from autoimb.config import STUDY_ATTR
 from autoimb.engine.splits import Folds, recorded_folds
@@ -121,6 +122,7 @@ def write_study_report(
             "include trials this model never saw."
         )
     if X is not None and y is not None:
+        check_rows_paired(X, groups=groups)
         attrs = {**(model_card or {}), **(study_attrs(study) if study is not None else {})}
         weighted = (attrs.get("fingerprint") or {}).get("weights") is not None
         if weighted and sample_weight is None and not force:
