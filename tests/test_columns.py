@@ -414,6 +414,23 @@ def test_rows_without_a_value_the_model_uses_are_warned_of(small_binary) -> None
         warn_of_new_rows(empty, schema)
 
 
+@pytest.mark.parametrize("form", ["array", "rows"])
+def test_new_rows_as_an_array_or_lists_are_warned_of_as_a_frame_is(form) -> None:
+    """An array's columns are training's, in order: they went unchecked (every category new,
+    rows without a value) where a frame's were warned of."""
+    X = pd.DataFrame({"num": np.arange(40.0), "country": ["US", "FR"] * 20})
+    data = validate(X, np.arange(40) % 4 == 0)
+    schema = {**data.schema(), "categories": data.categories()}  # as a model card holds it
+    new = X.assign(country="us")
+    new.iloc[[1, 3]] = np.nan
+    given = new.to_numpy() if form == "array" else new.to_numpy().tolist()
+    with pytest.warns(UserWarning) as caught:
+        warn_of_new_rows(given, schema)
+    said = [str(w.message) for w in caught]
+    assert any("2 row(s) of X hold no value" in s for s in said), said
+    assert any("column 'country': 100% of its values were never seen" in s for s in said), said
+
+
 @pytest.mark.skipif(
     int(pd.__version__.split(".")[0]) < 3,
     reason="pandas < 3 warns of mixed time zones, and the zone check catches that warning",

@@ -172,6 +172,13 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     columns missing in every row, rows missing every such column, categories training mostly
     never saw, and dates that name a time zone where training's did not, or the other way
     round."""
+    if not isinstance(X, pd.DataFrame | pd.Series):  # an array's columns are training's, in order
+        inputs = input_columns(schema)
+        # Rows as lists keep their cells' kinds: NumPy would make text of them all ("nan").
+        X = as_frame(np.asarray(X, dtype=object) if isinstance(X, list | tuple) else X)
+        if X.shape[1] != len(inputs):
+            return  # refused by conform, saying so
+        X.columns = inputs
     if not isinstance(X, pd.DataFrame) or X.columns.duplicated().any():
         return  # conforming X refuses two columns of one name, as fit does
     used = set(read_columns(schema))
