@@ -151,6 +151,17 @@ def test_a_column_that_recodes_the_labels_is_warned_about(small_binary) -> None:
         autoimb.search(X, y, **FAST)
 
 
+def test_a_column_filled_on_one_class_only_is_warned_about(small_binary) -> None:
+    """A churn reason, a cancellation date: present on the churned rows alone, so being there
+    tells the label, though its values (and its blanks) do not map one-to-one."""
+    X, y = small_binary
+    positive = np.asarray(y) == 1
+    reasons = np.resize(np.array(["price", "service", "moved"], dtype=object), len(y))
+    X = X.assign(reason=np.where(positive, reasons, None))
+    with pytest.warns(UserWarning, match=r"column\(s\) 'reason' hold a value on the rows of one"):
+        autoimb.search(X, y, **FAST)
+
+
 def test_labels_that_differ_only_by_case_or_space_are_warned_about(small_binary) -> None:
     X, y = small_binary
     labels = np.where(np.asarray(y) == 1, "yes", "no").astype(object)

@@ -190,6 +190,7 @@ def check_label_not_in_features(frame: pd.DataFrame, y: Any, codes: np.ndarray) 
         if _one_to_one(sample.iloc[:, i], codes[rows], n_classes)
         and _one_to_one(frame.iloc[:, i], codes, n_classes)
     ]
+    _warn_of_filled_for_one_class(frame, sample, codes, rows, skip=set(copies))
     if not copies:
         return
     name = getattr(y, "name", None)
@@ -209,6 +210,38 @@ def check_label_not_in_features(frame: pd.DataFrame, y: Any, codes: np.ndarray) 
 
 
 _SAMPLE_PER_CLASS = 128
+
+
+def _warn_of_filled_for_one_class(
+    frame: pd.DataFrame, sample: pd.DataFrame, codes: np.ndarray, rows: np.ndarray, skip: set
+) -> None:
+    """A column that holds a value on exactly one class's rows (a churn reason, a
+    cancellation date, a fraud case number) tells the label by being there at all."""
+    if int(codes.max()) != 1:
+        return
+    filled = [
+        column
+        for i, column in enumerate(frame.columns)
+        if column not in skip
+        and _filled_for_one_class(sample.iloc[:, i], codes[rows])
+        and _filled_for_one_class(frame.iloc[:, i], codes)
+    ]
+    if filled:
+        warnings.warn(
+            f"column(s) {', '.join(repr(c) for c in filled[:5])} hold a value on the rows of "
+            "one class only, and on all of them: known only once the label is (a reason, a "
+            "date of the event); scores will be near perfect and mean nothing for new rows. "
+            "Drop them from the data unless new rows carry them too.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
+def _filled_for_one_class(series: pd.Series, codes: np.ndarray) -> bool:
+    filled = series.notna().to_numpy()
+    if filled.all() or not filled.any():
+        return False
+    return bool(np.array_equal(filled, codes == 1) or np.array_equal(filled, codes == 0))
 
 
 def _one_to_one(series: pd.Series, codes: np.ndarray, n_classes: int) -> bool:
