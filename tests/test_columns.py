@@ -459,3 +459,31 @@ def test_predicting_from_threads_leaves_the_warnings_filters_as_they_were() -> N
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(predict, range(8)))
     assert list(warnings.filters) == filters
+
+
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        (
+            lambda i: f"{1 + i % 28:02d}/{1 + i % 12:02d}/2024",
+            r"holds dates written as '01/01/2024'",
+        ),
+        (lambda i: f"Jan {1 + i % 28}, 2024", r"holds dates written as 'Jan 1, 2024'"),
+        (
+            lambda i: f"{i / 7:.2f} GB",
+            r"holds numbers written with text around them \(e.g. '0.00 GB'\)",
+        ),
+        (
+            lambda i: f"({i / 7:.3f})" if i % 3 else f"{i / 7:.3f}",
+            r"holds numbers written with text around them .*'\(0.143\)'",
+        ),
+        (lambda i: "n.a." if i % 3 == 0 else str(i), r"holds numbers but for \['n.a.'\] in 20 row"),
+    ],
+    ids=["day-first", "month-name", "unit", "brackets", "a-third-marked"],
+)
+def test_text_columns_of_numbers_or_dates_in_forms_not_read_are_warned_of(cells, said) -> None:
+    """As an export writes them: read as categories or left out, they lost their order, and
+    the search said nothing."""
+    X = pd.DataFrame({"x": np.arange(60.0), "written": [cells(i) for i in range(60)]})
+    with pytest.warns(UserWarning, match=r"Column 'written' " + said):
+        validate(X, np.arange(60) % 4 == 0)

@@ -107,6 +107,8 @@ def test_loaded_model_checks_new_data(result, hepatitis, tmp_path) -> None:
         UserWarning, match=rf"column '{column}': \d+% of its values were never seen.*letter case"
     ):
         loaded.predict(X.assign(**{column: X[column].str.upper()}))
+    with pytest.warns(UserWarning, match=r"never seen.*but for spaces around them"):
+        loaded.predict(X.assign(**{column: X[column].str.pad(8, side="right")}))
     with pytest.raises(AutoImbError, match="duplicated column names"):  # as fit refuses them
         loaded.predict(X.join(X[["x0"]], rsuffix="_").rename(columns={"x0_": "x0"}))
 

@@ -272,26 +272,74 @@ def left_out(
             "let a model read the class off the row number (in Python, pass "
             "categorical_features explicitly to keep every column).",
         )
-    _numbers_read_as_text(frame, [c for c in text if c not in constant and c not in unique])
+    read_as_text = [c for c in text if c not in constant]
+    _numbers_read_as_text(frame, read_as_text)
+    _dates_not_read(frame, read_as_text)
     return unique + counters
 
 
+# Numbers with a unit or in an accountant's brackets ("0.68 GB", "(0.123)"), and dates in the
+# forms spreadsheets write ("31/01/2024", "1.31.24 1:45 PM", "Jan 31, 2024"): the reading
+# takes neither, so a column of them is warned of, with the form it wants.
+_DECORATED = re.compile(r"\(?[-+]?[$€£¥]?\d[\d,]*(?:\.\d+)?\)?(?:\s+[A-Za-z]{1,5}|%)?")
+_LOCAL_DATE = re.compile(
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)?"
+    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4}"
+)
+_LOOKED_AT = 200
+_AS_TEXT = "categories, or left out where nearly every value differs"
+
+
 def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
-    """Warn of text columns that are numbers but for a token or two ("ZZZ", "n.a."): read as
-    categories, their numbers lose their order; the token is likely a missing-value marker."""
+    """Warn of text columns that are numbers but for a token or two ("ZZZ", "n.a.") or numbers
+    written with a unit or brackets: read as categories, their numbers lose their order."""
     for column in columns:
         present = frame[column].dropna().astype(str)
+        if len(present) < MIN_IDENTIFIER_ROWS:
+            continue
         numeric = pd.to_numeric(present, errors="coerce").notna()
         tokens = present[~numeric].unique()
-        if len(present) >= MIN_IDENTIFIER_ROWS and numeric.mean() >= 0.8 and 0 < len(tokens) <= 3:
+        if numeric.mean() >= 0.5 and 0 < len(tokens) <= 3:
             warnings.warn(
                 f"Column {column!r} holds numbers but for {list(tokens)} in "
-                f"{int((~numeric).sum())} row(s), so it is read as categories. If that marks a "
-                "missing value, pass it as one (na_values= when reading the file, --na-values on "
-                "the command line).",
+                f"{int((~numeric).sum())} row(s), so it is read as text ({_AS_TEXT}). If "
+                "that marks a missing value, pass it as one (na_values= when reading the file, "
+                "--na-values on the command line).",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+        elif _mostly(present[~numeric], _DECORATED) and (~numeric).mean() >= 0.1:
+            example = present[~numeric].iloc[0]
+            warnings.warn(
+                f"Column {column!r} holds numbers written with text around them (e.g. "
+                f"{example!r}), so it is read as text ({_AS_TEXT}) and their order is lost. "
+                "Write plain numbers: a minus sign for a negative, the unit in the column's name.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+
+
+def _dates_not_read(frame: pd.DataFrame, columns: list[str]) -> None:
+    """Warn of text columns of dates in a form other than ISO 8601, which is the only one
+    read as dates (31/01 and 01/31 cannot be told apart in general): as text they become
+    categories, or are left out when nearly all differ."""
+    for column in columns:
+        present = frame[column].dropna().astype(str).str.strip()
+        if len(present) >= MIN_IDENTIFIER_ROWS and _mostly(present, _LOCAL_DATE):
+            warnings.warn(
+                f"Column {column!r} holds dates written as {present.iloc[0]!r}, a form not read "
+                f"as dates, so they are read as text ({_AS_TEXT}). Write them in ISO 8601 form "
+                "(2024-01-31, 2024-01-31 13:45) to use them as dates: the instant, its month, "
+                "weekday and hour.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+
+
+def _mostly(values: pd.Series, pattern: re.Pattern[str]) -> bool:
+    """Whether nine in ten of the first values are written in ``pattern``'s form."""
+    head = values.iloc[:_LOOKED_AT]
+    return len(head) > 0 and head.map(lambda v: bool(pattern.fullmatch(v))).mean() >= 0.9
 
 
 def _leaving_out(columns: list[str], kind: str, why: str) -> None:

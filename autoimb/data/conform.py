@@ -237,11 +237,16 @@ def _warn_of_unseen_categories(X: pd.DataFrame, schema: dict[str, Any]) -> None:
         if present < MIN_ROWS_TO_WARN or unseen <= present / 2:
             continue
         by_case = {k.casefold() for k in known}
-        hint = (
-            " They match training's values but for letter case: write them as training did."
-            if all(str(name).casefold() in by_case for name in names[new])
-            else ""
-        )
+        trimmed = {k.strip().casefold() for k in known}
+        if all(str(name).casefold() in by_case for name in names[new]):
+            hint = " They match training's values but for letter case: write them as training did."
+        elif all(str(name).strip().casefold() in trimmed for name in names[new]):
+            hint = (
+                " They match training's values but for spaces around them (a fixed-width "
+                "field pads them): write them as training did."
+            )
+        else:
+            hint = ""
         warnings.warn(
             f"column {column!r}: {unseen / present:.0%} of its values were never seen "
             f"in training (e.g. {names[new][0]!r}; training had {known[:5]}"
