@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from autoimb._warnings import user_stacklevel
-from autoimb.data.typed import text_columns, typed_numbers
+from autoimb.data.typed import all_text, text_columns, typed_numbers
 from autoimb.exceptions import SchemaError
 
 DATE_PARTS = ("month", "weekday", "hour")
@@ -124,7 +124,11 @@ def _parse(series: pd.Series) -> pd.Series:
         return stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
     # Only text and date objects are dates: a number among them is none (pandas will read
     # numbers as instants since 1970, and a column of numbers would pass for dates).
-    dated = series.map(lambda v: isinstance(v, str | datetime.date | np.datetime64)).astype(bool)
+    if all_text(series):
+        dated = series.notna()
+    else:
+        dated = series.map(lambda v: isinstance(v, str | datetime.date | np.datetime64))
+        dated = dated.astype(bool)
     return pd.to_datetime(series.where(dated), errors="coerce", format="ISO8601", utc=True)
 
 

@@ -17,7 +17,13 @@ from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
 from autoimb.data.frames import as_frame, has_feature_names
 from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
-from autoimb.data.typed import as_floats, constant_columns, text_columns, typed_numbers
+from autoimb.data.typed import (
+    all_text,
+    as_floats,
+    constant_columns,
+    text_columns,
+    typed_numbers,
+)
 from autoimb.exceptions import AutoImbError, DataTypeError
 
 logger = logging.getLogger("autoimb")
@@ -418,6 +424,8 @@ def as_category_strings(series: pd.Series) -> pd.Series:
             return str(int(value))
         return str(value)
 
+    if all_text(series):  # strings already: only the missing values change (to None)
+        return series.astype(object).where(series.notna(), None)
     return series.astype(object).map(text)
 
 

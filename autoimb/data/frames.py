@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from autoimb.data.typed import text_columns
+from autoimb.data.typed import all_text, text_columns
 from autoimb.exceptions import AutoImbError
 
 
@@ -67,7 +67,10 @@ def as_frame(X: Any) -> pd.DataFrame:
         )
     for column in text_columns(frame):  # a blank cell is a missing value (" " in numbers)
         values = frame[column]
-        blank = values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+        if all_text(values):  # the usual case, a file's column: no Python call per cell
+            blank = values.str.strip().eq("").fillna(False).astype(bool)
+        else:
+            blank = values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
         if blank.any():
             frame[column] = values.mask(blank)
     return frame.reset_index(drop=True)

@@ -22,6 +22,12 @@ def text_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c, d in frame.dtypes.items() if is_object_dtype(d) or is_string_dtype(d)]
 
 
+def all_text(series: pd.Series) -> bool:
+    """Whether every present cell is a str (a string dtype, or objects that all are): then
+    a column-wide string operation stands for a Python call per cell."""
+    return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+
+
 def _matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return frame[columns].to_numpy(dtype=float, na_value=np.nan)
 
