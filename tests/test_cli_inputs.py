@@ -247,3 +247,101 @@ def test_a_data_file_given_where_the_model_goes_is_refused_with_the_order(search
     done = run("predict", "ecoli.csv", "ecoli.skops", cwd=searched)
     assert done.returncode == 2
     assert "the model comes first (autoimb predict ecoli.skops ecoli.csv)" in done.stderr
+
+
+def _labelled(labels: list[str], folder: Path, name: str = "d.csv") -> pd.DataFrame:
+    """ecoli1's features with ``labels`` for the first rows' target, written to ``folder``."""
+    frame = datasets.load("ecoli1").head(len(labels)).assign(target=labels)
+    frame.to_csv(folder / name, index=False)
+    return frame
+
+
+def test_a_label_written_as_a_missing_marker_is_refused_with_the_fix(tmp_path):
+    """UCI's "?" in the label column is no third class: a binary search would have become a
+    multi-class one, scored by macro F1, without a word."""
+    labels = ["0"] * 40 + ["1"] * 17 + ["?", "?", " ?"]  # " ?": pandas' own match is exact
+    _labelled(labels, tmp_path)
+    done = run("search", "d.csv", "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "3 row(s) of column 'target' are labelled '?', ' ?', which marks" in done.stderr
+    assert "Pass --na-values '?' to leave those rows out, or --force" in done.stderr
+    _labelled(["no"] * 58 + ["-", "--"], tmp_path, "dash.csv")  # not taken for options
+    done = run("search", "dash.csv", "--target", "target", "--n-trials", "1", cwd=tmp_path)
+    assert done.returncode == 2 and "Pass --na-values=-,--, to leave" in done.stderr
+    done = run(
+        "search", "d.csv", "--target", "target", "--na-values", "?", "--n-trials", "1", *FAST,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "3 row(s) without a 'target' label left out" in done.stderr
+    assert autoimb.load(tmp_path / "d.skops").model_card_["classes"] == [0, 1]
+
+
+def test_a_label_of_spaces_is_an_empty_label(tmp_path):
+    labels = ["0"] * 40 + ["1"] * 18 + [" ", "  "]
+    _labelled(labels, tmp_path)
+    done = run("search", "d.csv", "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 row(s) without a 'target' label left out (data row(s) 59, 60" in done.stderr
+    assert autoimb.load(tmp_path / "d.skops").model_card_["classes"] == [0, 1]  # as if blank
+
+
+def test_pos_label_with_three_classes_names_them(tmp_path, monkeypatch, capsys):
+    _labelled(["no"] * 30 + ["yes"] * 20 + ["maybe"] * 10, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    args = ["search", "d.csv", "--target", "target", "--pos-label", "yes", "--n-trials", "1"]
+    assert main([*args, *FAST]) == 2
+    assert "the --target column has 3 (['maybe', 'no', 'yes'])" in capsys.readouterr().err
+
+
+def test_the_decimal_mark_is_told_from_the_whole_file(tmp_path, monkeypatch):
+    """A ";" file whose first decimal comma comes after row 200 (rows sorted by amount): its
+    amounts are numbers, and the model reads new rows with the same mark."""
+    frame = datasets.load("ecoli1")
+    features = [c for c in frame.columns if c != "target"]
+    frame[features] = (frame[features] * 100).round().astype(int)
+    amounts = np.arange(len(frame)) + (np.arange(len(frame)) % 8 == 0) / 2
+    frame["amount"] = [f"{v:g}".replace(".", ",") for v in amounts]  # "12", "12,25"
+    frame = frame.iloc[np.argsort(amounts % 1 > 0, kind="stable")]  # whole numbers first
+    frame.to_csv(tmp_path / "late.csv", sep=";", decimal=",", index=False)
+    first = pd.read_csv(tmp_path / "late.csv", sep=";", dtype=str)["amount"].str.contains(",")
+    assert first.idxmax() > 200
+    assert pd.api.types.is_float_dtype(read_table(str(tmp_path / "late.csv"))["amount"])
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "late.csv", "--target", "target", "--n-trials", "1", *FAST]) == 0
+    assert autoimb.load(tmp_path / "late.skops").model_card_["decimal"] == ","
+
+
+def test_whole_float_labels_read_as_integers_with_or_without_blank_labels(tmp_path):
+    """0.0 and 1.0 in the file are the classes 0 and 1, whether or not an empty label made
+    pandas read them as floats: the predictions file's columns are proba_0 and proba_1."""
+    labels = ["0.0"] * 40 + ["1.0"] * 20
+    for name, written in (("f.csv", labels), ("fb.csv", [*labels[:-1], ""])):
+        frame = _labelled(written, tmp_path, name)
+        frame.drop(columns="target").head(5).to_csv(tmp_path / "new.csv", index=False)
+        done = run("search", name, "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        model = name.replace(".csv", ".skops")
+        assert autoimb.load(tmp_path / model).model_card_["classes"] == [0, 1]
+        done = run("predict", model, "new.csv", "--out", "p.csv", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        predicted = pd.read_csv(tmp_path / "p.csv")
+        assert list(predicted.columns[-2:]) == ["proba_0", "proba_1"], name
+        assert set(predicted["prediction"].astype(str)) <= {"0", "1"}, name
+
+
+def test_an_excel_sep_line_names_the_separator(tmp_path):
+    """Excel writes "sep=;" above the header of some exports: the file's separator, and no
+    row of the table, at search and at predict alike."""
+    frame = datasets.load("ecoli1")
+    text = frame.to_csv(sep=";", decimal=",", index=False)
+    (tmp_path / "xl.csv").write_text("sep=;\n" + text)
+    batch = frame.drop(columns="target").head(5)
+    (tmp_path / "new.csv").write_text("sep=;\n" + batch.to_csv(sep=";", decimal=",", index=False))
+    done = run("search", "xl.csv", "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert autoimb.load(tmp_path / "xl.skops").model_card_["data"]["rows"] == len(frame)
+    done = run("predict", "xl.skops", "new.csv", "--out", "p.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = autoimb.load(tmp_path / "xl.skops").predict_proba(batch)[:, 1]
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)

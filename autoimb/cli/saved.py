@@ -144,16 +144,14 @@ def report_command(args: argparse.Namespace) -> int:
     if args.data is not None:
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")
+        na_values = _na_values(args.na_values, card or {})
         X, y, _, weights, groups = split_columns(
-            read_table(
-                args.data,
-                _na_values(args.na_values, card or {}),
-                decimal=(card or {}).get("decimal"),
-            ),
+            read_table(args.data, na_values, decimal=(card or {}).get("decimal")),
             args.target,
             id_col=args.id,
             weight_col=args.weight,
             group_col=args.group,
+            na_values=na_values or (),
         )
         check_training_data(args, X, y, weights, card, study)
     if args.model is not None:

@@ -56,6 +56,7 @@ def search_command(args: argparse.Namespace) -> int:
     storage = args.storage or str(named.with_suffix(".optuna.log"))
     check_storage_apart(storage, {"DATA": args.data, "--out": args.out, "--report": args.report})
     columns = read_columns(args)
+    _refuse_marker_labels(columns.y, args.target, args.force)  # " ?" and "?" are no variants
     _refuse_label_variants(columns.y, args.target, args.force)
     previous = existing_study(storage, args.study_name)
     beside = previous is not None and args.new_study
@@ -346,6 +347,7 @@ def read_columns(args: argparse.Namespace) -> Columns:
         id_col=args.id,
         weight_col=args.weight,
         group_col=args.group,
+        na_values=args.na_values or (),
     )
 
 
@@ -361,6 +363,31 @@ def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:
             f"column {target!r} has labels that differ only by case or spaces: {variants[:3]}; "
             f"as they are, they make {len(labels)} classes. Clean the column, or pass --force "
             "to keep each spelling as a class of its own."
+        )
+
+
+def _refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
+    """A label such as "?" or "-" is most likely written for one not known, and as a class
+    of its own it turns a binary search into a multi-class one, scored by another metric."""
+    import shlex
+
+    import pandas as pd
+
+    from autoimb.data.columns import MISSING_MARKERS
+
+    labels = pd.unique(y.dropna())
+    marks = [v for v in labels if isinstance(v, str) and v.strip().lower() in MISSING_MARKERS]
+    if marks and not force:
+        rows = int(y.isin(marks).sum())
+        said = ", ".join(repr(m) for m in marks)
+        value = ",".join(dict.fromkeys(m.strip() for m in marks))
+        option = f"--na-values {shlex.quote(value)}"
+        if value.startswith("-"):  # else an option's name, and "--" the options' end
+            option = f"--na-values={shlex.quote(value + ',')}"
+        raise AutoImbError(
+            f"{rows} row(s) of column {target!r} are labelled {said}, which marks a missing "
+            f"value; kept as a class, the column has {len(labels)} classes. Pass {option} to "
+            "leave those rows out, or --force to keep it a class."
         )
 
 

@@ -6,19 +6,13 @@ column and list the ones there are.
 
 from __future__ import annotations
 
-import bz2
-import codecs
-import csv
-import gzip
-import lzma
-import re
 import warnings
-import zipfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autoimb._warnings import user_stacklevel
+from autoimb.data.dialect import Dialect, dialect, opened
 from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.redact import shown
 
@@ -52,16 +46,6 @@ _COMPRESSED_MAGIC = (
     (b"\xfd7zXZ\x00", ".xz"),
     (b"\x28\xb5\x2f\xfd", ".zst"),
     *((b"BZh" + str(level).encode(), ".bz2") for level in range(1, 10)),
-)
-# A number with a decimal comma, as a ";"-separated file may write it: "1,5", "-0,25", "1.234,5".
-_COMMA_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
-# A byte-order mark names its encoding (UTF-32's marks begin with UTF-16's: looked at first).
-_BYTE_ORDER_MARKS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
 )
 
 
@@ -115,9 +99,10 @@ def read_table(
         if parquet:
             frame = pd.read_parquet(path)
         else:
-            encoding, sep, decimal = _dialect(path, decimal)
+            encoding, sep, decimal, skip = _dialect(path, decimal)
             how = {
                 "sep": sep,
+                "skiprows": skip or None,  # Excel's "sep=;" line above the header
                 "decimal": decimal,
                 "na_values": na_values,
                 "encoding": encoding,
@@ -143,7 +128,7 @@ def read_table(
             raise AutoImbError(_not_utf8(source, where)) from None
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
     if not parquet:
-        _refuse_repeated_names(source, path, sep, encoding, frame)
+        _refuse_repeated_names(source, path, how, frame)
     if len(frame) == 0 and not empty_ok:
         raise AutoImbError(f"{source} has no rows.")
     if not parquet and decimal == ",":
@@ -156,13 +141,14 @@ def read_table(
 
 
 def _refuse_repeated_names(
-    source: str, path: Path, sep: str, encoding: str, frame: pd.DataFrame
+    source: str, path: Path, how: dict[str, Any], frame: pd.DataFrame
 ) -> None:
     """pandas renames a second "amount" column "amount.1" in silence; a frame with two
     columns of one name is refused in Python, and so it is here."""
     import pandas as pd
 
-    header = pd.read_csv(path, sep=sep, header=None, nrows=1, encoding=encoding, dtype=str)
+    read = {k: how[k] for k in ("sep", "encoding", "skiprows")}
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, **read)
     names = [n for n in header.iloc[0] if isinstance(n, str)] if len(header) else []  # no blanks
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -187,42 +173,21 @@ def _content(path: Path) -> str | None:
     )
 
 
-_SEPARATORS = (",", ";", "\t", "|")
-_SNIFF_BYTES = 1 << 16  # the header and the first rows, enough to tell the separator
-
-
-def _first_lines(path: Path, encoding: str) -> list[str]:
-    """The file's first whole lines, for guessing how it is written."""
-    try:
-        with _opened(path) as handle:
-            start = handle.read(_SNIFF_BYTES)
-    except Exception:  # not readable as its name says: pandas will say what is wrong
-        start = b""
-    text = start.decode(encoding, errors="replace").lstrip("\ufeff")
-    return text.splitlines()[:-1] if len(start) == _SNIFF_BYTES else text.splitlines()
-
-
 def csv_decimal_mark(source: str) -> str | None:
     """The decimal mark :func:`read_table` reads a ";"-separated file with; None for other
     sources. Recorded with a model, it reads new files the same way."""
     path = Path(source)
     if not path.is_file() or table_suffix(path) in (".parquet", ".pq") or _content(path):
         return None
-    _, sep, decimal = _dialect(path)
+    _, sep, decimal, _ = _dialect(path)
     return decimal if sep == ";" else None
 
 
-def _dialect(path: Path, decimal: str | None = None) -> tuple[str, str, str]:
-    """A CSV file's encoding, separator and decimal mark (``decimal`` where given and the
-    file is ";"-separated)."""
-    encoding = _encoding(path)
+def _dialect(path: Path, decimal: str | None = None) -> Dialect:
+    """How the CSV file is written, tab-separated where its name says so ("x.tsv.txt" too)."""
     suffix, named = table_suffix(path), [s.lower() for s in path.suffixes]
-    tabs = suffix == ".tsv" or (suffix == ".txt" and ".tsv" in named)  # "x.tsv.txt"
-    lines = _first_lines(path, encoding)
-    sep = "\t" if tabs else _separator(lines, path, encoding)
-    if sep != ";":
-        return encoding, sep, "."
-    return encoding, sep, decimal or _decimal_mark(lines, sep)
+    tabs = suffix == ".tsv" or (suffix == ".txt" and ".tsv" in named)
+    return dialect(path, tabs=tabs, decimal=decimal)
 
 
 def _keep_as_written(
@@ -241,69 +206,10 @@ def _keep_as_written(
         frame[column] = frame[column].mask(restore, raw[column])
 
 
-def _decimal_mark(lines: list[str], sep: str) -> str:
-    """ "," where ";" separates fields and a field is a number written with a decimal comma
-    (spreadsheets in much of Europe write CSV so); else ".", which such a file may also use
-    ("1.521" read as thousands grouped by "." was 1521)."""
-    rows = csv.reader(lines[1:200], delimiter=sep)
-    commas = any(_COMMA_DECIMAL.fullmatch(field.strip()) for row in rows for field in row)
-    return "," if commas else "."
-
-
-def _separator(lines: list[str], path: Path, encoding: str) -> str:
-    """Of comma, ";", tab and "|", the one that splits the header and the first rows into the
-    same number of fields, the most (a European file's "spend, EUR" header and its decimal
-    commas split unevenly by commas). Failing that, a comma unless the header is one field
-    holding another of them."""
-    import pandas as pd
-
-    fields = {}
-    for sep in _SEPARATORS:
-        counts = {len(row) for row in csv.reader(lines[:50], delimiter=sep) if row}
-        if len(counts) == 1 and (count := counts.pop()) > 1:
-            fields[sep] = count
-    if fields:  # the most fields: a text column's one comma per row splits fewer
-        return max(fields, key=fields.__getitem__)
-    header = pd.read_csv(path, nrows=0, encoding=encoding).columns
-    if len(header) != 1:
-        return ","
-    return next((sep for sep in _SEPARATORS[1:] if sep in str(header[0])), ",")
-
-
-def _encoding(path: Path) -> str:
-    """UTF-8, unless a byte-order mark names another encoding (Excel's "Unicode text" and
-    PowerShell write UTF-16 with one)."""
-    try:
-        with _opened(path) as handle:
-            start = handle.read(4)
-    except Exception:  # not readable as its name says: pandas will say what is wrong
-        return "utf-8"
-    return next((name for mark, name in _BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
-
-
-def _opened(path: Path) -> IO[bytes]:
-    """The file's bytes, decompressed as pandas decompresses it by its name."""
-    suffix = path.suffix.lower()
-    if suffix == ".gz":
-        return gzip.open(path, "rb")
-    if suffix == ".bz2":
-        return bz2.open(path, "rb")
-    if suffix == ".xz":
-        return lzma.open(path, "rb")
-    if suffix == ".zip":  # the member stays readable after the archive is closed
-        with zipfile.ZipFile(path) as archive:
-            return archive.open(archive.namelist()[0])
-    if suffix == ".zst":
-        import zstandard  # what pandas itself reads .zst files with
-
-        return zstandard.open(path, "rb")
-    return path.open("rb")
-
-
 def _undecoded(path: Path) -> str:
     """Where the file first fails to decode as UTF-8 (its line, and the bytes there), or ""."""
     try:
-        with _opened(path) as handle:
+        with opened(path) as handle:
             for number, line in enumerate(handle, start=1):
                 try:
                     line.decode("utf-8")
@@ -350,8 +256,11 @@ def split_columns(
     id_col: str | None = None,
     weight_col: str | None = None,
     group_col: str | None = None,
+    na_values: Collection[str] = (),
 ) -> Columns:
-    """Features, labels, ids, weights and groups; the named columns never become features."""
+    """Features, labels, ids, weights and groups; the named columns never become features.
+    ``na_values``: the markers the file was read with, which leave out a label they mark
+    however it is padded (" ?")."""
     named_by = (
         ("--target", target),
         ("--id", id_col),
@@ -370,7 +279,7 @@ def split_columns(
                     f"{_ROLES[earlier]} cannot be {_ROLES[option]} as well; name another column "
                     f"with {option}, or leave it out."
                 )
-    frame = _labelled_rows(frame, target)
+    frame = _labelled_rows(frame, target, na_values)
     named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)
     if X.shape[1] == 0:
@@ -397,14 +306,19 @@ def _weights(weights: pd.Series | None) -> pd.Series | None:
     return numbers if numbers.notna().sum() == weights.notna().sum() else weights
 
 
-def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+def _labelled_rows(frame: pd.DataFrame, target: str, na_values: Collection[str]) -> pd.DataFrame:
     """The rows that have a label, with a warning naming the others: an export often leaves the
-    label empty where it is not known yet, and those rows have nothing to teach or score."""
+    label empty where it is not known yet, and those rows have nothing to teach or score. A
+    label of spaces is as empty (a third class " " made a binary search a multi-class one)."""
     import pandas as pd
 
-    unlabelled = frame[target].isna().to_numpy()
+    labels = frame[target]
+    missing = {"", *(str(v).strip() for v in na_values)}  # pandas' own match is exact
+    blanks = [v for v in pd.unique(labels) if isinstance(v, str) and v.strip() in missing]
+    unlabelled = (labels.isna() | labels.isin(blanks)).to_numpy()
     if not unlabelled.any():
-        return frame
+        whole = _whole(labels)
+        return frame if whole is labels else frame.assign(**{target: whole})
     if unlabelled.all():
         raise AutoImbError(f"column {target!r} (--target) holds no labels: every value is empty.")
     count = int(unlabelled.sum())
@@ -417,11 +331,37 @@ def _labelled_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
         stacklevel=user_stacklevel(),
     )
     kept = frame.loc[~unlabelled].reset_index(drop=True)
-    labels = kept[target]
-    if pd.api.types.is_float_dtype(labels) and (labels == labels.round()).all():
-        # The empty cells made the file's whole numbers floats: 0 and 1, not 0.0 and 1.0.
-        kept[target] = labels.astype("int64")
+    kept[target] = _whole(_as_read(kept[target]) if blanks else kept[target])
     return kept
+
+
+# What pandas reads as booleans in a column of nothing else.
+_TRUTHS = {"True": True, "TRUE": True, "true": True}
+_TRUTHS.update({"False": False, "FALSE": False, "false": False})
+
+
+def _as_read(labels: pd.Series) -> pd.Series:
+    """The labels as pandas reads them without the blanks that made them text: numbers, or
+    True and False, as the same file without those rows gives them."""
+    import pandas as pd
+
+    if labels.isin(list(_TRUTHS)).all():
+        return labels.map(_TRUTHS).astype(bool)
+    try:
+        return pd.to_numeric(labels)
+    except (ValueError, TypeError):
+        return labels
+
+
+def _whole(labels: pd.Series) -> pd.Series:
+    """Labels the file wrote as whole numbers, as integers: 0 and 1, not 0.0 and 1.0, whether
+    "1.0" was written or empty cells made the column floats (the classes name the
+    predictions' columns: proba_1)."""
+    import pandas as pd
+
+    if not pd.api.types.is_float_dtype(labels) or not (labels.abs() < 2**53).all():
+        return labels  # text, or too large for an integer to hold as written (inf)
+    return labels.astype("int64") if (labels == labels.round()).all() else labels
 
 
 def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:

@@ -127,9 +127,12 @@ def positive_code(pos_label: Any, classes: np.ndarray) -> int:
     """The code of the user's positive class. A label typed on a command line or read from a
     file matches by what it says: ``true`` a boolean True, ``1.0`` or ``1`` a class 1."""
     if len(classes) != 2:
+        shown = [plain(c) for c in classes[:10]]
+        more = " …" if len(classes) > len(shown) else ""
         raise AutoImbError(
-            f"pos_label applies to two classes, and y has {len(classes)}; multi-class searches "
-            "use macro metrics, which weigh every class. Leave pos_label out."
+            f"pos_label applies to two classes, and y has {len(classes)} ({shown}{more}); "
+            "multi-class searches use macro metrics, which weigh every class. Leave pos_label "
+            "out."
         )
     for same in (_same_value, _same_text):
         matches = [code for code, label in enumerate(classes) if same(plain(label), pos_label)]
