@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
@@ -633,3 +635,16 @@ def test_a_study_whose_space_changed_under_its_name_says_how_to_resume_with_its_
     own = tmp_path / "own.yaml"
     own.write_text(study.user_attrs[STUDY_ATTR]["space_yaml"])
     assert len(autoimb.search(X, y, n_trials=1, space=own, **kwargs).study.trials) == 2
+
+
+def test_a_study_of_labels_once_read_as_floats_says_why_its_classes_differ() -> None:
+    """A file's labels written 1.0 were the classes 1.0 and 0.0; the command line now reads
+    them as 1 and 0, and a study begun before cannot go on: it says so, not just "other"."""
+    from autoimb.data.dataset import validate
+    from autoimb.engine.study import other_classes
+
+    data = validate(pd.DataFrame({"x": np.arange(20.0)}), (np.arange(20) % 4 == 0).astype(int))
+    assert other_classes({"classes": ["0", "1"]}, data) is None
+    said = other_classes({"classes": ["0.0", "1.0"]}, data)
+    assert said is not None and "now reads labels written 1.0 as the class 1" in said
+    assert "now reads" not in (other_classes({"classes": ["a", "b"]}, data) or "")

@@ -371,7 +371,21 @@ def other_classes(attrs: dict[str, Any], data: Dataset) -> str | None:
     recorded, now = attrs.get("classes"), [str(c) for c in data.classes]
     if recorded is None or list(recorded) == now:
         return None
+    if [_whole_text(c) for c in recorded] == now:  # 1.0 in the file: once the class 1.0
+        return (
+            f"its classes are {recorded}, this data's {now}: the command line now reads labels "
+            "written 1.0 as the class 1 (predictions' column proba_1), and the study began "
+            "before it did"
+        )
     return f"its classes are {recorded}, this data's {now}"
+
+
+def _whole_text(label: str) -> str:
+    try:
+        number = float(label)
+    except ValueError:
+        return label
+    return str(int(number)) if number.is_integer() else label
 
 
 def other_data(attrs: dict[str, Any], data: Dataset) -> str | None:
