@@ -49,8 +49,13 @@ def test_iso_dates_become_days_and_their_varying_parts(small_binary) -> None:
     pd.testing.assert_frame_equal(conform(data.X, schema), data.X, check_dtype=False)
 
     wrong = X.iloc[:3].assign(signup=["2022-01-01", "soon", None])
-    with pytest.raises(SchemaError, match="'signup' held dates in training but holds 'soon'"):
+    with pytest.raises(SchemaError, match=r"holds 'soon' now \(in 1 row\(s\), the first row 2 "):
         conform(wrong, schema)
+    # A million rows to look through: where the bad values are, and how many.
+    typo = X.assign(**{X.columns[0]: X[X.columns[0]].astype(object)})
+    typo.iloc[[4, 9, 30, 31], 0] = "12.5kg"
+    with pytest.raises(SchemaError, match=r"'12.5kg'; 4 row\(s\): 5, 10, 31, …, counting from 1"):
+        conform(typo, schema)
 
 
 def test_a_column_named_as_a_date_part_is_refused_at_predict_as_at_fit(small_binary) -> None:

@@ -34,6 +34,11 @@ def predict_command(args: argparse.Namespace) -> int:
     from autoimb.export import load
 
     _refuse_swapped(args.model, args.data)
+    out = None if args.out is None else Path(args.out)
+    if out is not None:  # before a large file is read for nothing
+        check_output(
+            out, [args.data, args.model], args.force, is_predictions, TABLE_FORMATS, "predictions"
+        )
     model = load(args.model, trust=args.trust)
     card = model.model_card_
     na_values = _na_values(args.na_values, card)
@@ -60,11 +65,6 @@ def predict_command(args: argparse.Namespace) -> int:
         raise AutoImbError(
             f"--id {args.id} is named as a column of the predictions themselves; rename that "
             "column in the data, or predict without --id."
-        )
-    out = None if args.out is None else Path(args.out)
-    if out is not None:
-        check_output(
-            out, [args.data, args.model], args.force, is_predictions, TABLE_FORMATS, "predictions"
         )
     features = frame
     if schema:

@@ -112,22 +112,31 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         values = as_numbers(series)
         bad = values.isna() & series.notna()
         if bad.any():
-            example = series[bad].iloc[0]
+            example, where = series[bad].iloc[0], rows_named(bad.to_numpy())
             if column in schema.get("booleans", ()):
                 raise SchemaError(
                     f"column {column!r} was boolean (true/false) in training but holds "
-                    f"{example!r} now; write its values as True / False (any case) or 1 / 0, "
-                    "and leave a missing one empty (NaN)."
+                    f"{example!r} now ({where}); write its values as True / False (any case) or "
+                    "1 / 0, and leave a missing one empty (NaN)."
                 )
             raise SchemaError(
                 f"column {column!r} was numeric in training but holds non-numeric values now "
-                f"(e.g. {example!r}); fix the column's values or its type, or, if {example!r} "
-                "marks a missing value, make it NaN (--na-values on the command line)."
+                f"(e.g. {example!r}; {where}); fix the column's values or its type, or, if "
+                f"{example!r} marks a missing value, make it NaN (--na-values on the command "
+                "line)."
             )
         if np.isinf(values.to_numpy(dtype=float)).any():
             raise SchemaError(infinite_values(column))
         frame[column] = values.astype(float)
     return frame
+
+
+def rows_named(bad: np.ndarray) -> str:
+    """Where in a batch of a million rows to look: the first rows, counting from 1 (a file's
+    data rows, below its header), and how many there are."""
+    rows = np.flatnonzero(bad)
+    first = ", ".join(str(r + 1) for r in rows[:3])
+    return f"{len(rows)} row(s): {first}{', …' if len(rows) > 3 else ''}, counting from 1"
 
 
 def _near_names(missing: list[str], present: list[str]) -> str:
