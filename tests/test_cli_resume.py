@@ -618,3 +618,23 @@ def test_a_journal_another_process_damaged_mid_search_stops_it_with_the_model_sa
     resumed = run(*command, "--n-trials", "1", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "already finished" in resumed.stderr
+
+
+def test_a_study_of_the_same_name_autoimb_did_not_make_is_refused(tmp_path):
+    """It was resumed: "3 trials already finished; best average_precision 0.1108" (another
+    objective's values), its study written into, and a crash after the whole budget."""
+    ecoli_with_ids(tmp_path)
+    log = tmp_path / "theirs.log"
+    theirs = optuna.create_study(
+        study_name="autoimb", storage=make_storage(str(log)), direction="minimize"
+    )
+    theirs.optimize(lambda trial: trial.suggest_float("x", 0, 1) ** 2, n_trials=3)
+    before = log.read_bytes()
+    refused = run(*SEARCH, "--space", "fast", "--storage", "theirs.log", *FAST, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "autoimb: error: study 'autoimb' in theirs.log was not made by autoimb (3 trials, "
+        "direction minimize, where this search would maximize); it is left as it is. Start "
+        "another study (--study-name / --new-study), or name another storage."
+    ]
+    assert log.read_bytes() == before and not (tmp_path / "ecoli.skops").exists()

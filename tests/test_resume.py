@@ -460,8 +460,8 @@ def test_a_process_that_did_not_create_the_study_goes_on_with_its_creators_setti
 
     def other_creates_after_the_look(storage, name):
         found = look(storage, name)
-        if not found:
-            optuna.create_study(study_name=name, storage=make_storage(log))
+        if not found:  # as the other search creates it: to maximise average precision
+            optuna.create_study(study_name=name, storage=make_storage(log), direction="maximize")
         return found
 
     def other_records_its_settings(study):
@@ -648,3 +648,46 @@ def test_a_study_of_labels_once_read_as_floats_says_why_its_classes_differ() -> 
     said = other_classes({"classes": ["0.0", "1.0"]}, data)
     assert said is not None and "now reads labels written 1.0 as the class 1" in said
     assert "now reads" not in (other_classes({"classes": ["a", "b"]}, data) or "")
+
+
+def _foreign_study(log: Path, direction: str = "minimize") -> bytes:
+    """Another program's study named as autoimb's default, in a journal; its bytes."""
+    theirs = optuna.create_study(
+        study_name="autoimb", storage=make_storage(str(log)), direction=direction
+    )
+    theirs.optimize(lambda trial: trial.suggest_float("x", 0, 1) ** 2, n_trials=3)
+    return log.read_bytes()
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_a_study_autoimb_did_not_make_is_refused_before_anything_is_written(
+    tmp_path, small_binary, direction
+):
+    """Another program's study of the same name was taken over: its objective's values read
+    as scores, autoimb's settings and trials written into it, and the search failed at its
+    end (KeyError: 'config')."""
+    X, y = small_binary
+    log = tmp_path / "theirs.log"
+    before = _foreign_study(log, direction)
+    facts = rf"\(3 trials, direction {direction}"
+    with pytest.raises(
+        AutoImbError, match=rf"in {re.escape(str(log))} was not made by autoimb {facts}"
+    ):
+        autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=str(log))
+    assert log.read_bytes() == before
+
+
+def test_a_study_left_without_settings_by_a_stopped_autoimb_run_is_taken(
+    tmp_path, small_binary, monkeypatch
+):
+    """A run stopped between creating its study and recording its settings left it empty:
+    the next run records its own and searches it (a study not autoimb's is refused)."""
+    import autoimb.engine.study as study_module
+    from autoimb.config import STUDY_ATTR
+
+    monkeypatch.setattr(study_module, "CREATOR_WAIT_SECONDS", 0.2)
+    log = str(tmp_path / "study.log")
+    optuna.create_study(study_name="autoimb", storage=make_storage(log), direction="maximize")
+    X, y = small_binary
+    result = autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0, storage=log)
+    assert result.study.user_attrs[STUDY_ATTR]["metric"] == "average_precision"

@@ -32,6 +32,7 @@ from autoimb.engine.storage import (
 )
 from autoimb.exceptions import AutoImbError, OtherDataError, SearchSpaceError
 from autoimb.library_versions import other_versions, with_autoimb
+from autoimb.redact import shown
 from autoimb.stages import STAGES
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ def open_study(
     name = settings.study_name or config.DEFAULT_STUDY_NAME
     # Before create_study, which writes to a journal even to load: a refused run leaves no trace.
     recorded = _recorded(storage, name)
+    if not recorded:
+        _refuse_foreign(storage, name, settings)
     agreed_heartbeat(name, recorded.get("heartbeat"), settings.heartbeat)
     if recorded:
         recorded = _refused_or_forgotten(storage, name, recorded, settings, data)
@@ -151,6 +154,43 @@ def _warn_other_versions(name: str, differ: list[tuple[str, str, str]]) -> None:
         UserWarning,
         stacklevel=user_stacklevel(),
     )
+
+
+def _refuse_foreign(storage: Any, name: str, settings: SearchSettings) -> None:
+    """A study of this name that autoimb did not make (another program's, in a shared journal
+    or database) is refused before anything is written to it: its trials would be taken for
+    autoimb's and its settings written over. One left without settings by an autoimb run
+    stopped right after creating it (:func:`_claim`) is not: it holds no trial, or only ones
+    autoimb makes, and optimises the search's way."""
+    if storage is None:
+        return
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return
+    directions = [d.name.lower() for d in storage.get_study_directions(study_id)]
+    trials = storage.get_all_trials(study_id, deepcopy=False)
+    way = "maximize" if settings.metric.greater_is_better else "minimize"
+    if directions == [way] and all(_made_by_autoimb(t) for t in trials):
+        return
+    where = shown(settings.storage) if isinstance(settings.storage, str) else "the storage given"
+    counted = f"{len(trials)} trial{'s' if len(trials) != 1 else ''}"
+    other = "" if directions == [way] else f", where this search would {way}"
+    raise AutoImbError(
+        f"study {name!r} in {where} was not made by autoimb ({counted}, direction "
+        f"{', '.join(directions)}{other}); it is left as it is. Start another study "
+        "(study_name=..., or --study-name / --new-study on the command line), or name another "
+        "storage."
+    )
+
+
+def _made_by_autoimb(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a trial is one autoimb makes: its worker named, or its choices all of the
+    search's stages."""
+    names = {*trial.params, *trial.system_attrs.get("fixed_params", {})}
+    if not names and "worker" not in trial.user_attrs:
+        return False
+    return all(param.split(".")[0] in STAGES for param in names)
 
 
 def _refused_or_forgotten(
