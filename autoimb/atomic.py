@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import NotWritten
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
@@ -24,9 +24,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
             prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent
         )
     except OSError as exc:  # said of the file asked for, not of the temporary one
-        raise AutoImbError(
-            f"cannot write {path} ({exc.strerror or exc}); give a path in a folder you can write."
-        ) from None
+        raise NotWritten(path, exc.strerror or str(exc)) from None
     os.close(handle)
     temporary = Path(name)
     _remove_left_over(path, keep=temporary)
@@ -34,9 +32,24 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
         write(temporary)
         os.chmod(temporary, _mode_of_a_plain_write(path))
         os.replace(temporary, path)
+    except OSError as exc:  # a full disk, a file that may not be replaced: named as asked
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def not_written(exc: BaseException, path: Path) -> str | None:
+    """The system's reason ``path`` could not be written, where ``exc`` is :func:`write_atomic`
+    failing to write it; None for another error."""
+    asked = os.path.abspath(path)
+    if isinstance(exc, NotWritten) and os.path.abspath(exc.path) == asked:
+        return exc.reason
+    if isinstance(exc, OSError) and exc.filename and os.path.abspath(exc.filename) == asked:
+        return exc.strerror or str(exc)
+    return None
 
 
 # A temporary file untouched this long belongs to no write still going on (one is written

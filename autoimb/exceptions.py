@@ -32,6 +32,14 @@ class UntrustedModelError(AutoImbError):
     """A model file holds types autoimb does not write, so it is not loaded."""
 
 
+class NotWritten(AutoImbError):
+    """A file could not be written where it goes (``path``), for the system's ``reason``."""
+
+    def __init__(self, path: Any, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"cannot write {path} ({reason}); give a path in a folder you can write.")
+
+
 class StorageFailed(AutoImbError):
     """The study's storage failed while the search ran: the search stops, its finished trials
     kept. ``said`` is set once the command line has shown it, ahead of the model it saves."""
@@ -42,6 +50,11 @@ class StorageFailed(AutoImbError):
 class JournalDamaged(StorageFailed):
     """The study's journal file was damaged while the search ran (a process sharing it stopped
     mid-write)."""
+
+
+class JournalLost(StorageFailed):
+    """The study's journal file could not be written while the search ran (its disk full, its
+    folder made read-only, or removed)."""
 
 
 class DatabaseLost(StorageFailed):

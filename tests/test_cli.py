@@ -4,6 +4,7 @@ import html
 import io
 import os
 import re
+import shlex
 import signal
 import stat
 import subprocess
@@ -1061,3 +1062,73 @@ def test_a_report_forced_on_a_weighted_searchs_rows_without_weights_is_written(t
     forced = run(*report, "--out", "r.html", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert (tmp_path / "r.html").exists()
+
+
+@pytest.fixture
+def immutable():
+    """Files made immutable (``chattr +i``: not even root may replace them); root only."""
+    made: list[Path] = []
+
+    def make(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        if done.returncode or os.geteuid() != 0:
+            pytest.skip(f"a file cannot be made immutable here: {done.stderr.strip()}")
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def _given(line: str, folder: str) -> list[str]:
+    """The command a message line ends with, its placeholder folder made ``folder``."""
+    command = shlex.split(line.split(" with: ", 1)[1].replace("FOLDER/", f"{folder}/"))
+    assert command[0] == "autoimb"
+    return command[1:]
+
+
+def test_a_model_that_cannot_be_written_keeps_the_trials_and_says_how_to_save_it(
+    tmp_path, immutable
+):
+    """The error named a hidden temporary file, with no word of the trials or of how to go
+    on; and another --out, as it advised, started a fresh study (the journal follows --out's
+    name). The command it gives keeps --storage: the study goes on."""
+    ecoli_with_ids(tmp_path)
+    immutable(tmp_path / "models" / "m.skops")
+    search = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", *FAST]
+    done = run(*search, "--n-trials", "2", "--out", "models/m.skops", "--force", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    *_, error, again = done.stderr.strip().splitlines()
+    assert error == (
+        "autoimb: error: cannot write the model models/m.skops (Operation not permitted); "
+        "every finished trial (2 trials) is kept in models/m.optuna.log"
+    )
+    assert "--storage models/m.optuna.log --out FOLDER/m.skops" in again
+    saved = run(*_given(again, "saved"), cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    assert (tmp_path / "saved" / "m.skops").is_file()
+    assert finished_trials(study_of(tmp_path / "models" / "m.optuna.log")) == 4
+
+
+def test_a_report_that_cannot_be_written_says_the_model_was_saved_and_how_to_write_it(
+    tmp_path, immutable
+):
+    """Only 'cannot write rep/r.html' was said: no summary, no word that the model was
+    saved."""
+    ecoli_with_ids(tmp_path)
+    immutable(tmp_path / "rep" / "r.html")
+    search = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", *FAST]
+    done = run(*search, "--n-trials", "2", "--report", "rep/r.html", "--force", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "model:    ecoli.skops" in done.stdout
+    *_, error, again = done.stderr.strip().splitlines()
+    assert error == (
+        "autoimb: error: cannot write the report rep/r.html (Operation not permitted); the "
+        "model was saved to ecoli.skops"
+    )
+    written = run(*_given(again, "reports"), cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "reports" / "r.html").is_file()

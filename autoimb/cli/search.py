@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoimb import config
+from autoimb.atomic import not_written
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, TERMINATED, say
 from autoimb.cli.model_file import check_overwrite, kept_summary, save_model, served_trial
 from autoimb.cli.outputs import REPORT_FORMATS, check_output, check_storage_apart, is_report
@@ -31,8 +32,10 @@ from autoimb.cli.resume import (
     study_space,
 )
 from autoimb.cli.summary import best_text, print_summary
+from autoimb.cli.unwritten import model_unwritten, report_unwritten
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.database import driver_said, lost, storage_failed
+from autoimb.engine.journal import journal_os_error
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError, StorageFailed
 from autoimb.leaderboard import finished_trials
@@ -95,19 +98,29 @@ def search_command(args: argparse.Namespace) -> int:
     if result is None:
         return EXIT_INTERRUPTED
     written = None  # what was written when a second Ctrl-C stopped the rest
+    report = unwritten = None
     try:
         with saving_first("the model and report" if args.report else "the model"):
-            kept = save_model(result, out, args, storage)
+            try:
+                kept = save_model(result, out, args, storage)
+            except (AutoImbError, OSError) as exc:
+                if (why := not_written(exc, out)) is None:
+                    raise
+                return model_unwritten(why, result, out, storage, args)
             written = f"the model was kept in {out}" if kept else f"the model was saved to {out}"
             if kept is not None:
                 return kept_summary(kept, result, out, columns, storage, args)
-            report = result.report_html(args.report) if args.report else None
+            try:
+                report = result.report_html(args.report) if args.report else None
+            except (AutoImbError, OSError) as exc:
+                if (unwritten := not_written(exc, Path(args.report))) is None:
+                    raise
     except KeyboardInterrupt:
         done = f"{written}, the report was not written" if written else f"{out} was left as it was"
         return interrupted_again(done, args)
     if not args.quiet:
         print_summary(result, out, report, storage, args)
-    return EXIT_OK
+    return EXIT_OK if unwritten is None else report_unwritten(unwritten, out, args)
 
 
 def interrupted_again(done: str, args: argparse.Namespace) -> int:
@@ -287,18 +300,44 @@ def _save_best_so_far(
     try:
         result = _best_so_far(args, columns, storage, metric)
     except Exception as exc:
-        if not storage_failed(exc):
+        if (why := _unsaved_because(exc, storage)) is None:
             raise
-        say(f"no model was saved: the study cannot be read now ({driver_said(exc, storage)})")
+        say(f"no model was saved: the study cannot be read now ({why})")
         return
     if result is None:
         say("no trial had finished, so there is no model to save")
         return
     say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
-    if save_model(result, out, args, storage) is None:
-        say(f"wrote {out}; {best_text(result)}")
-        if getattr(args, "report", None):
+    try:
+        if save_model(result, out, args, storage) is not None:
+            return
+    except Exception as exc:
+        if (why := _unsaved_because(exc, storage)) is None:
+            raise
+        say(f"no model was saved: {why}")
+        return
+    say(f"wrote {out}; {best_text(result)}")
+    if getattr(args, "report", None):
+        try:
             result.report_html(args.report)
+        except (AutoImbError, OSError) as exc:
+            if (why := not_written(exc, Path(args.report))) is None:
+                raise
+            say(f"the report was not written: cannot write {args.report} ({why})")
+
+
+def _unsaved_because(exc: Exception, storage: str) -> str | None:
+    """Why the best so far could not be saved after a search stopped (the storage that stopped
+    it, often), in a few words; None for an error to raise. Its resume line still follows."""
+    if storage_failed(exc):
+        return driver_said(exc, storage)
+    if (os_error := journal_os_error(exc)) is not None:
+        return f"{storage}: {os_error.strerror or os_error}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot write {exc.filename} ({exc.strerror or exc})"
+    if isinstance(exc, AutoImbError | OSError):
+        return str(exc)
+    return None
 
 
 def _best_so_far(

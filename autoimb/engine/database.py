@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-from autoimb.exceptions import AutoImbError, DatabaseLost
+from autoimb.engine.journal import journal_lost
+from autoimb.exceptions import AutoImbError, DatabaseLost, StorageFailed
 from autoimb.redact import scrubbed, shown, userinfo
 
 logger = logging.getLogger("autoimb")
@@ -182,6 +183,8 @@ def _cause_hint(said: str) -> str | None:
         return "The database takes no connections now: allow them again, or name another one."
     if any(s in text for s in ("host name", "resolve host", "name or service not known")):
         return "Check the host name in the URL."
+    if any(s in text for s in ("disk is full", "no space left", "disk full")):
+        return "Its disk is full: free some space on it."
     if "database is locked" in text:
         return "SQLite lets one process write at a time: give several processes a journal file."
     return None
@@ -227,9 +230,9 @@ def storage_failed(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def explained(storage: object) -> Iterator[None]:
-    """A database storage failing outside Optuna's loop (the study read after the last trial,
-    the refit's look at the trials) stops as it does inside: the driver's words and the fix,
-    not a wrapped traceback."""
+    """A storage failing in or out of Optuna's loop (the study read after the last trial, the
+    refit's look at the trials) stops with a plain error (:func:`lost`): the driver's or the
+    system's words and the fix, not a wrapped traceback."""
     try:
         yield
     except Exception as exc:
@@ -238,11 +241,11 @@ def explained(storage: object) -> Iterator[None]:
         raise
 
 
-def lost(storage: object, exc: BaseException) -> DatabaseLost | None:
-    """The error a search stops with when its database storage failed under it with ``exc``;
-    None for another error."""
+def lost(storage: object, exc: BaseException) -> StorageFailed | None:
+    """The error a search stops with when its storage failed under it with ``exc`` (a database
+    out of reach, a journal file that cannot be written); None for another error."""
     if not storage_failed(exc):
-        return None
+        return journal_lost(storage, exc)
     said = driver_said(exc, storage)
     if "does not exist" in said:  # dropped under the search: its trials went with it
         return DatabaseLost(

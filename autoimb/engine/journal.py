@@ -12,6 +12,7 @@ others have read may go; a damaged line that cannot be mended is named, with wha
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, JournalLost
 
 logger = logging.getLogger("autoimb")
 
@@ -122,8 +123,14 @@ def _set_aside_a_cut_last_line(path: Path, lock: JournalFileSymlinkLock) -> None
             keep = size - len(tail) + tail.rfind(b"\n") + 1  # 0 when no line ended at all
             aside = _aside(path)
             journal.seek(keep)
-            with aside.open("ab") as kept:
-                kept.write(journal.read())
+            new = not aside.exists()
+            try:
+                with aside.open("ab") as kept:
+                    kept.write(journal.read())
+            except OSError:  # a full disk: the journal stays as it is, with no empty file beside
+                if new:
+                    aside.unlink(missing_ok=True)
+                raise
             journal.truncate(keep)
     finally:
         lock.release()
@@ -155,6 +162,53 @@ def damaged_while_read(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def journal_lost(storage: object, exc: BaseException) -> JournalLost | None:
+    """The error a search stops with when its journal file could not be written (or read) under
+    it with ``exc``: an OS error in Optuna's journal backend, however Optuna wrapped it (a
+    trial's result that cannot be written surfaces as an assertion of Optuna's own). None for
+    another error, and for Ctrl-C landing in a write (the caller's to release)."""
+    failed = journal_os_error(exc)
+    if failed is None:
+        return None
+    path = storage if isinstance(storage, str) else failed.filename or "the study's journal"
+    reason = failed.strerror or str(failed)
+    if failed.errno == errno.ENOENT:
+        return JournalLost(
+            f"the study's journal file {path} (or its folder) was removed while the search ran "
+            f"({reason}); the search stopped, and the trials it held went with it. Run the same "
+            "command again to start the study afresh."
+        )
+    if failed.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "Free some space on its disk"
+    else:
+        fix = "Make the file and its folder writable again"
+    return JournalLost(
+        f"the study's journal file {path} could not be written ({reason}); the search "
+        f"stopped, and every trial that finished before is kept in it. {fix}, then run the "
+        "same command again to go on."
+    )
+
+
+def journal_os_error(exc: BaseException | None) -> OSError | None:
+    """The OS error of Optuna's journal backend (a write, its lock, a read) beneath ``exc``;
+    None where there is none, or where Ctrl-C caused it."""
+    failed = None
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt | AutoImbError):  # the latter says it already
+            return None
+        if failed is None and isinstance(exc, OSError) and _raised_by_optuna_journal(exc):
+            failed = exc
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return failed
+
+
+def _raised_by_optuna_journal(exc: BaseException) -> bool:
+    return any(
+        frame.f_code.co_filename.endswith(_OPTUNA_READER)
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
 
 
 def _aside(path: Path) -> Path:

@@ -61,9 +61,11 @@ def make_storage(
     try:
         return open_journal(text)
     except OSError as exc:  # a folder it may not write in, a read-only file system
+        fix = "give a path in a folder you can write (or a database URL)."
+        if path.is_file() and path.stat().st_size:  # another path would start a new study
+            fix = "its trials are kept: free some space or make it writable, then run again."
         raise AutoImbError(
-            f"cannot write the study's journal file {text!r} ({exc.strerror or exc}); give a "
-            "path in a folder you can write (or a database URL)."
+            f"cannot write the study's journal file {text!r} ({exc.strerror or exc}); {fix}"
         ) from None
 
 
