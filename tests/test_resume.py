@@ -641,7 +641,7 @@ def test_a_study_of_labels_once_read_as_floats_says_why_its_classes_differ() -> 
     """A file's labels written 1.0 were the classes 1.0 and 0.0; the command line now reads
     them as 1 and 0, and a study begun before cannot go on: it says so, not just "other"."""
     from autoimb.data.dataset import validate
-    from autoimb.engine.study import other_classes
+    from autoimb.engine.same_data import other_classes
 
     data = validate(pd.DataFrame({"x": np.arange(20.0)}), (np.arange(20) % 4 == 0).astype(int))
     assert other_classes({"classes": ["0", "1"]}, data) is None

@@ -26,11 +26,11 @@ from autoimb.engine.database import explained
 from autoimb.engine.finish import finish
 from autoimb.engine.loop import quiet_optuna
 from autoimb.engine.run import run
+from autoimb.engine.same_data import other_classes, other_data
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
 from autoimb.engine.storage import agreed_heartbeat, check_heartbeat, existing_study, study_names
-from autoimb.engine.study import other_classes, other_data
 from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.metrics.registry import recorded_metric
 from autoimb.redact import shown
