@@ -345,3 +345,19 @@ def test_an_excel_sep_line_names_the_separator(tmp_path):
     assert done.returncode == 0, done.stderr
     expected = autoimb.load(tmp_path / "xl.skops").predict_proba(batch)[:, 1]
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+
+
+def test_a_row_cut_short_is_refused_at_search_and_at_predict(searched, tmp_path):
+    """A truncated file's last line was read with its missing values empty, and scored."""
+    text = (searched / "ecoli.csv").read_text()
+    cut = text[: text.rindex(",", 0, len(text) - 40)]  # the last line ends mid-row
+    (tmp_path / "cut.csv").write_text(cut)
+    line = cut.count("\n") + 1
+    model = str(searched / "ecoli.skops")
+    for done in (
+        run("predict", model, "cut.csv", "--out", "p.csv", cwd=tmp_path),
+        run("search", "cut.csv", "--target", "target", "--n-trials", "1", *FAST, cwd=tmp_path),
+    ):
+        assert done.returncode != 0
+        assert f"cut.csv: line {line} has" in done.stderr and "fix the line" in done.stderr
+    assert not (tmp_path / "p.csv").exists()
