@@ -29,13 +29,16 @@ def refuse(what: str, expected: str, got: Any, fix: str = "") -> AutoImbError:
 def check_rows_paired(X: Any, **given: Any) -> None:
     """Rows pair by position, as in scikit-learn. A pandas ``y`` (weights, groups) whose index
     holds X's very row labels in another order was surely meant to pair by label: by position
-    each row would get another row's label, in silence."""
+    each row would get another row's label, in silence. A fresh 0, 1, 2 … index on either side
+    names no rows (``pd.Series(encoder.fit_transform(...))``, ``reset_index(drop=True)``)."""
     rows = getattr(X, "index", None)
-    if not isinstance(rows, pd.Index):
+    if not isinstance(rows, pd.Index) or rows.equals(pd.RangeIndex(len(rows))):
         return
     for name, values in given.items():
         index = getattr(values, "index", None)
         if not isinstance(index, pd.Index) or len(index) != len(rows) or index.equals(rows):
+            continue
+        if index.equals(pd.RangeIndex(len(index))):  # made afresh (pd.Series(codes)): no names
             continue
         try:
             reordered = index.sort_values().equals(rows.sort_values())

@@ -19,6 +19,11 @@ from autoimb.exceptions import AutoImbError, SchemaError
 FAST = {"metric": "f1", "n_trials": 1, "space": "fast", "cv": 3, "random_state": 0}
 
 
+def _named(data):
+    """Rows named as a customer table's are, not numbered afresh."""
+    return data.rename(index=lambda i: f"customer-{i}")
+
+
 @pytest.fixture(scope="module")
 def fitted(small_binary):
     X, y = small_binary
@@ -83,15 +88,18 @@ def fitted(small_binary):
         ),
         (lambda X, y: {"callbacks": ["stop"]}, r"each callback must be a function; got 'stop'"),
         (
-            lambda X, y: {"y": y.sample(frac=1, random_state=0)},
+            lambda X, y: {"X": _named(X), "y": _named(y).sample(frac=1, random_state=0)},
             r"y's index holds X's row labels in another order.*Pass y.loc\[X.index\]",
         ),
         (
-            lambda X, y: {"sample_weight": (y + 1.0).sample(frac=1, random_state=0)},
+            lambda X, y: {
+                "X": _named(X),
+                "sample_weight": _named(y + 1.0).sample(frac=1, random_state=0),
+            },
             r"sample_weight's index holds X's row labels in another order",
         ),
         (
-            lambda X, y: {"groups": (X.index.to_series() // 7)[::-1]},
+            lambda X, y: {"X": _named(X), "groups": _named(X.index.to_series() // 7)[::-1]},
             r"groups' index holds X's row labels in another order.*another row's group",
         ),
     ],
@@ -149,6 +157,19 @@ def test_a_column_that_recodes_the_labels_is_warned_about(small_binary) -> None:
     X = X.assign(status=np.where(np.asarray(y) == 1, "closed", "open"))
     with pytest.warns(UserWarning, match=r"column\(s\) 'status' match the labels one-to-one"):
         autoimb.search(X, y, **FAST)
+
+
+def test_labels_with_a_fresh_index_beside_shuffled_rows_pair_by_position(small_binary) -> None:
+    """``pd.Series(encoder.fit_transform(df.label))`` beside ``df.sample(frac=1)``'s columns:
+    the same labels 0 … n-1 in another order, but the fresh index names no rows."""
+    X, y = small_binary
+    shuffled = X.sample(frac=1, random_state=0)
+    labels = pd.Series(np.asarray(y)[X.index.get_indexer(shuffled.index)])
+    result = autoimb.search(shuffled, labels, **FAST)
+    assert result.best_score > 0.5
+    # and the other way round: rows renumbered afresh, labels keeping the shuffled names
+    again = autoimb.search(shuffled.reset_index(drop=True), y.loc[shuffled.index], **FAST)
+    assert again.best_score == result.best_score
 
 
 def test_a_column_filled_on_one_class_only_is_warned_about(small_binary) -> None:

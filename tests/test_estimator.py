@@ -187,6 +187,7 @@ def test_score_refuses_labels_whose_index_holds_xs_rows_in_another_order(
     """Paired by position they scored another row's label, in silence."""
     clf, X = fitted
     _, y = small_binary
+    X, y = (data.rename(index=lambda i: f"customer-{i}") for data in (X, y))
     shuffled = y.sample(frac=1, random_state=0)
     with pytest.raises(AutoImbError, match=r"y's index holds X's row labels in another order"):
         clf.score(X, shuffled)
