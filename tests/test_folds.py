@@ -283,3 +283,23 @@ def test_folds_are_counted_in_rows_that_weigh_something(yeast4) -> None:
     weights[np.flatnonzero(y == 1)[1:]] = 0.0
     with pytest.raises(AutoImbError, match="fewer than 2 rows of positive weight"):
         autoimb.search(X, y, metric="average_precision", sample_weight=weights, **FAST)
+
+
+@pytest.mark.parametrize("counted", [2, 3, 5])
+def test_each_fold_validates_its_share_of_the_positives_that_weigh_something(
+    small_binary, counted
+) -> None:
+    """Stratified on the class alone, the few positives of positive weight fell in some folds
+    and not others: a fold trained without any (every trial near 0)."""
+    X, y = small_binary
+    y = np.asarray(y)
+    weights = np.ones(len(y))
+    weights[np.flatnonzero(y == 1)[counted:]] = 0.0
+    data = validate(X, y, sample_weight=weights)
+    weighed_positive = (y == 1) & (weights > 0)
+    for seed in range(5):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fewer folds than asked, said elsewhere
+            cv = CrossValidation(data, 5, random_state=seed)
+        held = [int(weighed_positive[valid].sum()) for _, valid in cv.splits]
+        assert max(held) - min(held) <= 1, (seed, held)

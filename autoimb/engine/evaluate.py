@@ -93,6 +93,17 @@ def _weighed(data: Dataset) -> tuple[np.ndarray, str]:
     return np.asarray(data.sample_weight) > 0, " of positive weight"
 
 
+def _strata(data: Dataset, weighed: np.ndarray, folds: Folds) -> np.ndarray:
+    """What the folds stratify on: the class, and whether the row weighs anything where some
+    rows weigh 0, so each fold validates (and trains on) its share of the rows that count;
+    the class alone where a stratum is too small to share out."""
+    if weighed.all():
+        return data.y
+    strata = data.y * 2 + weighed
+    present = np.bincount(strata)
+    return strata if present[present > 0].min() >= folds.n_splits else data.y
+
+
 def _group_splits(
     folds: Folds, data: Dataset, random_state: int | None
 ) -> tuple[Folds, list[tuple[np.ndarray, np.ndarray]]]:
@@ -103,12 +114,12 @@ def _group_splits(
     held = [np.unique(folds.groups[(data.y == c) & weighed]) for c in range(data.n_classes)]
     counts = np.array([len(groups) for groups in held])
     folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"groups{which}"))
-    splits, asked = folds.split(data.y, random_state), folds.n_splits
+    splits, asked = folds.split(_strata(data, weighed, folds), random_state), folds.n_splits
     while folds.n_splits > 2:
         if all(np.unique(data.y[v[weighed[v]]]).size == data.n_classes for _, v in splits):
             break
         folds = folds.with_splits(folds.n_splits - 1)
-        splits = folds.split(data.y, random_state)
+        splits = folds.split(_strata(data, weighed, folds), random_state)
     if folds.n_splits < asked:
         warnings.warn(
             f"{asked} folds by group leave a fold without every class; using "
@@ -138,7 +149,9 @@ class CrossValidation:
                 weighed, which = _weighed(data)
                 counts = np.bincount(data.y[weighed], minlength=data.n_classes)
                 folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"rows{which}"))
-            splits = folds.split(data.y, random_state)
+                splits = folds.split(_strata(data, weighed, folds), random_state)
+            else:
+                splits = folds.split(data.y, random_state)
         self.folds, self.splits = folds, splits
         check_splits(self.splits, data.y, folds.groups)
         self.n_splits = len(self.splits)
