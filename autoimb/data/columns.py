@@ -284,11 +284,16 @@ def left_out(
 
 
 # Numbers with a unit or in an accountant's brackets ("0.68 GB", "(0.123)"), and dates in the
-# forms spreadsheets write ("31/01/2024", "1.31.24 1:45 PM", "Jan 31, 2024"): the reading
+# forms spreadsheets write ("31/01/2024", "1/31/24 1:45 PM", "Jan 31, 2024"): the reading
 # takes neither, so a column of them is warned of, with the form it wants.
-_DECORATED = re.compile(r"\(?[-+]?[$€£¥]?\d[\d,]*(?:\.\d+)?\)?(?:\s+[A-Za-z]{1,5}|%)?")
+_UNITS = (
+    "%|k?g|mg|lbs?|oz|[kmgt]i?b|bytes?|[kcm]?m|mi|ft|in|m?l|kwh|w|v|mhz|ghz|ms|s|sec|min|h|hrs?|"
+    "days?|months?|years?|yrs?|usd|eur|gbp|chf|jpy|cny"
+)
+_DECORATED = re.compile(rf"\(?[-+]?[$€£¥]?\d[\d,]*(?:\.\d+)?\)?(?:\s*(?i:{_UNITS}))?", re.ASCII)
 _LOCAL_DATE = re.compile(
-    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)?"
+    r"(?:\d{1,2}/\d{1,2}/(?:\d{2}|\d{4})|\d{1,2}[.-]\d{1,2}[.-]\d{4})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)?"
     r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4}"
 )
 _LOOKED_AT = 200
