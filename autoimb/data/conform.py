@@ -183,8 +183,11 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     round."""
     if not isinstance(X, pd.DataFrame | pd.Series):  # an array's columns are training's, in order
         inputs = input_columns(schema)
-        # Rows as lists keep their cells' kinds: NumPy would make text of them all ("nan").
-        X = as_frame(np.asarray(X, dtype=object) if isinstance(X, list | tuple) else X)
+        # Rows as lists keep their cells' kinds: NumPy would make text of them all ("nan");
+        # columns of numbers are typed as such, so only text is looked at cell by cell.
+        if isinstance(X, list | tuple):
+            X = pd.DataFrame(np.asarray(X, dtype=object)).infer_objects()
+        X = as_frame(X)
         if X.shape[1] != len(inputs):
             return  # refused by conform, saying so
         X.columns = inputs
