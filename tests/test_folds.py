@@ -189,7 +189,7 @@ def test_a_shuffling_splitter_of_the_users_is_drawn_anew_for_the_fresh_measure()
 
 def test_a_class_with_fewer_than_two_rows_per_fold_is_warned_of() -> None:
     """Seven positives in five folds: one or two per fold, so fold scores move in big steps."""
-    from autoimb.engine.evaluate import n_folds_for
+    from autoimb.engine.fold_counts import n_folds_for
 
     with pytest.warns(UserWarning, match=r"only 7 rows: each of the 5 .* holds 1 or 2"):
         assert n_folds_for(np.array([300, 7]), 5) == 5

@@ -650,25 +650,29 @@ def test_a_study_of_labels_once_read_as_floats_says_why_its_classes_differ() -> 
     assert "now reads" not in (other_classes({"classes": ["a", "b"]}, data) or "")
 
 
-def _foreign_study(log: Path, direction: str = "minimize") -> bytes:
+def _foreign_study(log: Path, direction: str = "minimize", param: str = "x") -> bytes:
     """Another program's study named as autoimb's default, in a journal; its bytes."""
     theirs = optuna.create_study(
         study_name="autoimb", storage=make_storage(str(log)), direction=direction
     )
-    theirs.optimize(lambda trial: trial.suggest_float("x", 0, 1) ** 2, n_trials=3)
+    theirs.optimize(lambda trial: trial.suggest_float(param, 0, 1) ** 2, n_trials=3)
     return log.read_bytes()
 
 
-@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+@pytest.mark.parametrize(
+    ("direction", "param"),
+    [("minimize", "x"), ("maximize", "x"), ("maximize", "model")],
+    ids=["minimize", "maximize", "a-parameter-named-as-a-stage"],
+)
 def test_a_study_autoimb_did_not_make_is_refused_before_anything_is_written(
-    tmp_path, small_binary, direction
+    tmp_path, small_binary, direction, param
 ):
     """Another program's study of the same name was taken over: its objective's values read
     as scores, autoimb's settings and trials written into it, and the search failed at its
     end (KeyError: 'config')."""
     X, y = small_binary
     log = tmp_path / "theirs.log"
-    before = _foreign_study(log, direction)
+    before = _foreign_study(log, direction, param)
     facts = rf"\(3 trials, direction {direction}"
     with pytest.raises(
         AutoImbError, match=rf"in {re.escape(str(log))} was not made by autoimb {facts}"

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from autoimb import config
-from autoimb._warnings import user_stacklevel
 from autoimb.data.dataset import Dataset
 from autoimb.data.preprocess import Preprocessor
 from autoimb.engine.budget import rows_scaled
+from autoimb.engine.fold_counts import group_splits, n_folds_for, strata, weighed_rows
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.engine.splits import Folds, check_splits
-from autoimb.exceptions import AutoImbError, TrialTimeout
+from autoimb.exceptions import TrialTimeout
 from autoimb.metrics.registry import Metric
 from autoimb.posthoc.steady import Candidate, steady_score
 from autoimb.posthoc.threshold import Decision, choose_decision, honest_score
@@ -45,91 +45,6 @@ class Fold:
 # keeps a million-row search within a few GB.
 
 
-def n_folds_for(counts: np.ndarray, cv: int, unit: str = "rows") -> int:
-    """As many folds as asked, lowered (with a warning) when the smallest class is too small:
-    ``counts`` of its rows, or of the groups that hold it (``unit`` says which, and whether
-    only those of positive weight count)."""
-    if not isinstance(cv, int | np.integer) or isinstance(cv, bool) or cv < 2:
-        raise AutoImbError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
-    smallest = int(counts.min())
-    if smallest < 2:
-        raise AutoImbError(
-            f"the smallest class has fewer than 2 {unit}; cross-validation cannot hold it out. "
-            "Collect more examples of it or drop it"
-            + ("; or give more of its rows weight." if "weight" in unit else ".")
-        )
-    if smallest < cv:
-        warnings.warn(
-            f"the smallest class has only {smallest} {unit}, fewer than cv={cv}; using "
-            f"{smallest} folds instead.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-        return smallest
-    if unit.startswith("rows") and smallest < 2 * cv:
-        warnings.warn(
-            f"the smallest class has only {smallest} {unit}: each of the {cv} validation folds "
-            f"holds {_one_or_two(smallest, cv)} of them, so a fold's score moves "
-            "in large steps (a fold may score 0). The score pools every fold's rows, and its "
-            "interval says how unsure it is.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-    return int(cv)
-
-
-def _one_or_two(count: int, folds: int) -> str:
-    """How many of ``count`` rows a fold of ``folds`` holds: "1", or "1 or 2"."""
-    low, high = count // folds, -(-count // folds)
-    return str(low) if low == high else f"{low} or {high}"
-
-
-def _weighed(data: Dataset) -> tuple[np.ndarray, str]:
-    """The rows a class's size counts, and what they are called: a row of weight 0 is neither
-    learned nor scored, so a class whose weight lies in one group (or one row) cannot be
-    cross-validated however many rows it has."""
-    if data.sample_weight is None:
-        return np.ones(len(data.y), dtype=bool), ""
-    return np.asarray(data.sample_weight) > 0, " of positive weight"
-
-
-def _strata(data: Dataset, weighed: np.ndarray, folds: Folds) -> np.ndarray:
-    """What the folds stratify on: the class, and whether the row weighs anything where some
-    rows weigh 0, so each fold validates (and trains on) its share of the rows that count;
-    the class alone where a stratum is too small to share out."""
-    if weighed.all():
-        return data.y
-    strata = data.y * 2 + weighed
-    present = np.bincount(strata)
-    return strata if present[present > 0].min() >= folds.n_splits else data.y
-
-
-def _group_splits(
-    folds: Folds, data: Dataset, random_state: int | None
-) -> tuple[Folds, list[tuple[np.ndarray, np.ndarray]]]:
-    """Folds by group, each holding a class's groups whole: at most as many as the groups that
-    hold the smallest class, and fewer where stratifying whole groups (a heuristic) still
-    leaves a fold without a class, where no score is defined."""
-    weighed, which = _weighed(data)
-    held = [np.unique(folds.groups[(data.y == c) & weighed]) for c in range(data.n_classes)]
-    counts = np.array([len(groups) for groups in held])
-    folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"groups{which}"))
-    splits, asked = folds.split(_strata(data, weighed, folds), random_state), folds.n_splits
-    while folds.n_splits > 2:
-        if all(np.unique(data.y[v[weighed[v]]]).size == data.n_classes for _, v in splits):
-            break
-        folds = folds.with_splits(folds.n_splits - 1)
-        splits = folds.split(_strata(data, weighed, folds), random_state)
-    if folds.n_splits < asked:
-        warnings.warn(
-            f"{asked} folds by group leave a fold without every class; using "
-            f"{folds.n_splits} folds instead.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-    return folds, splits
-
-
 class CrossValidation:
     """The folds of one data set (:class:`autoimb.engine.splits.Folds`), with their
     preprocessing computed once.
@@ -143,13 +58,13 @@ class CrossValidation:
         self.data = data
         folds = cv if isinstance(cv, Folds) else Folds(cv)
         if not folds.custom and folds.kind == "group":
-            folds, splits = _group_splits(folds, data, random_state)
+            folds, splits = group_splits(folds, data, random_state)
         else:
             if not folds.custom and folds.kind != "time":
-                weighed, which = _weighed(data)
+                weighed, which = weighed_rows(data)
                 counts = np.bincount(data.y[weighed], minlength=data.n_classes)
                 folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"rows{which}"))
-                splits = folds.split(_strata(data, weighed, folds), random_state)
+                splits = folds.split(strata(data, weighed, folds), random_state)
             else:
                 splits = folds.split(data.y, random_state)
         self.folds, self.splits = folds, splits

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 
 from autoimb import config
 from autoimb._warnings import user_stacklevel
@@ -186,12 +187,15 @@ def _refuse_foreign(storage: Any, name: str, settings: SearchSettings) -> None:
 
 
 def _made_by_autoimb(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether a trial is one autoimb makes: its worker named, or its choices all of the
-    search's stages."""
-    names = {*trial.params, *trial.system_attrs.get("fixed_params", {})}
-    if not names and "worker" not in trial.user_attrs:
+    """Whether a trial is one autoimb makes: its worker named (every trial that ran), or one
+    queued or just begun whose choices are all of the search's stages (another program's
+    parameter may be called "model" too, but its trials that ran name no worker)."""
+    if "worker" in trial.user_attrs:
+        return all(param.split(".")[0] in STAGES for param in trial.params)
+    if trial.state not in (TrialState.WAITING, TrialState.RUNNING):
         return False
-    return all(param.split(".")[0] in STAGES for param in names)
+    names = {*trial.params, *trial.system_attrs.get("fixed_params", {})}
+    return bool(names) and all(param.split(".")[0] in STAGES for param in names)
 
 
 def _refused_or_forgotten(
