@@ -562,6 +562,24 @@ def test_a_comma_decimal_file_reads_thousands_grouped_by_dots(tmp_path):
     assert frame["p"].tolist() == ["0.125", "1.250", "0.500"]  # read later as 0.125, 1.25, 0.5
 
 
+def test_one_text_field_like_a_decimal_comma_does_not_decide_a_files_decimal_mark(tmp_path):
+    """A ";" file of "32.211" kg and "102.51" amounts, and on row 700 a multiple-choice answer
+    "1,3": that one field made "," the decimal mark, and every weight a thousand times too
+    large ("32.211" read as 32211)."""
+    from autoimb.data.files import read_table
+
+    rng = np.random.default_rng(0)
+    kg, amount = rng.uniform(1, 50, 800), rng.uniform(1, 500, 800)
+    options = np.where(np.arange(800) == 700, "1,3", (np.arange(800) % 3 + 1).astype(str))
+    frame = pd.DataFrame(
+        {"kg": [f"{v:.3f}" for v in kg], "amount": [f"{v:.2f}" for v in amount], "opt": options}
+    )
+    frame.to_csv(tmp_path / "survey.csv", sep=";", index=False)
+    read = read_table(str(tmp_path / "survey.csv"))
+    np.testing.assert_allclose(read["kg"], kg, atol=5e-4)
+    np.testing.assert_allclose(read["amount"], amount, atol=5e-3)
+
+
 def test_a_semicolon_file_with_decimal_points_reads_them_as_decimals(tmp_path):
     """pandas' ``to_csv(sep=";")`` writes "1.521": read as thousands grouped by dots, every
     value of a column at 1 or more was read a thousand times too large."""

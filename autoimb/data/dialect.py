@@ -17,7 +17,13 @@ from typing import IO, NamedTuple
 # A number with a decimal comma, as a ";"-separated file may write it: "1,5", "-0,25", "1.234,5".
 _COMMA_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
 # Where a field may end in a decimal comma's digits: a comma first, which re finds fast.
-_COMMA_DIGITS_END = re.compile(r',\d+[ \t]*"?[ \t]*(?=;|\n|$)')
+_COMMA_DIGITS_END = re.compile(r',\d+[ \t]*(?:[€$£%][ \t]*)?"?[ \t]*(?=;|\n|$)')
+# A number written with a decimal dot that cannot be thousands grouped by one ("102.51",
+# "0.1234"): a ";" file holding such numbers writes its decimals with dots.
+_DOT_DECIMAL = re.compile(r'(?:^|(?<=;))[ \t"]*[-+]?\d+\.(?:\d{1,2}|\d{4,})[ \t"]*(?=;|$)', re.M)
+# Numbers of either kind looked for before the more frequent decides: a text field that reads
+# as one ("1,3", an answer's options) is outvoted by the numbers of the file's columns.
+_ENOUGH_NUMBERS = 50
 # Excel's line above the header of some exports, naming the separator: sep=; (or "sep=;").
 _SEP_LINE = re.compile(r'"?sep=(.)"?\s*')
 # A byte-order mark names its encoding (UTF-32's marks begin with UTF-16's: looked at first).
@@ -66,19 +72,22 @@ def _first_lines(path: Path, encoding: str) -> list[str]:
 
 
 def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
-    """ "," where ";" separates fields and a field is a number written with a decimal comma
+    """ "," where ";" separates fields and its numbers are written with a decimal comma
     (spreadsheets in much of Europe write CSV so); else ".", which such a file may also use
     ("1.521" read as thousands grouped by "." was 1521).
 
-    Every row counts, not the first ones: rows sorted by amount may write their first decimal
-    comma on row 5,000, and a column of whole numbers until then was read as text. Only the
-    fields that end in a comma's digits are looked at, so a large file takes a fraction of
-    its reading."""
+    Decided by the more frequent of numbers written either way, "1,5" against "102.51", among
+    the first ``_ENOUGH_NUMBERS`` found, looking through every row: rows sorted by amount may
+    write their first decimal comma on row 5,000 (a column of whole numbers until then was
+    read as text), and one text field "1,3" must not make every "32.211" thirty-two thousand.
+    Only the fields that end in a decimal's digits are looked at, so a large file takes a
+    fraction of its reading."""
+    commas = dots = 0
     try:
         with opened(path) as raw:
             text = io.TextIOWrapper(raw, encoding=encoding, errors="replace")  # "\r" too
             rest, header = "", skip + 1  # the lines before the first row
-            while chunk := text.read(_SCAN_CHARS):
+            while commas + dots < _ENOUGH_NUMBERS and (chunk := text.read(_SCAN_CHARS)):
                 block = rest + chunk
                 end = block.rfind("\n") + 1  # whole lines; the rest goes with the next chunk
                 block, rest = block[:end], block[end:]
@@ -86,22 +95,29 @@ def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
                     lines = block.split("\n", header)
                     header -= len(lines) - 1
                     block = lines[-1] if not header else ""
-                if _comma_decimals(block):
-                    return ","
-            return "," if not header and _comma_decimals(rest) else "."
+                commas, dots = _counted(block, commas, dots)
+            if not header and commas + dots < _ENOUGH_NUMBERS:
+                commas, dots = _counted(rest, commas, dots)
     except Exception:  # not readable as its name says: pandas will say what is wrong
         return "."
+    return "," if commas > dots else "."
 
 
-def _comma_decimals(block: str) -> bool:
-    """Whether a field of these ";"-separated lines is a number written with a decimal comma:
-    each field that ends in a comma's digits is read back to its start, not the whole line."""
+def _counted(block: str, commas: int, dots: int) -> tuple[int, int]:
+    """The counts of numbers with a decimal comma and with a decimal dot, with this block's
+    added, up to ``_ENOUGH_NUMBERS`` in all."""
+    for _ in _DOT_DECIMAL.finditer(block):
+        if commas + dots >= _ENOUGH_NUMBERS:
+            return commas, dots
+        dots += 1
     for match in _COMMA_DIGITS_END.finditer(block):
+        if commas + dots >= _ENOUGH_NUMBERS:
+            break
         line = block.rfind("\n", 0, match.start()) + 1
         start = block.rfind(";", line, match.start()) + 1 or line
-        if _COMMA_DECIMAL.fullmatch(block[start : match.end()].strip(' \t"')):
-            return True
-    return False
+        field = block[start : match.end()].strip(' \t"€$£%')
+        commas += bool(_COMMA_DECIMAL.fullmatch(field.rstrip()))
+    return commas, dots
 
 
 def _separator(lines: list[str], path: Path, encoding: str) -> str:
