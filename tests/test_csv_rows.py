@@ -1,16 +1,19 @@
-"""Malformed CSV rows are refused with their line, as pandas refuses a row with too many
-fields: a row cut short is not read with its missing values empty, and a stray quote does
-not merge the rows below it into one value."""
+"""CSV rows pandas reads without a word but maybe wrongly are read as pandas reads them, with
+a warning naming their lines: rows with fewer fields than the header (some exporters leave
+out empty last fields; a file cut short ends with one), and lines that look like rows taken
+into one quoted value (a stray quote merges them)."""
 
 from __future__ import annotations
 
+import csv
 import gzip
+import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from autoimb.data.files import read_table
-from autoimb.exceptions import AutoImbError
 
 HEADER = "id,a,b,region,note"
 ROWS = [f"r{i},{i},{i * 2}.5,north,ok" for i in range(12)]
@@ -21,17 +24,56 @@ def write(path, lines, end="\n"):
     return str(path)
 
 
-def test_a_row_with_fewer_fields_is_refused_with_its_line_counted_as_an_editor_does(tmp_path):
-    """The blank line above it is a line of the file, though not a row."""
+def read_quietly(path):
+    """The frame read, and that no warning came with it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return read_table(str(path))
+
+
+def test_a_row_with_fewer_fields_is_read_with_a_warning_naming_its_line(tmp_path):
+    """The blank line above it is a line of the file, though not a row; the row's last values
+    are read as missing, as pandas reads them."""
     lines = [HEADER, *ROWS[:3], "", "r3,3,6.5", *ROWS[4:]]
-    with pytest.raises(AutoImbError, match=r"line 6 has 3 field\(s\) where the header has 5"):
-        read_table(write(tmp_path / "d.csv", lines))
+    with pytest.warns(UserWarning, match=r"1 row\(s\) have fewer fields than the header's 5 "):
+        frame = read_table(write(tmp_path / "d.csv", lines))
+    expected = pd.read_csv(tmp_path / "d.csv")
+    pd.testing.assert_frame_equal(frame, expected)
+    assert len(frame) == 12 and frame.loc[3, ["region", "note"]].isna().all()
+
+
+def test_rows_without_their_empty_last_fields_are_counted_and_the_first_named(tmp_path):
+    """As old Excel writes them: the rows whose last cell is empty lack its comma."""
+    rows = [row if i % 3 else row.rsplit(",", 1)[0] for i, row in enumerate(ROWS)]
+    with pytest.warns(UserWarning) as caught:
+        frame = read_table(write(tmp_path / "d.csv", [HEADER, *rows]))
+    assert len(caught) == 1
+    said = str(caught[0].message)
+    assert "4 row(s) have fewer fields than the header's 5 (line 2 has 4, line 5 has 4, " in said
+    assert "line 8 has 4 …); their last values are read as missing" in said
+    assert "written or copied only in part" not in said
+    assert len(frame) == 12 and frame["note"].isna().sum() == 4
 
 
 def test_a_truncated_last_line_is_named_as_such(tmp_path):
     path = write(tmp_path / "d.csv", [HEADER, *ROWS, "r12,1"], end="")
-    with pytest.raises(AutoImbError, match=r"line 14 has 2 field.*last line.*fix the line"):
-        read_table(path)
+    with pytest.warns(UserWarning, match=r"line 14 has 2\).*Line 14, the file's last, ends "):
+        frame = read_table(path)
+    assert len(frame) == 13 and frame.iloc[-1, 2:].isna().all()
+
+
+def test_old_excel_rows_are_read_as_pandas_reads_them(tmp_path):
+    """A last column empty on most rows, its comma left out where it is: read as pandas
+    reads it, every row there."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"f": rng.normal(size=40).round(3), "y": [0, 1] * 20})
+    codes = np.where(rng.random(40) < 0.3, "A", "")
+    lines = ["f,y,code"] + [
+        f"{f},{y},{c}" if c else f"{f},{y}" for f, y, c in zip(frame.f, frame.y, codes, strict=True)
+    ]
+    with pytest.warns(UserWarning, match=r"row\(s\) have fewer fields than the header's 3"):
+        read = read_table(write(tmp_path / "d.csv", lines))
+    pd.testing.assert_frame_equal(read, pd.read_csv(tmp_path / "d.csv"))
 
 
 @pytest.mark.parametrize("name", ["d.csv.gz", "u16.csv", "quoted.csv", "xl.csv"])
@@ -49,16 +91,61 @@ def test_a_short_row_is_found_in_every_form_a_file_is_read_in(tmp_path, name):
     else:
         write(path, ["sep=;", *(line.replace(",", ";") for line in lines)])
         line = 8
-    with pytest.raises(AutoImbError, match=rf"line {line} has 2 field\(s\) where the header has 5"):
-        read_table(str(path))
+    with pytest.warns(UserWarning, match=rf"header's 5 \(line {line} has 2\)"):
+        frame = read_table(str(path))
+    assert len(frame) == 12 and frame.iloc[5, 2:].isna().all()
 
 
-def test_a_stray_quote_that_merges_rows_is_refused_with_the_line_it_opens_on(tmp_path):
+def test_short_rows_are_found_where_quoted_separators_make_up_their_count(tmp_path):
+    """Half the rows lack their last field, the others quote a comma in it: as many commas
+    in all as whole rows would hold."""
+    rows = [row.rsplit(",", 1)[0] + (',"ok, twice"' if i % 2 else "") for i, row in enumerate(ROWS)]
+    with pytest.warns(UserWarning, match=r"6 row\(s\) have fewer fields .* \(line 2 has 4, "):
+        frame = read_table(write(tmp_path / "d.csv", [HEADER, *rows]))
+    assert frame["note"].isna().sum() == 6
+
+
+def test_a_stray_quote_that_merges_rows_is_warned_of_with_its_lines(tmp_path):
     lines = [HEADER, *ROWS]
     lines[3] = lines[3].replace(",north,", ',"north,')  # opened by mistake on line 4
     lines[9] = lines[9].replace(",north,", ',north",')  # and closed on line 10
-    with pytest.raises(AutoImbError, match=r"quote \(\"\) on line 4 .* to line 10.*data row 3"):
-        read_table(write(tmp_path / "d.csv", lines))
+    with pytest.warns(UserWarning) as caught:
+        frame = read_table(write(tmp_path / "d.csv", lines))
+    assert len(caught) == 1  # the merged row, short of fields, is not named twice
+    said = str(caught[0].message)
+    assert "a quoted value opens on line 4 and ends on line 10, spanning 7 lines" in said
+    assert "those lines are read as one row, data row 3 (id 'r2')" in said
+    assert 'Remove the stray quote (a quote inside a value is written twice, "")' in said
+    assert len(frame) == 6  # as pandas reads it
+
+
+def test_a_stray_quote_in_a_wide_table_of_text_is_warned_of(tmp_path):
+    """Without number columns, five columns make a line look like a row."""
+    header = "id,name,city,region,channel"
+    rows = [f"c{i},name {i},city {i},north,web" for i in range(10)]
+    rows[2] = rows[2].replace(",north,", ',"north,')
+    rows[7] = rows[7].replace(",north,", ',north",')
+    with pytest.warns(UserWarning, match=r"opens on line 4 and ends on line 9, spanning 6"):
+        read_table(write(tmp_path / "d.csv", [header, *rows]))
+
+
+def test_multi_line_text_with_commas_reads_without_a_warning(tmp_path):
+    """Python's csv writer quotes a history of "date, channel, outcome" lines: three fields a
+    line, as many as the table's columns, but no number where the amounts are."""
+    rng = np.random.default_rng(0)
+    history = "\n".join(f"2024-0{m}-01, phone, callback" for m in range(1, 5))
+    with (tmp_path / "t.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["amount", "history", "churned"])
+        for i in range(30):
+            out.writerow([round(rng.normal(), 3), history if i == 0 else "none", int(i % 4 == 0)])
+    frame = read_quietly(tmp_path / "t.csv")
+    assert frame.shape == (30, 3) and frame["history"][0] == history
+    note = '"a, b, c\nd, e, f\ng, h, i\nj, k, l"'  # a row's commas, no row's numbers
+    (tmp_path / "few.csv").write_text(
+        "id,note,n\n" + "".join(f"r{i},{note},{i}\n" for i in range(5))
+    )
+    assert read_quietly(tmp_path / "few.csv").shape == (5, 3)
 
 
 def test_well_formed_rows_read_as_before(tmp_path):
@@ -66,8 +153,10 @@ def test_well_formed_rows_read_as_before(tmp_path):
     lines, and rows that each end with a separator."""
     comment = '"Called twice,\nasked for a refund, then\nleft, unhappy, as before"'
     lines = [HEADER, *ROWS[:3], f"r3,3,6.5,south,{comment}", "   ", "", "r4,4,8.5,west,", *ROWS[5:]]
-    frame = read_table(write(tmp_path / "d.csv", lines))
+    frame = read_quietly(write(tmp_path / "d.csv", lines))
     assert len(frame) == 12 and frame["note"].isna().sum() == 1
     assert frame["note"][3].count("\n") == 2
-    trailing = read_table(write(tmp_path / "t.csv", [HEADER, *(row + "," for row in ROWS)]))
-    pd.testing.assert_frame_equal(trailing, read_table(write(tmp_path / "p.csv", [HEADER, *ROWS])))
+    trailing = read_quietly(write(tmp_path / "t.csv", [HEADER, *(row + "," for row in ROWS)]))
+    pd.testing.assert_frame_equal(
+        trailing, read_quietly(write(tmp_path / "p.csv", [HEADER, *ROWS]))
+    )

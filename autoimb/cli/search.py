@@ -406,16 +406,16 @@ def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:
 
 
 def _refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
-    """A label such as "?" or "-" is most likely written for one not known, and as a class
-    of its own it turns a binary search into a multi-class one, scored by another metric."""
+    """A "?" label on fewer rows than each of two other classes stands for labels not known:
+    as a class it makes a binary search multi-class. Of two classes ("+", "-") it is one."""
     import shlex
-
-    import pandas as pd
 
     from autoimb.data.columns import MISSING_MARKERS
 
-    labels = pd.unique(y.dropna())
-    marks = [v for v in labels if isinstance(v, str) and v.strip().lower() in MISSING_MARKERS]
+    counts = y.value_counts(sort=False)  # in the order the labels come
+    marked = [v for v in counts.index if str(v).strip().lower() in MISSING_MARKERS]
+    classes = counts.drop(marked)
+    marks = [v for v in marked if len(classes) > 1 and counts[v] <= classes.min()]
     if marks and not force:
         rows = int(y.isin(marks).sum())
         said = ", ".join(repr(m) for m in marks)
@@ -425,7 +425,7 @@ def _refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
             option = f"--na-values={shlex.quote(value + ',')}"
         raise AutoImbError(
             f"{rows} row(s) of column {target!r} are labelled {said}, which marks a missing "
-            f"value; kept as a class, the column has {len(labels)} classes. Pass {option} to "
+            f"value; kept as a class, the column has {len(counts)} classes. Pass {option} to "
             "leave those rows out, or --force to keep it a class."
         )
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autoimb._warnings import user_stacklevel
 from autoimb.data.dialect import Dialect, dialect, opened
-from autoimb.data.rows import refuse_broken_rows
+from autoimb.data.rows import warn_of_broken_rows
 from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.redact import shown
 
@@ -130,7 +130,7 @@ def read_table(
         raise AutoImbError(f"cannot read {source} as {kind}: {type(exc).__name__}: {exc}") from None
     if not parquet:
         _refuse_repeated_names(source, path, how, frame)
-        refuse_broken_rows(source, path, frame, encoding, sep, skip)
+        warn_of_broken_rows(source, path, frame, encoding, sep, skip)
     if len(frame) == 0 and not empty_ok:
         raise AutoImbError(f"{source} has no rows.")
     if not parquet and decimal == ",":

@@ -1,71 +1,107 @@
-"""Rows of a CSV file that pandas reads without a word but wrongly: a row cut short, whose
-missing fields become empty values, and rows a stray quote merged into one field.
+"""Rows of a CSV file that pandas reads without a word but maybe wrongly: rows with fewer
+fields than the header, whose missing fields become empty values, and rows a stray quote
+merged into one field.
 
-pandas refuses a row with more fields than the header, naming its line; one with fewer is
-refused here the same way. The frame read tells whether either can be there (an empty value
-in the last column, a line break in a text value), so a sound file is not read again.
+Both are read as pandas reads them, with a warning naming their lines: some exporters (old
+Excel among them) leave out a row's empty last fields, and a quoted text value may hold line
+breaks. The frame read tells whether either can be there (an empty value in the last column,
+a line break in a text value), so a sound file is not read again.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from autoimb._warnings import user_stacklevel
 from autoimb.data.dialect import opened
-from autoimb.exceptions import AutoImbError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_FIX = "fix the line (or remove it) and read the file again"
+_NAMED = 3  # short rows named by their line in the warning
 
 
-def refuse_broken_rows(
+class _Short(NamedTuple):
+    """Rows with fewer fields than the header: how many, the first ones' lines and field
+    counts, and whether the last of them is the file's last row."""
+
+    count: int
+    first: list[tuple[int, int]]
+    last_line: int
+    at_end: bool
+
+
+def warn_of_broken_rows(
     source: str, path: Path, frame: pd.DataFrame, encoding: str, sep: str, skip: int
 ) -> None:
-    """Refuse a row with fewer fields than the header, and a quoted field that took in lines
-    which are rows of their own, each named by its line as an editor counts them."""
+    """Warn of rows with fewer fields than the header and of a quoted value that took in
+    lines which look like rows of their own, each named by its line as an editor counts them."""
     columns = frame.shape[1]
     if columns < 2 or len(frame) == 0:
         return  # a row of one field is never short
     header = skip + 1  # Excel's "sep=;" line and the header
-    merged = _merged_row(frame, sep)
-    if merged is not None:
-        _refuse_merged(source, path, frame, encoding, sep, header, merged)
+    merged, row = None, _merged_row(frame, sep)
+    if row is not None:  # the line the merged row starts on: no short row of its own
+        merged = _warn_merged(source, path, frame, encoding, sep, header, row)
     if not frame.iloc[:, -1].isna().any():
         return  # every row has its last field
     data = _text_bytes(path, encoding)
     if not _fields_missing(data, sep, header, len(frame) * (columns - 1)):
         return
     if b'"' in data:  # quoted fields may hold separators and line breaks: parsed as CSV
-        short = _first_short_record(path, encoding, sep, header, columns)
+        short = _short_records(path, encoding, sep, header, columns, merged)
     else:
-        short = _first_short_line(data, sep, header, columns)
+        short = _short_lines(data, sep, header, columns)
     if short is not None:
-        line, fields, last = short
-        cut = " (the file's last line: was it written or copied only in part?)" if last else ""
-        raise AutoImbError(
-            f"{source}: line {line} has {fields} field(s) where the header has {columns}, so "
-            f"its last {columns - fields} value(s) would be read as missing{cut}; {_FIX}."
+        _warn_short(source, short, columns, cut=short.at_end and data[-1:] != b"\n")
+
+
+def _warn_short(source: str, short: _Short, columns: int, *, cut: bool) -> None:
+    named = ", ".join(f"line {line} has {fields}" for line, fields in short.first)
+    more = " …" if short.count > len(short.first) else ""
+    if cut:
+        advice = (
+            f" Line {short.last_line}, the file's last, ends without a line break: the file may "
+            "have been written or copied only in part; write it again whole, or remove that line."
         )
+    else:
+        advice = " Where a row lost its fields another way, fix its line and read the file again."
+    warnings.warn(
+        f"{source}: {short.count} row(s) have fewer fields than the header's {columns} "
+        f"({named}{more}); their last values are read as missing (some exporters leave out "
+        f"a row's empty last fields).{advice}",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _merged_row(frame: pd.DataFrame, sep: str) -> int | None:
-    """The first row whose text value spans lines that each hold as many separators as a
-    whole row: a quote opened by mistake and closed by another many lines below. A comment
-    with line breaks holds no such lines (two of them at least, and three columns or more,
-    so that prose with a comma a line is no row)."""
+    """The first row whose text value spans lines that look like the table's rows: a quote
+    opened by mistake and closed by another many lines below. Such lines (two at least) hold
+    as many fields as a row, and numbers in at least half the fields where the table's
+    number columns are; in a table without number columns, five columns at least. A comment
+    whose lines hold a comma or two, in a table of a few columns, is no such line."""
     import pandas as pd
 
     columns = frame.shape[1]
     if columns < 3:
         return None
+    kinds = pd.api.types
+    numbers = [
+        index
+        for index, dtype in enumerate(frame.dtypes)
+        if kinds.is_numeric_dtype(dtype) and not kinds.is_bool_dtype(dtype)
+    ]
+    if not numbers and columns < 5:
+        return None
     for column in frame.columns:
         values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        if kinds.is_numeric_dtype(values) or kinds.is_datetime64_any_dtype(values):
             continue
         try:
             spanning = values.str.contains("\n", regex=False, na=False)
@@ -73,12 +109,30 @@ def _merged_row(frame: pd.DataFrame, sep: str) -> int | None:
             continue
         for row, text in values[spanning.to_numpy(dtype=bool)].items():
             inner = text.split("\n")[1:-1]  # whole lines; the first and last are parts
-            if len(inner) >= 2 and all(line.count(sep) >= columns - 1 for line in inner):
+            if len(inner) >= 2 and _look_like_rows(inner, sep, columns, numbers):
                 return frame.index.get_loc(row)
     return None
 
 
-def _refuse_merged(
+def _look_like_rows(lines: list[str], sep: str, columns: int, numbers: list[int]) -> bool:
+    if not all(line.count(sep) == columns - 1 for line in lines):
+        return False
+    if not numbers:
+        return True
+    fields = [line.split(sep) for line in lines]
+    found = sum(_is_number(row[index]) for row in fields for index in numbers)
+    return 2 * found >= len(fields) * len(numbers)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))  # a ";" file's decimal comma
+    except ValueError:
+        return False
+    return True
+
+
+def _warn_merged(
     source: str,
     path: Path,
     frame: pd.DataFrame,
@@ -86,19 +140,24 @@ def _refuse_merged(
     sep: str,
     header: int,
     row: int,
-) -> None:
+) -> int | None:
+    """Warn of the merged row; the line it starts on."""
     records = enumerate(_records(path, encoding, sep, header))
     found = next((record for number, record in records if number == row), None)
     if found is None:
-        return  # the file does not read as pandas read it: no line to name
+        return None  # the file does not read as pandas read it: no line to name
     first, last, fields = found
-    raise AutoImbError(
-        f'{source}: a quote (") on line {first} opens a field that runs to line {last}, '
-        f"taking in {last - first - 1} line(s) that look like rows of their own: data row "
-        f"{row + 1} ({frame.columns[0]} {fields[0]!r}) is those lines merged, and they are "
-        "not read as rows. Remove the stray quote (a quote inside a value is written twice, "
-        '""), or close it where its field ends, and read the file again.'
+    warnings.warn(
+        f"{source}: a quoted value opens on line {first} and ends on line {last}, spanning "
+        f"{last - first + 1} lines, and the {last - first - 1} between look like rows of the "
+        f'table; if its quote (") is stray, those lines are read as one row, data row '
+        f"{row + 1} ({frame.columns[0]} {fields[0]!r}). Remove the stray quote (a quote "
+        'inside a value is written twice, ""), or close it where its value ends, and read '
+        "the file again.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
     )
+    return first
 
 
 def _records(
@@ -117,18 +176,19 @@ def _records(
                 yield start, end, fields
 
 
-def _first_short_record(
-    path: Path, encoding: str, sep: str, header: int, columns: int
-) -> tuple[int, int, bool] | None:
-    """The first row with fewer fields than the header: its line, its fields, and whether
-    it is the last row."""
-    short = None
+def _short_records(
+    path: Path, encoding: str, sep: str, header: int, columns: int, merged: int | None
+) -> _Short | None:
+    """The rows with fewer fields than the header, parsed as CSV; a row of lines merged by
+    a stray quote (on line ``merged``), warned of already, is left out."""
+    count, first, line, short = 0, [], 0, False
     for start, _, fields in _records(path, encoding, sep, header):
-        if short is not None:
-            return (*short, False)
-        if len(fields) < columns:
-            short = start, len(fields)
-    return None if short is None else (*short, True)
+        short = len(fields) < columns and start != merged
+        if short:
+            count, line = count + 1, start
+            if len(first) < _NAMED:
+                first.append((start, len(fields)))
+    return _Short(count, first, line, short) if count else None
 
 
 def _fields_missing(data: bytes, sep: str, header: int, expected: int) -> bool:
@@ -146,7 +206,7 @@ def _fields_missing(data: bytes, sep: str, header: int, expected: int) -> bool:
             return True  # no row below the header: parsed as CSV to tell
     above = data.count(mark, 0, end)
     found = data.count(mark) - above
-    if found == expected or b'"' not in data:
+    if found < expected or b'"' not in data:  # quoted separators only lessen the count
         return found != expected
     codes = np.frombuffer(data, np.uint8)
     quotes = np.flatnonzero(codes == ord('"'))
@@ -157,10 +217,8 @@ def _fields_missing(data: bytes, sep: str, header: int, expected: int) -> bool:
     return found - int(quoted.sum()) != expected
 
 
-def _first_short_line(
-    data: bytes, sep: str, header: int, columns: int
-) -> tuple[int, int, bool] | None:
-    """As :func:`_first_short_record` for a file without quotes, where a row is a line: the
+def _short_lines(data: bytes, sep: str, header: int, columns: int) -> _Short | None:
+    """As :func:`_short_records` for a file without quotes, where a row is a line: the
     separators of every line are counted at once."""
     import numpy as np
 
@@ -172,11 +230,14 @@ def _first_short_line(
         ends = np.append(ends, len(data))
     starts = np.concatenate(([0], ends[:-1] + 1))
     separators = np.add.reduceat(codes == ord(sep), starts, dtype=np.int64)
-    for index in np.flatnonzero(separators[header:] < columns - 1) + header:
-        if data[starts[index] : ends[index]].strip():  # blank lines are no rows
-            later = data[ends[index] :].strip()
-            return int(index) + 1, int(separators[index]) + 1, not later
-    return None
+    found = np.flatnonzero(separators[header:] < columns - 1) + header
+    # Blank lines are no rows.
+    short = [int(i) for i in found if data[starts[i] : ends[i]].strip()]
+    if not short:
+        return None
+    first = [(i + 1, int(separators[i]) + 1) for i in short[:_NAMED]]
+    last = short[-1]
+    return _Short(len(short), first, last + 1, last == len(starts) - 1)
 
 
 def _text_bytes(path: Path, encoding: str) -> bytes:
