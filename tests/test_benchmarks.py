@@ -200,6 +200,7 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "blending.py",
         "wide.py",
         "categories.py",
+        "reading.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -278,6 +279,11 @@ def test_wide_smoke(keel: Path) -> None:
     )
     assert "| hepatitis | 155 | 19 |" in text and "| synthetic 30 | 200 | 30 |" in text
     assert "| 30 | 3.0 |" in text
+
+
+def test_reading_smoke_times_each_step() -> None:
+    text = run_script("reading.py", "--rows", "2000")
+    assert "Reading 2,000 new rows" in text and "| conform to the schema |" in text
 
 
 def test_selection_cost_smoke() -> None:

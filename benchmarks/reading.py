@@ -1,0 +1,88 @@
+"""Reading new rows at scale: the seconds a batch of N rows spends in reading its CSV, in the
+checks that bring it to the model's schema, and in the model, by step.
+
+    python benchmarks/reading.py                  # 1,000,000 rows
+    python benchmarks/reading.py --rows 100000 --summary
+
+The batch is a churn-like table: 8 number columns, 3 text categories, an ISO date and a unique
+customer id, written to a CSV; the model is a LightGBM winner of a short search on 5,000 such
+rows. Each step is timed once (a million rows make one run's noise small beside its seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _markdown import add_summary_argument, publish, table
+
+
+def churn_like(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    numbers = rng.normal(size=(rows, 8))
+    frame = pd.DataFrame(numbers, columns=[f"x{i}" for i in range(8)]).round(4)
+    frame["plan"] = rng.choice(["basic", "plus", "pro", "family"], rows)
+    frame["region"] = rng.choice(["north", "south", "east", "west", ""], rows)
+    frame["channel"] = rng.choice(["web", "app", "shop"], rows)
+    start = np.datetime64("2023-01-01T00:00")
+    minutes = rng.integers(0, 60 * 24 * 365, rows).astype("timedelta64[m]")
+    frame["signup"] = np.datetime_as_string(start + minutes, unit="m")
+    frame["customer_id"] = [f"C{i:09d}" for i in range(rows)]
+    signal = numbers[:, 0] + (frame["plan"] == "pro") - 0.5 * (frame["channel"] == "app")
+    frame["churned"] = (signal + rng.normal(size=rows) > 2.2).astype(int)
+    return frame
+
+
+def timed(step: str, seconds: dict[str, float], work):
+    started = time.perf_counter()
+    value = work()
+    seconds[step] = time.perf_counter() - started
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    add_summary_argument(parser, "reading")
+    args = parser.parse_args()
+
+    import autoimb
+    from autoimb.data.conform import conform, warn_of_new_rows
+    from autoimb.data.files import read_table
+
+    folder = Path(tempfile.mkdtemp(prefix="autoimb-reading-"))
+    train = churn_like(5000, seed=0)
+    X, y = train.drop(columns=["churned", "customer_id"]), train["churned"]
+    result = autoimb.search(X, y, metric="f1", n_trials=3, space="fast", random_state=0)
+    model = result.best_pipeline
+    schema = model.model_card_["schema"]
+    path = folder / "batch.csv"
+    churn_like(args.rows, seed=1).drop(columns=["churned"]).to_csv(path, index=False)
+
+    seconds: dict[str, float] = {}
+    text = [c for c in schema["categorical"] if c not in schema.get("numeric_coded", [])]
+    frame = timed("read the CSV", seconds, lambda: read_table(str(path), text_columns=text))
+    features = frame.drop(columns=["customer_id"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timed("warn of new rows", seconds, lambda: warn_of_new_rows(features, schema))
+        conformed = timed("conform to the schema", seconds, lambda: conform(features, schema))
+        timed("predict_proba (all steps)", seconds, lambda: model.predict_proba(features))
+    del conformed
+    rate = args.rows / sum(seconds.values()) if seconds else float("nan")
+    rows = [[step, f"{value:.2f}"] for step, value in seconds.items()]
+    rows.append(["rows per second, all steps", f"{rate:,.0f}"])
+    heading = f"Reading {args.rows:,} new rows ({path.stat().st_size / 1e6:.0f} MB of CSV)"
+    publish(f"{heading}\n\n{table(['step', 'seconds'], rows)}", args.summary, "reading")
+
+
+if __name__ == "__main__":
+    main()
