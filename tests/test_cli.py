@@ -580,6 +580,21 @@ def test_one_text_field_like_a_decimal_comma_does_not_decide_a_files_decimal_mar
     np.testing.assert_allclose(read["amount"], amount, atol=5e-3)
 
 
+def test_decimal_commas_outnumbering_dotted_codes_make_the_files_decimal_mark(tmp_path):
+    """A German export: an app version "3.12" beside amounts "1.028,53" and a rate "28,5" on
+    every row; the versions must not make the amounts text (and the search lose them)."""
+    from autoimb.data.files import read_table
+
+    rows = [f"K{i:04d};3.{10 + i % 5};1.0{i % 90 + 10},53;{i % 40},5" for i in range(300)]
+    (tmp_path / "app.csv").write_text(
+        "kunde;version;umsatz;rabatt\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    read = read_table(str(tmp_path / "app.csv"))
+    assert read["umsatz"].iloc[:2].tolist() == [1010.53, 1011.53]
+    assert read["rabatt"].iloc[:2].tolist() == [0.5, 1.5]
+    assert read["version"].iloc[0] == "3.10"
+
+
 def test_a_semicolon_file_with_decimal_points_reads_them_as_decimals(tmp_path):
     """pandas' ``to_csv(sep=";")`` writes "1.521": read as thousands grouped by dots, every
     value of a column at 1 or more was read a thousand times too large."""

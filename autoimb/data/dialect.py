@@ -19,10 +19,12 @@ _COMMA_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
 # Where a field may end in a decimal comma's digits: a comma first, which re finds fast.
 _COMMA_DIGITS_END = re.compile(r',\d+[ \t]*(?:[€$£%][ \t]*)?"?[ \t]*(?=;|\n|$)')
 # A number written with a decimal dot that cannot be thousands grouped by one ("102.51",
-# "0.1234"): a ";" file holding such numbers writes its decimals with dots.
-_DOT_DECIMAL = re.compile(r'(?:^|(?<=;))[ \t"]*[-+]?\d+\.(?:\d{1,2}|\d{4,})[ \t"]*(?=;|$)', re.M)
-# Numbers of either kind looked for before the more frequent decides: a text field that reads
-# as one ("1,3", an answer's options) is outvoted by the numbers of the file's columns.
+# "0.1234"): a ";" file holding such numbers may write its decimals with dots. Found from
+# where it ends (a dot's digits, which re finds fast), then read back to its field's start.
+_DOT_DECIMAL = re.compile(r"[-+]?\d+\.(?:\d{1,2}|\d{4,})")
+_DOT_DIGITS_END = re.compile(r'\.(?:\d{1,2}|\d{4,})[ \t]*"?[ \t]*(?=;|\n|$)')
+# Numbers of each kind counted at most: enough to outvote a text field that reads as a
+# decimal ("1,3", an answer's options) with a column's numbers.
 _ENOUGH_NUMBERS = 50
 # Excel's line above the header of some exports, naming the separator: sep=; (or "sep=;").
 _SEP_LINE = re.compile(r'"?sep=(.)"?\s*')
@@ -76,18 +78,19 @@ def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
     (spreadsheets in much of Europe write CSV so); else ".", which such a file may also use
     ("1.521" read as thousands grouped by "." was 1521).
 
-    Decided by the more frequent of numbers written either way, "1,5" against "102.51", among
-    the first ``_ENOUGH_NUMBERS`` found, looking through every row: rows sorted by amount may
-    write their first decimal comma on row 5,000 (a column of whole numbers until then was
-    read as text), and one text field "1,3" must not make every "32.211" thirty-two thousand.
-    Only the fields that end in a decimal's digits are looked at, so a large file takes a
-    fraction of its reading."""
+    Every row counts, not the first ones: rows sorted by amount may write their first decimal
+    comma on row 5,000 (a column of whole numbers until then was read as text). Numbers whose
+    dot cannot group thousands ("102.51") count against the comma, so one text field "1,3"
+    does not make every "32.211" of another column thirty-two thousand: "," where numbers with
+    a decimal comma are found and are at least as many (each counted up to
+    ``_ENOUGH_NUMBERS``, the look ending when either count is full). Only fields that end in a
+    decimal's digits are looked at, so a large file takes a fraction of its reading."""
     commas = dots = 0
     try:
         with opened(path) as raw:
             text = io.TextIOWrapper(raw, encoding=encoding, errors="replace")  # "\r" too
             rest, header = "", skip + 1  # the lines before the first row
-            while commas + dots < _ENOUGH_NUMBERS and (chunk := text.read(_SCAN_CHARS)):
+            while max(commas, dots) < _ENOUGH_NUMBERS and (chunk := text.read(_SCAN_CHARS)):
                 block = rest + chunk
                 end = block.rfind("\n") + 1  # whole lines; the rest goes with the next chunk
                 block, rest = block[:end], block[end:]
@@ -95,29 +98,29 @@ def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
                     lines = block.split("\n", header)
                     header -= len(lines) - 1
                     block = lines[-1] if not header else ""
-                commas, dots = _counted(block, commas, dots)
-            if not header and commas + dots < _ENOUGH_NUMBERS:
-                commas, dots = _counted(rest, commas, dots)
+                commas += _numbers(block, _COMMA_DIGITS_END, _COMMA_DECIMAL, commas)
+                dots += _numbers(block, _DOT_DIGITS_END, _DOT_DECIMAL, dots)
+            if not header and max(commas, dots) < _ENOUGH_NUMBERS:
+                commas += _numbers(rest, _COMMA_DIGITS_END, _COMMA_DECIMAL, commas)
+                dots += _numbers(rest, _DOT_DIGITS_END, _DOT_DECIMAL, dots)
     except Exception:  # not readable as its name says: pandas will say what is wrong
         return "."
-    return "," if commas > dots else "."
+    return "," if commas and commas >= dots else "."
 
 
-def _counted(block: str, commas: int, dots: int) -> tuple[int, int]:
-    """The counts of numbers with a decimal comma and with a decimal dot, with this block's
-    added, up to ``_ENOUGH_NUMBERS`` in all."""
-    for _ in _DOT_DECIMAL.finditer(block):
-        if commas + dots >= _ENOUGH_NUMBERS:
-            return commas, dots
-        dots += 1
-    for match in _COMMA_DIGITS_END.finditer(block):
-        if commas + dots >= _ENOUGH_NUMBERS:
+def _numbers(block: str, end: re.Pattern[str], number: re.Pattern[str], found: int) -> int:
+    """How many fields of these ";"-separated lines are ``number``s (up to what
+    ``_ENOUGH_NUMBERS`` leaves after ``found``): each field whose end ``end`` finds is read
+    back to its start, not the whole line."""
+    count = 0
+    for match in end.finditer(block):
+        if found + count >= _ENOUGH_NUMBERS:
             break
         line = block.rfind("\n", 0, match.start()) + 1
         start = block.rfind(";", line, match.start()) + 1 or line
         field = block[start : match.end()].strip(' \t"€$£%')
-        commas += bool(_COMMA_DECIMAL.fullmatch(field.rstrip()))
-    return commas, dots
+        count += bool(number.fullmatch(field.rstrip()))
+    return count
 
 
 def _separator(lines: list[str], path: Path, encoding: str) -> str:
