@@ -64,10 +64,14 @@ def weighed_rows(data: Dataset) -> tuple[np.ndarray, str]:
 def strata(data: Dataset, weighed: np.ndarray, folds: Folds) -> np.ndarray:
     """What the folds stratify on: the class, and whether the row weighs anything where some
     rows weigh 0, so each fold validates (and trains on) its share of the rows that count;
-    the class alone where a stratum is too small to share out."""
+    a class alone where one of its two strata is too small to share out."""
     if weighed.all():
         return data.y
     strata = data.y * 2 + weighed
+    counts = np.bincount(strata, minlength=2 * data.n_classes).reshape(-1, 2)
+    for code, (weightless, weighing) in enumerate(counts):
+        if 0 < min(weightless, weighing) < folds.n_splits:  # too few to share: the class alone
+            strata[data.y == code] = 2 * code
     present = np.bincount(strata)
     return strata if present[present > 0].min() >= folds.n_splits else data.y
 
