@@ -8,6 +8,7 @@ API, the CLI and each estimator.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import pandas as pd
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
+from autoimb._warnings import user_stacklevel
 from autoimb.exceptions import AutoImbError, SchemaError
 
 
@@ -29,30 +31,42 @@ def refuse(what: str, expected: str, got: Any, fix: str = "") -> AutoImbError:
 def check_rows_paired(X: Any, **given: Any) -> None:
     """Rows pair by position, as in scikit-learn. A pandas ``y`` (weights, groups) whose index
     holds X's very row labels in another order was surely meant to pair by label: by position
-    each row would get another row's label, in silence. A fresh 0, 1, 2 … index on either side
-    names no rows (``pd.Series(encoder.fit_transform(...))``, ``reset_index(drop=True)``)."""
+    each row would get another row's label, in silence; refused. Where one side is numbered
+    0, 1, 2 … afresh, it may name no rows (``pd.Series(encoder.fit_transform(...))``, right
+    by position) or be the rows before a shuffle (``df.sample(frac=1)``'s X beside ``df``'s
+    y, wrong by position): warned of."""
     rows = getattr(X, "index", None)
-    if not isinstance(rows, pd.Index) or rows.equals(pd.RangeIndex(len(rows))):
+    if not isinstance(rows, pd.Index):
         return
     for name, values in given.items():
         index = getattr(values, "index", None)
         if not isinstance(index, pd.Index) or len(index) != len(rows) or index.equals(rows):
             continue
-        if index.equals(pd.RangeIndex(len(index))):  # made afresh (pd.Series(codes)): no names
-            continue
         try:
             reordered = index.sort_values().equals(rows.sort_values())
         except TypeError:  # labels that do not sort (text and numbers): other rows
             continue
-        if reordered:
-            whose = f"{name}'" if name.endswith("s") else f"{name}'s"
-            one = {"y": "label", "sample_weight": "weight", "groups": "group"}.get(name, name)
+        if not reordered:
+            continue
+        whose = f"{name}'" if name.endswith("s") else f"{name}'s"
+        one = {"y": "label", "sample_weight": "weight", "groups": "group"}.get(name, name)
+        said = (
+            f"{whose} index holds X's row labels in another order, and rows pair by position "
+            f"(as in scikit-learn): each row would get another row's {one}"
+        )
+        fresh = pd.RangeIndex(len(rows))
+        if not (rows.equals(fresh) or index.equals(fresh)):
             raise AutoImbError(
-                f"{whose} index holds X's row labels in another order, and rows pair by "
-                f"position (as in scikit-learn): each row would get another row's {one}. "
-                f"Pass {name}.loc[X.index] to pair them by label, or {name}.to_numpy() if "
-                "the order is already X's."
+                f"{said}. Pass {name}.loc[X.index] to pair them by label, or "
+                f"{name}.to_numpy() if the order is already X's."
             )
+        warnings.warn(
+            f"{said}, unless the index numbered 0, 1, 2 … names no rows. If {name} was "
+            f"taken before X's rows were shuffled or sorted, pass {name}.loc[X.index]; if its "
+            f"order is X's, pass {name}.to_numpy() to say so.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 
 def check_number(name: str, value: Any, *, low: float, strict: bool = False) -> float:
