@@ -159,9 +159,7 @@ def test_a_column_that_recodes_the_labels_is_warned_about(small_binary) -> None:
         autoimb.search(X, y, **FAST)
 
 
-def test_labels_with_a_fresh_index_beside_shuffled_rows_are_warned_of_and_pair_by_position(
-    small_binary,
-) -> None:
+def test_labels_numbered_afresh_beside_shuffled_rows_are_warned_of(small_binary) -> None:
     """``pd.Series(encoder.fit_transform(df.label))`` beside ``df.sample(frac=1)``'s columns:
     the same labels 0 … n-1 in another order, but the fresh index names no rows."""
     X, y = small_binary
