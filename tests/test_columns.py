@@ -501,8 +501,9 @@ def test_text_columns_of_numbers_or_dates_in_forms_not_read_are_warned_of(cells,
         lambda i: f"{10 + i % 5}-{10 + i % 3}-{400 + i % 60}",  # product codes
         lambda i: f"{1000 + i % 9} {'ABCD'[i % 4]}{'XYZ'[i % 3]}",  # Dutch postcodes
         lambda i: f"{i % 4}WD",  # drive types
+        lambda i: f"{3 + i % 3}G",  # network generations
     ],
-    ids=["versions", "codes", "postcodes", "drive"],
+    ids=["versions", "codes", "postcodes", "drive", "generations"],
 )
 def test_text_that_only_resembles_dates_or_measures_is_not_warned_of(cells) -> None:
     X = pd.DataFrame({"x": np.arange(60.0), "written": [cells(i) for i in range(60)]})

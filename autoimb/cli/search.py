@@ -406,8 +406,9 @@ def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:
 
 
 def _refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
-    """A "?" label on fewer rows than each of two other classes stands for labels not known:
-    as a class it makes a binary search multi-class. Of two classes ("+", "-") it is one."""
+    """A "?" label beside two other classes stands for labels not known: as a class it makes
+    a binary search multi-class, however many rows it holds (often more than the rare class).
+    Of two classes ("+", "-") it is one."""
     import shlex
 
     from autoimb.data.columns import MISSING_MARKERS
@@ -415,7 +416,7 @@ def _refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
     counts = y.value_counts(sort=False)  # in the order the labels come
     marked = [v for v in counts.index if str(v).strip().lower() in MISSING_MARKERS]
     classes = counts.drop(marked)
-    marks = [v for v in marked if len(classes) > 1 and counts[v] <= classes.min()]
+    marks = marked if len(classes) > 1 else []
     if marks and not force:
         rows = int(y.isin(marks).sum())
         said = ", ".join(repr(m) for m in marks)

@@ -286,11 +286,15 @@ def left_out(
 # Numbers with a unit or in an accountant's brackets ("0.68 GB", "(0.123)"), and dates in the
 # forms spreadsheets write ("31/01/2024", "1/31/24 1:45 PM", "Jan 31, 2024"): the reading
 # takes neither, so a column of them is warned of, with the form it wants.
+# Units of two letters or more may follow the number directly ("12.5kg"); one letter only
+# after a space ("3 m"): "5G", "3S" are codes.
 _UNITS = (
-    "%|k?g|mg|lbs?|oz|[kmgt]i?b|bytes?|[kcm]?m|mi|ft|in|m?l|kwh|w|v|mhz|ghz|ms|s|sec|min|h|hrs?|"
+    "kg|mg|lbs?|oz|[kmgt]i?b|bytes?|[kcm]m|mi|ft|in|ml|kwh|mhz|ghz|ms|sec|min|hrs?|"
     "days?|months?|years?|yrs?|usd|eur|gbp|chf|jpy|cny"
 )
-_DECORATED = re.compile(rf"\(?[-+]?[$€£¥]?\d[\d,]*(?:\.\d+)?\)?(?:\s*(?i:{_UNITS}))?", re.ASCII)
+_DECORATED = re.compile(
+    rf"\(?[-+]?[$€£¥]?\d[\d,]*(?:\.\d+)?\)?(?:%|\s*(?i:{_UNITS})|\s+(?i:[gmlwvsh]))?", re.ASCII
+)
 _LOCAL_DATE = re.compile(
     r"(?:\d{1,2}/\d{1,2}/(?:\d{2}|\d{4})|\d{1,2}[.-]\d{1,2}[.-]\d{4})"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)?"
