@@ -84,3 +84,29 @@ def _difference(
         return difference
     rows = ((card or {}).get("data") or {}).get("rows")
     return None if rows is None else fingerprint_difference({"rows": rows}, {"rows": len(y)})
+
+
+def refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
+    """A "?" label beside two other classes stands for labels not known: as a class it makes
+    a binary search multi-class, however many rows it holds (often more than the rare class).
+    Of two classes ("+", "-") it is one."""
+    import shlex
+
+    from autoimb.data.columns import MISSING_MARKERS
+
+    counts = y.value_counts(sort=False)  # in the order the labels come
+    marked = [v for v in counts.index if str(v).strip().lower() in MISSING_MARKERS]
+    classes = counts.drop(marked)
+    marks = marked if len(classes) > 1 else []
+    if marks and not force:
+        rows = int(y.isin(marks).sum())
+        said = ", ".join(repr(m) for m in marks)
+        value = ",".join(dict.fromkeys(m.strip() for m in marks))
+        option = f"--na-values {shlex.quote(value)}"
+        if value.startswith("-"):  # else an option's name, and "--" the options' end
+            option = f"--na-values={shlex.quote(value + ',')}"
+        raise AutoImbError(
+            f"{rows} row(s) of column {target!r} are labelled {said}, which marks a missing "
+            f"value; kept as a class, the column has {len(counts)} classes. Pass {option} to "
+            "leave those rows out, or --force to keep it a class."
+        )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from autoimb import config
 from autoimb.atomic import not_written
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, TERMINATED, say
+from autoimb.cli.data_check import refuse_marker_labels
 from autoimb.cli.model_file import check_overwrite, kept_summary, save_model, served_trial
 from autoimb.cli.outputs import REPORT_FORMATS, check_output, check_storage_apart, is_report
 from autoimb.cli.resume import (
@@ -59,7 +60,7 @@ def search_command(args: argparse.Namespace) -> int:
     storage = args.storage or str(named.with_suffix(".optuna.log"))
     check_storage_apart(storage, {"DATA": args.data, "--out": args.out, "--report": args.report})
     columns = read_columns(args)
-    _refuse_marker_labels(columns.y, args.target, args.force)  # " ?" and "?" are no variants
+    refuse_marker_labels(columns.y, args.target, args.force)  # " ?" and "?" are no variants
     _refuse_label_variants(columns.y, args.target, args.force)
     previous = existing_study(storage, args.study_name)
     beside = previous is not None and args.new_study
@@ -402,32 +403,6 @@ def _refuse_label_variants(y: pd.Series, target: str, force: bool) -> None:
             f"column {target!r} has labels that differ only by case or spaces: {variants[:3]}; "
             f"as they are, they make {len(labels)} classes. Clean the column, or pass --force "
             "to keep each spelling as a class of its own."
-        )
-
-
-def _refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
-    """A "?" label beside two other classes stands for labels not known: as a class it makes
-    a binary search multi-class, however many rows it holds (often more than the rare class).
-    Of two classes ("+", "-") it is one."""
-    import shlex
-
-    from autoimb.data.columns import MISSING_MARKERS
-
-    counts = y.value_counts(sort=False)  # in the order the labels come
-    marked = [v for v in counts.index if str(v).strip().lower() in MISSING_MARKERS]
-    classes = counts.drop(marked)
-    marks = marked if len(classes) > 1 else []
-    if marks and not force:
-        rows = int(y.isin(marks).sum())
-        said = ", ".join(repr(m) for m in marks)
-        value = ",".join(dict.fromkeys(m.strip() for m in marks))
-        option = f"--na-values {shlex.quote(value)}"
-        if value.startswith("-"):  # else an option's name, and "--" the options' end
-            option = f"--na-values={shlex.quote(value + ',')}"
-        raise AutoImbError(
-            f"{rows} row(s) of column {target!r} are labelled {said}, which marks a missing "
-            f"value; kept as a class, the column has {len(counts)} classes. Pass {option} to "
-            "leave those rows out, or --force to keep it a class."
         )
 
 
