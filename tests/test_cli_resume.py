@@ -638,3 +638,20 @@ def test_a_study_of_the_same_name_autoimb_did_not_make_is_refused(tmp_path):
         "another study (--study-name / --new-study), or name another storage."
     ]
     assert log.read_bytes() == before and not (tmp_path / "ecoli.skops").exists()
+
+
+def test_a_ctrl_c_python_dropped_stops_the_search_at_the_next_trial(tmp_path, monkeypatch, capsys):
+    """Python drops a KeyboardInterrupt raised in a finaliser or a weak reference's callback:
+    the search ran on to its end and exited 0 with a closed reader. The program's Ctrl-C is
+    kept, and the next finished trial stops the search as Ctrl-C does."""
+    from autoimb.cli import console
+    from autoimb.cli.main import main
+
+    command = _slow_search(tmp_path, trees=20)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(console.CTRL_C, "is_set", lambda: True)  # came, and was dropped
+    assert main([*command, "--n-trials", "50"]) == 130
+    said = capsys.readouterr().err
+    assert "resume with: autoimb search ecoli.csv" in said
+    study = optuna.load_study(study_name="autoimb", storage=make_storage("ecoli.optuna.log"))
+    assert finished_trials(study) == 1 and (tmp_path / "ecoli.skops").exists()

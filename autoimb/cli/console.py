@@ -29,9 +29,26 @@ EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 TERMINATED = threading.Event()
 
 
+# Set by the program's Ctrl-C (and SIGTERM): Python drops a KeyboardInterrupt raised while it
+# runs a finaliser or a weak reference's callback, and the search went on to its end as if no
+# Ctrl-C had come; the next finished trial raises it again (:func:`ctrl_c_not_lost`).
+CTRL_C = threading.Event()
+
+
+def ctrl_c(signum: int, frame: Any) -> None:
+    CTRL_C.set()
+    raise KeyboardInterrupt
+
+
 def sigterm_as_ctrl_c(signum: int, frame: Any) -> None:
     TERMINATED.set()
-    raise KeyboardInterrupt
+    ctrl_c(signum, frame)
+
+
+def ctrl_c_not_lost(study: Any, trial: Any) -> None:
+    """A trial callback: a Ctrl-C that came and was dropped stops the search now."""
+    if CTRL_C.is_set() and threading.current_thread() is threading.main_thread():
+        raise KeyboardInterrupt
 
 
 def exit_interrupted() -> NoReturn:

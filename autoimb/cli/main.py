@@ -25,6 +25,7 @@ from autoimb.cli.console import (
     EXIT_OK,
     as_options,
     console,
+    ctrl_c,
     exit_interrupted,
     say,
     sigterm_as_ctrl_c,
@@ -361,6 +362,7 @@ def run() -> NoReturn:
     batch scheduler, ``docker stop``) is taken as Ctrl-C is: the best model so far is saved
     and the resume command printed."""
     if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, ctrl_c)
         signal.signal(signal.SIGTERM, sigterm_as_ctrl_c)
     code = main()
     if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():

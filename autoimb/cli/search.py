@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from autoimb import config
 from autoimb.atomic import not_written
-from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, TERMINATED, say
+from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, TERMINATED, ctrl_c_not_lost, say
 from autoimb.cli.data_check import refuse_marker_labels
 from autoimb.cli.model_file import check_overwrite, kept_summary, save_model, served_trial
 from autoimb.cli.outputs import REPORT_FORMATS, check_output, check_storage_apart, is_report
@@ -212,6 +212,7 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.DEBUG if args.verbose else optuna.logging.ERROR)
     # The search says it resumes a study once the study has been accepted, not before a
     # refusal; the command line shows that line unless --quiet.
+    watching = (ctrl_c_not_lost,) if args.quiet else (progress, ctrl_c_not_lost)
     resumed = logging.getLogger(RESUME_LOGGER)
     resumed_level = resumed.level
     resumed.setLevel(logging.WARNING if args.quiet else logging.INFO)
@@ -229,7 +230,7 @@ def run_search(
                     n_jobs=args.n_jobs,
                     heartbeat=args.heartbeat,
                     sample_weight=weights,
-                    callbacks=() if args.quiet else (progress,),
+                    callbacks=watching,
                     pos_label=pos_label,
                     groups=groups,
                     final_model=out is not None,
@@ -247,7 +248,7 @@ def run_search(
                 n_jobs=args.n_jobs,
                 random_state=args.seed,
                 sample_weight=weights,
-                callbacks=() if args.quiet else (progress,),
+                callbacks=watching,
                 pos_label=pos_label,
                 allow_other_data=args.force,
                 verbose=False,  # the command line's own display, above
