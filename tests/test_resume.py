@@ -695,3 +695,16 @@ def test_a_study_left_without_settings_by_a_stopped_autoimb_run_is_taken(
     X, y = small_binary
     result = autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0, storage=log)
     assert result.study.user_attrs[STUDY_ATTR]["metric"] == "average_precision"
+
+
+def test_a_study_left_without_settings_for_a_metric_of_the_other_direction_says_so(
+    tmp_path, small_binary
+):
+    """A search for a cost began it and stopped at once: not "not made by autoimb"."""
+    log = tmp_path / "study.log"
+    optuna.create_study(study_name="autoimb", storage=make_storage(str(log)), direction="minimize")
+    before = log.read_bytes()
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match=r"records no settings and is to minimize, where this"):
+        autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=str(log))
+    assert log.read_bytes() == before

@@ -178,6 +178,14 @@ def _refuse_foreign(storage: Any, name: str, settings: SearchSettings) -> None:
     where = shown(settings.storage) if isinstance(settings.storage, str) else "the storage given"
     counted = f"{len(trials)} trial{'s' if len(trials) != 1 else ''}"
     other = "" if directions == [way] else f", where this search would {way}"
+    if all(_made_by_autoimb(t) for t in trials):  # autoimb's, stopped before its settings
+        raise AutoImbError(
+            f"study {name!r} in {where} records no settings and is to "
+            f"{', '.join(directions)}{other} ({settings.metric.name}): a search for another "
+            "metric began it and stopped at once, or another program made it; it is left as "
+            "it is. Search it with a metric of its direction, or start another study "
+            "(study_name=..., or --study-name / --new-study on the command line)."
+        )
     raise AutoImbError(
         f"study {name!r} in {where} was not made by autoimb ({counted}, direction "
         f"{', '.join(directions)}{other}); it is left as it is. Start another study "
