@@ -49,7 +49,7 @@ def test_iso_dates_become_days_and_their_varying_parts(small_binary) -> None:
     pd.testing.assert_frame_equal(conform(data.X, schema), data.X, check_dtype=False)
 
     wrong = X.iloc[:3].assign(signup=["2022-01-01", "soon", None])
-    with pytest.raises(SchemaError, match=r"holds 'soon' now \(in 1 row\(s\), the first row 2 "):
+    with pytest.raises(SchemaError, match=r"holds 'soon' now \(1 row\(s\): 2, counting from 1\)"):
         conform(wrong, schema)
     # A million rows to look through: where the bad values are, and how many.
     typo = X.assign(**{X.columns[0]: X[X.columns[0]].astype(object)})

@@ -210,16 +210,23 @@ def expand_dates(frame: pd.DataFrame, dates: dict[str, list[str]]) -> pd.DataFra
         if bad.any():
             value = frame[column][bad].iloc[0]
             value = value.item() if isinstance(value, np.generic) else value  # 17e8, not np.int64
-            rows = np.flatnonzero(bad.to_numpy())
             raise SchemaError(
-                f"column {column!r} held dates in training but holds {value!r} now (in "
-                f"{len(rows)} row(s), the first row {rows[0] + 1} counting from 1); pass dates "
-                "in ISO 8601 form (2024-01-31 or 2024-01-31 13:45:00) or leave the value empty."
+                f"column {column!r} held dates in training but holds {value!r} now "
+                f"({rows_named(bad.to_numpy())}); pass dates in ISO 8601 form (2024-01-31 or "
+                "2024-01-31 13:45:00) or leave the value empty."
             )
         pieces[column] = ((stamps - _EPOCH) / pd.Timedelta(days=1)).astype(float)
         for part in dates[column]:
             pieces[f"{column}.{part}"] = _part(stamps, part).astype(float)
     return pd.DataFrame(pieces, index=frame.index)
+
+
+def rows_named(bad: np.ndarray) -> str:
+    """Where in a batch of a million rows to look: the first rows, counting from 1 (a file's
+    data rows, below its header), and how many there are."""
+    rows = np.flatnonzero(bad)
+    first = ", ".join(str(r + 1) for r in rows[:3])
+    return f"{len(rows)} row(s): {first}{', …' if len(rows) > 3 else ''}, counting from 1"
 
 
 def identifiers(frame: pd.DataFrame, columns: list[str]) -> list[str]:

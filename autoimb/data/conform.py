@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from autoimb._warnings import user_stacklevel
-from autoimb.data.columns import as_numbers, expand_dates, without_markers, zoned
+from autoimb.data.columns import as_numbers, expand_dates, rows_named, without_markers, zoned
 from autoimb.data.dataset import as_category_strings, infinite_values
 from autoimb.data.frames import as_frame, has_feature_names
 from autoimb.data.typed import as_floats, typed_numbers
@@ -129,14 +129,6 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             raise SchemaError(infinite_values(column))
         frame[column] = values.astype(float)
     return frame
-
-
-def rows_named(bad: np.ndarray) -> str:
-    """Where in a batch of a million rows to look: the first rows, counting from 1 (a file's
-    data rows, below its header), and how many there are."""
-    rows = np.flatnonzero(bad)
-    first = ", ".join(str(r + 1) for r in rows[:3])
-    return f"{len(rows)} row(s): {first}{', …' if len(rows) > 3 else ''}, counting from 1"
 
 
 def _near_names(missing: list[str], present: list[str]) -> str:
