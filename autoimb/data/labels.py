@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -186,14 +187,8 @@ def check_label_not_in_features(frame: pd.DataFrame, y: Any, codes: np.ndarray) 
     rows = np.concatenate(
         [np.flatnonzero(codes == k)[:_SAMPLE_PER_CLASS] for k in range(n_classes)]
     )
-    sample = frame.iloc[rows]
-    copies = [
-        column
-        for i, column in enumerate(frame.columns)
-        if _one_to_one(sample.iloc[:, i], codes[rows], n_classes)
-        and _one_to_one(frame.iloc[:, i], codes, n_classes)
-    ]
-    _warn_of_filled_for_one_class(frame, sample, codes, rows, skip=set(copies))
+    copies = _columns_where(frame, codes, rows, lambda v, c: _one_to_one(v, c, n_classes))
+    _warn_of_filled_for_one_class(frame, codes, rows, skip=set(copies))
     if not copies:
         return
     name = getattr(y, "name", None)
@@ -215,20 +210,31 @@ def check_label_not_in_features(frame: pd.DataFrame, y: Any, codes: np.ndarray) 
 _SAMPLE_PER_CLASS = 128
 
 
+def _columns_where(
+    frame: pd.DataFrame,
+    codes: np.ndarray,
+    rows: np.ndarray,
+    tells: Callable[[pd.Series, np.ndarray], bool],
+) -> list[Any]:
+    """The columns whose values ``tells`` the labels from: looked at on ``rows`` (a few of
+    each class) first, cheap on wide data, then on every row."""
+    sample, sampled = frame.iloc[rows], codes[rows]
+    return [
+        column
+        for i, column in enumerate(frame.columns)
+        if tells(sample.iloc[:, i], sampled) and tells(frame.iloc[:, i], codes)
+    ]
+
+
 def _warn_of_filled_for_one_class(
-    frame: pd.DataFrame, sample: pd.DataFrame, codes: np.ndarray, rows: np.ndarray, skip: set
+    frame: pd.DataFrame, codes: np.ndarray, rows: np.ndarray, skip: set
 ) -> None:
     """A column that holds a value on exactly one class's rows (a churn reason, a
     cancellation date, a fraud case number) tells the label by being there at all."""
     if int(codes.max()) != 1:
         return
-    filled = [
-        column
-        for i, column in enumerate(frame.columns)
-        if column not in skip
-        and _filled_for_one_class(sample.iloc[:, i], codes[rows])
-        and _filled_for_one_class(frame.iloc[:, i], codes)
-    ]
+    found = _columns_where(frame, codes, rows, _filled_for_one_class)
+    filled = [column for column in found if column not in skip]
     if filled:
         warnings.warn(
             f"column(s) {', '.join(repr(c) for c in filled[:5])} hold a value on the rows of "
