@@ -67,6 +67,9 @@ def test_component_fits_and_predicts(stage: str, name: str, data_name: str) -> N
     assert proba.shape == (len(test), data.n_classes)
     assert np.all(np.isfinite(proba))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    # Many new rows are scored in blocks: a row's score must not depend on the rows beside it.
+    parts = [pipeline.predict_proba(part) for part in np.array_split(data.X.iloc[test], 3)]
+    np.testing.assert_allclose(np.concatenate(parts), proba, rtol=1e-6, atol=1e-9)
     # The model ranks better than chance on the held-out third: it learnt something.
     minority = data.pos_label
     positives = data.y[test] == minority

@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb._sklearn_defaults import sklearn_defaults
-from autoimb.data.conform import warn_of_new_rows
+from autoimb.data.conform import conform, warn_of_new_rows
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
 from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
@@ -135,7 +135,19 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         if schema is not None:
             warn_of_new_rows(X, schema)
         with sklearn_defaults():
-            return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+            if schema is None or _n_rows(X) <= BLOCK_CELLS // _n_columns(schema):
+                return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
+            # Many rows: checked and typed once, whole (warnings and errors count every row),
+            # then scored in blocks, so the model's own copies of the rows (encoded, widened,
+            # per tree) hold one block at a time. Each row's score is its own.
+            frame = conform(X, schema)
+            size = max(1, BLOCK_CELLS // _n_columns(schema))
+            return np.concatenate(
+                [
+                    np.asarray(self.estimator.predict_proba(frame.iloc[start : start + size]))
+                    for start in range(0, len(frame), size)
+                ]
+            ).astype(np.float64, copy=False)
 
     def predict_with_proba(self, X: Any) -> tuple[NDArray[Any], FloatArray]:
         """``predict`` and ``predict_proba`` from one pass of the model."""
@@ -162,3 +174,17 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
                 f"holds {len(self.classes_)} labels; pass the classes it was fitted on."
             )
         return proba
+
+
+# The cells (rows × input columns) scored at once where new rows are many: an 8-byte copy
+# of a block is 16 MB.
+BLOCK_CELLS = 1 << 21
+
+
+def _n_rows(X: Any) -> int:
+    shape = getattr(X, "shape", None)
+    return shape[0] if shape else len(X)
+
+
+def _n_columns(schema: dict[str, Any]) -> int:
+    return max(1, len(schema["categorical"]) + len(schema["numeric"]))
