@@ -160,3 +160,29 @@ def test_well_formed_rows_read_as_before(tmp_path):
     pd.testing.assert_frame_equal(
         trailing, read_quietly(write(tmp_path / "p.csv", [HEADER, *ROWS]))
     )
+
+
+@pytest.mark.parametrize("trailing", ["", ","], ids=["plain", "every-row-ends-with-a-separator"])
+def test_a_file_read_in_blocks_of_rows_is_the_frame_one_read_gives(tmp_path, monkeypatch, trailing):
+    """Each block types its columns alone: numbers with one text value late in the file, text
+    that starts after an empty first block, booleans with a blank or a word late, a ";"
+    file's decimal commas: all as pandas reads the file at once."""
+    import autoimb.data.files as files
+
+    lines = ["num;late_text;blank_first;flag;flag_text;amount;target"]
+    for i in range(230):
+        late_text = "see note" if i == 200 else str(i)
+        flag = "" if i == 210 else ("True" if i % 2 else "False")
+        flag_text = "maybe" if i == 225 else "True"
+        blank_first = "" if i < 120 else "t"
+        num = "" if i == 5 else f"{i / 7:.3f}".replace(".", ",")
+        amount = f"{i},5 €"
+        fields = [num, late_text, blank_first, flag, flag_text, amount, str(i % 2)]
+        lines.append(";".join(fields) + trailing)
+    path = write(tmp_path / "d.csv", lines)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 1_000_000)
+    whole = read_table(path)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 50)
+    pd.testing.assert_frame_equal(read_table(path), whole)
+    assert whole["late_text"].iloc[200] == "see note" and whole["late_text"].iloc[3] == "3"
+    assert whole["num"].iloc[7] == 1.0 and whole["amount"].iloc[2] == 2.5

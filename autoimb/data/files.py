@@ -107,15 +107,15 @@ def read_table(
                 "decimal": decimal,
                 "na_values": na_values,
                 "encoding": encoding,
-                "low_memory": False,
+                "low_memory": False,  # a block's columns typed whole, not in parts of it
                 "dtype": dict.fromkeys(text_columns, str) or None,
             }
-            frame = pd.read_csv(path, **how)
+            frame = _read_csv(path, how)
             if not isinstance(frame.index, pd.RangeIndex) and frame.iloc[:, -1].isna().all():
                 # Every row ends with a separator: pandas took each row's first field for its
                 # index, and every value moved one column to the left.
                 how["index_col"] = False
-                frame = pd.read_csv(path, **how)
+                frame = _read_csv(path, how)
             if kept:
                 _keep_as_written(frame, kept, path, how)
     except pd.errors.EmptyDataError:
@@ -139,6 +139,35 @@ def read_table(
         # Thousands grouped by ".", which pandas leaves as text: "1.234,50 €".
         for column, numbers in read_numbers(frame, set(text_columns), decimal=decimal).items():
             frame[column] = numbers
+    return frame
+
+
+# Rows pandas parses at a time. Read at once, a file's every field is held as text beside
+# the frame it becomes: about 4.5 times the frame at its peak, against 2.5 times in blocks.
+CHUNK_ROWS = 50_000
+
+
+def _read_csv(path: Path, how: dict[str, Any]) -> pd.DataFrame:
+    """The file as one read gives it, read in blocks of rows. Each block types its columns
+    alone, so a column of numbers in some blocks and text in others (a marker such as "n/a"
+    late in the file) is read again, whole, as the text it is, as one read would give it."""
+    import pandas as pd
+
+    chunks = list(pd.read_csv(path, chunksize=CHUNK_ROWS, **how))
+    if len(chunks) == 1:
+        return chunks[0]
+    frame = pd.concat(chunks)
+    kinds = pd.api.types
+    mixed = [
+        column
+        for column in frame.columns
+        if len({chunk[column].dtype for chunk in chunks}) > 1
+        and any(kinds.infer_dtype(chunk[column], skipna=True) == "string" for chunk in chunks)
+    ]
+    if mixed:
+        text = pd.read_csv(path, **{**how, "usecols": mixed, "dtype": str})
+        for column in mixed:
+            frame[column] = text[column].set_axis(frame.index)
     return frame
 
 
