@@ -546,6 +546,42 @@ def test_ctrl_c_stops_the_trials_running_in_other_threads(tmp_path):
     assert all("error" not in t.user_attrs for t in cut)  # cut, not a strategy that failed
 
 
+HOST_HANDLER = """
+import os, signal, sys, threading
+import autoimb
+from autoimb.engine.space import parse_space
+
+X, y = autoimb.datasets.load("yeast4", return_X_y=True)
+space = parse_space(
+    "model: {logistic_regression: {}, lightgbm: {n_estimators: 30}}\\n"
+    "initial: [{model: logistic_regression}, {model: lightgbm}, {model: logistic_regression}]"
+)
+asked = []
+signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))  # stop after this
+
+def deploy(study, trial):  # a deploy's SIGTERM while the other trials run
+    if trial.number == 0:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+found = autoimb.search(X, y, n_trials=3, n_jobs=2, space=space, cv=3, random_state=0,
+                       verbose=False, callbacks=[deploy])
+print("finished", len(found.study.trials), "asked", len(asked))
+"""
+
+
+def test_a_host_programs_own_signal_handler_that_does_not_raise_keeps_a_parallel_search_going(
+    tmp_path,
+):
+    """A server's SIGTERM handler that only notes "stop after this request" is the host's
+    decision: the parallel trials run on, as a search of one job's do."""
+    script = tmp_path / "host.py"
+    script.write_text(HOST_HANDLER)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.split() == ["finished", "3", "asked", "1"], done.stderr
+
+
 def test_a_study_whose_creator_was_stopped_while_queueing_its_first_trials_gets_the_rest(
     tmp_path, small_binary, monkeypatch
 ):

@@ -129,17 +129,21 @@ def ctrl_c_within(exc: BaseException | None) -> bool:
 def _threads_stop_on_ctrl_c(n_jobs: int) -> Iterator[None]:
     """Ctrl-C (or SIGTERM, which the program takes as it) reaches the main thread only, and
     Optuna then waits for the trials running in other threads: they are told to stop at their
-    next look at the clock, where they would have run to their end (20 s and more)."""
+    next look at the clock, where they would have run to their end (20 s and more). A host
+    program's own handler that does not raise (a server's "stop after this request") keeps
+    the search going, as it does with one job."""
     if n_jobs == 1 or threading.current_thread() is not threading.main_thread():
         yield
         return
     before = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
 
     def stop(signum: int, frame: Any) -> None:
-        STOPPING.set()
         handler = before[signal.Signals(signum)]
-        if callable(handler):
+        try:
             handler(signum, frame)
+        except BaseException:
+            STOPPING.set()
+            raise
 
     for signum, handler in before.items():
         if callable(handler):  # not one that is ignored, nor the default death by SIGTERM
