@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import warnings
 
@@ -33,16 +34,42 @@ def _inside(filename: str) -> bool:
 # The libraries a trial runs: what they warn of inside a trial (a resampler that cannot reach
 # its ratio, a solver that stops at its iteration cap) is the search's business, and shown to
 # the user it would be repeated by every trial that meets it.
-_TRIAL_LIBRARIES = r"(imblearn|sklearn|lightgbm|xgboost|scipy|numpy|pandas|torch)(\.|$)"
+_TRIAL_LIBRARIES = re.compile(r"(imblearn|sklearn|lightgbm|xgboost|scipy|numpy|pandas|torch)(\.|$)")
+
+
+class _WhileSearching:
+    """The module pattern of the filter that quiets the trial libraries: it matches only while
+    a search runs. Another thread's ``catch_warnings`` that began during a search puts back the
+    filter list it found, this entry in it, whenever it ends; left behind so, the entry is
+    inert, where a plain filter would silence those libraries for the rest of the process."""
+
+    active = False
+
+    def match(self, module: str) -> bool:
+        return self.active and _TRIAL_LIBRARIES.match(module) is not None
+
+
+_WHILE_SEARCHING = _WhileSearching()
+_QUIETING = ("ignore", None, Warning, _WHILE_SEARCHING, 0)
 
 
 def _trials_quieted() -> Restore:
-    caught = warnings.catch_warnings()
-    caught.__enter__()
-    warnings.filterwarnings("ignore", module=_TRIAL_LIBRARIES)
-    return lambda: caught.__exit__(None, None, None)
+    _WHILE_SEARCHING.active = True
+    # Added as a filter that never matches, so the warnings module counts the change, then
+    # given its pattern in place (filterwarnings takes module patterns as text only).
+    warnings.filterwarnings("ignore", category=Warning, module=_NEVER)
+    filters = warnings.filters
+    filters[filters.index(("ignore", None, Warning, re.compile(_NEVER), 0))] = _QUIETING
+
+    def restore() -> None:
+        _WHILE_SEARCHING.active = False
+        with contextlib.suppress(ValueError):  # a host's own filter changes took it out
+            filters.remove(_QUIETING)
+
+    return restore
 
 
+_NEVER = r"(?!)"
 _TRIAL_WARNINGS = Held(_trials_quieted)
 
 

@@ -574,3 +574,28 @@ def test_a_quieter_optuna_level_than_the_searchs_is_kept() -> None:
             assert optuna.logging.get_verbosity() == optuna.logging.CRITICAL
     finally:
         optuna.logging.set_verbosity(before)
+
+
+def test_the_libraries_warnings_show_after_a_search_whatever_another_thread_put_back(
+    small_binary,
+) -> None:
+    """``catch_warnings`` saves and puts back the process's whole filter list: one that a
+    host's thread began during a search and ended after it put the search's quieting back, and
+    scikit-learn, NumPy, pandas … stayed silent for the rest of the process."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    from autoimb._warnings import quiet_trials
+
+    X, y = small_binary
+    search, host = quiet_trials(), warnings.catch_warnings()
+    search.__enter__()
+    host.__enter__()  # begun during the search
+    search.__exit__(None, None, None)
+    host.__exit__(None, None, None)  # ended after it
+    with warnings.catch_warnings(record=True) as shown:
+        LogisticRegression(max_iter=1).fit(X, y)
+    assert [w for w in shown if issubclass(w.category, ConvergenceWarning)]
+    with quiet_trials(), warnings.catch_warnings(record=True) as shown:
+        LogisticRegression(max_iter=1).fit(X, y)
+    assert not [w for w in shown if issubclass(w.category, ConvergenceWarning)]
