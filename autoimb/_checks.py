@@ -85,7 +85,9 @@ def check_int(name: str, value: Any, *, low: int) -> int:
 
 def check_n_jobs(name: str, value: Any) -> int:
     """How many at once, with joblib's reading of ``n_jobs``: None is 1, -1 every core, -2 all
-    but one, and so on (never fewer than 1)."""
+    but one, and so on (never fewer than 1). Counted from the cores, not by
+    ``joblib.effective_n_jobs``, which reads any count as 1 (and warns of loky) in a process of
+    a ``multiprocessing`` pool: trials run in threads, which work there."""
     if value is None:
         return 1
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value == 0:
@@ -94,7 +96,8 @@ def check_n_jobs(name: str, value: Any) -> int:
             "a positive integer, or a negative one counting from the cores (-1: all of them)",
             repr(value),
         )
-    return int(joblib.effective_n_jobs(int(value)))
+    value = int(value)
+    return value if value > 0 else max(joblib.cpu_count() + 1 + value, 1)
 
 
 SEED_END = 2**32

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import warnings
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -303,6 +305,28 @@ def test_negative_n_jobs_counts_from_the_cores_as_in_joblib(small_binary, estima
     assert fitted.predict(X).shape == y.shape
     with pytest.raises(AutoImbError, match=r"n_jobs must be a positive integer, or a negative"):
         autoimb.search(X, y, **FAST, n_jobs=0)
+
+
+def _n_jobs_in_a_pool_worker(_: object) -> tuple[list[int], list[str]]:
+    """check_n_jobs's readings, and the warnings of a short search, in a pool's process."""
+    from autoimb._checks import check_n_jobs
+
+    X, y = autoimb.datasets.load("ecoli1", return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        counts = [check_n_jobs("n_jobs", value) for value in (None, 3, -1, -2)]
+        autoimb.search(X, y, **{**FAST, "n_trials": 2}, n_jobs=2)
+    return counts, [str(warning.message) for warning in caught]
+
+
+def test_n_jobs_keeps_its_meaning_inside_a_multiprocessing_pool():
+    """A pool's process is daemonic, where joblib reads any n_jobs as 1 and warns of loky;
+    trials run in threads, which work there."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        counts, said = pool.map(_n_jobs_in_a_pool_worker, [None])[0]
+    cores = joblib.cpu_count()
+    assert counts == [1, 3, cores, max(cores - 1, 1)]
+    assert not [message for message in said if "Loky" in message], said
 
 
 def test_a_row_passed_as_a_series_is_refused_with_the_fix(fitted, small_binary) -> None:
