@@ -49,7 +49,7 @@ def study_best(study: Any) -> tuple[float, int, dict] | None:
     return float(best.value), best.number, best.user_attrs.get("config", {})
 
 
-def interactive(stream: TextIO) -> bool:
+def interactive(stream: TextIO | None) -> bool:
     """A person is watching: a terminal, or a notebook's kernel (which shows stderr live)."""
     try:
         if stream.isatty():
@@ -64,6 +64,9 @@ class SearchProgress:
 
     Parameters
     ----------
+    stream
+        Where it goes, stderr as a rule; None (pythonw, a windowed app, a service: no stderr)
+        shows nothing, and the search goes on.
     metric_name, greater_is_better
         What the scores are, and which way is better, to track the best one.
     time_budget, n_trials
@@ -77,7 +80,7 @@ class SearchProgress:
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: TextIO | None,
         *,
         metric_name: str,
         greater_is_better: bool,
@@ -235,6 +238,8 @@ class SearchProgress:
         self._write(text + "\n")
 
     def _write(self, text: str) -> None:
+        if self.stream is None:
+            return
         try:
             self.stream.write(text)
             self.stream.flush()

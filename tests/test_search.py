@@ -599,3 +599,13 @@ def test_the_libraries_warnings_show_after_a_search_whatever_another_thread_put_
     with quiet_trials(), warnings.catch_warnings(record=True) as shown:
         LogisticRegression(max_iter=1).fit(X, y)
     assert not [w for w in shown if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_a_verbose_search_without_a_stderr_finishes(small_binary, monkeypatch) -> None:
+    """pythonw, a windowed app or a Windows service runs with ``sys.stderr`` None: the progress
+    has nowhere to go, and the search must still return its result."""
+    X, y = small_binary
+    monkeypatch.setattr("sys.stderr", None)
+    result = autoimb.search(X, y, metric="f1", n_trials=2, space="fast", verbose=True)
+    assert 0 <= result.best_score <= 1
+    assert len([t for t in result.study.trials if t.state.is_finished()]) >= 2
