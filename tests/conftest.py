@@ -79,16 +79,17 @@ def too_much_for_half_a_second() -> tuple[np.ndarray, np.ndarray]:
     return make_classification(5_000, 50, weights=[0.95], random_state=0)
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """The real command line, in a process of its own."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 180, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a process of its own; ``env`` adds to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "autoimb.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
     )
 
 

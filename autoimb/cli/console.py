@@ -65,6 +65,17 @@ def exit_interrupted() -> NoReturn:
     os._exit(128 + signal.SIGTERM if TERMINATED.is_set() else EXIT_INTERRUPTED)
 
 
+def text_never_fails() -> None:
+    """A stream that cannot encode every character (Windows' cp1252 when redirected,
+    ``PYTHONIOENCODING=ascii``) writes the command line's text with escapes (``\\u2248`` for
+    "≈") rather than ending the program, after a search has done its work. Predictions are data,
+    not text, and are checked before they reach stdout (:func:`~autoimb.cli.outputs.stdout_for`).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # None where there is no such stream
+            stream.reconfigure(errors="backslashreplace")
+
+
 def say(text: str) -> None:
     """One line on stderr, whatever line breaks the message holds. A reader that went away
     (``2>&1 | tee log`` stopped by the same Ctrl-C) must not stop what the command still has

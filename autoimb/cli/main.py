@@ -29,6 +29,7 @@ from autoimb.cli.console import (
     exit_interrupted,
     say,
     sigterm_as_ctrl_c,
+    text_never_fails,
 )
 from autoimb.data.files import file_stem, read_table
 from autoimb.exceptions import AutoImbError
@@ -364,6 +365,7 @@ def run() -> NoReturn:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, ctrl_c)
         signal.signal(signal.SIGTERM, sigterm_as_ctrl_c)
+    text_never_fails()
     code = main()
     if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
         exit_interrupted()

@@ -9,9 +9,11 @@ leaves the old file whole.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
@@ -51,6 +53,31 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
         raise AutoImbError(
             f"cannot write {path}: {folder} is not writable ({exc.strerror}); choose another path."
         ) from None
+
+
+def stdout_for(table: pd.DataFrame) -> TextIO:
+    """stdout, where it can take the table as it is: the command line's streams write what their
+    encoding cannot with escapes, which would alter an id or a label in silence."""
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None)
+    if not encoding:
+        return stream
+    texts = [str(name) for name in table.columns]
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            texts.extend(str(value) for value in table[column].dropna().unique())
+    joined = "\n".join(texts)
+    try:
+        joined.encode(encoding)
+    except UnicodeEncodeError as exc:
+        value = texts[joined.count("\n", 0, exc.start)]
+        raise AutoImbError(
+            f"the predictions hold {value!r}, which stdout's encoding ({encoding}) cannot write; "
+            "write them to a file with --out FILE.csv (UTF-8), or set PYTHONIOENCODING=utf-8."
+        ) from None
+    except LookupError:  # an encoding Python does not know: its writes will tell
+        pass
+    return stream
 
 
 def write_table(path: Path, table: pd.DataFrame) -> Path:

@@ -4,7 +4,6 @@ and/or its study."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from autoimb.cli.console import EXIT_OK, say
@@ -16,6 +15,7 @@ from autoimb.cli.outputs import (
     is_leaderboard,
     is_predictions,
     is_report,
+    stdout_for,
     write_table,
 )
 from autoimb.cli.resume import default_model_path
@@ -89,7 +89,7 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.id is not None:
         output.insert(0, args.id, frame[args.id].to_numpy())
     if args.out is None:
-        output.to_csv(sys.stdout, index=False)
+        output.to_csv(stdout_for(output), index=False)
         return EXIT_OK
     write_table(out, output)
     # "label: count" in the model's class order: "90 0, 10 1" read ambiguously for numbers.

@@ -1,0 +1,53 @@
+"""The command line's own streams: an encoding that cannot write every character (Windows'
+cp1252 when redirected, ``PYTHONIOENCODING=ascii``) and a closed stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ecoli_with_ids
+from conftest import run_cli as run
+
+ASCII = {"PYTHONIOENCODING": "ascii"}
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ecoli1 with an id column, searched once, and new rows whose ids ascii cannot write."""
+    folder = tmp_path_factory.mktemp("streams")
+    frame = ecoli_with_ids(folder)
+    done = run(
+        "search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1",
+        "--space", "fast", "--cv", "3", "--seed", "0", "--quiet", cwd=folder,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    new = frame.drop(columns=["target"]).head(5)
+    new["row_id"] = [f"≈{i}" for i in range(len(new))]
+    new.to_csv(folder / "new.csv", index=False)
+    return folder
+
+
+def test_text_the_stream_cannot_encode_does_not_stop_a_command(tmp_path):
+    done = run("spaces", "fast", cwd=tmp_path, env=ASCII)  # its text holds "—"
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "fast" in done.stdout
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_predictions_the_stream_cannot_encode_are_refused_not_altered(searched, encoding):
+    told = {"PYTHONIOENCODING": encoding}
+    done = run("predict", "ecoli.skops", "new.csv", "--id", "row_id", cwd=searched, env=told)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert "autoimb: error:" in done.stderr and "Traceback" not in done.stderr
+    assert f"({encoding}) cannot write" in done.stderr
+    assert "--out" in done.stderr and "PYTHONIOENCODING=utf-8" in done.stderr
+    written = run(
+        "predict", "ecoli.skops", "new.csv", "--id", "row_id", "--out", f"{encoding}.csv",
+        cwd=searched, env=told,
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    assert list(pd.read_csv(searched / f"{encoding}.csv")["row_id"]) == [f"≈{i}" for i in range(5)]
