@@ -3,6 +3,9 @@ cp1252 when redirected, ``PYTHONIOENCODING=ascii``) and a closed stdout."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -51,3 +54,19 @@ def test_predictions_the_stream_cannot_encode_are_refused_not_altered(searched, 
     )  # fmt: skip
     assert written.returncode == 0, written.stderr
     assert list(pd.read_csv(searched / f"{encoding}.csv")["row_id"]) == [f"≈{i}" for i in range(5)]
+
+
+def test_predict_to_a_closed_stdout_is_refused_with_the_fix(searched):
+    """``autoimb predict model data >&-``: the predictions would go nowhere, in silence."""
+    done = subprocess.run(
+        [sys.executable, "-m", "autoimb.cli", "predict", "ecoli.skops", "ecoli.csv"],
+        cwd=searched,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=180,
+        preexec_fn=lambda: os.close(1),
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "autoimb: error:" in done.stderr and "stdout is closed" in done.stderr
+    assert "--out" in done.stderr

@@ -57,8 +57,14 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
 
 def stdout_for(table: pd.DataFrame) -> TextIO:
     """stdout, where it can take the table as it is: the command line's streams write what their
-    encoding cannot with escapes, which would alter an id or a label in silence."""
+    encoding cannot with escapes, which would alter an id or a label in silence, and a closed
+    stdout (``>&-``) is None, to which pandas writes nothing and says nothing."""
     stream = sys.stdout
+    if stream is None:
+        raise AutoImbError(
+            "stdout is closed, so the predictions would go nowhere; write them to a file with "
+            "--out FILE.csv."
+        )
     encoding = getattr(stream, "encoding", None)
     if not encoding:
         return stream
