@@ -70,3 +70,23 @@ def test_predict_to_a_closed_stdout_is_refused_with_the_fix(searched):
     assert done.returncode == 2, done.stderr
     assert "autoimb: error:" in done.stderr and "stdout is closed" in done.stderr
     assert "--out" in done.stderr
+
+
+def test_messages_with_stderr_closed_never_join_the_predictions_on_stdout(searched):
+    """``autoimb predict model data 2>&-``: Python's print to a None stream writes to stdout,
+    where the predictions go; a message there would be a row of the CSV."""
+    extra = pd.read_csv(searched / "new.csv").assign(note="x")  # warned of: not trained on
+    extra.to_csv(searched / "extra.csv", index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "autoimb.cli", "predict", "ecoli.skops", "extra.csv"],
+        cwd=searched,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=180,
+        preexec_fn=lambda: os.close(2),
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("prediction,") and len(lines) == 6  # the header and five rows
+    assert "autoimb:" not in done.stdout

@@ -80,6 +80,8 @@ def say(text: str) -> None:
     """One line on stderr, whatever line breaks the message holds. A reader that went away
     (``2>&1 | tee log`` stopped by the same Ctrl-C) must not stop what the command still has
     to do, such as saving the best model so far: the lines go nowhere from then on."""
+    if sys.stderr is None:  # closed (2>&-): print would send the line to stdout, the data's
+        return
     line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
     clear_live_line()
     try:

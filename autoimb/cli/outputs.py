@@ -66,8 +66,8 @@ def stdout_for(table: pd.DataFrame) -> TextIO:
             "--out FILE.csv."
         )
     encoding = getattr(stream, "encoding", None)
-    if not encoding:
-        return stream
+    if not encoding or encoding.lower().replace("-", "").startswith("utf"):
+        return stream  # writes every character: a million ids need no look
     texts = [str(name) for name in table.columns]
     for column in table.columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
