@@ -19,6 +19,15 @@ HEADER = "id,a,b,region,note"
 ROWS = [f"r{i},{i},{i * 2}.5,north,ok" for i in range(12)]
 
 
+@pytest.fixture(autouse=True, params=[None, 7], ids=["whole", "in-blocks-of-7-bytes"])
+def block_bytes(request, monkeypatch):
+    """Every file here is also scanned a few bytes at a time, as a large one is in blocks."""
+    if request.param is not None:
+        import autoimb.data.rows as rows
+
+        monkeypatch.setattr(rows, "_BLOCK_BYTES", request.param)
+
+
 def write(path, lines, end="\n"):
     path.write_text("\n".join(lines) + end)
     return str(path)
@@ -186,3 +195,12 @@ def test_a_file_read_in_blocks_of_rows_is_the_frame_one_read_gives(tmp_path, mon
     pd.testing.assert_frame_equal(read_table(path), whole)
     assert whole["late_text"].iloc[200] == "see note" and whole["late_text"].iloc[3] == "3"
     assert whole["num"].iloc[7] == 1.0 and whole["amount"].iloc[2] == 2.5
+
+
+def test_a_short_row_below_a_quoted_value_over_two_lines_is_named(tmp_path):
+    """The separators inside a quoted value that goes on over a line break are not the row's:
+    counted as its, they would make up for the short row's missing one."""
+    lines = ["a,b,c", '1,"first', 'then, more, text",3', "4,5"]
+    with pytest.warns(UserWarning, match=r"1 row\(s\) have fewer fields than the header's 3 "):
+        frame = read_table(write(tmp_path / "q.csv", lines))
+    assert frame.shape == (2, 3) and frame["b"].iloc[0] == "first\nthen, more, text"

@@ -50,15 +50,15 @@ def warn_of_broken_rows(
         merged = _warn_merged(source, path, frame, encoding, sep, header, row)
     if not frame.iloc[:, -1].isna().any():
         return  # every row has its last field
-    data = _text_bytes(path, encoding)
-    if not _fields_missing(data, sep, header, len(frame) * (columns - 1)):
+    scan = _scan(path, encoding, sep, header)
+    if not scan.fields_missing(len(frame) * (columns - 1)):
         return
-    if b'"' in data:  # quoted fields may hold separators and line breaks: parsed as CSV
+    if scan.quotes:  # quoted fields may hold separators and line breaks: parsed as CSV
         short = _short_records(path, encoding, sep, header, columns, merged)
     else:
-        short = _short_lines(data, sep, header, columns)
+        short = _short_lines(path, encoding, sep, header, columns)
     if short is not None:
-        _warn_short(source, short, columns, cut=short.at_end and data[-1:] != b"\n")
+        _warn_short(source, short, columns, cut=short.at_end and not scan.line_end)
 
 
 def _warn_short(source: str, short: _Short, columns: int, *, cut: bool) -> None:
@@ -191,58 +191,98 @@ def _short_records(
     return _Short(count, first, line, short) if count else None
 
 
-def _fields_missing(data: bytes, sep: str, header: int, expected: int) -> bool:
-    """Whether the rows may hold fewer separators than the header's: pandas refused any row
-    with more, so rows that hold as many in all hold them each. Counted on the bytes, less
-    those in the header and in quoted values; an empty value in the last column costs no
-    second parse of the file."""
-    import numpy as np
+class _Scan(NamedTuple):
+    """What one pass over a file's bytes tells of its separators."""
 
-    mark = sep.encode()
-    end = -1
-    for _ in range(header):
-        end = data.find(b"\n", end + 1)
-        if end < 0:
+    header_whole: bool  # as many line breaks as the header's lines
+    below: int  # separators below the header
+    quoted: int  # separators inside quoted values, the header's too
+    quotes: bool
+    unpaired: bool  # a quote inside an unquoted value
+    line_end: bool  # the file ends with a line break
+
+    def fields_missing(self, expected: int) -> bool:
+        """Whether the rows may hold fewer separators than the header's: pandas refused any
+        row with more, so rows that hold as many in all hold them each. Counted less those in
+        the header and in quoted values; an empty value in the last column costs no second
+        parse of the file."""
+        if not self.header_whole:
             return True  # no row below the header: parsed as CSV to tell
-    above = data.count(mark, 0, end)
-    found = data.count(mark) - above
-    if found < expected or b'"' not in data:  # quoted separators only lessen the count
-        return found != expected
-    codes = np.frombuffer(data, np.uint8)
-    quotes = np.flatnonzero(codes == ord('"'))
-    if len(quotes) % 2:
-        return True  # a quote inside an unquoted value: parsed as CSV to tell
-    separators = np.flatnonzero(codes == ord(sep))
-    quoted = np.searchsorted(separators, quotes[1::2]) - np.searchsorted(separators, quotes[::2])
-    return found - int(quoted.sum()) != expected
+        if self.below < expected or not self.quotes:  # quoted separators only lessen the count
+            return self.below != expected
+        if self.unpaired:
+            return True  # parsed as CSV to tell
+        return self.below - self.quoted != expected
 
 
-def _short_lines(data: bytes, sep: str, header: int, columns: int) -> _Short | None:
-    """As :func:`_short_records` for a file without quotes, where a row is a line: the
-    separators of every line are counted at once."""
+def _scan(path: Path, encoding: str, sep: str, header: int) -> _Scan:
+    """The separators counted a block of lines at a time: a large file is never held whole."""
     import numpy as np
 
-    if not data:
-        return None
-    codes = np.frombuffer(data, np.uint8)
-    ends = np.flatnonzero(codes == 10)
-    if data[-1:] != b"\n":
-        ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    separators = np.add.reduceat(codes == ord(sep), starts, dtype=np.int64)
-    found = np.flatnonzero(separators[header:] < columns - 1) + header
-    # Blank lines are no rows.
-    short = [int(i) for i in found if data[starts[i] : ends[i]].strip()]
-    if not short:
-        return None
-    first = [(i + 1, int(separators[i]) + 1) for i in short[:_NAMED]]
-    last = short[-1]
-    return _Short(len(short), first, last + 1, last == len(starts) - 1)
+    mark, lines, below, quoted, quotes, inside, block = sep.encode(), 0, 0, 0, False, False, b""
+    for block in _text_blocks(path, encoding):
+        start = 0
+        for _ in range(max(header - lines, 0)):  # the header's lines are no rows
+            start = block.find(b"\n", start) + 1 or len(block)
+        lines += block.count(b"\n")
+        below += block.count(mark, start)
+        if not inside and b'"' not in block:
+            continue
+        quotes = True
+        codes = np.frombuffer(block, np.uint8)
+        bounds = np.flatnonzero(codes == ord('"'))
+        if inside:  # a quoted value goes on from the block before
+            bounds = np.concatenate(([-1], bounds))
+        inside = len(bounds) % 2 == 1
+        if inside:
+            bounds = np.append(bounds, len(block))
+        found = np.flatnonzero(codes == ord(sep))
+        quoted += int(
+            (np.searchsorted(found, bounds[1::2]) - np.searchsorted(found, bounds[::2])).sum()
+        )
+    return _Scan(lines >= header, below, quoted, quotes, inside, block[-1:] == b"\n")
 
 
-def _text_bytes(path: Path, encoding: str) -> bytes:
-    """The file's text as UTF-8, decompressed, where its separators and line ends are single
-    bytes whatever else it holds."""
+def _short_lines(path: Path, encoding: str, sep: str, header: int, columns: int) -> _Short | None:
+    """As :func:`_short_records` for a file without quotes, where a row is a line: the
+    separators of a block's lines are counted at once."""
+    import numpy as np
+
+    mark, lines, count, first, last = ord(sep), 0, 0, [], -1
+    for block in _text_blocks(path, encoding):
+        codes = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(codes == 10)
+        if block[-1:] != b"\n":
+            ends = np.append(ends, len(block))
+        running = np.concatenate(([0], np.cumsum(codes == mark, dtype=np.int64)))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        separators = running[ends] - running[starts]
+        body = max(header - lines, 0)  # the block's first line below the header
+        for i in np.flatnonzero(separators[body:] < columns - 1) + body:
+            if block[starts[i] : ends[i]].strip():  # blank lines are no rows
+                count, last = count + 1, lines + int(i)
+                if len(first) < _NAMED:
+                    first.append((last + 1, int(separators[i]) + 1))
+        lines += len(ends)
+    return _Short(count, first, last + 1, last == lines - 1) if count else None
+
+
+# The text read at a time: blocks of whole lines about this size.
+_BLOCK_BYTES = 1 << 24
+
+
+def _text_blocks(path: Path, encoding: str) -> Iterator[bytes]:
+    """The file's text as UTF-8, decompressed, in blocks of whole lines (the last may lack its
+    line break), where separators and line ends are single bytes whatever else it holds."""
     with opened(path) as raw:
-        data = raw.read()
-    return data if encoding.startswith("utf-8") else data.decode(encoding).encode("utf-8")
+        utf8 = encoding.startswith("utf-8")
+        source = raw if utf8 else io.TextIOWrapper(raw, encoding=encoding, newline="")
+        rest = b""
+        while chunk := source.read(_BLOCK_BYTES):
+            text = rest + (chunk if utf8 else chunk.encode("utf-8"))
+            cut = text.rfind(b"\n") + 1
+            rest = text[cut:]
+            if cut:
+                yield text[:cut]
+        if rest:
+            yield rest
