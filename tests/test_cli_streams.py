@@ -90,3 +90,16 @@ def test_messages_with_stderr_closed_never_join_the_predictions_on_stdout(search
     lines = done.stdout.splitlines()
     assert lines[0].startswith("prediction,") and len(lines) == 6  # the header and five rows
     assert "autoimb:" not in done.stdout
+
+
+def test_the_value_a_stdout_cannot_write_is_the_one_named(monkeypatch):
+    """A value with a line break before it does not shift which one the refusal names."""
+    import io
+
+    from autoimb.cli.outputs import stdout_for
+    from autoimb.exceptions import AutoImbError
+
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
+    table = pd.DataFrame({"id": ["two\nlines", "yes", "Zoë"], "prediction": [0, 1, 0]})
+    with pytest.raises(AutoImbError, match="the predictions hold 'Zoë', which stdout"):
+        stdout_for(table)

@@ -178,7 +178,7 @@ def test_a_file_read_in_blocks_of_rows_is_the_frame_one_read_gives(tmp_path, mon
     file's decimal commas: all as pandas reads the file at once."""
     import autoimb.data.files as files
 
-    lines = ["num;late_text;blank_first;flag;flag_text;amount;target"]
+    lines = ["num;late_text;blank_first;flag;flag_text;amount;later_flag;code;big;target"]
     for i in range(230):
         late_text = "see note" if i == 200 else str(i)
         flag = "" if i == 210 else ("True" if i % 2 else "False")
@@ -186,8 +186,11 @@ def test_a_file_read_in_blocks_of_rows_is_the_frame_one_read_gives(tmp_path, mon
         blank_first = "" if i < 120 else "t"
         num = "" if i == 5 else f"{i / 7:.3f}".replace(".", ",")
         amount = f"{i},5 €"
-        fields = [num, late_text, blank_first, flag, flag_text, amount, str(i % 2)]
-        lines.append(";".join(fields) + trailing)
+        later_flag = "" if i < 120 else str(i % 3 == 0)  # a label filled in later rows only
+        code = str(i % 2) if i < 100 else ("TRUE" if i % 2 else "FALSE")
+        big = str(i if i < 100 else 2**63 + i)  # past int64: unsigned, exactly
+        fields = [num, late_text, blank_first, flag, flag_text, amount, later_flag, code, big]
+        lines.append(";".join([*fields, str(i % 2)]) + trailing)
     path = write(tmp_path / "d.csv", lines)
     monkeypatch.setattr(files, "CHUNK_ROWS", 1_000_000)
     whole = read_table(path)
@@ -195,6 +198,8 @@ def test_a_file_read_in_blocks_of_rows_is_the_frame_one_read_gives(tmp_path, mon
     pd.testing.assert_frame_equal(read_table(path), whole)
     assert whole["late_text"].iloc[200] == "see note" and whole["late_text"].iloc[3] == "3"
     assert whole["num"].iloc[7] == 1.0 and whole["amount"].iloc[2] == 2.5
+    assert whole["later_flag"].iloc[120] is True and whole["code"].iloc[1] == "1"
+    assert whole["big"].iloc[200] == 2**63 + 200
 
 
 def test_a_short_row_below_a_quoted_value_over_two_lines_is_named(tmp_path):

@@ -72,11 +72,10 @@ def stdout_for(table: pd.DataFrame) -> TextIO:
     for column in table.columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
             texts.extend(str(value) for value in table[column].dropna().unique())
-    joined = "\n".join(texts)
     try:
-        joined.encode(encoding)
-    except UnicodeEncodeError as exc:
-        value = texts[joined.count("\n", 0, exc.start)]
+        "".join(texts).encode(encoding)
+    except UnicodeEncodeError:
+        value = next(text for text in texts if not _writes(text, encoding))
         raise AutoImbError(
             f"the predictions hold {value!r}, which stdout's encoding ({encoding}) cannot write; "
             "write them to a file with --out FILE.csv (UTF-8), or set PYTHONIOENCODING=utf-8."
@@ -169,3 +168,11 @@ def _columns(path: Path) -> list[str]:
         return list(pd.read_csv(path, nrows=0, sep=separator).columns)
     except Exception:  # not a table at all: certainly not ours
         return []
+
+
+def _writes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True

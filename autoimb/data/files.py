@@ -149,26 +149,22 @@ CHUNK_ROWS = 50_000
 
 def _read_csv(path: Path, how: dict[str, Any]) -> pd.DataFrame:
     """The file as one read gives it, read in blocks of rows. Each block types its columns
-    alone, so a column of numbers in some blocks and text in others (a marker such as "n/a"
-    late in the file) is read again, whole, as the text it is, as one read would give it."""
+    alone; where a column's blocks disagree (numbers, then a marker such as "n/a"; a label
+    empty in the first block, then True/False), but for whole numbers that a missing value
+    makes decimal, the file is read at once, as before blocks, to type it whole."""
+    import numpy as np
     import pandas as pd
 
     chunks = list(pd.read_csv(path, chunksize=CHUNK_ROWS, **how))
     if len(chunks) == 1:
         return chunks[0]
-    frame = pd.concat(chunks)
-    kinds = pd.api.types
-    mixed = [
-        column
-        for column in frame.columns
-        if len({chunk[column].dtype for chunk in chunks}) > 1
-        and any(kinds.infer_dtype(chunk[column], skipna=True) == "string" for chunk in chunks)
-    ]
-    if mixed:
-        text = pd.read_csv(path, **{**how, "usecols": mixed, "dtype": str})
-        for column in mixed:
-            frame[column] = text[column].set_axis(frame.index)
-    return frame
+    widened = {np.dtype(np.int64), np.dtype(np.float64)}
+    for column in chunks[0].columns:
+        kinds = {chunk[column].dtype for chunk in chunks}
+        if len(kinds) > 1 and not kinds <= widened:
+            del chunks
+            return pd.read_csv(path, **how)
+    return pd.concat(chunks)
 
 
 def _refuse_repeated_names(
