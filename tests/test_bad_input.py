@@ -371,3 +371,13 @@ def test_a_frame_of_other_width_for_a_model_fitted_on_an_array_is_counted(small_
     wider = pd.DataFrame(np.c_[X.to_numpy(), np.zeros(len(X))], columns=[*"abcdefgh"])
     with pytest.raises(SchemaError, match=r"X has 8 features, but the model was trained on 7"):
         model.predict(wider)
+
+
+def test_an_array_with_a_constant_column_is_searched_and_predicted(hepatitis) -> None:
+    """The constant column is dropped in training: the training rows without it, named as an
+    array's columns are (x0, x1 …), are matched by those names at the refit, not refused for
+    holding one column fewer than the array."""
+    X, y = hepatitis
+    array = np.column_stack([X.select_dtypes("number").to_numpy(), np.ones(len(X))])
+    found = autoimb.search(array, y.to_numpy(), metric="f1", n_trials=1, space="fast", cv=3)
+    assert found.predict(array).shape == (len(array),)

@@ -52,7 +52,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
             "pass the same columns, in the same order."
         )
-    unnamed = named and not _trained_with_names(schema) and not known <= set(frame.columns)
+    unnamed = named and not _trained_with_names(schema) and not known & set(frame.columns)
     if unnamed and frame.shape[1] != len(known):  # no names to match by: training's were x0, …
         raise SchemaError(
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)} "

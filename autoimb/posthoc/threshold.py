@@ -182,8 +182,14 @@ BLOCK_CELLS = 1 << 21
 
 
 def _n_rows(X: Any) -> int:
+    """How many rows, where that can be told without converting X (else 0: scored whole)."""
     shape = getattr(X, "shape", None)
-    return shape[0] if shape else len(X)
+    if shape:
+        return shape[0]
+    try:
+        return len(X)
+    except TypeError:  # array-likes that hold no len, only __array__
+        return 0
 
 
 def _n_columns(schema: dict[str, Any]) -> int:
