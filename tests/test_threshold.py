@@ -325,13 +325,16 @@ def test_thresholded_classifier_multiclass_scale():
         clone(clf).fit(X, np.zeros(len(X)))
 
 
-def test_a_precision_floors_threshold_gives_up_no_precision_for_recall_it_cannot_gain():
+@pytest.mark.parametrize("floor", [0.9, 0.5])
+def test_a_precision_floors_threshold_gives_up_no_precision_for_recall_it_cannot_gain(floor):
     """Classes apart: every threshold from the lowest positive down into the negatives keeps
-    recall 1 and meets a floor of 0.9, and the middle of that plateau took false positives for
-    nothing. Ties in recall go to precision: the cut falls between the classes."""
+    recall 1 and meets the floor (a floor of 0.5 lets ten negatives in, 0.9 one), and the
+    middle of that plateau took false positives for nothing. Ties in recall go to precision:
+    the cut falls between the classes."""
     y = np.r_[np.zeros(90, int), np.ones(10, int)]
     s = np.r_[np.linspace(0.0, 0.04, 90), np.linspace(0.935, 1.0, 10)]
-    decision, score = choose_decision(y, np.c_[1 - s, s], get_metric("recall@precision>=0.9"))
+    metric = get_metric(f"recall@precision>={floor}")
+    decision, score = choose_decision(y, np.c_[1 - s, s], metric)
     assert score == 1.0
     assert 0.04 < decision.threshold < 0.935
 
