@@ -292,12 +292,19 @@ def test_classifier_is_a_scikit_learn_estimator(small_binary) -> None:
     from sklearn.base import clone
 
     X, y = small_binary
-    clf = autoimb.AutoImbClassifier(metric="mcc", n_trials=2, space="fast", cv=3, random_state=0)
+    clf = autoimb.AutoImbClassifier(
+        metric="mcc", n_trials=4, space="fast", cv=3, random_state=0, ensemble=False
+    )
     assert clone(clf).get_params()["metric"] == "mcc"
     clf.fit(X, y)
     assert clf.predict(X).shape == (len(y),)
     assert clf.predict_proba(X).shape == (len(y), 2)
-    assert -1 <= clf.best_score_ <= 1
+    # best_score_ is the winner's score measured again on fresh folds, as the result reports
+    # it: not the score on the folds that chose it, nor the study's best trial's.
+    result = clf.result_
+    assert len({result.best_score, result.search_score, result.study.best_value}) == 3
+    assert clf.best_score_ == result.best_score
+    assert clf.best_config_ == result.best_config
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
