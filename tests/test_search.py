@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import optuna
 import pytest
+from sklearn.metrics import average_precision_score, f1_score
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 import autoimb
 from autoimb import config, datasets
@@ -278,7 +280,9 @@ def test_folds_are_lowered_for_tiny_minorities(small_binary) -> None:
 
 def test_ranking_metric_still_carries_an_f1_threshold(small_binary) -> None:
     X, y = small_binary
-    result = autoimb.search(X, y, metric="average_precision", n_trials=2, space="fast", cv=3)
+    result = autoimb.search(
+        X, y, metric="average_precision", n_trials=2, space="fast", cv=3, random_state=0
+    )
     assert 0 < result.best_config["threshold"] < 1
     report = result.report()
     assert "f1" in report["metrics"]
@@ -286,6 +290,17 @@ def test_ranking_metric_still_carries_an_f1_threshold(small_binary) -> None:
     matrix = report["confusion_matrix"]
     assert list(matrix.index) == list(matrix.columns) == [0, 1]
     assert matrix.loc[1].sum() == (y == 1).sum()
+    # The matrix and the metrics are those of the served threshold on the out-of-fold
+    # probabilities, which here decides otherwise than argmax would.
+    ev = result.evidence
+    served = (ev.oof[:, 1] >= result.best_config["threshold"]).astype(int)
+    assert (served != ev.oof.argmax(axis=1)).any()
+    expected = sk_confusion_matrix(ev.y, served, labels=[0, 1])
+    np.testing.assert_array_equal(matrix.to_numpy(), expected)
+    assert report["metrics"]["f1"] == pytest.approx(f1_score(ev.y, served))
+    assert report["metrics"]["average_precision"] == pytest.approx(
+        average_precision_score(ev.y, ev.oof[:, 1])
+    )
 
 
 def test_classifier_is_a_scikit_learn_estimator(small_binary) -> None:
