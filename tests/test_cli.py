@@ -100,6 +100,23 @@ def test_predict_writes_ids_labels_and_probabilities(searched, work):
     assert f"wrote 20 predictions to p.csv ({told})" in done.stderr
 
 
+def test_predict_writes_the_models_own_labels_and_probabilities(searched, work, monkeypatch):
+    """Every training row: the labels are the served decision's, which here differs from
+    argmax(proba) on some rows, and the probabilities are the model's, row by row."""
+    monkeypatch.chdir(work)
+    rows = pd.read_csv(work / "ecoli.csv").drop(columns=["target"])
+    rows.to_csv(work / "all.csv", index=False)
+    assert main(["predict", "ecoli.skops", "all.csv", "--id", "row_id", "--out", "all_p.csv"]) == 0
+    written = pd.read_csv(work / "all_p.csv")
+    model = autoimb.load(work / "ecoli.skops")
+    features = rows.drop(columns=["row_id"])
+    proba = model.predict_proba(features)
+    assert (model.predict(features) != model.classes_[proba.argmax(axis=1)]).any()
+    np.testing.assert_array_equal(written["row_id"], rows["row_id"])
+    np.testing.assert_array_equal(written["prediction"], model.predict(features))
+    np.testing.assert_allclose(written[["proba_0", "proba_1"]].to_numpy(), proba, rtol=1e-12)
+
+
 def test_report_from_the_study_alone(searched, work, monkeypatch):
     monkeypatch.chdir(work)
     assert main(["report", "--storage", "ecoli.optuna.log", "--out", "study.html"]) == 0
