@@ -1,9 +1,12 @@
-"""Common tests: every registered component is built and fitted on every kind of data.
+"""Common tests: every registered component is built and fitted on every kind of data, and
+takes part in what its strategy predicts.
 
 A new component needs only its registry entry (and its YAML block) to be covered here.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -39,11 +42,22 @@ def _prepared(name: str):
     return validate(X, y)
 
 
-def _config(stage: str, name: str) -> dict:
+def _config(stage: str, name: str, n_classes: int = 2) -> dict:
     params = dict(CHEAP.get((stage, name), {}))
     if stage == "weighting" and name == "explicit":
-        params = {}
+        params = {"weights": [float(c + 1) ** 2 for c in range(n_classes)]}
     return {**BASE, stage: {"name": name, **params}}
+
+
+@functools.cache
+def _split_and_base_proba(data_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows to fit and to predict, and the probabilities of ``BASE`` alone on them."""
+    data = _prepared(data_name)
+    rows = np.random.default_rng(0).permutation(len(data.y))
+    train, test = rows[: len(rows) * 2 // 3], rows[len(rows) * 2 // 3 :]
+    base = StrategyPipeline(BASE, data.schema(), random_state=0)
+    base.fit(data.X.iloc[train], data.y[train])
+    return train, test, base.predict_proba(data.X.iloc[test])
 
 
 def _skip_unsupported(stage: str, name: str, data) -> None:
@@ -59,12 +73,17 @@ def _skip_unsupported(stage: str, name: str, data) -> None:
 def test_component_fits_and_predicts(stage: str, name: str, data_name: str) -> None:
     data = _prepared(data_name)
     _skip_unsupported(stage, name, data)
-    rows = np.random.default_rng(0).permutation(len(data.y))
-    train, test = rows[: len(rows) * 2 // 3], rows[len(rows) * 2 // 3 :]
-    pipeline = StrategyPipeline(_config(stage, name), data.schema(), random_state=0)
+    train, test, base_proba = _split_and_base_proba(data_name)
+    pipeline = StrategyPipeline(_config(stage, name, data.n_classes), data.schema(), random_state=0)
     pipeline.fit(data.X.iloc[train], data.y[train])
     proba = pipeline.predict_proba(data.X.iloc[test])
     assert proba.shape == (len(test), data.n_classes)
+    # The component took part: its probabilities are not those of the base strategy alone
+    # (a stage's ``none``, and the base model itself, are that strategy).
+    if name == "none" or (stage, name) == ("model", BASE["model"]["name"]):
+        np.testing.assert_allclose(proba, base_proba, rtol=0, atol=1e-12)
+    else:
+        assert not np.allclose(proba, base_proba, rtol=0, atol=1e-12)
     assert np.all(np.isfinite(proba))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     # Many new rows are scored in blocks: a row's score must not depend on the rows beside it.
