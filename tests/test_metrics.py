@@ -74,6 +74,25 @@ def _sk_nopos(fn, **kw):
     return call
 
 
+def _recall_at_precision(floor):
+    def call(y, y_pred, sample_weight, pos_label):
+        kw = dict(sample_weight=sample_weight, pos_label=pos_label, zero_division=0.0)
+        precision = skm.precision_score(y, y_pred, **kw)
+        return skm.recall_score(y, y_pred, **kw) if precision >= floor else precision - floor
+
+    return call
+
+
+def _cost(c_fn, c_fp):
+    def call(y, y_pred, sample_weight, pos_label):
+        w = np.ones(len(y)) if sample_weight is None else sample_weight
+        missed = (y == pos_label) & (y_pred != pos_label)
+        false_alarm = (y != pos_label) & (y_pred == pos_label)
+        return (c_fn * w[missed].sum() + c_fp * w[false_alarm].sum()) / w.sum()
+
+    return call
+
+
 BINARY_REFERENCES = {
     "f1": _sk(skm.f1_score),
     "fbeta:2": _sk(skm.fbeta_score, beta=2.0),
@@ -83,10 +102,14 @@ BINARY_REFERENCES = {
     "mcc": _sk_nopos(skm.matthews_corrcoef),
     "balanced_accuracy": _sk_nopos(skm.balanced_accuracy_score),
     "g_mean": _sk_nopos(geometric_mean_score),
+    "recall@precision>=0.9": _recall_at_precision(0.9),
+    "cost:fn=10,fp=1": _cost(10.0, 1.0),
 }
 
 
-@pytest.mark.parametrize("name", sorted(BINARY_REFERENCES))
+# Every registered threshold metric (and each parametrised form's example), so a metric added
+# to the registry without an independent reference here fails.
+@pytest.mark.parametrize("name", sorted(m.name for m in THRESHOLD_METRICS))
 @pytest.mark.parametrize("pos_label", [1, 0])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_binary_threshold_metrics_match_reference(binary, name, pos_label, weighted):
@@ -140,12 +163,17 @@ def test_multiclass_macro_skips_a_class_absent_from_labels_and_predictions():
     assert got == pytest.approx(skm.f1_score(y, y_pred, average="macro"))
 
 
-@pytest.mark.parametrize("name", ["average_precision", "roc_auc"])
+RANKING_REFERENCES = {
+    "average_precision": skm.average_precision_score,
+    "roc_auc": skm.roc_auc_score,
+}
+
+
+@pytest.mark.parametrize("name", sorted(m.name for m in ALL_METRICS if m.kind == "ranking"))
 @pytest.mark.parametrize("pos_label", [1, 0])
 def test_binary_ranking_metrics_match_sklearn(binary, name, pos_label):
     y, proba, _, w = binary
-    fn = skm.average_precision_score if name == "average_precision" else skm.roc_auc_score
-    expected = fn(y == pos_label, proba[:, pos_label], sample_weight=w)
+    expected = RANKING_REFERENCES[name](y == pos_label, proba[:, pos_label], sample_weight=w)
     got = get_metric(name).score_proba(y, proba, sample_weight=w, pos_label=pos_label)
     assert got == pytest.approx(expected, abs=1e-12)
 
