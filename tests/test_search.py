@@ -212,6 +212,20 @@ def test_the_unit_of_sample_weight_does_not_change_the_search(small_binary) -> N
     np.testing.assert_array_equal(scores[0], scores[1])
 
 
+def test_a_cost_leaderboard_is_ordered_lowest_first(small_binary) -> None:
+    """A cost is minimised: its board's first row is the study's best (lowest) trial."""
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="cost:fn=10,fp=1", n_trials=4, space="fast", cv=3, random_state=0,
+        ensemble=False,
+    )  # fmt: skip
+    board = result.leaderboard
+    assert board.attrs == {"metric": "cost:fn=10,fp=1", "greater_is_better": False}
+    scores = board["score"].dropna()
+    assert scores.nunique() > 1 and scores.is_monotonic_increasing
+    assert scores.iloc[0] == result.study.best_value == min(scores)
+
+
 def test_a_failing_component_fails_only_its_trial(small_binary, broken_resampler) -> None:
     space = parse_space(
         "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
