@@ -71,12 +71,20 @@ SEARCH = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--metr
 
 @pytest.fixture(scope="module")
 def searched(work: Path) -> subprocess.CompletedProcess[str]:
-    return run(*SEARCH, "--n-trials", "3", *FAST, "--report", "report.html", cwd=work)
+    done = run(*SEARCH, "--n-trials", "3", *FAST, "--report", "report.html", cwd=work)
+    # The card of the model this search wrote, before a later test resumes the study.
+    done.card = autoimb.load(work / "ecoli.skops").model_card_ if done.returncode == 0 else None
+    return done
 
 
 def test_search_writes_model_study_and_report(searched, work):
     assert searched.returncode == 0, searched.stderr
     assert "best f1:" in searched.stdout and "ecoli.skops" in searched.stdout
+    # The headline is the model's measured score with its basis, not the one on the folds
+    # that chose it (which here differs).
+    card = searched.card
+    assert f"{card['cv_score']:.4f}" != f"{card['search_score']:.4f}"
+    assert f"best f1: {card['cv_score']:.4f} ({card['score_basis']})" in searched.stdout
     assert len(re.findall(r"^trial +\d+ ", searched.stderr, flags=re.M)) == 3  # not a terminal
     assert "Traceback" not in searched.stderr
     assert autoimb.load(work / "ecoli.skops").model_card_["metric"] == "f1"
