@@ -9,6 +9,8 @@ import pytest
 import autoimb
 from autoimb.data.dataset import validate
 from autoimb.exceptions import AutoImbError
+from autoimb.metrics.registry import get_metric
+from autoimb.posthoc.threshold import honest_score
 
 FAST = {"n_trials": 2, "space": "fast", "cv": 3, "random_state": 0}
 
@@ -57,12 +59,23 @@ def test_search_measures_the_chosen_class(small_binary, tmp_path) -> None:
     counts = [(np.asarray(y) == c).sum() for c in labels]
     majority = labels[int(np.argmax(counts))]
     log = str(tmp_path / "study.log")
-    result = autoimb.search(X, y, metric="f1", pos_label=majority, storage=log, **FAST)
+    result = autoimb.search(
+        X, y, metric="f1", pos_label=majority, storage=log, ensemble=False, **FAST
+    )
     assert result.classes_[result.decision.pos_label] == majority
     assert result.model_card()["positive_class"] == majority
     # As classes_ holds it (an integer here, not its text), so classes_.index finds it.
     card = result.model_card()
     assert card["classes"].index(card["positive_class"]) == result.decision.pos_label
+    # Each trial's score is F1 of that class, cross-fitted, not of the rare one: the winner's
+    # (no ensemble here) is the study's best and heads the leaderboard.
+    ev, f1 = result.evidence, get_metric("f1")
+    measured, _ = honest_score(ev.y, ev.oof, ev.fold_ids, f1, pos_label=ev.pos_label)
+    rare, _ = honest_score(ev.y, ev.oof, ev.fold_ids, f1, pos_label=1 - ev.pos_label)
+    assert result.classes_[ev.pos_label] == majority
+    assert result.search_score == pytest.approx(measured) == result.study.best_value
+    assert result.leaderboard["score"].iloc[0] == pytest.approx(measured)
+    assert measured != pytest.approx(rare)
     with pytest.raises(AutoImbError, match="positive class"):
         autoimb.search(X, y, metric="f1", storage=log, **FAST)
 
