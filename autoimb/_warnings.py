@@ -48,6 +48,11 @@ class _WhileSearching:
     def match(self, module: str) -> bool:
         return self.active and _TRIAL_LIBRARIES.match(module) is not None
 
+    @property
+    def pattern(self) -> str:
+        """As a compiled pattern's: scikit-learn's parallel tasks copy the filters by it."""
+        return _TRIAL_LIBRARIES.pattern if self.active else _NEVER
+
 
 _WHILE_SEARCHING = _WhileSearching()
 _QUIETING = ("ignore", None, Warning, _WHILE_SEARCHING, 0)
@@ -58,11 +63,12 @@ def _trials_quieted() -> Restore:
     # Added as a filter that never matches, so the warnings module counts the change, then
     # given its pattern in place (filterwarnings takes module patterns as text only).
     warnings.filterwarnings("ignore", category=Warning, module=_NEVER)
-    filters = warnings.filters
+    # Where warnings are context-aware (3.14's free-threaded build), the caller's context's.
+    filters = getattr(warnings, "_get_filters", lambda: warnings.filters)()
     try:
         at = filters.index(("ignore", None, Warning, re.compile(_NEVER), 0))
-    except ValueError:  # context-aware warnings (3.14's free-threaded build) keep the filter in
-        return lambda: None  # the caller's context, out of reach: the libraries' warnings show
+    except ValueError:  # not where this Python keeps them: the libraries' warnings show
+        return lambda: None
     filters[at] = _QUIETING
 
     def restore() -> None:
