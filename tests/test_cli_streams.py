@@ -56,17 +56,22 @@ def test_predictions_the_stream_cannot_encode_are_refused_not_altered(searched, 
     assert list(pd.read_csv(searched / f"{encoding}.csv")["row_id"]) == [f"≈{i}" for i in range(5)]
 
 
-def test_predict_to_a_closed_stdout_is_refused_with_the_fix(searched):
-    """``autoimb predict model data >&-``: the predictions would go nowhere, in silence."""
-    done = subprocess.run(
-        [sys.executable, "-m", "autoimb.cli", "predict", "ecoli.skops", "ecoli.csv"],
-        cwd=searched,
-        stderr=subprocess.PIPE,
+def _predict_with_closed(stream: int, data: str, folder: Path) -> subprocess.CompletedProcess:
+    """``autoimb predict`` with stdout (1) or stderr (2) closed, the other one read."""
+    return subprocess.run(
+        [sys.executable, "-m", "autoimb.cli", "predict", "ecoli.skops", data],
+        cwd=folder,
+        capture_output=True,
         text=True,
         timeout=180,
-        preexec_fn=lambda: os.close(1),
+        preexec_fn=lambda: os.close(stream),
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
+
+
+def test_predict_to_a_closed_stdout_is_refused_with_the_fix(searched):
+    """``autoimb predict model data >&-``: the predictions would go nowhere, in silence."""
+    done = _predict_with_closed(1, "ecoli.csv", searched)
     assert done.returncode == 2, done.stderr
     assert "autoimb: error:" in done.stderr and "stdout is closed" in done.stderr
     assert "--out" in done.stderr
@@ -77,15 +82,7 @@ def test_messages_with_stderr_closed_never_join_the_predictions_on_stdout(search
     where the predictions go; a message there would be a row of the CSV."""
     extra = pd.read_csv(searched / "new.csv").assign(note="x")  # warned of: not trained on
     extra.to_csv(searched / "extra.csv", index=False)
-    done = subprocess.run(
-        [sys.executable, "-m", "autoimb.cli", "predict", "ecoli.skops", "extra.csv"],
-        cwd=searched,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=180,
-        preexec_fn=lambda: os.close(2),
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    done = _predict_with_closed(2, "extra.csv", searched)
     assert done.returncode == 0
     lines = done.stdout.splitlines()
     assert lines[0].startswith("prediction,") and len(lines) == 6  # the header and five rows
