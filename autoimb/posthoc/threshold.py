@@ -134,14 +134,14 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         schema = getattr(self, "model_card_", {}).get("schema")
         if schema is not None:
             warn_of_new_rows(X, schema)
+        size = 0 if schema is None else _block_rows(schema)
         with sklearn_defaults():
-            if schema is None or _n_rows(X) <= BLOCK_CELLS // _n_columns(schema):
+            if schema is None or _n_rows(X) <= size:
                 return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
             # Many rows: checked and typed once, whole (warnings and errors count every row),
             # then scored in blocks, so the model's own copies of the rows (encoded, widened,
             # per tree) hold one block at a time. Each row's score is its own.
             frame = conform(X, schema)
-            size = max(1, BLOCK_CELLS // _n_columns(schema))
             return np.concatenate(
                 [
                     np.asarray(self.estimator.predict_proba(frame.iloc[start : start + size]))
@@ -192,5 +192,5 @@ def _n_rows(X: Any) -> int:
         return 0
 
 
-def _n_columns(schema: dict[str, Any]) -> int:
-    return max(1, len(schema["categorical"]) + len(schema["numeric"]))
+def _block_rows(schema: dict[str, Any]) -> int:
+    return max(1, BLOCK_CELLS // max(1, len(schema["categorical"]) + len(schema["numeric"])))
