@@ -11,6 +11,7 @@ import io
 import lzma
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -89,23 +90,32 @@ def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
     try:
         with opened(path) as raw:
             text = io.TextIOWrapper(raw, encoding=encoding, errors="replace")  # "\r" too
-            rest, header = "", skip + 1  # the lines before the first row
-            while max(commas, dots) < _ENOUGH_NUMBERS and (chunk := text.read(_SCAN_CHARS)):
-                block = rest + chunk
-                end = block.rfind("\n") + 1  # whole lines; the rest goes with the next chunk
-                block, rest = block[:end], block[end:]
-                if header:
-                    lines = block.split("\n", header)
-                    header -= len(lines) - 1
-                    block = lines[-1] if not header else ""
+            for block in _row_blocks(text, skip + 1):
                 commas += _numbers(block, _COMMA_DIGITS_END, _COMMA_DECIMAL, commas)
                 dots += _numbers(block, _DOT_DIGITS_END, _DOT_DECIMAL, dots)
-            if not header and max(commas, dots) < _ENOUGH_NUMBERS:
-                commas += _numbers(rest, _COMMA_DIGITS_END, _COMMA_DECIMAL, commas)
-                dots += _numbers(rest, _DOT_DIGITS_END, _DOT_DECIMAL, dots)
+                if max(commas, dots) >= _ENOUGH_NUMBERS:
+                    break
     except Exception:  # not readable as its name says: pandas will say what is wrong
         return "."
     return "," if commas and commas >= dots else "."
+
+
+def _row_blocks(text: IO[str], header: int) -> Iterator[str]:
+    """The text below the first ``header`` lines, in blocks of whole lines (the last may lack
+    its line break)."""
+    rest = ""
+    while chunk := text.read(_SCAN_CHARS):
+        block = rest + chunk
+        end = block.rfind("\n") + 1  # whole lines; the rest goes with the next chunk
+        block, rest = block[:end], block[end:]
+        if header:
+            lines = block.split("\n", header)
+            header -= len(lines) - 1
+            block = lines[-1] if not header else ""
+        if block:
+            yield block
+    if rest and not header:
+        yield rest
 
 
 def _numbers(block: str, end: re.Pattern[str], number: re.Pattern[str], found: int) -> int:

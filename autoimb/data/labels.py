@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -215,14 +215,17 @@ def _columns_where(
     codes: np.ndarray,
     rows: np.ndarray,
     tells: Callable[[pd.Series, np.ndarray], bool],
+    leave: Collection[Any] = (),
 ) -> list[Any]:
-    """The columns whose values ``tells`` the labels from: looked at on ``rows`` (a few of
-    each class) first, cheap on wide data, then on every row."""
+    """The columns, but those in ``leave``, whose values ``tells`` the labels from: looked at
+    on ``rows`` (a few of each class) first, cheap on wide data, then on every row."""
     sample, sampled = frame.iloc[rows], codes[rows]
     return [
         column
         for i, column in enumerate(frame.columns)
-        if tells(sample.iloc[:, i], sampled) and tells(frame.iloc[:, i], codes)
+        if column not in leave
+        and tells(sample.iloc[:, i], sampled)
+        and tells(frame.iloc[:, i], codes)
     ]
 
 
@@ -233,8 +236,7 @@ def _warn_of_filled_for_one_class(
     cancellation date, a fraud case number) tells the label by being there at all."""
     if int(codes.max()) != 1:
         return
-    found = _columns_where(frame, codes, rows, _filled_for_one_class)
-    filled = [column for column in found if column not in skip]
+    filled = _columns_where(frame, codes, rows, _filled_for_one_class, leave=skip)
     if filled:
         warnings.warn(
             f"column(s) {', '.join(repr(c) for c in filled[:5])} hold a value on the rows of "

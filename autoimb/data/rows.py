@@ -36,6 +36,22 @@ class _Short(NamedTuple):
     at_end: bool
 
 
+class _Tally:
+    """The short rows met so far, as :class:`_Short` tells of them."""
+
+    def __init__(self) -> None:
+        self.count, self.last_line = 0, 0
+        self.first: list[tuple[int, int]] = []
+
+    def add(self, line: int, fields: int) -> None:
+        self.count, self.last_line = self.count + 1, line
+        if len(self.first) < _NAMED:
+            self.first.append((line, fields))
+
+    def short(self, *, at_end: bool) -> _Short | None:
+        return _Short(self.count, self.first, self.last_line, at_end) if self.count else None
+
+
 def warn_of_broken_rows(
     source: str, path: Path, frame: pd.DataFrame, encoding: str, sep: str, skip: int
 ) -> None:
@@ -181,14 +197,12 @@ def _short_records(
 ) -> _Short | None:
     """The rows with fewer fields than the header, parsed as CSV; a row of lines merged by
     a stray quote (on line ``merged``), warned of already, is left out."""
-    count, first, line, short = 0, [], 0, False
+    tally, short = _Tally(), False
     for start, _, fields in _records(path, encoding, sep, header):
         short = len(fields) < columns and start != merged
         if short:
-            count, line = count + 1, start
-            if len(first) < _NAMED:
-                first.append((start, len(fields)))
-    return _Short(count, first, line, short) if count else None
+            tally.add(start, len(fields))
+    return tally.short(at_end=short)
 
 
 class _Scan(NamedTuple):
@@ -248,7 +262,7 @@ def _short_lines(path: Path, encoding: str, sep: str, header: int, columns: int)
     separators of a block's lines are counted at once."""
     import numpy as np
 
-    mark, lines, count, first, last = ord(sep), 0, 0, [], -1
+    mark, lines, tally = ord(sep), 0, _Tally()
     for block in _text_blocks(path, encoding):
         codes = np.frombuffer(block, np.uint8)
         ends = np.flatnonzero(codes == 10)
@@ -260,11 +274,9 @@ def _short_lines(path: Path, encoding: str, sep: str, header: int, columns: int)
         body = max(header - lines, 0)  # the block's first line below the header
         for i in np.flatnonzero(separators[body:] < columns - 1) + body:
             if block[starts[i] : ends[i]].strip():  # blank lines are no rows
-                count, last = count + 1, lines + int(i)
-                if len(first) < _NAMED:
-                    first.append((last + 1, int(separators[i]) + 1))
+                tally.add(lines + int(i) + 1, int(separators[i]) + 1)
         lines += len(ends)
-    return _Short(count, first, last + 1, last == lines - 1) if count else None
+    return tally.short(at_end=tally.last_line == lines)
 
 
 # The text read at a time: blocks of whole lines about this size.
