@@ -411,6 +411,32 @@ def test_schema_is_written_compact_and_skops_is_left_as_it_was(result, tmp_path)
     assert sio.load(path, trusted=sio.get_untrusted_types(file=path)) is not None
 
 
+def test_saving_looks_each_array_up_by_name_and_writes_a_shared_one_once(tmp_path, monkeypatch):
+    """skops asks before each array whether it was written; answered by listing every name
+    so far, saving a forest of thousands of arrays was quadratic in them."""
+    import skops.io._persist as persist
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    X, y = autoimb.datasets.load("ecoli1", return_X_y=True)
+    forest = ExtraTreesClassifier(n_estimators=30, random_state=0).fit(X, y)
+    shared = np.arange(100.0)
+    forest.shared_ = (shared, shared)
+    listed = []
+    names = zipfile.ZipFile.namelist
+    monkeypatch.setattr(zipfile.ZipFile, "namelist", lambda z: listed.append(1) or names(z))
+    path = save(forest, tmp_path / "forest.skops")
+    assert not listed
+    assert persist.ZipFile is zipfile.ZipFile and persist.json is json
+    monkeypatch.undo()
+    plain = tmp_path / "plain.skops"
+    sio.dump(forest, plain)
+    written = zipfile.ZipFile(path).namelist()
+    assert len(written) == len(zipfile.ZipFile(plain).namelist()) == len(set(written))
+    loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    np.testing.assert_array_equal(loaded.predict_proba(X), forest.predict_proba(X))
+    np.testing.assert_array_equal(loaded.shared_[1], shared)
+
+
 def test_a_save_or_report_where_nothing_can_be_written_names_the_file_asked_for(result):
     with pytest.raises(AutoImbError, match=r"cannot write /proc/m\.skops \("):
         result.save("/proc/m.skops")
