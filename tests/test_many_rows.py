@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import autoimb
+import autoimb.data.conform as conforming
 import autoimb.posthoc.threshold as threshold
 from autoimb.exceptions import SchemaError
 
@@ -79,3 +80,31 @@ def test_a_model_trained_on_an_array_scores_many_rows_without_a_word(small_binar
     np.testing.assert_array_equal(blocked[0], whole[0])
     np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-12, atol=1e-15)
     assert blocked[2] == whole[2] == []
+
+
+def test_rows_checked_and_typed_once_are_not_checked_again_in_each_block(found, data, monkeypatch):
+    """Each block was brought to the schema a second time inside the model (by each member
+    of an ensemble trained on other columns)."""
+    X, _ = data
+    schema = found.best_pipeline.model_card_["schema"]
+    columns = len(schema["categorical"]) + len(schema["numeric"])
+    whole = found.best_pipeline.predict_proba(_many(X))
+    calls = []
+    expand = conforming.expand_dates
+    monkeypatch.setattr(conforming, "expand_dates", lambda *a: calls.append(1) or expand(*a))
+    blocked = _scored(found.best_pipeline, _many(X), cells=40 * columns, monkeypatch=monkeypatch)
+    assert len(calls) == 1
+    np.testing.assert_allclose(blocked[1], whole, rtol=1e-12, atol=1e-15)
+
+
+def test_a_frame_conform_made_is_taken_as_it_is_for_its_schema_only(found, data):
+    X, _ = data
+    schema = found.best_pipeline.model_card_["schema"]
+    frame = conforming.conform(X, schema)
+    assert conforming.conform(frame, schema) is frame
+    block = frame.iloc[10:20]
+    assert conforming.conform(block, schema) is block
+    other = {**schema, "numeric": schema["numeric"][1:]}
+    narrower = conforming.conform(frame, other)
+    assert list(narrower.columns) == other["categorical"] + other["numeric"]
+    assert conforming.conform(narrower, other) is narrower

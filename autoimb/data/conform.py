@@ -38,7 +38,14 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     """Bring new data to the training schema, refusing missing or retyped columns and ones
     named as a date's computed parts ("signup.month" beside "signup"); columns it does not
     know are named in a warning (an array, whose columns have no names, must have as many as
-    in training)."""
+    in training).
+
+    A frame it made for the same schema, or a block of rows of one, is taken as it is: rows
+    checked and typed once are not checked again where a model scores them in blocks, or
+    where the members of an ensemble each bring them to their columns."""
+    mark = _made_for(schema)
+    if isinstance(X, pd.DataFrame) and X.attrs.get(_MADE_FOR) == mark:
+        return X
     inputs = input_columns(schema)
     if isinstance(X, pd.Series):
         _check_series(X, inputs)
@@ -128,7 +135,18 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         if np.isinf(values.to_numpy(dtype=float)).any():
             raise SchemaError(infinite_values(column))
         frame[column] = values.astype(float)
+    frame.attrs[_MADE_FOR] = mark  # pandas keeps it on the frame's slices and copies
     return frame
+
+
+# The key of a frame's attrs naming the schema conform made it for.
+_MADE_FOR = "autoimb.conformed_for"
+
+
+def _made_for(schema: Mapping[str, Any]) -> str:
+    """What of ``schema`` a conformed frame depends on: all of it but the categories seen
+    in training, which a model card's schema adds for warnings (its members' lack them)."""
+    return repr(sorted((key, value) for key, value in schema.items() if key != "categories"))
 
 
 def _near_names(missing: list[str], present: list[str]) -> str:
