@@ -345,7 +345,8 @@ def test_ctrl_c_in_a_resume_that_found_nothing_better_keeps_the_saved_model(ecol
     )
     storage = str(ecoli / "ecoli.optuna.log")
     metric = get_metric("average_precision")
-    result = command._best_so_far(args, command.read_columns(args), storage, metric)
+    study = study_of(ecoli / "ecoli.optuna.log")
+    result = command._best_so_far(args, command.read_columns(args), study, metric)
     assert save_model(result, out, args, storage) is not None
     assert out.read_bytes() == before
     assert "kept the model saved before in" in capsys.readouterr().err
@@ -470,6 +471,30 @@ def test_ctrl_c_as_a_worker_without_a_model_to_write_refits_nothing(tmp_path, mo
     assert main(worker_args) == 130
     assert refits == []
     assert "resume with: autoimb worker" in capsys.readouterr().err
+
+
+def test_ctrl_c_again_is_offered_before_the_refit_it_skips(tmp_path, monkeypatch, capsys):
+    """Refitting the best so far is the long part of what Ctrl-C saves: the way to skip it was
+    offered only once the refit was done, with nothing left to skip but the writing."""
+    from autoimb import api
+    from autoimb.cli.main import main
+    from autoimb.engine import finish
+
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--quiet"]) == 0
+    capsys.readouterr()
+    saved = (tmp_path / "ecoli.skops").read_bytes()
+
+    def pressed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "search", pressed)  # Ctrl-C during the trials,
+    monkeypatch.setattr(finish, "finish_study", pressed)  # and again during the refit
+    assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST]) == 130
+    said = capsys.readouterr().err
+    assert re.search(r"Ctrl-C again to skip\n.*interrupted again: nothing more was saved", said)
+    assert (tmp_path / "ecoli.skops").read_bytes() == saved
 
 
 def test_each_model_file_is_recorded_on_its_own(tmp_path):

@@ -298,18 +298,22 @@ def _save_best_so_far(
     args: argparse.Namespace, columns: Columns, storage: str, metric: Metric, out: Path
 ) -> None:
     """Save the study's best pipeline, if its trials can be read (a database out of reach
-    keeps them, unread)."""
+    keeps them, unread). Refitting it is the long part: Ctrl-C again is offered before it."""
+    from optuna.trial import TrialState
+
     try:
-        result = _best_so_far(args, columns, storage, metric)
+        study = existing_study(storage, args.study_name)
+        complete = study and study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not complete:
+            say("no trial had finished, so there is no model to save")
+            return
+        say("saving the best pipeline so far, refitted on every row first; Ctrl-C again to skip")
+        result = _best_so_far(args, columns, study, metric)
     except Exception as exc:
         if (why := _unsaved_because(exc, storage)) is None:
             raise
         say(f"no model was saved: the study cannot be read now ({why})")
         return
-    if result is None:
-        say("no trial had finished, so there is no model to save")
-        return
-    say(f"saving the best pipeline so far ({served_trial(result)}); Ctrl-C again to skip")
     try:
         if save_model(result, out, args, storage) is not None:
             return
@@ -318,7 +322,7 @@ def _save_best_so_far(
             raise
         say(f"no model was saved: {why}")
         return
-    say(f"wrote {out}; {best_text(result)}")
+    say(f"wrote {out} ({served_trial(result)}); {best_text(result)}")
     if getattr(args, "report", None):
         try:
             result.report_html(args.report)
@@ -343,16 +347,13 @@ def _unsaved_because(exc: Exception, storage: str) -> str | None:
 
 
 def _best_so_far(
-    args: argparse.Namespace, columns: Columns, storage: str, metric: Metric
-) -> SearchResult | None:
+    args: argparse.Namespace, columns: Columns, study: optuna.Study, metric: Metric
+) -> SearchResult:
     """Refit the study's best trial, as a finished search would have."""
     from autoimb.data.dataset import validate
     from autoimb.engine.finish import finish_study
     from autoimb.engine.space import parse_space
 
-    study = existing_study(storage, args.study_name)
-    if study is None:
-        return None
     attrs = study_settings(study)
     with warnings.catch_warnings():  # the search already warned of the same data
         warnings.simplefilter("ignore")
@@ -360,7 +361,9 @@ def _best_so_far(
             columns.X, columns.y, sample_weight=columns.weights, pos_label=attrs.get("positive")
         )
     space = parse_space(attrs["space_yaml"], source=f"study {args.study_name!r}")
-    return finish_study(study, data, metric, space, columns.groups)
+    result = finish_study(study, data, metric, space, columns.groups)
+    assert result is not None  # the study holds a finished trial
+    return result
 
 
 def _folds(args: argparse.Namespace, groups: Any, n_rows: int, recorded: dict[str, Any]) -> Any:
