@@ -478,7 +478,7 @@ def test_ctrl_c_again_is_offered_before_the_refit_it_skips(tmp_path, monkeypatch
     offered only once the refit was done, with nothing left to skip but the writing."""
     from autoimb import api
     from autoimb.cli.main import main
-    from autoimb.engine import finish
+    from autoimb.engine import stopped
 
     ecoli_with_ids(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -490,11 +490,41 @@ def test_ctrl_c_again_is_offered_before_the_refit_it_skips(tmp_path, monkeypatch
         raise KeyboardInterrupt
 
     monkeypatch.setattr(api, "search", pressed)  # Ctrl-C during the trials,
-    monkeypatch.setattr(finish, "finish_study", pressed)  # and again during the refit
+    monkeypatch.setattr(stopped, "finish_study", pressed)  # and again during the refit
     assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST]) == 130
     said = capsys.readouterr().err
     assert re.search(r"Ctrl-C again to skip\n.*interrupted again: nothing more was saved", said)
     assert (tmp_path / "ecoli.skops").read_bytes() == saved
+
+
+def test_ctrl_c_saves_the_best_with_the_predictions_its_search_made(tmp_path, monkeypatch, capsys):
+    """The best so far was cross-validated again to tune its threshold, as long as a trial of
+    its own, though the stopped search held its out-of-fold predictions."""
+    from autoimb import api
+    from autoimb.cli.main import main
+    from autoimb.engine import finish
+
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    search = api.search
+
+    def ctrl_c_after_a_trial(*args, callbacks=(), **kwargs):
+        def pressed(study, trial):
+            if trial.state == TrialState.COMPLETE:
+                raise KeyboardInterrupt
+
+        return search(*args, callbacks=[*callbacks, pressed], **kwargs)
+
+    again = []
+    evaluate = finish.evaluate
+    monkeypatch.setattr(api, "search", ctrl_c_after_a_trial)
+    monkeypatch.setattr(finish, "evaluate", lambda *a, **k: again.append(1) or evaluate(*a, **k))
+    assert main([*SEARCH, "--space", "fast", "--n-trials", "5", *FAST]) == 130
+    assert "wrote ecoli.skops (trial 0)" in capsys.readouterr().err
+    assert again == []
+    card = autoimb.load(tmp_path / "ecoli.skops").model_card_
+    first = study_of(tmp_path / "ecoli.optuna.log").trials[0]
+    assert card["cv_score"] == pytest.approx(first.value)
 
 
 def test_each_model_file_is_recorded_on_its_own(tmp_path):

@@ -14,7 +14,7 @@ import autoimb
 from autoimb import config
 from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation, evaluate
-from autoimb.engine.finish import finish, finish_study
+from autoimb.engine.finish import finish
 from autoimb.engine.importance import (
     FoldModel,
     OutOfTime,
@@ -24,6 +24,7 @@ from autoimb.engine.importance import (
 )
 from autoimb.engine.outcome import Predictions, SearchOutcome
 from autoimb.engine.settings import SearchSettings
+from autoimb.engine.stopped import finish_study
 from autoimb.metrics.registry import get_metric
 
 LIGHTGBM = {"model": {"name": "lightgbm", "n_estimators": 50}}

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
+    from autoimb.engine.outcome import Predictions
     from autoimb.metrics.registry import Metric
     from autoimb.result import SearchResult
 
@@ -254,8 +255,11 @@ def run_search(
                 verbose=False,  # the command line's own display, above
                 heartbeat=args.heartbeat,
             )
-    except KeyboardInterrupt:
-        _after_interrupt(args, columns, storage, metric, out)
+    except KeyboardInterrupt as stopped:
+        from autoimb.engine.outcome import PREDICTIONS_OF_STOPPED
+
+        kept = getattr(stopped, PREDICTIONS_OF_STOPPED, None)
+        _after_interrupt(args, columns, storage, metric, out, predictions=kept)
         return None
     except Exception as exc:  # as Ctrl-C: the best so far saved, then the error's code
         failed = exc if isinstance(exc, StorageFailed) else lost(storage, exc)
@@ -276,15 +280,17 @@ def _after_interrupt(
     metric: Metric,
     out: Path | None,
     stopped: str = "interrupted: every finished trial is kept in the study",
+    predictions: Predictions | None = None,
 ) -> None:
     """Keep the promise of Ctrl-C: finished trials stay, the best so far is saved if any. A
-    search an error stopped keeps it too, saying ``stopped`` first."""
+    search an error stopped keeps it too, saying ``stopped`` first. ``predictions``: the
+    trials' out-of-fold ones the stopped search held."""
     previous = None
     try:
         say(stopped)
         # A worker without --out makes no model: refitting the best would be thrown away.
         if out is not None:
-            _save_best_so_far(args, columns, storage, metric, out)
+            _save_best_so_far(args, columns, storage, metric, out, predictions)
     except KeyboardInterrupt:
         # Ctrl-C again skips the save; once more must not cut the resume line that follows.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -295,7 +301,12 @@ def _after_interrupt(
 
 
 def _save_best_so_far(
-    args: argparse.Namespace, columns: Columns, storage: str, metric: Metric, out: Path
+    args: argparse.Namespace,
+    columns: Columns,
+    storage: str,
+    metric: Metric,
+    out: Path,
+    predictions: Predictions | None = None,
 ) -> None:
     """Save the study's best pipeline, if its trials can be read (a database out of reach
     keeps them, unread). Refitting it is the long part: Ctrl-C again is offered before it."""
@@ -308,7 +319,7 @@ def _save_best_so_far(
             say("no trial had finished, so there is no model to save")
             return
         say("saving the best pipeline so far, refitted on every row first; Ctrl-C again to skip")
-        result = _best_so_far(args, columns, study, metric)
+        result = _best_so_far(args, columns, study, metric, predictions)
     except Exception as exc:
         if (why := _unsaved_because(exc, storage)) is None:
             raise
@@ -347,12 +358,16 @@ def _unsaved_because(exc: Exception, storage: str) -> str | None:
 
 
 def _best_so_far(
-    args: argparse.Namespace, columns: Columns, study: optuna.Study, metric: Metric
+    args: argparse.Namespace,
+    columns: Columns,
+    study: optuna.Study,
+    metric: Metric,
+    predictions: Predictions | None = None,
 ) -> SearchResult:
     """Refit the study's best trial, as a finished search would have."""
     from autoimb.data.dataset import validate
-    from autoimb.engine.finish import finish_study
     from autoimb.engine.space import parse_space
+    from autoimb.engine.stopped import finish_study
 
     attrs = study_settings(study)
     with warnings.catch_warnings():  # the search already warned of the same data
@@ -361,7 +376,7 @@ def _best_so_far(
             columns.X, columns.y, sample_weight=columns.weights, pos_label=attrs.get("positive")
         )
     space = parse_space(attrs["space_yaml"], source=f"study {args.study_name!r}")
-    result = finish_study(study, data, metric, space, columns.groups)
+    result = finish_study(study, data, metric, space, columns.groups, predictions)
     assert result is not None  # the study holds a finished trial
     return result
 

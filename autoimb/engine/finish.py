@@ -2,7 +2,7 @@
 refit, model card.
 
 Every way a search ends goes through :func:`finish`: a finished ``search()``, a worker joining
-a study, and the command line's Ctrl-C (:func:`finish_study`, which has no trials of its own).
+a study, and the command line's Ctrl-C (:func:`autoimb.engine.stopped.finish_study`).
 """
 
 from __future__ import annotations
@@ -14,31 +14,25 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import optuna
-from optuna.trial import TrialState
 
 from autoimb import config
-from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import Dataset
 from autoimb.engine.advice import LearningCurveAdvice, minority_learning_curve
 from autoimb.engine.budget import (
     ensemble_seconds,
-    folds_for_size,
     model_threads,
     remaining,
 )
-from autoimb.engine.evaluate import CrossValidation, FittedFold, evaluate
+from autoimb.engine.evaluate import FittedFold, evaluate
 from autoimb.engine.importance import winner_importance
 from autoimb.engine.model_card import model_card
-from autoimb.engine.outcome import Predictions, SearchOutcome
+from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, fallbacks
 from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
 from autoimb.engine.run_text import failed_note, fixed_space_note, unrun_note
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.space import SearchSpace
 from autoimb.engine.spare_time import more_trials_for_ensemble
-from autoimb.engine.splits import recorded_folds
 from autoimb.engine.winner import choose_winner, raced_note
 from autoimb.leaderboard import finished_trials
 from autoimb.metrics.notes import (
@@ -47,7 +41,6 @@ from autoimb.metrics.notes import (
     trivial_rule_note,
     unpredicted_classes_note,
 )
-from autoimb.metrics.registry import Metric
 from autoimb.posthoc.calibration import choose_calibration
 from autoimb.posthoc.ensemble import (
     EnsembleClassifier,
@@ -414,37 +407,3 @@ def _decision_fields(decision: Decision, pipeline: ThresholdedClassifier) -> dic
             "probability_threshold": pipeline.probability_threshold,
         }
     return {"class_scale": [float(s) for s in decision.class_scale or ()]}
-
-
-def finish_study(
-    study: optuna.Study, data: Dataset, metric: Metric, space: SearchSpace, groups: Any = None
-) -> SearchResult | None:
-    """The best so far of a study whose search was stopped, refitted as a finished one would be.
-
-    No predictions of its trials are in memory, so no ensemble is tried, and the model is asked
-    for now: no fresh-fold measure or feature importance either. None when no trial has
-    finished.
-    """
-    if not any(t.state == TrialState.COMPLETE for t in study.trials):
-        return None
-    attrs = study.user_attrs[STUDY_ATTR]
-    seed = int(attrs["seed"])
-    folds = folds_for_size(recorded_folds(attrs, groups, len(data.y)), len(data.y))
-    settings = SearchSettings(
-        metric=metric,
-        space=space,
-        cv=folds,
-        study_name=study.study_name,
-        random_state=seed,
-        remeasure=False,
-        importance=False,
-    )
-    outcome = SearchOutcome(
-        study,
-        CrossValidation(data, folds, random_state=seed),
-        Predictions(metric.greater_is_better),
-        seed,
-        {},
-        {},
-    )
-    return finish(outcome, settings, data)

@@ -51,6 +51,12 @@ class Predictions:
             self.items.update(kept)
 
 
+# Set on the KeyboardInterrupt a search stops on: its trials' out-of-fold predictions, which
+# a save of the best so far (:func:`autoimb.engine.finish.finish_study`) would otherwise
+# compute again, at the cost of the winner's cross-validation.
+PREDICTIONS_OF_STOPPED = "autoimb_predictions"
+
+
 @dataclass
 class SearchOutcome:
     study: optuna.Study

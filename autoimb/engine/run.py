@@ -30,7 +30,7 @@ from autoimb.engine.budget import (
 )
 from autoimb.engine.evaluate import CrossValidation, Evaluation, FoldTime, evaluate
 from autoimb.engine.loop import ctrl_c_within, optimize
-from autoimb.engine.outcome import Predictions, SearchOutcome
+from autoimb.engine.outcome import PREDICTIONS_OF_STOPPED, Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
 from autoimb.engine.run_text import all_failed_message, say_resumed
 from autoimb.engine.settings import SearchSettings
@@ -76,10 +76,11 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     else:
         try:
             objective.stopped_by_user = optimize(study, objective, settings, settings.deadline)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stopped:
             if created and not any(t.state == TrialState.COMPLETE for t in study.trials):
                 with contextlib.suppress(Exception):  # the interrupt is what the user sees
                     _forget_empty_study(study, settings)  # a corrected command starts afresh
+            setattr(stopped, PREDICTIONS_OF_STOPPED, objective.predictions)
             raise
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
         message = all_failed_message(study, settings.space.name)
