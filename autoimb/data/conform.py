@@ -40,11 +40,10 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     know are named in a warning (an array, whose columns have no names, must have as many as
     in training).
 
-    A frame it made for the same schema, or a block of rows of one, is taken as it is: rows
-    checked and typed once are not checked again where a model scores them in blocks, or
-    where the members of an ensemble each bring them to their columns."""
-    mark = _made_for(schema)
-    if isinstance(X, pd.DataFrame) and X.attrs.get(_MADE_FOR) == mark:
+    A frame :func:`conformed_once` made for the same schema, or a block of rows of one, is
+    taken as it is."""
+    marked = isinstance(X, pd.DataFrame) and _MADE_FOR in X.attrs
+    if marked and X.attrs[_MADE_FOR] == _made_for(schema):
         return X
     inputs = input_columns(schema)
     if isinstance(X, pd.Series):
@@ -135,18 +134,36 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         if np.isinf(values.to_numpy(dtype=float)).any():
             raise SchemaError(infinite_values(column))
         frame[column] = values.astype(float)
-    frame.attrs[_MADE_FOR] = mark  # pandas keeps it on the frame's slices and copies
     return frame
 
 
-# The key of a frame's attrs naming the schema conform made it for.
+def conformed_once(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
+    """:func:`conform`, marked so that the blocks a model scores it in are not checked and
+    typed again (by the model, and by each member of an ensemble). Only for a frame its caller
+    keeps to itself: pandas keeps the mark through edits that could undo the typing."""
+    frame = conform(X, schema)
+    frame.attrs[_MADE_FOR] = _made_for(schema)
+    return frame
+
+
+# The key of a frame's attrs naming the schema conformed_once made it for.
 _MADE_FOR = "autoimb.conformed_for"
+# Schemas' marks, by the schema object (kept, so that its id is not reused): on wide data
+# one is worked out once, not for every block.
+_MARKS: dict[int, tuple[Mapping[str, Any], str]] = {}
 
 
 def _made_for(schema: Mapping[str, Any]) -> str:
     """What of ``schema`` a conformed frame depends on: all of it but the categories seen
     in training, which a model card's schema adds for warnings (its members' lack them)."""
-    return repr(sorted((key, value) for key, value in schema.items() if key != "categories"))
+    known = _MARKS.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
+    mark = repr(sorted((key, value) for key, value in schema.items() if key != "categories"))
+    if len(_MARKS) >= 64:  # a process that loads model after model
+        _MARKS.clear()
+    _MARKS[id(schema)] = (schema, mark)
+    return mark
 
 
 def _near_names(missing: list[str], present: list[str]) -> str:

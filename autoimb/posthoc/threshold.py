@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb._sklearn_defaults import sklearn_defaults
-from autoimb.data.conform import conform, warn_of_new_rows
+from autoimb.data.conform import conformed_once, warn_of_new_rows
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
 from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
@@ -141,7 +141,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
             # Many rows: checked and typed once, whole (warnings and errors count every row),
             # then scored in blocks, so the model's own copies of the rows (encoded, widened,
             # per tree) hold one block at a time. Each row's score is its own.
-            frame = conform(X, schema)
+            frame = conformed_once(X, schema)
             return np.concatenate(
                 [
                     np.asarray(self.estimator.predict_proba(frame.iloc[start : start + size]))
