@@ -201,10 +201,26 @@ def test_ablation_smoke_and_resume(keel: Path, tmp_path: Path) -> None:
         "wide.py",
         "categories.py",
         "reading.py",
+        "export.py",
     ],
 )
 def test_help(script: str) -> None:
     assert "usage" in run_script(script, "--help", timeout=60)
+
+
+def test_export_times_saving_a_forest_both_ways(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("export_benchmark", BENCHMARKS / "export.py")
+    assert spec is not None and spec.loader is not None
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    own, plain = benchmark.forest_save_seconds(tmp_path, trees=5)
+    assert own > 0 and plain > 0
+    import skops.io
+
+    for name in ("forest.skops", "plain.skops"):
+        path = tmp_path / name
+        forest = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+        assert len(forest.estimators_) == 5
 
 
 def test_the_autogluon_peer_runs_on_a_tiny_set(keel: Path, tmp_path: Path) -> None:
