@@ -497,14 +497,51 @@ def test_ctrl_c_again_is_offered_before_the_refit_it_skips(tmp_path, monkeypatch
     assert (tmp_path / "ecoli.skops").read_bytes() == saved
 
 
-def test_ctrl_c_saves_the_best_with_the_predictions_its_search_made(tmp_path, monkeypatch, capsys):
+def test_a_best_so_far_that_cannot_be_refitted_says_why_not_that_the_study_is_unread(
+    tmp_path, monkeypatch, capsys
+):
+    from autoimb import api
+    from autoimb.cli.main import main
+    from autoimb.engine import stopped
+    from autoimb.exceptions import AutoImbError
+
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--quiet"]) == 0
+    capsys.readouterr()
+
+    def pressed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def unfit(*args, **kwargs):
+        raise AutoImbError("the refit ran out of memory")
+
+    monkeypatch.setattr(api, "search", pressed)
+    monkeypatch.setattr(stopped, "finish_study", unfit)
+    assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST]) == 130
+    said = capsys.readouterr().err
+    assert "no model was saved: the refit ran out of memory" in said
+    assert "cannot be read" not in said
+
+
+@pytest.mark.parametrize("data", ["ecoli", "glass"])
+def test_ctrl_c_saves_the_best_with_the_predictions_its_search_made(
+    data, tmp_path, monkeypatch, capsys
+):
     """The best so far was cross-validated again to tune its threshold, as long as a trial of
-    its own, though the stopped search held its out-of-fold predictions."""
+    its own, though the stopped search held its out-of-fold predictions; a multi-class one was
+    not saved at all (the positive class its study records refused for its labels)."""
     from autoimb import api
     from autoimb.cli.main import main
     from autoimb.engine import finish
 
-    ecoli_with_ids(tmp_path)
+    if data == "ecoli":
+        ecoli_with_ids(tmp_path)
+        command = [*SEARCH, "--space", "fast", "--n-trials", "5", *FAST]
+    else:
+        datasets.load("glass_multiclass").to_csv(tmp_path / "glass.csv", index=False)
+        command = ["search", "glass.csv", "--target", "target", "--space", "fast"]
+        command += ["--metric", "f1", "--n-trials", "5", *FAST]
     monkeypatch.chdir(tmp_path)
     search = api.search
 
@@ -519,11 +556,11 @@ def test_ctrl_c_saves_the_best_with_the_predictions_its_search_made(tmp_path, mo
     evaluate = finish.evaluate
     monkeypatch.setattr(api, "search", ctrl_c_after_a_trial)
     monkeypatch.setattr(finish, "evaluate", lambda *a, **k: again.append(1) or evaluate(*a, **k))
-    assert main([*SEARCH, "--space", "fast", "--n-trials", "5", *FAST]) == 130
-    assert "wrote ecoli.skops (trial 0)" in capsys.readouterr().err
+    assert main(command) == 130
+    assert f"wrote {data}.skops (trial 0)" in capsys.readouterr().err
     assert again == []
-    card = autoimb.load(tmp_path / "ecoli.skops").model_card_
-    first = study_of(tmp_path / "ecoli.optuna.log").trials[0]
+    card = autoimb.load(tmp_path / f"{data}.skops").model_card_
+    first = study_of(tmp_path / f"{data}.optuna.log").trials[0]
     assert card["cv_score"] == pytest.approx(first.value)
 
 

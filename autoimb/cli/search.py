@@ -323,7 +323,9 @@ def _save_best_so_far(
     except Exception as exc:
         if (why := _unsaved_because(exc, storage)) is None:
             raise
-        say(f"no model was saved: the study cannot be read now ({why})")
+        if storage_failed(exc) or journal_os_error(exc) is not None:
+            why = f"the study cannot be read now ({why})"
+        say(f"no model was saved: {why}")
         return
     try:
         if save_model(result, out, args, storage) is not None:
@@ -370,11 +372,11 @@ def _best_so_far(
     from autoimb.engine.stopped import finish_study
 
     attrs = study_settings(study)
+    # A multi-class study records a "positive" class too, which validate refuses for it.
+    positive = attrs.get("positive") if len(attrs.get("classes", ())) == 2 else None
     with warnings.catch_warnings():  # the search already warned of the same data
         warnings.simplefilter("ignore")
-        data = validate(
-            columns.X, columns.y, sample_weight=columns.weights, pos_label=attrs.get("positive")
-        )
+        data = validate(columns.X, columns.y, sample_weight=columns.weights, pos_label=positive)
     space = parse_space(attrs["space_yaml"], source=f"study {args.study_name!r}")
     result = finish_study(study, data, metric, space, columns.groups, predictions)
     assert result is not None  # the study holds a finished trial
