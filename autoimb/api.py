@@ -30,6 +30,7 @@ from autoimb.engine.budget import held_threads
 from autoimb.engine.database import explained
 from autoimb.engine.finish import finish
 from autoimb.engine.loop import quiet_optuna
+from autoimb.engine.outcome import PREDICTIONS_OF_STOPPED
 from autoimb.engine.pretrained import check_pretrained
 from autoimb.engine.run import run
 from autoimb.engine.settings import SearchSettings, TrialCallback
@@ -257,7 +258,11 @@ def search(
         explained(storage),
     ):
         outcome = run(settings, data)
-        return finish(outcome, settings, data)
+        try:
+            return finish(outcome, settings, data)
+        except KeyboardInterrupt as stopped:  # Ctrl-C after the trials: as in them (run)
+            setattr(stopped, PREDICTIONS_OF_STOPPED, outcome.predictions)
+            raise
 
 
 # Metrics that one trivial rule maximises (where it is highest): a search for one finds it.

@@ -524,9 +524,11 @@ def test_a_best_so_far_that_cannot_be_refitted_says_why_not_that_the_study_is_un
     assert "cannot be read" not in said
 
 
-@pytest.mark.parametrize("data", ["ecoli", "glass"])
+@pytest.mark.parametrize(
+    ("data", "when"), [("ecoli", "in the trials"), ("glass", "in the trials"), ("ecoli", "after")]
+)
 def test_ctrl_c_saves_the_best_with_the_predictions_its_search_made(
-    data, tmp_path, monkeypatch, capsys
+    data, when, tmp_path, monkeypatch, capsys
 ):
     """The best so far was cross-validated again to tune its threshold, as long as a trial of
     its own, though the stopped search held its out-of-fold predictions; a multi-class one was
@@ -552,16 +554,22 @@ def test_ctrl_c_saves_the_best_with_the_predictions_its_search_made(
 
         return search(*args, callbacks=[*callbacks, pressed], **kwargs)
 
+    def ctrl_c_once_the_trials_are_over(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if when == "after":
+        monkeypatch.setattr(api, "finish", ctrl_c_once_the_trials_are_over)
+    else:
+        monkeypatch.setattr(api, "search", ctrl_c_after_a_trial)
     again = []
     evaluate = finish.evaluate
-    monkeypatch.setattr(api, "search", ctrl_c_after_a_trial)
     monkeypatch.setattr(finish, "evaluate", lambda *a, **k: again.append(1) or evaluate(*a, **k))
     assert main(command) == 130
-    assert f"wrote {data}.skops (trial 0)" in capsys.readouterr().err
-    assert again == []
     card = autoimb.load(tmp_path / f"{data}.skops").model_card_
-    first = study_of(tmp_path / f"{data}.optuna.log").trials[0]
-    assert card["cv_score"] == pytest.approx(first.value)
+    assert f"wrote {data}.skops (trial {card['trial']})" in capsys.readouterr().err
+    assert again == []
+    served = study_of(tmp_path / f"{data}.optuna.log").trials[card["trial"]]
+    assert card["cv_score"] == pytest.approx(served.value)
 
 
 def test_each_model_file_is_recorded_on_its_own(tmp_path):
