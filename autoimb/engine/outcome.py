@@ -52,7 +52,7 @@ class Predictions:
 
 
 # Set on the KeyboardInterrupt a search stops on: its trials' out-of-fold predictions, which
-# a save of the best so far (:func:`autoimb.engine.finish.finish_study`) would otherwise
+# a save of the best so far (:func:`autoimb.engine.stopped.finish_study`) would otherwise
 # compute again, at the cost of the winner's cross-validation.
 PREDICTIONS_OF_STOPPED = "autoimb_predictions"
 
