@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,11 +31,18 @@ def run_script(name: str, *args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
-def test_write_section_keeps_hand_written_text(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("_markdown", BENCHMARKS / "_markdown.py")
+def _benchmark_module(name: str) -> Any:
+    """A script of benchmarks/ imported as a module, under a name of its own (export.py is
+    no autoimb.export)."""
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
-    markdown = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(markdown)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_write_section_keeps_hand_written_text(tmp_path: Path) -> None:
+    markdown = _benchmark_module("_markdown")
     path = tmp_path / "R.md"
     path.write_text("# Title\n\nAnalysis by hand.\n")
     markdown.write_section(path, "quality", "first")
@@ -209,11 +217,7 @@ def test_help(script: str) -> None:
 
 
 def test_export_times_saving_a_forest_both_ways(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("export_benchmark", BENCHMARKS / "export.py")
-    assert spec is not None and spec.loader is not None
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    own, plain = benchmark.forest_save_seconds(tmp_path, trees=5)
+    own, plain = _benchmark_module("export").forest_save_seconds(tmp_path, trees=5)
     assert own > 0 and plain > 0
     import skops.io
 

@@ -26,6 +26,11 @@ FAST = ["--cv", "3", "--seed", "0"]
 SEARCH = ["search", "ecoli.csv", "--target", "target", "--id", "row_id"]
 
 
+def _pressed(*args, **kwargs):
+    """Ctrl-C, wherever it stands in."""
+    raise KeyboardInterrupt
+
+
 def study_of(path: Path, name: str = "autoimb") -> optuna.Study:
     return optuna.load_study(study_name=name, storage=make_storage(str(path)))
 
@@ -463,10 +468,7 @@ def test_ctrl_c_as_a_worker_without_a_model_to_write_refits_nothing(tmp_path, mo
     refits = []
     monkeypatch.setattr(command, "_best_so_far", lambda *args: refits.append(args))
 
-    def pressed(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(worker, "join", pressed)
+    monkeypatch.setattr(worker, "join", _pressed)
     worker_args = ["worker", *SEARCH[1:], "--storage", "ecoli.optuna.log", "--n-trials", "1"]
     assert main(worker_args) == 130
     assert refits == []
@@ -486,11 +488,8 @@ def test_ctrl_c_again_is_offered_before_the_refit_it_skips(tmp_path, monkeypatch
     capsys.readouterr()
     saved = (tmp_path / "ecoli.skops").read_bytes()
 
-    def pressed(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(api, "search", pressed)  # Ctrl-C during the trials,
-    monkeypatch.setattr(stopped, "finish_study", pressed)  # and again during the refit
+    monkeypatch.setattr(api, "search", _pressed)  # Ctrl-C during the trials,
+    monkeypatch.setattr(stopped, "finish_study", _pressed)  # and again during the refit
     assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST]) == 130
     said = capsys.readouterr().err
     assert re.search(r"Ctrl-C again to skip\n.*interrupted again: nothing more was saved", said)
@@ -510,13 +509,10 @@ def test_a_best_so_far_that_cannot_be_refitted_says_why_not_that_the_study_is_un
     assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--quiet"]) == 0
     capsys.readouterr()
 
-    def pressed(*args, **kwargs):
-        raise KeyboardInterrupt
-
     def unfit(*args, **kwargs):
         raise AutoImbError("the refit ran out of memory")
 
-    monkeypatch.setattr(api, "search", pressed)
+    monkeypatch.setattr(api, "search", _pressed)
     monkeypatch.setattr(stopped, "finish_study", unfit)
     assert main([*SEARCH, "--space", "fast", "--n-trials", "1", *FAST]) == 130
     said = capsys.readouterr().err
@@ -554,11 +550,8 @@ def test_ctrl_c_saves_the_best_with_the_predictions_its_search_made(
 
         return search(*args, callbacks=[*callbacks, pressed], **kwargs)
 
-    def ctrl_c_once_the_trials_are_over(*args, **kwargs):
-        raise KeyboardInterrupt
-
     if when == "after":
-        monkeypatch.setattr(api, "finish", ctrl_c_once_the_trials_are_over)
+        monkeypatch.setattr(api, "finish", _pressed)
     else:
         monkeypatch.setattr(api, "search", ctrl_c_after_a_trial)
     again = []
