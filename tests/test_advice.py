@@ -286,6 +286,7 @@ def test_fractions_that_keep_the_same_minority_rows_are_one_point(small_binary):
     assert len(result.to_frame().query("kind == 'measured'")) == 3
 
 
+@pytest.mark.slow
 def test_a_searchs_advice_says_its_numbers_are_changes_on_its_own_measure(small_binary):
     X, y = small_binary
     result = autoimb.search(

@@ -309,7 +309,8 @@ def test_reading_smoke_times_each_step() -> None:
 def test_selection_cost_smoke() -> None:
     text = run_script("selection_cost.py", "--rows", "300", "--metrics", "f1")
     assert "| 300 | 2 | f1 |" in text
-    text = run_script("selection_cost.py", "--rows", "200", "--metrics", "mcc", "--classes", "4")
+    text = run_script("selection_cost.py", "--rows", "200", "--metrics", "mcc",
+                      "--classes", "4", "--candidates", "4")  # fmt: skip
     assert "| 200 | 4 | mcc |" in text
 
 

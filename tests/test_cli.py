@@ -157,6 +157,7 @@ def test_a_report_on_a_journal_elsewhere_is_written_beside_it(searched, work, tm
     assert (folder / "ecoli.html").exists() and not (tmp_path / "ecoli.html").exists()
 
 
+@pytest.mark.slow
 def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(searched, work):
     """``ecoli.optuna.log`` sits next to ``ecoli.skops``; either may be the file a user picks."""
     report = run("report", "ecoli.optuna.log", cwd=work)
@@ -168,6 +169,7 @@ def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(
     assert "is a search's study (its Optuna journal file), not a model" in predict.stderr
 
 
+@pytest.mark.slow
 def test_the_leaderboard_marks_the_trial_the_model_serves(searched, work):
     """A user must not take the top row for the model they got."""
     made = run("report", "ecoli.skops", "--leaderboard", "served.csv", "--out", "served.html",
@@ -205,6 +207,7 @@ def test_an_existing_model_is_kept_without_force(searched, work):
     assert not (work / "mine.optuna.log").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_path):
     (tmp_path / "ecoli.csv").write_bytes((work / "ecoli.csv").read_bytes())
     command = [*SEARCH, "--n-trials", "500", "--time-budget", "300", *FAST]
@@ -234,6 +237,7 @@ def test_ctrl_c_saves_the_best_so_far_and_leaves_a_resumable_study(work, tmp_pat
     assert not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.slow
 def test_the_model_saved_on_sigterm_says_how_its_score_was_measured(work, tmp_path):
     """The best so far is scored on the folds that chose it: its line says so, as the card
     does, in the words of the finished search's summary."""
@@ -308,6 +312,7 @@ def test_bad_input_is_one_line_and_exit_2(args, files, message, tmp_path):
     assert not list(tmp_path.glob("*.optuna.log")) and not list(tmp_path.glob("*.skops"))
 
 
+@pytest.mark.slow
 def test_the_command_line_names_its_own_options_when_no_trial_fits(
     too_much_for_half_a_second, tmp_path
 ):
@@ -763,6 +768,7 @@ def test_strategy_labels_and_durations():
     assert format_seconds(59.6) == "1:00" and format_seconds(3725) == "1:02:05"
 
 
+@pytest.mark.slow
 def test_outputs_never_replace_an_input_or_a_file_autoimb_did_not_write(searched, work):
     mine = work / "notes.csv"
     mine.write_text("my,own\n1,2\n")
@@ -783,6 +789,7 @@ def test_outputs_never_replace_an_input_or_a_file_autoimb_did_not_write(searched
     assert not list(work.glob(".*partial*")) and not list(work.glob(".scores*"))
 
 
+@pytest.mark.slow
 def test_ids_are_written_as_the_file_writes_them(searched, work):
     """An account number, a card number or a blank id is copied, not read as a number."""
     rows = pd.read_csv(work / "new.csv.gz").head(4)
@@ -804,6 +811,7 @@ def test_ids_are_written_as_the_file_writes_them(searched, work):
     assert "--id prediction is named as a column of the predictions" in named.stderr
 
 
+@pytest.mark.slow
 def test_the_storage_is_a_file_of_its_own(work):
     """A journal given the path of the data, the model or the report would lose the trials or
     the user's file: refused before any work, nothing written."""
@@ -819,6 +827,7 @@ def test_the_storage_is_a_file_of_its_own(work):
     assert sorted(p.name for p in work.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched, work):
     """A folder, a format it does not write (a CSV under .xlsx), a folder without write
     access: found after the search, such a path cost the user the whole budget."""
@@ -855,6 +864,7 @@ def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched
         assert refused.returncode == 2 and "is not writable" in refused.stderr
 
 
+@pytest.mark.slow
 def test_search_by_group_keeps_the_group_column_out_of_features(tmp_path):
     X, y = datasets.load("ecoli1", return_X_y=True)
     frame = X.assign(patient=np.arange(len(y)) // 4, target=y)
@@ -935,6 +945,7 @@ def test_report_writes_a_flat_leaderboard_csv(searched, work, monkeypatch):
     assert text.count("need its out-of-fold predictions") == 1  # said once, not per section
 
 
+@pytest.mark.slow
 def test_dates_in_a_csv_are_read_at_search_and_predict(small_binary, tmp_path):
     X, y = small_binary
     times = pd.date_range("2021-03-01 08:00", periods=len(X), freq="7h")
@@ -960,6 +971,7 @@ def test_dates_in_a_csv_are_read_at_search_and_predict(small_binary, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_rows_without_a_label_are_left_out_with_a_warning(small_binary, tmp_path):
     X, y = small_binary
     labels = pd.Series(y, dtype=object)
@@ -1012,6 +1024,7 @@ def test_a_write_killed_before_its_rename_leaves_no_file_for_good(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.skops", fresh.name, other.name])
 
 
+@pytest.mark.slow
 def test_a_cost_says_it_is_per_row_and_lower_is_better(work):
     done = run(*SEARCH[:-2], "--metric", "cost:fn=10,fp=1", "--n-trials", "1", *FAST,
                "--out", "cost.skops", "--storage", "cost.log", cwd=work)  # fmt: skip
@@ -1043,6 +1056,7 @@ def test_library_messages_name_the_data_as_the_command_line_gives_it(library, co
     assert as_options(library).startswith(command_line)
 
 
+@pytest.mark.slow
 def test_a_batch_whose_text_categories_hold_only_digits_is_read_as_training_read_them(
     small_binary, tmp_path
 ):
@@ -1105,6 +1119,7 @@ def test_the_command_line_embedded_with_an_error_stream_that_is_not_a_file(tmp_p
     assert "trial" in stream.text and "\r" not in stream.text
 
 
+@pytest.mark.slow
 def test_a_report_forced_on_a_weighted_searchs_rows_without_weights_is_written(tmp_path):
     """The data check said --force would do; the report then refused all the same."""
     frame = ecoli_with_ids(tmp_path)
@@ -1148,6 +1163,7 @@ def _given(line: str, folder: str) -> list[str]:
     return command[1:]
 
 
+@pytest.mark.slow
 def test_a_model_that_cannot_be_written_keeps_the_trials_and_says_how_to_save_it(
     tmp_path, immutable
 ):
@@ -1171,6 +1187,7 @@ def test_a_model_that_cannot_be_written_keeps_the_trials_and_says_how_to_save_it
     assert finished_trials(study_of(tmp_path / "models" / "m.optuna.log")) == 4
 
 
+@pytest.mark.slow
 def test_a_report_that_cannot_be_written_says_the_model_was_saved_and_how_to_write_it(
     tmp_path, immutable
 ):

@@ -173,6 +173,7 @@ def test_a_file_with_two_columns_of_one_name_is_refused_as_python_refuses_it(tmp
     assert list(read_table(str(tmp_path / "blank.csv")).columns)[:2] == ["amount", "Unnamed: 1"]
 
 
+@pytest.mark.slow
 def test_a_database_url_given_where_a_file_goes_is_shown_without_its_password(tmp_path):
     url = "postgresql://bob:s3cret@127.0.0.1:1/db"
     for args in (["report", url], ["predict", url, "x.csv"], ["search", url, "--target", "y"]):
@@ -219,6 +220,7 @@ def test_predict_reads_a_batch_with_the_decimal_mark_of_the_training_file(tmp_pa
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
 
 
+@pytest.mark.slow
 def test_a_category_spelled_like_a_missing_marker_stays_a_category_at_predict(
     small_binary, tmp_path
 ):
@@ -256,6 +258,7 @@ def _labelled(labels: list[str], folder: Path, name: str = "d.csv") -> pd.DataFr
     return frame
 
 
+@pytest.mark.slow
 def test_a_label_written_as_a_missing_marker_is_refused_with_the_fix(tmp_path):
     """UCI's "?" in the label column is no third class: a binary search would have become a
     multi-class one, scored by macro F1, without a word."""
@@ -288,6 +291,7 @@ def test_a_label_written_as_a_missing_marker_is_refused_with_the_fix(tmp_path):
         (["known"] * 45 + ["unknown"] * 15, ["known", "unknown"]),
     ],
 )
+@pytest.mark.slow
 def test_a_label_spelled_like_a_marker_is_a_class_where_it_is_no_extra_one(
     tmp_path, labels, classes
 ):
@@ -299,6 +303,7 @@ def test_a_label_spelled_like_a_marker_is_a_class_where_it_is_no_extra_one(
     assert autoimb.load(tmp_path / "d.skops").model_card_["classes"] == classes
 
 
+@pytest.mark.slow
 def test_a_label_of_spaces_is_an_empty_label(tmp_path):
     labels = ["0"] * 40 + ["1"] * 18 + [" ", "  "]
     _labelled(labels, tmp_path)
@@ -334,6 +339,7 @@ def test_the_decimal_mark_is_told_from_the_whole_file(tmp_path, monkeypatch):
     assert autoimb.load(tmp_path / "late.skops").model_card_["decimal"] == ","
 
 
+@pytest.mark.slow
 def test_whole_float_labels_read_as_integers_with_or_without_blank_labels(tmp_path):
     """0.0 and 1.0 in the file are the classes 0 and 1, whether or not an empty label made
     pandas read them as floats: the predictions file's columns are proba_0 and proba_1."""
@@ -352,6 +358,7 @@ def test_whole_float_labels_read_as_integers_with_or_without_blank_labels(tmp_pa
         assert set(predicted["prediction"].astype(str)) <= {"0", "1"}, name
 
 
+@pytest.mark.slow
 def test_an_excel_sep_line_names_the_separator(tmp_path):
     """Excel writes "sep=;" above the header of some exports: the file's separator, and no
     row of the table, at search and at predict alike."""
@@ -369,6 +376,7 @@ def test_an_excel_sep_line_names_the_separator(tmp_path):
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
 
 
+@pytest.mark.slow
 def test_a_row_cut_short_is_warned_of_at_search_and_at_predict(searched, tmp_path):
     """A truncated file's last line is read with its missing values empty, as pandas reads
     it, and named as perhaps written or copied only in part."""
@@ -389,6 +397,7 @@ def test_a_row_cut_short_is_warned_of_at_search_and_at_predict(searched, tmp_pat
     assert len(pd.read_csv(tmp_path / "p.csv")) == line - 1
 
 
+@pytest.mark.slow
 def test_rows_without_their_empty_last_fields_are_read_at_search_and_at_predict(tmp_path):
     """Old Excel leaves out a row's empty last fields: ecoli1 with an optional code last, its
     comma missing where it is empty. Every row is read, and scored in its place."""

@@ -46,6 +46,7 @@ def ecoli(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_resume_with_another_space_is_refused_before_any_trial(ecoli):
     trials = len(study_of(ecoli / "ecoli.optuna.log").trials)
     refused = run(*SEARCH, "--space", "default", "--n-trials", "2", *FAST, cwd=ecoli)
@@ -64,6 +65,7 @@ def test_a_resume_with_another_space_is_refused_before_any_trial(ecoli):
     assert not [t for t in study.trials if t.state == TrialState.FAIL]
 
 
+@pytest.mark.slow
 def test_a_folder_moved_with_its_study_resumes_and_updates_its_model(ecoli, tmp_path_factory):
     """The model's record held its absolute path: after a move, the study's own model was
     refused as "not written by this study". Its model card names the study."""
@@ -81,6 +83,7 @@ def test_a_folder_moved_with_its_study_resumes_and_updates_its_model(ecoli, tmp_
     assert other.returncode == 2 and "not written by this study" in other.stderr
 
 
+@pytest.mark.slow
 def test_a_new_study_writes_its_own_model_and_its_report_finds_it(ecoli):
     first = (ecoli / "ecoli.skops").read_bytes()
     new = run(*SEARCH, "--space", "fast", "--n-trials", "1", *FAST, "--new-study", cwd=ecoli)
@@ -102,6 +105,7 @@ def test_a_new_study_writes_its_own_model_and_its_report_finds_it(ecoli):
     assert "1 trial already finished" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_resume_keeps_the_studys_positive_class_and_says_so_once_accepted(tmp_path):
     frame = datasets.load("ecoli1")
     frame["target"] = frame["target"].map({0: "no", 1: "yes"})
@@ -126,6 +130,7 @@ def test_a_resume_keeps_the_studys_positive_class_and_says_so_once_accepted(tmp_
     assert "--new-study or --study-name NAME" in metric.stderr
 
 
+@pytest.mark.slow
 def test_a_trial_cut_by_ctrl_c_reads_interrupted_and_is_not_counted(tmp_path):
     """A forest of 1,000 trees takes a trial about a second and a half here, so Ctrl-C half a
     second after a trial ends lands inside the next."""
@@ -162,6 +167,7 @@ def test_sigterm_is_taken_as_ctrl_c(tmp_path):
     assert (tmp_path / "ecoli.skops").is_file()
 
 
+@pytest.mark.slow
 def test_ctrl_c_again_skips_the_save_and_still_says_how_to_resume(tmp_path):
     """A forest of 5,000 trees takes its refit seconds, so the second Ctrl-C lands in it
     (almost always: see below)."""
@@ -198,6 +204,7 @@ def _wait_for(process: subprocess.Popen[str], pattern: str) -> None:
     raise AssertionError(f"the command ended without a line matching {pattern!r}")
 
 
+@pytest.mark.slow
 def test_ctrl_c_that_also_stops_the_reader_of_the_output_still_saves(tmp_path):
     """``autoimb search … 2>&1 | tee log`` and Ctrl-C: tee stops too, so every line written
     after it fails; the best model so far is saved all the same, and the exit code says so."""
@@ -212,6 +219,7 @@ def test_ctrl_c_that_also_stops_the_reader_of_the_output_still_saves(tmp_path):
     assert (tmp_path / "ecoli.skops").exists()
 
 
+@pytest.mark.slow
 def test_a_study_resumed_or_joined_on_other_labels_or_values_says_so(ecoli):
     """Not "--pos-label" (never given) nor "--force" (a worker has none): the data differs."""
     frame = pd.read_csv(ecoli / "ecoli.csv")
@@ -233,12 +241,14 @@ def test_a_study_resumed_or_joined_on_other_labels_or_values_says_so(ecoli):
     assert "--force" not in joined.stderr and "--new-study" not in joined.stderr
 
 
+@pytest.mark.slow
 def test_a_resume_with_another_seed_says_the_study_keeps_its_own(ecoli):
     again = run(*SEARCH, "--n-trials", "1", "--cv", "3", "--seed", "7", cwd=ecoli)
     assert again.returncode == 0, again.stderr
     assert "--seed 7 seeds a new study; study 'autoimb' goes on with its own (0)" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_journal_files_folder_is_made_as_the_outputs_are(ecoli):
     args = ["--storage", "runs/a/j.log", "--out", "j.skops"]
     done = run(*SEARCH, "--n-trials", "1", *FAST, *args, cwd=ecoli)
@@ -246,6 +256,7 @@ def test_a_journal_files_folder_is_made_as_the_outputs_are(ecoli):
     assert (ecoli / "runs" / "a" / "j.log").exists()
 
 
+@pytest.mark.slow
 def test_a_report_on_a_journal_of_several_studies_names_the_others(ecoli):
     other = run(*SEARCH, "--n-trials", "1", *FAST, "--new-study", cwd=ecoli)
     assert other.returncode == 0, other.stderr
@@ -257,6 +268,7 @@ def test_a_report_on_a_journal_of_several_studies_names_the_others(ecoli):
     assert (ecoli / "ecoli-autoimb-2.html").exists()  # beside, not over, the first's report
 
 
+@pytest.mark.slow
 def test_a_worker_started_before_its_search_waits_for_the_study(tmp_path):
     """A scheduler starts the search and its workers at once."""
     ecoli_with_ids(tmp_path)
@@ -275,6 +287,7 @@ def test_a_worker_started_before_its_search_waits_for_the_study(tmp_path):
     ), said
 
 
+@pytest.mark.slow
 def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
     """A short resume, or Ctrl-C, finishes with less time for the ensemble and its measure;
     while no trial beats the study's best when the model was saved, the model stays. The same
@@ -327,6 +340,7 @@ def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
     assert out.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_resume_that_found_nothing_better_keeps_the_saved_model(ecoli, capsys):
     """Ctrl-C saves the study's best so far, refitted without the measure and ensemble of a
     finished run: over the finished run's own model, with no better trial since, it stays."""
@@ -360,6 +374,7 @@ def test_ctrl_c_in_a_resume_that_found_nothing_better_keeps_the_saved_model(ecol
     assert out.read_bytes() != before
 
 
+@pytest.mark.slow
 def test_a_resume_keeps_the_saved_model_of_a_better_trial_it_had_no_time_to_refit(ecoli):
     """A resumed run with little time left serves a lesser trial than the study's best, whose
     refit is already in the file: the file stays; in any other case it is replaced."""
@@ -605,6 +620,7 @@ model: {isolation_forest: {}, lightgbm: {}}
 """
 
 
+@pytest.mark.slow
 def test_a_better_trial_a_worker_finished_during_the_refit_is_served_by_the_next_resume(
     tmp_path, monkeypatch
 ):
@@ -650,6 +666,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_a_study_killed_before_a_trial_finished_takes_the_corrected_command(tmp_path):
     """kill -9 on seeing the wrong metric: the study holds a running trial of a dead process
     and nothing finished, so the command with the right metric starts afresh, not refused."""
@@ -690,6 +707,7 @@ def test_a_study_with_a_finished_trial_or_a_live_one_is_not_taken_as_left_empty(
     assert not left_by_stopped_runs(storage, "s")
 
 
+@pytest.mark.slow
 def test_a_journal_another_process_damaged_mid_search_stops_it_with_the_model_saved(tmp_path):
     """A process sharing the journal stopped mid-record; the search's next write ran on into
     it, and every later read failed there (Optuna's tracebacks, no model). It stops as on
@@ -713,6 +731,7 @@ def test_a_journal_another_process_damaged_mid_search_stops_it_with_the_model_sa
     assert "already finished" in resumed.stderr
 
 
+@pytest.mark.slow
 def test_a_study_of_the_same_name_autoimb_did_not_make_is_refused(tmp_path):
     """It was resumed: "3 trials already finished; best average_precision 0.1108" (another
     objective's values), its study written into, and a crash after the whole budget."""

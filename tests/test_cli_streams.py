@@ -39,6 +39,7 @@ def test_text_the_stream_cannot_encode_does_not_stop_a_command(tmp_path):
     assert "fast" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
 def test_predictions_the_stream_cannot_encode_are_refused_not_altered(searched, encoding):
     told = {"PYTHONIOENCODING": encoding}
@@ -77,6 +78,7 @@ def test_predict_to_a_closed_stdout_is_refused_with_the_fix(searched):
     assert "--out" in done.stderr
 
 
+@pytest.mark.slow
 def test_messages_with_stderr_closed_never_join_the_predictions_on_stdout(searched):
     """``autoimb predict model data 2>&-``: Python's print to a None stream writes to stdout,
     where the predictions go; a message there would be a row of the CSV."""

@@ -49,6 +49,7 @@ def _search(X, y, model: str, **options) -> autoimb.SearchResult:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
 def test_a_first_trial_past_the_budget_serves_its_fold_models(model, hepatitis, tmp_path) -> None:
     X, y = hepatitis

@@ -22,6 +22,7 @@ def twice(small_binary):
     return autoimb.search(X, y, **SEARCH), autoimb.search(X, y, **SEARCH)
 
 
+@pytest.mark.slow
 def test_a_search_bounded_by_trials_repeats_exactly(twice) -> None:
     first, second = twice
     assert first.best_score == second.best_score

@@ -232,6 +232,7 @@ def test_the_search_result_and_its_saved_model_carry_it(hepatitis, tmp_path):
     assert saved == result.model_card()["feature_importance"]
 
 
+@pytest.mark.slow
 def test_a_resumed_studys_winner_reuses_its_cross_validation_run_again(small_binary):
     """A resumed study holds no predictions of its earlier trials: the winner's are computed
     again, and those fold models measure the importance, with no fit of their own."""
@@ -277,6 +278,7 @@ def test_it_can_be_switched_off(small_binary):
     assert clf.result_.feature_importance is None
 
 
+@pytest.mark.slow
 def test_importance_of_a_search_bounded_by_trials_takes_no_longer_than_the_search(monkeypatch):
     """Without a time budget nothing else bounds it, and on a thousand columns it took half an
     hour for a search of seconds: it stops where it would outlast the search, with a note."""

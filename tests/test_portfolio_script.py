@@ -39,6 +39,7 @@ def fits_default(config: dict) -> bool:
     return as_trial_params(config, space, available) is not None
 
 
+@pytest.mark.slow
 def test_build_and_measure_smoke(keel: Path, tmp_path: Path) -> None:
     common = ("--data-dir", str(keel), "--work", str(tmp_path))
     log = run_script(

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,7 @@ def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame(columns, index=range(n)), np.asarray(labels, dtype=object)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
 def test_search_succeeds_or_raises_its_own_error(frame) -> None:

@@ -87,6 +87,7 @@ def test_a_search_prunes_after_the_first_fold(small_binary, monkeypatch) -> None
     assert result.model_card()["trial"] not in {t.number for t in pruned}
 
 
+@pytest.mark.slow
 def test_a_pruned_trial_keeps_its_fold_scores_and_none_is_pruned_after_its_last_fold(
     small_binary,
 ) -> None:
@@ -111,6 +112,7 @@ def test_a_pruned_trial_keeps_its_fold_scores_and_none_is_pruned_after_its_last_
     assert pruned[["fold_0", "fold_1"]].notna().all().all() and pruned["fold_2"].isna().all()
 
 
+@pytest.mark.slow
 def test_a_multi_class_trial_pruned_says_its_fold_scores_take_class_factors() -> None:
     """More than two classes are decided by class factors, not a threshold."""
     frame = datasets.load("glass_multiclass")

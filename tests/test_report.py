@@ -108,6 +108,7 @@ def test_model_card_alone_describes_the_winner(result, tmp_path):
     assert len(page.images) == 1 and "alt='feature importance'" in text  # from the card
 
 
+@pytest.mark.slow
 def test_multiclass_report_draws_one_curve_per_class(glass, tmp_path):
     X, y = glass
     found = autoimb.search(X, y, metric="mcc", n_trials=2, space="fast", cv=3, random_state=0)
@@ -199,6 +200,7 @@ def test_the_report_says_how_sure_and_what_next(result, tmp_path):
     assert card["notes"] == result.notes  # the report of the saved model shows them too
 
 
+@pytest.mark.slow
 def test_a_metric_of_ones_own_searches_saves_and_is_named_where_it_cannot_be_rebuilt(
     small_binary, tmp_path
 ) -> None:

@@ -256,6 +256,7 @@ def test_a_journal_whose_first_record_was_cut_is_still_a_journal(tmp_path):
     assert path.read_bytes() == b""
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_writer_is_waited_out_for_seconds_not_half_a_minute(
     tmp_path, small_binary
 ) -> None:
@@ -270,6 +271,7 @@ def test_a_lock_left_by_a_killed_writer_is_waited_out_for_seconds_not_half_a_min
     assert LOCK_GRACE_SECONDS <= 10
 
 
+@pytest.mark.slow
 def test_a_lock_left_on_a_journal_named_by_a_relative_path_is_waited_out(tmp_path) -> None:
     """Optuna's lock is a link to the journal as named: runs/j.log's link, read from runs/,
     points at runs/runs/j.log, and a lock that cannot be read was retried without end."""
@@ -523,6 +525,7 @@ print("threads", sum(t.is_alive() for t in trials))  # Optuna joined its trials'
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_trials_running_in_other_threads(tmp_path):
     """Ctrl-C reaches the main thread only, and Optuna waited for the parallel trials to run
     to their end (20 s and more); they now stop at their next look at the clock, and are
@@ -569,6 +572,7 @@ print("finished", len(found.study.trials), "asked", len(asked))
 """
 
 
+@pytest.mark.slow
 def test_a_host_programs_own_signal_handler_that_does_not_raise_keeps_a_parallel_search_going(
     tmp_path,
 ):

@@ -101,6 +101,7 @@ def test_a_winner_without_rivals_is_not_measured_again(small_binary) -> None:
     assert any("chosen among 2 finished trial(s)" in note for note in result.notes)
 
 
+@pytest.mark.slow
 def test_same_seed_same_leaderboard(small_binary) -> None:
     X, y = small_binary
     boards = [
@@ -119,6 +120,7 @@ def test_queued_trials_that_never_ran_are_not_on_the_leaderboard(small_binary) -
     assert sorted(result.leaderboard["trial"]) == [0, 1]
 
 
+@pytest.mark.slow
 def test_small_budget_still_finishes_several_trials(yeast4) -> None:
     X, y = yeast4
     started = time.monotonic()
@@ -128,6 +130,7 @@ def test_small_budget_still_finishes_several_trials(yeast4) -> None:
     assert elapsed < 10 + 5
 
 
+@pytest.mark.slow
 def test_search_beats_the_obvious_baseline(yeast4) -> None:
     """Honest F1 of the search's winner against a class-weighted LightGBM at threshold 0.5."""
     X, y = yeast4
@@ -150,6 +153,7 @@ def test_multiclass_search_scales_classes(glass) -> None:
     assert result.model_card()["decision"]["pos_label"] is None
 
 
+@pytest.mark.slow
 def test_multiclass_predict_is_the_argmax_of_the_scaled_probabilities(glass) -> None:
     """As documented: not argmax(predict_proba), but the class scaling tuned for the metric."""
     X, y = glass
@@ -543,6 +547,7 @@ def test_the_one_sided_warning_suggests_what_a_multi_class_search_can_take(glass
     assert not [w for w in caught if "alone is highest" in str(w.message)]
 
 
+@pytest.mark.slow
 def test_a_ranking_metric_searches_when_a_fold_gives_a_class_no_weight() -> None:
     """Class 6 of glass weighted in 4 of its 9 rows: some fold holds none of them and has no
     macro roc_auc of its own, while the pooled score is defined (every trial failed)."""

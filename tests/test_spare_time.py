@@ -71,6 +71,7 @@ def _complete(outcome) -> int:
     return sum(t.state == TrialState.COMPLETE for t in outcome.study.trials)
 
 
+@pytest.mark.slow
 def test_the_spare_time_runs_trials_and_the_ensemble_is_selected_again(searched):
     data, settings, outcome, selection = searched
     before = _complete(outcome)
@@ -93,6 +94,7 @@ def test_the_spare_time_runs_trials_and_the_ensemble_is_selected_again(searched)
     assert all(outcome.predictions.get(n) is not None for n in chosen.final_weights)
 
 
+@pytest.mark.slow
 def test_when_the_new_selection_chooses_no_ensemble_the_first_one_stands(searched):
     _, settings, outcome, selection = searched
     outcome.predictions.keep = 1  # the new trials push the members' predictions out ...

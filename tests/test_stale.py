@@ -83,6 +83,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_command_line_refuses_a_changed_file_and_offers_the_ways_on(
     small_binary, tmp_path
 ) -> None:

@@ -152,6 +152,7 @@ def ecoli_f1():
     return _single_trial_search("ecoli1", n_trials=16, seed=2)
 
 
+@pytest.mark.slow
 def test_a_search_says_when_it_chose_a_steadier_trial(ecoli_f1) -> None:
     result, card = ecoli_f1, ecoli_f1.model_card()
     best = result.study.best_trial

@@ -108,6 +108,7 @@ def test_a_forest_looks_at_its_deadline_after_its_first_tree(config: dict, monke
     assert time.monotonic() - started < 0.6 * whole
 
 
+@pytest.mark.slow
 def test_a_trial_cut_at_its_time_cap_is_recorded_pruned_not_failed(yeast4, tmp_path) -> None:
     import autoimb
 

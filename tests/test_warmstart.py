@@ -190,6 +190,7 @@ def test_a_misspelt_earlier_study_leaves_no_study_behind(small_binary, tmp_path)
     assert not (tmp_path / "typo.log").exists()
 
 
+@pytest.mark.slow
 def test_a_multi_class_best_config_warm_starts_a_search() -> None:
     """It carries the class factors of its decision, as a threshold is carried: not a stage."""
     X, y = autoimb.datasets.load("glass_multiclass", return_X_y=True)

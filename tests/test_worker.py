@@ -116,6 +116,7 @@ model:
 """
 
 
+@pytest.mark.slow
 def test_a_worker_that_writes_no_model_spends_its_budget_on_trials(tmp_path, small_binary):
     """Without --out nothing is refitted, so no time is kept back for it: a budget shorter
     than the study's best trial cross-validated again and refitted still adds trials, and the

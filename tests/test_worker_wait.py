@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from conftest import start_cli
 
 import autoimb
@@ -58,6 +59,7 @@ def test_a_study_name_not_in_the_journal_is_told_with_those_it_holds(
     assert log.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_worker_started_before_its_search_joins_once_the_journal_is_made(
     tmp_path, small_binary
 ) -> None:
