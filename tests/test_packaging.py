@@ -73,6 +73,18 @@ def test_wheel_ships_spaces_and_data_sets(wheel: Path) -> None:
     assert "autoimb = autoimb.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def test_the_wheel_carries_the_version_the_package_reports(wheel: Path) -> None:
+    """One place holds the version (``autoimb.__version__``); the wheel's name and metadata
+    read it from there."""
+    import autoimb
+
+    assert wheel.name.startswith(f"autoimb-{autoimb.__version__}-")
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = archive.read(metadata).decode().splitlines()
+    assert f"Version: {autoimb.__version__}" in lines
+
+
 def test_installed_wheel_finds_spaces(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
