@@ -58,6 +58,10 @@ ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time l
 # An ensemble winner's unused race time goes to more trials when there is time for this many
 # trials of the search's mean length (autoimb.engine.spare_time): time otherwise unused.
 SPARE_TIME_TRIALS = 1
+# A search in which no trial has completed stops once this many failed in a row: more than the
+# space's fixed baselines and portfolio, whose models differ, so a cause they share is the
+# data's or the call's, and the error that names it comes now rather than at the budget's end.
+FAILURES_BEFORE_GIVING_UP = 20
 
 # Choosing and reporting.
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for

@@ -350,6 +350,19 @@ def test_categorical_features_in_scikit_learns_forms(small_binary) -> None:
     assert validate(numbered, y, categorical_features=["12"]).categorical == ["12"]
 
 
+def test_a_column_named_twice_in_categorical_features_is_one_column(small_binary) -> None:
+    """By name and position, or a position and its negative: the frame held the column twice,
+    every trial failed on it, and the search ran out its budget before saying so."""
+    X, y = small_binary
+    last = X.shape[1] - 1
+    for named in (["x1", 1], ["x1", "x1"], [last, -1]):
+        data = validate(X, y, categorical_features=named)
+        assert data.X.columns.is_unique and data.X.shape[1] == X.shape[1]
+        assert data.categorical == [X.columns[named[0]] if isinstance(named[0], int) else "x1"]
+    result = autoimb.search(X, y, categorical_features=["x1", 1], n_trials=2, cv=3)
+    assert result.leaderboard["state"].eq("COMPLETE").all()
+
+
 def test_text_the_user_did_not_name_in_categorical_features_is_still_categories(
     small_binary,
 ) -> None:

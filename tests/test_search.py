@@ -256,6 +256,21 @@ def test_every_trial_failing_gives_one_clear_error(small_binary, broken_resample
     assert str(failed.value).endswith(f"{broken_resampler}. Check the data and the search space.")
 
 
+def test_a_search_where_nothing_works_stops_long_before_its_budget(
+    small_binary, broken_resampler
+) -> None:
+    """Every trial failing alike, in a space that still has strategies to try: the error
+    came at the end of the budget (an hour's, for a user who gave an hour)."""
+    space = parse_space(
+        "model: {logistic_regression: {C: {type: float, low: 0.01, high: 10, log: true}}}\n"
+        "resampler: {broken: {}}"
+    )
+    X, y = small_binary
+    given = config.FAILURES_BEFORE_GIVING_UP
+    with pytest.raises(autoimb.AutoImbError, match=rf"every trial failed \({given} failed, 0 "):
+        autoimb.search(X, y, metric="f1", time_budget=600, space=space, cv=3)
+
+
 def test_no_synthetic_row_reaches_a_validation_fold(small_binary) -> None:
     """A spy resampler sees only training rows of each fold, never a validation row."""
     seen: list[np.ndarray] = []

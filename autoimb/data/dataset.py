@@ -254,7 +254,7 @@ def _named(frame: pd.DataFrame, categorical_features: Sequence[Any] | None) -> l
                 f"categorical_features names column {item!r}, which X does not have."
             )
         named.append(name)
-    return named
+    return list(dict.fromkeys(named))  # a column named twice ("zip", 0) is one column
 
 
 def validate(

@@ -135,6 +135,7 @@ class _Objective:
         self.study, self.settings, self.data, self.cv, self.seed = study, settings, data, cv, seed
         self.predictions = Predictions(settings.metric.greater_is_better)
         self.stopped_by_user = False  # a callback's study.stop(): no more trials, spare time or not
+        self.failed_in_a_row = 0
         self.fit_seconds: dict[int, float] = {}
         # The wall time of each finished trial's cross-validation on all rows: the cost of
         # doing it again on a fresh split (its lower-fidelity rungs are not done again).
@@ -391,7 +392,12 @@ class _Objective:
         return outcome, seconds
 
     def stop_when_budget_spent(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.failed_in_a_row = self.failed_in_a_row + 1 if trial.state == TrialState.FAIL else 0
         if self.clock.spent() or self.searches_nothing:  # the next would repeat this one
+            study.stop()
+        elif self.failed_in_a_row >= config.FAILURES_BEFORE_GIVING_UP and not self.candidates:
+            # Nothing has worked, in the fixed strategies or after them: the rest of a long
+            # budget would only delay the error that says why.
             study.stop()
 
     def more_trials(self, until: float) -> int:
