@@ -220,6 +220,43 @@ def test_predict_reads_a_batch_with_the_decimal_mark_of_the_training_file(tmp_pa
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
 
 
+@pytest.mark.parametrize(("trained", "written"), [(",", "."), (".", ",")])
+def test_a_batch_that_plainly_writes_the_other_decimal_mark_is_read_with_its_own(
+    tmp_path, monkeypatch, capsys, trained, written
+):
+    """The training file's mark stood for a batch's whatever the batch wrote: with a model
+    searched on decimal commas, a ";" batch of decimal points read "3.185" as 3185 (and the
+    other way round "0,205" as 205), and every row got one probability without a word."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.uniform(0, 5, 300), "b": rng.uniform(1, 9, 300)}).round(3)
+    frame["y"] = (frame["a"] + rng.normal(0, 0.5, 300) > 4.2).astype(int)
+    batch = frame.drop(columns="y").head(20)
+    frame.to_csv(tmp_path / "train.csv", sep=";", decimal=trained, index=False)
+    batch.to_csv(tmp_path / "batch.csv", sep=";", decimal=written, index=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "train.csv", "--target", "y", "--n-trials", "1", *FAST]) == 0
+    capsys.readouterr()
+    assert main(["predict", "train.skops", "batch.csv", "--out", "p.csv"]) == 0
+    assert f"batch.csv writes its decimals with {written!r}" in capsys.readouterr().err
+    expected = autoimb.load(tmp_path / "train.skops").predict_proba(batch)[:, 1]
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+
+
+def test_a_quoted_decimal_comma_in_a_comma_separated_file_is_never_thousands(tmp_path) -> None:
+    """A spreadsheet in a German locale writes "3,185","0,205" in a comma-separated file:
+    "0,205" was read as 205 and "3,185" as 3185, and the search trained on them in silence.
+    "0,205" groups no thousands; the column stays text, with a warning that names the comma."""
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 5, 100).round(3)
+    text = [f"{v:.3f}".replace(".", ",") for v in values]
+    frame = pd.DataFrame({"a": text, "b": rng.normal(size=100), "y": [0, 1] * 50})
+    frame.to_csv(tmp_path / "gs.csv", index=False, quoting=2)  # csv.QUOTE_NONNUMERIC
+    read = read_table(tmp_path / "gs.csv")
+    assert not pd.api.types.is_numeric_dtype(read["a"]), read["a"].head()
+    with pytest.warns(UserWarning, match=r"'a' holds numbers written with a decimal comma"):
+        autoimb.search(read.drop(columns="y"), read["y"], n_trials=1, space="fast", cv=3)
+
+
 @pytest.mark.slow
 def test_a_category_spelled_like_a_missing_marker_stays_a_category_at_predict(
     small_binary, tmp_path

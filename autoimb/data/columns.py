@@ -37,8 +37,9 @@ MIN_IDENTIFIER_ROWS = 20
 _ID_NAME = re.compile(r"(?i:^|.*[_\s.-])(?i:id|index|row|rownum)$|.*[a-z]ID$|(?i:unnamed: \d+)$")
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 # A currency sign, thousands grouped by commas, a percent sign. A comma decimal ("1,5") is not
-# a number here: "1,500" could be either, and grouping is the reading exports mean by it.
-_FORMATTED = re.compile(r"[-+]?[$€£¥]?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?%?")
+# a number here: "1,500" could be either, and grouping is the reading exports mean by it; but
+# "0,205" groups nothing (its column, a decimal comma's, stays text and is warned of).
+_FORMATTED = re.compile(r"[-+]?[$€£¥]?[-+]?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d*)?%?")
 _MARKS = re.compile(r"[\s$€£¥,%]")
 # In a file whose decimal mark is "," (read_numbers' decimal=","), "." groups thousands:
 # "1.234,50", "-12.000", "1.234,50 €". Only groups of three digits after a leading 1-999:
@@ -307,6 +308,7 @@ _LOCAL_DATE = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)?"
     r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4}"
 )
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _LOOKED_AT = 200
 _AS_TEXT = "categories, or left out where nearly every value differs"
 
@@ -326,6 +328,16 @@ def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
                 f"{int((~numeric).sum())} row(s), so it is read as text ({_AS_TEXT}). If "
                 "that marks a missing value, pass it as one (na_values= when reading the file, "
                 "--na-values on the command line).",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        elif _mostly(present[~numeric], _DECIMAL_COMMA) and (~numeric).mean() >= 0.1:
+            example = present[~numeric].iloc[0]
+            warnings.warn(
+                f"Column {column!r} holds numbers written with a decimal comma (e.g. "
+                f"{example!r}), so it is read as text ({_AS_TEXT}). Write the file with "
+                "decimal points, or separate its fields with ';', where a comma is read as "
+                "the decimal mark.",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )

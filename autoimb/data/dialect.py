@@ -10,10 +10,13 @@ import gzip
 import io
 import lzma
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
+
+from autoimb._warnings import user_stacklevel
 
 # A number with a decimal comma, as a ";"-separated file may write it: "1,5", "-0,25", "1.234,5".
 _COMMA_DECIMAL = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
@@ -23,7 +26,11 @@ _COMMA_DIGITS_END = re.compile(r',\d+[ \t]*(?:[€$£%][ \t]*)?"?[ \t]*(?=;|\n|$
 # "0.1234"): a ";" file holding such numbers may write its decimals with dots. Found from
 # where it ends (a dot's digits, which re finds fast), then read back to its field's start.
 _DOT_DECIMAL = re.compile(r"[-+]?\d+\.(?:\d{1,2}|\d{4,})")
-_DOT_DIGITS_END = re.compile(r'\.(?:\d{1,2}|\d{4,})[ \t]*"?[ \t]*(?=;|\n|$)')
+_DOT_DIGITS_END = re.compile(r'\.\d+[ \t]*"?[ \t]*(?=;|\n|$)')
+# ... or with three decimals that group nothing either ("0.205", "1234.567"): what a batch
+# writes is told by these too, when the training file's mark is known (its own vote, above,
+# weighs a column of "0.125" as no more than a comma file's odd field).
+_POINT_DECIMAL = re.compile(r"[-+]?(?:\d+\.(?:\d{1,2}|\d{4,})|(?:0|\d{4,})\.\d{3})")
 # Numbers of each kind counted at most: enough to outvote a text field that reads as a
 # decimal ("1,3", an answer's options) with a column's numbers.
 _ENOUGH_NUMBERS = 50
@@ -60,7 +67,21 @@ def dialect(path: Path, *, tabs: bool = False, decimal: str | None = None) -> Di
     sep = named[1] if named else "\t" if tabs else _separator(lines, path, encoding)
     if sep != ";":
         return Dialect(encoding, sep, ".", skip)
-    return Dialect(encoding, sep, decimal or _decimal_mark(path, encoding, skip), skip)
+    if decimal is None:
+        commas, dots = _decimal_counts(path, encoding, skip, _DOT_DECIMAL)
+        return Dialect(encoding, sep, "," if commas and commas >= dots else ".", skip)
+    # The training file's mark, unless the rows plainly write theirs the other way: read as
+    # given, "3.185" was 3185 and "0,205" was 205, and nothing said so.
+    commas, points = _decimal_counts(path, encoding, skip, _POINT_DECIMAL)
+    own = "," if commas and not points else "." if points and not commas else decimal
+    if own != decimal:
+        warnings.warn(
+            f"{path.name} writes its decimals with {own!r} where the data searched wrote "
+            f"them with {decimal!r}: it is read with {own!r}.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return Dialect(encoding, sep, own, skip)
 
 
 def _first_lines(path: Path, encoding: str) -> list[str]:
@@ -74,16 +95,18 @@ def _first_lines(path: Path, encoding: str) -> list[str]:
     return text.splitlines()[:-1] if len(start) == _SNIFF_BYTES else text.splitlines()
 
 
-def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
-    """ "," where ";" separates fields and its numbers are written with a decimal comma
-    (spreadsheets in much of Europe write CSV so); else ".", which such a file may also use
-    ("1.521" read as thousands grouped by "." was 1521).
+def _decimal_counts(
+    path: Path, encoding: str, skip: int, dotted: re.Pattern[str]
+) -> tuple[int, int]:
+    """Numbers written with a decimal comma, and with a dot that groups no thousands, in a
+    ";"-separated file: "," is its decimal mark where the first are found and are at least as
+    many (spreadsheets in much of Europe write CSV so); else ".", which such a file may also
+    use ("1.521" read as thousands grouped by "." was 1521).
 
     Every row counts, not the first ones: rows sorted by amount may write their first decimal
     comma on row 5,000 (a column of whole numbers until then was read as text). Numbers whose
     dot cannot group thousands ("102.51") count against the comma, so one text field "1,3"
-    does not make every "32.211" of another column thirty-two thousand: "," where numbers with
-    a decimal comma are found and are at least as many (each counted up to
+    does not make every "32.211" of another column thirty-two thousand (each counted up to
     ``_ENOUGH_NUMBERS``, the look ending when either count is full). Only fields that end in a
     decimal's digits are looked at, so a large file takes a fraction of its reading."""
     commas = dots = 0
@@ -92,12 +115,12 @@ def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
             text = io.TextIOWrapper(raw, encoding=encoding, errors="replace")  # "\r" too
             for block in _row_blocks(text, skip + 1):
                 commas += _numbers(block, _COMMA_DIGITS_END, _COMMA_DECIMAL, commas)
-                dots += _numbers(block, _DOT_DIGITS_END, _DOT_DECIMAL, dots)
+                dots += _numbers(block, _DOT_DIGITS_END, dotted, dots)
                 if max(commas, dots) >= _ENOUGH_NUMBERS:
                     break
     except Exception:  # not readable as its name says: pandas will say what is wrong
-        return "."
-    return "," if commas and commas >= dots else "."
+        return 0, 0
+    return commas, dots
 
 
 def _row_blocks(text: IO[str], header: int) -> Iterator[str]:
