@@ -67,6 +67,48 @@ def test_a_budget_that_is_no_positive_number_is_refused_as_the_options_are_read(
     assert f"expected a positive number, got {budget!r}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("seed", ["-1", "99999999999", "1.5"])
+def test_a_seed_numpy_cannot_take_is_refused_by_the_options_name(seed, capsys):
+    """It was refused after the data was read, as ``random_state``, a name the command line
+    never shows."""
+    assert main(["search", "none.csv", "--target", "y", "--seed", seed]) == 2
+    err = capsys.readouterr().err
+    assert f"argument --seed: expected a whole number from 0 to 4294967295, got {seed!r}" in err
+
+
+def test_a_labelled_row_without_a_group_is_refused_by_the_option_and_the_row(
+    tmp_path, monkeypatch, capsys
+):
+    """The search's own check said "groups has missing values", naming neither --group nor
+    the rows; a row without a label is left out before it is asked for a group."""
+    frame = datasets.load("ecoli1").assign(patient=lambda f: (np.arange(len(f)) // 4).astype(str))
+    frame.loc[[4, 9], "patient"] = ["", None]
+    frame.loc[[9, 20], "target"] = None  # row 9 has neither: it is left out, not refused
+    frame.to_csv(tmp_path / "visits.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "visits.csv", "--target", "target", "--group", "patient"]) == 2
+    assert (
+        "column 'patient' (--group) is empty in 1 labelled row(s) (data row(s) 5, counting from "
+        "1); give every row a group"
+    ) in capsys.readouterr().err
+
+
+def test_a_pos_label_that_is_no_class_is_refused_before_a_new_study_is_announced(
+    tmp_path, monkeypatch, capsys
+):
+    """ "starting a new study 'autoimb-2' beside the existing one" was said, and then the run
+    was refused: no such study was made."""
+    datasets.load("ecoli1").to_csv(tmp_path / "e.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "e.csv", "--target", "target", "--n-trials", "1", *FAST]) == 0
+    capsys.readouterr()
+    again = ["search", "e.csv", "--target", "target", "--new-study", "--pos-label", "YES"]
+    assert main(again) == 2
+    err = capsys.readouterr().err
+    assert "--pos-label 'YES' is not a class of the --target column ([0, 1])" in err
+    assert "starting a new study" not in err
+
+
 def test_na_values_before_data_takes_one_comma_separated_value(searched, monkeypatch):
     monkeypatch.chdir(searched)
     args = ["search", "--na-values", "ZZZ,?", "ecoli.csv", "--target", "target", "--id", "row_id"]

@@ -110,3 +110,12 @@ def refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
             f"value; kept as a class, the column has {len(counts)} classes. Pass {option} to "
             "leave those rows out, or --force to keep it a class."
         )
+
+
+def refuse_unknown_pos_label(y: pd.Series, pos_label: Any) -> None:
+    """``--pos-label`` that is no class, refused with the options (the search refused it too,
+    but after "starting a new study" had been said of a study never made)."""
+    from autoimb.data.labels import check_target, positive_code
+
+    if pos_label is not None:
+        positive_code(pos_label, check_target(y, len(y))[1])

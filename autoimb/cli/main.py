@@ -9,14 +9,13 @@ answer at once.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from autoimb import __version__, config
 from autoimb.cli.console import (
@@ -31,6 +30,7 @@ from autoimb.cli.console import (
     sigterm_as_ctrl_c,
     text_never_fails,
 )
+from autoimb.cli.option_values import comma_separated, jobs, positive, seed
 from autoimb.data.files import file_stem, read_table
 from autoimb.exceptions import AutoImbError
 
@@ -52,33 +52,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         say(f"error: {message} (see '{self.prog} --help')")
         raise SystemExit(EXIT_INPUT)
-
-
-def _positive(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-        return value
-
-    return parse
-
-
-def _jobs(text: str) -> int:
-    """joblib's reading, as ``n_jobs=`` takes it: -1 every core, -2 all but one; never 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value == 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number, or a negative one counting from the cores "
-            f"(-1: all of them), got {text!r}"
-        )
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,24 +225,17 @@ def _na_values_arg(parser: argparse.ArgumentParser, summary: str) -> None:
     """One value, its markers separated by commas: a list of values would take DATA as one."""
     parser.add_argument(
         "--na-values",
-        type=_comma_separated,
+        type=comma_separated,
         action="extend",
         metavar="TEXT[,TEXT...]",
         help=f"{summary} (comma-separated; may be repeated)",
     )
 
 
-def _comma_separated(text: str) -> list[str]:
-    markers = [part.strip() for part in text.split(",") if part.strip()]
-    if not markers:
-        raise argparse.ArgumentTypeError(f"expected missing markers such as '?,NA', got {text!r}")
-    return markers
-
-
 def _search_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat",
-        type=_positive(int),
+        type=positive(int),
         default=None,
         metavar="S",
         help="seconds between the signs of life of the study's processes on a database; a "
@@ -285,7 +251,7 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--time-budget",
-        type=_positive(float),
+        type=positive(float),
         metavar="S",
         help=(
             f"seconds for this run, reading the data and the final refit included; writing "
@@ -294,7 +260,7 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
-        "--n-trials", type=_positive(int), metavar="N", help="trials to add in this run"
+        "--n-trials", type=positive(int), metavar="N", help="trials to add in this run"
     )
     parser.add_argument(
         "--space",
@@ -304,7 +270,7 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cv",
-        type=_positive(int),
+        type=positive(int),
         metavar="K",
         help=f"folds (default: the study's when resuming, else {config.DEFAULT_CV})",
     )
@@ -322,7 +288,7 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--n-jobs",
-        type=_jobs,
+        type=jobs,
         default=1,
         metavar="J",
         help="trials run in parallel (1; -1: one per core); from 20k rows the models share "
@@ -330,7 +296,7 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         metavar="S",
         help="random seed of a new study (a worker takes the study's)",
     )

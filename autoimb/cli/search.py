@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from autoimb import config
 from autoimb.atomic import not_written
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, TERMINATED, ctrl_c_not_lost, say
-from autoimb.cli.data_check import refuse_marker_labels
+from autoimb.cli.data_check import refuse_marker_labels, refuse_unknown_pos_label
 from autoimb.cli.model_file import check_overwrite, kept_summary, save_model, served_trial
 from autoimb.cli.outputs import REPORT_FORMATS, check_output, check_storage_apart, is_report
 from autoimb.cli.resume import (
@@ -63,6 +63,7 @@ def search_command(args: argparse.Namespace) -> int:
     columns = read_columns(args)
     refuse_marker_labels(columns.y, args.target, args.force)  # " ?" and "?" are no variants
     _refuse_label_variants(columns.y, args.target, args.force)
+    refuse_unknown_pos_label(columns.y, args.pos_label)
     previous = existing_study(storage, args.study_name)
     beside = previous is not None and args.new_study
     if beside:

@@ -306,6 +306,8 @@ def split_columns(
                     f"{_ROLES[earlier]} cannot be {_ROLES[option]} as well; name another column "
                     f"with {option}, or leave it out."
                 )
+    if group_col is not None:
+        _every_row_grouped(frame[group_col], frame[target].notna(), group_col)
     frame = _labelled_rows(frame, target, na_values)
     named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)
@@ -317,6 +319,21 @@ def split_columns(
 
     return Columns(
         X, frame[target], column(id_col), _weights(column(weight_col)), column(group_col)
+    )
+
+
+def _every_row_grouped(groups: pd.Series, labelled: pd.Series, column: str) -> None:
+    """A labelled row without a group, refused by the option and the rows (the search's own
+    check, later, could name neither)."""
+    empty = (groups.isna() | groups.astype(str).str.strip().eq("")).to_numpy() & labelled.to_numpy()
+    if not empty.any():
+        return
+    rows = [str(i + 1) for i in empty.nonzero()[0][:5]]
+    more = ", ..." if int(empty.sum()) > len(rows) else ""
+    raise AutoImbError(
+        f"column {column!r} (--group) is empty in {int(empty.sum())} labelled row(s) (data "
+        f"row(s) {', '.join(rows)}{more}, counting from 1); give every row a group, or leave "
+        "those rows out of the file."
     )
 
 
