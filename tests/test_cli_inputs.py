@@ -109,6 +109,31 @@ def test_a_pos_label_that_is_no_class_is_refused_before_a_new_study_is_announced
     assert "starting a new study" not in err
 
 
+def test_report_options_that_name_columns_of_data_are_checked_against_the_model(
+    searched, monkeypatch, capsys
+):
+    """--target without --data was ignored in silence; --target naming a feature was told as
+    "the data lacks column 'x0'", pointing away from the slip."""
+    monkeypatch.chdir(searched)
+    assert main(["report", "ecoli.skops", "--target", "target", "--out", "r.html"]) == 2
+    assert "--target names a column of --data, which is not given" in capsys.readouterr().err
+    slip = ["report", "ecoli.skops", "--data", "ecoli.csv", "--target", "x0", "--out", "r.html"]
+    assert main(slip) == 2
+    assert (
+        "--target 'x0' is a feature of the model; the search's labels were column 'target'"
+    ) in capsys.readouterr().err
+    assert not (searched / "r.html").exists()
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_an_empty_study_name_is_refused(name, capsys):
+    """It made a study named '' and a model file "DATA-.skops"."""
+    assert main(["search", "none.csv", "--target", "y", "--study-name", name]) == 2
+    assert f"argument --study-name: expected a study's name, got {name!r}" in (
+        capsys.readouterr().err
+    )
+
+
 def test_na_values_before_data_takes_one_comma_separated_value(searched, monkeypatch):
     monkeypatch.chdir(searched)
     args = ["search", "--na-values", "ZZZ,?", "ecoli.csv", "--target", "target", "--id", "row_id"]

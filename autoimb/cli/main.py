@@ -30,7 +30,7 @@ from autoimb.cli.console import (
     sigterm_as_ctrl_c,
     text_never_fails,
 )
-from autoimb.cli.option_values import comma_separated, jobs, positive, seed
+from autoimb.cli.option_values import comma_separated, jobs, positive, seed, study_name
 from autoimb.data.files import file_stem, read_table
 from autoimb.exceptions import AutoImbError
 
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
     report.add_argument(
         "--study-name",
+        type=study_name,
         metavar="NAME",
         help=f"the study (default: MODEL's, else {config.DEFAULT_STUDY_NAME})",
     )
@@ -306,7 +307,9 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
         help="Optuna storage: a database URL or a journal file path (search default: --out's "
         "name, else DATA's, + .optuna.log: one journal for every study on DATA)",
     )
-    parser.add_argument("--study-name", metavar="NAME", default=config.DEFAULT_STUDY_NAME)
+    parser.add_argument(
+        "--study-name", type=study_name, metavar="NAME", default=config.DEFAULT_STUDY_NAME
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
     verbose = "show library logs and warnings too, not the models' within trials (each repeats)"
     parser.add_argument("--verbose", "-v", action="store_true", help=verbose)

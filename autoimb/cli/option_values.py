@@ -53,3 +53,10 @@ def comma_separated(text: str) -> list[str]:
     if not markers:
         raise argparse.ArgumentTypeError(f"expected missing markers such as '?,NA', got {text!r}")
     return markers
+
+
+def study_name(text: str) -> str:
+    """A study's name, which also names its model file: an empty one made "DATA-.skops"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a study's name, got {text!r}")
+    return text

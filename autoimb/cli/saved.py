@@ -141,9 +141,16 @@ def report_command(args: argparse.Namespace) -> int:
                 "(pick one with --study-name)"
             )
     X = y = weights = groups = None
+    if args.data is None and (given := _data_options(args)):
+        names = "names a column" if len(given) == 1 else "name columns"
+        raise AutoImbError(
+            f"{', '.join(given)} {names} of --data, which is not given; give --data FILE too, "
+            f"or leave {' and '.join(given)} out."
+        )
     if args.data is not None:
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")
+        _refuse_a_feature_as_target(args.target, card or {})
         na_values = _na_values(args.na_values, card or {})
         X, y, _, weights, groups = split_columns(
             read_table(args.data, na_values, decimal=(card or {}).get("decimal")),
@@ -189,6 +196,24 @@ def report_command(args: argparse.Namespace) -> int:
         write_table(board, table)
         say(f"wrote the leaderboard ({len(table)} trials) to {board}")
     return EXIT_OK
+
+
+def _data_options(args: argparse.Namespace) -> list[str]:
+    """The options given that only --data's columns give a meaning to."""
+    options = ("target", "id", "weight", "group")
+    return [f"--{o}" for o in options if getattr(args, o, None) is not None]
+
+
+def _refuse_a_feature_as_target(target: str, card: dict) -> None:
+    """--target naming one of the model's features: the data check would say only that the
+    data lacks that column."""
+    searched = (card.get("named_columns") or {}).get("target")
+    features = (card.get("schema") or {}).get("columns") or []
+    if searched and target != searched and target in features:
+        raise AutoImbError(
+            f"--target {target!r} is a feature of the model; the search's labels were column "
+            f"{searched!r} (--target {searched})."
+        )
 
 
 def _model_study(model: Path, card: dict) -> str | None:
