@@ -465,6 +465,7 @@ def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys
     said = capsys.readouterr().out
     # The progress line shows the search's own score; the last line must not seem to differ.
     assert re.search(r"best \S+ [0-9.]+ \(.+; the search's own score [0-9.]+\)", said), said
+    assert said.splitlines()[-1] == "model: w.skops"  # where it went, as search says
     # It searches the study's settings: an option asking for others is refused, not ignored.
     for other in (["--metric", "f1"], ["--cv", "5"], ["--cv-split", "time"]):
         assert main(["worker", *common, "--n-trials", "1", *other]) == 2

@@ -58,6 +58,7 @@ def worker_command(args: argparse.Namespace) -> int:
             f"{result.metric.name} {result.best_score:.4f} ({result.score_basis}; the "
             f"search's own score {result.search_score:.4f})"
         )
+        print(f"model: {out}")
     return EXIT_OK
 
 
