@@ -201,8 +201,9 @@ def test_labels_that_differ_only_by_case_or_space_are_warned_about(small_binary)
     [
         (lambda X: X.iloc[:0], "no rows"),
         (lambda X: X.assign(**{X.columns[0]: np.inf}), "infinite values"),
+        (lambda X: X.assign(**{X.columns[0]: 1e39}), "beyond ±3.4e38"),
     ],
-    ids=["no-rows", "inf"],
+    ids=["no-rows", "inf", "beyond-float32"],
 )
 def test_predict_refuses_what_training_refuses(fitted, small_binary, rows, message) -> None:
     X, _ = small_binary

@@ -30,6 +30,9 @@ def _frame(n: int = 40) -> tuple[pd.DataFrame, np.ndarray]:
         (lambda X, y: (X, y[:-1]), "same number of rows"),
         (lambda X, y: (X.iloc[:0], y[:0]), r"0 sample\(s\)|only one class"),
         (lambda X, y: (X.assign(a=np.r_[np.inf, X["a"][1:]]), y), "infinite"),
+        # Read as float32 by the tree models: every trial that met it failed.
+        (lambda X, y: (X.assign(a=X["a"] * 1e200), y), r"beyond ±3.4e38"),
+        (lambda X, y: (X.assign(a=["-4e38", *X["a"][1:].astype(str)]), y), "beyond ±3.4e38"),
         (lambda X, y: (pd.concat([X, X["a"]], axis=1), y), "duplicated column"),
         (lambda X, y: (X, y + 0.5), "regression"),
         (lambda X, y: (X, np.arange(len(y)) % 60), "more than the 50"),
@@ -41,6 +44,8 @@ def _frame(n: int = 40) -> tuple[pd.DataFrame, np.ndarray]:
         "lengths",
         "empty",
         "inf",
+        "beyond-float32",
+        "beyond-float32-text",
         "dup-cols",
         "regression",
         "many-classes",

@@ -13,7 +13,7 @@ from autoimb._warnings import user_stacklevel
 from autoimb.data.columns import as_numbers, expand_dates, rows_named, without_markers, zoned
 from autoimb.data.dataset import as_category_strings, infinite_values
 from autoimb.data.frames import as_frame, has_feature_names
-from autoimb.data.typed import as_floats, typed_numbers
+from autoimb.data.typed import as_floats, beyond_float32, typed_numbers
 from autoimb.exceptions import SchemaError
 
 # Fewer new rows than this say too little about a column to warn of it (a row scored online
@@ -131,7 +131,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
                 f"{example!r} marks a missing value, make it NaN (--na-values on the command "
                 "line)."
             )
-        if np.isinf(values.to_numpy(dtype=float)).any():
+        if beyond_float32(values.to_numpy(dtype=float)).any():
             raise SchemaError(infinite_values(column))
         frame[column] = values.astype(float)
     return frame

@@ -20,6 +20,7 @@ from autoimb.data.labels import check_label_not_in_features, check_target, plain
 from autoimb.data.typed import (
     all_text,
     as_floats,
+    beyond_float32,
     constant_columns,
     text_columns,
     typed_numbers,
@@ -353,7 +354,7 @@ def validate(
             frame[column] = as_category_strings(frame[column])
         elif column not in typed:
             values = pd.to_numeric(frame[column], errors="coerce").astype(float)
-            if np.isinf(values.to_numpy()).any():
+            if beyond_float32(values.to_numpy()).any():
                 raise AutoImbError(infinite_values(column))
             frame[column] = values
     frame = frame[categorical + numeric]
@@ -431,6 +432,7 @@ def as_category_strings(series: pd.Series) -> pd.Series:
 
 def infinite_values(column: str) -> str:
     return (
-        f"column {column!r} holds infinite values; replace them (e.g. with NaN, which autoimb "
-        "imputes)."
+        f"column {column!r} holds infinite values, or values beyond ±3.4e38, which the models "
+        "read as infinite; replace them (e.g. with NaN, which autoimb imputes), or rescale the "
+        "column."
     )

@@ -32,13 +32,24 @@ def _matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return frame[columns].to_numpy(dtype=float, na_value=np.nan)
 
 
+# Tree models read features as float32: a value beyond its range is infinite to them, and
+# every trial that meets it fails.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def beyond_float32(values: np.ndarray) -> np.ndarray:
+    """Where values are infinite, or as good as infinite to the models (NaN is neither)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) > _FLOAT32_MAX
+
+
 def as_floats(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, str | None]:
     """The frame with these typed columns as floats, in its order, and the first of them that
-    holds an infinite value (None if none does)."""
+    holds an infinite value, or one beyond float32's range (None if none does)."""
     if not columns:
         return frame, None
     values = _matrix(frame, columns)
-    infinite = np.isinf(values).any(axis=0)
+    infinite = beyond_float32(values).any(axis=0)
     first = columns[int(np.argmax(infinite))] if infinite.any() else None
     floats = pd.DataFrame(values, index=frame.index, columns=columns)
     return pd.concat([frame.drop(columns=columns), floats], axis=1)[list(frame.columns)], first
