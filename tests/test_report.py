@@ -275,6 +275,29 @@ def test_a_model_and_its_data_give_the_searchs_own_out_of_fold_numbers(small_bin
     assert f"for a new set of {len(y):,} rows" in text
 
 
+def test_a_model_and_its_data_type_the_columns_it_named_categorical_as_the_search_did(
+    small_binary, tmp_path
+):
+    """A store number named in categorical_features was read back as a number by the report
+    on the model and its data: its curves and confusion matrix were another model's."""
+    from autoimb.engine.space import parse_space
+
+    X, y = small_binary
+    rng = np.random.default_rng(5)
+    store = rng.integers(1, 40, len(y))
+    store[np.asarray(y) == 1] = rng.choice([3, 17, 31], int(np.sum(y)))
+    X = X.assign(store=store)
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=1, space=parse_space("model: {logistic_regression: {}}"),
+        cv=3, random_state=0, ensemble=False, importance=False, categorical_features=["store"],
+    )  # fmt: skip
+    assert "store" in result.best_pipeline.model_card_["schema"]["categorical"]
+    searched = result.report_html(tmp_path / "search.html")
+    card = result.best_pipeline.model_card_
+    rebuilt = write_study_report(tmp_path / "model.html", model_card=card, X=X, y=y)
+    assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
+
+
 def test_a_study_alone_says_its_winner_may_not_be_the_served_model(result, tmp_path):
     text, _ = read(write_study_report(tmp_path / "study.html", study=result.study))
     assert "the winner shown is the study's top-scoring trial" in html.unescape(text)
