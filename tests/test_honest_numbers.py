@@ -280,6 +280,30 @@ def test_a_precision_floors_interval_is_of_the_side_its_score_is_on(floor: float
     )
 
 
+def test_the_chance_of_missing_a_floor_is_of_the_score_reported() -> None:
+    """best_score measured again on fresh folds fell below the floor where the search's folds
+    had met it: the interval lay wholly below the floor, and the chance of missing it was
+    taken from the search's folds ("holds its floor about 63% of the time")."""
+    from autoimb.metrics.registry import get_metric
+    from autoimb.posthoc.crossfit import cross_fitted_predictions
+    from autoimb.posthoc.interval import Drawn
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.15).astype(int)
+    s = np.clip(0.3 * y + 0.7 * rng.random(400), 0, 1)
+    proba, folds = np.c_[1 - s, s], np.arange(400) % 5
+    metric = get_metric("recall@precision>=0.5")
+    labels = cross_fitted_predictions(y, proba, folds, metric)[0]
+    here = metric.score_labels(y, labels, n_classes=2, pos_label=1)
+    assert here >= 0  # these folds meet the floor
+    drawn = Drawn.of(y, proba, folds, metric, 400, 0.8, None, 1)
+    met = drawn.floor_miss(metric, 0, here)
+    assert met == drawn.floor_miss(metric, 0) < 0.5  # the same where the two agree
+    (_, high), missed = drawn.how_sure(metric, -0.15, 0.8)
+    assert high <= 0 and missed > 0.75  # the fresh folds' precision, 0.35: far below 0.5
+    assert 0.4 < drawn.floor_miss(metric, 0, -0.001) < 0.6  # at the floor: as often as not
+
+
 def test_kept_out_of_fold_probabilities_keep_their_order_near_one() -> None:
     """Kept as float32, every probability above 1 - 6e-8 read back as 1.0: a balanced logistic
     model's average precision on 30 positives in 300k rows read 0.39 for its 0.54."""

@@ -162,13 +162,21 @@ class Drawn:
     ) -> tuple[tuple[float, float], float | None]:
         """:meth:`score_interval` and :meth:`floor_miss` together: the interval of a precision
         floor's score holds only on its side of the floor, so the two are read as one."""
-        return self.score_interval(metric, center, level, seed), self.floor_miss(metric, seed)
+        interval = self.score_interval(metric, center, level, seed)
+        return interval, self.floor_miss(metric, seed, center)
 
-    def floor_miss(self, metric: Metric, seed: int) -> float | None:
+    def floor_miss(self, metric: Metric, seed: int, center: float | None = None) -> float | None:
+        """How often precision falls below the floor on such a new set: around the precision
+        ``center`` (the score reported) implies where it is given, else these rows'. A score
+        measured again on fresh folds below the floor, beside these folds' precision above
+        it, was said to hold the floor "about 63% of the time" under an interval wholly
+        below it."""
         floor = precision_floor(metric)
         if floor is None:
             return None
         full, total = self.draws(METRICS["precision"], seed)
+        if center is not None:  # below the floor, by how much; above it, at least on it
+            full = center + floor if center < 0 else max(full, floor)
         return float(np.mean(full + total < floor)) if total.size else None
 
     def interval(
