@@ -167,6 +167,12 @@ class SearchResult:
     def classes_(self) -> np.ndarray:
         return self.best_pipeline.classes_
 
+    @property
+    def applied_decision(self) -> Decision:
+        """The rule ``best_pipeline`` applies now, which ``set_params(decision_threshold=...)``
+        after the search changes: what a report says of the predictions follows it."""
+        return getattr(self.best_pipeline, "decision", self.decision)
+
     def report(self) -> dict[str, Any]:
         """Every registered metric for the winner on out-of-fold predictions, and its confusion.
 
@@ -176,14 +182,15 @@ class SearchResult:
         (``best_score``, measured as ``score_basis`` says).
         """
         ev = self.evidence
-        predicted = self.decision.apply(ev.oof)
+        rule = self.applied_decision
+        predicted = rule.apply(ev.oof)
         labels = list(self.classes_)  # the labels themselves: ``.loc[1, 1]`` for 0/1 targets
         matrix = confusion_matrix(ev.y, predicted, len(labels), sample_weight=ev.sample_weight)
         return {
             "metric": self.metric.name,
             "score": self.best_score,
             "decision": {
-                **self.decision.labelled(self.classes_),
+                **rule.labelled(self.classes_),
                 # the threshold where predict_proba meets predict (``threshold``: the scores')
                 "probability_threshold": self.best_pipeline.probability_threshold,
             },
@@ -253,7 +260,9 @@ class SearchResult:
             ("measured", self.score_basis),
             (
                 "decision",
-                self.decision.describe(self.classes_, self.best_pipeline.probability_threshold),
+                self.applied_decision.describe(
+                    self.classes_, self.best_pipeline.probability_threshold
+                ),
             ),
         ]
         if len(self.classes_) == 2:

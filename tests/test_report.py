@@ -298,6 +298,30 @@ def test_a_model_and_its_data_type_the_columns_it_named_categorical_as_the_searc
     assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
 
 
+def test_a_rule_set_after_the_search_is_the_one_the_report_shows_and_applies(
+    small_binary, tmp_path
+):
+    """set_params(decision_threshold=...) after the search: report() and the HTML report
+    showed the new probability threshold beside the old decision threshold, and counted the
+    confusion matrix with the old one."""
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=1, space="fast", cv=3, random_state=0, ensemble=False,
+        importance=False,
+    )  # fmt: skip
+    searched = result.report()
+    result.best_pipeline.set_params(decision_threshold=0.6)
+    said = result.report()
+    assert said["decision"]["threshold"] == 0.6 != searched["decision"]["threshold"]
+    assert said["decision"]["probability_threshold"] == result.best_pipeline.probability_threshold
+    ev = result.evidence
+    positives = int((ev.oof[:, 1] >= 0.6).sum())
+    assert int(said["confusion_matrix"].iloc[:, 1].sum()) == positives
+    assert said["score"] == searched["score"]  # measured with the search's rule
+    text = html.unescape(result.report_html(tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert "The decision rule was set after the search (set_params)" in text
+
+
 def test_a_study_alone_says_its_winner_may_not_be_the_served_model(result, tmp_path):
     text, _ = read(write_study_report(tmp_path / "study.html", study=result.study))
     assert "the winner shown is the study's top-scoring trial" in html.unescape(text)

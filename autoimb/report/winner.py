@@ -29,6 +29,11 @@ from autoimb.strategy import Ensemble, parse_strategy, strategy_stages
 
 __all__ = ["OutOfFold", "Winner", "study_attrs"]
 
+RULE_SET_AFTER = (
+    "The decision rule was set after the search (set_params): the predictions shown apply it, "
+    "and the scores were measured with the search's rule."
+)
+
 
 @dataclass
 class OutOfFold:
@@ -87,7 +92,7 @@ class Winner:
             result.metric,
             result.best_score,
             strategy_stages(result.best_config),
-            result.decision,
+            result.applied_decision,
             [str(c) for c in result.classes_],
             trial=result.best_pipeline.model_card_.get("trial"),
             oof=OutOfFold.of(ev.y, ev.oof, ev.sample_weight),
@@ -95,7 +100,8 @@ class Winner:
             search_score=result.search_score,
             score_basis=result.score_basis,
             interval=result.score_interval,
-            notes=list(result.notes),
+            notes=list(result.notes)
+            + [RULE_SET_AFTER] * (result.applied_decision != result.decision),
             advice=result.advice.summary() if result.advice is not None else None,
             importance=result.best_pipeline.model_card_.get("feature_importance"),
             probability_threshold=result.best_pipeline.probability_threshold,
