@@ -427,6 +427,29 @@ def test_a_resumed_search_keeps_time_for_an_earlier_runs_winner(small_binary, tm
     assert objective.clock.trial_deadline(started) <= settings.deadline - refit
 
 
+def test_parallel_trials_refit_their_winner_with_the_threads_each_trial_had() -> None:
+    """The refit's time is estimated from the trials' fits: with n_jobs=2 on 20k rows each
+    trial's model had half the cores and the refit all of them, and two LightGBM threads on a
+    busy machine ran the refit 4 times past the budget."""
+    import joblib
+    from sklearn.datasets import make_classification
+
+    from autoimb.engine.budget import model_threads
+    from autoimb.engine.space import parse_space
+
+    if joblib.cpu_count() < 2:
+        pytest.skip("one core: every model has one thread however many trials run")
+    n = config.SMALL_DATA_ROWS
+    X, y = make_classification(n_samples=n, n_features=4, weights=[0.95], random_state=0)
+    result = autoimb.search(
+        X, y, n_trials=2, n_jobs=2, space=parse_space("model: {logistic_regression: {}}"),
+        cv=2, ensemble=False, importance=False, random_state=0,
+    )  # fmt: skip
+    served = result.best_pipeline.estimator
+    assert isinstance(served, StrategyPipeline)
+    assert served.n_threads == model_threads(2, n) < model_threads(1, n)
+
+
 def test_threads_per_model_count_the_cores_this_process_may_use() -> None:
     """A container or a CPU mask gives a process fewer cores than the host has: counted on
     the host, parallel trials ran more threads than there were cores."""

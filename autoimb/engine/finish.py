@@ -63,7 +63,9 @@ REFIT_SLACK = 0.02
 def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> SearchResult:
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
-    threads = model_threads(1, len(data.y))
+    # As many threads as each trial had: the refit's time is estimated from theirs, and with
+    # parallel trials on a busy machine a refit on every core ran 4 times past the budget.
+    threads = model_threads(settings.n_jobs, len(data.y))
     own = isinstance(settings.warm_start, list) and bool(settings.warm_start)
     notes = [
         note
