@@ -125,6 +125,13 @@ def test_default_space_names_every_core_component() -> None:
             "default",
         ),
         ("model: {random_forest: {min_samples_leaf: 0}}", "min_samples_leaf must lie in"),
+        # A share of the columns past 1 failed most trials, one scikit-learn error each:
+        (
+            "model: {extra_trees: {max_features: {type: float, low: 0.1, high: 2.0}}}",
+            r"max_features takes a share of the columns in \(0, 1\] .*got 2.0",
+        ),
+        ("model: {random_forest: {max_features: {choices: [sqrt, 0.5, 2.0]}}}", r"got 2.0"),
+        ("model: {random_forest: {max_features: 0}}", r"max_features takes .*got 0"),
         # Values the component cannot take failed every trial that drew them:
         (
             "model: {lightgbm: {}}\nresampler:\n  borderline_smote: {kind: borderline-3}",

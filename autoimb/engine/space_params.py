@@ -40,6 +40,8 @@ _LIMITS: dict[str, tuple[float, float, bool]] = {
     "min_samples_leaf": (1, math.inf, True),
     "batch_size": (1, math.inf, True),
 }
+# A forest's share of the columns at each split, or their number.
+_SHARE_OR_COUNT = frozenset({"max_features"})
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,14 @@ def _check_kind(name: str, dist: Any, values: list[Any], expected: Any, where: s
 
 
 def _check_limits(name: str, values: list[Any], where: str) -> None:
+    if name in _SHARE_OR_COUNT:  # scikit-learn's reading: a float a share, a whole number a count
+        numbers = [v for v in values if _is_number(v)]
+        if outside := [v for v in numbers if not (0 < v <= 1 if isinstance(v, float) else v >= 1)]:
+            raise SearchSpaceError(
+                f"{where}: {name} takes a share of the columns in (0, 1] (a float) or a count of "
+                f"them from 1 (a whole number); got {outside[0]!r}. Keep the range inside it."
+            )
+        return
     if name not in _LIMITS:
         return
     low, high, low_allowed = _LIMITS[name]
