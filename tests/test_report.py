@@ -298,6 +298,30 @@ def test_a_model_and_its_data_type_the_columns_it_named_categorical_as_the_searc
     assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
 
 
+@pytest.mark.parametrize("with_text", [False, True])
+def test_a_model_and_its_data_leave_out_the_columns_the_search_left_out(
+    small_binary, tmp_path, with_text
+):
+    """A CSV's index column ("Unnamed: 0"), on rows sorted by label, is left out by the search
+    as an identifier; the report read it back as a feature and scored 0.9998."""
+    X, y = small_binary
+    order = np.argsort(np.asarray(y), kind="stable")
+    X, y = X.iloc[order].reset_index(drop=True), np.asarray(y)[order]
+    X.insert(0, "Unnamed: 0", np.arange(len(y)))
+    if with_text:  # a category of text: the report names the search's categorical columns
+        X = X.assign(region=np.array(["north", "south", "east"])[np.arange(len(y)) % 3])
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=1, space="fast", cv=3, random_state=0, ensemble=False,
+        importance=False,
+    )  # fmt: skip
+    card = result.best_pipeline.model_card_
+    assert "Unnamed: 0" in card["schema"]["dropped"]
+    assert bool(card["schema"]["categorical"]) == with_text
+    searched = result.report_html(tmp_path / "search.html")
+    rebuilt = write_study_report(tmp_path / "model.html", model_card=card, X=X, y=y)
+    assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
+
+
 def test_a_rule_set_after_the_search_is_the_one_the_report_shows_and_applies(
     small_binary, tmp_path
 ):

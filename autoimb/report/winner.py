@@ -71,7 +71,7 @@ class Winner:
     interval_rows: int | None = None  # the size of a new set the interval is for
     served: frozenset[int] | None = None  # the trials the model serves, where known
     floor_miss: float | None = None  # how often precision misses a floor on such a new set
-    categorical: list[str] | None = None  # the columns the search read as categories
+    schema: dict[str, Any] | None = None  # the model card's: how the search typed its data
 
     def interval_set(self) -> str:
         """The new data the interval is for, in words."""
@@ -131,7 +131,7 @@ class Winner:
             interval_rows=card.get("score_interval_rows"),
             served=served_trials(card),
             floor_miss=card.get("floor_miss_chance"),
-            categorical=(card.get("schema") or {}).get("categorical"),
+            schema=card.get("schema"),
         )
 
     @classmethod
@@ -159,13 +159,13 @@ class Winner:
         from autoimb.engine.evaluate import CrossValidation, evaluate
 
         # Typed as the search typed them: a column named in categorical_features (store
-        # numbers) read back from a file is numbers, and the curves were another model's.
-        columns = getattr(X, "columns", None)
-        named = (
-            "auto"
-            if self.categorical is None or columns is None
-            else [c for c in self.categorical if c in columns]
-        )
+        # numbers) read back from a file is numbers, and the curves were another model's. Named,
+        # no column is left out as an identifier, so those the search left out go first.
+        categorical = (self.schema or {}).get("categorical")
+        named: Any = "auto"
+        if categorical and hasattr(X, "columns"):
+            X = X.drop(columns=[c for c in self.schema.get("dropped", []) if c in X.columns])
+            named = [c for c in categorical if c in X.columns]
         data = validate(X, y, sample_weight=sample_weight, categorical_features=named)
         classes = [str(c) for c in data.classes]
         if self.classes and classes != self.classes:
