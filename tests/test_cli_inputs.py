@@ -83,7 +83,8 @@ def test_a_labelled_row_without_a_group_is_refused_by_the_option_and_the_row(
     the rows; a row without a label is left out before it is asked for a group."""
     frame = datasets.load("ecoli1").assign(patient=lambda f: (np.arange(len(f)) // 4).astype(str))
     frame.loc[[4, 9], "patient"] = ["", None]
-    frame.loc[[9, 20], "target"] = None  # row 9 has neither: it is left out, not refused
+    frame["target"] = frame["target"].astype(str)
+    frame.loc[[9, 20], "target"] = [" ", None]  # row 9 has neither: left out, not refused
     frame.to_csv(tmp_path / "visits.csv", index=False)
     monkeypatch.chdir(tmp_path)
     assert main(["search", "visits.csv", "--target", "target", "--group", "patient"]) == 2
@@ -287,26 +288,37 @@ def test_predict_reads_a_batch_with_the_decimal_mark_of_the_training_file(tmp_pa
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
 
 
-@pytest.mark.parametrize(("trained", "written"), [(",", "."), (".", ",")])
-def test_a_batch_that_plainly_writes_the_other_decimal_mark_is_read_with_its_own(
-    tmp_path, monkeypatch, capsys, trained, written
+@pytest.mark.parametrize(("trained", "written", "code"), [(",", ".", 0), (".", ",", 2)])
+def test_a_batch_that_plainly_writes_the_other_decimal_mark_is_warned_of(
+    tmp_path, monkeypatch, capsys, trained, written, code
 ):
-    """The training file's mark stood for a batch's whatever the batch wrote: with a model
-    searched on decimal commas, a ";" batch of decimal points read "3.185" as 3185 (and the
-    other way round "0,205" as 205), and every row got one probability without a word."""
+    """With a model searched on decimal commas, a ";" batch of decimal points read "3.185" as
+    3185 (and the other way round "3,185" as 3185, "0,205" as 205), and every row got one
+    probability without a word. It is read as the search's data was, and said ("0,205" is no
+    number then, and refused); a batch of the model's own mark with an answer "1,3" among its
+    fields is not warned of."""
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.uniform(0, 5, 300), "b": rng.uniform(1, 9, 300)}).round(3)
     frame["y"] = (frame["a"] + rng.normal(0, 0.5, 300) > 4.2).astype(int)
+    frame["answer"] = "2"
     batch = frame.drop(columns="y").head(20)
     frame.to_csv(tmp_path / "train.csv", sep=";", decimal=trained, index=False)
     batch.to_csv(tmp_path / "batch.csv", sep=";", decimal=written, index=False)
+    batch.assign(answer=["1,3"] + ["2"] * 19).to_csv(
+        tmp_path / "own.csv", sep=";", decimal=trained, index=False
+    )
     monkeypatch.chdir(tmp_path)
     assert main(["search", "train.csv", "--target", "y", "--n-trials", "1", *FAST]) == 0
     capsys.readouterr()
-    assert main(["predict", "train.skops", "batch.csv", "--out", "p.csv"]) == 0
-    assert f"batch.csv writes its decimals with {written!r}" in capsys.readouterr().err
+    assert main(["predict", "train.skops", "batch.csv", "--out", "p.csv"]) == code
+    err = capsys.readouterr().err
+    assert bool(code) == ("holds non-numeric values now (e.g. '0,205'" in err)
+    assert f"batch.csv seems to write its decimals with {written!r}" in err
+    assert f"it is read with {trained!r}, as that data was" in err
+    assert main(["predict", "train.skops", "own.csv", "--out", "q.csv"]) == 0
+    assert "seems to write" not in capsys.readouterr().err
     expected = autoimb.load(tmp_path / "train.skops").predict_proba(batch)[:, 1]
-    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "q.csv")["proba_1"], expected)
 
 
 def test_a_quoted_decimal_comma_in_a_comma_separated_file_is_never_thousands(tmp_path) -> None:

@@ -26,11 +26,17 @@ _COMMA_DIGITS_END = re.compile(r',\d+[ \t]*(?:[€$£%][ \t]*)?"?[ \t]*(?=;|\n|$
 # "0.1234"): a ";" file holding such numbers may write its decimals with dots. Found from
 # where it ends (a dot's digits, which re finds fast), then read back to its field's start.
 _DOT_DECIMAL = re.compile(r"[-+]?\d+\.(?:\d{1,2}|\d{4,})")
-_DOT_DIGITS_END = re.compile(r'\.\d+[ \t]*"?[ \t]*(?=;|\n|$)')
-# ... or with three decimals that group nothing either ("0.205", "1234.567"): what a batch
-# writes is told by these too, when the training file's mark is known (its own vote, above,
-# weighs a column of "0.125" as no more than a comma file's odd field).
-_POINT_DECIMAL = re.compile(r"[-+]?(?:\d+\.(?:\d{1,2}|\d{4,})|(?:0|\d{4,})\.\d{3})")
+_DOT_DIGITS_END = re.compile(r'\.(?:\d{1,2}|\d{4,})[ \t]*"?[ \t]*(?=;|\n|$)')
+# A batch's numbers that can only be decimals of the other mark than training's: neither
+# thousands grouped ("1,234", "1.234") nor, in the training file's own vote, a fair sign of a
+# mark ("0.205" counts here: its leading zero groups nothing).
+_PLAIN_DECIMALS = {
+    mark: re.compile(rf"[-+]?(?:\d+[{mark}](?:\d{{1,2}}|\d{{4,}})|(?:0|\d{{4,}})[{mark}]\d{{3}})")
+    for mark in ".,"
+}
+_DIGITS_END = {mark: re.compile(rf'{re.escape(mark)}\d+[ \t]*"?[ \t]*(?=;|\n|$)') for mark in ".,"}
+# Fields of them that make a batch's mark plain, with none the training file's way.
+_PLAINLY = 3
 # Numbers of each kind counted at most: enough to outvote a text field that reads as a
 # decimal ("1,3", an answer's options) with a column's numbers.
 _ENOUGH_NUMBERS = 50
@@ -68,20 +74,28 @@ def dialect(path: Path, *, tabs: bool = False, decimal: str | None = None) -> Di
     if sep != ";":
         return Dialect(encoding, sep, ".", skip)
     if decimal is None:
-        commas, dots = _decimal_counts(path, encoding, skip, _DOT_DECIMAL)
-        return Dialect(encoding, sep, "," if commas and commas >= dots else ".", skip)
-    # The training file's mark, unless the rows plainly write theirs the other way: read as
-    # given, "3.185" was 3185 and "0,205" was 205, and nothing said so.
-    commas, points = _decimal_counts(path, encoding, skip, _POINT_DECIMAL)
-    own = "," if commas and not points else "." if points and not commas else decimal
-    if own != decimal:
+        return Dialect(encoding, sep, _decimal_mark(path, encoding, skip), skip)
+    _warn_of_the_other_mark(path, "\n".join(lines[skip + 1 :]), decimal)
+    return Dialect(encoding, sep, decimal, skip)
+
+
+def _warn_of_the_other_mark(path: Path, rows: str, decimal: str) -> None:
+    """A batch read with the training file's mark whose first rows plainly write the other:
+    "3.185" read with a decimal comma was 3185, and nothing said so. It is still read as the
+    model's data was (a batch of whole amounts, "12.000", has nothing to tell by, and one
+    answer "1,3" or a time "08.30" must not change how every number reads)."""
+    other = "," if decimal == "." else "."
+    theirs = _numbers(rows, _DIGITS_END[other], _PLAIN_DECIMALS[other], 0)
+    ours = _numbers(rows, _DIGITS_END[decimal], _PLAIN_DECIMALS[decimal], 0)
+    if theirs >= _PLAINLY and not ours:
         warnings.warn(
-            f"{path.name} writes its decimals with {own!r} where the data searched wrote "
-            f"them with {decimal!r}: it is read with {own!r}.",
+            f"{path.name} seems to write its decimals with {other!r}, and the data searched "
+            f"wrote them with {decimal!r}: it is read with {decimal!r}, as that data was, so "
+            f"a number such as 3{other}185 reads as 3185. Write the batch as the search's data "
+            "was written.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    return Dialect(encoding, sep, own, skip)
 
 
 def _first_lines(path: Path, encoding: str) -> list[str]:
@@ -95,18 +109,16 @@ def _first_lines(path: Path, encoding: str) -> list[str]:
     return text.splitlines()[:-1] if len(start) == _SNIFF_BYTES else text.splitlines()
 
 
-def _decimal_counts(
-    path: Path, encoding: str, skip: int, dotted: re.Pattern[str]
-) -> tuple[int, int]:
-    """Numbers written with a decimal comma, and with a dot that groups no thousands, in a
-    ";"-separated file: "," is its decimal mark where the first are found and are at least as
-    many (spreadsheets in much of Europe write CSV so); else ".", which such a file may also
-    use ("1.521" read as thousands grouped by "." was 1521).
+def _decimal_mark(path: Path, encoding: str, skip: int) -> str:
+    """ "," where ";" separates fields and its numbers are written with a decimal comma
+    (spreadsheets in much of Europe write CSV so); else ".", which such a file may also use
+    ("1.521" read as thousands grouped by "." was 1521).
 
     Every row counts, not the first ones: rows sorted by amount may write their first decimal
     comma on row 5,000 (a column of whole numbers until then was read as text). Numbers whose
     dot cannot group thousands ("102.51") count against the comma, so one text field "1,3"
-    does not make every "32.211" of another column thirty-two thousand (each counted up to
+    does not make every "32.211" of another column thirty-two thousand: "," where numbers with
+    a decimal comma are found and are at least as many (each counted up to
     ``_ENOUGH_NUMBERS``, the look ending when either count is full). Only fields that end in a
     decimal's digits are looked at, so a large file takes a fraction of its reading."""
     commas = dots = 0
@@ -115,12 +127,12 @@ def _decimal_counts(
             text = io.TextIOWrapper(raw, encoding=encoding, errors="replace")  # "\r" too
             for block in _row_blocks(text, skip + 1):
                 commas += _numbers(block, _COMMA_DIGITS_END, _COMMA_DECIMAL, commas)
-                dots += _numbers(block, _DOT_DIGITS_END, dotted, dots)
+                dots += _numbers(block, _DOT_DIGITS_END, _DOT_DECIMAL, dots)
                 if max(commas, dots) >= _ENOUGH_NUMBERS:
                     break
     except Exception:  # not readable as its name says: pandas will say what is wrong
-        return 0, 0
-    return commas, dots
+        return "."
+    return "," if commas and commas >= dots else "."
 
 
 def _row_blocks(text: IO[str], header: int) -> Iterator[str]:

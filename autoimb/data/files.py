@@ -18,6 +18,7 @@ from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.redact import shown
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -307,7 +308,7 @@ def split_columns(
                     f"with {option}, or leave it out."
                 )
     if group_col is not None:
-        _every_row_grouped(frame[group_col], frame[target].notna(), group_col)
+        _every_row_grouped(frame[group_col], ~_unlabelled(frame[target], na_values), group_col)
     frame = _labelled_rows(frame, target, na_values)
     named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)
@@ -322,10 +323,10 @@ def split_columns(
     )
 
 
-def _every_row_grouped(groups: pd.Series, labelled: pd.Series, column: str) -> None:
+def _every_row_grouped(groups: pd.Series, labelled: np.ndarray, column: str) -> None:
     """A labelled row without a group, refused by the option and the rows (the search's own
     check, later, could name neither)."""
-    empty = (groups.isna() | groups.astype(str).str.strip().eq("")).to_numpy() & labelled.to_numpy()
+    empty = (groups.isna() | groups.astype(str).str.strip().eq("")).to_numpy() & labelled
     if not empty.any():
         return
     rows = [str(i + 1) for i in empty.nonzero()[0][:5]]
@@ -350,15 +351,24 @@ def _weights(weights: pd.Series | None) -> pd.Series | None:
     return numbers if numbers.notna().sum() == weights.notna().sum() else weights
 
 
+def _blank_labels(labels: pd.Series, na_values: Collection[str]) -> list[str]:
+    """The labels that stand for none: empty, spaces, a missing-value marker however padded."""
+    import pandas as pd
+
+    missing = {"", *(str(v).strip() for v in na_values)}  # pandas' own match is exact
+    return [v for v in pd.unique(labels) if isinstance(v, str) and v.strip() in missing]
+
+
+def _unlabelled(labels: pd.Series, na_values: Collection[str]) -> np.ndarray:
+    return (labels.isna() | labels.isin(_blank_labels(labels, na_values))).to_numpy()
+
+
 def _labelled_rows(frame: pd.DataFrame, target: str, na_values: Collection[str]) -> pd.DataFrame:
     """The rows that have a label, with a warning naming the others: an export often leaves the
     label empty where it is not known yet, and those rows have nothing to teach or score. A
     label of spaces is as empty (a third class " " made a binary search a multi-class one)."""
-    import pandas as pd
-
     labels = frame[target]
-    missing = {"", *(str(v).strip() for v in na_values)}  # pandas' own match is exact
-    blanks = [v for v in pd.unique(labels) if isinstance(v, str) and v.strip() in missing]
+    blanks = _blank_labels(labels, na_values)
     unlabelled = (labels.isna() | labels.isin(blanks)).to_numpy()
     if not unlabelled.any():
         whole = _whole(labels)
