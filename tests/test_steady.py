@@ -199,6 +199,10 @@ def test_no_note_names_a_kept_trial_the_race_then_replaced() -> None:
     served = result.model_card()["trial"]
     kept = [n for n in result.notes if n.startswith("Kept the single best trial")]
     assert all(n.startswith(f"Kept the single best trial {served} ") for n in kept), kept
+    # Where the race replaced it, the note names it as what the ensemble was weighed against.
+    weighed = [n for n in result.notes if n.startswith("Kept a single trial, not an ensemble")]
+    assert all(f"(weighed against the best-scoring, trial {served} " not in n for n in weighed)
+    assert all("(weighed against the best-scoring, trial " in n for n in weighed)
 
 
 def _searched(data, n_trials: int) -> tuple[SearchSettings, SearchOutcome]:

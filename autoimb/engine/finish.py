@@ -117,7 +117,11 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             superseded = f"Trial {best.number} was chosen over"
             kept = f"Kept the single best trial {best.number} ("
             notes[:] = [
-                note.replace(kept, f"Kept a single trial, not an ensemble (trial {best.number}: ")
+                note.replace(
+                    kept,
+                    f"Kept a single trial, not an ensemble (weighed against the "
+                    f"best-scoring, trial {best.number}: ",
+                )
                 for note in notes
                 if not note.startswith(superseded)
             ]
