@@ -136,6 +136,8 @@ class _Objective:
         self.predictions = Predictions(settings.metric.greater_is_better)
         self.stopped_by_user = False  # a callback's study.stop(): no more trials, spare time or not
         self.failed_in_a_row = 0
+        # A trial of the study completed, this run's or an earlier one's (timed or not).
+        self.worked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.fit_seconds: dict[int, float] = {}
         # The wall time of each finished trial's cross-validation on all rows: the cost of
         # doing it again on a fresh split (its lower-fidelity rungs are not done again).
@@ -393,9 +395,10 @@ class _Objective:
 
     def stop_when_budget_spent(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self.failed_in_a_row = self.failed_in_a_row + 1 if trial.state == TrialState.FAIL else 0
+        self.worked = self.worked or trial.state == TrialState.COMPLETE
         if self.clock.spent() or self.searches_nothing:  # the next would repeat this one
             study.stop()
-        elif self.failed_in_a_row >= config.FAILURES_BEFORE_GIVING_UP and not self.candidates:
+        elif self.failed_in_a_row >= config.FAILURES_BEFORE_GIVING_UP and not self.worked:
             # Nothing has worked, in the fixed strategies or after them: the rest of a long
             # budget would only delay the error that says why.
             study.stop()
