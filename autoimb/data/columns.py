@@ -309,6 +309,7 @@ _LOCAL_DATE = re.compile(
     r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4}"
 )
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+_NO_THOUSANDS = re.compile(r"[-+]?(?:\d+,(?:\d{1,2}|\d{4,})|0,\d{3})")  # "3,18", "0,205"
 _LOOKED_AT = 200
 _AS_TEXT = "categories, or left out where nearly every value differs"
 
@@ -331,7 +332,11 @@ def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        elif _mostly(present[~numeric], _DECIMAL_COMMA) and (~numeric).mean() >= 0.1:
+        elif (
+            _mostly(present[~numeric], _DECIMAL_COMMA)
+            and (~numeric).mean() >= 0.1
+            and present[~numeric].iloc[:_LOOKED_AT].str.fullmatch(_NO_THOUSANDS).any()
+        ):
             example = present[~numeric].iloc[0]
             warnings.warn(
                 f"Column {column!r} holds numbers written with a decimal comma (e.g. "
