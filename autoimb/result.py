@@ -171,7 +171,7 @@ class SearchResult:
     def applied_decision(self) -> Decision:
         """The rule ``best_pipeline`` applies now, which ``set_params(decision_threshold=...)``
         after the search changes: what a report says of the predictions follows it."""
-        return getattr(self.best_pipeline, "decision", self.decision)
+        return self.best_pipeline.decision
 
     def report(self) -> dict[str, Any]:
         """Every registered metric for the winner on out-of-fold predictions, and its confusion.

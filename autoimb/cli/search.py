@@ -322,10 +322,8 @@ def _save_best_so_far(
         say("saving the best pipeline so far, refitted on every row first; Ctrl-C again to skip")
         result = _best_so_far(args, columns, study, metric, predictions)
     except Exception as exc:
-        if (why := _unsaved_because(exc, storage)) is None:
+        if (why := _unsaved_because(exc, storage, reading=True)) is None:
             raise
-        if storage_failed(exc) or journal_os_error(exc) is not None:
-            why = f"the study cannot be read now ({why})"
         say(f"no model was saved: {why}")
         return
     try:
@@ -346,13 +344,15 @@ def _save_best_so_far(
             say(f"the report was not written: cannot write {args.report} ({why})")
 
 
-def _unsaved_because(exc: Exception, storage: str) -> str | None:
+def _unsaved_because(exc: Exception, storage: str, reading: bool = False) -> str | None:
     """Why the best so far could not be saved after a search stopped (the storage that stopped
-    it, often), in a few words; None for an error to raise. Its resume line still follows."""
+    it, often), in a few words; None for an error to raise. Its resume line still follows.
+    ``reading``: the study was being read, so a storage out of reach is said as such."""
+    unread = "the study cannot be read now ({})" if reading else "{}"
     if storage_failed(exc):
-        return driver_said(exc, storage)
+        return unread.format(driver_said(exc, storage))
     if (os_error := journal_os_error(exc)) is not None:
-        return f"{storage}: {os_error.strerror or os_error}"
+        return unread.format(f"{storage}: {os_error.strerror or os_error}")
     if isinstance(exc, OSError) and exc.filename:
         return f"cannot write {exc.filename} ({exc.strerror or exc})"
     if isinstance(exc, AutoImbError | OSError):

@@ -34,7 +34,7 @@ _PLAIN_DECIMALS = {
     mark: re.compile(rf"[-+]?(?:\d+[{mark}](?:\d{{1,2}}|\d{{4,}})|(?:0|\d{{4,}})[{mark}]\d{{3}})")
     for mark in ".,"
 }
-_DIGITS_END = {mark: re.compile(rf'{re.escape(mark)}\d+[ \t]*"?[ \t]*(?=;|\n|$)') for mark in ".,"}
+_DIGITS_END = {mark: re.compile(rf'[{mark}]\d+[ \t]*"?[ \t]*(?=;|\n|$)') for mark in ".,"}
 # Fields of them that make a batch's mark plain, with none the training file's way.
 _PLAINLY = 3
 # Numbers of each kind counted at most: enough to outvote a text field that reads as a

@@ -307,9 +307,11 @@ def split_columns(
                     f"{_ROLES[earlier]} cannot be {_ROLES[option]} as well; name another column "
                     f"with {option}, or leave it out."
                 )
+    blanks = _blank_labels(frame[target], na_values)
+    unlabelled = (frame[target].isna() | frame[target].isin(blanks)).to_numpy()
     if group_col is not None:
-        _every_row_grouped(frame[group_col], ~_unlabelled(frame[target], na_values), group_col)
-    frame = _labelled_rows(frame, target, na_values)
+        _every_row_grouped(frame[group_col], ~unlabelled, group_col)
+    frame = _labelled_rows(frame, target, blanks, unlabelled)
     named = list(dict.fromkeys(c for _, c in named_by if c is not None))
     X = frame.drop(columns=named)
     if X.shape[1] == 0:
@@ -359,17 +361,14 @@ def _blank_labels(labels: pd.Series, na_values: Collection[str]) -> list[str]:
     return [v for v in pd.unique(labels) if isinstance(v, str) and v.strip() in missing]
 
 
-def _unlabelled(labels: pd.Series, na_values: Collection[str]) -> np.ndarray:
-    return (labels.isna() | labels.isin(_blank_labels(labels, na_values))).to_numpy()
-
-
-def _labelled_rows(frame: pd.DataFrame, target: str, na_values: Collection[str]) -> pd.DataFrame:
-    """The rows that have a label, with a warning naming the others: an export often leaves the
-    label empty where it is not known yet, and those rows have nothing to teach or score. A
-    label of spaces is as empty (a third class " " made a binary search a multi-class one)."""
+def _labelled_rows(
+    frame: pd.DataFrame, target: str, blanks: list[str], unlabelled: np.ndarray
+) -> pd.DataFrame:
+    """The rows that have a label (``unlabelled``: missing, or one of ``blanks``), with a
+    warning naming the others: an export often leaves the label empty where it is not known
+    yet, and those rows have nothing to teach or score. A label of spaces is as empty (a third
+    class " " made a binary search a multi-class one)."""
     labels = frame[target]
-    blanks = _blank_labels(labels, na_values)
-    unlabelled = (labels.isna() | labels.isin(blanks)).to_numpy()
     if not unlabelled.any():
         whole = _whole(labels)
         return frame if whole is labels else frame.assign(**{target: whole})

@@ -39,8 +39,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 def beyond_float32(values: np.ndarray) -> np.ndarray:
     """Where values are infinite, or as good as infinite to the models (NaN is neither)."""
-    with np.errstate(invalid="ignore"):
-        return np.abs(values) > _FLOAT32_MAX
+    return np.abs(values) > _FLOAT32_MAX
 
 
 def as_floats(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, str | None]:
