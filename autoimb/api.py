@@ -170,7 +170,8 @@ def search(
     heartbeat
         Seconds between the signs of life of the study's processes on a database storage: a
         trial of a process silent for three is failed and tried again. Set when the study is
-        created (default 30) and shared by every process of it; another is refused.
+        created (default 30) and shared by every process of it; another is refused. Other
+        storages take none (a warning says so).
 
     Returns
     -------

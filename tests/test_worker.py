@@ -71,24 +71,30 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
     )
     with pytest.raises(AutoImbError, match=r"it had 336 rows and this data has 168.*own data"):
         join(log, "s", X.iloc[::2], y.iloc[::2], n_trials=1)
-    # A worker beating more often than the study's others would fail their trials as dead.
-    with pytest.raises(AutoImbError, match=r"beats every 30 s, not 1: .*Leave the heartbeat out"):
-        join(log, "s", X, y, n_trials=1, heartbeat=1)
-    assert finished_trials(join(log, "s", X, y, n_trials=1, heartbeat=30).study) == 2
-    # The search that resumes it, too; a new study records the heartbeat it is given.
-    before = Path(log).read_bytes()
-    with pytest.raises(AutoImbError, match=r"beats every 30 s, not 7"):
+    # A journal file beats not: a heartbeat asked of it is said to do nothing, and not refused.
+    with pytest.warns(UserWarning, match=r"heartbeat=1 has no effect: only a database storage"):
+        assert finished_trials(join(log, "s", X, y, n_trials=1, heartbeat=1).study) == 2
+    with pytest.warns(UserWarning, match=r"heartbeat=7 has no effect: .*a journal file has none"):
         autoimb.search(X, y, metric="f1", n_trials=1, cv=3, storage=log, study_name="s",
                        space="fast", heartbeat=7)  # fmt: skip
-    assert Path(log).read_bytes() == before  # refused, it wrote nothing
-    autoimb.search(X, y, n_trials=1, cv=3, space="fast", storage=log, study_name="t", heartbeat=5)
-    with pytest.raises(AutoImbError, match=r"beats every 5 s, not 30"):
-        join(log, "t", X, y, n_trials=1, heartbeat=30)
-    # A journal is not read ahead for its heartbeat (a replay of the whole file): the search
-    # checks it from the study it reads anyway.
-    unread = Path(log).with_name("unread.log")
-    unread.write_text("not a journal\n")
-    assert study_heartbeat(str(unread), "s", 5) == 5
+    with pytest.warns(UserWarning, match=r"a storage object beats as it was made"):
+        assert study_heartbeat(make_storage(log), "s", 5) is None
+    with pytest.warns(UserWarning, match=r"a study in memory has no other process"):
+        assert study_heartbeat(None, "s", 5) is None
+
+
+def test_the_processes_of_a_study_on_a_database_beat_alike(tmp_path, small_binary) -> None:
+    """A worker beating more often than the study's others would fail their trials as dead."""
+    X, y = small_binary
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    settings = {"n_trials": 1, "cv": 3, "space": "fast", "storage": url, "study_name": "t"}
+    autoimb.search(X, y, metric="f1", heartbeat=5, warm_start=None, **settings)
+    with pytest.raises(AutoImbError, match=r"beats every 5 s, not 30: .*Leave the heartbeat out"):
+        join(url, "t", X, y, n_trials=1, heartbeat=30)
+    with pytest.raises(AutoImbError, match=r"beats every 5 s, not 7"):
+        autoimb.search(X, y, metric="f1", heartbeat=7, **settings)
+    assert finished_trials(join(url, "t", X, y, n_trials=1, heartbeat=5).study) == 2
+    assert finished_trials(autoimb.search(X, y, metric="f1", **settings).study) == 3
 
 
 def test_a_worker_takes_the_positive_class_spelled_as_a_number(tmp_path, small_binary) -> None:

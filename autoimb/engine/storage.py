@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autoimb import config
+from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
 from autoimb.engine.database import database_storage, driver_said, retry_once, storage_failed
 from autoimb.engine.journal import open_journal
@@ -235,14 +237,40 @@ def existing_study(storage: str, name: str) -> optuna.Study | None:
 
 def study_heartbeat(storage: Any, name: str, asked: int | None) -> int | None:
     """The heartbeat to open ``storage`` with: a database's storage beats from the moment it
-    is made, so the study's own is looked up first; a journal file's processes beat not, and
-    ``open_study`` checks the one asked against the study's when it reads the study anyway."""
+    is made, so the study's own is looked up first; other storages beat not (None)."""
     check_heartbeat(asked)
-    if not (isinstance(storage, str) and "://" in storage):
-        return asked
+    if not beats(storage):
+        return unheard(storage, asked)
     study = existing_study(storage, name)
     recorded = None if study is None else study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
     return agreed_heartbeat(name, recorded, asked)
+
+
+def beats(storage: Any) -> bool:
+    """Whether ``storage`` is a database autoimb opens, with the heartbeat it is given."""
+    return isinstance(storage, str) and "://" in storage
+
+
+def unheard(storage: Any, asked: int | None) -> None:
+    """No heartbeat: a journal file, a study in memory or a storage object given ready-made
+    takes none from autoimb, and one asked of them was recorded and compared to no effect."""
+    if asked is not None:
+        if storage is None:
+            where = "a study in memory has no other process to watch"
+        elif isinstance(storage, optuna.storages.BaseStorage):
+            where = "a storage object beats as it was made (RDBStorage's heartbeat_interval)"
+        else:
+            where = (
+                "a journal file has none: a trial left running by a stopped process of this "
+                "machine is failed and queued again when the study is opened"
+            )
+        warnings.warn(
+            f"heartbeat={asked} has no effect: only a database storage given by its URL "
+            f"(such as postgresql://...) beats; {where}. Leave the heartbeat out here.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return None
 
 
 def check_heartbeat(asked: Any) -> None:

@@ -30,7 +30,14 @@ from autoimb.engine.same_data import other_classes, other_data
 from autoimb.engine.settings import SearchSettings, TrialCallback
 from autoimb.engine.space import parse_space
 from autoimb.engine.splits import recorded_folds
-from autoimb.engine.storage import agreed_heartbeat, check_heartbeat, existing_study, study_names
+from autoimb.engine.storage import (
+    agreed_heartbeat,
+    beats,
+    check_heartbeat,
+    existing_study,
+    study_names,
+    unheard,
+)
 from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.metrics.registry import recorded_metric
 from autoimb.redact import shown
@@ -101,7 +108,10 @@ def join(
     n_jobs = check_n_jobs("n_jobs", n_jobs)
     attrs = study_attrs(storage, study_name)
     check_heartbeat(heartbeat)
-    beats = agreed_heartbeat(study_name, attrs.get("heartbeat"), heartbeat)
+    if beats(storage):
+        heartbeat = agreed_heartbeat(study_name, attrs.get("heartbeat"), heartbeat)
+    else:
+        heartbeat = unheard(storage, heartbeat)
     check_rows_paired(X, groups=groups)
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
@@ -115,7 +125,7 @@ def join(
         n_jobs=n_jobs,
         random_state=int(attrs["seed"]),
         warm_start=None,
-        heartbeat=beats,
+        heartbeat=heartbeat,
         callbacks=check_callbacks(callbacks),
         final_model=final_model,
     )
