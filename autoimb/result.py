@@ -179,7 +179,8 @@ class SearchResult:
         ``metrics`` and the confusion apply the served decision (threshold or class factors)
         and, for an ensemble, its weights, all tuned on these same rows: in-sample, so they
         read optimistic, the threshold metrics most. The number to quote is ``score``
-        (``best_score``, measured as ``score_basis`` says).
+        (``best_score``, measured as ``score_basis`` says, with the search's rule: the
+        decision's ``set_after_search`` says when ``set_params`` has changed the rule since).
         """
         ev = self.evidence
         rule = self.applied_decision
@@ -193,6 +194,7 @@ class SearchResult:
                 **rule.labelled(self.classes_),
                 # the threshold where predict_proba meets predict (``threshold``: the scores')
                 "probability_threshold": self.best_pipeline.probability_threshold,
+                "set_after_search": rule != self.decision,
             },
             "metrics": report_metrics(
                 ev.y,

@@ -341,7 +341,8 @@ def test_a_rule_set_after_the_search_is_the_one_the_report_shows_and_applies(
     ev = result.evidence
     positives = int((ev.oof[:, 1] >= 0.6).sum())
     assert int(said["confusion_matrix"].iloc[:, 1].sum()) == positives
-    assert said["score"] == searched["score"]  # measured with the search's rule
+    assert said["score"] == searched["score"]  # measured with the search's rule, as said:
+    assert said["decision"]["set_after_search"] and not searched["decision"]["set_after_search"]
     text = html.unescape(result.report_html(tmp_path / "r.html").read_text(encoding="utf-8"))
     assert "The decision rule was set after the search (set_params)" in text
 
