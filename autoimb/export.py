@@ -123,6 +123,8 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
         raise AutoImbError(
             f"{path} already exists; choose another path, or pass overwrite=True to replace it."
         )
+    if isinstance(model, ThresholdedClassifier):
+        _refuse_unloadable(model, path)
     if (differs := _rule_differs(model)) is not None:
         _restate_rule(model, differs)
     written = write_atomic(path, lambda temporary: _dump(model, temporary, suffix))
@@ -135,6 +137,20 @@ def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
             stacklevel=user_stacklevel(),
         )
     return written
+
+
+def _refuse_unloadable(model: ThresholdedClassifier, path: Path) -> None:
+    """What :func:`load` would refuse is not written: a pipeline without its model card (a
+    copy made by ``clone``, as cross_val_score's and GridSearchCV's are), or whose positive
+    class is not the one its rule was tuned for (``model.decision`` says why)."""
+    if not isinstance(getattr(model, "model_card_", None), dict):
+        raise AutoImbError(
+            f"{path}: this pipeline carries no model card, and autoimb.load refuses a model "
+            "without one. clone() leaves the card behind (cross_val_score and GridSearchCV "
+            "fit clones); save the pipeline a search returned (result.save), refitted in "
+            "place with best_pipeline.fit if need be."
+        )
+    model.decision  # noqa: B018 - raises where pos_label was set to another class
 
 
 def _dump(model: Any, path: Path, suffix: str) -> None:

@@ -118,10 +118,9 @@ def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:
     data = validate(X, y)
     config = {"resampler": {"name": "smote"}, "model": {"name": "lightgbm", "n_estimators": 10}}
     pipe = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
-    path = save(
-        ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes),
-        tmp_path / "m.skops",
-    )
+    served = ThresholdedClassifier(pipe, decision_threshold=0.5, classes=data.classes)
+    served.model_card_ = {}
+    path = save(served, tmp_path / "m.skops")
     types = sio.get_untrusted_types(file=path)
     assert not any("SMOTE" in t or "NearestNeighbors" in t or "KDTree" in t for t in types)
 
@@ -290,6 +289,42 @@ def test_a_threshold_changed_inside_the_file_is_refused(result, hepatitis, tmp_p
     reloaded = load(tmp_path / "edited.skops")
     assert reloaded.model_card_["decision"]["threshold"] == pytest.approx(threshold / 2)
     np.testing.assert_array_equal(reloaded.predict(X), edited.predict(X))
+
+
+def test_a_positive_class_set_after_the_search_is_refused(result, hepatitis, tmp_path) -> None:
+    """The threshold and the calibration were tuned for the card's positive class: another
+    changed the predictions and the probabilities without a word, and saved and loaded so."""
+    X, _ = hepatitis
+    served = load(result.save(tmp_path / "model.skops"))
+    expected = served.predict(X)
+    tuned = served.pos_label
+    served.set_params(pos_label=1 - tuned)
+    with pytest.raises(AutoImbError, match=rf"tuned for .*set pos_label back to {tuned}"):
+        served.predict(X)
+    with pytest.raises(AutoImbError, match="tuned for"):
+        save(served, tmp_path / "other.skops")
+    assert not (tmp_path / "other.skops").exists()
+    served.set_params(pos_label=str(served.classes_[tuned]))  # a label, where a code is asked
+    with pytest.raises(AutoImbError, match=r"index in classes_, from 0 to 1; got"):
+        served.predict_proba(X)
+    np.testing.assert_array_equal(served.set_params(pos_label=tuned).predict(X), expected)
+
+
+def test_a_copy_without_its_card_is_not_saved_and_a_refit_keeps_the_rules_classes(
+    result, hepatitis, small_binary, tmp_path
+) -> None:
+    """clone() leaves the model card behind, and load refuses a file without one: the save
+    that wrote it now refuses first. A rule for two classes cannot be refitted on three."""
+    from sklearn.base import clone
+
+    X, y = hepatitis
+    copy = clone(result.best_pipeline).fit(X, y)
+    with pytest.raises(AutoImbError, match=r"carries no model card.*clone\(\) leaves"):
+        save(copy, tmp_path / "copy.skops")
+    assert not (tmp_path / "copy.skops").exists()
+    three = np.arange(len(y)) % 3
+    with pytest.raises(AutoImbError, match=r"y holds 3 classes, and this model's decision rule"):
+        clone(result.best_pipeline).fit(X, three)
 
 
 def test_pickles_need_explicit_trust(result, tmp_path) -> None:

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb.data.conform import conformed_once, warn_of_new_rows
+from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
 from autoimb.posthoc.candidates import MAX_CANDIDATES, choose_decision, tuning_metric
@@ -43,11 +44,14 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
     estimator : classifier
         Fitted on label codes 0..C-1, with ``predict_proba``.
     decision_threshold : float, optional
-        Binary threshold on ``proba[:, pos_label]``.
+        Binary threshold on the estimator's own probability of ``pos_label``
+        (``predict_scores``, before calibration; :attr:`probability_threshold` is the same
+        rule on ``predict_proba``'s scale).
     class_scale : tuple of float, optional
         Multi-class factors for ``argmax(proba * class_scale)``.
     pos_label : int
-        Encoded positive class.
+        The positive class's index in ``classes_``; the threshold and the calibration were
+        tuned for the class the model card names, so another is refused.
     classes : array-like, optional
         The user's labels, in code order; ``predict`` maps codes back through them.
     calibration : dict, optional
@@ -84,8 +88,34 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         return Decision(
             threshold=None if self.decision_threshold is None else float(self.decision_threshold),
             class_scale=None if scale is None else tuple(float(s) for s in scale),
-            pos_label=int(self.pos_label),
+            pos_label=self._positive_code(),
         )
+
+    def _positive_code(self) -> int:
+        """``pos_label``, checked: a code of ``classes_``, and the card's positive class where
+        a search tuned the rule for it (``set_params(pos_label=...)`` changed what was
+        predicted, and with whose calibration, without a word)."""
+        code, classes = self.pos_label, getattr(self, "classes_", None)
+        n_classes = 2 if classes is None else len(classes)
+        if isinstance(code, bool) or not isinstance(code, int | np.integer):
+            code = -1
+        if not 0 <= code < n_classes:
+            raise AutoImbError(
+                f"pos_label is the positive class's index in classes_, from 0 to "
+                f"{n_classes - 1}; got {self.pos_label!r}."
+            )
+        card = getattr(self, "model_card_", None)
+        rule = card.get("decision") if isinstance(card, dict) else None
+        if classes is not None and n_classes == 2 and isinstance(rule, dict):
+            tuned = Decision.from_labelled(rule, list(classes), card.get("positive_class"))
+            if rule.get("pos_label") is not None and tuned.pos_label != code:
+                raise AutoImbError(
+                    f"pos_label {code} makes {classes[code]!r} the positive class, but the "
+                    f"decision threshold and the calibration were tuned for "
+                    f"{classes[tuned.pos_label]!r}; set pos_label back to {tuned.pos_label}, "
+                    f"or search again with pos_label={plain(classes[code])!r}."
+                )
+        return int(code)
 
     @property
     def probability_threshold(self) -> float | None:
@@ -105,6 +135,14 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         classes, codes = np.unique(labels, return_inverse=True)
         if classes.shape[0] < 2:
             raise AutoImbError("y holds a single class; a classifier needs at least two.")
+        ruled = 2 if self.class_scale is None else len(self.class_scale)
+        ruled_by = self.decision_threshold is not None or self.class_scale is not None
+        if ruled_by and classes.shape[0] != ruled:
+            raise AutoImbError(
+                f"y holds {classes.shape[0]} classes, and this model's decision rule is for "
+                f"{ruled} (a threshold is for two, class factors one per class); refit on data "
+                "of the same classes, or search again on this data."
+            )
         if sample_weight is None:
             self.estimator.fit(X, codes)
         else:
@@ -124,7 +162,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> FloatArray:
         """Calibrated class probabilities, columns in ``classes_`` order."""
         proba = self._scores(X)
-        return apply_calibration(self.calibration, proba, int(self.pos_label))
+        return apply_calibration(self.calibration, proba, self._positive_code())
 
     def predict_scores(self, X: Any) -> FloatArray:
         """The inner estimator's probabilities, before calibration: what the threshold cuts."""
@@ -152,7 +190,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
     def predict_with_proba(self, X: Any) -> tuple[NDArray[Any], FloatArray]:
         """``predict`` and ``predict_proba`` from one pass of the model."""
         scores = self._checked_scores(X)
-        calibrated = apply_calibration(self.calibration, scores, int(self.pos_label))
+        calibrated = apply_calibration(self.calibration, scores, self._positive_code())
         return self.classes_[self.decision.apply(scores)], calibrated
 
     def predict(self, X: Any) -> NDArray[Any]:
