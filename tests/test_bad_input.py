@@ -61,7 +61,20 @@ def fitted(small_binary):
             lambda X, y: {"X": X.assign(label=np.asarray(y)), "y": pd.Series(y, name="label")},
             r"X still holds the label column 'label'.*X.drop\(columns='label'\)",
         ),
+        (  # a file read without a header names its columns 0, 1, ...: the label is 8
+            lambda X, y: {
+                "X": X.set_axis(range(X.shape[1]), axis=1).assign(**{"8": np.asarray(y)}),
+                "y": pd.Series(y, name=8),
+            },
+            r"X still holds the label column 8.*X.drop\(columns=8\)",
+        ),
         (lambda X, y: {"y": "label"}, r"y is the text 'label', not labels.*--target label"),
+        (
+            lambda X, y: {
+                "X": X.set_axis([0, *X.columns[1:]], axis=1).assign(**{"0": X.iloc[:, 0]})
+            },
+            r"names differ only in type, \[\[0, '0'\]\]: the model names its columns by",
+        ),
         (
             lambda X, y: {
                 "X": X.assign(
@@ -117,7 +130,9 @@ def fitted(small_binary):
         "storage-folder",
         "lists-in-a-column",
         "label-left-in-X",
+        "label-left-in-X-named-by-a-number",
         "label-column-name-as-y",
+        "names-alike-as-text",
         "a-column-named-as-a-date-part",
         "records",
         "pretrained-misspelt",

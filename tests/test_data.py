@@ -153,6 +153,28 @@ def test_a_column_training_dropped_as_empty_raises_no_warning_when_it_is_empty_a
         warn_of_new_rows(X.assign(a=np.nan), schema)
 
 
+def test_rows_all_lacking_a_column_training_mostly_lacked_raise_no_warning() -> None:
+    """A flag most training rows leave empty is empty in a whole batch as a matter of course:
+    the model reads "empty" as it learnt it, so nothing goes without the column. A column
+    training seldom lacked, all missing, is still news."""
+    from autoimb.data.conform import warn_of_new_rows
+
+    X, y = _frame(400)
+    X = X.assign(flag=np.where(np.arange(len(X)) % 10 == 0, 1.0, np.nan))
+    data = validate(X, y)
+    schema = {**data.schema(), "missing_shares": data.missing_shares()}
+    assert schema["missing_shares"] == {"flag": 0.9}
+    batch = X[X["flag"].isna()].head(30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_of_new_rows(batch, schema)
+    with pytest.warns(UserWarning, match=r"\['a'\] are missing in every row"):
+        warn_of_new_rows(batch.assign(a=np.nan), schema)
+    unlikely = pd.concat([batch] * 10)  # 300 rows: 0.9 ** 300 is no chance
+    with pytest.warns(UserWarning, match=r"\['flag'\] are missing in every row"):
+        warn_of_new_rows(unlikely, schema)
+
+
 def test_a_pandas_category_column_of_numbers_is_a_category() -> None:
     """The user typed it: region codes 1-29 are no quantity, as HistGradientBoosting's
     categorical_features="from_dtype" reads them too."""

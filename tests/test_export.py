@@ -15,6 +15,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.linear_model import LogisticRegression
@@ -325,6 +326,24 @@ def test_a_copy_without_its_card_is_not_saved_and_a_refit_keeps_the_rules_classe
     three = np.arange(len(y)) % 3
     with pytest.raises(AutoImbError, match=r"y holds 3 classes, and this model's decision rule"):
         clone(result.best_pipeline).fit(X, three)
+
+
+def test_a_duration_column_is_read_as_durations_at_predict(tmp_path) -> None:
+    """Durations train as seconds: numbers at predict (hours, say) were read as seconds
+    without a word, and the text a CSV holds them as was refused as not numeric."""
+    rng = np.random.default_rng(6)
+    y = (rng.random(300) < 0.2).astype(int)
+    hours = np.where(y == 1, rng.integers(100, 200, 300), rng.integers(0, 100, 300))
+    X = pd.DataFrame({"wait": pd.to_timedelta(hours, unit="h"), "noise": rng.normal(size=300)})
+    found = autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0, ensemble=False)
+    served = load(found.save(tmp_path / "m.skops"))
+    assert served.model_card_["schema"]["durations"] == ["wait"]
+    as_text = X.assign(wait=X["wait"].astype(str).where(np.arange(300) != 5, ""))
+    expected = served.predict_proba(X.assign(wait=X["wait"].where(np.arange(300) != 5)))
+    np.testing.assert_array_equal(served.predict_proba(as_text), expected)
+    for numbers in (hours.astype(float), as_text["wait"].where(np.arange(300) != 7, "5")):
+        with pytest.raises(SchemaError, match=r"'wait' held durations .* names no unit"):
+            served.predict(X.assign(wait=numbers))
 
 
 def test_pickles_need_explicit_trust(result, tmp_path) -> None:

@@ -153,13 +153,17 @@ _MADE_FOR = "autoimb.conformed_for"
 _MARKS: dict[int, tuple[Mapping[str, Any], str]] = {}
 
 
+# What a model card's schema adds to its members' for the checks of new rows.
+_CARD_ONLY = ("categories", "missing_shares")
+
+
 def _made_for(schema: Mapping[str, Any]) -> str:
-    """What of ``schema`` a conformed frame depends on: all of it but the categories seen
-    in training, which a model card's schema adds for warnings (its members' lack them)."""
+    """What of ``schema`` a conformed frame depends on: all of it but what a model card's
+    schema adds for warnings (:data:`_CARD_ONLY`; its members' lack them)."""
     known = _MARKS.get(id(schema))
     if known is not None and known[0] is schema:
         return known[1]
-    mark = repr(sorted((key, value) for key, value in schema.items() if key != "categories"))
+    mark = repr(sorted((key, value) for key, value in schema.items() if key not in _CARD_ONLY))
     if len(_MARKS) >= 64:  # a process that loads model after model
         _MARKS.clear()
     _MARKS[id(schema)] = (schema, mark)
@@ -224,7 +228,11 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
     # Columns training dropped are not used: empty or not, no matter.
     present = [c for c in X.columns if str(c) in used]
     missing = X[present].isna()
-    empty = [c for c, gone in zip(present, missing.all(axis=0), strict=True) if gone]
+    empty = [
+        c
+        for c, gone in zip(present, missing.all(axis=0), strict=True)
+        if gone and _seldom_missing(schema, str(c), len(X))
+    ]
     if empty and len(X) >= MIN_ROWS_TO_WARN:
         warnings.warn(
             f"X's column(s) {empty[:10]}{' …' if len(empty) > 10 else ''} are missing in every "
@@ -261,6 +269,14 @@ def warn_of_new_rows(X: Any, schema: dict[str, Any]) -> None:
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+
+
+def _seldom_missing(schema: dict[str, Any], column: str, n_rows: int) -> bool:
+    """Whether ``n_rows`` rows all lacking ``column`` would be rare (under 1 in 100) at its
+    share of missing values in training: a flag that most rows leave empty is empty in a
+    whole batch as a matter of course. A model saved before the shares were kept says yes."""
+    shares = schema.get("missing_shares")
+    return shares is None or float(shares.get(column, 0.0)) ** n_rows < 0.01
 
 
 def _warn_of_unseen_categories(X: pd.DataFrame, schema: dict[str, Any]) -> None:

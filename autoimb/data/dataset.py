@@ -15,7 +15,7 @@ import pandas as pd
 from autoimb._checks import check_rows_paired, check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
-from autoimb.data.frames import as_frame, has_feature_names
+from autoimb.data.frames import as_frame, duration_columns, has_feature_names
 from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
 from autoimb.data.typed import (
     all_text,
@@ -51,6 +51,7 @@ class Dataset:
     zoned_dates: list[str] = field(default_factory=list)  # date columns that named a zone
     feature_names: bool = True  # the user's columns had names, strings all (scikit-learn's)
     booleans: list[str] = field(default_factory=list)  # numeric columns that held true/false
+    durations: list[str] = field(default_factory=list)  # timedelta columns, read as seconds
 
     @property
     def n_classes(self) -> int:
@@ -85,6 +86,7 @@ class Dataset:
             "zoned_dates": list(self.zoned_dates),
             "feature_names": self.feature_names,
             "booleans": list(self.booleans),
+            "durations": list(self.durations),
         }
 
     def categories(self) -> dict[str, list[str]]:
@@ -96,6 +98,12 @@ class Dataset:
             if len(values) <= MAX_RECORDED_CATEGORIES:
                 seen[column] = sorted(str(v) for v in values)
         return seen
+
+    def missing_shares(self) -> dict[str, float]:
+        """Each column's share of missing values in training, where it has any: new rows that
+        all lack a column are news only where training seldom lacked it."""
+        shares = self.X.isna().mean()
+        return {str(c): round(float(share), 4) for c, share in shares.items() if share > 0}
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies the data a study searched: shape, columns, and a hash of every value.
@@ -380,6 +388,7 @@ def validate(
         [c for c in zoned if c not in dropped],
         has_feature_names(X),
         booleans,
+        [c for c in duration_columns(X) if c not in dropped],
     )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import sparse
 
 from autoimb.data.typed import all_text, text_columns
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, SchemaError
 
 
 def has_feature_names(X: Any) -> bool:
@@ -58,10 +58,17 @@ def as_frame(X: Any) -> pd.DataFrame:
         frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
     if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
         raise AutoImbError("Complex data not supported: pass real numbers.")
-    frame.columns = [str(c) for c in frame.columns]
+    given = list(frame.columns)
+    frame.columns = [str(c) for c in given]
     frame = _durations_in_seconds(_without_arrow(frame))
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
+        if len(set(given)) == len(given):  # 0 and "0": two names, one text
+            clashes = [[c for c in given if str(c) == name] for name in duplicated]
+            raise AutoImbError(
+                f"X has columns whose names differ only in type, {clashes[:5]}: the model "
+                "names its columns by their text, so they would be one; rename them."
+            )
         raise AutoImbError(
             f"X has duplicated column names {duplicated}; rename them so each column is unique."
         )
@@ -93,6 +100,50 @@ def _without_arrow(frame: pd.DataFrame) -> pd.DataFrame:
         except (KeyError, TypeError, ValueError):  # a type pandas has no twin for (dictionary)
             frame[column] = series.astype(object).where(series.notna(), None)
     return frame
+
+
+def duration_columns(X: Any) -> list[str]:
+    """The timedelta columns of a frame, by their names as text."""
+    if not isinstance(X, pd.DataFrame):
+        return []
+    return [str(c) for c, dtype in X.dtypes.items() if dtype.kind == "m"]
+
+
+_A_NUMBER = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+
+
+def given_durations(X: Any, durations: list[str]) -> Any:
+    """X with the columns training held as durations read as such where they come as text (a
+    CSV's "2 days 17:00:00"); numbers are refused, for a number names no unit (hours read as
+    seconds predicted otherwise without a word). Whole rows are read before the model sees
+    them, as durations are turned into seconds then."""
+    if not durations or not isinstance(X, pd.DataFrame):
+        return X
+    read = {}
+    for column in [c for c in X.columns if str(c) in set(durations)]:
+        values = X[column]
+        if values.dtype.kind == "m" or not values.notna().any():
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            bad = values.notna()
+        else:
+            text = values.astype("string").str.strip().replace("", pd.NA)
+            read[column] = pd.to_timedelta(text, errors="coerce")
+            bad = text.notna() & (read[column].isna() | text.str.fullmatch(_A_NUMBER).fillna(False))
+        if bad.any():
+            example = values[bad].iloc[0]
+            example = example.item() if isinstance(example, np.generic) else example
+            raise SchemaError(
+                f"column {column!r} held durations (timedelta) in training, and holds "
+                f"{example!r} now: pass durations, as timedelta values (such as "
+                f"pd.to_timedelta(X[{column!r}], unit='h') for hours) or as text pandas reads "
+                "('2 days 17:00:00', '3h'); a plain number names no unit."
+            )
+    if read:
+        X = X.copy()
+        for column, durations_read in read.items():
+            X[column] = durations_read
+    return X
 
 
 def _durations_in_seconds(frame: pd.DataFrame) -> pd.DataFrame:

@@ -192,7 +192,9 @@ def check_label_not_in_features(frame: pd.DataFrame, y: Any, codes: np.ndarray) 
     if not copies:
         return
     name = getattr(y, "name", None)
-    if name is not None and name in copies:
+    # The frame's names are text by now: a label column named 8 (a file read without a
+    # header) is the column "8" here.
+    if name is not None and str(name) in {str(c) for c in copies}:
         raise AutoImbError(
             f"X still holds the label column {name!r}: the search would learn the answer. Pass "
             f"X.drop(columns={name!r}) as X."

@@ -54,7 +54,11 @@ def model_card(
         "cv": folds.n_splits,
         "split": folds.kind,
         "folds": folds.describe(),
-        "schema": {**data.schema(), "categories": data.categories()},
+        "schema": {
+            **data.schema(),
+            "categories": data.categories(),
+            "missing_shares": data.missing_shares(),
+        },
         "data": data.summary(),
         # Saved with the model, these components' training rows go wherever the file goes.
         "keeps_training_rows": rows_kept_by(estimator),

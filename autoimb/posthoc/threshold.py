@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb.data.conform import conformed_once, warn_of_new_rows
+from autoimb.data.frames import given_durations
 from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
@@ -171,6 +172,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
     def _scores(self, X: Any) -> FloatArray:
         schema = getattr(self, "model_card_", {}).get("schema")
         if schema is not None:
+            X = given_durations(X, schema.get("durations", []))
             warn_of_new_rows(X, schema)
         size = 0 if schema is None else _block_rows(schema)
         with sklearn_defaults():
