@@ -453,7 +453,16 @@ def test_usage_errors_help_and_version(capsys):
     assert main(["report", "--help"]) == 0
     assert "examples:" in capsys.readouterr().out
     assert main(["worker", "data.csv", "--target", "y"]) == 2
-    assert "needs --storage" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip() == (
+        "autoimb: error: the following arguments are required: --storage "
+        "(see 'autoimb worker --help')"
+    )
+    assert main(["predict", "m.skops", "new.csv", "--new-study"]) == 2  # the command's help
+    assert capsys.readouterr().err.strip() == (
+        "autoimb: error: unrecognized arguments: --new-study (see 'autoimb predict --help')"
+    )
+    assert main(["worker", "--help"]) == 0  # as required in its usage as it is
+    assert "--target COL" in capsys.readouterr().out.split("[--target")[0]
 
 
 def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys):
@@ -471,6 +480,11 @@ def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys
         assert main(["worker", *common, "--n-trials", "1", *other]) == 2
         err = capsys.readouterr().err
         assert f"leave {other[0]} out" in err and "searches with" in err, err
+    # Another space too, with the way on a worker has (it has no --new-study).
+    assert main(["worker", *common, "--n-trials", "1", "--space", "default"]) == 2
+    err = capsys.readouterr().err
+    assert "Leave --space out (or start another study with autoimb search)" in err, err
+    assert "--new-study" not in err
 
 
 def test_a_worker_without_a_model_calls_the_studys_best_optimistic(

@@ -68,13 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     def command(name: str, summary: str, examples: str) -> argparse.ArgumentParser:
-        return commands.add_parser(
+        parser = commands.add_parser(
             name,
             help=summary,
             description=summary,
             epilog=f"examples:\n{examples}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        # An option the command does not know is its usage error, pointing at its own help.
+        parser.set_defaults(usage_error=parser.error)
+        return parser
 
     search = command(
         "search",
@@ -84,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "  (run the same command again to resume the study and add trials)\n",
     )
     _data_args(search, data_required=True)
-    _search_args(search)
+    _search_args(
+        search,
+        storage_help="Optuna storage: a database URL or a journal file path (default: --out's "
+        "name, else DATA's, + .optuna.log: one journal for every study on DATA)",
+    )
     search.add_argument(
         "--out",
         metavar="MODEL",
@@ -189,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Add trials to a shared study (run one per machine or process).",
         "  autoimb worker data.csv --target y --storage postgresql://host/db --study-name churn\n",
     )
-    _data_args(worker, data_required=False)
-    _search_args(worker)
+    _data_args(worker, data_required=True)
+    _search_args(worker, storage_help="the study's storage, which every worker of it shares")
     worker.add_argument(
         "--out", metavar="MODEL", help="also write the best pipeline of all workers' trials here"
     )
@@ -233,7 +240,8 @@ def _na_values_arg(parser: argparse.ArgumentParser, summary: str) -> None:
     )
 
 
-def _search_args(parser: argparse.ArgumentParser) -> None:
+def _search_args(parser: argparse.ArgumentParser, *, storage_help: str) -> None:
+    """A search's options; a worker must name the storage it shares, a search need not."""
     parser.add_argument(
         "--heartbeat",
         type=positive(int),
@@ -302,10 +310,7 @@ def _search_args(parser: argparse.ArgumentParser) -> None:
         help="random seed of a new study (a worker takes the study's)",
     )
     parser.add_argument(
-        "--storage",
-        metavar="URL",
-        help="Optuna storage: a database URL or a journal file path (search default: --out's "
-        "name, else DATA's, + .optuna.log: one journal for every study on DATA)",
+        "--storage", metavar="URL", required=parser.prog.endswith("worker"), help=storage_help
     )
     parser.add_argument(
         "--study-name", type=study_name, metavar="NAME", default=config.DEFAULT_STUDY_NAME
@@ -346,7 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()  # a budget counts the imports and the reading of the data
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args, unknown = build_parser().parse_known_args(argv)
+        if unknown:
+            args.usage_error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     args.argv, args.started = argv, started

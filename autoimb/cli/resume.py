@@ -51,8 +51,18 @@ def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: s
     raise AutoImbError(
         f"study {args.study_name!r} in {shown(storage)} was created with search space "
         f"{attrs.get('space')!r}, and --space {args.space} searches another ({difference}); "
-        "its trials and new ones cannot share one study. Resume it with its own space (leave "
-        "--space out), or start another study with --new-study or --study-name NAME."
+        f"its trials and new ones cannot share one study. {_with_its_own('space', args)}"
+    )
+
+
+def _with_its_own(option: str, args: argparse.Namespace) -> str:
+    """The way on from a refused option: a worker searches the study's settings, so another
+    study is the search command's to start."""
+    if getattr(args, "command", None) == "worker":
+        return f"Leave --{option} out (or start another study with autoimb search)."
+    return (
+        f"Resume it with its own {option} (leave --{option} out), or start another study "
+        "with --new-study or --study-name NAME."
     )
 
 

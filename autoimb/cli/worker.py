@@ -14,7 +14,7 @@ from autoimb.cli.outputs import check_storage_apart
 from autoimb.cli.resume import refuse_other_settings, study_space
 from autoimb.cli.search import interrupted_again, read_columns, run_search, saving_first
 from autoimb.engine.storage import existing_study, study_names
-from autoimb.exceptions import AutoImbError, did_you_mean
+from autoimb.exceptions import did_you_mean
 from autoimb.leaderboard import finished_trials
 from autoimb.redact import shown
 
@@ -23,13 +23,6 @@ if TYPE_CHECKING:
 
 
 def worker_command(args: argparse.Namespace) -> int:
-    if not args.storage:
-        raise AutoImbError(
-            "autoimb worker needs --storage URL: the database or journal file that every "
-            "worker of the study shares."
-        )
-    if not args.data or not args.target:
-        raise AutoImbError("autoimb worker needs DATA and --target, the data the study runs on.")
     check_storage_apart(args.storage, {"DATA": args.data, "--out": args.out})
     columns = read_columns(args)
     previous = _study_once_started(args.storage, args.study_name, quiet=args.quiet)
