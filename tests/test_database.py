@@ -203,3 +203,14 @@ def test_a_driver_message_passed_on_holds_no_piece_of_the_password() -> None:
     assert not any(piece in cleaned for piece in ("Secret9", "s3cr", "et:Top", "Other42"))
     assert "postgresql://bob:***@db:5432/studies?password=***" in cleaned
     assert scrubbed("Connection refused", "runs/study.optuna.log") == "Connection refused"
+
+
+def test_a_missing_driver_is_named_with_the_package_that_brings_it() -> None:
+    """The hint named psycopg2-binary whatever SQLAlchemy looked for; from 2.1 it is psycopg."""
+    from autoimb.engine.database import _database_hint
+
+    for module, package in (("psycopg", "psycopg[binary]"), ("psycopg2", "psycopg2-binary")):
+        missing = ModuleNotFoundError(f"No module named {module!r}", name=module)
+        hint = _database_hint("postgresql://host/db", missing)
+        assert f"the module {module}, is missing: pip install '{package}'" in hint
+        assert "autoimb's postgres extra" in hint

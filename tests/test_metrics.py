@@ -442,6 +442,9 @@ def test_a_missed_precision_floor_is_named_as_such() -> None:
     again = missed_floor(metric, -0.01, search_score=0.61)
     assert "met precision 0.3 on the search's folds (recall 0.6100)" in again
     assert "about 0.290" in again and "No strategy" not in again
+    # With the chance measured, the note says it (it said "as often as not" beside 82%).
+    told = missed_floor(metric, -0.05, search_score=0.61, chance=0.82)
+    assert "falls below it about 82% of the time" in told and "as often as not" not in told
 
 
 def test_a_met_floor_that_new_rows_may_miss_says_how_likely() -> None:

@@ -153,9 +153,16 @@ def _database_hint(url: str, exc: Exception) -> str:
             "mysql+pymysql://, sqlite:/// or a journal file path."
         )
     if isinstance(exc, ImportError):
+        module = getattr(exc, "name", None) or ""
+        package = _DRIVERS.get(module.split(".")[0])
+        if package is None:
+            return (
+                f"Its driver is missing ({exc}): install it, or give a journal file path instead."
+            )
         return (
-            "Its driver is missing: install it (psycopg2-binary for postgresql://, PyMySQL "
-            "for mysql+pymysql://), or give a journal file path instead."
+            f"Its driver, the module {module}, is missing: pip install '{package}'"
+            f"{_POSTGRES_EXTRA if module.startswith('psycopg') else ''}, or give a journal file "
+            "path instead."
         )
     if hint := _cause_hint(driver_said(exc, url)):
         return hint
@@ -165,6 +172,21 @@ def _database_hint(url: str, exc: Exception) -> str:
         "Check that the server runs and that the URL names it "
         "(postgresql://user:password@host:port/database), or give a journal file path instead."
     )
+
+
+# The package of each driver module SQLAlchemy imports for a URL (postgresql:// takes
+# psycopg from SQLAlchemy 2.1, psycopg2 before; postgresql+psycopg:// names it).
+_DRIVERS = {
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+    "pymysql": "PyMySQL",
+    "MySQLdb": "mysqlclient",
+    "pg8000": "pg8000",
+}
+_POSTGRES_EXTRA = (
+    " (autoimb's postgres extra installs psycopg; with it, postgresql+psycopg:// uses it "
+    "whatever SQLAlchemy's version)"
+)
 
 
 def _cause_hint(said: str) -> str | None:

@@ -134,8 +134,6 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     notes.append(measured.note)
-    if shortfall := missed_floor(settings.metric, measured.score, measured.search_score):
-        notes.append(shortfall)
     # Fold models are let go before the refit, which may be as large.
     fold_models = measured.models or (recomputed if len(members) == 1 else [])
     measured.models, recomputed = [], []
@@ -189,6 +187,8 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     interval, chance = Drawn.of(
         y, oof, fold_ids, settings.metric, len(y), config.INTERVAL_LEVEL, weights, data.pos_label
     ).how_sure(settings.metric, measured.score, config.INTERVAL_LEVEL)
+    if shortfall := missed_floor(settings.metric, measured.score, measured.search_score, chance):
+        notes.append(shortfall)
     if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)
     pipeline.model_card_ = model_card(

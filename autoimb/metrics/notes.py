@@ -12,18 +12,23 @@ from autoimb.metrics.metric import Metric
 from autoimb.metrics.registry import _fmt, precision_floor
 
 
-def missed_floor(metric: Metric, score: float, search_score: float | None = None) -> str | None:
+def missed_floor(
+    metric: Metric, score: float, search_score: float | None = None, chance: float | None = None
+) -> str | None:
     """For a recall@precision score below its floor, a sentence saying so; else None.
-    ``search_score``: the winner's score on the search's folds, which may have met it."""
+    ``search_score``: the winner's score on the search's folds, which may have met it;
+    ``chance``: how often precision on as many new rows falls below the floor."""
     floor = precision_floor(metric)
     if floor is None or score >= 0:
         return None
     if search_score is not None and search_score >= 0:
+        often = "often" if chance is None else f"about {chance:.0%} of the time"
         return (
             f"The winner met precision {_fmt(floor)} on the search's folds (recall "
             f"{search_score:.4f}) but not when measured again (precision about "
-            f"{floor + score:.3f}): it sits at the floor, and new data will fall below it about "
-            "as often as not. Ask for a higher floor than you need to keep a margin."
+            f"{floor + score:.3f}): it sits near the floor, and precision on a new set of as "
+            f"many rows falls below it {often}. Ask for a higher floor than you need to keep "
+            "a margin."
         )
     return (
         f"No strategy reached precision {_fmt(floor)}: the score {score:.4f} is how far the "
