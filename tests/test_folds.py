@@ -111,6 +111,7 @@ def test_a_list_of_splits_and_a_splitter_object_are_used_as_given(yeast4) -> Non
         ({"groups": "id"}, "one label per row"),
         ({"cv": [([0, 1], [2, 3])]}, "at least 2"),
         ({"groups": "PATIENTS", "advice": True}, "advice=True"),
+        ({"groups": "PATIENTS", "cv": KFold(3)}, r"also trains on \(e\.g\. \d+\): the score"),
     ],
     ids=[
         "group-splitter-no-groups",
@@ -121,6 +122,7 @@ def test_a_list_of_splits_and_a_splitter_object_are_used_as_given(yeast4) -> Non
         "text-groups",
         "one-split",
         "advice",
+        "groups-split-apart",
     ],
 )
 def test_folds_that_cannot_work_are_refused_before_the_search(yeast4, kwargs, message) -> None:

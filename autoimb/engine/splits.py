@@ -29,6 +29,7 @@ from sklearn.model_selection import (
 )
 
 from autoimb import config
+from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
 
 KINDS = config.FOLD_KINDS
@@ -168,7 +169,7 @@ def check_splits(
         if groups is not None and (shared := np.intersect1d(groups[train], groups[valid])).size:
             raise AutoImbError(
                 f"groups= is given, and fold {k} validates {shared.size} group(s) it also "
-                f"trains on (e.g. {shared[0]!r}): the score would lie. Pass a splitter that "
+                f"trains on (e.g. {plain(shared[0])!r}): the score would lie. Pass a splitter that "
                 "splits by group (GroupKFold, StratifiedGroupKFold), or cv as a number of "
                 "folds, which then splits by group."
             )
