@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATA",
         help="training data, to compute the winner's curves again (one CV)",
     )
-    report.add_argument("--target", metavar="COL", help="DATA's label column (with --data)")
+    report.add_argument(
+        "--target", metavar="COL", help="DATA's label column (default: the search's)"
+    )
     report.add_argument("--weight", metavar="COL", help="DATA's sample-weight column")
     report.add_argument(
         "--group", metavar="COL", help="DATA's group column, where the search split by group"

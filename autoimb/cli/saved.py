@@ -148,12 +148,14 @@ def report_command(args: argparse.Namespace) -> int:
             f"or leave {' and '.join(given)} out."
         )
     if args.data is not None:
+        na_values = _na_values(args.na_values, card or {})
+        table = read_table(args.data, na_values, decimal=(card or {}).get("decimal"))
+        _take_the_searchs_columns(args, card or {}, table.columns)
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")
         _refuse_a_feature_as_target(args.target, card or {})
-        na_values = _na_values(args.na_values, card or {})
         X, y, _, weights, groups = split_columns(
-            read_table(args.data, na_values, decimal=(card or {}).get("decimal")),
+            table,
             args.target,
             id_col=args.id,
             weight_col=args.weight,
@@ -200,8 +202,23 @@ def report_command(args: argparse.Namespace) -> int:
 
 def _data_options(args: argparse.Namespace) -> list[str]:
     """The options given that only --data's columns give a meaning to."""
-    options = ("target", "id", "weight", "group")
-    return [f"--{o}" for o in options if getattr(args, o, None) is not None]
+    return [f"--{o}" for o in _DATA_OPTIONS if getattr(args, o, None) is not None]
+
+
+def _take_the_searchs_columns(args: argparse.Namespace, card: dict, columns: pd.Index) -> None:
+    """The label, id, weight and group columns the search was given, where --data holds them
+    and no other is given: the model records them, so they need not be repeated (a report
+    on the search's file without them would read its weights and groups as features)."""
+    taken = []
+    for option, column in (card.get("named_columns") or {}).items():
+        if option in _DATA_OPTIONS and getattr(args, option) is None and column in columns:
+            setattr(args, option, column)
+            taken.append(f"--{option} {column}")
+    if taken:
+        say(f"reading --data with the search's columns: {', '.join(taken)}")
+
+
+_DATA_OPTIONS = ("target", "id", "weight", "group")
 
 
 def _refuse_a_feature_as_target(target: str, card: dict) -> None:
