@@ -4,6 +4,7 @@ and/or its study."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection
 from pathlib import Path
 
 from autoimb.cli.console import EXIT_OK, say
@@ -205,7 +206,9 @@ def _data_options(args: argparse.Namespace) -> list[str]:
     return [f"--{o}" for o in _DATA_OPTIONS if getattr(args, o, None) is not None]
 
 
-def _take_the_searchs_columns(args: argparse.Namespace, card: dict, columns: pd.Index) -> None:
+def _take_the_searchs_columns(
+    args: argparse.Namespace, card: dict, columns: Collection[str]
+) -> None:
     """The label, id, weight and group columns the search was given, where --data holds them
     and no other is given: the model records them, so they need not be repeated (a report
     on the search's file without them would read its weights and groups as features)."""
