@@ -107,6 +107,8 @@ def test_a_fit_on_an_array_after_one_on_a_frame_forgets_the_names(small_binary) 
     assert hasattr(clf, "feature_names_in_")
     clf.fit(X.to_numpy()[:, :5], y)
     assert not hasattr(clf, "feature_names_in_") and clf.n_features_in_ == 5
+    served = clf.best_pipeline_  # the pipeline says the same of itself
+    assert not hasattr(served, "feature_names_in_") and served.n_features_in_ == 5
 
 
 def test_copies_fitted_on_other_rows_with_one_storage_are_told_what_to_do(small_binary, tmp_path):

@@ -48,6 +48,9 @@ def test_round_trip_predicts_identically(result, hepatitis, tmp_path) -> None:
     np.testing.assert_array_equal(loaded.predict_proba(X), result.best_pipeline.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), result.best_pipeline.predict(X))
     assert loaded.model_card_["metric"] == "f1"
+    # The columns it reads, as a fitted scikit-learn model names them.
+    assert loaded.n_features_in_ == X.shape[1]
+    assert list(loaded.feature_names_in_) == list(X.columns)
     assert loaded.model_card_["schema"]["categorical"]
 
 
@@ -320,6 +323,7 @@ def test_a_copy_without_its_card_is_not_saved_and_a_refit_keeps_the_rules_classe
 
     X, y = hepatitis
     copy = clone(result.best_pipeline).fit(X, y)
+    assert not hasattr(copy, "n_features_in_") and not hasattr(copy, "feature_names_in_")
     with pytest.raises(AutoImbError, match=r"carries no model card.*clone\(\) leaves"):
         save(copy, tmp_path / "copy.skops")
     assert not (tmp_path / "copy.skops").exists()

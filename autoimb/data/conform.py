@@ -58,7 +58,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)}; "
             "pass the same columns, in the same order."
         )
-    unnamed = named and not _trained_with_names(schema) and not known & set(frame.columns)
+    unnamed = named and not trained_with_names(schema) and not known & set(frame.columns)
     if unnamed and frame.shape[1] != len(known):  # no names to match by: training's were x0, …
         raise SchemaError(
             f"X has {frame.shape[1]} features, but the model was trained on {len(known)} "
@@ -66,7 +66,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
         )
     if _by_position(frame, named, schema):
         with_names = has_feature_names(X)
-        if with_names != _trained_with_names(schema):  # scikit-learn's words for the two cases
+        if with_names != trained_with_names(schema):  # scikit-learn's words for the two cases
             names = (
                 "X has feature names, but the model was trained without feature names"
                 if with_names
@@ -334,10 +334,10 @@ def _by_position(frame: pd.DataFrame, named: bool, schema: dict[str, Any]) -> bo
         return False
     if not named:
         return True
-    return not _trained_with_names(schema) and not set(frame.columns) & set(inputs)
+    return not trained_with_names(schema) and not set(frame.columns) & set(inputs)
 
 
-def _trained_with_names(schema: dict[str, Any]) -> bool:
+def trained_with_names(schema: dict[str, Any]) -> bool:
     """Whether training's columns had names in scikit-learn's sense (strings, all of them): a
     frame with integer column names had none, as an array had none. A model saved before
     this was recorded tells by its columns: an array's were named x0, x1, …"""

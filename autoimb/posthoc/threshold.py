@@ -16,7 +16,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from autoimb._sklearn_defaults import sklearn_defaults
-from autoimb.data.conform import conformed_once, warn_of_new_rows
+from autoimb.data.conform import (
+    conformed_once,
+    input_columns,
+    trained_with_names,
+    warn_of_new_rows,
+)
 from autoimb.data.frames import given_durations
 from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
@@ -150,6 +155,25 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
             self.estimator.fit(X, codes, sample_weight=np.asarray(sample_weight))
         self.classes_ = classes
         return self
+
+    @property
+    def n_features_in_(self) -> int:
+        """How many columns the search was given, as a fitted scikit-learn model says."""
+        return len(input_columns(self._card_schema()))
+
+    @property
+    def feature_names_in_(self) -> NDArray[Any]:
+        """The columns the search was given, where they had names (not an array's)."""
+        schema = self._card_schema()
+        if not trained_with_names(schema):
+            raise AttributeError("the model was trained on data without feature names")
+        return np.asarray(input_columns(schema), dtype=object)
+
+    def _card_schema(self) -> dict[str, Any]:
+        schema = getattr(self, "model_card_", {}).get("schema")
+        if schema is None:
+            raise AttributeError("a pipeline without its model card knows not its columns")
+        return schema
 
     def __sklearn_is_fitted__(self) -> bool:
         if not hasattr(self, "classes_"):
