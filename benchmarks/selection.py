@@ -315,20 +315,23 @@ def _steady_within(
     return rule
 
 
+def _contenders(seen: pd.DataFrame, top: int, with_pick: bool) -> pd.DataFrame:
+    """The ``top`` best-scoring trials; with the single-split steady pick, the pick and the
+    ``top`` best-scoring others, as the search races them
+    (:func:`autoimb.posthoc.steady.contenders`)."""
+    ranked = seen.sort_values(["value", "trial"], ascending=[False, True])
+    if not with_pick:
+        return ranked.head(top)
+    pick = seen[seen.steady_pick]
+    return pd.concat([pick, ranked[~ranked.trial.isin(pick.trial)].head(top)])
+
+
 def _raced(
     top: int, with_pick: bool, splits: Sequence[str] = ("", "fresh_")
 ) -> Callable[[pd.DataFrame], pd.Series]:
-    """The steady rule on ``splits`` pooled, among the ``top`` best-scoring trials (and the
-    single-split steady pick, as the search races it)."""
+    """The steady rule on ``splits`` pooled, among :func:`_contenders`."""
     pooled = _steady_within(1.0, splits)
-
-    def rule(seen: pd.DataFrame) -> pd.Series:
-        ranked = seen.sort_values(["value", "trial"], ascending=[False, True]).head(top)
-        if with_pick:
-            ranked = pd.concat([seen[seen.steady_pick], ranked]).drop_duplicates("trial")
-        return pooled(ranked)
-
-    return rule
+    return lambda seen: pooled(_contenders(seen, top, with_pick))
 
 
 # A default search's first trials: the space's 4 baselines and the portfolio's 8 strategies.
@@ -342,8 +345,7 @@ def _queued_first(seen: pd.DataFrame) -> pd.Series:
     from autoimb.metrics.registry import get_metric
     from autoimb.posthoc.steady import pooled, top_scoring, within_noise
 
-    ranked = seen.sort_values(["value", "trial"], ascending=[False, True]).head(3)
-    ranked = pd.concat([seen[seen.steady_pick], ranked]).drop_duplicates("trial")
+    ranked = _contenders(seen, 3, with_pick=True)
     metric = get_metric(seen.metric.iloc[0])
     candidates = pooled([_row_candidates(ranked, split) for split in ("", "fresh_")])
     best = top_scoring(candidates, metric)
@@ -425,14 +427,15 @@ def replay(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarise(frame: pd.DataFrame) -> str:
+def summarise(frame: pd.DataFrame, against: str = "steady") -> str:
+    """Each rule's held-out score, and its difference from rule ``against``'s, paired."""
     played = replay(frame)
     lines = []
     for horizon, part in played.groupby("horizon", sort=False):
         wide = part.pivot_table(index=["dataset", "fold"], columns="rule", values="test")
         rows = []
         for rule in [name for name in RULES if name in wide]:
-            diff = wide[rule] - wide["steady"]
+            diff = wide[rule] - wide[against]
             result = tally(diff)
             rows.append(
                 [
@@ -454,7 +457,7 @@ def summarise(frame: pd.DataFrame) -> str:
                     "rule",
                     "searches",
                     "held-out",
-                    "against steady",
+                    f"against {against}",
                     "b/t/w",
                     "Wilcoxon p",
                     "fresh-split score minus held-out",
@@ -484,6 +487,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     show.add_argument(
         "--out", type=Path, nargs="+", default=[OUT, OUT.with_name("selection_small.csv")]
     )
+    show.add_argument("--against", default="steady", choices=list(RULES), help="paired with")
     add_summary_argument(show, "selection")
     return parser.parse_args(argv)
 
@@ -493,7 +497,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "run":
         run(args)
         return
-    blocks = [f"**{path.name}**\n\n{summarise(pd.read_csv(path))}" for path in args.out]
+    blocks = [
+        f"**{path.name}**\n\n{summarise(pd.read_csv(path), args.against)}" for path in args.out
+    ]
     publish("\n".join(blocks), args.summary, "selection")
 
 
