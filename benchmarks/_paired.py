@@ -42,3 +42,19 @@ def paired_cells(diff: pd.Series, tie: float = TIE) -> list[str]:
     """Better/tied/worse and the p value as table cells ("-" where too few moved)."""
     result = tally(diff, tie)
     return [result.counts(), "-" if math.isnan(result.p) else f"{result.p:.2g}"]
+
+
+MINORITY_BANDS = ((0, 20), (20, 60), (60, None))
+"""Sets by their training part's minority rows: where one fold holds a handful, a choice
+among strategies is partly luck."""
+
+
+def by_minority(diff: pd.Series, minority: pd.Series) -> str:
+    """The mean of ``diff`` in each band of :data:`MINORITY_BANDS` (``minority``: each set's
+    minority rows, on the same index), with how many sets: "0–19: +0.040 (31); ..."."""
+    bands = []
+    for low, high in MINORITY_BANDS:
+        inside = (minority >= low) & (minority < (high or math.inf))
+        label = f"{low}+" if high is None else f"{low}–{high - 1}"
+        bands.append(f"{label}: {diff[inside].mean():+.3f} ({int(inside.sum())})")
+    return "; ".join(bands)

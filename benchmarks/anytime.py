@@ -1,10 +1,10 @@
 """The anytime curve: held-out score against budget, for autoimb and the AutoML peers.
 
 Reads the CSVs that ``quality.py`` writes (one per budget: ``--budget 60 --out
-results/anytime_60s.csv`` and so on) and compares methods on the (set, outer fold) pairs that
-every budget's rows share, so a point on the curve never averages other sets than its
-neighbour. Writes a table per metric, the paired test of each budget against the one before
-for autoimb, and a PNG.
+results/anytime_60s.csv`` and so on) and compares the methods at each budget on the (set,
+outer fold) pairs that budget's rows share; budgets run on other sets (300 s on five of the
+twenty) are compared only by the paired test of each budget against the one before, for
+autoimb, on the pairs the two share. Writes a table per metric, that test, and a PNG.
 
     python benchmarks/quality.py --datasets $(cat top20) --methods autoimb flaml autogluon \\
         --metrics f1 --folds 0 --budget 60 --out benchmarks/results/anytime_60s.csv

@@ -71,7 +71,7 @@ def one_search(rows: int, budget: float) -> dict:
         "failed": int(states.get("FAIL", 0)),
         "loop_seconds": loop.total_seconds(),
         "trials_per_minute": 60.0 * len(trials) / max(loop.total_seconds(), 1e-9),
-        "after_loop_seconds": wall - loop.total_seconds(),
+        "after_loop_seconds": wall - loop.total_seconds(),  # and before it
         "winner": _winner(result),
     }
 
@@ -114,7 +114,9 @@ def summarise(frame: pd.DataFrame) -> str:
             f"{platform.python_version()}: `make_classification` (20 features, about 5% "
             "minority), F1, the default space, one trial at a time (models on one thread below 20k "
             "rows, on all cores from there), seed 0; one search per cell, each in its own "
-            f"process. Largest overshoot: {100 * worst:+.1f}% of the budget.\n",
+            f"process. Largest overshoot: {100 * worst:+.1f}% of the budget. Outside the "
+            "trials: the wall time before the first trial starts (reading, folds, the study) and "
+            "after the last ends (the winner's measure, ensemble, refit).\n",
             table(
                 [
                     "rows",
@@ -124,7 +126,7 @@ def summarise(frame: pd.DataFrame) -> str:
                     "trials",
                     "complete/pruned/failed",
                     "trials/min",
-                    "after the trials s",
+                    "outside the trials s",
                     "winner",
                 ],
                 rows,

@@ -113,6 +113,8 @@ def main() -> int:
             cli("predict", str(model), "new.csv", "--out", "p.csv", "--force", cwd=folder)
             for _ in range(3)
         ]
+        # The command line's own modules alone: the libraries predict loads (scikit-learn,
+        # pandas, skops) come on top, inside the wall time above.
         started = time.monotonic()
         subprocess.run([sys.executable, "-c", "import autoimb.cli.main"], check=True)
         start_up = time.monotonic() - started
@@ -122,7 +124,8 @@ def main() -> int:
         ["quick-start model size", f"{size:.1f} MB ({what})", "≤ 5 MB"],
         [
             f"`autoimb predict` on {len(X):,} rows, wall",
-            f"{min(times):.2f} s (slowest {max(times):.2f} s; start-up alone {start_up:.2f} s)",
+            f"{min(times):.2f} s (slowest {max(times):.2f} s; the command line's own modules "
+            f"{start_up:.2f} s, before the libraries)",
             "≤ 1.5 s",
         ],
         [

@@ -34,11 +34,10 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import measure_sets, outer_splits
 from _markdown import table
-from _paired import paired_cells
+from _paired import by_minority, paired_cells
 
 COLUMNS = ["set", "fold", "model", "minority", "rows", "f1_refit", "f1_bag", "mcc_refit",
            "mcc_bag", "seconds"]  # fmt: skip
-MINORITY_BANDS = ((0, 20), (20, 60), (60, None))
 OUT = Path(__file__).resolve().parent / "results" / "fold_bagging.csv"
 
 
@@ -107,15 +106,10 @@ def summary(frame: pd.DataFrame) -> str:
         per_set = part.groupby("set")[["f1_refit", "f1_bag", "mcc_refit", "mcc_bag", "minority"]]
         sets = per_set.mean()
         f1, mcc = sets.f1_bag - sets.f1_refit, sets.mcc_bag - sets.mcc_refit
-        bands = []
-        for low, high in MINORITY_BANDS:
-            inside = (sets.minority >= low) & (sets.minority < (high or np.inf))
-            label = f"{low}+" if high is None else f"{low}–{high - 1}"
-            bands.append(f"{label}: {f1[inside].mean():+.3f} ({inside.sum()})")
         lines.append(
             [model, len(sets), float(sets.f1_refit.mean()), float(sets.f1_bag.mean()),
              f"{f1.mean():+.4f}", *paired_cells(f1),
-             f"{mcc.mean():+.4f}", "; ".join(bands)]
+             f"{mcc.mean():+.4f}", by_minority(f1, sets.minority)]
         )  # fmt: skip
     return table(
         ["model", "sets", "F1 refit", "F1 fold mean", "difference", "better/tie/worse", "p",

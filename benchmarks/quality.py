@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -44,7 +45,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _keel import KEEL, ROOT, load_keel
-from _markdown import add_summary_argument, table, write_section
+from _markdown import RESULTS, add_summary_argument, table, write_section
 from _paired import TIE, tally
 
 METHODS = (
@@ -893,6 +894,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-leaderboards", action="store_true", help="do not keep autoimb's per-fit leaderboards"
     )
+    parser.add_argument(
+        "--without",
+        nargs="+",
+        default=[],
+        metavar="METHOD",
+        help="summarise without these methods, printed (the headline's eight: --without autogluon)",
+    )
     return parser.parse_args(argv)
 
 
@@ -924,11 +932,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.folds,
         )
         print(f"wall time: {time.monotonic() - started:.0f} s; results in {out}", flush=True)
-    if args.summary is not None:
+    if args.summary is not None or args.without:
         if not out.exists():
             print(f"no results at {out}", file=sys.stderr)
             return 2
         frame = read_results(out)
+        frame = frame[~frame.method.isin(args.without)]
+        if args.without:  # another table than the section's: printed, its plot thrown away
+            with tempfile.TemporaryDirectory() as scratch:
+                print(summarise(frame, RESULTS, Path(scratch) / "ranks.png"))
+            return 0
         plot = args.out_dir / "quality_ranks.png"
         write_section(args.summary, "quality", summarise(frame, args.summary, plot))
         print(f"summary written to {args.summary}", flush=True)

@@ -87,12 +87,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     add_summary_argument(parser, "reading")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="autoimb-reading-") as scratch:
+        measure(args, Path(scratch))  # its files (hundreds of MB of CSV) go with it
 
+
+def measure(args: argparse.Namespace, folder: Path) -> None:
     import autoimb
     from autoimb.data.conform import conform, warn_of_new_rows
     from autoimb.data.files import read_table
 
-    folder = Path(tempfile.mkdtemp(prefix="autoimb-reading-"))
     train = churn_like(5000, seed=0)
     X, y = train.drop(columns=["churned", "customer_id"]), train["churned"]
     result = autoimb.search(X, y, metric="f1", n_trials=3, space="fast", random_state=0)

@@ -49,6 +49,8 @@ def one_size(rows: int, budget: float, metric: str, n_jobs: int) -> dict:
         "trials_pruned": int(states.get("PRUNED", 0)),
         "trials_failed": int(states.get("FAIL", 0)),
         "best": f"{metric}={result.best_score:.4f}",
+        # Its own process's peak (the parent's view of its children is their largest so far).
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "strategy": result.strategy,
     }
 
@@ -70,7 +72,6 @@ def main() -> int:
     )
     for rows in args.rows:
         budget = args.budget or DEFAULT_BUDGETS.get(rows, 120)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         out = subprocess.run(
             [
                 sys.executable,
@@ -92,8 +93,8 @@ def main() -> int:
         if out.returncode != 0:
             print(f"{rows:>9} failed: {out.stderr.strip().splitlines()[-1:]}")
             continue
-        peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        peak_mb = r["peak_mb"]
         print(
             f"{r['rows']:>9} {r['budget_s']:>7.0f} {r['seconds']:>8.1f} "
             f"{r['trials_complete']:>8} {r['trials_pruned']:>7} {r['trials_failed']:>6} "

@@ -35,7 +35,11 @@ def compare(now: Sequence[Path], before: Path, metric: str, budget: float) -> st
     frame = frame[(frame["metric"] == metric) & timed]
     folds = fresh[fresh["metric"] == metric][["dataset", "fold"]].drop_duplicates()
     frame = frame.merge(folds, on=["dataset", "fold"])
-    wide = frame.groupby(["dataset", "method"])["score"].mean().unstack().dropna()
+    # A set counts where every method scored each of its rerun folds (a fold failed or not
+    # run would leave a mean over the others).
+    scored = frame.groupby(["dataset", "method"])["score"]
+    whole = scored.count().unstack().eq(folds.groupby("dataset").size(), axis=0)
+    wide = scored.mean().unstack().where(whole).dropna()
     shared = folds["dataset"].isin(wide.index).sum()  # the outer folds behind those sets
     ranks = wide.rank(axis=1, ascending=False).mean().sort_values()
     means = [[m, f"{wide[m].mean():.4f}", f"{ranks[m]:.2f}"] for m in ranks.index]
