@@ -395,3 +395,14 @@ def test_selection_replays_every_rule_on_measured_candidates(keel: Path, tmp_pat
     assert kept["proba"].shape[:2] == (len(frame), len(kept["y_test"]))
     blended = run_script("blending.py", str(out), str(keep))
     assert "| 6 s | blend_race | 1 |" in blended and "| 3 s | race | 1 |" in blended
+
+
+@pytest.mark.slow
+def test_threads_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "T.md"
+    text = run_script(
+        "threads.py", "--rows", "3000", "--models", "lightgbm", "--busy", "0", "1",
+        "--repeats", "1", "--summary", str(out),
+    )  # fmt: skip
+    assert "1 busy process" in text and "GOMP_SPINCOUNT=1000" in text
+    assert "threads:start" in out.read_text()

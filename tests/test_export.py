@@ -114,7 +114,7 @@ def test_loaded_model_checks_new_data(result, hepatitis, tmp_path) -> None:
     with pytest.warns(UserWarning, match=r"never seen.*but for spaces around them"):
         loaded.predict(X.assign(**{column: X[column].str.pad(8, side="right")}))
     with pytest.raises(AutoImbError, match="duplicated column names"):  # as fit refuses them
-        loaded.predict(X.join(X[["x0"]], rsuffix="_").rename(columns={"x0_": "x0"}))
+        loaded.predict(pd.concat([X, X[["x0"]]], axis=1))
 
 
 def test_saved_pipeline_holds_no_sampler(tmp_path, small_binary) -> None:

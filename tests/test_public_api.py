@@ -17,15 +17,35 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_importing_it_makes_openmp_spin_briefly_unless_the_user_chose() -> None:
+    """GNU OpenMP's long spinning ran a model on every core several times slower than on one
+    beside other work."""
+    import os
+
+    code = "import os, autoimb; print(os.environ.get('GOMP_SPINCOUNT'))"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    for given, expected in (
+        ({}, "1000"),
+        ({"GOMP_SPINCOUNT": "5"}, "5"),
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, "None"),  # spinning asked for: not cut short
+    ):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            env={**env, **given},
+        )  # fmt: skip
+        assert out.stdout.strip() == expected
+
+
 def test_search_documents_every_parameter() -> None:
     """search's docstring is the reference of its parameters: none may be missing from it."""
     import inspect
     import re
 
     documented = set()
-    for line in autoimb.search.__doc__.splitlines():
-        if re.fullmatch(r"    \w+(, \w+)*", line):
-            documented.update(line.strip().split(", "))
+    # Cleaned of its indentation, as Python 3.13 compiles docstrings: names start their line.
+    for line in inspect.getdoc(autoimb.search).splitlines():
+        if re.fullmatch(r"\w+(, \w+)*", line):
+            documented.update(line.split(", "))
     assert set(inspect.signature(autoimb.search).parameters) <= documented
 
 
