@@ -246,6 +246,10 @@ def test_a_precision_floors_repr_says_on_which_side_its_interval_holds(
     low, high = result.score_interval
     said = f"[{low:.4f}, {high:.4f}] if precision {side} {floor} floor (about {other:.0%} of"
     assert said in repr(result)
+    # The other side named for what it is: falling below the floor, or reaching it.
+    assert ("of the time it does not)" if side == "holds its" else "time it reaches it)") in repr(
+        result
+    )
     assert result.floor_miss_chance == chance == result.model_card()["floor_miss_chance"]
 
 

@@ -69,7 +69,8 @@ def floor_condition(metric: Metric, score: float, chance: float | None) -> tuple
     often = ""
     if other is not None:
         share = "less than 1%" if other < 0.01 else "more than 99%" if other > 0.99 else None
-        often = f" ({share or f'about {other:.0%}'} of the time it does not)"
+        other_side = "it does not" if held else "it reaches it"
+        often = f" ({share or f'about {other:.0%}'} of the time {other_side})"
     if held:
         return f"if precision holds its {_fmt(floor)} floor{often}", "recall"
     return f"if precision stays below its {_fmt(floor)} floor{often}", "precision's shortfall"
