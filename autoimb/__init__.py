@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 # GNU OpenMP's threads (LightGBM's, XGBoost's, scikit-learn's on Linux) spin 300,000 times
 # while they wait for each other: where other work holds the cores, a model fitted on every
-# core ran 2 to 3 times slower than on one (benchmarks/threads.py; 7 times and more under
-# heavier load). A thousand spins keep an idle machine's speed; waiting passively would not.
+# core ran 1.5 to 2.2 times slower than on one (benchmarks/threads.py; 7 times and more
+# under heavier load). A thousand spins keep an idle machine's speed; waiting passively would not.
 # Read when the runtime loads, so before those libraries are first imported; a wait the user
 # chose stands.
 if "OMP_WAIT_POLICY" not in os.environ:

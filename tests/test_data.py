@@ -158,11 +158,12 @@ def test_rows_all_lacking_a_column_training_mostly_lacked_raise_no_warning() -> 
     the model reads "empty" as it learnt it, so nothing goes without the column. A column
     training seldom lacked, all missing, is still news."""
     from autoimb.data.conform import warn_of_new_rows
+    from autoimb.engine.model_card import missing_shares
 
     X, y = _frame(400)
     X = X.assign(flag=np.where(np.arange(len(X)) % 10 == 0, 1.0, np.nan))
     data = validate(X, y)
-    schema = {**data.schema(), "missing_shares": data.missing_shares()}
+    schema = {**data.schema(), "missing_shares": missing_shares(data)}
     assert schema["missing_shares"] == {"flag": 0.9}
     batch = X[X["flag"].isna()].head(30)
     with warnings.catch_warnings():
@@ -170,6 +171,10 @@ def test_rows_all_lacking_a_column_training_mostly_lacked_raise_no_warning() -> 
         warn_of_new_rows(batch, schema)
     with pytest.warns(UserWarning, match=r"\['a'\] are missing in every row"):
         warn_of_new_rows(batch.assign(a=np.nan), schema)
+    # A date is read into parts; new rows name the date, so its share is kept by its name.
+    when = pd.Series(pd.date_range("2024-01-01", periods=len(X), freq="7h")).where(X["flag"] == 1)
+    dated = validate(X.assign(when=when), y)
+    assert missing_shares(dated)["when"] == 0.9
     unlikely = pd.concat([batch] * 10)  # 300 rows: 0.9 ** 300 is no chance
     with pytest.warns(UserWarning, match=r"\['flag'\] are missing in every row"):
         warn_of_new_rows(unlikely, schema)

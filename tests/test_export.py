@@ -52,6 +52,10 @@ def test_round_trip_predicts_identically(result, hepatitis, tmp_path) -> None:
     assert loaded.n_features_in_ == X.shape[1]
     assert list(loaded.feature_names_in_) == list(X.columns)
     assert loaded.model_card_["schema"]["categorical"]
+    # A card written before the columns' order was kept names them, in another order: none.
+    schema = loaded.model_card_["schema"]
+    loaded.model_card_["schema"] = {k: v for k, v in schema.items() if k != "inputs"}
+    assert loaded.n_features_in_ == X.shape[1] and not hasattr(loaded, "feature_names_in_")
 
 
 def test_a_model_saved_by_another_version_loads_with_a_warning(result, hepatitis, tmp_path):
@@ -298,7 +302,7 @@ def test_a_threshold_changed_inside_the_file_is_refused(result, hepatitis, tmp_p
 def test_a_positive_class_set_after_the_search_is_refused(result, hepatitis, tmp_path) -> None:
     """The threshold and the calibration were tuned for the card's positive class: another
     changed the predictions and the probabilities without a word, and saved and loaded so."""
-    X, _ = hepatitis
+    X, y = hepatitis
     served = load(result.save(tmp_path / "model.skops"))
     expected = served.predict(X)
     tuned = served.pos_label
@@ -312,6 +316,14 @@ def test_a_positive_class_set_after_the_search_is_refused(result, hepatitis, tmp
     with pytest.raises(AutoImbError, match=r"index in classes_, from 0 to 1; got"):
         served.predict_proba(X)
     np.testing.assert_array_equal(served.set_params(pos_label=tuned).predict(X), expected)
+    with pytest.raises(AutoImbError, match="tuned for") as refused:
+        served.set_params(pos_label=1 - tuned).predict(X)
+    assert "np." not in str(refused.value)  # the labels as they are written
+    # Refitted in place on the same classes written otherwise, it predicts: the card's
+    # positive class is no class of it now, so no rule of the search is broken by its code.
+    relabelled = np.where(np.asarray(y) == served.classes_[tuned], "yes", "no")
+    served.set_params(pos_label=1).fit(X, relabelled)
+    assert set(served.predict(X)) <= {"yes", "no"}
 
 
 def test_a_copy_without_its_card_is_not_saved_and_a_refit_keeps_the_rules_classes(
@@ -342,9 +354,12 @@ def test_a_duration_column_is_read_as_durations_at_predict(tmp_path) -> None:
     found = autoimb.search(X, y, n_trials=1, space="fast", cv=3, random_state=0, ensemble=False)
     served = load(found.save(tmp_path / "m.skops"))
     assert served.model_card_["schema"]["durations"] == ["wait"]
-    as_text = X.assign(wait=X["wait"].astype(str).where(np.arange(300) != 5, ""))
-    expected = served.predict_proba(X.assign(wait=X["wait"].where(np.arange(300) != 5)))
+    gaps = X.assign(wait=X["wait"].where(np.arange(300) % 50 != 5))  # NaT, written "NaT"
+    as_text = gaps.assign(wait=gaps["wait"].astype(str).where(np.arange(300) != 6, ""))
+    expected = served.predict_proba(gaps.assign(wait=gaps["wait"].where(np.arange(300) != 6)))
     np.testing.assert_array_equal(served.predict_proba(as_text), expected)
+    with pytest.raises(AutoImbError, match="duplicated column names"):  # before any duration
+        served.predict(pd.concat([X, X[["wait"]]], axis=1))
     for numbers in (hours.astype(float), as_text["wait"].where(np.arange(300) != 7, "5")):
         with pytest.raises(SchemaError, match=r"'wait' held durations .* names no unit"):
             served.predict(X.assign(wait=numbers))

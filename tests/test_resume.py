@@ -326,7 +326,7 @@ def test_a_storage_is_shown_without_its_password(url: str, expected: str) -> Non
         ("{tmp}", r"is a folder; give a journal file's path in it"),
         ("/proc/study.log", r"cannot write the study's journal file '/proc/study.log'"),
         ("postgres://bob:secret@localhost:1/db", r"Write it postgresql://"),
-        ("mysql://bob:secret@localhost:1/db", r"driver is missing: install it"),
+        ("mysql://bob:secret@localhost:1/db", r"module MySQLdb, is missing: pip install 'mysqlc"),
     ],
 )
 def test_a_storage_that_cannot_be_used_is_named_with_the_fix(

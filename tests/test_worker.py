@@ -72,12 +72,16 @@ def test_joining_needs_an_existing_study_and_the_same_data(tmp_path, small_binar
     with pytest.raises(AutoImbError, match=r"it had 336 rows and this data has 168.*own data"):
         join(log, "s", X.iloc[::2], y.iloc[::2], n_trials=1)
     # A journal file beats not: a heartbeat asked of it is said to do nothing, and not refused.
-    with pytest.warns(UserWarning, match=r"heartbeat=1 has no effect: only a database storage"):
+    with pytest.warns(
+        UserWarning, match=r"a heartbeat \(1 s\) has no effect: only a database storage"
+    ):
         assert finished_trials(join(log, "s", X, y, n_trials=1, heartbeat=1).study) == 2
-    with pytest.warns(UserWarning, match=r"heartbeat=7 has no effect: .*a journal file has none"):
+    with pytest.warns(
+        UserWarning, match=r"a heartbeat \(7 s\) has no effect: .*a journal file has none"
+    ):
         autoimb.search(X, y, metric="f1", n_trials=1, cv=3, storage=log, study_name="s",
                        space="fast", heartbeat=7)  # fmt: skip
-    with pytest.warns(UserWarning, match=r"a storage object beats as it was made"):
+    with pytest.warns(UserWarning, match=r"a storage object given ready-made takes none"):
         assert study_heartbeat(make_storage(log), "s", 5) is None
     with pytest.warns(UserWarning, match=r"a study in memory has no other process"):
         assert study_heartbeat(None, "s", 5) is None

@@ -73,8 +73,8 @@ def _save_best_so_far(
     try:
         study = existing_study(storage, args.study_name)
         complete = study and study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        stands = not getattr(args, "force", False) and saved_best_stands(out, study, metric)
-        if not complete or (kept := stands):
+        force = getattr(args, "force", False)
+        if not complete or (kept := not force and saved_best_stands(out, study, metric)):
             say(f"kept the model saved before in {out}: {kept}" if complete else _NO_MODEL)
             return
         say("saving the best pipeline so far, refitted on every row first; Ctrl-C again to skip")

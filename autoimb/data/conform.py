@@ -343,5 +343,5 @@ def trained_with_names(schema: dict[str, Any]) -> bool:
     this was recorded tells by its columns: an array's were named x0, x1, …"""
     if "feature_names" in schema:
         return bool(schema["feature_names"])
-    inputs = schema.get("inputs") or []
+    inputs = input_columns(schema)
     return inputs != [f"x{i}" for i in range(len(inputs))]

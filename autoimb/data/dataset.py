@@ -99,12 +99,6 @@ class Dataset:
                 seen[column] = sorted(str(v) for v in values)
         return seen
 
-    def missing_shares(self) -> dict[str, float]:
-        """Each column's share of missing values in training, where it has any: new rows that
-        all lack a column are news only where training seldom lacked it."""
-        shares = self.X.isna().mean()
-        return {str(c): round(float(share), 4) for c, share in shares.items() if share > 0}
-
     def fingerprint(self) -> dict[str, Any]:
         """What identifies the data a study searched: shape, columns, and a hash of every value.
 

@@ -60,7 +60,6 @@ def as_frame(X: Any) -> pd.DataFrame:
         raise AutoImbError("Complex data not supported: pass real numbers.")
     given = list(frame.columns)
     frame.columns = [str(c) for c in given]
-    frame = _durations_in_seconds(_without_arrow(frame))
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
         if len(set(given)) == len(given):  # 0 and "0": two names, one text
@@ -72,6 +71,7 @@ def as_frame(X: Any) -> pd.DataFrame:
         raise AutoImbError(
             f"X has duplicated column names {duplicated}; rename them so each column is unique."
         )
+    frame = _durations_in_seconds(_without_arrow(frame))  # one column per name, as checked
     for column in text_columns(frame):  # a blank cell is a missing value (" " in numbers)
         values = frame[column]
         if all_text(values):  # the usual case, a file's column: no Python call per cell
@@ -117,8 +117,8 @@ def given_durations(X: Any, durations: list[str]) -> Any:
     CSV's "2 days 17:00:00"); numbers are refused, for a number names no unit (hours read as
     seconds predicted otherwise without a word). Whole rows are read before the model sees
     them, as durations are turned into seconds then."""
-    if not durations or not isinstance(X, pd.DataFrame):
-        return X
+    if not durations or not isinstance(X, pd.DataFrame) or X.columns.duplicated().any():
+        return X  # two columns of one name are refused by the checks that follow, as at fit
     read = {}
     for column in [c for c in X.columns if str(c) in set(durations)]:
         values = X[column]
@@ -127,7 +127,8 @@ def given_durations(X: Any, durations: list[str]) -> Any:
         if pd.api.types.is_numeric_dtype(values):
             bad = values.notna()
         else:
-            text = values.astype("string").str.strip().replace("", pd.NA)
+            text = values.astype("string").str.strip()
+            text = text.mask(text.eq("") | text.str.casefold().eq("nat"))  # as pandas writes it
             read[column] = pd.to_timedelta(text, errors="coerce")
             bad = text.notna() & (read[column].isna() | text.str.fullmatch(_A_NUMBER).fillna(False))
         if bad.any():

@@ -153,7 +153,7 @@ def _database_hint(url: str, exc: Exception) -> str:
             "mysql+pymysql://, sqlite:/// or a journal file path."
         )
     if isinstance(exc, ImportError):
-        module = getattr(exc, "name", None) or ""
+        module = _missing_module(exc)
         package = _DRIVERS.get(module.split(".")[0])
         if package is None:
             return (
@@ -172,6 +172,18 @@ def _database_hint(url: str, exc: Exception) -> str:
         "Check that the server runs and that the URL names it "
         "(postgresql://user:password@host:port/database), or give a journal file path instead."
     )
+
+
+def _missing_module(exc: BaseException) -> str:
+    """The module an import failed on, through Optuna's own ImportError around the driver's."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain, not a cycle
+        if seen is None:
+            break
+        if isinstance(seen, ImportError) and seen.name:
+            return seen.name
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 # The package of each driver module SQLAlchemy imports for a URL (postgresql:// takes

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 
 from autoimb import __version__, config
 from autoimb.data.dataset import Dataset
@@ -57,7 +58,7 @@ def model_card(
         "schema": {
             **data.schema(),
             "categories": data.categories(),
-            "missing_shares": data.missing_shares(),
+            "missing_shares": missing_shares(data),
         },
         "data": data.summary(),
         # Saved with the model, these components' training rows go wherever the file goes.
@@ -93,3 +94,14 @@ def rows_kept_by(estimator: Any) -> list[str]:
         found.append(REGISTRY["model"].get(choice.get("partner")))
         kept |= {component.name for component in found if component and component.keeps_rows}
     return sorted(kept)
+
+
+def missing_shares(data: Dataset) -> dict[str, float]:
+    """Each column's share of missing values in training, where it has any: new rows that
+    all lack a column are news only where training seldom lacked it."""
+    shares = data.X.isna().mean()
+    # A date is read into parts, all missing where it is: new rows name it, not them.
+    parts = {f"{c}.{part}": c for c, names in data.dates.items() for part in names}
+    shares = pd.concat([shares, shares[shares.index.isin(list(parts))].rename(parts)])
+    shares = shares.groupby(level=0).max()
+    return {str(c): round(float(share), 4) for c, share in shares.items() if share > 0}

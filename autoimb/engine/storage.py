@@ -257,15 +257,17 @@ def unheard(storage: Any, asked: int | None) -> None:
     if asked is not None:
         if storage is None:
             where = "a study in memory has no other process to watch"
-        elif isinstance(storage, optuna.storages.BaseStorage):
+        elif isinstance(storage, optuna.storages.RDBStorage):
             where = "a storage object beats as it was made (RDBStorage's heartbeat_interval)"
+        elif isinstance(storage, optuna.storages.BaseStorage):
+            where = "a storage object given ready-made takes none from autoimb"
         else:
             where = (
                 "a journal file has none: a trial left running by a stopped process of this "
                 "machine is failed and queued again when the study is opened"
             )
         warnings.warn(
-            f"heartbeat={asked} has no effect: only a database storage given by its URL "
+            f"a heartbeat ({asked} s) has no effect: only a database storage given by its URL "
             f"(such as postgresql://...) beats; {where}. Leave the heartbeat out here.",
             UserWarning,
             stacklevel=user_stacklevel(),

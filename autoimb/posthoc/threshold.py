@@ -99,8 +99,8 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def _positive_code(self) -> int:
         """``pos_label``, checked: a code of ``classes_``, and the card's positive class where
-        a search tuned the rule for it (``set_params(pos_label=...)`` changed what was
-        predicted, and with whose calibration, without a word)."""
+        a search tuned the rule for it and the classes still hold it (``set_params(pos_label=
+        ...)`` changed what was predicted, and with whose calibration, without a word)."""
         code, classes = self.pos_label, getattr(self, "classes_", None)
         n_classes = 2 if classes is None else len(classes)
         if isinstance(code, bool) or not isinstance(code, int | np.integer):
@@ -108,18 +108,19 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         if not 0 <= code < n_classes:
             raise AutoImbError(
                 f"pos_label is the positive class's index in classes_, from 0 to "
-                f"{n_classes - 1}; got {self.pos_label!r}."
+                f"{n_classes - 1}; got {plain(self.pos_label)!r}."
             )
         card = getattr(self, "model_card_", None)
-        rule = card.get("decision") if isinstance(card, dict) else None
-        if classes is not None and n_classes == 2 and isinstance(rule, dict):
-            tuned = Decision.from_labelled(rule, list(classes), card.get("positive_class"))
-            if rule.get("pos_label") is not None and tuned.pos_label != code:
+        positive = card.get("positive_class") if isinstance(card, dict) else None
+        names = [] if classes is None else [str(c) for c in classes]
+        if n_classes == 2 and positive is not None and str(positive) in names:
+            tuned = names.index(str(positive))
+            if tuned != code:
                 raise AutoImbError(
-                    f"pos_label {code} makes {classes[code]!r} the positive class, but the "
-                    f"decision threshold and the calibration were tuned for "
-                    f"{classes[tuned.pos_label]!r}; set pos_label back to {tuned.pos_label}, "
-                    f"or search again with pos_label={plain(classes[code])!r}."
+                    f"pos_label {code} makes {plain(classes[code])!r} the positive class, but "
+                    f"the decision threshold and the calibration were tuned for "
+                    f"{plain(classes[tuned])!r}; set pos_label back to {tuned}, or search again "
+                    f"with pos_label={plain(classes[code])!r}."
                 )
         return int(code)
 
@@ -167,6 +168,8 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         schema = self._card_schema()
         if not trained_with_names(schema):
             raise AttributeError("the model was trained on data without feature names")
+        if "inputs" not in schema:  # a card of before: its columns, but not in the given order
+            raise AttributeError("the model's card does not keep the order of its columns")
         return np.asarray(input_columns(schema), dtype=object)
 
     def _card_schema(self) -> dict[str, Any]:
