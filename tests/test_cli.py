@@ -1226,3 +1226,23 @@ def test_a_report_that_cannot_be_written_says_the_model_was_saved_and_how_to_wri
     written = run(*_given(again, "reports"), cwd=tmp_path)
     assert written.returncode == 0, written.stderr
     assert (tmp_path / "reports" / "r.html").is_file()
+
+
+def test_a_kept_models_summary_says_what_a_new_ones_does(small_binary, capsys):
+    """The summary of a model kept from before left out its interval, its positive class and
+    the way on with the study."""
+    import argparse
+
+    from autoimb.cli.model_file import kept_summary
+
+    X, y = small_binary
+    result = autoimb.search(X, y, metric="f1", n_trials=1, space="fast", cv=3, random_state=0)
+    card = result.best_pipeline.model_card_
+    args = argparse.Namespace(report=None, quiet=False, study_name="autoimb", new_study=False)
+    assert kept_summary(card, result, Path("m.skops"), None, "m.optuna.log", args) == 0
+    said = capsys.readouterr().out
+    low, high = card["score_interval"]
+    assert f"80% likely between {low:.4f} and {high:.4f}" in said
+    assert f"positive: {card['positive_class']} (the class the metric measures)" in said
+    assert "model:    m.skops (kept)" in said
+    assert "(run the same command again to continue it)" in said

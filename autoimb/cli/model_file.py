@@ -15,7 +15,6 @@ from autoimb.data.files import csv_decimal_mark
 from autoimb.exceptions import AutoImbError
 from autoimb.export import MODEL_FORMATS
 from autoimb.leaderboard import finished_trials, trials_text
-from autoimb.redact import shown
 
 if TYPE_CHECKING:
     import optuna
@@ -270,21 +269,27 @@ def kept_summary(
             groups=columns.groups,
         )
     if not args.quiet:
-        from autoimb.cli.summary import score_text
+        from autoimb.cli.summary import classes_line, interval_text, score_text, study_line
         from autoimb.posthoc.decision import Decision
         from autoimb.strategy import strategy_label
 
-        unit = result.metric.unit
-        print(score_text(card["metric"], card["cv_score"], unit, card["score_basis"]))
+        metric, score = result.metric, card["cv_score"]
+        line = score_text(card["metric"], score, metric.unit, card["score_basis"])
+        if interval := card.get("score_interval"):  # as the search that saved it said it
+            rows = card.get("score_interval_rows") or card["data"]["rows"]
+            chance = card.get("floor_miss_chance")
+            line += "; " + interval_text(metric, score, interval, rows, chance)
+        print(line)
         ran = finished_trials(result.study)
         chosen = _served_by(card)
         print(f"chosen:   {chosen}, kept from before; {trials_text(ran)} ran in the study")
         print(f"strategy: {strategy_label(card['config'])}")
         classes = [str(c) for c in card["classes"]]
         rule = Decision.from_labelled(card["decision"], classes, card.get("positive_class"))
+        print(classes_line(metric, classes, rule.pos_label))
         print(f"decision: {rule.describe(classes, card.get('probability_threshold'))}")
         print(f"model:    {out} (kept)")
         if report is not None:
             print(f"report:   {report}")
-        print(f"study:    {args.study_name!r} in {shown(storage)}")
+        print(study_line(args, storage))
     return EXIT_OK

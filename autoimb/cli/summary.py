@@ -14,6 +14,9 @@ from autoimb.metrics.notes import floor_condition, over_classes
 from autoimb.redact import shown
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from autoimb.metrics.metric import Metric
     from autoimb.result import SearchResult
 
 
@@ -35,38 +38,53 @@ def print_summary(
 
     study = result.study
     decision = result.decision
-    positive = result.classes_[decision.pos_label]
     rule = decision.describe(result.classes_, result.best_pipeline.probability_threshold)
-    low, high = result.score_interval
     n = len(result.evidence.y)
-    held = floor_condition(result.metric, result.best_score, result.floor_miss_chance)
-    likely = f"{config.INTERVAL_LEVEL:.0%} likely between {low:.4f} and {high:.4f}"
     print(
-        f"{best_text(result)}; on a new set of {n:,} rows, "
-        + (f"{held[0]}: {held[1]} {likely}" if held else likely)
-    )
+        f"{best_text(result)}; "
+        + interval_text(result.metric, result.best_score, result.score_interval, n,
+                        result.floor_miss_chance)
+    )  # fmt: skip
     ran = finished_trials(study)
     print(f"chosen:   {chosen_text(result)}; {trials_text(ran)} ran in the study")
     print(f"strategy: {strategy_label(result.best_config)}")
-    if len(result.classes_) == 2:
-        print(f"positive: {positive} (the class the metric measures)")
-    else:
-        print(
-            f"classes:  {len(result.classes_)}, so {result.metric.name} is "
-            f"{over_classes(result.metric)}"
-        )
+    print(classes_line(result.metric, list(result.classes_), decision.pos_label))
     print(f"decision: {rule}")
     print(f"model:    {out}")
     if report is not None:
         print(f"report:   {report}")
-    again = (
-        f"add trials with: {resume_command(args)}"
-        if args.new_study
-        else "run the same command again to continue it"
-    )
-    print(f"study:    {args.study_name!r} in {shown(storage)} ({again})")
+    print(study_line(args, storage))
     for note in result.notes:
         print(f"note:     {note}")
+
+
+def interval_text(
+    metric: Metric, score: float, interval: Sequence[float], rows: int, floor_miss: float | None
+) -> str:
+    """Where the score on a new set of as many rows falls, and on which side of a precision
+    floor that holds."""
+    low, high = interval
+    held = floor_condition(metric, score, floor_miss)
+    likely = f"{config.INTERVAL_LEVEL:.0%} likely between {low:.4f} and {high:.4f}"
+    return f"on a new set of {rows:,} rows, " + (
+        f"{held[0]}: {held[1]} {likely}" if held else likely
+    )
+
+
+def classes_line(metric: Metric, classes: list, positive: int) -> str:
+    if len(classes) == 2:
+        return f"positive: {classes[positive]} (the class the metric measures)"
+    return f"classes:  {len(classes)}, so {metric.name} is {over_classes(metric)}"
+
+
+def study_line(args: argparse.Namespace, storage: str) -> str:
+    """The study and how to go on with it."""
+    again = (
+        f"add trials with: {resume_command(args)}"
+        if getattr(args, "new_study", False)
+        else "run the same command again to continue it"
+    )
+    return f"study:    {args.study_name!r} in {shown(storage)} ({again})"
 
 
 def chosen_text(result: SearchResult) -> str:
