@@ -401,7 +401,7 @@ def test_selection_replays_every_rule_on_measured_candidates(keel: Path, tmp_pat
 def test_threads_smoke(tmp_path: Path) -> None:
     out = tmp_path / "T.md"
     text = run_script(
-        "threads.py", "--rows", "3000", "--models", "lightgbm", "--busy", "0", "1",
+        "threads.py", "--rows", "3000", "--models", "lightgbm", "--busy", "1",
         "--repeats", "1", "--summary", str(out),
     )  # fmt: skip
     assert "1 busy process" in text and "GOMP_SPINCOUNT=1000" in text
