@@ -83,8 +83,9 @@ def middle_of_best(values: FloatArray, greater_is_better: bool) -> int:
     slack = 0.0 if math.isinf(best) else 1e-12 * max(1.0, abs(best))
     on = np.flatnonzero(v >= best - slack)
     breaks = np.flatnonzero(np.diff(on) > 1)
-    starts = np.r_[on[0], on[breaks + 1]]
-    ends = np.r_[on[breaks], on[-1]]
+    # concatenate, not np.r_: this runs tens of thousands of times in a multi-class ascent
+    starts = np.concatenate((on[:1], on[breaks + 1]))
+    ends = np.concatenate((on[breaks], on[-1:]))
     k = int(np.argmax(ends - starts))
     return int((starts[k] + ends[k]) // 2)
 
@@ -191,25 +192,29 @@ def _choose_scale(
     rows = np.arange(p.shape[0])
     # Grid points scored together: their rows' predictions, at most about 2M cells at once.
     block = max(1, min(_SCALE_GRID.shape[0], 2_000_000 // max(1, p.shape[0])))
+    # What every call of a block's size shares: each grid point's cells apart, its weights.
+    blocks = [
+        (_SCALE_GRID[start : start + block], codes[:, None] + flat * np.arange(size)[None, :])
+        for start in range(0, _SCALE_GRID.shape[0], block)
+        for size in [min(block, _SCALE_GRID.shape[0] - start)]
+    ]
+    weights = {size: np.repeat(w, size) for size in {grid.shape[0] for grid, _ in blocks}}
 
     def grid_values(c: int, other_arg: IntArray, other_best: FloatArray) -> FloatArray:
         """The metric for each factor of class ``c``: every factor's confusion matrix from one
         bincount, scored in one call."""
         values = []
-        for start in range(0, _SCALE_GRID.shape[0], block):
-            grid = _SCALE_GRID[start : start + block]
+        best = other_best[:, None]
+        ahead = (c < other_arg)[:, None]
+        for grid, offsets in blocks:
             mine = p[:, c, None] * grid[None, :]
-            best = other_best[:, None]
             # argmax breaks ties towards the lower index; mirror it exactly.
-            wins = (mine > best) | ((mine == best) & (c < other_arg)[:, None])
-            pred = np.where(wins, c, other_arg[:, None])
-            cells = (codes[:, None] + pred + flat * np.arange(grid.shape[0])[None, :]).ravel()
-            weights = np.repeat(w, grid.shape[0])
-            cms = np.bincount(cells, weights=weights, minlength=flat * grid.shape[0])
+            wins = (mine > best) | ((mine == best) & ahead)
+            cells = (offsets + np.where(wins, c, other_arg[:, None])).ravel()
+            size = grid.shape[0]
+            cms = np.bincount(cells, weights=weights[size], minlength=flat * size)
             values.append(
-                metric.score_confusions(
-                    cms.reshape(grid.shape[0], n_classes, n_classes), pos_label=pos
-                )
+                metric.score_confusions(cms.reshape(size, n_classes, n_classes), pos_label=pos)
             )
         return np.concatenate(values)
 
@@ -218,11 +223,14 @@ def _choose_scale(
     anchor = int(np.argmax(heft))
 
     def ascend(scale: FloatArray) -> tuple[Decision, float]:
+        last = None  # the class changed last: once back at it unchanged since, nothing moves
         for _ in range(_MAX_PASSES):
             changed = False
             for c in range(n_classes):
                 if c == anchor:
                     continue
+                if c == last and not changed:
+                    break  # every other class was scored against this same scale: it stands
                 others = p * scale
                 others[:, c] = -np.inf
                 other_arg = np.argmax(others, axis=1)
@@ -230,7 +238,7 @@ def _choose_scale(
                 j = middle_of_best(values, metric.greater_is_better)
                 if _SCALE_GRID[j] != scale[c]:
                     scale[c] = _SCALE_GRID[j]
-                    changed = True
+                    changed, last = True, c
             if not changed:
                 break
         decision = Decision(class_scale=tuple(float(s) for s in scale), pos_label=pos)
