@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 # GNU OpenMP's threads (LightGBM's, XGBoost's, scikit-learn's on Linux) spin 300,000 times
 # while they wait for each other: where other work holds the cores, a model fitted on every
-# core ran 1.5 to 2.2 times slower than on one (benchmarks/threads.py; 7 times and more
+# core ran 1.3 to 2.2 times slower than on one (benchmarks/threads.py; 7 times and more
 # under heavier load). A thousand spins keep an idle machine's speed; waiting passively would not.
 # Read when the runtime loads, so before those libraries are first imported; a wait the user
 # chose stands.
