@@ -199,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  autoimb worker data.csv --target y --storage postgresql://host/db --study-name churn\n",
     )
     _data_args(worker, data_required=True)
-    _search_args(worker, storage_help="the study's storage, which every worker of it shares")
+    _search_args(
+        worker, storage_help="the study's storage, which every worker of it shares", shared=True
+    )
     worker.add_argument(
         "--out", metavar="MODEL", help="also write the best pipeline of all workers' trials here"
     )
@@ -242,8 +244,11 @@ def _na_values_arg(parser: argparse.ArgumentParser, summary: str) -> None:
     )
 
 
-def _search_args(parser: argparse.ArgumentParser, *, storage_help: str) -> None:
-    """A search's options; a worker must name the storage it shares, a search need not."""
+def _search_args(
+    parser: argparse.ArgumentParser, *, storage_help: str, shared: bool = False
+) -> None:
+    """A search's options; a worker (``shared``) must name the storage it shares, a search
+    need not."""
     parser.add_argument(
         "--heartbeat",
         type=positive(int),
@@ -311,9 +316,7 @@ def _search_args(parser: argparse.ArgumentParser, *, storage_help: str) -> None:
         metavar="S",
         help="random seed of a new study (a worker takes the study's)",
     )
-    parser.add_argument(
-        "--storage", metavar="URL", required=parser.prog.endswith("worker"), help=storage_help
-    )
+    parser.add_argument("--storage", metavar="URL", required=shared, help=storage_help)
     parser.add_argument(
         "--study-name", type=study_name, metavar="NAME", default=config.DEFAULT_STUDY_NAME
     )
