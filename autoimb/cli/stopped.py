@@ -55,9 +55,6 @@ def after_interrupt(
         signal.signal(signal.SIGINT, previous)
 
 
-_NO_MODEL = "no trial had finished, so there is no model to save"
-
-
 def _save_best_so_far(
     args: argparse.Namespace,
     columns: Columns,
@@ -73,9 +70,11 @@ def _save_best_so_far(
     try:
         study = existing_study(storage, args.study_name)
         complete = study and study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        force = getattr(args, "force", False)
-        if not complete or (kept := not force and saved_best_stands(out, study, metric)):
-            say(f"kept the model saved before in {out}: {kept}" if complete else _NO_MODEL)
+        if not complete:
+            say("no trial had finished, so there is no model to save")
+            return
+        if not getattr(args, "force", False) and (kept := saved_best_stands(out, study, metric)):
+            say(f"kept the model saved before in {out}: {kept}")
             return
         say("saving the best pipeline so far, refitted on every row first; Ctrl-C again to skip")
         result = _best_so_far(args, columns, study, metric, predictions)

@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 
 from autoimb import __version__, config
+from autoimb.data.conform import date_sources
 from autoimb.data.dataset import Dataset
 from autoimb.engine.remeasure import Remeasured
 from autoimb.engine.settings import SearchSettings
@@ -101,7 +102,7 @@ def missing_shares(data: Dataset) -> dict[str, float]:
     all lack a column are news only where training seldom lacked it."""
     shares = data.X.isna().mean()
     # A date is read into parts, all missing where it is: new rows name it, not them.
-    parts = {f"{c}.{part}": c for c, names in data.dates.items() for part in names}
+    parts = date_sources(data.dates)
     shares = pd.concat([shares, shares[shares.index.isin(list(parts))].rename(parts)])
     shares = shares.groupby(level=0).max()
     return {str(c): round(float(share), 4) for c, share in shares.items() if share > 0}

@@ -240,7 +240,8 @@ def study_heartbeat(storage: Any, name: str, asked: int | None) -> int | None:
     is made, so the study's own is looked up first; other storages beat not (None)."""
     check_heartbeat(asked)
     if not beats(storage):
-        return unheard(storage, asked)
+        unheard(storage, asked)
+        return None
     study = existing_study(storage, name)
     recorded = None if study is None else study.user_attrs.get(STUDY_ATTR, {}).get("heartbeat")
     return agreed_heartbeat(name, recorded, asked)
@@ -252,8 +253,9 @@ def beats(storage: Any) -> bool:
 
 
 def unheard(storage: Any, asked: int | None) -> None:
-    """No heartbeat: a journal file, a study in memory or a storage object given ready-made
-    takes none from autoimb, and one asked of them was recorded and compared to no effect."""
+    """Say that a heartbeat asked of a journal file, a study in memory or a storage object
+    given ready-made does nothing: they take none from autoimb (it was recorded and compared
+    to no effect)."""
     if asked is not None:
         if storage is None:
             where = "a study in memory has no other process to watch"
@@ -272,7 +274,6 @@ def unheard(storage: Any, asked: int | None) -> None:
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    return None
 
 
 def check_heartbeat(asked: Any) -> None:

@@ -111,7 +111,8 @@ def join(
     if beats(storage):
         heartbeat = agreed_heartbeat(study_name, attrs.get("heartbeat"), heartbeat)
     else:
-        heartbeat = unheard(storage, heartbeat)
+        unheard(storage, heartbeat)
+        heartbeat = None
     check_rows_paired(X, groups=groups)
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(

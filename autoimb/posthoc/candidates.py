@@ -192,13 +192,12 @@ def _choose_scale(
     rows = np.arange(p.shape[0])
     # Grid points scored together: their rows' predictions, at most about 2M cells at once.
     block = max(1, min(_SCALE_GRID.shape[0], 2_000_000 // max(1, p.shape[0])))
-    # What every call of a block's size shares: each grid point's cells apart, its weights.
-    blocks = [
-        (_SCALE_GRID[start : start + block], codes[:, None] + flat * np.arange(size)[None, :])
-        for start in range(0, _SCALE_GRID.shape[0], block)
-        for size in [min(block, _SCALE_GRID.shape[0] - start)]
-    ]
-    weights = {size: np.repeat(w, size) for size in {grid.shape[0] for grid, _ in blocks}}
+    grids = [_SCALE_GRID[start : start + block] for start in range(0, _SCALE_GRID.shape[0], block)]
+    # What every block of a size shares (two sizes at most, however many blocks large data
+    # takes): each grid point's cells apart, and the rows' weights for them.
+    sizes = {grid.shape[0] for grid in grids}
+    offsets = {size: codes[:, None] + flat * np.arange(size)[None, :] for size in sizes}
+    weights = {size: np.repeat(w, size) for size in sizes}
 
     def grid_values(c: int, other_arg: IntArray, other_best: FloatArray) -> FloatArray:
         """The metric for each factor of class ``c``: every factor's confusion matrix from one
@@ -206,12 +205,12 @@ def _choose_scale(
         values = []
         best = other_best[:, None]
         ahead = (c < other_arg)[:, None]
-        for grid, offsets in blocks:
+        for grid in grids:
             mine = p[:, c, None] * grid[None, :]
             # argmax breaks ties towards the lower index; mirror it exactly.
             wins = (mine > best) | ((mine == best) & ahead)
-            cells = (offsets + np.where(wins, c, other_arg[:, None])).ravel()
             size = grid.shape[0]
+            cells = (offsets[size] + np.where(wins, c, other_arg[:, None])).ravel()
             cms = np.bincount(cells, weights=weights[size], minlength=flat * size)
             values.append(
                 metric.score_confusions(cms.reshape(size, n_classes, n_classes), pos_label=pos)
