@@ -21,6 +21,7 @@ import json
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,7 +35,6 @@ OUT = ROOT / "benchmarks" / "results" / "budget.csv"
 
 
 def one_search(rows: int, budget: float) -> dict:
-    import time
     import warnings
 
     import numpy as np
@@ -85,6 +85,12 @@ def _winner(result) -> str:
     return f"single ({result.score_basis})"
 
 
+def _ended(row: object) -> str:
+    """When a failed cell's process ended (older rows did not record it)."""
+    seconds = getattr(row, "process_seconds", float("nan"))
+    return "" if pd.isna(seconds) else f" (ended after {seconds:.1f} s)"
+
+
 def summarise(frame: pd.DataFrame) -> str:
     if "error" not in frame:
         frame = frame.assign(error=None)
@@ -104,9 +110,10 @@ def summarise(frame: pd.DataFrame) -> str:
         ]
         for r in frame.sort_values(["rows", "budget"]).itertuples()
     ]
-    worst = frame.overshoot.max()
+    worst = frame.overshoot.max() if len(frame) else float("nan")
     failures = "".join(
-        f"\n\n{int(r.rows):,} rows at {r.budget:g} s: {r.error}" for r in failed.itertuples()
+        f"\n\n{int(r.rows):,} rows at {r.budget:g} s{_ended(r)}: {r.error}"
+        for r in failed.itertuples()
     )
     return "\n".join(
         [
@@ -154,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for budget in args.budgets:
             if (rows, budget) in done:
                 continue
+            began = time.monotonic()
             run = subprocess.run(
                 [sys.executable, __file__, "--child", str(rows), str(budget)],
                 capture_output=True,
@@ -163,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if run.returncode != 0:
                 last = (run.stderr.strip().splitlines() or ["no output"])[-1]
                 print(f"{rows} rows, {budget:g} s failed: {last}", flush=True)
+                ended = round(time.monotonic() - began, 2)  # imports included
                 row = {"rows": rows, "budget": budget, "error": last[:300]}
+                row["process_seconds"] = ended
             else:
                 row = json.loads(run.stdout.strip().splitlines()[-1])
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from autoimb import config
 from autoimb.data.dataset import validate
 from autoimb.engine.budget import fidelities
 from autoimb.engine.evaluate import CrossValidation, evaluate
+from autoimb.engine.splits import as_folds
 from autoimb.metrics.registry import get_metric
 
 
@@ -44,6 +45,19 @@ def test_a_subsample_keeps_every_minority_row_and_the_validation_rows(yeast4) ->
         random_state=0,
     )
     assert low.oof.shape == (len(y), 2) and np.all(low.oof.sum(axis=1) > 0)
+
+
+def test_a_subsample_of_folds_listed_in_any_order_keeps_each_row_with_its_label(yeast4) -> None:
+    """Index pairs of the user's own (or a ShuffleSplit's) list their rows unsorted."""
+    X, y = yeast4
+    shuffled = np.random.default_rng(0).permutation(len(y))
+    parts = np.array_split(shuffled, 3)
+    pairs = [(np.concatenate(parts[:k] + parts[k + 1 :]), parts[k]) for k in range(3)]
+    cv = CrossValidation(validate(X, y), as_folds(pairs, n_rows=len(y)), random_state=0)
+    rows = cv.subsample(0, 0.2, seed=0)
+    fold = cv.fold(0, rows)
+    preprocessor = cv.fold(0).preprocessor
+    np.testing.assert_array_equal(fold.X_train, preprocessor.transform(X.iloc[rows]))
 
 
 def test_search_climbs_fidelities_with_successive_halving(yeast4, monkeypatch) -> None:

@@ -149,7 +149,9 @@ class CrossValidation:
         fold = self._cache[k]
         if train_rows is None:
             return fold
-        position = np.searchsorted(train, train_rows)
+        # By value: a user's folds (index pairs, ShuffleSplit) list their rows in any order.
+        order = np.argsort(train, kind="stable")
+        position = order[np.searchsorted(train, train_rows, sorter=order)]
         return Fold(train_rows, valid, fold.preprocessor, fold.X_train[position], fold.X_valid)
 
     def subsample(self, k: int, fraction: float, seed: int) -> np.ndarray | None:
