@@ -3,6 +3,7 @@ saved model is given again."""
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -472,6 +473,32 @@ def test_whole_float_labels_read_as_integers_with_or_without_blank_labels(tmp_pa
         predicted = pd.read_csv(tmp_path / "p.csv")
         assert list(predicted.columns[-2:]) == ["proba_0", "proba_1"], name
         assert set(predicted["prediction"].astype(str)) <= {"0", "1"}, name
+
+
+@pytest.mark.parametrize(
+    ("written", "classes"),
+    [
+        (["01", "02", "07"], ["01", "02", "07"]),  # codes: a number would drop the zero
+        (["1.1", "1.10", "2.1"], ["1.1", "1.10", "2.1"]),  # two of them one number
+        (["1", "2.0", "7"], [1, 2, 7]),  # whole numbers, as pandas types them
+        (["0.5", "1.5", "2.5"], [0.5, 1.5, 2.5]),  # amounts, which the search refuses
+        (["true", "False", "TRUE"], [False, True]),
+        (["a", "01", "2"], ["01", "2", "a"]),
+    ],
+)
+@pytest.mark.parametrize("blank", [False, True])
+def test_the_label_column_keeps_each_class_as_the_file_writes_it(tmp_path, written, classes, blank):
+    """Class codes name the predictions and their columns (proba_01): "01" and "1.10" must
+    come back as written, where a column of plain numbers is typed as before."""
+    from autoimb.data.files import split_columns
+
+    labels = [*written * 20, *([" "] if blank else [])]
+    _labelled(labels, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the blank row's warning
+        y = split_columns(read_table(str(tmp_path / "d.csv"), label="target"), "target").y
+    assert sorted(pd.unique(y)) == classes
+    assert len(y) == 20 * len(written)
 
 
 @pytest.mark.slow

@@ -150,7 +150,8 @@ def report_command(args: argparse.Namespace) -> int:
         )
     if args.data is not None:
         na_values = _na_values(args.na_values, card or {})
-        table = read_table(args.data, na_values, decimal=(card or {}).get("decimal"))
+        label = args.target or ((card or {}).get("named_columns") or {}).get("target")
+        table = read_table(args.data, na_values, label=label, decimal=(card or {}).get("decimal"))
         _take_the_searchs_columns(args, card or {}, table.columns)
         if args.target is None:
             raise AutoImbError("--data needs --target, the label column.")

@@ -296,7 +296,7 @@ def _folds(args: argparse.Namespace, groups: Any, n_rows: int, recorded: dict[st
 def read_columns(args: argparse.Namespace) -> Columns:
     """DATA split into features, labels, ids, weights and groups, as the options name them."""
     return split_columns(
-        read_table(args.data, args.na_values),
+        read_table(args.data, args.na_values, label=args.target),
         args.target,
         id_col=args.id,
         weight_col=args.weight,

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autoimb._warnings import user_stacklevel
 from autoimb.data.dialect import Dialect, dialect, opened
+from autoimb.data.label_text import typed_labels
+from autoimb.data.label_text import whole as typed_whole
 from autoimb.data.rows import warn_of_broken_rows
 from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.redact import shown
@@ -56,6 +58,7 @@ def read_table(
     na_values: Sequence[str] | None = None,
     text_columns: Sequence[str] = (),
     *,
+    label: str | None = None,
     empty_ok: bool = False,
     decimal: str | None = None,
     kept: Mapping[str, Collection[str]] | None = None,
@@ -68,7 +71,8 @@ def read_table(
     ``decimal``: the mark a ";"-separated file writes decimals with, as training's file did
     (guessed when None: a batch of "12.000" alone reads as twelve). ``kept``: values of text
     columns kept as written where pandas would read a missing value (a model's category
-    "NA", North America).
+    "NA", North America). ``label``: the label column, typed from its text so that class codes
+    stay as written (:mod:`autoimb.data.label_text`).
     """
     import pandas as pd
 
@@ -109,7 +113,7 @@ def read_table(
                 "na_values": na_values,
                 "encoding": encoding,
                 "low_memory": False,  # a block's columns typed whole, not in parts of it
-                "dtype": dict.fromkeys(text_columns, str) or None,
+                "dtype": dict.fromkeys([*text_columns, *([label] if label else [])], str) or None,
             }
             frame = _read_csv(path, how)
             if not isinstance(frame.index, pd.RangeIndex) and frame.iloc[:, -1].isna().all():
@@ -119,6 +123,8 @@ def read_table(
                 frame = _read_csv(path, how)
             if kept:
                 _keep_as_written(frame, kept, path, how)
+            if label in frame.columns:
+                frame[label] = typed_labels(frame[label], decimal)
     except pd.errors.EmptyDataError:
         raise AutoImbError(f"{source} is empty: no header, no rows.") from None
     except UnicodeDecodeError:
@@ -138,7 +144,8 @@ def read_table(
         from autoimb.data.columns import read_numbers
 
         # Thousands grouped by ".", which pandas leaves as text: "1.234,50 €".
-        for column, numbers in read_numbers(frame, set(text_columns), decimal=decimal).items():
+        as_written = {*text_columns, label}
+        for column, numbers in read_numbers(frame, as_written, decimal=decimal).items():
             frame[column] = numbers
     return frame
 
@@ -370,7 +377,7 @@ def _labelled_rows(
     class " " made a binary search a multi-class one)."""
     labels = frame[target]
     if not unlabelled.any():
-        whole = _whole(labels)
+        whole = typed_whole(labels)
         return frame if whole is labels else frame.assign(**{target: whole})
     if unlabelled.all():
         raise AutoImbError(f"column {target!r} (--target) holds no labels: every value is empty.")
@@ -384,37 +391,8 @@ def _labelled_rows(
         stacklevel=user_stacklevel(),
     )
     kept = frame.loc[~unlabelled].reset_index(drop=True)
-    kept[target] = _whole(_as_read(kept[target]) if blanks else kept[target])
+    kept[target] = typed_whole(typed_labels(kept[target]) if blanks else kept[target])
     return kept
-
-
-# What pandas reads as booleans in a column of nothing else.
-_TRUTHS = {"True": True, "TRUE": True, "true": True}
-_TRUTHS.update({"False": False, "FALSE": False, "false": False})
-
-
-def _as_read(labels: pd.Series) -> pd.Series:
-    """The labels as pandas reads them without the blanks that made them text: numbers, or
-    True and False, as the same file without those rows gives them."""
-    import pandas as pd
-
-    if labels.isin(list(_TRUTHS)).all():
-        return labels.map(_TRUTHS).astype(bool)
-    try:
-        return pd.to_numeric(labels)
-    except (ValueError, TypeError):
-        return labels
-
-
-def _whole(labels: pd.Series) -> pd.Series:
-    """Labels the file wrote as whole numbers, as integers: 0 and 1, not 0.0 and 1.0, whether
-    "1.0" was written or empty cells made the column floats (the classes name the
-    predictions' columns: proba_1)."""
-    import pandas as pd
-
-    if not pd.api.types.is_float_dtype(labels) or not (labels.abs() < 2**53).all():
-        return labels  # text, or too large for an integer to hold as written (inf)
-    return labels.astype("int64") if (labels == labels.round()).all() else labels
 
 
 def missing_column(column: str, option: str, columns: Sequence[Any]) -> str:
