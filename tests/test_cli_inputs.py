@@ -501,6 +501,19 @@ def test_the_label_column_keeps_each_class_as_the_file_writes_it(tmp_path, writt
     assert len(y) == 20 * len(written)
 
 
+def test_a_label_spelled_as_a_pandas_marker_is_read_as_written_unless_named_missing(tmp_path):
+    """pandas reads "NA" and "null" as missing: the rows of a class so spelled were left out as
+    unlabelled, and even --force could not keep it. Read as written, it is refused or kept as
+    "?" is; an empty label, or a marker named with --na-values, stays missing."""
+    _labelled(["0"] * 20 + ["1"] * 10 + ["NA", "null", ""], tmp_path)
+    path = str(tmp_path / "d.csv")
+    as_written = read_table(path, label="target")["target"].fillna("missing")
+    assert as_written.tolist()[-3:] == ["NA", "null", "missing"]
+    named = read_table(path, ["NA"], label="target")["target"].fillna("missing")
+    assert named.tolist()[-3:] == ["missing", "null", "missing"]
+    assert read_table(path)["target"].isna().sum() == 3  # a feature's markers: missing
+
+
 @pytest.mark.slow
 def test_an_excel_sep_line_names_the_separator(tmp_path):
     """Excel writes "sep=;" above the header of some exports: the file's separator, and no

@@ -72,7 +72,8 @@ def read_table(
     (guessed when None: a batch of "12.000" alone reads as twelve). ``kept``: values of text
     columns kept as written where pandas would read a missing value (a model's category
     "NA", North America). ``label``: the label column, typed from its text so that class codes
-    stay as written (:mod:`autoimb.data.label_text`).
+    stay as written (:mod:`autoimb.data.label_text`), and a label spelled as one of pandas'
+    own missing markers kept as written.
     """
     import pandas as pd
 
@@ -121,8 +122,10 @@ def read_table(
                 # index, and every value moved one column to the left.
                 how["index_col"] = False
                 frame = _read_csv(path, how)
-            if kept:
-                _keep_as_written(frame, kept, path, how)
+            as_written: dict[str, Collection[str] | None] = {**(kept or {})}
+            if label:
+                as_written[label] = None
+            _keep_as_written(frame, as_written, path, how)
             if label in frame.columns:
                 frame[label] = typed_labels(frame[label], decimal)
     except pd.errors.EmptyDataError:
@@ -226,10 +229,16 @@ def _dialect(path: Path, decimal: str | None = None) -> Dialect:
 
 
 def _keep_as_written(
-    frame: pd.DataFrame, kept: Mapping[str, Collection[str]], path: Path, how: dict[str, Any]
+    frame: pd.DataFrame,
+    kept: Mapping[str, Collection[str] | None],
+    path: Path,
+    how: dict[str, Any],
 ) -> None:
-    """Put back the ``kept`` values that pandas' own missing markers ("NA", "None", "null" …)
-    turned into missing values; the markers the user named stay missing."""
+    """Put back the values that pandas' own missing markers ("NA", "None", "null" …) turned
+    into missing values: those ``kept`` names for a column, any for a column it maps to None
+    (the label column: a class spelled "NA" is the user's to keep or leave out, as "?" is, and
+    is not dropped as an unlabelled row). The markers the user named and empty cells stay
+    missing."""
     import pandas as pd
 
     columns = [c for c in kept if c in frame.columns and frame[c].isna().any()]
@@ -237,8 +246,12 @@ def _keep_as_written(
         return
     raw = pd.read_csv(path, **{**how, "usecols": columns, "dtype": str, "keep_default_na": False})
     for column in columns:
-        restore = frame[column].isna() & raw[column].isin(list(kept[column]))
-        frame[column] = frame[column].mask(restore, raw[column])
+        written, values = raw[column], kept[column]
+        if values is None:
+            wanted = written.notna() & written.str.strip().ne("")
+        else:
+            wanted = written.isin(list(values))
+        frame[column] = frame[column].mask(frame[column].isna() & wanted, written)
 
 
 def _undecoded(path: Path) -> str:
