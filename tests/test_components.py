@@ -15,7 +15,7 @@ import xgboost
 from autoimb import datasets
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb.data.dataset import validate
-from autoimb.engine.pipeline import StrategyPipeline
+from autoimb.engine.pipeline import StrategyPipeline, resample
 from autoimb.engine.space import component_defaults
 from autoimb.stages import REGISTRY, FitContext
 
@@ -158,6 +158,38 @@ def test_oversampling_neighbours_follow_the_fold_minority() -> None:
     pipeline = StrategyPipeline(config, data.schema(), random_state=0)
     pipeline.fit(data.X.iloc[keep], data.y[keep])
     assert pipeline.predict_proba(data.X.iloc[keep]).shape == (63, 2)
+
+
+@pytest.mark.parametrize("name", ["smote_enn", "smote_tomek"])
+def test_combined_resampling_cleans_where_smote_adds_no_rows(name: str) -> None:
+    """ecoli1's minority is 30% of its majority: at a sampling ratio of 0.2 SMOTE has nothing to
+    add, and the cleaning still runs (it was dropped with SMOTE, and the strategy changed
+    nothing). It thins the majority only, and each kept row keeps its own weight."""
+    data = _prepared("ecoli1")
+    X, y = data.X.to_numpy(dtype=float), data.y
+    ctx = FitContext(
+        class_counts=np.bincount(y),
+        n_features=X.shape[1],
+        random_state=0,
+        defaults=component_defaults(),
+    )
+    sampler = REGISTRY["resampler"][name].make({"sampling_ratio": 0.2}, ctx)
+    row_numbers = np.arange(len(y), dtype=float)
+    Xr, yr, weights = resample(sampler, X, y, row_numbers)
+    counts = np.bincount(yr)
+    assert counts[data.pos_label] == np.bincount(y)[data.pos_label]
+    assert counts.sum() < len(y)
+    source = weights.astype(int)
+    np.testing.assert_array_equal(Xr, X[source])
+    np.testing.assert_array_equal(yr, y[source])
+
+    def fitted(config: dict) -> np.ndarray:
+        pipeline = StrategyPipeline(config, data.schema(), random_state=0).fit(data.X, data.y)
+        return pipeline.predict_proba(data.X)
+
+    linear = {"model": {"name": "logistic_regression"}}
+    cleaned = fitted({**linear, "resampler": {"name": name, "sampling_ratio": 0.2}})
+    assert not np.allclose(cleaned, fitted(linear), rtol=0, atol=1e-12)
 
 
 # XGBoost 2.1 ranks car_good's rare class at 0.82-0.84 under either category rule; the

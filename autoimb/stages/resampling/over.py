@@ -35,8 +35,10 @@ def smote(targets: dict[int, int], k: int, ctx: FitContext) -> Any:
     )
 
 
-def oversampler(make: Any, neighbours_arg: str = "k_neighbors") -> Any:
-    """Wrap a builder so it gets fold-sized targets and neighbours, or no-op when impossible."""
+def oversampler(make: Any, neighbours_arg: str = "k_neighbors", otherwise: Any = None) -> Any:
+    """Wrap a builder so it gets fold-sized targets and neighbours. Where no class gets new
+    rows, ``otherwise`` builds what is left of the strategy (a combined sampler's cleaning),
+    or nothing is done."""
 
     def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
         targets = over_targets(ctx, float(params["sampling_ratio"]))
@@ -47,8 +49,14 @@ def oversampler(make: Any, neighbours_arg: str = "k_neighbors") -> Any:
         targets = {c: n for c, n in targets.items() if n > counts[c] and counts[c] > 1}
         k = clipped_neighbors(ctx, targets, int(params[neighbours_arg]))
         if k < 1:
-            logger.debug("resampling skipped: the fold's minority is too small for neighbours")
-            return None
+            # k < 1 only where no class grows: none is below the ratio, or each that is holds
+            # a single row
+            logger.debug(
+                "no rows added: no class of two rows or more is below sampling_ratio=%s of the "
+                "majority in this fold",
+                params["sampling_ratio"],
+            )
+            return None if otherwise is None else otherwise(params, ctx)
         return make(params, ctx, targets, k)
 
     return build
