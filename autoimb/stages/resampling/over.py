@@ -49,11 +49,11 @@ def oversampler(make: Any, neighbours_arg: str = "k_neighbors", otherwise: Any =
         targets = {c: n for c, n in targets.items() if n > counts[c] and counts[c] > 1}
         k = clipped_neighbors(ctx, targets, int(params[neighbours_arg]))
         if k < 1:
-            # k < 1 only where no class grows: none is below the ratio, or each that is holds
-            # a single row
+            # k < 1 only where no class grows: none of two rows or more is below the ratio, or
+            # the row budget (over_targets logs it) leaves no room
             logger.debug(
-                "no rows added: no class of two rows or more is below sampling_ratio=%s of the "
-                "majority in this fold",
+                "no rows added: at sampling_ratio=%s no class of two rows or more in this fold "
+                "gets new rows",
                 params["sampling_ratio"],
             )
             return None if otherwise is None else otherwise(params, ctx)
