@@ -82,6 +82,41 @@ def test_minority_may_carry_label_zero(yeast4_split: list[np.ndarray]) -> None:
     assert roc_auc_score(y_te, clf.predict_proba(X_te)[:, 0]) > 0.6
 
 
+def test_evened_classes_keep_the_fold_minority_as_outliers() -> None:
+    """Oversampling yeast4 to a ratio of 1 evens its classes; the detector still models the
+    majority (it modelled the first class on a tie, here the majority's, and called it outlier)."""
+    from autoimb import datasets
+    from autoimb.data.dataset import validate
+    from autoimb.engine.pipeline import StrategyPipeline
+
+    data = validate(*datasets.load("yeast4", return_X_y=True))
+    train, test = train_test_split(
+        np.arange(len(data.y)), test_size=0.3, stratify=data.y, random_state=0
+    )
+    config = {
+        "model": {"name": "isolation_forest", "n_estimators": 50},
+        "resampler": {"name": "random_over", "sampling_ratio": 1.0},
+    }
+    pipeline = StrategyPipeline(config, data.schema(), random_state=0)
+    pipeline.fit(data.X.iloc[train], data.y[train])
+    assert pipeline.model_.minority_index_ == data.pos_label
+    proba = pipeline.predict_proba(data.X.iloc[test])[:, data.pos_label]
+    assert roc_auc_score(data.y[test] == data.pos_label, proba) > 0.6
+
+
+def test_minority_class_is_named_or_the_last_of_a_tie(
+    yeast4: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = yeast4
+    even = np.concatenate([np.flatnonzero(y == 0)[: int(np.sum(y == 1))], np.flatnonzero(y == 1)])
+    tied = AnomalyDetectorClassifier(detector="local_outlier_factor").fit(X[even], y[even])
+    assert tied.minority_index_ == 1
+    named = AnomalyDetectorClassifier(detector="local_outlier_factor", minority_class=0)
+    assert named.fit(X, y).minority_index_ == 0
+    with pytest.raises(AutoImbError, match=r"minority_class must be one of .* got 2"):
+        AnomalyDetectorClassifier(minority_class=2).fit(X, y)
+
+
 def test_multiclass_is_refused() -> None:
     frame = read_keel("glass_multiclass")
     X = frame.drop(columns="target").to_numpy(np.float64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -222,6 +223,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(self.n_classes_)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
 
+        given_counts = np.bincount(y, minlength=self.n_classes_)
         clock = time.perf_counter()
         seconds = dict.fromkeys(TIMED_STAGES, 0.0)
         self.features_ = self._build("features", self._context(Xt, y, deadline))
@@ -238,7 +240,7 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
                 self.fallbacks_.append(f"{name} fell back to plain SMOTE on all rows ({reason})")
             seconds[stage] = time.perf_counter() - clock
 
-        ctx = self._context(Xt, y, deadline, weights)
+        ctx = replace(self._context(Xt, y, deadline, weights), given_class_counts=given_counts)
         class_weights = self._build("weighting", ctx)
         if class_weights is not None:
             factor = np.asarray(class_weights, dtype=float)[y]

@@ -50,10 +50,20 @@ class FitContext:
     # The user's row weights summed per class (after resampling), where rows are weighted:
     # what balancing class weights even out, so a row of weight 0 does not count as one.
     class_weight_sums: np.ndarray | None = None
+    # The fold's class counts before augmenting and resampling changed them (None: the same as
+    # class_counts): which class is the real minority once resampling has evened the classes.
+    given_class_counts: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
         return len(self.class_counts)
+
+    @property
+    def minority(self) -> int:
+        """The fold's smallest class as given, before resampling; on a tie the last, the class
+        scikit-learn's binary metrics call positive."""
+        counts = self.class_counts if self.given_class_counts is None else self.given_class_counts
+        return int(np.flatnonzero(counts == counts.min())[-1])
 
     @property
     def class_totals(self) -> np.ndarray:

@@ -25,6 +25,7 @@ def _detector(kind: str) -> Any:
             **{key: params[key] for key in _DETECTOR_PARAMS[kind]},
             random_state=ctx.random_state,
             n_threads=ctx.n_threads,
+            minority_class=ctx.minority,
         )
 
     return build

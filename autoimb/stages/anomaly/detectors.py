@@ -78,6 +78,18 @@ def _majority_label(y: np.ndarray) -> Any:
     return labels[np.argmax(counts)]
 
 
+def _minority_index(labels: np.ndarray, counts: np.ndarray, minority_class: Any) -> int:
+    if minority_class is None:
+        return int(np.flatnonzero(counts == counts.min())[-1])
+    named = np.flatnonzero(labels == minority_class)
+    if not named.size:
+        raise AutoImbError(
+            f"minority_class must be one of the labels of y {labels.tolist()}, "
+            f"got {minority_class!r}"
+        )
+    return int(named[0])
+
+
 class _FittedDetector:
     """A scaler plus detector whose ``score`` is higher for more anomalous rows.
 
@@ -124,6 +136,12 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         Seed for the forest, the SVM subsample and the cross-fitting folds.
     n_threads
         Threads of the forest and the neighbour search.
+    minority_class
+        The label called outlier. ``None``: the smaller class of ``y``, and on a tie the last
+        in sorted order (the class scikit-learn's binary metrics call positive). autoimb names
+        the fold's smaller class before resampling: oversampling to a ratio of 1 evens the
+        classes, and the detector would otherwise model whichever comes first, which can be
+        the minority.
     """
 
     def __init__(
@@ -137,6 +155,7 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         calibration: Literal["sigmoid", "isotonic"] = "sigmoid",
         random_state: int | np.random.RandomState | None = None,
         n_threads: int = 1,
+        minority_class: Any = None,
     ) -> None:
         self.detector = detector
         self.n_estimators = n_estimators
@@ -147,6 +166,7 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.random_state = random_state
         self.n_threads = n_threads
+        self.minority_class = minority_class
 
     def _check_params(self) -> None:
         if self.detector not in _DETECTORS:
@@ -211,7 +231,7 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
                 "use another model for multi-class targets"
             )
         self.classes_ = labels
-        self.minority_index_ = int(np.argmin(counts))
+        self.minority_index_ = _minority_index(labels, counts, self.minority_class)
         is_min = y == labels[self.minority_index_]
         maj_idx, min_idx = np.flatnonzero(~is_min), np.flatnonzero(is_min)
         if len(maj_idx) < _MIN_MAJORITY_ROWS:
