@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+import numpy as np
 from imblearn import ensemble
 from sklearn.tree import DecisionTreeClassifier
 
@@ -62,6 +63,26 @@ def _rusboost(params: Mapping[str, Any], ctx: FitContext) -> Any:
     )
 
 
+_REDRAWS = 3
+
+
+def _fit_redrawing(
+    model: Any, X: np.ndarray, y: np.ndarray, keywords: dict[str, Any], deadline: float | None
+) -> Any:
+    """Fit RUSBoost, drawing its undersample again where the first round's tree errs on half
+    the weight of all rows: imbalanced-learn refuses such an ensemble, and a tree of depth 2
+    on car_good does that on one draw in ten, then fits on the next."""
+    for _ in range(_REDRAWS):
+        try:
+            return model.fit(X, y, **keywords)
+        except ValueError as exc:
+            if "worse than random" not in str(exc):
+                raise
+            seed = model.random_state
+            model.set_params(random_state=None if seed is None else seed + 1)
+    return model.fit(X, y, **keywords)
+
+
 register(
     Component(
         "balanced_random_forest",
@@ -101,5 +122,6 @@ register(
         _rusboost,
         "AdaBoost with random undersampling at each round.",
         balances_itself=True,
+        fit=_fit_redrawing,
     ),
 )
