@@ -144,6 +144,9 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         the minority.
     """
 
+    # Models saved before the parameter existed load without it; they named no class.
+    minority_class: Any = None
+
     def __init__(
         self,
         detector: DetectorName = "isolation_forest",
