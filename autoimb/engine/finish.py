@@ -115,13 +115,20 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
         if measured.winner is not None and measured.winner != best.number:
             # The race overrules the first pick: why that one was picked no longer holds.
             superseded = f"Trial {best.number} was chosen over"
+            # The first pick is the best-scoring trial unless it was picked as steadier than it.
+            steadier = any(note.startswith(superseded) for note in notes)
+            role = "steadier than the top scorer" if steadier else "the best-scoring"
             kept = f"Kept the single best trial {best.number} ("
+            weighed = (
+                f"Kept a single trial, not an ensemble (weighed against the first pick, "
+                f"trial {best.number}, {role}: "
+            )
             notes[:] = [
-                note.replace(
-                    kept,
-                    f"Kept a single trial, not an ensemble (weighed against the "
-                    f"best-scoring, trial {best.number}: ",
+                note.replace(kept, weighed).replace(
+                    "the best single trial", f"trial {best.number}"
                 )
+                if note.startswith(kept)
+                else note
                 for note in notes
                 if not note.startswith(superseded)
             ]
