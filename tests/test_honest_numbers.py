@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -189,7 +190,21 @@ def test_the_interval_resamples_score_as_the_metric_does(metric, n_classes: int)
         assert score(counts) == pytest.approx(expected, nan_ok=True)
 
 
-@pytest.mark.parametrize(("n_rows", "level"), [(0, 0.8), (10, 1.0), (10, 0.0), (2.5, 0.8)])
+def test_a_level_may_be_any_real_number() -> None:
+    """A level read from a NumPy array (np.float32(0.9)) was refused as no number."""
+    rng = np.random.default_rng(0)
+    y = (rng.random(200) < 0.2).astype(int)
+    s = np.clip(0.4 * y + 0.6 * rng.random(200), 0, 1)
+    args = (y, np.c_[1 - s, s], np.arange(200) % 4, get_metric("f1"))
+    plain = score_interval(*args, center=0.5, n_rows=100, level=0.9)
+    for level in (np.float32(0.9), np.float64(0.9), Fraction(9, 10)):
+        drawn = score_interval(*args, center=0.5, n_rows=100, level=level)
+        assert drawn == pytest.approx(plain, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "level"), [(0, 0.8), (10, 1.0), (10, 0.0), (2.5, 0.8), (10, True), (10, "0.8")]
+)
 def test_interval_arguments_are_checked(n_rows, level) -> None:
     y = np.array([0, 1] * 10)
     proba = np.c_[1 - y * 0.8, y * 0.8]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -105,7 +106,8 @@ class Drawn:
     ) -> Drawn:
         if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer) or n_rows < 1:
             raise AutoImbError(f"n_rows must be a positive integer; got {n_rows!r}.")
-        if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
+        # Any real number (a NumPy float from an array too), but not True, which reads as 1.
+        if isinstance(level, bool) or not isinstance(level, Real) or not 0.0 < float(level) < 1.0:
             raise AutoImbError(
                 f"level must be a number between 0 and 1, such as 0.8; got {level!r}."
             )
