@@ -6,7 +6,8 @@ importable from here too); this module maps names to them.
 Names accepted by :func:`get_metric`:
 
 - fixed names: ``average_precision`` (alias ``pr_auc``), ``roc_auc``, ``f1``, ``mcc``,
-  ``g_mean``, ``balanced_accuracy``, ``precision``, ``recall``;
+  ``g_mean``, ``balanced_accuracy`` (``bacc``), ``precision`` (``ppv``), ``recall``
+  (``sensitivity``, ``tpr``);
 - ``fbeta:<beta>`` or ``f<beta>`` (``"f2"``, ``"f0.5"``, ``"fbeta:0.5"``); canonical
   name ``"fbeta:2"``;
 - ``recall@precision>=<floor>`` with a floor in (0, 1];
@@ -176,6 +177,12 @@ ALIASES: Mapping[str, str] = MappingProxyType(
         "auroc": "roc_auc",
         "gmean": "g_mean",
         "matthews_corrcoef": "mcc",  # scikit-learn's scorer name
+        "bacc": "balanced_accuracy",
+        "sensitivity": "recall",
+        "tpr": "recall",
+        "true_positive_rate": "recall",
+        "ppv": "precision",
+        "positive_predictive_value": "precision",
     }
 )
 """Other names accepted for fixed metrics; a hyphen reads as an underscore ("PR-AUC")."""
@@ -250,19 +257,35 @@ def _filled_forms(name: str) -> list[str]:
     return filled
 
 
+_SPECIFICITY = ("specificity", "tnr", "true_negative_rate", "selectivity")
+# Spelled closest to the precision floor, the opposite constraint: not to be offered as it.
+_RECALL_FLOOR = re.compile(r"precision_?(@|at)_?recall")
+
+
 def _unknown(name: str, original: str) -> AutoImbError:
     known = [*METRICS, *ALIASES]
     candidates = [*known, *_filled_forms(name), "fbeta:2"]
     hint = did_you_mean(name, candidates, cutoff=0.4)
+    named = name.replace("-", "_")  # "F1-score"
     if name == "auc":  # the area under which curve: both are common
         hint = " Did you mean 'roc_auc' (ROC) or 'average_precision' (PR-AUC)?"
-    named = name.replace("-", "_")  # "F1-score"
+    elif named in _SPECIFICITY:
+        hint = (
+            " Specificity alone is not offered (calling every row negative maximises it); "
+            "'balanced_accuracy' averages it with recall, 'g_mean' takes their geometric mean."
+        )
+    elif _RECALL_FLOOR.match(named):
+        hint = (
+            " A floor on recall is not offered ('recall@precision>=<floor>' sets one on "
+            "precision); to weigh recall over precision use 'fbeta:2', or a cost such as "
+            "'cost:fn=10,fp=1' that makes a missed positive dearer than a false alarm."
+        )
     if (stem := named.removesuffix("_score")) != named:  # scikit-learn's function names
         if stem in known or _F_SHORT.fullmatch(stem):
             hint = f" Did you mean {stem!r}?"
         elif stem == "fbeta":
             hint = " Did you mean 'fbeta:2' (its beta after the colon)?"
-    base, _, averaging = name.rpartition("_")
+    base, _, averaging = named.rpartition("_")
     if averaging in ("macro", "micro", "weighted", "binary", "samples") and base in known:
         # scikit-learn's scorer names ("f1_macro"): here the averaging follows the classes.
         hint = (
