@@ -124,9 +124,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
                 f"trial {best.number}, {role}: "
             )
             notes[:] = [
-                note.replace(kept, weighed).replace(
-                    "the best single trial", f"trial {best.number}"
-                )
+                note.replace(kept, weighed).replace("the best single trial", f"trial {best.number}")
                 if note.startswith(kept)
                 else note
                 for note in notes
