@@ -154,6 +154,26 @@ def test_a_score_undefined_on_the_rows_given_says_why(small_binary) -> None:
         assert np.isnan(clf.score(X[negatives], y[negatives]))
 
 
+def test_g_mean_on_rows_lacking_a_class_leaves_that_class_out(glass) -> None:
+    """Rows of classes 1, 2 and 7 only scored a g_mean of 0.0 wherever another class was
+    predicted; balanced accuracy leaves such a class out, and g_mean now does too."""
+    from sklearn.metrics import recall_score
+
+    X, y = glass
+    order = np.random.default_rng(0).permutation(len(y))
+    train, held = order[: len(y) // 2], order[len(y) // 2 :]
+    clf = autoimb.AutoImbClassifier(metric="g_mean", n_trials=2, cv=3, space="fast", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the few rows of the smallest class
+        clf.fit(X.iloc[train], y.iloc[train])
+    some = y.iloc[held].isin([1, 2, 7]).to_numpy()
+    Xs, ys = X.iloc[held][some], y.iloc[held][some]
+    assert set(clf.predict(Xs)) - {1, 2, 7}, "pick rows on which another class is predicted"
+    recalls = recall_score(ys, clf.predict(Xs), labels=[1, 2, 7], average=None)
+    assert clf.score(Xs, ys) == pytest.approx(float(np.prod(recalls) ** (1 / 3)))
+    assert clf.score(Xs, ys) > 0
+
+
 USERS_SETTINGS = {"transform_output": "pandas", "enable_metadata_routing": True}
 ONE_HOT_AND_WEIGHTS = """
 initial:

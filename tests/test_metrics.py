@@ -522,6 +522,21 @@ def test_a_class_never_predicted_over_several_is_named() -> None:
     assert "Optimise" not in f1 and "Add rows of those classes" in f1
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_g_mean_leaves_a_class_absent_from_y_out_as_balanced_accuracy_does(n_classes) -> None:
+    """A class predicted but absent from y counted as a recall of 0: the whole score was 0."""
+    g_mean, balanced = get_metric("g_mean"), get_metric("balanced_accuracy")
+    if n_classes == 2:  # negatives only, one false alarm
+        y, y_pred = np.zeros(4, np.int64), np.array([0, 0, 0, 1])
+    else:  # classes 0 and 1 only, class 2 predicted twice
+        y, y_pred = np.array([0, 0, 0, 0, 1, 1, 1, 1]), np.array([0, 0, 0, 2, 1, 1, 0, 2])
+    got = g_mean.score_labels(y, y_pred, n_classes=n_classes)
+    recalls = skm.recall_score(y, y_pred, labels=np.unique(y), average=None)
+    assert got == pytest.approx(float(np.prod(recalls) ** (1 / len(recalls))))
+    assert got > 0
+    assert balanced.score_labels(y, y_pred, n_classes=n_classes) == pytest.approx(recalls.mean())
+
+
 @pytest.mark.parametrize("name", ["mcc", "f1", "balanced_accuracy", "g_mean"])
 def test_over_several_classes_each_one_class_rule_is_the_yardstick(name) -> None:
     """Pure noise over three classes: a winner at or below one class for every row is named."""

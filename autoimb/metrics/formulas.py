@@ -183,11 +183,11 @@ def _balanced_accuracy(
 
 
 def _g_mean(tp: FloatArray, fp: FloatArray, fn: FloatArray, tn: FloatArray) -> FloatArray:
-    # As imbalanced-learn: classes seen in y or in the predictions count, 0/0 recall is 0;
-    # seen means with some weight (a row of weight 0 counts nowhere, so neither does its class).
+    # As balanced_accuracy (and scikit-learn's): a class absent from y is left out, not
+    # counted as a recall of 0 because it was predicted; present means with some weight.
     tpr, tnr = _safe_div(tp, tp + fn), _safe_div(tn, tn + fp)
-    pos_seen = (tp + fn + fp) > 0
-    neg_seen = (tn + fp + fn) > 0
+    pos_seen = (tp + fn) > 0
+    neg_seen = (tn + fp) > 0
     both = np.sqrt(tpr * tnr)
     return np.where(pos_seen & neg_seen, both, np.where(pos_seen, tpr, tnr))
 
@@ -252,7 +252,9 @@ def _multiclass_balanced_accuracy(cm: FloatArray) -> Any:
 def _multiclass_g_mean(cm: FloatArray) -> Any:
     cm = np.asarray(cm, dtype=np.float64)
     support = cm.sum(axis=-1)
-    seen = (support > 0) | (cm.sum(axis=-2) > 0)
+    # A class absent from y is left out, as balanced_accuracy leaves it: rows held out of
+    # some classes scored 0 wherever one of those was predicted.
+    seen = support > 0
     recalls = _safe_div(np.diagonal(cm, axis1=-2, axis2=-1), support)
     missed = (seen & (recalls <= 0)).any(axis=-1)
     with np.errstate(divide="ignore"):

@@ -15,10 +15,10 @@ Names accepted by :func:`get_metric`:
   weight, to be minimised.
 
 Undefined ratios (0/0) count as 0.0 rather than NaN, so a threshold scan always has an
-argmax. Exceptions: ``balanced_accuracy`` leaves a class absent from ``y`` out of its
-mean (as scikit-learn does); ``recall@precision`` is negative below its floor (see
-:func:`make_recall_at_precision`); ranking metrics return NaN when a class they need is
-missing, so callers can tell an undefined score from a bad one.
+argmax. Exceptions: ``balanced_accuracy`` and ``g_mean`` leave a class absent from ``y``
+out of their mean (as scikit-learn's balanced accuracy does); ``recall@precision`` is
+negative below its floor (see :func:`make_recall_at_precision`); ranking metrics return NaN
+when a class they need is missing, so callers can tell an undefined score from a bad one.
 """
 
 from __future__ import annotations
