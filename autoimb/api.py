@@ -200,7 +200,8 @@ def search(
     if data.n_classes > 2 and the_metric.kind == "threshold" and the_metric.multiclass_fn is None:
         raise AutoImbError(
             f"the metric {the_metric.name!r} is defined for two classes, and y has "
-            f"{data.n_classes} classes; choose a macro metric such as 'f1' or 'mcc'."
+            f"{data.n_classes} classes; choose a mean over the classes such as 'f1' (macro) or "
+            "'balanced_accuracy'."
         )
     available = available_components(the_space, data)
     warm_start = check_own_strategies(warm_start, the_space, available, the_metric.kind)

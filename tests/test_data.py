@@ -135,8 +135,12 @@ def test_search_refuses_bad_budgets_and_names(small_binary) -> None:
 
 def test_binary_metric_refused_for_multiclass(glass) -> None:
     X, y = glass
-    with pytest.raises(AutoImbError, match="defined for two classes"):
+    with pytest.raises(AutoImbError, match="defined for two classes") as refused:
         autoimb.search(X, y, metric="cost:fn=5,fp=1", n_trials=1)
+    # MCC over several classes is one correlation, not a mean over them: not offered as one.
+    assert "'mcc'" not in str(refused.value) and "'balanced_accuracy'" in str(refused.value)
+    with pytest.raises(AutoImbError, match=r"such as 'f1' \(macro\) or 'balanced_accuracy'"):
+        autoimb.search(X, y, metric="recall@precision>=0.9", n_trials=1)
 
 
 def test_a_column_training_dropped_as_empty_raises_no_warning_when_it_is_empty_again() -> None:

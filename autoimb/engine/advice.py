@@ -191,7 +191,7 @@ def _checked(
     if data.n_classes > 2 and m.kind == "threshold" and m.multiclass_fn is None:
         raise AutoImbError(
             f"the metric {m.name!r} is defined for two classes, and y has {data.n_classes} "
-            "classes; choose a macro metric such as 'f1' or 'mcc'."
+            "classes; choose a mean over the classes such as 'f1' (macro) or 'balanced_accuracy'."
         )
     values = _check_fractions(fractions)
     if isinstance(repeats, bool) or not isinstance(repeats, int | np.integer) or repeats < 1:
