@@ -520,6 +520,9 @@ def test_a_class_never_predicted_over_several_is_named() -> None:
     # A mean over the classes already weighs every class: advising it would advise itself.
     f1 = unpredicted_classes_note(get_metric("f1"), y, np.array([0, 0, 1, 1, 1, 0]), "abc")
     assert "Optimise" not in f1 and "Add rows of those classes" in f1
+    # Integer labels read as the user wrote them, not as text ("['3']").
+    numbers = unpredicted_classes_note(mcc, y, np.array([0, 0, 1, 1, 1, 0]), np.array([1, 2, 3]))
+    assert numbers is not None and numbers.startswith("Class(es) [3] are never predicted")
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

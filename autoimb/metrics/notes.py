@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from autoimb.data.labels import plain
 from autoimb.metrics.metric import Metric
 from autoimb.metrics.registry import _fmt, precision_floor
 
@@ -132,7 +133,8 @@ def unpredicted_classes_note(
     out of fold (a defect class dropped in silence); else None."""
     if len(classes) <= 2:
         return None
-    never = [str(classes[c]) for c in np.unique(y) if not np.any(predicted == c)]
+    # As the user wrote them: class 3 is [3], not ['3'].
+    never = [plain(classes[c]) for c in np.unique(y) if not np.any(predicted == c)]
     if not never:
         return None
     if metric.name == "mcc":
