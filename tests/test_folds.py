@@ -133,6 +133,25 @@ def test_folds_that_cannot_work_are_refused_before_the_search(yeast4, kwargs, me
         autoimb.search(X, y, metric="f1", **{**FAST, **kwargs})
 
 
+def test_folds_training_without_a_class_name_it_and_a_fix_that_fits_their_kind(glass) -> None:
+    """A time split said "only 5 of 6" and advised StratifiedGroupKFold, which cannot keep
+    time order."""
+    X, y = glass
+    shuffled = np.random.default_rng(0).permutation(np.flatnonzero(y.to_numpy() != 6))
+    order = np.r_[shuffled[:60], np.flatnonzero(y.to_numpy() == 6), shuffled[60:]]
+    X, y = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
+    late = r"lack class\(es\) \[6\] \(5 of 6 held\): in time order class 6 first comes at row 60"
+    with pytest.raises(AutoImbError, match=late + r".*fewer splits.*\(2 splits of TimeSeriesS"):
+        autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(5), **FAST)
+    with pytest.raises(AutoImbError, match=r"class 7 first comes at row 185 of 214, too late"):
+        autoimb.search(*glass, metric="f1", cv=TimeSeriesSplit(3), **FAST)
+    # Folds not in time order: another splitter can keep every class.
+    sixes = np.flatnonzero(y.to_numpy() == 6)
+    pairs = [(np.setdiff1d(np.arange(len(y)), part), part) for part in (sixes, np.arange(60))]
+    with pytest.raises(AutoImbError, match=r"fold 0's .* class\(es\) \[6\] .*StratifiedGroupK"):
+        autoimb.search(X, y, metric="f1", cv=pairs, **FAST)
+
+
 def test_a_study_is_resumed_only_with_the_same_folds(yeast4, tmp_path) -> None:
     X, y = yeast4
     storage = str(tmp_path / "study.log")

@@ -143,11 +143,15 @@ def named_folds(n_splits: int, kind: str, groups: Any = None, n_rows: int | None
 
 
 def check_splits(
-    splits: Sequence[tuple[np.ndarray, np.ndarray]], y: np.ndarray, groups: Any = None
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    y: np.ndarray,
+    groups: Any = None,
+    classes: Any = None,
 ) -> None:
     """Folds the search can use: validation parts that do not overlap, training parts that
-    hold every class (a model never shown a class cannot score it), and, with ``groups``, no
-    group on both sides of a fold (a splitter that ignores them would let the score lie)."""
+    hold every class (a model never shown a class cannot score it; ``classes`` name them), and,
+    with ``groups``, no group on both sides of a fold (a splitter that ignores them would let
+    the score lie)."""
     seen = np.zeros(len(y), dtype=bool)
     n_classes = int(y.max()) + 1
     for k, (train, valid) in enumerate(splits):
@@ -179,12 +183,50 @@ def check_splits(
                 "validation parts are disjoint (KFold-like, not ShuffleSplit)."
             )
         seen[valid] = True
-        if len(np.unique(y[train])) < n_classes:
-            raise AutoImbError(
-                f"fold {k}'s training rows lack a class (only {len(np.unique(y[train]))} of "
-                f"{n_classes}); use fewer folds, or a splitter that keeps every class in each "
-                "training part (StratifiedGroupKFold)."
-            )
+        if len(held := np.unique(y[train])) < n_classes:
+            raise AutoImbError(_lacking_class(splits, k, y, held, classes))
+
+
+def _lacking_class(
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    k: int,
+    y: np.ndarray,
+    held: np.ndarray,
+    classes: Any,
+) -> str:
+    """Which classes fold ``k`` trains without, and a fix that fits how it splits: folds in
+    time order train first on the earliest rows, which no stratifying splitter can change."""
+    n_classes = int(y.max()) + 1
+    names = [plain(classes[c]) if classes is not None else c for c in range(n_classes)]
+    lacking = [names[c] for c in range(n_classes) if c not in held][:10]
+    told = f"fold {k}'s training rows lack class(es) {lacking} ({len(held)} of {n_classes} held)"
+    if any(train.max() >= valid.min() for train, valid in splits):  # not in time order
+        return (
+            f"{told}; use fewer folds, or a splitter that keeps every class in each training "
+            "part (StratifiedGroupKFold)."
+        )
+    # Time order: the first training part must reach the first row of the last class to come.
+    first_rows = [int(np.flatnonzero(y == c)[0]) for c in range(n_classes)]
+    every, n = max(first_rows), len(y)
+    last = names[int(np.argmax(first_rows))]
+    where = f"in time order class {last!r} first comes at row {every} of {n}"
+
+    def reaches(n_splits: int) -> bool:
+        """TimeSeriesSplit(n_splits) first trains on the rows before n - s * (n // (s + 1))."""
+        return n - n_splits * (n // (n_splits + 1)) > every
+
+    if not reaches(2):  # the longest first training part of any TimeSeriesSplit
+        return (
+            f"{told}: {where}, too late for the first training part of TimeSeriesSplit(2). "
+            "Give (train, valid) pairs of your own whose first training part reaches it, or "
+            "folds that are not in time order if the rows do not depend on it."
+        )
+    fewer = [s for s in range(2, len(splits)) if reaches(s)]
+    shown = f" ({max(fewer)} splits of TimeSeriesSplit do)" if fewer else ""
+    return (
+        f"{told}: {where}. Use fewer splits, or a smaller test_size, so that the first "
+        f"training part reaches it{shown}."
+    )
 
 
 def _check_groups(groups: Any, n_rows: int | None) -> np.ndarray | None:
