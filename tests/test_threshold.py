@@ -325,6 +325,27 @@ def test_thresholded_classifier_multiclass_scale():
         clone(clf).fit(X, np.zeros(len(X)))
 
 
+def test_a_threshold_set_on_a_multiclass_model_says_it_is_for_two_classes() -> None:
+    """set_params(decision_threshold=0.3) alone was refused as "not both; drop one of them"."""
+    import autoimb
+
+    X, y = autoimb.datasets.load("glass_multiclass", return_X_y=True)
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=2, cv=3, space="fast", random_state=0, importance=False
+    )
+    model = result.best_pipeline
+    for scale in (model.class_scale, None):  # tuned factors, or plain argmax
+        model.set_params(decision_threshold=0.3, class_scale=scale)
+        with pytest.raises(
+            AutoImbError, match=r"decision_threshold is for two classes, and this mo"
+        ):
+            model.predict(X)
+        with pytest.raises(AutoImbError, match=r"Set decision_threshold=None, and class_scale"):
+            model.predict(X)
+    model.set_params(decision_threshold=None)
+    assert set(model.predict(X)) <= set(y)
+
+
 @pytest.mark.parametrize("floor", [0.9, 0.5])
 def test_a_precision_floors_threshold_gives_up_no_precision_for_recall_it_cannot_gain(floor):
     """Classes apart: every threshold from the lowest positive down into the negatives keeps

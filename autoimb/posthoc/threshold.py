@@ -90,7 +90,16 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
     @property
     def decision(self) -> Decision:
         """The rule as a :class:`Decision`, rebuilt on demand so it is never stale."""
-        scale = self.class_scale
+        scale, classes = self.class_scale, getattr(self, "classes_", None)
+        n_classes = len(classes) if classes is not None else 2 if scale is None else len(scale)
+        if self.decision_threshold is not None and n_classes > 2:
+            # set_params(decision_threshold=...) on a multi-class model: only one was given.
+            raise AutoImbError(
+                f"decision_threshold is for two classes, and this model has {n_classes}; over "
+                "several classes the rule is class_scale, one factor per class (predict takes "
+                "the class of highest proba × factor). Set decision_threshold=None, and "
+                "class_scale to shift the rule toward a class."
+            )
         return Decision(
             threshold=None if self.decision_threshold is None else float(self.decision_threshold),
             class_scale=None if scale is None else tuple(float(s) for s in scale),
