@@ -314,12 +314,23 @@ def test_a_resume_with_nothing_better_keeps_the_saved_model(ecoli):
     assert saved_model_to_keep(optimistic, study, {"score_basis": FRESH}, metric) is None
     # A saved model that passed over a better trial for time is no finished run's best: a run
     # that serves that trial replaces it, though no trial beat the study's best since.
+    best = study.best_trial.number
     served_less = out.with_name("served_less.skops")
     pipeline = autoimb.load(out)
-    pipeline.model_card_["too_slow_to_refit"] = [1 - card["trial"]]
+    pipeline.model_card_.update(trial=1 - best, too_slow_to_refit=[best])
     autoimb.export.save(pipeline, served_less)
     study.set_user_attr("model_file", [str(served_less.resolve())])
-    assert saved_model_to_keep(served_less, study, {"trial": 1 - card["trial"]}, metric) is None
+    assert saved_model_to_keep(served_less, study, {"trial": best}, metric) is None
+    # One that passed over only a lesser trial was that run's best: an ensemble measured
+    # nested stays over this run's lone trial measured on fresh folds.
+    ensemble = out.with_name("ensemble.skops")
+    pipeline = autoimb.load(out)
+    pipeline.model_card_.update(trial=None, too_slow_to_refit=[1 - best], score_basis=NESTED)
+    autoimb.export.save(pipeline, ensemble)
+    study.set_user_attr("model_file", [str(ensemble.resolve())])
+    alone = {"trial": best, "score_basis": FRESH, "cv_score": card["cv_score"] - 0.01}
+    kept, why = saved_model_to_keep(ensemble, study, alone, metric)
+    assert kept["trial"] is None and "no trial finished since it was saved (an ensemble" in why
     # A trial better than the study's best then: replaced.
     study.add_trial(optuna.trial.create_trial(value=card["study_best"] + 0.01))
     assert saved_model_to_keep(out, study, lesser, metric) is None
@@ -398,6 +409,15 @@ def test_a_resume_keeps_the_saved_model_of_a_better_trial_it_had_no_time_to_refi
     # It was the winner anyway, or it was not passed over for time: replaced.
     assert saved_model_to_keep(out, study, {**slow, "trial": saved}, metric) is None
     assert saved_model_to_keep(out, study, {**slow, "too_slow_to_refit": []}, metric) is None
+    # An ensemble stays as its best member would.
+    ensemble = ecoli / "ensemble.skops"
+    pipeline = autoimb.load(out)
+    pipeline.model_card_.update(trial=None, config={"weights": {"0": 0.5, "1": 0.5}})
+    autoimb.export.save(pipeline, ensemble)
+    study.set_user_attr("model_file", [str(ensemble.resolve())])
+    kept, why = saved_model_to_keep(ensemble, study, slow, metric)
+    assert kept["trial"] is None and "its ensemble's best trial" in why
+    assert saved_model_to_keep(ensemble, study, {**slow, "too_slow_to_refit": []}, metric) is None
     # A file this study did not write is the user's business (--force), not this rule's.
     other = ecoli / "copy.skops"
     other.write_bytes(out.read_bytes())

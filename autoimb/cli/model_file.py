@@ -133,11 +133,13 @@ def saved_model_to_keep(
     It stays when no trial finished since it was saved scores better than the study's best
     then (a short resume, or Ctrl-C, only finishes with less time for the ensemble and its
     measure), unless this run measured its model honestly and the saved one was not. It also
-    stays when it is a trial this run could not refit in the time left (one from an earlier
-    run must be cross-validated again first) that still leads those it could, and when both were
-    measured the same way apart from the search's folds and it measured better: a trial that
-    leads on them by a hair may owe it to luck (an ensemble's nested score and a single trial's
-    fresh-fold one do not compare: the nested one runs low).
+    stays when it is a trial (or an ensemble whose best member is one) this run could not refit
+    in the time left (one from an earlier run must be cross-validated again first) that still
+    leads those it could, and when both were measured the same way apart from the search's
+    folds and it measured better: a trial that leads on them by a hair may owe it to luck (an
+    ensemble's nested score and a single trial's fresh-fold one do not compare: the nested
+    one runs low). A saved model that passed over for time a trial better than it served is
+    no finished run's best: the first and last rules do not keep it.
     """
     from autoimb.engine.remeasure import FRESH, HONEST, NESTED
 
@@ -147,33 +149,37 @@ def saved_model_to_keep(
     sign = 1.0 if metric.greater_is_better else -1.0
     basis = saved.get("score_basis")
     better_measured = card.get("score_basis") in HONEST and basis not in HONEST
-    complete = not saved.get("too_slow_to_refit")
     if not better_measured and (why := _none_better_since(saved, study, metric)):
         return saved, why
     mine = card.get("cv_score")
     if (
-        complete
-        and basis == card.get("score_basis") in (FRESH, NESTED)
+        basis == card.get("score_basis") in (FRESH, NESTED)
         and mine is not None
         and sign * saved["cv_score"] > sign * mine
+        and not _passed_over_better(saved, study, sign)
     ):
         # Its trial led by luck on the search's folds, which all of the study's trials share.
         return saved, (
             f"it measured better ({metric.name} {saved['cv_score']:.4f}, {basis}) than this "
             f"run's best ({mine:.4f}, {card['score_basis']}), which led on the search's folds"
         )
-    old, new = saved.get("trial"), card.get("trial")
-    if old is None or old == new or old not in card.get("too_slow_to_refit", []):
+    slow = set(card.get("too_slow_to_refit", []))
+    served_before = _served_trials(saved)
+    if not slow or not served_before:
         return None
     trials = study.trials
-    slow = set(card["too_slow_to_refit"])
+    if any(n >= len(trials) or trials[n].value is None for n in served_before):
+        return None
+    # An ensemble leads when its best member does: the ensemble was chosen over that member.
+    lead = max(served_before, key=lambda n: sign * trials[n].value)
     served = [t.value for t in trials if t.number not in slow and t.value is not None]
-    if old >= len(trials) or trials[old].value is None or not served:
+    if lead == card.get("trial") or lead not in slow or not served:
         return None
-    if sign * trials[old].value <= max(sign * v for v in served):
+    if sign * trials[lead].value <= max(sign * v for v in served):
         return None
+    its = "its trial" if saved.get("trial") is not None else "its ensemble's best trial"
     return saved, (
-        f"its trial {old} still leads the trials this run could serve, and the time left "
+        f"{its} {lead} still leads the trials this run could serve, and the time left "
         "could not refit it"
     )
 
@@ -204,13 +210,37 @@ def _none_better_since(saved: dict[str, Any], study: optuna.Study, metric: Metri
     time (no finished run's best)."""
     seen = saved.get("study_best")
     sign = 1.0 if metric.greater_is_better else -1.0
-    if seen is None or saved.get("too_slow_to_refit") or sign * study.best_value > sign * seen:
+    if seen is None or sign * study.best_value > sign * seen:
+        return None
+    if _passed_over_better(saved, study, sign):
         return None
     return (
         f"no trial finished since it was saved ({_served_by(saved)}, {metric.name} "
         f"{saved['cv_score']:.4f}, {saved.get('score_basis')}) scores better than the study's "
         "best then"
     )
+
+
+def _passed_over_better(saved: dict[str, Any], study: optuna.Study, sign: float) -> bool:
+    """Whether the saved model passed over for time a trial that scored better than what it
+    served: one that was the study's best then. A lesser trial passed over leaves it the
+    finished run's best (a trial unknown to the study counts as better: nothing says not)."""
+    slow = saved.get("too_slow_to_refit") or []
+    seen = saved.get("study_best")
+    if not slow or seen is None:
+        return bool(slow)
+    trials = study.trials  # read only here: on a database storage it fetches every trial
+    return any(
+        n >= len(trials) or trials[n].value is None or sign * trials[n].value >= sign * seen
+        for n in slow
+    )
+
+
+def _served_trials(card: dict[str, Any]) -> list[int]:
+    """The trials a model card's model serves: its trial, or its ensemble's members."""
+    if card.get("trial") is not None:
+        return [card["trial"]]
+    return [int(n) for n in (card.get("config") or {}).get("weights", {})]
 
 
 def recorded_study(out: Path, storage: str, study_name: str) -> dict[str, str]:
