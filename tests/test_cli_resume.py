@@ -76,11 +76,11 @@ def test_a_folder_moved_with_its_study_resumes_and_updates_its_model(ecoli, tmp_
     resumed = run(*SEARCH, "--n-trials", "1", *FAST, cwd=moved)
     assert resumed.returncode == 0, resumed.stderr
     assert finished_trials(study_of(moved / "ecoli.optuna.log")) == 3
-    # Another study's model there is still the user's to give up.
+    # Another study's model there is still the user's to give up, or its study to resume.
     other = run(
         *SEARCH, "--n-trials", "1", *FAST, "--out", "ecoli.skops", "--study-name", "b", cwd=moved
     )
-    assert other.returncode == 2 and "not written by this study" in other.stderr
+    assert other.returncode == 2 and "add --study-name autoimb to resume it" in other.stderr
 
 
 @pytest.mark.slow
@@ -285,6 +285,28 @@ def test_a_worker_started_before_its_search_waits_for_the_study(tmp_path):
         r"up to 60 s for the search to create study 'autoimb' in w\.log",
         said,
     ), said
+
+
+def test_a_model_of_another_study_names_the_options_that_resume_it(ecoli):
+    """A resume that left out --storage meets its study's model: --force would throw that
+    study's model away, so the options that resume it come first."""
+    from autoimb.cli.model_file import check_overwrite
+
+    refused = run(*SEARCH, "--storage", "other.optuna.log", *FAST, cwd=ecoli)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "autoimb: error: ecoli.skops already exists, written by study 'autoimb' in "
+        "ecoli.optuna.log; add --storage ecoli.optuna.log to resume it, pass --force to "
+        "overwrite it, or --out another path."
+    ]
+    assert not (ecoli / "other.optuna.log").exists()
+    # A database's study keeps only its name in the card (its URL may hold a password).
+    pipeline = autoimb.load(ecoli / "ecoli.skops")
+    del pipeline.model_card_["study"]["storage"]
+    autoimb.export.save(pipeline, ecoli / "db.skops")
+    with pytest.raises(autoimb.AutoImbError, match="written by study 'autoimb' in a database; "
+                       "pass its database's --storage to resume it"):  # fmt: skip
+        check_overwrite(ecoli / "db.skops", False, None, "db.optuna.log", "autoimb")
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,17 +54,23 @@ def written_by(study: optuna.Study | None, out: Path) -> bool:
     token = _creator(study)
     if token is None or out.name not in {Path(f).name for f in files}:
         return False
+    named = _card_study(out)
+    return named.get("name") == study.study_name and named.get("creator") == token
+
+
+def _card_study(out: Path) -> dict[str, str]:
+    """The study the model card of the file ``out`` names; empty for a file that is no model
+    of ours, one this version cannot read, or a pickle (not opened unasked)."""
     if not out.is_file() or out.suffix != ".skops":
-        return False  # a pickle is not opened unasked
+        return {}
     from autoimb.export import load, model_card
 
     try:
         with warnings.catch_warnings():  # another version's model: the question is only whose
             warnings.simplefilter("ignore")
-            named = model_card(load(out)).get("study") or {}
-    except Exception:  # not a model of ours, or one this version cannot read
-        return False
-    return named.get("name") == study.study_name and named.get("creator") == token
+            return model_card(load(out)).get("study") or {}
+    except Exception:
+        return {}
 
 
 def _creator(study: optuna.Study) -> str | None:
@@ -73,19 +80,60 @@ def _creator(study: optuna.Study) -> str | None:
     return (study.user_attrs.get(STUDY_ATTR) or {}).get("creator")
 
 
-def check_overwrite(out: Path, force: bool, previous: optuna.Study | None) -> None:
+def check_overwrite(
+    out: Path, force: bool, previous: optuna.Study | None, storage: str, study_name: str
+) -> None:
     """Refuse to replace a model, unless forced or it came from the study being resumed.
 
     Running the same command again resumes its study and must be able to update the model
-    that study wrote; any other existing file is the user's and needs ``--force``.
+    that study wrote; any other existing file is the user's and needs ``--force``. A model
+    of another study (a resume that left out its ``--storage``) is named with the options
+    that resume that study: ``--force`` would throw its model away.
     """
     check_writable(out, MODEL_FORMATS, "model")
     if not out.exists() or force or written_by(previous, out):
         return
+    if (whose := _other_study(out, storage, study_name)) is not None:
+        raise AutoImbError(
+            f"{out} already exists, {whose}, pass --force to overwrite it, or --out another path."
+        )
     raise AutoImbError(
         f"{out} already exists and was not written by this study; pass --force to overwrite "
         "it, or --out another path."
     )
+
+
+def _other_study(out: Path, storage: str, study_name: str) -> str | None:
+    """Which other study wrote the model file ``out`` and the options that resume it, as
+    its card names it (a journal kept relative to the model's folder, or only a database
+    study's name); None when it names none, or this run's own storage and name."""
+    named = _card_study(out)
+    name = named.get("name")
+    if name is None:
+        return None
+    options = [] if name == study_name else [f"--study-name {shlex.quote(name)}"]
+    if "storage" not in named:  # a database URL is not kept in the card
+        if "://" in storage and not options:
+            return None  # this database's study of that name, perhaps made again
+        fix = " and ".join(["its database's --storage", *options])
+        return f"written by study {name!r} in a database; pass {fix} to resume it"
+    journal = out.resolve().parent / named["storage"]
+    if not journal.is_file():
+        return None  # gone: there is nothing to resume
+    if "://" in storage or journal.resolve() != Path(storage).resolve():
+        options.insert(0, f"--storage {shlex.quote(_shown_path(journal))}")
+    if not options:
+        return None
+    where = _shown_path(journal)
+    return f"written by study {name!r} in {where}; add {' '.join(options)} to resume it"
+
+
+def _shown_path(path: Path) -> str:
+    """A path as typed from here: relative to the working folder where it can be."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # on another drive
+        return str(path)
 
 
 def save_model(

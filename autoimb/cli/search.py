@@ -86,7 +86,7 @@ def search_command(args: argparse.Namespace) -> int:
         check_output(
             report, [args.data, out, storage], args.force, is_report, REPORT_FORMATS, "report"
         )
-    check_overwrite(out, args.force, previous)
+    check_overwrite(out, args.force, previous, storage, args.study_name)
     # Every option checked: only now is anything made (a refused run leaves no trace).
     if beside:
         say(f"starting a new study {args.study_name!r} beside the existing one")

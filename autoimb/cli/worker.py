@@ -31,7 +31,7 @@ def worker_command(args: argparse.Namespace) -> int:
         args.search_space = study_space(args, previous, args.storage)
     out = Path(args.out) if args.out else None
     if out is not None:
-        check_overwrite(out, args.force, previous)
+        check_overwrite(out, args.force, previous, args.storage, args.study_name)
     result = run_search(args, columns, args.storage, previous, out)
     if result is None:
         return EXIT_INTERRUPTED
