@@ -287,6 +287,20 @@ def test_a_worker_started_before_its_search_waits_for_the_study(tmp_path):
     ), said
 
 
+def test_a_resume_on_another_kind_of_folds_names_the_split_that_resumes_it(ecoli):
+    """The same --cv on time folds is refused: the fix names --cv-split, which --cv is not."""
+    trials = len(study_of(ecoli / "ecoli.optuna.log").trials)
+    refused = run(*SEARCH, "--n-trials", "1", "--cv", "5", "--cv-split", "time", cwd=ecoli)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "autoimb: error: study 'autoimb' was searched on 3 stratified folds, not 5 time folds; "
+        "its scores would not compare. Resume it with --cv 3 --cv-split stratified (leaving "
+        "--cv-split out takes the study's own), or start another study with --new-study or "
+        "--study-name NAME."
+    ]
+    assert len(study_of(ecoli / "ecoli.optuna.log").trials) == trials
+
+
 def test_a_model_of_another_study_names_the_options_that_resume_it(ecoli):
     """A resume that left out --storage meets its study's model: --force would throw that
     study's model away, so the options that resume it come first."""

@@ -286,11 +286,33 @@ def _folds(args: argparse.Namespace, groups: Any, n_rows: int, recorded: dict[st
     n_folds = args.cv or recorded.get("cv") or config.DEFAULT_CV
     split = recorded.get("split") if recorded.get("split") != "group" else None
     kind = args.cv_split or ("group" if groups is not None else split or "stratified")
+    if recorded.get("split", kind) != kind:
+        _refuse_other_kind(args, recorded, int(n_folds), kind, groups is not None)
     if groups is not None and kind != "group":
         raise AutoImbError(
             f"--group splits by group, and --cv-split {kind} would not: drop one of them."
         )
     return named_folds(int(n_folds), kind, groups, n_rows)
+
+
+def _refuse_other_kind(
+    args: argparse.Namespace, recorded: dict[str, Any], n_folds: int, kind: str, grouped: bool
+) -> None:
+    """Folds of another kind than the study's: the fix names the options that choose the
+    kind (--cv-split, --group), where --cv alone would not resume it."""
+    own = recorded["split"]
+    cv = f"--cv {recorded['cv']} " if recorded.get("cv") not in (None, n_folds) else ""
+    if own == "group":
+        fix = f"Resume it with {cv}--group and the study's group column"
+        fix += ", without --cv-split" if args.cv_split else ""
+    else:
+        fix = f"Resume it with {cv}--cv-split {own}" + (" and no --group" if grouped else "")
+        fix += " (leaving --cv-split out takes the study's own)"
+    raise AutoImbError(
+        f"study {args.study_name!r} was searched on {recorded.get('folds', own + ' folds')}, "
+        f"not {n_folds} {kind} folds; its scores would not compare. {fix}, or start another "
+        "study with --new-study or --study-name NAME."
+    )
 
 
 def read_columns(args: argparse.Namespace) -> Columns:
