@@ -211,6 +211,7 @@ def search(
         list(data.X.columns),
         the_space.stages.get("model", {}).get("mlp"),
         n_classes=data.n_classes,
+        dropped=data.dropped,
     )
     folds = as_folds(cv, groups, n_rows=len(data.y))
     if advice and (folds.custom or folds.kind != "stratified"):

@@ -427,10 +427,79 @@ def test_a_model_fitted_on_the_users_own_frame_is_continued(model, small_binary)
     assert any("assume the pretrained" in note for note in result.notes)
     with pytest.raises(AutoImbError, match=rf"pretrained\['{model}'\] must be"):
         search(RandomForestClassifier(n_estimators=3).fit(X, y))
-    with pytest.raises(AutoImbError, match="reads 6 columns, and the data has 7"):
+    first = X.columns[0]
+    with pytest.raises(
+        AutoImbError, match=rf"reads 6 columns, .* models 7; it lacks \['{first}'\]"
+    ):
         search(_fitted_on(model, X.iloc[:, 1:], y))
     with pytest.raises(AutoImbError, match="trained on columns in another order"):
         search(_fitted_on(model, X[X.columns[::-1]], y))
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_an_unfitted_model_to_continue_from_is_refused_in_autoimbs_words(
+    model, small_binary
+) -> None:
+    """XGBoost's own NotFittedError came from inside it, where LightGBM's model was refused."""
+    import lightgbm
+    import xgboost
+
+    X, y = small_binary
+    unfitted = lightgbm.LGBMClassifier() if model == "lightgbm" else xgboost.XGBClassifier()
+    space = parse_space(f"model: {{{model}: {{n_estimators: 5}}}}")
+    with pytest.raises(AutoImbError, match=rf"pretrained\['{model}'\] must be .*got an unfitted"):
+        autoimb.search(X, y, n_trials=1, space=space, cv=3, pretrained={model: unfitted})
+
+
+def test_one_seed_gives_one_leaderboard_when_continuing_an_xgboost_model(small_binary) -> None:
+    """Every fit continued from one booster in memory, which kept XGBoost's random state
+    from fit to fit (subsample < 1): each trial hung on the trials before it, and the same
+    seed gave another leaderboard."""
+    X, y = small_binary
+    space = parse_space(
+        "model: {xgboost: {n_estimators: {type: int, low: 10, high: 30}, subsample: 0.7}}"
+    )
+    pretrained = {"xgboost": _fitted_on("xgboost", X, y)}
+
+    def scores() -> list[float]:
+        result = autoimb.search(
+            X,
+            y,
+            metric="f1",
+            n_trials=4,
+            space=space,
+            cv=3,
+            random_state=0,
+            pretrained=pretrained,
+            warm_start=None,
+            ensemble=False,
+            importance=False,
+        )
+        return result.leaderboard.sort_values("trial")["score"].tolist()
+
+    assert scores() == scores()
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost"])
+def test_a_model_of_a_column_the_search_leaves_out_names_it(model, small_binary) -> None:
+    """A column constant in the data is left out of the models' columns: a model trained
+    with it was refused as reading "7 columns, and the data has 6", naming none."""
+    X, y = small_binary
+    with_constant = X.assign(constant=1.0)
+    space = parse_space(f"model: {{{model}: {{n_estimators: 5}}}}")
+    with pytest.raises(AutoImbError) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the constant column's drop
+        autoimb.search(
+            with_constant,
+            y,
+            n_trials=1,
+            space=space,
+            cv=3,
+            pretrained={model: _fitted_on(model, with_constant, y)},
+        )
+    message = str(caught.value)
+    assert "it reads ['constant'], which the search leaves out (constant," in message
+    assert f"The search gives its models {list(X.columns)}" in message
 
 
 def _booster_for(model: str, objective: str, n_classes: int, width: int):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,12 @@ def check_pretrained(
     mlp_params: Mapping[str, Any] | None = None,
     *,
     n_classes: int = 2,
+    dropped: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Each model to continue from as the booster the search continues, checked: a misspelt
     key, or a model the space leaves out, would be ignored in silence; a booster of another
-    task fails every trial of its model."""
+    task fails every trial of its model. ``dropped``: the columns the search leaves out (constant,
+    empty, identifiers), named when a model reads them."""
     given = dict(pretrained or {})
     for key in given:
         if key not in PRETRAINED:
@@ -58,8 +60,10 @@ def check_pretrained(
                 f"{needs}; search a space with it, or leave it out of pretrained."
             )
         if key in _KINDS:
-            given[key] = _checked_booster(key, given[key], columns)
-            _check_task(key, given[key], n_classes)
+            booster = _checked_booster(key, given[key], columns, dropped)
+            _check_task(key, booster, n_classes)
+            # XGBoost's as saved bytes, each fit making a booster of its own from them.
+            given[key] = booster.save_raw() if key == "xgboost" else booster
     if "mlp" in given:
         searched = [
             name
@@ -86,31 +90,64 @@ def _check_weights(weights: Any, shape_searched: list[str]) -> None:
         )
 
 
-def _checked_booster(key: str, value: Any, columns: list[str]) -> Any:
+def _checked_booster(key: str, value: Any, columns: list[str], dropped: Sequence[str]) -> Any:
     booster = _lightgbm_booster(value) if key == "lightgbm" else _xgboost_booster(value)
     if booster is None:
-        raise AutoImbError(
-            f"pretrained[{key!r}] must be {_KINDS[key]}; got {type(value).__name__}."
-        )
+        got = type(value).__name__
+        if _unfitted(value):  # scikit-learn's clone, as cross_val_score makes, unfits it too
+            got = (
+                f"an unfitted {got} (a clone of a fitted one is unfitted: give its booster, "
+                f"{'model.booster_' if key == 'lightgbm' else 'model.get_booster()'}, to keep "
+                "it through clone)"
+            )
+        raise AutoImbError(f"pretrained[{key!r}] must be {_KINDS[key]}; got {got}.")
     width = booster.num_feature() if key == "lightgbm" else booster.num_features()
     names = booster.feature_name() if key == "lightgbm" else booster.feature_names
-    if width != len(columns):
-        raise AutoImbError(
-            f"pretrained[{key!r}] reads {width} columns, and the data has {len(columns)}; "
-            "continue from a model trained on these columns."
-        )
-    if names and not _generic(names) and list(names) != columns:
-        order = "in another order" if sorted(names) == sorted(columns) else "of other names"
-        raise AutoImbError(
-            f"pretrained[{key!r}] was trained on columns {order} than the search gives its "
-            f"models ({columns[:12]}{' …' if len(columns) > 12 else ''}: categorical columns "
-            "first, each date as days and its parts); train it on the columns in that order."
-        )
+    named = list(names) if names and not _generic(names) else None
+    if width != len(columns) or (named is not None and named != columns):
+        raise AutoImbError(_other_columns(key, width, named, columns, dropped))
     if key == "xgboost" and names:
         booster = booster.copy()  # the search hands its models arrays, which have no names
         booster.feature_names = None
         booster.feature_types = None
     return booster
+
+
+def _other_columns(
+    key: str, width: int, names: list[str] | None, columns: list[str], dropped: Sequence[str]
+) -> str:
+    """Which columns differ, so that the model can be trained again on the right ones: a
+    column constant in these rows, left out by the search, made a matching model unusable."""
+    given = (
+        f"{_few(columns)} (categorical columns first, each date as days and its parts); train "
+        "it on these columns in this order"
+    )
+    if names is not None and sorted(names) == sorted(columns):
+        return (
+            f"pretrained[{key!r}] was trained on columns in another order than the search "
+            f"gives its models: {given}."
+        )
+    if width == len(columns):
+        told = f"pretrained[{key!r}] was trained on columns of other names than the search's"
+    else:
+        told = f"pretrained[{key!r}] reads {width} columns, and the search gives its models "
+        told += f"{len(columns)}"
+    why = "constant, empty or an identifier in these rows"
+    if names is None:  # a model of an array: which column it had is not known
+        told += f"; the search leaves out {_few(list(dropped))} ({why})" if dropped else ""
+    else:
+        extra = [n for n in names if n not in columns]
+        if left_out := [n for n in extra if n in dropped]:
+            told += f"; it reads {_few(left_out)}, which the search leaves out ({why})"
+        if unknown := [n for n in extra if n not in dropped]:
+            told += f"; it reads {_few(unknown)}, which the search does not give it"
+        if missing := [c for c in columns if c not in names]:
+            told += f"; it lacks {_few(missing)}"
+    return f"{told}. The search gives its models {given}."
+
+
+def _few(names: list[str]) -> str:
+    return f"{names[:12]}{' …' if len(names) > 12 else ''}"
 
 
 # The objectives whose raw scores a classifier of the search goes on from, by the number of
@@ -179,10 +216,7 @@ def _xgboost_booster(value: Any) -> Any:
     import xgboost
 
     if isinstance(value, xgboost.XGBModel):
-        try:
-            return value.get_booster()
-        except xgboost.core.XGBoostError:  # not fitted
-            return None
+        return value.get_booster() if not _unfitted(value) else None
     if isinstance(value, str | os.PathLike):
         path = _existing(value, "xgboost")
         booster = xgboost.Booster()
@@ -192,6 +226,22 @@ def _xgboost_booster(value: Any) -> Any:
             raise _not_a_model("xgboost", path, exc) from None
         return booster
     return value if isinstance(value, xgboost.Booster) else None
+
+
+def _unfitted(value: Any) -> bool:
+    """A scikit-learn model of either library not yet fitted (XGBoost raised its own
+    NotFittedError from inside when asked for the booster)."""
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(value, BaseEstimator):
+        return False
+    try:
+        check_is_fitted(value)
+    except NotFittedError:
+        return True
+    return False
 
 
 def _existing(path: Any, key: str) -> Path:

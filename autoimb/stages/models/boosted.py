@@ -59,8 +59,17 @@ def _lightgbm_fit_params(ctx: FitContext) -> dict[str, Any]:
 
 
 def _xgboost_fit_params(ctx: FitContext) -> dict[str, Any]:
-    """Continued training from a pre-trained booster (a model file or a fitted model)."""
-    return {"xgb_model": ctx.pretrained["xgboost"]} if "xgboost" in ctx.pretrained else {}
+    """Continued training from a pre-trained booster (its saved bytes or the booster itself).
+
+    Each fit starts from a booster of its own, made from the saved model: continued from one
+    booster in memory, XGBoost carried its random state from fit to fit (subsample < 1), and
+    one seed gave another leaderboard, each trial hanging on the trials before it.
+    """
+    start = ctx.pretrained.get("xgboost")
+    if start is None:
+        return {}
+    raw = start if isinstance(start, bytes | bytearray) else start.save_raw()
+    return {"xgb_model": xgboost.Booster(model_file=bytearray(raw))}
 
 
 class _XGBoostDeadline(xgboost.callback.TrainingCallback):
