@@ -55,6 +55,28 @@ def test_a_search_with_groups_keeps_each_group_in_one_fold(yeast4) -> None:
     assert result.score_basis == FRESH  # grouped folds can be drawn anew
 
 
+def test_groups_that_fill_one_fold_each_are_not_called_fresh_folds(small_binary) -> None:
+    """With one group per fold every seed draws the same folds: best_score was labelled
+    "cross-validated on fresh folds" and was the very score that chose the winner."""
+    X, y = small_binary
+    groups = np.arange(len(y)) % 4
+    result = autoimb.search(
+        X,
+        y,
+        metric="f1",
+        n_trials=6,
+        cv=5,
+        groups=groups,
+        space="fast",
+        random_state=0,
+        warm_start=None,
+        ensemble=False,
+        importance=False,
+    )
+    assert result.score_basis == CHOSEN_ON and result.best_score == result.search_score
+    assert "4 group folds cannot be drawn anew" in " ".join(result.notes)
+
+
 def test_group_labels_of_mixed_types_are_compared_as_text(yeast4) -> None:
     """Integer ids with some rows "unknown" failed to sort inside np.unique; as text, 7 and "7"
     name one group, as they would read from a CSV."""

@@ -45,6 +45,11 @@ class Fold:
 # keeps a million-row search within a few GB.
 
 
+def _parts(splits: list[tuple[np.ndarray, np.ndarray]]) -> set[frozenset[int]]:
+    """The rows each fold validates, in any fold order."""
+    return {frozenset(valid.tolist()) for _, valid in splits}
+
+
 class CrossValidation:
     """The folds of one data set (:class:`autoimb.engine.splits.Folds`), with their
     preprocessing computed once.
@@ -85,13 +90,17 @@ class CrossValidation:
 
     def resplit(self, random_state: int) -> CrossValidation | None:
         """The same rows in new folds of the same kind, or None where the folds cannot be
-        drawn anew (:meth:`Folds.redrawn`); a preprocessing shared by all folds is kept."""
+        drawn anew (:meth:`Folds.redrawn`) or are drawn the same again (one group per fold:
+        a score on them is the very score that chose); a preprocessing shared by all folds is
+        kept."""
         folds = self.folds.redrawn(random_state)
         if folds is None:
             return None
         with warnings.catch_warnings():  # the folds' warnings were given for the first split
             warnings.simplefilter("ignore", UserWarning)
             cv = CrossValidation(self.data, folds, random_state=random_state)
+        if _parts(cv.splits) == _parts(self.splits):
+            return None
         cv._matrix, cv._matrix_seconds = self._matrix, self._matrix_seconds
         return cv
 
