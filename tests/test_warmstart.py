@@ -190,6 +190,31 @@ def test_a_misspelt_earlier_study_leaves_no_study_behind(small_binary, tmp_path)
     assert not (tmp_path / "typo.log").exists()
 
 
+def test_a_warm_start_of_no_accepted_form_leaves_no_study_behind(small_binary, tmp_path) -> None:
+    """A form other than a list was let through and refused once the study was written: the
+    corrected rerun found a study "created with other settings" and no trial in it."""
+    X, y = small_binary
+    log = tmp_path / "never.log"
+    for warm_start, match in [
+        ("foo", r"warm_start must be .* got 'foo'"),
+        ({"model": "lightgbm"}, r"got one config, a dict: wrap it in a list, warm_start=\[\{"),
+    ]:
+        with pytest.raises(autoimb.AutoImbError, match=match):
+            autoimb.search(
+                X, y, n_trials=2, cv=3, space="fast", storage=str(log), warm_start=warm_start
+            )
+    assert not log.exists()
+
+
+def test_a_study_autoimb_did_not_run_is_refused_as_a_warm_start(small_binary) -> None:
+    """Its trials carry no strategy config, and the search queued nothing, saying nothing."""
+    X, y = small_binary
+    other = optuna.create_study(direction="maximize")
+    other.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=3)
+    with pytest.raises(autoimb.AutoImbError, match=r"holds no autoimb trial \(none of its 3"):
+        autoimb.search(X, y, n_trials=1, cv=3, space="fast", warm_start=other)
+
+
 @pytest.mark.slow
 def test_a_multi_class_best_config_warm_starts_a_search() -> None:
     """It carries the class factors of its decision, as a threshold is carried: not a stage."""

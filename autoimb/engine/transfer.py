@@ -55,7 +55,21 @@ def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dic
             f"warm_start: study {study.study_name!r} has {len(study.directions)} objectives; "
             "give a study of one, as autoimb's are."
         )
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE and "config" in t.user_attrs]
+    ours = [t for t in study.trials if "config" in t.user_attrs]
+    if not ours and "autoimb" not in study.user_attrs:  # another's study: nothing to queue
+        raise AutoImbError(
+            f"warm_start: study {study.study_name!r} holds no autoimb trial (none of its "
+            f"{len(study.trials)} trials has a strategy config); give a study an autoimb search "
+            "ran, or a list of strategy configs."
+        )
+    done = [t for t in ours if t.state == TrialState.COMPLETE]
+    if not done:
+        warnings.warn(
+            f"warm_start: study {study.study_name!r} has no finished trial to start from; the "
+            "search starts without it.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     done.sort(key=lambda t: t.value, reverse=maximize)
     return [dict(t.user_attrs["config"]) for t in done[:n]]
@@ -81,6 +95,7 @@ def check_own_strategies(
     if isinstance(warm_start, optuna.Study | tuple):
         warm_start = strategies(warm_start, kind)
     if not isinstance(warm_start, list):
+        strategies(warm_start, kind)  # every form refused now, before the study is written
         return warm_start
     for number, strategy in enumerate(strategies(warm_start), start=1):
         where = f"warm_start strategy {number}"
@@ -138,6 +153,11 @@ def strategies(warm_start: WarmStart, kind: str = "threshold") -> list[dict[str,
         if study is None:
             raise AutoImbError(f"warm_start: no study {name!r} in {shown(storage)!r}.")
         return [single for s in earlier_best(study) for single in _singles(s)]
+    if isinstance(warm_start, dict):
+        raise AutoImbError(
+            "warm_start takes a list of strategy configs, and got one config, a dict: wrap it in "
+            f"a list, warm_start=[{warm_start!r}]."
+        )
     raise AutoImbError(
         "warm_start must be 'portfolio', None, an optuna.Study, a (storage, study_name) pair or "
         "a list of strategy configs; "
