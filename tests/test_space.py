@@ -350,6 +350,36 @@ def test_explicit_class_weights_not_one_per_class_are_refused_before_any_trial(s
         autoimb.search(X, y, n_trials=1, space=space, cv=3)
 
 
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ("{type: float, low: 1, high: 20}", r"weights are fixed, one weight per class \(2 here"),
+        ("[1.0, .inf]", r"a finite number >= 0.*got \[1.0, inf\]"),
+        (
+            "{type: categorical, choices: [[1, 10], [1, 20]]}",
+            r"'choices' are single values .*got \[1, 10\]",
+        ),
+    ],
+    ids=["searched-range", "infinite", "choices-of-lists"],
+)
+def test_explicit_class_weights_no_trial_can_use_are_refused_naming_the_file(
+    small_binary, tmp_path, weights, message
+) -> None:
+    """A searched range drew one number for all classes and an infinite weight failed in
+    scikit-learn: every trial failed. Lists as choices drew Optuna's warning at every trial."""
+    import autoimb
+
+    X, y = small_binary
+    path = tmp_path / "weights.yaml"
+    path.write_text(
+        f"model: {{logistic_regression: {{}}}}\nweighting: {{explicit: {{weights: {weights}}}}}\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SearchSpaceError, match=rf"weights\.yaml.*{message}"):
+            autoimb.search(X, y, n_trials=1, space=str(path), cv=3)
+
+
 def test_a_space_of_ones_own_says_what_it_searches_without(small_binary) -> None:
     """A model listed in the user's space that cannot run on the data was left out unsaid."""
     import autoimb

@@ -164,6 +164,11 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
         choices = spec["choices"]
         if not isinstance(choices, list) or not choices:
             raise SearchSpaceError(f"{where}: 'choices' must be a non-empty list; got {choices!r}.")
+        if nested := [c for c in choices if isinstance(c, list | dict)]:
+            raise SearchSpaceError(  # Optuna stores and compares single values only
+                f"{where}: 'choices' are single values (numbers, text, true or false); got "
+                f"{nested[0]!r}. A list is given as the parameter's fixed value."
+            )
         default = spec.get("default", choices[0])
         if default not in choices:
             raise SearchSpaceError(f"{where}: default {default!r} is not one of {choices}.")

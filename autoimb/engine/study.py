@@ -379,16 +379,23 @@ def available_components(space: SearchSpace, data: Dataset) -> dict[str, list[st
 def _check_class_weights(space: SearchSpace, n_classes: int) -> None:
     """The user's class weights, once the classes are known: else every trial of them fails."""
     param = space.stages.get("weighting", {}).get("explicit", {}).get("weights")
-    if param is None or param.distribution is not None:
+    if param is None:
         return
+    if param.distribution is not None:  # each trial would draw one number for all classes
+        raise SearchSpaceError(
+            f"{space.source}: weighting.explicit.weights are fixed, one weight per class "
+            f"({n_classes} here, in the order of the sorted labels; e.g. [1.0, 20.0] for two); "
+            "they are not searched. To search how strongly the rarer classes weigh, use "
+            "weighting: {tempered: {power: {type: float, low: 0.1, high: 1.0}}}."
+        )
     weights = param.default
     numbers = isinstance(weights, list) and all(
-        isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights
+        isinstance(w, int | float) and not isinstance(w, bool) and 0 <= w < np.inf for w in weights
     )
     if not numbers or len(weights) != n_classes or not sum(weights) > 0:
         raise SearchSpaceError(
-            f"{space.source}: weighting.explicit.weights must be one weight (a number >= 0, "
-            f"not all 0) per class, {n_classes} here, in the order of the sorted labels; got "
+            f"{space.source}: weighting.explicit.weights must be one weight (a finite number >= "
+            f"0, not all 0) per class, {n_classes} here, in the order of the sorted labels; got "
             f"{weights!r}."
         )
 
