@@ -83,6 +83,14 @@ def check_int(name: str, value: Any, *, low: int) -> int:
     return int(value)
 
 
+def check_flag(name: str, value: Any, expected: str = "True or False") -> bool:
+    """True or False (numpy's too). By Python's truth a text "false" or "no" is true:
+    ensemble="false" ensembled, in silence."""
+    if not isinstance(value, bool | np.bool_):
+        raise refuse(name, expected, f"{type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def check_n_jobs(name: str, value: Any) -> int:
     """How many at once, with joblib's reading of ``n_jobs``: None is 1, -1 every core, -2 all
     but one, and so on (never fewer than 1). Counted from the cores, not by

@@ -19,6 +19,7 @@ from autoimb import config
 from autoimb._checks import (
     check_budget,
     check_callbacks,
+    check_flag,
     check_n_jobs,
     check_rows_paired,
     check_seed,
@@ -183,6 +184,14 @@ def search(
     time_budget, n_trials = check_budget(time_budget, n_trials)
     # Every setting is checked before the study is opened: a refused run leaves no trace.
     n_jobs = check_n_jobs("n_jobs", n_jobs)
+    ensemble = check_flag("ensemble", ensemble)
+    advice = check_flag("advice", advice)
+    importance = check_flag("importance", importance)
+    allow_other_data = check_flag("allow_other_data", allow_other_data)
+    if verbose is not None:
+        verbose = check_flag(
+            "verbose", verbose, "True, False or None (shown where a person is watching)"
+        )
     random_state = check_seed(random_state)
     the_metric = get_metric(metric)
     check_own_metric(the_metric)

@@ -117,6 +117,13 @@ def fitted(small_binary):
             lambda X, y: {"X": _named(X), "groups": _named(X.index.to_series() // 7)[::-1]},
             r"groups' index holds X's row labels in another order.*another row's group",
         ),
+        (lambda X, y: {"ensemble": "false"}, r"ensemble must be True or False; got str 'false'"),
+        (lambda X, y: {"importance": "no"}, r"importance must be True or False; got str 'no'"),
+        (lambda X, y: {"advice": "False"}, r"advice must be True or False; got str 'False'"),
+        (
+            lambda X, y: {"verbose": "quiet"},
+            r"verbose must be True, False or None \(shown where .*got str 'quiet'",
+        ),
     ],
     ids=[
         "weights-as-text",
@@ -143,6 +150,10 @@ def fitted(small_binary):
         "labels-in-other-row-order",
         "weights-in-other-row-order",
         "groups-in-other-row-order",
+        "ensemble-as-text",
+        "importance-as-text",
+        "advice-as-text",
+        "verbose-as-text",
     ],
 )
 def test_search_refuses_bad_input_with_its_own_message(small_binary, change, message) -> None:

@@ -101,6 +101,17 @@ def test_every_search_parameter_is_on_the_estimator() -> None:
     assert searched - per_fit == on_estimator
 
 
+def test_flags_take_true_or_false_not_their_truth_as_text(small_binary) -> None:
+    """ensemble="false" ensembled: a text is true by Python's reading. numpy's bools are
+    True and False."""
+    X, y = small_binary
+    made = {"n_trials": 1, "space": "fast", "cv": 3, "random_state": 0}
+    with pytest.raises(AutoImbError, match=r"ensemble must be True or False; got str 'false'"):
+        autoimb.AutoImbClassifier(ensemble="false", **made).fit(X, y)
+    clf = autoimb.AutoImbClassifier(ensemble=np.False_, importance=np.False_, **made).fit(X, y)
+    assert "members" not in clf.best_config_ and clf.result_.feature_importance is None
+
+
 def test_a_fit_on_an_array_after_one_on_a_frame_forgets_the_names(small_binary) -> None:
     X, y = small_binary
     clf = autoimb.AutoImbClassifier(n_trials=1, space="fast", random_state=0).fit(X, y)
