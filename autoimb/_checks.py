@@ -69,6 +69,24 @@ def check_rows_paired(X: Any, **given: Any) -> None:
         )
 
 
+def check_groups_given(X: Any, groups: Any) -> None:
+    """A group column's name, as the command line's ``--group COL`` takes it, is no labels:
+    it was refused as "one label per row; got shape ()", which did not say what to pass."""
+    if not isinstance(groups, str):
+        return
+    columns = getattr(X, "columns", None)
+    if columns is not None and groups in columns:
+        raise AutoImbError(
+            f"groups is the text {groups!r}, not one label per row; to group the rows by X's "
+            f"column {groups!r}, pass groups=X[{groups!r}] and X.drop(columns={groups!r}), so "
+            f"that no model learns from the ids (command line: --group {groups})."
+        )
+    raise AutoImbError(
+        f"groups is the text {groups!r}, not one label per row; pass each row's group (the "
+        f"column itself, as data[{groups!r}], or an array of ids)."
+    )
+
+
 def check_number(name: str, value: Any, *, low: float, strict: bool = False) -> float:
     ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
     ok = ok and bool(np.isfinite(value)) and (value > low if strict else value >= low)

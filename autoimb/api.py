@@ -20,6 +20,7 @@ from autoimb._checks import (
     check_budget,
     check_callbacks,
     check_flag,
+    check_groups_given,
     check_n_jobs,
     check_rows_paired,
     check_seed,
@@ -196,6 +197,7 @@ def search(
     the_metric = get_metric(metric)
     check_own_metric(the_metric)
     the_space = load_space(space)
+    check_groups_given(X, groups)
     check_rows_paired(X, groups=groups)
     data = validate(
         X,

@@ -117,6 +117,14 @@ def fitted(small_binary):
             lambda X, y: {"X": _named(X), "groups": _named(X.index.to_series() // 7)[::-1]},
             r"groups' index holds X's row labels in another order.*another row's group",
         ),
+        (
+            lambda X, y: {"X": X.assign(patient=np.arange(len(X)) // 7), "groups": "patient"},
+            r"groups is the text 'patient', not one label .*pass groups=X\['patient'\] and X",
+        ),
+        (
+            lambda X, y: {"groups": "patient"},
+            r"groups is the text 'patient', not one label per row; pass each row's group",
+        ),
         (lambda X, y: {"ensemble": "false"}, r"ensemble must be True or False; got str 'false'"),
         (lambda X, y: {"importance": "no"}, r"importance must be True or False; got str 'no'"),
         (lambda X, y: {"advice": "False"}, r"advice must be True or False; got str 'False'"),
@@ -150,6 +158,8 @@ def fitted(small_binary):
         "labels-in-other-row-order",
         "weights-in-other-row-order",
         "groups-in-other-row-order",
+        "groups-as-a-column-name",
+        "groups-as-text",
         "ensemble-as-text",
         "importance-as-text",
         "advice-as-text",
