@@ -189,9 +189,11 @@ def search(
     advice = check_flag("advice", advice)
     importance = check_flag("importance", importance)
     allow_other_data = check_flag("allow_other_data", allow_other_data)
+    if isinstance(verbose, int | np.integer) and not isinstance(verbose, bool) and verbose >= 0:
+        verbose = bool(verbose)  # scikit-learn's verbose=0 / 1
     if verbose is not None:
         verbose = check_flag(
-            "verbose", verbose, "True, False or None (shown where a person is watching)"
+            "verbose", verbose, "True, False (or 0, 1) or None (shown where a person is watching)"
         )
     random_state = check_seed(random_state)
     the_metric = get_metric(metric)

@@ -130,7 +130,7 @@ def fitted(small_binary):
         (lambda X, y: {"advice": "False"}, r"advice must be True or False; got str 'False'"),
         (
             lambda X, y: {"verbose": "quiet"},
-            r"verbose must be True, False or None \(shown where .*got str 'quiet'",
+            r"verbose must be True, False \(or 0, 1\) or None \(shown where .*got str 'quiet'",
         ),
     ],
     ids=[
