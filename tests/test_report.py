@@ -469,3 +469,28 @@ def test_a_report_on_a_weighted_search_needs_its_weights(small_binary, tmp_path)
         write_study_report(tmp_path / "r.html", study=study, X=X, y=y)
     write_study_report(tmp_path / "r.html", study=study, X=X, y=y, sample_weight=weights)
     write_study_report(tmp_path / "r.html", study=study, X=X, y=y, force=True)  # knowingly
+
+
+def _time_folds_search(small_binary, **kwargs):
+    from autoimb.engine.splits import Folds
+
+    X, y = small_binary
+    order = np.random.default_rng(0).permutation(len(y))  # every class in the first block
+    X, y = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=2, space="fast", cv=Folds(3, "time"), random_state=0,
+        ensemble=False, **kwargs,
+    )  # fmt: skip
+    return X, y, result
+
+
+def test_a_model_of_time_folds_and_its_data_count_only_the_rows_some_fold_validated(
+    small_binary, tmp_path
+):
+    """Time folds never validate their first block: the report on the model with its data
+    counted those rows as predicted negative in its confusion matrix and curves."""
+    X, y, result = _time_folds_search(small_binary, importance=False)
+    searched = result.report_html(tmp_path / "search.html")
+    rebuilt = write_study_report(tmp_path / "model.html", model_card=result.model_card(), X=X, y=y)
+    assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
+    assert len(result.evidence.y) < len(y)

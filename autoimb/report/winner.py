@@ -194,16 +194,16 @@ class Winner:
         proba = blend(oofs, weights) if len(oofs) > 1 else next(iter(oofs.values()))
         if self.importance is None:
             self.importance = _importance(evaluations, weights, data, self.metric, seed)
-        self.oof = OutOfFold.of(data.y, proba, data.sample_weight)
+        # The rows some fold validated, as the search scored them: time folds never validate
+        # their first block, which would otherwise count as predicted by a model of no class.
+        y, proba, fold_ids, weights = folds.scores(
+            data.y, proba, folds.fold_ids, data.sample_weight
+        )
+        self.oof = OutOfFold.of(y, proba, weights)
         self.classes, self.summary = classes, data.summary()
         if self.score is None:
             self.score = honest_score(
-                data.y,
-                proba,
-                folds.fold_ids,
-                self.metric,
-                sample_weight=data.sample_weight,
-                pos_label=data.pos_label,
+                y, proba, fold_ids, self.metric, sample_weight=weights, pos_label=data.pos_label
             )[0]
 
 
