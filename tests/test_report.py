@@ -494,3 +494,41 @@ def test_a_model_of_time_folds_and_its_data_count_only_the_rows_some_fold_valida
     rebuilt = write_study_report(tmp_path / "model.html", model_card=result.model_card(), X=X, y=y)
     assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
     assert len(result.evidence.y) < len(y)
+
+
+def _features(path: Path) -> str:
+    text = html.unescape(path.read_text(encoding="utf-8"))
+    return text.split('id="features"')[1].split("</section>")[0]
+
+
+def test_a_stopped_searchs_model_says_it_was_stopped_before_its_skipped_steps(
+    small_binary, tmp_path
+):
+    """Ctrl-C or SIGTERM saves the best so far without a fresh-fold measure or importance: its
+    notes said the measure was switched off and its report blamed the time budget."""
+    from autoimb.data.dataset import validate
+    from autoimb.engine.stopped import finish_study
+    from autoimb.metrics.registry import get_metric
+
+    X, y = small_binary
+    first = autoimb.search(X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0)
+    stopped = finish_study(first.study, validate(X, y), get_metric("f1"), None)
+    notes = " ".join(stopped.notes)
+    assert "switched off" not in notes
+    assert "(the search was stopped before this step)" in notes
+    card = stopped.model_card()
+    features = _features(write_study_report(tmp_path / "r.html", model_card=card))
+    assert "the search was stopped before it was measured" in features
+    assert "time budget" not in features
+
+
+def test_a_search_without_importance_says_it_was_switched_off(small_binary, tmp_path):
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="f1", n_trials=1, space="fast", cv=3, random_state=0, importance=False
+    )
+    features = _features(result.report_html(tmp_path / "r.html"))
+    assert "the search was run with importance=False" in features
+    assert "time budget" not in features
+    study = _features(write_study_report(tmp_path / "s.html", study=result.study))
+    assert "a study keeps none, and the report was not given the training data" in study

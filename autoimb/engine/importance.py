@@ -305,6 +305,8 @@ def winner_importance(
     fitted again on the search's folds; ``after``: seconds the refit still needs.
     """
     if not settings.importance:
+        if settings.stopped:
+            notes.append("No feature importance: the search was stopped before it was measured.")
         return None
     deadline = None if settings.deadline is None else settings.deadline - after
     capped = deadline is None  # a search bounded by trials: importance takes at most as long

@@ -128,7 +128,8 @@ def remeasure(
         return Remeasured(search_score, search_score, basis, note, winner=chosen)
 
     if not settings.remeasure:
-        return not_measured(CHOSEN_ON, skipped.format(why="switched off"))
+        why = "the search was stopped before this step" if settings.stopped else "switched off"
+        return not_measured(CHOSEN_ON, skipped.format(why=why))
     finished = sum(t.state == TrialState.COMPLETE for t in trials)
     pruned = sum(t.state == TrialState.PRUNED for t in trials)  # they lost on the same folds
     if finished + pruned < config.MIN_CHOICE:

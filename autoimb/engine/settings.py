@@ -41,6 +41,9 @@ class SearchSettings:
     advice: bool = False
     remeasure: bool = True
     importance: bool = True  # the winner's permutation importance, when the budget has room
+    # The search was stopped (Ctrl-C, SIGTERM) and its best so far is saved: the steps skipped
+    # for that say so, not that the user switched them off.
+    stopped: bool = False
     allow_other_data: bool = False  # resume a study created on other data (its scores mix)
     # False: the trials are all there is (a worker that writes no model), and take the whole
     # budget; no time is kept back for a final model.

@@ -53,6 +53,7 @@ def finish_study(
         remeasure=False,
         importance=False,
         ensemble=False,
+        stopped=True,
     )
     outcome = SearchOutcome(
         study,

@@ -193,7 +193,11 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     sections = [
         ("winner", "Winner", _winner_section(winner)),
         ("curves", "Curves", _curves_section(winner)),
-        ("features", "Which columns matter", features_html(winner.importance)),
+        (
+            "features",
+            "Which columns matter",
+            features_html(winner.importance, winner.notes, winner.importance_why),
+        ),
         ("leaderboard", "Leaderboard", _leaderboard_section(board, done)),
         ("history", "Optimisation history", _history_section(board, done, metric, maximize)),
         ("choices", "Which choices mattered", _choices_section(study, done, metric, maximize)),

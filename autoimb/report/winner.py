@@ -34,6 +34,10 @@ RULE_SET_AFTER = (
     "and the scores were measured with the search's rule."
 )
 
+# Why a winner has no feature importance, where no note of the search can say.
+STUDY_ALONE = "a study keeps none, and the report was not given the training data"
+NOT_KEPT = "the model was saved by a version of autoimb that did not measure it"
+
 
 @dataclass
 class OutOfFold:
@@ -72,6 +76,7 @@ class Winner:
     served: frozenset[int] | None = None  # the trials the model serves, where known
     floor_miss: float | None = None  # how often precision misses a floor on such a new set
     schema: dict[str, Any] | None = None  # the model card's: how the search typed its data
+    importance_why: str | None = None  # why there is no importance, where notes cannot say
 
     def interval_set(self) -> str:
         """The new data the interval is for, in words."""
@@ -132,6 +137,7 @@ class Winner:
             served=served_trials(card),
             floor_miss=card.get("floor_miss_chance"),
             schema=card.get("schema"),
+            importance_why=None if "feature_importance" in card else NOT_KEPT,
         )
 
     @classmethod
@@ -148,6 +154,7 @@ class Winner:
             [str(c) for c in attrs.get("classes", [])],
             trial=best.number,
             score_basis="the study's best trial on the folds that chose it: optimistic",
+            importance_why=STUDY_ALONE,
         )
 
     def reevaluate(
