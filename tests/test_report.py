@@ -532,3 +532,20 @@ def test_a_search_without_importance_says_it_was_switched_off(small_binary, tmp_
     assert "time budget" not in features
     study = _features(write_study_report(tmp_path / "s.html", study=result.study))
     assert "a study keeps none, and the report was not given the training data" in study
+
+
+def test_a_saved_models_report_keeps_the_searchs_learning_curve_advice(small_binary, tmp_path):
+    X, y = small_binary
+    result = autoimb.search(
+        X, y, metric="mcc", n_trials=2, space="fast", cv=3, random_state=0, advice=True,
+        importance=False,
+    )  # fmt: skip
+    said = html.escape(result.advice.summary())
+    card = result.model_card()
+    page = write_study_report(tmp_path / "r.html", model_card=card, study=result.study)
+    text = page.read_text(encoding="utf-8")
+    assert f"<b>More data:</b> {said}" in text
+    assert "More data:</b> not measured" not in text
+    del card["advice"]  # a model saved before the advice was kept: asked for, it was not there
+    old = write_study_report(tmp_path / "old.html", model_card=card, study=result.study)
+    assert "More data:</b> not measured" in old.read_text(encoding="utf-8")

@@ -245,6 +245,10 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
                 f"it was measured on trial {best.number} alone, the ensemble's best single "
                 "trial, and the ensemble may gain more or less"
             )
+        # Its words, so a report on the saved model says what more data would bring too.
+        pipeline.model_card_["advice"] = (
+            result.advice.summary() if result.advice is not None else None
+        )
     return result
 
 

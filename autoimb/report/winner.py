@@ -138,6 +138,7 @@ class Winner:
             floor_miss=card.get("floor_miss_chance"),
             schema=card.get("schema"),
             importance_why=None if "feature_importance" in card else NOT_KEPT,
+            advice=card.get("advice"),  # a card from before it was kept has none
         )
 
     @classmethod
