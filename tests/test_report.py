@@ -352,6 +352,20 @@ def test_a_study_alone_says_its_winner_may_not_be_the_served_model(result, tmp_p
     assert "the winner shown is the study's top-scoring trial" in html.unescape(text)
 
 
+def test_the_leaderboards_threshold_caption_agrees_with_the_winners_scale(result, tmp_path):
+    """A study alone knows its winner's threshold before calibration only: the caption said the
+    Winner section wrote it on predict_proba's calibrated scale."""
+    alone, _ = read(write_study_report(tmp_path / "study.html", study=result.study))
+    assert "(before the calibration of predict_proba)" in alone
+    assert "as is the decision in the Winner section" in html.unescape(alone)
+    assert "calibrated scale, so the two numbers differ" not in alone
+    served, _ = read(
+        write_study_report(tmp_path / "m.html", model_card=result.model_card(), study=result.study)
+    )
+    assert "(before the calibration of predict_proba)" not in served
+    assert "calibrated scale, so the two numbers differ" in served
+
+
 def test_dollar_signs_in_names_and_labels_are_drawn_as_text(small_binary, tmp_path):
     """Matplotlib reads text between two "$" as TeX math: a column or class named with them
     must neither crash the report nor be typeset."""
@@ -494,6 +508,28 @@ def test_a_model_of_time_folds_and_its_data_count_only_the_rows_some_fold_valida
     rebuilt = write_study_report(tmp_path / "model.html", model_card=result.model_card(), X=X, y=y)
     assert _metrics_and_confusion(rebuilt) == _metrics_and_confusion(searched)
     assert len(result.evidence.y) < len(y)
+
+
+def test_a_report_says_how_its_search_ran_and_which_rows_no_fold_validated(small_binary, tmp_path):
+    X, y, result = _time_folds_search(small_binary, importance=False)
+    scored = len(result.evidence.y)
+    for page in (
+        result.report_html(tmp_path / "search.html"),
+        write_study_report(tmp_path / "model.html", model_card=result.model_card()),
+    ):
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        assert "<th>searched with</th><td>f1, on 3 time folds (" in text
+        assert "seed 0, n_trials=2, no sample weights</td>" in text
+        assert f"No fold validated {len(y) - scored:,} of the {len(y):,} rows" in text
+        assert f"come from the {scored:,} rows some fold validated" in text
+    weights = np.linspace(1.0, 3.0, len(y))
+    study = autoimb.search(
+        X, y, sample_weight=weights, n_trials=1, space="fast", cv=3, random_state=0,
+        importance=False,
+    ).study  # fmt: skip
+    text = write_study_report(tmp_path / "study.html", study=study).read_text(encoding="utf-8")
+    assert "on 3 stratified folds, seed 0, rows weighted by sample_weight</td>" in text
+    assert "No fold validated" not in text
 
 
 def _features(path: Path) -> str:

@@ -56,6 +56,11 @@ def model_card(
         "cv": folds.n_splits,
         "split": folds.kind,
         "folds": folds.describe(),
+        # How the run that saved it was bounded and weighted, for the report's line on it.
+        "time_budget": settings.time_budget,
+        "n_trials": settings.n_trials,
+        "sample_weights": data.sample_weight is not None,
+        "stopped": settings.stopped,
         "schema": {
             **data.schema(),
             "categories": data.categories(),

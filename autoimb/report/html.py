@@ -25,7 +25,6 @@ from optuna.trial import TrialState
 from autoimb import __version__, config
 from autoimb._checks import check_rows_paired
 from autoimb.atomic import write_atomic
-from autoimb.config import STUDY_ATTR
 from autoimb.engine.splits import Folds, recorded_folds
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import (
@@ -48,13 +47,12 @@ from autoimb.report.plots import (
     ranking_figure,
     threshold_figure,
 )
+from autoimb.report.setup import data_section, recorded_setup, setup_text
 from autoimb.report.style import CSS
 from autoimb.report.tables import (
     confusion_html,
-    count_text,
     kv_table,
     num,
-    share_text,
     short,
     table,
 )
@@ -190,19 +188,24 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     done = board[board["state"] == "COMPLETE"] if not board.empty else board
     maximize = study is None or study.direction == optuna.study.StudyDirection.MAXIMIZE
     metric = winner.metric.name
+    setup = recorded_setup(winner.setup, study)
     sections = [
-        ("winner", "Winner", _winner_section(winner)),
+        ("winner", "Winner", _winner_section(winner, setup_text(setup))),
         ("curves", "Curves", _curves_section(winner)),
         (
             "features",
             "Which columns matter",
             features_html(winner.importance, winner.notes, winner.importance_why),
         ),
-        ("leaderboard", "Leaderboard", _leaderboard_section(board, done)),
+        (
+            "leaderboard",
+            "Leaderboard",
+            _leaderboard_section(board, done, winner.probability_threshold is not None),
+        ),
         ("history", "Optimisation history", _history_section(board, done, metric, maximize)),
         ("choices", "Which choices mattered", _choices_section(study, done, metric, maximize)),
         ("next", "What next", what_next_html(study, winner.advice, winner.notes)),
-        ("data", "Data", _data_section(winner, study)),
+        ("data", "Data", data_section(winner, study, setup.get("split"))),
     ]
     title = f"autoimb report: {metric}"
     subtitle = f"autoimb {__version__} · {datetime.datetime.now():%Y-%m-%d %H:%M}"
@@ -222,7 +225,7 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
     )
 
 
-def _winner_section(w: Winner) -> str:
+def _winner_section(w: Winner, searched: str | None) -> str:
     rows = [
         ("strategy", html.escape(strategy_label(w.config))),
         (
@@ -248,6 +251,8 @@ def _winner_section(w: Winner) -> str:
     rows.append(("decision", html.escape(w.decision.describe(w.classes, w.probability_threshold))))
     if w.trial is not None:
         rows.append(("trial", str(w.trial)))
+    if searched:
+        rows.append(("searched with", html.escape(searched)))
     parts = [kv_table(rows), how_sure_html(w), "<h3>Strategy</h3>", _strategy_table(w.config)]
     if w.oof is None:
         return "".join(parts) + f'<p class="note">{_NEEDS_DATA}</p>'
@@ -315,7 +320,9 @@ def _curves_section(w: Winner) -> str:
     return out
 
 
-def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
+def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame, calibrated: bool) -> str:
+    """``calibrated``: the Winner section states the served threshold on predict_proba's
+    scale (known from a model, not from a study alone)."""
     if board.empty:
         return "<p class='note'>No study, so no leaderboard.</p>"
     known = board["served"].notna().any()  # the top row is not always the model served
@@ -343,11 +350,17 @@ def _leaderboard_section(board: pd.DataFrame, done: pd.DataFrame) -> str:
         "seconds",
     ]
     out = f"<p>{trials_text(len(board))}: {states_text(board['state'])}.</p>" + table(head, rows)
-    if done["threshold"].notna().any():
+    if done["threshold"].notna().any() and calibrated:
         out += (
             "<p class='caption'>Each trial's threshold is on its model's own score, before "
             "calibration; the Winner section writes the served decision on predict_proba's "
             "calibrated scale, so the two numbers differ for the same cut.</p>"
+        )
+    elif done["threshold"].notna().any():
+        out += (
+            "<p class='caption'>Each trial's threshold is on its model's own score, before "
+            "calibration, as is the decision in the Winner section: a study does not keep "
+            "the threshold on predict_proba's calibrated scale (the model file does).</p>"
         )
     errors = board.loc[board["state"] == "FAIL", "error"].fillna("no error recorded")
     if len(errors):
@@ -401,35 +414,3 @@ def _importance_html(study: optuna.Study, n_done: int) -> str:
     if not importances:
         return "<p class='note'>No parameter was searched in every finished trial.</p>"
     return importance_figure(importances)
-
-
-def _data_section(w: Winner, study: optuna.Study | None) -> str:
-    summary = w.summary
-    if summary is None and study is not None:
-        attrs = study.user_attrs.get(STUDY_ATTR, {})
-        summary = {"rows": attrs.get("rows"), "classes": ", ".join(attrs.get("classes", []))}
-    if not summary:
-        return "<p class='note'>No data summary was recorded.</p>"
-    rows = [
-        (html.escape(str(k).replace("_", " ")), html.escape(count_text(v)))
-        for k, v in summary.items()
-        if k != "class_counts"
-    ]
-    fingerprint = (study.user_attrs.get(STUDY_ATTR, {}) if study is not None else {}).get(
-        "fingerprint"
-    )
-    if fingerprint:
-        # The study refuses to resume on data with another fingerprint (rows, columns, values).
-        rows.append(("data fingerprint", html.escape(str(fingerprint.get("hash")))))
-    out = kv_table(rows)
-    counts = summary.get("class_counts") or {}
-    if counts:
-        total = sum(counts.values())
-        out += "<h3>Class counts</h3>" + table(
-            ["class", "rows", "share"],
-            [
-                [html.escape(str(c)), f"{n:,}", html.escape(share_text(n / total, 1))]
-                for c, n in counts.items()
-            ],
-        )
-    return out

@@ -25,6 +25,7 @@ from autoimb.metrics.notes import floor_condition
 from autoimb.metrics.registry import Metric, recorded_metric
 from autoimb.posthoc.ensemble import blend
 from autoimb.posthoc.threshold import Decision, honest_score
+from autoimb.report.setup import SETUP_KEYS
 from autoimb.strategy import Ensemble, parse_strategy, strategy_stages
 
 __all__ = ["OutOfFold", "Winner", "study_attrs"]
@@ -77,6 +78,7 @@ class Winner:
     floor_miss: float | None = None  # how often precision misses a floor on such a new set
     schema: dict[str, Any] | None = None  # the model card's: how the search typed its data
     importance_why: str | None = None  # why there is no importance, where notes cannot say
+    setup: dict[str, Any] | None = None  # the model card's record of how the search ran
 
     def interval_set(self) -> str:
         """The new data the interval is for, in words."""
@@ -113,6 +115,7 @@ class Winner:
             interval_rows=len(ev.y),
             served=served_trials(result.model_card()),
             floor_miss=result.floor_miss_chance,
+            setup=_setup(result.model_card()),
         )
 
     @classmethod
@@ -139,6 +142,7 @@ class Winner:
             schema=card.get("schema"),
             importance_why=None if "feature_importance" in card else NOT_KEPT,
             advice=card.get("advice"),  # a card from before it was kept has none
+            setup=_setup(card),
         )
 
     @classmethod
@@ -234,6 +238,10 @@ def _importance(
         for k in range(n_folds)
     ]
     return card_entry(permutation_importance(folds, data, metric, n_folds=n_folds, seed=seed))
+
+
+def _setup(card: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: card[key] for key in SETUP_KEYS if key in card}
 
 
 def study_attrs(study: optuna.Study) -> dict[str, Any]:
