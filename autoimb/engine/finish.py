@@ -124,7 +124,11 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
                 f"trial {best.number}, {role}: "
             )
             notes[:] = [
-                note.replace(kept, weighed).replace("the best single trial", f"trial {best.number}")
+                # The first pick is named; a nested comparison's "best single trial" is the one
+                # re-selected without each fold, which may be another, so it keeps its words.
+                note.replace(kept, weighed)
+                .replace("than the best single trial", f"than trial {best.number}")
+                .replace("beat the best single trial by", f"beat trial {best.number} by")
                 if note.startswith(kept)
                 else note
                 for note in notes
