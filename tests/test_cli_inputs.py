@@ -514,6 +514,17 @@ def test_a_label_spelled_as_a_pandas_marker_is_read_as_written_unless_named_miss
     assert read_table(path)["target"].isna().sum() == 3  # a feature's markers: missing
 
 
+def test_a_marker_label_kept_with_force_is_said(capsys):
+    """--force also replaces a model file: the class it keeps is told, with the way out."""
+    from autoimb.cli.data_check import refuse_marker_labels
+
+    y = pd.Series(["0"] * 20 + ["1"] * 10 + ["NA"] * 3)
+    with pytest.raises(AutoImbError, match=r"3 row\(s\) of column 'y' are labelled 'NA'"):
+        refuse_marker_labels(y, "y", force=False)
+    refuse_marker_labels(y, "y", force=True)
+    assert "'NA' kept as a class (--force); pass --na-values NA to leave" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_an_excel_sep_line_names_the_separator(tmp_path):
     """Excel writes "sep=;" above the header of some exports: the file's separator, and no

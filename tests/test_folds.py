@@ -74,7 +74,7 @@ def test_groups_that_fill_one_fold_each_are_not_called_fresh_folds(small_binary)
         importance=False,
     )
     assert result.score_basis == CHOSEN_ON and result.best_score == result.search_score
-    assert "4 group folds cannot be drawn anew" in " ".join(result.notes)
+    assert "4 group folds come out the same when drawn anew" in " ".join(result.notes)
 
 
 def test_group_labels_of_mixed_types_are_compared_as_text(yeast4) -> None:
@@ -162,10 +162,12 @@ def test_folds_training_without_a_class_name_it_and_a_fix_that_fits_their_kind(g
     shuffled = np.random.default_rng(0).permutation(np.flatnonzero(y.to_numpy() != 6))
     order = np.r_[shuffled[:60], np.flatnonzero(y.to_numpy() == 6), shuffled[60:]]
     X, y = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
-    late = r"lack class\(es\) \[6\] \(5 of 6 held\): in time order class 6 first comes at row 60"
+    late = r"lack class\(es\) \[6\] \(5 of 6 held\): in time order class 6 first comes at row 61"
     with pytest.raises(AutoImbError, match=late + r".*fewer splits.*\(2 splits of TimeSeriesS"):
         autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(5), **FAST)
-    with pytest.raises(AutoImbError, match=r"class 7 first comes at row 185 of 214, too late"):
+    with pytest.raises(AutoImbError, match=late + r" of 214 \(from 1\)\. Use a smaller test_size"):
+        autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(2, test_size=90), **FAST)
+    with pytest.raises(AutoImbError, match=r"class 7 first comes at row 186 of 214 \(from 1\), t"):
         autoimb.search(*glass, metric="f1", cv=TimeSeriesSplit(3), **FAST)
     # Folds not in time order: another splitter can keep every class.
     sixes = np.flatnonzero(y.to_numpy() == 6)

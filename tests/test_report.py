@@ -519,7 +519,7 @@ def test_a_report_says_how_its_search_ran_and_which_rows_no_fold_validated(small
     ):
         text = html.unescape(page.read_text(encoding="utf-8"))
         assert "<th>searched with</th><td>f1, on 3 time folds (" in text
-        assert "seed 0, n_trials=2, no sample weights</td>" in text
+        assert "seed 0, n_trials=2 for the run that saved it, no sample weights</td>" in text
         assert f"No fold validated {len(y) - scored:,} of the {len(y):,} rows" in text
         assert f"come from the {scored:,} rows some fold validated" in text
     weights = np.linspace(1.0, 3.0, len(y))

@@ -98,13 +98,20 @@ def refuse_marker_labels(y: pd.Series, target: str, force: bool) -> None:
     marked = [v for v in counts.index if str(v).strip().lower() in MISSING_MARKERS]
     classes = counts.drop(marked)
     marks = marked if len(classes) > 1 else []
-    if marks and not force:
-        rows = int(y.isin(marks).sum())
-        said = ", ".join(repr(m) for m in marks)
-        value = ",".join(dict.fromkeys(m.strip() for m in marks))
-        option = f"--na-values {shlex.quote(value)}"
-        if value.startswith("-"):  # else an option's name, and "--" the options' end
-            option = f"--na-values={shlex.quote(value + ',')}"
+    if not marks:
+        return
+    rows = int(y.isin(marks).sum())
+    said = ", ".join(repr(m) for m in marks)
+    value = ",".join(dict.fromkeys(m.strip() for m in marks))
+    option = f"--na-values {shlex.quote(value)}"
+    if value.startswith("-"):  # else an option's name, and "--" the options' end
+        option = f"--na-values={shlex.quote(value + ',')}"
+    if force:  # --force also replaces a model or allows other data: keeping is said
+        say(
+            f"warning: {rows} row(s) of column {target!r} labelled {said} kept as a class "
+            f"(--force); pass {option} to leave them out"
+        )
+    else:
         raise AutoImbError(
             f"{rows} row(s) of column {target!r} are labelled {said}, which marks a missing "
             f"value; kept as a class, the column has {len(counts)} classes. Pass {option} to "

@@ -301,6 +301,12 @@ def _refuse_other_kind(
     """Folds of another kind than the study's: the fix names the options that choose the
     kind (--cv-split, --group), where --cv alone would not resume it."""
     own = recorded["split"]
+    if own not in config.FOLD_KINDS:  # the user's own splitter, in Python
+        raise AutoImbError(
+            f"study {args.study_name!r} was searched on {recorded.get('folds', 'folds of its own')}"
+            ", which cannot be rebuilt from the study; continue it from Python with the same cv, "
+            "or start another study with --new-study or --study-name NAME."
+        )
     cv = f"--cv {recorded['cv']} " if recorded.get("cv") not in (None, n_folds) else ""
     if own == "group":
         fix = f"Resume it with {cv}--group and the study's group column"

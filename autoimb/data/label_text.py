@@ -35,6 +35,8 @@ def typed_labels(labels: pd.Series, decimal: str = ".") -> pd.Series:
         mapped = labels.map(TRUTHS)
         return mapped.astype(bool) if len(present) == len(labels) else mapped
     text = present.astype(str).str.strip()
+    if decimal == ",":  # "1,0" is the 1.0 of such a file
+        text = text.str.replace(",", ".")
     try:
         numbers = pd.to_numeric(labels.str.replace(",", ".") if decimal == "," else labels)
     except (ValueError, TypeError):

@@ -142,7 +142,9 @@ def remeasure(
         )
     cv = outcome.cv.resplit((outcome.random_state + 1) % SEED_END)
     if cv is None:
-        why = f"{outcome.cv.folds.describe()} cannot be drawn anew"
+        drawn = outcome.cv.folds.redrawn(0) is not None  # drawn anew, they came out the same
+        how = "come out the same when drawn anew" if drawn else "cannot be drawn anew"
+        why = f"{outcome.cv.folds.describe()} {how}"
         return not_measured(CHOSEN_ON, skipped.format(why=why))
     seconds = {n: cross_validation_seconds(trials, [n]) for n in ranked}
     prepare = outcome.cv.split_seconds  # the first one measured prepares the fresh folds

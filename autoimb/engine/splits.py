@@ -209,7 +209,7 @@ def _lacking_class(
     first_rows = [int(np.flatnonzero(y == c)[0]) for c in range(n_classes)]
     every, n = max(first_rows), len(y)
     last = names[int(np.argmax(first_rows))]
-    where = f"in time order class {last!r} first comes at row {every} of {n}"
+    where = f"in time order class {last!r} first comes at row {every + 1} of {n} (from 1)"
 
     def reaches(n_splits: int) -> bool:
         """TimeSeriesSplit(n_splits) first trains on the rows before n - s * (n // (s + 1))."""
@@ -222,10 +222,13 @@ def _lacking_class(
             "folds that are not in time order if the rows do not depend on it."
         )
     fewer = [s for s in range(2, len(splits)) if reaches(s)]
-    shown = f" ({max(fewer)} splits of TimeSeriesSplit do)" if fewer else ""
+    if not fewer:  # two splits already: only a smaller validation part makes room
+        return (
+            f"{told}: {where}. Use a smaller test_size, so that the first training part reaches it."
+        )
     return (
         f"{told}: {where}. Use fewer splits, or a smaller test_size, so that the first "
-        f"training part reaches it{shown}."
+        f"training part reaches it ({max(fewer)} splits of TimeSeriesSplit do)."
     )
 
 

@@ -20,6 +20,7 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
 from autoimb._warnings import user_stacklevel
+from autoimb.config import STUDY_ATTR
 from autoimb.engine.space import (
     SearchSpace,
     component_defaults,
@@ -56,7 +57,7 @@ def earlier_best(study: optuna.Study, n: int = FROM_STUDY) -> list[dict[str, dic
             "give a study of one, as autoimb's are."
         )
     ours = [t for t in study.trials if "config" in t.user_attrs]
-    if not ours and "autoimb" not in study.user_attrs:  # another's study: nothing to queue
+    if not ours and STUDY_ATTR not in study.user_attrs:  # another's study: nothing to queue
         raise AutoImbError(
             f"warm_start: study {study.study_name!r} holds no autoimb trial (none of its "
             f"{len(study.trials)} trials has a strategy config); give a study an autoimb search "

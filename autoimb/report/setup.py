@@ -48,12 +48,16 @@ def setup_text(known: Mapping[str, Any]) -> str | None:
     if "seed" in known:
         parts.append(f"seed {known['seed']}")
     if known.get("stopped"):
-        parts.append("stopped (Ctrl-C or SIGTERM) before its budget was spent")
+        parts.append("stopped before its budget was spent (Ctrl-C, SIGTERM or an error)")
     else:
+        # The saving run's own, which a resumed study's earlier runs add to.
+        limits = []
         if "n_trials" in known:
-            parts.append(f"n_trials={known['n_trials']}")
+            limits.append(f"n_trials={known['n_trials']}")
         if "time_budget" in known:
-            parts.append(f"time_budget={known['time_budget']:g} s")
+            limits.append(f"time_budget={known['time_budget']:g} s")
+        if limits:
+            parts.append(f"{' and '.join(limits)} for the run that saved it")
     if "sample_weights" in known:
         weighted = known["sample_weights"]
         parts.append("rows weighted by sample_weight" if weighted else "no sample weights")

@@ -188,7 +188,7 @@ class Winner:
         folds = CrossValidation(data, cv, random_state=seed)
         strategy = parse_strategy(self.config)
         singles = strategy.members if isinstance(strategy, Ensemble) else {0: strategy}
-        weights = strategy.weights if isinstance(strategy, Ensemble) else {0: 1.0}
+        member_weights = strategy.weights if isinstance(strategy, Ensemble) else {0: 1.0}
         evaluations = {
             n: evaluate(
                 single.to_config(),
@@ -203,9 +203,11 @@ class Winner:
             for n, single in singles.items()
         }
         oofs = {n: e.oof for n, e in evaluations.items()}
-        proba = blend(oofs, weights) if len(oofs) > 1 else next(iter(oofs.values()))
+        proba = blend(oofs, member_weights) if len(oofs) > 1 else next(iter(oofs.values()))
         if self.importance is None:
-            self.importance = _importance(evaluations, weights, data, self.metric, seed)
+            self.importance = _importance(evaluations, member_weights, data, self.metric, seed)
+            # Given the data, the reason a study alone has none no longer holds.
+            self.importance_why = None
         # The rows some fold validated, as the search scored them: time folds never validate
         # their first block, which would otherwise count as predicted by a model of no class.
         y, proba, fold_ids, weights = folds.scores(
