@@ -872,6 +872,8 @@ def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched
         ("--report", "outdir"),
         ("--report", "r.pdf"),
         ("--out", "outdir"),
+        ("--out", "."),  # no name to give its journal: was a traceback
+        ("--out", ".skops"),
         *unwritable,  # root may write anywhere, but not where the file system says no
     ]:
         refused = run(*SEARCH, "--n-trials", "5", *FAST, option, out, "--force", cwd=work)

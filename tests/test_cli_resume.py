@@ -301,6 +301,27 @@ def test_a_resume_on_another_kind_of_folds_names_the_split_that_resumes_it(ecoli
     assert len(study_of(ecoli / "ecoli.optuna.log").trials) == trials
 
 
+def test_a_study_on_a_splitter_of_its_own_is_told_to_go_on_in_python(tmp_path, capsys):
+    """A study searched from Python on a KFold of the user's: no --cv or --cv-split can
+    rebuild it, so the advice to resume it with the same --cv could not be followed."""
+    from sklearn.model_selection import KFold
+
+    from autoimb.cli.main import main
+
+    frame = datasets.load("ecoli1")
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    X, y = frame.drop(columns="target"), frame["target"]
+    storage = str(tmp_path / "e.optuna.log")
+    autoimb.search(X, y, n_trials=1, cv=KFold(3, shuffle=True, random_state=0), space="fast",
+                   storage=storage, warm_start=None, ensemble=False, importance=False)  # fmt: skip
+    args = ["search", str(tmp_path / "e.csv"), "--target", "target", "--n-trials", "1"]
+    for more in ([], ["--cv", "3"]):
+        assert main([*args, "--storage", storage, *more]) == 2
+        assert "cannot be rebuilt from the study; continue it from Python with the same cv" in (
+            capsys.readouterr().err
+        )
+
+
 def test_a_model_of_another_study_names_the_options_that_resume_it(ecoli):
     """A resume that left out --storage meets its study's model: --force would throw that
     study's model away, so the options that resume it come first."""

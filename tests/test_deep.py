@@ -332,6 +332,30 @@ def test_max_time_stops_training(torch: Any, yeast4_split: Split) -> None:
     assert 0 < model.n_epochs_ < 100_000
 
 
+def test_max_time_counts_the_wait_for_another_fit(torch: Any, yeast4_split: Split) -> None:
+    """Fits of parallel trials take turns: one that waited its time out for another trained
+    for all of it again after (a 10 s search ran to 21 s with n_jobs=2)."""
+    import threading
+
+    from autoimb.stages.deep.nets import _ONE_AT_A_TIME
+
+    X, _, y, _ = yeast4_split
+    holding = threading.Event()
+
+    def another_fit() -> None:
+        with _ONE_AT_A_TIME:
+            holding.set()
+            time.sleep(0.6)
+
+    other = threading.Thread(target=another_fit)
+    other.start()
+    holding.wait()
+    model = TabularMLPClassifier(max_epochs=100_000, patience=None, max_time=0.3, random_state=0)
+    model.fit(X, y)
+    other.join()
+    assert model.stop_reason_ == "max_time" and model.n_epochs_ == 1  # one step, not 0.3 s
+
+
 @pytest.mark.parametrize(
     "model",
     [

@@ -34,6 +34,11 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
             f"{path} is a folder; give a file path for the {what}, such as "
             f"{path / ('name' + formats[0])}."
         )
+    if not path.suffix and path.name.lower() in formats:  # ".skops": a name of a suffix alone
+        raise AutoImbError(
+            f"{path} has no name before its suffix; give one, such as "
+            f"{path.with_name('model' + path.name.lower())}."
+        )
     suffix = table_suffix(path)
     if path.suffix.lower() in COMPRESSED and suffix not in (".csv", ".tsv"):
         suffix = path.suffix.lower()  # only text tables are written compressed

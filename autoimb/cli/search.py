@@ -27,7 +27,13 @@ from autoimb.cli.model_file import (
     kept_summary,
     save_model,
 )
-from autoimb.cli.outputs import REPORT_FORMATS, check_output, check_storage_apart, is_report
+from autoimb.cli.outputs import (
+    REPORT_FORMATS,
+    check_output,
+    check_storage_apart,
+    check_writable,
+    is_report,
+)
 from autoimb.cli.resume import (
     default_model_path,
     resume_command,
@@ -42,6 +48,7 @@ from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.database import lost
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError, StorageFailed
+from autoimb.export import MODEL_FORMATS
 from autoimb.leaderboard import finished_trials
 from autoimb.progress import study_best
 
@@ -59,6 +66,8 @@ def search_command(args: argparse.Namespace) -> int:
     # A journal file rather than SQLite: Optuna advises against SQLite when several processes
     # (parallel workers) write to one study, while its journal file appends under a file lock.
     # Every study on DATA shares one journal, whatever model file each study writes.
+    if args.out:  # a folder (".") has no name to give its journal
+        check_writable(Path(args.out), MODEL_FORMATS, "model")
     named = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
     storage = args.storage or str(named.with_suffix(".optuna.log"))
     check_storage_apart(storage, {"DATA": args.data, "--out": args.out, "--report": args.report})
@@ -281,8 +290,12 @@ def _folds(args: argparse.Namespace, groups: Any, n_rows: int, recorded: dict[st
     column makes group folds the default."""
     from autoimb.engine.splits import KINDS, named_folds
 
-    if recorded.get("split") not in KINDS:  # a splitter of its own, from Python: refused later
-        recorded = {}
+    if recorded.get("split") not in (None, *KINDS):  # a splitter of its own, from Python
+        raise AutoImbError(
+            f"study {args.study_name!r} was searched on {recorded.get('folds', 'folds of its own')}"
+            ", which cannot be rebuilt from the study; continue it from Python with the same cv, "
+            "or start another study with --new-study or --study-name NAME."
+        )
     n_folds = args.cv or recorded.get("cv") or config.DEFAULT_CV
     split = recorded.get("split") if recorded.get("split") != "group" else None
     kind = args.cv_split or ("group" if groups is not None else split or "stratified")
@@ -301,12 +314,6 @@ def _refuse_other_kind(
     """Folds of another kind than the study's: the fix names the options that choose the
     kind (--cv-split, --group), where --cv alone would not resume it."""
     own = recorded["split"]
-    if own not in config.FOLD_KINDS:  # the user's own splitter, in Python
-        raise AutoImbError(
-            f"study {args.study_name!r} was searched on {recorded.get('folds', 'folds of its own')}"
-            ", which cannot be rebuilt from the study; continue it from Python with the same cv, "
-            "or start another study with --new-study or --study-name NAME."
-        )
     cv = f"--cv {recorded['cv']} " if recorded.get("cv") not in (None, n_folds) else ""
     if own == "group":
         fix = f"Resume it with {cv}--group and the study's group column"

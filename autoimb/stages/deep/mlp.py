@@ -141,6 +141,9 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> TabularMLPClassifier:
         """Train the network; honours ``sample_weight`` in the loss."""
+        # max_time counts from here: a fit waits for torch's import and for other trials'
+        # fits (they take turns), and a trial's deadline does not wait with it.
+        called = time.perf_counter()
         self._check_params()
         X = check_matrix(X, self)
         classes, y_enc = check_labels(y, X.shape[0])
@@ -184,7 +187,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
                 self._load_initial_weights(net, torch)
             net.to(device)
             data = {"codes": codes, "numeric": numeric, "y": y_enc, "weight": weight}
-            stats = self._train(torch, net, device, data, train, val, class_weight, seed)
+            stats = self._train(torch, net, device, data, train, val, class_weight, seed, called)
 
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
@@ -321,9 +324,9 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         val: np.ndarray,
         class_weight: np.ndarray | None,
         seed: int,
+        start: float,
     ) -> dict[str, Any]:
         """Long by design: an epoch's steps, early stopping and the time cap share their state."""
-        start = time.perf_counter()
         y = data["y"]
         codes_t = torch.as_tensor(data["codes"], device=device)
         numeric_t = torch.as_tensor(data["numeric"], dtype=torch.float32, device=device)
@@ -358,7 +361,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         best_loss, best_state, best_epoch, n_epochs, stale = np.inf, None, 0, 0, 0
         reason = "max_epochs"
         while n_epochs < self.max_epochs and reason == "max_epochs":
-            if out_of_time():
+            if n_epochs and out_of_time():  # a fit that waited its time out still takes a step
                 reason = "max_time"
                 break
             n_epochs += 1
