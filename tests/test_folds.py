@@ -18,6 +18,7 @@ from sklearn.model_selection import (
 )
 
 import autoimb
+from autoimb.cli.console import as_options
 from autoimb.data.dataset import validate
 from autoimb.engine.evaluate import CrossValidation
 from autoimb.engine.remeasure import CHOSEN_ON, FRESH
@@ -163,12 +164,28 @@ def test_folds_training_without_a_class_name_it_and_a_fix_that_fits_their_kind(g
     order = np.r_[shuffled[:60], np.flatnonzero(y.to_numpy() == 6), shuffled[60:]]
     X, y = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
     late = r"lack class\(es\) \[6\] \(5 of 6 held\): in time order class 6 first comes at row 61"
-    with pytest.raises(AutoImbError, match=late + r".*fewer splits.*\(2 splits of TimeSeriesS"):
+    with pytest.raises(
+        AutoImbError, match=late + r".*fewer splits.*\(2 splits of TimeSeriesS"
+    ) as e:
         autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(5), **FAST)
+    # The command line's time folds are --cv and --cv-split: its fix names those.
+    said = as_options(str(e.value))
+    assert (
+        "Use a smaller --cv, so that the first training part reaches it (--cv 2 does), or "
+        "--cv-split stratified"
+        in said
+        and "TimeSeriesSplit" not in said
+    )
     with pytest.raises(AutoImbError, match=late + r" of 214 \(from 1\)\. Use a smaller test_size"):
         autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(2, test_size=90), **FAST)
-    with pytest.raises(AutoImbError, match=r"class 7 first comes at row 186 of 214 \(from 1\), t"):
+    with pytest.raises(
+        AutoImbError, match=r"class 7 first comes at row 186 of 214 \(from 1\), t"
+    ) as e:
         autoimb.search(*glass, metric="f1", cv=TimeSeriesSplit(3), **FAST)
+    said = as_options(str(e.value))
+    assert said.endswith(
+        "of 2 time folds. Use --cv-split stratified if the rows do not depend on their order."
+    )
     # Folds not in time order: another splitter can keep every class.
     sixes = np.flatnonzero(y.to_numpy() == 6)
     pairs = [(np.setdiff1d(np.arange(len(y)), part), part) for part in (sixes, np.arange(60))]

@@ -123,7 +123,27 @@ def as_options(text: str, weight_column: str | None = None) -> str:
     text = re.sub(r"\bof y(?= \()", "of the --target column", text)
     text = re.sub(r"\bcv must\b", "--cv must", text)
     weights = "--weight" if weight_column is None else f"the --weight column {weight_column!r}"
+    text = _time_folds_as_options(text)
     return re.sub(r"\bsample_weight\b", weights, text)
+
+
+def _time_folds_as_options(text: str) -> str:
+    """A time split's fixes in Python's words (TimeSeriesSplit, test_size, pairs of one's
+    own) as the options that choose time folds: --cv and --cv-split."""
+    text = re.sub(
+        r"too late for the first training part of TimeSeriesSplit\(2\)\. Give .*? if the rows "
+        r"do not depend on it\.",
+        "too late for the first training part of 2 time folds. Use --cv-split stratified if the "
+        "rows do not depend on their order.",
+        text,
+    )
+    return re.sub(
+        r"Use fewer splits, or a smaller test_size, so that the first training part reaches it "
+        r"\((\d+) splits of TimeSeriesSplit do\)\.",
+        r"Use a smaller --cv, so that the first training part reaches it (--cv \1 does), or "
+        "--cv-split stratified if the rows do not depend on their order.",
+        text,
+    )
 
 
 def _typed(value: str) -> str:

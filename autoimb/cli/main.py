@@ -90,13 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     _search_args(
         search,
         storage_help="Optuna storage: a database URL or a journal file path (default: --out's "
-        "name, else DATA's, + .optuna.log: one journal for every study on DATA)",
+        "name + .optuna.log, else DATA's: one journal for every study on DATA without --out)",
     )
     search.add_argument(
         "--out",
         metavar="MODEL",
         help="model file, its folder created if need be (default: DATA's name + .skops, or "
-        "DATA-STUDY.skops for a study not named autoimb; .joblib for joblib)",
+        "DATA-STUDY.skops for a study not named autoimb; a .joblib path saves with joblib)",
     )
     search.add_argument("--report", metavar="HTML", help="also write the HTML report here")
     search.add_argument(
@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         "model",
         metavar="MODEL",
         nargs="?",
-        help="a model file; its study is found next to it (MODEL.optuna.log). A study's "
-        "journal file alone reports on the study",
+        help="a model file; its study is found where the model records it (a journal beside "
+        "it, or --storage for a database). A study's journal file alone reports on the study",
     )
     report.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
     report.add_argument(
@@ -318,10 +318,18 @@ def _search_args(
     )
     parser.add_argument("--storage", metavar="URL", required=shared, help=storage_help)
     parser.add_argument(
-        "--study-name", type=study_name, metavar="NAME", default=config.DEFAULT_STUDY_NAME
+        "--study-name",
+        type=study_name,
+        metavar="NAME",
+        default=config.DEFAULT_STUDY_NAME,
+        help=f"the study in the storage (default: {config.DEFAULT_STUDY_NAME}; another name's "
+        "model is DATA-NAME.skops)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
-    verbose = "show library logs and warnings too, not the models' within trials (each repeats)"
+    verbose = (
+        "also show Optuna's log and the libraries' warnings (those of the models within trials "
+        "stay quiet: each trial would repeat them)"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help=verbose)
 
 

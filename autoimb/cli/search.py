@@ -65,7 +65,7 @@ def search_command(args: argparse.Namespace) -> int:
         _metric(args.metric)  # an unknown metric fails before any data is read
     # A journal file rather than SQLite: Optuna advises against SQLite when several processes
     # (parallel workers) write to one study, while its journal file appends under a file lock.
-    # Every study on DATA shares one journal, whatever model file each study writes.
+    # Without --out, every study on DATA shares one journal; a model named by --out has its own.
     if args.out:  # a folder (".") has no name to give its journal
         check_writable(Path(args.out), MODEL_FORMATS, "model")
     named = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
