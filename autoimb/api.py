@@ -217,7 +217,6 @@ def search(
             "'balanced_accuracy'."
         )
     available = available_components(the_space, data)
-    _import_torch_first(available)
     warm_start = check_own_strategies(warm_start, the_space, available, the_metric.kind)
     pretrained = check_pretrained(
         pretrained,
@@ -305,17 +304,3 @@ def _one_sided(name: str, n_classes: int) -> str | None:
         f"{name} alone is highest {rule}, and the search will find that rule; to weigh "
         "precision and recall together optimise 'f1', 'fbeta:2' or 'recall@precision>=0.5'."
     )
-
-
-# Models that always fit with PyTorch: its import takes seconds the first time, which inside a
-# trial was read as the first deep fold's pace (the MLP baseline was pruned for it).
-_TORCH_MODELS = ("mlp", "neural_embedding_boost", "deep_tree_stacking")
-
-
-def _import_torch_first(available: dict[str, list[str]]) -> None:
-    """Import PyTorch before the trials where the space fits it; the budget still pays."""
-    from autoimb import _compat
-
-    if _compat.TORCH_AVAILABLE and set(available.get("model", ())) & set(_TORCH_MODELS):
-        with contextlib.suppress(AutoImbError):  # a broken install: the trials say so
-            _compat.require_torch("the deep models")

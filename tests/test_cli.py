@@ -878,6 +878,8 @@ def test_an_output_path_autoimb_cannot_write_is_refused_before_the_work(searched
     ]:
         refused = run(*SEARCH, "--n-trials", "5", *FAST, option, out, "--force", cwd=work)
         assert refused.returncode == 2 and "error:" in refused.stderr, refused.stderr
+        if out == ".skops":  # it does end so: the name before it is what lacks
+            assert "has no name before its suffix; give one, such as name.skops" in refused.stderr
         assert "trial" not in refused.stderr
     assert not list(work.glob(".outdir*")) and not list(work.glob("*.pdf"))
     if os.geteuid() != 0:  # root writes anywhere

@@ -208,6 +208,7 @@ def test_rusboost_fits_car_good_at_its_shallowest_searched_depth() -> None:
         pipeline = StrategyPipeline(config, data.schema(), random_state=0)
         pipeline.fit(data.X.iloc[train], data.y[train])
         assert len(pipeline.model_.estimators_) >= 1  # fitted, not refused
+        assert set(pipeline.predict(data.X.iloc[train])) == {0, 1}  # and tells the classes
 
 
 # XGBoost 2.1 ranks car_good's rare class at 0.82-0.84 under either category rule; the

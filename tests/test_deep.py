@@ -20,7 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OrdinalEncoder
 
 from autoimb import _compat
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.stages.class_weights import balanced_weights, class_balanced_weights
 from autoimb.stages.deep.mlp import (
     TabularMLPClassifier,
@@ -121,6 +121,27 @@ def test_importing_the_models_does_not_import_torch() -> None:
         import sys
         import autoimb.stages.deep.mlp, autoimb.stages.hybrid.models
         assert "torch" not in sys.modules, "torch was imported eagerly"
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_torch_is_imported_before_the_trials_where_the_space_fits_it(torch: Any) -> None:
+    """Its first import takes seconds: inside a trial it was read as the first deep fold's
+    pace and pruned the MLP baseline. A space without a net does not pay it."""
+    result = _run_python(
+        """
+        import sys
+        import autoimb
+        from autoimb.data.dataset import validate
+        from autoimb.engine.space import load_space
+        from autoimb.engine.torch_first import import_torch_first
+
+        data = validate(*autoimb.datasets.load("ecoli1", return_X_y=True))
+        import_torch_first(load_space("default"), data)
+        assert "torch" not in sys.modules, "the default space fits no net"
+        import_torch_first(load_space("deep"), data)
+        assert "torch" in sys.modules
         """
     )
     assert result.returncode == 0, result.stderr
@@ -351,9 +372,11 @@ def test_max_time_counts_the_wait_for_another_fit(torch: Any, yeast4_split: Spli
     other.start()
     holding.wait()
     model = TabularMLPClassifier(max_epochs=100_000, patience=None, max_time=0.3, random_state=0)
-    model.fit(X, y)
+    with pytest.raises(TrialTimeout, match="its time cap went by waiting"):
+        model.fit(X, y)  # a trial cut, not a net of one step scored as a finished trial
     other.join()
-    assert model.stop_reason_ == "max_time" and model.n_epochs_ == 1  # one step, not 0.3 s
+    model.set_params(max_time=0.3).fit(X, y)  # alone, it trains for its cap
+    assert model.stop_reason_ == "max_time" and model.n_epochs_ > 1
 
 
 @pytest.mark.parametrize(

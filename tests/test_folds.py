@@ -176,7 +176,8 @@ def test_folds_training_without_a_class_name_it_and_a_fix_that_fits_their_kind(g
         in said
         and "TimeSeriesSplit" not in said
     )
-    with pytest.raises(AutoImbError, match=late + r" of 214 \(from 1\)\. Use a smaller test_size"):
+    two = late + r" of 214 \(from 1\)\. Use a smaller test_size or gap"
+    with pytest.raises(AutoImbError, match=two):
         autoimb.search(X, y, metric="f1", cv=TimeSeriesSplit(2, test_size=90), **FAST)
     with pytest.raises(
         AutoImbError, match=r"class 7 first comes at row 186 of 214 \(from 1\), t"

@@ -37,7 +37,7 @@ def check_writable(path: Path, formats: Sequence[str], what: str) -> None:
     if not path.suffix and path.name.lower() in formats:  # ".skops": a name of a suffix alone
         raise AutoImbError(
             f"{path} has no name before its suffix; give one, such as "
-            f"{path.with_name('model' + path.name.lower())}."
+            f"{path.with_name('name' + path.name.lower())}."
         )
     suffix = table_suffix(path)
     if path.suffix.lower() in COMPRESSED and suffix not in (".csv", ".tsv"):

@@ -36,6 +36,7 @@ from autoimb.engine.run_text import all_failed_message, say_resumed
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import make_storage, worker_id
 from autoimb.engine.study import open_study
+from autoimb.engine.torch_first import import_torch_first
 from autoimb.exceptions import AutoImbError, TrialTimeout
 from autoimb.leaderboard import INTERRUPTED, finished_trials
 from autoimb.posthoc.selection_time import full_selection_calls, score_seconds
@@ -54,6 +55,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     settings.space.check_models(
         n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
     )
+    import_torch_first(settings.space, data)
     folds = folds_for_size(settings.cv, len(data.y))
     study, seed, cv, created = open_study(
         settings, data, lambda seed: CrossValidation(data, folds, random_state=seed)

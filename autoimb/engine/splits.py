@@ -222,9 +222,10 @@ def _lacking_class(
             "folds that are not in time order if the rows do not depend on it."
         )
     fewer = [s for s in range(2, len(splits)) if reaches(s)]
-    if not fewer:  # two splits already: only a smaller validation part makes room
+    if not fewer:  # two splits already: only a smaller validation part or gap makes room
         return (
-            f"{told}: {where}. Use a smaller test_size, so that the first training part reaches it."
+            f"{told}: {where}. Use a smaller test_size or gap (or, with pairs of your own, a "
+            "first training part that reaches it)."
         )
     return (
         f"{told}: {where}. Use fewer splits, or a smaller test_size, so that the first "

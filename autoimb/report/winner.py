@@ -38,6 +38,7 @@ RULE_SET_AFTER = (
 # Why a winner has no feature importance, where no note of the search can say.
 STUDY_ALONE = "a study keeps none, and the report was not given the training data"
 NOT_KEPT = "the model was saved by a version of autoimb that did not measure it"
+UNDEFINED = "measured again on the data given, the score was undefined on every fold"
 
 
 @dataclass
@@ -207,7 +208,7 @@ class Winner:
         if self.importance is None:
             self.importance = _importance(evaluations, member_weights, data, self.metric, seed)
             # Given the data, the reason a study alone has none no longer holds.
-            self.importance_why = None
+            self.importance_why = None if self.importance is not None else UNDEFINED
         # The rows some fold validated, as the search scored them: time folds never validate
         # their first block, which would otherwise count as predicted by a model of no class.
         y, proba, fold_ids, weights = folds.scores(

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from autoimb import _compat
 from autoimb._checks import check_labels, check_matrix, weights_or_ones
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, TrialTimeout
 
 if TYPE_CHECKING:
     pass
@@ -88,7 +88,8 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         training from, including the numeric standardisation they were learned with; the
         columns, network shape and number of classes must match.
     max_time : float, optional
-        Seconds after which training stops, to cap the cost of one search trial.
+        Seconds after which training stops, to cap the cost of one search trial; time spent
+        waiting for another fit (parallel trials' nets take turns) counts.
     n_threads : int
         Torch CPU threads; 1 so that parallel trials do not oversubscribe the cores.
     """
@@ -141,9 +142,6 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> TabularMLPClassifier:
         """Train the network; honours ``sample_weight`` in the loss."""
-        # max_time counts from here: a fit waits for torch's import and for other trials'
-        # fits (they take turns), and a trial's deadline does not wait with it.
-        called = time.perf_counter()
         self._check_params()
         X = check_matrix(X, self)
         classes, y_enc = check_labels(y, X.shape[0])
@@ -176,7 +174,12 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
             class_weight = class_balanced_weights(counts, self.cb_beta)
 
         device = _resolve_device(torch, self.device)
-        with _torch_session(torch, self.n_threads, seed, device):
+        # max_time counts the wait for other trials' fits (they take turns): a trial's
+        # deadline does not wait with it.
+        with _torch_session(torch, self.n_threads, seed, device) as waited:
+            if self.max_time is not None and waited > self.max_time:
+                # Its cap went by while another fit held torch: a net it could not train.
+                raise TrialTimeout(f"{type(self).__name__}: its time cap went by waiting")
             net = _network_class()(**config)
             mean = numeric[train].mean(axis=0)
             scale = numeric[train].std(axis=0)
@@ -187,7 +190,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
                 self._load_initial_weights(net, torch)
             net.to(device)
             data = {"codes": codes, "numeric": numeric, "y": y_enc, "weight": weight}
-            stats = self._train(torch, net, device, data, train, val, class_weight, seed, called)
+            stats = self._train(torch, net, device, data, train, val, class_weight, seed, waited)
 
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
@@ -324,9 +327,10 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         val: np.ndarray,
         class_weight: np.ndarray | None,
         seed: int,
-        start: float,
+        waited: float,
     ) -> dict[str, Any]:
         """Long by design: an epoch's steps, early stopping and the time cap share their state."""
+        start = time.perf_counter() - waited
         y = data["y"]
         codes_t = torch.as_tensor(data["codes"], device=device)
         numeric_t = torch.as_tensor(data["numeric"], dtype=torch.float32, device=device)
@@ -361,7 +365,7 @@ class TabularMLPClassifier(ClassifierMixin, BaseEstimator):
         best_loss, best_state, best_epoch, n_epochs, stale = np.inf, None, 0, 0, 0
         reason = "max_epochs"
         while n_epochs < self.max_epochs and reason == "max_epochs":
-            if n_epochs and out_of_time():  # a fit that waited its time out still takes a step
+            if n_epochs and out_of_time():  # the first epoch takes a step at least
                 reason = "max_time"
                 break
             n_epochs += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -169,11 +170,14 @@ _ONE_AT_A_TIME = threading.RLock()  # a hybrid model's net may fit inside its ow
 @contextlib.contextmanager
 def _torch_session(
     torch: Any, n_threads: int, seed: int | None = None, device: Any = None
-) -> Iterator[None]:
+) -> Iterator[float]:
     """Set threads, seed and determinism for one fit, then put the global state back. Those
     are torch's globals: fits in parallel trials take turns, or one would put back what
-    another set (the user's generator and thread count were left changed)."""
+    another set (the user's generator and thread count were left changed). Gives the seconds
+    it waited for its turn, which a time cap counts."""
+    asked = time.perf_counter()
     with _ONE_AT_A_TIME, contextlib.ExitStack() as stack:
+        waited = time.perf_counter() - asked
         threads = torch.get_num_threads()
         det = torch.are_deterministic_algorithms_enabled()
         warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -187,7 +191,7 @@ def _torch_session(
             if not on_cuda:
                 torch.use_deterministic_algorithms(True, warn_only=True)
                 stack.callback(torch.use_deterministic_algorithms, det, warn_only=warn_only)
-        yield
+        yield waited
 
 
 def _category_codes(
