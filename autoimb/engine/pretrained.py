@@ -229,18 +229,20 @@ def _xgboost_booster(value: Any) -> Any:
 
 
 def _unfitted(value: Any) -> bool:
-    """A scikit-learn model of either library not yet fitted (XGBoost raised its own
-    NotFittedError from inside when asked for the booster)."""
-    from sklearn.base import BaseEstimator
+    """A scikit-learn model of either library not yet fitted, asked of the library itself:
+    scikit-learn's ``check_is_fitted`` fails on XGBoost 2's models under scikit-learn 1.6 (their
+    tags), and XGBoost 3 raises scikit-learn's NotFittedError where XGBoost 2 raised its own."""
+    import lightgbm
+    import xgboost
     from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
 
-    if not isinstance(value, BaseEstimator):
-        return False
-    try:
-        check_is_fitted(value)
-    except NotFittedError:
-        return True
+    if isinstance(value, lightgbm.LGBMModel):
+        return not hasattr(value, "fitted_")
+    if isinstance(value, xgboost.XGBModel):
+        try:
+            value.get_booster()
+        except (xgboost.core.XGBoostError, NotFittedError):
+            return True
     return False
 
 
