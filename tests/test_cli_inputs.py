@@ -501,6 +501,22 @@ def test_the_label_column_keeps_each_class_as_the_file_writes_it(tmp_path, writt
     assert len(y) == 20 * len(written)
 
 
+def test_a_decimal_comma_files_whole_labels_are_one_class_however_written(tmp_path):
+    """In a ";" file with decimal commas, "1" and "1,0" are the class 1 (as "1" and "1.0" are
+    elsewhere), and "1,1" beside "1,10" stay two codes."""
+    from autoimb.data.files import split_columns
+
+    frame = datasets.load("ecoli1").head(40)
+    frame["target"] = ["0", "1", "0,0", "1,0"] * 10
+    frame.to_csv(tmp_path / "e.csv", sep=";", decimal=",", index=False)
+    y = split_columns(read_table(str(tmp_path / "e.csv"), label="target"), "target").y
+    assert sorted(pd.unique(y)) == [0, 1]
+    frame["target"] = ["1,1", "1,10"] * 20
+    frame.to_csv(tmp_path / "c.csv", sep=";", decimal=",", index=False)
+    y = split_columns(read_table(str(tmp_path / "c.csv"), label="target"), "target").y
+    assert sorted(pd.unique(y)) == ["1,1", "1,10"]
+
+
 def test_a_label_spelled_as_a_pandas_marker_is_read_as_written_unless_named_missing(tmp_path):
     """pandas reads "NA" and "null" as missing: the rows of a class so spelled were left out as
     unlabelled, and even --force could not keep it. Read as written, it is refused or kept as
