@@ -288,13 +288,12 @@ def run_search(
 def _folds(args: argparse.Namespace, groups: Any, n_rows: int, recorded: dict[str, Any]) -> Any:
     """``--cv`` and ``--cv-split`` as folds; left out, a resumed study's own, and a --group
     column makes group folds the default."""
-    from autoimb.engine.splits import KINDS, named_folds
+    from autoimb.engine.splits import KINDS, named_folds, not_rebuilt
 
     if recorded.get("split") not in (None, *KINDS):  # a splitter of its own, from Python
         raise AutoImbError(
-            f"study {args.study_name!r} was searched on {recorded.get('folds', 'folds of its own')}"
-            ", which cannot be rebuilt from the study; continue it from Python with the same cv, "
-            "or start another study with --new-study or --study-name NAME."
+            f"{not_rebuilt(recorded, f'study {args.study_name!r}')}, or start another study "
+            "with --new-study or --study-name NAME."
         )
     n_folds = args.cv or recorded.get("cv") or config.DEFAULT_CV
     split = recorded.get("split") if recorded.get("split") != "group" else None

@@ -282,8 +282,13 @@ def recorded_folds(
     """The folds a study recorded, rebuilt for a worker or a stopped search's finish."""
     kind = attrs.get("split", "stratified")
     if kind not in KINDS:
-        raise AutoImbError(
-            f"the study was searched on {attrs.get('folds', 'a splitter of its own')}, which "
-            "cannot be rebuilt from the study; continue it from Python with the same cv."
-        )
+        raise AutoImbError(f"{not_rebuilt(attrs)}.")
     return named_folds(int(attrs["cv"]), kind, groups, n_rows)
+
+
+def not_rebuilt(attrs: Mapping[str, Any], study: str = "the study") -> str:
+    """Why a study searched on a splitter of the user's cannot go on but from Python."""
+    return (
+        f"{study} was searched on {attrs.get('folds', 'a splitter of its own')}, which cannot "
+        "be rebuilt from the study; continue it from Python with the same cv"
+    )
