@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from autoimb import config
 from autoimb._checks import check_rows_paired
@@ -182,12 +182,23 @@ allow_other_data, heartbeat
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """The metric searched for, on these rows, greater is better (a cost is negated, as
         scikit-learn's ``neg_`` scorers are): ``cross_val_score`` and ``GridSearchCV`` then rank
-        by it. Not accuracy, which on imbalanced data a model that never flags wins."""
+        by it. Not accuracy, which on imbalanced data a model that never flags wins. A grid
+        over ``metric`` itself needs a ``scoring=`` of its own: each candidate scores in its
+        own metric's units."""
         pipeline = self._fitted(X)
         check_rows_paired(X, y=y, sample_weight=sample_weight)
+        truth = [plain(v) for v in np.asarray(y, dtype=object).ravel()]
+        given = {"y": len(truth)}
+        if sample_weight is not None and np.ndim(sample_weight) > 0:
+            given["sample_weight"] = len(np.ravel(sample_weight))
+        for name, count in given.items():  # else the metric names its own arguments
+            if count != _num_samples(X):
+                raise AutoImbError(
+                    f"score: X has {_num_samples(X)} rows and {name} {count}; give one "
+                    f"{'label' if name == 'y' else 'weight'} per row of X."
+                )
         labels, proba = pipeline.predict_with_proba(X)
         code = {plain(c): i for i, c in enumerate(self.classes_)}
-        truth = [plain(v) for v in np.asarray(y, dtype=object).ravel()]
         unknown = sorted({v for v in truth if v not in code}, key=str)
         if unknown:
             raise AutoImbError(
@@ -205,11 +216,9 @@ allow_other_data, heartbeat
             pos_label=self.result_.decision.pos_label,
         )
         if np.isnan(value):
-            missing = [plain(c) for c in self.classes_ if plain(c) not in set(truth)]
             warnings.warn(
-                f"score: {metric.name} is undefined on these rows (NaN): they hold no row of "
-                f"class {', '.join(map(repr, missing)) or 'with weight'}. Score on rows that "
-                "hold every class (stratified folds).",
+                f"score: {metric.name} is undefined on these rows (NaN): "
+                f"{_absent_classes(self.classes_, truth, sample_weight)}.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -231,7 +240,24 @@ allow_other_data, heartbeat
 
 def _warm_start(value: Any) -> WarmStart:
     """scikit-learn's tools set ``warm_start`` to a bool (their meaning: reuse the last fit);
-    here True is the portfolio and False no warm start."""
-    if value is True:
-        return config.DEFAULT_WARM_START
-    return None if value is False else value
+    here True is the portfolio and False no warm start. A grid's values come as NumPy's."""
+    if isinstance(value, bool | np.bool_):
+        return config.DEFAULT_WARM_START if value else None
+    return value
+
+
+def _absent_classes(classes: Any, truth: list[Any], sample_weight: Any) -> str:
+    """Why a score came out undefined: a class with no row here, or none of weight above 0."""
+    missing = [plain(c) for c in classes if plain(c) not in set(truth)]
+    if missing:
+        return (
+            f"they hold no row of class {', '.join(map(repr, missing))}. Score on rows that "
+            "hold every class (stratified folds)"
+        )
+    weights = np.broadcast_to(np.asarray(sample_weight, dtype=float), (len(truth),))
+    weighed = {v for v, w in zip(truth, weights, strict=True) if w > 0}
+    unweighed = [plain(c) for c in classes if plain(c) not in weighed]
+    return (
+        f"no row of class {', '.join(map(repr, unweighed))} has a weight above 0. Give every "
+        "class some weight"
+    )

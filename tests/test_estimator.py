@@ -11,13 +11,13 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import autoimb
+from autoimb.estimator import _warm_start
 from autoimb.exceptions import AutoImbError
 
 # Checks that cannot hold for a search that tunes a decision threshold, stated, not hidden.
+# check_classifiers_train runs for real: predict applies the threshold tuned for the metric, so
+# it need not be argmax(predict_proba), but on that check's well-separated blobs the two agree.
 NOT_FOR_A_THRESHOLD_SEARCH = {
-    "check_classifiers_train": (
-        "predict applies the threshold tuned for the metric, so it is not argmax(predict_proba)"
-    ),
     "check_sample_weight_equivalence_on_dense_data": (
         "a weighted row and a repeated row differ to a search: repeated rows change the folds "
         "and the rows each fold validates"
@@ -112,6 +112,10 @@ def test_flags_take_true_or_false_not_their_truth_as_text(small_binary) -> None:
         ensemble=np.False_, importance=np.False_, verbose=0, **made
     ).fit(X, y)  # scikit-learn's verbose=0 is False
     assert "members" not in clf.best_config_ and clf.result_.feature_importance is None
+    # A grid over warm_start hands NumPy's bools, as over ensemble: taken as True and False.
+    autoimb.AutoImbClassifier(warm_start=np.False_, **made).fit(X, y)
+    assert _warm_start(np.True_) == _warm_start(True) == autoimb.config.DEFAULT_WARM_START
+    assert _warm_start(np.False_) is None
 
 
 def test_a_fit_on_an_array_after_one_on_a_frame_forgets_the_names(small_binary) -> None:
@@ -165,6 +169,23 @@ def test_a_score_undefined_on_the_rows_given_says_why(small_binary) -> None:
     negatives = y == 0
     with pytest.warns(UserWarning, match=r"average_precision is undefined .* no row of class 1"):
         assert np.isnan(clf.score(X[negatives], y[negatives]))
+    # Every class is there, but the positives weigh nothing: not a matter of stratified folds.
+    with pytest.warns(UserWarning, match=r"no row of class 1 has a weight above 0") as said:
+        assert np.isnan(clf.score(X, y, sample_weight=negatives.astype(float)))
+    assert "stratified" not in str(said[0].message)
+
+
+def test_score_on_rows_and_labels_of_other_lengths_says_so_in_the_users_words(fitted, small_binary):
+    """It named the metric's own arguments (proba, y_pred), which the user never passed."""
+    clf, X = fitted
+    _, y = small_binary
+    n = len(y)
+    with pytest.raises(AutoImbError, match=rf"X has {n} rows and y {n - 1}; give one label"):
+        clf.score(X, y[:-1])
+    with pytest.raises(AutoImbError, match=rf"X has {n - 1} rows and y {n}"):
+        clf.score(X.iloc[:-1], list(y))
+    with pytest.raises(AutoImbError, match=rf"and sample_weight {n - 1}; give one weight"):
+        clf.score(X, y, sample_weight=np.ones(n - 1))
 
 
 def test_g_mean_on_rows_lacking_a_class_leaves_that_class_out(glass) -> None:
