@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def search(
     n_trials: int | None = None,
     cv: Any = config.DEFAULT_CV,
     groups: Any = None,
-    space: str | Path | SearchSpace = config.DEFAULT_SPACE,
+    space: str | Path | Mapping[str, Any] | SearchSpace = config.DEFAULT_SPACE,
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     n_jobs: int | None = 1,
@@ -110,7 +110,9 @@ def search(
         The strategies searched: ``"default"`` (every resampler, weighting and model family),
         ``"fast"`` (few cheap, strong choices for budgets of seconds to a minute), ``"deep"``
         (the neural and hybrid models beside the strongest classic ones; needs the ``deep``
-        extra), a YAML file of the same form, or a ``SearchSpace``.
+        extra), a YAML file of the same form, the same given in Python (a dict of the file's
+        form, or a string of its YAML text), or a ``SearchSpace``. Each is checked as a file
+        is when the search starts.
     storage, study_name
         An Optuna storage (database URL or journal-file path) makes the search resumable and
         shareable by workers; ``None`` keeps it in memory.

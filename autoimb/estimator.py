@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,12 +28,16 @@ class AutoImbClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    metric, time_budget, n_trials, cv, space, storage, study_name, n_jobs, random_state, \
+    metric, time_budget, n_trials, cv, storage, study_name, n_jobs, random_state, \
 categorical_features, ensemble, advice, importance, pos_label, callbacks, pretrained, \
 allow_other_data, heartbeat
         As in :func:`search` (``sample_weight`` and ``groups`` go to ``fit``), except that
         with neither ``time_budget`` nor ``n_trials`` the search runs for 60 seconds, where
         :func:`search` asks for one of them.
+    space
+        As in :func:`search`: a built-in space's name, a YAML file, or the space itself as a
+        dict of the file's form or a string of its YAML text (``clone`` copies a dict, and
+        ``fit`` checks it as a file is checked).
     warm_start
         As in :func:`search`; scikit-learn's tools set it to a bool: ``True`` is
         ``"portfolio"`` (the default) and ``False`` no warm start.
@@ -66,7 +70,7 @@ allow_other_data, heartbeat
         time_budget: float | None = None,
         n_trials: int | None = None,
         cv: Any = config.DEFAULT_CV,
-        space: str = config.DEFAULT_SPACE,
+        space: str | Mapping[str, Any] = config.DEFAULT_SPACE,
         storage: str | None = None,
         study_name: str | None = None,
         n_jobs: int | None = 1,

@@ -95,7 +95,14 @@ def test_default_space_names_every_core_component() -> None:
         ("model: {lightgbm: {num_leaves: {type: int, low: 2, high: 3, bogus: 1}}}", "unknown key"),
         (
             "model: {lightgbm: {}}\nresampler:\n  smote:\n    k_nieghbors: 3",
-            r"line 4, resampler.smote.k_nieghbors: .* no parameter .*Did you mean 'k_neighbors'",
+            r"line 4, resampler.smote.k_nieghbors: autoimb's resampler 'smote' has no parameter "
+            r".*Did you mean 'k_neighbors'",
+        ),
+        # LightGBM has a max_depth; autoimb's component does not pass it on, and says so.
+        (
+            "model: {lightgbm: {max_depth: 3}}",
+            r"autoimb's model 'lightgbm' has no parameter 'max_depth'\. It takes only these: "
+            r"\[.*'num_leaves'.*\]; others of the library it wraps are not passed on",
         ),
         ("model: {lightgbm: {}}\nweighting: {balanced: {power: 2}}", "takes no parameters"),
         (
@@ -179,6 +186,32 @@ def test_default_space_names_every_core_component() -> None:
         ("model: {lightgbm: {}}\nresampler:\n", "stage 'resampler' must map component names"),
         ("model: {lightgbm: {}}\ninitial: [{modle: lightgbm}]", "'modle' is no stage.*'model'"),
         ("model: {lightgbm: {}}\ninitial: [{model: {name: lightgbm}}]", "not a component"),
+        # Strategies tried first that the space could never draw were left out in silence.
+        (
+            "model: {logistic_regression: {}}\nresampler: {smote: {}}\n"
+            "initial: [{model: logistic_regression}]",
+            r"line 3, initial: \{'model': 'logistic_regression'\} is never drawn from this "
+            r"space: a stage left out runs as 'none', which this space's 'resampler' stage does "
+            r"not offer; name one of \['smote'\], or add 'none: \{\}' to the stage",
+        ),
+        (
+            "model: {balanced_random_forest: {}, lightgbm: {}}\n"
+            "weighting: {none: {}, balanced: {}}\n"
+            "initial: [{model: balanced_random_forest, weighting: balanced}]",
+            r"model 'balanced_random_forest' takes no class weights \(it balances the classes "
+            r"itself\).*leave weighting out",
+        ),
+        (
+            "model: {lightgbm: {}}\nresampler: {none: {}, smote: {}}\n"
+            "initial: [{resampler: smote}]",
+            r"never drawn .*it names no model; name one of \['lightgbm'\]",
+        ),
+        # Explicit class weights without weights ran equal ones, reported as explicit.
+        (
+            "model: {lightgbm: {}}\nweighting: {explicit: {}}",
+            r"line 2, weighting.explicit: weighting 'explicit' needs 'weights' given in the "
+            r"space: no default fits every data set\. .*one per class, in label order",
+        ),
     ],
 )
 def test_bad_space_files_are_refused(text: str, match: str) -> None:
@@ -211,6 +244,9 @@ def test_the_values_a_component_declares_hold_its_shipped_defaults() -> None:
 def test_unknown_space_name(tmp_path) -> None:
     with pytest.raises(SearchSpaceError, match="neither a built-in space"):
         load_space("nope")
+    # A name too long for a path escaped as "OSError: [Errno 36] File name too long".
+    with pytest.raises(SearchSpaceError, match=r"'x{77}\.\.\.' is neither a built-in space"):
+        load_space("x" * 5000)
     with pytest.raises(SearchSpaceError, match=r"file that exists. Did you mean 'default'\?"):
         load_space("defualt")
     path = tmp_path / "mine.yaml"
@@ -430,3 +466,92 @@ def test_parameters_taking_words_or_numbers_take_both() -> None:
     )
     forest = space.stages["model"]["random_forest"]["max_features"].distribution.choices
     assert list(forest) == ["sqrt", "log2", None, 0.3, 7]
+
+
+LOGISTIC_ONLY = {
+    "name": "mine",
+    "resampler": {"none": {}, "random_under": {}},
+    "model": {"logistic_regression": {"C": {"type": "float", "low": 0.01, "high": 10.0}}},
+}
+
+
+def test_a_space_given_as_yaml_text_or_a_dict_is_checked_as_a_file_is(small_binary) -> None:
+    """YAML text was taken for a file name (a long one crashed with "File name too long"), and
+    a dict was refused as "neither a built-in space nor a YAML file that exists"."""
+    text = (
+        f"name: tiny\ndescription: {'no resampling or SMOTE, then a linear model; ' * 6}\n"
+        "initial:\n  - {resampler: none, model: logistic_regression}\n"
+        "resampler: {none: {}, smote: {sampling_ratio: {type: float, low: 0.3, high: 1.0}}}\n"
+        "model:\n  logistic_regression: {C: {type: float, low: 0.01, high: 10.0, log: true}}\n"
+    )
+    assert len(text) > 255  # past the longest file name
+    X, y = small_binary
+    found = autoimb.search(X, y, space=text, n_trials=2, cv=3, random_state=0, importance=False)
+    assert found.best_config["model"]["name"] == "logistic_regression"
+    assert load_space(text).initial == [{"resampler": "none", "model": "logistic_regression"}]
+    as_dict = load_space(LOGISTIC_ONLY)
+    assert as_dict.name == "mine"
+    assert list(as_dict.stages["resampler"]) == ["none", "random_under"]
+    assert load_space({"model": {"lightgbm": {}}}).name == "custom"
+    with pytest.raises(
+        SearchSpaceError,
+        match=r"^the space given as a dict, model.lightgbm.num_leaves: `low <= high` must hold",
+    ):
+        load_space({"model": {"lightgbm": {"num_leaves": {"type": "int", "low": 9, "high": 3}}}})
+    with pytest.raises(SearchSpaceError, match=r"^the space given as YAML text, line 2, model.xg"):
+        load_space("name: mine\nmodel: {xgboostt: {}}\n")
+
+
+def test_a_classifier_given_a_space_as_a_dict_clones_and_resumes_its_study(
+    small_binary, tmp_path
+) -> None:
+    """The study records the dict's YAML: the same dict, cloned, resumes it."""
+    from sklearn.base import clone
+
+    X, y = small_binary
+    log = str(tmp_path / "study.log")
+    first = autoimb.AutoImbClassifier(
+        space=LOGISTIC_ONLY, n_trials=2, cv=3, storage=log, random_state=0, importance=False
+    ).fit(X, y)
+    trials_before = len(first.result_.leaderboard)
+    again = clone(first)
+    assert again.get_params()["space"] == LOGISTIC_ONLY
+    again.set_params(n_trials=1).fit(X, y)  # the same space: no refusal of another one
+    assert len(again.result_.leaderboard) == trials_before + 1
+    assert load_space(LOGISTIC_ONLY).text == load_space(dict(LOGISTIC_ONLY)).text
+
+
+def test_numbers_in_scientific_notation_are_read_as_numbers() -> None:
+    """YAML 1.1 reads 1e-3 (no dot, or no sign on the exponent) as text: 'C takes numbers'."""
+    import yaml
+
+    space = parse_space(
+        "model:\n  logistic_regression:\n    C: {type: float, low: 1e-3, high: 1E2, log: true}\n"
+        "weighting:\n  tempered: {power: {type: float, low: .1, high: 1.0, default: 5e-1}}\n"
+        "resampler:\n  smote: {k_neighbors: 5, sampling_ratio: 1.0e-1}\n"
+    )
+    C = space.stages["model"]["logistic_regression"]["C"].distribution
+    assert (C.low, C.high) == (0.001, 100.0)
+    assert space.stages["weighting"]["tempered"]["power"].default == 0.5
+    assert space.stages["resampler"]["smote"]["k_neighbors"].default == 5  # still a whole number
+    assert space.stages["resampler"]["smote"]["sampling_ratio"].default == 0.1
+    assert yaml.safe_load("x: 1e-3") == {"x": "1e-3"}  # other YAML is read as before
+
+
+def test_a_strategy_tried_first_fits_a_model_that_takes_no_weights(glass) -> None:
+    """A model that takes no class weights is drawn with none, whatever the weighting stage
+    offers; where the data leaves a strategy out, the user's space says so."""
+    X, y = glass
+    space = parse_space(
+        "name: mine\ninitial: [{model: balanced_random_forest}, {model: isolation_forest}]\n"
+        "weighting: {balanced: {}}\n"
+        "model: {balanced_random_forest: {}, logistic_regression: {}, isolation_forest: {}}\n"
+    )
+    settings = SearchSettings(metric=get_metric("f1"), space=space, warm_start=None)
+    with pytest.warns(
+        UserWarning,
+        match=r"space 'mine' does not try \{'model': 'isolation_forest'\} first on this data: "
+        r"its model 'isolation_forest' is not in space 'mine'",
+    ):
+        trials = first_trials(settings, validate(X, y))
+    assert trials == [{"model": "balanced_random_forest"}]

@@ -43,7 +43,7 @@ def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: s
         return load_space(args.space or config.DEFAULT_SPACE)
     own = f"study {args.study_name!r}"
     if args.space is None:
-        return parse_space(recorded, source=own)
+        return parse_space(recorded, source=own, name=attrs.get("space"))
     asked = load_space(args.space)
     difference = recorded_space_difference(recorded, asked)
     if difference is None:

@@ -135,7 +135,9 @@ def _best_so_far(
     with warnings.catch_warnings():  # the search already warned of the same data
         warnings.simplefilter("ignore")
         data = validate(columns.X, columns.y, sample_weight=columns.weights, pos_label=positive)
-    space = parse_space(attrs["space_yaml"], source=f"study {args.study_name!r}")
+    space = parse_space(
+        attrs["space_yaml"], source=f"study {args.study_name!r}", name=attrs.get("space")
+    )
     result = finish_study(study, data, metric, space, columns.groups, predictions)
     assert result is not None  # the study holds a finished trial
     return result

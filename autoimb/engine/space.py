@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -20,37 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import yaml
 
 from autoimb import config
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb._warnings import user_stacklevel
+from autoimb.engine.space_initial import parse_initial, takes_no_weights
 from autoimb.engine.space_params import Param, parse_param
+from autoimb.engine.space_yaml import at_line, looks_like_yaml, read_yaml, text_of_mapping
 from autoimb.exceptions import SearchSpaceError, did_you_mean
 from autoimb.stages import REGISTRY, STAGES, Component
 
 logger = logging.getLogger("autoimb")
 
-
-class _LineLoader(yaml.SafeLoader):
-    """Remembers the line of every mapping key, so errors can point into the file."""
-
-
-def _mapping_with_lines(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    lines: dict[Any, int] = {}
-    for key, _ in node.value:  # YAML keeps the last of two alike in silence
-        if key.value in lines:
-            raise yaml.constructor.ConstructorError(
-                problem=f"{key.value!r} given twice (also at line {lines[key.value]})",
-                problem_mark=key.start_mark,
-            )
-        lines[key.value] = key.start_mark.line + 1
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__lines__"] = lines
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_lines)
+# The name of a space given in Python (a dict or YAML text) without a ``name:`` of its own.
+CUSTOM_NAME = "custom"
 
 
 @dataclass
@@ -163,11 +147,6 @@ class SearchSpace:
         return "\n".join(lines)
 
 
-def takes_no_weights(model: str) -> bool:
-    component: Component = REGISTRY["model"][model]
-    return component.balances_itself or not component.sample_weight
-
-
 def shipped_space_file(name: str) -> Traversable:
     """A YAML file shipped in ``autoimb.search_spaces`` (the top-level ``search_spaces/``)."""
     return resources.files("autoimb.search_spaces") / f"{name}.yaml"
@@ -179,20 +158,32 @@ def builtin_spaces() -> list[str]:
     return sorted(n for n in names if n != "portfolio")
 
 
-def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
-    """A built-in space by name, or a YAML file by path."""
+def load_space(space: str | Path | Mapping[str, Any] | SearchSpace = "default") -> SearchSpace:
+    """A built-in space by name, a YAML file by path, or a space given in Python: a dict of
+    the file's form, or its YAML text. Each is checked as a file is."""
     if isinstance(space, SearchSpace):
         return space
+    if isinstance(space, Mapping):
+        source = "the space given as a dict"
+        text = text_of_mapping(space, source)
+        return parse_space(text, source=source, name=CUSTOM_NAME, with_lines=False)
     text_name = str(space)
     if text_name in builtin_spaces():
         text = shipped_space_file(text_name).read_text(encoding="utf-8")
         return dataclasses.replace(parse_space(text, source=f"{text_name}.yaml"), shipped=True)
     path = Path(text_name)
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # a name too long for a path, or holding a NUL
+        is_file = False
+    if not is_file and isinstance(space, str) and looks_like_yaml(space):
+        return parse_space(space, source="the space given as YAML text", name=CUSTOM_NAME)
+    if not is_file:
+        shown = text_name if len(text_name) <= 80 else f"{text_name[:77]}..."
         hint = did_you_mean(text_name, builtin_spaces())
         raise SearchSpaceError(
-            f"search space {text_name!r} is neither a built-in space {builtin_spaces()} nor a "
-            f"YAML file that exists.{hint}"
+            f"search space {shown!r} is neither a built-in space {builtin_spaces()} nor a YAML "
+            f"file that exists.{hint} (A dict, or YAML text, is read as the space itself.)"
         )
     try:
         text = path.read_text(encoding="utf-8")
@@ -201,6 +192,8 @@ def load_space(space: str | Path | SearchSpace = "default") -> SearchSpace:
             f"{path}: not UTF-8 text (byte {exc.start}); a search space is a YAML file: save it "
             "as UTF-8."
         ) from None
+    except OSError as exc:
+        raise SearchSpaceError(f"{path}: cannot be read: {exc.strerror or exc}.") from None
     return parse_space(text, source=str(path))
 
 
@@ -274,16 +267,19 @@ def component_defaults() -> dict[str, dict[str, dict[str, Any]]]:
     return defaults
 
 
-def parse_space(text: str, *, source: str = "<string>", check_names: bool = True) -> SearchSpace:
+def parse_space(
+    text: str,
+    *,
+    source: str = "<string>",
+    check_names: bool = True,
+    name: str | None = None,
+    with_lines: bool = True,
+) -> SearchSpace:
     """A space from its YAML text. ``check_names`` refuses parameters no component has; only
-    the files that define those names (:data:`DEFAULTS_FROM`) are read without it."""
-    try:
-        document = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SearchSpaceError(f"{source}: malformed YAML{where}: {problem}") from exc
+    the files that define those names (:data:`DEFAULTS_FROM`) are read without it. ``name``
+    stands in for a ``name:`` the text lacks (else the file's stem); ``with_lines=False`` for
+    a text written from a dict, whose lines the user never saw."""
+    document = read_yaml(text, source, with_lines=with_lines)
     if not isinstance(document, dict):
         shown = repr(document)
         shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
@@ -296,7 +292,7 @@ def parse_space(text: str, *, source: str = "<string>", check_names: bool = True
     if unknown:
         key = sorted(unknown)[0]
         raise SearchSpaceError(
-            f"{source}, line {lines.get(key, '?')}: unknown key {key!r}; a space has 'name', "
+            f"{at_line(source, lines, key)}: unknown key {key!r}; a space has 'name', "
             f"'description', 'initial' and the stages {list(STAGES)}."
         )
     if "model" not in document:
@@ -310,14 +306,14 @@ def parse_space(text: str, *, source: str = "<string>", check_names: bool = True
         block = document[stage]
         if not isinstance(block, dict) or len([k for k in block if k != "__lines__"]) == 0:
             raise SearchSpaceError(
-                f"{source}, line {lines.get(stage, '?')}: stage {stage!r} must map component "
+                f"{at_line(source, lines, stage)}: stage {stage!r} must map component "
                 "names to their parameters (use '{}' for none)."
             )
         known = component_defaults()[stage] if check_names else None
         stages[stage] = _parse_stage(stage, block, source, known)
-    initial = _parse_initial(document.get("initial") or [], stages, source, lines)
+    initial = parse_initial(document.get("initial") or [], stages, source, lines)
     return SearchSpace(
-        name=str(document.get("name", Path(source).stem)),
+        name=str(document.get("name", name or Path(source).stem)),
         description=str(document.get("description", "")),
         stages=stages,
         initial=initial,
@@ -334,7 +330,7 @@ def _parse_stage(
     lines = block.pop("__lines__", {})
     parsed = {}
     for name, params in block.items():
-        where = f"{source}, line {lines.get(name, '?')}, {stage}.{name}"
+        where = f"{at_line(source, lines, name)}, {stage}.{name}"
         if name not in REGISTRY[stage]:
             hint = did_you_mean(name, REGISTRY[stage])
             raise SearchSpaceError(
@@ -347,6 +343,12 @@ def _parse_stage(
         if known is not None:
             takes = [*known.get(name, {}), *REGISTRY[stage][name].data_params]
             _refuse_unknown_params(stage, name, params, takes, source, param_lines)
+            for key in REGISTRY[stage][name].data_params:
+                if key not in params:  # no default fits every data set
+                    raise SearchSpaceError(
+                        f"{where}: {stage} {name!r} needs {key!r} given in the space: no default "
+                        f"fits every data set. {REGISTRY[stage][name].description}"
+                    )
         shipped = (known or {}).get(name, {})
         parsed[name] = {
             key: _without_torch_choices(
@@ -354,7 +356,7 @@ def _parse_stage(
                 parse_param(
                     key,
                     spec,
-                    f"{source}, line {param_lines.get(key, '?')}, {stage}.{name}.{key}",
+                    f"{at_line(source, param_lines, key)}, {stage}.{name}.{key}",
                     shipped.get(key),
                     REGISTRY[stage][name].values.get(key, ()),
                 ),
@@ -371,10 +373,16 @@ def _refuse_unknown_params(
         if key in known:
             continue
         hint = did_you_mean(key, known)
-        has = f"Its parameters: {sorted(known)}" if known else "It takes no parameters"
+        # The library behind it may well have one so named: only these reach it.
+        takes = (
+            f"It takes only these: {sorted(known)}; others of the library it wraps are not "
+            "passed on"
+            if known
+            else "It takes no parameters"
+        )
         raise SearchSpaceError(
-            f"{source}, line {lines.get(key, '?')}, {stage}.{name}.{key}: {stage} {name!r} has "
-            f"no parameter {key!r}.{hint} {has}."
+            f"{at_line(source, lines, key)}, {stage}.{name}.{key}: autoimb's {stage} {name!r} "
+            f"has no parameter {key!r}.{hint} {takes}."
         )
 
 
@@ -395,38 +403,6 @@ def _without_torch_choices(component: Component, param: Param) -> Param:
         return param
     default = param.default if param.default in choices else choices[0]
     return Param(param.name, optuna.distributions.CategoricalDistribution(choices), default)
-
-
-def _parse_initial(
-    items: Any, stages: dict[str, dict[str, dict[str, Param]]], source: str, lines: dict
-) -> list[dict[str, str]]:
-    where = f"{source}, line {lines.get('initial', '?')}, initial"
-    if not isinstance(items, list):
-        raise SearchSpaceError(f"{where}: must be a list of strategies; got {items!r}.")
-    initial = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise SearchSpaceError(f"{where}: each entry maps stages to components; got {item!r}.")
-        item = {k: v for k, v in item.items() if k != "__lines__"}
-        for stage, name in item.items():
-            if stage not in STAGES:
-                hint = did_you_mean(stage, STAGES)
-                raise SearchSpaceError(
-                    f"{where}: {stage!r} is no stage.{hint} The stages: {list(STAGES)}."
-                )
-            if not isinstance(name, str) or name not in stages.get(stage, {}):
-                # as the file wrote it: not the lines the loader keeps beside a mapping's keys
-                shown = (
-                    {k: v for k, v in name.items() if k != "__lines__"}
-                    if isinstance(name, dict)
-                    else name
-                )
-                raise SearchSpaceError(
-                    f"{where}: {stage}={shown!r} is not a component of this space's {stage!r} "
-                    "stage."
-                )
-        initial.append({str(k): str(v) for k, v in item.items()})
-    return initial
 
 
 def _unusable(

@@ -419,8 +419,17 @@ def first_trials(settings: SearchSettings, data: Dataset) -> list[dict[str, Any]
     baselines = [{stage: {"name": n} for stage, n in choice.items()} for choice in space.initial]
     trials: list[dict[str, Any]] = []
     warm = transfer.strategies(settings.warm_start, settings.metric.kind)
-    for strategy in [*baselines, *warm]:
-        params = transfer.as_trial_params(strategy, space, available)
+    for index, strategy in enumerate([*baselines, *warm]):
+        params, reason = transfer.fitted(strategy, space, available)
+        if params is None and index < len(baselines) and not space.shipped:
+            # The space was checked when loaded: what leaves it out is this data (the README
+            # says what the shipped spaces leave out where).
+            warnings.warn(
+                f"space {space.name!r} does not try {space.initial[index]} first on this data: "
+                f"{reason}.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         if params is not None and params not in trials:
             trials.append(params)
     return trials

@@ -21,12 +21,8 @@ from optuna.trial import TrialState
 
 from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
-from autoimb.engine.space import (
-    SearchSpace,
-    component_defaults,
-    shipped_space_file,
-    takes_no_weights,
-)
+from autoimb.engine.space import SearchSpace, component_defaults, shipped_space_file
+from autoimb.engine.space_initial import takes_no_weights
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError, did_you_mean
 from autoimb.redact import shown
@@ -178,9 +174,15 @@ def fitted(
 ) -> tuple[dict[str, Any] | None, str | None]:
     """Flat Optuna parameters for ``config``, or None and why it does not fit the space."""
     flat: dict[str, Any] = {}
+    model = (config.get("model") or {}).get("name")
+    weightless = model in REGISTRY["model"] and takes_no_weights(model)
     for stage in STAGES:
         choice = config.get(stage) or {"name": "none"}
         name = choice["name"]
+        if stage == "weighting" and weightless:
+            if name != "none":
+                return None, f"its model {model!r} takes no class weights, and it has {name!r}"
+            continue  # drawn as none for it, whatever the stage offers
         if name not in available[stage]:
             return None, (
                 f"its {stage} {name!r} is not in space {space.name!r} for this data (it offers "
@@ -188,9 +190,6 @@ def fitted(
             )
         if len(available[stage]) > 1:
             flat[stage] = name
-        model = (config.get("model") or {}).get("name")
-        if stage == "weighting" and name != "none" and model and takes_no_weights(model):
-            return None, f"its model {model!r} takes no class weights, and it has {name!r}"
         searched = space.stages.get(stage, {}).get(name, {})
         defaults = component_defaults()[stage].get(name, {})
         for key, value in choice.items():  # one the space does not name runs at its default

@@ -117,7 +117,9 @@ def join(
     folds = recorded_folds(attrs, groups)
     settings = SearchSettings(
         metric=recorded_metric(attrs["metric"], f"study {study_name!r}"),
-        space=parse_space(attrs["space_yaml"], source=f"study {study_name!r}"),
+        space=parse_space(
+            attrs["space_yaml"], source=f"study {study_name!r}", name=attrs.get("space")
+        ),
         time_budget=time_budget,
         n_trials=n_trials,
         cv=folds,
