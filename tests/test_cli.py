@@ -589,6 +589,18 @@ def test_autoimb_knows_its_own_tables_in_every_format_it_writes(tmp_path, name):
     assert (is_leaderboard if name.startswith("lb") else is_predictions)(path)
 
 
+def test_a_users_table_holding_predictions_beside_other_columns_is_not_autoimbs(tmp_path):
+    """A scored history with its features and notes was replaced by predict --out, unasked."""
+    from autoimb.cli.outputs import is_predictions, write_table
+
+    ours = pd.DataFrame({"rid": [7], "prediction": ["yes"], "proba_no": [0.4], "proba_yes": [0.6]})
+    assert is_predictions(write_table(tmp_path / "ours.csv", ours))
+    assert is_predictions(write_table(tmp_path / "bare.csv", ours.drop(columns="rid")))
+    theirs = ours.assign(age=[41], analyst_notes=["important"])
+    assert not is_predictions(write_table(tmp_path / "history.csv", theirs))
+    assert not is_predictions(write_table(tmp_path / "two_ids.csv", ours.assign(x=1)[["x", *ours]]))
+
+
 def test_a_tsv_txt_file_is_read_as_tab_separated(tmp_path):
     from autoimb.data.files import read_table
 

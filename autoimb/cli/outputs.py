@@ -152,8 +152,17 @@ def is_report(path: Path) -> bool:
 
 
 def is_predictions(path: Path) -> bool:
-    columns = _columns(path)
-    return "prediction" in columns and any(str(c).startswith("proba_") for c in columns)
+    """What ``predict`` writes: an id column or none, ``prediction``, then only ``proba_``
+    columns. A user's scored table beside its features and notes is not, whatever it holds."""
+    columns = [str(c) for c in _columns(path)]
+    if columns[:1] != ["prediction"]:
+        columns = columns[1:]  # the --id column
+    probabilities = columns[1:]
+    return (
+        columns[:1] == ["prediction"]
+        and len(probabilities) > 0
+        and all(c.startswith("proba_") for c in probabilities)
+    )
 
 
 def is_leaderboard(path: Path) -> bool:
