@@ -19,6 +19,9 @@ from autoimb.stages.base import STAGES
 
 STAGE_COLUMNS = STAGES
 INTERRUPTED = "interrupted"  # trial attribute: Ctrl-C cut the trial while it ran
+# Trial attribute: the finished trial whose strategy this one drew again. It is pruned before
+# any fit (the same folds and seed would give the same scores), and not counted as finished.
+REPEATS = "repeats"
 
 
 def _queued_again(trials: Sequence[FrozenTrial]) -> dict[int, int]:
@@ -169,5 +172,17 @@ def finished_trials(study: optuna.Study) -> int:
 
 def finished_among(trials: Sequence[FrozenTrial]) -> int:
     """:func:`finished_trials` of the trials read once (a database storage fetches them all)."""
+    return len(ran_to_an_end(trials))
+
+
+def ran_to_an_end(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The trials :func:`finished_trials` counts: neither interrupted nor a repeat of another
+    trial's strategy, which fitted nothing."""
     queued_again = _queued_again(trials)
-    return sum(t.state.is_finished() and not _interrupted(t, queued_again) for t in trials)
+    return [
+        t
+        for t in trials
+        if t.state.is_finished()
+        and not _interrupted(t, queued_again)
+        and t.user_attrs.get(REPEATS) is None
+    ]

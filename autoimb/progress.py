@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from autoimb.leaderboard import REPEATS
 from autoimb.strategy import strategy_label
 
 __all__ = ["SearchProgress", "clear_live_line", "format_seconds", "interactive", "study_best"]
@@ -109,7 +110,8 @@ class SearchProgress:
     # -- the callback ----------------------------------------------------------------------
 
     def __call__(self, study: Any, trial: Any) -> None:
-        state = trial.state.name
+        # A repeat of a finished trial's strategy fitted nothing: it is not one of the trials.
+        state = "REPEAT" if trial.user_attrs.get(REPEATS) is not None else trial.state.name
         config = trial.user_attrs.get("config")
         with self._lock:
             self.counts[state] = self.counts.get(state, 0) + 1
@@ -142,6 +144,8 @@ class SearchProgress:
             outcome = f"{self.metric_name}={trial.value:.4f}"
         elif state == "FAIL":
             outcome = f"failed: {trial.user_attrs.get('error', 'no error recorded')}"[:120]
+        elif state == "REPEAT":
+            outcome = f"repeats trial {trial.user_attrs[REPEATS]}, not fitted again"
         else:
             outcome = state.lower()
         best = ""
@@ -202,7 +206,8 @@ class SearchProgress:
         of = f"/{self.n_trials}" if self.n_trials else ""
         earlier = f" (+{self.already} earlier)" if self.already else ""
         parts = [
-            f"{sum(self.counts.values())}{of} trials{earlier}: {self.counts['COMPLETE']} done, "
+            f"{sum(n for s, n in self.counts.items() if s != 'REPEAT')}{of} trials{earlier}: "
+            f"{self.counts['COMPLETE']} done, "
             f"{self.counts['PRUNED']} pruned, {self.counts['FAIL']} failed",
             self._time_text(),
         ]

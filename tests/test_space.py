@@ -19,8 +19,10 @@ from autoimb.engine.space import (
     shipped_space_file,
     space_difference,
 )
+from autoimb.engine.space_size import strategy_count
 from autoimb.engine.study import first_trials
 from autoimb.exceptions import SearchSpaceError
+from autoimb.leaderboard import finished_trials
 from autoimb.metrics.registry import get_metric
 from autoimb.stages import REGISTRY, STAGES
 
@@ -435,14 +437,59 @@ def test_a_space_with_nothing_to_search_runs_its_one_strategy_once(small_binary,
         "name: fixed\nresampler: {none: {}}\nweighting: {balanced: {}}\n"
         "model:\n  logistic_regression: {C: 1.0}\n"
     )
-    assert load_space(str(path)).searches_nothing(n_classes=2)
-    assert not load_space("fast").searches_nothing(n_classes=2)
+    assert strategy_count(load_space(str(path)), n_classes=2) == 1
+    assert strategy_count(load_space("fast"), n_classes=2) is None  # it draws floats
     log = str(tmp_path / "s.log")
     result = autoimb.search(X, y, space=str(path), n_trials=5, storage=log, cv=3)
     assert len(result.leaderboard) == 1
     assert any("ran once" in note for note in result.notes)
     again = autoimb.search(X, y, space=str(path), n_trials=5, storage=log, cv=3)
     assert len(again.leaderboard) == 1  # its one strategy has run: nothing more to add
+
+
+_TWO_STRATEGIES = (
+    "name: two\nresampler:\n  none: {}\n  random_over: {sampling_ratio: 1.0}\n"
+    "model:\n  logistic_regression: {C: 1.0}\nensemble: {none: {}}\n"
+)
+
+
+def test_a_search_stops_once_every_strategy_of_its_space_has_run(tmp_path) -> None:
+    """A space of two strategies searched for 6 s ran 145 trials of them (128 of one), and 6
+    trials held 4 copies: each copy scores as the first did, on the same folds and seed."""
+    X, y = autoimb.datasets.load("ecoli1", return_X_y=True)
+    path = tmp_path / "two.yaml"
+    path.write_text(_TWO_STRATEGIES)
+    assert strategy_count(load_space(str(path))) == 2
+    ranged = "model:\n  logistic_regression: {C: {type: float, low: 0.1, high: 1.0, step: 0.3}}"
+    assert strategy_count(parse_space(ranged)) == 4
+    log = str(tmp_path / "s.log")
+    kwargs = dict(space=str(path), cv=3, ensemble=False, storage=log, random_state=0)
+    result = autoimb.search(X, y, n_trials=6, **kwargs)
+    assert sorted(result.leaderboard["resampler"]) == ["none", "random_over"]
+    assert any("Every strategy of the space 'two' was tried (2)" in n for n in result.notes)
+    again = autoimb.search(X, y, time_budget=10, **kwargs)
+    assert len(again.leaderboard) == 2  # resumed: nothing left to try
+
+
+def test_a_trial_that_draws_a_finished_trials_strategy_is_not_fitted_again() -> None:
+    """It is pruned before any fit, naming the trial it repeats; it is not counted as a
+    finished trial, nor among the trials ``n_trials`` asks for."""
+    X, y = autoimb.datasets.load("ecoli1", return_X_y=True)
+
+    def again(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.number == 0:  # as a sampler drawing it anew would
+            study.enqueue_trial(trial.params)
+
+    space = parse_space(_TWO_STRATEGIES.replace("{none: {}}", "{none: {}, bagging: {}}"))
+    result = autoimb.search(
+        X, y, n_trials=2, space=space, cv=3, ensemble=False, callbacks=[again], random_state=0
+    )
+    board = result.leaderboard.sort_values("trial")
+    assert list(board["state"][:2]) == ["COMPLETE", "PRUNED"]
+    assert board["stopped"].iloc[1] == "repeats trial 0's strategy: not fitted again"
+    assert (board["state"] == "COMPLETE").sum() == finished_trials(result.study) == 2
+    repeats = board[board["state"] == "PRUNED"]
+    assert repeats["stopped"].str.startswith("repeats trial ").all()
 
 
 def test_a_space_file_not_in_utf8_or_not_yaml_is_refused_in_a_line(tmp_path) -> None:

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import optuna
 import pytest
-from optuna.trial import TrialState, create_trial
+from optuna.trial import FrozenTrial, TrialState, create_trial
 
 import autoimb
 from autoimb import datasets
@@ -85,6 +85,30 @@ def test_the_note_says_which_way_the_passed_over_trial_was_better(metric, word) 
     assert f"which scored the same {metric.name} (0.3100 against 0.3100);" in steadier_note(
         chosen, same, metric
     )
+
+
+def test_the_note_says_what_decided_between_equal_ranking_scores() -> None:
+    """Two trials with mcc 0.5752 and average precision 0.3800 each: the note said the
+    chosen one's probabilities "rank the rows better"."""
+    metric = get_metric("mcc")
+
+    def trial(number: int, steady: float, seconds: float) -> FrozenTrial:
+        attrs = {"steady": steady, "seconds": seconds}
+        made = create_trial(value=0.5752, user_attrs=attrs, state=TrialState.COMPLETE)
+        made.number = number
+        return made
+
+    best = trial(0, 0.38, 2.5)
+    note = steadier_note(trial(3, 0.38, 1.2), best, metric)
+    assert "rank the rows better" not in note
+    assert note.endswith(
+        "both rank the rows alike (average precision 0.3800), and trial 3 took less time "
+        "(1.2 s against 2.5 s)."
+    )
+    close = steadier_note(trial(3, 0.38, 0.104), trial(0, 0.38, 0.112), metric)
+    assert close.endswith("took less time (0.10 s against 0.11 s).")
+    hair = steadier_note(trial(3, 0.380012, 2.5), trial(0, 0.380004, 2.5), metric)
+    assert "rank the rows better by a hair (average precision 0.38001 against 0.38000)" in hair
 
 
 def test_a_resumed_study_chooses_among_the_earlier_processes_trials_too() -> None:

@@ -30,7 +30,7 @@ from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, fallbacks
 from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
-from autoimb.engine.run_text import failed_note, fixed_space_note, unrun_note
+from autoimb.engine.run_text import failed_note, tried_space_note, unrun_note
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.spare_time import more_trials_for_ensemble
 from autoimb.engine.winner import choose_winner, raced_note
@@ -73,7 +73,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             failed_note(study),
             unrun_note(study, own),
             pretrained_note(settings.pretrained),
-            fixed_space_note(settings.space.name) if outcome.searched_nothing else None,
+            tried_space_note(settings.space.name, outcome.tried_every),
         )
         if note
     ]

@@ -22,6 +22,7 @@ from autoimb.engine.journal import damaged_while_read
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.storage import make_storage, release_trials, requeue_interrupted, worker_id
 from autoimb.exceptions import JournalDamaged
+from autoimb.leaderboard import REPEATS
 from autoimb.stages.base import STOPPING
 
 logger = logging.getLogger("autoimb")
@@ -44,7 +45,8 @@ def optimize(
     ran = [0]
 
     def count(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        ran[0] += 1
+        if trial.user_attrs.get(REPEATS) is None:  # a repeat fitted nothing: one more is due
+            ran[0] += 1
         stopping[0] = _stopping(study)  # by the search's own callback, before the user's
 
     def users_stopped(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -75,7 +77,9 @@ def optimize(
                         ],
                         gc_after_trial=False,
                     )
-                return stopped[0]
+                # Optuna's count of trials ran out on repeats, which fitted nothing: go on.
+                if settings.n_trials is None or _stopping(study) or _past(deadline):
+                    return stopped[0]
             except (ValueError, AssertionError) as exc:
                 if not _failed_elsewhere(exc):
                     raise
@@ -108,6 +112,10 @@ def optimize(
             "finished trial is kept. Run the same command again to go on: the journal is "
             "mended as it opens (the cut record set aside beside it)."
         ) from None
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _stopping(study: optuna.Study) -> bool:

@@ -76,7 +76,8 @@ class SearchOutcome:
     # Trials that could not be the winner because the time left could not refit them: a model
     # of one already saved (the command line's, from an earlier run) is still worth keeping.
     too_slow_to_refit: list[int] = field(default_factory=list)
-    searched_nothing: bool = False  # the space held one strategy, every setting fixed
+    # How many strategies the space holds, where each had run and the search stopped there.
+    tried_every: int = 0
     # The best score among the trials the winner was chosen from: a trial another process
     # finishes while this one refits is not among them, and is new to the next resume.
     best_seen: float | None = None

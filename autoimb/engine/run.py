@@ -34,11 +34,12 @@ from autoimb.engine.outcome import PREDICTIONS_OF_STOPPED, Predictions, SearchOu
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
 from autoimb.engine.run_text import all_failed_message, say_resumed
 from autoimb.engine.settings import SearchSettings
+from autoimb.engine.space_size import repeated_trial, strategy_count, tried_every_strategy
 from autoimb.engine.storage import make_storage, worker_id
 from autoimb.engine.study import open_study
 from autoimb.engine.torch_first import import_torch_first
 from autoimb.exceptions import AutoImbError, TrialTimeout
-from autoimb.leaderboard import INTERRUPTED, finished_trials
+from autoimb.leaderboard import INTERRUPTED, REPEATS, finished_trials
 from autoimb.posthoc.selection_time import full_selection_calls, score_seconds
 from autoimb.posthoc.steady import Candidate, choose_steadily, contenders
 
@@ -64,8 +65,8 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     finished_before = finished_trials(study)
     if finished_before:
         say_resumed(study, settings, finished_before)
-    if objective.searches_nothing and finished_before:
-        pass  # its one strategy has run
+    if objective.tried_everything():
+        pass  # every strategy of the space has run
     elif objective.earlier and objective.clock.spent():  # a trial started now would be cut
         warnings.warn(
             f"no time for more trials in this run: what follows them (≈"
@@ -99,7 +100,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         more_trials=None if settings.n_trials is not None else objective.more_trials,
         clock=objective.clock,
         fold_models=objective.fold_models,
-        searched_nothing=objective.searches_nothing,
+        tried_every=objective.strategies if objective.tried_everything() else 0,
     )
 
 
@@ -161,7 +162,7 @@ class _Objective:
             "n_rows": len(data.y),
             "read_as_given": tuple(settings.pretrained),
         }
-        self.searches_nothing = settings.space.searches_nothing(**self.drawn_for)
+        self.strategies = strategy_count(settings.space, **self.drawn_for)  # None: no end
         self.clock = TrialClock(
             settings.time_budget,
             settings.deadline,
@@ -320,6 +321,10 @@ class _Objective:
         data, settings = self.data, self.settings
         strategy = settings.space.sample(trial, **self.drawn_for)
         trial.set_user_attr("config", strategy)
+        repeats = repeated_trial(self.study, strategy)
+        if repeats is not None:  # on the same folds with the same seed it would score the same
+            trial.set_user_attr(REPEATS, repeats)
+            raise optuna.TrialPruned(f"repeats trial {repeats}'s strategy: not fitted again")
 
         n_folds = self.cv.n_splits
         decision = "threshold" if data.n_classes == 2 else "class factors"
@@ -398,16 +403,20 @@ class _Objective:
     def stop_when_budget_spent(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self.failed_in_a_row = self.failed_in_a_row + 1 if trial.state == TrialState.FAIL else 0
         self.worked = self.worked or trial.state == TrialState.COMPLETE
-        if self.clock.spent() or self.searches_nothing:  # the next would repeat this one
+        if self.clock.spent() or self.tried_everything():  # the next would repeat one
             study.stop()
         elif self.failed_in_a_row >= config.FAILURES_BEFORE_GIVING_UP and not self.worked:
             # Nothing has worked, in the fixed strategies or after them: the rest of a long
             # budget would only delay the error that says why.
             study.stop()
 
+    def tried_everything(self) -> bool:
+        """Whether each strategy of a finite space has run: the next trial would repeat one."""
+        return self.strategies is not None and tried_every_strategy(self.study, self.strategies)
+
     def more_trials(self, until: float) -> int:
         """Trials until ``until``, with nothing kept back: the caller has counted what follows."""
-        if self.searches_nothing or self.stopped_by_user:
+        if self.stopped_by_user or self.tried_everything():
             return 0
         finished = len(self.candidates)
         self.clock = TrialClock(

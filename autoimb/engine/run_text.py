@@ -103,10 +103,18 @@ def unrun_note(study: optuna.Study, own: bool) -> str | None:
     )
 
 
-def fixed_space_note(space: str) -> str:
-    """Why a search with time left ran one trial."""
-    return (
-        f"The space {space!r} holds one strategy with every setting fixed, so it ran once (a "
-        "second trial would repeat the first); give a stage two components or a parameter a "
-        "range to search."
-    )
+def tried_space_note(space: str, strategies: int) -> str | None:
+    """Why a search with time left stopped: its space's ``strategies`` had all run."""
+    if strategies == 1:
+        return (
+            f"The space {space!r} holds one strategy with every setting fixed, so it ran once "
+            "(a second trial would repeat the first); give a stage two components or a "
+            "parameter a range to search."
+        )
+    if strategies:
+        return (
+            f"Every strategy of the space {space!r} was tried ({strategies}), so the search "
+            "stopped there (a trial more would repeat one); to search further, give a stage more "
+            "components or a parameter a range."
+        )
+    return None

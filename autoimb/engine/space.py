@@ -119,15 +119,6 @@ class SearchSpace:
                 config[stage][param.name] = param.suggest(trial, f"{stage}.{name}.{param.name}")
         return {stage: config[stage] for stage in STAGES}
 
-    def searches_nothing(self, **data: Any) -> bool:
-        """Whether every strategy drawn is the same one (one component per stage, every
-        setting fixed): a trial run again would repeat the first to the last digit."""
-        try:
-            self.sample(optuna.trial.FixedTrial({}), **data)
-        except ValueError:  # it asked for a value: there is a choice to make
-            return False
-        return True
-
     def describe(self) -> str:
         lines = [f"{self.name}: {self.description}".rstrip(": ")]
         for stage in STAGES:

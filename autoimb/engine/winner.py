@@ -85,11 +85,36 @@ def steadier_note(
             "the same folds"
         )
     return (
-        f"Trial {chosen.number} was chosen over trial {best.number}, {compared}; trial "
-        f"{chosen.number}'s probabilities rank the rows better (average precision "
-        f"{chosen.user_attrs['steady']:.4f} against "
-        f"{best.user_attrs.get('steady', float('nan')):.4f}), a steadier sign of merit."
+        f"Trial {chosen.number} was chosen over trial {best.number}, {compared}; "
+        f"{_what_decided(chosen, best)}"
     )
+
+
+def _what_decided(chosen: optuna.trial.FrozenTrial, best: optuna.trial.FrozenTrial) -> str:
+    """Average precision first, then the quicker trial, then the earlier one
+    (:func:`choose_steadily`): said as it decided, never "ranks better" of equal scores."""
+    mine, theirs = chosen.user_attrs["steady"], best.user_attrs.get("steady", float("nan"))
+    if f"{mine:.4f}" != f"{theirs:.4f}":
+        return (
+            f"trial {chosen.number}'s probabilities rank the rows better (average precision "
+            f"{mine:.4f} against {theirs:.4f}), a steadier sign of merit."
+        )
+    if mine != theirs:
+        return (
+            f"trial {chosen.number}'s probabilities rank the rows better by a hair (average "
+            f"precision {_apart(mine, theirs, 5)})."
+        )
+    alike = f"both rank the rows alike (average precision {mine:.4f}), and trial {chosen.number}"
+    fast, slow = (float(t.user_attrs.get("seconds", 0.0)) for t in (chosen, best))
+    if fast < slow:
+        return f"{alike} took less time ({_apart(fast, slow, 1, ' s')})."
+    return f"{alike} is the earlier."
+
+
+def _apart(one: float, other: float, digits: int, unit: str = "") -> str:
+    """``one against other``, with as many decimals as tell them apart (from ``digits``)."""
+    digits = next((d for d in range(digits, 17) if f"{one:.{d}f}" != f"{other:.{d}f}"), 17)
+    return f"{one:.{digits}f}{unit} against {other:.{digits}f}{unit}"
 
 
 def raced_note(
