@@ -206,6 +206,26 @@ def test_a_served_model_whose_smote_variant_fell_back_says_so() -> None:
     )
 
 
+def test_a_smote_variant_run_as_smote_n_on_category_columns_says_so() -> None:
+    """On car_good (every column text) borderline_smote ran as SMOTE-N and scored as smote,
+    while the result named borderline_smote and nothing said otherwise."""
+    import autoimb
+    from autoimb.engine.space import parse_space
+
+    X, y = datasets.load("car_good", return_X_y=True)
+    space = parse_space(
+        "name: mine\nresampler: {borderline_smote: {sampling_ratio: 0.5}}\n"
+        "model: {logistic_regression: {}}"
+    )
+    with pytest.warns(UserWarning, match=r"offers borderline_smote, which interpolate every"):
+        result = autoimb.search(X, y, n_trials=1, cv=3, space=space, ensemble=False)
+    assert result.best_config["resampler"]["name"] == "borderline_smote"
+    assert (
+        "borderline_smote ran as SMOTE-N: the data has category columns, and it interpolates "
+        "every column as a number"
+    ) in result.notes
+
+
 @pytest.mark.parametrize("name", ["balanced", "tempered"])
 def test_balancing_class_weights_count_the_users_weights_not_the_rows(name: str) -> None:
     """Rows of weight 0 count nowhere: 400 of them labelled positive made "balanced" take the

@@ -235,9 +235,8 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
             clock = time.perf_counter()
             built = self._build(stage, self._context(Xt, y, deadline))
             Xt, y, weights = resample(built, Xt, y, weights)
-            if reason := getattr(built, "fell_back_", None):
-                name = self._choice(stage)["name"]
-                self.fallbacks_.append(f"{name} fell back to plain SMOTE on all rows ({reason})")
+            for said in getattr(built, "instead_", ()):  # stages.resampling.over.said_instead
+                self.fallbacks_.append(f"{self._choice(stage)['name']} {said}")
             seconds[stage] = time.perf_counter() - clock
 
         ctx = replace(self._context(Xt, y, deadline, weights), given_class_counts=given_counts)

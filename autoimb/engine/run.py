@@ -35,6 +35,7 @@ from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_r
 from autoimb.engine.run_text import all_failed_message, say_resumed
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space_size import repeated_trial, strategy_count, tried_every_strategy
+from autoimb.engine.space_warnings import warn_numeric_only
 from autoimb.engine.storage import make_storage, worker_id
 from autoimb.engine.study import open_study
 from autoimb.engine.torch_first import import_torch_first
@@ -56,6 +57,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
     settings.space.check_models(
         n_classes=data.n_classes, sample_weight=weighted, n_rows=len(data.y)
     )
+    warn_numeric_only(settings.space, data)
     import_torch_first(settings.space, data)
     folds = folds_for_size(settings.cv, len(data.y))
     study, seed, cv, created = open_study(

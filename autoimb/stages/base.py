@@ -142,6 +142,9 @@ class Component:
     data_params
         Parameters a space may set that no YAML space can hold a default for, because the
         default depends on the data (one weight per class).
+    numeric_only
+        A sampler that interpolates every column as a number: on data with category columns
+        SMOTE-NC / SMOTE-N runs in its place, and the search and the served model say so.
     keeps_rows
         The fitted model keeps training rows to predict from (a neighbour search's rows, an
         SVM's support vectors), so a saved model holds them; its model card names it.
@@ -169,6 +172,7 @@ class Component:
     fewest_members: int = 1
     data_params: tuple[str, ...] = ()
     keeps_rows: bool = False
+    numeric_only: bool = False
 
     def make(self, params: Mapping[str, Any], ctx: FitContext) -> Any:
         """Build from ``params`` laid over the component's defaults in ``ctx.defaults``."""

@@ -35,6 +35,14 @@ def smote(targets: dict[int, int], k: int, ctx: FitContext) -> Any:
     )
 
 
+def said_instead(sampler: Any, what: str) -> Any:
+    """Mark ``sampler`` as doing ``what`` otherwise than its strategy asked (a sentence that
+    follows the component's name); the fitted pipeline keeps it, and a served model's notes
+    say it (:attr:`autoimb.engine.pipeline.StrategyPipeline.fallbacks_`)."""
+    sampler.instead_ = [*getattr(sampler, "instead_", ()), what]
+    return sampler
+
+
 def oversampler(make: Any, neighbours_arg: str = "k_neighbors", otherwise: Any = None) -> Any:
     """Wrap a builder so it gets fold-sized targets and neighbours. Where no class gets new
     rows, ``otherwise`` builds what is left of the strategy (a combined sampler's cleaning),
@@ -67,7 +75,12 @@ def _numeric_only(make: Any) -> Any:
 
     def build(params: Mapping[str, Any], ctx: FitContext, targets: dict, k: int) -> Any:
         if ctx.n_cat:
-            return smote(targets, k, ctx)
+            kind = "SMOTE-N" if ctx.n_cat == ctx.n_features else "SMOTE-NC"
+            return said_instead(
+                smote(targets, k, ctx),
+                f"ran as {kind}: the data has category columns, and it interpolates every "
+                "column as a number",
+            )
         return make(params, ctx, targets, k)
 
     return build
@@ -88,7 +101,8 @@ class _OrSMOTE:
         except self._gives_up as exc:
             logger.debug("%s fell back to SMOTE: %s", type(self).__name__, exc)
             # Said on a served model: the library's first sentence, not its advice on settings.
-            self.fell_back_ = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+            reason = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+            said_instead(self, f"fell back to plain SMOTE on all rows ({reason})")
             k = getattr(self, "k_neighbors", None) or self.n_neighbors  # type: ignore[attr-defined]
             fallback = over_sampling.SMOTE(
                 sampling_strategy=self.sampling_strategy,  # type: ignore[attr-defined]
@@ -142,6 +156,7 @@ register(
             )
         ),
         "SMOTE on the minority rows near the class border.",
+        numeric_only=True,
         scales=False,
         values={"kind": ("borderline-1", "borderline-2")},
     ),
@@ -159,6 +174,7 @@ register(
             )
         ),
         "SMOTE along the support vectors of an SVM.",
+        numeric_only=True,
         scales=False,
     ),
     Component(
@@ -173,6 +189,7 @@ register(
             neighbours_arg="n_neighbors",
         ),
         "Adaptive synthetic sampling: more new rows where the minority is hard to learn.",
+        numeric_only=True,
         scales=False,
     ),
     Component(
@@ -194,5 +211,6 @@ register(
             )
         ),
         "SMOTE inside k-means clusters where the minority is dense.",
+        numeric_only=True,
     ),
 )
