@@ -226,6 +226,25 @@ def test_a_smote_variant_run_as_smote_n_on_category_columns_says_so() -> None:
     ) in result.notes
 
 
+def test_a_neighbour_count_above_what_the_minority_allows_is_said() -> None:
+    """With 8 minority rows, k_neighbors 9 ran as 7 and every trial of 8 to 10 scored the
+    same, while best_config said 9."""
+    import autoimb
+    from autoimb.engine.space import parse_space
+
+    X, y = datasets.load("ecoli1", return_X_y=True)
+    rows = np.r_[np.flatnonzero(y == 0)[:120], np.flatnonzero(y == 1)[:8]]
+    space = parse_space(
+        "resampler: {smote: {sampling_ratio: 1.0, k_neighbors: 9}}\n"
+        "model: {logistic_regression: {}}"
+    )
+    result = autoimb.search(
+        X.iloc[rows], y.iloc[rows], n_trials=1, cv=3, space=space, ensemble=False
+    )
+    assert result.best_config["resampler"]["k_neighbors"] == 9
+    assert "smote used 7 neighbours, not 9: the minority held 8 rows" in result.notes
+
+
 @pytest.mark.parametrize("name", ["balanced", "tempered"])
 def test_balancing_class_weights_count_the_users_weights_not_the_rows(name: str) -> None:
     """Rows of weight 0 count nowhere: 400 of them labelled positive made "balanced" take the

@@ -55,7 +55,8 @@ def oversampler(make: Any, neighbours_arg: str = "k_neighbors", otherwise: Any =
         # others grow (it used to turn the sampler off for every class).
         counts = ctx.class_counts
         targets = {c: n for c, n in targets.items() if n > counts[c] and counts[c] > 1}
-        k = clipped_neighbors(ctx, targets, int(params[neighbours_arg]))
+        wanted = int(params[neighbours_arg])
+        k = clipped_neighbors(ctx, targets, wanted)
         if k < 1:
             # k < 1 only where no class grows: none of two rows or more is below the ratio, or
             # the row budget (over_targets logs it) leaves no room
@@ -65,7 +66,12 @@ def oversampler(make: Any, neighbours_arg: str = "k_neighbors", otherwise: Any =
                 params["sampling_ratio"],
             )
             return None if otherwise is None else otherwise(params, ctx)
-        return make(params, ctx, targets, k)
+        sampler = make(params, ctx, targets, k)
+        if k < wanted and sampler is not None:  # a searched count above it scores as k does
+            held = "the minority" if len(counts) == 2 else "the smallest class it grew"
+            neighbours = "neighbour" if k == 1 else "neighbours"
+            said_instead(sampler, f"used {k} {neighbours}, not {wanted}: {held} held {k + 1} rows")
+        return sampler
 
     return build
 
