@@ -62,6 +62,9 @@ SPARE_TIME_TRIALS = 1
 # space's fixed baselines and portfolio, whose models differ, so a cause they share is the
 # data's or the call's, and the error that names it comes now rather than at the budget's end.
 FAILURES_BEFORE_GIVING_UP = 20
+# A search whose sampler drew this many finished strategies in a row stops: a repeat fits nothing
+# and does not count toward n_trials, so a search bounded by trials alone would draw on forever.
+REPEATS_BEFORE_STOPPING = 200
 
 # Choosing and reporting.
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for

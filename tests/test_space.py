@@ -471,6 +471,22 @@ def test_a_search_stops_once_every_strategy_of_its_space_has_run(tmp_path) -> No
     assert len(again.leaderboard) == 2  # resumed: nothing left to try
 
 
+def test_a_search_bounded_by_trials_stops_when_its_sampler_draws_only_repeats(monkeypatch):
+    """Repeats do not count toward n_trials: where the space's end goes uncounted (taken here
+    as endless), the sampler drawing nothing new would have drawn on forever."""
+    from autoimb import config
+    from autoimb.engine import run
+
+    X, y = autoimb.datasets.load("ecoli1", return_X_y=True)
+    monkeypatch.setattr(run, "strategy_count", lambda *args, **kwargs: None)
+    monkeypatch.setattr(config, "REPEATS_BEFORE_STOPPING", 5)
+    space = parse_space(_TWO_STRATEGIES)
+    result = autoimb.search(X, y, n_trials=4, space=space, cv=3, ensemble=False, random_state=0)
+    board = result.leaderboard
+    assert (board["state"] == "COMPLETE").sum() == 2
+    assert board.sort_values("trial")["state"].iloc[-5:].eq("PRUNED").all()
+
+
 def test_a_trial_that_draws_a_finished_trials_strategy_is_not_fitted_again() -> None:
     """It is pruned before any fit, naming the trial it repeats; it is not counted as a
     finished trial, nor among the trials ``n_trials`` asks for."""

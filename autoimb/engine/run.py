@@ -140,7 +140,7 @@ class _Objective:
         self.study, self.settings, self.data, self.cv, self.seed = study, settings, data, cv, seed
         self.predictions = Predictions(settings.metric.greater_is_better)
         self.stopped_by_user = False  # a callback's study.stop(): no more trials, spare time or not
-        self.failed_in_a_row = 0
+        self.failed_in_a_row = self.repeats_in_a_row = 0
         # A trial of the study completed, this run's or an earlier one's (timed or not).
         self.worked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.fit_seconds: dict[int, float] = {}
@@ -404,8 +404,13 @@ class _Objective:
 
     def stop_when_budget_spent(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self.failed_in_a_row = self.failed_in_a_row + 1 if trial.state == TrialState.FAIL else 0
+        repeat = trial.user_attrs.get(REPEATS) is not None
+        self.repeats_in_a_row = self.repeats_in_a_row + 1 if repeat else 0
         self.worked = self.worked or trial.state == TrialState.COMPLETE
-        if self.clock.spent() or self.tried_everything():  # the next would repeat one
+        # Stopped where the next trial would repeat one, or where the sampler finds no new one.
+        no_new = self.repeats_in_a_row >= config.REPEATS_BEFORE_STOPPING
+        drawn_out = no_new or self.tried_everything()
+        if self.clock.spent() or drawn_out:
             study.stop()
         elif self.failed_in_a_row >= config.FAILURES_BEFORE_GIVING_UP and not self.worked:
             # Nothing has worked, in the fixed strategies or after them: the rest of a long

@@ -16,7 +16,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from autoimb.engine.space import SearchSpace, takes_no_weights
+from autoimb.engine.space import SearchSpace
+from autoimb.engine.space_initial import takes_no_weights
 from autoimb.engine.space_params import Param
 from autoimb.leaderboard import ran_to_an_end
 from autoimb.stages import STAGES
