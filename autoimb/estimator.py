@@ -15,7 +15,7 @@ from autoimb import config
 from autoimb._checks import check_rows_paired
 from autoimb.api import search
 from autoimb.data.conform import input_columns
-from autoimb.data.frames import has_feature_names
+from autoimb.data.frames import as_pandas, has_feature_names, is_other_frame
 from autoimb.data.labels import plain
 from autoimb.engine.settings import TrialCallback
 from autoimb.engine.transfer import WarmStart
@@ -113,6 +113,7 @@ allow_other_data, heartbeat
     ) -> AutoImbClassifier:
         """Search on ``X, y``; ``groups`` (one label per row) keep a group on one side of
         every fold (see :func:`search`)."""
+        X = as_pandas(X)  # a polars or pyarrow table's names are feature_names_in_
         budget = self.time_budget
         if budget is None and self.n_trials is None:
             budget = config.DEFAULT_TIME_BUDGET
@@ -233,7 +234,7 @@ allow_other_data, heartbeat
         words; a DataFrame's columns are checked by name in the pipeline)."""
         check_is_fitted(self, "best_pipeline_")
         shape = getattr(X, "shape", None)
-        named = isinstance(X, pd.DataFrame)
+        named = isinstance(X, pd.DataFrame) or is_other_frame(X)
         if not named and shape is not None and len(shape) == 2 and shape[1] != self.n_features_in_:
             raise AutoImbError(
                 f"X has {shape[1]} features, but {type(self).__name__} is expecting "

@@ -119,6 +119,29 @@ def test_integer_column_names_are_no_feature_names_to_lose_at_predict(small_bina
     np.testing.assert_array_equal(from_array, model.best_pipeline.predict_proba(X))
 
 
+def test_a_pyarrow_or_polars_table_keeps_its_column_names(small_binary) -> None:
+    """A table of another library was read as an array: its names became x0, x1 … and its
+    columns in another order at predict were matched by position, in silence."""
+    pa = pytest.importorskip("pyarrow")
+    X, y = small_binary
+    X = X.rename(columns={"x0": "mcg", "x1": "gvh"}).assign(site=np.resize(["a", "b", "c"], len(X)))
+    model = autoimb.search(pa.Table.from_pandas(X), y, n_trials=1, space="fast", random_state=0)
+    schema = model.model_card()["schema"]
+    assert schema["inputs"] == list(X.columns) and "site" in schema["categorical"]
+    expected = model.predict_proba(X)
+    reordered = X[X.columns[::-1]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # matched by name: nothing to warn of
+        np.testing.assert_array_equal(
+            model.predict_proba(pa.Table.from_pandas(reordered, preserve_index=False)), expected
+        )
+    estimator = autoimb.AutoImbClassifier(n_trials=1, space="fast", random_state=0)
+    estimator.fit(pa.Table.from_pandas(X), y)
+    assert list(estimator.feature_names_in_) == list(X.columns)
+    pl = pytest.importorskip("polars")
+    np.testing.assert_array_equal(model.predict_proba(pl.from_pandas(reordered)), expected)
+
+
 def test_search_refuses_bad_budgets_and_names(small_binary) -> None:
     X, y = small_binary
     with pytest.raises(AutoImbError, match=r"time_budget .seconds. or n_trials"):

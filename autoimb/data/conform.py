@@ -12,7 +12,7 @@ import pandas as pd
 from autoimb._warnings import user_stacklevel
 from autoimb.data.columns import as_numbers, expand_dates, rows_named, without_markers, zoned
 from autoimb.data.dataset import as_category_strings, infinite_values
-from autoimb.data.frames import as_frame, has_feature_names
+from autoimb.data.frames import as_frame, as_pandas, has_feature_names
 from autoimb.data.typed import as_floats, beyond_float32, typed_numbers
 from autoimb.exceptions import SchemaError
 
@@ -46,6 +46,7 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     if marked and X.attrs[_MADE_FOR] == _made_for(schema):
         return X
     inputs = input_columns(schema)
+    X = as_pandas(X)  # a polars or pyarrow table is matched by its names, as a pandas one
     if isinstance(X, pd.Series):
         _check_series(X, inputs)
     frame = as_frame(X)

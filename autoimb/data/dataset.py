@@ -15,7 +15,7 @@ import pandas as pd
 from autoimb._checks import check_rows_paired, check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
-from autoimb.data.frames import as_frame, duration_columns, has_feature_names
+from autoimb.data.frames import as_frame, as_pandas, duration_columns, has_feature_names
 from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
 from autoimb.data.typed import (
     all_text,
@@ -272,6 +272,7 @@ def validate(
 
     Long by design: the checks run in the order a user fixes them, each with its message.
     """
+    X = as_pandas(X)  # a polars or pyarrow table keeps its names, as a pandas one does
     check_rows_paired(X, y=y, sample_weight=sample_weight)
     frame = as_frame(X)
     if frame.shape[1] == 0:

@@ -14,6 +14,36 @@ from autoimb.data.typed import all_text, text_columns
 from autoimb.exceptions import AutoImbError, SchemaError
 
 
+def is_other_frame(X: Any) -> bool:
+    """Whether ``X`` is a table of another library (polars, pyarrow): one whose columns have
+    names, as a pandas frame's do."""
+    tabular = hasattr(X, "__dataframe__") or hasattr(X, "__arrow_c_stream__")
+    return tabular and not isinstance(X, pd.DataFrame | pd.Series)
+
+
+def as_pandas(X: Any) -> Any:
+    """A polars DataFrame or a pyarrow Table as a pandas frame, its column names and types
+    kept (as an array its names were lost, and its columns matched by position at predict);
+    anything else as it is."""
+    if not is_other_frame(X):
+        return X
+    try:
+        if hasattr(X, "to_pandas"):  # polars, pyarrow: their own converters keep every type
+            frame = X.to_pandas()
+        elif hasattr(X, "__dataframe__"):
+            frame = pd.api.interchange.from_dataframe(X)
+        else:  # the Arrow stream alone
+            import pyarrow
+
+            frame = pyarrow.table(X).to_pandas()
+    except Exception as exc:
+        raise AutoImbError(
+            f"X ({type(X).__name__}) could not be read as a pandas DataFrame ({exc}); pass "
+            "a pandas DataFrame."
+        ) from exc
+    return frame if isinstance(frame, pd.DataFrame) else X  # a column alone: as before
+
+
 def has_feature_names(X: Any) -> bool:
     """Whether ``X`` names its columns in scikit-learn's sense: a DataFrame whose column names
     are all strings (integer names are positions, as an array's columns are)."""
@@ -28,8 +58,9 @@ def as_frame(X: Any) -> pd.DataFrame:
             "X is a sparse matrix, and sparse input is not supported: pass a dense array "
             "(X.toarray()) or a DataFrame."
         )
-    if isinstance(X, pd.DataFrame):
-        frame = X.copy()
+    converted = as_pandas(X)
+    if isinstance(converted, pd.DataFrame):
+        frame = converted if converted is not X else X.copy()
     elif isinstance(X, pd.Series):
         frame = X.to_frame()
     elif isinstance(X, list) and X and all(isinstance(row, dict) for row in X):

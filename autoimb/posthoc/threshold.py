@@ -22,7 +22,7 @@ from autoimb.data.conform import (
     trained_with_names,
     warn_of_new_rows,
 )
-from autoimb.data.frames import given_durations
+from autoimb.data.frames import as_pandas, given_durations
 from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
 from autoimb.posthoc.calibration import apply_calibration, calibrated_threshold
@@ -207,6 +207,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X: Any) -> FloatArray:
         schema = getattr(self, "model_card_", {}).get("schema")
+        X = as_pandas(X)  # once for all the checks and members (polars, pyarrow)
         if schema is not None:
             X = given_durations(X, schema.get("durations", []))
             warn_of_new_rows(X, schema)
