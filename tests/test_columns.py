@@ -316,6 +316,24 @@ def test_columns_stored_by_pyarrow_read_as_their_pandas_twins(small_binary) -> N
     pd.testing.assert_frame_equal(new, conform(plain.iloc[:30], data.schema()))
 
 
+def test_numbers_among_markers_in_a_column_of_objects_are_numbers(small_binary) -> None:
+    """Numbers with a "?" written over some (``col[::7] = "?"``) were read at fit as a
+    category of nearly as many levels as rows, though predict read them as numbers, as fit
+    did the same column written as text."""
+    X, y = small_binary
+    mixed = X["x0"].astype(object)
+    mixed[::7] = "?"
+    marked = X.assign(x0=mixed)
+    model = autoimb.search(marked, y, n_trials=1, space="fast", random_state=0)
+    schema = model.model_card()["schema"]
+    assert "x0" in schema["numeric"] and "x0" not in schema["categorical"]
+    data = validate(marked, y)
+    expected = X["x0"].where(np.arange(len(X)) % 7 != 0)
+    np.testing.assert_array_equal(data.X["x0"], expected)
+    pd.testing.assert_frame_equal(data.X, validate(marked.astype({"x0": str}), y).X)
+    np.testing.assert_array_equal(conform(marked, data.schema())["x0"], expected)
+
+
 def test_a_duration_is_seconds_and_a_missing_one_is_missing(small_binary) -> None:
     """A duration read as raw numbers made a missing one int64's least value, which the
     imputer took for a real number; an Arrow duration became text categories instead."""

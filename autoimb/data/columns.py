@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import numbers
 import re
 import warnings
 from typing import Any
@@ -103,9 +104,7 @@ def read_numbers(
             continue
         series = without_markers(frame[column])
         present = series.dropna()  # by position below: an index may repeat labels
-        if present.empty or not all(
-            isinstance(v, str) and _is_formatted(v, pattern) for v in present
-        ):
+        if present.empty or not all(_is_number(v, pattern) for v in present):
             continue  # text is told apart at its first value that is no number
         marked = series.isna().sum() > frame[column].isna().sum()
         numbers = read(series)
@@ -114,6 +113,14 @@ def read_numbers(
         if marked or not np.array_equal(as_read, plain, equal_nan=True):
             found[column] = numbers
     return found
+
+
+def _is_number(value: Any, pattern: re.Pattern[str]) -> bool:
+    """A number as written in a file, or one in Python's types: a column of objects mixes
+    them with its markers (``col[col < 0] = "?"``), and predict reads them as numbers."""
+    if isinstance(value, str):
+        return _is_formatted(value, pattern)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _parse(series: pd.Series) -> pd.Series:
@@ -327,8 +334,8 @@ def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
             warnings.warn(
                 f"Column {column!r} holds numbers but for {list(tokens)} in "
                 f"{int((~numeric).sum())} row(s), so it is read as text ({_AS_TEXT}). If "
-                "that marks a missing value, pass it as one (na_values= when reading the file, "
-                "--na-values on the command line).",
+                "that marks a missing value, make it one (NaN in the frame, na_values= when "
+                "reading the file, --na-values on the command line).",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
