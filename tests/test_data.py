@@ -11,6 +11,7 @@ import pytest
 import autoimb
 from autoimb.data.conform import conform
 from autoimb.data.dataset import validate
+from autoimb.data.preprocess import Preprocessor
 from autoimb.exceptions import AutoImbError, SchemaError
 
 
@@ -218,6 +219,32 @@ def test_a_pandas_category_column_of_numbers_is_a_category() -> None:
     # At predict, the codes as numbers or as the category are the same categories.
     as_numbers = conform(X.assign(region=np.arange(len(X)) % 4 + 1), data.schema())
     assert as_numbers["region"].tolist() == conform(X, data.schema())["region"].tolist()
+
+
+def test_a_float32_category_is_the_same_category_as_float64s(small_binary) -> None:
+    """A float32 0.1 was the category "0.10000000149011612" and a float64 0.1 "0.1": a model
+    trained on one read every row of the other (or of a CSV) as an unseen category."""
+    X, y = small_binary
+    dose = np.where(np.arange(len(X)) % 3 == 0, 0.1, 0.3)
+    X = X.assign(dose=dose)
+    model = autoimb.search(
+        X, y, n_trials=1, space="fast", random_state=0, categorical_features=["dose"]
+    )
+    assert model.model_card()["schema"]["categories"]["dose"] == ["0.1", "0.3"]
+    expected = model.predict_proba(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no category is unseen
+        np.testing.assert_array_equal(model.predict_proba(X.astype({"dose": "float32"})), expected)
+        np.testing.assert_array_equal(model.predict_proba(X.astype({"dose": str})), expected)
+    narrow = validate(X.astype({"dose": "float32"}), y, categorical_features=["dose"])
+    assert sorted(narrow.X["dose"].unique()) == ["0.1", "0.3"]
+    # A model saved before learnt float64's digits of the float32: they are still matched.
+    saved = Preprocessor(("dose",), ()).fit(
+        pd.DataFrame({"dose": X["dose"].astype("float32").astype(float).astype(str)})
+    )
+    assert saved.categories_ == [["0.10000000149011612", "0.30000001192092896"]]
+    codes = saved.transform(narrow.X[["dose"]])[:, 0]
+    np.testing.assert_array_equal(codes, np.where(dose == 0.1, 0.0, 1.0))
 
 
 def test_one_row_holding_most_of_the_weight_is_warned_of() -> None:

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from autoimb._warnings import user_stacklevel
+from autoimb.data.category_text import as_category_strings, as_saved_categories
 from autoimb.data.columns import as_numbers, expand_dates, rows_named, without_markers, zoned
-from autoimb.data.dataset import as_category_strings, infinite_values
+from autoimb.data.dataset import infinite_values
 from autoimb.data.frames import as_frame, as_pandas, has_feature_names
 from autoimb.data.typed import as_floats, beyond_float32, typed_numbers
 from autoimb.exceptions import SchemaError
@@ -287,7 +288,8 @@ def _warn_of_unseen_categories(X: pd.DataFrame, schema: dict[str, Any]) -> None:
         if column not in X.columns:
             continue
         counts = X[column].value_counts()  # each distinct value once: cheap on many rows
-        names = as_category_strings(pd.Series(counts.index, dtype=object)).to_numpy()
+        texts = as_category_strings(pd.Series(counts.index))  # a float32's text is its own
+        names = as_saved_categories(texts, known).to_numpy()
         new = ~pd.Series(names).isin(known).to_numpy()
         present, unseen = int(counts.sum()), int(counts.to_numpy()[new].sum())
         if present < MIN_ROWS_TO_WARN or unseen <= present / 2:

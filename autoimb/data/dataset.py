@@ -15,10 +15,10 @@ import pandas as pd
 from autoimb._checks import check_rows_paired, check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
+from autoimb.data.category_text import as_category_strings
 from autoimb.data.frames import as_frame, as_pandas, duration_columns, has_feature_names
 from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
 from autoimb.data.typed import (
-    all_text,
     as_floats,
     beyond_float32,
     constant_columns,
@@ -417,21 +417,6 @@ def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str |
         f"it has the same {now.get('rows')} rows and columns, but other values (if it is the "
         "same file, read it with the missing-value markers it was searched with)"
     )
-
-
-def as_category_strings(series: pd.Series) -> pd.Series:
-    """Categories as strings, so 3 and "3" are one category; integral floats lose their ".0"."""
-
-    def text(value: Any) -> str | None:
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-            return None  # pd.NA: a nullable column's missing value (string, Int64, boolean)
-        if isinstance(value, float | np.floating) and float(value).is_integer():
-            return str(int(value))
-        return str(value)
-
-    if all_text(series):  # strings already: only the missing values change (to None)
-        return series.astype(object).where(series.notna(), None)
-    return series.astype(object).map(text)
 
 
 def infinite_values(column: str) -> str:

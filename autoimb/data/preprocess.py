@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from autoimb.data.category_text import as_saved_categories
+
 MISSING = "__missing__"
 
 
@@ -41,6 +43,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         ):
             values = X[column].fillna(MISSING).astype(str)
             codes = pd.Index(categories).get_indexer(values).astype(np.float64)
+            if (codes < 0).any():  # a model saved when a float32's text had float64's digits
+                values = as_saved_categories(values, categories)
+                codes = pd.Index(categories).get_indexer(values).astype(np.float64)
             codes[codes < 0] = len(categories)
             out[:, i] = codes
         if self.numeric:
