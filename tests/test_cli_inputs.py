@@ -289,6 +289,24 @@ def test_predict_reads_a_batch_with_the_decimal_mark_of_the_training_file(tmp_pa
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
 
 
+def test_durations_a_csv_holds_are_durations_at_search_as_at_predict(tmp_path, monkeypatch):
+    """pandas writes a timedelta column as "9 days 09:06:00": the search read it as a text
+    category of as many levels as rows, where Python reads the frame as durations."""
+    frame = datasets.load("ecoli1")
+    minutes = np.arange(len(frame)) * 37 % 5000 + 4000 * frame["target"].to_numpy()
+    frame.insert(0, "wait", pd.to_timedelta(minutes, unit="min"))
+    frame.loc[::9, "wait"] = pd.NaT
+    frame.to_csv(tmp_path / "waits.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "waits.csv", "--target", "target", "--n-trials", "1", *FAST]) == 0
+    model = autoimb.load(tmp_path / "waits.skops")
+    schema = model.model_card_["schema"]
+    assert "wait" in schema["numeric"] and schema["durations"] == ["wait"]
+    assert main(["predict", "waits.skops", "waits.csv", "--out", "p.csv"]) == 0
+    expected = model.predict_proba(frame.drop(columns="target"))[:, 1]
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+
+
 @pytest.mark.parametrize(("trained", "written", "code"), [(",", ".", 0), (".", ",", 2)])
 def test_a_batch_that_plainly_writes_the_other_decimal_mark_is_warned_of(
     tmp_path, monkeypatch, capsys, trained, written, code

@@ -16,7 +16,13 @@ from autoimb._checks import check_rows_paired, check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
 from autoimb.data.category_text import as_category_strings
-from autoimb.data.frames import as_frame, as_pandas, duration_columns, has_feature_names
+from autoimb.data.frames import (
+    as_frame,
+    as_pandas,
+    duration_columns,
+    has_feature_names,
+    read_durations,
+)
 from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
 from autoimb.data.typed import (
     as_floats,
@@ -297,6 +303,9 @@ def validate(
     named = None if auto else _named(frame, categorical_features)
     for column, numbers in column_kinds.read_numbers(frame, skip=set(named or ())).items():
         frame[column] = numbers
+    written = read_durations(frame, skip=set(named or ()))  # durations in text, as a CSV holds them
+    for column, seconds in written.items():
+        frame[column] = seconds
     dates = column_kinds.find_dates(frame, skip=set(named or ()))
     taken = [f"{c}.{part}" for c, parts in dates.items() for part in parts]
     if clash := [name for name in taken if name in frame.columns]:
@@ -383,7 +392,7 @@ def validate(
         [c for c in zoned if c not in dropped],
         has_feature_names(X),
         booleans,
-        [c for c in duration_columns(X) if c not in dropped],
+        [c for c in [*duration_columns(X), *written] if c not in dropped],
     )
 
 

@@ -141,6 +141,26 @@ def duration_columns(X: Any) -> list[str]:
 
 
 _A_NUMBER = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+# A duration as pandas writes one (str, to_csv): "9 days 09:06:00", "-1 days +23:59:59.5".
+_WRITTEN_DURATION = r"\s*-?\d+ days? [-+]?\d{2}:\d{2}:\d{2}(\.\d+)?\s*"
+
+
+def read_durations(frame: pd.DataFrame, skip: set[str]) -> dict[str, pd.Series]:
+    """The text columns of durations as pandas writes them (a CSV of a timedelta column), as
+    seconds: read as text they were categories of nearly as many levels as rows, though
+    predict reads such text as durations for a model trained on durations."""
+    found = {}
+    for column in text_columns(frame):
+        values = frame[column]
+        if column in skip or not all_text(values):
+            continue
+        text = values.astype("string").str.strip()
+        text = text.mask(text.str.casefold().eq("nat"))  # as pandas writes a missing one
+        present = text.dropna()
+        if present.empty or not present.str.fullmatch(_WRITTEN_DURATION).all():
+            continue
+        found[column] = pd.to_timedelta(text).dt.total_seconds()
+    return found
 
 
 def given_durations(X: Any, durations: list[str]) -> Any:
