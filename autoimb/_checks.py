@@ -55,6 +55,12 @@ def check_rows_paired(X: Any, **given: Any) -> None:
             f"(as in scikit-learn): each row would get another row's {one}"
         )
         fresh = pd.RangeIndex(len(rows))
+        if not rows.is_unique:  # {name}.loc[X.index] gives a row each label's every match
+            raise AutoImbError(
+                f"{said}. X's index repeats row labels, so they cannot pair the rows: pass "
+                f"{name}.to_numpy() if the order is already X's, or else give X and {name} one "
+                "index of unique labels (reset_index(drop=True) before either was reordered)."
+            )
         if not (rows.equals(fresh) or index.equals(fresh)):
             raise AutoImbError(
                 f"{said}. Pass {name}.loc[X.index] to pair them by label, or "

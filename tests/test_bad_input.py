@@ -106,6 +106,14 @@ def fitted(small_binary):
             lambda X, y: {"X": _named(X), "y": _named(y).sample(frac=1, random_state=0)},
             r"y's index holds X's row labels in another order.*Pass y.loc\[X.index\]",
         ),
+        (  # y.loc[X.index] would give each repeated label's every row
+            lambda X, y: {
+                "X": X.set_axis(np.arange(len(X)) // 2),
+                "y": y.set_axis(np.arange(len(X)) // 2).sample(frac=1, random_state=0),
+            },
+            r"X's index repeats row labels.*pass y.to_numpy\(\) if the order is already X's, "
+            r"or else give X and y one index of unique labels",
+        ),
         (
             lambda X, y: {
                 "X": _named(X),
@@ -156,6 +164,7 @@ def fitted(small_binary):
         "callback-of-one-argument",
         "callback-not-a-function",
         "labels-in-other-row-order",
+        "labels-in-other-row-order-repeating-labels",
         "weights-in-other-row-order",
         "groups-in-other-row-order",
         "groups-as-a-column-name",
