@@ -822,6 +822,31 @@ def test_outputs_never_replace_an_input_or_a_file_autoimb_did_not_write(searched
     assert not list(work.glob(".*partial*")) and not list(work.glob(".scores*"))
 
 
+def test_whole_number_ids_from_a_csv_are_numbers_in_parquet_predictions(
+    searched, work, monkeypatch
+):
+    """They came out as text, so the predictions would not join the source's numeric ids."""
+    monkeypatch.chdir(work)
+    rows = pd.read_csv(work / "new.csv.gz").head(4)
+    rows["row_id"] = [1000, 1001, 1002, 1003]
+    rows.to_csv(work / "ids.csv", index=False)
+    assert main(["predict", "ecoli.skops", "ids.csv", "--id", "row_id", "--out", "p.parquet"]) == 0
+    written = pd.read_parquet(work / "p.parquet")
+    assert written["row_id"].dtype == np.int64
+    assert len(rows.merge(written, on="row_id")) == 4
+    rows["row_id"] = ["0100", "0101", "0102", "0103"]  # codes: as written
+    rows.to_csv(work / "codes.csv", index=False)
+    assert (
+        main(["predict", "ecoli.skops", "codes.csv", "--id", "row_id", "--out", "c.parquet"]) == 0
+    )
+    assert pd.read_parquet(work / "c.parquet")["row_id"].tolist() == [
+        "0100",
+        "0101",
+        "0102",
+        "0103",
+    ]
+
+
 @pytest.mark.slow
 def test_ids_are_written_as_the_file_writes_them(searched, work):
     """An account number, a card number or a blank id is copied, not read as a number."""

@@ -106,6 +106,20 @@ def write_table(path: Path, table: pd.DataFrame) -> Path:
     return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, sep=separator))
 
 
+def typed_id(path: Path, ids: pd.Series) -> pd.Series:
+    """An id column read as text keeps codes such as 007 as written; in a typed table
+    (Parquet) whole numbers that read back as written are numbers, so the predictions join
+    the source table's numeric id."""
+    text = ids.dtype == object or pd.api.types.is_string_dtype(ids)
+    if table_suffix(path) not in (".parquet", ".pq") or not text:
+        return ids
+    numbers = pd.to_numeric(ids, errors="coerce")
+    if numbers.isna().any() or (numbers % 1 != 0).any():
+        return ids
+    whole = numbers.astype("int64")
+    return whole if whole.astype(str).eq(ids.astype(str)).all() else ids
+
+
 def check_output(
     path: Path,
     inputs: Sequence[str | Path | None],

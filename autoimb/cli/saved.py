@@ -17,6 +17,7 @@ from autoimb.cli.outputs import (
     is_predictions,
     is_report,
     stdout_for,
+    typed_id,
     write_table,
 )
 from autoimb.cli.resume import default_model_path
@@ -88,7 +89,7 @@ def predict_command(args: argparse.Namespace) -> int:
     for i, label in enumerate(model.classes_):
         output[f"proba_{label}"] = proba[:, i]
     if args.id is not None:
-        output.insert(0, args.id, frame[args.id].to_numpy())
+        output.insert(0, args.id, typed_id(out or Path(""), frame[args.id]).to_numpy())
     if args.out is None:
         output.to_csv(stdout_for(output), index=False)
         return EXIT_OK
