@@ -457,6 +457,75 @@ def test_a_trial_is_queued_again_once(tmp_path) -> None:
     assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
 
 
+def _cut(study: optuna.Study, since) -> None:
+    """The next waiting trial taken and cut by Ctrl-C, as Optuna fails it, then queued again
+    as the search's own clean-up does."""
+    from autoimb.engine.storage import requeue_interrupted
+
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.set_user_attr("worker", worker_id())
+    study.tell(trial, state=TrialState.FAIL)
+    requeue_interrupted(study, worker_id(), since)
+
+
+def _crash(study: optuna.Study) -> None:
+    """The next waiting trial taken by a worker that dies, then released as dead."""
+    from autoimb.engine.storage import release_trials
+
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.set_user_attr("worker", "gone-host:1")
+    release_trials(study, lambda owner, t: owner == "gone-host:1")
+
+
+def test_a_retried_trial_cut_by_ctrl_c_is_queued_again_and_only_crashes_are_retried_once(
+    tmp_path,
+) -> None:
+    """A retry of a killed trial, cut by Ctrl-C, was failed for good: its strategy lost. Only
+    a second crash of a strategy ends its retries (it may be what kills the worker)."""
+    import datetime
+
+    study = optuna.create_study(storage=make_storage(str(tmp_path / "j.log")))
+    since = datetime.datetime.now() - datetime.timedelta(seconds=1)
+    study.enqueue_trial({"x": 0.25})
+    _crash(study)  # 0 crashed: 1 is its retry
+    _cut(study, since)  # 1 cut: 2 waits
+    _cut(study, since)  # and again: 3 waits
+    assert study.trials[-1].state == TrialState.WAITING
+    assert study.trials[-1].system_attrs["retry_history"] == [0, 1, 2]
+    _crash(study)  # a second crash: not retried
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 4
+    # Cut first, then crashed: the crash is its first, and it is retried.
+    study.enqueue_trial({"x": 0.75})
+    _cut(study, since)
+    _crash(study)
+    waiting = study.trials[-1]
+    assert waiting.state == TrialState.WAITING and waiting.params == {"x": 0.75}
+    assert study.ask().suggest_float("x", 0, 1) == 0.75
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_heartbeat_retry_cut_by_ctrl_c_is_queued_again_on_a_database(fresh_database) -> None:
+    """As on a journal file: the heartbeat's retry of a dead worker's trial, cut by Ctrl-C."""
+    import datetime
+
+    storage = make_storage(fresh_database, heartbeat=1)
+    study = optuna.create_study(storage=storage)
+    since = datetime.datetime.now() - datetime.timedelta(seconds=1)
+    dead = study.ask()
+    dead.suggest_float("x", 0, 1)
+    storage.record_heartbeat(dead._trial_id)  # then no more: its worker died
+    time.sleep(4)  # three heartbeats
+    optuna.storages.fail_stale_trials(study)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
+    _cut(study, since)
+    waiting = study.trials[-1]
+    assert waiting.state == TrialState.WAITING and waiting.params == dead.params
+    assert waiting.system_attrs["retry_history"] == [0, 1]
+
+
 def test_a_trial_failed_by_another_process_while_it_ran_does_not_stop_the_search(caplog):
     """Another worker took this one's trial for dead (a machine that slept) and failed it:
     Optuna cannot tell it its score and stops its loop. The loop goes on with the rest."""

@@ -15,7 +15,8 @@ import warnings
 from collections.abc import Iterator
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
 
 from autoimb.engine.journal import journal_lost
 from autoimb.exceptions import AutoImbError, DatabaseLost, StorageFailed
@@ -24,11 +25,41 @@ from autoimb.redact import scrubbed, shown, userinfo
 logger = logging.getLogger("autoimb")
 
 
-def retry_once() -> RetryHeartbeatStaleTrialCallback:
-    """Queue a trial whose worker stopped once more, with the same parameters."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RetryHeartbeatStaleTrialCallback(max_retry=1)
+CRASHES = "crashes"  # trial system attribute: how often a worker died running this strategy
+MAX_CRASHES = 1  # a strategy whose worker died on it again may be what kills it: not retried
+
+
+def queue_again(study: optuna.Study, trial: FrozenTrial, *, crashed: bool) -> bool:
+    """Queue a stopped trial again with the parameters it drew, as Optuna's
+    ``RetryHeartbeatStaleTrialCallback`` does (``failed_trial``, ``retry_history``), and say
+    whether it was. Only crashes count towards the once-only limit: a trial the user stopped
+    (Ctrl-C, SIGTERM) comes back whatever stopped its earlier runs, or its strategy is lost.
+    A retry of an older version counts each of its retries as a crash."""
+    earlier = list(trial.system_attrs.get("retry_history", []))
+    crashes = int(trial.system_attrs.get(CRASHES, len(earlier))) + crashed
+    if crashes > MAX_CRASHES:
+        return False
+    system_attrs = {
+        "failed_trial": trial.number,
+        **trial.system_attrs,
+        "retry_history": [*earlier, trial.number],  # a copy: the trial read stays as it was
+        CRASHES: crashes,
+    }
+    study.add_trial(
+        optuna.create_trial(
+            state=TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs=trial.user_attrs,
+            system_attrs=system_attrs,
+        )
+    )
+    return True
+
+
+def retry_crashed(study: optuna.Study, trial: FrozenTrial) -> None:
+    """The heartbeat's callback: a trial whose worker stopped beating is queued again."""
+    queue_again(study, trial, crashed=True)
 
 
 _OPENED: dict[tuple[str, int], RDBStorage] = {}
@@ -88,7 +119,7 @@ def _rdb_storage(url: str, heartbeat: int) -> RDBStorage:
             url,
             heartbeat_interval=heartbeat,
             grace_period=3 * heartbeat,
-            heartbeat_stale_trial_callback=retry_once(),
+            heartbeat_stale_trial_callback=retry_crashed,
             engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
         )
 

@@ -235,5 +235,6 @@ def _release_own_trials(study: optuna.Study, run_started: float) -> None:
             owner == worker_id()
             or (not owner and trial.datetime_start is not None and trial.datetime_start >= started)
         ),
+        crashed=False,
     )
     requeue_interrupted(study, worker_id(), started)

@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 from autoimb import config
 from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
-from autoimb.engine.database import database_storage, driver_said, retry_once, storage_failed
+from autoimb.engine.database import database_storage, driver_said, queue_again, storage_failed
 from autoimb.engine.journal import open_journal
 from autoimb.exceptions import AutoImbError
 from autoimb.redact import scrubbed, shown
@@ -97,23 +97,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def release_trials(study: optuna.Study, stopped: Callable[[str, FrozenTrial], bool]) -> None:
+def release_trials(
+    study: optuna.Study, stopped: Callable[[str, FrozenTrial], bool], *, crashed: bool = True
+) -> None:
     """Fail the RUNNING trials whose worker ``stopped`` says will never finish them.
 
-    Each is queued again once, as the heartbeat of a database storage does, so a strategy
-    cut short by a crash or Ctrl-C still gets its score when the study goes on.
+    Each is queued again, so a strategy cut short by a crash or Ctrl-C still gets its score
+    when the study goes on: after a crash only once, as the heartbeat of a database storage
+    does (:func:`~autoimb.engine.database.queue_again`); ``crashed=False``: this process's
+    own, stopped by the user.
     """
-    retry = retry_once()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if stopped(str(trial.user_attrs.get("worker", "")), trial):
             try:
                 study.tell(trial.number, state=TrialState.FAIL)
             except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
                 continue  # it finished since it was read: its worker was alive after all
-            retry(study, trial)
+            queued = queue_again(study, trial, crashed=crashed)
             logger.info(
-                "trial %d was left running by a stopped process: failed, queued again",
+                "trial %d was left running by a stopped process: failed%s",
                 trial.number,
+                ", queued again" if queued else "; its strategy stopped a worker before",
             )
 
 
@@ -123,9 +127,11 @@ def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetim
     Ctrl-C can land before the objective names the trial's owner or records its strategy
     (while the sampler draws it): a nameless one started since ``since`` is this process's,
     and goes back with the parameters drawn so far (the sampler draws the rest)."""
-    retry = retry_once()
     trials = study.get_trials(deepcopy=False)
-    queued = {t.system_attrs.get("failed_trial") for t in trials}
+    # The trial each retry copies is the last of its history (``failed_trial`` names the first).
+    queued = {
+        t.system_attrs["retry_history"][-1] for t in trials if t.system_attrs.get("retry_history")
+    }
     for trial in trials:
         cut = (
             trial.state == TrialState.FAIL
@@ -136,7 +142,7 @@ def requeue_interrupted(study: optuna.Study, owner: str, since: datetime.datetim
             and trial.datetime_start >= since
         )
         if cut:
-            retry(study, trial)
+            queue_again(study, trial, crashed=False)
             logger.info("trial %d was cut by Ctrl-C: queued again", trial.number)
 
 
