@@ -249,6 +249,43 @@ def test_a_resume_with_another_seed_says_the_study_keeps_its_own(ecoli):
 
 
 @pytest.mark.slow
+def test_a_models_report_on_a_study_not_its_own_is_refused(ecoli):
+    """Its Winner (this model's trial and metric) stood over another study's leaderboard and
+    history, without a word."""
+    other = run(*SEARCH, "--n-trials", "1", *FAST, "--new-study", cwd=ecoli)
+    assert other.returncode == 0, other.stderr
+    apart = run(
+        *SEARCH, "--n-trials", "1", *FAST, "--storage", "apart.log", "--out", "a.skops", cwd=ecoli
+    )
+    assert apart.returncode == 0, apart.stderr
+    for options, whose, alone in (
+        (
+            ["--study-name", "autoimb-2"],
+            "study 'autoimb'",
+            "ecoli.optuna.log --study-name autoimb-2",
+        ),
+        (
+            ["--storage", "apart.log"],
+            "another study named 'autoimb'",
+            "apart.log --study-name autoimb",
+        ),
+    ):
+        report = run("report", "ecoli.skops", *options, "--out", "r.html", cwd=ecoli)
+        assert report.returncode == 2, report.stderr
+        assert (
+            f"ecoli.skops was saved from {whose} (--storage ecoli.optuna.log --study-name "
+            "autoimb), not from study" in report.stderr
+        )
+        assert f"alone with autoimb report --storage {alone} (without the model)" in report.stderr
+        assert not (ecoli / "r.html").exists()
+    # Its own study, found beside it or named, is reported on as before.
+    own = run(
+        "report", "ecoli.skops", "--storage", "ecoli.optuna.log", "--out", "r.html", cwd=ecoli
+    )
+    assert own.returncode == 0, own.stderr
+
+
+@pytest.mark.slow
 def test_a_journal_files_folder_is_made_as_the_outputs_are(ecoli):
     args = ["--storage", "runs/a/j.log", "--out", "j.skops"]
     done = run(*SEARCH, "--n-trials", "1", *FAST, *args, cwd=ecoli)

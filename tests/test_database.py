@@ -214,3 +214,27 @@ def test_a_missing_driver_is_named_with_the_package_that_brings_it() -> None:
         hint = _database_hint("postgresql://host/db", missing)
         assert f"the module {module}, is missing: pip install '{package}'" in hint
         assert "autoimb's postgres extra" in hint
+
+
+def test_a_report_on_a_database_studys_model_needs_only_its_storage(tmp_path, database) -> None:
+    """The card names the model's study: "pass --storage URL and --study-name NAME" asked for
+    a name it knows. A study reported alone was written to s1-s1.html."""
+    url, _, _ = database
+    datasets.load("ecoli1").to_csv(tmp_path / "ecoli.csv", index=False)
+    search = ["search", "ecoli.csv", "--target", "target", "--storage", url, "--study-name"]
+    search += ["s1", "--space", "fast", "--cv", "3", "--n-trials", "1", "--out", "m.skops"]
+    assert run_cli(*search, cwd=tmp_path).returncode == 0
+    alone = run_cli("report", "m.skops", "--leaderboard", "board.csv", cwd=tmp_path)
+    assert alone.returncode == 2, alone.stderr
+    asked = "pass --storage URL, the database or journal file holding the model's study 's1'"
+    assert f"the report leaves out the leaderboard and history; {asked} for them" in alone.stderr
+    assert f"--leaderboard needs the study: {asked}." in alone.stderr
+    assert "--study-name" not in alone.stderr
+    given = run_cli(
+        "report", "m.skops", "--storage", url, "--leaderboard", "board.csv", cwd=tmp_path
+    )
+    assert given.returncode == 0, given.stderr
+    assert (tmp_path / "board.csv").is_file() and (tmp_path / "m.html").is_file()
+    study = run_cli("report", "--storage", url, "--study-name", "s1", cwd=tmp_path)
+    assert study.returncode == 0, study.stderr
+    assert (tmp_path / "s1.html").is_file() and not (tmp_path / "s1-s1.html").exists()

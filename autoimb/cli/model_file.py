@@ -51,7 +51,7 @@ def written_by(study: optuna.Study | None, out: Path) -> bool:
     files = _model_files(study)
     if str(out.resolve()) in files:
         return True
-    token = _creator(study)
+    token = study_creator(study)
     if token is None or out.name not in {Path(f).name for f in files}:
         return False
     named = _card_study(out)
@@ -73,7 +73,7 @@ def _card_study(out: Path) -> dict[str, str]:
         return {}
 
 
-def _creator(study: optuna.Study) -> str | None:
+def study_creator(study: optuna.Study) -> str | None:
     """The token the process that created the study recorded: no other study has it."""
     from autoimb.config import STUDY_ATTR
 
@@ -121,14 +121,14 @@ def _other_study(out: Path, storage: str, study_name: str) -> str | None:
     if not journal.is_file():
         return None  # gone: there is nothing to resume
     if "://" in storage or journal.resolve() != Path(storage).resolve():
-        options.insert(0, f"--storage {shlex.quote(_shown_path(journal))}")
+        options.insert(0, f"--storage {shlex.quote(shown_path(journal))}")
     if not options:
         return None
-    where = _shown_path(journal)
+    where = shown_path(journal)
     return f"written by study {name!r} in {where}; add {' '.join(options)} to resume it"
 
 
-def _shown_path(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """A path as typed from here: relative to the working folder where it can be."""
     try:
         return os.path.relpath(path)
@@ -163,7 +163,7 @@ def save_model(
     named = {option: getattr(args, option, None) for option in ("target", "id", "weight", "group")}
     card["named_columns"] = {option: column for option, column in named.items() if column}
     card["study"] = recorded_study(out, storage, args.study_name)
-    if (token := _creator(result.study)) is not None:
+    if (token := study_creator(result.study)) is not None:
         card["study"]["creator"] = token
     # Recorded first: a process stopped between the two must not leave the study's own model
     # refused as the user's.

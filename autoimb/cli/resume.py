@@ -111,8 +111,12 @@ def default_model_path(data: str, study_name: str) -> Path:
     stem = file_stem(data)
     if study_name == config.DEFAULT_STUDY_NAME:
         return Path(f"{stem}.skops")
-    safe = re.sub(r"[^\w.-]+", "_", study_name)  # letters of any script stay as they are
-    return Path(f"{stem}-{safe}.skops")
+    return Path(f"{stem}-{file_safe(study_name)}.skops")
+
+
+def file_safe(study_name: str) -> str:
+    """A study's name as part of a file name: letters of any script stay as they are."""
+    return re.sub(r"[^\w.-]+", "_", study_name)
 
 
 def resume_command(args: argparse.Namespace) -> str:

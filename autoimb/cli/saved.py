@@ -4,8 +4,10 @@ and/or its study."""
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autoimb.cli.console import EXIT_OK, say
 from autoimb.cli.data_check import check_training_data
@@ -20,11 +22,14 @@ from autoimb.cli.outputs import (
     typed_id,
     write_table,
 )
-from autoimb.cli.resume import default_model_path
+from autoimb.cli.resume import default_model_path, file_safe
 from autoimb.data.files import missing_column, read_table, split_columns, table_suffix
 from autoimb.exceptions import AutoImbError
 from autoimb.export import MODEL_FORMATS
 from autoimb.redact import shown
+
+if TYPE_CHECKING:
+    import optuna
 
 
 def predict_command(args: argparse.Namespace) -> int:
@@ -142,6 +147,8 @@ def report_command(args: argparse.Namespace) -> int:
                 f"reporting study {args.study_name!r}; {shown(storage)} also holds {others} "
                 "(pick one with --study-name)"
             )
+        if card is not None:
+            _refuse_another_study(Path(args.model), card, study, storage)
     X = y = weights = groups = None
     if args.data is None and (given := _data_options(args)):
         names = "names a column" if len(given) == 1 else "name columns"
@@ -168,10 +175,12 @@ def report_command(args: argparse.Namespace) -> int:
         check_training_data(args, X, y, weights, card, study)
     if args.model is not None:
         default = Path(args.model).with_suffix(".html")
-    else:  # a study of another name than the first gets its own report, as its own model
-        stem = _study_file_stem(storage)
-        named = default_model_path(stem or args.study_name, args.study_name).with_suffix(".html")
-        default = Path(stem).parent / named if stem else named  # beside the journal
+    elif (stem := _study_file_stem(storage)) is not None:
+        # A study of another name than the first gets its own report, as its own model.
+        named = default_model_path(stem, args.study_name).with_suffix(".html")
+        default = Path(stem).parent / named  # beside the journal
+    else:  # a database's study: named after the study alone
+        default = Path(f"{file_safe(args.study_name)}.html")
     out = Path(args.out) if args.out else default
     check_output(
         out, [args.model, args.data, storage], args.force, is_report, REPORT_FORMATS, "report"
@@ -179,7 +188,7 @@ def report_command(args: argparse.Namespace) -> int:
     board = Path(args.leaderboard) if args.leaderboard else None
     if board is not None:
         if study is None:
-            raise AutoImbError("--leaderboard needs the study (--storage, or a model's own).")
+            raise AutoImbError(f"--leaderboard needs the study: {_study_wanted(card)}.")
         inputs = [args.model, args.data, storage, out]
         check_output(board, inputs, args.force, is_leaderboard, TABLE_FORMATS, "leaderboard")
     path = write_study_report(
@@ -249,9 +258,46 @@ def _model_study(model: Path, card: dict) -> str | None:
             return str(journal)
     say(
         f"no study next to the model ({beside.name}): the report leaves out the "
-        "leaderboard and history; pass --storage URL and --study-name NAME for them"
+        f"leaderboard and history; {_study_wanted(card)} for them"
     )
     return None
+
+
+def _study_wanted(card: dict | None) -> str:
+    """The options that find a study: the model's card names its study, so only the storage
+    is wanted (a database's URL is not kept in the card: it may hold a password)."""
+    name = ((card or {}).get("study") or {}).get("name")
+    if name is None:
+        return "pass --storage URL and --study-name NAME"
+    return f"pass --storage URL, the database or journal file holding the model's study {name!r}"
+
+
+def _refuse_another_study(model: Path, card: dict, study: optuna.Study, storage: str) -> None:
+    """A model's report over another study's trials: its Winner would stand above a
+    leaderboard and history it was not chosen from. The card names its study and the token of
+    the process that created it; a model saved from Python names none, and is not refused."""
+    from autoimb.cli.model_file import shown_path, study_creator
+
+    recorded = card.get("study") or {}
+    name, token, there = recorded.get("name"), recorded.get("creator"), study_creator(study)
+    # A study or model of an older version records no creator: then the names alone tell.
+    same = name == study.study_name and (token is None or there is None or token == there)
+    if name is None or same:
+        return
+    whose = f"study {name!r}" if name != study.study_name else f"another study named {name!r}"
+    kept = recorded.get("storage")
+    if kept is not None:  # a journal file, kept relative to the model's folder
+        journal = shlex.quote(shown_path(model.resolve().parent / kept))
+        options = f"--storage {journal} --study-name {shlex.quote(name)}"
+    else:
+        options = f"--storage URL (its database) --study-name {shlex.quote(name)}"
+    here = f"--storage {shlex.quote(shown(storage))} --study-name {shlex.quote(study.study_name)}"
+    raise AutoImbError(
+        f"{shown(str(model))} was saved from {whose} ({options}), not from study "
+        f"{study.study_name!r} in {shown(storage)}: its report would set it over another "
+        f"study's trials. Report on the model with its own study, or on study "
+        f"{study.study_name!r} alone with autoimb report {here} (without the model)."
+    )
 
 
 def _study_file_stem(storage: str | None) -> str | None:
