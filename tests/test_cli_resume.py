@@ -249,6 +249,24 @@ def test_a_resume_with_another_seed_says_the_study_keeps_its_own(ecoli):
 
 
 @pytest.mark.slow
+def test_the_model_card_keeps_the_budget_the_command_was_given(ecoli):
+    """The card held what start-up (imports, reading the data) left of --time-budget, and the
+    report said "time_budget=6.87 s" for a search given 10."""
+    from autoimb.export import load
+
+    search = [*SEARCH, "--n-trials", "1", *FAST, "--time-budget", "10", "--report", "r.html"]
+    worker = ["worker", *SEARCH[1:], "--storage", "ecoli.optuna.log", "--n-trials", "1"]
+    for command in (search, [*worker, "--time-budget", "9", "--out", "w.skops"]):
+        done = run(*command, cwd=ecoli)
+        assert done.returncode == 0, done.stderr
+    for model, given in (("ecoli.skops", 10), ("w.skops", 9)):
+        card = load(ecoli / model).model_card_
+        assert card["time_budget"] == given
+        assert 0 < card["time_left_at_start"] < given  # what the trials had, kept apart
+    assert "time_budget=10 s for the run that saved it" in (ecoli / "r.html").read_text()
+
+
+@pytest.mark.slow
 def test_a_models_report_on_a_study_not_its_own_is_refused(ecoli):
     """Its Winner (this model's trial and metric) stood over another study's leaderboard and
     history, without a word."""

@@ -202,12 +202,13 @@ def run_search(
 
         metric = recorded_metric(attrs["metric"], f"study {args.study_name!r}")
     pos_label = study_pos_label(args, previous, y)
-    budget = args.time_budget
-    if budget is None and args.n_trials is None:
-        budget = config.DEFAULT_TIME_BUDGET
-    if budget is not None:  # what start-up left of it, but never less than a second
+    given = args.time_budget
+    if given is None and args.n_trials is None:
+        given = config.DEFAULT_TIME_BUDGET
+    budget = given
+    if given is not None:  # what start-up left of it, but never less than a second
         spent = time.monotonic() - getattr(args, "started", time.monotonic())
-        budget = max(budget - spent, min(budget, 1.0))
+        budget = max(given - spent, min(given, 1.0))
     finished, best = _study_state(previous)
     progress = SearchProgress(
         sys.stderr,
@@ -233,7 +234,7 @@ def run_search(
         with progress if not args.quiet else contextlib.nullcontext():
             if args.command == "worker":
                 # A worker searches what the study's creator set: metric, space and folds.
-                return join(
+                joined = join(
                     storage,
                     args.study_name,
                     X,
@@ -248,7 +249,8 @@ def run_search(
                     groups=groups,
                     final_model=out is not None,
                 )
-            return search(
+                return _budget_recorded(joined, given)
+            result = search(
                 X,
                 y,
                 metric=metric,
@@ -267,6 +269,7 @@ def run_search(
                 verbose=False,  # the command line's own display, above
                 heartbeat=args.heartbeat,
             )
+            return _budget_recorded(result, given)
     except KeyboardInterrupt as stopped:
         from autoimb.engine.outcome import PREDICTIONS_OF_STOPPED
 
@@ -283,6 +286,19 @@ def run_search(
     finally:
         optuna.logging.set_verbosity(verbosity)
         resumed.setLevel(resumed_level)
+
+
+def _budget_recorded(
+    result: SearchResult | optuna.Study, given: float | None
+) -> SearchResult | optuna.Study:
+    """The model card's budget is the one the command was given, as the report's "searched
+    with" line shows it: the search had what start-up (imports, reading the data) left of it,
+    kept as ``time_left_at_start``."""
+    card = getattr(getattr(result, "best_pipeline", None), "model_card_", None)
+    if card is not None and given is not None and card.get("time_budget") is not None:
+        card["time_left_at_start"] = round(float(card["time_budget"]), 3)
+        card["time_budget"] = given
+    return result
 
 
 def _folds(args: argparse.Namespace, groups: Any, n_rows: int, recorded: dict[str, Any]) -> Any:
