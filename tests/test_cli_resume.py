@@ -249,6 +249,20 @@ def test_a_resume_with_another_seed_says_the_study_keeps_its_own(ecoli):
 
 
 @pytest.mark.slow
+def test_a_worker_says_the_study_keeps_its_seed_and_how_to_give_its_class(ecoli):
+    """The worker took the study's seed in silence, where a resume says so; its refusal of
+    another positive class said what was wrong and not what to give."""
+    worker = ["worker", *SEARCH[1:], "--storage", "ecoli.optuna.log", "--n-trials", "1"]
+    joined = run(*worker, "--seed", "7", "--quiet", cwd=ecoli)
+    assert joined.returncode == 0, joined.stderr
+    assert "--seed 7 seeds a new study; study 'autoimb' goes on with its own (0)" in joined.stderr
+    refused = run(*worker, "--pos-label", "0", cwd=ecoli)
+    assert refused.returncode == 2, refused.stderr
+    assert "every worker must search for the same class: leave --pos-label out" in refused.stderr
+    assert "give the study's own, --pos-label 1." in refused.stderr
+
+
+@pytest.mark.slow
 def test_the_model_card_keeps_the_budget_the_command_was_given(ecoli):
     """The card held what start-up (imports, reading the data) left of --time-budget, and the
     report said "time_budget=6.87 s" for a search given 10."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoimb import config
+from autoimb.cli.console import say
 from autoimb.data.files import file_stem
 from autoimb.exceptions import AutoImbError
 
@@ -90,6 +91,17 @@ def refuse_other_settings(args: argparse.Namespace, study: optuna.Study) -> None
                 f"{value}; every worker searches the study's own settings, so leave {option} "
                 "out (or start another study with autoimb search)."
             )
+
+
+def say_seed_unused(args: argparse.Namespace, study: optuna.Study | None) -> None:
+    """A study goes on with the seed it was created with; another one given is said to be
+    unused, not ignored in silence."""
+    recorded = study_settings(study).get("seed")
+    if args.seed is not None and recorded is not None and args.seed != recorded:
+        say(
+            f"--seed {args.seed} seeds a new study; study {args.study_name!r} goes on with its "
+            f"own ({recorded})"
+        )
 
 
 def study_pos_label(args: argparse.Namespace, study: optuna.Study | None, y: pd.Series) -> Any:

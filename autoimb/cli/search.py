@@ -37,6 +37,7 @@ from autoimb.cli.outputs import (
 from autoimb.cli.resume import (
     default_model_path,
     resume_command,
+    say_seed_unused,
     study_pos_label,
     study_settings,
     study_space,
@@ -82,12 +83,7 @@ def search_command(args: argparse.Namespace) -> int:
         previous = None
     folds = _folds(args, columns.groups, len(columns.y), study_settings(previous))
     args.search_space = study_space(args, previous, storage)
-    recorded_seed = study_settings(previous).get("seed")
-    if args.seed is not None and recorded_seed is not None and args.seed != recorded_seed:
-        say(
-            f"--seed {args.seed} seeds a new study; study {args.study_name!r} goes on with its "
-            f"own ({recorded_seed})"
-        )
+    say_seed_unused(args, previous)
     out = Path(args.out) if args.out else default_model_path(args.data, args.study_name)
     check_storage_apart(storage, {"the model file": out})
     if args.report:

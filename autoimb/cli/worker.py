@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
 from autoimb.cli.model_file import check_overwrite, save_model
 from autoimb.cli.outputs import check_storage_apart
-from autoimb.cli.resume import refuse_other_settings, study_space
+from autoimb.cli.resume import refuse_other_settings, say_seed_unused, study_space
 from autoimb.cli.search import interrupted_again, read_columns, run_search, saving_first
 from autoimb.engine.storage import existing_study, study_names
 from autoimb.exceptions import did_you_mean
@@ -28,6 +28,7 @@ def worker_command(args: argparse.Namespace) -> int:
     previous = _study_once_started(args.storage, args.study_name, quiet=args.quiet)
     if previous is not None:  # a worker searches the study's settings; others are refused
         refuse_other_settings(args, previous)
+        say_seed_unused(args, previous)
         args.search_space = study_space(args, previous, args.storage)
     out = Path(args.out) if args.out else None
     if out is not None:

@@ -146,7 +146,8 @@ def join(
         if asked != positive:
             raise AutoImbError(
                 f"study {study_name!r} measures positive class {positive!r}, not {pos_label!r}; "
-                "every worker must search for the same class."
+                "every worker must search for the same class: leave pos_label out (a worker "
+                f"takes the study's), or give the study's own, pos_label={positive!r}."
             )
     if positive or pos_label is not None:
         data = replace(data, positive=positive_code(positive or pos_label, data.classes))
