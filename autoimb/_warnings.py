@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import sys
+import types
 import warnings
 
 from autoimb._held import Held, Restore
@@ -19,16 +20,21 @@ def user_stacklevel() -> int:
     line counts as a caller), given from the function that warns: one check is reached from
     ``search``, the estimator, a pipeline or an ensemble's members, each at its own depth."""
     frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and _inside(frame.f_code.co_filename):
+    while frame.f_back is not None and _inside(frame):
         frame, level = frame.f_back, level + 1
     return level
 
 
-def _inside(filename: str) -> bool:
-    """In the library, or in the context decorators that wrap its entry points."""
+def _inside(frame: types.FrameType) -> bool:
+    """In the library, in the context decorators that wrap its entry points, or in a library
+    that called it for the user (a ``Pipeline``, ``cross_val_score``): placed there, a warning
+    about the user's data was quieted during a search with the trials' own warnings."""
+    filename = frame.f_code.co_filename
     if filename == contextlib.__file__:
         return True
-    return filename.startswith(_PACKAGE) and not filename.startswith(_COMMAND_LINE)
+    if filename.startswith(_PACKAGE) and not filename.startswith(_COMMAND_LINE):
+        return True
+    return _TRIAL_LIBRARIES.match(str(frame.f_globals.get("__name__", ""))) is not None
 
 
 # The libraries a trial runs: what they warn of inside a trial (a resampler that cannot reach

@@ -628,6 +628,21 @@ def test_what_the_fitted_libraries_warn_of_inside_trials_is_not_the_users(small_
     assert result.best_config["resampler"]["name"] == "near_miss"
 
 
+def test_a_warning_about_the_data_shows_when_scikit_learns_tools_run_the_search(small_binary):
+    """Placed on the Pipeline's line, the fold-count warning was quieted with the trials' own."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = small_binary
+    keep = np.flatnonzero(y == 0)[:150].tolist() + np.flatnonzero(y == 1)[:2].tolist()
+    clf = autoimb.AutoImbClassifier(n_trials=1, space="fast", cv=3, random_state=0)
+    pipeline = Pipeline([("same", FunctionTransformer()), ("search", clf)])
+    with pytest.warns(UserWarning, match=r"fewer than cv=3; using 2 folds") as said:
+        pipeline.fit(X.iloc[keep], y.iloc[keep])
+    fold_warning = next(w for w in said if "fewer than cv=3" in str(w.message))
+    assert fold_warning.filename == __file__  # on the user's own line
+
+
 @pytest.mark.parametrize("metric", ["recall", "precision"])
 def test_a_metric_one_trivial_rule_maximises_is_warned_of(small_binary, metric) -> None:
     X, y = small_binary
