@@ -201,6 +201,24 @@ def test_one_estimate_of_the_refit_for_the_reserve_and_after_the_trials() -> Non
     assert clock.reserve() == pytest.approx(refit + 0.5)
 
 
+def test_the_reserve_passes_over_a_contender_whose_refit_outlasts_the_time_left() -> None:
+    """With 2 minority rows nearly every trial is within noise of the best; reserving for a
+    dear ensemble the time left could never refit ended an 8 s search at 3.2 s, after which
+    the finish passed it over anyway."""
+    fit_seconds = {0: 0.2, 1: 20.0, 2: 0.4}
+    refits = {n: refit_seconds(fit_seconds, {}, [n], 5) for n in fit_seconds}
+
+    def reserve(left: float, contenders: list[int]) -> float:
+        deadline = time.monotonic() + left
+        clock = _clock(deadline=deadline, fit_seconds=fit_seconds, contenders=lambda: contenders)
+        return clock.reserve()
+
+    assert refits[1] > 4.0 > refits[2]
+    assert reserve(4.0, [1, 2]) == pytest.approx(refits[2] + 0.5)  # the next that fits
+    assert reserve(60.0, [1, 2]) == pytest.approx(refits[1] + 0.5)  # it fits: kept for it
+    assert reserve(4.0, [1]) == pytest.approx(refits[0] + 0.5)  # the cheapest to refit
+
+
 def test_the_reserve_covers_the_trial_the_search_would_choose(small_binary) -> None:
     """The refit reserved for is the steady winner's (autoimb.posthoc.steady), not always the
     top-scoring trial's: a dear top trial within noise of a cheap steadier one kept trials

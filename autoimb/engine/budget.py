@@ -233,13 +233,18 @@ class TrialClock:
         ranked = self.contenders()
         if not ranked:
             return after
-        best = ranked[0]
-        if best not in self.fit_seconds:  # a trial another process finished meanwhile
-            best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
-        cv, split = self.cv, self.cv.split_seconds
-        refit = refit_seconds(self.fit_seconds, self.growth, [best], cv.n_splits, cv.rows_seconds)
-        if best in self.earlier:  # its out-of-fold predictions are made again first
-            refit += self.cv_seconds.get(best, 0.0)
+        # A contender whose refit alone takes longer than all the time left cannot be served
+        # (the finish passes it over): keeping time for it ended searches half-way for nothing.
+        left, refit = remaining(self.deadline), 0.0
+        for best in ranked:
+            if best not in self.fit_seconds:  # a trial another process finished meanwhile
+                best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
+            refit = self._refit(best)
+            if left is None or refit <= left:
+                break
+        else:  # none of them: the finish serves a trial it can refit
+            refit = min(self._refit(number) for number in self.fit_seconds)
+        split = self.cv.split_seconds
         again = 0.0
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
         if self.remeasure and chosen_among >= config.MIN_CHOICE:
@@ -249,6 +254,13 @@ class TrialClock:
             if len(plan) > 1:  # and the raced winner on a third split
                 again += split + max(self.cv_seconds.get(n, 0.0) for n in plan)
         return after + refit + again + 0.5
+
+    def _refit(self, number: int) -> float:
+        cv = self.cv
+        refit = refit_seconds(self.fit_seconds, self.growth, [number], cv.n_splits, cv.rows_seconds)
+        if number in self.earlier:  # its out-of-fold predictions are made again first
+            refit += self.cv_seconds.get(number, 0.0)
+        return refit
 
     def selection_seconds(self) -> float:
         """What the reserve keeps for the ensemble selection."""
