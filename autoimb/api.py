@@ -101,7 +101,8 @@ def search(
         folds that never put a group on both sides (``StratifiedGroupKFold``); or any
         scikit-learn splitter (``GroupKFold(5)``, ``TimeSeriesSplit(5)``, …) or list of
         ``(train, valid)`` index pairs. Rows no fold validates (the first block of a time
-        split) are left out of the scores. A splitter that cannot be drawn again (no
+        split) are left out of the scores. A shuffling splitter without a ``random_state``
+        of its own draws with ``random_state``'s. A splitter that cannot be drawn again (no
         shuffling, time order, given splits) leaves the winner's score measured on the folds
         that chose it, and says so.
     n_trials

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -113,6 +113,7 @@ allow_other_data, heartbeat
     ) -> AutoImbClassifier:
         """Search on ``X, y``; ``groups`` (one label per row) keep a group on one side of
         every fold (see :func:`search`)."""
+        _check_reusable(self.cv)
         X = as_pandas(X)  # a polars or pyarrow table's names are feature_names_in_
         budget = self.time_budget
         if budget is None and self.n_trials is None:
@@ -167,6 +168,10 @@ allow_other_data, heartbeat
             allow_other_data=self.allow_other_data,
             heartbeat=self.heartbeat,
         )
+
+    def __sklearn_clone__(self) -> AutoImbClassifier:
+        _check_reusable(self.cv)  # else: "cannot pickle 'generator' object"
+        return super().__sklearn_clone__()
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -266,3 +271,14 @@ def _absent_classes(classes: Any, truth: list[Any], sample_weight: Any) -> str:
         f"no row of class {', '.join(map(repr, unweighed))} has a weight above 0. Give every "
         "class some weight"
     )
+
+
+def _check_reusable(cv: Any) -> None:
+    """A generator of splits (``KFold(5).split(X)``) is used up by one pass: a second fit, or
+    a copy made by ``clone`` (``cross_val_score``, ``GridSearchCV``), would find it empty."""
+    if isinstance(cv, Iterator):
+        raise AutoImbError(
+            f"cv is a {type(cv).__name__}, which one fit would use up, leaving the next fit "
+            "(and copies made by clone, cross_val_score or GridSearchCV) no splits. Pass a "
+            "list of (train, valid) index pairs: cv=list(...)."
+        )

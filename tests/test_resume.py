@@ -348,7 +348,7 @@ def test_data_the_folds_cannot_split_leaves_no_study(tmp_path, small_binary):
     the corrected call is a new study, not a resume of the refused one."""
     X, y = small_binary
     log = str(tmp_path / "study.log")
-    with pytest.raises(AutoImbError, match="fewer than 2 groups"):
+    with pytest.raises(AutoImbError, match="hold one group for all 336 rows"):
         autoimb.search(X, y, groups=[0] * len(y), n_trials=1, storage=log, random_state=0)
     assert _studies(log) == []
     autoimb.search(X, y, cv=3, space="fast", n_trials=1, storage=log, random_state=0)

@@ -73,7 +73,7 @@ class CrossValidation:
             else:
                 splits = folds.split(data.y, random_state)
         self.folds, self.splits = folds, splits
-        check_splits(self.splits, data.y, folds.groups, data.classes)
+        check_splits(self.splits, data.y, folds.groups, data.classes, data.sample_weight)
         self.n_splits = len(self.splits)
         self.fold_ids = np.full(len(data.y), -1, dtype=np.int64)
         for k, (_, valid) in enumerate(self.splits):

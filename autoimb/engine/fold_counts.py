@@ -9,6 +9,7 @@ import numpy as np
 
 from autoimb._warnings import user_stacklevel
 from autoimb.data.dataset import Dataset
+from autoimb.data.labels import plain
 from autoimb.engine.splits import Folds
 from autoimb.exceptions import AutoImbError
 
@@ -85,6 +86,8 @@ def group_splits(
     weighed, which = weighed_rows(data)
     held = [np.unique(folds.groups[(data.y == c) & weighed]) for c in range(data.n_classes)]
     counts = np.array([len(groups) for groups in held])
+    if counts.min() == 1:  # (none at all: the class has no row of weight, said as for rows)
+        raise AutoImbError(_in_one_group(data, folds.groups, held, which))
     folds = folds.with_splits(n_folds_for(counts, folds.n_splits, f"groups{which}"))
     splits, asked = folds.split(strata(data, weighed, folds), random_state), folds.n_splits
     while folds.n_splits > 2:
@@ -100,3 +103,25 @@ def group_splits(
             stacklevel=user_stacklevel(),
         )
     return folds, splits
+
+
+def _in_one_group(data: Dataset, groups: np.ndarray, held: list[np.ndarray], which: str) -> str:
+    """Why folds by group cannot hold a class out: one group for every row (a constant
+    column), or one group for the whole class; the data need not be collected again."""
+    leave_out = (
+        "or leave out the groups (groups=, --group on the command line) if the rows are independent"
+    )
+    if (every := np.unique(groups)).size == 1:
+        return (
+            f"the groups (groups=, --group on the command line) hold one group for all "
+            f"{len(groups)} rows ({plain(every[0])!r}), so no fold by group can both train on a "
+            f"class and validate it. Give the groups rows share (a patient or customer id), "
+            f"{leave_out}."
+        )
+    smallest = int(np.argmin([len(groups) for groups in held]))
+    return (
+        f"the smallest class ({plain(data.classes[smallest])!r}) is held by fewer than 2 groups"
+        f"{which}: all its rows{which} are in group {plain(held[smallest][0])!r}, so no fold "
+        f"by group can both train on it and validate it. Give finer groups, {leave_out}"
+        + ("; or give more of its rows weight." if which else ".")
+    )

@@ -26,7 +26,6 @@ from typing import Any
 from optuna.trial import TrialState
 
 from autoimb import config
-from autoimb._checks import SEED_END
 from autoimb.engine.budget import cross_validation_seconds, fresh_split_plan, row_budget
 from autoimb.engine.evaluate import CrossValidation, Evaluation, FittedFold, evaluate
 from autoimb.engine.outcome import SearchOutcome
@@ -140,7 +139,7 @@ def remeasure(
             f"{name}, chosen among {finished} finished trial(s)"
             + (f" and {pruned} pruned." if pruned else "."),
         )
-    cv = outcome.cv.resplit((outcome.random_state + 1) % SEED_END)
+    cv = outcome.cv.resplit(outcome.cv.folds.fresh_seeds(outcome.random_state)[0])
     if cv is None:
         drawn = outcome.cv.folds.redrawn(0) is not None  # drawn anew, they came out the same
         how = "come out the same when drawn anew" if drawn else "cannot be drawn anew"
@@ -203,7 +202,7 @@ def _measured_apart(
     dev sets +0.063 against held-out rows, where an unraced winner's fresh score was +0.046)."""
     name, search_score = settings.metric.name, float(trials[winner].value)
     raced = f"a fresh split decided among {len(measured)} close trials"
-    third = outcome.cv.resplit((outcome.random_state + 2) % SEED_END)
+    third = outcome.cv.resplit(outcome.cv.folds.fresh_seeds(outcome.random_state)[1])
     late = settings.deadline is not None and time.monotonic() + needs > settings.deadline
     if third is not None and not late:
         try:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,8 @@ from sklearn.model_selection import (
 )
 
 from autoimb import config
+from autoimb._checks import SEED_END
+from autoimb._warnings import user_stacklevel
 from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
 
@@ -51,12 +55,15 @@ class Folds:
         return self.splitter is not None
 
     def describe(self) -> str:
-        """In a few words, for the study's record, notes and the report."""
+        """In a few words, for the study's record, notes and the report: the same words for
+        the same folds in every run, so that a resume can be compared with them."""
         if self.splitter is None:
             return f"{self.n_splits} {self.kind} folds"
         if isinstance(self.splitter, list):
             return f"{len(self.splitter)} given splits"
-        return repr(self.splitter)
+        if _unseeded(self.splitter):
+            return f"{_described(self.splitter)}, shuffled with the search's seed"
+        return _described(self.splitter)
 
     def identity(self) -> str | None:
         """A digest of what tells these folds from others of the same description (the group
@@ -77,7 +84,16 @@ class Folds:
         if isinstance(self.splitter, list):
             return [(np.asarray(t), np.asarray(v)) for t, v in self.splitter]
         rows = np.zeros((len(y), 1))
-        splitter = self.splitter if self.custom else self._named(random_state)
+        if not self.custom:
+            splitter = self._named(random_state)
+        else:
+            # A copy: a seed of numpy's RandomState would move on with each split, and the
+            # user's object stays as given. A shuffling splitter without a seed of its own takes
+            # the search's, so that the same seed draws the same folds (and a resume, the
+            # study's seed, its own folds).
+            splitter = copy.deepcopy(self.splitter)
+            if _unseeded(splitter):
+                splitter.random_state = random_state
         return [(np.asarray(t), np.asarray(v)) for t, v in splitter.split(rows, y, self.groups)]
 
     def redrawn(self, random_state: int) -> Folds | None:
@@ -85,14 +101,22 @@ class Folds:
         splitter gives one split only (given splits, time order, or no ``shuffle``)."""
         if not self.custom:
             return None if self.kind == "time" else self
-        # scikit-learn's splitters keep their settings as attributes (they have no get_params)
-        if not getattr(self.splitter, "shuffle", False) or not hasattr(
-            self.splitter, "random_state"
-        ):
+        if not _shuffles(self.splitter):
             return None
         fresh = copy.deepcopy(self.splitter)
         fresh.random_state = random_state
         return Folds(self.n_splits, self.kind, fresh, self.groups)
+
+    def fresh_seeds(self, random_state: int) -> tuple[int, int]:
+        """The seeds of the fresh-fold measure's two splits: the ones after the search's, but
+        never the seed a splitter of the user's drew the search's folds with, which would
+        draw those very folds again."""
+        own = {random_state}
+        if isinstance(seed := getattr(self.splitter, "random_state", None), int | np.integer):
+            own.add(int(seed))
+        after = (seed % SEED_END for seed in itertools.count(random_state + 1))
+        first, second = itertools.islice((seed for seed in after if seed not in own), 2)
+        return first, second
 
     def _named(self, random_state: int | None) -> Any:
         if self.kind == "time":
@@ -123,6 +147,13 @@ def as_folds(cv: Any, groups: Any = None, *, n_rows: int | None = None) -> Folds
                 "the patient or customer id)."
             )
         n_splits = int(cv.get_n_splits(np.zeros((n_rows or 2, 1)), None, labels))
+        if n_splits < 2:
+            raise AutoImbError(
+                f"cv={_described(cv)} makes {n_splits} split, and the search needs at least 2 "
+                "folds that validate other rows: the decision threshold is chosen, and the "
+                "winner measured, on rows scored out of fold. Pass a K-fold splitter "
+                "(StratifiedKFold(5)) or a number of folds."
+            )
         return Folds(n_splits, "custom", cv, labels)
     if isinstance(cv, Iterable) and not isinstance(cv, str | bytes | Mapping):
         pairs = _check_pairs(list(cv))
@@ -147,12 +178,15 @@ def check_splits(
     y: np.ndarray,
     groups: Any = None,
     classes: Any = None,
+    weights: Any = None,
 ) -> None:
     """Folds the search can use: validation parts that do not overlap, training parts that
-    hold every class (a model never shown a class cannot score it; ``classes`` name them), and,
-    with ``groups``, no group on both sides of a fold (a splitter that ignores them would let
-    the score lie)."""
+    hold every class in rows of positive weight (a model never shown a class cannot score it;
+    ``classes`` name them), and, with ``groups``, no group on both sides of a fold (a splitter
+    that ignores them would let the score lie). Validation parts without a class are warned of.
+    """
     seen = np.zeros(len(y), dtype=bool)
+    weighed = np.ones(len(y), dtype=bool) if weights is None else np.asarray(weights) > 0
     n_classes = int(y.max()) + 1
     for k, (train, valid) in enumerate(splits):
         if len(valid) == 0 or len(train) == 0:
@@ -184,7 +218,51 @@ def check_splits(
             )
         seen[valid] = True
         if len(held := np.unique(y[train])) < n_classes:
-            raise AutoImbError(_lacking_class(splits, k, y, held, classes))
+            raise AutoImbError(_lacking_class(splits, k, y, held, classes, groups))
+        if len(learned := np.unique(y[train[weighed[train]]])) < n_classes:
+            lacking = [
+                name for c, name in enumerate(_names(n_classes, classes)) if c not in learned
+            ]
+            raise AutoImbError(
+                f"fold {k}'s training rows hold class(es) {lacking[:10]} only in rows of weight "
+                "0 (sample_weight), which teach a model nothing of them. Give more of their rows "
+                "weight, or folds whose training parts each hold some of their rows of positive "
+                "weight (cv as a number of folds shares them out)."
+            )
+    _warn_unvalidated(splits, y, weighed, classes, weights is not None)
+
+
+def _names(n_classes: int, classes: Any) -> list[Any]:
+    return [plain(classes[c]) if classes is not None else c for c in range(n_classes)]
+
+
+def _warn_unvalidated(
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    y: np.ndarray,
+    weighed: np.ndarray,
+    classes: Any,
+    weighted: bool,
+) -> None:
+    """A fold that validates no row of a class has no score for it: its average precision is
+    undefined (nan), and its F1 0.0 whatever the model, which reads as a real score."""
+    names, n_classes = _names(int(y.max()) + 1, classes), int(y.max()) + 1
+    missing: dict[int, list[Any]] = {}
+    for k, (_, valid) in enumerate(splits):
+        shown = np.unique(y[valid[weighed[valid]]])
+        if absent := [names[c] for c in range(n_classes) if c not in shown]:
+            missing[k] = absent
+    if not missing:
+        return
+    lacking = list(dict.fromkeys(name for absent in missing.values() for name in absent))
+    warnings.warn(
+        f"fold(s) {list(missing)[:10]} of {len(splits)} validate no row"
+        f"{' of positive weight' if weighted else ''} of class(es) {lacking[:10]}: their "
+        "scores (fold_scores) for it are nan or 0 whatever the model. Use fewer folds, or a "
+        "splitter that keeps every class in each validation part (StratifiedKFold; "
+        "StratifiedGroupKFold with groups=).",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _lacking_class(
@@ -193,17 +271,33 @@ def _lacking_class(
     y: np.ndarray,
     held: np.ndarray,
     classes: Any,
+    groups: np.ndarray | None = None,
 ) -> str:
     """Which classes fold ``k`` trains without, and a fix that fits how it splits: folds in
-    time order train first on the earliest rows, which no stratifying splitter can change."""
+    time order train first on the earliest rows, which no stratifying splitter can change;
+    a class whose rows all share one group no splitter by group can train on and validate."""
     n_classes = int(y.max()) + 1
-    names = [plain(classes[c]) if classes is not None else c for c in range(n_classes)]
-    lacking = [names[c] for c in range(n_classes) if c not in held][:10]
+    names = _names(n_classes, classes)
+    codes = [c for c in range(n_classes) if c not in held]
+    lacking = [names[c] for c in codes][:10]
     told = f"fold {k}'s training rows lack class(es) {lacking} ({len(held)} of {n_classes} held)"
     if any(train.max() >= valid.min() for train, valid in splits):  # not in time order
+        if groups is None:
+            return (
+                f"{told}; use a splitter that stratifies, keeping every class in each training "
+                "part (StratifiedKFold), or cv as a number of folds."
+            )
+        for c in codes:
+            if (held_by := np.unique(groups[y == c])).size < 2:
+                return (
+                    f"{told}: every row of class {names[c]!r} is in group "
+                    f"{plain(held_by[0])!r}, so the fold that validates that group trains "
+                    "without it, whatever the splitter. Give finer groups, or leave out the groups "
+                    "(groups=, --group on the command line) if its rows are independent."
+                )
         return (
             f"{told}; use fewer folds, or a splitter that keeps every class in each training "
-            "part (StratifiedGroupKFold)."
+            "part where the groups allow (StratifiedGroupKFold)."
         )
     # Time order: the first training part must reach the first row of the last class to come.
     first_rows = [int(np.flatnonzero(y == c)[0]) for c in range(n_classes)]
@@ -268,6 +362,38 @@ def _check_pairs(pairs: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     if len(checked) < 2:
         raise AutoImbError("cv as a list of splits needs at least 2 (train, valid) pairs.")
     return checked
+
+
+def _shuffles(splitter: Any) -> bool:
+    """Whether a splitter draws its folds at random: one with a seed and ``shuffle=True``, or
+    with a seed and no ``shuffle`` at all (ShuffleSplit, RepeatedStratifiedKFold). scikit-learn's
+    splitters keep their settings as attributes (they have no get_params)."""
+    return hasattr(splitter, "random_state") and bool(getattr(splitter, "shuffle", True))
+
+
+def _unseeded(splitter: Any) -> bool:
+    return _shuffles(splitter) and splitter.random_state is None
+
+
+class _StateNamed:
+    """A numpy RandomState named by its state, not by its memory address, which differs in
+    every run: a study searched on it could never be resumed."""
+
+    def __init__(self, state: np.random.RandomState) -> None:
+        _, keys, position, *_ = state.get_state()
+        digest = hashlib.sha1(np.asarray(keys).tobytes() + str(position).encode()).hexdigest()
+        self.text = f"RandomState(state {digest[:12]})"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _described(splitter: Any) -> str:
+    """A splitter's repr on one line, a RandomState seed named by its state."""
+    if isinstance(getattr(splitter, "random_state", None), np.random.RandomState):
+        splitter = copy.copy(splitter)
+        splitter.random_state = _StateNamed(splitter.random_state)
+    return " ".join(repr(splitter).split())
 
 
 _CV_HELP = (
