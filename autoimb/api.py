@@ -29,6 +29,7 @@ from autoimb._sklearn_defaults import sklearn_defaults
 from autoimb._warnings import quiet_trials, user_stacklevel
 from autoimb.data.dataset import validate
 from autoimb.engine.budget import held_threads
+from autoimb.engine.copies import warn_of_copies
 from autoimb.engine.database import explained
 from autoimb.engine.finish import finish
 from autoimb.engine.loop import quiet_optuna
@@ -230,6 +231,7 @@ def search(
         dropped=data.dropped,
     )
     folds = as_folds(cv, groups, n_rows=len(data.y))
+    warn_of_copies(data, folds)
     if advice and (folds.custom or folds.kind != "stratified"):
         raise AutoImbError(
             f"advice=True measures a learning curve on stratified folds of its own, which "

@@ -367,3 +367,92 @@ def test_each_fold_validates_its_share_of_the_positives_that_weigh_something(
             cv = CrossValidation(data, 5, random_state=seed)
         held = [int(weighed_positive[valid].sum()) for _, valid in cv.splits]
         assert max(held) - min(held) <= 1, (seed, held)
+
+
+COPIES = "repeat another row of their class exactly"
+ONE_TRIAL = {"space": "fast", "random_state": 0, "n_trials": 1, "cv": 3, "ensemble": False}
+
+
+def _minority_repeated(yeast4, times: int) -> tuple[pd.DataFrame, pd.Series]:
+    """yeast4 with each positive row repeated, as oversampling before the search does."""
+    X, y = yeast4
+    positive = y == 1
+    return (
+        pd.concat([X] + [X[positive]] * (times - 1), ignore_index=True),
+        pd.concat([y] + [y[positive]] * (times - 1), ignore_index=True),
+    )
+
+
+def _searched(X, y, **kwargs) -> tuple[autoimb.SearchResult, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = autoimb.search(X, y, metric="f1", **{**ONE_TRIAL, **kwargs})
+    return result, [str(w.message) for w in caught]
+
+
+def test_rows_copied_by_oversampling_are_warned_of_and_noted(yeast4) -> None:
+    """Copies on both sides of a random fold score memory (F1 0.99 on the folds, 0.22 on
+    held-out rows): the search warns once, with the fixes, and its notes and card keep it."""
+    result, said = _searched(*_minority_repeated(yeast4, 5))
+    warned = [text for text in said if COPIES in text]
+    assert len(warned) == 1
+    assert "204 of the 255 rows of class 1 (80%)" in warned[0]
+    assert "best_score and its interval are optimistic" in warned[0]
+    assert "groups=pd.util.hash_pandas_object(X, index=False)" in warned[0]
+    assert "X.drop_duplicates()" in warned[0]
+    assert "--group COL" in as_options(warned[0])  # the command line's fix
+    noted = [note for note in result.notes if COPIES in note]
+    assert len(noted) == 1 and "204 of the 255 rows of class 1" in noted[0]
+    assert noted[0] in result.best_pipeline.model_card_["notes"]  # so `autoimb report` shows it
+
+
+def test_data_without_copies_enough_to_matter_is_not_warned_of(yeast4) -> None:
+    """yeast4's 31 repeated negatives are 2% of their class: natural, and not said; every row
+    given twice (an export that repeats rows) is."""
+    result, said = _searched(*yeast4)
+    assert not [text for text in said if COPIES in text or "conflicting labels" in text]
+    assert not [note for note in result.notes if COPIES in note]
+    X, y = yeast4
+    _, said = _searched(pd.concat([X, X], ignore_index=True), pd.concat([y, y], ignore_index=True))
+    assert [text for text in said if "51 of the 102 rows of class 1 (50%)" in text]
+
+
+def test_rows_with_one_set_of_features_and_two_labels_are_counted(yeast4) -> None:
+    """Thirty negatives given again as positives: 60 rows no model can tell apart."""
+    X, y = yeast4
+    negatives = X[y == 0].drop_duplicates().iloc[:30]
+    X = pd.concat([X, negatives], ignore_index=True)
+    y = pd.concat([y, pd.Series(1, index=range(30), name=y.name)], ignore_index=True)
+    result, said = _searched(X, y)
+    assert [text for text in said if "60 rows share their features" in text]
+    assert [note for note in result.notes if "60 rows share their features" in note]
+
+
+def test_groups_that_keep_copies_together_are_left_to_the_user(yeast4) -> None:
+    X, y = _minority_repeated(yeast4, 5)
+    from autoimb.engine.copies import copies_note
+
+    groups = pd.util.hash_pandas_object(X, index=False)
+    result, said = _searched(X, y, groups=groups)
+    assert not [text for text in said if COPIES in text]
+    assert not [note for note in result.notes if COPIES in note]
+    data = validate(X, y)
+    assert COPIES in copies_note(data, as_folds(3))  # what the same rows say without them
+    assert copies_note(data, as_folds(3, groups, n_rows=len(y))) is None
+
+
+def test_finding_copies_in_a_hundred_thousand_rows_is_quick() -> None:
+    """It runs at every search's start and end: a hash per row, well under a second."""
+    import time
+
+    from autoimb.engine.copies import copied_rows
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(100_000, 20))).add_prefix("x")
+    X["kind"] = rng.choice(["a", "b", "c"], len(X))
+    y = np.r_[np.ones(1_000, dtype=int), np.zeros(99_000, dtype=int)]
+    data = validate(pd.concat([X, X.iloc[:1_000]], ignore_index=True), np.r_[y, y[:1_000]])
+    started = time.perf_counter()
+    found = copied_rows(data, as_folds(5))
+    assert time.perf_counter() - started < 1.0
+    assert found is not None and found.copies.tolist() == [0, 1_000]

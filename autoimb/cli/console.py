@@ -103,6 +103,7 @@ _POS_LABEL_VALUE = re.compile(r"""\bpos_label=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)
 def as_options(text: str, weight_column: str | None = None) -> str:
     """A library message as the command line's user types: ``pos_label='no'`` reads
     ``--pos-label no``, ``sample_weight`` the ``--weight`` column."""
+    text = _copies_as_options(text)
     text = _PYTHON_WITH_OPTION.sub(r"(\1)", text)
     text = _PYTHON_THEN_OPTION.sub(r"\1", text)
     text = _IN_PYTHON.sub("", text)
@@ -125,6 +126,18 @@ def as_options(text: str, weight_column: str | None = None) -> str:
     weights = "--weight" if weight_column is None else f"the --weight column {weight_column!r}"
     text = _time_folds_as_options(text)
     return re.sub(r"\bsample_weight\b", weights, text)
+
+
+def _copies_as_options(text: str) -> str:
+    """Copied rows' fixes in Python's words as a data file's user makes them."""
+    text = text.replace(
+        "drop them (X.drop_duplicates(), and y at the rows kept; ",
+        "drop them from the file (",
+    )
+    return text.replace(
+        "with groups=pd.util.hash_pandas_object(X, index=False)",
+        "with --group COL, a column that gives a row and its copies one value",
+    )
 
 
 def _time_folds_as_options(text: str) -> str:

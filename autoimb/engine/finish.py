@@ -23,6 +23,7 @@ from autoimb.engine.budget import (
     model_threads,
     remaining,
 )
+from autoimb.engine.copies import copies_note
 from autoimb.engine.evaluate import FittedFold, evaluate
 from autoimb.engine.importance import winner_importance
 from autoimb.engine.model_card import model_card
@@ -74,6 +75,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             unrun_note(study, own),
             pretrained_note(settings.pretrained),
             tried_space_note(settings.space.name, outcome.tried_every),
+            copies_note(data, outcome.cv.folds),
         )
         if note
     ]
