@@ -34,7 +34,13 @@ def _inside(frame: types.FrameType) -> bool:
         return True
     if filename.startswith(_PACKAGE) and not filename.startswith(_COMMAND_LINE):
         return True
-    return _TRIAL_LIBRARIES.match(str(frame.f_globals.get("__name__", ""))) is not None
+    module = str(frame.f_globals.get("__name__", ""))
+    return _TRIAL_LIBRARIES.match(module) is not None or _CALLERS.match(module) is not None
+
+
+# What runs scikit-learn's tools' tasks for the user (cross_val_score's folds): not the user's
+# line either, and not quieted during a search.
+_CALLERS = re.compile(r"joblib(\.|$)")
 
 
 # The libraries a trial runs: what they warn of inside a trial (a resampler that cannot reach
@@ -81,8 +87,16 @@ def _trials_quieted() -> Restore:
         _WHILE_SEARCHING.active = False
         with contextlib.suppress(ValueError):  # a host's own filter changes took it out
             filters.remove(_QUIETING)
+        # scikit-learn's parallel tasks copy the filters by their patterns, this one as a plain
+        # compiled filter, and parallel trials' catch_warnings (not thread-safe before 3.14) can
+        # put back a list that holds such a copy: it would quiet those libraries for good.
+        filters[:] = [entry for entry in filters if not _quieting_copy(entry)]
 
     return restore
+
+
+def _quieting_copy(entry: tuple) -> bool:
+    return entry[0] == "ignore" and getattr(entry[3], "pattern", None) == _TRIAL_LIBRARIES.pattern
 
 
 _NEVER = r"(?!)"

@@ -641,6 +641,15 @@ def test_a_warning_about_the_data_shows_when_scikit_learns_tools_run_the_search(
         pipeline.fit(X.iloc[keep], y.iloc[keep])
     fold_warning = next(w for w in said if "fewer than cv=3" in str(w.message))
     assert fold_warning.filename == __file__  # on the user's own line
+    # cross_val_score's folds run through joblib's frames, past which the line is the user's.
+    from sklearn.model_selection import cross_val_score
+
+    constant = X.assign(same=1.0)
+    with pytest.warns(UserWarning, match=r"constant or all-missing") as said:
+        cross_val_score(
+            autoimb.AutoImbClassifier(n_trials=1, space="fast", cv=3), constant, y, cv=2
+        )
+    assert {w.filename for w in said if "constant" in str(w.message)} == {__file__}
 
 
 @pytest.mark.parametrize("metric", ["recall", "precision"])
@@ -754,6 +763,32 @@ def test_the_libraries_warnings_show_after_a_search_whatever_another_thread_put_
     with quiet_trials(), warnings.catch_warnings(record=True) as shown:
         LogisticRegression(max_iter=1).fit(X, y)
     assert not [w for w in shown if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_a_copy_of_the_quieting_that_parallel_trials_left_behind_goes_with_the_search(
+    small_binary,
+) -> None:
+    """scikit-learn's parallel tasks copy the filters by their patterns, the quieting as a plain
+    filter; two trial threads' catch_warnings could leave that copy in the list (7 of 13
+    searches with n_jobs=2), and the libraries' warnings were gone for the process."""
+    import re
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    from autoimb._warnings import _TRIAL_LIBRARIES
+
+    X, y = small_binary
+
+    def left_behind(study, trial) -> None:  # what the race leaves, made here for certain
+        warnings.filters.insert(
+            0, ("ignore", None, Warning, re.compile(_TRIAL_LIBRARIES.pattern), 0)
+        )
+
+    autoimb.search(X, y, n_trials=1, space="fast", cv=3, callbacks=[left_behind])
+    with warnings.catch_warnings(record=True) as shown:
+        LogisticRegression(max_iter=1).fit(X, y)
+    assert [w for w in shown if issubclass(w.category, ConvergenceWarning)]
 
 
 def test_a_verbose_search_without_a_stderr_finishes(small_binary, monkeypatch) -> None:
