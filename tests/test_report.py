@@ -428,7 +428,9 @@ def test_failed_trials_are_counted_apart_from_finished_ones_in_words(
     from autoimb.engine.space import parse_space
 
     space = parse_space(
-        "model: {logistic_regression: {}}\nresampler: {broken: {}, none: {}}\n"
+        # C drawn from a range: two components alone would stop once each has run
+        "model: {logistic_regression: {C: {type: float, low: 0.5, high: 2.0}}}\n"
+        "resampler: {broken: {}, none: {}}\n"
         "initial: [{resampler: none, model: logistic_regression},"
         " {resampler: broken, model: logistic_regression}]"
     )

@@ -74,7 +74,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             failed_note(study),
             unrun_note(study, own),
             pretrained_note(settings.pretrained),
-            tried_space_note(settings.space.name, outcome.tried_every),
+            outcome.tried_every and tried_space_note(settings.space.name, outcome.tried_every),
             copies_note(data, outcome.cv.folds),
         )
         if note
