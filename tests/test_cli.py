@@ -369,7 +369,9 @@ def test_predict_reads_missing_markers_as_the_search_did(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     unmarked = ["search", "marked.csv", "--target", "target", "--out", "plain.skops"]
     assert main([*unmarked, "--n-trials", "1", *FAST, "--quiet"]) == 0
-    assert "'x1' holds numbers but for ['ZZZ'] in 34 row(s)" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "'x1' holds numbers but for ['ZZZ'] in 34 row(s)" in said
+    assert "make it one (--na-values)." in said  # the command line's words only
     searched = ["search", "marked.csv", "--target", "target", "--na-values", "ZZZ"]
     assert main([*searched, "--n-trials", "1", *FAST, "--quiet"]) == 0
     assert autoimb.load(tmp_path / "marked.skops").model_card_["na_values"] == ["ZZZ"]
@@ -834,6 +836,12 @@ def test_whole_number_ids_from_a_csv_are_numbers_in_parquet_predictions(
     written = pd.read_parquet(work / "p.parquet")
     assert written["row_id"].dtype == np.int64
     assert len(rows.merge(written, on="row_id")) == 4
+    # A typed source's text ids stay text, to join it.
+    rows.astype({"row_id": str}).to_parquet(work / "ids.parquet", index=False)
+    predict = ["predict", "ecoli.skops", "ids.parquet", "--id", "row_id", "--out", "t.parquet"]
+    assert main(predict) == 0
+    kept = pd.read_parquet(work / "t.parquet")["row_id"]
+    assert kept.tolist() == ["1000", "1001", "1002", "1003"]
     rows["row_id"] = ["0100", "0101", "0102", "0103"]  # codes: as written
     rows.to_csv(work / "codes.csv", index=False)
     assert (

@@ -305,6 +305,9 @@ def test_durations_a_csv_holds_are_durations_at_search_as_at_predict(tmp_path, m
     assert main(["predict", "waits.skops", "waits.csv", "--out", "p.csv"]) == 0
     expected = model.predict_proba(frame.drop(columns="target"))[:, 1]
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["proba_1"], expected)
+    # The report on the search's own file reads them as the search did.
+    report = ["report", "waits.skops", "--data", "waits.csv", "--out", "r.html"]
+    assert main(report) == 0 and (tmp_path / "r.html").is_file()
 
 
 @pytest.mark.parametrize(("trained", "written", "code"), [(",", ".", 0), (".", ",", 2)])

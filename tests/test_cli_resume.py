@@ -158,13 +158,14 @@ def test_sigterm_is_taken_as_ctrl_c(tmp_path):
     """What timeout, a batch scheduler or docker stop send: it killed the search with no
     model and no word."""
     command = _slow_search(tmp_path, trees=1000)
-    process = start_cli(*command, "--n-trials", "50", cwd=tmp_path)
+    process = start_cli(*command, "--time-budget", "600", cwd=tmp_path)
     _wait_for(process, r"trial +\d+ average_precision=")
     process.send_signal(signal.SIGTERM)
     _, rest = process.communicate(timeout=180)
     assert process.returncode == 143  # 128 + SIGTERM, as a shell reports it, rest
     assert "saving the best pipeline so far" in rest and "resume with: autoimb search" in rest
-    assert (tmp_path / "ecoli.skops").is_file()
+    card = autoimb.load(tmp_path / "ecoli.skops").model_card_
+    assert card["time_budget"] == 600 and card["stopped"]  # the budget given, as the report says
 
 
 @pytest.mark.slow

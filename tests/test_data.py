@@ -236,6 +236,9 @@ def test_a_float32_category_is_the_same_category_as_float64s(small_binary) -> No
         warnings.simplefilter("error", UserWarning)  # no category is unseen
         np.testing.assert_array_equal(model.predict_proba(X.astype({"dose": "float32"})), expected)
         np.testing.assert_array_equal(model.predict_proba(X.astype({"dose": str})), expected)
+        # A float32 widened to float64 (concatenated with a float64 frame) writes its digits.
+        widened = X.astype({"dose": "float32"}).astype({"dose": float})
+        np.testing.assert_array_equal(model.predict_proba(widened), expected)
     narrow = validate(X.astype({"dose": "float32"}), y, categorical_features=["dose"])
     assert sorted(narrow.X["dose"].unique()) == ["0.1", "0.3"]
     # A model saved before learnt float64's digits of the float32: they are still matched.

@@ -31,6 +31,7 @@ def check_training_data(
     """Refuse ``--data`` the model cannot read, as ``predict`` does, and data other than the
     search's (its fingerprint, or the rows its model card counts) unless ``--force``."""
     from autoimb.data.conform import conform, input_columns
+    from autoimb.data.frames import given_durations
 
     schema = (card or {}).get("schema")
     if schema:
@@ -45,7 +46,7 @@ def check_training_data(
         try:
             with warnings.catch_warnings():  # only whether it fits matters here
                 warnings.simplefilter("ignore")
-                conform(X, schema)
+                conform(given_durations(X, schema.get("durations", [])), schema)
         except SchemaError as exc:
             raise AutoImbError(f"{args.data} does not fit the model: {exc}") from exc
     difference = _difference(X, y, weights, card, study)

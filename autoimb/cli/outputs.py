@@ -106,18 +106,27 @@ def write_table(path: Path, table: pd.DataFrame) -> Path:
     return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, sep=separator))
 
 
-def typed_id(path: Path, ids: pd.Series) -> pd.Series:
-    """An id column read as text keeps codes such as 007 as written; in a typed table
-    (Parquet) whole numbers that read back as written are numbers, so the predictions join
-    the source table's numeric id."""
+def typed_id(path: Path, ids: pd.Series, source: str) -> pd.Series:
+    """An id column read from a CSV as text keeps codes such as 007 as written; in a typed
+    table (Parquet) whole numbers that read back as written are numbers, so the predictions
+    join the source table's numeric id. A typed source's text ids are text there too."""
     text = ids.dtype == object or pd.api.types.is_string_dtype(ids)
-    if table_suffix(path) not in (".parquet", ".pq") or not text:
+    if table_suffix(path) not in (".parquet", ".pq") or not text or _is_parquet(source):
         return ids
     numbers = pd.to_numeric(ids, errors="coerce")
     if numbers.isna().any() or (numbers % 1 != 0).any():
         return ids
     whole = numbers.astype("int64")
     return whole if whole.astype(str).eq(ids.astype(str)).all() else ids
+
+
+def _is_parquet(source: str) -> bool:
+    """As the reader tells it: by the file's first bytes, whatever its name."""
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(4) == b"PAR1"
+    except OSError:  # a shipped data set by name
+        return False
 
 
 def check_output(

@@ -94,7 +94,7 @@ def predict_command(args: argparse.Namespace) -> int:
     for i, label in enumerate(model.classes_):
         output[f"proba_{label}"] = proba[:, i]
     if args.id is not None:
-        output.insert(0, args.id, typed_id(out or Path(""), frame[args.id]).to_numpy())
+        output.insert(0, args.id, typed_id(out or Path(""), frame[args.id], args.data).to_numpy())
     if args.out is None:
         output.to_csv(stdout_for(output), index=False)
         return EXIT_OK

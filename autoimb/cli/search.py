@@ -201,7 +201,7 @@ def run_search(
     given = args.time_budget
     if given is None and args.n_trials is None:
         given = config.DEFAULT_TIME_BUDGET
-    budget = given
+    budget = args.given_budget = given  # the card's, also where Ctrl-C saves the best so far
     if given is not None:  # what start-up left of it, but never less than a second
         spent = time.monotonic() - getattr(args, "started", time.monotonic())
         budget = max(given - spent, min(given, 1.0))

@@ -140,4 +140,6 @@ def _best_so_far(
     )
     result = finish_study(study, data, metric, space, columns.groups, predictions)
     assert result is not None  # the study holds a finished trial
+    if (given := getattr(args, "given_budget", None)) is not None:  # as a finished search's card
+        result.best_pipeline.model_card_["time_budget"] = given
     return result

@@ -42,22 +42,31 @@ def as_category_strings(series: pd.Series) -> pd.Series:
     return series.astype(object).map(text)
 
 
-def _widened_float32(category: str) -> bool:
-    """Whether a category is a float32 written with float64's digits ("0.10000000149011612")."""
+def _narrowed(category: str) -> str | None:
+    """A float32 written with float64's digits ("0.10000000149011612"), at its own precision
+    ("0.1"); None for any other text."""
     try:
         value = float(category)
-    except ValueError:
-        return False
+    except (TypeError, ValueError):
+        return None
     narrow = np.float32(value)
     if not np.isfinite(narrow) or float(narrow) != value:
-        return False
-    return str(int(narrow) if float(narrow).is_integer() else narrow) != category
+        return None
+    written = str(int(narrow) if float(narrow).is_integer() else narrow)
+    return written if written != category else None
 
 
 def as_saved_categories(texts: pd.Series, known: Sequence[str]) -> pd.Series:
-    """Categories matched to a model saved when a float32 category was written with float64's
-    digits ("0.10000000149011612" for 0.1): the text "0.1" is that category there."""
-    if not any(_widened_float32(k) for k in known):
+    """Categories matched across a float32's two writings: a model saved when a float32
+    category was written with float64's digits ("0.10000000149011612" for 0.1) takes the text
+    "0.1" as that category, and one saved since takes a float32 value widened to float64 (a
+    frame concatenated with a float64 one) as "0.1"."""
+    unmatched = ~texts.isin(known).to_numpy()
+    narrowed = np.array(
+        [_narrowed(t) if u else None for t, u in zip(texts, unmatched, strict=True)], dtype=object
+    )
+    texts = texts.where(~pd.Series(narrowed).isin(known).to_numpy(), narrowed)
+    if not any(_narrowed(k) is not None for k in known):
         return texts
     numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
     widened = as_category_strings(numbers.astype("float32").astype("float64"))

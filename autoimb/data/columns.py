@@ -334,8 +334,8 @@ def _numbers_read_as_text(frame: pd.DataFrame, columns: list[str]) -> None:
             warnings.warn(
                 f"Column {column!r} holds numbers but for {list(tokens)} in "
                 f"{int((~numeric).sum())} row(s), so it is read as text ({_AS_TEXT}). If "
-                "that marks a missing value, make it one (NaN in the frame, na_values= when "
-                "reading the file, --na-values on the command line).",
+                "that marks a missing value, make it one (na_values= when reading the file or "
+                "NaN in the frame, --na-values on the command line).",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
