@@ -90,7 +90,11 @@ def _trials_quieted() -> Restore:
         # scikit-learn's parallel tasks copy the filters by their patterns, this one as a plain
         # compiled filter, and parallel trials' catch_warnings (not thread-safe before 3.14) can
         # put back a list that holds such a copy: it would quiet those libraries for good.
-        filters[:] = [entry for entry in filters if not _quieting_copy(entry)]
+        # Both lists: the one this began with, and the one the module holds now, which such a
+        # catch_warnings may have swapped in.
+        live = getattr(warnings, "_get_filters", lambda: warnings.filters)()
+        for kept in (filters, live):
+            kept[:] = [entry for entry in kept if not _quieting_copy(entry)]
 
     return restore
 

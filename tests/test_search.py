@@ -781,9 +781,9 @@ def test_a_copy_of_the_quieting_that_parallel_trials_left_behind_goes_with_the_s
     X, y = small_binary
 
     def left_behind(study, trial) -> None:  # what the race leaves, made here for certain
-        warnings.filters.insert(
-            0, ("ignore", None, Warning, re.compile(_TRIAL_LIBRARIES.pattern), 0)
-        )
+        copied = ("ignore", None, Warning, re.compile(_TRIAL_LIBRARIES.pattern), 0)
+        warnings.filters.insert(0, copied)  # in the list the search began with
+        warnings.filters = [copied, *warnings.filters]  # and in a list put back in its place
 
     autoimb.search(X, y, n_trials=1, space="fast", cv=3, callbacks=[left_behind])
     with warnings.catch_warnings(record=True) as shown:

@@ -471,6 +471,51 @@ def test_a_search_stops_once_every_strategy_of_its_space_has_run(tmp_path) -> No
     assert len(again.leaderboard) == 2  # resumed: nothing left to try
 
 
+def test_what_counts_as_a_strategy_tried_for_good() -> None:
+    """A trial its time cap cut may finish with a longer budget (a resume at 30 s ran nothing
+    after one at 4 s); a pruned or failed one would end the same, and is not fitted again; a
+    strategy queued off the space's grid (C 0.75 on steps of 0.5) is none of its strategies."""
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from autoimb.engine.space_size import CUT_BY_TIME, SettledStrategies
+
+    grid = {"C": FloatDistribution(0.5, 1.0, step=0.5)}
+
+    def trial(c: float, state: TrialState, **attrs) -> optuna.trial.FrozenTrial:
+        return create_trial(
+            state=state,
+            value=0.5 if state == TrialState.COMPLETE else None,
+            params={"C": c},
+            distributions=grid,
+            user_attrs={"config": {"model": {"name": "logistic_regression", "C": c}}, **attrs},
+        )
+
+    def config(c: float) -> dict:
+        return {"model": {"name": "logistic_regression", "C": c}}
+
+    study = optuna.create_study()
+    study.add_trial(trial(0.5, TrialState.COMPLETE))
+    study.add_trial(trial(1.0, TrialState.PRUNED, **{CUT_BY_TIME: True}))
+    settled = SettledStrategies(2)
+    assert not settled.every_one(study) and settled.repeated(study, config(1.0)) is None
+    assert settled.repeated(study, config(0.5)) == 0
+    study.add_trial(trial(1.0, TrialState.FAIL))
+    assert settled.every_one(study) and settled.repeated(study, config(1.0)) == 2
+    off_grid = optuna.create_study()
+    off_grid.enqueue_trial({"C": 0.75})  # as a default between steps is queued
+
+    def queued(t: optuna.Trial) -> float:
+        t.set_user_attr("config", config(t.suggest_float("C", 0.5, 1.0, step=0.5)))
+        return 0.5
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's word on the value off its grid
+        off_grid.optimize(queued, n_trials=1)
+    off_grid.add_trial(trial(0.5, TrialState.COMPLETE))
+    assert not settled.every_one(off_grid)
+
+
 def test_a_search_bounded_by_trials_stops_when_its_sampler_draws_only_repeats(monkeypatch):
     """Repeats do not count toward n_trials: where the space's end goes uncounted (taken here
     as endless), the sampler drawing nothing new would have drawn on forever."""

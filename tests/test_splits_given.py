@@ -49,6 +49,13 @@ def test_a_shuffling_splitter_without_a_seed_draws_with_the_searchs(data, tmp_pa
     made = autoimb.search(X, y, cv=cv, storage=storage, **{**FAST, "n_trials": 2})
     resumed = autoimb.search(X, y, cv=cv, storage=storage, **{**FAST, "random_state": 1})
     assert (made.evidence.fold_ids == resumed.evidence.fold_ids).all()  # the study's seed
+    # A study made before such splitters drew with the search's seed: told so, not "A, not A".
+    study = resumed.study
+    recorded = dict(study.user_attrs["autoimb"])
+    recorded["folds"] = recorded["folds"].removesuffix(", shuffled with the search's seed")
+    study.set_user_attr("autoimb", recorded)
+    with pytest.raises(AutoImbError, match=r"each run drew other folds, which cannot be drawn"):
+        autoimb.search(X, y, cv=cv, storage=storage, **FAST)
 
 
 def test_a_splitter_seeded_as_the_fresh_split_would_be_is_still_measured_afresh(data) -> None:

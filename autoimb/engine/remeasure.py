@@ -31,6 +31,7 @@ from autoimb.engine.evaluate import CrossValidation, Evaluation, FittedFold, eva
 from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.settings import SearchSettings
 from autoimb.exceptions import TrialTimeout
+from autoimb.leaderboard import REPEATS
 from autoimb.metrics.metric import Metric
 from autoimb.posthoc.steady import Candidate, choose_pooled
 
@@ -130,7 +131,8 @@ def remeasure(
         why = "the search was stopped before this step" if settings.stopped else "switched off"
         return not_measured(CHOSEN_ON, skipped.format(why=why))
     finished = sum(t.state == TrialState.COMPLETE for t in trials)
-    pruned = sum(t.state == TrialState.PRUNED for t in trials)  # they lost on the same folds
+    # They lost on the same folds; a repeat of another trial's strategy fitted nothing.
+    pruned = sum(t.state == TrialState.PRUNED and REPEATS not in t.user_attrs for t in trials)
     if finished + pruned < config.MIN_CHOICE:
         # With so few to choose from there is little luck in the choice to take out.
         return not_measured(

@@ -34,7 +34,7 @@ from autoimb.engine.outcome import PREDICTIONS_OF_STOPPED, Predictions, SearchOu
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
 from autoimb.engine.run_text import all_failed_message, say_resumed
 from autoimb.engine.settings import SearchSettings
-from autoimb.engine.space_size import repeated_trial, strategy_count, tried_every_strategy
+from autoimb.engine.space_size import CUT_BY_TIME, SettledStrategies, strategy_count
 from autoimb.engine.space_warnings import warn_numeric_only
 from autoimb.engine.storage import make_storage, worker_id
 from autoimb.engine.study import open_study
@@ -102,7 +102,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         more_trials=None if settings.n_trials is not None else objective.more_trials,
         clock=objective.clock,
         fold_models=objective.fold_models,
-        tried_every=objective.strategies if objective.tried_everything() else 0,
+        tried_every=objective.settled.count if objective.tried_everything() else 0,
     )
 
 
@@ -164,7 +164,7 @@ class _Objective:
             "n_rows": len(data.y),
             "read_as_given": tuple(settings.pretrained),
         }
-        self.strategies = strategy_count(settings.space, **self.drawn_for)  # None: no end
+        self.settled = SettledStrategies(strategy_count(settings.space, **self.drawn_for))
         self.clock = TrialClock(
             settings.time_budget,
             settings.deadline,
@@ -247,6 +247,7 @@ class _Objective:
         except TrialTimeout as exc:
             # Cut by its time cap or the end of the budget: stopped, not failed.
             self._keep_partial(trial, started, str(exc)[:500], scored)
+            trial.set_user_attr(CUT_BY_TIME, True)
             raise optuna.TrialPruned(str(exc)) from exc
         except KeyboardInterrupt:
             _mark_cut(trial, started)
@@ -323,7 +324,7 @@ class _Objective:
         data, settings = self.data, self.settings
         strategy = settings.space.sample(trial, **self.drawn_for)
         trial.set_user_attr("config", strategy)
-        repeats = repeated_trial(self.study, strategy)
+        repeats = self.settled.repeated(self.study, strategy)
         if repeats is not None:  # on the same folds with the same seed it would score the same
             trial.set_user_attr(REPEATS, repeats)
             raise optuna.TrialPruned(f"repeats trial {repeats}'s strategy: not fitted again")
@@ -419,7 +420,7 @@ class _Objective:
 
     def tried_everything(self) -> bool:
         """Whether each strategy of a finite space has run: the next trial would repeat one."""
-        return self.strategies is not None and tried_every_strategy(self.study, self.strategies)
+        return self.settled.every_one(self.study)
 
     def more_trials(self, until: float) -> int:
         """Trials until ``until``, with nothing kept back: the caller has counted what follows."""

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from autoimb.engine.space import SearchSpace
 from autoimb.engine.space_initial import takes_no_weights
@@ -71,25 +71,64 @@ def _values(param: Param) -> float:
     return 1 if dist.low == dist.high else math.inf
 
 
+# A trial its time cap or the budget's end cut: its strategy may finish with more time, so it
+# is neither tried for good nor a strategy a later trial must not fit again.
+CUT_BY_TIME = "cut_by_time"
+
+
 def _key(strategy: Mapping[str, Any] | None) -> str:
     return json.dumps(strategy, sort_keys=True, default=str)
 
 
-def repeated_trial(study: optuna.Study, strategy: Mapping[str, Any]) -> int | None:
-    """The first complete trial that drew ``strategy``, if any."""
-    key = _key(strategy)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if _key(trial.user_attrs.get("config")) == key:
-            return trial.number
-    return None
+def _settled(trial: FrozenTrial) -> bool:
+    """Whether the trial's strategy, fitted again on the same folds, would end the same: done,
+    failed with its error, or pruned against the other trials' scores."""
+    if trial.state == TrialState.PRUNED:
+        return not trial.user_attrs.get(CUT_BY_TIME)
+    return trial.state in (TrialState.COMPLETE, TrialState.FAIL)
 
 
-def tried_every_strategy(study: optuna.Study, strategies: int) -> bool:
-    """Whether each of a finite space's ``strategies`` has a trial that ran to an end: done,
-    failed with its error, or stopped by the pruner or its time cap (run again, it would be
-    stopped again)."""
-    finished = ran_to_an_end(study.get_trials(deepcopy=False))
-    if len(finished) < strategies:
-        return False
-    drawn = {_key(t.user_attrs["config"]) for t in finished if "config" in t.user_attrs}
-    return len(drawn) >= strategies
+def _on_grid(trial: FrozenTrial) -> bool:
+    """Whether the sampler could draw the trial's settings: a strategy queued off the space's
+    grid (a default between its steps, a warm start's value) is none of its strategies."""
+    for name, value in trial.params.items():
+        dist = trial.distributions.get(name)
+        try:
+            if dist is not None and not dist._contains(dist.to_internal_repr(value)):
+                return False
+        except (TypeError, ValueError, AttributeError):  # a form Optuna does not know
+            return False
+    return True
+
+
+class SettledStrategies:
+    """The strategies a study's trials settled, each trial's key made once: the study is read
+    at every trial, and a search of thousands of trials would write every key again."""
+
+    def __init__(self, count: int | None) -> None:
+        self.count = count  # the space's strategies; None: no end
+        self._keys: dict[int, str | None] = {}
+
+    def _key_of(self, trial: FrozenTrial) -> str | None:
+        if trial.number not in self._keys:
+            config = trial.user_attrs.get("config")
+            self._keys[trial.number] = None if config is None else _key(config)
+        return self._keys[trial.number]
+
+    def _settled(self, study: optuna.Study) -> list[FrozenTrial]:
+        return [t for t in ran_to_an_end(study.get_trials(deepcopy=False)) if _settled(t)]
+
+    def repeated(self, study: optuna.Study, strategy: Mapping[str, Any]) -> int | None:
+        """The first trial that settled ``strategy``, if any."""
+        key = _key(strategy)
+        return next((t.number for t in self._settled(study) if self._key_of(t) == key), None)
+
+    def every_one(self, study: optuna.Study) -> bool:
+        """Whether each strategy of a finite space has settled (a trial of each ran to an end
+        that another would repeat), counting only the strategies the space can draw."""
+        if self.count is None:
+            return False
+        settled = [t for t in self._settled(study) if _on_grid(t)]
+        if len(settled) < self.count:
+            return False
+        return len({self._key_of(t) for t in settled} - {None}) >= self.count

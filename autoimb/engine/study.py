@@ -263,6 +263,12 @@ def _refuse_other_settings(
             "study's direction (greater_is_better), or another name and study name."
         )
     elif attrs.get("folds", settings.cv.describe()) != settings.cv.describe():
+        if f"{attrs['folds']}, shuffled with the search's seed" == settings.cv.describe():
+            raise AutoImbError(
+                f"study {name!r} was searched on {attrs['folds']} before such a splitter drew "
+                "with the search's seed: each run drew other folds, which cannot be drawn "
+                "again, so new scores would not compare. Start another study name."
+            )
         raise AutoImbError(
             f"study {name!r} was searched on {attrs['folds']}, not {settings.cv.describe()}; "
             "its scores would not compare. Use the same cv (and groups) to resume it, or "
