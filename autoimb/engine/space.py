@@ -91,6 +91,23 @@ class SearchSpace:
                 stacklevel=user_stacklevel(),
             )
 
+    def choices(
+        self,
+        stage: str,
+        model: str | None,
+        *,
+        read_as_given: tuple[str, ...] = (),
+        **usable: Any,
+    ) -> list[str]:
+        """What a stage draws from beside ``model`` (None for the model stage itself): no
+        weighting for a model that takes none, no features stage for one that reads the
+        columns as given."""
+        if stage == "weighting" and model is not None and takes_no_weights(model):
+            return ["none"]
+        if stage == "features" and model in read_as_given:
+            return ["none"]
+        return self.available(stage, **usable)
+
     def sample(
         self,
         trial: optuna.Trial,
@@ -104,14 +121,10 @@ class SearchSpace:
         whether the columns reach it as given (a pretrained model reads as many as it was
         trained on: a features stage's added column would fail every fit)."""
         config: dict[str, dict[str, Any]] = {}
+        usable = {"n_classes": n_classes, "sample_weight": sample_weight, "n_rows": n_rows}
         for stage in ("model", *[s for s in STAGES if s != "model"]):
-            names = self.available(
-                stage, n_classes=n_classes, sample_weight=sample_weight, n_rows=n_rows
-            )
-            if stage == "weighting" and takes_no_weights(config["model"]["name"]):
-                names = ["none"]
-            if stage == "features" and config["model"]["name"] in read_as_given:
-                names = ["none"]
+            model = config["model"]["name"] if "model" in config else None
+            names = self.choices(stage, model, read_as_given=read_as_given, **usable)
             name = names[0] if len(names) == 1 else trial.suggest_categorical(stage, names)
             params = self.stages.get(stage, {}).get(name, {})
             config[stage] = {"name": name}

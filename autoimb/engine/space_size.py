@@ -17,7 +17,6 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autoimb.engine.space import SearchSpace
-from autoimb.engine.space_initial import takes_no_weights
 from autoimb.engine.space_params import Param
 from autoimb.leaderboard import ran_to_an_end
 from autoimb.stages import STAGES
@@ -32,21 +31,14 @@ def strategy_count(
     read_as_given: tuple[str, ...] = (),
 ) -> int | None:
     """How many strategies :meth:`SearchSpace.sample` can draw on this data; None where a
-    parameter is drawn from a continuous range. Counted by sample's own rules: the model
-    first, and no weighting for a model that takes none, no features stage for one that
-    reads the columns as given."""
+    parameter is drawn from a continuous range. Counted by sample's own rules
+    (:meth:`SearchSpace.choices`): the model first, the other stages beside it."""
     usable = {"n_classes": n_classes, "sample_weight": sample_weight, "n_rows": n_rows}
     total = 0.0
-    for model in space.available("model", **usable):
+    for model in space.choices("model", None, **usable):
         ways = _settings(space, "model", model)
-        for stage in STAGES:
-            if stage == "model":
-                continue
-            names = space.available(stage, **usable)
-            if stage == "weighting" and takes_no_weights(model):
-                names = ["none"]
-            if stage == "features" and model in read_as_given:
-                names = ["none"]
+        for stage in [s for s in STAGES if s != "model"]:
+            names = space.choices(stage, model, read_as_given=read_as_given, **usable)
             ways *= sum(_settings(space, stage, name) for name in names)
         total += ways
     return None if math.isinf(total) else int(total)
@@ -115,20 +107,20 @@ class SettledStrategies:
             self._keys[trial.number] = None if config is None else _key(config)
         return self._keys[trial.number]
 
-    def _settled(self, study: optuna.Study) -> list[FrozenTrial]:
+    def _settled_trials(self, study: optuna.Study) -> list[FrozenTrial]:
         return [t for t in ran_to_an_end(study.get_trials(deepcopy=False)) if _settled(t)]
 
     def repeated(self, study: optuna.Study, strategy: Mapping[str, Any]) -> int | None:
         """The first trial that settled ``strategy``, if any."""
         key = _key(strategy)
-        return next((t.number for t in self._settled(study) if self._key_of(t) == key), None)
+        return next((t.number for t in self._settled_trials(study) if self._key_of(t) == key), None)
 
     def every_one(self, study: optuna.Study) -> bool:
         """Whether each strategy of a finite space has settled (a trial of each ran to an end
         that another would repeat), counting only the strategies the space can draw."""
         if self.count is None:
             return False
-        settled = [t for t in self._settled(study) if _on_grid(t)]
+        settled = [t for t in self._settled_trials(study) if _on_grid(t)]
         if len(settled) < self.count:
             return False
         return len({self._key_of(t) for t in settled} - {None}) >= self.count
