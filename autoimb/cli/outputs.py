@@ -18,7 +18,7 @@ from typing import TextIO
 import pandas as pd
 
 from autoimb.atomic import write_atomic
-from autoimb.data.files import COMPRESSED, table_suffix
+from autoimb.data.files import COMPRESSED, is_parquet, table_suffix
 from autoimb.exceptions import AutoImbError
 from autoimb.report import GENERATOR_TAG
 
@@ -111,22 +111,13 @@ def typed_id(path: Path, ids: pd.Series, source: str) -> pd.Series:
     table (Parquet) whole numbers that read back as written are numbers, so the predictions
     join the source table's numeric id. A typed source's text ids are text there too."""
     text = ids.dtype == object or pd.api.types.is_string_dtype(ids)
-    if table_suffix(path) not in (".parquet", ".pq") or not text or _is_parquet(source):
+    if table_suffix(path) not in (".parquet", ".pq") or not text or is_parquet(source):
         return ids
     numbers = pd.to_numeric(ids, errors="coerce")
     if numbers.isna().any() or (numbers % 1 != 0).any():
         return ids
     whole = numbers.astype("int64")
     return whole if whole.astype(str).eq(ids.astype(str)).all() else ids
-
-
-def _is_parquet(source: str) -> bool:
-    """As the reader tells it: by the file's first bytes, whatever its name."""
-    try:
-        with open(source, "rb") as handle:
-            return handle.read(4) == b"PAR1"
-    except OSError:  # a shipped data set by name
-        return False
 
 
 def check_output(

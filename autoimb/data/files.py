@@ -211,6 +211,13 @@ def _content(path: Path) -> str | None:
     )
 
 
+def is_parquet(source: str) -> bool:
+    """Whether :func:`read_table` reads ``source`` as Parquet: by its name, or by its first
+    bytes whatever its name."""
+    path = Path(source)
+    return table_suffix(path) in (".parquet", ".pq") or _content(path) == "Parquet"
+
+
 def csv_decimal_mark(source: str) -> str | None:
     """The decimal mark :func:`read_table` reads a ";"-separated file with; None for other
     sources. Recorded with a model, it reads new files the same way."""
