@@ -158,6 +158,21 @@ def test_a_report_on_a_journal_elsewhere_is_written_beside_it(searched, work, tm
 
 
 @pytest.mark.slow
+def test_python_predict_leaves_out_the_searchs_own_columns_unwarned(searched, work):
+    """The command line's target and id are in the table a user scores in Python too; they
+    were never features, as ``autoimb predict`` already knew."""
+    table = pd.read_csv(work / "ecoli.csv")
+    model = autoimb.load(work / "ecoli.skops")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels = model.predict(table)
+    assert not [str(w.message) for w in caught if "not trained on" in str(w.message)]
+    features = table.drop(columns=["target", "row_id"])
+    np.testing.assert_array_equal(labels, model.predict(features))
+    with pytest.warns(UserWarning, match=r"not trained on, left unused: \['note'\]"):
+        model.predict(table.assign(note="x"))  # a column of the user's own is still named
+
+
 def test_a_study_file_given_for_a_model_reports_on_the_study_and_cannot_predict(searched, work):
     """``ecoli.optuna.log`` sits next to ``ecoli.skops``; either may be the file a user picks."""
     report = run("report", "ecoli.optuna.log", cwd=work)

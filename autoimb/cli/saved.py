@@ -74,13 +74,10 @@ def predict_command(args: argparse.Namespace) -> int:
             "column in the data, or predict without --id."
         )
     features = frame
-    if schema:
-        # The id, and the training's own target, id, weight and group columns, are expected
-        # in a file to predict and were never features: left out unwarned.
-        named = [args.id, *(card.get("named_columns") or {}).values()]
-        inputs = set(input_columns(schema))
-        unused = [c for c in dict.fromkeys(named) if c in frame.columns and c not in inputs]
-        features = frame.drop(columns=unused)
+    if schema and args.id is not None and args.id not in input_columns(schema):
+        # The id is expected in a file to predict and was never a feature: left out unwarned
+        # (the search's own named columns the model leaves out itself).
+        features = frame.drop(columns=[args.id])
     try:
         if len(features):
             labels, proba = model.predict_with_proba(features)

@@ -28,6 +28,18 @@ def input_columns(schema: dict[str, Any]) -> list[str]:
     return list(schema.get("inputs") or [*schema["columns"], *schema.get("dropped", [])])
 
 
+def without_search_columns(X: Any, card: Mapping[str, Any]) -> Any:
+    """``X`` without the search's own target, id, weight and group columns (named on the
+    command line), when they are not inputs: a table to predict often still holds them, and
+    they were never features, so they are left out unwarned."""
+    named = (card.get("named_columns") or {}).values()
+    if not named or not isinstance(X, pd.DataFrame):
+        return X
+    inputs = set(input_columns(card["schema"]))
+    unused = [c for c in dict.fromkeys(named) if c in X.columns and c not in inputs]
+    return X.drop(columns=unused) if unused else X
+
+
 def read_columns(schema: dict[str, Any]) -> list[str]:
     """The input columns the model reads (a date by the column it came from); the others it
     was given (identifiers, constants) it dropped, and new data may lack them."""

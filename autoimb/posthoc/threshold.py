@@ -21,6 +21,7 @@ from autoimb.data.conform import (
     input_columns,
     trained_with_names,
     warn_of_new_rows,
+    without_search_columns,
 )
 from autoimb.data.frames import as_pandas, given_durations
 from autoimb.data.labels import plain
@@ -209,6 +210,7 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         schema = getattr(self, "model_card_", {}).get("schema")
         X = as_pandas(X)  # once for all the checks and members (polars, pyarrow)
         if schema is not None:
+            X = without_search_columns(X, self.model_card_)
             X = given_durations(X, schema.get("durations", []))
             warn_of_new_rows(X, schema)
         size = 0 if schema is None else _block_rows(schema)
