@@ -18,6 +18,7 @@ from autoimb.engine.spare_time import (
     _typical_trial_seconds,
     more_trials_for_ensemble,
 )
+from autoimb.leaderboard import finished_among
 from autoimb.metrics.registry import get_metric
 from autoimb.posthoc.ensemble import select_ensemble
 
@@ -75,6 +76,7 @@ def _complete(outcome) -> int:
 def test_the_spare_time_runs_trials_and_the_ensemble_is_selected_again(searched):
     data, settings, outcome, selection = searched
     before = _complete(outcome)
+    outcome.finished_seen = finished_among(outcome.study.trials)  # as the winner's choice sets
     _leave_room_for_trials(settings, outcome, selection, 6.0)
 
     def reselect(notes):
@@ -92,11 +94,14 @@ def test_the_spare_time_runs_trials_and_the_ensemble_is_selected_again(searched)
     else:
         assert notes[0].endswith("the ensemble was selected again with them.")
     assert all(outcome.predictions.get(n) is not None for n in chosen.final_weights)
+    # The model saw every trial, pruned ones too: its report must not say the study went on.
+    assert outcome.finished_seen == finished_among(outcome.study.trials)
 
 
 @pytest.mark.slow
 def test_when_the_new_selection_chooses_no_ensemble_the_first_one_stands(searched):
     _, settings, outcome, selection = searched
+    outcome.finished_seen = finished_among(outcome.study.trials)
     outcome.predictions.keep = 1  # the new trials push the members' predictions out ...
     _leave_room_for_trials(settings, outcome, selection, 4.0)
     chosen, notes = more_trials_for_ensemble(
@@ -106,6 +111,7 @@ def test_when_the_new_selection_chooses_no_ensemble_the_first_one_stands(searche
     assert notes[0] == "first" and notes[-1].endswith("the ensemble chosen before them stands.")
     # ... and they are put back: the ensemble that stands needs them.
     assert all(outcome.predictions.get(n) is not None for n in selection.final_weights)
+    assert outcome.finished_seen == finished_among(outcome.study.trials)  # it looked at them
 
 
 def test_no_trials_without_time_for_one_or_under_a_trial_count(searched, small_binary):

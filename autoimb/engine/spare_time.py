@@ -18,6 +18,7 @@ from autoimb import config
 from autoimb.engine.budget import cross_validation_seconds, remaining
 from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.settings import SearchSettings
+from autoimb.leaderboard import finished_among
 from autoimb.posthoc.selection import EnsembleSelection
 
 Reselect = Callable[[list[str]], tuple[EnsembleSelection | None, bool]]
@@ -49,9 +50,10 @@ def more_trials_for_ensemble(
     if ran:
         again_notes: list[str] = []
         again, used = reselect(again_notes)
+        _seen(outcome)
         if used and again is not None:
-            _seen(outcome, ran)
             return again, [f"{spent}; the ensemble was selected again with them.", *again_notes]
+    _seen(outcome)  # trials that ended without a score too
     outcome.predictions.put_back(kept)
     return selection, [*notes, f"{spent}; the ensemble chosen before them stands."]
 
@@ -89,11 +91,13 @@ def _typical_trial_seconds(outcome: SearchOutcome) -> float | None:
     return mean(seconds) if seconds else None
 
 
-def _seen(outcome: SearchOutcome, ran: int) -> None:
-    """The ensemble was chosen again among this process's trials, the ``ran`` new ones too."""
+def _seen(outcome: SearchOutcome) -> None:
+    """The second selection looked at every trial the study holds now, whichever ensemble
+    stands: the model saved saw them (counted as when the winner was chosen, pruned and
+    failed ones too, or its report says the study went on after it)."""
     sign, values = outcome.predictions.sign, [v for v, _ in outcome.predictions.items.values()]
     if outcome.best_seen is not None:
         values.append(outcome.best_seen)
     outcome.best_seen = max(values, key=lambda v: sign * v, default=outcome.best_seen)
     if outcome.finished_seen is not None:
-        outcome.finished_seen += ran
+        outcome.finished_seen = finished_among(outcome.study.get_trials(deepcopy=False))
