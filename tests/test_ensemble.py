@@ -154,6 +154,28 @@ def test_members_too_dear_to_refit_in_the_time_left_are_never_picked(library, me
     assert unbound.weights == free.weights  # no max_cost: no bound
 
 
+@pytest.mark.parametrize("name", ["average_precision", "roc_auc"])
+def test_a_ranking_metrics_nested_score_does_not_depend_on_a_candidates_scale(name):
+    """Each fold's pick ranks that fold's rows; pooled, a candidate on a higher scale (a
+    balanced model's probabilities) ranked one fold's negatives above another's positives
+    and the nested score fell below every candidate's. Squashing a candidate's probabilities
+    changes no ranking, so it must change no nested single-trial score."""
+    rng = np.random.default_rng(1)
+    n = 900
+    y = (rng.random(n) < 0.05).astype(np.int64)
+    folds = np.arange(n) % 3
+    signal = 1.5 * y + rng.normal(size=n)
+    a = 1 / (1 + np.exp(-(signal + rng.normal(size=n) + 3)))  # runs high
+    b = 1 / (1 + np.exp(-(signal + rng.normal(size=n) - 3)))  # runs low
+    metric = get_metric(name)
+
+    def nested_single(b: np.ndarray) -> float:
+        stack = np.stack([np.c_[1 - a, a], np.c_[1 - b, b]])
+        return nested_scores(stack, y, None, folds, metric, 1, 5, 1.0, None)[1]
+
+    assert nested_single(b) == pytest.approx(nested_single(b**0.1), abs=1e-12)
+
+
 def test_two_folds_use_the_margin_rule(yeast4):
     data = validate(*yeast4)
     cv = CrossValidation(data, 2, random_state=0)

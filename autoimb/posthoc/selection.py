@@ -244,9 +244,14 @@ def _unaffordable(task: _Task, start: int) -> list[str]:
 
 
 def _nested(
-    task: _Task, steps: int, deadline: float | None, notes: list[str]
+    task: _Task,
+    steps: int,
+    deadline: float | None,
+    notes: list[str],
+    served: tuple[int, NDArray[np.int64]],
 ) -> tuple[float | None, float | None]:
-    """Nested scores of ensemble and single best, or Nones (with a note) when impossible."""
+    """Nested scores of ensemble and single best, or Nones (with a note) when impossible;
+    ``served`` is the selection on all folds (the single best's index, the ensemble's counts)."""
     try:
         return nested_scores(
             task.stack,
@@ -260,6 +265,7 @@ def _nested(
             deadline,
             task.costs,
             task.max_cost,
+            served,
         )
     except OutOfTime:
         notes.append("the time limit stopped the nested comparison")
@@ -391,7 +397,8 @@ def select_ensemble(
     # Recomputed from the exact weights, so the reported score is that of `blend(weights)`.
     scores = (task.honest(blend(candidates, weights))[0], single_score)
     members = len(weights)
-    both = _nested(task, steps, deadline, notes) if members > 1 and nest else (None, None)
+    served = (start, counts)
+    both = _nested(task, steps, deadline, notes, served) if members > 1 and nest else (None, None)
     chosen, why = _decide(task, single_best, scores, both, members)
     return EnsembleSelection(
         weights=weights,
