@@ -488,6 +488,23 @@ def test_usage_errors_help_and_version(capsys):
     assert "--target COL" in capsys.readouterr().out.split("[--target")[0]
 
 
+def test_a_workers_help_tells_what_a_worker_does(tmp_path) -> None:
+    """A worker shares the search's options but writes a model only with --out, has no report,
+    and searches the study's settings: its help once said otherwise."""
+    done = run("worker", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    told = " ".join(done.stdout.split())
+    assert "DATA-NAME.skops" not in told
+    assert "report" not in told
+    assert "the study to join in the storage (default: autoimb)" in told
+    assert "with --out the final refit too; writing the model follows it" in told
+    assert "--cv K folds (default: the study's; another is refused)" in told
+    assert "--seed S unused: a worker goes on with the study's seed" in told
+    searched = " ".join(run("search", "--help", cwd=tmp_path).stdout.split())
+    assert "another name's model is DATA-NAME.skops" in searched
+    assert "writing the model and the report follow it" in searched
+
+
 def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys):
     monkeypatch.chdir(work)
     common = ["ecoli.csv", "--target", "target", "--id", "row_id", "--storage", "w.log"]

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from autoimb import __version__, config
+from autoimb.cli.arguments import data_args, na_values_arg, search_args, trust_arg
 from autoimb.cli.console import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -30,7 +31,7 @@ from autoimb.cli.console import (
     sigterm_as_ctrl_c,
     text_never_fails,
 )
-from autoimb.cli.option_values import comma_separated, jobs, positive, seed, study_name
+from autoimb.cli.option_values import study_name
 from autoimb.data.files import file_stem, read_table
 from autoimb.exceptions import AutoImbError
 
@@ -86,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  autoimb search yeast4 --target target --n-trials 50 --space fast --out y4.skops\n"
         "  (run the same command again to resume the study and add trials)\n",
     )
-    _data_args(search, data_required=True)
-    _search_args(
+    data_args(search, data_required=True)
+    search_args(
         search,
         storage_help="Optuna storage: a database URL or a journal file path (default: --out's "
         "name + .optuna.log, else DATA's: one journal for every study on DATA without --out)",
@@ -125,11 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--out", metavar="FILE", help="CSV, TSV (either .gz) or Parquet (default: stdout)"
     )
-    _na_values_arg(predict, "missing markers besides those the search was given")
+    na_values_arg(predict, "missing markers besides those the search was given")
     predict.add_argument(
         "--force", action="store_true", help="replace an --out file that autoimb did not write"
     )
-    _trust_arg(predict)
+    trust_arg(predict)
     predict.set_defaults(handler=_predict)
 
     report = command(
@@ -166,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--group", metavar="COL", help="DATA's group column, where the search split by group"
     )
     report.add_argument("--id", metavar="COL", help="DATA's identifier column, not a feature")
-    _na_values_arg(report, "missing markers besides those the search was given")
+    na_values_arg(report, "missing markers besides those the search was given")
     report.add_argument(
         "--out", metavar="HTML", help="default: MODEL's or the study's name + .html"
     )
@@ -182,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace an --out file that autoimb did not write, or report on --data other "
         "than the search's",
     )
-    _trust_arg(report)
+    trust_arg(report)
     report.set_defaults(handler=_report)
 
     spaces = command(
@@ -198,9 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Add trials to a shared study (run one per machine or process).",
         "  autoimb worker data.csv --target y --storage postgresql://host/db --study-name churn\n",
     )
-    _data_args(worker, data_required=True)
-    _search_args(
-        worker, storage_help="the study's storage, which every worker of it shares", shared=True
+    data_args(worker, data_required=True)
+    search_args(
+        worker, storage_help="the study's storage, which every worker of it shares", worker=True
     )
     worker.add_argument(
         "--out", metavar="MODEL", help="also write the best pipeline of all workers' trials here"
@@ -210,136 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=_worker)
     return parser
-
-
-def _data_args(parser: argparse.ArgumentParser, *, data_required: bool) -> None:
-    parser.add_argument(
-        "data",
-        metavar="DATA",
-        nargs=None if data_required else "?",
-        help="CSV (plain or compressed), Parquet, or a shipped data set's name",
-    )
-    parser.add_argument(
-        "--target", "-t", metavar="COL", required=data_required, help="the label column"
-    )
-    parser.add_argument("--id", metavar="COL", help="an identifier column, left out of features")
-    parser.add_argument("--weight", metavar="COL", help="a sample-weight column")
-    parser.add_argument(
-        "--group",
-        metavar="COL",
-        help="a group column (patient, customer, device …): no group is ever on both sides of "
-        "a fold; left out of features",
-    )
-    _na_values_arg(parser, "extra strings that mean missing, e.g. '?' or '?,n/a'")
-
-
-def _na_values_arg(parser: argparse.ArgumentParser, summary: str) -> None:
-    """One value, its markers separated by commas: a list of values would take DATA as one."""
-    parser.add_argument(
-        "--na-values",
-        type=comma_separated,
-        action="extend",
-        metavar="TEXT[,TEXT...]",
-        help=f"{summary} (comma-separated; may be repeated)",
-    )
-
-
-def _search_args(
-    parser: argparse.ArgumentParser, *, storage_help: str, shared: bool = False
-) -> None:
-    """A search's options; a worker (``shared``) must name the storage it shares, a search
-    need not."""
-    parser.add_argument(
-        "--heartbeat",
-        type=positive(int),
-        default=None,
-        metavar="S",
-        help="seconds between the signs of life of the study's processes on a database; a "
-        "trial of one silent for 3 heartbeats is failed and retried. Set when the study is "
-        "created (30) and shared by every process of it",
-    )
-    parser.add_argument(
-        "--metric",
-        "-m",
-        metavar="M",
-        help=f"what to optimise (default: the study's, else {config.DEFAULT_METRIC}); "
-        "e.g. f1, f2, mcc, g_mean, 'recall@precision>=0.9', 'cost:fn=10,fp=1'",
-    )
-    parser.add_argument(
-        "--time-budget",
-        type=positive(float),
-        metavar="S",
-        help=(
-            f"seconds for this run, reading the data and the final refit included; writing "
-            f"the model and the report follow it (default {config.DEFAULT_TIME_BUDGET:g} "
-            "when --n-trials is not given)"
-        ),
-    )
-    parser.add_argument(
-        "--n-trials", type=positive(int), metavar="N", help="trials to add in this run"
-    )
-    parser.add_argument(
-        "--space",
-        metavar="NAME|FILE",
-        help=f"search space (see 'autoimb spaces'; default: the study's when resuming, else "
-        f"{config.DEFAULT_SPACE})",
-    )
-    parser.add_argument(
-        "--cv",
-        type=positive(int),
-        metavar="K",
-        help=f"folds (default: the study's when resuming, else {config.DEFAULT_CV})",
-    )
-    parser.add_argument(
-        "--cv-split",
-        choices=config.FOLD_KINDS,
-        help="how rows are split into folds: stratified (the default), group (needs --group; "
-        "the default with it) or time (in row order: each fold validates on later rows)",
-    )
-    parser.add_argument(
-        "--pos-label",
-        metavar="LABEL",
-        help="the class the binary metrics measure (default: the study's when resuming, else "
-        "the smaller class; on a tie the last in sorted order)",
-    )
-    parser.add_argument(
-        "--n-jobs",
-        type=jobs,
-        default=1,
-        metavar="J",
-        help="trials run in parallel (1; -1: one per core); from 20k rows the models share "
-        "the cores",
-    )
-    parser.add_argument(
-        "--seed",
-        type=seed,
-        metavar="S",
-        help="random seed of a new study (a worker takes the study's)",
-    )
-    parser.add_argument("--storage", metavar="URL", required=shared, help=storage_help)
-    parser.add_argument(
-        "--study-name",
-        type=study_name,
-        metavar="NAME",
-        default=config.DEFAULT_STUDY_NAME,
-        help=f"the study in the storage (default: {config.DEFAULT_STUDY_NAME}; another name's "
-        "model is DATA-NAME.skops)",
-    )
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
-    verbose = (
-        "also show Optuna's log and the libraries' warnings (those of the models within trials "
-        "stay quiet: each trial would repeat them)"
-    )
-    parser.add_argument("--verbose", "-v", action="store_true", help=verbose)
-
-
-def _trust_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--trust",
-        action="store_true",
-        help="allow loading a joblib/pickle model, which can run code: only "
-        "for files from a source you trust",
-    )
 
 
 # ------------------------------------------------------------------------------------ main
