@@ -3,6 +3,7 @@ leaves behind (nothing)."""
 
 from __future__ import annotations
 
+import select
 import time
 
 import pytest
@@ -38,6 +39,23 @@ def test_a_journal_that_is_not_there_is_named_at_once_and_never_made(
     )
     told = "there is no study 'autoimb': the journal file 'typo.optuna.log' does not exist "
     assert told in rest[-1]
+
+
+def test_a_quiet_worker_still_says_at_once_what_it_waits_for(tmp_path, small_binary) -> None:
+    """Under --quiet a mistyped journal path in a batch script waited a minute in silence."""
+    _data(tmp_path, small_binary)
+    quiet = ["--storage", "nothere.log", "--study-name", "churn", "--time-budget", "5", "-q"]
+    worker = start_cli(*WORKER, *quiet, cwd=tmp_path)
+    assert worker.stderr is not None
+    try:  # well before the minute's wait ends
+        told, _, _ = select.select([worker.stderr], [], [], 30)
+        assert told, "nothing said while waiting"
+        assert worker.stderr.readline().startswith(
+            "autoimb: the journal file nothere.log does not exist yet: waiting up to 60 s"
+        )
+    finally:
+        worker.kill()
+        worker.communicate()
 
 
 def test_a_study_name_not_in_the_journal_is_told_with_those_it_holds(

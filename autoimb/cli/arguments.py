@@ -58,6 +58,7 @@ _WORKER_HELP = {
     "refused)",
     "--seed": "unused: a worker goes on with the study's seed",
     "--study-name": f"the study to join in the storage (default: {config.DEFAULT_STUDY_NAME})",
+    "--quiet": "no progress, no summary (what the worker waits for is still said)",
 }
 
 

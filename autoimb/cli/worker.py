@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def worker_command(args: argparse.Namespace) -> int:
     check_storage_apart(args.storage, {"DATA": args.data, "--out": args.out})
     columns = read_columns(args)
-    previous = _study_once_started(args.storage, args.study_name, quiet=args.quiet)
+    previous = _study_once_started(args.storage, args.study_name)
     if previous is not None:  # a worker searches the study's settings; others are refused
         refuse_other_settings(args, previous)
         say_seed_unused(args, previous)
@@ -80,12 +80,14 @@ STUDY_WAIT_SECONDS = 60.0
 LOOK_AGAIN_SECONDS = (0.5, 5.0)  # the first pause, and the longest
 
 
-def _study_once_started(storage: str, name: str, *, quiet: bool) -> optuna.Study | None:
+def _study_once_started(storage: str, name: str) -> optuna.Study | None:
     """The study, once its search has created it and recorded its settings; None (the worker
-    then says there is none) if that does not happen in STUDY_WAIT_SECONDS."""
+    then says there is none) if that does not happen in STUDY_WAIT_SECONDS. What it waits
+    for is said even under --quiet: a batch script's mistyped path must not cost a silent
+    minute."""
     from autoimb.config import STUDY_ATTR
 
-    deadline, said = time.monotonic() + STUDY_WAIT_SECONDS, quiet
+    deadline, said = time.monotonic() + STUDY_WAIT_SECONDS, False
     pause, longest = LOOK_AGAIN_SECONDS
     while True:
         study = existing_study(storage, name)
