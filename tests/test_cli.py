@@ -505,6 +505,16 @@ def test_a_workers_help_tells_what_a_worker_does(tmp_path) -> None:
     assert "writing the model and the report follow it" in searched
 
 
+def test_search_help_names_every_model_format_it_writes(tmp_path) -> None:
+    """--out's help named .joblib alone, though .pkl and .pickle are written too."""
+    from autoimb.export import MODEL_FORMATS
+
+    done = run("search", "--help", cwd=tmp_path)
+    told = " ".join(done.stdout.split()).split("--out MODEL")[-1].split("--report")[0]
+    assert all(suffix in told for suffix in MODEL_FORMATS), told
+    assert "loads only with --trust" in told
+
+
 def test_a_worker_says_how_its_best_score_was_measured(work, monkeypatch, capsys):
     monkeypatch.chdir(work)
     common = ["ecoli.csv", "--target", "target", "--id", "row_id", "--storage", "w.log"]

@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         metavar="MODEL",
         help="model file, its folder created if need be (default: DATA's name + .skops, or "
-        "DATA-STUDY.skops for a study not named autoimb; a .joblib path saves with joblib)",
+        "DATA-STUDY.skops for a study not named autoimb; a .joblib, .pkl or .pickle path saves "
+        "a pickle, which loads only with --trust)",
     )
     search.add_argument("--report", metavar="HTML", help="also write the HTML report here")
     search.add_argument(
