@@ -3,7 +3,8 @@
 After the search the winner is retrained on growing shares of the minority class, and a
 learning curve fitted to those scores predicts the score with 2× and 5× more minority
 examples: ``result.advice.summary()`` says it in a sentence, ``result.advice.to_frame()``
-gives the measured and predicted points.
+gives the measured and predicted points, each size also as a ``fraction`` of the whole data's
+minority count (a measured point trains on a fold, below 1).
 
 The curve is measured after the trials, in the time the budget leaves, so this example counts
 trials instead of seconds: a budget of a few seconds leaves no time for it.

@@ -121,6 +121,19 @@ def test_summary_and_frame(yeast_f1):
     assert result.to_dict()["summary"] == text
 
 
+def test_the_frames_fraction_is_of_the_whole_datas_minority_on_every_row(yeast_f1):
+    """Measured rows gave a share of one training fold's minority, predicted ones a multiple
+    of the whole data's: two points at 1.0 that were different sizes."""
+    result, _ = yeast_f1
+    frame = result.to_frame()
+    assert frame["fraction"].to_numpy() == pytest.approx(
+        frame["minority_count"].to_numpy() / result.current_count
+    )
+    largest = frame.loc[frame["kind"] == "measured", "fraction"].max()
+    assert largest == pytest.approx(2 / 3, abs=0.02)  # a 3-fold training fold's share
+    assert frame.loc[frame["kind"] == "predicted", "fraction"].tolist() == [1.0, 2.0, 5.0]
+
+
 def test_ranking_metric_and_a_good_fit(yeast):
     result = minority_learning_curve(LOGISTIC, yeast, "average_precision", repeats=1)
     assert result.fit.kind in ("power", "log-linear")

@@ -130,13 +130,19 @@ class LearningCurveAdvice:
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """Measured points and the curve's predictions, one row each, for a report or plot."""
+        """Measured points and the curve's predictions, one row each, for a report or plot.
+
+        ``fraction`` is ``minority_count`` over ``current_count`` on every row, so the rows
+        share one axis: a measured point trains on a fold's share of the data (below 1 even
+        at its full size), a prediction at 1 on the whole data, as the final refit does. The
+        share of a fold's minority a point kept is its :class:`CurvePoint`'s own ``fraction``.
+        """
         rows: list[dict[str, Any]] = []
         for point in self.points:
             rows.append(
                 {
                     "kind": "measured",
-                    "fraction": point.fraction,
+                    "fraction": point.minority_count / self.current_count,
                     "minority_count": point.minority_count,
                     "score": point.score,
                     "std": point.std,
