@@ -198,7 +198,12 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     interval, chance = Drawn.of(
         y, oof, fold_ids, settings.metric, len(y), config.INTERVAL_LEVEL, weights, data.pos_label
     ).how_sure(settings.metric, measured.score, config.INTERVAL_LEVEL)
-    if shortfall := missed_floor(settings.metric, measured.score, measured.search_score, chance):
+    # A winner short of a precision floor may have been raced past a trial that met it.
+    top = study.best_trial if measured.score < 0 else None
+    best_then = None if top is None else (top.number, float(top.value))
+    if shortfall := missed_floor(
+        settings.metric, measured.score, measured.search_score, chance, best_then
+    ):
         notes.append(shortfall)
     if risk := floor_at_risk(settings.metric, measured.score, chance):
         notes.append(risk)

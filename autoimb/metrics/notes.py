@@ -14,15 +14,31 @@ from autoimb.metrics.registry import _fmt, precision_floor
 
 
 def missed_floor(
-    metric: Metric, score: float, search_score: float | None = None, chance: float | None = None
+    metric: Metric,
+    score: float,
+    search_score: float | None = None,
+    chance: float | None = None,
+    study_best: tuple[int, float] | None = None,
 ) -> str | None:
     """For a recall@precision score below its floor, a sentence saying so; else None.
     ``search_score``: the winner's score on the search's folds, which may have met it;
-    ``chance``: how often precision on as many new rows falls below the floor."""
+    ``chance``: how often precision on as many new rows falls below the floor;
+    ``study_best``: the study's top-scoring trial and its score, which may have met it where
+    the winner did not (then the floor is within reach)."""
     floor = precision_floor(metric)
     if floor is None or score >= 0:
         return None
-    if search_score is not None and search_score >= 0:
+    winner_met = search_score is not None and search_score >= 0
+    if study_best is not None and study_best[1] >= 0 and not winner_met:
+        number, recall = study_best
+        return (
+            f"The winner's precision (about {floor + score:.3f}) fell short of {_fmt(floor)}: "
+            f"the score {score:.4f} is the shortfall, not a recall. Trial {number} met the "
+            f"floor on the search's folds (recall {recall:.4f}) but was not the one chosen "
+            "(see the notes on the choice): the floor is within reach on these rows, near its "
+            "edge. Search longer, or lower the floor a little."
+        )
+    if winner_met:
         often = "often" if chance is None else f"about {chance:.0%} of the time"
         return (
             f"The winner met precision {_fmt(floor)} on the search's folds (recall "
