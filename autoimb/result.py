@@ -241,12 +241,21 @@ class SearchResult:
         held = floor_condition(self.metric, self.best_score, self.floor_miss_chance)
         return f" [{low:.4f}, {high:.4f}]" + (f" {held[0]}" if held else "")
 
+    def _copies_caveat(self) -> str:
+        """``optimistic: rows repeat across folds, see notes`` where copies flattered the
+        score, else empty: said beside the score, as the notes come last."""
+        from autoimb.engine.copies import COPIES_CAVEAT, scored_on_copies
+
+        return f"{COPIES_CAVEAT}, see notes" if scored_on_copies(self.notes) else ""
+
     def __repr__(self) -> str:
         from autoimb.engine.remeasure import SHORT
 
         positive = self.classes_[self.decision.pos_label] if len(self.classes_) == 2 else None
         ran = finished_trials(self.study)
-        basis = SHORT.get(self.score_basis, self.score_basis)  # how far to trust the score
+        basis = "; ".join(  # how far to trust the score
+            filter(None, (SHORT.get(self.score_basis, self.score_basis), self._copies_caveat()))
+        )
         measured = f" ({basis})" if basis else ""
         return (
             f"SearchResult({self.metric.name}={self.best_score:.4f}{measured}"
@@ -259,7 +268,7 @@ class SearchResult:
         rows = [
             ("strategy", self.strategy),
             (self.metric.name, f"{self.best_score:.4f}{self._interval_text()}"),
-            ("measured", self.score_basis),
+            ("measured", "; ".join(filter(None, (self.score_basis, self._copies_caveat())))),
             (
                 "decision",
                 self.applied_decision.describe(

@@ -587,3 +587,36 @@ def test_a_saved_models_report_keeps_the_searchs_learning_curve_advice(small_bin
     del card["advice"]  # a model saved before the advice was kept: asked for, it was not there
     old = write_study_report(tmp_path / "old.html", model_card=card, study=result.study)
     assert "More data:</b> not measured" in old.read_text(encoding="utf-8")
+
+
+def _winner_part(path: Path) -> str:
+    text = html.unescape(path.read_text(encoding="utf-8"))
+    return text.split('id="winner"')[1].split("<h3>Strategy</h3>")[0]
+
+
+def test_a_score_flattered_by_copied_rows_says_so_beside_it(yeast4, result, tmp_path) -> None:
+    """Copies of a row on both sides of a fold are scored by models that trained on them: the
+    headline score carries the caveat, not only the notes at the end of the page."""
+    import pandas as pd
+
+    X, y = yeast4
+    positive = y == 1
+    X = pd.concat([X, X[positive], X[positive]], ignore_index=True)
+    y = pd.concat([y, y[positive], y[positive]], ignore_index=True)
+    with pytest.warns(UserWarning, match="repeat another row"):
+        copied = autoimb.search(
+            X, y, metric="f1", n_trials=2, space="fast", cv=3, random_state=0,
+            ensemble=False, importance=False,
+        )  # fmt: skip
+    caveat = "optimistic: rows repeat across folds"
+    assert f"; {caveat}, see notes)" in repr(copied)
+    assert caveat in copied._repr_html_()
+    for page in (
+        copied.report_html(tmp_path / "copied.html"),
+        write_study_report(tmp_path / "card.html", model_card=copied.model_card()),
+    ):
+        winner = _winner_part(page)
+        assert caveat in winner and "note on copied rows" in winner
+    # Data without copies enough to matter reads as before.
+    assert caveat not in repr(result)
+    assert caveat not in _winner_part(result.report_html(tmp_path / "plain.html"))

@@ -13,6 +13,7 @@ user's choice of what sits together, and are left alone.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,10 @@ from autoimb.engine.splits import Folds
 # seldom worth a user's attention.
 COPIED_SHARE = 0.10
 _SHOWN_CLASSES = 3  # the classes a message names, smallest first
+# What a note of copies says of them, by which the headline score's readers find the note.
+_COPIED = "repeat another row of their class exactly"
+# Said beside a score that copies flattered, pointing to the note with the fixes.
+COPIES_CAVEAT = "optimistic: rows repeat across folds"
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def warn_of_copies(data: Dataset, folds: Folds) -> None:
     text = found.conflicts()
     if found.copied_classes:
         text = (
-            f"{found.counted()} repeat another row of their class exactly. Random folds put a "
+            f"{found.counted()} {_COPIED}. Random folds put a "
             "row's copies on both sides of a fold, so the search validates on rows it trained "
             "on: best_score and its interval are optimistic. If the copies were made (by "
             "oversampling, or an export that repeats rows), drop them (X.drop_duplicates(), "
@@ -120,8 +125,14 @@ def copies_note(data: Dataset, folds: Folds) -> str | None:
     if not found.copied_classes:
         return found.conflicts()
     return (
-        f"{found.counted()} repeat another row of their class exactly: random folds put a "
+        f"{found.counted()} {_COPIED}: random folds put a "
         "row's copies on both sides, so the score and its interval are optimistic unless the "
         "copies are distinct observations alike. Drop the copies, or keep each row's copies "
         "in one fold (groups=..., or --group COL on the command line). " + found.conflicts()
     ).strip()
+
+
+def scored_on_copies(notes: Sequence[str]) -> bool:
+    """Whether a search's notes say copied rows flattered its score: the headline score and
+    its interval are then to be read with that caveat beside them, not only in the notes."""
+    return any(_COPIED in note for note in notes)

@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 from autoimb import __version__, config
 from autoimb._checks import check_rows_paired
 from autoimb.atomic import write_atomic
+from autoimb.engine.copies import COPIES_CAVEAT, scored_on_copies
 from autoimb.engine.splits import Folds, recorded_folds
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import (
@@ -233,6 +234,15 @@ def _winner_section(w: Winner, searched: str | None) -> str:
             f"{num(w.score)}{w.metric.unit} ({html.escape(w.score_basis)})",
         ),
     ]
+    if scored_on_copies(w.notes):  # a caveat the last section alone would leave unread
+        rows.append(
+            (
+                "caution",
+                f"<b>{COPIES_CAVEAT}</b>: copies of a row were validated by models trained on "
+                "them, so this score and its interval are too high; see the note on copied "
+                "rows under <a href='#next'>What next</a>.",
+            )
+        )
     if w.interval is not None:
         low, high = w.interval
         held = w.interval_held()  # a precision floor's interval is of one side of it
