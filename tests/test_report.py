@@ -620,3 +620,39 @@ def test_a_score_flattered_by_copied_rows_says_so_beside_it(yeast4, result, tmp_
     # Data without copies enough to matter reads as before.
     assert caveat not in repr(result)
     assert caveat not in _winner_part(result.report_html(tmp_path / "plain.html"))
+
+
+_TWO_WEIGHTINGS = (
+    "name: tiny\ninitial:\n  - {resampler: none, weighting: balanced, model: logistic_regression}\n"
+    "resampler: {none: {}}\nweighting: {none: {}, balanced: {}}\n"
+    "model: {logistic_regression: {}}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def spent(small_binary):
+    """A search of a space of two strategies, which tries both and stops there."""
+    from autoimb.engine.space import parse_space
+
+    X, y = small_binary
+    space = parse_space(_TWO_WEIGHTINGS)
+    return autoimb.search(X, y, metric="f1", n_trials=6, space=space, cv=3, random_state=0)
+
+
+def test_a_search_that_tried_its_whole_space_is_not_told_to_run_longer(spent, tmp_path):
+    """More budget would only repeat the strategies tried: the advice is a wider space."""
+    from autoimb.report.guidance import budget_verdict
+
+    assert any("Every strategy of the space 'tiny' was tried (2)" in n for n in spent.notes)
+    for page in (
+        spent.report_html(tmp_path / "r.html"),
+        write_study_report(
+            tmp_path / "card.html", model_card=spent.model_card(), study=spent.study
+        ),
+    ):
+        said = html.unescape(page.read_text(encoding="utf-8")).split("More budget:</b>")[1]
+        said = said.split("</li>")[0]
+        assert "search space was tried" in said and "widen the space" in said
+        assert "likely to help" not in said and "Only 2 trials" not in said
+    # A study alone does not say its space was spent: the verdict reads its curve as before.
+    assert "barely begun" in budget_verdict(spent.study)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -103,18 +104,29 @@ def unrun_note(study: optuna.Study, own: bool) -> str | None:
     )
 
 
+# What the notes of a space that ran out of strategies say, by which a report finds them.
+_ONE_STRATEGY = "holds one strategy with every setting fixed"
+_EVERY_STRATEGY = "Every strategy of the space"
+
+
 def tried_space_note(space: str, strategies: int) -> str | None:
     """Why a search with time left stopped: its space's ``strategies`` had all run."""
     if strategies == 1:
         return (
-            f"The space {space!r} holds one strategy with every setting fixed, so it ran once "
+            f"The space {space!r} {_ONE_STRATEGY}, so it ran once "
             "(a second trial would repeat the first); give a stage two components or a "
             "parameter a range to search."
         )
     if strategies:
         return (
-            f"Every strategy of the space {space!r} was tried ({strategies}), so the search "
+            f"{_EVERY_STRATEGY} {space!r} was tried ({strategies}), so the search "
             "stopped there (a trial more would repeat one); to search further, give a stage more "
             "components or a parameter a range."
         )
     return None
+
+
+def space_spent(notes: Sequence[str]) -> bool:
+    """Whether a search's notes say it stopped because its space had no strategy left: more
+    budget would only repeat them."""
+    return any(_ONE_STRATEGY in note or note.startswith(_EVERY_STRATEGY) for note in notes)

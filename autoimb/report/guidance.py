@@ -12,6 +12,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autoimb import config
+from autoimb.engine.run_text import space_spent
 from autoimb.leaderboard import failed_trials, trials_text
 
 # A search still finding better strategies in its last third is worth running longer.
@@ -19,11 +20,18 @@ STILL_IMPROVING_SHARE = 1 / 3
 FEW_TRIALS = 20  # below this, the sampler has barely started to learn the space
 
 
-def budget_verdict(study: optuna.Study) -> str | None:
-    """One sentence on whether a longer search is likely to pay, or None without trials."""
+def budget_verdict(study: optuna.Study, *, space_spent: bool = False) -> str | None:
+    """One sentence on whether a longer search is likely to pay, or None without trials;
+    ``space_spent``: every strategy of the space was tried, so more budget would repeat them."""
     done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None]
     if not done:
         return None
+    if space_spent:
+        return (
+            "Every strategy of the search space was tried, so a longer search would only "
+            "repeat them: more budget cannot help. To search further, widen the space (give a "
+            "stage more components, or a parameter a range)."
+        )
     sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
     best, last_gain = None, 0
     for position, trial in enumerate(done):
@@ -59,7 +67,9 @@ def budget_verdict(study: optuna.Study) -> str | None:
 
 def what_next_html(study: optuna.Study | None, advice: str | None, notes: Sequence[str]) -> str:
     items = []
-    verdict = budget_verdict(study) if study is not None else None
+    verdict = None
+    if study is not None:
+        verdict = budget_verdict(study, space_spent=space_spent(notes))
     if verdict:
         items.append(f"<li><b>More budget:</b> {html.escape(verdict)}</li>")
     if advice:
