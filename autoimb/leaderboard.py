@@ -22,6 +22,8 @@ INTERRUPTED = "interrupted"  # trial attribute: Ctrl-C cut the trial while it ra
 # Trial attribute: the finished trial whose strategy this one drew again. It is pruned before
 # any fit (the same folds and seed would give the same scores), and not counted as finished.
 REPEATS = "repeats"
+# A report's state of such a repeat: pruned in Optuna's terms, but stopped by no pruner.
+REPEAT = "REPEAT"
 
 
 def _queued_again(trials: Sequence[FrozenTrial]) -> dict[int, int]:
@@ -149,9 +151,25 @@ _STATE_WORDS = {
 def states_text(states: pd.Series) -> str:
     """``3 failed, 1 finished``: the leaderboard's states counted, in words, most first."""
     return ", ".join(
-        f"{n} {_STATE_WORDS.get(str(state), str(state).lower())}"
+        f"{n} repeat{'s' * (n > 1)} not fitted again"
+        if state == REPEAT
+        else f"{n} {_STATE_WORDS.get(str(state), str(state).lower())}"
         for state, n in states.value_counts().items()
     )
+
+
+def repeats_apart(board: pd.DataFrame, study: optuna.Study) -> pd.DataFrame:
+    """The leaderboard with each repeat of a settled trial's strategy in the state
+    :data:`REPEAT`: it fitted nothing, and counted as pruned it would read as a strategy that
+    lost on its first folds."""
+    repeats = [
+        t.number for t in study.get_trials(deepcopy=False) if t.user_attrs.get(REPEATS) is not None
+    ]
+    if board.empty or not repeats:
+        return board
+    board = board.copy()
+    board.loc[board["trial"].isin(repeats), "state"] = REPEAT
+    return board
 
 
 def failed_trials(study: optuna.Study) -> list[FrozenTrial]:

@@ -656,3 +656,15 @@ def test_a_search_that_tried_its_whole_space_is_not_told_to_run_longer(spent, tm
         assert "likely to help" not in said and "Only 2 trials" not in said
     # A study alone does not say its space was spent: the verdict reads its curve as before.
     assert "barely begun" in budget_verdict(spent.study)
+
+
+def test_a_repeat_of_a_tried_strategy_is_counted_apart_from_pruned_trials(spent, tmp_path):
+    """A repeat was pruned before any fit, as the leaderboard's ``stopped`` says; counted as
+    "pruned" it would read as a strategy stopped on its first folds."""
+    board = spent.leaderboard
+    repeats = board["stopped"].fillna("").str.contains("not fitted again")
+    assert repeats.sum() == 1 and (board["state"] == "PRUNED").sum() == 1  # the board keeps it
+    text = html.unescape(spent.report_html(tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert "3 trials: 2 finished, 1 repeat not fitted again." in text
+    assert "Not drawn: the other 1 trial (1 repeat not fitted again)." in text
+    assert "pruned" not in text.split('id="leaderboard"')[1].split('id="choices"')[0]

@@ -32,6 +32,7 @@ from autoimb.leaderboard import (
     STAGE_COLUMNS,
     finished_trials,
     leaderboard,
+    repeats_apart,
     served_trials,
     states_text,
     trials_text,
@@ -185,7 +186,9 @@ def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: 
 
 
 def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
-    board = leaderboard(study, winner.served) if study is not None else pd.DataFrame()
+    board = pd.DataFrame()
+    if study is not None:
+        board = repeats_apart(leaderboard(study, winner.served), study)
     done = board[board["state"] == "COMPLETE"] if not board.empty else board
     maximize = study is None or study.direction == optuna.study.StudyDirection.MAXIMIZE
     metric = winner.metric.name
