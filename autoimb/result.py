@@ -181,12 +181,17 @@ class SearchResult:
         read optimistic, the threshold metrics most. The number to quote is ``score``
         (``best_score``, measured as ``score_basis`` says, with the search's rule: the
         decision's ``set_after_search`` says when ``set_params`` has changed the rule since).
+        The confusion counts rows, in integers; with ``sample_weight``, weight in units of
+        its mean. Over more than two classes, f1, fbeta, precision, recall and the ranking
+        metrics are macro means over the classes.
         """
         ev = self.evidence
         rule = self.applied_decision
         predicted = rule.apply(ev.oof)
         labels = list(self.classes_)  # the labels themselves: ``.loc[1, 1]`` for 0/1 targets
         matrix = confusion_matrix(ev.y, predicted, len(labels), sample_weight=ev.sample_weight)
+        if ev.sample_weight is None:  # counts of rows, as scikit-learn gives them
+            matrix = matrix.astype(np.int64)
         return {
             "metric": self.metric.name,
             "score": self.best_score,

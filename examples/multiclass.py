@@ -40,7 +40,7 @@ def main() -> None:
     print("classes:", result.classes_.tolist())
     print("per-class scaling:", [round(s, 2) for s in result.best_config["class_scale"]])
     print("out-of-fold confusion matrix:")
-    print(result.report()["confusion_matrix"].astype(int))
+    print(result.report()["confusion_matrix"])
     rows = X.iloc[::50]  # a few rows of different classes
     print("true:     ", y.iloc[::50].tolist())
     print("predicted:", result.best_pipeline.predict(rows).tolist())

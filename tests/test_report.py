@@ -238,6 +238,8 @@ def test_a_cost_reports_its_direction_its_value_and_weighted_counts(small_binary
     assert "cost:fn=10,fp=1" in table  # the metric searched for, beside the usual ones
     assert next(iter(result.report()["metrics"])) == "cost:fn=10,fp=1"  # in Python, first
     assert "counts of weight, not of rows" in text
+    matrix = result.report()["confusion_matrix"]  # weight, in units of its mean
+    assert all(np.issubdtype(t, np.floating) for t in matrix.dtypes)
 
 
 def test_the_threshold_curve_of_a_precision_floor_says_where_it_sits(small_binary, tmp_path):
@@ -668,3 +670,26 @@ def test_a_repeat_of_a_tried_strategy_is_counted_apart_from_pruned_trials(spent,
     assert "3 trials: 2 finished, 1 repeat not fitted again." in text
     assert "Not drawn: the other 1 trial (1 repeat not fitted again)." in text
     assert "pruned" not in text.split('id="leaderboard"')[1].split('id="choices"')[0]
+
+
+def test_multiclass_means_say_macro_and_unweighted_counts_are_integers(glass, result, tmp_path):
+    """Over several classes f1, precision and recall are means over them, as the command line
+    says; rows without weights are counted in whole rows, as scikit-learn counts them."""
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+    X, y = glass
+    found = autoimb.search(
+        X, y, metric="f1", n_trials=1, space="fast", cv=3, random_state=0, importance=False
+    )
+    table = _metrics_and_confusion(found.report_html(tmp_path / "glass.html"))
+    for name in ("f1", "precision", "recall", "average_precision", "roc_auc"):
+        assert f"<th>{name} (macro)</th>" in table
+    assert "<th>mcc</th>" in table and "<th>balanced_accuracy</th>" in table
+    matrix = found.report()["confusion_matrix"]
+    assert all(np.issubdtype(t, np.integer) for t in matrix.dtypes)
+    served = found.applied_decision.apply(found.evidence.oof)
+    expected = sk_confusion_matrix(found.evidence.y, served, labels=range(len(found.classes_)))
+    np.testing.assert_array_equal(matrix.to_numpy(), expected)
+    # Two classes: the positive class's scores, named as they are.
+    assert "(macro)" not in _metrics_and_confusion(result.report_html(tmp_path / "binary.html"))
+    assert all(np.issubdtype(t, np.integer) for t in result.report()["confusion_matrix"].dtypes)

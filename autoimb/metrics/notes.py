@@ -179,3 +179,11 @@ def over_classes(metric: Metric) -> str:
     if metric.kind == "ranking":
         return "each class against the others, averaged (macro)"
     return _OVER_CLASSES.get(metric.name, "averaged over every class (macro)")
+
+
+def averaged_name(metric: Metric, n_classes: int) -> str:
+    """``f1 (macro)``: a metric's name beside its score over more than two classes, where it
+    is a mean over them (binary f1 and macro f1 of the same rows differ)."""
+    if n_classes > 2 and "(macro)" in over_classes(metric):
+        return f"{metric.name} (macro)"
+    return metric.name

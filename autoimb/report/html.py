@@ -37,7 +37,8 @@ from autoimb.leaderboard import (
     states_text,
     trials_text,
 )
-from autoimb.metrics.registry import confusion_matrix, report_metrics
+from autoimb.metrics.notes import averaged_name
+from autoimb.metrics.registry import Metric, confusion_matrix, get_metric, report_metrics
 from autoimb.report import GENERATOR_TAG
 from autoimb.report.features import features_html
 from autoimb.report.guidance import how_sure_html, in_sample_html, what_next_html
@@ -278,7 +279,12 @@ def _winner_section(w: Winner, searched: str | None) -> str:
     weighted = oof.weights is not None and not np.allclose(oof.weights, 1.0)
     parts += [
         "<div class='row'><div><h3>Every metric, out of fold (optimistic)</h3>",
-        kv_table([(html.escape(k), num(v)) for k, v in metrics.items()]),
+        kv_table(
+            [
+                (html.escape(averaged_name(_metric_of(k, w.metric), len(w.classes))), num(v))
+                for k, v in metrics.items()
+            ]
+        ),
         "</div><div><h3>Confusion matrix</h3>",
         confusion_html(matrix, w.classes),
         "<p class='caption'>Rows weighted by sample_weight, in units of the mean weight: "
@@ -289,6 +295,11 @@ def _winner_section(w: Winner, searched: str | None) -> str:
         in_sample_html(w),
     ]
     return "".join(parts)
+
+
+def _metric_of(name: str, searched: Metric) -> Metric:
+    """The searched metric (a cost, or one of the user's own) or a registered one."""
+    return searched if name == searched.name else get_metric(name)
 
 
 def _strategy_table(config: Mapping[str, Any]) -> str:
