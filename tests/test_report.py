@@ -613,6 +613,10 @@ def test_a_score_flattered_by_copied_rows_says_so_beside_it(yeast4, result, tmp_
     caveat = "optimistic: rows repeat across folds"
     assert f"; {caveat}, see notes)" in repr(copied)
     assert caveat in copied._repr_html_()
+    from autoimb.cli.summary import best_text  # the command line's headline
+
+    assert f"; {caveat}, see the note)" in best_text(copied)
+    assert caveat not in best_text(result)
     for page in (
         copied.report_html(tmp_path / "copied.html"),
         write_study_report(tmp_path / "card.html", model_card=copied.model_card()),

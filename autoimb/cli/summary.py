@@ -22,8 +22,14 @@ if TYPE_CHECKING:
 
 def best_text(result: SearchResult) -> str:
     """``best f1: 0.7705 (on the folds that chose it: optimistic)``: a score is never shown
-    without how it was measured, which says how far to trust it."""
-    return score_text(result.metric.name, result.best_score, result.metric.unit, result.score_basis)
+    without how it was measured, which says how far to trust it (and where copied rows
+    flattered it, that too: the note saying so comes last)."""
+    from autoimb.engine.copies import COPIES_CAVEAT, scored_on_copies
+
+    basis = result.score_basis
+    if scored_on_copies(result.notes):
+        basis = f"{basis}; {COPIES_CAVEAT}, see the note"
+    return score_text(result.metric.name, result.best_score, result.metric.unit, basis)
 
 
 def score_text(metric: str, score: float, unit: str, basis: str) -> str:
