@@ -127,8 +127,9 @@ def test_importing_the_models_does_not_import_torch() -> None:
 
 
 def test_torch_is_imported_before_the_trials_where_the_space_fits_it(torch: Any) -> None:
-    """Its first import takes seconds: inside a trial it was read as the first deep fold's
-    pace and pruned the MLP baseline. A space without a net does not pay it."""
+    """Its first import and first optimizer take seconds: inside a trial they were read as
+    the first deep fold's pace and pruned the MLP baseline. A space without a net does not
+    pay them."""
     result = _run_python(
         """
         import sys
@@ -142,6 +143,8 @@ def test_torch_is_imported_before_the_trials_where_the_space_fits_it(torch: Any)
         assert "torch" not in sys.modules, "the default space fits no net"
         import_torch_first(load_space("deep"), data)
         assert "torch" in sys.modules
+        # what the first AdamW of a process loads, so the first deep fold does not
+        assert "torch._dynamo" in sys.modules and "sympy" in sys.modules
         """
     )
     assert result.returncode == 0, result.stderr

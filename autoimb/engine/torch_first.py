@@ -1,8 +1,9 @@
-"""PyTorch imported before the trials that fit with it.
+"""PyTorch imported, and its optimizers readied, before the trials that fit with it.
 
-Its first import takes seconds. Inside a trial that time was read as the first deep fold's
-pace (the MLP baseline of the deep space was pruned for it) and spent from the net's time cap;
-before the trials, the budget pays it all the same and no trial is judged by it.
+Its first import takes seconds, and so does the first optimizer a process builds (it loads
+torch._dynamo and sympy). Inside a trial that time was read as the first deep fold's pace (the
+MLP baseline of the deep space was pruned for it) and spent from the net's time cap; before
+the trials, the budget pays it all the same and no trial is judged by it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 
 
 def import_torch_first(space: SearchSpace, data: Dataset) -> None:
-    """Import PyTorch where one of the models the space offers on ``data`` may need it."""
+    """Import PyTorch and build a throwaway optimizer where a model the space offers on
+    ``data`` may need it."""
     if not _compat.TORCH_AVAILABLE:
         return
     offered = space.available(
@@ -30,7 +32,8 @@ def import_torch_first(space: SearchSpace, data: Dataset) -> None:
     )
     if any(_may_use_torch(space, name) for name in offered):
         with contextlib.suppress(Exception):  # a broken install: the deep trials say so
-            _compat.require_torch("the deep models")
+            torch = _compat.require_torch("the deep models")
+            torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])
 
 
 def _may_use_torch(space: SearchSpace, name: str) -> bool:
