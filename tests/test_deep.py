@@ -19,8 +19,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OrdinalEncoder
 
-from autoimb import _compat
+from autoimb import _compat, datasets
+from autoimb.data.dataset import validate
+from autoimb.engine.evaluate import CrossValidation, evaluate
 from autoimb.exceptions import AutoImbError, TrialTimeout
+from autoimb.metrics.registry import get_metric
 from autoimb.stages.class_weights import balanced_weights, class_balanced_weights
 from autoimb.stages.deep.mlp import (
     TabularMLPClassifier,
@@ -399,6 +402,36 @@ def test_a_hybrids_nets_and_trees_share_its_max_time(torch: Any, yeast4_split, m
     model.set_params(max_time=1.0, random_state=0).fit(X, y)
     assert time.perf_counter() - start < 4.0
     assert np.isfinite(model.predict_proba(X_test)).all()
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"name": "mlp", "max_epochs": 3},
+        {"name": "deep_tree_stacking", "mlp_max_epochs": 3, "n_estimators": 10},
+    ],
+    ids=lambda model: model["name"],
+)
+def test_a_trials_folds_share_its_time_between_their_nets(torch: Any, model: dict) -> None:
+    """A net stops at its cap, not before: capped at all the trial's time left, the first
+    fold's net spent it and the trial was pruned before its second fold (one fold of 11 s in
+    a 10 s search on sylva). Each fold's net gets its share of what is left."""
+    X, y = datasets.load("yeast4", return_X_y=True)
+    cv = CrossValidation(validate(X, y), 3, random_state=0)
+    budget = 600.0
+    evaluation = evaluate(
+        {"model": model},
+        cv,
+        get_metric("f1"),
+        random_state=0,
+        deadline=time.monotonic() + budget,
+        keep_models=True,
+    )
+    caps = [fitted.pipeline.model_.max_time for fitted in evaluation.models]
+    assert len(caps) == cv.n_splits
+    assert caps[0] == pytest.approx(budget / 3, rel=0.1)
+    for k, cap in enumerate(caps):
+        assert cap <= budget / (cv.n_splits - k)
 
 
 def test_init_weights_continue_training(torch: Any, yeast4_split: Split, tmp_path: Path) -> None:

@@ -237,8 +237,10 @@ def fit_fold(
     deadline: float | None = None,
     pretrained: Mapping[str, Any] | None = None,
     member_share: float = 1.0,
+    folds_left: int = 1,
 ) -> StrategyPipeline:
-    """The strategy fitted on one fold's training rows (see :func:`evaluate`)."""
+    """The strategy fitted on one fold's training rows (see :func:`evaluate`); ``folds_left``
+    (this one included) share the time before ``deadline`` between the nets."""
     data = cv.data
     weights = data.sample_weight
     pipeline = StrategyPipeline(
@@ -257,6 +259,7 @@ def fit_fold(
         None if weights is None else weights[fold.train],
         n_classes=data.n_classes,
         deadline=deadline,
+        folds_left=folds_left,
     )
 
 
@@ -315,6 +318,7 @@ def evaluate(
             deadline=deadline,
             pretrained=pretrained,
             member_share=member_share,
+            folds_left=cv.n_splits - k,
         )
         fitted = time.perf_counter()
         oof[fold.valid] = pipeline.predict_proba_transformed(fold.X_valid)

@@ -211,11 +211,13 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
         sample_weight: np.ndarray | None = None,
         n_classes: int | None = None,
         deadline: float | None = None,
+        folds_left: int = 1,
     ) -> StrategyPipeline:
         """Fit on rows the (shared, already fitted) preprocessor has transformed.
 
         ``deadline`` (a ``time.monotonic`` instant) lets boosted models stop mid-fit when a
-        trial runs past its time cap.
+        trial runs past its time cap; the ``folds_left`` of the trial, this one included, share
+        that time between the nets, which stop when spent (:attr:`FitContext.time_cap`).
         """
         y = np.asarray(y, dtype=np.int64)
         self.preprocessor_ = preprocessor
@@ -239,7 +241,11 @@ class StrategyPipeline(ClassifierMixin, BaseEstimator):
                 self.fallbacks_.append(f"{self._choice(stage)['name']} {said}")
             seconds[stage] = time.perf_counter() - clock
 
-        ctx = replace(self._context(Xt, y, deadline, weights), given_class_counts=given_counts)
+        ctx = replace(
+            self._context(Xt, y, deadline, weights),
+            given_class_counts=given_counts,
+            folds_left=folds_left,
+        )
         class_weights = self._build("weighting", ctx)
         if class_weights is not None:
             factor = np.asarray(class_weights, dtype=float)[y]

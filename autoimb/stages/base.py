@@ -33,7 +33,9 @@ class FitContext:
     every component's parameter defaults, read from the shipped YAML spaces by the engine;
     :meth:`Component.make` lays a trial's parameters over them. ``member_share`` < 1 fits that
     share of an averaged ensemble's members (see ``Component.members``): searches rank strategies
-    on smaller forests, and the final refit grows them whole.
+    on smaller forests, and the final refit grows them whole. ``folds_left`` are the trial's
+    folds still to fit, this one included, which share the time left before ``deadline``
+    (:attr:`time_cap`).
     """
 
     class_counts: np.ndarray
@@ -47,6 +49,7 @@ class FitContext:
     pretrained: Mapping[str, Any] = field(default_factory=dict)
     defaults: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     member_share: float = 1.0
+    folds_left: int = 1
     # The user's row weights summed per class (after resampling), where rows are weighted:
     # what balancing class weights even out, so a row of weight 0 does not count as one.
     class_weight_sums: np.ndarray | None = None
@@ -81,6 +84,15 @@ class FitContext:
     @property
     def cat_indices(self) -> list[int]:
         return list(range(self.n_cat))
+
+    @property
+    def time_cap(self) -> float | None:
+        """Seconds for a model that trains until a cap and keeps what it learnt (a net): this
+        fold's share of the trial's time left, so that the first fold cannot spend the folds
+        after it; at least a second, and none without a deadline (a refit)."""
+        if self.deadline is None:
+            return None
+        return max((self.deadline - time.monotonic()) / self.folds_left, 1.0)
 
 
 Builder = Callable[[Mapping[str, Any], FitContext], Any]
@@ -294,10 +306,6 @@ class Pace:
                 f"{self.what} after {done} of {total}: at its pace the rest needs ≈{needed:.0f} s, "
                 f"more than the {left:.0f} s left before its time cap"
             )
-
-
-def seconds_left(deadline: float) -> float:
-    return max(deadline - time.monotonic(), 1.0)
 
 
 FOREST_CHUNK = 25  # the most trees grown between two looks at the trial's deadline ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from autoimb.stages.base import Component, FitContext, register, seconds_left
+from autoimb.stages.base import Component, FitContext, register
 from autoimb.stages.deep.mlp import TabularMLPClassifier
 from autoimb.stages.deep.nets import LOSSES, NORMS
 
@@ -39,7 +39,7 @@ def _mlp(params: Mapping[str, Any], ctx: FitContext) -> TabularMLPClassifier:
         cb_beta=float(params["cb_beta"]),
         balanced_batches=bool(params["balanced_batches"]),
         random_state=ctx.random_state,
-        max_time=None if ctx.deadline is None else seconds_left(ctx.deadline),
+        max_time=ctx.time_cap,
         init_weights=ctx.pretrained.get("mlp"),
         n_threads=ctx.n_threads,
     )

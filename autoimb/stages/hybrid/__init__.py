@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from autoimb.stages.base import Component, FitContext, register, seconds_left
+from autoimb.stages.base import Component, FitContext, register
 from autoimb.stages.deep import categories, hidden_sizes
 from autoimb.stages.deep.nets import LOSSES
 from autoimb.stages.hybrid.models import (
@@ -32,7 +32,7 @@ def _leaf_embedding(params: Mapping[str, Any], ctx: FitContext) -> LeafEmbedding
         C=float(params["C"]),
         n_threads=ctx.n_threads,
         random_state=ctx.random_state,
-        max_time=_max_time(ctx),
+        max_time=ctx.time_cap,
     )
 
 
@@ -48,13 +48,8 @@ def _net_and_trees(params: Mapping[str, Any], ctx: FitContext) -> dict[str, Any]
         "learning_rate": float(params["learning_rate"]),
         "n_threads": ctx.n_threads,
         "random_state": ctx.random_state,
-        "max_time": _max_time(ctx),
+        "max_time": ctx.time_cap,  # shared by its nets and trees
     }
-
-
-def _max_time(ctx: FitContext) -> float | None:
-    """A trial's cap, for the hybrid's nets and trees to share (a refit has none)."""
-    return None if ctx.deadline is None else seconds_left(ctx.deadline)
 
 
 def _neural_embedding_boost(
