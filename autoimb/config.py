@@ -54,6 +54,11 @@ PACE_FACTOR = 5.0
 PACE_FLOOR_SECONDS = 2.5
 REMEASURE_MAX_SHARE = 0.15  # the fresh-fold measure is skipped when it would cost more
 REFIT_MARGIN = 1.3  # a refit on all rows, from the fits on k - 1 folds, with this margin
+# From this many rows a forest's trees cost more than linearly in rows (2.3 times as long on
+# 1.5 times 16k rows), so the refit estimate grows its part by the rows twice more; below, a
+# fit's fixed costs weigh more and it grows about linearly or less (1.2 times at 1k rows: the
+# extra growth reckoned a 0.5 s refit of 1,484 rows at 2.9 s).
+SUPERLINEAR_FIT_ROWS = 10_000
 ENSEMBLE_TIME_SHARE = 0.5  # ensemble selection may use this share of the time left
 # An ensemble winner's unused race time goes to more trials when there is time for this many
 # trials of the search's mean length (autoimb.engine.spare_time): time otherwise unused.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -750,3 +751,51 @@ def test_a_study_left_without_settings_for_a_metric_of_the_other_direction_says_
     with pytest.raises(AutoImbError, match=r"records no settings and is to minimize, where this"):
         autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=str(log))
     assert log.read_bytes() == before
+
+
+def test_a_short_resume_names_the_better_trials_it_could_not_serve(tmp_path, yeast4) -> None:
+    """A resume with too little time to serve the study's best names that trial, and counts
+    only the trials better than the one it serves (a note named a lesser trial passed over and
+    counted eleven, while the study's best went unsaid). Which trials fit in the time left
+    depends on the machine's speed: the note is checked against the trials the run passed over
+    and the one it served."""
+    X, y = yeast4
+    db = tmp_path / "study.db"
+    kwargs = {
+        "metric": "f1",
+        "cv": 3,
+        "random_state": 0,
+        "storage": f"sqlite:///{db}",
+        "ensemble": False,
+        "importance": False,
+        "verbose": False,
+    }
+    autoimb.search(X, y, n_trials=5, **kwargs)
+    study = optuna.load_study(study_name="autoimb", storage=kwargs["storage"])
+    finished = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    best = max(finished, key=lambda t: t.value)
+    lesser = min(finished, key=lambda t: t.value)
+    assert lesser.value < best.value
+    # Both recorded as taking far longer to cross-validate again than the whole resume.
+    with sqlite3.connect(db) as con:
+        con.execute(
+            "UPDATE trial_user_attributes SET value_json = '1000.0' WHERE key = 'cv_seconds' "
+            "AND trial_id IN (SELECT trial_id FROM trials WHERE number IN (?, ?))",
+            (best.number, lesser.number),
+        )
+    result = autoimb.search(X, y, time_budget=6, n_trials=1, **kwargs)
+    card = result.best_pipeline.model_card_
+    trials = result.study.trials
+    served, slow = trials[card["trial"]], card["too_slow_to_refit"]
+    assert best.number in slow and lesser.number in slow
+    better = [n for n in slow if trials[n].value > served.value]
+    said = [note for note in result.notes if "could not be the winner" in note]
+    assert best.number in better and len(said) == 1
+    top = max(better, key=lambda n: trials[n].value)
+    assert said[0].startswith(f"Trial {top} (f1 {trials[top].value:.4f}, the study's best)")
+    assert f"trial {served.number} ({served.value:.4f}), served instead" in said[0]
+    assert f"trial {lesser.number}" not in said[0]
+    if len(better) > 1:
+        assert f"and {len(better) - 1} more trial(s)" in said[0]
+    else:
+        assert "more trial(s)" not in said[0]

@@ -233,17 +233,8 @@ class TrialClock:
         ranked = self.contenders()
         if not ranked:
             return after
-        # A contender whose refit alone takes longer than all the time left cannot be served
-        # (the finish passes it over): keeping time for it ended searches half-way for nothing.
-        left, refit = remaining(self.deadline), 0.0
-        for best in ranked:
-            if best not in self.fit_seconds:  # a trial another process finished meanwhile
-                best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
-            refit = self._refit(best)
-            if left is None or refit <= left:
-                break
-        else:  # none of them: the finish serves a trial it can refit
-            refit = min(self._refit(number) for number in self.fit_seconds)
+        served = self.refitted_trial(ranked)
+        refit = 0.0 if served is None else self.serve_seconds(served)
         split = self.cv.split_seconds
         again = 0.0
         chosen_among = len(self.fit_seconds) + 1  # if the trial this decides on finishes
@@ -255,7 +246,25 @@ class TrialClock:
                 again += split + max(self.cv_seconds.get(n, 0.0) for n in plan)
         return after + refit + again + 0.5
 
-    def _refit(self, number: int) -> float:
+    def refitted_trial(self, ranked: list[int] | None = None) -> int | None:
+        """The trial whose refit the reserve keeps time for: the first contender (``ranked``)
+        whose refit fits in the time left, else the cheapest to refit. A contender whose refit
+        alone takes longer than all the time left cannot be served (the finish passes it
+        over): keeping time for it ended searches half-way for nothing."""
+        ranked = self.contenders() if ranked is None else ranked
+        if not ranked or not self.fit_seconds:
+            return None
+        left = remaining(self.deadline)
+        for best in ranked:
+            if best not in self.fit_seconds:  # a trial another process finished meanwhile
+                best = max(self.fit_seconds, key=self.fit_seconds.__getitem__)
+            if left is None or self.serve_seconds(best) <= left:
+                return best
+        return min(self.fit_seconds, key=self.serve_seconds)  # the finish serves one it can refit
+
+    def serve_seconds(self, number: int) -> float:
+        """What serving the trial takes: its refit, after its cross-validation again if it
+        ran in an earlier process."""
         cv = self.cv
         refit = refit_seconds(self.fit_seconds, self.growth, [number], cv.n_splits, cv.rows_seconds)
         if number in self.earlier:  # its out-of-fold predictions are made again first

@@ -141,7 +141,8 @@ def grown_seconds(
     The parts that grow are forests and bags of them, whose trees, grown to a leaf size, cost
     far more than linearly in rows: a tree of extra trees took 2.03 times as long on a SMOTE-like
     oversampled 100k rows as on a fold's 80k (1.25 times the rows), so they grow by
-    ``rows_factor`` (all rows over a fold's) twice more, about the cube of the rows' growth.
+    ``rows_factor`` (all rows over a fold's) twice more, about the cube of the rows' growth; on
+    small data (under :data:`autoimb.config.SUPERLINEAR_FIT_ROWS` rows) the search passes 1.
     """
     growth = stage_growth(strategy)
     timed = sum(stage_seconds.values())

@@ -32,7 +32,7 @@ from autoimb.engine.evaluate import CrossValidation, Evaluation, FoldTime, evalu
 from autoimb.engine.loop import ctrl_c_within, optimize
 from autoimb.engine.outcome import PREDICTIONS_OF_STOPPED, Predictions, SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, grown_seconds, growth_at_refit
-from autoimb.engine.run_text import all_failed_message, say_resumed
+from autoimb.engine.run_text import all_failed_message, no_time_for_trials, say_resumed
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space_size import CUT_BY_TIME, SettledStrategies, strategy_count
 from autoimb.engine.space_warnings import warn_numeric_only
@@ -71,12 +71,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
         pass  # every strategy of the space has run
     elif objective.earlier and objective.clock.spent():  # a trial started now would be cut
         warnings.warn(
-            f"no time for more trials in this run: what follows them (≈"
-            f"{objective.clock.reserve():.1f} s: the best trial, from an earlier run, "
-            "cross-validated again and refitted) takes the whole budget. Raise the time budget "
-            "to add trials to the study.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
+            no_time_for_trials(objective.clock), UserWarning, stacklevel=user_stacklevel()
         )
     else:
         try:
@@ -311,8 +306,9 @@ class _Objective:
         if outcome.fit_seconds <= 0 or not outcome.stage_seconds:
             return growth_at_refit(strategy)
         k = self.cv.n_splits
+        rows_factor = k / max(k - 1, 1) if len(self.data.y) >= config.SUPERLINEAR_FIT_ROWS else 1.0
         grown = grown_seconds(
-            strategy, outcome.fit_seconds, outcome.stage_seconds, rows_factor=k / max(k - 1, 1)
+            strategy, outcome.fit_seconds, outcome.stage_seconds, rows_factor=rows_factor
         )
         return grown / outcome.fit_seconds
 

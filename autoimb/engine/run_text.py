@@ -1,4 +1,5 @@
-"""What a search run tells its user: that it resumes a study, and why no trial completed."""
+"""What a search run tells its user: that it resumes a study, that it has no time for a trial,
+and why no trial completed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from autoimb.engine.budget import TrialClock, remaining
 from autoimb.engine.settings import SearchSettings
 from autoimb.leaderboard import failed_trials, finished_trials, trials_text
 
@@ -130,3 +132,30 @@ def space_spent(notes: Sequence[str]) -> bool:
     """Whether a search's notes say it stopped because its space had no strategy left: more
     budget would only repeat them."""
     return any(_ONE_STRATEGY in note or note.startswith(_EVERY_STRATEGY) for note in notes)
+
+
+def no_time_for_trials(clock: TrialClock) -> str:
+    """Why a resumed search adds no trial, naming the trial the time kept back is for: the one
+    the search would choose, or, when its refit does not fit in the time left and another's
+    does, that other, which the finish serves instead (promising the best, a far worse trial
+    was served)."""
+    ranked = clock.contenders()
+    served = clock.refitted_trial(ranked)
+    left = remaining(clock.deadline)
+    if (
+        served is not None
+        and served != ranked[0]
+        and ranked[0] in clock.fit_seconds
+        and (left is None or clock.serve_seconds(served) <= left)
+    ):
+        what = (
+            f"trial {served}, from an earlier run, cross-validated again and refitted; the "
+            f"study's choice, trial {ranked[0]}, would take ≈{clock.serve_seconds(ranked[0]):.1f}"
+            " s, more than the time left, so a trial that fits is served instead"
+        )
+    else:
+        what = "the best trial, from an earlier run, cross-validated again and refitted"
+    return (
+        f"no time for more trials in this run: what follows them (≈{clock.reserve():.1f} s: "
+        f"{what}) takes the whole budget. Raise the time budget to add trials to the study."
+    )

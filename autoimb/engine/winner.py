@@ -42,34 +42,62 @@ def choose_winner(
     # Among the trials read, not the study's best read again: another process may have
     # finished a better one since.
     best = trials[top_scoring(candidates, metric).number]
-    outcome.best_seen, outcome.finished_seen = float(best.value), finished_among(trials)
+    study_best = float(best.value)
+    outcome.best_seen, outcome.finished_seen = study_best, finished_among(trials)
+
+    def cost(number: int) -> tuple[float, str]:
+        """Its seconds to serve, and the work they are for."""
+        if number in kept:
+            return refit(number), "refitting it"
+        again = cross_validation_seconds(trials, [number])
+        return again + refit(number), "cross-validating it again, then refitting it"
+
+    dear: list[optuna.trial.FrozenTrial] = []
     if left is not None:
-
-        def cost(number: int) -> float:
-            again = 0.0 if number in kept else cross_validation_seconds(trials, [number])
-            return again + refit(number)
-
-        in_time = [c for c in candidates if cost(c.number) <= left]
+        in_time = [c for c in candidates if cost(c.number)[0] <= left]
         if in_time and len(in_time) < len(candidates):
-            dear = sorted(c.number for c in candidates if c not in in_time)
-            first = dear[0]
-            work = (
-                "refitting it" if first in kept else "cross-validating it again, then refitting it"
-            )
-            notes.append(
-                f"{len(dear)} trial(s) could not be the winner: refitting them on all rows "
-                f"would overrun the budget ({left:.1f} s left; trial {first}: ≈"
-                f"{cost(first):.1f} s for {work})."
-            )
-            outcome.too_slow_to_refit = dear
+            outcome.too_slow_to_refit = sorted(c.number for c in candidates if c not in in_time)
+            dear = [trials[n] for n in outcome.too_slow_to_refit]
             candidates = in_time
             best = trials[top_scoring(candidates, metric).number]
     chosen = trials[
         choose_steadily(candidates, metric, standard_errors=config.NOISE_STANDARD_ERRORS)
     ]
+    if dear and (note := passed_over_note(dear, chosen, metric, cost, left or 0.0, study_best)):
+        notes.append(note)
     if chosen.number != best.number:
         notes.append(steadier_note(chosen, best, metric))
     return chosen, contenders(candidates, chosen.number, metric, top=config.RACE_TOP)
+
+
+def passed_over_note(
+    dear: list[optuna.trial.FrozenTrial],
+    chosen: optuna.trial.FrozenTrial,
+    metric: Metric,
+    cost: Callable[[int], tuple[float, str]],
+    left: float,
+    best_value: float,
+) -> str | None:
+    """What the time left cost the winner: the trials passed over for it that score better
+    than the one chosen, and the best of them (the study's best, then) with what serving it
+    would take (``cost``: its seconds and the work). Those scoring worse than the one chosen
+    could not have won anyway: they go unsaid (a note that named one of them passed over the
+    study's best in silence)."""
+    sign = 1.0 if metric.greater_is_better else -1.0
+    better = [t for t in dear if sign * float(t.value) > sign * float(chosen.value)]
+    if not better:
+        return None
+    top = max(better, key=lambda t: (sign * float(t.value), -t.number))
+    seconds, work = cost(top.number)
+    also = f" and {len(better) - 1} more trial(s)" if len(better) > 1 else ""
+    study_best = ", the study's best" if float(top.value) == best_value else ""
+    return (
+        f"Trial {top.number} ({metric.name} {float(top.value):.4f}{study_best}){also} "
+        f"scoring better than trial {chosen.number} ({float(chosen.value):.4f}), served instead, "
+        f"could not be the winner: refitting on all rows would overrun the budget ({left:.1f} s "
+        f"left; trial {top.number}: ≈{seconds:.1f} s for {work}). A time budget that leaves "
+        "that much would let it be chosen."
+    )
 
 
 def steadier_note(
