@@ -130,7 +130,10 @@ def search(
         seed and data give the same leaderboard (a time budget ends where the clock says). A
         numpy ``RandomState`` or ``Generator`` gives one seed drawn from it, as scikit-learn's
         estimators draw theirs. ``None`` draws a fresh seed for each search, whatever
-        ``np.random.seed`` was given (pass an integer to repeat a search).
+        ``np.random.seed`` was given (pass an integer to repeat a search). A resumed study
+        keeps its own seed for the folds and models (another is warned of); this one seeds
+        only the new draws, mixed with the trials held and the process, so that workers draw
+        apart: a resume does not repeat.
     categorical_features
         ``"auto"``: columns whose values are text are categories, numbers and booleans are not;
         or the column names, positions or a mask of one boolean per column to treat as

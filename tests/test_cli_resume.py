@@ -246,7 +246,12 @@ def test_a_study_resumed_or_joined_on_other_labels_or_values_says_so(ecoli):
 def test_a_resume_with_another_seed_says_the_study_keeps_its_own(ecoli):
     again = run(*SEARCH, "--n-trials", "1", "--cv", "3", "--seed", "7", cwd=ecoli)
     assert again.returncode == 0, again.stderr
-    assert "--seed 7 seeds a new study; study 'autoimb' goes on with its own (0)" in again.stderr
+    said = (
+        "--seed 7 does not seed the folds and models of study 'autoimb': they keep its own seed (0)"
+    )
+    assert said in again.stderr
+    assert "It only seeds this run's draws of strategies" in again.stderr
+    assert "(autoimb search --new-study, or --study-name NAME)" in again.stderr
 
 
 @pytest.mark.slow
@@ -256,7 +261,8 @@ def test_a_worker_says_the_study_keeps_its_seed_and_how_to_give_its_class(ecoli)
     worker = ["worker", *SEARCH[1:], "--storage", "ecoli.optuna.log", "--n-trials", "1"]
     joined = run(*worker, "--seed", "7", "--quiet", cwd=ecoli)
     assert joined.returncode == 0, joined.stderr
-    assert "--seed 7 seeds a new study; study 'autoimb' goes on with its own (0)" in joined.stderr
+    said = "--seed 7 goes unused: a worker searches with the seed of study 'autoimb' (0)"
+    assert said in joined.stderr
     refused = run(*worker, "--pos-label", "0", cwd=ecoli)
     assert refused.returncode == 2, refused.stderr
     assert "every worker must search for the same class: leave --pos-label out" in refused.stderr

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -637,8 +638,6 @@ def test_a_study_resumed_with_other_library_releases_says_its_scores_do_not_comp
 ):
     """Scored by XGBoost 2.1 and 3.2, one strategy on the same folds scored 0.378 and 0.403;
     a study resumed across an upgrade served the old score's winner without a word."""
-    import warnings
-
     from autoimb.config import STUDY_ATTR
     from autoimb.library_versions import with_autoimb
 
@@ -799,3 +798,18 @@ def test_a_short_resume_names_the_better_trials_it_could_not_serve(tmp_path, yea
         assert f"and {len(better) - 1} more trial(s)" in said[0]
     else:
         assert "more trial(s)" not in said[0]
+
+
+def test_a_resume_with_another_random_state_says_what_it_seeds(tmp_path, small_binary) -> None:
+    """The folds and models keep the study's seed; another random_state only seeds this run's
+    draws: said, not left silent, in Python as on the command line."""
+    X, y = small_binary
+    kwargs = {"n_trials": 1, "space": "fast", "cv": 3, "storage": str(tmp_path / "study.log")}
+    autoimb.search(X, y, random_state=1, **kwargs)
+    with pytest.warns(UserWarning, match=r"random_state=7 does not seed the folds and models"):
+        resumed = autoimb.search(X, y, random_state=7, **kwargs)
+    assert resumed.study.user_attrs["autoimb"]["seed"] == 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="random_state=", category=UserWarning)
+        autoimb.search(X, y, random_state=1, **kwargs)
+        autoimb.search(X, y, **kwargs)

@@ -109,6 +109,10 @@ def as_options(text: str, weight_column: str | None = None) -> str:
     text = _IN_PYTHON.sub("", text)
     text = _POS_LABEL_VALUE.sub(lambda m: f"--pos-label {shlex.quote(_typed(m[1]))}", text)
     text = re.sub(r"\bcv=(\d+)", r"--cv \1", text)
+    text = re.sub(r"\brandom_state=(\d+)", r"--seed \1", text)
+    text = text.replace(
+        "(another study_name)", "(autoimb search --new-study, or --study-name NAME)"
+    )
     text = re.sub(r"\bsame cv \(and groups\)", "same --cv (and --group)", text)
     text = re.sub(r"\bpos_label\b", "--pos-label", text)
     text = re.sub(r"\bthe same metric\b", "the same --metric", text)

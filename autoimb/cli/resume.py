@@ -94,13 +94,15 @@ def refuse_other_settings(args: argparse.Namespace, study: optuna.Study) -> None
 
 
 def say_seed_unused(args: argparse.Namespace, study: optuna.Study | None) -> None:
-    """A study goes on with the seed it was created with; another one given is said to be
-    unused, not ignored in silence."""
+    """A worker searches with its study's seed (its folds, its models, and its sampler's,
+    mixed with this process so that workers draw apart): another one given goes unused, said
+    rather than ignored in silence. A resume is told by the search itself, where the seed
+    given still seeds its draws."""
     recorded = study_settings(study).get("seed")
     if args.seed is not None and recorded is not None and args.seed != recorded:
         say(
-            f"--seed {args.seed} seeds a new study; study {args.study_name!r} goes on with its "
-            f"own ({recorded})"
+            f"--seed {args.seed} goes unused: a worker searches with the seed of study "
+            f"{args.study_name!r} ({recorded})"
         )
 
 

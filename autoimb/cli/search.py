@@ -37,7 +37,6 @@ from autoimb.cli.outputs import (
 from autoimb.cli.resume import (
     default_model_path,
     resume_command,
-    say_seed_unused,
     study_pos_label,
     study_settings,
     study_space,
@@ -83,7 +82,6 @@ def search_command(args: argparse.Namespace) -> int:
         previous = None
     folds = _folds(args, columns.groups, len(columns.y), study_settings(previous))
     args.search_space = study_space(args, previous, storage)
-    say_seed_unused(args, previous)
     out = Path(args.out) if args.out else default_model_path(args.data, args.study_name)
     check_storage_apart(storage, {"the model file": out})
     if args.report:

@@ -1,15 +1,17 @@
-"""What a search run tells its user: that it resumes a study, that it has no time for a trial,
-and why no trial completed."""
+"""What a search run tells its user: that it resumes a study (and what another seed does to
+it), that it has no time for a trial, and why no trial completed."""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from autoimb._warnings import user_stacklevel
 from autoimb.engine.budget import TrialClock, remaining
 from autoimb.engine.settings import SearchSettings
 from autoimb.leaderboard import failed_trials, finished_trials, trials_text
@@ -158,4 +160,19 @@ def no_time_for_trials(clock: TrialClock) -> str:
     return (
         f"no time for more trials in this run: what follows them (≈{clock.reserve():.1f} s: "
         f"{what}) takes the whole budget. Raise the time budget to add trials to the study."
+    )
+
+
+def warn_other_seed(name: str, asked: int, own: int) -> None:
+    """What another seed does to a study that goes on: its folds and models keep the study's
+    own (its trials stay comparable); it seeds only this run's draws, mixed with the trials
+    held and this process (concurrent workers must draw apart), so they repeat no run's."""
+    warnings.warn(
+        f"random_state={asked} does not seed the folds and models of study {name!r}: they "
+        f"keep its own seed ({own}), so its trials stay comparable. It only seeds this run's "
+        "draws of strategies, mixed with the study's trial count and this process, so they "
+        "differ from every other run's and are not repeated by running it again; a new study "
+        "(another study_name) searches with it from the start.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
     )

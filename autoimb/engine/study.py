@@ -21,6 +21,7 @@ from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import Dataset
 from autoimb.engine import transfer
 from autoimb.engine.pruning import pruner_for
+from autoimb.engine.run_text import warn_other_seed
 from autoimb.engine.same_data import check_same_data, other_classes
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace, recorded_space_difference
@@ -141,6 +142,8 @@ def open_study(
             study.enqueue_trial(params, skip_if_exists=True)
     if int(attrs["seed"]) != drawn_with:  # another process created the study meanwhile
         cv = split(int(attrs["seed"]))
+    if not created and asked is not None and asked != int(attrs["seed"]):
+        warn_other_seed(name, asked, int(attrs["seed"]))
     return Opened(study, int(attrs["seed"]), cv, created)
 
 
