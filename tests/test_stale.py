@@ -63,6 +63,35 @@ def test_a_study_resumed_on_other_data_is_refused_unless_asked(small_binary, tmp
     assert finished_trials(result.study) == 3  # one per call; queued strategies wait
 
 
+def test_the_same_rows_in_another_order_are_named_so_not_other_values(
+    small_binary, tmp_path
+) -> None:
+    """Its folds would split the rows otherwise, so the study refuses them; it said "other
+    values" and pointed to missing-value markers, for the same file sorted otherwise."""
+    X, y = small_binary
+    order = np.random.default_rng(0).permutation(len(y))
+    moved = X.iloc[order].reset_index(drop=True), y.iloc[order].reset_index(drop=True)
+    before = validate(X, y).fingerprint()
+    said = fingerprint_difference(before, validate(*moved).fingerprint())
+    assert said.startswith(f"it has the same {len(y)} rows, with their labels, in another order")
+    assert "give the rows in the order it searched them" in said
+    # A row's label or weight moved apart from it is other data, not another order.
+    relabelled = X.iloc[order].reset_index(drop=True), y
+    assert "other values" in fingerprint_difference(before, validate(*relabelled).fingerprint())
+    weights = np.linspace(1, 2, len(y))
+    weighted = validate(X, y, sample_weight=weights).fingerprint()
+    assert "in another order" in fingerprint_difference(
+        weighted, validate(*moved, sample_weight=weights[order]).fingerprint()
+    )
+    assert "in another order" not in fingerprint_difference(
+        weighted, validate(*moved, sample_weight=weights).fingerprint()
+    )
+    log = str(tmp_path / "study.log")
+    autoimb.search(X, y, storage=log, **FAST)
+    with pytest.raises(AutoImbError, match=r"in another order.*Start another study"):
+        autoimb.search(*moved, storage=log, **FAST)
+
+
 @pytest.mark.parametrize(("option", "value"), [("cv", 1), ("n_jobs", 0), ("metric", "nope")])
 def test_a_refused_run_leaves_no_study_behind(small_binary, tmp_path, option, value) -> None:
     X, y = small_binary

@@ -112,20 +112,27 @@ class Dataset:
         fingerprints catches it, even when only values changed.
         """
         digest = hashlib.sha256()
-        digest.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
+        rows = pd.util.hash_pandas_object(self.X, index=False).to_numpy()
+        digest.update(rows.tobytes())
         digest.update(np.asarray(self.y, dtype=np.int64).tobytes())
         digest.update(repr([str(c) for c in self.classes]).encode())
         weights = None
+        each = {"X": rows, "y": np.asarray(self.y, dtype=np.int64)}
         if self.sample_weight is not None:
-            weighed = np.asarray(self.sample_weight, dtype=np.float64).tobytes()
-            digest.update(weighed)
-            weights = hashlib.sha256(weighed).hexdigest()[:16]
+            weighed = np.asarray(self.sample_weight, dtype=np.float64)
+            digest.update(weighed.tobytes())
+            weights = hashlib.sha256(weighed.tobytes()).hexdigest()[:16]
+            each["weight"] = weighed
+        # Each row with its label and weight, in no order: the same rows shuffled are told apart
+        # from other values (the folds, drawn by position, would split them otherwise).
+        unordered = np.sort(pd.util.hash_pandas_object(pd.DataFrame(each), index=False).to_numpy())
         return {
             "rows": len(self.X),
             "columns": [str(c) for c in self.X.columns],
             "categorical": [str(c) for c in self.categorical],
             "hash": digest.hexdigest()[:16],
             "weights": weights,  # apart too, to say that only they changed
+            "unordered": hashlib.sha256(unordered.tobytes()).hexdigest()[:16],
         }
 
     def summary(self) -> dict[str, Any]:
@@ -414,6 +421,12 @@ def fingerprint_difference(before: dict[str, Any], now: dict[str, Any]) -> str |
         return f"the columns learnt from differ: this data {' and '.join(parts)}"
     if before.get("categorical") != now.get("categorical"):
         return "the same columns are typed differently (categorical against numeric)"
+    if before.get("unordered") is not None and before.get("unordered") == now.get("unordered"):
+        return (
+            f"it has the same {now.get('rows')} rows, with their labels, in another order: "
+            "the folds, drawn by position, would split them otherwise than its trials were "
+            "scored on (give the rows in the order it searched them)"
+        )
     if before.get("weights", now.get("weights")) != now.get("weights"):
         if before["weights"] is None:
             weights = "was searched without sample weights, and these rows are weighted"
