@@ -411,6 +411,13 @@ def test_a_model_of_another_study_names_the_options_that_resume_it(ecoli):
         "overwrite it, or --out another path."
     ]
     assert not (ecoli / "other.optuna.log").exists()
+    # Nor is an SQLite file made just to look for its study (it was left with empty tables).
+    folder = ecoli / "sp ace"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 's.db'}"
+    refused = run(*SEARCH, "--storage", url, "--out", str(ecoli / "ecoli.skops"), cwd=ecoli)
+    assert refused.returncode == 2 and "already exists" in refused.stderr
+    assert not any(folder.iterdir())
     # A database's study keeps only its name in the card (its URL may hold a password).
     pipeline = autoimb.load(ecoli / "ecoli.skops")
     del pipeline.model_card_["study"]["storage"]

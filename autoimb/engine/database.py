@@ -13,6 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import optuna
 from optuna.storages import RDBStorage
@@ -149,6 +150,17 @@ _ENCODED = (
     "Write it postgresql://user:password@host:port/database, with any @, / or : in the user "
     "name or password percent-encoded (@ as %40, / as %2F, : as %3A)."
 )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names; None for another database, or SQLite in memory."""
+    from sqlalchemy.engine import make_url
+
+    if not url.startswith("sqlite"):
+        return None
+    check_url(url)
+    database = make_url(url).database
+    return None if not database or database == ":memory:" else Path(database)
 
 
 def check_url(url: str) -> None:

@@ -24,7 +24,13 @@ from optuna.trial import FrozenTrial, TrialState
 from autoimb import config
 from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
-from autoimb.engine.database import database_storage, driver_said, queue_again, storage_failed
+from autoimb.engine.database import (
+    database_storage,
+    driver_said,
+    queue_again,
+    sqlite_file,
+    storage_failed,
+)
 from autoimb.engine.journal import open_journal
 from autoimb.exceptions import AutoImbError
 from autoimb.redact import scrubbed, shown
@@ -311,10 +317,14 @@ def study_names(storage: str) -> list[str]:
 
 
 def _looked_up(storage: str) -> Any:
-    """An Optuna storage to read; a journal file that is not there reads as an empty one."""
+    """An Optuna storage to read; a journal file or an SQLite file that is not there reads as
+    an empty one, not made just to look (a run refused after the look left an SQLite file of
+    empty tables)."""
     import optuna
 
     if "://" not in storage and not Path(storage).is_file():
+        return optuna.storages.InMemoryStorage()
+    if (database := sqlite_file(storage)) is not None and not database.is_file():
         return optuna.storages.InMemoryStorage()
     try:
         opened = make_storage(storage)
