@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from conftest import read_keel
@@ -102,6 +104,53 @@ def test_evened_classes_keep_the_fold_minority_as_outliers() -> None:
     assert pipeline.model_.minority_index_ == data.pos_label
     proba = pipeline.predict_proba(data.X.iloc[test])[:, data.pos_label]
     assert roc_auc_score(data.y[test] == data.pos_label, proba) > 0.6
+
+
+@pytest.fixture(scope="module")
+def car_good_split() -> tuple[Any, np.ndarray, np.ndarray]:
+    """car_good as autoimb reads it (six category columns, no number), split 70/30."""
+    from autoimb import datasets
+    from autoimb.data.dataset import validate
+
+    data = validate(*datasets.load("car_good", return_X_y=True))
+    train, test = train_test_split(
+        np.arange(len(data.y)), test_size=0.3, stratify=data.y, random_state=0
+    )
+    return data, train, test
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_detectors_read_categories_one_hot(
+    car_good_split: tuple[Any, np.ndarray, np.ndarray], detector: str
+) -> None:
+    """car_good's codes are alphabetical (high=0, low=1, med=2, vhigh=3): read as numbers they
+    ranked the minority below chance, and the calibration fell back to one probability for all."""
+    from autoimb.engine.pipeline import StrategyPipeline
+
+    data, train, test = car_good_split
+    pipeline = StrategyPipeline({"model": {"name": detector}}, data.schema(), random_state=0)
+    pipeline.fit(data.X.iloc[train], data.y[train])
+    proba = pipeline.predict_proba(data.X.iloc[test])[:, data.pos_label]
+    assert roc_auc_score(data.y[test] == data.pos_label, proba) > 0.6
+    assert len(np.unique(proba)) > 10
+
+
+def test_score_feature_reads_categories_one_hot(
+    car_good_split: tuple[Any, np.ndarray, np.ndarray],
+) -> None:
+    from autoimb.engine.pipeline import StrategyPipeline
+
+    data, train, test = car_good_split
+    config = {
+        "features": {"name": "anomaly_score", "n_estimators": 50},
+        "model": {"name": "logistic_regression"},
+    }
+    pipeline = StrategyPipeline(config, data.schema(), random_state=0)
+    pipeline.fit(data.X.iloc[train], data.y[train])
+    codes = pipeline.preprocessor_.transform(data.X.iloc[test])
+    out = pipeline.features_.transform(codes)
+    np.testing.assert_array_equal(out[:, :-1], codes)  # the model still gets the codes
+    assert roc_auc_score(data.y[test] == data.pos_label, out[:, -1]) > 0.6
 
 
 def test_minority_class_is_named_or_the_last_of_a_tie(

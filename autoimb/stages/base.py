@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from autoimb.exceptions import TrialTimeout
 
@@ -214,6 +216,37 @@ def fit_keywords(
         last = model.steps[-1][0]
         return {f"{last}__{key}": value for key, value in keywords.items()}
     return keywords
+
+
+def one_hot_encoder(
+    ctx: FitContext, *, dense: bool = False, max_categories: int | None = None
+) -> ColumnTransformer:
+    """One-hot categories and standardised numbers, for a model that reads columns as numbers.
+
+    A category's code is a label, not a quantity: read as a number (a slope, a distance), its
+    alphabetical order would say that "med" lies between "low" and "vhigh". ``dense`` for
+    models that take no sparse matrix; ``max_categories`` caps a category's columns, the rarer
+    values sharing one.
+    """
+    steps = []
+    if ctx.n_cat:
+        encoder = OneHotEncoder(
+            handle_unknown="ignore", min_frequency=5, max_categories=max_categories
+        )
+        steps.append(("categories", encoder, ctx.cat_indices))
+    if ctx.n_num:
+        steps.append(("numbers", StandardScaler(), list(range(ctx.n_cat, ctx.n_features))))
+    # Sparse where the one-hot columns make it mostly zeros (scikit-learn's rule): dense, 150k
+    # rows of three 1,000-value columns took 7 GiB and two minutes a fit, sparse 0.4 GiB and 5 s.
+    return ColumnTransformer(steps, sparse_threshold=0.0 if dense else 0.3)
+
+
+def one_hot_in_front(
+    ctx: FitContext, model: Any, *, dense: bool = False, max_categories: int | None = None
+) -> Pipeline:
+    """``model`` behind :func:`one_hot_encoder`."""
+    encoder = one_hot_encoder(ctx, dense=dense, max_categories=max_categories)
+    return Pipeline([("encode", encoder), ("model", model)])
 
 
 def register(*components: Component) -> None:

@@ -2,6 +2,7 @@
 
 The detectors learn the majority class and call outliers minority (model stage); the score
 feature adds an isolation forest's anomaly score as a column for any model (features stage).
+Both read the categories one-hot, as the linear model does.
 """
 
 from __future__ import annotations
@@ -15,18 +16,34 @@ from autoimb.stages.anomaly.detectors import (
     AnomalyDetectorClassifier,
     AnomalyScoreFeatures,
 )
-from autoimb.stages.base import ANY_NUMBER, FOREST_CHUNK, Component, FitContext, register
+from autoimb.stages.base import (
+    ANY_NUMBER,
+    FOREST_CHUNK,
+    Component,
+    FitContext,
+    one_hot_encoder,
+    one_hot_in_front,
+    register,
+)
+
+# The detectors measure distances and split on the columns as numbers, so categories reach them
+# one-hot (dense: they take no sparse matrix). A column of thousands of values (a postcode)
+# would make thousands of dense columns; its rarer values share one, itself a mark of the rare.
+_MOST_CATEGORIES = 32
 
 
 def _detector(kind: str) -> Any:
-    def build(params: Mapping[str, Any], ctx: FitContext) -> AnomalyDetectorClassifier:
-        return AnomalyDetectorClassifier(
+    def build(params: Mapping[str, Any], ctx: FitContext) -> Any:
+        detector = AnomalyDetectorClassifier(
             detector=kind,
             **{key: params[key] for key in _DETECTOR_PARAMS[kind]},
             random_state=ctx.random_state,
             n_threads=ctx.n_threads,
             minority_class=ctx.minority,
         )
+        if not ctx.n_cat:  # numbers only: the detector standardises them itself
+            return detector
+        return one_hot_in_front(ctx, detector, dense=True, max_categories=_MOST_CATEGORIES)
 
     return build
 
@@ -43,6 +60,9 @@ def _anomaly_score(params: Mapping[str, Any], ctx: FitContext) -> AnomalyScoreFe
     return AnomalyScoreFeatures(
         n_estimators=int(params["n_estimators"]),
         fit_on=str(params["fit_on"]),
+        encoder=(
+            one_hot_encoder(ctx, dense=True, max_categories=_MOST_CATEGORIES) if ctx.n_cat else None
+        ),
         random_state=ctx.random_state,
         n_threads=ctx.n_threads,
     )

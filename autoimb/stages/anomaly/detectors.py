@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.ensemble import IsolationForest
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -318,21 +318,30 @@ class AnomalyScoreFeatures(TransformerMixin, BaseEstimator):
     fit_on
         ``"majority"`` models normality from the largest class only (so minority rows stand
         out; needs y), ``"all"`` from every row.
+    encoder
+        An unfitted transformer the forest reads the rows through (one-hot categories, whose
+        codes split as numbers would group values by their alphabetical order); ``None``: the
+        columns as they are. The output keeps the columns as given either way.
     random_state
         Seed of the forest.
     n_threads
         Threads of the forest.
     """
 
+    # Models saved before the parameter existed load without it; they scored the columns as given.
+    encoder: Any = None
+
     def __init__(
         self,
         n_estimators: int = 200,
         fit_on: Literal["majority", "all"] = "majority",
+        encoder: Any = None,
         random_state: int | np.random.RandomState | None = None,
         n_threads: int = 1,
     ) -> None:
         self.n_estimators = n_estimators
         self.fit_on = fit_on
+        self.encoder = encoder
         self.random_state = random_state
         self.n_threads = n_threads
 
@@ -344,6 +353,8 @@ class AnomalyScoreFeatures(TransformerMixin, BaseEstimator):
         check_int("n_threads", self.n_threads, low=1)
         X = _check_X(self, X, reset=True)
         w = _check_weights(sample_weight, X.shape[0])
+        self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
+        X = self._scored_columns(X)
         if self.fit_on == "majority":
             if y is None:
                 raise AutoImbError("fit_on='majority' needs y to know the majority class")
@@ -362,7 +373,11 @@ class AnomalyScoreFeatures(TransformerMixin, BaseEstimator):
         """Return ``[X, score]`` with the score higher for more anomalous rows."""
         check_is_fitted(self, "forest_")
         X = _check_X(self, X, reset=False)
-        return np.column_stack([X, -self.forest_.score_samples(X)])
+        return np.column_stack([X, -self.forest_.score_samples(self._scored_columns(X))])
+
+    def _scored_columns(self, X: np.ndarray) -> np.ndarray:
+        encoder = getattr(self, "encoder_", None)  # absent from models saved before it
+        return X if encoder is None else encoder.transform(X)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "forest_")
