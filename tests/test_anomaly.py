@@ -58,6 +58,28 @@ def test_detector_ranks_held_out_minority_with_monotone_probabilities(
     assert set(np.unique(clf.predict(X_te))) <= {0, 1}
 
 
+@pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
+def test_outlier_factors_of_repeated_values_are_ranked_not_trusted(
+    yeast4: tuple[np.ndarray, np.ndarray], calibration: str
+) -> None:
+    """yeast4's first column repeats values 40-54 times: the local outlier factor divides by the
+    zero distances and scores rows near 1e8, which a sigmoid of the raw score read as certain
+    minority (91 majority rows above 0.5)."""
+    X, y = yeast4
+    X = X[:, :1]
+    clf = AnomalyDetectorClassifier(
+        detector="local_outlier_factor", calibration=calibration, random_state=0
+    ).fit(X, y)
+    assert clf.anomaly_score(X).max() > 1e6  # scikit-learn's scores, as the calibration gets them
+    proba = clf.predict_proba(X)[:, 1]
+    assert proba[y == 0].max() < 0.5
+    assert roc_auc_score(y, proba) > 0.6
+    again = AnomalyDetectorClassifier(
+        detector="local_outlier_factor", calibration=calibration, random_state=0
+    )
+    np.testing.assert_array_equal(again.fit(X, y).predict_proba(X)[:, 1], proba)
+
+
 def test_svm_fits_on_a_bounded_sample(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = yeast4
     n_majority = int(np.sum(y == 0))

@@ -34,6 +34,9 @@ FIT_ON: tuple[str, ...] = ("majority", "all")
 _N_CROSS_FOLDS = 3
 # Each cross-fitting fold must leave the detector a few rows to learn from.
 _MIN_MAJORITY_ROWS = 2 * _N_CROSS_FOLDS
+# Quantiles of the calibration scores that new scores are ranked on: a fine enough scale, and
+# a saved model holds these rather than one score per training row.
+_RANK_KNOTS = 257
 
 
 def _check_X(estimator: BaseEstimator, X: Any, *, reset: bool) -> np.ndarray:
@@ -90,6 +93,17 @@ def _minority_index(labels: np.ndarray, counts: np.ndarray, minority_class: Any)
     return int(named[0])
 
 
+def _rank_scale(scores: np.ndarray) -> np.ndarray:
+    """Knots (row 0) and their mid-ranks in ``scores`` (row 1, in [0, 1]): the scores' empirical
+    distribution, at most ``_RANK_KNOTS`` points of it, to interpolate new scores on."""
+    ordered = np.sort(scores)
+    grid = np.linspace(0.0, 1.0, _RANK_KNOTS)
+    knots = np.unique(np.quantile(ordered, grid, method="inverted_cdf"))  # scores, not between
+    below = np.searchsorted(ordered, knots, side="left")
+    through = np.searchsorted(ordered, knots, side="right")
+    return np.vstack([knots, (below + through) / (2.0 * len(ordered))])
+
+
 class _FittedDetector:
     """A scaler plus detector whose ``score`` is higher for more anomalous rows.
 
@@ -113,7 +127,10 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
     The detector is fitted on the (standardised) majority rows; its anomaly scores are mapped
     to minority-class probabilities by a monotone calibration fitted on all training rows. The
     calibration scores come from inner cross-fitting over the majority rows, because a
-    detector scores the rows it was fitted on as more normal than new ones.
+    detector scores the rows it was fitted on as more normal than new ones. The calibration
+    reads a score's rank among the calibration scores, not its size: where values repeat, the
+    local outlier factor divides by zero distances and scores ordinary rows near 1e8, which a
+    sigmoid of the raw score called certain minority.
 
     Parameters
     ----------
@@ -260,8 +277,14 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         self.scaler_, self.detector_ = final.scaler, final.detector
         self.score_divisor_ = final.divisor
         self.n_detector_rows_ = int(final.scaler.n_samples_seen_)
-        self._fit_calibration(cal_scores, is_min.astype(np.float64), w)
+        self.score_ranks_ = _rank_scale(cal_scores)
+        self._fit_calibration(self._ranked(cal_scores), is_min.astype(np.float64), w)
         return self
+
+    def _ranked(self, scores: np.ndarray) -> np.ndarray:
+        """Scores as their rank among the calibration scores; beyond them, the extreme rank."""
+        ranks = getattr(self, "score_ranks_", None)  # absent: saved before, calibrated raw scores
+        return scores if ranks is None else np.interp(scores, ranks[0], ranks[1])
 
     def _fit_calibration(self, scores: np.ndarray, target: np.ndarray, w: np.ndarray) -> None:
         if self.calibration == "isotonic":
@@ -289,7 +312,7 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, a monotone function of the anomaly score, shape (n, 2)."""
-        scores = self.anomaly_score(X)
+        scores = self._ranked(self.anomaly_score(X))
         if isinstance(self.calibrator_, IsotonicRegression):
             p_min = self.calibrator_.predict(scores)
         else:
