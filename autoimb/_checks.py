@@ -8,8 +8,10 @@ API, the CLI and each estimator.
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -113,6 +115,14 @@ def check_flag(name: str, value: Any, expected: str = "True or False") -> bool:
     if not isinstance(value, bool | np.bool_):
         raise refuse(name, expected, f"{type(value).__name__} {value!r}")
     return bool(value)
+
+
+def check_path(name: str, value: Any) -> Path:
+    """A file's path, as text or a path object; pathlib's own refusal of None named no
+    parameter ("expected str, bytes or os.PathLike object")."""
+    if not isinstance(value, str | os.PathLike) or not str(value):
+        raise refuse(name, "a file path (str or pathlib.Path)", f"{type(value).__name__} {value!r}")
+    return Path(value)
 
 
 def check_n_jobs(name: str, value: Any) -> int:

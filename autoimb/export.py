@@ -27,6 +27,7 @@ from typing import Any
 import joblib
 import numpy as np
 
+from autoimb._checks import check_flag, check_path
 from autoimb._warnings import user_stacklevel
 from autoimb.atomic import write_atomic
 from autoimb.exceptions import AutoImbError, UntrustedModelError
@@ -108,7 +109,8 @@ def _skops() -> Any:
 def save(model: Any, path: str | Path, *, overwrite: bool = True) -> Path:
     """Write ``model`` to ``path`` (skops, or joblib when the suffix asks for it), whole or
     not at all: an interrupted save leaves the file it replaces as it was."""
-    path = Path(path)
+    path = check_path("path", path)
+    overwrite = check_flag("overwrite", overwrite)  # "false" is true: it would replace the file
     if path.is_dir():
         raise AutoImbError(
             f"{path} is a folder; give the model file's path in it, such as {path / 'model.skops'}."
@@ -240,7 +242,9 @@ def load(path: str | Path, *, trust: bool = False) -> Any:
         from a source you trust.
     """
     given = path  # a database URL given for a model is shown without its password
-    path = Path(path)
+    path = check_path("path", path)
+    # A text "no" from a config is true by Python's truth, and would open the pickle.
+    trust = check_flag("trust", trust)
     if path.is_dir():
         raise AutoImbError(f"{path} is a folder; give the model file in it (a .skops file).")
     if not path.is_file():

@@ -27,9 +27,55 @@ def _named(data):
 
 
 @pytest.fixture(scope="module")
-def fitted(small_binary):
+def searched(small_binary):
     X, y = small_binary
-    return autoimb.search(X, y, **FAST).best_pipeline
+    return autoimb.search(X, y, **FAST)
+
+
+@pytest.fixture(scope="module")
+def fitted(searched):
+    return searched.best_pipeline
+
+
+_NOT_A_PATH = r"path must be a file path \(str or pathlib.Path\); got NoneType None"
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda result, folder: autoimb.load(folder / "kept.joblib", trust="no"),
+            r"trust must be True or False; got str 'no'",
+        ),
+        (
+            lambda result, folder: autoimb.load(folder / "kept.joblib", trust="False"),
+            r"trust must be True or False; got str 'False'",
+        ),
+        (
+            lambda result, folder: result.save(folder / "kept.skops", overwrite="false"),
+            r"overwrite must be True or False; got str 'false'",
+        ),
+        (lambda result, folder: result.save(None), _NOT_A_PATH),
+        (lambda result, folder: result.report_html(None), _NOT_A_PATH),
+        (lambda result, folder: autoimb.load(None), _NOT_A_PATH),
+    ],
+    ids=[
+        "trust-as-text-no",
+        "trust-as-text-false",
+        "overwrite-as-text",
+        "save-to-none",
+        "report-to-none",
+        "load-none",
+    ],
+)
+def test_files_are_neither_opened_nor_replaced_on_bad_input(searched, tmp_path, call, message):
+    """A text "no" is true by Python's truth: trust="no" opened the pickle."""
+    searched.save(tmp_path / "kept.joblib")
+    searched.save(tmp_path / "kept.skops")
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.iterdir()}
+    with pytest.raises(AutoImbError, match=message):
+        call(searched, tmp_path)
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.iterdir()} == before
 
 
 @pytest.mark.parametrize(

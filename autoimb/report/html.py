@@ -23,7 +23,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from autoimb import __version__, config
-from autoimb._checks import check_rows_paired
+from autoimb._checks import check_path, check_rows_paired
 from autoimb.atomic import write_atomic
 from autoimb.engine.copies import COPIES_CAVEAT, scored_on_copies
 from autoimb.engine.splits import Folds, recorded_folds
@@ -168,7 +168,7 @@ def _went_on(study: optuna.Study, card: Mapping[str, Any]) -> bool:
 
 
 def _write(path: str | Path, winner: Winner, study: optuna.Study | None, notes: list[str]) -> Path:
-    path = Path(path)
+    path = check_path("path", path)
     if path.is_dir():
         raise AutoImbError(
             f"{path} is a folder; give the report's file name in it, such as "
