@@ -540,6 +540,33 @@ def test_a_metric_of_ones_own_may_not_take_one_of_autoimbs_names(metric) -> None
     check_own_metric(Metric("mine", "ranking", True, ranking_fn=lambda y, s, w: 0.5))
 
 
+@pytest.mark.parametrize(
+    "name, kind, greater_is_better, message",
+    [
+        (None, "threshold", True, r"Metric name must be a non-empty text; got None"),
+        ("", "threshold", True, r"Metric name must be a non-empty text; got ''"),
+        (
+            "fpr",
+            "threshold",
+            "False",
+            r"Metric greater_is_better must be True or False; got str 'False'",
+        ),
+        ("fpr", "threshold", 0, r"Metric greater_is_better must be True or False; got int 0"),
+        ("fpr", "labels", True, r"Metric kind must be 'threshold' or 'ranking'; got 'labels'"),
+    ],
+    ids=["name-none", "name-empty", "direction-as-text", "direction-as-number", "kind-unknown"],
+)
+def test_a_metric_of_ones_own_is_checked_when_made(name, kind, greater_is_better, message):
+    """A text "False" is true by Python's truth: a false-positive rate was maximised."""
+    from autoimb.metrics.metric import Metric
+
+    def false_positive_rate(tp, fp, fn, tn):
+        return fp / np.maximum(fp + tn, 1)
+
+    with pytest.raises(AutoImbError, match=message):
+        Metric(name, kind, greater_is_better, counts_fn=false_positive_rate)
+
+
 def test_a_class_never_predicted_over_several_is_named() -> None:
     from autoimb.metrics.notes import unpredicted_classes_note
 

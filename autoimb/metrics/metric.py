@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from autoimb._checks import check_flag, refuse
 from autoimb.exceptions import AutoImbError
 from autoimb.metrics.formulas import (
     ConfusionFn,
@@ -61,8 +62,17 @@ class Metric:
     ranking_fn: RankingFn | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Checked here, not in a trial: a name of None failed every trial, and a text
+        # greater_is_better="False", true by Python's truth, optimised the wrong way in silence.
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise refuse("Metric name", "a non-empty text", repr(self.name))
+        object.__setattr__(
+            self,
+            "greater_is_better",
+            check_flag("Metric greater_is_better", self.greater_is_better),
+        )
         if self.kind not in ("threshold", "ranking"):
-            raise AutoImbError(f"Metric kind must be 'threshold' or 'ranking', got {self.kind!r}.")
+            raise refuse("Metric kind", "'threshold' or 'ranking'", repr(self.kind))
         if self.kind == "threshold" and self.counts_fn is None:
             raise AutoImbError(f"Threshold metric {self.name!r} needs a counts_fn.")
         if self.kind == "ranking" and self.ranking_fn is None:
