@@ -190,6 +190,19 @@ def test_a_storage_whose_folder_cannot_be_made_is_named(searched, monkeypatch, c
     assert "Traceback" not in err
 
 
+def test_an_sqlite_storage_in_a_missing_folder_is_refused_before_the_search(
+    searched, monkeypatch, capsys
+):
+    """It failed at the first write, as a database "lost while the search ran"."""
+    monkeypatch.chdir(searched)
+    args = ["search", "ecoli.csv", "--target", "target", "--id", "row_id", "--n-trials", "1"]
+    storage = "sqlite:///missing_dir/s.db"
+    assert main([*args, *FAST, "--storage", storage, "--out", "unmade.skops"]) == 2
+    err = capsys.readouterr().err
+    assert "the folder 'missing_dir' does not exist; create it" in err
+    assert not (searched / "unmade.skops").exists()
+
+
 def test_predict_takes_the_training_target_and_id_columns_unwarned(searched, monkeypatch, capsys):
     monkeypatch.chdir(searched)
     assert main(["predict", "ecoli.skops", "ecoli.csv", "--out", "p.csv"]) == 0

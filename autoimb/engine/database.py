@@ -75,6 +75,13 @@ def database_storage(url: str, heartbeat: int) -> RDBStorage:
     written through a handle on the old one."""
     check_url(url)
     if url.startswith("sqlite"):
+        # SQLite makes the file but not its folder; found only by the first write, it read as
+        # a database lost while the search ran.
+        if (database := sqlite_file(url)) is not None and not database.parent.is_dir():
+            raise AutoImbError(
+                f"storage {shown(url)}: the folder {str(database.parent)!r} does not exist; "
+                "create it, or give an SQLite file in an existing folder (or a journal file path)."
+            )
         return _opened(url, heartbeat)
     with _OPENING:
         opened = _OPENED.get((url, heartbeat))

@@ -22,6 +22,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autoimb import config
+from autoimb._checks import refuse
 from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
 from autoimb.engine.database import (
@@ -52,6 +53,12 @@ def make_storage(
     """
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
+    if not isinstance(storage, str | os.PathLike):  # storage=True wrote a journal named "True"
+        raise refuse(
+            "storage",
+            "None, a journal file path, a database URL or an Optuna storage",
+            f"{type(storage).__name__} {storage!r}",
+        )
     text = str(storage)
     if "://" in text:
         return database_storage(text, heartbeat or config.HEARTBEAT_SECONDS)
