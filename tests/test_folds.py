@@ -283,6 +283,14 @@ def _splits_the_search_cannot_use(n: int) -> dict[str, list]:
     return {
         "fit only the rows they were made for": made_for_more,
         "not masks": [(half, ~half), (~half, half)],
+        r"cv's train indices must be one flat array of row numbers; got shape \(\d+, 1\)": [
+            (np.flatnonzero(half)[:, None], np.flatnonzero(~half)[:, None]),
+            (np.flatnonzero(~half)[:, None], np.flatnonzero(half)[:, None]),
+        ],
+        r"cv's valid indices must be whole row numbers; got 1\.5 among them": [
+            (np.flatnonzero(half), np.flatnonzero(~half) + 0.5),
+            (np.flatnonzero(~half), np.flatnonzero(half).astype(float)),
+        ],
         "trains on .* of the rows it validates": [
             (np.arange(n), np.flatnonzero(half)),
             (np.arange(n), np.flatnonzero(~half)),

@@ -31,7 +31,7 @@ from sklearn.model_selection import (
 )
 
 from autoimb import config
-from autoimb._checks import SEED_END
+from autoimb._checks import SEED_END, refuse
 from autoimb._warnings import user_stacklevel
 from autoimb.data.labels import plain
 from autoimb.exceptions import AutoImbError
@@ -358,10 +358,25 @@ def _check_pairs(pairs: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
                 "cv's (train, valid) pairs hold row indices, not masks: give "
                 "(np.flatnonzero(train_mask), np.flatnonzero(valid_mask))."
             )
-        checked.append((train.astype(np.int64), valid.astype(np.int64)))
+        checked.append((_row_numbers("train", train), _row_numbers("valid", valid)))
     if len(checked) < 2:
         raise AutoImbError("cv as a list of splits needs at least 2 (train, valid) pairs.")
     return checked
+
+
+def _row_numbers(part: str, indices: np.ndarray) -> np.ndarray:
+    """A fold's rows as whole numbers in one flat array: a column of them failed every trial
+    ("Buffer has wrong number of dimensions"), and 2.7 was taken for row 2, in silence."""
+    what = f"cv's {part} indices"
+    if indices.ndim != 1:
+        fix = "Give each fold's row numbers flat, as np.ravel(indices)."
+        raise refuse(what, "one flat array of row numbers", f"shape {indices.shape}", fix)
+    if indices.size and indices.dtype.kind not in "iuf":
+        raise refuse(what, "row numbers", f"values of dtype {indices.dtype}")
+    fractional = indices[~np.isfinite(indices) | (indices != np.round(indices))]
+    if fractional.size:
+        raise refuse(what, "whole row numbers", f"{fractional[0].item()!r} among them")
+    return indices.astype(np.int64)
 
 
 def _shuffles(splitter: Any) -> bool:
