@@ -231,13 +231,13 @@ def _refuse_containers(frame: pd.DataFrame) -> None:
 def _named(frame: pd.DataFrame, categorical_features: Sequence[Any] | None) -> list[str]:
     """The columns a user's ``categorical_features`` names (names, positions or a mask of one
     boolean per column, as scikit-learn's take them), checked."""
-    if isinstance(categorical_features, str):
+    if categorical_features is None:  # scikit-learn's "none of them"
+        return []
+    if isinstance(categorical_features, str) or not np.iterable(categorical_features):
         raise AutoImbError(
             "categorical_features must be 'auto' or a list of column names or indices; got "
             f"{categorical_features!r}."
         )
-    if categorical_features is None:  # scikit-learn's "none of them"
-        return []
     items = list(categorical_features)
     if items and all(isinstance(item, bool | np.bool_) for item in items):  # a mask
         if len(items) != frame.shape[1]:

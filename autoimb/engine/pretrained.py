@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from autoimb._checks import refuse
 from autoimb._compat import TORCH_AVAILABLE
 from autoimb.exceptions import AutoImbError, did_you_mean
 
@@ -41,6 +42,13 @@ def check_pretrained(
     key, or a model the space leaves out, would be ignored in silence; a booster of another
     task fails every trial of its model. ``dropped``: the columns the search leaves out (constant,
     empty, identifiers), named when a model reads them."""
+    if pretrained is not None and not isinstance(pretrained, Mapping):
+        raise refuse(
+            "pretrained",
+            "None or a dict of the models to continue from",
+            f"{type(pretrained).__name__} {repr(pretrained)[:80]}",
+            "Give {'lightgbm': booster or file, 'xgboost': booster or file, 'mlp': weights}.",
+        )
     given = dict(pretrained or {})
     for key in given:
         if key not in PRETRAINED:
