@@ -104,6 +104,24 @@ def test_a_single_holdout_is_refused_before_the_trials(data, holdout) -> None:
         autoimb.search(X, y, cv=holdout, **FAST)
 
 
+@pytest.mark.parametrize(
+    "splitter, said",
+    [
+        (KFold(1000), "Cannot have number of splits n_splits=1000 greater than"),
+        (StratifiedKFold(140), "n_splits=140 cannot be greater than the number of members"),
+    ],
+    ids=["more-folds-than-rows", "more-folds-than-a-class-holds"],
+)
+def test_a_splitter_of_more_folds_than_the_data_holds_is_refused_with_the_fix(
+    data, splitter, said
+) -> None:
+    """scikit-learn's own ValueError came out raw, while cv=1000 is lowered to fit."""
+    X, y = data
+    with pytest.raises(AutoImbError, match=rf"cannot split the 155 rows \({said}.*fewer folds"):
+        autoimb.search(X, y, cv=splitter, **FAST)
+    assert splitter.n_splits in (1000, 140)  # the user's splitter is left as given
+
+
 def test_folds_that_validate_no_row_of_a_class_are_warned_of(data) -> None:
     """40 folds of 32 positives: 8 folds scored 0.0 F1 (nan average precision), unsaid."""
     X, y = data

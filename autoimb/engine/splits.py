@@ -94,7 +94,15 @@ class Folds:
             splitter = copy.deepcopy(self.splitter)
             if _unseeded(splitter):
                 splitter.random_state = random_state
-        return [(np.asarray(t), np.asarray(v)) for t, v in splitter.split(rows, y, self.groups)]
+        try:
+            splits = list(splitter.split(rows, y, self.groups))
+        except ValueError as exc:  # more folds than rows: a count is lowered, a splitter not
+            said = str(exc).rstrip(".")
+            raise AutoImbError(
+                f"cv={_described(self.splitter)} cannot split the {len(y)} rows ({said}). Give it "
+                "fewer folds, or cv as a number of folds, which is lowered to what the data holds."
+            ) from None
+        return [(np.asarray(t), np.asarray(v)) for t, v in splits]
 
     def redrawn(self, random_state: int) -> Folds | None:
         """The same kind of folds drawn anew (for the fresh-fold measure), or None where the
