@@ -247,11 +247,9 @@ class SearchResult:
         return f" [{low:.4f}, {high:.4f}]" + (f" {held[0]}" if held else "")
 
     def _copies_caveat(self) -> str:
-        """``optimistic: rows repeat across folds, see notes`` where copies flattered the
-        score, else empty: said beside the score, as the notes come last."""
-        from autoimb.engine.copies import COPIES_CAVEAT, scored_on_copies
+        from autoimb.engine.copies import copies_caveat
 
-        return f"{COPIES_CAVEAT}, see notes" if scored_on_copies(self.notes) else ""
+        return copies_caveat(self.notes)
 
     def __repr__(self) -> str:
         from autoimb.engine.remeasure import SHORT

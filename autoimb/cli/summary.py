@@ -24,11 +24,10 @@ def best_text(result: SearchResult) -> str:
     """``best f1: 0.7705 (on the folds that chose it: optimistic)``: a score is never shown
     without how it was measured, which says how far to trust it (and where copied rows
     flattered it, that too: the note saying so comes last)."""
-    from autoimb.engine.copies import COPIES_CAVEAT, scored_on_copies
+    from autoimb.engine.copies import copies_caveat
 
-    basis = result.score_basis
-    if scored_on_copies(result.notes):
-        basis = f"{basis}; {COPIES_CAVEAT}, see the note"
+    caveat = copies_caveat(result.notes, see="see the note")
+    basis = "; ".join(filter(None, (result.score_basis, caveat)))
     return score_text(result.metric.name, result.best_score, result.metric.unit, basis)
 
 

@@ -136,3 +136,9 @@ def scored_on_copies(notes: Sequence[str]) -> bool:
     """Whether a search's notes say copied rows flattered its score: the headline score and
     its interval are then to be read with that caveat beside them, not only in the notes."""
     return any(_COPIED in note for note in notes)
+
+
+def copies_caveat(notes: Sequence[str], see: str = "see notes") -> str:
+    """``optimistic: rows repeat across folds, see notes`` beside a score copied rows flattered
+    (``see``: where the note with the fixes is), else empty: the notes come last."""
+    return f"{COPIES_CAVEAT}, {see}" if scored_on_copies(notes) else ""

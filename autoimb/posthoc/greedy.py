@@ -163,10 +163,10 @@ def nested_scores(
     ensemble_proba = np.empty((n, n_classes))
     ranking = metric.kind == "ranking"
     if ranking:
-        single, counts = served or _selected(
+        served_single, served_counts = served or _selected(
             stack, y, weights, folds, metric, pos, max_size, sign, costs, max_cost
         )
-        chosen = (weighted(stack, counts), stack[single])
+        chosen = (weighted(stack, served_counts), stack[served_single])
         optimism: tuple[list[float], list[float]] = ([], [])
     for k in np.unique(folds):
         inside = folds == k
