@@ -80,6 +80,35 @@ def test_outlier_factors_of_repeated_values_are_ranked_not_trusted(
     np.testing.assert_array_equal(again.fit(X, y).predict_proba(X)[:, 1], proba)
 
 
+@pytest.mark.parametrize("detector", ["local_outlier_factor", "isolation_forest"])
+def test_scores_beyond_the_calibration_keep_their_order(detector: str) -> None:
+    """Rows ever further from ecoli1's majority score beyond every calibration score; they all
+    took the top rank and tied at one probability, so the most extreme could not be told apart."""
+    from autoimb import datasets
+
+    X, y = datasets.load("ecoli1", return_X_y=True)
+    X, y = X.to_numpy(np.float64), np.asarray(y)
+    clf = AnomalyDetectorClassifier(detector=detector, random_state=0).fit(X, y)
+    centre, spread = X.mean(axis=0), X.std(axis=0)
+    steps = np.geomspace(0.5, 1e6, 40)
+    far = np.vstack([centre + k * spread for k in steps] + [centre - k * spread for k in steps])
+    scores = clf.anomaly_score(far)
+    assert scores.max() > clf.score_ranks_[0, -1]  # beyond the calibration's scores
+
+    proba = clf.predict_proba(far)
+    assert np.all((proba >= 0.0) & (proba <= 1.0))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    p_min = proba[:, clf.minority_index_]
+    order = np.argsort(scores, kind="stable")
+    s, p = scores[order], p_min[order]
+    assert np.all(np.diff(p) >= 0.0)  # monotone in the raw score
+    beyond = s > clf.score_ranks_[0, -1]
+    rising = np.diff(s[beyond]) > 0
+    assert rising.any()
+    assert np.all(np.diff(p[beyond])[rising] > 0.0)  # a more extreme score, a higher probability
+    assert p[-1] < 1.0
+
+
 def test_svm_fits_on_a_bounded_sample(yeast4: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = yeast4
     n_majority = int(np.sum(y == 0))

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autoimb._checks import check_int, weights_or_ones
 from autoimb.exceptions import AutoImbError, SchemaError
+from autoimb.stages.anomaly.ranks import rank_of, rank_scale
 
 __all__ = ["AnomalyDetectorClassifier", "AnomalyScoreFeatures"]
 
@@ -34,9 +35,6 @@ FIT_ON: tuple[str, ...] = ("majority", "all")
 _N_CROSS_FOLDS = 3
 # Each cross-fitting fold must leave the detector a few rows to learn from.
 _MIN_MAJORITY_ROWS = 2 * _N_CROSS_FOLDS
-# Quantiles of the calibration scores that new scores are ranked on: a fine enough scale, and
-# a saved model holds these rather than one score per training row.
-_RANK_KNOTS = 257
 
 
 def _check_X(estimator: BaseEstimator, X: Any, *, reset: bool) -> np.ndarray:
@@ -91,17 +89,6 @@ def _minority_index(labels: np.ndarray, counts: np.ndarray, minority_class: Any)
             f"got {minority_class!r}"
         )
     return int(named[0])
-
-
-def _rank_scale(scores: np.ndarray) -> np.ndarray:
-    """Knots (row 0) and their mid-ranks in ``scores`` (row 1, in [0, 1]): the scores' empirical
-    distribution, at most ``_RANK_KNOTS`` points of it, to interpolate new scores on."""
-    ordered = np.sort(scores)
-    grid = np.linspace(0.0, 1.0, _RANK_KNOTS)
-    knots = np.unique(np.quantile(ordered, grid, method="inverted_cdf"))  # scores, not between
-    below = np.searchsorted(ordered, knots, side="left")
-    through = np.searchsorted(ordered, knots, side="right")
-    return np.vstack([knots, (below + through) / (2.0 * len(ordered))])
 
 
 class _FittedDetector:
@@ -277,14 +264,14 @@ class AnomalyDetectorClassifier(ClassifierMixin, BaseEstimator):
         self.scaler_, self.detector_ = final.scaler, final.detector
         self.score_divisor_ = final.divisor
         self.n_detector_rows_ = int(final.scaler.n_samples_seen_)
-        self.score_ranks_ = _rank_scale(cal_scores)
+        self.score_ranks_ = rank_scale(cal_scores)
         self._fit_calibration(self._ranked(cal_scores), is_min.astype(np.float64), w)
         return self
 
     def _ranked(self, scores: np.ndarray) -> np.ndarray:
-        """Scores as their rank among the calibration scores; beyond them, the extreme rank."""
+        """Scores as their rank among the calibration scores, still in order beyond them."""
         ranks = getattr(self, "score_ranks_", None)  # absent: saved before, calibrated raw scores
-        return scores if ranks is None else np.interp(scores, ranks[0], ranks[1])
+        return scores if ranks is None else rank_of(scores, ranks)
 
     def _fit_calibration(self, scores: np.ndarray, target: np.ndarray, w: np.ndarray) -> None:
         if self.calibration == "isotonic":
