@@ -308,3 +308,39 @@ def test_a_date_is_one_input_column_shuffled_whole(yeast4):
     table = permutation_importance(folds, data, get_metric("f1"), n_folds=3, seed=0)
     assert sorted(table["feature"]) == sorted(X.columns)
     assert table["feature"].iloc[0] == "when"  # the weekday tells the classes apart
+
+
+def test_a_nets_fits_on_the_folds_share_the_time_left_as_a_trials_do(small_binary, monkeypatch):
+    """Fitted again on each fold, the winner's net may train until a cap; the first fold's net
+    was given all the time left, and the folds after it none."""
+    pytest.importorskip("torch")
+    from autoimb.engine import importance
+
+    data = validate(*small_binary)
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"seconds": 1.0}))
+    cv = CrossValidation(data, 3, random_state=0)
+    outcome = SearchOutcome(study, cv, Predictions(True), 0, {}, {})
+    settings = SearchSettings(metric=get_metric("f1"), space=None, time_budget=300.0)
+    settings.started = time.monotonic()
+    caps: list[tuple[float, float]] = []  # (a net's time cap, the seconds then left)
+
+    def spied(folds, *args, **kwargs):
+        def watched():
+            for fold in folds:
+                for pipeline, _ in fold.members:
+                    caps.append((pipeline.model_.max_time, settings.deadline - time.monotonic()))
+                yield fold
+
+        return permutation_importance(watched(), *args, **kwargs)
+
+    monkeypatch.setattr(importance, "permutation_importance", spied)
+    mlp = {"model": {"name": "mlp", "max_epochs": 3, "width": 16, "depth": 1}}
+    notes: list[str] = []
+    entry = winner_importance(
+        {0: mlp}, {0: 1.0}, [], outcome, settings, data, 1, after=0.0, notes=notes
+    )
+    assert notes == [] and entry["folds"] == 3
+    assert len(caps) == 3
+    for k, (cap, left) in enumerate(caps):
+        assert cap <= (left + 5.0) / (3 - k)  # this fold's share, not all that is left

@@ -263,7 +263,11 @@ def _fitted_folds(
     threads: int,
     deadline: float | None,
 ) -> Iterator[FoldModel]:
-    """The winner fitted on each fold as the search measured it, one fold in memory at a time."""
+    """The winner fitted on each fold as the search measured it, one fold in memory at a time.
+
+    A net trains until a time cap; like a trial's folds, each fit gets its share of the time
+    left (the fits still to come, its own included), so the first cannot spend the others'."""
+    n_members = len(weights)
     for k in range(cv.n_splits):
         fold = cv.fold(k)
         members = tuple(
@@ -278,10 +282,11 @@ def _fitted_folds(
                     deadline=deadline,
                     pretrained=settings.pretrained,
                     member_share=config.SEARCH_MEMBER_SHARE,
+                    folds_left=(cv.n_splits - k) * n_members - i,
                 ),
                 float(weight),
             )
-            for n, weight in weights.items()
+            for i, (n, weight) in enumerate(weights.items())
         )
         yield FoldModel(fold.valid, members)
 
