@@ -20,13 +20,13 @@ STILL_IMPROVING_SHARE = 1 / 3
 FEW_TRIALS = 20  # below this, the sampler has barely started to learn the space
 
 
-def budget_verdict(study: optuna.Study, *, space_spent: bool = False) -> str | None:
+def budget_verdict(study: optuna.Study, *, every_strategy_tried: bool = False) -> str | None:
     """One sentence on whether a longer search is likely to pay, or None without trials;
-    ``space_spent``: every strategy of the space was tried, so more budget would repeat them."""
+    ``every_strategy_tried``: the space has no strategy left, so more budget would repeat them."""
     done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None]
     if not done:
         return None
-    if space_spent:
+    if every_strategy_tried:
         return (
             "Every strategy of the search space was tried, so a longer search would only "
             "repeat them: more budget cannot help. To search further, widen the space (give a "
@@ -69,7 +69,7 @@ def what_next_html(study: optuna.Study | None, advice: str | None, notes: Sequen
     items = []
     verdict = None
     if study is not None:
-        verdict = budget_verdict(study, space_spent=space_spent(notes))
+        verdict = budget_verdict(study, every_strategy_tried=space_spent(notes))
     if verdict:
         items.append(f"<li><b>More budget:</b> {html.escape(verdict)}</li>")
     if advice:
