@@ -697,3 +697,44 @@ def test_multiclass_means_say_macro_and_unweighted_counts_are_integers(glass, re
     # Two classes: the positive class's scores, named as they are.
     assert "(macro)" not in _metrics_and_confusion(result.report_html(tmp_path / "binary.html"))
     assert all(np.issubdtype(t, np.integer) for t in result.report()["confusion_matrix"].dtypes)
+
+
+def test_a_saved_models_card_says_its_space_was_spent_and_scored_on_copies(
+    small_binary, tmp_path
+) -> None:
+    """Both facts travel as fields of the saved model's card, so a report on it says them
+    whatever the notes' words; a card saved before the fields is read by its notes' words."""
+    import pandas as pd
+
+    from autoimb.engine.space import parse_space
+
+    X, y = small_binary
+    rare = y == y.value_counts().idxmin()
+    X = pd.concat([X, X[rare], X[rare]], ignore_index=True)
+    y = pd.concat([y, y[rare], y[rare]], ignore_index=True)
+    with pytest.warns(UserWarning, match="repeat another row"):
+        found = autoimb.search(
+            X, y, metric="f1", n_trials=6, space=parse_space(_TWO_WEIGHTINGS), cv=3,
+            random_state=0, ensemble=False, importance=False,
+        )  # fmt: skip
+    card = autoimb.load(found.save(tmp_path / "m.skops")).model_card_
+    assert card["space_spent"] is True and card["scored_on_copies"] is True
+
+    def says_both(card: dict, name: str) -> bool:
+        page = html.unescape(
+            write_study_report(tmp_path / name, model_card=card).read_text(encoding="utf-8")
+        )
+        budget = page.split("More budget:</b>")[1].split("</li>")[0]
+        return "widen the space" in budget and "optimistic: rows repeat" in _winner_part(
+            tmp_path / name
+        )
+
+    assert says_both(card, "saved.html")
+    reworded = {**card, "notes": [f"In other words: {note[::-1]}" for note in card["notes"]]}
+    assert says_both(reworded, "reworded.html")
+    old = {k: v for k, v in card.items() if k not in ("space_spent", "scored_on_copies")}
+    assert says_both(old, "old.html")
+    plain = {**card, "space_spent": False, "scored_on_copies": False}
+    page = write_study_report(tmp_path / "plain.html", model_card=plain)
+    assert "optimistic: rows repeat" not in _winner_part(page)
+    assert "widen the space" not in page.read_text(encoding="utf-8")

@@ -55,6 +55,12 @@ class CopiedRows:
         return [int(c) for c in order if self.copies[c] and shares[c] >= COPIED_SHARE]
 
     @property
+    def flatter_the_score(self) -> bool:
+        """Whether copies of a rare class's rows, validated by models trained on them, make
+        the score and its interval optimistic (what the model card's ``scored_on_copies`` says)."""
+        return bool(self.copied_classes)
+
+    @property
     def worth_saying(self) -> bool:
         """Copies that matter, or rows of two labels as many as a tenth of the smallest class."""
         return bool(self.copied_classes) or self.conflicting >= COPIED_SHARE * self.sizes.min()
@@ -119,7 +125,11 @@ def warn_of_copies(data: Dataset, folds: Folds) -> None:
 
 def copies_note(data: Dataset, folds: Folds) -> str | None:
     """The warning's fact, for the result's notes and the model card."""
-    found = copied_rows(data, folds)
+    return note_of(copied_rows(data, folds))
+
+
+def note_of(found: CopiedRows | None) -> str | None:
+    """:func:`copies_note` of rows already looked through."""
     if found is None or not found.worth_saying:
         return None
     if not found.copied_classes:

@@ -23,7 +23,7 @@ from autoimb.engine.budget import (
     model_threads,
     remaining,
 )
-from autoimb.engine.copies import copies_note
+from autoimb.engine.copies import copied_rows, note_of
 from autoimb.engine.evaluate import FittedFold, evaluate
 from autoimb.engine.importance import winner_importance
 from autoimb.engine.model_card import model_card
@@ -68,6 +68,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     # parallel trials on a busy machine a refit on every core ran 4 times past the budget.
     threads = model_threads(settings.n_jobs, len(data.y))
     own = isinstance(settings.warm_start, list) and bool(settings.warm_start)
+    copied = copied_rows(data, outcome.cv.folds)
     notes = [
         note
         for note in (
@@ -75,7 +76,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
             unrun_note(study, own),
             pretrained_note(settings.pretrained),
             outcome.tried_every and tried_space_note(settings.space.name, outcome.tried_every),
-            copies_note(data, outcome.cv.folds),
+            note_of(copied),
         )
         if note
     ]
@@ -227,6 +228,9 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     seen = study.best_value if outcome.best_seen is None else outcome.best_seen
     pipeline.model_card_["study_best"] = float(seen)
     pipeline.model_card_["notes"] = notes  # the same list: notes added below reach it too
+    # What a report on this model tells apart from the notes, whose words may change.
+    pipeline.model_card_["space_spent"] = bool(outcome.tried_every)
+    pipeline.model_card_["scored_on_copies"] = copied is not None and copied.flatter_the_score
     # How predict_proba is calibrated; predict's labels do not depend on it.
     pipeline.model_card_["calibration"] = (calibration or {}).get("method", "none")
     # The threshold as the user sees it, on predict_proba's scale (decision's is the model's).

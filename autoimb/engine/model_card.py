@@ -15,7 +15,9 @@ import pandas as pd
 from autoimb import __version__, config
 from autoimb.data.conform import date_sources
 from autoimb.data.dataset import Dataset
+from autoimb.engine.copies import scored_on_copies
 from autoimb.engine.remeasure import Remeasured
+from autoimb.engine.run_text import space_spent
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.splits import Folds
 from autoimb.posthoc.threshold import Decision
@@ -81,6 +83,22 @@ def model_card(
             **({"torch": sys.modules["torch"].__version__} if "torch" in sys.modules else {}),
         },
     }
+
+
+def card_space_spent(card: Mapping[str, Any]) -> bool:
+    """Whether the search stopped because its space had no strategy left, so more budget would
+    only repeat them; a card saved before the field says it in its notes' words."""
+    if "space_spent" in card:
+        return bool(card["space_spent"])
+    return space_spent(card.get("notes", []))
+
+
+def card_scored_on_copies(card: Mapping[str, Any]) -> bool:
+    """Whether copied rows flattered the card's score and interval; a card saved before the
+    field says it in its notes' words."""
+    if "scored_on_copies" in card:
+        return bool(card["scored_on_copies"])
+    return scored_on_copies(card.get("notes", []))
 
 
 def rows_kept_by(estimator: Any) -> list[str]:

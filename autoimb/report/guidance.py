@@ -5,14 +5,12 @@ learning-curve advice), and the search's notes."""
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
 from autoimb import config
-from autoimb.engine.run_text import space_spent
 from autoimb.leaderboard import failed_trials, trials_text
 
 # A search still finding better strategies in its last third is worth running longer.
@@ -20,18 +18,21 @@ STILL_IMPROVING_SHARE = 1 / 3
 FEW_TRIALS = 20  # below this, the sampler has barely started to learn the space
 
 
-def budget_verdict(study: optuna.Study, *, every_strategy_tried: bool = False) -> str | None:
-    """One sentence on whether a longer search is likely to pay, or None without trials;
-    ``every_strategy_tried``: the space has no strategy left, so more budget would repeat them."""
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not done:
-        return None
+def budget_verdict(study: optuna.Study | None, *, every_strategy_tried: bool = False) -> str | None:
+    """One sentence on whether a longer search is likely to pay, or None without trials (or
+    without the study, where its curve is all there is to read); ``every_strategy_tried``: the
+    space has no strategy left, so more budget would repeat them, study or not."""
     if every_strategy_tried:
         return (
             "Every strategy of the search space was tried, so a longer search would only "
             "repeat them: more budget cannot help. To search further, widen the space (give a "
             "stage more components, or a parameter a range)."
         )
+    if study is None:
+        return None
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if not done:
+        return None
     sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
     best, last_gain = None, 0
     for position, trial in enumerate(done):
@@ -65,12 +66,11 @@ def budget_verdict(study: optuna.Study, *, every_strategy_tried: bool = False) -
     )
 
 
-def what_next_html(study: optuna.Study | None, advice: str | None, notes: Sequence[str]) -> str:
+def what_next_html(study: optuna.Study | None, w: Any) -> str:
+    """More budget, more data and the search's notes (``w``: the report's Winner)."""
+    advice, notes = w.advice, w.notes
     items = []
-    verdict = None
-    if study is not None:
-        verdict = budget_verdict(study, every_strategy_tried=space_spent(notes))
-    if verdict:
+    if verdict := budget_verdict(study, every_strategy_tried=w.space_spent):
         items.append(f"<li><b>More budget:</b> {html.escape(verdict)}</li>")
     if advice:
         items.append(f"<li><b>More data:</b> {html.escape(advice)}</li>")

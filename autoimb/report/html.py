@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 from autoimb import __version__, config
 from autoimb._checks import check_path, check_rows_paired
 from autoimb.atomic import write_atomic
-from autoimb.engine.copies import COPIES_CAVEAT, scored_on_copies
+from autoimb.engine.copies import COPIES_CAVEAT
 from autoimb.engine.splits import Folds, recorded_folds
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import (
@@ -209,7 +209,7 @@ def _page(winner: Winner, study: optuna.Study | None, notes: list[str]) -> str:
         ),
         ("history", "Optimisation history", _history_section(board, done, metric, maximize)),
         ("choices", "Which choices mattered", _choices_section(study, done, metric, maximize)),
-        ("next", "What next", what_next_html(study, winner.advice, winner.notes)),
+        ("next", "What next", what_next_html(study, winner)),
         ("data", "Data", data_section(winner, study, setup.get("split"))),
     ]
     title = f"autoimb report: {metric}"
@@ -238,7 +238,7 @@ def _winner_section(w: Winner, searched: str | None) -> str:
             f"{num(w.score)}{w.metric.unit} ({html.escape(w.score_basis)})",
         ),
     ]
-    if scored_on_copies(w.notes):  # a caveat the last section alone would leave unread
+    if w.scored_on_copies:  # a caveat the last section alone would leave unread
         rows.append(
             (
                 "caution",

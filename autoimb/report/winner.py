@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 from autoimb import config
 from autoimb.config import STUDY_ATTR
 from autoimb.engine.budget import model_threads
+from autoimb.engine.model_card import card_scored_on_copies, card_space_spent
 from autoimb.engine.splits import Folds
 from autoimb.exceptions import AutoImbError
 from autoimb.leaderboard import served_trials
@@ -80,6 +81,8 @@ class Winner:
     schema: dict[str, Any] | None = None  # the model card's: how the search typed its data
     importance_why: str | None = None  # why there is no importance, where notes cannot say
     setup: dict[str, Any] | None = None  # the model card's record of how the search ran
+    space_spent: bool = False  # every strategy of the space was tried: more budget repeats
+    scored_on_copies: bool = False  # copied rows flattered the score and its interval
 
     def interval_set(self) -> str:
         """The new data the interval is for, in words."""
@@ -117,6 +120,8 @@ class Winner:
             served=served_trials(result.model_card()),
             floor_miss=result.floor_miss_chance,
             setup=_setup(result.model_card()),
+            space_spent=card_space_spent(result.model_card()),
+            scored_on_copies=card_scored_on_copies(result.model_card()),
         )
 
     @classmethod
@@ -144,6 +149,8 @@ class Winner:
             importance_why=None if "feature_importance" in card else NOT_KEPT,
             advice=card.get("advice"),  # a card from before it was kept has none
             setup=_setup(card),
+            space_spent=card_space_spent(card),
+            scored_on_copies=card_scored_on_copies(card),
         )
 
     @classmethod
