@@ -326,7 +326,8 @@ def test_thresholded_classifier_multiclass_scale():
 
 
 def test_a_threshold_set_on_a_multiclass_model_says_it_is_for_two_classes() -> None:
-    """set_params(decision_threshold=0.3) alone was refused as "not both; drop one of them"."""
+    """set_params(decision_threshold=0.3) alone was refused as "not both; drop one of them";
+    then it was taken, and refused only at predict, far from where it was set."""
     import autoimb
 
     X, y = autoimb.datasets.load("glass_multiclass", return_X_y=True)
@@ -334,16 +335,26 @@ def test_a_threshold_set_on_a_multiclass_model_says_it_is_for_two_classes() -> N
         X, y, metric="f1", n_trials=2, cv=3, space="fast", random_state=0, importance=False
     )
     model = result.best_pipeline
-    for scale in (model.class_scale, None):  # tuned factors, or plain argmax
-        model.set_params(decision_threshold=0.3, class_scale=scale)
+    expected = model.predict(X)
+    tuned = model.class_scale
+    for scale in (tuned, None):  # tuned factors, or plain argmax
         with pytest.raises(
-            AutoImbError, match=r"decision_threshold is for two classes, and this mo"
+            AutoImbError,
+            match=r"decision_threshold is for two classes, and this model has 6; .*Set "
+            r"decision_threshold=None, and class_scale",
         ):
-            model.predict(X)
-        with pytest.raises(AutoImbError, match=r"Set decision_threshold=None, and class_scale"):
-            model.predict(X)
-    model.set_params(decision_threshold=None)
+            model.set_params(decision_threshold=0.3, class_scale=scale)
+        assert model.decision_threshold is None and model.class_scale == tuned  # as it was
+    np.testing.assert_array_equal(model.predict(X), expected)
+    model.set_params(decision_threshold=None, class_scale=None)
     assert set(model.predict(X)) <= set(y)
+    # Built with the threshold (as clone builds a copy), the refusal comes at predict.
+    built = ThresholdedClassifier(model.estimator, decision_threshold=0.3, classes=model.classes_)
+    with pytest.raises(AutoImbError, match=r"decision_threshold is for two classes"):
+        built.predict(X)
+    # Not fitted, classes unknown: set_params stays lazy, as scikit-learn's convention has it.
+    unfitted = ThresholdedClassifier(LogisticRegression())
+    assert unfitted.set_params(decision_threshold=0.3).decision_threshold == 0.3
 
 
 @pytest.mark.parametrize("floor", [0.9, 0.5])

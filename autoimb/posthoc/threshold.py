@@ -94,18 +94,23 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
         scale, classes = self.class_scale, getattr(self, "classes_", None)
         n_classes = len(classes) if classes is not None else 2 if scale is None else len(scale)
         if self.decision_threshold is not None and n_classes > 2:
-            # set_params(decision_threshold=...) on a multi-class model: only one was given.
-            raise AutoImbError(
-                f"decision_threshold is for two classes, and this model has {n_classes}; over "
-                "several classes the rule is class_scale, one factor per class (predict takes "
-                "the class of highest proba × factor). Set decision_threshold=None, and "
-                "class_scale to shift the rule toward a class."
-            )
+            # Built with one (as clone builds a copy), on a multi-class model: refused here.
+            raise _threshold_for_two_classes(n_classes)
         return Decision(
             threshold=None if self.decision_threshold is None else float(self.decision_threshold),
             class_scale=None if scale is None else tuple(float(s) for s in scale),
             pos_label=self._positive_code(),
         )
+
+    def set_params(self, **params: Any) -> ThresholdedClassifier:
+        """Refuse a threshold where the classes are known to be more than two, where it is
+        set rather than at the next ``predict``; with none known yet, as in scikit-learn,
+        nothing is checked before use."""
+        classes = getattr(self, "classes_", None)
+        threshold = params.get("decision_threshold")
+        if threshold is not None and classes is not None and len(classes) > 2:
+            raise _threshold_for_two_classes(len(classes))
+        return super().set_params(**params)
 
     def _positive_code(self) -> int:
         """``pos_label``, checked: a code of ``classes_``, and the card's positive class where
@@ -253,6 +258,15 @@ class ThresholdedClassifier(ClassifierMixin, BaseEstimator):
                 f"holds {len(self.classes_)} labels; pass the classes it was fitted on."
             )
         return proba
+
+
+def _threshold_for_two_classes(n_classes: int) -> AutoImbError:
+    return AutoImbError(
+        f"decision_threshold is for two classes, and this model has {n_classes}; over "
+        "several classes the rule is class_scale, one factor per class (predict takes "
+        "the class of highest proba × factor). Set decision_threshold=None, and "
+        "class_scale to shift the rule toward a class."
+    )
 
 
 # The cells (rows × input columns) scored at once where new rows are many: an 8-byte copy
