@@ -117,7 +117,8 @@ def search(
         is when the search starts.
     storage, study_name
         An Optuna storage (database URL or journal-file path) makes the search resumable and
-        shareable by workers; ``None`` keeps it in memory.
+        shareable by workers; ``None`` keeps it in memory. Empty text is refused (as the
+        command line's ``--storage ''`` is): it names neither.
     n_jobs
         Trials run at once (1 by default); as in joblib, -1 is one per core, -2 all cores
         but one, and so on. A model gets one thread below 20,000 rows and the machine's

@@ -136,6 +136,25 @@ def test_an_empty_study_name_is_refused(name, capsys):
     )
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["search", "none.csv", "--target", "y"],
+        ["worker", "none.csv", "--target", "y"],
+        ["report", "none.skops"],
+    ],
+    ids=["search", "worker", "report"],
+)
+@pytest.mark.parametrize("storage", ["", "  "])
+def test_an_empty_storage_is_refused_as_python_refuses_it(command, storage, capsys):
+    """search took it for no --storage (a journal beside the model), where search(storage='')
+    refused it: a script's empty variable would leave a worker's study alone, unshared."""
+    assert main([*command, "--storage", storage]) == 2
+    assert (
+        f"argument --storage: expected a journal file path or a database URL, got {storage!r}"
+    ) in capsys.readouterr().err
+
+
 def test_na_values_before_data_takes_one_comma_separated_value(searched, monkeypatch):
     monkeypatch.chdir(searched)
     args = ["search", "--na-values", "ZZZ,?", "ecoli.csv", "--target", "target", "--id", "row_id"]

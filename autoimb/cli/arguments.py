@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 
 from autoimb import config
-from autoimb.cli.option_values import comma_separated, jobs, positive, seed, study_name
+from autoimb.cli.option_values import (
+    comma_separated,
+    jobs,
+    positive,
+    seed,
+    storage,
+    study_name,
+)
 
 
 def data_args(parser: argparse.ArgumentParser, *, data_required: bool) -> None:
@@ -156,7 +163,9 @@ def search_args(
         metavar="S",
         help=told("--seed", "random seed of a new study (a resumed one keeps its own)"),
     )
-    parser.add_argument("--storage", metavar="URL", required=worker, help=storage_help)
+    parser.add_argument(
+        "--storage", type=storage, metavar="URL", required=worker, help=storage_help
+    )
     parser.add_argument(
         "--study-name",
         type=study_name,

@@ -31,7 +31,7 @@ from autoimb.cli.console import (
     sigterm_as_ctrl_c,
     text_never_fails,
 )
-from autoimb.cli.option_values import study_name
+from autoimb.cli.option_values import storage, study_name
 from autoimb.data.files import file_stem, read_table
 from autoimb.exceptions import AutoImbError
 
@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a model file; its study is found where the model records it (a journal beside "
         "it, or --storage for a database). A study's journal file alone reports on the study",
     )
-    report.add_argument("--storage", metavar="URL", help="the study's storage (URL or journal)")
+    report.add_argument(
+        "--storage", type=storage, metavar="URL", help="the study's storage (URL or journal)"
+    )
     report.add_argument(
         "--study-name",
         type=study_name,

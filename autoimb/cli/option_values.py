@@ -60,3 +60,13 @@ def study_name(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a study's name, got {text!r}")
     return text
+
+
+def storage(text: str) -> str:
+    """A study's storage; an empty one (a script's unset variable) was read as none given, a
+    journal beside the model, where a worker meant to share a database's study."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected a journal file path or a database URL, got {text!r}"
+        )
+    return text

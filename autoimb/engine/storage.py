@@ -60,6 +60,14 @@ def make_storage(
             f"{type(storage).__name__} {storage!r}",
         )
     text = str(storage)
+    if not text.strip():  # else the folder the process runs in, refused as a folder
+        raise refuse(
+            "storage",
+            "None, a journal file path, a database URL or an Optuna storage",
+            f"empty text {text!r}",
+            "Leave storage out (None) to keep the study in memory, or name a journal file "
+            "such as 'study.optuna.log' to keep it.",
+        )
     if "://" in text:
         return database_storage(text, heartbeat or config.HEARTBEAT_SECONDS)
     path = Path(text)
