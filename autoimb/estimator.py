@@ -16,7 +16,7 @@ from autoimb._checks import check_rows_paired
 from autoimb.api import search
 from autoimb.data.conform import input_columns
 from autoimb.data.frames import as_pandas, has_feature_names, is_other_frame
-from autoimb.data.labels import plain
+from autoimb.data.labels import check_one_column, plain
 from autoimb.engine.settings import TrialCallback
 from autoimb.engine.transfer import WarmStart
 from autoimb.exceptions import AutoImbError, OtherDataError
@@ -197,6 +197,7 @@ allow_other_data, heartbeat
         own metric's units."""
         pipeline = self._fitted(X)
         check_rows_paired(X, y=y, sample_weight=sample_weight)
+        check_one_column(y)
         truth = [plain(v) for v in np.asarray(y, dtype=object).ravel()]
         given = {"y": len(truth)}
         if sample_weight is not None and np.ndim(sample_weight) > 0:

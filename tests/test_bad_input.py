@@ -113,6 +113,11 @@ def test_files_are_neither_opened_nor_replaced_on_bad_input(searched, tmp_path, 
             r"got bool True",
         ),
         (lambda X, y: {"storage": 123}, r"storage must be None, .*; got int 123"),
+        (  # it was taken for the folder the process runs in
+            lambda X, y: {"storage": ""},
+            r"storage must be None, .*; got empty text ''\. Leave storage out \(None\) to keep",
+        ),
+        (lambda X, y: {"storage": "  "}, r"storage must be None, .*; got empty text '  '"),
         (
             lambda X, y: {"storage": "sqlite:///no/such/folder/study.db"},
             r"the folder 'no/such/folder' does not exist; create it",
@@ -149,6 +154,24 @@ def test_files_are_neither_opened_nor_replaced_on_bad_input(searched, tmp_path, 
             r"X has column\(s\) \['when.month'\] named as the parts a date column is read into",
         ),
         (lambda X, y: {"X": X.to_dict("records")}, r"list of records \(dicts\); pass pd.Da"),
+        (
+            lambda X, y: {"X": X.to_dict("list")},
+            r"X is a dict of columns; pass pd.DataFrame\(X\), whose columns are its keys",
+        ),
+        (
+            lambda X, y: {"X": X.to_dict("series")},
+            r"X is a dict of columns; pass pd.DataFrame\(X\)",
+        ),
+        (
+            lambda X, y: {"y": pd.DataFrame({"label": y, "again": y})},
+            r"y must be one column of labels \(1-D\); got shape \(336, 2\)\. Pass the label "
+            r"column alone: y\['label'\] \(y has columns \['label', 'again'\]\)",
+        ),
+        (
+            lambda X, y: {"y": np.c_[y, y]},
+            r"y must be one column of labels \(1-D\); got shape \(336, 2\)\. Pass the label "
+            r"column alone: y\[:, 0\]",
+        ),
         (
             lambda X, y: {"pretrained": {"lightgbn": None}},
             r"pretrained has 'lightgbn'.*did you mean 'lightgbm'",
@@ -219,6 +242,8 @@ def test_files_are_neither_opened_nor_replaced_on_bad_input(searched, tmp_path, 
         "storage-folder",
         "storage-as-a-flag",
         "storage-as-a-number",
+        "storage-empty",
+        "storage-blank",
         "sqlite-storage-folder",
         "lists-in-a-column",
         "label-left-in-X",
@@ -227,6 +252,10 @@ def test_files_are_neither_opened_nor_replaced_on_bad_input(searched, tmp_path, 
         "names-alike-as-text",
         "a-column-named-as-a-date-part",
         "records",
+        "dict-of-columns",
+        "dict-of-series",
+        "y-two-columns-frame",
+        "y-two-columns-array",
         "pretrained-misspelt",
         "pretrained-not-searched",
         "callbacks-not-a-list",
@@ -442,6 +471,34 @@ def test_n_jobs_keeps_its_meaning_inside_a_multiprocessing_pool():
     cores = joblib.cpu_count()
     assert counts == [1, 3, cores, max(cores - 1, 1)]
     assert not [message for message in said if "Loky" in message], said
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (lambda X: X.to_dict("list"), r"X is a dict of columns; pass pd.DataFrame\(X\)"),
+        (
+            lambda X: X.iloc[0].to_dict(),
+            r"X is a dict of one row's values; pass pd.DataFrame\(\[X\]\)",
+        ),
+        (lambda X: X.to_dict("records"), r"X is a list of records \(dicts\); pass pd.DataFrame"),
+    ],
+    ids=["columns", "one-row", "records"],
+)
+def test_a_dict_at_predict_is_named_with_the_frame_to_make_of_it(
+    fitted, small_binary, given, message
+) -> None:
+    """It said "X must be 2-D; got an array of shape ()", which named no dict and no fix."""
+    X, _ = small_binary
+    for call in (fitted.predict, fitted.predict_proba):
+        with pytest.raises(AutoImbError, match=message):
+            call(given(X))
+    np.testing.assert_array_equal(
+        fitted.predict(pd.DataFrame(X.to_dict("list"))), fitted.predict(X)
+    )
+    np.testing.assert_array_equal(
+        fitted.predict(pd.DataFrame([X.iloc[0].to_dict()])), fitted.predict(X)[:1]
+    )
 
 
 def test_a_row_passed_as_a_series_is_refused_with_the_fix(fitted, small_binary) -> None:

@@ -7,6 +7,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -186,6 +187,33 @@ def test_score_on_rows_and_labels_of_other_lengths_says_so_in_the_users_words(fi
         clf.score(X.iloc[:-1], list(y))
     with pytest.raises(AutoImbError, match=rf"and sample_weight {n - 1}; give one weight"):
         clf.score(X, y, sample_weight=np.ones(n - 1))
+
+
+def test_labels_of_two_columns_are_refused_as_one_column_expected(fitted, small_binary):
+    """score read them as 2N labels ("X has N rows and y 2N"), which hid what was wrong."""
+    clf, X = fitted
+    _, y = small_binary
+    n = len(y)
+    two = pd.DataFrame({"label": y, "again": y})
+    frame_said = (
+        rf"y must be one column of labels \(1-D\); got shape \({n}, 2\)\. Pass the label "
+        r"column alone: y\['label'\] \(y has columns \['label', 'again'\]\)"
+    )
+    array_said = rf"got shape \({n}, 2\)\. Pass the label column alone: y\[:, 0\]"
+    with pytest.raises(AutoImbError, match=frame_said):
+        clf.score(X, two)
+    with pytest.raises(AutoImbError, match=array_said):
+        clf.score(X, two.to_numpy())
+    with pytest.raises(AutoImbError, match=frame_said):
+        autoimb.AutoImbClassifier(n_trials=1, space="fast").fit(X, two)
+    assert clf.score(X, two[["label"]]) == clf.score(X, y)  # one column is the labels
+
+
+def test_a_dict_at_predict_names_the_frame_to_make_of_it(fitted) -> None:
+    clf, X = fitted
+    for call in (clf.predict, clf.predict_proba):
+        with pytest.raises(AutoImbError, match=r"X is a dict of columns; pass pd.DataFrame\(X\)"):
+            call(X.to_dict("list"))
 
 
 def test_g_mean_on_rows_lacking_a_class_leaves_that_class_out(glass) -> None:

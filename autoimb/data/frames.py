@@ -4,6 +4,7 @@ wording where it has one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,15 @@ def as_frame(X: Any) -> pd.DataFrame:
         frame = converted if converted is not X else X.copy()
     elif isinstance(X, pd.Series):
         frame = X.to_frame()
+    elif isinstance(X, Mapping):  # read by NumPy as one object: "an array of shape ()"
+        if X and all(np.ndim(value) == 0 for value in X.values()):
+            raise AutoImbError(
+                "X is a dict of one row's values; pass pd.DataFrame([X]), one row whose "
+                "columns are its keys."
+            )
+        raise AutoImbError(
+            "X is a dict of columns; pass pd.DataFrame(X), whose columns are its keys."
+        )
     elif isinstance(X, list) and X and all(isinstance(row, dict) for row in X):
         raise AutoImbError(
             "X is a list of records (dicts); pass pd.DataFrame(X), whose columns are their keys."

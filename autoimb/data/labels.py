@@ -16,6 +16,23 @@ from autoimb.exceptions import AutoImbError
 MAX_CLASSES = 50
 
 
+def check_one_column(y: Any) -> None:
+    """Labels of several columns (a DataFrame of two, a 2-D array) are refused with the column
+    to pass: read as one run of labels they were counted twice as many as the rows."""
+    shape = tuple(getattr(y, "shape", None) or np.asarray(y, dtype=object).shape)
+    if len(shape) < 2 or shape[1:] == (1,):
+        return
+    names = [plain(c) for c in getattr(y, "columns", [])]  # a pandas, polars … frame's
+    if names:
+        fix = f"y[{names[0]!r}] (y has columns {names[:5]})"
+    else:
+        fix = "y[:, 0]" if len(shape) == 2 and shape[1] else "a 1-D array of one label per row"
+    raise AutoImbError(
+        f"y must be one column of labels (1-D); got shape {shape}. Pass the label "
+        f"column alone: {fix}. A search learns one target: for several, search once for each."
+    )
+
+
 def check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's class code, and the classes in their own type (floats stay floats, as in
     scikit-learn, so predictions come back as the labels were given)."""
@@ -28,6 +45,7 @@ def check_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
             f"y is the text {y!r}, not labels; to learn column {y!r} of a DataFrame X, pass "
             f"X.drop(columns={y!r}) and X[{y!r}] (command line: --target {y})."
         )
+    check_one_column(y)
     values = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
     if values.ndim == 2 and values.shape[1] == 1:
         warnings.warn(
