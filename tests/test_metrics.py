@@ -657,3 +657,39 @@ def test_an_infinite_best_decision_is_its_own_plateau_and_all_infinitely_bad_is_
         middle_of_best(np.array([np.inf, np.inf]), False)  # a cost that overflowed
     with pytest.raises(AutoImbError, match="undefined"):
         middle_of_best(np.array([np.nan, np.nan]), True)
+
+
+def test_a_metric_of_ones_own_over_several_classes_is_tried_before_the_search(glass) -> None:
+    """A multiclass_fn that raised failed every trial ("3x IndexError: invalid index to scalar
+    variable. Check the data and the search space"); one left out was answered with autoimb's
+    metrics only, not with what the Metric lacks."""
+    import autoimb
+    from autoimb.metrics.metric import Metric
+
+    X, y = glass
+    space = {"model": {"logistic_regression": {}}}
+
+    def f1(tp, fp, fn, tn):
+        return 2 * tp / (2 * tp + fp + fn)
+
+    def by_index(cm):
+        return float(np.trace(cm)[0])
+
+    broken = Metric("mine", "threshold", True, counts_fn=f1, multiclass_fn=by_index)
+    with pytest.raises(
+        AutoImbError,
+        match=r"the metric 'mine''s multiclass_fn raised IndexError: .*scoring a 3-class "
+        r"confusion matrix \(rows true, columns predicted\); fix it before the search \(every "
+        r"trial would fail\)",
+    ):
+        autoimb.search(X, y, metric=broken, space=space, n_trials=2, cv=3, random_state=0)
+    undefined = Metric("mine", "threshold", True, counts_fn=f1, multiclass_fn=lambda cm: np.nan)
+    with pytest.raises(AutoImbError, match=r"multiclass_fn gave nan scoring a 3-class"):
+        autoimb.search(X, y, metric=undefined, space=space, n_trials=2, cv=3, random_state=0)
+    binary = Metric("mine", "threshold", True, counts_fn=f1)
+    with pytest.raises(
+        AutoImbError,
+        match=r"'mine' is defined for two classes, and y has 6 classes; give your Metric a "
+        r"multiclass_fn=f\(confusion_matrix\)",
+    ):
+        autoimb.search(X, y, metric=binary, space=space, n_trials=2, cv=3, random_state=0)
