@@ -208,6 +208,30 @@ def test_default_space_names_every_core_component() -> None:
             "initial: [{resampler: smote}]",
             r"never drawn .*it names no model; name one of \['lightgbm'\]",
         ),
+        # A range beside 'choices' was dropped in silence: the trials drew the choices only.
+        (
+            "model:\n  lightgbm:\n    num_leaves: {choices: [8, 16], low: 2, high: 64}",
+            r"line 3, model.lightgbm.num_leaves: 'choices' and \['high', 'low'\] given "
+            r"together; the trials draw from 'choices' alone\. Give either 'choices' or a range",
+        ),
+        (
+            "model: {logistic_regression: {C: {type: int, choices: [0.1, 1.0]}}}",
+            r"'type: int' beside 'choices' holding 0.1; give choices of that type, or leave "
+            r"'type' out",
+        ),
+        ("model: {lightgbm: {num_leaves: {type: intt, choices: [8, 16]}}}", r"'type' must be"),
+        # A step that does not divide the range had its high cut, with Optuna's warning that
+        # named neither the parameter nor the line.
+        (
+            "model:\n  lightgbm:\n    num_leaves: {type: int, low: 4, high: 17, step: 4}",
+            r"line 3, model.lightgbm.num_leaves: the range 4..17 is no whole number of steps of "
+            r"4; the trials would never draw above 16\. Give high: 16, or a step that divides",
+        ),
+        (
+            "resampler: {smote: {sampling_ratio: {type: float, low: 0.3, high: 1.0, step: 0.3}}}"
+            "\nmodel: {lightgbm: {}}",
+            r"range 0.3..1.0 is no whole number of steps of 0.3; .*above 0.9\. Give high: 0.9",
+        ),
         # Explicit class weights without weights ran equal ones, reported as explicit.
         (
             "model: {lightgbm: {}}\nweighting: {explicit: {}}",
@@ -227,6 +251,49 @@ def test_a_strategy_tried_first_is_shown_as_the_file_wrote_it() -> None:
         parse_space("model: {lightgbm: {}}\ninitial:\n  - {model: {name: lightgbm}}")
     assert "model={'name': 'lightgbm'} is not a component" in str(caught.value)
     assert "__lines__" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "step", [{"low": 0.1, "high": 1.0, "step": 0.1}, {"low": 0.05, "high": 0.95, "step": 0.15}]
+)
+def test_a_float_step_that_divides_its_range_is_taken_without_a_word(step) -> None:
+    spec = {"type": "float", **step}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_space({"model": {"xgboost": {"subsample": spec}}})
+
+
+def test_a_strategy_tried_first_with_parameters_is_refused_as_written_with_the_fix() -> None:
+    """The loader's '__lines__' showed in a nested entry and in a mapping given for the list,
+    and a parameter was called 'no stage', without saying where settings of one's own go."""
+    refusals = {
+        "initial: {model: lightgbm}": r"initial: must be a list of strategies, each a mapping "
+        r"of stage to component \(- \{model: lightgbm\}\); got \{'model': 'lightgbm'\}",
+        "initial:\n  - {model: {lightgbm: {num_leaves: 8}}}": r"model=\{'lightgbm': "
+        r"\{'num_leaves': 8\}\} is not a component .*runs each component at the space's "
+        r"defaults: give 8 as the 'default:' of model\.lightgbm\.num_leaves",
+        "initial:\n  - {model: lightgbm, num_leaves: 8}": r"'num_leaves' is no stage.*runs each "
+        r"component at the space's defaults: give 8 as the 'default:' of "
+        r"model\.lightgbm\.num_leaves, or pass warm_start=\[\{'model': \{'name': 'lightgbm', "
+        r"'num_leaves': 8\}\}\] from Python",
+    }
+    for initial, match in refusals.items():
+        with pytest.raises(SearchSpaceError, match=match) as refused:
+            parse_space(f"model: {{lightgbm: {{}}}}\n{initial}\n", source="my.yaml")
+        assert "__lines__" not in str(refused.value)
+
+
+def test_an_empty_space_file_is_named_as_empty(tmp_path) -> None:
+    """It read "a mapping of stages; got a NoneType: None"."""
+    for text in ("", "# my space, to fill in\n"):
+        empty = tmp_path / "mine.yaml"
+        empty.write_text(text)
+        with pytest.raises(
+            SearchSpaceError,
+            match=r"mine.yaml: the space is empty \(no stage in it\); name at least its "
+            r"models, e.g\. 'model: \{lightgbm: \{\}\}'",
+        ):
+            load_space(str(empty))
 
 
 def test_the_values_a_component_declares_hold_its_shipped_defaults() -> None:
@@ -608,6 +675,28 @@ def test_a_space_given_as_yaml_text_or_a_dict_is_checked_as_a_file_is(small_bina
         load_space({"model": {"lightgbm": {"num_leaves": {"type": "int", "low": 9, "high": 3}}}})
     with pytest.raises(SearchSpaceError, match=r"^the space given as YAML text, line 2, model.xg"):
         load_space("name: mine\nmodel: {xgboostt: {}}\n")
+
+
+def test_a_space_given_as_a_dict_takes_numpy_arrays_of_values(small_binary) -> None:
+    """A NumPy array of choices failed with "ValueError: can only convert an array of size 1
+    to a Python scalar", naming no parameter."""
+    import numpy as np
+
+    space = {
+        "resampler": {"none": {}, "smote": {"k_neighbors": {"choices": np.arange(3, 8, 2)}}},
+        "model": {
+            "logistic_regression": {"C": {"choices": np.logspace(-2, 1, 4)}},
+            "lightgbm": {"num_leaves": {"type": "int", "low": np.int64(4), "high": 16}},
+        },
+    }
+    loaded = load_space(space)
+    k = loaded.stages["resampler"]["smote"]["k_neighbors"].distribution
+    assert list(k.choices) == [3, 5, 7] and all(type(v) is int for v in k.choices)
+    C = loaded.stages["model"]["logistic_regression"]["C"].distribution
+    assert list(C.choices) == pytest.approx([0.01, 0.1, 1.0, 10.0])
+    X, y = small_binary
+    found = autoimb.search(X, y, space=space, n_trials=2, cv=3, random_state=0, importance=False)
+    assert len(found.leaderboard) == 2
 
 
 def test_a_classifier_given_a_space_as_a_dict_clones_and_resumes_its_study(

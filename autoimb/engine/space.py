@@ -284,6 +284,11 @@ def parse_space(
     stands in for a ``name:`` the text lacks (else the file's stem); ``with_lines=False`` for
     a text written from a dict, whose lines the user never saw."""
     document = read_yaml(text, source, with_lines=with_lines)
+    if document is None:
+        raise SearchSpaceError(
+            f"{source}: the space is empty (no stage in it); name at least its models, e.g. "
+            "'model: {lightgbm: {}}'."
+        )
     if not isinstance(document, dict):
         shown = repr(document)
         shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
@@ -315,7 +320,8 @@ def parse_space(
             )
         known = component_defaults()[stage] if check_names else None
         stages[stage] = _parse_stage(stage, block, source, known)
-    initial = parse_initial(document.get("initial") or [], stages, source, lines)
+    parameters = component_defaults() if check_names else None
+    initial = parse_initial(document.get("initial") or [], stages, source, lines, parameters)
     return SearchSpace(
         name=str(document.get("name", name or Path(source).stem)),
         description=str(document.get("description", "")),

@@ -19,37 +19,75 @@ def takes_no_weights(model: str) -> bool:
 
 
 def parse_initial(
-    items: Any, stages: dict[str, dict[str, dict[str, Param]]], source: str, lines: dict
+    items: Any,
+    stages: dict[str, dict[str, dict[str, Param]]],
+    source: str,
+    lines: dict,
+    known: dict[str, dict[str, dict[str, Any]]] | None = None,
 ) -> list[dict[str, str]]:
+    """``known``: each component's parameters, to tell a parameter named as if a stage."""
     where = f"{at_line(source, lines, 'initial')}, initial"
     if not isinstance(items, list):
-        raise SearchSpaceError(f"{where}: must be a list of strategies; got {items!r}.")
+        raise SearchSpaceError(
+            f"{where}: must be a list of strategies, each a mapping of stage to component "
+            f"(- {{model: lightgbm}}); got {as_written(items)!r}."
+        )
     initial = []
     for item in items:
         if not isinstance(item, dict):
-            raise SearchSpaceError(f"{where}: each entry maps stages to components; got {item!r}.")
-        item = {k: v for k, v in item.items() if k != "__lines__"}
+            raise SearchSpaceError(
+                f"{where}: each entry maps stages to components; got {as_written(item)!r}."
+            )
+        item = as_written(item)
         for stage, name in item.items():
             if stage not in STAGES:
                 hint = did_you_mean(stage, STAGES)
                 raise SearchSpaceError(
                     f"{where}: {stage!r} is no stage.{hint} The stages: {list(STAGES)}."
+                    f"{_settings_hint(item, stage, known or {})}"
                 )
             if not isinstance(name, str) or name not in stages.get(stage, {}):
-                # as the file wrote it: not the lines the loader keeps beside a mapping's keys
-                shown = (
-                    {k: v for k, v in name.items() if k != "__lines__"}
-                    if isinstance(name, dict)
-                    else name
-                )
+                settings = ""
+                if isinstance(name, dict) and len(name) == 1:
+                    [(component, params)] = name.items()
+                    if isinstance(params, dict) and params:
+                        settings = _defaults_hint(stage, str(component), params)
                 raise SearchSpaceError(
-                    f"{where}: {stage}={shown!r} is not a component of this space's {stage!r} "
-                    "stage."
+                    f"{where}: {stage}={name!r} is not a component of this space's {stage!r} "
+                    f"stage.{settings}"
                 )
         if reason := _never_drawn(item, stages):
             raise SearchSpaceError(f"{where}: {item!r} is never drawn from this space: {reason}.")
         initial.append({str(k): str(v) for k, v in item.items()})
     return initial
+
+
+def as_written(value: Any) -> Any:
+    """A value as the file wrote it: without the lines the loader keeps beside its keys."""
+    if isinstance(value, dict):
+        return {k: as_written(v) for k, v in value.items() if k != "__lines__"}
+    if isinstance(value, list):
+        return [as_written(v) for v in value]
+    return value
+
+
+def _settings_hint(item: dict[str, Any], key: str, known: dict[str, dict[str, Any]]) -> str:
+    """For a parameter of one of the entry's components, named beside the stages."""
+    for stage, name in item.items():
+        if isinstance(name, str) and key in known.get(stage, {}).get(name, {}):
+            return _defaults_hint(stage, name, {key: item[key]})
+    return ""
+
+
+def _defaults_hint(stage: str, name: str, params: dict[str, Any]) -> str:
+    """Where a strategy tried first takes settings of its own: the space's defaults."""
+    key, value = next(iter(params.items()))
+    own = [{stage: {"name": name, **params}}]
+    return (
+        f" A strategy tried first names one component per stage and runs each component at "
+        f"the space's defaults: give {value!r} as the 'default:' of {stage}.{name}.{key}, or "
+        f"pass warm_start={own!r} from Python."
+    )
 
 
 def _never_drawn(item: dict[str, str], stages: dict[str, dict[str, dict[str, Param]]]) -> str:

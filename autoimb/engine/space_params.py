@@ -3,6 +3,7 @@ its values must keep."""
 
 from __future__ import annotations
 
+import decimal
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,8 @@ import optuna
 from autoimb.exceptions import SearchSpaceError, did_you_mean
 
 _PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
+# What only a range reads: beside 'choices' it would be dropped in silence.
+_RANGE_KEYS = ("high", "log", "low", "step")
 
 # Bounds a parameter's values must keep, whatever component it belongs to: outside them a
 # trial fails, or quietly does something else (a sampling_ratio of 5 under-samples every class
@@ -161,6 +164,11 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
             f"{where}: unknown key(s) {sorted(unknown)}; a parameter takes {sorted(_PARAM_KEYS)}."
         )
     if "choices" in spec:
+        if beside := [key for key in _RANGE_KEYS if key in spec]:
+            raise SearchSpaceError(
+                f"{where}: 'choices' and {beside} given together; the trials draw from 'choices' "
+                "alone. Give either 'choices' or a range ('type', 'low', 'high')."
+            )
         choices = spec["choices"]
         if not isinstance(choices, list) or not choices:
             raise SearchSpaceError(f"{where}: 'choices' must be a non-empty list; got {choices!r}.")
@@ -169,6 +177,7 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
                 f"{where}: 'choices' are single values (numbers, text, true or false); got "
                 f"{nested[0]!r}. A list is given as the parameter's fixed value."
             )
+        _check_type_of_choices(spec.get("type"), choices, where)
         default = spec.get("default", choices[0])
         if default not in choices:
             raise SearchSpaceError(f"{where}: default {default!r} is not one of {choices}.")
@@ -216,6 +225,9 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
         raise SearchSpaceError(f"{where}: default must be a number; got {default!r}.")
     if not low <= default <= high:
         raise SearchSpaceError(f"{where}: default {default} lies outside [{low}, {high}].")
+    whole = all(float(v).is_integer() for v in (low, high, step or 1))
+    if step is not None and (kind == "float" or whole):  # else refused as no int range below
+        _check_steps_fill_range(low, high, step, kind, where)
     if kind == "int":
         if not all(float(v).is_integer() for v in (low, high, step or 1, default)):
             raise SearchSpaceError(
@@ -232,3 +244,42 @@ def _param_of(name: str, spec: Any, where: str) -> Param:
         )
         default = float(default)
     return Param(name, distribution, default)
+
+
+# What 'type' may say beside 'choices', and what each choice must then be.
+_TYPES_OF_CHOICES: dict[str, Any] = {
+    "categorical": lambda value: True,
+    "int": _is_whole,
+    "float": _is_number,
+}
+
+
+def _check_type_of_choices(kind: Any, choices: list[Any], where: str) -> None:
+    if kind is None:
+        return
+    fits = _TYPES_OF_CHOICES.get(kind)
+    if fits is None:
+        raise SearchSpaceError(
+            f"{where}: 'type' must be 'int', 'float' or 'categorical' beside 'choices'; got "
+            f"{kind!r}."
+        )
+    if wrong := [choice for choice in choices if not fits(choice)]:
+        raise SearchSpaceError(
+            f"{where}: 'type: {kind}' beside 'choices' holding {wrong[0]!r}; give choices of "
+            "that type, or leave 'type' out."
+        )
+
+
+def _check_steps_fill_range(low: float, high: float, step: float, kind: str, where: str) -> None:
+    """Optuna cuts a range that is no whole number of steps down to the last step, with a
+    warning that names neither the parameter nor the line; counted in decimals, as Optuna
+    does, so 0.3..0.9 in steps of 0.3 fills its range."""
+    low_, high_, step_ = (decimal.Decimal(str(v)) for v in (low, high, step))
+    if (high_ - low_) % step_ == 0:
+        return
+    top = (high_ - low_) // step_ * step_ + low_
+    shown = int(top) if kind == "int" else float(top)
+    raise SearchSpaceError(
+        f"{where}: the range {low}..{high} is no whole number of steps of {step}; the trials "
+        f"would never draw above {shown}. Give high: {shown}, or a step that divides high - low."
+    )

@@ -81,11 +81,12 @@ def text_of_mapping(space: Mapping[str, Any], source: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Mappings and tuples as YAML writes them, and a NumPy number as the Python one it holds."""
+    """Mappings and tuples as YAML writes them, and a NumPy number or array as the Python
+    number or list it holds (``np.arange(3, 8, 2)`` as choices)."""
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return value.item()
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
     return value
