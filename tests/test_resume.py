@@ -370,6 +370,20 @@ def test_a_run_that_finished_no_trial_leaves_nothing_to_resume(tmp_path, small_b
     assert finished == [0]  # a new study: the empty one's trials are gone with it
 
 
+def test_a_budget_too_short_names_the_quicker_space_only_in_place_of_a_shipped_one(
+    small_binary,
+):
+    """A space of one's own may be quicker than 'fast': advising it there would mislead."""
+    X, y = small_binary
+    with pytest.raises(AutoImbError, match="no trial completed") as shipped:
+        autoimb.search(X, y, time_budget=0.01, random_state=0)
+    assert "space='fast'" in str(shipped.value)
+    own = {"model": {"logistic_regression": {}}}
+    with pytest.raises(AutoImbError, match="no trial completed") as custom:
+        autoimb.search(X, y, time_budget=0.01, space=own, random_state=0)
+    assert "space='fast'" not in str(custom.value)
+
+
 def test_ctrl_c_before_any_trial_finished_leaves_nothing_to_resume(
     tmp_path, small_binary, monkeypatch
 ):

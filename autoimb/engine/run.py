@@ -83,7 +83,7 @@ def run(settings: SearchSettings, data: Dataset) -> SearchOutcome:
             setattr(stopped, PREDICTIONS_OF_STOPPED, objective.predictions)
             raise
     if not any(t.state == TrialState.COMPLETE for t in study.trials):
-        message = all_failed_message(study, settings.space.name)
+        message = all_failed_message(study, settings.space)
         if created:
             _forget_empty_study(study, settings)
         raise AutoImbError(message)

@@ -14,6 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 from autoimb._warnings import user_stacklevel
 from autoimb.engine.budget import TrialClock, remaining
 from autoimb.engine.settings import SearchSettings
+from autoimb.engine.space import SearchSpace
 from autoimb.leaderboard import failed_trials, finished_trials, trials_text
 
 # Its own logger, so that the command line can show this one line without the library's other
@@ -43,9 +44,10 @@ def say_resumed(study: optuna.Study, settings: SearchSettings, finished: int) ->
     )
 
 
-def all_failed_message(study: optuna.Study, space: str) -> str:
+def all_failed_message(study: optuna.Study, space: SearchSpace) -> str:
     """Why no trial completed, with the fix: a budget too short for one trial is told apart
-    from strategies that all failed."""
+    from strategies that all failed. The quicker shipped space is named only in place of a
+    shipped one: a space of one's own may be quicker still."""
     errors = _errors(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
     cut = [
         t
@@ -56,7 +58,9 @@ def all_failed_message(study: optuna.Study, space: str) -> str:
     ran = errors or pruned or any(t.state == TrialState.COMPLETE for t in study.trials)
     if not errors and (cut or not ran):  # queued strategies that never started ran nothing
         quicker = (
-            "" if space == "fast" else " or search the quicker space (space='fast', --space fast)"
+            " or search the quicker space (space='fast', --space fast)"
+            if space.shipped and space.name != "fast"
+            else ""
         )
         return (
             "no trial completed within the budget: the first strategy needs time for one whole "
