@@ -283,6 +283,15 @@ def test_a_strategy_tried_first_with_parameters_is_refused_as_written_with_the_f
         assert "__lines__" not in str(refused.value)
 
 
+def test_a_strategy_tried_first_may_name_none_for_a_stage_the_space_leaves_out() -> None:
+    """No component is what such a stage runs; 'none' there was refused as no component."""
+    space = parse_space(
+        "model: {lightgbm: {}}\ninitial:\n  - {augmenter: none, model: lightgbm}\n",
+        source="my.yaml",
+    )
+    assert space.initial == [{"model": "lightgbm"}]
+
+
 def test_an_empty_space_file_is_named_as_empty(tmp_path) -> None:
     """It read "a mapping of stages; got a NoneType: None"."""
     for text in ("", "# my space, to fill in\n"):

@@ -38,7 +38,12 @@ def parse_initial(
             raise SearchSpaceError(
                 f"{where}: each entry maps stages to components; got {as_written(item)!r}."
             )
-        item = as_written(item)
+        # A stage the space leaves out runs no component: 'none' there is what runs anyway.
+        item = {
+            stage: name
+            for stage, name in as_written(item).items()
+            if not (stage in STAGES and stage not in stages and name == "none")
+        }
         for stage, name in item.items():
             if stage not in STAGES:
                 hint = did_you_mean(stage, STAGES)
