@@ -40,6 +40,11 @@ class NotWritten(AutoImbError):
         super().__init__(f"cannot write {path} ({reason}); give a path in a folder you can write.")
 
 
+class StorageNotOpened(AutoImbError):
+    """The study's storage could not be opened as a search started: its path or URL is at
+    fault (the fix is the user's), not a storage lost while the search ran."""
+
+
 class StorageFailed(AutoImbError):
     """The study's storage failed while the search ran: the search stops, its finished trials
     kept. ``said`` is set once the command line has shown it, ahead of the model it saves."""

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import run_cli, start_cli
@@ -238,3 +239,48 @@ def test_a_report_on_a_database_studys_model_needs_only_its_storage(tmp_path, da
     study = run_cli("report", "--storage", url, "--study-name", "s1", cwd=tmp_path)
     assert study.returncode == 0, study.stderr
     assert (tmp_path / "s1.html").is_file() and not (tmp_path / "s1-s1.html").exists()
+
+
+def _unwritable_folder(tmp_path):
+    """A folder this process cannot write: made read-only, or, for root (whom modes do not
+    stop), the kernel's own read-only /proc/sys."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    if os.path.isdir("/proc/sys") and not os.access("/proc/sys", os.W_OK):
+        return Path("/proc/sys")
+    pytest.skip("no folder this process cannot write")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("folder", r"names a folder; give an SQLite file's path in it, such as sqlite:///.*"),
+        ("text", r"is not an SQLite database; name a new file or an SQLite database"),
+        ("unwritable", r"cannot write in the folder .*: give an SQLite file in a folder you can"),
+    ],
+    ids=["a-folder", "a-text-file", "an-unwritable-folder"],
+)
+def test_an_sqlite_file_that_cannot_be_opened_is_named_with_the_fix(
+    tmp_path, small_binary, name, message
+) -> None:
+    """A folder named as the file, a file that is no database, or a folder that cannot be
+    written were found only by the first write, and read as a database lost while the search
+    ran, with its server to check."""
+    from autoimb.exceptions import StorageFailed
+
+    places = {
+        "folder": tmp_path,
+        "text": tmp_path / "notes.db",
+        "unwritable": _unwritable_folder(tmp_path) / "study.db",
+    }
+    (tmp_path / "notes.db").write_text("some notes, not a database\n")
+    X, y = small_binary
+    url = f"sqlite:///{places[name]}"
+    with pytest.raises(AutoImbError, match=message) as refused:
+        autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=url)
+    assert not isinstance(refused.value, StorageFailed)
+    assert "while the search ran" not in str(refused.value)
+    assert "server" not in str(refused.value)

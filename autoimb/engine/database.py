@@ -20,7 +20,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from autoimb.engine.journal import journal_lost
-from autoimb.exceptions import AutoImbError, DatabaseLost, StorageFailed
+from autoimb.exceptions import AutoImbError, DatabaseLost, StorageFailed, StorageNotOpened
 from autoimb.redact import scrubbed, shown, userinfo
 
 logger = logging.getLogger("autoimb")
@@ -75,13 +75,8 @@ def database_storage(url: str, heartbeat: int) -> RDBStorage:
     written through a handle on the old one."""
     check_url(url)
     if url.startswith("sqlite"):
-        # SQLite makes the file but not its folder; found only by the first write, it read as
-        # a database lost while the search ran.
-        if (database := sqlite_file(url)) is not None and not database.parent.is_dir():
-            raise AutoImbError(
-                f"storage {shown(url)}: the folder {str(database.parent)!r} does not exist; "
-                "create it, or give an SQLite file in an existing folder (or a journal file path)."
-            )
+        if (database := sqlite_file(url)) is not None:
+            _check_sqlite_file(url, database)
         return _opened(url, heartbeat)
     with _OPENING:
         opened = _OPENED.get((url, heartbeat))
@@ -90,13 +85,54 @@ def database_storage(url: str, heartbeat: int) -> RDBStorage:
         return opened
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
+
+
+def _check_sqlite_file(url: str, database: Path) -> None:
+    """SQLite makes its file but not the folder, and opens a folder or another file's bytes
+    only to fail at the first write: found there, each read as a database lost while the search
+    ran, with its server to check. A file that is there is only read: a study may be read from
+    a database that cannot be written."""
+    where = f"storage {shown(url)}"
+    if database.is_dir():
+        raise StorageNotOpened(
+            f"{where} names a folder; give an SQLite file's path in it, such as "
+            f"sqlite:///{(database / 'study.db').as_posix()} (or a journal file path)."
+        )
+    folder = database.parent
+    if not folder.is_dir():
+        raise StorageNotOpened(
+            f"{where}: the folder {str(folder)!r} does not exist; create it, or give an SQLite "
+            "file in an existing folder (or a journal file path)."
+        )
+    if not database.exists() and not os.access(folder, os.W_OK):
+        raise StorageNotOpened(
+            f"{where}: cannot write in the folder {str(folder)!r}, where SQLite makes the file: "
+            "give an SQLite file in a folder you can write, or make it writable (or give a "
+            "journal file path)."
+        )
+    if database.is_file() and database.stat().st_size and not _is_sqlite(database):
+        raise StorageNotOpened(
+            f"{where}: {str(database)!r} is not an SQLite database; name a new file or an "
+            "SQLite database (a journal file is given by its path alone, without sqlite:///)."
+        )
+
+
+def _is_sqlite(database: Path) -> bool:
+    try:
+        with database.open("rb") as file:
+            return file.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:  # unreadable: SQLite's own error says so when it opens it
+        return True
+
+
 def _opened(url: str, heartbeat: int) -> RDBStorage:
     with warnings.catch_warnings():  # heartbeats are experimental in Optuna
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         try:
             return _rdb_storage(url, heartbeat)
         except Exception as exc:  # no driver, no server, a wrong password: the URL's
-            raise AutoImbError(
+            raise StorageNotOpened(
                 f"cannot open the database storage {shown(url)}: {driver_said(exc, url)}. "
                 f"{_database_hint(url, exc)}"
             ) from exc
@@ -251,6 +287,13 @@ _POSTGRES_EXTRA = (
 )
 
 
+def _check_what(storage: object) -> str:
+    """What to check of a database that failed under a search: an SQLite file has no server."""
+    if str(storage).startswith("sqlite"):
+        return "Check that the SQLite file and its folder are still there and can be written."
+    return "Check that its server runs and can be reached from here."
+
+
 def _cause_hint(said: str) -> str | None:
     """What to do about what the server or driver said, where it tells."""
     text = said.lower()
@@ -269,6 +312,8 @@ def _cause_hint(said: str) -> str | None:
         return "Check the host name in the URL."
     if any(s in text for s in ("disk is full", "no space left", "disk full")):
         return "Its disk is full: free some space on it."
+    if "readonly database" in text:
+        return "The SQLite file or its folder cannot be written: make them writable."
     if "database is locked" in text:
         return "SQLite lets one process write at a time: give several processes a journal file."
     return None
@@ -327,7 +372,10 @@ def explained(storage: object) -> Iterator[None]:
 
 def lost(storage: object, exc: BaseException) -> StorageFailed | None:
     """The error a search stops with when its storage failed under it with ``exc`` (a database
-    out of reach, a journal file that cannot be written); None for another error."""
+    out of reach, a journal file that cannot be written); None for another error, and for a
+    storage that could not be opened as the search started (its error names the fix)."""
+    if isinstance(exc, StorageNotOpened):
+        return None
     if not storage_failed(exc):
         return journal_lost(storage, exc)
     said = driver_said(exc, storage)
@@ -339,6 +387,6 @@ def lost(storage: object, exc: BaseException) -> StorageFailed | None:
     return DatabaseLost(
         f"the database storage {shown(storage)} failed while the search ran ({said}); the "
         "search stopped, and every trial that finished before is kept in the database. "
-        f"{_cause_hint(said) or 'Check that its server runs and can be reached from here.'} "
+        f"{_cause_hint(said) or _check_what(storage)} "
         "Then run the same command again to go on."
     )

@@ -33,7 +33,7 @@ from autoimb.engine.database import (
     storage_failed,
 )
 from autoimb.engine.journal import open_journal
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, StorageNotOpened
 from autoimb.redact import scrubbed, shown
 
 logger = logging.getLogger("autoimb")
@@ -87,7 +87,7 @@ def make_storage(
         fix = "give a path in a folder you can write (or a database URL)."
         if path.is_file() and path.stat().st_size:  # another path would start a new study
             fix = "its trials are kept: free some space or make it writable, then run again."
-        raise AutoImbError(
+        raise StorageNotOpened(
             f"cannot write the study's journal file {text!r} ({exc.strerror or exc}); {fix}"
         ) from None
 
@@ -348,5 +348,5 @@ def _looked_up(storage: str) -> Any:
         raise
     except Exception as exc:  # a wrong URL or a file that is not a journal: the user's input
         said = driver_said(exc, storage) if storage_failed(exc) else scrubbed(str(exc), storage)
-        raise AutoImbError(f"cannot open the study storage {shown(storage)}: {said}") from exc
+        raise StorageNotOpened(f"cannot open the study storage {shown(storage)}: {said}") from exc
     return opened
