@@ -1336,7 +1336,10 @@ def test_a_kept_models_summary_says_what_a_new_ones_does(small_binary, capsys):
     result = autoimb.search(X, y, metric="f1", n_trials=1, space="fast", cv=3, random_state=0)
     card = result.best_pipeline.model_card_
     args = argparse.Namespace(report=None, quiet=False, study_name="autoimb", new_study=False)
-    assert kept_summary(card, result, Path("m.skops"), None, "m.optuna.log", args) == 0
+    kept = kept_summary(
+        card, result.study, result.metric, Path("m.skops"), None, "m.optuna.log", args
+    )
+    assert kept == 0
     said = capsys.readouterr().out
     low, high = card["score_interval"]
     assert f"80% likely between {low:.4f} and {high:.4f}" in said

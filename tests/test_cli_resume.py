@@ -598,7 +598,8 @@ def test_ctrl_c_once_the_trials_are_over_saves_the_model_first(
     assert main(args) == 0
     assert "saving the model first; Ctrl-C again to stop without them" in capsys.readouterr().err
     before = (tmp_path / "ecoli.skops").read_bytes()
-    assert main(args) == 130
+    # --force: this run's model is written, not the saved one kept before any refit.
+    assert main([*args, "--force"]) == 130
     err = capsys.readouterr().err
     assert "interrupted again: ecoli.skops was left as it was" in err and "resume with:" in err
     assert (tmp_path / "ecoli.skops").read_bytes() == before
@@ -954,3 +955,78 @@ def test_a_ctrl_c_python_dropped_stops_the_search_at_the_next_trial(tmp_path, mo
     assert "resume with: autoimb search ecoli.csv" in said
     study = optuna.load_study(study_name="autoimb", storage=make_storage("ecoli.optuna.log"))
     assert finished_trials(study) == 1 and (tmp_path / "ecoli.skops").exists()
+
+
+ONE_STRATEGY = """\
+name: one
+resampler:
+  none: {}
+weighting:
+  balanced: {}
+model:
+  logistic_regression: {}
+"""
+
+
+def test_a_resume_that_serves_the_saved_model_again_keeps_it_without_a_refit(
+    tmp_path, monkeypatch, capsys
+):
+    """A resume that ran no better trial (its space all tried, its budget spent, or a crash
+    after the model was saved) refitted the study's winner, then kept the saved model over it:
+    the refit was thrown away. The saved model is now kept before any refit, and before the
+    winner is cross-validated again where its saved measure stands whatever this run finds; a
+    winner that changed is refitted."""
+    from autoimb.cli.main import main
+    from autoimb.engine import finish
+    from autoimb.engine.remeasure import FRESH
+
+    ecoli_with_ids(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.yaml").write_text(ONE_STRATEGY)
+    search = [*SEARCH, *FAST, "--storage", "sqlite:///ecoli.db"]
+    assert main([*search, "--space", "one.yaml", "--n-trials", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "ecoli.skops"
+    saved = out.read_bytes()
+    refits, measures = [], []
+    real_refit, real_evaluate = finish._refit, finish.evaluate
+    monkeypatch.setattr(finish, "_refit", lambda *a: refits.append(a) or real_refit(*a))
+    monkeypatch.setattr(
+        finish, "evaluate", lambda *a, **k: measures.append(a) or real_evaluate(*a, **k)
+    )
+    # Every strategy of the space has run: the resume runs no trial and serves the same one.
+    assert main([*search, "--n-trials", "1"]) == 0
+    said = capsys.readouterr()
+    assert refits == []
+    assert "kept the model saved before in ecoli.skops: no trial finished since" in said.err
+    assert "; nothing was refitted" in said.err and "model:    ecoli.skops (kept)" in said.out
+    assert out.read_bytes() == saved
+    # Saved measured apart from the search's folds, it stands before the winner is measured.
+    pipeline = autoimb.load(out)
+    pipeline.model_card_["score_basis"] = FRESH
+    autoimb.export.save(pipeline, out, overwrite=True)
+    saved = out.read_bytes()
+    assert main([*search, "--n-trials", "1", "--quiet"]) == 0
+    assert refits == [] and measures == [] and out.read_bytes() == saved
+    assert "nothing was refitted" in capsys.readouterr().err
+    # A worker that writes the study's model keeps it so too.
+    worker = ["worker", *SEARCH[1:], "--storage", "sqlite:///ecoli.db", "--n-trials", "1"]
+    assert main([*worker, "--out", "ecoli.skops"]) == 0
+    said = capsys.readouterr()
+    assert refits == [] and "model: ecoli.skops (kept)" in said.out
+    assert out.read_bytes() == saved
+    # A better trial since: the winner changed, and is refitted and saved.
+    study = optuna.load_study(study_name="autoimb", storage=make_storage("sqlite:///ecoli.db"))
+    best = study.best_trial
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=best.params,
+            distributions=best.distributions,
+            user_attrs=best.user_attrs,
+            value=best.value + 0.01,
+        )
+    )
+    assert main([*search, "--n-trials", "1"]) == 0
+    said = capsys.readouterr()
+    assert len(refits) == 1 and "kept the model saved before" not in said.err
+    assert autoimb.load(out).model_card_["trial"] == study.best_trial.number

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import optuna
 
     from autoimb.data.files import Columns
+    from autoimb.engine.saved_model import SavedModelCheck, SavedModelStands
     from autoimb.metrics.metric import Metric
     from autoimb.result import SearchResult
 
@@ -172,11 +173,23 @@ def save_model(
     return None
 
 
+def saved_model_check(out: Path) -> SavedModelCheck:
+    """What the search's finish asks before its long parts: whether the model this study saved
+    at ``out`` stands (:func:`saved_model_to_keep`), so that it refits nothing to throw away."""
+    return lambda study, metric, card: saved_model_to_keep(out, study, card, metric)
+
+
+def say_kept(out: Path, kept: SavedModelStands) -> None:
+    say(f"kept the model saved before in {out}: {kept.why}; nothing was refitted")
+
+
 def saved_model_to_keep(
-    out: Path, study: optuna.Study, card: dict[str, Any], metric: Metric
+    out: Path, study: optuna.Study, card: dict[str, Any] | None, metric: Metric
 ) -> tuple[dict[str, Any], str] | None:
     """The card of the model this study saved at ``out`` before, and why it stays, when this
-    run (``card``: its model's) has nothing better to serve.
+    run (``card``: its model's; None before it measured its winner, when only a saved model
+    measured apart from the search's folds stands whatever it measures) has nothing better
+    to serve.
 
     It stays when no trial finished since it was saved scores better than the study's best
     then (a short resume, or Ctrl-C, only finishes with less time for the ensemble and its
@@ -196,6 +209,9 @@ def saved_model_to_keep(
         return None
     sign = 1.0 if metric.greater_is_better else -1.0
     basis = saved.get("score_basis")
+    if card is None:
+        why = _none_better_since(saved, study, metric) if basis in HONEST else None
+        return None if why is None else (saved, why)
     better_measured = card.get("score_basis") in HONEST and basis not in HONEST
     if not better_measured and (why := _none_better_since(saved, study, metric)):
         return saved, why
@@ -326,7 +342,8 @@ def served_trial(result: SearchResult) -> str:
 
 def kept_summary(
     card: dict[str, Any],
-    result: SearchResult,
+    study: optuna.Study,
+    metric: Metric,
     out: Path,
     columns: Columns,
     storage: str,
@@ -339,7 +356,7 @@ def kept_summary(
     if args.report:
         report = write_study_report(
             args.report,
-            study=result.study,
+            study=study,
             model_card=card,
             X=columns.X,
             y=columns.y,
@@ -351,14 +368,14 @@ def kept_summary(
         from autoimb.posthoc.decision import Decision
         from autoimb.strategy import strategy_label
 
-        metric, score = result.metric, card["cv_score"]
+        score = card["cv_score"]
         line = score_text(card["metric"], score, metric.unit, card["score_basis"])
         if interval := card.get("score_interval"):  # as the search that saved it said it
             rows = card.get("score_interval_rows") or card["data"]["rows"]
             chance = card.get("floor_miss_chance")
             line += "; " + interval_text(metric, score, interval, rows, chance)
         print(line)
-        ran = finished_trials(result.study)
+        ran = finished_trials(study)
         chosen = _served_by(card)
         print(f"chosen:   {chosen}, kept from before; {trials_text(ran)} ran in the study")
         print(f"strategy: {strategy_label(card['config'])}")

@@ -26,6 +26,8 @@ from autoimb.cli.model_file import (
     check_overwrite,
     kept_summary,
     save_model,
+    saved_model_check,
+    say_kept,
 )
 from autoimb.cli.outputs import (
     REPORT_FORMATS,
@@ -46,6 +48,7 @@ from autoimb.cli.summary import print_summary
 from autoimb.cli.unwritten import model_unwritten, report_unwritten
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
 from autoimb.engine.database import lost
+from autoimb.engine.saved_model import SavedModelStands, keeping_saved_model
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError, StorageFailed
 from autoimb.export import MODEL_FORMATS
@@ -102,7 +105,11 @@ def search_command(args: argparse.Namespace) -> int:
                 "journal file path in a folder you can write."
             ) from None
     out.parent.mkdir(parents=True, exist_ok=True)  # as --report does for its file
-    result = run_search(args, columns, storage, previous, out, folds)
+    try:
+        result = run_search(args, columns, storage, previous, out, folds)
+    except SavedModelStands as kept:
+        say_kept(out, kept)
+        return kept_summary(kept.card, kept.study, kept.metric, out, columns, storage, args)
     if result is None:
         return EXIT_INTERRUPTED
     written = None  # what was written when a second Ctrl-C stopped the rest
@@ -117,7 +124,7 @@ def search_command(args: argparse.Namespace) -> int:
                 return model_unwritten(why, result, out, storage, args)
             written = f"the model was kept in {out}" if kept else f"the model was saved to {out}"
             if kept is not None:
-                return kept_summary(kept, result, out, columns, storage, args)
+                return kept_summary(kept, result.study, result.metric, out, columns, storage, args)
             try:
                 report = result.report_html(args.report) if args.report else None
             except (AutoImbError, OSError) as exc:
@@ -175,7 +182,9 @@ def run_search(
     folds: Any = None,
 ) -> SearchResult | optuna.Study | None:
     """Search with a progress display; on Ctrl-C save what there is and return ``None``. A
-    worker with no ``out`` makes no model: it returns the study.
+    worker with no ``out`` makes no model: it returns the study. Where the model this study
+    saved at ``out`` stays, :class:`~autoimb.engine.saved_model.SavedModelStands` is raised
+    before anything is refitted.
 
     Long by design: the progress display, Optuna's log level and Ctrl-C wrap both the
     search and the worker call, and must stay in one frame.
@@ -224,8 +233,14 @@ def run_search(
     resumed = logging.getLogger(RESUME_LOGGER)
     resumed_level = resumed.level
     resumed.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    # A resume that would serve the model saved before keeps it before the refit, not after.
+    keep_saved = (
+        keeping_saved_model(saved_model_check(out))
+        if out is not None and out.is_file() and not getattr(args, "force", False)
+        else contextlib.nullcontext()
+    )
     try:
-        with progress if not args.quiet else contextlib.nullcontext():
+        with progress if not args.quiet else contextlib.nullcontext(), keep_saved:
             if args.command == "worker":
                 # A worker searches what the study's creator set: metric, space and folds.
                 joined = join(

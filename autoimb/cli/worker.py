@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autoimb.cli.console import EXIT_INTERRUPTED, EXIT_OK, say
-from autoimb.cli.model_file import check_overwrite, save_model
+from autoimb.cli.model_file import check_overwrite, save_model, say_kept
 from autoimb.cli.outputs import check_storage_apart
 from autoimb.cli.resume import refuse_other_settings, say_seed_unused, study_space
 from autoimb.cli.search import interrupted_again, read_columns, run_search, saving_first
+from autoimb.engine.saved_model import SavedModelStands
 from autoimb.engine.storage import existing_study, study_names
 from autoimb.exceptions import did_you_mean
 from autoimb.leaderboard import finished_trials
@@ -33,7 +34,16 @@ def worker_command(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         check_overwrite(out, args.force, previous, args.storage, args.study_name)
-    result = run_search(args, columns, args.storage, previous, out)
+    try:
+        result = run_search(args, columns, args.storage, previous, out)
+    except SavedModelStands as kept:
+        say_kept(out, kept)
+        if not args.quiet:
+            print(
+                f"study {args.study_name!r} now holds {finished_trials(kept.study)} finished trials"
+            )
+            print(f"model: {out} (kept)")
+        return EXIT_OK
     if result is None:
         return EXIT_INTERRUPTED
     if out is None:  # no model was made: the trials had the whole budget

@@ -32,6 +32,7 @@ from autoimb.engine.pipeline import StrategyPipeline, fallbacks
 from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
 from autoimb.engine.run_text import failed_note, tried_space_note, unrun_note
+from autoimb.engine.saved_model import stop_before_measure, stop_before_refit
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.spare_time import more_trials_for_ensemble
 from autoimb.engine.winner import choose_winner, raced_note
@@ -64,6 +65,7 @@ REFIT_SLACK = 0.02
 def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> SearchResult:
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
+    stop_before_measure(study, settings.metric)
     # As many threads as each trial had: the refit's time is estimated from theirs, and with
     # parallel trials on a busy machine a refit on every core ran 4 times past the budget.
     threads = model_threads(settings.n_jobs, len(data.y))
@@ -146,6 +148,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     if len(members) > 1:
         oof = blend({n: outcome.predictions.get(n) for n in members}, members)
     notes.append(measured.note)
+    stop_before_refit(outcome, settings.metric, members, measured)
     # Fold models are let go before the refit, which may be as large.
     fold_models = measured.models or (recomputed if len(members) == 1 else [])
     measured.models, recomputed = [], []
