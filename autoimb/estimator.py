@@ -18,6 +18,7 @@ from autoimb.data.conform import input_columns
 from autoimb.data.frames import as_pandas, has_feature_names, is_other_frame
 from autoimb.data.labels import check_one_column, plain
 from autoimb.engine.settings import TrialCallback
+from autoimb.engine.splits import splits_by_group
 from autoimb.engine.transfer import WarmStart
 from autoimb.exceptions import AutoImbError, OtherDataError
 from autoimb.result import SearchResult
@@ -114,6 +115,7 @@ allow_other_data, heartbeat
         """Search on ``X, y``; ``groups`` (one label per row) keep a group on one side of
         every fold (see :func:`search`)."""
         _check_reusable(self.cv)
+        _check_groups_given(self.cv, groups)
         X = as_pandas(X)  # a polars or pyarrow table's names are feature_names_in_
         budget = self.time_budget
         if budget is None and self.n_trials is None:
@@ -272,6 +274,20 @@ def _absent_classes(classes: Any, truth: list[Any], sample_weight: Any) -> str:
         f"no row of class {', '.join(map(repr, unweighed))} has a weight above 0. Give every "
         "class some weight"
     )
+
+
+def _check_groups_given(cv: Any, groups: Any) -> None:
+    """``cross_val_score(..., groups=g)`` and ``GridSearchCV.fit(X, y, groups=g)`` hand ``g``
+    to their own splitter only: each fit gets none, though the user passed them."""
+    if groups is None and splits_by_group(cv):
+        raise AutoImbError(
+            f"cv={type(cv).__name__} splits by group, and fit was given no groups: "
+            "clf.fit(X, y, groups=...). cross_val_score's and GridSearchCV's own groups= reach "
+            "only their splitter: to hand them to each fit too, turn on "
+            "sklearn.set_config(enable_metadata_routing=True), ask for them with "
+            "clf.set_fit_request(groups=True), and pass params={'groups': groups} (to "
+            "GridSearchCV.fit: groups=groups)."
+        )
 
 
 def _check_reusable(cv: Any) -> None:

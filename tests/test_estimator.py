@@ -276,3 +276,30 @@ def test_score_refuses_labels_whose_index_holds_xs_rows_in_another_order(
     with pytest.raises(AutoImbError, match=r"y's index holds X's row labels in another order"):
         clf.score(X, shuffled)
     assert clf.score(X, shuffled.loc[X.index]) == clf.score(X, y)
+
+
+def test_a_group_splitter_without_groups_says_how_they_reach_each_fit(small_binary) -> None:
+    """cross_val_score(..., groups=g) hands g to its own splitter only, so each fit was told to
+    "pass groups=", which the user had done; routing is what hands them to fit."""
+    import sklearn
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    X, y = small_binary
+    groups = np.arange(len(y)) % 30
+    estimator = autoimb.AutoImbClassifier(n_trials=1, space="fast", cv=GroupKFold(3))
+    said = (
+        r"cv=GroupKFold splits by group, and fit was given no groups: clf\.fit\(X, y, "
+        r"groups=\.\.\.\)\. cross_val_score's and GridSearchCV's own groups= reach only their "
+        r"splitter: .*enable_metadata_routing=True.*set_fit_request\(groups=True\).*"
+        r"params=\{'groups': groups\}"
+    )
+    with pytest.raises(AutoImbError, match=said):
+        cross_val_score(estimator, X, y, groups=groups, cv=GroupKFold(2), error_score="raise")
+    with pytest.raises(AutoImbError, match=said):
+        autoimb.AutoImbClassifier(n_trials=1, cv=GroupKFold(3)).fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):  # the way the message names
+        routed = estimator.set_fit_request(groups=True)
+        scores = cross_val_score(
+            routed, X, y, params={"groups": groups}, cv=GroupKFold(2), error_score="raise"
+        )
+    assert np.isfinite(scores).all()

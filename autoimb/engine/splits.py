@@ -149,7 +149,7 @@ def as_folds(cv: Any, groups: Any = None, *, n_rows: int | None = None) -> Folds
             raise AutoImbError(f"cv must be at least 2 folds; got {cv}.")
         return Folds(int(cv), "stratified" if labels is None else "group", None, labels)
     if hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
-        if labels is None and "Group" in type(cv).__name__:
+        if labels is None and splits_by_group(cv):
             raise AutoImbError(
                 f"{type(cv).__name__} splits by group: pass groups= (one label per row, e.g. "
                 "the patient or customer id)."
@@ -167,6 +167,11 @@ def as_folds(cv: Any, groups: Any = None, *, n_rows: int | None = None) -> Folds
         pairs = _check_pairs(list(cv))
         return Folds(len(pairs), "custom", pairs, labels)
     raise AutoImbError(_CV_HELP.format(got=type(cv).__name__))
+
+
+def splits_by_group(cv: Any) -> bool:
+    """Whether ``cv`` is a splitter that needs the groups (GroupKFold, LeaveOneGroupOut, …)."""
+    return hasattr(cv, "split") and "Group" in type(cv).__name__
 
 
 def named_folds(n_splits: int, kind: str, groups: Any = None, n_rows: int | None = None) -> Folds:
