@@ -303,3 +303,19 @@ def test_a_group_splitter_without_groups_says_how_they_reach_each_fit(small_bina
             routed, X, y, params={"groups": groups}, cv=GroupKFold(2), error_score="raise"
         )
     assert np.isfinite(scores).all()
+
+
+def test_columns_under_other_names_are_named_beside_the_missing_ones(fitted) -> None:
+    """Only the missing names were listed; scikit-learn names both sides, and the unknown
+    ones are what the user has to rename."""
+    clf, X = fitted
+    renamed = X.rename(columns=lambda name: f"feature_{name}")
+    with pytest.raises(AutoImbError, match=r"lacks 7 column\(s\).*\['x0', 'x1'") as said:
+        clf.predict(renamed)
+    assert "X has 7 column(s) the model was not trained on: ['feature_x0', 'feature_x1'" in str(
+        said.value
+    )
+    assert "rename them" in str(said.value)
+    with pytest.raises(AutoImbError) as said:  # one left out: no other name to point at
+        clf.predict(X.drop(columns="x1"))
+    assert "not trained on" not in str(said.value)

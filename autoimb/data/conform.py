@@ -99,8 +99,9 @@ def conform(X: Any, schema: dict[str, Any]) -> pd.DataFrame:
     if missing:
         raise SchemaError(
             f"the data lacks {len(missing)} column(s) the model was trained on: {missing[:20]}"
-            f"{' …' if len(missing) > 20 else ''}.{_near_names(missing, list(frame.columns))} "
-            "Provide them (NaN is allowed for missing values)."
+            f"{' …' if len(missing) > 20 else ''}.{_near_names(missing, list(frame.columns))}"
+            f"{_unknown_names(missing, list(frame.columns), known)} Provide them (NaN is "
+            "allowed for missing values)."
         )
     raw = {c: parts for c, parts in dates.items() if not _expanded(frame, c, parts)}
     if clash := [name for name in date_sources(raw) if name in frame.columns]:
@@ -192,6 +193,20 @@ def _near_names(missing: list[str], present: list[str]) -> str:
         return ""
     pairs = ", ".join(f"{given!r} for {wanted!r}" for wanted, given in list(near.items())[:5])
     return f" X has {pairs}: column names must be written as in training."
+
+
+def _unknown_names(missing: list[str], present: list[str], known: set[str]) -> str:
+    """The given columns training never saw, which may be the missing ones under other names
+    (scikit-learn names both sides); those :func:`_near_names` pairs up are left to it."""
+    near = {str(name).strip().casefold() for name in missing}
+    unknown = [c for c in present if c not in known and str(c).strip().casefold() not in near]
+    if not unknown:
+        return ""
+    return (
+        f" X has {len(unknown)} column(s) the model was not trained on: {unknown[:10]}"
+        f"{' …' if len(unknown) > 10 else ''}; where they are the missing ones under other "
+        "names, rename them as in training."
+    )
 
 
 def _check_series(X: pd.Series, inputs: list[str]) -> None:
