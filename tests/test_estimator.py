@@ -319,3 +319,30 @@ def test_columns_under_other_names_are_named_beside_the_missing_ones(fitted) -> 
     with pytest.raises(AutoImbError) as said:  # one left out: no other name to point at
         clf.predict(X.drop(columns="x1"))
     assert "not trained on" not in str(said.value)
+
+
+def test_categorical_columns_named_for_a_pipelines_array_say_how_to_keep_the_names() -> None:
+    """A Pipeline's earlier steps hand on an array, whose columns have no names: "X does not
+    have column 'buying'" left the user looking for a typo."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    X, y = autoimb.datasets.load("car_good", return_X_y=True)
+    X.columns = ["buying", "maint", "doors", "persons", "lug_boot", "safety"]
+    made = {"n_trials": 1, "space": "fast", "cv": 3, "random_state": 0}
+    named = autoimb.AutoImbClassifier(categorical_features=["buying", "safety"], **made)
+    pipe = make_pipeline(SimpleImputer(strategy="most_frequent"), named)
+    said = (
+        r"categorical_features names column 'buying', and X is an array, whose columns have no "
+        r"names \(a Pipeline's steps hand one on\): give the columns' positions \(whole numbers "
+        r"from 0\), or keep the names with pipeline\.set_output\(transform='pandas'\)\."
+    )
+    with pytest.raises(AutoImbError, match=said):
+        pipe.fit(X, y)
+    with pytest.raises(AutoImbError, match=r"names column 'colour', which X does not have\.$"):
+        autoimb.AutoImbClassifier(categorical_features=["colour"], **made).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # values some folds never saw
+        pipe.set_output(transform="pandas").fit(X, y)
+        positions = autoimb.AutoImbClassifier(categorical_features=[0, 5], **made)
+        make_pipeline(SimpleImputer(strategy="most_frequent"), positions).fit(X, y)

@@ -15,6 +15,7 @@ import pandas as pd
 from autoimb._checks import check_rows_paired, check_sample_weight
 from autoimb._warnings import user_stacklevel
 from autoimb.data import columns as column_kinds
+from autoimb.data.categorical_named import named_categorical
 from autoimb.data.category_text import as_category_strings
 from autoimb.data.frames import (
     as_frame,
@@ -228,51 +229,6 @@ def _refuse_containers(frame: pd.DataFrame) -> None:
                 )
 
 
-def _named(frame: pd.DataFrame, categorical_features: Sequence[Any] | None) -> list[str]:
-    """The columns a user's ``categorical_features`` names (names, positions or a mask of one
-    boolean per column, as scikit-learn's take them), checked."""
-    if categorical_features is None:  # scikit-learn's "none of them"
-        return []
-    if isinstance(categorical_features, str) or not np.iterable(categorical_features):
-        raise AutoImbError(
-            "categorical_features must be 'auto' or a list of column names or indices; got "
-            f"{categorical_features!r}."
-        )
-    items = list(categorical_features)
-    if items and all(isinstance(item, bool | np.bool_) for item in items):  # a mask
-        if len(items) != frame.shape[1]:
-            raise AutoImbError(
-                f"categorical_features is a mask of {len(items)} booleans, and X has "
-                f"{frame.shape[1]} columns; give one per column, or column names."
-            )
-        return [c for c, chosen in zip(frame.columns, items, strict=True) if chosen]
-    named = []
-    for item in items:
-        if isinstance(item, bool | np.bool_):
-            raise AutoImbError(
-                "categorical_features mixes booleans with names or indices; give a mask of one "
-                "boolean per column, or column names."
-            )
-        if isinstance(item, int | np.integer) and not -frame.shape[1] <= item < frame.shape[1]:
-            hint = (
-                f" (a whole number is a position, as in scikit-learn: {str(item)!r} names the "
-                "column of that name)"
-                if str(item) in frame.columns
-                else ""
-            )
-            raise AutoImbError(
-                f"categorical_features holds index {item}, and X has {frame.shape[1]} "
-                f"columns; give indices from 0 or column names{hint}."
-            )
-        name = frame.columns[item] if isinstance(item, int | np.integer) else str(item)
-        if name not in frame.columns:
-            raise AutoImbError(
-                f"categorical_features names column {item!r}, which X does not have."
-            )
-        named.append(name)
-    return list(dict.fromkeys(named))  # a column named twice ("zip", 0) is one column
-
-
 def validate(
     X: Any,
     y: Any,
@@ -307,7 +263,11 @@ def validate(
 
     inputs = list(frame.columns)
     auto = isinstance(categorical_features, str) and categorical_features == "auto"
-    named = None if auto else _named(frame, categorical_features)
+    named = (
+        None
+        if auto
+        else named_categorical(frame, categorical_features, isinstance(X, pd.DataFrame | pd.Series))
+    )
     for column, numbers in column_kinds.read_numbers(frame, skip=set(named or ())).items():
         frame[column] = numbers
     written = read_durations(frame, skip=set(named or ()))  # durations in text, as a CSV holds them
