@@ -41,6 +41,21 @@ def test_cleaning_thins_only_the_large_classes(name: str) -> None:
     assert (after[~small] <= before[~small]).all()
 
 
+@pytest.mark.parametrize("name", ["random_under", "near_miss"])
+@pytest.mark.parametrize("ratio", [0.1, 0.5, 1.0])
+def test_undersampling_several_classes_cuts_only_those_above_the_ratio(name, ratio) -> None:
+    """On glass the searched ratio is the smallest class over the largest after sampling, as
+    for two classes: only classes above ``smallest / ratio`` are cut, to that size, and every
+    class comes down to the smallest's size only at 1:1 (imbalanced-learn's default cuts them
+    all to it whatever the ratio)."""
+    X, y = _matrix("glass_multiclass")
+    before = np.bincount(y)
+    params = {"sampling_ratio": ratio, "version": 1}
+    _, resampled = _resampler(name, y, **params).fit_resample(X, y)
+    after = np.bincount(resampled, minlength=len(before))
+    np.testing.assert_array_equal(after, np.minimum(before, int(np.ceil(before.min() / ratio))))
+
+
 @pytest.mark.parametrize("minority", ["far apart", "three rows"])
 @pytest.mark.parametrize("name", ["adasyn", "svm_smote", "kmeans_smote"])
 def test_smote_variants_fall_back_to_smote_where_their_rule_finds_nothing(

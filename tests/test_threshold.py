@@ -10,6 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from skops.io import dumps, get_untrusted_types, loads
 
 from autoimb.exceptions import AutoImbError
@@ -428,3 +429,23 @@ def test_class_factors_on_rows_that_lack_a_class_warn_of_nothing() -> None:
         warnings.simplefilter("error", RuntimeWarning)
         _, score = choose_decision(y, proba, get_metric("f1"))
     assert np.isfinite(score)
+
+
+def test_multiclass_factors_keep_every_class_predicted() -> None:
+    """glass: MCC is one correlation, and the ascent set class 3's factor to 0.03, the middle
+    of the plateau where no row is predicted 3; a classifier whose ``classes_`` hold a class
+    should be able to predict it. Every class the rows hold keeps at least its most probable
+    row, and g-mean still leaves its plateau."""
+    import autoimb
+
+    X, labels = autoimb.datasets.load("glass_multiclass", return_X_y=True)
+    y = np.unique(labels, return_inverse=True)[1]
+    folds = StratifiedKFold(3, shuffle=True, random_state=1)
+    model = LogisticRegression(max_iter=2000)
+    proba = cross_val_predict(model, X, y, cv=folds, method="predict_proba")
+    for name in ("mcc", "f1", "g_mean", "balanced_accuracy"):
+        metric = get_metric(name)
+        decision, value = choose_decision(y, proba, metric)
+        predicted = decision.apply(proba)
+        assert set(predicted) == set(y), (name, decision.class_scale)
+        assert value == pytest.approx(metric.score_labels(y, predicted, n_classes=6))

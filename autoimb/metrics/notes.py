@@ -146,24 +146,21 @@ def unpredicted_classes_note(
     metric: Metric, y: np.ndarray, predicted: np.ndarray, classes: Any
 ) -> str | None:
     """Over several classes, a sentence when the chosen rule predicts some class for no row
-    out of fold (a defect class dropped in silence); else None."""
+    out of fold (a defect class dropped in silence); else None. The rule's class factors keep
+    every class that some factor can bring to a row, whatever the metric (MCC, one correlation,
+    can score higher without a small class), so such a class is one the models give too
+    little probability to be predicted at all."""
     if len(classes) <= 2:
         return None
     # As the user wrote them: class 3 is [3], not ['3'].
     never = [plain(classes[c]) for c in np.unique(y) if not np.any(predicted == c)]
     if not never:
         return None
-    if metric.name == "mcc":
-        return (
-            f"Class(es) {never} are never predicted out of fold: mcc rates the rule highest "
-            "without them (over several classes MCC is one correlation, not a mean over "
-            "classes). Optimise 'f1' or 'balanced_accuracy', means over the classes, to weigh "
-            "every class."
-        )
     return (
-        f"Class(es) {never} are never predicted out of fold: the rule that serves "
-        f"{metric.name} best leaves them out, so the models found do not tell them apart from "
-        "the other classes. Add rows of those classes, or columns that tell them apart."
+        f"Class(es) {never} are never predicted out of fold: the models found give them too "
+        "little probability for any row to be predicted them, even with their class factor "
+        "at its largest, so they do not tell them apart from the other classes. Add rows of "
+        "those classes, or columns that tell them apart."
     )
 
 

@@ -199,10 +199,18 @@ def _choose_scale(
     offsets = {size: codes[:, None] + flat * np.arange(size)[None, :] for size in sizes}
     weights = {size: np.repeat(w, size) for size in sizes}
 
-    def grid_values(c: int, other_arg: IntArray, other_best: FloatArray) -> FloatArray:
-        """The metric for each factor of class ``c``: every factor's confusion matrix from one
-        bincount, scored in one call."""
-        values = []
+    # The heaviest class stays at 1: argmax ignores a common factor, so one is free.
+    heft = np.bincount(yt, weights=w, minlength=n_classes)
+    anchor = int(np.argmax(heft))
+    held = heft > 0  # the classes these rows hold, each of which a rule should predict
+
+    def grid_values(
+        c: int, other_arg: IntArray, other_best: FloatArray
+    ) -> tuple[FloatArray, IntArray]:
+        """The metric for each factor of class ``c``, and how many held classes each factor
+        predicts for some row: every factor's confusion matrix from one bincount, scored in
+        one call."""
+        values, shown = [], []
         best = other_best[:, None]
         ahead = (c < other_arg)[:, None]
         for grid in grids:
@@ -212,16 +220,20 @@ def _choose_scale(
             size = grid.shape[0]
             cells = (offsets[size] + np.where(wins, c, other_arg[:, None])).ravel()
             cms = np.bincount(cells, weights=weights[size], minlength=flat * size)
-            values.append(
-                metric.score_confusions(cms.reshape(size, n_classes, n_classes), pos_label=pos)
-            )
-        return np.concatenate(values)
+            cms = cms.reshape(size, n_classes, n_classes)
+            values.append(metric.score_confusions(cms, pos_label=pos))
+            shown.append((cms.sum(axis=1)[:, held] > 0).sum(axis=1))
+        return np.concatenate(values), np.concatenate(shown)
 
-    # The heaviest class stays at 1: argmax ignores a common factor, so one is free.
-    heft = np.bincount(yt, weights=w, minlength=n_classes)
-    anchor = int(np.argmax(heft))
+    def against_others(scale: FloatArray, c: int) -> tuple[IntArray, FloatArray]:
+        others = p * scale
+        others[:, c] = -np.inf
+        other_arg = np.argmax(others, axis=1)
+        return other_arg, others[rows, other_arg]
 
-    def ascend(scale: FloatArray) -> tuple[Decision, float]:
+    def ascend(scale: FloatArray, keep_classes: bool) -> FloatArray:
+        """Coordinate ascent from ``scale``; with ``keep_classes``, no step leaves a held class
+        unpredicted that another factor would keep."""
         last = None  # the class changed last: once back at it unchanged since, nothing moves
         for _ in range(_MAX_PASSES):
             changed = False
@@ -230,30 +242,61 @@ def _choose_scale(
                     continue
                 if c == last and not changed:
                     break  # every other class was scored against this same scale: it stands
-                others = p * scale
-                others[:, c] = -np.inf
-                other_arg = np.argmax(others, axis=1)
-                values = grid_values(c, other_arg, others[rows, other_arg])
+                values, shown = grid_values(c, *against_others(scale, c))
+                kept = np.where(shown == shown.max(), values, np.nan)
+                if keep_classes and not np.isnan(kept).all():
+                    values = kept
                 j = middle_of_best(values, metric.greater_is_better)
                 if _SCALE_GRID[j] != scale[c]:
                     scale[c] = _SCALE_GRID[j]
                     changed, last = True, c
             if not changed:
                 break
+        return scale
+
+    def predicted(scale: FloatArray) -> NDArray[np.bool_]:
+        """Whether each class is predicted for some row of positive weight."""
+        chosen = np.argmax(p * scale, axis=1)
+        return np.bincount(chosen, weights=w, minlength=n_classes) > 0
+
+    def scored(scale: FloatArray) -> tuple[int, float, Decision]:
         decision = Decision(class_scale=tuple(float(s) for s in scale), pos_label=pos)
         cm = np.bincount(codes + decision.apply(p), weights=w, minlength=flat)
-        return decision, metric.score_confusion(cm.reshape(n_classes, n_classes), pos_label=pos)
+        cm = cm.reshape(n_classes, n_classes)
+        kept = int((cm.sum(axis=0)[held] > 0).sum())
+        return kept, metric.score_confusion(cm, pos_label=pos), decision
+
+    def every_class_kept(scale: FloatArray) -> FloatArray:
+        """The rule the metric likes best may predict a small class for no row: MCC, one
+        correlation over every class, can score higher without it. A classifier whose
+        ``classes_`` hold a class should be able to predict it, so such a class's factor rises
+        to the least that predicts it for its most probable row, and the ascent goes on from
+        there without dropping a class again. A rule that predicts every class stays as it is."""
+        lifted = False
+        for c in np.flatnonzero(held):
+            now = predicted(scale)
+            if now[c]:
+                continue
+            _, shown = grid_values(int(c), *against_others(scale, int(c)))
+            gained = np.flatnonzero(shown > now[held].sum())
+            if gained.size:
+                scale[c], lifted = _SCALE_GRID[gained[0]], True
+        return ascend(scale, keep_classes=True) if lifted else scale
 
     # From plain argmax, one factor at a time; and from factors that undo the class priors,
     # since a metric that multiplies the classes' recalls (g-mean) is 0 wherever two classes
     # go unpredicted, and no single factor's change lifts it off that plateau.
-    found = ascend(np.ones(n_classes, dtype=np.float64))
+    found = scored(every_class_kept(ascend(np.ones(n_classes, dtype=np.float64), False)))
     with np.errstate(over="ignore", divide="ignore"):  # a class these rows do not weigh
         prior = heft[anchor] / np.maximum(heft, np.finfo(float).tiny)
     nearest = np.abs(np.log10(prior)[:, None] * 10.0 - np.arange(-30, 31)[None, :]).argmin(axis=1)
-    other = ascend(_SCALE_GRID[nearest].astype(np.float64))
+    other = scored(every_class_kept(ascend(_SCALE_GRID[nearest].astype(np.float64), False)))
     sign = 1.0 if metric.greater_is_better else -1.0
-    return other if sign * other[1] > sign * found[1] + 1e-12 else found
+    better = other[0] > found[0] or (
+        other[0] == found[0] and sign * other[1] > sign * found[1] + 1e-12
+    )
+    _, score, decision = other if better else found
+    return decision, score
 
 
 def choose_decision(
