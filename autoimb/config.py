@@ -71,6 +71,15 @@ FAILURES_BEFORE_GIVING_UP = 20
 # and does not count toward n_trials, so a search bounded by trials alone would draw on forever.
 REPEATS_BEFORE_STOPPING = 200
 
+# Categories. A column of more values than this (a merchant, a postcode) keeps its own codes
+# for its most frequent ones; the others share the code of a value new at prediction. Each code
+# is a one-hot column to SMOTE-NC and a histogram bin to LightGBM: 20,000 of them took SMOTE-NC
+# 13 GB on 40,000 rows, and LightGBM 45% more time a fit (benchmarks/many_categories.py).
+MOST_CATEGORIES = 255
+# SMOTE-NC builds its new rows in blocks of at most this many neighbour values (new rows ×
+# neighbours × one-hot columns, 8 bytes each, dense): 32 MB at a time, not all rows at once.
+SYNTHETIC_BLOCK_CELLS = 4_000_000
+
 # Choosing and reporting.
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for
 IMPORTANCE_REPEATS = 3  # the winner's permutation importance: shuffles of a column per fold ...

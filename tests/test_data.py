@@ -259,3 +259,35 @@ def test_one_row_holding_most_of_the_weight_is_warned_of() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         validate(X, y, sample_weight=np.linspace(1, 20, len(y)))  # uneven, none dominant
+
+
+def _with_merchants(n_values: int = 800) -> tuple[pd.DataFrame, np.ndarray]:
+    """yeast4 with a merchant column: a few frequent values and a long tail (395 in all)."""
+    X, y = autoimb.datasets.load("yeast4", return_X_y=True)
+    rng = np.random.default_rng(0)
+    weights = 1 / np.arange(1, n_values + 1)
+    merchant = rng.choice(n_values, size=len(y), p=weights / weights.sum())
+    return X.assign(merchant=[f"M{m:04d}" for m in merchant]), y
+
+
+def test_a_category_of_many_values_keeps_its_most_frequent_and_says_so() -> None:
+    """A merchant column of 20,000 values, each its own code, made SMOTE-NC fill gigabytes and
+    LightGBM keep a bin per value; the rare values share the code of a value new at prediction."""
+    from autoimb import config
+
+    X, y = _with_merchants()
+    with pytest.warns(UserWarning, match=r"'merchant' holds 395 values; the models see its 255"):
+        data = validate(X, y)
+    preprocessor = Preprocessor(("merchant",), ()).fit(data.X)
+    assert preprocessor.cardinalities == (config.MOST_CATEGORIES + 1,)
+    counts = data.X["merchant"].value_counts()
+    assert set(counts.index[:100]) <= set(preprocessor.categories_[0])
+    codes = preprocessor.transform(data.X)[:, 0]
+    new = preprocessor.transform(pd.DataFrame({"merchant": ["M9999"]}))[0, 0]
+    left = ~data.X["merchant"].isin(preprocessor.categories_[0]).to_numpy()
+    assert left.sum() > 100
+    assert (codes[left] == new).all()
+    assert (codes[~left] < new).all()
+    with warnings.catch_warnings():  # a column of few values is not warned of
+        warnings.simplefilter("error")
+        validate(X.assign(merchant=X["merchant"].str[:3]), y)

@@ -25,6 +25,7 @@ from autoimb.data.frames import (
     read_durations,
 )
 from autoimb.data.labels import check_label_not_in_features, check_target, plain, positive_code
+from autoimb.data.many_categories import warn_of_many_values
 from autoimb.data.typed import (
     as_floats,
     beyond_float32,
@@ -337,12 +338,12 @@ def validate(
                 raise AutoImbError(infinite_values(column))
             frame[column] = values
     frame = frame[categorical + numeric]
+    warn_of_many_values(frame, categorical)
     if frame.shape[1] > frame.shape[0]:
         logger.info(
             "X has more columns (%d) than rows (%d); the linear and tree models regularise, but "
             "consider feature selection.",
-            frame.shape[1],
-            frame.shape[0],
+            *frame.shape[::-1],
         )
     return Dataset(
         frame,

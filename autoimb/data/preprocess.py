@@ -11,12 +11,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from autoimb.data.category_text import as_saved_categories
+from autoimb.data.many_categories import most_frequent
 
 MISSING = "__missing__"
 
 
 class Preprocessor(TransformerMixin, BaseEstimator):
-    """Categories → integer codes (unseen → one extra code), numbers → median-imputed floats."""
+    """Categories → integer codes (unseen, and rare in a column of many values, → one extra
+    code), numbers → median-imputed floats."""
 
     def __init__(self, categorical: tuple[str, ...] = (), numeric: tuple[str, ...] = ()) -> None:
         self.categorical = categorical
@@ -24,7 +26,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: object = None) -> Preprocessor:
         self.categories_ = [
-            sorted(X[c].fillna(MISSING).astype(str).unique().tolist()) for c in self.categorical
+            most_frequent(X[c].fillna(MISSING).astype(str)) for c in self.categorical
         ]
         medians = X[list(self.numeric)].median().to_numpy(dtype=float) if self.numeric else []
         self.medians_ = np.nan_to_num(np.asarray(medians, dtype=float))
