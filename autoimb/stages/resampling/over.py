@@ -12,6 +12,7 @@ from imblearn import over_sampling
 from sklearn.cluster import MiniBatchKMeans
 
 from autoimb.stages.base import Component, FitContext, register
+from autoimb.stages.resampling.blocked_smote import BlockedSMOTENC
 from autoimb.stages.resampling.targets import clipped_neighbors, over_targets
 
 logger = logging.getLogger("autoimb")
@@ -24,7 +25,7 @@ def smote(targets: dict[int, int], k: int, ctx: FitContext) -> Any:
             sampling_strategy=targets, k_neighbors=k, random_state=ctx.random_state
         )
     if ctx.n_cat:
-        return over_sampling.SMOTENC(
+        return BlockedSMOTENC(
             categorical_features=ctx.cat_indices,
             sampling_strategy=targets,
             k_neighbors=k,
