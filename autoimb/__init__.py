@@ -52,6 +52,12 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     """Heavy modules (Optuna, LightGBM, XGBoost) load on first use, not on ``import autoimb``."""
+    if name == "save":  # beside autoimb.load, where a user looks first
+        raise AttributeError(
+            "module 'autoimb' has no attribute 'save': a search's model is saved with "
+            "result.save(path), an AutoImbClassifier's with autoimb.export.save(model."
+            "best_pipeline_, path); autoimb.load(path) reads either back."
+        )
     if name not in _LAZY:
         raise AttributeError(f"module 'autoimb' has no attribute {name!r}")
     module = import_module(_LAZY[name])

@@ -11,6 +11,17 @@ def test_every_public_name_exists() -> None:
         assert getattr(autoimb, name) is not None
 
 
+def test_a_save_at_the_top_names_where_saving_is() -> None:
+    """autoimb.load reads a model back; a user reaching for autoimb.save beside it is told how
+    to save, not only that the name is missing."""
+    import pytest
+
+    with pytest.raises(AttributeError, match=r"result\.save\(path\).*best_pipeline_"):
+        autoimb.save  # noqa: B018
+    with pytest.raises(AttributeError, match=r"^module 'autoimb' has no attribute 'fit'$"):
+        autoimb.fit  # noqa: B018
+
+
 def test_import_is_light() -> None:
     code = "import sys, autoimb; print('lightgbm' in sys.modules or 'optuna' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
