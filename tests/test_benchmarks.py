@@ -406,3 +406,8 @@ def test_threads_smoke(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "1 busy process" in text and "GOMP_SPINCOUNT=1000" in text
     assert "threads:start" in out.read_text()
+
+
+def test_many_categories_prints_each_fit_with_the_merchant_codes_it_kept() -> None:
+    text = run_script("many_categories.py", "--rows", "3000", "--strategies", "smote+lightgbm")
+    assert text.splitlines()[1].split()[:3] == ["smote+lightgbm", "3000", "256"]
