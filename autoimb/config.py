@@ -76,9 +76,6 @@ REPEATS_BEFORE_STOPPING = 200
 # is a one-hot column to SMOTE-NC and a histogram bin to LightGBM: 20,000 of them took SMOTE-NC
 # 13 GB on 40,000 rows, and LightGBM 45% more time a fit (benchmarks/many_categories.py).
 MOST_CATEGORIES = 255
-# SMOTE-NC builds its new rows in blocks of at most this many neighbour values (new rows ×
-# neighbours × one-hot columns, 8 bytes each, dense): 32 MB at a time, not all rows at once.
-SYNTHETIC_BLOCK_CELLS = 4_000_000
 
 # Choosing and reporting.
 INTERVAL_LEVEL = 0.8  # the probability the score interval is drawn for

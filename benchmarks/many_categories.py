@@ -5,7 +5,7 @@ frequent, a long tail), two small category columns and a date, 0.3% minority. On
 fold (two thirds of the rows) is fitted with each strategy below, each in a process of its own,
 so each peak resident memory is its own. ``--uncapped`` gives every merchant its own code and
 SMOTE-NC one block for all its new rows, as autoimb did before
-(config.MOST_CATEGORIES, config.SYNTHETIC_BLOCK_CELLS). CPU seconds, not wall seconds: on a
+(config.MOST_CATEGORIES, blocked_smote.SYNTHETIC_BLOCK_CELLS). CPU seconds, not wall seconds: on a
 shared machine they move less with the other work.
 
     python benchmarks/many_categories.py                       # 100k rows
@@ -58,9 +58,10 @@ def one_fit(rows: int, strategy: str, uncapped: bool) -> dict:
     from autoimb import config
     from autoimb.data.dataset import validate
     from autoimb.engine.pipeline import StrategyPipeline
+    from autoimb.stages.resampling import blocked_smote
 
     if uncapped:
-        config.MOST_CATEGORIES = config.SYNTHETIC_BLOCK_CELLS = 10**12
+        config.MOST_CATEGORIES = blocked_smote.SYNTHETIC_BLOCK_CELLS = 10**12
     X, y = fraud_table(rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -261,8 +261,8 @@ def test_smote_nc_builds_its_new_rows_a_block_at_a_time(monkeypatch) -> None:
     import tracemalloc
     import warnings
 
-    from autoimb import config
     from autoimb.data.preprocess import Preprocessor
+    from autoimb.stages.resampling import blocked_smote
 
     X, y = datasets.load("yeast4", return_X_y=True)
     weights = 1 / np.arange(1, 801)
@@ -280,7 +280,7 @@ def test_smote_nc_builds_its_new_rows_a_block_at_a_time(monkeypatch) -> None:
         random_state=0,
         defaults=component_defaults(),
     )
-    monkeypatch.setattr(config, "SYNTHETIC_BLOCK_CELLS", 100_000, raising=False)
+    monkeypatch.setattr(blocked_smote, "SYNTHETIC_BLOCK_CELLS", 100_000)
     sampler = REGISTRY["resampler"]["smote"].make({"sampling_ratio": 1.0, "k_neighbors": 5}, ctx)
     tracemalloc.start()
     try:

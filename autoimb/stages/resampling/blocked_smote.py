@@ -3,7 +3,7 @@
 imbalanced-learn's SMOTE-NC picks each new row's categories from its neighbours, read as one
 dense array of new rows × neighbours × one-hot columns: its memory follows the data's
 categories, not its size (13 GB for 20,000 new rows of a 40,000-row fold with a merchant column
-of 10,000 values seen). Blocks of :data:`~autoimb.config.SYNTHETIC_BLOCK_CELLS` values hold the
+of 10,000 values seen). Blocks of :data:`SYNTHETIC_BLOCK_CELLS` values hold the
 peak to one block's; data that fits in one block gets the rows it always got.
 """
 
@@ -15,7 +15,9 @@ import numpy as np
 from imblearn.over_sampling import SMOTENC
 from scipy import sparse
 
-from autoimb import config
+# At most this many neighbour values (new rows × neighbours × one-hot columns, 8 bytes each,
+# dense) are built at once: 32 MB, not all new rows'.
+SYNTHETIC_BLOCK_CELLS = 4_000_000
 
 
 class BlockedSMOTENC(SMOTENC):
@@ -31,7 +33,7 @@ class BlockedSMOTENC(SMOTENC):
         y: Any = None,
     ) -> Any:
         per_row = max(1, nn_num.shape[1] * nn_data.shape[1])
-        block = max(1, config.SYNTHETIC_BLOCK_CELLS // per_row)
+        block = max(1, SYNTHETIC_BLOCK_CELLS // per_row)
         if len(rows) <= block:
             return super()._generate_samples(X, nn_data, nn_num, rows, cols, steps, y_type, y)
         parts = [
