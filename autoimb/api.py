@@ -43,7 +43,7 @@ from autoimb.engine.storage import study_heartbeat
 from autoimb.engine.study import available_components
 from autoimb.engine.transfer import WarmStart, check_own_strategies
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics.own import check_own_metric, refuse_two_class_metric
+from autoimb.metrics.own import check_for_classes, check_own_metric
 from autoimb.metrics.registry import Metric, get_metric
 from autoimb.progress import SearchProgress, interactive
 from autoimb.result import SearchResult
@@ -218,7 +218,7 @@ def search(
     )
     if (one_sided := _one_sided(the_metric.name, data.n_classes)) is not None:
         warnings.warn(one_sided, stacklevel=user_stacklevel())
-    refuse_two_class_metric(the_metric, data.n_classes)
+    check_for_classes(the_metric, data.n_classes)
     available = available_components(the_space, data)
     warm_start = check_own_strategies(warm_start, the_space, available, the_metric.kind)
     pretrained = check_pretrained(

@@ -678,14 +678,19 @@ def test_a_metric_of_ones_own_over_several_classes_is_tried_before_the_search(gl
     broken = Metric("mine", "threshold", True, counts_fn=f1, multiclass_fn=by_index)
     with pytest.raises(
         AutoImbError,
-        match=r"the metric 'mine''s multiclass_fn raised IndexError: .*scoring a 3-class "
+        match=r"the metric 'mine''s multiclass_fn raised IndexError: .*scoring a 6-class "
         r"confusion matrix \(rows true, columns predicted\); fix it before the search \(every "
         r"trial would fail\)",
     ):
         autoimb.search(X, y, metric=broken, space=space, n_trials=2, cv=3, random_state=0)
     undefined = Metric("mine", "threshold", True, counts_fn=f1, multiclass_fn=lambda cm: np.nan)
-    with pytest.raises(AutoImbError, match=r"multiclass_fn gave nan scoring a 3-class"):
+    with pytest.raises(AutoImbError, match=r"multiclass_fn gave nan scoring a 6-class"):
         autoimb.search(X, y, metric=undefined, space=space, n_trials=2, cv=3, random_state=0)
+    costs = np.arange(36.0).reshape(6, 6)  # a formula for this data's six classes alone
+    sized = Metric(
+        "cost", "threshold", False, counts_fn=f1, multiclass_fn=lambda cm: (costs * cm).sum()
+    )
+    autoimb.search(X, y, metric=sized, space=space, n_trials=1, cv=3, random_state=0)
     binary = Metric("mine", "threshold", True, counts_fn=f1)
     with pytest.raises(
         AutoImbError,

@@ -26,7 +26,7 @@ from autoimb.engine.curve_fit import CurveFit, CurvePoint, CurveRun, fit_curve, 
 from autoimb.engine.evaluate import CrossValidation, Fold
 from autoimb.engine.pipeline import StrategyPipeline
 from autoimb.exceptions import AutoImbError
-from autoimb.metrics.own import refuse_two_class_metric
+from autoimb.metrics.own import check_for_classes
 from autoimb.metrics.registry import Metric, get_metric, precision_floor
 from autoimb.posthoc.threshold import honest_score
 
@@ -189,7 +189,7 @@ def _checked(
             "{'model': {'name': 'lightgbm'}}."
         )
     m = get_metric(metric)
-    refuse_two_class_metric(m, data.n_classes)
+    check_for_classes(m, data.n_classes)
     values = _check_fractions(fractions)
     if isinstance(repeats, bool) or not isinstance(repeats, int | np.integer) or repeats < 1:
         raise AutoImbError(f"repeats must be a positive integer, got {repeats!r}.")

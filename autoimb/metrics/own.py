@@ -12,7 +12,7 @@ from autoimb.exceptions import AutoImbError
 from autoimb.metrics.metric import Metric
 from autoimb.metrics.registry import get_metric
 
-__all__ = ["check_own_metric", "refuse_two_class_metric"]
+__all__ = ["check_for_classes", "check_own_metric"]
 
 
 def check_own_metric(metric: Metric) -> None:
@@ -55,15 +55,30 @@ def _scores_an_example(metric: Metric) -> None:
         )
     if metric.kind == "threshold":
         _scores_many_thresholds(metric, y, p)
-    if metric.kind == "threshold" and metric.multiclass_fn is not None:
-        _scores_several_classes(metric)
 
 
-def _scores_several_classes(metric: Metric) -> None:
-    """The multi-class formula, tried on one confusion matrix: one that raises, or gives no
-    number, failed every trial, and the search blamed the data and the space."""
-    cm = np.array([[20.0, 3.0, 2.0], [4.0, 6.0, 1.0], [1.0, 2.0, 5.0]])
-    example = "a 3-class confusion matrix (rows true, columns predicted)"
+def check_for_classes(metric: Metric, n_classes: int) -> None:
+    """Over several classes, a threshold metric needs its multi-class formula, tried here on a
+    confusion matrix of the data's own class count (a cost matrix of one's own fits only that
+    size): one that raised or gave no number failed every trial, and the search blamed the data
+    and the space. Refused before the search, with the fix."""
+    if n_classes <= 2 or metric.kind != "threshold":
+        return
+    if metric.multiclass_fn is None:
+        fix = "choose a mean over the classes such as 'f1' (macro) or 'balanced_accuracy'"
+        try:
+            get_metric(metric.name)
+        except AutoImbError:
+            fix = (
+                "give your Metric a multiclass_fn=f(confusion_matrix) scoring a K x K confusion "
+                f"matrix (rows true, columns predicted), or {fix}"
+            )
+        raise AutoImbError(
+            f"the metric {metric.name!r} is defined for two classes, and y has {n_classes} "
+            f"classes; {fix}."
+        )
+    cm = np.ones((n_classes, n_classes)) + np.diag(np.arange(5.0, 5.0 + n_classes))
+    example = f"a {n_classes}-class confusion matrix (rows true, columns predicted)"
     try:
         value = metric.score_confusion(cm)
     except Exception as exc:
@@ -76,25 +91,6 @@ def _scores_several_classes(metric: Metric) -> None:
             f"the metric {metric.name!r}'s multiclass_fn gave {value!r} scoring {example}; it "
             "must give a finite number (every trial would fail)."
         )
-
-
-def refuse_two_class_metric(metric: Metric, n_classes: int) -> None:
-    """A threshold metric with no multi-class formula cannot score several classes: refused
-    before the search, with the fix for autoimb's metrics and for one's own."""
-    if n_classes <= 2 or metric.kind != "threshold" or metric.multiclass_fn is not None:
-        return
-    fix = "choose a mean over the classes such as 'f1' (macro) or 'balanced_accuracy'"
-    try:
-        get_metric(metric.name)
-    except AutoImbError:
-        fix = (
-            "give your Metric a multiclass_fn=f(confusion_matrix) scoring a K x K confusion "
-            f"matrix (rows true, columns predicted), or {fix}"
-        )
-    raise AutoImbError(
-        f"the metric {metric.name!r} is defined for two classes, and y has {n_classes} classes; "
-        f"{fix}."
-    )
 
 
 def _scores_many_thresholds(metric: Metric, y: np.ndarray, p: np.ndarray) -> None:
