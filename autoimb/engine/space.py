@@ -27,7 +27,13 @@ from autoimb._compat import TORCH_AVAILABLE
 from autoimb._warnings import user_stacklevel
 from autoimb.engine.space_initial import parse_initial, takes_no_weights
 from autoimb.engine.space_params import Param, parse_param
-from autoimb.engine.space_yaml import at_line, looks_like_yaml, read_yaml, text_of_mapping
+from autoimb.engine.space_yaml import (
+    as_written,
+    at_line,
+    looks_like_yaml,
+    read_yaml,
+    text_of_mapping,
+)
 from autoimb.exceptions import SearchSpaceError, did_you_mean
 from autoimb.stages import REGISTRY, STAGES, Component
 
@@ -313,7 +319,7 @@ def parse_space(
         if stage not in document:
             continue
         block = document[stage]
-        if not isinstance(block, dict) or len([k for k in block if k != "__lines__"]) == 0:
+        if not isinstance(block, dict) or not as_written(block):
             raise SearchSpaceError(
                 f"{at_line(source, lines, stage)}: stage {stage!r} must map component "
                 "names to their parameters (use '{}' for none)."

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoimb.engine.space_params import Param
-from autoimb.engine.space_yaml import at_line
+from autoimb.engine.space_yaml import as_written, at_line
 from autoimb.exceptions import SearchSpaceError, did_you_mean
 from autoimb.stages import REGISTRY, STAGES, Component
 
@@ -65,15 +65,6 @@ def parse_initial(
             raise SearchSpaceError(f"{where}: {item!r} is never drawn from this space: {reason}.")
         initial.append({str(k): str(v) for k, v in item.items()})
     return initial
-
-
-def as_written(value: Any) -> Any:
-    """A value as the file wrote it: without the lines the loader keeps beside its keys."""
-    if isinstance(value, dict):
-        return {k: as_written(v) for k, v in value.items() if k != "__lines__"}
-    if isinstance(value, list):
-        return [as_written(v) for v in value]
-    return value
 
 
 def _settings_hint(item: dict[str, Any], key: str, known: dict[str, dict[str, Any]]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import optuna
 
+from autoimb.engine.space_yaml import as_written
 from autoimb.exceptions import SearchSpaceError, did_you_mean
 
 _PARAM_KEYS = {"type", "low", "high", "log", "step", "default", "choices"}
@@ -157,7 +158,7 @@ def _check_limits(name: str, values: list[Any], where: str) -> None:
 def _param_of(name: str, spec: Any, where: str) -> Param:
     if not isinstance(spec, dict):
         return Param(name, None, spec)
-    spec = {k: v for k, v in spec.items() if k != "__lines__"}
+    spec = as_written(spec)
     unknown = set(spec) - _PARAM_KEYS
     if unknown:
         raise SearchSpaceError(

@@ -58,6 +58,15 @@ def read_yaml(text: str, source: str, *, with_lines: bool = True) -> Any:
         raise SearchSpaceError(f"{source}: malformed YAML{where}: {problem}") from exc
 
 
+def as_written(value: Any) -> Any:
+    """A value as the file wrote it: without the lines the loader keeps beside its keys."""
+    if isinstance(value, dict):
+        return {k: as_written(v) for k, v in value.items() if k != "__lines__"}
+    if isinstance(value, list):
+        return [as_written(v) for v in value]
+    return value
+
+
 def at_line(source: str, lines: dict[str, int], key: str) -> str:
     """Where ``key`` is: its line, where the text is the user's (not one written from a dict)."""
     line = lines.get(key)
