@@ -248,15 +248,6 @@ def saved_model_to_keep(
     )
 
 
-def saved_best_stands(out: Path, study: optuna.Study, metric: Metric) -> str | None:
-    """Why the model this study saved at ``out`` stays, told before the best so far of a
-    stopped search is refitted: that one is measured on the search's folds alone, so the
-    saved one stays when no trial finished since scores better (a Ctrl-C of a resume refitted
-    a trial of 100,000 rows for 15 s, then kept the file as it was)."""
-    saved = _saved_card(out, study)
-    return None if saved is None else _none_better_since(saved, study, metric)
-
-
 def _saved_card(out: Path, study: optuna.Study) -> dict[str, Any] | None:
     from autoimb.export import load, model_card
 
