@@ -5,13 +5,16 @@ learning-curve advice), and the search's notes."""
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.trial import TrialState
 
 from autoimb import config
 from autoimb.leaderboard import failed_trials, trials_text
+
+if TYPE_CHECKING:
+    from autoimb.report.winner import Winner
 
 # A search still finding better strategies in its last third is worth running longer.
 STILL_IMPROVING_SHARE = 1 / 3
@@ -66,8 +69,8 @@ def budget_verdict(study: optuna.Study | None, *, every_strategy_tried: bool = F
     )
 
 
-def what_next_html(study: optuna.Study | None, w: Any) -> str:
-    """More budget, more data and the search's notes (``w``: the report's Winner)."""
+def what_next_html(study: optuna.Study | None, w: Winner) -> str:
+    """More budget, more data and the search's notes."""
     advice, notes = w.advice, w.notes
     items = []
     if verdict := budget_verdict(study, every_strategy_tried=w.space_spent):
@@ -85,8 +88,8 @@ def what_next_html(study: optuna.Study | None, w: Any) -> str:
     return f"<ul class='next'>{''.join(items)}</ul>"
 
 
-def how_sure_html(w: Any) -> str:
-    """Why the report shows more than one score for one model (``w``: the report's Winner)."""
+def how_sure_html(w: Winner) -> str:
+    """Why the report shows more than one score for one model."""
     if w.score is None or w.search_score is None or w.search_score == w.score:
         return ""
     name = html.escape(w.metric.name)
@@ -106,7 +109,7 @@ def how_sure_html(w: Any) -> str:
     )
 
 
-def in_sample_html(w: Any) -> str:
+def in_sample_html(w: Winner) -> str:
     """The caption of the out-of-fold metric table: its decision (and an ensemble's weights)
     was tuned on the very rows it scores, so the table flatters; the headline does not."""
     rule = "threshold" if w.decision.threshold is not None else "class factors"
