@@ -1106,6 +1106,21 @@ def test_rows_without_a_label_are_left_out_with_a_warning(small_binary, tmp_path
     assert card["classes"] == [0, 1]  # the file's whole numbers, not 0.0 and 1.0
 
 
+@pytest.mark.slow
+def test_a_search_whose_trials_all_tie_says_so(small_binary, tmp_path):
+    X, y = small_binary
+    X.assign(target=y).to_csv(tmp_path / "d.csv", index=False)
+    done = run(
+        "search", "d.csv", "--target", "target", "--metric", "precision", "--n-trials", "3",
+        "--cv", "5", "--seed", "0", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (
+        "autoimb: warning: all 3 completed trials scored precision = 1.0000: the metric does "
+        "not tell the strategies apart" in done.stderr
+    )
+
+
 def test_written_files_get_the_mode_a_plain_write_would(tmp_path):
     from autoimb.cli.outputs import write_atomic
 

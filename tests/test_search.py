@@ -670,6 +670,35 @@ def test_the_one_sided_warning_suggests_what_a_multi_class_search_can_take(glass
     assert not [w for w in caught if "alone is highest" in str(w.message)]
 
 
+def test_a_metric_every_trial_scores_alike_on_is_warned_of(small_binary) -> None:
+    """Precision of one's own is best where the threshold flags only the surest rows: every
+    trial scored 1.0, the search picked one of equals, and nothing said so."""
+    from autoimb.metrics.metric import Metric
+
+    def precision(tp, fp, fn, tn):
+        return np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-12), 0.0)
+
+    X, y = small_binary
+    mine = Metric("my_precision", "threshold", True, counts_fn=precision)
+    tie = r"all 3 completed trials scored my_precision = 1\.0000:"
+    with pytest.warns(UserWarning, match=tie) as said:
+        result = autoimb.search(X, y, metric=mine, n_trials=3, cv=5, random_state=0)
+    assert set(result.leaderboard["score"].dropna()) == {1.0}
+    tied = next(str(w.message) for w in said if "completed trials scored" in str(w.message))
+    assert "does not tell the strategies apart" in tied
+    assert "precision by predicting almost no positives" in tied
+    assert "'f1'" in tied and "'recall@precision>=0.9'" in tied
+    assert next(w for w in said if "completed trials scored" in str(w.message)).filename == __file__
+
+
+def test_a_search_whose_trials_score_apart_warns_of_no_tie(small_binary) -> None:
+    X, y = small_binary
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        autoimb.search(X, y, metric="f1", n_trials=4, space="fast", cv=3, random_state=0)
+    assert not [w for w in caught if "completed trials scored" in str(w.message)]
+
+
 @pytest.mark.slow
 def test_a_ranking_metric_searches_when_a_fold_gives_a_class_no_weight() -> None:
     """Class 6 of glass weighted in 4 of its 9 rows: some fold holds none of them and has no

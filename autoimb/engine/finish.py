@@ -31,7 +31,7 @@ from autoimb.engine.outcome import SearchOutcome
 from autoimb.engine.pipeline import StrategyPipeline, fallbacks
 from autoimb.engine.pretrained import pretrained_note
 from autoimb.engine.remeasure import ensemble_score, remeasure
-from autoimb.engine.run_text import failed_note, tried_space_note, unrun_note
+from autoimb.engine.run_text import failed_note, tried_space_note, unrun_note, warn_if_tied
 from autoimb.engine.saved_model import stop_before_measure, stop_before_refit
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.spare_time import more_trials_for_ensemble
@@ -66,6 +66,7 @@ def finish(outcome: SearchOutcome, settings: SearchSettings, data: Dataset) -> S
     """Ensemble or single winner, threshold on its out-of-fold predictions, refit, describe."""
     study = outcome.study
     stop_before_measure(study, settings.metric)
+    warn_if_tied(study, settings.metric, data.n_classes)
     # As many threads as each trial had: the refit's time is estimated from theirs, and with
     # parallel trials on a busy machine a refit on every core ran 4 times past the budget.
     threads = model_threads(settings.n_jobs, len(data.y))

@@ -1,5 +1,5 @@
 """What a search run tells its user: that it resumes a study (and what another seed does to
-it), that it has no time for a trial, and why no trial completed."""
+it), that it has no time for a trial, why no trial completed, and that its trials all tied."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from autoimb._warnings import user_stacklevel
 from autoimb.engine.budget import TrialClock, remaining
 from autoimb.engine.settings import SearchSettings
 from autoimb.engine.space import SearchSpace
-from autoimb.leaderboard import failed_trials, finished_trials, trials_text
+from autoimb.leaderboard import REPEATS, failed_trials, finished_trials, trials_text
+from autoimb.metrics.metric import Metric
 
 # Its own logger, so that the command line can show this one line without the library's other
 # INFO records; it is written only once the study is accepted, never before a refusal.
@@ -177,6 +178,41 @@ def warn_other_seed(name: str, asked: int, own: int) -> None:
         "draws of strategies, mixed with the study's trial count and this process, so they "
         "differ from every other run's and are not repeated by running it again; a new study "
         "(another study_name) searches with it from the start.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+# Fewer completed trials than this tie by chance too often to say the metric is at fault.
+TIED_TRIALS = 3
+
+
+def warn_if_tied(study: optuna.Study, metric: Metric, n_classes: int = 2) -> None:
+    """Every completed trial scored the same: the metric did not tell the strategies apart and
+    the winner was one of equals. A metric of one side alone (precision of one's own) reaches
+    its best where the threshold flags only the surest row, which every strategy manages; the
+    search said nothing of it."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    values = [float(t.value) for t in trials if t.value is not None and REPEATS not in t.user_attrs]
+    if len(values) < TIED_TRIALS or max(values) - min(values) > 1e-9 * max(1.0, abs(values[0])):
+        return
+    both = (
+        "every class's rows, such as 'f1' or 'balanced_accuracy'"
+        if n_classes > 2
+        else "both sides, such as 'f1' or 'fbeta:0.5' (precision counted more), or "
+        "'recall@precision>=0.9' (recall with a floor on precision)"
+    )
+    why = (
+        " A metric of one side alone is maximised by a rule nearly any strategy finds: "
+        "precision by predicting almost no positives (only the surest rows), recall by "
+        f"predicting every row positive. Optimise one that weighs {both}."
+        if metric.kind == "threshold"
+        else " Every strategy ranks the rows alike by it; a threshold metric such as 'f1' "
+        "tells them apart by the predictions they make."
+    )
+    warnings.warn(
+        f"all {len(values)} completed trials scored {metric.name} = {values[0]:.4f}: the "
+        f"metric does not tell the strategies apart, so the winner is one of equals.{why}",
         UserWarning,
         stacklevel=user_stacklevel(),
     )
