@@ -691,6 +691,20 @@ def test_a_metric_every_trial_scores_alike_on_is_warned_of(small_binary) -> None
     assert next(w for w in said if "completed trials scored" in str(w.message)).filename == __file__
 
 
+def test_data_every_strategy_separates_is_no_tie_of_the_metric() -> None:
+    """Every trial's f1 is 1.0 where two columns give the class away: the data is easy, the
+    metric is not at fault, and the trials rank the rows alike too."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(150, dtype=int), np.ones(30, dtype=int)]
+    # Two such columns, so that every LightGBM tree (80% of the columns each) holds one.
+    X = np.c_[y[:, None] * 10.0 + rng.normal(0, 0.1, (y.size, 2)), rng.normal(size=(y.size, 2))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = autoimb.search(X, y, metric="f1", n_trials=3, cv=3, random_state=0)
+    assert set(result.leaderboard["score"].dropna()) == {1.0}
+    assert not [w for w in caught if "completed trials scored" in str(w.message)]
+
+
 def test_a_search_whose_trials_score_apart_warns_of_no_tie(small_binary) -> None:
     X, y = small_binary
     with warnings.catch_warnings(record=True) as caught:

@@ -193,9 +193,13 @@ def warn_if_tied(study: optuna.Study, metric: Metric, n_classes: int = 2) -> Non
     its best where the threshold flags only the surest row, which every strategy manages; the
     search said nothing of it."""
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    values = [float(t.value) for t in trials if t.value is not None and REPEATS not in t.user_attrs]
-    if len(values) < TIED_TRIALS or max(values) - min(values) > 1e-9 * max(1.0, abs(values[0])):
+    scored = [t for t in trials if t.value is not None and REPEATS not in t.user_attrs]
+    values = [float(t.value) for t in scored]
+    if len(values) < TIED_TRIALS or not _all_equal(values):
         return
+    steady = [t.user_attrs.get("steady") for t in scored]
+    if None not in steady and _all_equal([float(s) for s in steady]):
+        return  # they rank the rows alike too: data every strategy separates, not the metric
     both = (
         "every class's rows, such as 'f1' or 'balanced_accuracy'"
         if n_classes > 2
@@ -216,3 +220,7 @@ def warn_if_tied(study: optuna.Study, metric: Metric, n_classes: int = 2) -> Non
         UserWarning,
         stacklevel=user_stacklevel(),
     )
+
+
+def _all_equal(values: list[float]) -> bool:
+    return max(values) - min(values) <= 1e-9 * max(1.0, abs(values[0]))
