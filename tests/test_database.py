@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import threading
 import time
 import uuid
@@ -15,7 +16,7 @@ from conftest import run_cli, start_cli
 import autoimb
 from autoimb import datasets
 from autoimb.engine.storage import existing_study, make_storage
-from autoimb.exceptions import AutoImbError
+from autoimb.exceptions import AutoImbError, StorageNotOpened
 from autoimb.leaderboard import finished_trials
 
 POSTGRES = os.environ.get("AUTOIMB_TEST_POSTGRES")
@@ -284,3 +285,73 @@ def test_an_sqlite_file_that_cannot_be_opened_is_named_with_the_fix(
     assert not isinstance(refused.value, StorageFailed)
     assert "while the search ran" not in str(refused.value)
     assert "server" not in str(refused.value)
+
+
+@pytest.fixture
+def unwritable():
+    """Make a file or folder one this process cannot write: by its mode, or, for root (whom
+    modes do not stop), made immutable (``chattr +i``); undone afterwards."""
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        if os.geteuid() != 0:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        else:
+            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+            if done.returncode:
+                pytest.skip(f"root cannot be kept from writing here: {done.stderr.strip()}")
+        made.append(path)
+        assert not os.access(path, os.W_OK)
+
+    yield make
+    for path in made:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=False)
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.mark.parametrize("locked", ["the-file", "its-folder"])
+def test_an_sqlite_file_a_search_cannot_write_is_refused_as_it_starts_and_still_read(
+    tmp_path, small_binary, unwritable, locked
+) -> None:
+    """An existing SQLite file that could not be written, or whose folder could not take the
+    journal SQLite writes beside it, was opened, and the search failed at its first write as
+    a database lost while it ran. Reading its study must still work."""
+    X, y = small_binary
+    database = tmp_path / "runs" / "study.db"
+    database.parent.mkdir()
+    url = f"sqlite:///{database}"
+    autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=url, random_state=0)
+    unwritable(database if locked == "the-file" else database.parent)
+    where = "the SQLite file" if locked == "the-file" else "the folder"
+    shown = repr(str(database if locked == "the-file" else database.parent))
+    with pytest.raises(StorageNotOpened, match="cannot be written") as refused:
+        autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=url, random_state=0)
+    said = str(refused.value)
+    assert f"{where} {shown} cannot be written" in said
+    assert "Make it writable, or copy the SQLite file to a folder you can write" in said
+    assert "while the search ran" not in said
+    study = existing_study(url, "autoimb")
+    assert study is not None and finished_trials(study) == 1
+
+
+def test_the_search_command_refuses_an_sqlite_file_it_cannot_write_and_report_reads_it(
+    tmp_path, unwritable
+) -> None:
+    datasets.load("ecoli1").to_csv(tmp_path / "ecoli.csv", index=False)
+    database = tmp_path / "study.db"
+    url = f"sqlite:///{database}"
+    search = ["search", "ecoli.csv", "--target", "target", "--storage", url, "--space", "fast"]
+    search += ["--cv", "3", "--n-trials", "1", "--out", "m.skops"]
+    first = run_cli(*search, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    unwritable(database)
+    refused = run_cli(*search, cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert f"the SQLite file {str(database)!r} cannot be written" in refused.stderr
+    assert "copy the SQLite file to a folder you can write" in refused.stderr
+    assert "trial" not in refused.stderr.split("cannot be written")[0]
+    report = ["report", "--storage", url, "--study-name", "autoimb", "--out", "r.html"]
+    read = run_cli(*report, "--leaderboard", "board.csv", cwd=tmp_path)
+    assert read.returncode == 0, read.stderr
+    assert (tmp_path / "r.html").is_file() and (tmp_path / "board.csv").is_file()

@@ -47,7 +47,7 @@ from autoimb.cli.stopped import after_interrupt
 from autoimb.cli.summary import print_summary
 from autoimb.cli.unwritten import model_unwritten, report_unwritten
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
-from autoimb.engine.database import lost
+from autoimb.engine.database import lost, refuse_unwritable
 from autoimb.engine.saved_model import SavedModelStands, keeping_saved_model
 from autoimb.engine.storage import existing_study
 from autoimb.exceptions import AutoImbError, StorageFailed
@@ -74,6 +74,7 @@ def search_command(args: argparse.Namespace) -> int:
     named = Path(args.out) if args.out else Path(f"{file_stem(args.data)}.skops")
     storage = args.storage or str(named.with_suffix(".optuna.log"))
     check_storage_apart(storage, {"DATA": args.data, "--out": args.out, "--report": args.report})
+    refuse_unwritable(storage)  # a report reads such a file; a search writes it
     columns = read_columns(args)
     refuse_marker_labels(columns.y, args.target, args.force)  # " ?" and "?" are no variants
     _refuse_label_variants(columns.y, args.target, args.force)

@@ -20,6 +20,7 @@ from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import Dataset
 from autoimb.engine import transfer
+from autoimb.engine.database import refuse_unwritable
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.run_text import warn_other_seed
 from autoimb.engine.same_data import check_same_data, other_classes
@@ -59,6 +60,7 @@ def open_study(
 
     Long by design: sampler, pruner, creation, then the settings recorded or compared.
     """
+    refuse_unwritable(settings.storage)
     storage = make_storage(settings.storage, settings.heartbeat)
     name = settings.study_name or config.DEFAULT_STUDY_NAME
     # Before create_study, which writes to a journal even to load: a refused run leaves no trace.
