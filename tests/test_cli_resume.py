@@ -1030,3 +1030,27 @@ def test_a_resume_that_serves_the_saved_model_again_keeps_it_without_a_refit(
     said = capsys.readouterr()
     assert len(refits) == 1 and "kept the model saved before" not in said.err
     assert autoimb.load(out).model_card_["trial"] == study.best_trial.number
+
+
+def test_a_resume_of_a_study_recorded_with_a_space_this_version_refuses_says_so(tmp_path):
+    """Left out, --space is the study's own: one recorded before a check refused it was
+    refused as if a file to mend; given, as a study of "components this version lacks"."""
+    from autoimb.config import STUDY_ATTR
+
+    datasets.load("ecoli1").to_csv(tmp_path / "ecoli.csv", index=False)
+    stepped = "name: mine\nmodel:\n  logistic_regression:\n"
+    stepped += "    C: {type: float, low: 0.5, high: H, step: 0.5}\n"
+    (tmp_path / "mine.yaml").write_text(stepped.replace("H", "2.0"))
+    search = ["search", "ecoli.csv", "--target", "target", *FAST, "--n-trials", "1"]
+    assert run(*search, "--space", "mine.yaml", cwd=tmp_path).returncode == 0
+    study = study_of(tmp_path / "ecoli.optuna.log")
+    attrs = study.user_attrs[STUDY_ATTR]
+    study.set_user_attr(STUDY_ATTR, {**attrs, "space_yaml": stepped.replace("H", "2.2")})
+    for given in ([], ["--space", "mine.yaml"]):
+        refused = run(*search, *given, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        said = " ".join(refused.stderr.split())
+        assert "study 'autoimb' was created with a search space this version refuses" in said
+        assert "the range 0.5..2.2 is no whole number of steps of 0.5" in said
+        assert "--new-study" in said and "components this version lacks" not in said
+    assert finished_trials(study_of(tmp_path / "ecoli.optuna.log")) == 1

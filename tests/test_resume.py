@@ -827,3 +827,41 @@ def test_a_resume_with_another_random_state_says_what_it_seeds(tmp_path, small_b
         warnings.filterwarnings("error", message="random_state=", category=UserWarning)
         autoimb.search(X, y, random_state=1, **kwargs)
         autoimb.search(X, y, **kwargs)
+
+
+# A float range its steps do not fill, as versions before that check took and recorded it.
+_STEPPED = (
+    "name: mine\nmodel: {logistic_regression: {C: {type: float, low: 0.5, high: H, step: 0.5}}}\n"
+)
+
+
+def test_a_study_recorded_with_a_space_this_version_refuses_says_what_and_the_way_on(
+    tmp_path, small_binary
+):
+    """Resumed with its space corrected, such a study was said to hold "components this
+    version lacks", though it holds none: what differs is a check added since."""
+    from autoimb.config import STUDY_ATTR
+    from autoimb.engine.space import parse_space
+
+    X, y = small_binary
+    kwargs = dict(storage=str(tmp_path / "s.log"), cv=3, random_state=0, warm_start=None)
+    kwargs |= dict(ensemble=False, importance=False)
+    corrected = parse_space(_STEPPED.replace("H", "2.0"))
+    study = autoimb.search(X, y, n_trials=1, space=corrected, **kwargs).study
+    attrs = study.user_attrs[STUDY_ATTR]
+    study.set_user_attr(STUDY_ATTR, {**attrs, "space_yaml": _STEPPED.replace("H", "2.2")})
+    with pytest.raises(AutoImbError, match="created with a search space this version refuses"):
+        autoimb.search(X, y, n_trials=1, space=corrected, **kwargs)
+    with pytest.raises(AutoImbError) as refused:
+        autoimb.search(X, y, n_trials=1, space="fast", **kwargs)
+    said = str(refused.value)
+    assert "components this version lacks" not in said
+    assert "the range 0.5..2.2 is no whole number of steps of 0.5" in said
+    assert "start another study with a space corrected so (study_name=...," in said
+    assert "or resume it with the autoimb version that created it" in said
+    assert (
+        finished_trials(
+            optuna.load_study(study_name="autoimb", storage=make_storage(kwargs["storage"]))
+        )
+        == 1
+    )

@@ -35,18 +35,17 @@ def study_settings(study: optuna.Study | None) -> dict[str, Any]:
 
 def study_space(args: argparse.Namespace, study: optuna.Study | None, storage: str) -> SearchSpace:
     """``--space``, or the resumed study's own; a space that draws otherwise is refused."""
-    from autoimb.engine.space import load_space, parse_space, recorded_space_difference
+    from autoimb.engine.space import load_space, recorded_space, recorded_space_difference
     from autoimb.redact import shown
 
     attrs = study_settings(study)
     recorded = attrs.get("space_yaml")
     if not recorded:
         return load_space(args.space or config.DEFAULT_SPACE)
-    own = f"study {args.study_name!r}"
     if args.space is None:
-        return parse_space(recorded, source=own, name=attrs.get("space"))
+        return recorded_space(recorded, args.study_name, attrs.get("space"))
     asked = load_space(args.space)
-    difference = recorded_space_difference(recorded, asked)
+    difference = recorded_space_difference(recorded, asked, args.study_name)
     if difference is None:
         return asked
     raise AutoImbError(

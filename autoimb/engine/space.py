@@ -232,15 +232,29 @@ def space_difference(before: SearchSpace, now: SearchSpace) -> str | None:
     return None
 
 
-def recorded_space_difference(recorded: str, space: SearchSpace) -> str | None:
-    """:func:`space_difference` from the space a study recorded (its YAML text). A space
-    recorded by a version with other components can be compared by its text only."""
+def recorded_space(recorded: str, study: str, name: str | None = None) -> SearchSpace:
+    """The space ``study`` recorded (its YAML text). One that a check added since refuses (a
+    range its steps do not fill, a component since removed) is refused as the study's, not as
+    a file to mend: a resumed study draws from its own space, so it cannot go on here."""
+    source = f"study {study!r}"
+    try:
+        return parse_space(recorded, source=source, name=name)
+    except SearchSpaceError as exc:
+        where = str(exc).removeprefix(source).lstrip(",: ")
+        raise SearchSpaceError(
+            f"{source} was created with a search space this version refuses: in it, {where} A "
+            "resumed study draws from the space it was created with, so its trials cannot go "
+            "on under this version: start another study with a space corrected so "
+            "(study_name=..., or --new-study on the command line), or resume it with the "
+            "autoimb version that created it."
+        ) from None
+
+
+def recorded_space_difference(recorded: str, space: SearchSpace, study: str) -> str | None:
+    """:func:`space_difference` from the space ``study`` recorded (its YAML text)."""
     if recorded == space.text:
         return None
-    try:
-        return space_difference(parse_space(recorded, source="the study's space"), space)
-    except SearchSpaceError:
-        return "components this version lacks"
+    return space_difference(recorded_space(recorded, study), space)
 
 
 def _drawn(params: dict[str, Param]) -> dict[str, Any]:

@@ -287,7 +287,7 @@ def _refuse_other_settings(
             "another study name."
         )
     elif attrs.get("space_yaml") and (
-        difference := recorded_space_difference(attrs["space_yaml"], settings.space)
+        difference := recorded_space_difference(attrs["space_yaml"], settings.space, name)
     ):
         fix = "Pass the same space= to resume it, or use another study name."
         if attrs.get("space") == settings.space.name:  # a shipped space changed since
