@@ -310,28 +310,30 @@ def unwritable():
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+@pytest.mark.parametrize("kind", ["SQLite", "journal"])
 @pytest.mark.parametrize("locked", ["the-file", "its-folder"])
-def test_an_sqlite_file_a_search_cannot_write_is_refused_as_it_starts_and_still_read(
-    tmp_path, small_binary, unwritable, locked
+def test_a_storage_file_a_search_cannot_write_is_refused_as_it_starts_and_still_read(
+    tmp_path, small_binary, unwritable, kind, locked
 ) -> None:
-    """An existing SQLite file that could not be written, or whose folder could not take the
-    journal SQLite writes beside it, was opened, and the search failed at its first write as
-    a database lost while it ran. Reading its study must still work."""
+    """An existing SQLite or journal file that could not be written, or whose folder could not
+    take what is written beside it (SQLite's journal, the journal's lock), was opened, and the
+    search failed at its first write as a storage lost while it ran. Reading its study must
+    still work."""
     X, y = small_binary
-    database = tmp_path / "runs" / "study.db"
-    database.parent.mkdir()
-    url = f"sqlite:///{database}"
-    autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=url, random_state=0)
-    unwritable(database if locked == "the-file" else database.parent)
-    where = "the SQLite file" if locked == "the-file" else "the folder"
-    shown = repr(str(database if locked == "the-file" else database.parent))
+    file = tmp_path / "runs" / ("study.db" if kind == "SQLite" else "study.optuna.log")
+    file.parent.mkdir()
+    storage = f"sqlite:///{file}" if kind == "SQLite" else str(file)
+    autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=storage, random_state=0)
+    unwritable(file if locked == "the-file" else file.parent)
+    where = f"the {kind} file" if locked == "the-file" else "the folder"
+    shown = repr(str(file if locked == "the-file" else file.parent))
     with pytest.raises(StorageNotOpened, match="cannot be written") as refused:
-        autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=url, random_state=0)
+        autoimb.search(X, y, n_trials=1, space="fast", cv=3, storage=storage, random_state=0)
     said = str(refused.value)
     assert f"{where} {shown} cannot be written" in said
-    assert "Make it writable, or copy the SQLite file to a folder you can write" in said
-    assert "while the search ran" not in said
-    study = existing_study(url, "autoimb")
+    assert f"Make it writable, or copy the {kind} file to a folder you can write" in said
+    assert "while the search ran" not in said and "could not be written" not in said
+    study = existing_study(storage, "autoimb")
     assert study is not None and finished_trials(study) == 1
 
 

@@ -47,9 +47,9 @@ from autoimb.cli.stopped import after_interrupt
 from autoimb.cli.summary import print_summary
 from autoimb.cli.unwritten import model_unwritten, report_unwritten
 from autoimb.data.files import Columns, file_stem, read_table, split_columns
-from autoimb.engine.database import lost, refuse_unwritable
+from autoimb.engine.database import lost
 from autoimb.engine.saved_model import SavedModelStands, keeping_saved_model
-from autoimb.engine.storage import existing_study
+from autoimb.engine.storage import existing_study, refuse_unwritable
 from autoimb.exceptions import AutoImbError, StorageFailed
 from autoimb.export import MODEL_FORMATS
 from autoimb.leaderboard import finished_trials

@@ -118,31 +118,6 @@ def _check_sqlite_file(url: str, database: Path) -> None:
         )
 
 
-def refuse_unwritable(storage: object) -> None:
-    """A search writes its study. An SQLite file already there is opened though it cannot be
-    written (a report may read its study), so a search on one that cannot, or whose folder
-    cannot take the journal SQLite writes beside it, failed only at its first write, as a
-    database lost while it ran: refused here, as the search starts."""
-    if not isinstance(storage, str) or not storage.startswith("sqlite"):
-        return
-    database = sqlite_file(storage)
-    if database is None or not database.is_file():  # a new file: its folder is checked
-        return
-    if not os.access(database, os.W_OK):
-        locked = f"the SQLite file {str(database)!r} cannot be written, and a search writes its "
-        locked += "trials there"
-    elif not os.access(database.parent, os.W_OK):
-        locked = f"the folder {str(database.parent)!r} cannot be written, and SQLite writes a "
-        locked += "journal file there, beside the database, at each write of a search"
-    else:
-        return
-    raise StorageNotOpened(
-        f"storage {shown(storage)}: {locked}. Make it writable, or copy the SQLite file to a "
-        "folder you can write and give the copy's URL (sqlite:///COPY.db): its study goes on "
-        "there. Commands that only read the study (autoimb report) take the file as it is."
-    )
-
-
 def _is_sqlite(database: Path) -> bool:
     try:
         with database.open("rb") as file:

@@ -92,6 +92,36 @@ def make_storage(
         ) from None
 
 
+def refuse_unwritable(storage: object) -> None:
+    """A search writes its study, a report only reads it: an SQLite or journal file already
+    there is opened though it cannot be written, or its folder cannot take what is written
+    beside it at each write. A search on one failed only at its first write, as a storage
+    lost while it ran: refused here, as it starts."""
+    if not isinstance(storage, str | os.PathLike):
+        return
+    text = str(storage)
+    if "://" in text:
+        file = sqlite_file(text)
+        kind, copy = "SQLite file", "the copy's URL (sqlite:///COPY.db)"
+        beside = "SQLite writes a journal file there, beside the database, at each write"
+    else:
+        file, kind, copy = Path(text), "journal file", "the copy's path"
+        beside = "a search makes the journal's lock file there at each write"
+    if file is None or not file.is_file():  # a new file: its folder is checked as it is made
+        return
+    if not os.access(file, os.W_OK):
+        locked = f"the {kind} {str(file)!r} cannot be written, and a search writes its trials there"
+    elif not os.access(file.parent, os.W_OK):
+        locked = f"the folder {str(file.parent)!r} cannot be written, and {beside}"
+    else:
+        return
+    raise StorageNotOpened(
+        f"storage {shown(text)}: {locked}. Make it writable, or copy the {kind} to a folder you "
+        f"can write and give {copy}: its study goes on there. Commands that only read the study "
+        "(autoimb report) take the file as it is."
+    )
+
+
 def worker_id() -> str:
     return f"{_machine()}:{os.getpid()}"
 

@@ -20,7 +20,6 @@ from autoimb._warnings import user_stacklevel
 from autoimb.config import STUDY_ATTR
 from autoimb.data.dataset import Dataset
 from autoimb.engine import transfer
-from autoimb.engine.database import refuse_unwritable
 from autoimb.engine.pruning import pruner_for
 from autoimb.engine.run_text import warn_other_seed
 from autoimb.engine.same_data import check_same_data, other_classes
@@ -31,6 +30,7 @@ from autoimb.engine.storage import (
     creator_stopped,
     left_by_stopped_runs,
     make_storage,
+    refuse_unwritable,
     release_dead_trials,
     worker_id,
 )
