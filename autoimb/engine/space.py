@@ -233,9 +233,8 @@ def space_difference(before: SearchSpace, now: SearchSpace) -> str | None:
 
 
 def recorded_space(recorded: str, study: str, name: str | None = None) -> SearchSpace:
-    """The space ``study`` recorded (its YAML text). One that a check added since refuses (a
-    range its steps do not fill, a component since removed) is refused as the study's, not as
-    a file to mend: a resumed study draws from its own space, so it cannot go on here."""
+    """The space ``study`` recorded (its YAML text); one a check added since refuses is the
+    study's to say, not a file to mend: a resumed study draws from its own space."""
     source = f"study {study!r}"
     try:
         return parse_space(recorded, source=source, name=name)
