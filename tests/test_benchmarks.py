@@ -411,3 +411,24 @@ def test_threads_smoke(tmp_path: Path) -> None:
 def test_many_categories_prints_each_fit_with_the_merchant_codes_it_kept() -> None:
     text = run_script("many_categories.py", "--rows", "3000", "--strategies", "smote+lightgbm")
     assert text.splitlines()[1].split()[:3] == ["smote+lightgbm", "3000", "256"]
+
+
+def test_multiclass_factors_replays_the_served_rule(tmp_path: Path) -> None:
+    out = tmp_path / "fits.csv"
+    printed = run_script(
+        "multiclass_factors.py",
+        "--sets",
+        "wine_skewed",
+        "--seeds",
+        "0",
+        "--budget",
+        "2",
+        "--csv",
+        str(out),
+    )
+    assert "wine_skewed" in printed and "guard2" in printed
+    fits = pd.read_csv(out).pivot_table(index="fold", columns="rule", values="score")
+    assert len(fits) == 3
+    # The factors tuned again on the search's evidence are the ones it served.
+    assert np.allclose(fits["served"], fits["tuned"])
+    assert fits.notna().all().all()
