@@ -91,34 +91,28 @@ def digits_skewed() -> tuple[np.ndarray, np.ndarray]:
     return _skewed(X, y, {c: round(170 * 0.7**c) for c in range(10)})  # 170 .. 7
 
 
-def synthetic_skewed() -> tuple[np.ndarray, np.ndarray]:
+def _synthetic(rows: int, clusters: int, weights: list[float], sep: float, seed: int) -> Any:
+    """Four skewed classes of twelve columns, six of them informative."""
     return make_classification(
-        n_samples=700,
+        n_samples=rows,
         n_features=12,
         n_informative=6,
         n_redundant=2,
         n_classes=4,
-        n_clusters_per_class=1,
-        weights=[0.70, 0.18, 0.08, 0.04],
-        class_sep=0.8,
+        n_clusters_per_class=clusters,
+        weights=weights,
+        class_sep=sep,
         flip_y=0.02,
-        random_state=0,
+        random_state=seed,
     )
+
+
+def synthetic_skewed() -> tuple[np.ndarray, np.ndarray]:
+    return _synthetic(700, 1, [0.70, 0.18, 0.08, 0.04], 0.8, seed=0)
 
 
 def synthetic_large() -> tuple[np.ndarray, np.ndarray]:
-    return make_classification(
-        n_samples=6_000,
-        n_features=12,
-        n_informative=6,
-        n_redundant=2,
-        n_classes=4,
-        n_clusters_per_class=2,
-        weights=[0.80, 0.13, 0.05, 0.02],
-        class_sep=0.7,
-        flip_y=0.02,
-        random_state=1,
-    )
+    return _synthetic(6_000, 2, [0.80, 0.13, 0.05, 0.02], 0.7, seed=1)
 
 
 SETS: dict[str, Callable[[], tuple[Any, Any]]] = {
